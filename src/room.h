@@ -1,0 +1,293 @@
+/*
+ * room.h - the live state of one session (séance) and its state machine.
+ *
+ * A room holds the members of the group as the session sees them, the
+ * consultations run so far (one problem, one client each), every card
+ * written, the hand queue, the earlier action plans to debrief and the step
+ * clock. room_apply() is the only way a member changes it:
+ *
+ *     room_apply(room, member, command, now_ms) -> 0 + events | error
+ *
+ * Invariants:
+ *   - Pure: libc only; no I/O, no clock (now_ms is a parameter), no globals,
+ *     no logging. Deterministic: the same commands at the same instants on a
+ *     room built the same way give the same state and the same sequence
+ *     numbers (the store relies on this to rebuild rooms after a restart).
+ *   - Every accepted command appends one or more events to the outbox, each
+ *     with the next per-room sequence number (seq starts at 1). A refused
+ *     command changes nothing and appends nothing.
+ *   - Membership and presence (room_member_add, room_member_set_online) are
+ *     not commands: they take no sequence number; the edge announces them.
+ *   - Visibility is decided here (room_event_visible, room_card_visible);
+ *     the edges filter with these functions and never re-implement them.
+ *
+ * The struct is public so that protocol.c can encode snapshots and events
+ * without a wall of accessors; everything outside room.c reads it only.
+ * Expected load: a handful of commands per second per room, thousands of
+ * rooms per process; every operation is O(members + cards) at worst.
+ */
+#ifndef CODEV_ROOM_H
+#define CODEV_ROOM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clock.h"
+#include "rules.h"
+
+#define ROOM_ID_LEN 36          /* a UUID in text form */
+#define ROOM_CMD_ID_MAX 64      /* bytes of a client command id */
+#define ROOM_MEMBERS_HARD_MAX 64 /* contract acks are a 64-bit set */
+#define ROOM_SEEN_MAX 16        /* remembered command ids per member */
+#define ROOM_DUE_MAX_CHARS 40   /* the "by when" of an action */
+
+/* Limits a room enforces; set from config. */
+struct room_limits {
+    uint32_t text_max_chars;      /* any card text */
+    uint32_t long_text_max_chars; /* problem statement and contract */
+    uint32_t cards_per_step;      /* cards one member may post in one step */
+    uint32_t members_max;         /* members of the group, <= ROOM_MEMBERS_HARD_MAX */
+};
+
+enum room_card_type {
+    CARD_CHECKIN,       /* opening: check-in round */
+    CARD_TOPIC,         /* topic: a proposed subject */
+    CARD_QUESTION,      /* clarification: a consultant's question (+ answer) */
+    CARD_REFORMULATION, /* contract: "ce que j'ai compris..." */
+    CARD_CONTRIBUTION,  /* consultation: suggestion / experience / feeling */
+    CARD_ACTION,        /* synthesis: one item of the client's action plan */
+    CARD_LEARNING,      /* learning: process / content */
+    CARD_NOTE,          /* any step: private note, seen by its author only */
+    CARD_TYPE_COUNT
+};
+
+enum room_contribution_kind { KIND_SUGGESTION, KIND_EXPERIENCE, KIND_FEELING, KIND_COUNT };
+enum room_learning_dim { DIM_PROCESS, DIM_CONTENT, DIM_COUNT };
+enum room_debrief_outcome { OUTCOME_DONE, OUTCOME_PARTLY, OUTCOME_NOT_DONE, OUTCOME_DROPPED, OUTCOME_COUNT };
+
+struct room_card {
+    uint32_t id;            /* 1-based, equals index + 1; never reused */
+    enum room_card_type type;
+    int author;             /* member index */
+    int consultation;       /* consultation index, or -1 (opening) */
+    enum step step;         /* step it was posted in */
+    int64_t created_ms;
+    char *text;             /* owned, NUL-terminated UTF-8 */
+    int variant;            /* kind (contribution) or dimension (learning); else 0 */
+    char *answer;           /* question: the client's answer, owned, or NULL */
+    char *due;              /* action: "by when", owned, or NULL */
+    bool flagged;           /* question: "advice in disguise" (facilitator) */
+    bool marked;            /* contribution: the client's "à retenir" (client only) */
+    bool removed;           /* action removed by the client */
+};
+
+struct room_seen {
+    uint64_t hash;          /* FNV-1a of the command id; 0 = empty slot */
+    uint64_t seq;           /* the sequence number the command was acked with */
+};
+
+struct room_member {
+    char id[ROOM_ID_LEN + 1];
+    char *name;             /* display name, owned */
+    bool observer;          /* read-only participant */
+    bool removed;           /* removed by the facilitator: no longer a member */
+    int online;             /* open connections (maintained by the edge) */
+    uint64_t hand;          /* 0 = hand down; else its place in the queue */
+    uint32_t step_cards;    /* cards posted in the current step */
+    struct room_seen seen[ROOM_SEEN_MAX];
+    unsigned seen_next;     /* ring cursor into seen */
+};
+
+struct room_consultation {
+    int client;             /* member index, or -1 until assigned */
+    char *problem;          /* owned, or NULL */
+    char *contract;         /* owned, or NULL: "j'aimerais que vous m'aidiez à..." */
+    uint64_t acks;          /* bit i: member i acknowledged the current contract */
+    int64_t step_used_ms[STEP_COUNT]; /* time spent per step, for history */
+    uint32_t recadrages;    /* refocus signals sent by the client */
+    int64_t last_recadrage_ms;
+};
+
+/* An action plan item from an earlier session, for its client to debrief. */
+struct room_debrief {
+    char id[ROOM_ID_LEN + 1]; /* the action's durable id */
+    int client;             /* member index of the earlier client */
+    char *text;             /* the action, owned */
+    char *due;              /* owned, or NULL */
+    int outcome;            /* enum room_debrief_outcome, or -1 before debrief */
+    char *comment;          /* owned, or NULL */
+};
+
+enum room_event_type {
+    EV_STEP,             /* the step changed (the clock was reset with it) */
+    EV_CLOCK,            /* the facilitator started/paused/adjusted the clock */
+    EV_CONSULTATION,     /* a new consultation began (followed by EV_STEP) */
+    EV_CLIENT,           /* the client of the current consultation was named */
+    EV_FACILITATOR,      /* facilitation was handed over */
+    EV_ROLE,             /* a member became or stopped being an observer */
+    EV_MEMBER_REMOVED,   /* a member was removed */
+    EV_CARD_ADDED,
+    EV_CARD_UPDATED,     /* question answered or flagged */
+    EV_CARD_REMOVED,     /* action removed */
+    EV_PROBLEM,          /* problem statement written or amended */
+    EV_CONTRACT,         /* contract written or rewritten (acks reset) */
+    EV_CONTRACT_ACK,     /* a consultant acknowledged the contract */
+    EV_MARK,             /* "à retenir" set or cleared (client only) */
+    EV_RECADRAGE,        /* refocus signal (client and facilitator only) */
+    EV_HANDS,            /* the hand queue changed */
+    EV_DEBRIEF,          /* an earlier plan item was debriefed */
+    EV_CLOSED,           /* the session closed */
+    EV_TYPE_COUNT
+};
+
+enum room_audience {
+    AUD_ALL,                /* every member and observer */
+    AUD_MEMBER,             /* one member only (event.member) */
+    AUD_CLIENT_FACILITATOR  /* the current client and the facilitator */
+};
+
+struct room_event {
+    uint64_t seq;
+    enum room_event_type type;
+    enum room_audience audience;
+    int member;             /* the member concerned (actor, target or audience) */
+    int64_t at_ms;
+    uint32_t card;          /* card id for card, mark events; else 0 */
+    int index;              /* consultation or debrief index; else -1 */
+};
+
+struct room {
+    char session_id[ROOM_ID_LEN + 1];
+    int64_t created_ms;
+    enum step step;
+    uint64_t seq;              /* last sequence number given */
+    uint64_t hand_counter;     /* orders the hand queue */
+    int facilitator;           /* member index */
+    struct room_limits limits;
+    int64_t budget_ms[STEP_COUNT]; /* default budget of each step */
+    int64_t opening_used_ms;
+    struct clock clock;        /* the current step's timer */
+
+    struct room_member *members;
+    size_t nmembers, members_cap;
+    struct room_consultation *consultations;
+    size_t nconsultations, consultations_cap; /* current = nconsultations - 1 */
+    struct room_card *cards;
+    size_t ncards, cards_cap;
+    struct room_debrief *debriefs;
+    size_t ndebriefs, debriefs_cap;
+
+    struct room_event *out;    /* events of the last commands, drained by the edge */
+    size_t nout, out_cap;
+};
+
+enum room_cmd_type {
+    CMD_STEP_NEXT, CMD_STEP_PREV, CMD_CONSULTATION_NEW, CMD_SESSION_CLOSE,
+    CMD_TIMER_START, CMD_TIMER_PAUSE, CMD_TIMER_ADD, CMD_TIMER_SET,
+    CMD_CLIENT_ASSIGN, CMD_FACILITATOR_HANDOVER, CMD_MEMBER_REMOVE, CMD_ROLE_SET,
+    CMD_CHECKIN_POST, CMD_TOPIC_PROPOSE, CMD_PROBLEM_SET,
+    CMD_QUESTION_ASK, CMD_QUESTION_ANSWER, CMD_QUESTION_FLAG,
+    CMD_REFORMULATION_POST, CMD_CONTRACT_SET, CMD_CONTRACT_ACK,
+    CMD_CONTRIBUTION_POST, CMD_MARK_SET, CMD_RECADRAGE,
+    CMD_ACTION_ADD, CMD_ACTION_REMOVE, CMD_LEARNING_POST, CMD_DEBRIEF_POST,
+    CMD_HAND_RAISE, CMD_HAND_LOWER, CMD_NOTE_POST,
+    CMD_TYPE_COUNT
+};
+
+/* A decoded command. Pointers are borrowed for the duration of room_apply;
+ * the room copies what it keeps. Which fields a type uses: proto/README.md. */
+struct room_cmd {
+    enum room_cmd_type type;
+    char id[ROOM_CMD_ID_MAX + 1]; /* client command id, non-empty */
+    const char *text;       /* card text, answer, contract, problem, comment */
+    const char *due;        /* action_add: optional "by when" */
+    const char *target;     /* member id: assign, handover, remove, role_set, hand_lower */
+    const char *ref;        /* debrief_post: the plan item id */
+    uint32_t card;          /* question_answer/flag, mark_set, action_remove */
+    int64_t seconds;        /* timer_add (may be < 0), timer_set */
+    int variant;            /* contribution kind, learning dimension, debrief outcome */
+    bool flag;              /* question_flag, mark_set, role_set observer, step_next force */
+};
+
+/* Returns a new room in step opening with a stopped clock set to the opening
+ * budget, or NULL on allocation failure. budget_ms holds STEP_COUNT values.
+ * The caller owns the room and frees it with room_free(). */
+struct room *room_new(const char *session_id, const int64_t *budget_ms,
+                      const struct room_limits *limits, int64_t now_ms);
+
+/* Frees r and everything it owns. room_free(NULL) is a no-op. */
+void room_free(struct room *r);
+
+/* Adds a member (copies id and name). The first facilitator added becomes
+ * the room's facilitator. Returns the member index, or CODEV_E_GROUP_FULL,
+ * or CODEV_E_INTERNAL on allocation failure. Adding an id already present
+ * returns its index. */
+int room_member_add(struct room *r, const char *member_id, const char *name,
+                    bool facilitator, bool observer);
+
+/* Returns the index of the (not removed) member with this id, or -1. */
+int room_member_find(const struct room *r, const char *member_id);
+
+/* Counts a connection of member in (delta +1) or out (delta -1). */
+void room_member_set_online(struct room *r, int member, int delta);
+
+/* Returns member's role now: facilitator, client of the current
+ * consultation, observer, or consultant. */
+enum role room_member_role(const struct room *r, int member);
+
+/* Adds an earlier action plan item for its client to debrief in opening
+ * (copies the strings). client_id must be a member. Returns the debrief
+ * index, CODEV_E_UNKNOWN_MEMBER or CODEV_E_INTERNAL. */
+int room_debrief_add(struct room *r, const char *action_id, const char *client_id,
+                     const char *text, const char *due);
+
+/* Returns the current consultation, or NULL in opening before the first. */
+const struct room_consultation *room_consultation_current(const struct room *r);
+
+/*
+ * Applies cmd from member at now_ms. Returns 0 and sets *seq to the sequence
+ * number of the command's last event (what the sender's ack carries), or a
+ * negative CODEV_E_* and changes nothing.
+ *
+ * Idempotence: a command whose id this member already had accepted (among
+ * the last ROOM_SEEN_MAX) is not applied again: returns 0, sets *seq to the
+ * original sequence number and *duplicate to true, and appends no event.
+ * duplicate may be NULL.
+ */
+int room_apply(struct room *r, int member, const struct room_cmd *cmd, int64_t now_ms,
+               uint64_t *seq, bool *duplicate);
+
+/* Forgets the outbox (after the edge has fanned it out). */
+void room_outbox_clear(struct room *r);
+
+/* May member see event ev / card c? The rules: private notes only to their
+ * author; "à retenir" marks only to the client of that consultation;
+ * recadrage only to that client and the facilitator; the rest to all. */
+bool room_event_visible(const struct room *r, const struct room_event *ev, int member);
+bool room_card_visible(const struct room *r, const struct room_card *c, int member);
+
+/* Returns the card with this id, or NULL. */
+const struct room_card *room_card_get(const struct room *r, uint32_t id);
+
+/* Sequence of hands raised: fills out (capacity cap) with member indexes in
+ * the order hands went up; returns how many. */
+size_t room_hands(const struct room *r, int *out, size_t cap);
+
+/* Counts Unicode code points of a valid UTF-8 string. */
+size_t room_utf8_chars(const char *s);
+
+/* Wire names of the enums (static strings; NULL out of range) and reverse
+ * look-ups (-1 when unknown). */
+const char *room_card_type_name(enum room_card_type t);
+const char *room_kind_name(int kind);
+const char *room_dimension_name(int dim);
+const char *room_outcome_name(int outcome);
+const char *room_event_name(enum room_event_type t);
+const char *room_cmd_name(enum room_cmd_type t);
+int room_kind_from_name(const char *name);
+int room_dimension_from_name(const char *name);
+int room_outcome_from_name(const char *name);
+int room_cmd_from_name(const char *name);
+
+#endif
