@@ -104,7 +104,8 @@ struct room_consultation {
     char *problem;          /* owned, or NULL */
     char *contract;         /* owned, or NULL: "j'aimerais que vous m'aidiez à..." */
     uint64_t acks;          /* bit i: member i acknowledged the current contract */
-    int64_t step_used_ms[STEP_COUNT]; /* time spent per step, for history */
+    int64_t step_budget_ms[STEP_COUNT]; /* budget per step, as adjusted by the facilitator */
+    int64_t step_used_ms[STEP_COUNT];   /* time spent per step, for history */
     uint32_t recadrages;    /* refocus signals sent by the client */
     int64_t last_recadrage_ms;
 };
@@ -166,6 +167,7 @@ struct room {
     int facilitator;           /* member index */
     struct room_limits limits;
     int64_t budget_ms[STEP_COUNT]; /* default budget of each step */
+    int64_t opening_budget_ms;  /* opening happens once per session, outside any consultation */
     int64_t opening_used_ms;
     struct clock clock;        /* the current step's timer */
 

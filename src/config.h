@@ -1,0 +1,82 @@
+/*
+ * config.h - codevd's settings: embedded defaults, a config file, and
+ * command-line overrides, all validated in one place.
+ *
+ * The file format is one `key = value` per line; `#` starts a comment;
+ * blank lines are ignored; values may be double-quoted. Every key is listed
+ * (with its default, range and meaning) in config/codevd.conf. An unknown
+ * key or a bad value is an error naming the key and the line.
+ *
+ * Runs on the main thread at start-up only.
+ */
+#ifndef CODEV_CONFIG_H
+#define CODEV_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum config_log_level { LOG_LEVEL_ERR, LOG_LEVEL_WARN, LOG_LEVEL_NOTICE, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
+
+struct config {
+    /* network */
+    char *listen;                 /* interface address, NULL = all */
+    uint32_t port;                /* 1..65535, default 8080 */
+    char *data_dir;               /* default "./data" */
+    char *web_dir;                /* default: the web-client/ folder of the source tree */
+    char *tls_cert;               /* PEM path, NULL = plain HTTP/WS */
+    char *tls_key;                /* PEM path, NULL = plain */
+    char *allowed_origins;        /* comma-separated origins; NULL = same origin only */
+    enum config_log_level log_level; /* default notice */
+
+    /* limits (see proto/README.md section 2.7) */
+    uint32_t ws_max_message;      /* bytes of one reassembled message, default 65536 */
+    uint32_t json_max_depth;      /* default 8 */
+    uint32_t text_max_chars;      /* card text, default 1000 */
+    uint32_t long_text_max_chars; /* problem, contract, default 4000 */
+    uint32_t name_max_chars;      /* names, default 60 */
+    uint32_t cards_per_step;      /* per member per step, default 30 */
+    uint32_t members_max;         /* per group, default 16, at most 64 */
+    uint32_t groups_max;          /* default 100000 */
+    uint32_t sessions_max;        /* open sessions, default 10000 */
+    uint32_t connections_max;     /* default 19000 */
+    uint32_t connections_per_ip;  /* default 19000 (loopback load tests) */
+    uint32_t commands_per_sec;    /* token bucket rate, default 20 */
+    uint32_t commands_burst;      /* token bucket size, default 40 */
+    uint32_t http_body_max;       /* bytes, default 16384 */
+    uint32_t out_queue_frames;    /* per connection, default 256 */
+    uint32_t out_queue_bytes;     /* per connection, default 1048576 */
+    uint32_t idle_timeout_s;      /* ping after this much silence, default 20 */
+    uint32_t handshake_timeout_s; /* default 10 */
+};
+
+/* Error detail for config_load_file and config_set. */
+struct config_error {
+    int line;                     /* 1-based line in the file, 0 for the command line */
+    char key[64];                 /* the key concerned, or "" */
+    char text[200];               /* a sentence saying what is wrong */
+};
+
+/* Fills c with the embedded defaults (strings are newly allocated; release
+ * with config_free). Returns 0, or -1 on allocation failure. */
+int config_defaults(struct config *c);
+
+/* Reads path and applies each setting over c. Returns 0, or -1 with err
+ * filled (line, key, text) on the first bad line or when the file cannot be
+ * read (line 0, key ""). */
+int config_load_file(struct config *c, const char *path, struct config_error *err);
+
+/* Applies one setting (as from the file or the command line: key is e.g.
+ * "port" or "data_dir"). Returns 0, or -1 with err->key and err->text set. */
+int config_set(struct config *c, const char *key, const char *value, struct config_error *err);
+
+/* Checks settings that depend on each other (tls_cert without tls_key...).
+ * Returns 0, or -1 with err filled. */
+int config_validate(const struct config *c, struct config_error *err);
+
+/* Releases the strings c owns. config_free(NULL) is a no-op. */
+void config_free(struct config *c);
+
+/* "error", "warn", "notice", "info", "debug". */
+const char *config_log_level_name(enum config_log_level l);
+
+#endif
