@@ -1,0 +1,101 @@
+// Starts a real codevd process for a test: a free port, a fresh temporary
+// data dir, and a stop() that kills it and removes the dir. Shared by the
+// integration and browser tests.
+//
+//   const srv = await startServer();           // srv.url, srv.wsUrl, srv.port
+//   ...
+//   await srv.stop();                          // resolves with { code, signal }
+//
+// The binary is $CODEVD_BIN, or build/src/codevd under the repository root.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export function serverBinary() {
+    return process.env.CODEVD_BIN || path.join(repoRoot, 'build', 'src', 'codevd');
+}
+
+export function freePort() {
+    return new Promise((resolve, reject) => {
+        const s = net.createServer();
+        s.unref();
+        s.on('error', reject);
+        s.listen(0, '127.0.0.1', () => {
+            const { port } = s.address();
+            s.close(() => resolve(port));
+        });
+    });
+}
+
+async function waitHealthy(url, child, deadlineMs) {
+    const until = Date.now() + deadlineMs;
+    let lastErr;
+    while (Date.now() < until) {
+        if (child.exitCode !== null)
+            throw new Error(`codevd exited early with code ${child.exitCode}`);
+        try {
+            const r = await fetch(url + '/api/health');
+            if (r.ok) return;
+        } catch (e) {
+            lastErr = e;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`codevd did not become healthy: ${lastErr}`);
+}
+
+/**
+ * Starts codevd. opts.args: extra command-line arguments; opts.dataDir: reuse
+ * a data dir (restart tests); opts.env: extra environment; opts.wrapper: a
+ * command prefix such as ['valgrind', '--error-exitcode=99'] (then
+ * CODEVD_WRAPPER in the environment is ignored); otherwise CODEVD_WRAPPER,
+ * split on spaces, is used when set.
+ */
+export async function startServer(opts = {}) {
+    const bin = serverBinary();
+    if (!existsSync(bin)) throw new Error(`no codevd binary at ${bin}; build first`);
+    const port = opts.port || (await freePort());
+    const ownDir = !opts.dataDir;
+    const dataDir = opts.dataDir || mkdtempSync(path.join(tmpdir(), 'codevd-test-'));
+    const wrapper = opts.wrapper ||
+        (process.env.CODEVD_WRAPPER ? process.env.CODEVD_WRAPPER.split(' ').filter(Boolean) : []);
+    const argv = [...wrapper, bin, '--port', String(port), '--data-dir', dataDir,
+        '--log-level', opts.logLevel || 'info', ...(opts.args || [])];
+    const child = spawn(argv[0], argv.slice(1), {
+        env: { ...process.env, ...(opts.env || {}) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let log = '';
+    child.stdout.on('data', (d) => { log += d; });
+    child.stderr.on('data', (d) => { log += d; });
+    const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    const url = `http://127.0.0.1:${port}`;
+    try {
+        await waitHealthy(url, child, opts.startTimeoutMs || (wrapper.length ? 60000 : 10000));
+    } catch (e) {
+        child.kill('SIGKILL');
+        await exited;
+        throw new Error(`${e.message}\n--- codevd log ---\n${log}`);
+    }
+    return {
+        port,
+        url,
+        wsUrl: `ws://127.0.0.1:${port}/ws`,
+        dataDir,
+        child,
+        log: () => log,
+        exited,
+        /** Sends signal (default SIGTERM), waits for exit, removes the data dir unless keepData. */
+        async stop({ signal = 'SIGTERM', keepData = false } = {}) {
+            if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+            const res = await exited;
+            if (ownDir && !keepData) rmSync(dataDir, { recursive: true, force: true });
+            return res;
+        },
+    };
+}
