@@ -1,0 +1,43 @@
+/*
+ * http_api.h - the JSON HTTP API under /api (proto/README.md section 1).
+ *
+ * Decides and answers; knows nothing of lws (server.c reads the request and
+ * writes the reply). Effects that concern live connections (a session was
+ * opened, a member joined) are reported in the reply so that server.c can
+ * tell the group's sockets. ONLY used from the lws service thread.
+ */
+#ifndef CODEV_HTTP_API_H
+#define CODEV_HTTP_API_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hub.h"
+
+enum http_api_method { HTTP_API_GET, HTTP_API_POST, HTTP_API_OTHER };
+
+struct http_api_reply {
+    int status;                   /* HTTP status */
+    json_t *body;                 /* new reference: the JSON answer */
+    struct hub_group *opened;     /* a session was opened in this group, or NULL */
+    struct hub_group *joined;     /* a member joined this group, or NULL */
+    int joined_room_idx;          /* the new member's room index, or -1 */
+};
+
+/*
+ * Handles one request. path is the full path ("/api/groups/…", no query),
+ * auth the Authorization header value or NULL, body/len the request body
+ * (may be empty). Fills reply; the caller releases reply->body.
+ */
+void http_api_handle(struct hub *hub, enum http_api_method method, const char *path,
+                     const char *auth, const char *body, size_t len, int64_t now_ms,
+                     struct http_api_reply *reply);
+
+/* The error body {"error":{"code","message"}} for code (new reference). */
+json_t *http_api_error_json(int code);
+
+/* The HTTP status that goes with an error code. */
+int http_api_status(int code);
+
+#endif

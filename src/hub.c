@@ -1,0 +1,424 @@
+/*
+ * hub.c - groups, members, secrets and the room of each group (see hub.h).
+ */
+#include "hub.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "errors.h"
+
+#define HUB_INITIAL_BUCKETS 64
+
+/* PRACTICE.md "Default step budgets", in minutes, indexed by enum step
+ * (closed has none). */
+static const struct {
+    int format;
+    int minutes[STEP_COUNT];
+} format_table[] = {
+    {45, {2, 3, 5, 10, 3, 15, 4, 3, 0}},
+    {90, {10, 5, 10, 20, 5, 25, 8, 7, 0}},
+    {120, {15, 10, 10, 25, 10, 30, 10, 10, 0}},
+};
+
+static uint64_t hub_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+
+    while (*s)
+        h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+    return h;
+}
+
+static char *hub_strdup(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+struct hub *hub_new(const struct config *cfg)
+{
+    struct hub *h = calloc(1, sizeof(*h));
+
+    if (!h)
+        return NULL;
+    h->nbuckets = HUB_INITIAL_BUCKETS;
+    h->buckets = calloc(h->nbuckets, sizeof(*h->buckets));
+    if (!h->buckets) {
+        free(h);
+        return NULL;
+    }
+    h->room_limits = (struct room_limits){
+        .text_max_chars = cfg->text_max_chars,
+        .long_text_max_chars = cfg->long_text_max_chars,
+        .cards_per_step = cfg->cards_per_step,
+        .members_max = cfg->members_max,
+    };
+    h->groups_max = cfg->groups_max;
+    h->sessions_max = cfg->sessions_max;
+    h->name_max_chars = cfg->name_max_chars;
+    return h;
+}
+
+static void hub_group_free(struct hub_group *g)
+{
+    for (size_t i = 0; i < g->nmembers; i++)
+        free(g->members[i].name);
+    for (size_t i = 0; i < g->nplans; i++) {
+        free(g->plans[i].text);
+        free(g->plans[i].due);
+    }
+    free(g->members);
+    free(g->plans);
+    free(g->name);
+    room_free(g->room);
+    free(g);
+}
+
+void hub_free(struct hub *h)
+{
+    if (!h)
+        return;
+    for (size_t b = 0; b < h->nbuckets; b++) {
+        struct hub_group *g = h->buckets[b];
+        while (g) {
+            struct hub_group *next = g->next;
+            hub_group_free(g);
+            g = next;
+        }
+    }
+    free(h->buckets);
+    free(h);
+}
+
+int hub_format_budgets(int format, int64_t *budget_ms)
+{
+    for (size_t i = 0; i < sizeof(format_table) / sizeof(format_table[0]); i++) {
+        if (format_table[i].format != format)
+            continue;
+        for (int s = 0; s < STEP_COUNT; s++)
+            budget_ms[s] = (int64_t)format_table[i].minutes[s] * 60 * 1000;
+        return 0;
+    }
+    return CODEV_E_BAD_FIELD;
+}
+
+int hub_name_clean(const struct hub *h, const char *in, char *out, size_t cap)
+{
+    const char *start = in, *end;
+    size_t len, chars;
+
+    if (!in)
+        return CODEV_E_BAD_FIELD;
+    while (*start == ' ' || *start == '\t' || *start == '\n' || *start == '\r')
+        start++;
+    end = start + strlen(start);
+    while (end > start && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' ||
+                           end[-1] == '\r'))
+        end--;
+    len = (size_t)(end - start);
+    if (len == 0 || len >= cap)
+        return CODEV_E_BAD_FIELD;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)start[i] < 0x20 || start[i] == 0x7f)
+            return CODEV_E_BAD_FIELD;
+    memcpy(out, start, len);
+    out[len] = '\0';
+    chars = room_utf8_chars(out);
+    return chars >= 1 && chars <= h->name_max_chars ? 0 : CODEV_E_BAD_FIELD;
+}
+
+static int hub_grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+    size_t ncap;
+    void *p;
+
+    if (need <= *cap)
+        return 0;
+    ncap = *cap ? *cap * 2 : 8;
+    while (ncap < need)
+        ncap *= 2;
+    p = realloc(*arr, ncap * elem);
+    if (!p)
+        return -1;
+    *arr = p;
+    *cap = ncap;
+    return 0;
+}
+
+static int hub_rehash(struct hub *h)
+{
+    size_t n = h->nbuckets * 2;
+    struct hub_group **nb = calloc(n, sizeof(*nb));
+
+    if (!nb)
+        return -1;
+    for (size_t b = 0; b < h->nbuckets; b++) {
+        struct hub_group *g = h->buckets[b];
+        while (g) {
+            struct hub_group *next = g->next;
+            size_t i = hub_hash(g->id) & (n - 1);
+            g->next = nb[i];
+            nb[i] = g;
+            g = next;
+        }
+    }
+    free(h->buckets);
+    h->buckets = nb;
+    h->nbuckets = n;
+    return 0;
+}
+
+/* Appends a member with a fresh id and key. Returns its index or an error. */
+static int hub_member_new(struct hub_group *g, const char *name,
+                          char member_id[AUTH_UUID_LEN + 1], char key[AUTH_SECRET_LEN + 1])
+{
+    struct hub_member *m;
+
+    if (hub_grow((void **)&g->members, &g->members_cap, g->nmembers + 1, sizeof(*m)))
+        return CODEV_E_INTERNAL;
+    if (auth_secret_new(key))
+        return CODEV_E_INTERNAL;
+    m = &g->members[g->nmembers];
+    memset(m, 0, sizeof(*m));
+    m->name = strdup(name);
+    if (!m->name)
+        return CODEV_E_INTERNAL;
+    auth_uuid_new(m->id);
+    auth_hash(key, AUTH_SECRET_LEN, m->key_hash);
+    memcpy(member_id, m->id, AUTH_UUID_LEN + 1);
+    return (int)g->nmembers++;
+}
+
+int hub_group_create(struct hub *h, const char *name, const char *facilitator_name,
+                     const char *language, int format, struct hub_group **out,
+                     char member_id[AUTH_UUID_LEN + 1], char key[AUTH_SECRET_LEN + 1],
+                     char invite[AUTH_SECRET_LEN + 1])
+{
+    char gname[1024], fname[1024];
+    int64_t budgets[STEP_COUNT];
+    struct hub_group *g = NULL;
+    size_t b;
+    int rc;
+
+    if (hub_name_clean(h, name, gname, sizeof(gname)) ||
+        hub_name_clean(h, facilitator_name, fname, sizeof(fname)) || !language ||
+        (strcmp(language, "fr") != 0 && strcmp(language, "en") != 0) ||
+        hub_format_budgets(format, budgets))
+        return CODEV_E_BAD_FIELD;
+    if (h->ngroups >= h->groups_max)
+        return CODEV_E_TOO_MANY_GROUPS;
+    if (h->ngroups + 1 > h->nbuckets && hub_rehash(h))
+        return CODEV_E_INTERNAL;
+
+    rc = CODEV_E_INTERNAL;
+    g = calloc(1, sizeof(*g));
+    if (!g)
+        goto out;
+    g->name = strdup(gname);
+    if (!g->name || auth_secret_new(invite))
+        goto out;
+    auth_uuid_new(g->id);
+    memcpy(g->language, language, 3);
+    g->format = format;
+    auth_hash(invite, AUTH_SECRET_LEN, g->invite_hash);
+    rc = hub_member_new(g, fname, member_id, key);
+    if (rc < 0)
+        goto out;
+    memcpy(g->facilitator, member_id, AUTH_UUID_LEN + 1);
+
+    b = hub_hash(g->id) & (h->nbuckets - 1);
+    g->next = h->buckets[b];
+    h->buckets[b] = g;
+    h->ngroups++;
+    *out = g;
+    return 0;
+out:
+    if (g)
+        hub_group_free(g);
+    return rc;
+}
+
+struct hub_group *hub_group_find(const struct hub *h, const char *id)
+{
+    struct hub_group *g;
+
+    if (!id)
+        return NULL;
+    for (g = h->buckets[hub_hash(id) & (h->nbuckets - 1)]; g; g = g->next)
+        if (strcmp(g->id, id) == 0)
+            return g;
+    return NULL;
+}
+
+static size_t hub_active_members(const struct hub_group *g)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < g->nmembers; i++)
+        n += !g->members[i].removed;
+    return n;
+}
+
+int hub_member_join(struct hub *h, struct hub_group *g, const char *invite,
+                    const char *display_name, char member_id[AUTH_UUID_LEN + 1],
+                    char key[AUTH_SECRET_LEN + 1], int *room_idx)
+{
+    uint8_t hash[AUTH_HASH_LEN];
+    char name[1024];
+    int idx;
+
+    *room_idx = -1;
+    if (!invite || !auth_secret_wellformed(invite))
+        return CODEV_E_BAD_INVITE;
+    auth_hash(invite, AUTH_SECRET_LEN, hash);
+    if (!auth_hash_equal(hash, g->invite_hash))
+        return CODEV_E_BAD_INVITE;
+    if (hub_name_clean(h, display_name, name, sizeof(name)))
+        return CODEV_E_BAD_FIELD;
+    if (hub_active_members(g) >= h->room_limits.members_max ||
+        g->nmembers >= ROOM_MEMBERS_HARD_MAX)
+        return CODEV_E_GROUP_FULL;
+    idx = hub_member_new(g, name, member_id, key);
+    if (idx < 0)
+        return idx;
+    if (g->room) {
+        int r = room_member_add(g->room, member_id, name, false, false);
+        if (r < 0) {
+            /* The room is sized like the group, so this cannot happen short of
+             * memory exhaustion: undo the join rather than split the two. */
+            free(g->members[--g->nmembers].name);
+            return r;
+        }
+        *room_idx = r;
+    }
+    return 0;
+}
+
+const struct hub_member *hub_member_auth(const struct hub_group *g, const char *key)
+{
+    uint8_t hash[AUTH_HASH_LEN];
+    const struct hub_member *found = NULL;
+
+    if (!key || !auth_secret_wellformed(key))
+        return NULL;
+    auth_hash(key, AUTH_SECRET_LEN, hash);
+    /* Compare with every member, not stopping at the first match. */
+    for (size_t i = 0; i < g->nmembers; i++)
+        if (auth_hash_equal(hash, g->members[i].key_hash))
+            found = &g->members[i];
+    return found;
+}
+
+const struct hub_member *hub_member_find(const struct hub_group *g, const char *id)
+{
+    for (size_t i = 0; id && i < g->nmembers; i++)
+        if (strcmp(g->members[i].id, id) == 0)
+            return &g->members[i];
+    return NULL;
+}
+
+int hub_session_open(struct hub *h, struct hub_group *g, int64_t now_ms)
+{
+    char session_id[AUTH_UUID_LEN + 1];
+    int64_t budgets[STEP_COUNT];
+    struct room *r;
+
+    if (g->room && g->room->step != STEP_CLOSED)
+        return CODEV_E_SESSION_OPEN;
+    if (h->open_sessions >= h->sessions_max)
+        return CODEV_E_TOO_MANY_SESSIONS;
+    if (hub_format_budgets(g->format, budgets))
+        return CODEV_E_INTERNAL;
+    auth_uuid_new(session_id);
+    r = room_new(session_id, budgets, &h->room_limits, now_ms);
+    if (!r)
+        return CODEV_E_INTERNAL;
+    for (size_t i = 0; i < g->nmembers; i++) {
+        const struct hub_member *m = &g->members[i];
+        if (m->removed)
+            continue;
+        if (room_member_add(r, m->id, m->name, strcmp(m->id, g->facilitator) == 0,
+                            m->observer) < 0)
+            goto fail;
+    }
+    for (size_t i = 0; i < g->nplans; i++) {
+        const struct hub_plan *p = &g->plans[i];
+        if (p->debriefed || room_member_find(r, p->client) < 0)
+            continue;
+        if (room_debrief_add(r, p->id, p->client, p->text, p->due) < 0)
+            goto fail;
+    }
+    room_free(g->room);
+    g->room = r;
+    g->room_counted = true;
+    h->open_sessions++;
+    return 0;
+fail:
+    room_free(r);
+    return CODEV_E_INTERNAL;
+}
+
+static struct hub_member *hub_member_mut(struct hub_group *g, const char *id)
+{
+    return (struct hub_member *)hub_member_find(g, id);
+}
+
+/* Keeps the action plan of every consultation of a closed room. */
+static void hub_keep_plans(struct hub_group *g, const struct room *r)
+{
+    for (size_t i = 0; i < r->ncards; i++) {
+        const struct room_card *c = &r->cards[i];
+        const struct room_consultation *k;
+        struct hub_plan *p;
+
+        if (c->type != CARD_ACTION || c->removed || c->consultation < 0)
+            continue;
+        k = &r->consultations[c->consultation];
+        if (k->client < 0)
+            continue;
+        if (hub_grow((void **)&g->plans, &g->plans_cap, g->nplans + 1, sizeof(*p)))
+            return;
+        p = &g->plans[g->nplans];
+        memset(p, 0, sizeof(*p));
+        p->text = strdup(c->text);
+        p->due = hub_strdup(c->due);
+        if (!p->text || (c->due && !p->due)) {
+            free(p->text);
+            free(p->due);
+            return;
+        }
+        auth_uuid_new(p->id);
+        memcpy(p->client, r->members[k->client].id, AUTH_UUID_LEN + 1);
+        g->nplans++;
+    }
+}
+
+void hub_sync(struct hub *h, struct hub_group *g)
+{
+    struct room *r = g->room;
+
+    if (!r)
+        return;
+    if (r->facilitator >= 0)
+        memcpy(g->facilitator, r->members[r->facilitator].id, AUTH_UUID_LEN + 1);
+    for (size_t i = 0; i < r->nmembers; i++) {
+        struct hub_member *m = hub_member_mut(g, r->members[i].id);
+        if (!m)
+            continue;
+        m->observer = r->members[i].observer;
+        if (r->members[i].removed)
+            m->removed = true;
+    }
+    for (size_t i = 0; i < r->ndebriefs; i++) {
+        if (r->debriefs[i].outcome < 0)
+            continue;
+        for (size_t j = 0; j < g->nplans; j++)
+            if (strcmp(g->plans[j].id, r->debriefs[i].id) == 0)
+                g->plans[j].debriefed = true;
+    }
+    if (r->step == STEP_CLOSED && g->room_counted) {
+        g->room_counted = false;
+        h->open_sessions--;
+        hub_keep_plans(g, r);
+    }
+}

@@ -1,0 +1,135 @@
+/*
+ * hub.h - the groups a codevd process serves, and the session each has open.
+ *
+ * A group (groupe de codéveloppement) is durable: its members with the
+ * hashes of their keys, the hash of its invite code, its facilitator, its
+ * settings and the action plans its clients still have to debrief. While a
+ * session (séance) is open the group also holds its live room. The hub owns
+ * the groups; each group owns its room.
+ *
+ * After every accepted room command the edge calls hub_sync() so that what
+ * the room decided (handover, removal, observer role, closing, debriefs)
+ * becomes true of the group too.
+ *
+ * No I/O and no clock (now_ms is passed); OpenSSL and libuuid for secrets
+ * and ids. ONLY used from the lws service thread. Expected load: lookups by
+ * group id at every hello and HTTP call (a hash table, O(1)); member
+ * authentication scans a group's members (at most ROOM_MEMBERS_HARD_MAX).
+ */
+#ifndef CODEV_HUB_H
+#define CODEV_HUB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "config.h"
+#include "room.h"
+
+struct hub_member {
+    char id[AUTH_UUID_LEN + 1];
+    char *name;                   /* display name, owned */
+    uint8_t key_hash[AUTH_HASH_LEN];
+    bool observer;
+    bool removed;                 /* removed by the facilitator: key refused */
+};
+
+/* An action plan item of a closed session, waiting for its client's debrief. */
+struct hub_plan {
+    char id[AUTH_UUID_LEN + 1];   /* the card's durable id */
+    char client[AUTH_UUID_LEN + 1];
+    char *text;                   /* owned */
+    char *due;                    /* owned, or NULL */
+    bool debriefed;               /* debriefed in a later session */
+};
+
+struct hub_group {
+    char id[AUTH_UUID_LEN + 1];
+    char *name;                   /* owned */
+    char language[3];             /* "fr" or "en" */
+    int format;                   /* 45, 90 or 120 minutes */
+    char facilitator[AUTH_UUID_LEN + 1]; /* member id */
+    uint8_t invite_hash[AUTH_HASH_LEN];
+    struct hub_member *members;
+    size_t nmembers, members_cap;
+    struct hub_plan *plans;
+    size_t nplans, plans_cap;
+    struct room *room;            /* the open (or last closed) session, or NULL */
+    bool room_counted;            /* room counts in hub.open_sessions */
+    void *conns;                  /* the edge's list of attached connections */
+    struct hub_group *next;       /* hash bucket chain */
+};
+
+struct hub {
+    struct hub_group **buckets;
+    size_t nbuckets;              /* power of two */
+    size_t ngroups;
+    size_t open_sessions;
+    struct room_limits room_limits;
+    uint32_t groups_max;
+    uint32_t sessions_max;
+    uint32_t name_max_chars;
+};
+
+/* Returns a new empty hub with limits from cfg (borrowed, not kept), or NULL. */
+struct hub *hub_new(const struct config *cfg);
+
+/* Frees the hub, its groups and their rooms. hub_free(NULL) is a no-op. The
+ * edge must have detached its connections first. */
+void hub_free(struct hub *h);
+
+/* Fills budget_ms[STEP_COUNT] with the step budgets of a session format
+ * (PRACTICE.md). Returns 0, or CODEV_E_BAD_FIELD for an unknown format. */
+int hub_format_budgets(int format, int64_t *budget_ms);
+
+/*
+ * Creates a group with its facilitator. name and facilitator_name are
+ * validated (trimmed, 1..name_max_chars, no control characters), language is
+ * "fr" or "en", format 45, 90 or 120. On success returns 0, sets *out
+ * (borrowed: the hub owns it) and writes the facilitator's member id, member
+ * key and the invite code (the only time the secrets exist in clear).
+ * Errors: CODEV_E_BAD_FIELD, CODEV_E_TOO_MANY_GROUPS, CODEV_E_INTERNAL.
+ */
+int hub_group_create(struct hub *h, const char *name, const char *facilitator_name,
+                     const char *language, int format, struct hub_group **out,
+                     char member_id[AUTH_UUID_LEN + 1], char key[AUTH_SECRET_LEN + 1],
+                     char invite[AUTH_SECRET_LEN + 1]);
+
+/* Returns the group with this id (borrowed), or NULL. */
+struct hub_group *hub_group_find(const struct hub *h, const char *id);
+
+/*
+ * Adds a member who holds the invite code. Writes the new member id and key.
+ * When a session is open the member is added to its room as well (*room_idx
+ * is then its room index, else -1). Errors: CODEV_E_BAD_INVITE,
+ * CODEV_E_BAD_FIELD (name), CODEV_E_GROUP_FULL, CODEV_E_INTERNAL.
+ */
+int hub_member_join(struct hub *h, struct hub_group *g, const char *invite,
+                    const char *display_name, char member_id[AUTH_UUID_LEN + 1],
+                    char key[AUTH_SECRET_LEN + 1], int *room_idx);
+
+/* Returns the member whose key this is (borrowed; removed members too, the
+ * caller checks ->removed), or NULL. Constant-time in the key. */
+const struct hub_member *hub_member_auth(const struct hub_group *g, const char *key);
+
+/* Returns the member with this id (borrowed), or NULL. */
+const struct hub_member *hub_member_find(const struct hub_group *g, const char *id);
+
+/*
+ * Opens a session: a new room with the group's members and the plans still
+ * to debrief, replacing a closed room. Errors: CODEV_E_SESSION_OPEN (one is
+ * open), CODEV_E_TOO_MANY_SESSIONS, CODEV_E_INTERNAL.
+ */
+int hub_session_open(struct hub *h, struct hub_group *g, int64_t now_ms);
+
+/* Makes the group agree with its room after accepted commands: facilitator,
+ * removed members, observers, debriefed plans; when the room closed, keeps
+ * the session's action plan for the next session's debrief. */
+void hub_sync(struct hub *h, struct hub_group *g);
+
+/* Validates and trims a display or group name into out (capacity cap
+ * bytes). Returns 0 or CODEV_E_BAD_FIELD. */
+int hub_name_clean(const struct hub *h, const char *in, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,624 @@
+/*
+ * protocol.c - decoding client messages and encoding server messages
+ * (see protocol.h and proto/README.md).
+ */
+#include "protocol.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "errors.h"
+
+/* Fields a command may carry. The per-command table below says which are
+ * required and which optional; decoding is one loop over it. */
+enum proto_field {
+    FLD_TEXT = 1u << 0,
+    FLD_DUE = 1u << 1,
+    FLD_MEMBER = 1u << 2,
+    FLD_DEBRIEF = 1u << 3,
+    FLD_CARD = 1u << 4,
+    FLD_SECONDS = 1u << 5,
+    FLD_KIND = 1u << 6,
+    FLD_DIMENSION = 1u << 7,
+    FLD_OUTCOME = 1u << 8,
+    FLD_FLAGGED = 1u << 9,
+    FLD_MARKED = 1u << 10,
+    FLD_OBSERVER = 1u << 11,
+    FLD_FORCE = 1u << 12,
+};
+
+enum proto_ftype { FT_STRING, FT_CARD, FT_INT, FT_BOOL, FT_KIND, FT_DIMENSION, FT_OUTCOME };
+
+static const struct {
+    enum proto_field flag;
+    const char *name;
+    enum proto_ftype type;
+} field_specs[] = {
+    {FLD_TEXT, "text", FT_STRING},       {FLD_DUE, "due", FT_STRING},
+    {FLD_MEMBER, "member_id", FT_STRING}, {FLD_DEBRIEF, "debrief_id", FT_STRING},
+    {FLD_CARD, "card_id", FT_CARD},      {FLD_SECONDS, "seconds", FT_INT},
+    {FLD_KIND, "kind", FT_KIND},         {FLD_DIMENSION, "dimension", FT_DIMENSION},
+    {FLD_OUTCOME, "outcome", FT_OUTCOME}, {FLD_FLAGGED, "flagged", FT_BOOL},
+    {FLD_MARKED, "marked", FT_BOOL},     {FLD_OBSERVER, "observer", FT_BOOL},
+    {FLD_FORCE, "force", FT_BOOL},
+};
+
+static const struct {
+    unsigned required;
+    unsigned optional;
+} cmd_fields[CMD_TYPE_COUNT] = {
+    [CMD_STEP_NEXT] = {0, FLD_FORCE},
+    [CMD_STEP_PREV] = {0, 0},
+    [CMD_CONSULTATION_NEW] = {0, 0},
+    [CMD_SESSION_CLOSE] = {0, 0},
+    [CMD_TIMER_START] = {0, 0},
+    [CMD_TIMER_PAUSE] = {0, 0},
+    [CMD_TIMER_ADD] = {FLD_SECONDS, 0},
+    [CMD_TIMER_SET] = {FLD_SECONDS, 0},
+    [CMD_CLIENT_ASSIGN] = {FLD_MEMBER, 0},
+    [CMD_FACILITATOR_HANDOVER] = {FLD_MEMBER, 0},
+    [CMD_MEMBER_REMOVE] = {FLD_MEMBER, 0},
+    [CMD_ROLE_SET] = {FLD_MEMBER | FLD_OBSERVER, 0},
+    [CMD_CHECKIN_POST] = {FLD_TEXT, 0},
+    [CMD_TOPIC_PROPOSE] = {FLD_TEXT, 0},
+    [CMD_PROBLEM_SET] = {FLD_TEXT, 0},
+    [CMD_QUESTION_ASK] = {FLD_TEXT, 0},
+    [CMD_QUESTION_ANSWER] = {FLD_CARD | FLD_TEXT, 0},
+    [CMD_QUESTION_FLAG] = {FLD_CARD | FLD_FLAGGED, 0},
+    [CMD_REFORMULATION_POST] = {FLD_TEXT, 0},
+    [CMD_CONTRACT_SET] = {FLD_TEXT, 0},
+    [CMD_CONTRACT_ACK] = {0, 0},
+    [CMD_CONTRIBUTION_POST] = {FLD_KIND | FLD_TEXT, 0},
+    [CMD_MARK_SET] = {FLD_CARD | FLD_MARKED, 0},
+    [CMD_RECADRAGE] = {0, 0},
+    [CMD_ACTION_ADD] = {FLD_TEXT, FLD_DUE},
+    [CMD_ACTION_REMOVE] = {FLD_CARD, 0},
+    [CMD_LEARNING_POST] = {FLD_DIMENSION | FLD_TEXT, 0},
+    [CMD_DEBRIEF_POST] = {FLD_DEBRIEF | FLD_OUTCOME, FLD_TEXT},
+    [CMD_HAND_RAISE] = {0, 0},
+    [CMD_HAND_LOWER] = {0, FLD_MEMBER},
+    [CMD_NOTE_POST] = {FLD_TEXT, 0},
+};
+
+static int proto_fail(struct proto_error *err, int code, const char *field, const char *text)
+{
+    err->code = code;
+    snprintf(err->field, sizeof(err->field), "%s", field ? field : "");
+    snprintf(err->text, sizeof(err->text), "%s", text ? text : "");
+    return code;
+}
+
+/* Depth of the deepest array/object, counted without parsing, so that a
+ * hostile "[[[[…" is refused before jansson recurses into it. */
+static int proto_depth_ok(const char *buf, size_t len, int max_depth)
+{
+    int depth = 0;
+    bool in_string = false, escaped = false;
+
+    for (size_t i = 0; i < len; i++) {
+        char c = buf[i];
+        if (in_string) {
+            if (escaped)
+                escaped = false;
+            else if (c == '\\')
+                escaped = true;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > max_depth)
+                return 0;
+        } else if (c == ']' || c == '}') {
+            depth--;
+        }
+    }
+    return 1;
+}
+
+static int proto_get_field(json_t *root, unsigned flag, bool required, struct proto_msg *msg,
+                           struct proto_error *err)
+{
+    const char *name = NULL;
+    enum proto_ftype type = FT_STRING;
+    json_t *v;
+    int x;
+
+    for (size_t i = 0; i < sizeof(field_specs) / sizeof(field_specs[0]); i++)
+        if (field_specs[i].flag == flag) {
+            name = field_specs[i].name;
+            type = field_specs[i].type;
+        }
+    v = json_object_get(root, name);
+    if (!v || json_is_null(v)) {
+        if (required)
+            return proto_fail(err, CODEV_E_MISSING_FIELD, name, NULL);
+        return 0;
+    }
+    switch (type) {
+    case FT_STRING:
+        if (!json_is_string(v))
+            return proto_fail(err, CODEV_E_BAD_FIELD, name, "must be a string");
+        if (flag == FLD_TEXT)
+            msg->cmd.text = json_string_value(v);
+        else if (flag == FLD_DUE)
+            msg->cmd.due = json_string_length(v) ? json_string_value(v) : NULL;
+        else if (flag == FLD_MEMBER)
+            msg->cmd.target = json_string_value(v);
+        else
+            msg->cmd.ref = json_string_value(v);
+        return 0;
+    case FT_CARD:
+        if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+            json_integer_value(v) > UINT32_MAX)
+            return proto_fail(err, CODEV_E_BAD_FIELD, name, "must be a card id");
+        msg->cmd.card = (uint32_t)json_integer_value(v);
+        return 0;
+    case FT_INT:
+        if (!json_is_integer(v))
+            return proto_fail(err, CODEV_E_BAD_FIELD, name, "must be an integer");
+        msg->cmd.seconds = json_integer_value(v);
+        return 0;
+    case FT_BOOL:
+        if (!json_is_boolean(v))
+            return proto_fail(err, CODEV_E_BAD_FIELD, name, "must be true or false");
+        msg->cmd.flag = json_is_true(v);
+        return 0;
+    case FT_KIND:
+    case FT_DIMENSION:
+    case FT_OUTCOME:
+        if (!json_is_string(v))
+            return proto_fail(err, CODEV_E_BAD_FIELD, name, "must be a string");
+        x = type == FT_KIND        ? room_kind_from_name(json_string_value(v))
+            : type == FT_DIMENSION ? room_dimension_from_name(json_string_value(v))
+                                   : room_outcome_from_name(json_string_value(v));
+        if (x < 0)
+            return proto_fail(err, CODEV_E_BAD_FIELD, name, "unknown value");
+        msg->cmd.variant = x;
+        return 0;
+    }
+    return 0;
+}
+
+static int proto_decode_hello(json_t *root, struct proto_msg *msg, struct proto_error *err)
+{
+    json_t *g = json_object_get(root, "group_id");
+    json_t *k = json_object_get(root, "member_key");
+    json_t *s = json_object_get(root, "last_seq");
+
+    if (!g)
+        return proto_fail(err, CODEV_E_MISSING_FIELD, "group_id", NULL);
+    if (!json_is_string(g))
+        return proto_fail(err, CODEV_E_BAD_FIELD, "group_id", "must be a string");
+    if (!k)
+        return proto_fail(err, CODEV_E_MISSING_FIELD, "member_key", NULL);
+    if (!json_is_string(k))
+        return proto_fail(err, CODEV_E_BAD_FIELD, "member_key", "must be a string");
+    msg->last_seq = -1;
+    if (s && !json_is_null(s)) {
+        if (!json_is_integer(s) || json_integer_value(s) < 0)
+            return proto_fail(err, CODEV_E_BAD_FIELD, "last_seq",
+                              "must be a non-negative integer");
+        msg->last_seq = json_integer_value(s);
+    }
+    msg->kind = PROTO_HELLO;
+    msg->group_id = json_string_value(g);
+    msg->member_key = json_string_value(k);
+    return 0;
+}
+
+int proto_decode(const char *buf, size_t len, const struct proto_limits *lim,
+                 struct proto_msg *msg, struct proto_error *err)
+{
+    json_error_t jerr;
+    json_t *root = NULL, *type, *id;
+    const char *tname;
+    int rc, t;
+
+    memset(msg, 0, sizeof(*msg));
+    memset(err, 0, sizeof(*err));
+    if (len > lim->max_bytes)
+        return proto_fail(err, CODEV_E_TOO_LARGE, NULL, NULL);
+    if (!proto_depth_ok(buf, len, lim->max_depth))
+        return proto_fail(err, CODEV_E_TOO_DEEP, NULL, NULL);
+    root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root)
+        return proto_fail(err, CODEV_E_BAD_JSON, NULL, jerr.text);
+    if (!json_is_object(root)) {
+        rc = proto_fail(err, CODEV_E_BAD_MESSAGE, NULL, "expected a JSON object");
+        goto fail;
+    }
+    id = json_object_get(root, "id");
+    if (json_is_string(id) && json_string_length(id) <= ROOM_CMD_ID_MAX)
+        snprintf(err->id, sizeof(err->id), "%s", json_string_value(id));
+    type = json_object_get(root, "type");
+    if (!json_is_string(type)) {
+        rc = proto_fail(err, CODEV_E_BAD_MESSAGE, "type", "missing or not a string");
+        goto fail;
+    }
+    tname = json_string_value(type);
+    if (strcmp(tname, "hello") == 0) {
+        rc = proto_decode_hello(root, msg, err);
+        if (rc)
+            goto fail;
+        msg->root = root;
+        return 0;
+    }
+    t = room_cmd_from_name(tname);
+    if (t < 0 && strcmp(tname, "session_open") != 0) {
+        rc = proto_fail(err, CODEV_E_UNKNOWN_TYPE, "type", NULL);
+        goto fail;
+    }
+    if (!id) {
+        rc = proto_fail(err, CODEV_E_MISSING_FIELD, "id", NULL);
+        goto fail;
+    }
+    if (!json_is_string(id) || json_string_length(id) < 1 ||
+        json_string_length(id) > ROOM_CMD_ID_MAX) {
+        rc = proto_fail(err, CODEV_E_BAD_FIELD, "id", "must be a string of 1 to 64 bytes");
+        goto fail;
+    }
+    msg->id = json_string_value(id);
+    if (t < 0) {
+        msg->kind = PROTO_SESSION_OPEN;
+        msg->root = root;
+        return 0;
+    }
+    msg->kind = PROTO_COMMAND;
+    msg->cmd.type = (enum room_cmd_type)t;
+    memcpy(msg->cmd.id, msg->id, json_string_length(id) + 1);
+    for (size_t i = 0; i < sizeof(field_specs) / sizeof(field_specs[0]); i++) {
+        unsigned f = field_specs[i].flag;
+        if (!((cmd_fields[t].required | cmd_fields[t].optional) & f))
+            continue;
+        rc = proto_get_field(root, f, (cmd_fields[t].required & f) != 0, msg, err);
+        if (rc)
+            goto fail;
+    }
+    msg->root = root;
+    return 0;
+fail:
+    json_decref(root);
+    memset(msg, 0, sizeof(*msg));
+    return rc;
+}
+
+void proto_msg_release(struct proto_msg *msg)
+{
+    json_decref(msg->root);
+    msg->root = NULL;
+}
+
+json_t *proto_error_code_json(const char *id, int code)
+{
+    json_t *j = json_pack("{s:s, s:s, s:s}", "type", "error", "code", codev_err_name(code),
+                          "message", codev_err_message(code));
+
+    if (j && id && *id)
+        json_object_set_new(j, "id", json_string(id));
+    return j;
+}
+
+json_t *proto_error_json(const struct proto_error *err)
+{
+    json_t *j = proto_error_code_json(err->id, err->code);
+    char message[320];
+
+    if (!j || (!err->field[0] && !err->text[0]))
+        return j;
+    snprintf(message, sizeof(message), "%s (%s%s%s)", codev_err_message(err->code),
+             err->field, err->field[0] && err->text[0] ? ": " : "", err->text);
+    json_object_set_new(j, "message", json_string(message));
+    return j;
+}
+
+json_t *proto_ack_json(const char *id, uint64_t seq, bool duplicate)
+{
+    json_t *j = json_pack("{s:s, s:s, s:I}", "type", "ack", "id", id, "seq", (json_int_t)seq);
+
+    if (j && duplicate)
+        json_object_set_new(j, "duplicate", json_true());
+    return j;
+}
+
+static json_t *str_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+static json_t *member_id_or_null(const struct room *r, int idx)
+{
+    return idx >= 0 && (size_t)idx < r->nmembers ? json_string(r->members[idx].id)
+                                                 : json_null();
+}
+
+static json_t *proto_clock_json(const struct room *r, int64_t now_ms)
+{
+    return json_pack("{s:s, s:I, s:I, s:I, s:b, s:I}", "step", step_name(r->step),
+                     "budget_ms", (json_int_t)r->clock.budget_ms, "used_ms",
+                     (json_int_t)clock_used(&r->clock, now_ms), "remaining_ms",
+                     (json_int_t)clock_remaining(&r->clock, now_ms), "running",
+                     r->clock.running, "server_ms", (json_int_t)now_ms);
+}
+
+static json_t *proto_member_json(const struct room *r, int idx)
+{
+    const struct room_member *m = &r->members[idx];
+
+    return json_pack("{s:s, s:s, s:s, s:b, s:b}", "id", m->id, "name", m->name, "role",
+                     role_name(room_member_role(r, idx)), "observer", m->observer, "online",
+                     m->online > 0);
+}
+
+/* viewer: the member the card is encoded for, or -1 for a shared encoding
+ * (then the client's private "marked" flag is left out). */
+static json_t *proto_card_json(const struct room *r, const struct room_card *c, int viewer)
+{
+    json_t *j = json_pack("{s:I, s:s, s:s, s:o, s:s, s:I, s:s}", "id", (json_int_t)c->id,
+                          "type", room_card_type_name(c->type), "author",
+                          r->members[c->author].id, "consultation",
+                          c->consultation >= 0 ? json_integer(c->consultation) : json_null(),
+                          "step", step_name(c->step), "at_ms", (json_int_t)c->created_ms,
+                          "text", c->text);
+
+    if (!j)
+        return NULL;
+    switch (c->type) {
+    case CARD_CONTRIBUTION:
+        json_object_set_new(j, "kind", json_string(room_kind_name(c->variant)));
+        if (viewer >= 0 && c->consultation >= 0 &&
+            r->consultations[c->consultation].client == viewer)
+            json_object_set_new(j, "marked", json_boolean(c->marked));
+        break;
+    case CARD_QUESTION:
+        json_object_set_new(j, "answer", str_or_null(c->answer));
+        json_object_set_new(j, "flagged", json_boolean(c->flagged));
+        break;
+    case CARD_ACTION:
+        json_object_set_new(j, "due", str_or_null(c->due));
+        break;
+    case CARD_LEARNING:
+        json_object_set_new(j, "dimension", json_string(room_dimension_name(c->variant)));
+        break;
+    default:
+        break;
+    }
+    return j;
+}
+
+static json_t *proto_consultation_json(const struct room *r, int index, int viewer)
+{
+    const struct room_consultation *k = &r->consultations[index];
+    json_t *acks = json_array(), *used = json_object(), *j;
+
+    for (size_t i = 0; i < r->nmembers; i++)
+        if (k->acks & (1ULL << i))
+            json_array_append_new(acks, json_string(r->members[i].id));
+    for (int s = STEP_TOPIC; s <= STEP_LEARNING; s++)
+        if (k->step_used_ms[s] > 0)
+            json_object_set_new(used, step_name(s), json_integer(k->step_used_ms[s]));
+    j = json_pack("{s:i, s:o, s:o, s:o, s:o, s:o}", "index", index, "client",
+                  member_id_or_null(r, k->client), "problem", str_or_null(k->problem),
+                  "contract", str_or_null(k->contract), "acks", acks, "step_used_ms", used);
+    if (j && viewer >= 0 && (viewer == k->client || viewer == r->facilitator))
+        json_object_set_new(j, "recadrages", json_integer(k->recadrages));
+    return j;
+}
+
+static json_t *proto_debrief_json(const struct room *r, int index)
+{
+    const struct room_debrief *d = &r->debriefs[index];
+
+    return json_pack("{s:s, s:o, s:s, s:o, s:o, s:o}", "id", d->id, "client",
+                     member_id_or_null(r, d->client), "text", d->text, "due",
+                     str_or_null(d->due), "outcome",
+                     d->outcome >= 0 ? json_string(room_outcome_name(d->outcome))
+                                     : json_null(),
+                     "comment", str_or_null(d->comment));
+}
+
+static json_t *proto_hands_json(const struct room *r)
+{
+    int hands[ROOM_MEMBERS_HARD_MAX];
+    size_t n = room_hands(r, hands, ROOM_MEMBERS_HARD_MAX);
+    json_t *a = json_array();
+
+    for (size_t i = 0; a && i < n; i++)
+        json_array_append_new(a, json_string(r->members[hands[i]].id));
+    return a;
+}
+
+json_t *proto_room_json(const struct room *r, int member, int64_t now_ms)
+{
+    json_t *members = json_array(), *budgets = json_object(), *consultations = json_array();
+    json_t *cards = json_array(), *debriefs = json_array();
+    int current = r->nconsultations ? (int)r->nconsultations - 1 : -1;
+
+    for (size_t i = 0; i < r->nmembers; i++)
+        if (!r->members[i].removed)
+            json_array_append_new(members, proto_member_json(r, (int)i));
+    for (int s = STEP_OPENING; s < STEP_CLOSED; s++)
+        json_object_set_new(budgets, step_name(s), json_integer(r->budget_ms[s]));
+    for (size_t i = 0; i < r->nconsultations; i++)
+        json_array_append_new(consultations, proto_consultation_json(r, (int)i, member));
+    for (size_t i = 0; i < r->ncards; i++)
+        if (!r->cards[i].removed && room_card_visible(r, &r->cards[i], member))
+            json_array_append_new(cards, proto_card_json(r, &r->cards[i], member));
+    for (size_t i = 0; i < r->ndebriefs; i++)
+        json_array_append_new(debriefs, proto_debrief_json(r, (int)i));
+    return json_pack("{s:s, s:I, s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+                     "session_id", r->session_id, "seq", (json_int_t)r->seq, "step",
+                     step_name(r->step), "created_ms", (json_int_t)r->created_ms,
+                     "facilitator", member_id_or_null(r, r->facilitator), "members", members,
+                     "budgets", budgets, "clock", proto_clock_json(r, now_ms), "consultation",
+                     current >= 0 ? json_integer(current) : json_null(), "consultations",
+                     consultations, "cards", cards, "hands", proto_hands_json(r), "debriefs",
+                     debriefs);
+}
+
+static const char *proto_group_role(const struct hub_group *g, const struct hub_member *m)
+{
+    if (g->room)
+        return role_name(room_member_role(g->room, room_member_find(g->room, m->id)));
+    if (strcmp(g->facilitator, m->id) == 0)
+        return role_name(ROLE_FACILITATOR);
+    return role_name(m->observer ? ROLE_OBSERVER : ROLE_CONSULTANT);
+}
+
+json_t *proto_welcome_json(const struct hub_group *g, const struct hub_member *m,
+                           int64_t now_ms)
+{
+    json_t *room = json_null();
+
+    if (g->room)
+        room = proto_room_json(g->room, room_member_find(g->room, m->id), now_ms);
+    return json_pack("{s:s, s:s, s:I, s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:i}, s:o}", "type",
+                     "welcome", "protocol", PROTO_NAME, "server_ms", (json_int_t)now_ms, "you",
+                     "member_id", m->id, "name", m->name, "role", proto_group_role(g, m),
+                     "group", "id", g->id, "name", g->name, "language", g->language,
+                     "format", g->format, "room", room);
+}
+
+json_t *proto_event_json(const struct room *r, const struct room_event *ev, int64_t now_ms)
+{
+    json_t *j = json_pack("{s:s, s:I, s:I}", "type", room_event_name(ev->type), "seq",
+                          (json_int_t)ev->seq, "at_ms", (json_int_t)ev->at_ms);
+    int current = r->nconsultations ? (int)r->nconsultations - 1 : -1;
+    const struct room_card *c = ev->card ? room_card_get(r, ev->card) : NULL;
+    json_t *cons = current >= 0 ? json_integer(current) : json_null();
+
+    if (!j) {
+        json_decref(cons);
+        return NULL;
+    }
+    switch (ev->type) {
+    case EV_STEP:
+        json_object_set_new(j, "step", json_string(step_name(r->step)));
+        json_object_set(j, "consultation", cons);
+        json_object_set_new(j, "clock", proto_clock_json(r, now_ms));
+        break;
+    case EV_CLOCK:
+        json_object_set_new(j, "clock", proto_clock_json(r, now_ms));
+        break;
+    case EV_CONSULTATION:
+        json_object_set_new(j, "consultation", proto_consultation_json(r, ev->index, -1));
+        break;
+    case EV_CLIENT:
+        json_object_set_new(j, "consultation", json_integer(ev->index));
+        json_object_set_new(j, "member_id", member_id_or_null(r, ev->member));
+        break;
+    case EV_FACILITATOR:
+    case EV_MEMBER_REMOVED:
+        json_object_set_new(j, "member_id", member_id_or_null(r, ev->member));
+        break;
+    case EV_ROLE:
+        json_object_set_new(j, "member", proto_member_json(r, ev->member));
+        break;
+    case EV_CARD_ADDED:
+    case EV_CARD_UPDATED:
+        if (c)
+            json_object_set_new(j, "card", proto_card_json(r, c, -1));
+        break;
+    case EV_CARD_REMOVED:
+        json_object_set_new(j, "card_id", json_integer(ev->card));
+        break;
+    case EV_PROBLEM:
+    case EV_CONTRACT: {
+        const struct room_consultation *k = &r->consultations[current];
+        json_object_set(j, "consultation", cons);
+        json_object_set_new(j, "text",
+                            str_or_null(ev->type == EV_PROBLEM ? k->problem : k->contract));
+        break;
+    }
+    case EV_CONTRACT_ACK:
+        json_object_set(j, "consultation", cons);
+        json_object_set_new(j, "member_id", member_id_or_null(r, ev->member));
+        break;
+    case EV_MARK:
+        json_object_set_new(j, "card_id", json_integer(ev->card));
+        json_object_set_new(j, "marked", json_boolean(c && c->marked));
+        break;
+    case EV_RECADRAGE:
+        json_object_set_new(j, "consultation", json_integer(ev->index));
+        json_object_set_new(j, "count",
+                            json_integer(r->consultations[ev->index].recadrages));
+        break;
+    case EV_HANDS:
+        json_object_set_new(j, "hands", proto_hands_json(r));
+        break;
+    case EV_DEBRIEF:
+        json_object_set_new(j, "debrief", proto_debrief_json(r, ev->index));
+        break;
+    case EV_CLOSED:
+    case EV_TYPE_COUNT:
+        break;
+    }
+    json_decref(cons);
+    return j;
+}
+
+json_t *proto_tick_json(const struct room *r, int64_t now_ms)
+{
+    return json_pack("{s:s, s:I, s:o}", "type", "tick", "server_ms", (json_int_t)now_ms,
+                     "clock", proto_clock_json(r, now_ms));
+}
+
+json_t *proto_presence_json(const char *member_id, bool online)
+{
+    return json_pack("{s:s, s:s, s:b}", "type", "presence", "member_id", member_id, "online",
+                     online);
+}
+
+json_t *proto_member_joined_json(const struct room *r, int idx)
+{
+    return json_pack("{s:s, s:o}", "type", "member_joined", "member",
+                     proto_member_json(r, idx));
+}
+
+json_t *proto_session_opened_json(const struct room *r, int member, int64_t now_ms)
+{
+    return json_pack("{s:s, s:o}", "type", "session_opened", "room",
+                     proto_room_json(r, member, now_ms));
+}
+
+json_t *proto_group_json(const struct hub_group *g)
+{
+    json_t *members = json_array(), *session = json_null();
+
+    for (size_t i = 0; i < g->nmembers; i++) {
+        const struct hub_member *m = &g->members[i];
+        int idx = g->room ? room_member_find(g->room, m->id) : -1;
+        if (m->removed)
+            continue;
+        json_array_append_new(
+            members, json_pack("{s:s, s:s, s:s, s:b, s:b}", "id", m->id, "name", m->name,
+                               "role", proto_group_role(g, m), "observer", m->observer,
+                               "online", idx >= 0 && g->room->members[idx].online > 0));
+    }
+    if (g->room)
+        session = json_pack("{s:s, s:s}", "session_id", g->room->session_id, "step",
+                            step_name(g->room->step));
+    return json_pack("{s:s, s:s, s:s, s:i, s:s, s:o, s:o}", "group_id", g->id, "name",
+                     g->name, "language", g->language, "format", g->format, "facilitator",
+                     g->facilitator, "members", members, "session", session);
+}
+
+unsigned char *proto_dump(const json_t *j, size_t headroom, size_t *len)
+{
+    size_t n = json_dumpb(j, NULL, 0, JSON_COMPACT);
+    unsigned char *buf;
+
+    if (n == 0)
+        return NULL;
+    buf = malloc(headroom + n + 1);
+    if (!buf)
+        return NULL;
+    if (json_dumpb(j, (char *)buf + headroom, n, JSON_COMPACT) != n) {
+        free(buf);
+        return NULL;
+    }
+    buf[headroom + n] = '\0';
+    *len = n;
+    return buf;
+}

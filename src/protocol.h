@@ -1,0 +1,109 @@
+/*
+ * protocol.h - JSON <-> structs for codev.v1: the only module that knows
+ * message shapes (proto/README.md is their description).
+ *
+ * Decoding is strict and bounded: size and nesting depth are checked before
+ * parsing, jansson refuses invalid UTF-8, NUL characters and duplicate
+ * keys, every field is type-checked, and a failure says which field. The
+ * decoded message borrows its strings from the parsed JSON, which it keeps
+ * until proto_msg_release().
+ *
+ * Encoding builds jansson objects; the caller serialises them once per
+ * audience (fanout.c). ONLY used from the lws service thread (no state).
+ */
+#ifndef CODEV_PROTOCOL_H
+#define CODEV_PROTOCOL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hub.h"
+#include "room.h"
+
+#define PROTO_NAME "codev.v1"
+
+enum proto_kind {
+    PROTO_HELLO,        /* attach to a group */
+    PROTO_SESSION_OPEN, /* the facilitator opens a session */
+    PROTO_COMMAND       /* a room command (msg.cmd) */
+};
+
+struct proto_msg {
+    enum proto_kind kind;
+    json_t *root;             /* owned: the parsed message */
+    const char *id;           /* command id (borrowed), NULL for hello */
+    const char *group_id;     /* hello */
+    const char *member_key;   /* hello */
+    int64_t last_seq;         /* hello, -1 when absent */
+    struct room_cmd cmd;      /* PROTO_COMMAND */
+};
+
+/* What went wrong with a client message, modelled on json_error_t. */
+struct proto_error {
+    int code;                 /* CODEV_E_* */
+    char id[ROOM_CMD_ID_MAX + 1]; /* the command id when it could be read, else "" */
+    char field[32];           /* the field concerned, or "" */
+    char text[160];           /* detail for the message, or "" */
+};
+
+struct proto_limits {
+    size_t max_bytes;         /* whole message */
+    int max_depth;            /* JSON nesting */
+};
+
+/*
+ * Decodes one client message of len bytes. On success returns 0 and fills
+ * msg (release with proto_msg_release). On failure returns the CODEV_E_*
+ * code, fills err, and msg needs no release.
+ */
+int proto_decode(const char *buf, size_t len, const struct proto_limits *lim,
+                 struct proto_msg *msg, struct proto_error *err);
+
+/* Releases the JSON a decoded message holds. Safe on a zeroed msg. */
+void proto_msg_release(struct proto_msg *msg);
+
+/* Each encoder returns a new reference, or NULL on allocation failure. */
+
+/* {"type":"error","id"?,"code","message"} from err (id and detail used). */
+json_t *proto_error_json(const struct proto_error *err);
+
+/* {"type":"error","id"?,"code","message"} for code; id may be NULL. */
+json_t *proto_error_code_json(const char *id, int code);
+
+/* {"type":"ack","id","seq"[,"duplicate":true]} */
+json_t *proto_ack_json(const char *id, uint64_t seq, bool duplicate);
+
+/* The room snapshot as member sees it (proto/README.md 2.2). */
+json_t *proto_room_json(const struct room *r, int member, int64_t now_ms);
+
+/* welcome for member m of group g (room snapshot or null). */
+json_t *proto_welcome_json(const struct hub_group *g, const struct hub_member *m,
+                           int64_t now_ms);
+
+/* One event (proto/README.md 2.4). The encoding is the same for everyone
+ * allowed to see it (visibility is the caller's business). */
+json_t *proto_event_json(const struct room *r, const struct room_event *ev, int64_t now_ms);
+
+/* {"type":"tick","server_ms","clock"} */
+json_t *proto_tick_json(const struct room *r, int64_t now_ms);
+
+/* {"type":"presence","member_id","online"} */
+json_t *proto_presence_json(const char *member_id, bool online);
+
+/* {"type":"member_joined","member"} for room member idx. */
+json_t *proto_member_joined_json(const struct room *r, int idx);
+
+/* {"type":"session_opened","room"} as member sees it. */
+json_t *proto_session_opened_json(const struct room *r, int member, int64_t now_ms);
+
+/* The HTTP view of a group for GET /api/groups/{id}. */
+json_t *proto_group_json(const struct hub_group *g);
+
+/* Serialises j compactly into a new buffer with `headroom` spare bytes in
+ * front (LWS_PRE for lws). Returns the buffer (free with free()) and sets
+ * *len to the JSON length (headroom excluded), or NULL. Does not steal j. */
+unsigned char *proto_dump(const json_t *j, size_t headroom, size_t *len);
+
+#endif

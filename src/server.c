@@ -1,0 +1,851 @@
+/*
+ * server.c - libwebsockets wiring: mounts, the HTTP API, the codev.v1
+ * WebSocket protocol, fan-out to connections, the clock ticks.
+ *
+ * Invariants:
+ *   - Everything runs on the one lws service thread.
+ *   - A connection writes only in LWS_CALLBACK_SERVER_WRITEABLE, one
+ *     lws_write per callback, from its fan_queue (fanout.c): one event is
+ *     encoded once and shared by every recipient's queue.
+ *   - A connection is "attached" once its hello succeeded: it is then in its
+ *     group's list (hub_group.conns) and counted online in the room.
+ *   - The pss (struct conn) is never freed here; what it points to is
+ *     released in LWS_CALLBACK_CLOSED.
+ * Expected load: thousands of connections, tens of thousands of events per
+ * second; per-event work is O(recipients) queue pushes.
+ */
+#include "server.h"
+
+#include <libwebsockets.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "codevd_config.h"
+#include "errors.h"
+#include "fanout.h"
+#include "http_api.h"
+#include "hub.h"
+#include "log.h"
+#include "protocol.h"
+
+#define SERVER_SCRATCH (256 * 1024)      /* batch frame buffer, LWS_PRE included */
+#define SERVER_MAX_FRAME (64 * 1024)     /* bytes of one batched frame */
+#define SERVER_TICK_US (1000 * 1000)
+#define CLOSE_MEMBER_REMOVED 4001        /* application close codes (4000-4999) */
+#define CLOSE_SLOW_CONSUMER 4002
+
+struct conn {
+    struct lws *wsi;
+    uint64_t id;                  /* for logs */
+    struct hub_group *group;      /* set once attached */
+    char member_id[AUTH_UUID_LEN + 1];
+    const struct room *idx_room;  /* room the cached index belongs to */
+    int idx;                      /* member index in idx_room */
+    struct conn *prev, *next;     /* the group's list */
+    struct fan_queue q;
+    unsigned char *rx;            /* message being reassembled */
+    size_t rx_len;
+    bool rx_discard;              /* the rest of an oversized/binary message */
+    bool rx_binary;
+    double tokens;                /* command rate bucket */
+    int64_t tokens_ms;
+    int close_code;               /* when non-zero: close after the queue drains */
+    const char *close_reason;
+    bool counted;                 /* counted in server.nconns */
+};
+
+struct http_req {
+    enum http_api_method method;
+    char path[256];
+    char auth[128];
+    char *body;
+    size_t body_len;
+    bool body_too_large;
+    unsigned char *resp;          /* LWS_PRE + JSON */
+    size_t resp_len;
+    int status;
+    bool responded;
+};
+
+struct server {
+    const struct config *cfg;
+    struct lws_context *ctx;
+    struct hub *hub;
+    lws_sorted_usec_list_t tick_sul;
+    volatile sig_atomic_t stopping;
+    uint64_t next_conn_id;
+    size_t nconns;
+    unsigned char *scratch;
+    struct proto_limits limits;
+    struct lws_protocol_vhost_options headers[5];
+    struct lws_protocol_vhost_options mimetypes[3];
+    struct lws_http_mount mount_api;
+    struct lws_http_mount mount_web;
+    lws_retry_bo_t retry;
+};
+
+static const char csp[] =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'";
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct server *server_of(struct lws *wsi)
+{
+    return lws_context_user(lws_get_context(wsi));
+}
+
+/* ---- connections and fan-out ------------------------------------------ */
+
+/* The member's index in the group's current room, cached per room. */
+static int conn_member_idx(struct conn *c)
+{
+    const struct room *r = c->group ? c->group->room : NULL;
+
+    if (!r)
+        return -1;
+    if (c->idx_room != r) {
+        c->idx_room = r;
+        c->idx = room_member_find(r, c->member_id);
+    }
+    return c->idx;
+}
+
+/* Asks for the connection to be closed once what is queued is written. */
+static void conn_close_later(struct conn *c, int code, const char *reason)
+{
+    if (c->close_code)
+        return;
+    c->close_code = code;
+    c->close_reason = reason;
+    lws_callback_on_writable(c->wsi);
+    /* A peer that does not read never makes us writable: bound the wait. */
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, 5);
+}
+
+/* Queues m on c. A connection that cannot keep up is closed. */
+static void conn_push(struct server *s, struct conn *c, struct fan_msg *m)
+{
+    if (!m || c->close_code)
+        return;
+    if (fan_queue_push(&c->q, m, s->cfg->out_queue_frames, s->cfg->out_queue_bytes)) {
+        log_notice("conn %llu: slow consumer (%u frames, %zu bytes queued), closing",
+                   (unsigned long long)c->id, c->q.count, c->q.bytes);
+        conn_close_later(c, CLOSE_SLOW_CONSUMER, "slow_consumer");
+        return;
+    }
+    lws_callback_on_writable(c->wsi);
+}
+
+/* Encodes j (stolen) once and queues it on one connection. */
+static void conn_send(struct server *s, struct conn *c, json_t *j)
+{
+    struct fan_msg *m;
+
+    if (!j)
+        return;
+    m = fan_msg_new(j, LWS_PRE, false);
+    json_decref(j);
+    conn_push(s, c, m);
+    fan_msg_unref(m);
+}
+
+/* Encodes j (stolen) once and queues it on every attached connection of g
+ * that may see it: all when ev is NULL, else as room_event_visible says.
+ * except (may be NULL) is skipped. */
+static void group_send(struct server *s, struct hub_group *g, json_t *j,
+                       const struct room_event *ev, const struct conn *except)
+{
+    struct fan_msg *m;
+
+    if (!j)
+        return;
+    m = fan_msg_new(j, LWS_PRE, false);
+    json_decref(j);
+    if (!m)
+        return;
+    for (struct conn *c = g->conns; c; c = c->next) {
+        if (c == except)
+            continue;
+        if (ev && !room_event_visible(g->room, ev, conn_member_idx(c)))
+            continue;
+        conn_push(s, c, m);
+    }
+    fan_msg_unref(m);
+}
+
+static void conn_error(struct server *s, struct conn *c, const char *id, int code)
+{
+    conn_send(s, c, proto_error_code_json(id, code));
+}
+
+static void group_attach(struct conn *c, struct hub_group *g)
+{
+    struct conn *head = g->conns;
+
+    c->group = g;
+    c->prev = NULL;
+    c->next = head;
+    if (head)
+        head->prev = c;
+    g->conns = c;
+}
+
+static void group_detach(struct conn *c)
+{
+    struct hub_group *g = c->group;
+
+    if (!g)
+        return;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        g->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+    c->group = NULL;
+}
+
+/* Counts c online in its group's room; announces the member's first
+ * connection. */
+static void conn_online(struct server *s, struct conn *c, int delta)
+{
+    struct room *r = c->group->room;
+    int idx = conn_member_idx(c);
+    int before;
+
+    if (!r || idx < 0)
+        return;
+    before = r->members[idx].online;
+    room_member_set_online(r, idx, delta);
+    if ((before == 0) != (r->members[idx].online == 0))
+        group_send(s, c->group, proto_presence_json(c->member_id, r->members[idx].online > 0),
+                   NULL, c);
+}
+
+/* A session was opened in g: count everyone online in the new room and send
+ * each connection its own snapshot. */
+static void group_session_opened(struct server *s, struct hub_group *g)
+{
+    int64_t now = now_ms();
+
+    for (struct conn *c = g->conns; c; c = c->next) {
+        int idx = conn_member_idx(c);
+        if (idx >= 0)
+            room_member_set_online(g->room, idx, +1);
+    }
+    for (struct conn *c = g->conns; c; c = c->next)
+        conn_send(s, c, proto_session_opened_json(g->room, conn_member_idx(c), now));
+    log_info("group %s: session %s opened", g->id, g->room->session_id);
+}
+
+/* Closes every connection of a member who was removed. */
+static void group_close_member(struct server *s, struct hub_group *g, const char *member_id)
+{
+    for (struct conn *c = g->conns; c; c = c->next) {
+        if (strcmp(c->member_id, member_id) != 0)
+            continue;
+        conn_error(s, c, NULL, CODEV_E_MEMBER_REMOVED);
+        conn_close_later(c, CLOSE_MEMBER_REMOVED, "member_removed");
+    }
+}
+
+/* ---- commands ------------------------------------------------------------ */
+
+static void handle_hello(struct server *s, struct conn *c, const struct proto_msg *msg)
+{
+    struct hub_group *g = hub_group_find(s->hub, msg->group_id);
+    const struct hub_member *m;
+
+    if (!g) {
+        conn_error(s, c, NULL, CODEV_E_UNKNOWN_GROUP);
+        return;
+    }
+    m = hub_member_auth(g, msg->member_key);
+    if (!m) {
+        log_info("conn %llu: bad key for group %s", (unsigned long long)c->id, g->id);
+        conn_error(s, c, NULL, CODEV_E_BAD_KEY);
+        return;
+    }
+    if (m->removed) {
+        conn_error(s, c, NULL, CODEV_E_MEMBER_REMOVED);
+        return;
+    }
+    memcpy(c->member_id, m->id, sizeof(c->member_id));
+    c->idx_room = NULL;
+    group_attach(c, g);
+    conn_online(s, c, +1);
+    conn_send(s, c, proto_welcome_json(g, m, now_ms()));
+    log_info("conn %llu: attached to group %s as member %s (last_seq %lld)",
+             (unsigned long long)c->id, g->id, m->id, (long long)msg->last_seq);
+}
+
+static void handle_session_open(struct server *s, struct conn *c, const struct proto_msg *msg)
+{
+    struct hub_group *g = c->group;
+    int rc;
+
+    if (strcmp(g->facilitator, c->member_id) != 0) {
+        conn_error(s, c, msg->id, CODEV_E_NOT_FACILITATOR);
+        return;
+    }
+    rc = hub_session_open(s->hub, g, now_ms());
+    if (rc) {
+        conn_error(s, c, msg->id, rc);
+        return;
+    }
+    group_session_opened(s, g);
+    conn_send(s, c, proto_ack_json(msg->id, g->room->seq, false));
+}
+
+static void handle_command(struct server *s, struct conn *c, const struct proto_msg *msg)
+{
+    struct hub_group *g = c->group;
+    struct room *r = g->room;
+    int64_t now = now_ms();
+    uint64_t seq = 0;
+    bool dup = false;
+    int idx, rc;
+
+    if (!r) {
+        conn_error(s, c, msg->id, CODEV_E_NO_SESSION);
+        return;
+    }
+    idx = conn_member_idx(c);
+    if (idx < 0) {
+        conn_error(s, c, msg->id, CODEV_E_MEMBER_REMOVED);
+        return;
+    }
+    rc = room_apply(r, idx, &msg->cmd, now, &seq, &dup);
+    if (rc) {
+        log_debug("conn %llu: %s refused: %s", (unsigned long long)c->id,
+                  room_cmd_name(msg->cmd.type), codev_err_name(rc));
+        conn_error(s, c, msg->id, rc);
+        return;
+    }
+    for (size_t i = 0; i < r->nout; i++) {
+        const struct room_event *ev = &r->out[i];
+        group_send(s, g, proto_event_json(r, ev, now), ev, NULL);
+    }
+    for (size_t i = 0; i < r->nout; i++)
+        if (r->out[i].type == EV_MEMBER_REMOVED)
+            group_close_member(s, g, r->members[r->out[i].member].id);
+    if (r->nout && r->out[r->nout - 1].type == EV_CLOSED)
+        log_info("group %s: session %s closed", g->id, r->session_id);
+    room_outbox_clear(r);
+    hub_sync(s->hub, g);
+    conn_send(s, c, proto_ack_json(msg->id, seq, dup));
+}
+
+/* Takes one token from the connection's bucket. */
+static bool conn_rate_ok(struct server *s, struct conn *c)
+{
+    int64_t now = now_ms();
+    double rate = s->cfg->commands_per_sec, burst = s->cfg->commands_burst;
+
+    c->tokens += (double)(now - c->tokens_ms) * rate / 1000.0;
+    if (c->tokens > burst)
+        c->tokens = burst;
+    c->tokens_ms = now;
+    if (c->tokens < 1.0)
+        return false;
+    c->tokens -= 1.0;
+    return true;
+}
+
+static void conn_message(struct server *s, struct conn *c, const char *buf, size_t len)
+{
+    struct proto_error err;
+    struct proto_msg msg;
+
+    if (!conn_rate_ok(s, c)) {
+        conn_error(s, c, NULL, CODEV_E_RATE_LIMITED);
+        return;
+    }
+    if (proto_decode(buf, len, &s->limits, &msg, &err)) {
+        log_debug("conn %llu: bad message: %s", (unsigned long long)c->id,
+                  codev_err_name(err.code));
+        conn_send(s, c, proto_error_json(&err));
+        return;
+    }
+    if (msg.kind == PROTO_HELLO) {
+        if (c->group)
+            conn_error(s, c, NULL, CODEV_E_ALREADY_HELLO);
+        else
+            handle_hello(s, c, &msg);
+    } else if (!c->group) {
+        conn_error(s, c, msg.id, CODEV_E_HELLO_REQUIRED);
+    } else if (msg.kind == PROTO_SESSION_OPEN) {
+        handle_session_open(s, c, &msg);
+    } else {
+        handle_command(s, c, &msg);
+    }
+    proto_msg_release(&msg);
+}
+
+/* ---- the codev.v1 protocol callback ---------------------------------------- */
+
+/* Same origin: the Origin's host[:port] equals the Host header. Else the
+ * configured allow-list (comma-separated, exact match). No Origin header
+ * (a non-browser client) is allowed. */
+static bool origin_allowed(struct server *s, struct lws *wsi)
+{
+    char origin[256], host[256];
+    const char *o, *list = s->cfg->allowed_origins;
+    size_t olen;
+
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) <= 0)
+        return true;
+    if (lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) <= 0)
+        return false;
+    if (list) {
+        olen = strlen(origin);
+        for (const char *p = list; *p;) {
+            const char *e = strchr(p, ',');
+            size_t n = e ? (size_t)(e - p) : strlen(p);
+            while (n && *p == ' ')
+                p++, n--;
+            while (n && p[n - 1] == ' ')
+                n--;
+            if (n == olen && strncmp(p, origin, n) == 0)
+                return true;
+            if (!e)
+                break;
+            p = e + 1;
+        }
+        return false;
+    }
+    if (lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST) <= 0)
+        return false;
+    o = strstr(origin, "://");
+    return o && strcmp(o + 3, host) == 0;
+}
+
+static int conn_writeable(struct server *s, struct conn *c)
+{
+    unsigned char *data;
+    struct fan_msg *hold;
+    size_t len;
+
+    if (fan_queue_take(&c->q, s->scratch, SERVER_SCRATCH, LWS_PRE, SERVER_MAX_FRAME, &data,
+                       &len, &hold)) {
+        int n = lws_write(c->wsi, data, len, LWS_WRITE_TEXT);
+        fan_msg_unref(hold);
+        if (n < (int)len) {
+            log_info("conn %llu: write failed", (unsigned long long)c->id);
+            return -1;
+        }
+        if (!fan_queue_empty(&c->q) || c->close_code)
+            lws_callback_on_writable(c->wsi);
+        return 0;
+    }
+    if (c->close_code) {
+        lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
+                         (unsigned char *)c->close_reason, strlen(c->close_reason));
+        return -1;
+    }
+    return 0;
+}
+
+static int conn_receive(struct server *s, struct conn *c, const void *in, size_t len)
+{
+    size_t max = s->cfg->ws_max_message;
+    bool last = lws_is_final_fragment(c->wsi) && !lws_remaining_packet_payload(c->wsi);
+
+    if (c->close_code)
+        return 0;
+    if (lws_frame_is_binary(c->wsi))
+        c->rx_binary = true;
+    if (!c->rx_discard && !c->rx_binary) {
+        if (c->rx_len + len > max) {
+            log_info("conn %llu: message over %zu bytes", (unsigned long long)c->id, max);
+            conn_error(s, c, NULL, CODEV_E_TOO_LARGE);
+            conn_close_later(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "too_large");
+            c->rx_discard = true;
+        } else {
+            unsigned char *nb = realloc(c->rx, c->rx_len + len + 1);
+            if (!nb)
+                return -1;
+            c->rx = nb;
+            memcpy(c->rx + c->rx_len, in, len);
+            c->rx_len += len;
+        }
+    }
+    if (!last)
+        return 0;
+    if (c->rx_binary)
+        conn_error(s, c, NULL, CODEV_E_BINARY_FRAME);
+    else if (!c->rx_discard)
+        conn_message(s, c, (const char *)c->rx, c->rx_len);
+    free(c->rx);
+    c->rx = NULL;
+    c->rx_len = 0;
+    c->rx_binary = c->rx_discard = false;
+    return 0;
+}
+
+static int callback_codev(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                          void *in, size_t len)
+{
+    struct conn *c = user;
+    struct server *s = server_of(wsi);
+    char uri[16];
+
+    switch (reason) {
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0 ||
+            strcmp(uri, "/ws") != 0)
+            return 1;
+        if (!origin_allowed(s, wsi)) {
+            log_notice("websocket refused: origin not allowed");
+            return 1;
+        }
+        if (s->nconns >= s->cfg->connections_max) {
+            log_notice("websocket refused: %zu connections", s->nconns);
+            return 1;
+        }
+        return 0;
+
+    case LWS_CALLBACK_ESTABLISHED:
+        memset(c, 0, sizeof(*c));
+        c->wsi = wsi;
+        c->id = ++s->next_conn_id;
+        c->tokens = s->cfg->commands_burst;
+        c->tokens_ms = now_ms();
+        c->counted = true;
+        fan_queue_init(&c->q);
+        s->nconns++;
+        log_debug("conn %llu: open (%zu connections)", (unsigned long long)c->id, s->nconns);
+        return 0;
+
+    case LWS_CALLBACK_RECEIVE:
+        return conn_receive(s, c, in, len);
+
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return conn_writeable(s, c);
+
+    case LWS_CALLBACK_CLOSED:
+        if (c->group) {
+            conn_online(s, c, -1);
+            group_detach(c);
+        }
+        fan_queue_clear(&c->q);
+        free(c->rx);
+        c->rx = NULL;
+        if (c->counted) {
+            c->counted = false;
+            s->nconns--;
+        }
+        log_debug("conn %llu: closed (%zu connections)", (unsigned long long)c->id,
+                  s->nconns);
+        return 0;
+
+    default:
+        return 0;
+    }
+}
+
+/* ---- HTTP API --------------------------------------------------------------- */
+
+static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
+{
+    struct http_api_reply reply;
+    int64_t now = now_ms();
+
+    if (h->body_too_large) {
+        reply = (struct http_api_reply){.status = 413,
+                                        .body = http_api_error_json(CODEV_E_TOO_LARGE)};
+    } else {
+        http_api_handle(s->hub, h->method, h->path, h->auth[0] ? h->auth : NULL, h->body,
+                        h->body_len, now, &reply);
+    }
+    h->status = reply.status;
+    h->resp = proto_dump(reply.body, LWS_PRE, &h->resp_len);
+    json_decref(reply.body);
+    if (reply.opened)
+        group_session_opened(s, reply.opened);
+    if (reply.joined && reply.joined_room_idx >= 0)
+        group_send(s, reply.joined,
+                   proto_member_joined_json(reply.joined->room, reply.joined_room_idx), NULL,
+                   NULL);
+    log_info("http %s %.40s -> %d", h->method == HTTP_API_POST ? "POST" : "GET", h->path,
+             h->status);
+    h->responded = true;
+    lws_callback_on_writable(wsi);
+}
+
+static int http_write(struct lws *wsi, struct http_req *h)
+{
+    unsigned char hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *p = start,
+                                       *end = hdr + sizeof(hdr) - 1;
+
+    if (!h->resp)
+        return -1;
+    if (lws_add_http_common_headers(wsi, (unsigned int)h->status, "application/json",
+                                    h->resp_len, &p, end) ||
+        lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
+                                    (const unsigned char *)"no-store", 8, &p, end) ||
+        lws_finalize_write_http_header(wsi, start, &p, end))
+        return -1;
+    if (lws_write(wsi, h->resp + LWS_PRE, h->resp_len, LWS_WRITE_HTTP_FINAL) !=
+        (int)h->resp_len)
+        return -1;
+    free(h->resp);
+    h->resp = NULL;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static void http_req_reset(struct http_req *h)
+{
+    free(h->body);
+    free(h->resp);
+    memset(h, 0, sizeof(*h));
+}
+
+static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                         void *in, size_t len)
+{
+    struct http_req *h = user;
+    struct server *s = server_of(wsi);
+    char *uri = NULL, clen[24];
+    int ulen = 0, m;
+
+    switch (reason) {
+    case LWS_CALLBACK_HTTP:
+        http_req_reset(h);
+        m = lws_http_get_uri_and_method(wsi, &uri, &ulen);
+        h->method = m == LWSHUMETH_GET ? HTTP_API_GET
+                    : m == LWSHUMETH_POST ? HTTP_API_POST
+                                          : HTTP_API_OTHER;
+        if (!uri || ulen <= 0 || (size_t)ulen >= sizeof(h->path))
+            snprintf(h->path, sizeof(h->path), "/api/?");
+        else
+            snprintf(h->path, sizeof(h->path), "%.*s", ulen, uri);
+        if (lws_hdr_copy(wsi, h->auth, sizeof(h->auth), WSI_TOKEN_HTTP_AUTHORIZATION) < 0)
+            h->auth[0] = '\0';
+        if (h->method == HTTP_API_POST &&
+            lws_hdr_copy(wsi, clen, sizeof(clen), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
+            strtoull(clen, NULL, 10) > 0) {
+            if (strtoull(clen, NULL, 10) > s->cfg->http_body_max) {
+                h->body_too_large = true;
+                http_respond(s, wsi, h);
+            }
+            return 0; /* the body follows */
+        }
+        http_respond(s, wsi, h);
+        return 0;
+
+    case LWS_CALLBACK_HTTP_BODY:
+        if (h->responded || h->body_too_large)
+            return 0;
+        if (h->body_len + len > s->cfg->http_body_max) {
+            h->body_too_large = true;
+            return 0;
+        } else {
+            char *nb = realloc(h->body, h->body_len + len + 1);
+            if (!nb)
+                return -1;
+            h->body = nb;
+            memcpy(h->body + h->body_len, in, len);
+            h->body_len += len;
+        }
+        return 0;
+
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (!h->responded)
+            http_respond(s, wsi, h);
+        return 0;
+
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        if (!h->responded || !h->resp)
+            return 0;
+        return http_write(wsi, h);
+
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+    case LWS_CALLBACK_CLOSED_HTTP:
+        http_req_reset(h);
+        return 0;
+
+    default:
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
+    }
+}
+
+/* ---- ticks ------------------------------------------------------------------ */
+
+/* One pass a second over the rooms whose step clock runs: each room's tick is
+ * encoded once and replaces any tick still waiting in a queue. */
+static void server_tick(lws_sorted_usec_list_t *sul)
+{
+    struct server *s = lws_container_of(sul, struct server, tick_sul);
+    struct hub *h = s->hub;
+    int64_t now = now_ms();
+
+    for (size_t b = 0; b < h->nbuckets; b++) {
+        for (struct hub_group *g = h->buckets[b]; g; g = g->next) {
+            struct fan_msg *m;
+            json_t *j;
+            if (!g->room || !g->room->clock.running || !g->conns)
+                continue;
+            j = proto_tick_json(g->room, now);
+            m = j ? fan_msg_new(j, LWS_PRE, true) : NULL;
+            json_decref(j);
+            for (struct conn *c = g->conns; m && c; c = c->next)
+                conn_push(s, c, m);
+            fan_msg_unref(m);
+        }
+    }
+    lws_sul_schedule(s->ctx, 0, &s->tick_sul, server_tick, SERVER_TICK_US);
+}
+
+/* ---- life cycle --------------------------------------------------------------- */
+
+static void lws_log_emit(int level, const char *line)
+{
+    size_t n = strlen(line);
+
+    while (n && line[n - 1] == '\n')
+        n--;
+    if (level & LLL_ERR)
+        log_err("lws: %.*s", (int)n, line);
+    else if (level & LLL_WARN)
+        log_warn("lws: %.*s", (int)n, line);
+    else
+        log_info("lws: %.*s", (int)n, line);
+}
+
+static const struct lws_protocols protocols[] = {
+    {"http", callback_http, sizeof(struct http_req), 0, 0, NULL, 0},
+    {PROTO_NAME, callback_codev, sizeof(struct conn), 4096, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+struct server *server_new(const struct config *cfg)
+{
+    struct lws_context_creation_info info;
+    struct server *s = calloc(1, sizeof(*s));
+    int lws_levels = LLL_ERR | LLL_WARN;
+
+    if (!s)
+        return NULL;
+    s->cfg = cfg;
+    s->limits = (struct proto_limits){.max_bytes = cfg->ws_max_message,
+                                      .max_depth = (int)cfg->json_max_depth};
+    s->scratch = malloc(SERVER_SCRATCH);
+    s->hub = hub_new(cfg);
+    if (!s->scratch || !s->hub)
+        goto fail;
+
+    s->headers[0] = (struct lws_protocol_vhost_options){&s->headers[1], NULL,
+                                                        "content-security-policy:", csp};
+    s->headers[1] = (struct lws_protocol_vhost_options){&s->headers[2], NULL,
+                                                        "referrer-policy:", "no-referrer"};
+    s->headers[2] = (struct lws_protocol_vhost_options){&s->headers[3], NULL,
+                                                        "x-content-type-options:", "nosniff"};
+    s->headers[3] = (struct lws_protocol_vhost_options){&s->headers[4], NULL,
+                                                        "x-frame-options:", "DENY"};
+    s->headers[4] = (struct lws_protocol_vhost_options){NULL, NULL, "permissions-policy:",
+                                                        "camera=(), microphone=(), geolocation=()"};
+    s->mimetypes[0] = (struct lws_protocol_vhost_options){&s->mimetypes[1], NULL, ".json",
+                                                          "application/json"};
+    s->mimetypes[1] = (struct lws_protocol_vhost_options){&s->mimetypes[2], NULL, ".mjs",
+                                                          "text/javascript"};
+    s->mimetypes[2] = (struct lws_protocol_vhost_options){NULL, NULL, ".svg", "image/svg+xml"};
+
+    s->mount_api = (struct lws_http_mount){
+        .mount_next = &s->mount_web,
+        .mountpoint = "/api",
+        .mountpoint_len = 4,
+        .origin = "http",
+        .protocol = "http",
+        .origin_protocol = LWSMPRO_CALLBACK,
+    };
+    s->mount_web = (struct lws_http_mount){
+        .mountpoint = "/",
+        .mountpoint_len = 1,
+        .origin = cfg->web_dir,
+        .def = "index.html",
+        .extra_mimetypes = s->mimetypes,
+        .origin_protocol = LWSMPRO_FILE,
+    };
+    s->retry = (lws_retry_bo_t){
+        .secs_since_valid_ping = (uint16_t)cfg->idle_timeout_s,
+        .secs_since_valid_hangup = (uint16_t)(cfg->idle_timeout_s + 10),
+    };
+
+    if (log_level_current >= LOG_LEVEL_NOTICE)
+        lws_levels |= LLL_NOTICE;
+    lws_set_log_level(lws_levels, lws_log_emit);
+
+    memset(&info, 0, sizeof(info));
+    info.port = (int)cfg->port;
+    info.iface = cfg->listen;
+    info.protocols = protocols;
+    info.mounts = &s->mount_api;
+    info.headers = s->headers;
+    info.user = s;
+    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+    info.timeout_secs = cfg->handshake_timeout_s;
+    info.retry_and_idle_policy = &s->retry;
+    info.fd_limit_per_thread = cfg->connections_max + 64;
+    info.vhost_name = "codevd";
+    if (cfg->tls_cert) {
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        info.ssl_cert_filepath = cfg->tls_cert;
+        info.ssl_private_key_filepath = cfg->tls_key;
+    }
+    s->ctx = lws_create_context(&info);
+    if (!s->ctx) {
+        log_err("cannot start: libwebsockets context creation failed (port %u in use?)",
+                cfg->port);
+        goto fail;
+    }
+    lws_sul_schedule(s->ctx, 0, &s->tick_sul, server_tick, SERVER_TICK_US);
+    log_notice("codevd %s listening on %s:%u (%s), web client from %s", CODEVD_VERSION,
+               cfg->listen ? cfg->listen : "*", cfg->port, cfg->tls_cert ? "https/wss" : "http/ws",
+               cfg->web_dir);
+    return s;
+fail:
+    server_free(s);
+    return NULL;
+}
+
+int server_run(struct server *s)
+{
+    while (!s->stopping)
+        if (lws_service(s->ctx, 0) < 0)
+            return -1;
+    log_notice("stopping: %zu connections, %zu groups, %zu open sessions", s->nconns,
+               s->hub->ngroups, s->hub->open_sessions);
+    return 0;
+}
+
+void server_stop(struct server *s)
+{
+    s->stopping = 1;
+    if (s->ctx)
+        lws_cancel_service(s->ctx);
+}
+
+void server_free(struct server *s)
+{
+    if (!s)
+        return;
+    if (s->ctx) {
+        lws_sul_cancel(&s->tick_sul);
+        lws_context_destroy(s->ctx);
+    }
+    hub_free(s->hub);
+    free(s->scratch);
+    free(s);
+}
