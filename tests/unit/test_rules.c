@@ -1,0 +1,341 @@
+/*
+ * test_rules.c - the permission table (src/rules.c), exhaustively.
+ *
+ * The table is transcribed here a second time, in another form: one string
+ * per action listing, for each role, the steps it may act in
+ * ("F:topic C:topic K:topic"). The order of refusals is transcribed from
+ * rules.h as plain ifs. One test per action then walks every role x step
+ * and asserts the exact code rules_check returns, so a changed row, a
+ * changed flag or a changed check order each fail a named test.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "errors.h"
+#include "rules.h"
+
+/* "*" stands for every step of an open session: opening ... learning. */
+struct spec {
+    enum rules_action action;
+    const char *name;
+    const char *who;
+};
+
+static const struct spec specs[] = {
+    {RULES_STEP_MOVE, "step_move", "F:*"},
+    {RULES_TIMER, "timer", "F:*"},
+    {RULES_CLIENT_ASSIGN, "client_assign", "F:topic"},
+    {RULES_HANDOVER, "handover", "F:*"},
+    {RULES_MEMBER_REMOVE, "member_remove", "F:*"},
+    {RULES_ROLE_SET, "role_set", "F:*"},
+    {RULES_SESSION_CLOSE, "session_close", "F:*"},
+    {RULES_CHECKIN, "checkin", "F:opening K:opening"},
+    {RULES_TOPIC_PROPOSE, "topic_propose", "F:topic C:topic K:topic"},
+    {RULES_PROBLEM_SET, "problem_set", "C:expose,clarification"},
+    {RULES_QUESTION_ASK, "question_ask", "K:clarification"},
+    {RULES_QUESTION_ANSWER, "question_answer", "C:clarification"},
+    {RULES_QUESTION_FLAG, "question_flag", "F:clarification"},
+    {RULES_REFORMULATION, "reformulation", "K:contract"},
+    {RULES_CONTRACT_SET, "contract_set", "C:contract"},
+    {RULES_CONTRACT_ACK, "contract_ack", "K:contract"},
+    {RULES_CONTRIBUTION, "contribution", "K:consultation"},
+    {RULES_MARK, "mark", "C:consultation,synthesis"},
+    {RULES_RECADRAGE, "recadrage", "C:consultation"},
+    {RULES_ACTION_WRITE, "action_write", "C:synthesis"},
+    {RULES_LEARNING, "learning", "F:learning C:learning K:learning"},
+    {RULES_DEBRIEF, "debrief", "F:opening K:opening"},
+    {RULES_HAND, "hand", "C:* K:*"},
+    {RULES_NOTE, "note", "F:*,closed C:*,closed K:*,closed O:*,closed"},
+};
+
+/* What the client may still do during the consultation (proto 2.3). */
+static const enum rules_action muted_ok[] = {RULES_MARK, RULES_RECADRAGE, RULES_NOTE};
+
+static const char role_letters[ROLE_COUNT] = {
+    [ROLE_FACILITATOR] = 'F',
+    [ROLE_CLIENT] = 'C',
+    [ROLE_CONSULTANT] = 'K',
+    [ROLE_OBSERVER] = 'O',
+};
+
+/* Literal wire names, independent of rules.c's table. */
+static const char *const step_words[STEP_COUNT] = {
+    "opening",      "topic",     "expose",   "clarification", "contract",
+    "consultation", "synthesis", "learning", "closed",
+};
+
+/* Returns the step list of role letter in who ("" when absent). */
+static const char *spec_steps_of(const char *who, char letter, char *buf, size_t cap)
+{
+    const char *p = who;
+
+    buf[0] = '\0';
+    while ((p = strchr(p, letter)) != NULL) {
+        if ((p == who || p[-1] == ' ') && p[1] == ':') {
+            size_t n = strcspn(p + 2, " ");
+
+            if (n >= cap)
+                n = cap - 1;
+            memcpy(buf, p + 2, n);
+            buf[n] = '\0';
+            return buf;
+        }
+        p++;
+    }
+    return buf;
+}
+
+/* Does the comma-separated list name step s ("*" naming every open step)? */
+static bool spec_list_has(const char *list, enum step s)
+{
+    char copy[256];
+    char *save = NULL;
+
+    snprintf(copy, sizeof(copy), "%s", list);
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (strcmp(tok, "*") == 0 && s != STEP_CLOSED)
+            return true;
+        if (strcmp(tok, step_words[s]) == 0)
+            return true;
+    }
+    return false;
+}
+
+static bool spec_role_listed(const struct spec *sp, enum role r)
+{
+    char buf[256];
+
+    return spec_steps_of(sp->who, role_letters[r], buf, sizeof(buf))[0] != '\0';
+}
+
+static bool spec_allows(const struct spec *sp, enum role r, enum step s)
+{
+    char buf[256];
+
+    return spec_list_has(spec_steps_of(sp->who, role_letters[r], buf, sizeof(buf)), s);
+}
+
+/* An action is facilitator-only when the facilitator is the only role
+ * listed for it. */
+static bool spec_facilitator_only(const struct spec *sp)
+{
+    return spec_role_listed(sp, ROLE_FACILITATOR) && !spec_role_listed(sp, ROLE_CLIENT) &&
+           !spec_role_listed(sp, ROLE_CONSULTANT) && !spec_role_listed(sp, ROLE_OBSERVER);
+}
+
+static bool spec_muted_ok(enum rules_action a)
+{
+    for (size_t i = 0; i < sizeof(muted_ok) / sizeof(muted_ok[0]); i++)
+        if (muted_ok[i] == a)
+            return true;
+    return false;
+}
+
+/* The order of rules.h, written out. */
+static int spec_expected(const struct spec *sp, enum role r, enum step s)
+{
+    if (s == STEP_CLOSED && sp->action != RULES_NOTE)
+        return CODEV_E_SESSION_CLOSED;
+    if (r == ROLE_OBSERVER && sp->action != RULES_NOTE)
+        return CODEV_E_OBSERVER_READ_ONLY;
+    if (spec_facilitator_only(sp) && r != ROLE_FACILITATOR)
+        return CODEV_E_NOT_FACILITATOR;
+    if (r == ROLE_CLIENT && s == STEP_CONSULTATION && !spec_muted_ok(sp->action))
+        return CODEV_E_CLIENT_MUTED;
+    if (!spec_role_listed(sp, r))
+        return CODEV_E_NOT_YOUR_ROLE;
+    if (!spec_allows(sp, r, s))
+        return CODEV_E_WRONG_STEP;
+    return 0;
+}
+
+/* One test per action: every role x step gives exactly the expected code. */
+static void rules_row_matches_transcription(void **state)
+{
+    const struct spec *sp = *state;
+
+    for (int r = 0; r < ROLE_COUNT; r++) {
+        for (int s = 0; s < STEP_COUNT; s++) {
+            int want = spec_expected(sp, (enum role)r, (enum step)s);
+            int got = rules_check(sp->action, (enum role)r, (enum step)s);
+
+            if (want != got)
+                fail_msg("%s by %c in %s: want %s, got %s", sp->name, role_letters[r],
+                         step_words[s], want ? codev_err_name(want) : "ok",
+                         got ? codev_err_name(got) : "ok");
+        }
+    }
+}
+
+static void transcription_covers_every_action_once(void **state)
+{
+    int seen[RULES_ACTION_COUNT] = {0};
+
+    assert_int_equal(sizeof(specs) / sizeof(specs[0]), RULES_ACTION_COUNT);
+    for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++)
+        seen[specs[i].action]++;
+    for (int a = 0; a < RULES_ACTION_COUNT; a++)
+        assert_int_equal(seen[a], 1);
+}
+
+static void every_action_is_allowed_to_someone_somewhere(void **state)
+{
+    for (int a = 0; a < RULES_ACTION_COUNT; a++) {
+        bool any = false;
+
+        for (int r = 0; r < ROLE_COUNT; r++)
+            for (int s = 0; s < STEP_COUNT; s++)
+                any |= rules_check((enum rules_action)a, (enum role)r, (enum step)s) == 0;
+        assert_true(any);
+    }
+}
+
+static void client_cannot_post_during_consultation(void **state)
+{
+    assert_int_equal(rules_check(RULES_CONTRIBUTION, ROLE_CLIENT, STEP_CONSULTATION),
+                     CODEV_E_CLIENT_MUTED);
+    assert_int_equal(rules_check(RULES_HAND, ROLE_CLIENT, STEP_CONSULTATION),
+                     CODEV_E_CLIENT_MUTED);
+    assert_int_equal(rules_check(RULES_ACTION_WRITE, ROLE_CLIENT, STEP_CONSULTATION),
+                     CODEV_E_CLIENT_MUTED);
+}
+
+static void client_may_mark_signal_recadrage_and_note_during_consultation(void **state)
+{
+    assert_int_equal(rules_check(RULES_MARK, ROLE_CLIENT, STEP_CONSULTATION), 0);
+    assert_int_equal(rules_check(RULES_RECADRAGE, ROLE_CLIENT, STEP_CONSULTATION), 0);
+    assert_int_equal(rules_check(RULES_NOTE, ROLE_CLIENT, STEP_CONSULTATION), 0);
+}
+
+static void client_hand_is_muted_only_in_consultation(void **state)
+{
+    assert_int_equal(rules_check(RULES_HAND, ROLE_CLIENT, STEP_CLARIFICATION), 0);
+    assert_int_equal(rules_check(RULES_HAND, ROLE_CLIENT, STEP_SYNTHESIS), 0);
+    assert_int_equal(rules_check(RULES_HAND, ROLE_CONSULTANT, STEP_CONSULTATION), 0);
+}
+
+static void facilitator_powers_from_others_get_not_facilitator(void **state)
+{
+    assert_int_equal(rules_check(RULES_STEP_MOVE, ROLE_CONSULTANT, STEP_TOPIC),
+                     CODEV_E_NOT_FACILITATOR);
+    assert_int_equal(rules_check(RULES_QUESTION_FLAG, ROLE_CLIENT, STEP_CLARIFICATION),
+                     CODEV_E_NOT_FACILITATOR);
+    /* Facilitator-only wins over the client's silence. */
+    assert_int_equal(rules_check(RULES_TIMER, ROLE_CLIENT, STEP_CONSULTATION),
+                     CODEV_E_NOT_FACILITATOR);
+}
+
+static void role_that_never_acts_gets_not_your_role(void **state)
+{
+    assert_int_equal(
+        rules_check(RULES_QUESTION_ASK, ROLE_FACILITATOR, STEP_CLARIFICATION),
+        CODEV_E_NOT_YOUR_ROLE);
+    assert_int_equal(rules_check(RULES_HAND, ROLE_FACILITATOR, STEP_TOPIC),
+                     CODEV_E_NOT_YOUR_ROLE);
+    assert_int_equal(rules_check(RULES_CHECKIN, ROLE_CLIENT, STEP_OPENING),
+                     CODEV_E_NOT_YOUR_ROLE);
+}
+
+static void allowed_role_in_another_step_gets_wrong_step(void **state)
+{
+    assert_int_equal(rules_check(RULES_QUESTION_ASK, ROLE_CONSULTANT, STEP_EXPOSE),
+                     CODEV_E_WRONG_STEP);
+    assert_int_equal(rules_check(RULES_CLIENT_ASSIGN, ROLE_FACILITATOR, STEP_EXPOSE),
+                     CODEV_E_WRONG_STEP);
+    assert_int_equal(rules_check(RULES_PROBLEM_SET, ROLE_CLIENT, STEP_CONTRACT),
+                     CODEV_E_WRONG_STEP);
+}
+
+static void observer_can_only_write_notes(void **state)
+{
+    for (int a = 0; a < RULES_ACTION_COUNT; a++) {
+        int want = a == RULES_NOTE ? 0 : CODEV_E_OBSERVER_READ_ONLY;
+
+        assert_int_equal(rules_check((enum rules_action)a, ROLE_OBSERVER, STEP_TOPIC),
+                         want);
+    }
+}
+
+static void closed_session_refuses_everything_but_notes(void **state)
+{
+    for (int a = 0; a < RULES_ACTION_COUNT; a++)
+        for (int r = 0; r < ROLE_COUNT; r++)
+            assert_int_equal(rules_check((enum rules_action)a, (enum role)r, STEP_CLOSED),
+                             a == RULES_NOTE ? 0 : CODEV_E_SESSION_CLOSED);
+}
+
+static void out_of_range_values_are_refused_not_trusted(void **state)
+{
+    assert_int_equal(rules_check(RULES_ACTION_COUNT, ROLE_FACILITATOR, STEP_TOPIC),
+                     CODEV_E_INTERNAL);
+    assert_int_equal(rules_check(RULES_NOTE, ROLE_COUNT, STEP_TOPIC), CODEV_E_INTERNAL);
+    assert_int_equal(rules_check(RULES_NOTE, ROLE_FACILITATOR, STEP_COUNT),
+                     CODEV_E_INTERNAL);
+    assert_int_equal(rules_check((enum rules_action) - 1, ROLE_FACILITATOR, STEP_TOPIC),
+                     CODEV_E_INTERNAL);
+}
+
+static void step_names_are_the_wire_names_and_round_trip(void **state)
+{
+    for (int s = 0; s < STEP_COUNT; s++) {
+        assert_string_equal(step_name((enum step)s), step_words[s]);
+        assert_int_equal(step_from_name(step_words[s]), s);
+    }
+    assert_null(step_name(STEP_COUNT));
+    assert_null(step_name((enum step) - 1));
+    assert_int_equal(step_from_name("Opening"), -1);
+    assert_int_equal(step_from_name(""), -1);
+    assert_int_equal(step_from_name(NULL), -1);
+}
+
+static void role_names_are_the_wire_names(void **state)
+{
+    assert_string_equal(role_name(ROLE_FACILITATOR), "facilitator");
+    assert_string_equal(role_name(ROLE_CLIENT), "client");
+    assert_string_equal(role_name(ROLE_CONSULTANT), "consultant");
+    assert_string_equal(role_name(ROLE_OBSERVER), "observer");
+    assert_null(role_name(ROLE_COUNT));
+}
+
+#define NSPECS (sizeof(specs) / sizeof(specs[0]))
+
+int main(void)
+{
+    static const struct CMUnitTest fixed[] = {
+        cmocka_unit_test(transcription_covers_every_action_once),
+        cmocka_unit_test(every_action_is_allowed_to_someone_somewhere),
+        cmocka_unit_test(client_cannot_post_during_consultation),
+        cmocka_unit_test(client_may_mark_signal_recadrage_and_note_during_consultation),
+        cmocka_unit_test(client_hand_is_muted_only_in_consultation),
+        cmocka_unit_test(facilitator_powers_from_others_get_not_facilitator),
+        cmocka_unit_test(role_that_never_acts_gets_not_your_role),
+        cmocka_unit_test(allowed_role_in_another_step_gets_wrong_step),
+        cmocka_unit_test(observer_can_only_write_notes),
+        cmocka_unit_test(closed_session_refuses_everything_but_notes),
+        cmocka_unit_test(out_of_range_values_are_refused_not_trusted),
+        cmocka_unit_test(step_names_are_the_wire_names_and_round_trip),
+        cmocka_unit_test(role_names_are_the_wire_names),
+    };
+    enum { NFIXED = sizeof(fixed) / sizeof(fixed[0]) };
+    struct CMUnitTest tests[NFIXED + NSPECS];
+    char names[NSPECS][64];
+
+    for (size_t i = 0; i < NFIXED; i++)
+        tests[i] = fixed[i];
+    for (size_t i = 0; i < NSPECS; i++) {
+        snprintf(names[i], sizeof(names[i]), "table_row_%s_gives_exact_codes",
+                 specs[i].name);
+        tests[NFIXED + i] = (struct CMUnitTest){
+            .name = names[i],
+            .test_func = rules_row_matches_transcription,
+            .initial_state = (void *)&specs[i],
+        };
+    }
+    return _cmocka_run_group_tests("rules", tests, NFIXED + NSPECS, NULL, NULL);
+}
