@@ -1,0 +1,1412 @@
+/*
+ * room.c - the live state of one session and its state machine (see
+ * room.h).
+ *
+ * room_apply() is the whole story: it checks who sends what (dedupe, the
+ * member, rules_check, then the state checks of the command), and only when
+ * every check has passed does it allocate what the change needs and commit
+ * it, appending one event per observable change to the outbox.
+ *
+ * Invariants:
+ *   - Pure: libc only; no I/O, no clock reads, no globals (only const
+ *     tables), no logging. The same commands at the same instants give the
+ *     same state and sequence numbers.
+ *   - Check, then allocate, then commit. A refused command returns before
+ *     the first write to the room, so the room stays byte-for-byte as it
+ *     was; an allocation failure (CODEV_E_INTERNAL) can at most have grown an
+ *     array's capacity, never its contents.
+ *   - Every accepted command appends at least one event; each event takes
+ *     the next sequence number (++seq), so seq is the sequence number of the
+ *     last event and the ack of the command that produced it.
+ *   - Each member remembers the ids of its last ROOM_SEEN_MAX accepted
+ *     commands (FNV-1a hashes, never 0) with the seq they were acked with;
+ *     refused commands are not remembered, so a retry with the same id is
+ *     applied normally.
+ *   - Members are never deleted: a removed member keeps its index (cards
+ *     and acks refer to members by index), which is why the member hard
+ *     limit counts removed members too.
+ *   - The current consultation is the last one; in opening before the first
+ *     there is none. The clock always belongs to the current step: leaving a
+ *     step folds its time and budget into the consultation (or the opening
+ *     fields), entering one restores them, so going back and forth
+ *     accumulates time instead of resetting it.
+ *
+ * Expected load: a handful of commands per second per room, thousands of
+ * rooms per process. Every operation is O(members + cards) at worst, with
+ * members <= ROOM_MEMBERS_HARD_MAX.
+ */
+#include "room.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "errors.h"
+
+/* Most events one command appends: hands lowered, a new consultation and
+ * the new step (step_next from opening, consultation_new). */
+#define ROOM_EVENTS_PER_CMD 3
+/* timer_add takes at most one hour either way. */
+#define ROOM_TIMER_ADD_MAX_S 3600
+/* timer_set takes a remaining time up to the largest budget. */
+#define ROOM_TIMER_SET_MAX_S (CLOCK_BUDGET_MAX_MS / 1000)
+
+/* Which rules_action each command is checked as. hand_lower aimed at
+ * another member's hand is a facilitator power and is mapped in
+ * room_cmd_action(). */
+static const enum rules_action cmd_actions[CMD_TYPE_COUNT] = {
+    [CMD_STEP_NEXT] = RULES_STEP_MOVE,
+    [CMD_STEP_PREV] = RULES_STEP_MOVE,
+    [CMD_CONSULTATION_NEW] = RULES_STEP_MOVE,
+    [CMD_SESSION_CLOSE] = RULES_SESSION_CLOSE,
+    [CMD_TIMER_START] = RULES_TIMER,
+    [CMD_TIMER_PAUSE] = RULES_TIMER,
+    [CMD_TIMER_ADD] = RULES_TIMER,
+    [CMD_TIMER_SET] = RULES_TIMER,
+    [CMD_CLIENT_ASSIGN] = RULES_CLIENT_ASSIGN,
+    [CMD_FACILITATOR_HANDOVER] = RULES_HANDOVER,
+    [CMD_MEMBER_REMOVE] = RULES_MEMBER_REMOVE,
+    [CMD_ROLE_SET] = RULES_ROLE_SET,
+    [CMD_CHECKIN_POST] = RULES_CHECKIN,
+    [CMD_TOPIC_PROPOSE] = RULES_TOPIC_PROPOSE,
+    [CMD_PROBLEM_SET] = RULES_PROBLEM_SET,
+    [CMD_QUESTION_ASK] = RULES_QUESTION_ASK,
+    [CMD_QUESTION_ANSWER] = RULES_QUESTION_ANSWER,
+    [CMD_QUESTION_FLAG] = RULES_QUESTION_FLAG,
+    [CMD_REFORMULATION_POST] = RULES_REFORMULATION,
+    [CMD_CONTRACT_SET] = RULES_CONTRACT_SET,
+    [CMD_CONTRACT_ACK] = RULES_CONTRACT_ACK,
+    [CMD_CONTRIBUTION_POST] = RULES_CONTRIBUTION,
+    [CMD_MARK_SET] = RULES_MARK,
+    [CMD_RECADRAGE] = RULES_RECADRAGE,
+    [CMD_ACTION_ADD] = RULES_ACTION_WRITE,
+    [CMD_ACTION_REMOVE] = RULES_ACTION_WRITE,
+    [CMD_LEARNING_POST] = RULES_LEARNING,
+    [CMD_DEBRIEF_POST] = RULES_DEBRIEF,
+    [CMD_HAND_RAISE] = RULES_HAND,
+    [CMD_HAND_LOWER] = RULES_HAND,
+    [CMD_NOTE_POST] = RULES_NOTE,
+};
+
+/* One name per line, as the enum reads. */
+/* clang-format off */
+static const char *const card_type_names[CARD_TYPE_COUNT] = {
+    [CARD_CHECKIN] = "checkin",
+    [CARD_TOPIC] = "topic",
+    [CARD_QUESTION] = "question",
+    [CARD_REFORMULATION] = "reformulation",
+    [CARD_CONTRIBUTION] = "contribution",
+    [CARD_ACTION] = "action",
+    [CARD_LEARNING] = "learning",
+    [CARD_NOTE] = "note",
+};
+/* clang-format on */
+
+static const char *const kind_names[KIND_COUNT] = {
+    [KIND_SUGGESTION] = "suggestion",
+    [KIND_EXPERIENCE] = "experience",
+    [KIND_FEELING] = "feeling",
+};
+
+static const char *const dimension_names[DIM_COUNT] = {
+    [DIM_PROCESS] = "process",
+    [DIM_CONTENT] = "content",
+};
+
+static const char *const outcome_names[OUTCOME_COUNT] = {
+    [OUTCOME_DONE] = "done",
+    [OUTCOME_PARTLY] = "partly",
+    [OUTCOME_NOT_DONE] = "not_done",
+    [OUTCOME_DROPPED] = "dropped",
+};
+
+static const char *const event_names[EV_TYPE_COUNT] = {
+    [EV_STEP] = "step",
+    [EV_CLOCK] = "clock",
+    [EV_CONSULTATION] = "consultation",
+    [EV_CLIENT] = "client",
+    [EV_FACILITATOR] = "facilitator",
+    [EV_ROLE] = "role",
+    [EV_MEMBER_REMOVED] = "member_removed",
+    [EV_CARD_ADDED] = "card_added",
+    [EV_CARD_UPDATED] = "card_updated",
+    [EV_CARD_REMOVED] = "card_removed",
+    [EV_PROBLEM] = "problem",
+    [EV_CONTRACT] = "contract",
+    [EV_CONTRACT_ACK] = "contract_ack",
+    [EV_MARK] = "mark",
+    [EV_RECADRAGE] = "recadrage",
+    [EV_HANDS] = "hands",
+    [EV_DEBRIEF] = "debrief",
+    [EV_CLOSED] = "closed",
+};
+
+/* The wire names of proto/README.md section 2.3, in enum order. */
+static const char *const cmd_names[CMD_TYPE_COUNT] = {
+    [CMD_STEP_NEXT] = "step_next",
+    [CMD_STEP_PREV] = "step_prev",
+    [CMD_CONSULTATION_NEW] = "consultation_new",
+    [CMD_SESSION_CLOSE] = "session_close",
+    [CMD_TIMER_START] = "timer_start",
+    [CMD_TIMER_PAUSE] = "timer_pause",
+    [CMD_TIMER_ADD] = "timer_add",
+    [CMD_TIMER_SET] = "timer_set",
+    [CMD_CLIENT_ASSIGN] = "client_assign",
+    [CMD_FACILITATOR_HANDOVER] = "facilitator_handover",
+    [CMD_MEMBER_REMOVE] = "member_remove",
+    [CMD_ROLE_SET] = "role_set",
+    [CMD_CHECKIN_POST] = "checkin_post",
+    [CMD_TOPIC_PROPOSE] = "topic_propose",
+    [CMD_PROBLEM_SET] = "problem_set",
+    [CMD_QUESTION_ASK] = "question_ask",
+    [CMD_QUESTION_ANSWER] = "question_answer",
+    [CMD_QUESTION_FLAG] = "question_flag",
+    [CMD_REFORMULATION_POST] = "reformulation_post",
+    [CMD_CONTRACT_SET] = "contract_set",
+    [CMD_CONTRACT_ACK] = "contract_ack",
+    [CMD_CONTRIBUTION_POST] = "contribution_post",
+    [CMD_MARK_SET] = "mark_set",
+    [CMD_RECADRAGE] = "recadrage",
+    [CMD_ACTION_ADD] = "action_add",
+    [CMD_ACTION_REMOVE] = "action_remove",
+    [CMD_LEARNING_POST] = "learning_post",
+    [CMD_DEBRIEF_POST] = "debrief_post",
+    [CMD_HAND_RAISE] = "hand_raise",
+    [CMD_HAND_LOWER] = "hand_lower",
+    [CMD_NOTE_POST] = "note_post",
+};
+
+/* ---- small helpers ---------------------------------------------------- */
+
+/* Makes room in *arr (elements of elem bytes, capacity *cap) for need
+ * elements, doubling the capacity. Returns 0, or -1 on allocation failure or
+ * overflow, leaving *arr and *cap as they were. */
+static int room_grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+    size_t ncap = *cap ? *cap : 8;
+    void *p;
+
+    if (need <= *cap)
+        return 0;
+    while (ncap < need) {
+        if (ncap > SIZE_MAX / 2)
+            return -1;
+        ncap *= 2;
+    }
+    if (ncap > SIZE_MAX / elem)
+        return -1;
+    p = realloc(*arr, ncap * elem);
+    if (!p)
+        return -1;
+    *arr = p;
+    *cap = ncap;
+    return 0;
+}
+
+/* Returns a new copy of s (the caller owns it), or NULL when s is NULL or
+ * the allocation fails; callers tell the two apart by s. */
+static char *room_strdup(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+/* Returns the FNV-1a 64-bit hash of a command id, never 0 (0 marks an empty
+ * slot of the seen ring, so a real 0 is read as 1). */
+static uint64_t room_cmd_hash(const char *id)
+{
+    uint64_t h = 1469598103934665603ULL;
+
+    while (*id)
+        h = (h ^ (unsigned char)*id++) * 1099511628211ULL;
+    return h ? h : 1;
+}
+
+/* Returns true when s has no character but ASCII white space. */
+static bool room_text_is_blank(const char *s)
+{
+    for (; *s; s++)
+        if (!strchr(" \t\n\r\v\f", *s))
+            return false;
+    return true;
+}
+
+/* Checks a text a member writes: CODEV_E_TEXT_EMPTY when NULL or only white
+ * space, CODEV_E_TEXT_TOO_LONG over max_chars code points, else 0. */
+static int room_text_check(const char *text, uint32_t max_chars)
+{
+    if (!text || room_text_is_blank(text))
+        return CODEV_E_TEXT_EMPTY;
+    if (room_utf8_chars(text) > max_chars)
+        return CODEV_E_TEXT_TOO_LONG;
+    return 0;
+}
+
+/* Checks the optional "by when" of an action. Sets *has_due to false for
+ * NULL, empty or blank (no due date), else to true. Returns 0, or
+ * CODEV_E_TEXT_TOO_LONG over ROOM_DUE_MAX_CHARS code points. */
+static int room_due_check(const char *due, bool *has_due)
+{
+    *has_due = due && !room_text_is_blank(due);
+    if (*has_due && room_utf8_chars(due) > ROOM_DUE_MAX_CHARS)
+        return CODEV_E_TEXT_TOO_LONG;
+    return 0;
+}
+
+/* Returns the index of the current consultation, or -1 before the first. */
+static int room_consultation_index(const struct room *r)
+{
+    return r->nconsultations ? (int)r->nconsultations - 1 : -1;
+}
+
+/* Returns the current consultation for writing, or NULL before the first. */
+static struct room_consultation *room_consultation_mut(struct room *r)
+{
+    return r->nconsultations ? &r->consultations[r->nconsultations - 1] : NULL;
+}
+
+/* Returns the client of the current consultation (whatever the step), or -1
+ * when there is no consultation or no client yet. */
+static int room_client_current(const struct room *r)
+{
+    const struct room_consultation *c = room_consultation_current(r);
+
+    return c ? c->client : -1;
+}
+
+/* Returns card id for writing when it exists, has the given type and
+ * belongs to the current consultation; else NULL. */
+static struct room_card *room_card_of(struct room *r, uint32_t id,
+                                      enum room_card_type type)
+{
+    struct room_card *c;
+
+    if (id == 0 || id > r->ncards)
+        return NULL;
+    c = &r->cards[id - 1];
+    if (c->type != type || c->consultation != room_consultation_index(r))
+        return NULL;
+    return c;
+}
+
+/* Makes room in the outbox for n more events. Returns 0 or
+ * CODEV_E_INTERNAL. Called after a command's checks, before its first
+ * write, so that room_emit() cannot fail half-way through a change. */
+static int room_events_reserve(struct room *r, size_t n)
+{
+    if (room_grow((void **)&r->out, &r->out_cap, r->nout + n, sizeof(*r->out)))
+        return CODEV_E_INTERNAL;
+    return 0;
+}
+
+/* Appends an event with the next sequence number. The outbox must have been
+ * reserved (room_events_reserve). */
+static void room_emit(struct room *r, enum room_event_type type,
+                      enum room_audience audience, int member, uint32_t card, int index,
+                      int64_t now_ms)
+{
+    r->out[r->nout++] = (struct room_event){
+        .seq = ++r->seq,
+        .type = type,
+        .audience = audience,
+        .member = member,
+        .at_ms = now_ms,
+        .card = card,
+        .index = index,
+    };
+}
+
+/* Lowers member's hand. Returns true when it was up (the caller then owes
+ * an EV_HANDS event). */
+static bool room_hand_drop(struct room *r, int member)
+{
+    bool was_up = r->members[member].hand != 0;
+
+    r->members[member].hand = 0;
+    return was_up;
+}
+
+/* ---- steps and the clock ---------------------------------------------- */
+
+/* Saves the clock of the step being left: time used and budget go to the
+ * current consultation's per-step arrays, or to the opening fields. The
+ * clock itself is left as it was. */
+static void room_clock_fold(struct room *r, int64_t now_ms)
+{
+    struct room_consultation *c = room_consultation_mut(r);
+    int64_t used = clock_used(&r->clock, now_ms);
+
+    if (r->step == STEP_OPENING) {
+        r->opening_used_ms = used;
+        r->opening_budget_ms = r->clock.budget_ms;
+    } else if (r->step != STEP_CLOSED && c) {
+        c->step_used_ms[r->step] = used;
+        c->step_budget_ms[r->step] = r->clock.budget_ms;
+    }
+}
+
+/* Loads the clock of the step just entered (r->step) with its budget and
+ * the time already spent in it, and starts it at now_ms. */
+static void room_clock_enter(struct room *r, int64_t now_ms)
+{
+    const struct room_consultation *c = room_consultation_current(r);
+
+    if (r->step == STEP_OPENING || !c)
+        clock_init(&r->clock, r->opening_budget_ms, r->opening_used_ms);
+    else
+        clock_init(&r->clock, c->step_budget_ms[r->step], c->step_used_ms[r->step]);
+    clock_start(&r->clock, now_ms);
+}
+
+/*
+ * Moves the room to step `to`, every check having passed. When
+ * open_consultation is true a new consultation (no client, the room's
+ * default budgets) is appended first and `to` is its first step. Folds the
+ * old step's clock, lowers every hand, resets every member's per-step card
+ * count, and loads and starts the new step's clock (closed: pauses it).
+ * Events: EV_HANDS when some hand was up, EV_CONSULTATION for a new
+ * consultation, then EV_STEP (EV_CLOSED for closed). Returns 0, or
+ * CODEV_E_INTERNAL with nothing changed.
+ */
+static int room_step_change(struct room *r, enum step to, bool open_consultation,
+                            int actor, int64_t now_ms)
+{
+    bool hands = false;
+
+    if (room_events_reserve(r, ROOM_EVENTS_PER_CMD))
+        return CODEV_E_INTERNAL;
+    if (open_consultation && room_grow((void **)&r->consultations, &r->consultations_cap,
+                                       r->nconsultations + 1, sizeof(*r->consultations)))
+        return CODEV_E_INTERNAL;
+
+    room_clock_fold(r, now_ms);
+    for (size_t i = 0; i < r->nmembers; i++) {
+        hands |= room_hand_drop(r, (int)i);
+        r->members[i].step_cards = 0;
+    }
+    if (hands)
+        room_emit(r, EV_HANDS, AUD_ALL, actor, 0, -1, now_ms);
+    if (open_consultation) {
+        struct room_consultation *c = &r->consultations[r->nconsultations++];
+
+        memset(c, 0, sizeof(*c));
+        c->client = -1;
+        memcpy(c->step_budget_ms, r->budget_ms, sizeof(c->step_budget_ms));
+        room_emit(r, EV_CONSULTATION, AUD_ALL, actor, 0, room_consultation_index(r),
+                  now_ms);
+    }
+    r->step = to;
+    if (to == STEP_CLOSED) {
+        if (r->clock.running)
+            clock_pause(&r->clock, now_ms);
+        room_emit(r, EV_CLOSED, AUD_ALL, actor, 0, room_consultation_index(r), now_ms);
+    } else {
+        room_clock_enter(r, now_ms);
+        room_emit(r, EV_STEP, AUD_ALL, actor, 0, room_consultation_index(r), now_ms);
+    }
+    return 0;
+}
+
+/* Leaves opening for the topic step of the first consultation, creating it
+ * unless it exists already (the facilitator stepped back from its topic). */
+static int room_first_consultation_enter(struct room *r, int actor, int64_t now_ms)
+{
+    return room_step_change(r, STEP_TOPIC, r->nconsultations == 0, actor, now_ms);
+}
+
+/* Returns true when every online consultant acknowledged the current
+ * contract. */
+static bool room_contract_acked(const struct room *r)
+{
+    const struct room_consultation *c = room_consultation_current(r);
+
+    for (size_t i = 0; i < r->nmembers; i++) {
+        const struct room_member *m = &r->members[i];
+
+        if (m->removed || m->online <= 0 ||
+            room_member_role(r, (int)i) != ROLE_CONSULTANT)
+            continue;
+        if (!(c->acks & (1ULL << i)))
+            return false;
+    }
+    return true;
+}
+
+/* step_next: checks the condition for leaving the current step, then moves
+ * one step forward. */
+static int room_cmd_step_next(struct room *r, int member, const struct room_cmd *cmd,
+                              int64_t now_ms)
+{
+    const struct room_consultation *c = room_consultation_current(r);
+
+    switch (r->step) {
+    case STEP_OPENING:
+        return room_first_consultation_enter(r, member, now_ms);
+    case STEP_TOPIC:
+        if (c->client < 0 || r->members[c->client].removed)
+            return CODEV_E_NO_CLIENT;
+        break;
+    case STEP_EXPOSE:
+        if (!c->problem)
+            return CODEV_E_NO_PROBLEM;
+        break;
+    case STEP_CONTRACT:
+        if (!c->contract)
+            return CODEV_E_NO_CONTRACT;
+        if (!cmd->flag && !room_contract_acked(r))
+            return CODEV_E_CONTRACT_NOT_ACKED;
+        break;
+    case STEP_CLARIFICATION:
+    case STEP_CONSULTATION:
+    case STEP_SYNTHESIS:
+        break;
+    case STEP_LEARNING:
+        return CODEV_E_NO_SUCH_STEP;
+    default:
+        return CODEV_E_SESSION_CLOSED;
+    }
+    return room_step_change(r, (enum step)(r->step + 1), false, member, now_ms);
+}
+
+/* step_prev: one step back; from the first consultation's topic back to
+ * opening; never back past a later consultation's topic. */
+static int room_cmd_step_prev(struct room *r, int member, int64_t now_ms)
+{
+    switch (r->step) {
+    case STEP_OPENING:
+        return CODEV_E_NO_SUCH_STEP;
+    case STEP_TOPIC:
+        if (room_consultation_index(r) != 0)
+            return CODEV_E_NO_SUCH_STEP;
+        break;
+    case STEP_CLOSED:
+        return CODEV_E_SESSION_CLOSED;
+    default:
+        break;
+    }
+    return room_step_change(r, (enum step)(r->step - 1), false, member, now_ms);
+}
+
+/* consultation_new: from learning, a new consultation in topic; from
+ * opening, the first consultation (as step_next). */
+static int room_cmd_consultation_new(struct room *r, int member, int64_t now_ms)
+{
+    if (r->step == STEP_OPENING)
+        return room_first_consultation_enter(r, member, now_ms);
+    if (r->step != STEP_LEARNING)
+        return CODEV_E_WRONG_STEP;
+    return room_step_change(r, STEP_TOPIC, true, member, now_ms);
+}
+
+/* timer_start, timer_pause, timer_add, timer_set: one EV_CLOCK each. The
+ * clock operation runs on a copy, so that a refusal (TIMER_RUNNING,
+ * TIMER_STOPPED, BAD_DURATION) is known before anything is written. */
+static int room_cmd_timer(struct room *r, int member, const struct room_cmd *cmd,
+                          int64_t now_ms)
+{
+    struct clock next = r->clock;
+    int err;
+
+    if (cmd->type == CMD_TIMER_ADD &&
+        (cmd->seconds == 0 || cmd->seconds > ROOM_TIMER_ADD_MAX_S ||
+         cmd->seconds < -ROOM_TIMER_ADD_MAX_S))
+        return CODEV_E_BAD_DURATION;
+    if (cmd->type == CMD_TIMER_SET &&
+        (cmd->seconds < 0 || cmd->seconds > ROOM_TIMER_SET_MAX_S))
+        return CODEV_E_BAD_DURATION;
+    switch (cmd->type) {
+    case CMD_TIMER_START:
+        err = clock_start(&next, now_ms);
+        break;
+    case CMD_TIMER_PAUSE:
+        err = clock_pause(&next, now_ms);
+        break;
+    case CMD_TIMER_ADD:
+        err = clock_add(&next, cmd->seconds * 1000);
+        break;
+    default:
+        err = clock_set_remaining(&next, cmd->seconds * 1000, now_ms);
+        break;
+    }
+    if (err)
+        return err;
+    if (room_events_reserve(r, 1))
+        return CODEV_E_INTERNAL;
+    r->clock = next;
+    room_emit(r, EV_CLOCK, AUD_ALL, member, 0, -1, now_ms);
+    return 0;
+}
+
+/* ---- the facilitator's powers over members ------------------------------ */
+
+/* client_assign: names the client of the current consultation (topic). */
+static int room_cmd_client_assign(struct room *r, int member, const struct room_cmd *cmd,
+                                  int64_t now_ms)
+{
+    struct room_consultation *c = room_consultation_mut(r);
+    int t = room_member_find(r, cmd->target);
+
+    if (t < 0)
+        return CODEV_E_UNKNOWN_MEMBER;
+    if (t == r->facilitator || r->members[t].observer)
+        return CODEV_E_BAD_TARGET;
+    if (c->client == t)
+        return CODEV_E_ALREADY_DONE;
+    if (room_events_reserve(r, 1))
+        return CODEV_E_INTERNAL;
+    c->client = t;
+    room_emit(r, EV_CLIENT, AUD_ALL, t, 0, room_consultation_index(r), now_ms);
+    return 0;
+}
+
+/* facilitator_handover: makes target the facilitator. The target's raised
+ * hand, if any, goes down (a facilitator has no hand to lower). */
+static int room_cmd_handover(struct room *r, int member, const struct room_cmd *cmd,
+                             int64_t now_ms)
+{
+    int t = room_member_find(r, cmd->target);
+
+    if (t < 0)
+        return CODEV_E_UNKNOWN_MEMBER;
+    if (t == member)
+        return CODEV_E_ALREADY_DONE;
+    if (r->members[t].observer || t == room_client_current(r))
+        return CODEV_E_BAD_TARGET;
+    if (room_events_reserve(r, 2))
+        return CODEV_E_INTERNAL;
+    r->facilitator = t;
+    room_emit(r, EV_FACILITATOR, AUD_ALL, t, 0, -1, now_ms);
+    if (room_hand_drop(r, t))
+        room_emit(r, EV_HANDS, AUD_ALL, t, 0, -1, now_ms);
+    return 0;
+}
+
+/* member_remove: removes target from the session (and its hand). */
+static int room_cmd_member_remove(struct room *r, int member, const struct room_cmd *cmd,
+                                  int64_t now_ms)
+{
+    int t = room_member_find(r, cmd->target);
+
+    if (t < 0)
+        return CODEV_E_UNKNOWN_MEMBER;
+    if (t == member || t == room_client_current(r))
+        return CODEV_E_BAD_TARGET;
+    if (room_events_reserve(r, 2))
+        return CODEV_E_INTERNAL;
+    r->members[t].removed = true;
+    room_emit(r, EV_MEMBER_REMOVED, AUD_ALL, t, 0, -1, now_ms);
+    if (room_hand_drop(r, t))
+        room_emit(r, EV_HANDS, AUD_ALL, t, 0, -1, now_ms);
+    return 0;
+}
+
+/* role_set: makes target an observer (cmd->flag) or a participant again. A
+ * new observer's raised hand goes down (observers have no hand). */
+static int room_cmd_role_set(struct room *r, int member, const struct room_cmd *cmd,
+                             int64_t now_ms)
+{
+    int t = room_member_find(r, cmd->target);
+
+    if (t < 0)
+        return CODEV_E_UNKNOWN_MEMBER;
+    if (t == r->facilitator || t == room_client_current(r))
+        return CODEV_E_BAD_TARGET;
+    if (r->members[t].observer == cmd->flag)
+        return CODEV_E_ALREADY_DONE;
+    if (room_events_reserve(r, 2))
+        return CODEV_E_INTERNAL;
+    r->members[t].observer = cmd->flag;
+    room_emit(r, EV_ROLE, AUD_ALL, t, 0, -1, now_ms);
+    if (cmd->flag && room_hand_drop(r, t))
+        room_emit(r, EV_HANDS, AUD_ALL, t, 0, -1, now_ms);
+    return 0;
+}
+
+/* ---- cards -------------------------------------------------------------- */
+
+/*
+ * Posts a card of the given type from member: checks the variant (kind or
+ * dimension), the text, the due date (actions) and the member's card count
+ * for this step, then appends the card (copying the strings) and emits
+ * EV_CARD_ADDED, to the author alone for a private note.
+ */
+static int room_card_post(struct room *r, int member, enum room_card_type type,
+                          const struct room_cmd *cmd, int64_t now_ms)
+{
+    struct room_member *m = &r->members[member];
+    struct room_card *card;
+    char *text = NULL, *due = NULL;
+    bool has_due = false;
+    int variant = 0;
+    int err;
+
+    if (type == CARD_CONTRIBUTION || type == CARD_LEARNING) {
+        int count = type == CARD_CONTRIBUTION ? (int)KIND_COUNT : (int)DIM_COUNT;
+
+        if (cmd->variant < 0 || cmd->variant >= count)
+            return CODEV_E_BAD_FIELD;
+        variant = cmd->variant;
+    }
+    err = room_text_check(cmd->text, r->limits.text_max_chars);
+    if (err)
+        return err;
+    if (type == CARD_ACTION) {
+        err = room_due_check(cmd->due, &has_due);
+        if (err)
+            return err;
+    }
+    if (m->step_cards >= r->limits.cards_per_step)
+        return CODEV_E_TOO_MANY_CARDS;
+
+    err = CODEV_E_INTERNAL;
+    if (r->ncards >= UINT32_MAX || room_events_reserve(r, 1) ||
+        room_grow((void **)&r->cards, &r->cards_cap, r->ncards + 1, sizeof(*r->cards)))
+        goto out;
+    text = strdup(cmd->text);
+    if (has_due)
+        due = strdup(cmd->due);
+    if (!text || (has_due && !due))
+        goto out;
+
+    card = &r->cards[r->ncards];
+    *card = (struct room_card){
+        .id = (uint32_t)r->ncards + 1,
+        .type = type,
+        .author = member,
+        .consultation = room_consultation_index(r),
+        .step = r->step,
+        .created_ms = now_ms,
+        .text = text,
+        .variant = variant,
+        .due = due,
+    };
+    text = due = NULL;
+    r->ncards++;
+    m->step_cards++;
+    room_emit(r, EV_CARD_ADDED, type == CARD_NOTE ? AUD_MEMBER : AUD_ALL, member,
+              card->id, card->consultation, now_ms);
+    err = 0;
+out:
+    free(text);
+    free(due);
+    return err;
+}
+
+/* Replaces *slot (owned) with a copy of text, already checked. Returns 0 or
+ * CODEV_E_INTERNAL with *slot unchanged. */
+static int room_text_replace(char **slot, const char *text)
+{
+    char *copy = strdup(text);
+
+    if (!copy)
+        return CODEV_E_INTERNAL;
+    free(*slot);
+    *slot = copy;
+    return 0;
+}
+
+/* problem_set and contract_set: the client writes or rewrites the problem
+ * statement or the contract; a new contract clears the acknowledgements. */
+static int room_cmd_long_text_set(struct room *r, int member, const struct room_cmd *cmd,
+                                  int64_t now_ms)
+{
+    struct room_consultation *c = room_consultation_mut(r);
+    bool contract = cmd->type == CMD_CONTRACT_SET;
+    int err = room_text_check(cmd->text, r->limits.long_text_max_chars);
+
+    if (err)
+        return err;
+    if (room_events_reserve(r, 1))
+        return CODEV_E_INTERNAL;
+    err = room_text_replace(contract ? &c->contract : &c->problem, cmd->text);
+    if (err)
+        return err;
+    if (contract)
+        c->acks = 0;
+    room_emit(r, contract ? EV_CONTRACT : EV_PROBLEM, AUD_ALL, member, 0,
+              room_consultation_index(r), now_ms);
+    return 0;
+}
+
+/* contract_ack: a consultant confirms it can help with the contract. */
+static int room_cmd_contract_ack(struct room *r, int member, int64_t now_ms)
+{
+    struct room_consultation *c = room_consultation_mut(r);
+
+    if (!c->contract)
+        return CODEV_E_NO_CONTRACT;
+    if (c->acks & (1ULL << member))
+        return CODEV_E_ALREADY_DONE;
+    if (room_events_reserve(r, 1))
+        return CODEV_E_INTERNAL;
+    c->acks |= 1ULL << member;
+    room_emit(r, EV_CONTRACT_ACK, AUD_ALL, member, 0, room_consultation_index(r), now_ms);
+    return 0;
+}
+
+/* question_answer: the client answers (or re-answers) a question of the
+ * current consultation. */
+static int room_cmd_question_answer(struct room *r, int member,
+                                    const struct room_cmd *cmd, int64_t now_ms)
+{
+    struct room_card *card = room_card_of(r, cmd->card, CARD_QUESTION);
+    int err;
+
+    if (!card)
+        return CODEV_E_UNKNOWN_CARD;
+    err = room_text_check(cmd->text, r->limits.text_max_chars);
+    if (err)
+        return err;
+    if (room_events_reserve(r, 1))
+        return CODEV_E_INTERNAL;
+    err = room_text_replace(&card->answer, cmd->text);
+    if (err)
+        return err;
+    room_emit(r, EV_CARD_UPDATED, AUD_ALL, member, card->id, card->consultation, now_ms);
+    return 0;
+}
+
+/* question_flag: the facilitator flags a question as advice in disguise, or
+ * clears the flag. */
+static int room_cmd_question_flag(struct room *r, int member, const struct room_cmd *cmd,
+                                  int64_t now_ms)
+{
+    struct room_card *card = room_card_of(r, cmd->card, CARD_QUESTION);
+
+    if (!card)
+        return CODEV_E_UNKNOWN_CARD;
+    if (card->flagged == cmd->flag)
+        return CODEV_E_ALREADY_DONE;
+    if (room_events_reserve(r, 1))
+        return CODEV_E_INTERNAL;
+    card->flagged = cmd->flag;
+    room_emit(r, EV_CARD_UPDATED, AUD_ALL, member, card->id, card->consultation, now_ms);
+    return 0;
+}
+
+/* mark_set: the client marks a contribution "à retenir" or clears the mark;
+ * the event goes to the client alone. */
+static int room_cmd_mark_set(struct room *r, int member, const struct room_cmd *cmd,
+                             int64_t now_ms)
+{
+    struct room_card *card = room_card_of(r, cmd->card, CARD_CONTRIBUTION);
+
+    if (!card)
+        return CODEV_E_UNKNOWN_CARD;
+    if (card->marked == cmd->flag)
+        return CODEV_E_ALREADY_DONE;
+    if (room_events_reserve(r, 1))
+        return CODEV_E_INTERNAL;
+    card->marked = cmd->flag;
+    room_emit(r, EV_MARK, AUD_MEMBER, member, card->id, card->consultation, now_ms);
+    return 0;
+}
+
+/* recadrage: the client signals that the talk drifts from the contract; the
+ * client and the facilitator see it. */
+static int room_cmd_recadrage(struct room *r, int member, int64_t now_ms)
+{
+    struct room_consultation *c = room_consultation_mut(r);
+
+    if (room_events_reserve(r, 1))
+        return CODEV_E_INTERNAL;
+    c->recadrages++;
+    c->last_recadrage_ms = now_ms;
+    room_emit(r, EV_RECADRAGE, AUD_CLIENT_FACILITATOR, member, 0,
+              room_consultation_index(r), now_ms);
+    return 0;
+}
+
+/* action_remove: the client withdraws an item of the current action plan.
+ * The card stays (ids are never reused) with removed set. */
+static int room_cmd_action_remove(struct room *r, int member, const struct room_cmd *cmd,
+                                  int64_t now_ms)
+{
+    struct room_card *card = room_card_of(r, cmd->card, CARD_ACTION);
+
+    if (!card || card->removed)
+        return CODEV_E_UNKNOWN_CARD;
+    if (room_events_reserve(r, 1))
+        return CODEV_E_INTERNAL;
+    card->removed = true;
+    room_emit(r, EV_CARD_REMOVED, AUD_ALL, member, card->id, card->consultation, now_ms);
+    return 0;
+}
+
+/* debrief_post: the earlier client reports on one item of an earlier plan:
+ * an outcome and an optional comment, both replacing any earlier report. */
+static int room_cmd_debrief_post(struct room *r, int member, const struct room_cmd *cmd,
+                                 int64_t now_ms)
+{
+    struct room_debrief *d = NULL;
+    char *comment = NULL;
+
+    for (size_t i = 0; cmd->ref && i < r->ndebriefs; i++)
+        if (strcmp(r->debriefs[i].id, cmd->ref) == 0)
+            d = &r->debriefs[i];
+    if (!d)
+        return CODEV_E_UNKNOWN_ACTION;
+    if (d->client != member)
+        return CODEV_E_NOT_EARLIER_CLIENT;
+    if (cmd->variant < 0 || cmd->variant >= OUTCOME_COUNT)
+        return CODEV_E_BAD_FIELD;
+    if (cmd->text) {
+        int err = room_text_check(cmd->text, r->limits.text_max_chars);
+
+        if (err)
+            return err;
+    }
+    if (room_events_reserve(r, 1))
+        return CODEV_E_INTERNAL;
+    comment = room_strdup(cmd->text);
+    if (cmd->text && !comment)
+        return CODEV_E_INTERNAL;
+    free(d->comment);
+    d->comment = comment;
+    d->outcome = cmd->variant;
+    room_emit(r, EV_DEBRIEF, AUD_ALL, member, 0, (int)(d - r->debriefs), now_ms);
+    return 0;
+}
+
+/* ---- hands -------------------------------------------------------------- */
+
+/* Returns true when cmd is a hand_lower aimed at a hand other than the
+ * sender's own. */
+static bool room_hand_lower_is_other(const struct room *r, int member,
+                                     const struct room_cmd *cmd)
+{
+    return cmd->type == CMD_HAND_LOWER && cmd->target &&
+           strcmp(cmd->target, r->members[member].id) != 0;
+}
+
+/* hand_raise: the member's hand joins the end of the queue. */
+static int room_cmd_hand_raise(struct room *r, int member, int64_t now_ms)
+{
+    if (r->members[member].hand)
+        return CODEV_E_ALREADY_DONE;
+    if (room_events_reserve(r, 1))
+        return CODEV_E_INTERNAL;
+    r->members[member].hand = ++r->hand_counter;
+    room_emit(r, EV_HANDS, AUD_ALL, member, 0, -1, now_ms);
+    return 0;
+}
+
+/* hand_lower: the member lowers its own hand, or the facilitator lowers
+ * someone else's (the rules were checked as a facilitator power). */
+static int room_cmd_hand_lower(struct room *r, int member, const struct room_cmd *cmd,
+                               int64_t now_ms)
+{
+    int t = member;
+
+    if (room_hand_lower_is_other(r, member, cmd)) {
+        t = room_member_find(r, cmd->target);
+        if (t < 0)
+            return CODEV_E_UNKNOWN_MEMBER;
+    }
+    if (!r->members[t].hand)
+        return CODEV_E_ALREADY_DONE;
+    if (room_events_reserve(r, 1))
+        return CODEV_E_INTERNAL;
+    r->members[t].hand = 0;
+    room_emit(r, EV_HANDS, AUD_ALL, t, 0, -1, now_ms);
+    return 0;
+}
+
+/* ---- room_apply ----------------------------------------------------------- */
+
+/* Returns the rules_action cmd is checked as. Lowering another member's
+ * hand is checked like the facilitator's other powers over members
+ * (facilitator only, any open step), not as RULES_HAND. */
+static enum rules_action room_cmd_action(const struct room *r, int member,
+                                         const struct room_cmd *cmd)
+{
+    if (room_hand_lower_is_other(r, member, cmd))
+        return RULES_MEMBER_REMOVE;
+    return cmd_actions[cmd->type];
+}
+
+/* Runs the state checks and the change of one command whose sender and
+ * rules were checked. Returns 0 or the error, with nothing changed. */
+static int room_dispatch(struct room *r, int member, const struct room_cmd *cmd,
+                         int64_t now_ms)
+{
+    /* Every step from topic to learning belongs to a consultation; the
+     * handlers rely on it. A room that breaks this was not built by room.c. */
+    if (r->step != STEP_OPENING && r->step != STEP_CLOSED && r->nconsultations == 0)
+        return CODEV_E_INTERNAL;
+    switch (cmd->type) {
+    case CMD_STEP_NEXT:
+        return room_cmd_step_next(r, member, cmd, now_ms);
+    case CMD_STEP_PREV:
+        return room_cmd_step_prev(r, member, now_ms);
+    case CMD_CONSULTATION_NEW:
+        return room_cmd_consultation_new(r, member, now_ms);
+    case CMD_SESSION_CLOSE:
+        return room_step_change(r, STEP_CLOSED, false, member, now_ms);
+    case CMD_TIMER_START:
+    case CMD_TIMER_PAUSE:
+    case CMD_TIMER_ADD:
+    case CMD_TIMER_SET:
+        return room_cmd_timer(r, member, cmd, now_ms);
+    case CMD_CLIENT_ASSIGN:
+        return room_cmd_client_assign(r, member, cmd, now_ms);
+    case CMD_FACILITATOR_HANDOVER:
+        return room_cmd_handover(r, member, cmd, now_ms);
+    case CMD_MEMBER_REMOVE:
+        return room_cmd_member_remove(r, member, cmd, now_ms);
+    case CMD_ROLE_SET:
+        return room_cmd_role_set(r, member, cmd, now_ms);
+    case CMD_CHECKIN_POST:
+        return room_card_post(r, member, CARD_CHECKIN, cmd, now_ms);
+    case CMD_TOPIC_PROPOSE:
+        return room_card_post(r, member, CARD_TOPIC, cmd, now_ms);
+    case CMD_PROBLEM_SET:
+    case CMD_CONTRACT_SET:
+        return room_cmd_long_text_set(r, member, cmd, now_ms);
+    case CMD_QUESTION_ASK:
+        return room_card_post(r, member, CARD_QUESTION, cmd, now_ms);
+    case CMD_QUESTION_ANSWER:
+        return room_cmd_question_answer(r, member, cmd, now_ms);
+    case CMD_QUESTION_FLAG:
+        return room_cmd_question_flag(r, member, cmd, now_ms);
+    case CMD_REFORMULATION_POST:
+        return room_card_post(r, member, CARD_REFORMULATION, cmd, now_ms);
+    case CMD_CONTRACT_ACK:
+        return room_cmd_contract_ack(r, member, now_ms);
+    case CMD_CONTRIBUTION_POST:
+        return room_card_post(r, member, CARD_CONTRIBUTION, cmd, now_ms);
+    case CMD_MARK_SET:
+        return room_cmd_mark_set(r, member, cmd, now_ms);
+    case CMD_RECADRAGE:
+        return room_cmd_recadrage(r, member, now_ms);
+    case CMD_ACTION_ADD:
+        return room_card_post(r, member, CARD_ACTION, cmd, now_ms);
+    case CMD_ACTION_REMOVE:
+        return room_cmd_action_remove(r, member, cmd, now_ms);
+    case CMD_LEARNING_POST:
+        return room_card_post(r, member, CARD_LEARNING, cmd, now_ms);
+    case CMD_DEBRIEF_POST:
+        return room_cmd_debrief_post(r, member, cmd, now_ms);
+    case CMD_HAND_RAISE:
+        return room_cmd_hand_raise(r, member, now_ms);
+    case CMD_HAND_LOWER:
+        return room_cmd_hand_lower(r, member, cmd, now_ms);
+    case CMD_NOTE_POST:
+        return room_card_post(r, member, CARD_NOTE, cmd, now_ms);
+    default:
+        return CODEV_E_UNKNOWN_TYPE;
+    }
+}
+
+/*
+ * Applies cmd from member at now_ms (see room.h). Checks, in order: the
+ * member index (UNKNOWN_MEMBER), the command id (BAD_FIELD when empty or
+ * unterminated), a duplicate id (answered with the original seq), a removed
+ * member (MEMBER_REMOVED), the command type (UNKNOWN_TYPE), rules_check,
+ * then the command's own state checks. On success records the id in the
+ * member's seen ring and sets *seq to the last event's sequence number.
+ * seq and duplicate may be NULL.
+ */
+int room_apply(struct room *r, int member, const struct room_cmd *cmd, int64_t now_ms,
+               uint64_t *seq, bool *duplicate)
+{
+    struct room_member *m;
+    uint64_t hash;
+    int err;
+
+    if (duplicate)
+        *duplicate = false;
+    if (!r || !cmd)
+        return CODEV_E_INTERNAL;
+    if (member < 0 || (size_t)member >= r->nmembers)
+        return CODEV_E_UNKNOWN_MEMBER;
+    if (cmd->id[0] == '\0' || !memchr(cmd->id, '\0', sizeof(cmd->id)))
+        return CODEV_E_BAD_FIELD;
+    m = &r->members[member];
+    hash = room_cmd_hash(cmd->id);
+    for (size_t i = 0; i < ROOM_SEEN_MAX; i++) {
+        if (m->seen[i].hash == hash) {
+            if (seq)
+                *seq = m->seen[i].seq;
+            if (duplicate)
+                *duplicate = true;
+            return 0;
+        }
+    }
+    if (m->removed)
+        return CODEV_E_MEMBER_REMOVED;
+    if ((unsigned)cmd->type >= CMD_TYPE_COUNT)
+        return CODEV_E_UNKNOWN_TYPE;
+    err = rules_check(room_cmd_action(r, member, cmd), room_member_role(r, member),
+                      r->step);
+    if (err)
+        return err;
+    err = room_dispatch(r, member, cmd, now_ms);
+    if (err)
+        return err;
+    m->seen[m->seen_next] = (struct room_seen){.hash = hash, .seq = r->seq};
+    m->seen_next = (m->seen_next + 1) % ROOM_SEEN_MAX;
+    if (seq)
+        *seq = r->seq;
+    return 0;
+}
+
+/* ---- lifecycle, members, debriefs --------------------------------------- */
+
+/* Returns a new room (owned by the caller, freed with room_free) in opening
+ * with a stopped clock set to the opening budget, or NULL when limits is
+ * NULL or an allocation fails. Budgets are clamped to
+ * [0, CLOCK_BUDGET_MAX_MS]; a NULL budget_ms means zero budgets; members_max
+ * is clamped to ROOM_MEMBERS_HARD_MAX. session_id is copied (at most
+ * ROOM_ID_LEN bytes). */
+struct room *room_new(const char *session_id, const int64_t *budget_ms,
+                      const struct room_limits *limits, int64_t now_ms)
+{
+    struct room *r;
+
+    if (!limits)
+        return NULL;
+    r = calloc(1, sizeof(*r));
+    if (!r)
+        return NULL;
+    if (session_id) {
+        size_t n = strlen(session_id);
+
+        memcpy(r->session_id, session_id, n < ROOM_ID_LEN ? n : ROOM_ID_LEN);
+    }
+    r->created_ms = now_ms;
+    r->step = STEP_OPENING;
+    r->facilitator = -1;
+    r->limits = *limits;
+    if (r->limits.members_max > ROOM_MEMBERS_HARD_MAX)
+        r->limits.members_max = ROOM_MEMBERS_HARD_MAX;
+    for (int i = 0; i < STEP_COUNT; i++) {
+        int64_t b = budget_ms ? budget_ms[i] : 0;
+
+        r->budget_ms[i] = b < 0 ? 0 : b > CLOCK_BUDGET_MAX_MS ? CLOCK_BUDGET_MAX_MS : b;
+    }
+    r->opening_budget_ms = r->budget_ms[STEP_OPENING];
+    clock_init(&r->clock, r->opening_budget_ms, 0);
+    return r;
+}
+
+/* Frees r and every string, array and event it owns. NULL is a no-op. */
+void room_free(struct room *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->nmembers; i++)
+        free(r->members[i].name);
+    for (size_t i = 0; i < r->nconsultations; i++) {
+        free(r->consultations[i].problem);
+        free(r->consultations[i].contract);
+    }
+    for (size_t i = 0; i < r->ncards; i++) {
+        free(r->cards[i].text);
+        free(r->cards[i].answer);
+        free(r->cards[i].due);
+    }
+    for (size_t i = 0; i < r->ndebriefs; i++) {
+        free(r->debriefs[i].text);
+        free(r->debriefs[i].due);
+        free(r->debriefs[i].comment);
+    }
+    free(r->members);
+    free(r->consultations);
+    free(r->cards);
+    free(r->debriefs);
+    free(r->out);
+    free(r);
+}
+
+/* Adds a member (see room.h). Returns its index; the index of the member
+ * already holding member_id (removed or not); CODEV_E_BAD_FIELD for a NULL,
+ * empty or over-long id; CODEV_E_GROUP_FULL when the members not removed
+ * reach limits.members_max or the indexes reach ROOM_MEMBERS_HARD_MAX; or
+ * CODEV_E_INTERNAL. A NULL name is stored as "". */
+int room_member_add(struct room *r, const char *member_id, const char *name,
+                    bool facilitator, bool observer)
+{
+    struct room_member *m;
+    size_t active = 0, idlen;
+    char *copy = NULL;
+    int err;
+
+    if (!r || !member_id)
+        return CODEV_E_BAD_FIELD;
+    idlen = strlen(member_id);
+    if (idlen == 0 || idlen > ROOM_ID_LEN)
+        return CODEV_E_BAD_FIELD;
+    for (size_t i = 0; i < r->nmembers; i++) {
+        if (strcmp(r->members[i].id, member_id) == 0)
+            return (int)i;
+        active += !r->members[i].removed;
+    }
+    if (active >= r->limits.members_max || r->nmembers >= ROOM_MEMBERS_HARD_MAX)
+        return CODEV_E_GROUP_FULL;
+
+    err = CODEV_E_INTERNAL;
+    copy = strdup(name ? name : "");
+    if (!copy || room_grow((void **)&r->members, &r->members_cap, r->nmembers + 1,
+                           sizeof(*r->members)))
+        goto out;
+    m = &r->members[r->nmembers];
+    memset(m, 0, sizeof(*m));
+    memcpy(m->id, member_id, idlen + 1);
+    m->name = copy;
+    m->observer = observer;
+    copy = NULL;
+    if (facilitator && r->facilitator < 0)
+        r->facilitator = (int)r->nmembers;
+    err = (int)r->nmembers++;
+out:
+    free(copy);
+    return err;
+}
+
+/* Returns the index of the member with this id that is not removed, or -1
+ * (also for a NULL id). */
+int room_member_find(const struct room *r, const char *member_id)
+{
+    if (!r || !member_id)
+        return -1;
+    for (size_t i = 0; i < r->nmembers; i++)
+        if (!r->members[i].removed && strcmp(r->members[i].id, member_id) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* Adds delta to member's count of open connections, never below 0. An
+ * index out of range is ignored. */
+void room_member_set_online(struct room *r, int member, int delta)
+{
+    struct room_member *m;
+
+    if (!r || member < 0 || (size_t)member >= r->nmembers)
+        return;
+    m = &r->members[member];
+    m->online = delta < 0 && m->online < -delta ? 0 : m->online + delta;
+}
+
+/* Returns member's role now: the facilitator; an observer (also a removed
+ * member or an index out of range); the client of the current consultation
+ * in any step of it but opening and closed; else a consultant. */
+enum role room_member_role(const struct room *r, int member)
+{
+    if (!r || member < 0 || (size_t)member >= r->nmembers || r->members[member].removed)
+        return ROLE_OBSERVER;
+    if (member == r->facilitator)
+        return ROLE_FACILITATOR;
+    if (r->members[member].observer)
+        return ROLE_OBSERVER;
+    if (member == room_client_current(r) && r->step != STEP_OPENING &&
+        r->step != STEP_CLOSED)
+        return ROLE_CLIENT;
+    return ROLE_CONSULTANT;
+}
+
+/* Adds an earlier plan item (see room.h). Returns its index,
+ * CODEV_E_UNKNOWN_MEMBER when client_id is no member, CODEV_E_BAD_FIELD for a
+ * NULL, empty or over-long action_id or a NULL text, or CODEV_E_INTERNAL. An
+ * empty due is stored as NULL. */
+int room_debrief_add(struct room *r, const char *action_id, const char *client_id,
+                     const char *text, const char *due)
+{
+    struct room_debrief *d;
+    char *text_copy = NULL, *due_copy = NULL;
+    int client, err;
+
+    if (!r || !action_id || !text || !*action_id || strlen(action_id) > ROOM_ID_LEN)
+        return CODEV_E_BAD_FIELD;
+    client = room_member_find(r, client_id);
+    if (client < 0)
+        return CODEV_E_UNKNOWN_MEMBER;
+
+    err = CODEV_E_INTERNAL;
+    text_copy = strdup(text);
+    if (due && *due)
+        due_copy = strdup(due);
+    if (!text_copy || (due && *due && !due_copy) ||
+        room_grow((void **)&r->debriefs, &r->debriefs_cap, r->ndebriefs + 1,
+                  sizeof(*r->debriefs)))
+        goto out;
+    d = &r->debriefs[r->ndebriefs];
+    memset(d, 0, sizeof(*d));
+    memcpy(d->id, action_id, strlen(action_id) + 1);
+    d->client = client;
+    d->text = text_copy;
+    d->due = due_copy;
+    d->outcome = -1;
+    text_copy = due_copy = NULL;
+    err = (int)r->ndebriefs++;
+out:
+    free(text_copy);
+    free(due_copy);
+    return err;
+}
+
+/* Returns the current consultation (borrowed), or NULL in opening before
+ * the first. */
+const struct room_consultation *room_consultation_current(const struct room *r)
+{
+    return r && r->nconsultations ? &r->consultations[r->nconsultations - 1] : NULL;
+}
+
+/* Empties the outbox; its memory is kept for the next commands. */
+void room_outbox_clear(struct room *r)
+{
+    if (r)
+        r->nout = 0;
+}
+
+/* ---- visibility and queries ------------------------------------------- */
+
+/* May member see ev? By the event's audience (all; one member; the client
+ * of consultation ev->index and the current facilitator), and for events
+ * about a card, only when the member may see the card. */
+bool room_event_visible(const struct room *r, const struct room_event *ev, int member)
+{
+    const struct room_card *card;
+    bool audience;
+
+    if (!r || !ev || member < 0 || (size_t)member >= r->nmembers)
+        return false;
+    switch (ev->audience) {
+    case AUD_MEMBER:
+        audience = member == ev->member;
+        break;
+    case AUD_CLIENT_FACILITATOR:
+        audience = member == r->facilitator ||
+                   (ev->index >= 0 && (size_t)ev->index < r->nconsultations &&
+                    member == r->consultations[ev->index].client);
+        break;
+    default:
+        audience = true;
+        break;
+    }
+    if (!audience)
+        return false;
+    card = ev->card ? room_card_get(r, ev->card) : NULL;
+    return !card || room_card_visible(r, card, member);
+}
+
+/* May member see card c? A private note only its author; every other card
+ * everyone. */
+bool room_card_visible(const struct room *r, const struct room_card *c, int member)
+{
+    if (!c)
+        return false;
+    return c->type != CARD_NOTE || c->author == member;
+}
+
+/* Returns the card with this id (borrowed), or NULL. */
+const struct room_card *room_card_get(const struct room *r, uint32_t id)
+{
+    if (!r || id == 0 || id > r->ncards)
+        return NULL;
+    return &r->cards[id - 1];
+}
+
+/* Writes up to cap member indexes to out, in the order their hands went up,
+ * and returns how many it wrote. O(members^2), members <= 64. */
+size_t room_hands(const struct room *r, int *out, size_t cap)
+{
+    uint64_t last = 0;
+    size_t n = 0;
+
+    if (!r || !out)
+        return 0;
+    while (n < cap) {
+        int next = -1;
+
+        for (size_t i = 0; i < r->nmembers; i++) {
+            uint64_t h = r->members[i].hand;
+
+            if (h > last && (next < 0 || h < r->members[next].hand))
+                next = (int)i;
+        }
+        if (next < 0)
+            break;
+        out[n++] = next;
+        last = r->members[next].hand;
+    }
+    return n;
+}
+
+/* Counts the code points of valid UTF-8: every byte that is not a
+ * continuation byte (10xxxxxx) starts one. NULL counts 0. */
+size_t room_utf8_chars(const char *s)
+{
+    size_t n = 0;
+
+    for (; s && *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+/* ---- names -------------------------------------------------------------- */
+
+/* Returns names[i] for 0 <= i < count, else NULL. */
+static const char *room_name_at(const char *const *names, int count, int i)
+{
+    return i >= 0 && i < count ? names[i] : NULL;
+}
+
+/* Returns the index of name in names (count entries), or -1. */
+static int room_name_find(const char *const *names, int count, const char *name)
+{
+    if (!name)
+        return -1;
+    for (int i = 0; i < count; i++)
+        if (strcmp(names[i], name) == 0)
+            return i;
+    return -1;
+}
+
+const char *room_card_type_name(enum room_card_type t)
+{
+    return room_name_at(card_type_names, CARD_TYPE_COUNT, (int)t);
+}
+
+const char *room_kind_name(int kind)
+{
+    return room_name_at(kind_names, KIND_COUNT, kind);
+}
+
+const char *room_dimension_name(int dim)
+{
+    return room_name_at(dimension_names, DIM_COUNT, dim);
+}
+
+const char *room_outcome_name(int outcome)
+{
+    return room_name_at(outcome_names, OUTCOME_COUNT, outcome);
+}
+
+const char *room_event_name(enum room_event_type t)
+{
+    return room_name_at(event_names, EV_TYPE_COUNT, (int)t);
+}
+
+const char *room_cmd_name(enum room_cmd_type t)
+{
+    return room_name_at(cmd_names, CMD_TYPE_COUNT, (int)t);
+}
+
+int room_kind_from_name(const char *name)
+{
+    return room_name_find(kind_names, KIND_COUNT, name);
+}
+
+int room_dimension_from_name(const char *name)
+{
+    return room_name_find(dimension_names, DIM_COUNT, name);
+}
+
+int room_outcome_from_name(const char *name)
+{
+    return room_name_find(outcome_names, OUTCOME_COUNT, name);
+}
+
+int room_cmd_from_name(const char *name)
+{
+    return room_name_find(cmd_names, CMD_TYPE_COUNT, name);
+}

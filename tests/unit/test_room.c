@@ -1,0 +1,1761 @@
+/*
+ * test_room.c - the session state machine (src/room.c).
+ *
+ * Each test builds a room with the 90-minute budgets and five members:
+ * the facilitator Fa (index 0), the participants Ana, Ben and Cle (1-3,
+ * all online) and the observer Obs (4). Commands get fresh ids from a
+ * counter; time is an explicit `now` the tests move by hand. Events are
+ * checked from the outbox, which the helpers clear before each command.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "errors.h"
+#include "room.h"
+
+#define T0  1764326400000LL
+#define MIN (60LL * 1000)
+
+enum { FA, ANA, BEN, CLE, OBS };
+static const char *const ids[] = {"fac", "ana", "ben", "cle", "obs"};
+static const int64_t budgets_90[STEP_COUNT] = {
+    10 * MIN, 5 * MIN, 10 * MIN, 20 * MIN, 5 * MIN, 25 * MIN, 8 * MIN, 7 * MIN, 0};
+
+struct fx {
+    struct room *r;
+    unsigned n; /* command id counter */
+    int64_t now;
+    uint64_t seq; /* seq of the last room_apply */
+    bool dup;     /* duplicate flag of the last room_apply */
+};
+
+static struct room_limits default_limits(void)
+{
+    return (struct room_limits){
+        .text_max_chars = 1000,
+        .long_text_max_chars = 4000,
+        .cards_per_step = 30,
+        .members_max = 16,
+    };
+}
+
+static struct fx *fx_new_with(const struct room_limits *limits)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+
+    assert_non_null(f);
+    f->now = T0;
+    f->r = room_new("11111111-2222-3333-4444-555555555555", budgets_90, limits, T0);
+    assert_non_null(f->r);
+    assert_int_equal(room_member_add(f->r, ids[FA], "Fa", true, false), FA);
+    assert_int_equal(room_member_add(f->r, ids[ANA], "Ana", false, false), ANA);
+    assert_int_equal(room_member_add(f->r, ids[BEN], "Ben", false, false), BEN);
+    assert_int_equal(room_member_add(f->r, ids[CLE], "Clé", false, false), CLE);
+    assert_int_equal(room_member_add(f->r, ids[OBS], "Obs", false, true), OBS);
+    for (int i = FA; i <= OBS; i++)
+        room_member_set_online(f->r, i, +1);
+    return f;
+}
+
+static int setup(void **state)
+{
+    struct room_limits l = default_limits();
+
+    *state = fx_new_with(&l);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+
+    room_free(f->r);
+    free(f);
+    return 0;
+}
+
+/* A command of type t with a fresh id and no fields. */
+static struct room_cmd mk(struct fx *f, enum room_cmd_type t)
+{
+    struct room_cmd c = {.type = t};
+
+    snprintf(c.id, sizeof(c.id), "cmd-%u", ++f->n);
+    return c;
+}
+
+/* Applies c from member at f->now after clearing the outbox. */
+static int run(struct fx *f, int member, const struct room_cmd *c)
+{
+    room_outbox_clear(f->r);
+    f->seq = 0;
+    return room_apply(f->r, member, c, f->now, &f->seq, &f->dup);
+}
+
+static int send(struct fx *f, int member, enum room_cmd_type t)
+{
+    struct room_cmd c = mk(f, t);
+
+    return run(f, member, &c);
+}
+
+static int send_text(struct fx *f, int member, enum room_cmd_type t, const char *text)
+{
+    struct room_cmd c = mk(f, t);
+
+    c.text = text;
+    return run(f, member, &c);
+}
+
+static int send_target(struct fx *f, int member, enum room_cmd_type t, const char *target)
+{
+    struct room_cmd c = mk(f, t);
+
+    c.target = target;
+    return run(f, member, &c);
+}
+
+static int send_card(struct fx *f, int member, enum room_cmd_type t, uint32_t card,
+                     bool flag)
+{
+    struct room_cmd c = mk(f, t);
+
+    c.card = card;
+    c.flag = flag;
+    return run(f, member, &c);
+}
+
+static int send_seconds(struct fx *f, int member, enum room_cmd_type t, int64_t seconds)
+{
+    struct room_cmd c = mk(f, t);
+
+    c.seconds = seconds;
+    return run(f, member, &c);
+}
+
+static int send_variant(struct fx *f, int member, enum room_cmd_type t, int variant,
+                        const char *text)
+{
+    struct room_cmd c = mk(f, t);
+
+    c.variant = variant;
+    c.text = text;
+    return run(f, member, &c);
+}
+
+/* Asserts the outbox holds exactly the n event types given, in order, with
+ * consecutive sequence numbers ending at f->seq. */
+static void expect_events(struct fx *f, size_t n, ...)
+{
+    va_list ap;
+
+    assert_int_equal(f->r->nout, n);
+    va_start(ap, n);
+    for (size_t i = 0; i < n; i++) {
+        int t = va_arg(ap, int);
+
+        if ((int)f->r->out[i].type != t)
+            fail_msg("event %zu: want %s, got %s", i,
+                     room_event_name((enum room_event_type)t),
+                     room_event_name(f->r->out[i].type));
+        assert_int_equal(f->r->out[i].seq, f->seq - n + 1 + i);
+        assert_int_equal(f->r->out[i].at_ms, f->now);
+    }
+    va_end(ap);
+    assert_int_equal(f->seq, f->r->seq);
+}
+
+static const struct room_event *last_event(struct fx *f)
+{
+    assert_true(f->r->nout > 0);
+    return &f->r->out[f->r->nout - 1];
+}
+
+/* Drives consultation 0 (client Ana) from wherever the room is in opening
+ * forward to step `to`. */
+static void walk_to(struct fx *f, enum step to)
+{
+    while (f->r->step < to) {
+        switch (f->r->step) {
+        case STEP_TOPIC:
+            if (room_consultation_current(f->r)->client < 0)
+                assert_int_equal(send_target(f, FA, CMD_CLIENT_ASSIGN, ids[ANA]), 0);
+            break;
+        case STEP_EXPOSE:
+            if (!room_consultation_current(f->r)->problem)
+                assert_int_equal(
+                    send_text(f, ANA, CMD_PROBLEM_SET, "Mon équipe décroche."), 0);
+            break;
+        case STEP_CONTRACT:
+            if (!room_consultation_current(f->r)->contract) {
+                assert_int_equal(
+                    send_text(f, ANA, CMD_CONTRACT_SET,
+                              "J'aimerais que vous m'aidiez à la remobiliser."),
+                    0);
+                assert_int_equal(send(f, BEN, CMD_CONTRACT_ACK), 0);
+                assert_int_equal(send(f, CLE, CMD_CONTRACT_ACK), 0);
+            }
+            break;
+        default:
+            break;
+        }
+        f->now += MIN;
+        assert_int_equal(send(f, FA, CMD_STEP_NEXT), 0);
+    }
+    assert_int_equal(f->r->step, to);
+}
+
+/* A byte copy of a room and its arrays, to prove a refused command changed
+ * nothing. */
+struct snap {
+    struct room room;
+    void *members, *consultations, *cards, *debriefs;
+};
+
+static void *memdup_or_null(const void *p, size_t n)
+{
+    void *q;
+
+    if (!n)
+        return NULL;
+    q = malloc(n);
+    assert_non_null(q);
+    memcpy(q, p, n);
+    return q;
+}
+
+static void snap_take(struct snap *s, const struct room *r)
+{
+    s->room = *r;
+    s->members = memdup_or_null(r->members, r->nmembers * sizeof(*r->members));
+    s->consultations =
+        memdup_or_null(r->consultations, r->nconsultations * sizeof(*r->consultations));
+    s->cards = memdup_or_null(r->cards, r->ncards * sizeof(*r->cards));
+    s->debriefs = memdup_or_null(r->debriefs, r->ndebriefs * sizeof(*r->debriefs));
+}
+
+/* Asserts r is byte-for-byte what it was (outbox aside, which the test
+ * helpers clear), then frees the snapshot. */
+static void snap_check(struct snap *s, const struct room *r)
+{
+    struct room a = s->room, b = *r;
+
+    a.nout = b.nout = 0;
+    assert_memory_equal(&a, &b, sizeof(a));
+    if (s->members)
+        assert_memory_equal(s->members, r->members, r->nmembers * sizeof(*r->members));
+    if (s->consultations)
+        assert_memory_equal(s->consultations, r->consultations,
+                            r->nconsultations * sizeof(*r->consultations));
+    if (s->cards)
+        assert_memory_equal(s->cards, r->cards, r->ncards * sizeof(*r->cards));
+    if (s->debriefs)
+        assert_memory_equal(s->debriefs, r->debriefs,
+                            r->ndebriefs * sizeof(*r->debriefs));
+    free(s->members);
+    free(s->consultations);
+    free(s->cards);
+    free(s->debriefs);
+}
+
+/* Applies c and asserts it is refused with want and changes nothing. */
+static void expect_refused(struct fx *f, int member, const struct room_cmd *c, int want)
+{
+    struct snap s;
+    int got;
+
+    snap_take(&s, f->r);
+    got = run(f, member, c);
+    if (got != want)
+        fail_msg("%s: want %s, got %s", room_cmd_name(c->type), codev_err_name(want),
+                 got ? codev_err_name(got) : "ok");
+    assert_int_equal(f->r->nout, 0);
+    snap_check(&s, f->r);
+}
+
+static void refuse(struct fx *f, int member, enum room_cmd_type t, int want)
+{
+    struct room_cmd c = mk(f, t);
+
+    expect_refused(f, member, &c, want);
+}
+
+static void refuse_text(struct fx *f, int member, enum room_cmd_type t, const char *text,
+                        int want)
+{
+    struct room_cmd c = mk(f, t);
+
+    c.text = text;
+    expect_refused(f, member, &c, want);
+}
+
+static void refuse_target(struct fx *f, int member, enum room_cmd_type t,
+                          const char *target, int want)
+{
+    struct room_cmd c = mk(f, t);
+
+    c.target = target;
+    expect_refused(f, member, &c, want);
+}
+
+/* Returns a string of n copies of the UTF-8 sequence unit (caller frees). */
+static char *repeat(const char *unit, size_t n)
+{
+    size_t len = strlen(unit);
+    char *s = malloc(len * n + 1);
+
+    assert_non_null(s);
+    for (size_t i = 0; i < n; i++)
+        memcpy(s + i * len, unit, len);
+    s[len * n] = '\0';
+    return s;
+}
+
+/* ---- creation and members --------------------------------------------- */
+
+static void new_room_waits_in_opening_with_a_stopped_opening_clock(void **state)
+{
+    struct room_limits l = default_limits();
+    struct room *r = room_new("s", budgets_90, &l, T0);
+
+    assert_non_null(r);
+    assert_string_equal(r->session_id, "s");
+    assert_int_equal(r->step, STEP_OPENING);
+    assert_int_equal(r->seq, 0);
+    assert_int_equal(r->facilitator, -1);
+    assert_int_equal(r->created_ms, T0);
+    assert_false(r->clock.running);
+    assert_int_equal(r->clock.budget_ms, 10 * MIN);
+    assert_int_equal(r->opening_budget_ms, 10 * MIN);
+    assert_null(room_consultation_current(r));
+    room_free(r);
+    room_free(NULL);
+    assert_null(room_new("s", budgets_90, NULL, T0));
+}
+
+static void first_facilitator_added_leads_the_room(void **state)
+{
+    struct room_limits l = default_limits();
+    struct room *r = room_new("s", budgets_90, &l, T0);
+
+    assert_int_equal(room_member_add(r, "a", "A", false, false), 0);
+    assert_int_equal(r->facilitator, -1);
+    assert_int_equal(room_member_add(r, "b", "B", true, false), 1);
+    assert_int_equal(room_member_add(r, "c", "C", true, false), 2);
+    assert_int_equal(r->facilitator, 1);
+    assert_int_equal(room_member_role(r, 1), ROLE_FACILITATOR);
+    assert_int_equal(room_member_role(r, 2), ROLE_CONSULTANT);
+    room_free(r);
+}
+
+static void adding_a_known_id_returns_its_index(void **state)
+{
+    struct fx *f = *state;
+
+    assert_int_equal(room_member_add(f->r, ids[BEN], "Other", false, false), BEN);
+    assert_int_equal(f->r->nmembers, 5);
+    assert_string_equal(f->r->members[BEN].name, "Ben");
+}
+
+static void member_add_refuses_bad_ids(void **state)
+{
+    struct fx *f = *state;
+    char longid[ROOM_ID_LEN + 2];
+
+    memset(longid, 'x', sizeof(longid) - 1);
+    longid[sizeof(longid) - 1] = '\0';
+    assert_int_equal(room_member_add(f->r, NULL, "n", false, false), CODEV_E_BAD_FIELD);
+    assert_int_equal(room_member_add(f->r, "", "n", false, false), CODEV_E_BAD_FIELD);
+    assert_int_equal(room_member_add(f->r, longid, "n", false, false), CODEV_E_BAD_FIELD);
+    longid[ROOM_ID_LEN] = '\0';
+    assert_int_equal(room_member_add(f->r, longid, NULL, false, false), 5);
+    assert_string_equal(f->r->members[5].name, "");
+}
+
+static void group_full_counts_members_not_removed(void **state)
+{
+    struct fx *f = *state;
+
+    f->r->limits.members_max = 6;
+    assert_int_equal(room_member_add(f->r, "six", "Six", false, false), 5);
+    assert_int_equal(room_member_add(f->r, "seven", "Seven", false, false),
+                     CODEV_E_GROUP_FULL);
+    assert_int_equal(send_target(f, FA, CMD_MEMBER_REMOVE, "six"), 0);
+    assert_int_equal(room_member_add(f->r, "seven", "Seven", false, false), 6);
+}
+
+static void group_full_at_the_hard_member_limit(void **state)
+{
+    struct room_limits l = default_limits();
+    struct room *r;
+    char id[16];
+
+    l.members_max = 1000;
+    r = room_new("s", budgets_90, &l, T0);
+    assert_int_equal(r->limits.members_max, ROOM_MEMBERS_HARD_MAX);
+    for (int i = 0; i < ROOM_MEMBERS_HARD_MAX; i++) {
+        snprintf(id, sizeof(id), "m%d", i);
+        assert_int_equal(room_member_add(r, id, "M", i == 0, false), i);
+    }
+    assert_int_equal(room_member_add(r, "one-more", "M", false, false),
+                     CODEV_E_GROUP_FULL);
+    room_free(r);
+}
+
+static void online_count_never_goes_below_zero(void **state)
+{
+    struct fx *f = *state;
+
+    room_member_set_online(f->r, BEN, +1);
+    assert_int_equal(f->r->members[BEN].online, 2);
+    room_member_set_online(f->r, BEN, -1);
+    room_member_set_online(f->r, BEN, -1);
+    room_member_set_online(f->r, BEN, -1);
+    assert_int_equal(f->r->members[BEN].online, 0);
+    room_member_set_online(f->r, 99, +1);
+    room_member_set_online(f->r, -1, +1);
+}
+
+static void roles_follow_facilitator_observer_and_client(void **state)
+{
+    struct fx *f = *state;
+
+    assert_int_equal(room_member_role(f->r, FA), ROLE_FACILITATOR);
+    assert_int_equal(room_member_role(f->r, OBS), ROLE_OBSERVER);
+    assert_int_equal(room_member_role(f->r, ANA), ROLE_CONSULTANT);
+    assert_int_equal(room_member_role(f->r, 42), ROLE_OBSERVER);
+    walk_to(f, STEP_EXPOSE);
+    assert_int_equal(room_member_role(f->r, ANA), ROLE_CLIENT);
+    assert_int_equal(room_member_role(f->r, BEN), ROLE_CONSULTANT);
+    assert_int_equal(send(f, FA, CMD_SESSION_CLOSE), 0);
+    assert_int_equal(room_member_role(f->r, ANA), ROLE_CONSULTANT);
+}
+
+static void member_find_skips_removed_members(void **state)
+{
+    struct fx *f = *state;
+
+    assert_int_equal(room_member_find(f->r, ids[CLE]), CLE);
+    assert_int_equal(room_member_find(f->r, "nobody"), -1);
+    assert_int_equal(room_member_find(f->r, NULL), -1);
+    assert_int_equal(send_target(f, FA, CMD_MEMBER_REMOVE, ids[CLE]), 0);
+    assert_int_equal(room_member_find(f->r, ids[CLE]), -1);
+    assert_int_equal(room_member_role(f->r, CLE), ROLE_OBSERVER);
+}
+
+/* ---- the whole session ------------------------------------------------ */
+
+static void whole_session_walks_every_step_with_events_and_seqs(void **state)
+{
+    struct fx *f = *state;
+    uint32_t q, k;
+
+    /* Opening: the clock waits for the facilitator. */
+    assert_int_equal(send(f, FA, CMD_TIMER_START), 0);
+    expect_events(f, 1, EV_CLOCK);
+    assert_int_equal(f->seq, 1);
+    assert_int_equal(send_text(f, BEN, CMD_CHECKIN_POST, "En forme."), 0);
+    expect_events(f, 1, EV_CARD_ADDED);
+    assert_int_equal(f->seq, 2);
+    assert_int_equal(room_card_get(f->r, 1)->consultation, -1);
+
+    f->now += 9 * MIN;
+    assert_int_equal(send(f, FA, CMD_STEP_NEXT), 0);
+    expect_events(f, 2, EV_CONSULTATION, EV_STEP);
+    assert_int_equal(f->seq, 4);
+    assert_int_equal(f->r->out[0].index, 0);
+    assert_int_equal(f->r->out[1].index, 0);
+    assert_int_equal(f->r->step, STEP_TOPIC);
+    assert_int_equal(f->r->opening_used_ms, 9 * MIN);
+
+    assert_int_equal(send_text(f, BEN, CMD_TOPIC_PROPOSE, "Un sujet"), 0);
+    assert_int_equal(send_text(f, ANA, CMD_TOPIC_PROPOSE, "Mon équipe"), 0);
+    assert_int_equal(send_target(f, FA, CMD_CLIENT_ASSIGN, ids[ANA]), 0);
+    expect_events(f, 1, EV_CLIENT);
+    assert_int_equal(last_event(f)->member, ANA);
+    assert_int_equal(last_event(f)->index, 0);
+
+    assert_int_equal(send(f, FA, CMD_STEP_NEXT), 0);
+    expect_events(f, 1, EV_STEP);
+    assert_int_equal(f->r->step, STEP_EXPOSE);
+    assert_int_equal(send_text(f, ANA, CMD_PROBLEM_SET, "Mon équipe décroche."), 0);
+    expect_events(f, 1, EV_PROBLEM);
+
+    assert_int_equal(send(f, FA, CMD_STEP_NEXT), 0);
+    assert_int_equal(f->r->step, STEP_CLARIFICATION);
+    assert_int_equal(send_text(f, BEN, CMD_QUESTION_ASK, "Depuis quand ?"), 0);
+    q = last_event(f)->card;
+    assert_int_equal(
+        send_text(f, ANA, CMD_PROBLEM_SET, "Mon équipe décroche depuis mars."), 0);
+    {
+        struct room_cmd c = mk(f, CMD_QUESTION_ANSWER);
+
+        c.card = q;
+        c.text = "Depuis mars.";
+        assert_int_equal(run(f, ANA, &c), 0);
+        expect_events(f, 1, EV_CARD_UPDATED);
+    }
+    assert_int_equal(send_card(f, FA, CMD_QUESTION_FLAG, q, true), 0);
+    expect_events(f, 1, EV_CARD_UPDATED);
+
+    assert_int_equal(send(f, FA, CMD_STEP_NEXT), 0);
+    assert_int_equal(f->r->step, STEP_CONTRACT);
+    assert_int_equal(send_text(f, CLE, CMD_REFORMULATION_POST, "Tu veux..."), 0);
+    assert_int_equal(
+        send_text(f, ANA, CMD_CONTRACT_SET, "J'aimerais que vous m'aidiez à..."), 0);
+    expect_events(f, 1, EV_CONTRACT);
+    assert_int_equal(send(f, BEN, CMD_CONTRACT_ACK), 0);
+    expect_events(f, 1, EV_CONTRACT_ACK);
+    assert_int_equal(send(f, CLE, CMD_CONTRACT_ACK), 0);
+
+    assert_int_equal(send(f, FA, CMD_STEP_NEXT), 0);
+    assert_int_equal(f->r->step, STEP_CONSULTATION);
+    assert_int_equal(
+        send_variant(f, BEN, CMD_CONTRIBUTION_POST, KIND_EXPERIENCE, "J'ai vécu ça."), 0);
+    k = last_event(f)->card;
+    assert_int_equal(send_card(f, ANA, CMD_MARK_SET, k, true), 0);
+    expect_events(f, 1, EV_MARK);
+    assert_int_equal(send(f, ANA, CMD_RECADRAGE), 0);
+    expect_events(f, 1, EV_RECADRAGE);
+
+    assert_int_equal(send(f, FA, CMD_STEP_NEXT), 0);
+    assert_int_equal(f->r->step, STEP_SYNTHESIS);
+    {
+        struct room_cmd c = mk(f, CMD_ACTION_ADD);
+
+        c.text = "Parler à chacun";
+        c.due = "vendredi";
+        assert_int_equal(run(f, ANA, &c), 0);
+        expect_events(f, 1, EV_CARD_ADDED);
+        assert_string_equal(room_card_get(f->r, last_event(f)->card)->due, "vendredi");
+    }
+
+    assert_int_equal(send(f, FA, CMD_STEP_NEXT), 0);
+    assert_int_equal(f->r->step, STEP_LEARNING);
+    assert_int_equal(send_variant(f, BEN, CMD_LEARNING_POST, DIM_CONTENT, "Écouter."), 0);
+    assert_int_equal(
+        send_variant(f, ANA, CMD_LEARNING_POST, DIM_PROCESS, "Se taire aide."), 0);
+    assert_int_equal(
+        send_variant(f, FA, CMD_LEARNING_POST, DIM_PROCESS, "Tenir le temps."), 0);
+    refuse(f, FA, CMD_STEP_NEXT, CODEV_E_NO_SUCH_STEP);
+
+    /* A second consultation with another client. */
+    assert_int_equal(send(f, FA, CMD_CONSULTATION_NEW), 0);
+    expect_events(f, 2, EV_CONSULTATION, EV_STEP);
+    assert_int_equal(f->r->out[0].index, 1);
+    assert_int_equal(f->r->nconsultations, 2);
+    assert_int_equal(f->r->step, STEP_TOPIC);
+    assert_int_equal(room_member_role(f->r, ANA), ROLE_CONSULTANT);
+    assert_int_equal(send_target(f, FA, CMD_CLIENT_ASSIGN, ids[CLE]), 0);
+    assert_int_equal(room_member_role(f->r, CLE), ROLE_CLIENT);
+    refuse(f, FA, CMD_STEP_PREV, CODEV_E_NO_SUCH_STEP);
+
+    assert_int_equal(send(f, FA, CMD_SESSION_CLOSE), 0);
+    expect_events(f, 1, EV_CLOSED);
+    assert_int_equal(f->r->step, STEP_CLOSED);
+    refuse_text(f, BEN, CMD_CHECKIN_POST, "trop tard", CODEV_E_SESSION_CLOSED);
+    assert_int_equal(send_text(f, BEN, CMD_NOTE_POST, "Après la séance."), 0);
+
+    /* Every event of the session got the next number. */
+    assert_int_equal(f->r->seq, f->seq);
+    assert_int_equal(f->r->ncards, 11);
+}
+
+/* ---- step moves ----------------------------------------------------------- */
+
+static void leaving_topic_needs_a_client(void **state)
+{
+    struct fx *f = *state;
+
+    walk_to(f, STEP_TOPIC);
+    refuse(f, FA, CMD_STEP_NEXT, CODEV_E_NO_CLIENT);
+}
+
+static void leaving_expose_needs_the_problem(void **state)
+{
+    struct fx *f = *state;
+
+    assert_int_equal(send(f, FA, CMD_STEP_NEXT), 0);
+    assert_int_equal(send_target(f, FA, CMD_CLIENT_ASSIGN, ids[ANA]), 0);
+    assert_int_equal(send(f, FA, CMD_STEP_NEXT), 0);
+    refuse(f, FA, CMD_STEP_NEXT, CODEV_E_NO_PROBLEM);
+}
+
+static void leaving_contract_needs_the_contract_even_when_forced(void **state)
+{
+    struct fx *f = *state;
+    struct room_cmd c;
+
+    walk_to(f, STEP_CLARIFICATION);
+    assert_int_equal(send(f, FA, CMD_STEP_NEXT), 0);
+    refuse(f, FA, CMD_STEP_NEXT, CODEV_E_NO_CONTRACT);
+    c = mk(f, CMD_STEP_NEXT);
+    c.flag = true;
+    expect_refused(f, FA, &c, CODEV_E_NO_CONTRACT);
+}
+
+static void leaving_contract_needs_every_online_consultant_ack(void **state)
+{
+    struct fx *f = *state;
+
+    walk_to(f, STEP_CLARIFICATION);
+    assert_int_equal(send(f, FA, CMD_STEP_NEXT), 0);
+    assert_int_equal(send_text(f, ANA, CMD_CONTRACT_SET, "Aidez-moi à..."), 0);
+    refuse(f, FA, CMD_STEP_NEXT, CODEV_E_CONTRACT_NOT_ACKED);
+    assert_int_equal(send(f, BEN, CMD_CONTRACT_ACK), 0);
+    refuse(f, FA, CMD_STEP_NEXT, CODEV_E_CONTRACT_NOT_ACKED);
+    /* Cle goes offline: only online consultants are waited for. The
+     * observer, the facilitator and the client never ack. */
+    room_member_set_online(f->r, CLE, -1);
+    assert_int_equal(send(f, FA, CMD_STEP_NEXT), 0);
+    assert_int_equal(f->r->step, STEP_CONSULTATION);
+}
+
+static void facilitator_can_force_past_missing_acks(void **state)
+{
+    struct fx *f = *state;
+    struct room_cmd c;
+
+    walk_to(f, STEP_CLARIFICATION);
+    assert_int_equal(send(f, FA, CMD_STEP_NEXT), 0);
+    assert_int_equal(send_text(f, ANA, CMD_CONTRACT_SET, "Aidez-moi à..."), 0);
+    c = mk(f, CMD_STEP_NEXT);
+    c.flag = true;
+    assert_int_equal(run(f, FA, &c), 0);
+    assert_int_equal(f->r->step, STEP_CONSULTATION);
+}
+
+static void rewriting_the_contract_clears_the_acks(void **state)
+{
+    struct fx *f = *state;
+
+    walk_to(f, STEP_CLARIFICATION);
+    assert_int_equal(send(f, FA, CMD_STEP_NEXT), 0);
+    refuse(f, BEN, CMD_CONTRACT_ACK, CODEV_E_NO_CONTRACT);
+    assert_int_equal(send_text(f, ANA, CMD_CONTRACT_SET, "Version 1"), 0);
+    assert_int_equal(send(f, BEN, CMD_CONTRACT_ACK), 0);
+    assert_int_equal(last_event(f)->member, BEN);
+    refuse(f, BEN, CMD_CONTRACT_ACK, CODEV_E_ALREADY_DONE);
+    assert_int_equal(send(f, CLE, CMD_CONTRACT_ACK), 0);
+    assert_int_equal(send_text(f, ANA, CMD_CONTRACT_SET, "Version 2"), 0);
+    assert_int_equal(room_consultation_current(f->r)->acks, 0);
+    assert_string_equal(room_consultation_current(f->r)->contract, "Version 2");
+    refuse(f, FA, CMD_STEP_NEXT, CODEV_E_CONTRACT_NOT_ACKED);
+    refuse(f, FA, CMD_CONTRACT_ACK, CODEV_E_NOT_YOUR_ROLE);
+    refuse(f, ANA, CMD_CONTRACT_ACK, CODEV_E_NOT_YOUR_ROLE);
+}
+
+static void step_prev_goes_back_one_step(void **state)
+{
+    struct fx *f = *state;
+
+    walk_to(f, STEP_LEARNING);
+    for (int s = STEP_LEARNING; s > STEP_TOPIC; s--) {
+        assert_int_equal(send(f, FA, CMD_STEP_PREV), 0);
+        expect_events(f, 1, EV_STEP);
+        assert_int_equal(f->r->step, s - 1);
+    }
+    assert_int_equal(send(f, FA, CMD_STEP_PREV), 0);
+    assert_int_equal(f->r->step, STEP_OPENING);
+    refuse(f, FA, CMD_STEP_PREV, CODEV_E_NO_SUCH_STEP);
+}
+
+static void stepping_back_to_opening_keeps_the_first_consultation(void **state)
+{
+    struct fx *f = *state;
+
+    walk_to(f, STEP_EXPOSE);
+    assert_int_equal(send(f, FA, CMD_STEP_PREV), 0);
+    assert_int_equal(send(f, FA, CMD_STEP_PREV), 0);
+    assert_int_equal(f->r->step, STEP_OPENING);
+    assert_int_equal(room_member_role(f->r, ANA), ROLE_CONSULTANT);
+    assert_int_equal(send(f, FA, CMD_STEP_NEXT), 0);
+    expect_events(f, 1, EV_STEP);
+    assert_int_equal(f->r->nconsultations, 1);
+    assert_int_equal(room_consultation_current(f->r)->client, ANA);
+    assert_int_equal(send(f, FA, CMD_STEP_PREV), 0);
+    assert_int_equal(send(f, FA, CMD_CONSULTATION_NEW), 0);
+    assert_int_equal(f->r->nconsultations, 1);
+    assert_int_equal(f->r->step, STEP_TOPIC);
+}
+
+static void consultation_new_only_from_opening_or_learning(void **state)
+{
+    struct fx *f = *state;
+
+    assert_int_equal(send(f, FA, CMD_CONSULTATION_NEW), 0);
+    expect_events(f, 2, EV_CONSULTATION, EV_STEP);
+    assert_int_equal(f->r->step, STEP_TOPIC);
+    walk_to(f, STEP_EXPOSE);
+    refuse(f, FA, CMD_CONSULTATION_NEW, CODEV_E_WRONG_STEP);
+    refuse(f, BEN, CMD_CONSULTATION_NEW, CODEV_E_NOT_FACILITATOR);
+    walk_to(f, STEP_LEARNING);
+    assert_int_equal(send(f, FA, CMD_CONSULTATION_NEW), 0);
+    assert_int_equal(f->r->nconsultations, 2);
+    assert_int_equal(room_consultation_current(f->r)->client, -1);
+    assert_memory_equal(room_consultation_current(f->r)->step_budget_ms, budgets_90,
+                        sizeof(budgets_90));
+    assert_int_equal(send(f, FA, CMD_SESSION_CLOSE), 0);
+    refuse(f, FA, CMD_CONSULTATION_NEW, CODEV_E_SESSION_CLOSED);
+}
+
+static void only_the_facilitator_moves_steps(void **state)
+{
+    struct fx *f = *state;
+
+    refuse(f, BEN, CMD_STEP_NEXT, CODEV_E_NOT_FACILITATOR);
+    refuse(f, OBS, CMD_STEP_NEXT, CODEV_E_OBSERVER_READ_ONLY);
+    refuse(f, BEN, CMD_SESSION_CLOSE, CODEV_E_NOT_FACILITATOR);
+    refuse(f, BEN, CMD_TIMER_START, CODEV_E_NOT_FACILITATOR);
+}
+
+/* ---- the clock ------------------------------------------------------------ */
+
+static void opening_clock_waits_and_later_steps_start_themselves(void **state)
+{
+    struct fx *f = *state;
+
+    assert_false(f->r->clock.running);
+    assert_int_equal(send(f, FA, CMD_STEP_NEXT), 0);
+    assert_true(f->r->clock.running);
+    assert_int_equal(f->r->clock.started_ms, f->now);
+    assert_int_equal(f->r->clock.budget_ms, 5 * MIN);
+    assert_int_equal(f->r->clock.used_ms, 0);
+    /* The opening was never started: no time was used. */
+    assert_int_equal(f->r->opening_used_ms, 0);
+}
+
+static void timer_start_and_pause_toggle_the_clock(void **state)
+{
+    struct fx *f = *state;
+
+    refuse(f, FA, CMD_TIMER_PAUSE, CODEV_E_TIMER_STOPPED);
+    assert_int_equal(send(f, FA, CMD_TIMER_START), 0);
+    expect_events(f, 1, EV_CLOCK);
+    refuse(f, FA, CMD_TIMER_START, CODEV_E_TIMER_RUNNING);
+    f->now += 90 * 1000;
+    assert_int_equal(send(f, FA, CMD_TIMER_PAUSE), 0);
+    expect_events(f, 1, EV_CLOCK);
+    assert_int_equal(f->r->clock.used_ms, 90 * 1000);
+    assert_int_equal(clock_remaining(&f->r->clock, f->now + MIN), 10 * MIN - 90 * 1000);
+}
+
+static void timer_add_is_bounded_to_an_hour_and_a_sane_budget(void **state)
+{
+    struct fx *f = *state;
+
+    refuse(f, FA, CMD_TIMER_ADD, CODEV_E_BAD_DURATION); /* 0 seconds */
+    {
+        struct room_cmd c = mk(f, CMD_TIMER_ADD);
+
+        c.seconds = 3601;
+        expect_refused(f, FA, &c, CODEV_E_BAD_DURATION);
+        c = mk(f, CMD_TIMER_ADD);
+        c.seconds = -3601;
+        expect_refused(f, FA, &c, CODEV_E_BAD_DURATION);
+        /* The opening has 10 minutes: taking 11 would go below zero. */
+        c = mk(f, CMD_TIMER_ADD);
+        c.seconds = -11 * 60;
+        expect_refused(f, FA, &c, CODEV_E_BAD_DURATION);
+    }
+    assert_int_equal(send_seconds(f, FA, CMD_TIMER_ADD, 3600), 0);
+    expect_events(f, 1, EV_CLOCK);
+    assert_int_equal(f->r->clock.budget_ms, 70 * MIN);
+    assert_int_equal(send_seconds(f, FA, CMD_TIMER_ADD, -3600), 0);
+    assert_int_equal(f->r->clock.budget_ms, 10 * MIN);
+}
+
+static void timer_set_sets_the_remaining_time(void **state)
+{
+    struct fx *f = *state;
+    struct room_cmd c;
+
+    assert_int_equal(send(f, FA, CMD_TIMER_START), 0);
+    f->now += 4 * MIN;
+    assert_int_equal(send_seconds(f, FA, CMD_TIMER_SET, 120), 0);
+    expect_events(f, 1, EV_CLOCK);
+    assert_int_equal(clock_remaining(&f->r->clock, f->now), 2 * MIN);
+    c = mk(f, CMD_TIMER_SET);
+    c.seconds = -1;
+    expect_refused(f, FA, &c, CODEV_E_BAD_DURATION);
+    c = mk(f, CMD_TIMER_SET);
+    c.seconds = 28801;
+    expect_refused(f, FA, &c, CODEV_E_BAD_DURATION);
+    assert_int_equal(send_seconds(f, FA, CMD_TIMER_SET, 28800), 0);
+    assert_int_equal(clock_remaining(&f->r->clock, f->now), 28800 * 1000LL);
+    assert_int_equal(send_seconds(f, FA, CMD_TIMER_SET, 0), 0);
+    assert_int_equal(clock_remaining(&f->r->clock, f->now), 0);
+}
+
+static void clock_accumulates_across_step_back_and_forth(void **state)
+{
+    struct fx *f = *state;
+    const struct room_consultation *c;
+
+    walk_to(f, STEP_EXPOSE);
+    f->now += 3 * MIN;
+    assert_int_equal(send_seconds(f, FA, CMD_TIMER_ADD, 60), 0); /* expose: 11 min */
+    assert_int_equal(send(f, FA, CMD_STEP_PREV), 0);
+    c = room_consultation_current(f->r);
+    assert_int_equal(c->step_used_ms[STEP_EXPOSE], 3 * MIN);
+    assert_int_equal(c->step_budget_ms[STEP_EXPOSE], 11 * MIN);
+    /* Back in topic, which walk_to left after 1 minute. */
+    assert_int_equal(f->r->step, STEP_TOPIC);
+    assert_int_equal(f->r->clock.used_ms, 1 * MIN);
+    assert_true(f->r->clock.running);
+    f->now += 30 * 1000;
+    assert_int_equal(send(f, FA, CMD_STEP_NEXT), 0);
+    assert_int_equal(c->step_used_ms[STEP_TOPIC], 90 * 1000);
+    /* Expose resumes where it was, with its adjusted budget. */
+    assert_int_equal(f->r->clock.used_ms, 3 * MIN);
+    assert_int_equal(f->r->clock.budget_ms, 11 * MIN);
+    f->now += 9 * MIN;
+    assert_int_equal(clock_remaining(&f->r->clock, f->now), -1 * MIN);
+}
+
+static void opening_time_accumulates_when_stepping_back(void **state)
+{
+    struct fx *f = *state;
+
+    assert_int_equal(send(f, FA, CMD_TIMER_START), 0);
+    f->now += 2 * MIN;
+    assert_int_equal(send(f, FA, CMD_STEP_NEXT), 0);
+    f->now += MIN;
+    assert_int_equal(send(f, FA, CMD_STEP_PREV), 0);
+    assert_int_equal(f->r->clock.used_ms, 2 * MIN);
+    assert_true(f->r->clock.running);
+    f->now += MIN;
+    assert_int_equal(send(f, FA, CMD_SESSION_CLOSE), 0);
+    assert_int_equal(f->r->opening_used_ms, 3 * MIN);
+}
+
+static void closing_pauses_the_clock_and_keeps_the_time(void **state)
+{
+    struct fx *f = *state;
+
+    walk_to(f, STEP_CONSULTATION);
+    f->now += 7 * MIN;
+    assert_int_equal(send(f, FA, CMD_SESSION_CLOSE), 0);
+    expect_events(f, 1, EV_CLOSED);
+    assert_false(f->r->clock.running);
+    assert_int_equal(room_consultation_current(f->r)->step_used_ms[STEP_CONSULTATION],
+                     7 * MIN);
+    assert_int_equal(clock_used(&f->r->clock, f->now + 60 * MIN), 7 * MIN);
+    refuse(f, FA, CMD_TIMER_START, CODEV_E_SESSION_CLOSED);
+    refuse(f, FA, CMD_SESSION_CLOSE, CODEV_E_SESSION_CLOSED);
+    refuse(f, FA, CMD_STEP_PREV, CODEV_E_SESSION_CLOSED);
+}
+
+/* ---- step changes reset hands and card counts ----------------------------- */
+
+static void step_change_lowers_every_hand_before_the_step_event(void **state)
+{
+    struct fx *f = *state;
+
+    assert_int_equal(send(f, BEN, CMD_HAND_RAISE), 0);
+    assert_int_equal(send(f, CLE, CMD_HAND_RAISE), 0);
+    assert_int_equal(send(f, FA, CMD_STEP_NEXT), 0);
+    expect_events(f, 3, EV_HANDS, EV_CONSULTATION, EV_STEP);
+    assert_int_equal(f->r->members[BEN].hand, 0);
+    assert_int_equal(f->r->members[CLE].hand, 0);
+    /* No hand up: no hands event. */
+    assert_int_equal(send_target(f, FA, CMD_CLIENT_ASSIGN, ids[ANA]), 0);
+    assert_int_equal(send(f, FA, CMD_STEP_NEXT), 0);
+    expect_events(f, 1, EV_STEP);
+}
+
+static void step_change_resets_the_card_count(void **state)
+{
+    struct room_limits l = default_limits();
+    struct fx *f;
+
+    l.cards_per_step = 2;
+    f = fx_new_with(&l);
+    assert_int_equal(send_text(f, BEN, CMD_CHECKIN_POST, "1"), 0);
+    assert_int_equal(send_text(f, BEN, CMD_NOTE_POST, "2"), 0);
+    refuse_text(f, BEN, CMD_CHECKIN_POST, "3", CODEV_E_TOO_MANY_CARDS);
+    refuse_text(f, BEN, CMD_NOTE_POST, "3", CODEV_E_TOO_MANY_CARDS);
+    assert_int_equal(send_text(f, CLE, CMD_CHECKIN_POST, "1"), 0);
+    assert_int_equal(send(f, FA, CMD_STEP_NEXT), 0);
+    assert_int_equal(f->r->members[BEN].step_cards, 0);
+    assert_int_equal(send_text(f, BEN, CMD_TOPIC_PROPOSE, "1"), 0);
+    assert_int_equal(send_text(f, BEN, CMD_TOPIC_PROPOSE, "2"), 0);
+    refuse_text(f, BEN, CMD_TOPIC_PROPOSE, "3", CODEV_E_TOO_MANY_CARDS);
+    teardown((void **)&f);
+}
+
+static void answers_flags_and_marks_are_not_cards(void **state)
+{
+    struct room_limits l = default_limits();
+    struct fx *f;
+    uint32_t q;
+
+    l.cards_per_step = 1;
+    f = fx_new_with(&l);
+    walk_to(f, STEP_CLARIFICATION);
+    assert_int_equal(send_text(f, BEN, CMD_QUESTION_ASK, "Q"), 0);
+    q = last_event(f)->card;
+    for (int i = 0; i < 3; i++) {
+        struct room_cmd c = mk(f, CMD_QUESTION_ANSWER);
+
+        c.card = q;
+        c.text = "R";
+        assert_int_equal(run(f, ANA, &c), 0);
+    }
+    assert_int_equal(send_text(f, ANA, CMD_PROBLEM_SET, "P2"), 0);
+    assert_int_equal(send_text(f, ANA, CMD_PROBLEM_SET, "P3"), 0);
+    assert_int_equal(send_text(f, ANA, CMD_NOTE_POST, "n"), 0);
+    refuse_text(f, ANA, CMD_NOTE_POST, "n", CODEV_E_TOO_MANY_CARDS);
+    teardown((void **)&f);
+}
+
+/* ---- the facilitator's powers over members --------------------------------- */
+
+static void client_assign_checks_its_target(void **state)
+{
+    struct fx *f = *state;
+
+    refuse_target(f, FA, CMD_CLIENT_ASSIGN, ids[ANA], CODEV_E_WRONG_STEP);
+    assert_int_equal(send(f, FA, CMD_STEP_NEXT), 0);
+    refuse_target(f, FA, CMD_CLIENT_ASSIGN, "nobody", CODEV_E_UNKNOWN_MEMBER);
+    refuse_target(f, FA, CMD_CLIENT_ASSIGN, NULL, CODEV_E_UNKNOWN_MEMBER);
+    refuse_target(f, FA, CMD_CLIENT_ASSIGN, ids[OBS], CODEV_E_BAD_TARGET);
+    refuse_target(f, FA, CMD_CLIENT_ASSIGN, ids[FA], CODEV_E_BAD_TARGET);
+    refuse_target(f, BEN, CMD_CLIENT_ASSIGN, ids[BEN], CODEV_E_NOT_FACILITATOR);
+    assert_int_equal(send_target(f, FA, CMD_CLIENT_ASSIGN, ids[ANA]), 0);
+    refuse_target(f, FA, CMD_CLIENT_ASSIGN, ids[ANA], CODEV_E_ALREADY_DONE);
+    assert_int_equal(send_target(f, FA, CMD_CLIENT_ASSIGN, ids[BEN]), 0);
+    expect_events(f, 1, EV_CLIENT);
+    assert_int_equal(room_consultation_current(f->r)->client, BEN);
+    assert_int_equal(room_member_role(f->r, ANA), ROLE_CONSULTANT);
+}
+
+static void handover_makes_another_member_facilitator(void **state)
+{
+    struct fx *f = *state;
+
+    assert_int_equal(send(f, BEN, CMD_HAND_RAISE), 0);
+    refuse_target(f, FA, CMD_FACILITATOR_HANDOVER, ids[FA], CODEV_E_ALREADY_DONE);
+    refuse_target(f, FA, CMD_FACILITATOR_HANDOVER, ids[OBS], CODEV_E_BAD_TARGET);
+    refuse_target(f, FA, CMD_FACILITATOR_HANDOVER, "nobody", CODEV_E_UNKNOWN_MEMBER);
+    refuse_target(f, ANA, CMD_FACILITATOR_HANDOVER, ids[ANA], CODEV_E_NOT_FACILITATOR);
+    assert_int_equal(send_target(f, FA, CMD_FACILITATOR_HANDOVER, ids[BEN]), 0);
+    expect_events(f, 2, EV_FACILITATOR, EV_HANDS);
+    assert_int_equal(f->r->out[0].member, BEN);
+    assert_int_equal(f->r->facilitator, BEN);
+    assert_int_equal(f->r->members[BEN].hand, 0);
+    assert_int_equal(room_member_role(f->r, FA), ROLE_CONSULTANT);
+    refuse(f, FA, CMD_STEP_NEXT, CODEV_E_NOT_FACILITATOR);
+    assert_int_equal(send(f, BEN, CMD_STEP_NEXT), 0);
+    /* The former facilitator can now be the client. */
+    assert_int_equal(send_target(f, BEN, CMD_CLIENT_ASSIGN, ids[FA]), 0);
+}
+
+static void handover_to_the_current_client_is_refused(void **state)
+{
+    struct fx *f = *state;
+
+    walk_to(f, STEP_EXPOSE);
+    refuse_target(f, FA, CMD_FACILITATOR_HANDOVER, ids[ANA], CODEV_E_BAD_TARGET);
+    walk_to(f, STEP_LEARNING);
+    refuse_target(f, FA, CMD_FACILITATOR_HANDOVER, ids[ANA], CODEV_E_BAD_TARGET);
+    assert_int_equal(send_target(f, FA, CMD_FACILITATOR_HANDOVER, ids[CLE]), 0);
+    expect_events(f, 1, EV_FACILITATOR);
+}
+
+static void member_remove_takes_the_member_and_its_hand_out(void **state)
+{
+    struct fx *f = *state;
+
+    assert_int_equal(send(f, FA, CMD_STEP_NEXT), 0);
+    assert_int_equal(send_target(f, FA, CMD_CLIENT_ASSIGN, ids[ANA]), 0);
+    refuse_target(f, FA, CMD_MEMBER_REMOVE, ids[FA], CODEV_E_BAD_TARGET);
+    refuse_target(f, FA, CMD_MEMBER_REMOVE, ids[ANA], CODEV_E_BAD_TARGET);
+    refuse_target(f, FA, CMD_MEMBER_REMOVE, "nobody", CODEV_E_UNKNOWN_MEMBER);
+    refuse_target(f, BEN, CMD_MEMBER_REMOVE, ids[CLE], CODEV_E_NOT_FACILITATOR);
+    assert_int_equal(send(f, CLE, CMD_HAND_RAISE), 0);
+    assert_int_equal(send_target(f, FA, CMD_MEMBER_REMOVE, ids[CLE]), 0);
+    expect_events(f, 2, EV_MEMBER_REMOVED, EV_HANDS);
+    assert_int_equal(f->r->out[0].member, CLE);
+    assert_true(f->r->members[CLE].removed);
+    assert_int_equal(f->r->members[CLE].hand, 0);
+    refuse_target(f, FA, CMD_MEMBER_REMOVE, ids[CLE], CODEV_E_UNKNOWN_MEMBER);
+    refuse_text(f, CLE, CMD_TOPIC_PROPOSE, "encore moi", CODEV_E_MEMBER_REMOVED);
+    assert_int_equal(send_target(f, FA, CMD_MEMBER_REMOVE, ids[BEN]), 0);
+    expect_events(f, 1, EV_MEMBER_REMOVED);
+}
+
+static void role_set_switches_observer_on_and_off(void **state)
+{
+    struct room_cmd c;
+    struct fx *f = *state;
+
+    assert_int_equal(send(f, FA, CMD_STEP_NEXT), 0);
+    assert_int_equal(send_target(f, FA, CMD_CLIENT_ASSIGN, ids[ANA]), 0);
+    assert_int_equal(send(f, BEN, CMD_HAND_RAISE), 0);
+    c = mk(f, CMD_ROLE_SET);
+    c.target = ids[FA];
+    c.flag = true;
+    expect_refused(f, FA, &c, CODEV_E_BAD_TARGET);
+    c = mk(f, CMD_ROLE_SET);
+    c.target = ids[ANA];
+    c.flag = true;
+    expect_refused(f, FA, &c, CODEV_E_BAD_TARGET);
+    c = mk(f, CMD_ROLE_SET);
+    c.target = ids[BEN];
+    c.flag = false;
+    expect_refused(f, FA, &c, CODEV_E_ALREADY_DONE);
+    c = mk(f, CMD_ROLE_SET);
+    c.target = ids[BEN];
+    c.flag = true;
+    assert_int_equal(run(f, FA, &c), 0);
+    expect_events(f, 2, EV_ROLE, EV_HANDS);
+    assert_int_equal(room_member_role(f->r, BEN), ROLE_OBSERVER);
+    refuse_text(f, BEN, CMD_TOPIC_PROPOSE, "x", CODEV_E_OBSERVER_READ_ONLY);
+    c = mk(f, CMD_ROLE_SET);
+    c.target = ids[OBS];
+    c.flag = false;
+    assert_int_equal(run(f, FA, &c), 0);
+    expect_events(f, 1, EV_ROLE);
+    assert_int_equal(room_member_role(f->r, OBS), ROLE_CONSULTANT);
+}
+
+/* ---- texts and limits ------------------------------------------------------ */
+
+static void utf8_chars_counts_code_points(void **state)
+{
+    assert_int_equal(room_utf8_chars(NULL), 0);
+    assert_int_equal(room_utf8_chars(""), 0);
+    assert_int_equal(room_utf8_chars("abc"), 3);
+    assert_int_equal(room_utf8_chars("é"), 1);
+    assert_int_equal(room_utf8_chars("€"), 1);
+    assert_int_equal(room_utf8_chars("😀"), 1);
+    assert_int_equal(room_utf8_chars("Clé 😀 €!"), 8);
+}
+
+static void empty_or_blank_text_is_refused(void **state)
+{
+    struct fx *f = *state;
+
+    refuse_text(f, BEN, CMD_CHECKIN_POST, NULL, CODEV_E_TEXT_EMPTY);
+    refuse_text(f, BEN, CMD_CHECKIN_POST, "", CODEV_E_TEXT_EMPTY);
+    refuse_text(f, BEN, CMD_CHECKIN_POST, " \t\r\n ", CODEV_E_TEXT_EMPTY);
+    refuse_text(f, OBS, CMD_NOTE_POST, "  ", CODEV_E_TEXT_EMPTY);
+}
+
+static void text_too_long_is_counted_in_code_points(void **state)
+{
+    struct room_limits l = default_limits();
+    struct fx *f;
+    char *s;
+
+    l.text_max_chars = 5;
+    l.long_text_max_chars = 8;
+    f = fx_new_with(&l);
+    s = repeat("é", 5); /* 10 bytes, 5 characters */
+    assert_int_equal(send_text(f, BEN, CMD_CHECKIN_POST, s), 0);
+    free(s);
+    s = repeat("é", 6);
+    refuse_text(f, BEN, CMD_CHECKIN_POST, s, CODEV_E_TEXT_TOO_LONG);
+    free(s);
+    s = repeat("😀", 5); /* 20 bytes, 5 characters */
+    assert_int_equal(send_text(f, BEN, CMD_NOTE_POST, s), 0);
+    free(s);
+    s = repeat("😀", 6);
+    refuse_text(f, BEN, CMD_NOTE_POST, s, CODEV_E_TEXT_TOO_LONG);
+    free(s);
+
+    /* The problem statement has the long limit. */
+    walk_to(f, STEP_EXPOSE);
+    s = repeat("ç", 8);
+    assert_int_equal(send_text(f, ANA, CMD_PROBLEM_SET, s), 0);
+    free(s);
+    s = repeat("ç", 9);
+    refuse_text(f, ANA, CMD_PROBLEM_SET, s, CODEV_E_TEXT_TOO_LONG);
+    free(s);
+    teardown((void **)&f);
+}
+
+static void action_due_is_optional_and_bounded(void **state)
+{
+    struct fx *f = *state;
+    struct room_cmd c;
+    char *due;
+
+    walk_to(f, STEP_SYNTHESIS);
+    c = mk(f, CMD_ACTION_ADD);
+    c.text = "Un";
+    c.due = "";
+    assert_int_equal(run(f, ANA, &c), 0);
+    assert_null(room_card_get(f->r, last_event(f)->card)->due);
+    due = repeat("é", ROOM_DUE_MAX_CHARS);
+    c = mk(f, CMD_ACTION_ADD);
+    c.text = "Deux";
+    c.due = due;
+    assert_int_equal(run(f, ANA, &c), 0);
+    assert_string_equal(room_card_get(f->r, last_event(f)->card)->due, due);
+    free(due);
+    due = repeat("é", ROOM_DUE_MAX_CHARS + 1);
+    c = mk(f, CMD_ACTION_ADD);
+    c.text = "Trois";
+    c.due = due;
+    expect_refused(f, ANA, &c, CODEV_E_TEXT_TOO_LONG);
+    free(due);
+}
+
+static void variants_out_of_range_are_bad_fields(void **state)
+{
+    struct fx *f = *state;
+    struct room_cmd c;
+
+    walk_to(f, STEP_CONSULTATION);
+    c = mk(f, CMD_CONTRIBUTION_POST);
+    c.variant = KIND_COUNT;
+    c.text = "x";
+    expect_refused(f, BEN, &c, CODEV_E_BAD_FIELD);
+    c.variant = -1;
+    expect_refused(f, BEN, &c, CODEV_E_BAD_FIELD);
+    c.variant = KIND_FEELING;
+    assert_int_equal(run(f, BEN, &c), 0);
+    assert_int_equal(room_card_get(f->r, last_event(f)->card)->variant, KIND_FEELING);
+    walk_to(f, STEP_LEARNING);
+    c = mk(f, CMD_LEARNING_POST);
+    c.variant = DIM_COUNT;
+    c.text = "x";
+    expect_refused(f, BEN, &c, CODEV_E_BAD_FIELD);
+}
+
+/* ---- cards of the steps ---------------------------------------------------- */
+
+static void card_posts_record_author_step_and_consultation(void **state)
+{
+    struct fx *f = *state;
+    const struct room_card *c;
+
+    walk_to(f, STEP_CLARIFICATION);
+    f->now += 1234;
+    assert_int_equal(send_text(f, CLE, CMD_QUESTION_ASK, "Pourquoi ?"), 0);
+    expect_events(f, 1, EV_CARD_ADDED);
+    assert_int_equal(last_event(f)->member, CLE);
+    assert_int_equal(last_event(f)->audience, AUD_ALL);
+    c = room_card_get(f->r, last_event(f)->card);
+    assert_non_null(c);
+    assert_int_equal(c->id, f->r->ncards);
+    assert_int_equal(c->type, CARD_QUESTION);
+    assert_int_equal(c->author, CLE);
+    assert_int_equal(c->consultation, 0);
+    assert_int_equal(c->step, STEP_CLARIFICATION);
+    assert_int_equal(c->created_ms, f->now);
+    assert_string_equal(c->text, "Pourquoi ?");
+    assert_null(c->answer);
+    assert_false(c->flagged);
+    assert_int_equal(f->r->members[CLE].step_cards, 1);
+    assert_null(room_card_get(f->r, 0));
+    assert_null(room_card_get(f->r, f->r->ncards + 1));
+}
+
+static void question_answer_and_flag_apply_to_questions_of_this_consultation(void **state)
+{
+    struct fx *f = *state;
+    struct room_cmd c;
+    uint32_t q, note;
+
+    walk_to(f, STEP_CLARIFICATION);
+    assert_int_equal(send_text(f, BEN, CMD_QUESTION_ASK, "Q1"), 0);
+    q = last_event(f)->card;
+    assert_int_equal(send_text(f, BEN, CMD_NOTE_POST, "pour moi"), 0);
+    note = last_event(f)->card;
+    c = mk(f, CMD_QUESTION_ANSWER);
+    c.card = note;
+    c.text = "R";
+    expect_refused(f, ANA, &c, CODEV_E_UNKNOWN_CARD);
+    c.card = 999;
+    expect_refused(f, ANA, &c, CODEV_E_UNKNOWN_CARD);
+    c.card = q;
+    c.text = "   ";
+    expect_refused(f, ANA, &c, CODEV_E_TEXT_EMPTY);
+    c.text = "R1";
+    refuse_text(f, BEN, CMD_QUESTION_ANSWER, "R", CODEV_E_NOT_YOUR_ROLE);
+    assert_int_equal(run(f, ANA, &c), 0);
+    c = mk(f, CMD_QUESTION_ANSWER);
+    c.card = q;
+    c.text = "R2";
+    assert_int_equal(run(f, ANA, &c), 0);
+    assert_string_equal(room_card_get(f->r, q)->answer, "R2");
+    assert_int_equal(last_event(f)->card, q);
+
+    refuse(f, FA, CMD_QUESTION_FLAG, CODEV_E_UNKNOWN_CARD);
+    c = mk(f, CMD_QUESTION_FLAG);
+    c.card = q;
+    c.flag = false;
+    expect_refused(f, FA, &c, CODEV_E_ALREADY_DONE);
+    assert_int_equal(send_card(f, FA, CMD_QUESTION_FLAG, q, true), 0);
+    assert_true(room_card_get(f->r, q)->flagged);
+    assert_int_equal(send_card(f, FA, CMD_QUESTION_FLAG, q, false), 0);
+    assert_false(room_card_get(f->r, q)->flagged);
+
+    /* In the next consultation, the old question is out of reach. */
+    walk_to(f, STEP_LEARNING);
+    assert_int_equal(send(f, FA, CMD_CONSULTATION_NEW), 0);
+    assert_int_equal(send_target(f, FA, CMD_CLIENT_ASSIGN, ids[CLE]), 0);
+    assert_int_equal(send(f, FA, CMD_STEP_NEXT), 0);
+    assert_int_equal(send_text(f, CLE, CMD_PROBLEM_SET, "P"), 0);
+    assert_int_equal(send(f, FA, CMD_STEP_NEXT), 0);
+    c = mk(f, CMD_QUESTION_ANSWER);
+    c.card = q;
+    c.text = "R3";
+    expect_refused(f, CLE, &c, CODEV_E_UNKNOWN_CARD);
+}
+
+static void mark_applies_to_contributions_in_consultation_and_synthesis(void **state)
+{
+    struct fx *f = *state;
+    uint32_t k;
+
+    walk_to(f, STEP_CONSULTATION);
+    assert_int_equal(send_text(f, BEN, CMD_NOTE_POST, "card 1 is a note"), 0);
+    assert_int_equal(
+        send_variant(f, BEN, CMD_CONTRIBUTION_POST, KIND_SUGGESTION, "Essaie"), 0);
+    k = last_event(f)->card;
+    {
+        struct room_cmd c = mk(f, CMD_MARK_SET);
+
+        c.card = k;
+        c.flag = false;
+        expect_refused(f, ANA, &c, CODEV_E_ALREADY_DONE);
+        c.card = 1;
+        c.flag = true;
+        expect_refused(f, ANA, &c, CODEV_E_UNKNOWN_CARD); /* the note */
+    }
+    refuse(f, BEN, CMD_MARK_SET, CODEV_E_NOT_YOUR_ROLE);
+    assert_int_equal(send_card(f, ANA, CMD_MARK_SET, k, true), 0);
+    expect_events(f, 1, EV_MARK);
+    assert_int_equal(last_event(f)->audience, AUD_MEMBER);
+    assert_int_equal(last_event(f)->member, ANA);
+    assert_int_equal(last_event(f)->card, k);
+    assert_true(room_card_get(f->r, k)->marked);
+    assert_int_equal(send(f, FA, CMD_STEP_NEXT), 0);
+    assert_int_equal(send_card(f, ANA, CMD_MARK_SET, k, false), 0);
+    assert_false(room_card_get(f->r, k)->marked);
+    assert_int_equal(send(f, FA, CMD_STEP_NEXT), 0);
+    {
+        struct room_cmd c = mk(f, CMD_MARK_SET);
+
+        c.card = k;
+        c.flag = true;
+        expect_refused(f, ANA, &c, CODEV_E_WRONG_STEP);
+    }
+}
+
+static void recadrage_counts_and_goes_to_client_and_facilitator(void **state)
+{
+    struct fx *f = *state;
+
+    walk_to(f, STEP_CONSULTATION);
+    assert_int_equal(send(f, ANA, CMD_RECADRAGE), 0);
+    f->now += 5000;
+    assert_int_equal(send(f, ANA, CMD_RECADRAGE), 0);
+    expect_events(f, 1, EV_RECADRAGE);
+    assert_int_equal(last_event(f)->audience, AUD_CLIENT_FACILITATOR);
+    assert_int_equal(last_event(f)->index, 0);
+    assert_int_equal(room_consultation_current(f->r)->recadrages, 2);
+    assert_int_equal(room_consultation_current(f->r)->last_recadrage_ms, f->now);
+    refuse(f, BEN, CMD_RECADRAGE, CODEV_E_NOT_YOUR_ROLE);
+    assert_int_equal(send(f, FA, CMD_STEP_NEXT), 0);
+    refuse(f, ANA, CMD_RECADRAGE, CODEV_E_WRONG_STEP);
+}
+
+static void client_cannot_post_during_consultation(void **state)
+{
+    struct fx *f = *state;
+
+    walk_to(f, STEP_CONSULTATION);
+    {
+        struct room_cmd c = mk(f, CMD_CONTRIBUTION_POST);
+
+        c.text = "Moi aussi";
+        expect_refused(f, ANA, &c, CODEV_E_CLIENT_MUTED);
+    }
+    refuse(f, ANA, CMD_HAND_RAISE, CODEV_E_CLIENT_MUTED);
+    refuse_text(f, ANA, CMD_ACTION_ADD, "déjà", CODEV_E_CLIENT_MUTED);
+    assert_int_equal(send_text(f, ANA, CMD_NOTE_POST, "à creuser"), 0);
+}
+
+static void action_remove_withdraws_an_action_once(void **state)
+{
+    struct fx *f = *state;
+    uint32_t a;
+
+    walk_to(f, STEP_SYNTHESIS);
+    assert_int_equal(send_text(f, ANA, CMD_NOTE_POST, "card 1 is a note"), 0);
+    assert_int_equal(send_text(f, ANA, CMD_ACTION_ADD, "Parler à l'équipe"), 0);
+    a = last_event(f)->card;
+    {
+        struct room_cmd c = mk(f, CMD_ACTION_REMOVE);
+
+        c.card = 1; /* not an action */
+        expect_refused(f, ANA, &c, CODEV_E_UNKNOWN_CARD);
+    }
+    assert_int_equal(send_card(f, ANA, CMD_ACTION_REMOVE, a, false), 0);
+    expect_events(f, 1, EV_CARD_REMOVED);
+    assert_int_equal(last_event(f)->card, a);
+    assert_true(room_card_get(f->r, a)->removed);
+    {
+        struct room_cmd c = mk(f, CMD_ACTION_REMOVE);
+
+        c.card = a;
+        expect_refused(f, ANA, &c, CODEV_E_UNKNOWN_CARD);
+    }
+    refuse(f, BEN, CMD_ACTION_REMOVE, CODEV_E_NOT_YOUR_ROLE);
+}
+
+/* ---- debriefs ---------------------------------------------------------------- */
+
+static void debrief_only_by_the_earlier_client(void **state)
+{
+    struct fx *f = *state;
+    struct room_cmd c;
+    int d;
+
+    assert_int_equal(room_debrief_add(f->r, "plan-1", "nobody", "x", NULL),
+                     CODEV_E_UNKNOWN_MEMBER);
+    d = room_debrief_add(f->r, "plan-1", ids[BEN], "Appeler le DRH", "");
+    assert_int_equal(d, 0);
+    assert_null(f->r->debriefs[0].due);
+    assert_int_equal(f->r->debriefs[0].outcome, -1);
+    assert_int_equal(room_debrief_add(f->r, "plan-2", ids[FA], "Déléguer", "juin"), 1);
+    assert_string_equal(f->r->debriefs[1].due, "juin");
+
+    c = mk(f, CMD_DEBRIEF_POST);
+    c.ref = "plan-9";
+    c.variant = OUTCOME_DONE;
+    expect_refused(f, BEN, &c, CODEV_E_UNKNOWN_ACTION);
+    c.ref = NULL;
+    expect_refused(f, BEN, &c, CODEV_E_UNKNOWN_ACTION);
+    c.ref = "plan-1";
+    expect_refused(f, CLE, &c, CODEV_E_NOT_EARLIER_CLIENT);
+    expect_refused(f, FA, &c, CODEV_E_NOT_EARLIER_CLIENT);
+    expect_refused(f, OBS, &c, CODEV_E_OBSERVER_READ_ONLY);
+    c.variant = OUTCOME_COUNT;
+    expect_refused(f, BEN, &c, CODEV_E_BAD_FIELD);
+    c.variant = OUTCOME_PARTLY;
+    c.text = " ";
+    expect_refused(f, BEN, &c, CODEV_E_TEXT_EMPTY);
+    c.text = "Fait à moitié";
+    assert_int_equal(run(f, BEN, &c), 0);
+    expect_events(f, 1, EV_DEBRIEF);
+    assert_int_equal(last_event(f)->index, 0);
+    assert_int_equal(f->r->debriefs[0].outcome, OUTCOME_PARTLY);
+    assert_string_equal(f->r->debriefs[0].comment, "Fait à moitié");
+    /* A second report overwrites the first; the comment is optional. */
+    c = mk(f, CMD_DEBRIEF_POST);
+    c.ref = "plan-1";
+    c.variant = OUTCOME_DONE;
+    assert_int_equal(run(f, BEN, &c), 0);
+    assert_int_equal(f->r->debriefs[0].outcome, OUTCOME_DONE);
+    assert_null(f->r->debriefs[0].comment);
+    /* The facilitator debriefs its own earlier plan. */
+    c = mk(f, CMD_DEBRIEF_POST);
+    c.ref = "plan-2";
+    c.variant = OUTCOME_DROPPED;
+    assert_int_equal(run(f, FA, &c), 0);
+    assert_int_equal(last_event(f)->index, 1);
+    /* Only in opening. */
+    assert_int_equal(send(f, FA, CMD_STEP_NEXT), 0);
+    c = mk(f, CMD_DEBRIEF_POST);
+    c.ref = "plan-1";
+    c.variant = OUTCOME_DONE;
+    expect_refused(f, BEN, &c, CODEV_E_WRONG_STEP);
+}
+
+/* ---- hands --------------------------------------------------------------- */
+
+static void hands_queue_in_the_order_raised(void **state)
+{
+    struct fx *f = *state;
+    int out[8];
+
+    assert_int_equal(send(f, CLE, CMD_HAND_RAISE), 0);
+    expect_events(f, 1, EV_HANDS);
+    assert_int_equal(send(f, ANA, CMD_HAND_RAISE), 0);
+    assert_int_equal(send(f, BEN, CMD_HAND_RAISE), 0);
+    refuse(f, BEN, CMD_HAND_RAISE, CODEV_E_ALREADY_DONE);
+    assert_int_equal(room_hands(f->r, out, 8), 3);
+    assert_int_equal(out[0], CLE);
+    assert_int_equal(out[1], ANA);
+    assert_int_equal(out[2], BEN);
+    assert_int_equal(room_hands(f->r, out, 2), 2);
+    assert_int_equal(send(f, ANA, CMD_HAND_LOWER), 0);
+    assert_int_equal(send(f, ANA, CMD_HAND_RAISE), 0);
+    assert_int_equal(room_hands(f->r, out, 8), 3);
+    assert_int_equal(out[0], CLE);
+    assert_int_equal(out[1], BEN);
+    assert_int_equal(out[2], ANA);
+    assert_int_equal(room_hands(f->r, NULL, 8), 0);
+}
+
+static void hand_lower_own_or_by_the_facilitator(void **state)
+{
+    struct fx *f = *state;
+
+    refuse(f, BEN, CMD_HAND_LOWER, CODEV_E_ALREADY_DONE);
+    assert_int_equal(send(f, BEN, CMD_HAND_RAISE), 0);
+    assert_int_equal(send(f, CLE, CMD_HAND_RAISE), 0);
+    /* A consultant cannot lower someone else's hand. */
+    refuse_target(f, CLE, CMD_HAND_LOWER, ids[BEN], CODEV_E_NOT_FACILITATOR);
+    refuse_target(f, OBS, CMD_HAND_LOWER, ids[BEN], CODEV_E_OBSERVER_READ_ONLY);
+    /* Naming oneself is lowering one's own hand. */
+    assert_int_equal(send_target(f, CLE, CMD_HAND_LOWER, ids[CLE]), 0);
+    expect_events(f, 1, EV_HANDS);
+    assert_int_equal(f->r->members[CLE].hand, 0);
+    refuse_target(f, FA, CMD_HAND_LOWER, "nobody", CODEV_E_UNKNOWN_MEMBER);
+    refuse_target(f, FA, CMD_HAND_LOWER, ids[CLE], CODEV_E_ALREADY_DONE);
+    assert_int_equal(send_target(f, FA, CMD_HAND_LOWER, ids[BEN]), 0);
+    expect_events(f, 1, EV_HANDS);
+    assert_int_equal(last_event(f)->member, BEN);
+    assert_int_equal(f->r->members[BEN].hand, 0);
+    /* The facilitator has no hand of its own; observers none either. */
+    refuse(f, FA, CMD_HAND_RAISE, CODEV_E_NOT_YOUR_ROLE);
+    refuse(f, FA, CMD_HAND_LOWER, CODEV_E_NOT_YOUR_ROLE);
+    refuse(f, OBS, CMD_HAND_RAISE, CODEV_E_OBSERVER_READ_ONLY);
+    assert_int_equal(send(f, FA, CMD_SESSION_CLOSE), 0);
+    refuse_target(f, FA, CMD_HAND_LOWER, ids[BEN], CODEV_E_SESSION_CLOSED);
+    refuse(f, BEN, CMD_HAND_RAISE, CODEV_E_SESSION_CLOSED);
+}
+
+/* ---- idempotence and refusals ------------------------------------------------ */
+
+static void resend_with_the_same_id_is_acked_without_applying(void **state)
+{
+    struct fx *f = *state;
+    struct room_cmd c = mk(f, CMD_CHECKIN_POST);
+    struct snap s;
+    uint64_t first;
+
+    c.text = "Bonjour";
+    assert_int_equal(run(f, BEN, &c), 0);
+    assert_false(f->dup);
+    first = f->seq;
+    assert_int_equal(send_text(f, CLE, CMD_CHECKIN_POST, "Salut"), 0);
+
+    snap_take(&s, f->r);
+    c.text = "Bonjour (renvoyé)";
+    assert_int_equal(run(f, BEN, &c), 0);
+    assert_true(f->dup);
+    assert_int_equal(f->seq, first);
+    assert_int_equal(f->r->nout, 0);
+    snap_check(&s, f->r);
+
+    /* The same id from another member is another command. */
+    assert_int_equal(run(f, CLE, &c), 0);
+    assert_false(f->dup);
+    assert_int_equal(f->r->ncards, 3);
+}
+
+static void duplicate_ack_works_with_null_outputs(void **state)
+{
+    struct fx *f = *state;
+    struct room_cmd c = mk(f, CMD_HAND_RAISE);
+
+    assert_int_equal(room_apply(f->r, BEN, &c, f->now, NULL, NULL), 0);
+    assert_int_equal(room_apply(f->r, BEN, &c, f->now, NULL, NULL), 0);
+    assert_int_equal(f->r->seq, 1);
+}
+
+static void failed_command_changes_nothing_and_can_be_retried(void **state)
+{
+    struct fx *f = *state;
+    struct room_cmd c;
+
+    assert_int_equal(send(f, FA, CMD_STEP_NEXT), 0);
+    c = mk(f, CMD_STEP_NEXT);
+    expect_refused(f, FA, &c, CODEV_E_NO_CLIENT);
+    assert_false(f->dup);
+    assert_int_equal(send_target(f, FA, CMD_CLIENT_ASSIGN, ids[ANA]), 0);
+    /* The same id, now acceptable, is applied. */
+    assert_int_equal(run(f, FA, &c), 0);
+    assert_false(f->dup);
+    assert_int_equal(f->r->step, STEP_EXPOSE);
+    expect_events(f, 1, EV_STEP);
+    /* And is a duplicate from then on. */
+    assert_int_equal(run(f, FA, &c), 0);
+    assert_true(f->dup);
+}
+
+static void seen_ring_remembers_the_last_ids_only(void **state)
+{
+    struct fx *f = *state;
+    struct room_cmd first = mk(f, CMD_NOTE_POST);
+    uint64_t seq;
+
+    first.text = "n";
+    assert_int_equal(run(f, BEN, &first), 0);
+    seq = f->seq;
+    for (int i = 0; i < ROOM_SEEN_MAX - 1; i++)
+        assert_int_equal(send_text(f, BEN, CMD_NOTE_POST, "n"), 0);
+    assert_int_equal(run(f, BEN, &first), 0);
+    assert_true(f->dup);
+    assert_int_equal(f->seq, seq);
+    assert_int_equal(send_text(f, BEN, CMD_NOTE_POST, "n"), 0);
+    /* Sixteen newer ids pushed the first one out: it is applied again. */
+    assert_int_equal(run(f, BEN, &first), 0);
+    assert_false(f->dup);
+}
+
+static void bad_senders_and_ids_are_refused(void **state)
+{
+    struct fx *f = *state;
+    struct room_cmd c = mk(f, CMD_HAND_RAISE);
+    uint64_t seq = 77;
+
+    assert_int_equal(room_apply(f->r, 5, &c, f->now, &seq, NULL), CODEV_E_UNKNOWN_MEMBER);
+    assert_int_equal(room_apply(f->r, -1, &c, f->now, &seq, NULL),
+                     CODEV_E_UNKNOWN_MEMBER);
+    assert_int_equal(seq, 77);
+    assert_int_equal(room_apply(NULL, BEN, &c, f->now, &seq, NULL), CODEV_E_INTERNAL);
+    assert_int_equal(room_apply(f->r, BEN, NULL, f->now, &seq, NULL), CODEV_E_INTERNAL);
+    c.id[0] = '\0';
+    expect_refused(f, BEN, &c, CODEV_E_BAD_FIELD);
+    memset(c.id, 'x', sizeof(c.id)); /* unterminated */
+    expect_refused(f, BEN, &c, CODEV_E_BAD_FIELD);
+    c = mk(f, CMD_TYPE_COUNT);
+    expect_refused(f, BEN, &c, CODEV_E_UNKNOWN_TYPE);
+}
+
+static void refusals_follow_the_documented_order(void **state)
+{
+    struct fx *f = *state;
+
+    /* Rules come before state: a consultant's step_next is NOT_FACILITATOR
+     * even where the facilitator would get NO_CLIENT. */
+    assert_int_equal(send(f, FA, CMD_STEP_NEXT), 0);
+    refuse(f, BEN, CMD_STEP_NEXT, CODEV_E_NOT_FACILITATOR);
+    /* An observer's post is read-only before it is the wrong step. */
+    refuse_text(f, OBS, CMD_QUESTION_ASK, "?", CODEV_E_OBSERVER_READ_ONLY);
+    /* Wrong step before the text is looked at. */
+    refuse_text(f, BEN, CMD_QUESTION_ASK, NULL, CODEV_E_WRONG_STEP);
+    /* Removed before anything else. */
+    assert_int_equal(send_target(f, FA, CMD_MEMBER_REMOVE, ids[OBS]), 0);
+    refuse_text(f, OBS, CMD_NOTE_POST, "n", CODEV_E_MEMBER_REMOVED);
+}
+
+/* ---- visibility ---------------------------------------------------------------- */
+
+static void consultant_never_sees_marks_recadrage_or_others_notes(void **state)
+{
+    struct fx *f = *state;
+    struct room_event mark, recadrage, note, contribution;
+    uint32_t k;
+
+    walk_to(f, STEP_CONSULTATION);
+    assert_int_equal(
+        send_variant(f, BEN, CMD_CONTRIBUTION_POST, KIND_SUGGESTION, "Essaie"), 0);
+    contribution = *last_event(f);
+    k = contribution.card;
+    assert_int_equal(send_card(f, ANA, CMD_MARK_SET, k, true), 0);
+    mark = *last_event(f);
+    assert_int_equal(send(f, ANA, CMD_RECADRAGE), 0);
+    recadrage = *last_event(f);
+    assert_int_equal(send_text(f, ANA, CMD_NOTE_POST, "privé"), 0);
+    note = *last_event(f);
+
+    for (int m = FA; m <= OBS; m++)
+        assert_true(room_event_visible(f->r, &contribution, m));
+    for (int m = BEN; m <= OBS; m++) {
+        assert_false(room_event_visible(f->r, &mark, m));
+        assert_false(room_event_visible(f->r, &recadrage, m));
+        assert_false(room_event_visible(f->r, &note, m));
+        assert_false(room_card_visible(f->r, room_card_get(f->r, note.card), m));
+    }
+    /* The client sees its marks, its recadrage and its note. */
+    assert_true(room_event_visible(f->r, &mark, ANA));
+    assert_true(room_event_visible(f->r, &recadrage, ANA));
+    assert_true(room_event_visible(f->r, &note, ANA));
+    assert_true(room_card_visible(f->r, room_card_get(f->r, note.card), ANA));
+    /* The facilitator sees the recadrage, not the marks nor the note. */
+    assert_true(room_event_visible(f->r, &recadrage, FA));
+    assert_false(room_event_visible(f->r, &mark, FA));
+    assert_false(room_event_visible(f->r, &note, FA));
+    assert_false(room_event_visible(f->r, &note, 99));
+    assert_false(room_card_visible(f->r, NULL, ANA));
+}
+
+static void recadrage_follows_the_facilitator_after_a_handover(void **state)
+{
+    struct fx *f = *state;
+    struct room_event recadrage;
+
+    walk_to(f, STEP_CONSULTATION);
+    assert_int_equal(send(f, ANA, CMD_RECADRAGE), 0);
+    recadrage = *last_event(f);
+    assert_int_equal(send_target(f, FA, CMD_FACILITATOR_HANDOVER, ids[CLE]), 0);
+    assert_true(room_event_visible(f->r, &recadrage, CLE));
+    assert_false(room_event_visible(f->r, &recadrage, FA));
+    assert_true(room_event_visible(f->r, &recadrage, ANA));
+}
+
+static void outbox_clear_forgets_events_but_not_seq(void **state)
+{
+    struct fx *f = *state;
+
+    assert_int_equal(room_apply(f->r, BEN,
+                                &(struct room_cmd){.type = CMD_HAND_RAISE, .id = "a"},
+                                f->now, NULL, NULL),
+                     0);
+    assert_int_equal(room_apply(f->r, CLE,
+                                &(struct room_cmd){.type = CMD_HAND_RAISE, .id = "a"},
+                                f->now, NULL, NULL),
+                     0);
+    assert_int_equal(f->r->nout, 2);
+    room_outbox_clear(f->r);
+    assert_int_equal(f->r->nout, 0);
+    assert_int_equal(f->r->seq, 2);
+    room_outbox_clear(NULL);
+}
+
+/* ---- names ---------------------------------------------------------------------- */
+
+static void enum_names_are_the_wire_names(void **state)
+{
+    static const char *const cards[] = {"checkin",       "topic",        "question",
+                                        "reformulation", "contribution", "action",
+                                        "learning",      "note"};
+    static const char *const events[] = {
+        "step",    "clock",          "consultation", "client",       "facilitator",
+        "role",    "member_removed", "card_added",   "card_updated", "card_removed",
+        "problem", "contract",       "contract_ack", "mark",         "recadrage",
+        "hands",   "debrief",        "closed"};
+    static const char *const cmds[] = {"step_next",          "step_prev",
+                                       "consultation_new",   "session_close",
+                                       "timer_start",        "timer_pause",
+                                       "timer_add",          "timer_set",
+                                       "client_assign",      "facilitator_handover",
+                                       "member_remove",      "role_set",
+                                       "checkin_post",       "topic_propose",
+                                       "problem_set",        "question_ask",
+                                       "question_answer",    "question_flag",
+                                       "reformulation_post", "contract_set",
+                                       "contract_ack",       "contribution_post",
+                                       "mark_set",           "recadrage",
+                                       "action_add",         "action_remove",
+                                       "learning_post",      "debrief_post",
+                                       "hand_raise",         "hand_lower",
+                                       "note_post"};
+
+    assert_int_equal(sizeof(cards) / sizeof(cards[0]), CARD_TYPE_COUNT);
+    for (int i = 0; i < CARD_TYPE_COUNT; i++)
+        assert_string_equal(room_card_type_name((enum room_card_type)i), cards[i]);
+    assert_int_equal(sizeof(events) / sizeof(events[0]), EV_TYPE_COUNT);
+    for (int i = 0; i < EV_TYPE_COUNT; i++)
+        assert_string_equal(room_event_name((enum room_event_type)i), events[i]);
+    assert_int_equal(sizeof(cmds) / sizeof(cmds[0]), CMD_TYPE_COUNT);
+    for (int i = 0; i < CMD_TYPE_COUNT; i++) {
+        assert_string_equal(room_cmd_name((enum room_cmd_type)i), cmds[i]);
+        assert_int_equal(room_cmd_from_name(cmds[i]), i);
+    }
+    assert_string_equal(room_kind_name(KIND_SUGGESTION), "suggestion");
+    assert_string_equal(room_kind_name(KIND_EXPERIENCE), "experience");
+    assert_string_equal(room_kind_name(KIND_FEELING), "feeling");
+    assert_int_equal(room_kind_from_name("feeling"), KIND_FEELING);
+    assert_string_equal(room_dimension_name(DIM_PROCESS), "process");
+    assert_string_equal(room_dimension_name(DIM_CONTENT), "content");
+    assert_int_equal(room_dimension_from_name("content"), DIM_CONTENT);
+    assert_string_equal(room_outcome_name(OUTCOME_DONE), "done");
+    assert_string_equal(room_outcome_name(OUTCOME_PARTLY), "partly");
+    assert_string_equal(room_outcome_name(OUTCOME_NOT_DONE), "not_done");
+    assert_string_equal(room_outcome_name(OUTCOME_DROPPED), "dropped");
+    assert_int_equal(room_outcome_from_name("not_done"), OUTCOME_NOT_DONE);
+}
+
+static void unknown_names_and_values_give_null_or_minus_one(void **state)
+{
+    assert_null(room_card_type_name(CARD_TYPE_COUNT));
+    assert_null(room_kind_name(-1));
+    assert_null(room_kind_name(KIND_COUNT));
+    assert_null(room_dimension_name(DIM_COUNT));
+    assert_null(room_outcome_name(OUTCOME_COUNT));
+    assert_null(room_event_name(EV_TYPE_COUNT));
+    assert_null(room_cmd_name(CMD_TYPE_COUNT));
+    assert_int_equal(room_cmd_from_name("session_open"), -1);
+    assert_int_equal(room_cmd_from_name(NULL), -1);
+    assert_int_equal(room_kind_from_name("Suggestion"), -1);
+    assert_int_equal(room_dimension_from_name(""), -1);
+    assert_int_equal(room_outcome_from_name("ok"), -1);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(new_room_waits_in_opening_with_a_stopped_opening_clock),
+        cmocka_unit_test(first_facilitator_added_leads_the_room),
+        T(adding_a_known_id_returns_its_index),
+        T(member_add_refuses_bad_ids),
+        T(group_full_counts_members_not_removed),
+        cmocka_unit_test(group_full_at_the_hard_member_limit),
+        T(online_count_never_goes_below_zero),
+        T(roles_follow_facilitator_observer_and_client),
+        T(member_find_skips_removed_members),
+        T(whole_session_walks_every_step_with_events_and_seqs),
+        T(leaving_topic_needs_a_client),
+        T(leaving_expose_needs_the_problem),
+        T(leaving_contract_needs_the_contract_even_when_forced),
+        T(leaving_contract_needs_every_online_consultant_ack),
+        T(facilitator_can_force_past_missing_acks),
+        T(rewriting_the_contract_clears_the_acks),
+        T(step_prev_goes_back_one_step),
+        T(stepping_back_to_opening_keeps_the_first_consultation),
+        T(consultation_new_only_from_opening_or_learning),
+        T(only_the_facilitator_moves_steps),
+        T(opening_clock_waits_and_later_steps_start_themselves),
+        T(timer_start_and_pause_toggle_the_clock),
+        T(timer_add_is_bounded_to_an_hour_and_a_sane_budget),
+        T(timer_set_sets_the_remaining_time),
+        T(clock_accumulates_across_step_back_and_forth),
+        T(opening_time_accumulates_when_stepping_back),
+        T(closing_pauses_the_clock_and_keeps_the_time),
+        T(step_change_lowers_every_hand_before_the_step_event),
+        cmocka_unit_test(step_change_resets_the_card_count),
+        cmocka_unit_test(answers_flags_and_marks_are_not_cards),
+        T(client_assign_checks_its_target),
+        T(handover_makes_another_member_facilitator),
+        T(handover_to_the_current_client_is_refused),
+        T(member_remove_takes_the_member_and_its_hand_out),
+        T(role_set_switches_observer_on_and_off),
+        cmocka_unit_test(utf8_chars_counts_code_points),
+        T(empty_or_blank_text_is_refused),
+        cmocka_unit_test(text_too_long_is_counted_in_code_points),
+        T(action_due_is_optional_and_bounded),
+        T(variants_out_of_range_are_bad_fields),
+        T(card_posts_record_author_step_and_consultation),
+        T(question_answer_and_flag_apply_to_questions_of_this_consultation),
+        T(mark_applies_to_contributions_in_consultation_and_synthesis),
+        T(recadrage_counts_and_goes_to_client_and_facilitator),
+        T(client_cannot_post_during_consultation),
+        T(action_remove_withdraws_an_action_once),
+        T(debrief_only_by_the_earlier_client),
+        T(hands_queue_in_the_order_raised),
+        T(hand_lower_own_or_by_the_facilitator),
+        T(resend_with_the_same_id_is_acked_without_applying),
+        T(duplicate_ack_works_with_null_outputs),
+        T(failed_command_changes_nothing_and_can_be_retried),
+        T(seen_ring_remembers_the_last_ids_only),
+        T(bad_senders_and_ids_are_refused),
+        T(refusals_follow_the_documented_order),
+        T(consultant_never_sees_marks_recadrage_or_others_notes),
+        T(recadrage_follows_the_facilitator_after_a_handover),
+        T(outbox_clear_forgets_events_but_not_seq),
+        cmocka_unit_test(enum_names_are_the_wire_names),
+        cmocka_unit_test(unknown_names_and_values_give_null_or_minus_one),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
