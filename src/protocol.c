@@ -222,7 +222,7 @@ int proto_decode(const char *buf, size_t len, const struct proto_limits *lim,
         return proto_fail(err, CODEV_E_TOO_LARGE, NULL, NULL);
     if (!proto_depth_ok(buf, len, lim->max_depth))
         return proto_fail(err, CODEV_E_TOO_DEEP, NULL, NULL);
-    root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (!root)
         return proto_fail(err, CODEV_E_BAD_JSON, NULL, jerr.text);
     if (!json_is_object(root)) {

@@ -49,7 +49,7 @@ for suite in $suites; do
     case $suite in
     unit)
         for t in "$builddir"/tests/unit/test_*; do
-            [ -x "$t" ] || continue
+            [ -f "$t" ] && [ -x "$t" ] || continue
             name=$(basename "$t")
             out="$log_dir/$name.tap"
             (cd tests/unit && CMOCKA_MESSAGE_OUTPUT=TAP "$root/$t") >"$out" 2>&1

@@ -1,0 +1,329 @@
+/*
+ * test_hub.c - groups, members, secrets, sessions, and what the group keeps
+ * from one session to the next.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "errors.h"
+#include "hub.h"
+
+static struct config test_config(void)
+{
+    return (struct config){
+        .text_max_chars = 1000,
+        .long_text_max_chars = 4000,
+        .name_max_chars = 60,
+        .cards_per_step = 30,
+        .members_max = 4,
+        .groups_max = 3,
+        .sessions_max = 2,
+    };
+}
+
+struct fixture {
+    struct hub *hub;
+    struct hub_group *g;
+    char fac_id[AUTH_UUID_LEN + 1], fac_key[AUTH_SECRET_LEN + 1], invite[AUTH_SECRET_LEN + 1];
+};
+
+static int setup(void **state)
+{
+    struct config cfg = test_config();
+    struct fixture *f = calloc(1, sizeof(*f));
+
+    f->hub = hub_new(&cfg);
+    assert_int_equal(hub_group_create(f->hub, "  Managers Lyon ", "Léa", "fr", 90, &f->g,
+                                      f->fac_id, f->fac_key, f->invite),
+                     0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+
+    hub_free(f->hub);
+    free(f);
+    return 0;
+}
+
+static void a_new_group_has_its_facilitator_and_fresh_secrets(void **state)
+{
+    struct fixture *f = *state;
+
+    assert_string_equal(f->g->name, "Managers Lyon"); /* trimmed */
+    assert_string_equal(f->g->facilitator, f->fac_id);
+    assert_true(auth_uuid_wellformed(f->g->id));
+    assert_true(auth_secret_wellformed(f->fac_key));
+    assert_true(auth_secret_wellformed(f->invite));
+    assert_string_not_equal(f->fac_key, f->invite);
+    assert_ptr_equal(hub_group_find(f->hub, f->g->id), f->g);
+    assert_null(hub_group_find(f->hub, "00000000-0000-4000-8000-000000000000"));
+}
+
+static void secrets_are_stored_only_as_hashes(void **state)
+{
+    struct fixture *f = *state;
+    uint8_t h[AUTH_HASH_LEN];
+
+    /* Neither the key nor the invite appears in the structs. */
+    assert_null(memmem(f->g, sizeof(*f->g), f->invite, AUTH_SECRET_LEN));
+    assert_null(memmem(&f->g->members[0], sizeof(f->g->members[0]), f->fac_key,
+                       AUTH_SECRET_LEN));
+    auth_hash(f->fac_key, AUTH_SECRET_LEN, h);
+    assert_true(auth_hash_equal(h, f->g->members[0].key_hash));
+}
+
+static void bad_group_settings_are_refused(void **state)
+{
+    struct fixture *f = *state;
+    char id[AUTH_UUID_LEN + 1], key[AUTH_SECRET_LEN + 1], inv[AUTH_SECRET_LEN + 1];
+    struct hub_group *g;
+    char long_name[80];
+
+    memset(long_name, 'a', 61);
+    long_name[61] = '\0';
+    assert_int_equal(hub_group_create(f->hub, "G", "F", "de", 90, &g, id, key, inv),
+                     CODEV_E_BAD_FIELD);
+    assert_int_equal(hub_group_create(f->hub, "G", "F", "fr", 60, &g, id, key, inv),
+                     CODEV_E_BAD_FIELD);
+    assert_int_equal(hub_group_create(f->hub, "   ", "F", "fr", 90, &g, id, key, inv),
+                     CODEV_E_BAD_FIELD);
+    assert_int_equal(hub_group_create(f->hub, "G", "F\x01", "fr", 90, &g, id, key, inv),
+                     CODEV_E_BAD_FIELD);
+    assert_int_equal(hub_group_create(f->hub, long_name, "F", "fr", 90, &g, id, key, inv),
+                     CODEV_E_BAD_FIELD);
+    /* 60 characters of two bytes each is fine: the limit is in characters */
+    {
+        char accents[130] = "";
+        for (int i = 0; i < 60; i++)
+            strcat(accents, "é");
+        assert_int_equal(hub_group_create(f->hub, accents, "F", "en", 45, &g, id, key, inv), 0);
+    }
+}
+
+static void the_group_limit_is_enforced(void **state)
+{
+    struct fixture *f = *state;
+    char id[AUTH_UUID_LEN + 1], key[AUTH_SECRET_LEN + 1], inv[AUTH_SECRET_LEN + 1];
+    struct hub_group *g;
+
+    assert_int_equal(hub_group_create(f->hub, "B", "F", "fr", 90, &g, id, key, inv), 0);
+    assert_int_equal(hub_group_create(f->hub, "C", "F", "fr", 90, &g, id, key, inv), 0);
+    assert_int_equal(hub_group_create(f->hub, "D", "F", "fr", 90, &g, id, key, inv),
+                     CODEV_E_TOO_MANY_GROUPS);
+}
+
+static void a_key_opens_only_its_own_group(void **state)
+{
+    struct fixture *f = *state;
+    char id[AUTH_UUID_LEN + 1], key[AUTH_SECRET_LEN + 1], inv[AUTH_SECRET_LEN + 1];
+    struct hub_group *other;
+
+    assert_int_equal(hub_group_create(f->hub, "B", "Marc", "fr", 90, &other, id, key, inv), 0);
+    assert_non_null(hub_member_auth(f->g, f->fac_key));
+    assert_null(hub_member_auth(f->g, key));
+    assert_null(hub_member_auth(other, f->fac_key));
+    assert_null(hub_member_auth(f->g, f->invite)); /* the invite is not a key */
+    assert_null(hub_member_auth(f->g, "short"));
+    assert_null(hub_member_auth(f->g, NULL));
+}
+
+static void joining_needs_the_invite_and_respects_the_member_limit(void **state)
+{
+    struct fixture *f = *state;
+    char id[AUTH_UUID_LEN + 1], key[AUTH_SECRET_LEN + 1];
+    int idx;
+
+    assert_int_equal(hub_member_join(f->hub, f->g, "AAAAAAAAAAAAAAAAAAAAAA", "Zoé", id, key, &idx),
+                     CODEV_E_BAD_INVITE);
+    assert_int_equal(hub_member_join(f->hub, f->g, f->invite, "", id, key, &idx),
+                     CODEV_E_BAD_FIELD);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(hub_member_join(f->hub, f->g, f->invite, "Membre", id, key, &idx), 0);
+        assert_int_equal(idx, -1); /* no session open */
+        assert_ptr_equal(hub_member_auth(f->g, key), hub_member_find(f->g, id));
+    }
+    assert_int_equal(hub_member_join(f->hub, f->g, f->invite, "Cinq", id, key, &idx),
+                     CODEV_E_GROUP_FULL);
+}
+
+static void one_session_at_a_time_within_the_server_limit(void **state)
+{
+    struct fixture *f = *state;
+    char id[AUTH_UUID_LEN + 1], key[AUTH_SECRET_LEN + 1], inv[AUTH_SECRET_LEN + 1];
+    struct hub_group *b, *c;
+
+    assert_int_equal(hub_session_open(f->hub, f->g, 1000), 0);
+    assert_non_null(f->g->room);
+    assert_int_equal(f->g->room->step, STEP_OPENING);
+    assert_int_equal(hub_session_open(f->hub, f->g, 1000), CODEV_E_SESSION_OPEN);
+    assert_int_equal(hub_group_create(f->hub, "B", "F", "fr", 90, &b, id, key, inv), 0);
+    assert_int_equal(hub_group_create(f->hub, "C", "F", "fr", 90, &c, id, key, inv), 0);
+    assert_int_equal(hub_session_open(f->hub, b, 1000), 0);
+    assert_int_equal(hub_session_open(f->hub, c, 1000), CODEV_E_TOO_MANY_SESSIONS);
+    assert_int_equal(f->hub->open_sessions, 2);
+}
+
+static void a_member_joining_during_a_session_enters_the_room(void **state)
+{
+    struct fixture *f = *state;
+    char id[AUTH_UUID_LEN + 1], key[AUTH_SECRET_LEN + 1];
+    int idx;
+
+    assert_int_equal(hub_session_open(f->hub, f->g, 1000), 0);
+    assert_int_equal(hub_member_join(f->hub, f->g, f->invite, "Zoé", id, key, &idx), 0);
+    assert_true(idx >= 0);
+    assert_int_equal(room_member_find(f->g->room, id), idx);
+    assert_int_equal(room_member_role(f->g->room, idx), ROLE_CONSULTANT);
+}
+
+static int apply(struct room *r, const char *member_id, enum room_cmd_type type,
+                 const char *text, const char *target, int64_t now)
+{
+    static int counter;
+    struct room_cmd cmd = {.type = type, .text = text, .target = target};
+    uint64_t seq;
+
+    snprintf(cmd.id, sizeof(cmd.id), "c%d", ++counter);
+    return room_apply(r, room_member_find(r, member_id), &cmd, now, &seq, NULL);
+}
+
+static void the_action_plan_waits_for_the_next_session_debrief(void **state)
+{
+    struct fixture *f = *state;
+    char client[AUTH_UUID_LEN + 1], ckey[AUTH_SECRET_LEN + 1];
+    struct room *r;
+    int idx;
+    struct room_cmd cmd = {.type = CMD_DEBRIEF_POST, .id = "d1", .variant = OUTCOME_DONE};
+    uint64_t seq;
+
+    assert_int_equal(hub_member_join(f->hub, f->g, f->invite, "Client", client, ckey, &idx), 0);
+    assert_int_equal(hub_session_open(f->hub, f->g, 0), 0);
+    r = f->g->room;
+    assert_int_equal(apply(r, f->fac_id, CMD_STEP_NEXT, NULL, NULL, 1), 0);
+    assert_int_equal(apply(r, f->fac_id, CMD_CLIENT_ASSIGN, NULL, client, 2), 0);
+    assert_int_equal(apply(r, f->fac_id, CMD_STEP_NEXT, NULL, NULL, 3), 0);
+    assert_int_equal(apply(r, client, CMD_PROBLEM_SET, "Mon équipe", NULL, 4), 0);
+    assert_int_equal(apply(r, f->fac_id, CMD_STEP_NEXT, NULL, NULL, 5), 0);
+    assert_int_equal(apply(r, f->fac_id, CMD_STEP_NEXT, NULL, NULL, 6), 0);
+    assert_int_equal(apply(r, client, CMD_CONTRACT_SET, "J'aimerais que vous m'aidiez à",
+                           NULL, 7),
+                     0);
+    assert_int_equal(apply(r, f->fac_id, CMD_STEP_NEXT, NULL, NULL, 8), 0);
+    assert_int_equal(apply(r, f->fac_id, CMD_STEP_NEXT, NULL, NULL, 9), 0);
+    assert_int_equal(r->step, STEP_SYNTHESIS);
+    assert_int_equal(apply(r, client, CMD_ACTION_ADD, "Parler à Paul", NULL, 10), 0);
+    assert_int_equal(apply(r, client, CMD_ACTION_ADD, "Écrire le plan", NULL, 11), 0);
+    assert_int_equal(apply(r, f->fac_id, CMD_SESSION_CLOSE, NULL, NULL, 12), 0);
+    room_outbox_clear(r);
+    hub_sync(f->hub, f->g);
+    assert_int_equal(f->hub->open_sessions, 0);
+    assert_int_equal(f->g->nplans, 2);
+    assert_string_equal(f->g->plans[0].client, client);
+
+    /* A month later */
+    assert_int_equal(hub_session_open(f->hub, f->g, 2592000000LL), 0);
+    r = f->g->room;
+    assert_int_equal(r->ndebriefs, 2);
+    assert_string_equal(r->debriefs[0].text, "Parler à Paul");
+    cmd.ref = r->debriefs[0].id;
+    assert_int_equal(room_apply(r, room_member_find(r, client), &cmd, 2592000001LL, &seq, NULL),
+                     0);
+    hub_sync(f->hub, f->g);
+    assert_true(f->g->plans[0].debriefed);
+    assert_false(f->g->plans[1].debriefed);
+    assert_int_equal(apply(r, f->fac_id, CMD_SESSION_CLOSE, NULL, NULL, 2592000002LL), 0);
+    hub_sync(f->hub, f->g);
+
+    /* Only the item not yet debriefed comes back. */
+    assert_int_equal(hub_session_open(f->hub, f->g, 5184000000LL), 0);
+    assert_int_equal(f->g->room->ndebriefs, 1);
+    assert_string_equal(f->g->room->debriefs[0].text, "Écrire le plan");
+}
+
+static void what_the_room_decides_becomes_true_of_the_group(void **state)
+{
+    struct fixture *f = *state;
+    char a[AUTH_UUID_LEN + 1], akey[AUTH_SECRET_LEN + 1];
+    char b[AUTH_UUID_LEN + 1], bkey[AUTH_SECRET_LEN + 1];
+    struct room_cmd cmd = {.type = CMD_ROLE_SET, .id = "r1", .flag = true};
+    uint64_t seq;
+    int idx;
+
+    assert_int_equal(hub_member_join(f->hub, f->g, f->invite, "A", a, akey, &idx), 0);
+    assert_int_equal(hub_member_join(f->hub, f->g, f->invite, "B", b, bkey, &idx), 0);
+    assert_int_equal(hub_session_open(f->hub, f->g, 0), 0);
+    assert_int_equal(apply(f->g->room, f->fac_id, CMD_MEMBER_REMOVE, NULL, b, 1), 0);
+    cmd.target = a;
+    assert_int_equal(room_apply(f->g->room, room_member_find(f->g->room, f->fac_id), &cmd, 2,
+                                &seq, NULL),
+                     0);
+    hub_sync(f->hub, f->g);
+    assert_true(hub_member_find(f->g, b)->removed);
+    assert_true(hub_member_find(f->g, a)->observer);
+    assert_int_equal(apply(f->g->room, f->fac_id, CMD_FACILITATOR_HANDOVER, NULL, f->fac_id, 3),
+                     CODEV_E_ALREADY_DONE);
+    cmd = (struct room_cmd){.type = CMD_ROLE_SET, .id = "r2", .flag = false, .target = a};
+    assert_int_equal(room_apply(f->g->room, room_member_find(f->g->room, f->fac_id), &cmd, 4,
+                                &seq, NULL),
+                     0);
+    assert_int_equal(apply(f->g->room, f->fac_id, CMD_FACILITATOR_HANDOVER, NULL, a, 5), 0);
+    hub_sync(f->hub, f->g);
+    assert_string_equal(f->g->facilitator, a);
+    /* the removed member's key still hashes to a member, who is removed */
+    assert_true(hub_member_auth(f->g, bkey)->removed);
+}
+
+static void format_budgets_follow_the_practice_table(void **state)
+{
+    int64_t b[STEP_COUNT];
+
+    (void)state;
+    assert_int_equal(hub_format_budgets(90, b), 0);
+    assert_int_equal(b[STEP_CLARIFICATION], 20 * 60000);
+    assert_int_equal(b[STEP_CONSULTATION], 25 * 60000);
+    assert_int_equal(hub_format_budgets(120, b), 0);
+    assert_int_equal(b[STEP_OPENING], 15 * 60000);
+    assert_int_equal(hub_format_budgets(45, b), 0);
+    assert_int_equal(b[STEP_CONSULTATION], 15 * 60000);
+    {
+        int64_t total = 0;
+        for (int s = STEP_OPENING; s < STEP_CLOSED; s++)
+            total += b[s];
+        assert_int_equal(total, 45 * 60000);
+    }
+    assert_int_equal(hub_format_budgets(60, b), CODEV_E_BAD_FIELD);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(a_new_group_has_its_facilitator_and_fresh_secrets,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(secrets_are_stored_only_as_hashes, setup, teardown),
+        cmocka_unit_test_setup_teardown(bad_group_settings_are_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(the_group_limit_is_enforced, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_key_opens_only_its_own_group, setup, teardown),
+        cmocka_unit_test_setup_teardown(joining_needs_the_invite_and_respects_the_member_limit,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(one_session_at_a_time_within_the_server_limit, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_member_joining_during_a_session_enters_the_room,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(the_action_plan_waits_for_the_next_session_debrief,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(what_the_room_decides_becomes_true_of_the_group, setup,
+                                        teardown),
+        cmocka_unit_test(format_budgets_follow_the_practice_table),
+    };
+    return cmocka_run_group_tests_name("hub", tests, NULL, NULL);
+}

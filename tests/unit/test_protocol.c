@@ -1,0 +1,272 @@
+/*
+ * test_protocol.c - the client message decoder, case by case, and the
+ * encoders' visibility filtering.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "errors.h"
+#include "protocol.h"
+
+static const struct proto_limits limits = {.max_bytes = 65536, .max_depth = 8};
+
+struct bad_case {
+    const char *name;
+    const char *json;
+    int code;
+    const char *field; /* expected err.field, or NULL to skip */
+    const char *id;    /* expected err.id, or NULL for "" */
+};
+
+static const struct bad_case bad_cases[] = {
+    {"not json", "hello", CODEV_E_BAD_JSON, NULL, NULL},
+    {"truncated", "{\"type\":\"hello\"", CODEV_E_BAD_JSON, NULL, NULL},
+    {"empty", "", CODEV_E_BAD_JSON, NULL, NULL},
+    {"array", "[{\"type\":\"hello\"}]", CODEV_E_BAD_MESSAGE, NULL, NULL},
+    {"string", "\"hello\"", CODEV_E_BAD_MESSAGE, NULL, NULL},
+    {"number", "42", CODEV_E_BAD_MESSAGE, NULL, NULL},
+    {"no type", "{\"id\":\"a\"}", CODEV_E_BAD_MESSAGE, "type", "a"},
+    {"type not string", "{\"type\":3,\"id\":\"a\"}", CODEV_E_BAD_MESSAGE, "type", "a"},
+    {"unknown type", "{\"type\":\"vote\",\"id\":\"a\"}", CODEV_E_UNKNOWN_TYPE, "type", "a"},
+    {"duplicate keys", "{\"type\":\"hand_raise\",\"id\":\"a\",\"id\":\"b\"}", CODEV_E_BAD_JSON,
+     NULL, NULL},
+    {"nul in string", "{\"type\":\"note_post\",\"id\":\"a\",\"text\":\"x\\u0000y\"}",
+     CODEV_E_BAD_JSON, NULL, NULL},
+    {"invalid utf8", "{\"type\":\"note_post\",\"id\":\"a\",\"text\":\"\xc3\x28\"}",
+     CODEV_E_BAD_JSON, NULL, NULL},
+    {"too deep", "{\"type\":\"note_post\",\"id\":\"a\",\"x\":[[[[[[[[[1]]]]]]]]]}",
+     CODEV_E_TOO_DEEP, NULL, NULL},
+    {"hello without group", "{\"type\":\"hello\",\"member_key\":\"k\"}", CODEV_E_MISSING_FIELD,
+     "group_id", NULL},
+    {"hello group not string", "{\"type\":\"hello\",\"group_id\":1,\"member_key\":\"k\"}",
+     CODEV_E_BAD_FIELD, "group_id", NULL},
+    {"hello without key", "{\"type\":\"hello\",\"group_id\":\"g\"}", CODEV_E_MISSING_FIELD,
+     "member_key", NULL},
+    {"hello negative last_seq",
+     "{\"type\":\"hello\",\"group_id\":\"g\",\"member_key\":\"k\",\"last_seq\":-1}",
+     CODEV_E_BAD_FIELD, "last_seq", NULL},
+    {"hello last_seq string",
+     "{\"type\":\"hello\",\"group_id\":\"g\",\"member_key\":\"k\",\"last_seq\":\"3\"}",
+     CODEV_E_BAD_FIELD, "last_seq", NULL},
+    {"command without id", "{\"type\":\"hand_raise\"}", CODEV_E_MISSING_FIELD, "id", NULL},
+    {"id not string", "{\"type\":\"hand_raise\",\"id\":5}", CODEV_E_BAD_FIELD, "id", NULL},
+    {"id empty", "{\"type\":\"hand_raise\",\"id\":\"\"}", CODEV_E_BAD_FIELD, "id", NULL},
+    {"id too long",
+     "{\"type\":\"hand_raise\",\"id\":"
+     "\"0123456789012345678901234567890123456789012345678901234567890123456789\"}",
+     CODEV_E_BAD_FIELD, "id", NULL},
+    {"text missing", "{\"type\":\"note_post\",\"id\":\"a\"}", CODEV_E_MISSING_FIELD, "text",
+     "a"},
+    {"text null", "{\"type\":\"note_post\",\"id\":\"a\",\"text\":null}", CODEV_E_MISSING_FIELD,
+     "text", "a"},
+    {"text number", "{\"type\":\"note_post\",\"id\":\"a\",\"text\":12}", CODEV_E_BAD_FIELD,
+     "text", "a"},
+    {"kind unknown", "{\"type\":\"contribution_post\",\"id\":\"a\",\"kind\":\"vote\",\"text\":\"x\"}",
+     CODEV_E_BAD_FIELD, "kind", "a"},
+    {"kind missing", "{\"type\":\"contribution_post\",\"id\":\"a\",\"text\":\"x\"}",
+     CODEV_E_MISSING_FIELD, "kind", "a"},
+    {"dimension unknown",
+     "{\"type\":\"learning_post\",\"id\":\"a\",\"dimension\":\"both\",\"text\":\"x\"}",
+     CODEV_E_BAD_FIELD, "dimension", "a"},
+    {"outcome unknown",
+     "{\"type\":\"debrief_post\",\"id\":\"a\",\"debrief_id\":\"d\",\"outcome\":\"maybe\"}",
+     CODEV_E_BAD_FIELD, "outcome", "a"},
+    {"card_id zero", "{\"type\":\"mark_set\",\"id\":\"a\",\"card_id\":0,\"marked\":true}",
+     CODEV_E_BAD_FIELD, "card_id", "a"},
+    {"card_id huge",
+     "{\"type\":\"mark_set\",\"id\":\"a\",\"card_id\":99999999999,\"marked\":true}",
+     CODEV_E_BAD_FIELD, "card_id", "a"},
+    {"card_id float", "{\"type\":\"mark_set\",\"id\":\"a\",\"card_id\":1.5,\"marked\":true}",
+     CODEV_E_BAD_FIELD, "card_id", "a"},
+    {"integer overflow", "{\"type\":\"timer_add\",\"id\":\"a\",\"seconds\":1e999}",
+     CODEV_E_BAD_JSON, NULL, NULL},
+    {"bigint", "{\"type\":\"timer_add\",\"id\":\"a\",\"seconds\":123456789012345678901234567890}",
+     CODEV_E_BAD_JSON, NULL, NULL},
+    {"seconds string", "{\"type\":\"timer_add\",\"id\":\"a\",\"seconds\":\"60\"}",
+     CODEV_E_BAD_FIELD, "seconds", "a"},
+    {"marked not bool", "{\"type\":\"mark_set\",\"id\":\"a\",\"card_id\":1,\"marked\":1}",
+     CODEV_E_BAD_FIELD, "marked", "a"},
+    {"member_id missing", "{\"type\":\"client_assign\",\"id\":\"a\"}", CODEV_E_MISSING_FIELD,
+     "member_id", "a"},
+    {"observer missing", "{\"type\":\"role_set\",\"id\":\"a\",\"member_id\":\"m\"}",
+     CODEV_E_MISSING_FIELD, "observer", "a"},
+    {"force not bool", "{\"type\":\"step_next\",\"id\":\"a\",\"force\":\"yes\"}",
+     CODEV_E_BAD_FIELD, "force", "a"},
+    {"due not string",
+     "{\"type\":\"action_add\",\"id\":\"a\",\"text\":\"x\",\"due\":20260101}",
+     CODEV_E_BAD_FIELD, "due", "a"},
+    {"session_open without id", "{\"type\":\"session_open\"}", CODEV_E_MISSING_FIELD, "id",
+     NULL},
+};
+
+static void every_bad_message_gets_its_error(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+        const struct bad_case *c = &bad_cases[i];
+        struct proto_msg msg;
+        struct proto_error err;
+        int rc = proto_decode(c->json, strlen(c->json), &limits, &msg, &err);
+
+        if (rc != c->code)
+            fail_msg("case \"%s\": got %s, want %s", c->name, codev_err_name(rc),
+                     codev_err_name(c->code));
+        assert_int_equal(err.code, c->code);
+        if (c->field && strcmp(err.field, c->field) != 0)
+            fail_msg("case \"%s\": field \"%s\", want \"%s\"", c->name, err.field, c->field);
+        if (strcmp(err.id, c->id ? c->id : "") != 0)
+            fail_msg("case \"%s\": id \"%s\", want \"%s\"", c->name, err.id,
+                     c->id ? c->id : "");
+        assert_null(msg.root);
+    }
+}
+
+static void oversized_message_is_refused_before_parsing(void **state)
+{
+    struct proto_limits small = {.max_bytes = 16, .max_depth = 8};
+    const char *j = "{\"type\":\"hand_raise\",\"id\":\"a\"}";
+    struct proto_msg msg;
+    struct proto_error err;
+
+    (void)state;
+    assert_int_equal(proto_decode(j, strlen(j), &small, &msg, &err), CODEV_E_TOO_LARGE);
+}
+
+static void brackets_inside_strings_do_not_count_as_depth(void **state)
+{
+    const char *j = "{\"type\":\"note_post\",\"id\":\"a\",\"text\":\"[[[[[[[[[[[[[[[[\\\"[[[[\"}";
+    struct proto_msg msg;
+    struct proto_error err;
+
+    (void)state;
+    assert_int_equal(proto_decode(j, strlen(j), &limits, &msg, &err), 0);
+    assert_string_equal(msg.cmd.text, "[[[[[[[[[[[[[[[[\"[[[[");
+    proto_msg_release(&msg);
+}
+
+static void hello_decodes_its_fields(void **state)
+{
+    const char *j = "{\"type\":\"hello\",\"group_id\":\"g1\",\"member_key\":\"k1\",\"last_seq\":41}";
+    struct proto_msg msg;
+    struct proto_error err;
+
+    (void)state;
+    assert_int_equal(proto_decode(j, strlen(j), &limits, &msg, &err), 0);
+    assert_int_equal(msg.kind, PROTO_HELLO);
+    assert_string_equal(msg.group_id, "g1");
+    assert_string_equal(msg.member_key, "k1");
+    assert_int_equal(msg.last_seq, 41);
+    proto_msg_release(&msg);
+}
+
+static void commands_decode_into_room_commands(void **state)
+{
+    struct {
+        const char *json;
+        enum room_cmd_type type;
+    } cases[] = {
+        {"{\"type\":\"contribution_post\",\"id\":\"c1\",\"kind\":\"feeling\",\"text\":\"Je ressens\"}",
+         CMD_CONTRIBUTION_POST},
+        {"{\"type\":\"mark_set\",\"id\":\"c2\",\"card_id\":7,\"marked\":true}", CMD_MARK_SET},
+        {"{\"type\":\"timer_add\",\"id\":\"c3\",\"seconds\":-60}", CMD_TIMER_ADD},
+        {"{\"type\":\"debrief_post\",\"id\":\"c4\",\"debrief_id\":\"d\",\"outcome\":\"partly\"}",
+         CMD_DEBRIEF_POST},
+        {"{\"type\":\"action_add\",\"id\":\"c5\",\"text\":\"Appeler\",\"due\":\"\"}",
+         CMD_ACTION_ADD},
+        {"{\"type\":\"hand_lower\",\"id\":\"c6\",\"extra\":true}", CMD_HAND_LOWER},
+    };
+    struct proto_msg msg;
+    struct proto_error err;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(proto_decode(cases[i].json, strlen(cases[i].json), &limits, &msg, &err),
+                         0);
+        assert_int_equal(msg.kind, PROTO_COMMAND);
+        assert_int_equal(msg.cmd.type, cases[i].type);
+        switch (cases[i].type) {
+        case CMD_CONTRIBUTION_POST:
+            assert_int_equal(msg.cmd.variant, KIND_FEELING);
+            assert_string_equal(msg.cmd.text, "Je ressens");
+            assert_string_equal(msg.cmd.id, "c1");
+            break;
+        case CMD_MARK_SET:
+            assert_int_equal(msg.cmd.card, 7);
+            assert_true(msg.cmd.flag);
+            break;
+        case CMD_TIMER_ADD:
+            assert_int_equal(msg.cmd.seconds, -60);
+            break;
+        case CMD_DEBRIEF_POST:
+            assert_int_equal(msg.cmd.variant, OUTCOME_PARTLY);
+            assert_string_equal(msg.cmd.ref, "d");
+            assert_null(msg.cmd.text);
+            break;
+        case CMD_ACTION_ADD:
+            assert_null(msg.cmd.due); /* an empty "by when" is none */
+            break;
+        default:
+            break;
+        }
+        proto_msg_release(&msg);
+    }
+}
+
+static void session_open_is_its_own_kind(void **state)
+{
+    const char *j = "{\"type\":\"session_open\",\"id\":\"o1\"}";
+    struct proto_msg msg;
+    struct proto_error err;
+
+    (void)state;
+    assert_int_equal(proto_decode(j, strlen(j), &limits, &msg, &err), 0);
+    assert_int_equal(msg.kind, PROTO_SESSION_OPEN);
+    assert_string_equal(msg.id, "o1");
+    proto_msg_release(&msg);
+}
+
+static void error_json_carries_code_id_and_detail(void **state)
+{
+    struct proto_error err = {.code = CODEV_E_MISSING_FIELD, .id = "x9", .field = "text"};
+    json_t *j = proto_error_json(&err);
+
+    (void)state;
+    assert_string_equal(json_string_value(json_object_get(j, "type")), "error");
+    assert_string_equal(json_string_value(json_object_get(j, "code")), "missing_field");
+    assert_string_equal(json_string_value(json_object_get(j, "id")), "x9");
+    assert_non_null(strstr(json_string_value(json_object_get(j, "message")), "text"));
+    json_decref(j);
+    j = proto_error_code_json(NULL, CODEV_E_CLIENT_MUTED);
+    assert_null(json_object_get(j, "id"));
+    assert_string_equal(json_string_value(json_object_get(j, "code")), "client_muted");
+    json_decref(j);
+}
+
+static void error_names_round_trip(void **state)
+{
+    (void)state;
+    for (int e = CODEV_ERR_BASE_ + 1; e < CODEV_ERR_END_; e++)
+        assert_int_equal(codev_err_from_name(codev_err_name(e)), e);
+    assert_string_equal(codev_err_name(12345), "internal");
+    assert_int_equal(codev_err_from_name("no_such_code"), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(every_bad_message_gets_its_error),
+        cmocka_unit_test(oversized_message_is_refused_before_parsing),
+        cmocka_unit_test(brackets_inside_strings_do_not_count_as_depth),
+        cmocka_unit_test(hello_decodes_its_fields),
+        cmocka_unit_test(commands_decode_into_room_commands),
+        cmocka_unit_test(session_open_is_its_own_kind),
+        cmocka_unit_test(error_json_carries_code_id_and_detail),
+        cmocka_unit_test(error_names_round_trip),
+    };
+    return cmocka_run_group_tests_name("protocol", tests, NULL, NULL);
+}
