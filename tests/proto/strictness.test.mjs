@@ -74,13 +74,18 @@ for (const [name, msg] of Object.entries(clientBad))
         assert.notDeepEqual(validateClientMessage(msg), []);
     });
 
+test('http request schemas accept names with surrounding white space (trimmed by the server)', () => {
+    assert.deepEqual(validateHttp('join_request', mutate('http/join_request.json', (o) => { o.display_name = '  ' + 'é'.repeat(60) + ' '; })), []);
+});
+
 test('client schema accepts a 64-character id of non-ASCII characters', () => {
     assert.deepEqual(validateClientMessage(mutate('client/hand_raise.json', (o) => { o.id = 'é'.repeat(64); })), []);
 });
 
 const httpBad = {
     'create_group_request': [mutate('http/create_group_request.json', (o) => { o.format = 60; }),
-        mutate('http/create_group_request.json', (o) => { o.name = ' Managers Lyon'; }),
+        mutate('http/create_group_request.json', (o) => { o.name = '   '; }),
+        mutate('http/create_group_request.json', (o) => { o.facilitator_name = ' ' + 'é'.repeat(61) + ' '; }),
         mutate('http/create_group_request.json', (o) => { o.name = 'x'.repeat(61); }),
         mutate('http/create_group_request.json', (o) => { o.language = 'de'; })],
     'create_group_response': [mutate('http/create_group_response.json', (o) => { o.member_key += '='; })],
