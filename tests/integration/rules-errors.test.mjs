@@ -201,6 +201,44 @@ test('no_contract, contract_not_acked, then force: leaving contract needs the co
     await finish(g);
 });
 
+test('already_done: raising a raised hand, lowering a lowered one, handing over to oneself', async () => {
+    const g = await group('opening');
+    const K = g.K[0];
+    await K.ok({ type: 'hand_raise' });
+    await K.refused({ type: 'hand_raise' }, 'already_done');
+    await K.ok({ type: 'hand_lower' });
+    await K.refused({ type: 'hand_lower' }, 'already_done');
+    await g.F.refused({ type: 'role_set', member_id: g.O.memberId, observer: true }, 'already_done');
+    await g.F.refused({ type: 'facilitator_handover', member_id: g.F.memberId }, 'already_done');
+    await finish(g);
+});
+
+test('unknown_action: debriefing a plan item that does not exist', async () => {
+    const g = await group('opening');
+    await g.K[0].refused({ type: 'debrief_post', debrief_id: randomUUID(), outcome: 'done' }, 'unknown_action');
+    await nobodyElseHears(g, null);
+    await finish(g);
+});
+
+test('member_remove: the removed member is told, disconnected, and its key no longer opens the group', async () => {
+    const g = await group('opening');
+    const gone = g.K[2];
+    const ack = await g.F.ok({ type: 'member_remove', member_id: gone.memberId });
+    for (const c of g.everyone.filter((x) => x !== gone))
+        assert.deepEqual(await c.nextEvent('member_removed').then((m) => [m.seq, m.member_id]), [ack.seq, gone.memberId], c.name);
+    const err = await gone.next((m) => m.type === 'error', 2000);
+    assert.equal(err.code, 'member_removed');
+    const closed = await Promise.race([gone.closed, new Promise((r) => setTimeout(() => r(null), 2000))]);
+    assert.ok(closed, 'the removed member\'s connection is closed');
+    const again = await Client.connect(srv.wsUrl, { name: 'retour' });
+    const refused = await again.hello(g.groupId, gone.key);
+    assert.deepEqual([refused.type, refused.code], ['error', 'member_removed']);
+    const fresh = await again.hello(g.groupId, g.K[0].key);
+    assert.equal(fresh.room.members.some((m) => m.id === gone.memberId), false);
+    await g.F.refused({ type: 'member_remove', member_id: g.F.memberId }, 'bad_target');
+    await finish(g, [again]);
+});
+
 test('bad_target: the facilitator cannot be named client', async () => {
     const g = await group('topic');
     await g.F.refused({ type: 'client_assign', member_id: g.F.memberId }, 'bad_target');
@@ -254,5 +292,21 @@ test('text_empty and text_too_long: card texts are 1 to 1000 characters, counted
     const ack = await K.ok({ type: 'checkin_post', text: 'é'.repeat(1000) });
     const ev = await g.F.nextEvent('card_added', (m) => m.seq === ack.seq);
     assert.equal(ev.card.text, 'é'.repeat(1000));
+    await finish(g);
+});
+
+test('text_too_long: the problem statement and the contract hold up to 4000 characters', async () => {
+    const g = await group('topic');
+    await g.F.ok({ type: 'client_assign', member_id: g.C.memberId });
+    g.clientNamed = true;
+    await advance(g, 'expose');
+    const over = await g.C.send({ type: 'problem_set', text: 'é'.repeat(4001) }, { unchecked: true });
+    assert.deepEqual([over.type, over.code], ['error', 'text_too_long']);
+    const ack = await g.C.ok({ type: 'problem_set', text: 'é'.repeat(4000) });
+    assert.equal((await g.K[0].nextEvent('problem')).seq, ack.seq);
+    g.problem = true;
+    await advance(g, 'contract');
+    const c = await g.C.send({ type: 'contract_set', text: 'à'.repeat(4001) }, { unchecked: true });
+    assert.deepEqual([c.type, c.code], ['error', 'text_too_long']);
     await finish(g);
 });

@@ -199,6 +199,8 @@ export class Client {
             if (errors.length) throw new Error(`${this.name}: invalid command ${JSON.stringify(msg)}: ${errors.join('; ')}`);
         }
         if (this.pending.has(msg.id)) throw new Error(`${this.name}: a command with id ${msg.id} is already pending`);
+        if (this.ws.readyState !== WebSocket.OPEN)
+            return Promise.reject(new Error(`${this.name}: cannot send ${msg.type}: the connection is not open (${JSON.stringify(this.closeInfo)})`));
         return new Promise((resolve, reject) => {
             const timer = setTimeout(() => {
                 this.pending.delete(msg.id);
