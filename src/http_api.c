@@ -81,9 +81,17 @@ static json_t *parse_body(const char *body, size_t len, int *code)
     return j;
 }
 
-static const char *get_string(json_t *o, const char *key)
+/* Returns the string field key of o, or NULL with *code set: absent (or
+ * null) is missing_field, another type is bad_field. Keeps the first error. */
+static const char *get_string(json_t *o, const char *key, int *code)
 {
-    return json_string_value(json_object_get(o, key));
+    json_t *v = json_object_get(o, key);
+
+    if (json_is_string(v))
+        return json_string_value(v);
+    if (!*code)
+        *code = !v || json_is_null(v) ? CODEV_E_MISSING_FIELD : CODEV_E_BAD_FIELD;
+    return NULL;
 }
 
 static void create_group(struct hub *hub, json_t *in, struct http_api_reply *reply)
@@ -91,20 +99,21 @@ static void create_group(struct hub *hub, json_t *in, struct http_api_reply *rep
     char member_id[AUTH_UUID_LEN + 1], key[AUTH_SECRET_LEN + 1], invite[AUTH_SECRET_LEN + 1];
     struct hub_group *g;
     json_t *format = json_object_get(in, "format");
-    int rc;
+    int rc = 0;
+    const char *name = get_string(in, "name", &rc);
+    const char *facilitator = get_string(in, "facilitator_name", &rc);
+    const char *language = get_string(in, "language", &rc);
 
-    if (!get_string(in, "name") || !get_string(in, "facilitator_name") ||
-        !get_string(in, "language") || !format) {
-        reply_error(reply, CODEV_E_MISSING_FIELD);
+    if (!rc && (!format || json_is_null(format)))
+        rc = CODEV_E_MISSING_FIELD;
+    if (!rc && !json_is_integer(format))
+        rc = CODEV_E_BAD_FIELD;
+    if (rc) {
+        reply_error(reply, rc);
         return;
     }
-    if (!json_is_integer(format)) {
-        reply_error(reply, CODEV_E_BAD_FIELD);
-        return;
-    }
-    rc = hub_group_create(hub, get_string(in, "name"), get_string(in, "facilitator_name"),
-                          get_string(in, "language"), (int)json_integer_value(format), &g,
-                          member_id, key, invite);
+    rc = hub_group_create(hub, name, facilitator, language, (int)json_integer_value(format),
+                          &g, member_id, key, invite);
     if (rc) {
         reply_error(reply, rc);
         return;
@@ -118,14 +127,15 @@ static void join_group(struct hub *hub, struct hub_group *g, json_t *in,
                        struct http_api_reply *reply)
 {
     char member_id[AUTH_UUID_LEN + 1], key[AUTH_SECRET_LEN + 1];
-    int rc, idx;
+    int rc = 0, idx;
+    const char *invite = get_string(in, "invite_code", &rc);
+    const char *name = get_string(in, "display_name", &rc);
 
-    if (!get_string(in, "invite_code") || !get_string(in, "display_name")) {
-        reply_error(reply, CODEV_E_MISSING_FIELD);
+    if (rc) {
+        reply_error(reply, rc);
         return;
     }
-    rc = hub_member_join(hub, g, get_string(in, "invite_code"), get_string(in, "display_name"),
-                         member_id, key, &idx);
+    rc = hub_member_join(hub, g, invite, name, member_id, key, &idx);
     if (rc) {
         reply_error(reply, rc);
         return;
@@ -135,6 +145,7 @@ static void join_group(struct hub *hub, struct hub_group *g, json_t *in,
                             "member_key", key);
     reply->joined = g;
     reply->joined_room_idx = idx;
+    memcpy(reply->joined_id, member_id, sizeof(reply->joined_id));
 }
 
 /* Returns the member whose key is in the Authorization header, or NULL with

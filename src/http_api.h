@@ -23,6 +23,7 @@ struct http_api_reply {
     struct hub_group *opened;     /* a session was opened in this group, or NULL */
     struct hub_group *joined;     /* a member joined this group, or NULL */
     int joined_room_idx;          /* the new member's room index, or -1 */
+    char joined_id[AUTH_UUID_LEN + 1]; /* the new member's id */
 };
 
 /*

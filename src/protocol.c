@@ -214,6 +214,7 @@ int proto_decode(const char *buf, size_t len, const struct proto_limits *lim,
     json_error_t jerr;
     json_t *root = NULL, *type, *id;
     const char *tname;
+    bool id_ok;
     int rc, t;
 
     memset(msg, 0, sizeof(*msg));
@@ -230,7 +231,10 @@ int proto_decode(const char *buf, size_t len, const struct proto_limits *lim,
         goto fail;
     }
     id = json_object_get(root, "id");
-    if (json_is_string(id) && json_string_length(id) <= ROOM_CMD_ID_MAX)
+    id_ok = json_is_string(id) && json_string_length(id) >= 1 &&
+            json_string_length(id) <= ROOM_CMD_ID_MAX &&
+            room_utf8_chars(json_string_value(id)) <= ROOM_CMD_ID_MAX_CHARS;
+    if (id_ok) /* echoed in the error, so the client can match it */
         snprintf(err->id, sizeof(err->id), "%s", json_string_value(id));
     type = json_object_get(root, "type");
     if (!json_is_string(type)) {
@@ -254,9 +258,8 @@ int proto_decode(const char *buf, size_t len, const struct proto_limits *lim,
         rc = proto_fail(err, CODEV_E_MISSING_FIELD, "id", NULL);
         goto fail;
     }
-    if (!json_is_string(id) || json_string_length(id) < 1 ||
-        json_string_length(id) > ROOM_CMD_ID_MAX) {
-        rc = proto_fail(err, CODEV_E_BAD_FIELD, "id", "must be a string of 1 to 64 bytes");
+    if (!id_ok) {
+        rc = proto_fail(err, CODEV_E_BAD_FIELD, "id", "must be a string of 1 to 64 characters");
         goto fail;
     }
     msg->id = json_string_value(id);
@@ -466,6 +469,17 @@ static const char *proto_group_role(const struct hub_group *g, const struct hub_
     return role_name(m->observer ? ROLE_OBSERVER : ROLE_CONSULTANT);
 }
 
+json_t *proto_member_joined_json(const struct hub_group *g, const struct hub_member *m)
+{
+    int idx = g->room ? room_member_find(g->room, m->id) : -1;
+    json_t *member =
+        idx >= 0 ? proto_member_json(g->room, idx)
+                 : json_pack("{s:s, s:s, s:s, s:b, s:b}", "id", m->id, "name", m->name, "role",
+                             proto_group_role(g, m), "observer", m->observer, "online", false);
+
+    return json_pack("{s:s, s:o}", "type", "member_joined", "member", member);
+}
+
 json_t *proto_welcome_json(const struct hub_group *g, const struct hub_member *m,
                            int64_t now_ms)
 {
@@ -570,11 +584,7 @@ json_t *proto_presence_json(const char *member_id, bool online)
                      online);
 }
 
-json_t *proto_member_joined_json(const struct room *r, int idx)
-{
-    return json_pack("{s:s, s:o}", "type", "member_joined", "member",
-                     proto_member_json(r, idx));
-}
+
 
 json_t *proto_session_opened_json(const struct room *r, int member, int64_t now_ms)
 {

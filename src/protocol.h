@@ -92,8 +92,9 @@ json_t *proto_tick_json(const struct room *r, int64_t now_ms);
 /* {"type":"presence","member_id","online"} */
 json_t *proto_presence_json(const char *member_id, bool online);
 
-/* {"type":"member_joined","member"} for room member idx. */
-json_t *proto_member_joined_json(const struct room *r, int idx);
+/* {"type":"member_joined","member"} for member m of g (as the room sees
+ * it when a session is open). */
+json_t *proto_member_joined_json(const struct hub_group *g, const struct hub_member *m);
 
 /* {"type":"session_opened","room"} as member sees it. */
 json_t *proto_session_opened_json(const struct room *r, int member, int64_t now_ms);

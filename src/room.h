@@ -37,7 +37,8 @@
 #include "rules.h"
 
 #define ROOM_ID_LEN 36          /* a UUID in text form */
-#define ROOM_CMD_ID_MAX 64      /* bytes of a client command id */
+#define ROOM_CMD_ID_MAX 256     /* bytes of a client command id (64 characters of UTF-8) */
+#define ROOM_CMD_ID_MAX_CHARS 64
 #define ROOM_MEMBERS_HARD_MAX 64 /* contract acks are a 64-bit set */
 #define ROOM_SEEN_MAX 16        /* remembered command ids per member */
 #define ROOM_DUE_MAX_CHARS 40   /* the "by when" of an action */

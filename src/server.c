@@ -368,14 +368,22 @@ static void conn_message(struct server *s, struct conn *c, const char *buf, size
     struct proto_error err;
     struct proto_msg msg;
 
-    if (!conn_rate_ok(s, c)) {
-        conn_error(s, c, NULL, CODEV_E_RATE_LIMITED);
-        return;
-    }
+    /* Decode first so that a refusal carries the command id: the client
+     * then knows which command to resend. Decoding is bounded by the size
+     * limit, so a flood costs no more than the frames themselves. */
     if (proto_decode(buf, len, &s->limits, &msg, &err)) {
+        if (!conn_rate_ok(s, c)) {
+            conn_error(s, c, err.id, CODEV_E_RATE_LIMITED);
+            return;
+        }
         log_debug("conn %llu: bad message: %s", (unsigned long long)c->id,
                   codev_err_name(err.code));
         conn_send(s, c, proto_error_json(&err));
+        return;
+    }
+    if (!conn_rate_ok(s, c)) {
+        conn_error(s, c, msg.id, CODEV_E_RATE_LIMITED);
+        proto_msg_release(&msg);
         return;
     }
     if (msg.kind == PROTO_HELLO) {
@@ -574,10 +582,11 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
     json_decref(reply.body);
     if (reply.opened)
         group_session_opened(s, reply.opened);
-    if (reply.joined && reply.joined_room_idx >= 0)
+    if (reply.joined)
         group_send(s, reply.joined,
-                   proto_member_joined_json(reply.joined->room, reply.joined_room_idx), NULL,
-                   NULL);
+                   proto_member_joined_json(reply.joined,
+                                            hub_member_find(reply.joined, reply.joined_id)),
+                   NULL, NULL);
     log_info("http %s %.40s -> %d", h->method == HTTP_API_POST ? "POST" : "GET", h->path,
              h->status);
     h->responded = true;

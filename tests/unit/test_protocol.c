@@ -60,6 +60,9 @@ static const struct bad_case bad_cases[] = {
      "{\"type\":\"hand_raise\",\"id\":"
      "\"0123456789012345678901234567890123456789012345678901234567890123456789\"}",
      CODEV_E_BAD_FIELD, "id", NULL},
+    {"id of 65 two-byte characters",
+     "{\"type\":\"hand_raise\",\"id\":\"éééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééé\"}",
+     CODEV_E_BAD_FIELD, "id", NULL},
     {"text missing", "{\"type\":\"note_post\",\"id\":\"a\"}", CODEV_E_MISSING_FIELD, "text",
      "a"},
     {"text null", "{\"type\":\"note_post\",\"id\":\"a\",\"text\":null}", CODEV_E_MISSING_FIELD,
