@@ -11,7 +11,7 @@ set -u
 cd "$(dirname "$0")/.."
 root=$(pwd)
 builddir=${BUILD_DIR:-build}
-suites=${SUITES:-unit integration browser}
+suites=${SUITES:-unit integration browser fuzz}
 passed=0
 failed=0
 log_dir="$root/test-output/logs"
@@ -83,6 +83,18 @@ for suite in $suites; do
             grep -E -B2 -A30 '^\s*not ok' "$out" | head -200
         fi
         echo "$suite: ${p:-0} passed, ${f:-0} failed"
+        ;;
+    fuzz)
+        # One test: the libFuzzer harness runs for FUZZ_SECONDS without a crash.
+        out="$log_dir/fuzz.log"
+        if FUZZ_OUT="$root/build-fuzz" tests/fuzz/run.sh "${FUZZ_SECONDS:-60}" >"$out" 2>&1; then
+            passed=$((passed + 1))
+            echo "fuzz: $(grep -E '^Done [0-9]+ runs' "$out") ok"
+        else
+            failed=$((failed + 1))
+            tail -60 "$out"
+            echo "fuzz: FAILED (crash input under build-fuzz/artifacts/)"
+        fi
         ;;
     *)
         echo "unknown suite $suite"
