@@ -389,6 +389,8 @@ static void hub_keep_plans(struct hub_group *g, const struct room *r)
         }
         auth_uuid_new(p->id);
         memcpy(p->client, r->members[k->client].id, AUTH_UUID_LEN + 1);
+        memcpy(p->session, r->session_id, sizeof(p->session));
+        p->consultation = c->consultation;
         g->nplans++;
     }
 }
@@ -421,4 +423,129 @@ void hub_sync(struct hub *h, struct hub_group *g)
         h->open_sessions--;
         hub_keep_plans(g, r);
     }
+}
+
+/* ---- retention and loading (see hub.h) ------------------------------------ */
+
+static const char *const retention_names[] = {
+    [HUB_RETENTION_PERSONAL] = "personal",
+    [HUB_RETENTION_KEEP] = "keep",
+};
+
+const char *hub_retention_name(int retention)
+{
+    if (retention < 0 || retention > HUB_RETENTION_KEEP)
+        return NULL;
+    return retention_names[retention];
+}
+
+int hub_retention_from_name(const char *name)
+{
+    for (int i = 0; name && i <= HUB_RETENTION_KEEP; i++)
+        if (strcmp(retention_names[i], name) == 0)
+            return i;
+    return -1;
+}
+
+int hub_group_retention_set(struct hub_group *g, const char *name)
+{
+    int r = hub_retention_from_name(name);
+
+    if (r < 0)
+        return CODEV_E_BAD_FIELD;
+    g->retention = (enum hub_retention)r;
+    return 0;
+}
+
+int hub_group_insert(struct hub *h, const char *id, const char *name, const char *language,
+                     int format, const char *facilitator,
+                     const uint8_t invite_hash[AUTH_HASH_LEN], enum hub_retention retention,
+                     struct hub_group **out)
+{
+    struct hub_group *g;
+    size_t b;
+
+    if (!id || strlen(id) > AUTH_UUID_LEN || hub_group_find(h, id) || !name || !language ||
+        (strcmp(language, "fr") != 0 && strcmp(language, "en") != 0) || !facilitator ||
+        strlen(facilitator) > AUTH_UUID_LEN || !hub_retention_name((int)retention))
+        return CODEV_E_BAD_FIELD;
+    if (h->ngroups + 1 > h->nbuckets && hub_rehash(h))
+        return CODEV_E_INTERNAL;
+    g = calloc(1, sizeof(*g));
+    if (!g)
+        return CODEV_E_INTERNAL;
+    g->name = strdup(name);
+    if (!g->name) {
+        free(g);
+        return CODEV_E_INTERNAL;
+    }
+    memcpy(g->id, id, strlen(id) + 1);
+    memcpy(g->language, language, 3);
+    g->format = format;
+    memcpy(g->facilitator, facilitator, strlen(facilitator) + 1);
+    memcpy(g->invite_hash, invite_hash, AUTH_HASH_LEN);
+    g->retention = retention;
+    b = hub_hash(g->id) & (h->nbuckets - 1);
+    g->next = h->buckets[b];
+    h->buckets[b] = g;
+    h->ngroups++;
+    *out = g;
+    return 0;
+}
+
+int hub_member_insert(struct hub_group *g, const char *id, const char *name,
+                      const uint8_t key_hash[AUTH_HASH_LEN], bool observer, bool removed)
+{
+    struct hub_member *m;
+
+    if (!id || strlen(id) > AUTH_UUID_LEN || !name)
+        return CODEV_E_BAD_FIELD;
+    if (g->nmembers >= ROOM_MEMBERS_HARD_MAX)
+        return CODEV_E_GROUP_FULL;
+    if (hub_grow((void **)&g->members, &g->members_cap, g->nmembers + 1, sizeof(*m)))
+        return CODEV_E_INTERNAL;
+    m = &g->members[g->nmembers];
+    memset(m, 0, sizeof(*m));
+    m->name = strdup(name);
+    if (!m->name)
+        return CODEV_E_INTERNAL;
+    memcpy(m->id, id, strlen(id) + 1);
+    memcpy(m->key_hash, key_hash, AUTH_HASH_LEN);
+    m->observer = observer;
+    m->removed = removed;
+    return (int)g->nmembers++;
+}
+
+int hub_plan_insert(struct hub_group *g, const struct hub_plan *src)
+{
+    struct hub_plan *p;
+
+    if (!src->text)
+        return CODEV_E_BAD_FIELD;
+    if (hub_grow((void **)&g->plans, &g->plans_cap, g->nplans + 1, sizeof(*p)))
+        return CODEV_E_INTERNAL;
+    p = &g->plans[g->nplans];
+    *p = *src;
+    p->text = strdup(src->text);
+    p->due = hub_strdup(src->due);
+    if (!p->text || (src->due && !p->due)) {
+        free(p->text);
+        free(p->due);
+        return CODEV_E_INTERNAL;
+    }
+    g->nplans++;
+    return 0;
+}
+
+int hub_session_attach(struct hub *h, struct hub_group *g, struct room *r)
+{
+    if (g->room && g->room->step != STEP_CLOSED) {
+        room_free(r);
+        return CODEV_E_SESSION_OPEN;
+    }
+    room_free(g->room);
+    g->room = r;
+    g->room_counted = true;
+    h->open_sessions++;
+    return 0;
 }

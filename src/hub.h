@@ -42,6 +42,14 @@ struct hub_plan {
     char *text;                   /* owned */
     char *due;                    /* owned, or NULL */
     bool debriefed;               /* debriefed in a later session */
+    char session[AUTH_UUID_LEN + 1]; /* the session it was written in, or "" */
+    int consultation;             /* its consultation in that session, or -1 */
+};
+
+/* What the store keeps of a session when it closes (DESIGN.md section 5). */
+enum hub_retention {
+    HUB_RETENTION_PERSONAL,       /* default: each person keeps what is theirs */
+    HUB_RETENTION_KEEP            /* the group keeps full minutes */
 };
 
 struct hub_group {
@@ -51,6 +59,7 @@ struct hub_group {
     int format;                   /* 45, 90 or 120 minutes */
     char facilitator[AUTH_UUID_LEN + 1]; /* member id */
     uint8_t invite_hash[AUTH_HASH_LEN];
+    enum hub_retention retention; /* HUB_RETENTION_PERSONAL unless set */
     struct hub_member *members;
     size_t nmembers, members_cap;
     struct hub_plan *plans;
@@ -127,6 +136,46 @@ int hub_session_open(struct hub *h, struct hub_group *g, int64_t now_ms);
  * removed members, observers, debriefed plans; when the room closed, keeps
  * the session's action plan for the next session's debrief. */
 void hub_sync(struct hub *h, struct hub_group *g);
+
+/* Wire names of the retention settings: "personal", "keep" (static strings;
+ * NULL out of range), and the reverse look-up (-1 when unknown). */
+const char *hub_retention_name(int retention);
+int hub_retention_from_name(const char *name);
+
+/* Sets the group's retention from its wire name. Returns 0, or
+ * CODEV_E_BAD_FIELD for an unknown name (the group is unchanged). Who may
+ * change it (the facilitator) is the caller's check. */
+int hub_group_retention_set(struct hub_group *g, const char *name);
+
+/*
+ * Loading (store_load, main thread at start-up): these insert what the store
+ * kept, without generating ids or secrets and without the groups_max and
+ * members_max limits (what was accepted once stays loaded).
+ *
+ * hub_group_insert adds a group with no members; invite_hash is copied.
+ * Sets *out (borrowed). Errors: CODEV_E_BAD_FIELD (an id already present, a
+ * bad language), CODEV_E_INTERNAL.
+ */
+int hub_group_insert(struct hub *h, const char *id, const char *name, const char *language,
+                     int format, const char *facilitator,
+                     const uint8_t invite_hash[AUTH_HASH_LEN], enum hub_retention retention,
+                     struct hub_group **out);
+
+/* Appends a member to g (copies the strings and the hash). Returns its index
+ * or CODEV_E_GROUP_FULL (ROOM_MEMBERS_HARD_MAX) or CODEV_E_INTERNAL. */
+int hub_member_insert(struct hub_group *g, const char *id, const char *name,
+                      const uint8_t key_hash[AUTH_HASH_LEN], bool observer, bool removed);
+
+/* Appends a plan item to g (copies p and its strings). Returns 0 or
+ * CODEV_E_INTERNAL. */
+int hub_plan_insert(struct hub_group *g, const struct hub_plan *p);
+
+/* Makes r (a rebuilt session) the group's room and counts it as open, as
+ * hub_session_open does. Takes ownership of r, also on error. A room that
+ * was rebuilt closed is counted too: the caller's hub_sync() then uncounts
+ * it and keeps its action plans, exactly as after a live close. Errors:
+ * CODEV_E_SESSION_OPEN (g already has an open room). */
+int hub_session_attach(struct hub *h, struct hub_group *g, struct room *r);
 
 /* Validates and trims a display or group name into out (capacity cap
  * bytes). Returns 0 or CODEV_E_BAD_FIELD. */
