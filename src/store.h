@@ -1,0 +1,316 @@
+/*
+ * store.h - durability: the only SQL of codevd (DESIGN.md section 5).
+ *
+ * One SQLite database, <data_dir>/codevd.db, in WAL mode with foreign keys
+ * and secure_delete on. codevd creates and migrates the schema itself
+ * (table schema_version, numbered migrations in store.c, one transaction
+ * each). What it keeps:
+ *   - groups, members (key hashes only), action plans waiting for debrief;
+ *   - sessions, with per-step planned and actual durations, the client and
+ *     the facilitator of each consultation (the history view);
+ *   - the journal of every open session: how its room was built (members in
+ *     room order, debrief items) and every accepted command with the instant
+ *     it was applied, so that the room can be rebuilt exactly after a crash
+ *     (room.h: the room is deterministic given the same commands at the same
+ *     instants on a room built the same way);
+ *   - once a session closed, what each person keeps: the client's record of
+ *     each consultation and each member's learnings and private notes. Under
+ *     retention "personal" the journal is then deleted (and, with
+ *     secure_delete plus a TRUNCATE checkpoint, its text is gone from the
+ *     database file and the WAL); under "keep" the journal stays as the
+ *     group's full minutes.
+ *
+ * Threads. Writes go through one writer thread that commits in groups: the
+ * lws service thread ("the loop") calls a store_submit_*() function, which
+ * copies what it needs into a bounded queue and returns at once; the writer
+ * takes everything queued, writes it in ONE transaction, commits, moves the
+ * records to a done list and calls the wake callback. The loop then calls
+ * store_drain(), which reports each committed record, in submission order,
+ * with the token the submitter gave. The loop never waits on the disk.
+ *
+ * How the loop uses it (server.c):
+ *   start-up (main thread, before the loop runs):
+ *       store_open(&opts, &store)       opts.wake calls lws_cancel_service
+ *       store_load(store, hub, now, &report)
+ *   a session was opened (hub_session_open succeeded):
+ *       store_submit_session_open(store, g, token)
+ *   a group was created, an invite rotated, the retention changed:
+ *       store_submit_group(store, g, now, token)
+ *   a member joined (hub_member_join succeeded; room_idx from it):
+ *       store_submit_member_join(store, g, room_idx, now, token)
+ *   before room_apply of a command:
+ *       if store_is_full(store) refuse it with CODEV_E_RATE_LIMITED
+ *   after room_apply accepted it (not for a duplicate):
+ *       store_submit_cmd(store, room, member, cmd, now, seq, token)
+ *       (a step_next that passed the contract-ack check is journaled with
+ *       cmd.flag = true, since that check depends on who is online, which is
+ *       not journaled); broadcast the events now, send the sender's ack when
+ *       the token comes back from store_drain with rc 0
+ *   after the command that closed the session, and after hub_sync:
+ *       store_submit_session_close(store, g, now, token)
+ *   LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+ *       store_drain(store, on_committed, server)
+ *   shutdown, after the loop stopped:
+ *       store_close(store)   (commits what is queued, joins the writer)
+ * Reads for exports and the history view (store_journal_read,
+ * store_history_read, store_minutes_read) are synchronous and rare; they
+ * use their own read-only connection and may be called from any thread.
+ *
+ * The store does not log: it returns codes and counts for the edge to log,
+ * and never puts card text, names or secrets in an error.
+ *
+ * Expected load: a few commands per second per open room, thousands of
+ * rooms: hundreds to a few thousand records per second, each commit
+ * carrying every record queued while the previous one was syncing.
+ */
+#ifndef CODEV_STORE_H
+#define CODEV_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hub.h"
+#include "room.h"
+
+#define STORE_FILE_NAME "codevd.db"
+#define STORE_QUEUE_MAX_DEFAULT 8192 /* records submitted and not yet drained */
+
+struct store;
+
+struct store_options {
+    const char *data_dir;         /* existing directory for codevd.db; borrowed */
+    uint32_t queue_max;           /* records in flight (submitted, not drained); 0 = default */
+    bool sync_normal;             /* synchronous=NORMAL: a commit survives a crash of
+                                   * codevd but not of the machine; default FULL */
+    void (*wake)(void *arg);      /* called on the writer thread after each commit
+                                   * (lws_cancel_service); may be NULL */
+    void *wake_arg;
+    int schema_version_max;       /* migrate no further than this (tests of
+                                   * migrations); 0 = the latest */
+};
+
+/* Called by store_drain for each committed (rc 0) or failed (rc < 0)
+ * record, in submission order, on the thread that calls store_drain. */
+typedef void (*store_done_fn)(void *arg, uint64_t token, int rc);
+
+/*
+ * Opens (creating it if needed) <data_dir>/codevd.db, applies the missing
+ * migrations, opens the read connection and starts the writer thread. On
+ * success sets *out (the caller owns it; release with store_close).
+ * Errors: CODEV_E_INTERNAL (the file cannot be opened, a migration failed,
+ * or the database is newer than this codevd). Main thread.
+ */
+int store_open(const struct store_options *opts, struct store **out);
+
+/*
+ * Commits everything still queued, stops and joins the writer thread and
+ * closes the database. Records committed but not drained are dropped (their
+ * tokens are never reported). store_close(NULL) is a no-op. Main thread,
+ * after the loop stopped.
+ */
+void store_close(struct store *s);
+
+/* Returns the schema version of the open database. */
+int store_schema_version(const struct store *s);
+
+/* The schema version this codevd migrates to. */
+int store_schema_version_latest(void);
+
+/*
+ * True when no more records can be submitted (store_options.queue_max
+ * records are in flight). Check it before applying a command: when it is
+ * false, the one store_submit_*() that follows on the same thread finds a
+ * place (only the submitting thread adds to the queue). Loop thread.
+ */
+bool store_is_full(const struct store *s);
+
+/*
+ * The submit functions copy what they need (the caller keeps what it
+ * passed), queue one record and return 0 without touching the disk. token
+ * is given back by store_drain once the record is committed. Errors:
+ * CODEV_E_RATE_LIMITED (the queue is full), CODEV_E_BAD_FIELD (no room,
+ * bad index), CODEV_E_INTERNAL (allocation). Loop thread (one thread only
+ * submits).
+ */
+
+/* Saves the group as it is now: settings, invite hash, facilitator, every
+ * member (with flags) and every plan item. now_ms is the group's creation
+ * time when the group is new to the store. */
+int store_submit_group(struct store *s, const struct hub_group *g, int64_t now_ms,
+                       uint64_t token);
+
+/* Records that g's room was just opened: its id, instant, budgets and
+ * limits, its members in room order (facilitator and observer flags) and
+ * the debrief items it was given. Call before any command of the room. */
+int store_submit_session_open(struct store *s, const struct hub_group *g, uint64_t token);
+
+/* Saves the group (as store_submit_group) after a member joined, and when
+ * room_idx >= 0 journals that room member's addition at now_ms. */
+int store_submit_member_join(struct store *s, const struct hub_group *g, int room_idx,
+                             int64_t now_ms, uint64_t token);
+
+/* Journals cmd, accepted by room_apply from member at now_ms with sequence
+ * number seq (the ack's), for r (borrowed; only ids and the member are
+ * read). */
+int store_submit_cmd(struct store *s, const struct room *r, int member,
+                     const struct room_cmd *cmd, int64_t now_ms, uint64_t seq,
+                     uint64_t token);
+
+/*
+ * After g's room closed and hub_sync kept its action plans: saves the group
+ * (plans, roles), writes the session's history, extracts what each person
+ * keeps, updates the debriefed plans, then applies the group's retention
+ * (personal: deletes the journal and checkpoints the WAL away; keep: the
+ * journal stays as the minutes).
+ */
+int store_submit_session_close(struct store *s, const struct hub_group *g, int64_t now_ms,
+                               uint64_t token);
+
+/*
+ * Reports every record committed (or failed) since the last call: fn(arg,
+ * token, rc) for each, in submission order. Returns how many. Loop thread;
+ * never blocks on the disk (it only takes the queue's mutex).
+ */
+size_t store_drain(struct store *s, store_done_fn fn, void *arg);
+
+/*
+ * Waits until every record submitted before the call is committed or failed
+ * (they still have to be drained). Blocks: start-up, shutdown and tests
+ * only, never the loop. Returns 0.
+ */
+int store_flush(struct store *s);
+
+/* Counts from store_load, for the edge to log. */
+struct store_load_report {
+    size_t groups, members, plans;
+    size_t sessions_rebuilt;      /* open sessions whose room is live again */
+    size_t sessions_finalized;    /* found closed but not finalized (crash): closed now */
+    size_t records_replayed;      /* journal records applied */
+    size_t replay_mismatches;     /* records refused or given another seq on replay */
+};
+
+/*
+ * Fills the empty hub h with every group, member and plan item, and
+ * rebuilds the room of every open session by replaying its journal
+ * (room_new with the journaled id, instant, budgets and limits, the members
+ * and debrief items in journaled order, then each member addition and each
+ * command through room_apply at its journaled instant), then hub_sync. A
+ * step clock that was running keeps running: its state comes from the
+ * journaled instants, so the downtime counts. A session whose journal ends
+ * in its close (a crash before store_submit_session_close committed) is
+ * finalized here, with the plans hub_sync kept. now_ms is the close instant
+ * used when the journal does not carry one.
+ *
+ * Returns 0 and fills *report (may be NULL), or CODEV_E_INTERNAL. A record
+ * that replays differently (refused, or another seq) is counted in
+ * replay_mismatches and skipped; the rest of the session still loads. Main
+ * thread, before the first submit.
+ */
+int store_load(struct store *s, struct hub *h, int64_t now_ms,
+               struct store_load_report *report);
+
+/* ---- reads for exports and the history view --------------------------------- */
+
+/* A learning or a private note, as its author keeps it. */
+struct store_entry {
+    char session_id[AUTH_UUID_LEN + 1];
+    enum room_card_type type;     /* CARD_LEARNING or CARD_NOTE */
+    int variant;                  /* learning dimension; else 0 */
+    enum step step;               /* step it was written in */
+    int consultation;             /* consultation index, or -1 */
+    int64_t created_ms;
+    char *text;                   /* owned */
+};
+
+/* A contribution of the client's consultation, with the client's mark. */
+struct store_case_item {
+    uint32_t card;                /* card id within the session */
+    int variant;                  /* contribution kind */
+    bool marked;                  /* "à retenir" */
+    char *text;                   /* owned */
+};
+
+/* The client's own record of one consultation. */
+struct store_case {
+    char session_id[AUTH_UUID_LEN + 1];
+    int consultation;
+    int64_t closed_ms;            /* when the session closed */
+    char *problem;                /* owned, or NULL */
+    char *contract;               /* owned, or NULL */
+    struct store_case_item *items;
+    size_t nitems;
+};
+
+/* An action plan item, with its debrief once it had one. */
+struct store_plan {
+    char id[AUTH_UUID_LEN + 1];
+    char session_id[AUTH_UUID_LEN + 1]; /* written in, or "" */
+    int consultation;             /* or -1 */
+    char *text;                   /* owned */
+    char *due;                    /* owned, or NULL */
+    bool debriefed;
+    int outcome;                  /* enum room_debrief_outcome, or -1 */
+    char *comment;                /* owned, or NULL */
+};
+
+/* "My journal": what one member keeps. */
+struct store_journal {
+    struct store_entry *entries;  /* by time */
+    size_t nentries;
+    struct store_case *cases;     /* the member's consultations as client */
+    size_t ncases;
+    struct store_plan *plans;     /* the member's action plans */
+    size_t nplans;
+};
+
+/* Reads member_id's journal (learnings, notes, cases, plans) from every
+ * closed session. On success sets *out (a new journal, freed with
+ * store_journal_free). Errors: CODEV_E_INTERNAL. Any thread; reads the disk. */
+int store_journal_read(struct store *s, const char *member_id, struct store_journal **out);
+
+/* Frees a journal and everything it owns. NULL is a no-op. */
+void store_journal_free(struct store_journal *j);
+
+struct store_step_time {
+    int64_t planned_ms;           /* budget as adjusted by the facilitator */
+    int64_t used_ms;              /* time the step clock ran */
+};
+
+struct store_consultation_history {
+    char client[AUTH_UUID_LEN + 1];      /* member id, or "" when none was named */
+    char facilitator[AUTH_UUID_LEN + 1]; /* facilitator when it began */
+    struct store_step_time steps[STEP_COUNT]; /* topic .. learning; others zero */
+};
+
+struct store_session_history {
+    char id[AUTH_UUID_LEN + 1];
+    int64_t opened_ms;
+    int64_t closed_ms;
+    struct store_step_time opening;
+    struct store_consultation_history *consultations;
+    size_t nconsultations;
+};
+
+struct store_history {
+    struct store_session_history *sessions; /* closed sessions, oldest first */
+    size_t nsessions;
+};
+
+/* Reads the history of group_id's closed sessions. On success sets *out
+ * (freed with store_history_free). Errors: CODEV_E_INTERNAL. Any thread. */
+int store_history_read(struct store *s, const char *group_id, struct store_history **out);
+
+/* Frees a history. NULL is a no-op. */
+void store_history_free(struct store_history *h);
+
+/*
+ * The full minutes of a closed session of a "keep" group: its room rebuilt
+ * from the kept journal (encode it as for a snapshot). On success sets *out
+ * (a new room; room_free it). Errors: CODEV_E_NOT_FOUND (no such session, or
+ * its journal was deleted under retention "personal"), CODEV_E_INTERNAL.
+ * Any thread.
+ */
+int store_minutes_read(struct store *s, const char *session_id, struct room **out);
+
+#endif
