@@ -1,0 +1,991 @@
+/*
+ * test_store.c - the store: schema and migrations, groups through a
+ * restart, journal replay, group commit, retention at close, reads.
+ *
+ * Each test works in its own mkdtemp directory. A "crash" is simulated by
+ * closing the store (everything submitted is committed) and loading the
+ * database into a fresh hub, as codevd does at start-up; the kill -9 tests
+ * with the real server live in tests/integration.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "errors.h"
+#include "hub.h"
+#include "store.h"
+
+#define T0 1700000000000LL /* the session opens */
+#define MIN (60 * 1000LL)
+
+#define CMD(t, ...) ((struct room_cmd){.type = (t), __VA_ARGS__})
+
+static struct config test_config(void)
+{
+    return (struct config){
+        .text_max_chars = 1000,
+        .long_text_max_chars = 4000,
+        .name_max_chars = 60,
+        .cards_per_step = 30,
+        .members_max = 16,
+        .groups_max = 100,
+        .sessions_max = 100,
+    };
+}
+
+/* What a drain reported. */
+struct acks {
+    uint64_t tokens[20000];
+    int rcs[20000];
+    size_t n;
+};
+
+static void on_done(void *arg, uint64_t token, int rc)
+{
+    struct acks *a = arg;
+
+    if (a->n < sizeof(a->tokens) / sizeof(a->tokens[0])) {
+        a->tokens[a->n] = token;
+        a->rcs[a->n] = rc;
+    }
+    a->n++;
+}
+
+static atomic_int wakes;
+
+static void on_wake(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&wakes, 1);
+}
+
+struct fx {
+    char dir[64];
+    struct config cfg;
+    struct store *store;
+    struct hub *hub;
+    struct hub_group *g;
+    char id[5][AUTH_UUID_LEN + 1];   /* F, A, B, C, D */
+    char key[5][AUTH_SECRET_LEN + 1];
+    char invite[AUTH_SECRET_LEN + 1];
+    uint64_t token;
+    struct acks acks;
+    int64_t now;
+    uint32_t card_question, card_contrib_b, card_contrib_c, card_action;
+    uint64_t seq_b4;                 /* the ack of B's contribution "b4" */
+};
+
+enum { F, A, B, C, D };
+
+static struct store *open_store(struct fx *f, int version_max, uint32_t queue_max)
+{
+    struct store_options o = {
+        .data_dir = f->dir,
+        .queue_max = queue_max,
+        .sync_normal = true,
+        .wake = on_wake,
+        .schema_version_max = version_max,
+    };
+    struct store *s = NULL;
+
+    assert_int_equal(store_open(&o, &s), 0);
+    assert_non_null(s);
+    return s;
+}
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+
+    snprintf(f->dir, sizeof(f->dir), "/tmp/codevd-store-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    f->cfg = test_config();
+    f->hub = hub_new(&f->cfg);
+    f->store = open_store(f, 0, 0);
+    f->token = 1;
+    *state = f;
+    return 0;
+}
+
+static void remove_file(const struct fx *f, const char *name)
+{
+    char path[128];
+
+    snprintf(path, sizeof(path), "%s/%s", f->dir, name);
+    unlink(path);
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+
+    store_close(f->store);
+    hub_free(f->hub);
+    remove_file(f, "codevd.db");
+    remove_file(f, "codevd.db-wal");
+    remove_file(f, "codevd.db-shm");
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+/* Waits for every submitted record and collects what drain reports; every
+ * rc must be 0. */
+static void commit_all(struct fx *f)
+{
+    size_t before = f->acks.n;
+
+    store_flush(f->store);
+    store_drain(f->store, on_done, &f->acks);
+    for (size_t i = before; i < f->acks.n; i++)
+        assert_int_equal(f->acks.rcs[i], 0);
+}
+
+/* Closes the store and the hub and loads the database into a fresh hub, as
+ * a restart does. */
+static struct store_load_report restart(struct fx *f, int64_t now)
+{
+    struct store_load_report rep;
+
+    store_close(f->store);
+    hub_free(f->hub);
+    f->store = open_store(f, 0, 0);
+    f->hub = hub_new(&f->cfg);
+    assert_int_equal(store_load(f->store, f->hub, now, &rep), 0);
+    f->g = NULL;
+    return rep;
+}
+
+/* Creates the group (F facilitates; A, B, C join) and saves it. */
+static void make_group(struct fx *f, int64_t now)
+{
+    static const char *const names[] = {"Léa", "Ana", "Bruno", "Chloé", "Dev"};
+    int idx;
+
+    assert_int_equal(hub_group_create(f->hub, "Managers Lyon", names[F], "fr", 90, &f->g,
+                                      f->id[F], f->key[F], f->invite),
+                     0);
+    assert_int_equal(store_submit_group(f->store, f->g, now, f->token++), 0);
+    for (int m = A; m <= C; m++) {
+        assert_int_equal(hub_member_join(f->hub, f->g, f->invite, names[m], f->id[m], f->key[m],
+                                         &idx),
+                         0);
+        assert_int_equal(store_submit_member_join(f->store, f->g, idx, now, f->token++), 0);
+    }
+}
+
+/* Applies cmd from member m at f->now as the server does, and journals it. */
+static uint64_t apply(struct fx *f, int m, struct room_cmd cmd)
+{
+    struct room *r = f->g->room;
+    int idx = room_member_find(r, f->id[m]);
+    uint64_t seq = 0;
+    bool dup = true;
+
+    assert_true(idx >= 0);
+    assert_false(store_is_full(f->store));
+    assert_int_equal(room_apply(r, idx, &cmd, f->now, &seq, &dup), 0);
+    assert_false(dup);
+    room_outbox_clear(r);
+    hub_sync(f->hub, f->g);
+    assert_int_equal(store_submit_cmd(f->store, r, idx, &cmd, f->now, seq, f->token++), 0);
+    return seq;
+}
+
+static void open_session(struct fx *f)
+{
+    assert_int_equal(hub_session_open(f->hub, f->g, f->now), 0);
+    assert_int_equal(store_submit_session_open(f->store, f->g, f->token++), 0);
+}
+
+/*
+ * Runs one consultation of a session with A as client, up to the learning
+ * step (the step clock running), with D joining mid-session. Each kind of
+ * text carries a marker the retention test looks for.
+ */
+static void drive_consultation(struct fx *f)
+{
+    struct room *r;
+    char target[AUTH_UUID_LEN + 1];
+    int idx;
+
+    f->now = T0;
+    open_session(f);
+    r = f->g->room;
+    apply(f, B, CMD(CMD_CHECKIN_POST, .id = "b1", .text = "CHECKIN-SECRET tired"));
+    f->now += 2 * MIN;
+    apply(f, F, CMD(CMD_STEP_NEXT, .id = "f1"));
+    apply(f, A, CMD(CMD_TOPIC_PROPOSE, .id = "a1", .text = "TOPIC-SECRET my team"));
+    memcpy(target, f->id[A], sizeof(target));
+    apply(f, F, CMD(CMD_CLIENT_ASSIGN, .id = "f2", .target = target));
+    f->now += 3 * MIN;
+    apply(f, F, CMD(CMD_STEP_NEXT, .id = "f3"));
+    apply(f, A, CMD(CMD_PROBLEM_SET, .id = "a2", .text = "PROBLEM-KEPT my team resists"));
+
+    /* D joins while the session runs. */
+    assert_int_equal(hub_member_join(f->hub, f->g, f->invite, "Dev", f->id[D], f->key[D], &idx),
+                     0);
+    assert_true(idx >= 0);
+    assert_int_equal(store_submit_member_join(f->store, f->g, idx, f->now, f->token++), 0);
+
+    f->now += 7 * MIN;
+    apply(f, F, CMD(CMD_STEP_NEXT, .id = "f4"));
+    apply(f, B, CMD(CMD_QUESTION_ASK, .id = "b2", .text = "QUESTION-SECRET since when?"));
+    f->card_question = (uint32_t)r->ncards;
+    apply(f, A, CMD(CMD_QUESTION_ANSWER, .id = "a3", .card = f->card_question,
+                    .text = "ANSWER-SECRET since May"));
+    apply(f, D, CMD(CMD_HAND_RAISE, .id = "d1"));
+    f->now += 15 * MIN;
+    apply(f, F, CMD(CMD_STEP_NEXT, .id = "f5"));
+    apply(f, C, CMD(CMD_REFORMULATION_POST, .id = "c1", .text = "REFORMULATION-SECRET you mean"));
+    apply(f, A, CMD(CMD_CONTRACT_SET, .id = "a4", .text = "CONTRACT-KEPT help me to"));
+    apply(f, B, CMD(CMD_CONTRACT_ACK, .id = "b3"));
+    f->now += 4 * MIN;
+    /* The contract-ack check depends on presence: journaled forced. */
+    apply(f, F, CMD(CMD_STEP_NEXT, .id = "f6", .flag = true));
+    f->seq_b4 = apply(f, B, CMD(CMD_CONTRIBUTION_POST, .id = "b4",
+                                .text = "CONTRIB-KEPT-B try 1:1s", .variant = KIND_SUGGESTION));
+    f->card_contrib_b = (uint32_t)r->ncards;
+    apply(f, C, CMD(CMD_CONTRIBUTION_POST, .id = "c2", .text = "CONTRIB-KEPT-C I lived it",
+                    .variant = KIND_EXPERIENCE));
+    f->card_contrib_c = (uint32_t)r->ncards;
+    apply(f, A, CMD(CMD_MARK_SET, .id = "a5", .card = f->card_contrib_b, .flag = true));
+    apply(f, A, CMD(CMD_RECADRAGE, .id = "a6"));
+    f->now += 20 * MIN;
+    apply(f, F, CMD(CMD_STEP_NEXT, .id = "f7"));
+    apply(f, A, CMD(CMD_ACTION_ADD, .id = "a7", .text = "ACTION-KEPT meet each one",
+                    .due = "next month"));
+    f->card_action = (uint32_t)r->ncards;
+    apply(f, A, CMD(CMD_NOTE_POST, .id = "a8", .text = "NOTE-KEPT-A ask HR"));
+    f->now += 8 * MIN;
+    apply(f, F, CMD(CMD_STEP_NEXT, .id = "f8"));
+    apply(f, B, CMD(CMD_LEARNING_POST, .id = "b5", .text = "LEARNING-KEPT-B listen more",
+                    .variant = DIM_PROCESS));
+    apply(f, C, CMD(CMD_NOTE_POST, .id = "c3", .text = "NOTE-KEPT-C private"));
+    apply(f, F, CMD(CMD_TIMER_ADD, .id = "f9", .seconds = 120));
+    f->now += 1 * MIN;
+}
+
+static void assert_str_same(const char *a, const char *b)
+{
+    if (!a || !b)
+        assert_ptr_equal(a, b);
+    else
+        assert_string_equal(a, b);
+}
+
+/* Asserts that two rooms hold the same state and give the same clock at now. */
+static void assert_rooms_equal(const struct room *a, const struct room *b, int64_t now)
+{
+    assert_string_equal(a->session_id, b->session_id);
+    assert_int_equal(a->created_ms, b->created_ms);
+    assert_int_equal(a->step, b->step);
+    assert_int_equal(a->seq, b->seq);
+    assert_int_equal(a->hand_counter, b->hand_counter);
+    assert_int_equal(a->facilitator, b->facilitator);
+    assert_memory_equal(a->budget_ms, b->budget_ms, sizeof(a->budget_ms));
+    assert_int_equal(a->opening_budget_ms, b->opening_budget_ms);
+    assert_int_equal(a->opening_used_ms, b->opening_used_ms);
+    assert_int_equal(a->clock.budget_ms, b->clock.budget_ms);
+    assert_int_equal(a->clock.used_ms, b->clock.used_ms);
+    assert_int_equal(a->clock.running, b->clock.running);
+    if (a->clock.running)
+        assert_int_equal(a->clock.started_ms, b->clock.started_ms);
+    assert_int_equal(clock_remaining(&a->clock, now), clock_remaining(&b->clock, now));
+
+    assert_int_equal(a->nmembers, b->nmembers);
+    for (size_t i = 0; i < a->nmembers; i++) {
+        const struct room_member *x = &a->members[i], *y = &b->members[i];
+        assert_string_equal(x->id, y->id);
+        assert_string_equal(x->name, y->name);
+        assert_int_equal(x->observer, y->observer);
+        assert_int_equal(x->removed, y->removed);
+        assert_int_equal(x->hand, y->hand);
+        assert_int_equal(x->step_cards, y->step_cards);
+        assert_memory_equal(x->seen, y->seen, sizeof(x->seen));
+        assert_int_equal(x->seen_next, y->seen_next);
+    }
+    assert_int_equal(a->nconsultations, b->nconsultations);
+    for (size_t i = 0; i < a->nconsultations; i++) {
+        const struct room_consultation *x = &a->consultations[i], *y = &b->consultations[i];
+        assert_int_equal(x->client, y->client);
+        assert_str_same(x->problem, y->problem);
+        assert_str_same(x->contract, y->contract);
+        assert_int_equal(x->acks, y->acks);
+        assert_memory_equal(x->step_budget_ms, y->step_budget_ms, sizeof(x->step_budget_ms));
+        assert_memory_equal(x->step_used_ms, y->step_used_ms, sizeof(x->step_used_ms));
+        assert_int_equal(x->recadrages, y->recadrages);
+        assert_int_equal(x->last_recadrage_ms, y->last_recadrage_ms);
+    }
+    assert_int_equal(a->ncards, b->ncards);
+    for (size_t i = 0; i < a->ncards; i++) {
+        const struct room_card *x = &a->cards[i], *y = &b->cards[i];
+        assert_int_equal(x->id, y->id);
+        assert_int_equal(x->type, y->type);
+        assert_int_equal(x->author, y->author);
+        assert_int_equal(x->consultation, y->consultation);
+        assert_int_equal(x->step, y->step);
+        assert_int_equal(x->created_ms, y->created_ms);
+        assert_string_equal(x->text, y->text);
+        assert_int_equal(x->variant, y->variant);
+        assert_str_same(x->answer, y->answer);
+        assert_str_same(x->due, y->due);
+        assert_int_equal(x->flagged, y->flagged);
+        assert_int_equal(x->marked, y->marked);
+        assert_int_equal(x->removed, y->removed);
+    }
+    assert_int_equal(a->ndebriefs, b->ndebriefs);
+    for (size_t i = 0; i < a->ndebriefs; i++) {
+        assert_string_equal(a->debriefs[i].id, b->debriefs[i].id);
+        assert_int_equal(a->debriefs[i].client, b->debriefs[i].client);
+        assert_string_equal(a->debriefs[i].text, b->debriefs[i].text);
+        assert_str_same(a->debriefs[i].due, b->debriefs[i].due);
+        assert_int_equal(a->debriefs[i].outcome, b->debriefs[i].outcome);
+        assert_str_same(a->debriefs[i].comment, b->debriefs[i].comment);
+    }
+}
+
+/* Reads a whole file (an empty buffer when it does not exist). */
+static char *slurp(const struct fx *f, const char *name, size_t *len)
+{
+    char path[128];
+    FILE *fp;
+    char *buf;
+    long n;
+
+    snprintf(path, sizeof(path), "%s/%s", f->dir, name);
+    *len = 0;
+    fp = fopen(path, "rb");
+    if (!fp)
+        return calloc(1, 1);
+    fseek(fp, 0, SEEK_END);
+    n = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    buf = malloc((size_t)n + 1);
+    assert_non_null(buf);
+    *len = fread(buf, 1, (size_t)n, fp);
+    fclose(fp);
+    return buf;
+}
+
+/* Does text occur in the raw bytes of codevd.db or codevd.db-wal? */
+static bool on_disk(const struct fx *f, const char *text)
+{
+    static const char *const files[] = {"codevd.db", "codevd.db-wal"};
+    bool found = false;
+
+    for (size_t i = 0; i < 2; i++) {
+        size_t len;
+        char *buf = slurp(f, files[i], &len);
+        found |= memmem(buf, len, text, strlen(text)) != NULL;
+        free(buf);
+    }
+    return found;
+}
+
+/* Runs one query returning one integer, on a connection of the test's own. */
+static int64_t sql_int(const struct fx *f, const char *sql)
+{
+    char path[128];
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    int64_t v = -1;
+
+    snprintf(path, sizeof(path), "%s/codevd.db", f->dir);
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+static void sql_exec(const struct fx *f, const char *sql)
+{
+    char path[128];
+    sqlite3 *db;
+
+    snprintf(path, sizeof(path), "%s/codevd.db", f->dir);
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+/* Restarts and points f->g at the reloaded group. */
+static struct store_load_report restart_group(struct fx *f, int64_t now)
+{
+    char gid[AUTH_UUID_LEN + 1];
+    struct store_load_report rep;
+
+    memcpy(gid, f->g->id, sizeof(gid));
+    f->g = NULL;
+    rep = restart(f, now);
+    f->g = hub_group_find(f->hub, gid);
+    assert_non_null(f->g);
+    return rep;
+}
+
+/* Closes the running session (as F) and submits the close. */
+static void close_session(struct fx *f)
+{
+    f->now += 5 * MIN;
+    apply(f, F, CMD(CMD_SESSION_CLOSE, .id = "fclose"));
+    assert_int_equal(f->g->room->step, STEP_CLOSED);
+    assert_int_equal(store_submit_session_close(f->store, f->g, f->now, f->token++), 0);
+    commit_all(f);
+}
+
+/* ---- schema ---------------------------------------------------------------- */
+
+static void a_new_database_gets_the_latest_schema_in_wal_mode(void **state)
+{
+    struct fx *f = *state;
+
+    assert_int_equal(store_schema_version(f->store), store_schema_version_latest());
+    assert_true(store_schema_version_latest() >= 2);
+    assert_int_equal(sql_int(f, "SELECT max(version) FROM schema_version"),
+                     store_schema_version_latest());
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND"
+                                " name IN ('groups', 'members', 'plans', 'sessions', 'journal',"
+                                " 'consultations', 'consultation_steps', 'cases', 'case_items',"
+                                " 'notebook')"),
+                     10);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode"
+                                " = 'wal'"),
+                     1);
+}
+
+static void a_v1_database_opens_upgraded_with_its_data_intact(void **state)
+{
+    struct fx *f = *state;
+    struct hub_group *g;
+    struct store_load_report rep;
+    uint8_t hash[AUTH_HASH_LEN];
+
+    /* A database made by the first schema version, with a group in it. */
+    store_close(f->store);
+    remove_file(f, "codevd.db");
+    remove_file(f, "codevd.db-wal");
+    remove_file(f, "codevd.db-shm");
+    f->store = open_store(f, 1, 0);
+    assert_int_equal(store_schema_version(f->store), 1);
+    store_close(f->store);
+    f->store = NULL;
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM pragma_table_info('groups')"
+                                " WHERE name = 'retention'"),
+                     0);
+    sql_exec(f, "INSERT INTO groups VALUES ('11111111-1111-4111-8111-111111111111', 'Old group',"
+                " 'en', 45, '22222222-2222-4222-8222-222222222222', zeroblob(32), 42);"
+                "INSERT INTO members VALUES ('22222222-2222-4222-8222-222222222222',"
+                " '11111111-1111-4111-8111-111111111111', 0, 'Olga', zeroblob(32), 0, 0);"
+                "INSERT INTO plans (id, group_id, ordinal, client, text) VALUES"
+                " ('33333333-3333-4333-8333-333333333333',"
+                " '11111111-1111-4111-8111-111111111111', 0,"
+                " '22222222-2222-4222-8222-222222222222', 'Call the board');");
+
+    f->store = open_store(f, 0, 0);
+    assert_int_equal(store_schema_version(f->store), store_schema_version_latest());
+    assert_int_equal(store_load(f->store, f->hub, T0, &rep), 0);
+    assert_int_equal(rep.groups, 1);
+    assert_int_equal(rep.members, 1);
+    assert_int_equal(rep.plans, 1);
+    g = hub_group_find(f->hub, "11111111-1111-4111-8111-111111111111");
+    assert_non_null(g);
+    assert_string_equal(g->name, "Old group");
+    assert_string_equal(g->language, "en");
+    assert_int_equal(g->format, 45);
+    assert_int_equal(g->retention, HUB_RETENTION_PERSONAL);
+    memset(hash, 0, sizeof(hash));
+    assert_memory_equal(g->invite_hash, hash, AUTH_HASH_LEN);
+    assert_int_equal(g->nmembers, 1);
+    assert_string_equal(g->members[0].name, "Olga");
+    assert_int_equal(g->nplans, 1);
+    assert_string_equal(g->plans[0].text, "Call the board");
+    assert_false(g->plans[0].debriefed);
+}
+
+/* ---- groups ------------------------------------------------------------------ */
+
+static void groups_members_and_plans_come_back_after_a_restart(void **state)
+{
+    struct fx *f = *state;
+    struct hub_plan plan = {.id = "44444444-4444-4444-8444-444444444444", .consultation = -1};
+    struct store_load_report rep;
+    struct hub_group *g;
+    const struct hub_member *m;
+    uint8_t invite_hash[AUTH_HASH_LEN];
+
+    make_group(f, T0);
+    assert_int_equal(hub_group_retention_set(f->g, "keep"), 0);
+    memcpy(plan.client, f->id[A], sizeof(plan.client));
+    plan.text = "Talk to Marc";
+    plan.due = "Friday";
+    assert_int_equal(hub_plan_insert(f->g, &plan), 0);
+    f->g->members[C].observer = true;
+    f->g->members[B].removed = true;
+    memcpy(invite_hash, f->g->invite_hash, sizeof(invite_hash));
+    assert_int_equal(store_submit_group(f->store, f->g, T0, f->token++), 0);
+    commit_all(f);
+    assert_int_equal(f->acks.n, 5);
+
+    rep = restart_group(f, T0);
+    assert_int_equal(rep.groups, 1);
+    assert_int_equal(rep.members, 4);
+    assert_int_equal(rep.plans, 1);
+    assert_int_equal(rep.sessions_rebuilt, 0);
+    g = f->g;
+    assert_string_equal(g->name, "Managers Lyon");
+    assert_string_equal(g->language, "fr");
+    assert_int_equal(g->format, 90);
+    assert_string_equal(g->facilitator, f->id[F]);
+    assert_int_equal(g->retention, HUB_RETENTION_KEEP);
+    assert_memory_equal(g->invite_hash, invite_hash, AUTH_HASH_LEN);
+    assert_int_equal(g->nmembers, 4);
+    for (int i = F; i <= C; i++)
+        assert_string_equal(g->members[i].id, f->id[i]);
+    assert_string_equal(g->members[A].name, "Ana");
+    assert_true(g->members[C].observer);
+    assert_true(g->members[B].removed);
+    assert_false(g->members[A].removed);
+    /* Keys still open the group: only their hashes were kept. */
+    m = hub_member_auth(g, f->key[A]);
+    assert_non_null(m);
+    assert_string_equal(m->id, f->id[A]);
+    assert_int_equal(g->nplans, 1);
+    assert_string_equal(g->plans[0].id, plan.id);
+    assert_string_equal(g->plans[0].client, f->id[A]);
+    assert_string_equal(g->plans[0].text, "Talk to Marc");
+    assert_string_equal(g->plans[0].due, "Friday");
+    assert_false(g->plans[0].debriefed);
+}
+
+/* ---- the journal -------------------------------------------------------------- */
+
+static void replay_rebuilds_an_open_room_identical_to_the_original(void **state)
+{
+    struct fx *f = *state;
+    struct room *orig;
+    struct store_load_report rep;
+    struct room_cmd old;
+    uint64_t seq = 0;
+    bool dup = false;
+    int b;
+
+    make_group(f, T0);
+    drive_consultation(f);
+    commit_all(f);
+    /* Keep the live room as the reference, then "crash" and reload. */
+    orig = f->g->room;
+    f->g->room = NULL;
+    f->g->room_counted = false;
+    f->hub->open_sessions--;
+
+    rep = restart_group(f, f->now + 30 * MIN);
+    assert_int_equal(rep.sessions_rebuilt, 1);
+    assert_int_equal(rep.replay_mismatches, 0);
+    assert_true(rep.records_replayed > 30);
+    assert_int_equal(f->hub->open_sessions, 1);
+    assert_non_null(f->g->room);
+    /* Same state, and the same clock at any instant after the restart. */
+    assert_rooms_equal(orig, f->g->room, f->now);
+    assert_rooms_equal(orig, f->g->room, f->now + 30 * MIN);
+    assert_true(f->g->room->clock.running);
+    assert_int_equal(f->g->room->step, STEP_LEARNING);
+    assert_int_equal(f->g->room->nmembers, 5);
+
+    /* A command B had acked before the crash is recognised as a duplicate. */
+    b = room_member_find(f->g->room, f->id[B]);
+    old = CMD(CMD_CONTRIBUTION_POST, .id = "b4", .text = "CONTRIB-KEPT-B try 1:1s");
+    assert_int_equal(room_apply(f->g->room, b, &old, f->now, &seq, &dup), 0);
+    assert_true(dup);
+    assert_int_equal(seq, f->seq_b4);
+    assert_int_equal(f->g->room->seq, orig->seq);
+    /* A new command continues the sequence. */
+    f->now += MIN;
+    assert_int_equal(apply(f, B, CMD(CMD_LEARNING_POST, .id = "b6", .text = "more",
+                                     .variant = DIM_CONTENT)),
+                     orig->seq + 1);
+    commit_all(f);
+    room_free(orig);
+}
+
+static void a_running_step_clock_counts_the_downtime(void **state)
+{
+    struct fx *f = *state;
+    int64_t at_crash, after;
+
+    make_group(f, T0);
+    drive_consultation(f);
+    commit_all(f);
+    at_crash = clock_used(&f->g->room->clock, f->now);
+    restart_group(f, f->now + 10 * MIN);
+    after = clock_used(&f->g->room->clock, f->now + 10 * MIN);
+    assert_true(f->g->room->clock.running);
+    assert_int_equal(after, at_crash + 10 * MIN);
+}
+
+static void group_commit_reports_every_record_once_in_order(void **state)
+{
+    struct fx *f = *state;
+    struct room_cmd cmd = CMD(CMD_NOTE_POST, .text = "note");
+    const size_t n = 5000;
+    size_t got = 0;
+    int fidx;
+
+    make_group(f, T0);
+    f->now = T0;
+    open_session(f);
+    commit_all(f);
+    f->acks.n = 0;
+    atomic_store(&wakes, 0);
+    fidx = room_member_find(f->g->room, f->id[F]);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(cmd.id, sizeof(cmd.id), "n%zu", i);
+        assert_int_equal(store_submit_cmd(f->store, f->g->room, fidx, &cmd, T0, i + 1,
+                                          1000 + i),
+                         0);
+        if (i % 97 == 0)
+            got += store_drain(f->store, on_done, &f->acks);
+    }
+    while (got < n) {
+        store_flush(f->store);
+        got += store_drain(f->store, on_done, &f->acks);
+    }
+    assert_int_equal(got, n);
+    assert_int_equal(f->acks.n, n);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(f->acks.tokens[i], 1000 + i);
+        assert_int_equal(f->acks.rcs[i], 0);
+    }
+    assert_true(atomic_load(&wakes) >= 1);
+    assert_int_equal(store_drain(f->store, on_done, &f->acks), 0);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM journal WHERE kind = 3"), (int64_t)n);
+}
+
+static void a_full_queue_refuses_submits_until_drained(void **state)
+{
+    struct fx *f = *state;
+
+    store_close(f->store);
+    f->store = open_store(f, 0, 3);
+    assert_int_equal(hub_group_create(f->hub, "Small queue", "Léa", "fr", 45, &f->g, f->id[F],
+                                      f->key[F], f->invite),
+                     0);
+    for (uint64_t t = 1; t <= 3; t++)
+        assert_int_equal(store_submit_group(f->store, f->g, T0, t), 0);
+    assert_true(store_is_full(f->store));
+    assert_int_equal(store_submit_group(f->store, f->g, T0, 4), CODEV_E_RATE_LIMITED);
+    /* Committed but not drained still counts: the loop must drain. */
+    store_flush(f->store);
+    assert_true(store_is_full(f->store));
+    assert_int_equal(store_drain(f->store, on_done, &f->acks), 3);
+    assert_false(store_is_full(f->store));
+    assert_int_equal(store_submit_group(f->store, f->g, T0, 5), 0);
+    commit_all(f);
+    assert_int_equal(f->acks.n, 4);
+    assert_int_equal(f->acks.tokens[3], 5);
+}
+
+static void a_failing_record_fails_alone_and_the_others_commit(void **state)
+{
+    struct fx *f = *state;
+    struct room *stray;
+    struct room_limits lim = {1000, 4000, 30, 16};
+    struct room_cmd cmd = CMD(CMD_NOTE_POST, .id = "x", .text = "stray");
+
+    make_group(f, T0);
+    commit_all(f);
+    f->acks.n = 0;
+    /* A command for a session the store never saw opened breaks a foreign key. */
+    stray = room_new("55555555-5555-4555-8555-555555555555", NULL, &lim, T0);
+    assert_true(room_member_add(stray, f->id[F], "Léa", true, false) >= 0);
+    assert_int_equal(store_submit_group(f->store, f->g, T0, 1), 0);
+    assert_int_equal(store_submit_cmd(f->store, stray, 0, &cmd, T0, 1, 2), 0);
+    assert_int_equal(store_submit_group(f->store, f->g, T0, 3), 0);
+    store_flush(f->store);
+    assert_int_equal(store_drain(f->store, on_done, &f->acks), 3);
+    assert_int_equal(f->acks.tokens[0], 1);
+    assert_int_equal(f->acks.rcs[0], 0);
+    assert_int_equal(f->acks.tokens[1], 2);
+    assert_int_equal(f->acks.rcs[1], CODEV_E_INTERNAL);
+    assert_int_equal(f->acks.tokens[2], 3);
+    assert_int_equal(f->acks.rcs[2], 0);
+    room_free(stray);
+}
+
+static void closing_the_store_commits_what_is_still_queued(void **state)
+{
+    struct fx *f = *state;
+    struct room_cmd cmd = CMD(CMD_NOTE_POST, .text = "late");
+    int fidx;
+
+    make_group(f, T0);
+    f->now = T0;
+    open_session(f);
+    fidx = room_member_find(f->g->room, f->id[F]);
+    for (int i = 0; i < 500; i++) {
+        snprintf(cmd.id, sizeof(cmd.id), "late%d", i);
+        assert_int_equal(store_submit_cmd(f->store, f->g->room, fidx, &cmd, T0, (uint64_t)i + 1,
+                                          (uint64_t)i),
+                         0);
+    }
+    store_close(f->store); /* no flush, no drain */
+    f->store = NULL;
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM journal WHERE kind = 3"), 500);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM members"), 4);
+    f->store = open_store(f, 0, 0);
+}
+
+static void submits_refuse_what_cannot_be_journaled(void **state)
+{
+    struct fx *f = *state;
+    struct room_cmd cmd = CMD(CMD_NOTE_POST, .id = "n", .text = "x");
+
+    make_group(f, T0);
+    f->now = T0;
+    open_session(f);
+    assert_int_equal(store_submit_cmd(f->store, f->g->room, 17, &cmd, T0, 1, 0),
+                     CODEV_E_BAD_FIELD);
+    assert_int_equal(store_submit_cmd(f->store, NULL, 0, &cmd, T0, 1, 0), CODEV_E_BAD_FIELD);
+    apply(f, F, CMD(CMD_CHECKIN_POST, .id = "c", .text = "hello"));
+    /* Too late to describe how the room was built: a command was applied. */
+    assert_int_equal(store_submit_session_open(f->store, f->g, 0), CODEV_E_BAD_FIELD);
+    assert_int_equal(store_submit_member_join(f->store, f->g, 40, T0, 0), CODEV_E_BAD_FIELD);
+    commit_all(f);
+}
+
+/* ---- closing: retention and history ------------------------------------------------ */
+
+static void personal_retention_erases_group_text_from_the_db_and_the_wal(void **state)
+{
+    struct fx *f = *state;
+    static const char *const erased[] = {"CHECKIN-SECRET", "TOPIC-SECRET", "QUESTION-SECRET",
+                                         "ANSWER-SECRET", "REFORMULATION-SECRET"};
+    struct store_journal *j;
+
+    make_group(f, T0);
+    drive_consultation(f);
+    commit_all(f);
+    /* The texts are on disk while the session runs... */
+    for (size_t i = 0; i < sizeof(erased) / sizeof(erased[0]); i++)
+        assert_true(on_disk(f, erased[i]));
+    close_session(f);
+    /* ...and gone from both files once it closed. */
+    for (size_t i = 0; i < sizeof(erased) / sizeof(erased[0]); i++)
+        assert_false(on_disk(f, erased[i]));
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM journal"), 0);
+
+    /* The client keeps problem, contract, contributions with marks, plan. */
+    assert_int_equal(store_journal_read(f->store, f->id[A], &j), 0);
+    assert_int_equal(j->ncases, 1);
+    assert_string_equal(j->cases[0].session_id, f->g->room->session_id);
+    assert_int_equal(j->cases[0].consultation, 0);
+    assert_string_equal(j->cases[0].problem, "PROBLEM-KEPT my team resists");
+    assert_string_equal(j->cases[0].contract, "CONTRACT-KEPT help me to");
+    assert_int_equal(j->cases[0].nitems, 2);
+    assert_int_equal(j->cases[0].items[0].card, f->card_contrib_b);
+    assert_string_equal(j->cases[0].items[0].text, "CONTRIB-KEPT-B try 1:1s");
+    assert_int_equal(j->cases[0].items[0].variant, KIND_SUGGESTION);
+    assert_true(j->cases[0].items[0].marked);
+    assert_string_equal(j->cases[0].items[1].text, "CONTRIB-KEPT-C I lived it");
+    assert_false(j->cases[0].items[1].marked);
+    assert_int_equal(j->nplans, 1);
+    assert_string_equal(j->plans[0].text, "ACTION-KEPT meet each one");
+    assert_string_equal(j->plans[0].due, "next month");
+    assert_false(j->plans[0].debriefed);
+    assert_int_equal(j->plans[0].outcome, -1);
+    assert_int_equal(j->nentries, 1);
+    assert_int_equal(j->entries[0].type, CARD_NOTE);
+    assert_string_equal(j->entries[0].text, "NOTE-KEPT-A ask HR");
+    store_journal_free(j);
+
+    /* Each member keeps their own learnings and notes, nobody else's. */
+    assert_int_equal(store_journal_read(f->store, f->id[B], &j), 0);
+    assert_int_equal(j->ncases, 0);
+    assert_int_equal(j->nplans, 0);
+    assert_int_equal(j->nentries, 1);
+    assert_int_equal(j->entries[0].type, CARD_LEARNING);
+    assert_int_equal(j->entries[0].variant, DIM_PROCESS);
+    assert_int_equal(j->entries[0].step, STEP_LEARNING);
+    assert_string_equal(j->entries[0].text, "LEARNING-KEPT-B listen more");
+    store_journal_free(j);
+    assert_int_equal(store_journal_read(f->store, f->id[C], &j), 0);
+    assert_int_equal(j->nentries, 1);
+    assert_string_equal(j->entries[0].text, "NOTE-KEPT-C private");
+    store_journal_free(j);
+
+    /* No minutes under personal retention. */
+    {
+        struct room *minutes = NULL;
+        assert_int_equal(store_minutes_read(f->store, f->g->room->session_id, &minutes),
+                         CODEV_E_NOT_FOUND);
+        assert_null(minutes);
+    }
+}
+
+static void keep_retention_keeps_the_full_minutes(void **state)
+{
+    struct fx *f = *state;
+    struct room *minutes = NULL;
+    struct store_journal *j;
+
+    make_group(f, T0);
+    assert_int_equal(hub_group_retention_set(f->g, "keep"), 0);
+    assert_int_equal(store_submit_group(f->store, f->g, T0, f->token++), 0);
+    drive_consultation(f);
+    close_session(f);
+    assert_true(on_disk(f, "QUESTION-SECRET"));
+    assert_int_equal(store_minutes_read(f->store, f->g->room->session_id, &minutes), 0);
+    assert_non_null(minutes);
+    assert_rooms_equal(f->g->room, minutes, f->now);
+    assert_string_equal(room_card_get(minutes, f->card_question)->text,
+                        "QUESTION-SECRET since when?");
+    room_free(minutes);
+    /* Personal journals are there as well. */
+    assert_int_equal(store_journal_read(f->store, f->id[A], &j), 0);
+    assert_int_equal(j->ncases, 1);
+    store_journal_free(j);
+}
+
+static int64_t c_steps_topic_used(const struct store_history *h)
+{
+    return h->sessions[0].consultations[0].steps[STEP_TOPIC].used_ms;
+}
+
+static void closing_writes_the_history_with_planned_and_actual_durations(void **state)
+{
+    struct fx *f = *state;
+    struct store_history *h;
+    const struct store_consultation_history *c;
+    int64_t budgets[STEP_COUNT];
+
+    make_group(f, T0);
+    drive_consultation(f);
+    close_session(f);
+    assert_int_equal(hub_format_budgets(90, budgets), 0);
+    assert_int_equal(store_history_read(f->store, f->g->id, &h), 0);
+    assert_int_equal(h->nsessions, 1);
+    assert_string_equal(h->sessions[0].id, f->g->room->session_id);
+    assert_int_equal(h->sessions[0].opened_ms, T0);
+    assert_int_equal(h->sessions[0].closed_ms, f->now);
+    assert_int_equal(h->sessions[0].opening.planned_ms, budgets[STEP_OPENING]);
+    /* The opening clock was never started. */
+    assert_int_equal(h->sessions[0].opening.used_ms, 0);
+    assert_int_equal(c_steps_topic_used(h), 3 * MIN);
+    assert_int_equal(h->sessions[0].nconsultations, 1);
+    c = &h->sessions[0].consultations[0];
+    assert_string_equal(c->client, f->id[A]);
+    assert_string_equal(c->facilitator, f->id[F]);
+    assert_int_equal(c->steps[STEP_CLARIFICATION].planned_ms, budgets[STEP_CLARIFICATION]);
+    assert_int_equal(c->steps[STEP_CLARIFICATION].used_ms, 15 * MIN);
+    assert_int_equal(c->steps[STEP_CONSULTATION].used_ms, 20 * MIN);
+    assert_int_equal(c->steps[STEP_LEARNING].planned_ms, budgets[STEP_LEARNING] + 2 * MIN);
+    assert_int_equal(c->steps[STEP_LEARNING].used_ms, 6 * MIN);
+    store_history_free(h);
+}
+
+static void a_session_closed_just_before_a_crash_is_finalized_at_load(void **state)
+{
+    struct fx *f = *state;
+    struct store_load_report rep;
+
+    make_group(f, T0);
+    drive_consultation(f);
+    f->now += MIN;
+    apply(f, F, CMD(CMD_SESSION_CLOSE, .id = "fclose"));
+    commit_all(f); /* the close command is journaled; the close record never came */
+    rep = restart_group(f, f->now + 5 * MIN);
+    assert_int_equal(rep.sessions_finalized, 1);
+    assert_int_equal(rep.sessions_rebuilt, 0);
+    assert_int_equal(f->hub->open_sessions, 0);
+    assert_int_equal(f->g->nplans, 1);
+    assert_string_equal(f->g->plans[0].text, "ACTION-KEPT meet each one");
+    assert_false(on_disk(f, "QUESTION-SECRET"));
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM sessions WHERE closed_ms IS NULL"), 0);
+    /* Loading again finds nothing left to do, and the plan once. */
+    rep = restart_group(f, f->now + 6 * MIN);
+    assert_int_equal(rep.sessions_finalized, 0);
+    assert_int_equal(f->g->nplans, 1);
+}
+
+static void an_action_plan_is_debriefed_in_the_next_session_after_a_restart(void **state)
+{
+    struct fx *f = *state;
+    struct store_journal *j;
+    char ref[AUTH_UUID_LEN + 1];
+
+    make_group(f, T0);
+    drive_consultation(f);
+    close_session(f);
+    assert_int_equal(f->g->nplans, 1);
+    memcpy(ref, f->g->plans[0].id, sizeof(ref));
+
+    /* A month later, after a restart: the plan waits for A's debrief. */
+    restart_group(f, T0 + 30 * 24 * 60 * MIN);
+    assert_int_equal(f->g->nplans, 1);
+    assert_string_equal(f->g->plans[0].id, ref);
+    f->now = T0 + 30 * 24 * 60 * MIN;
+    assert_int_equal(hub_session_open(f->hub, f->g, f->now), 0);
+    assert_int_equal(store_submit_session_open(f->store, f->g, f->token++), 0);
+    assert_int_equal(f->g->room->ndebriefs, 1);
+    assert_string_equal(f->g->room->debriefs[0].id, ref);
+    apply(f, A, CMD(CMD_DEBRIEF_POST, .id = "d1", .ref = ref, .variant = OUTCOME_PARTLY,
+                    .text = "met half of them"));
+    assert_true(f->g->plans[0].debriefed);
+    close_session(f);
+
+    assert_int_equal(store_journal_read(f->store, f->id[A], &j), 0);
+    assert_int_equal(j->nplans, 1);
+    assert_true(j->plans[0].debriefed);
+    assert_int_equal(j->plans[0].outcome, OUTCOME_PARTLY);
+    assert_string_equal(j->plans[0].comment, "met half of them");
+    store_journal_free(j);
+    restart_group(f, f->now);
+    assert_true(f->g->plans[0].debriefed);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(a_new_database_gets_the_latest_schema_in_wal_mode, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_v1_database_opens_upgraded_with_its_data_intact, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(groups_members_and_plans_come_back_after_a_restart,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(replay_rebuilds_an_open_room_identical_to_the_original,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(a_running_step_clock_counts_the_downtime, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(group_commit_reports_every_record_once_in_order, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_full_queue_refuses_submits_until_drained, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_failing_record_fails_alone_and_the_others_commit,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(closing_the_store_commits_what_is_still_queued, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(submits_refuse_what_cannot_be_journaled, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            personal_retention_erases_group_text_from_the_db_and_the_wal, setup, teardown),
+        cmocka_unit_test_setup_teardown(keep_retention_keeps_the_full_minutes, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            closing_writes_the_history_with_planned_and_actual_durations, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            a_session_closed_just_before_a_crash_is_finalized_at_load, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            an_action_plan_is_debriefed_in_the_next_session_after_a_restart, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
