@@ -41,7 +41,7 @@
 #include "errors.h"
 
 #define STORE_BUSY_TIMEOUT_MS 5000
-#define STORE_PATH_MAX 4096
+#define STORE_PATH_MAX        4096
 
 /* Journal record kinds (journal.kind). */
 enum store_journal_kind {
@@ -90,15 +90,15 @@ static const char *const migrations[] = {
     "  group_id TEXT NOT NULL REFERENCES groups(id),"
     "  opened_ms INTEGER NOT NULL,"
     "  closed_ms INTEGER,"
-    "  budgets TEXT NOT NULL,"       /* STEP_COUNT budgets in ms, space-separated */
-    "  limits TEXT NOT NULL,"        /* the room_limits, space-separated */
+    "  budgets TEXT NOT NULL," /* STEP_COUNT budgets in ms, space-separated */
+    "  limits TEXT NOT NULL,"  /* the room_limits, space-separated */
     "  opening_planned_ms INTEGER,"
     "  opening_used_ms INTEGER);"
     "CREATE TABLE journal ("
     "  id INTEGER PRIMARY KEY,"
     "  session_id TEXT NOT NULL REFERENCES sessions(id),"
     "  kind INTEGER NOT NULL,"
-    "  member TEXT NOT NULL,"        /* added member, debrief client, or sender */
+    "  member TEXT NOT NULL," /* added member, debrief client, or sender */
     "  member_idx INTEGER,"
     "  name TEXT, facilitator INTEGER, observer INTEGER,"
     "  cmd TEXT, cmd_id TEXT, text TEXT, due TEXT, target TEXT, ref TEXT,"
@@ -179,27 +179,33 @@ enum store_stmt {
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_GROUP_UPSERT] =
-        "INSERT INTO groups (id, name, language, format, facilitator, invite_hash, retention,"
+        "INSERT INTO groups (id, name, language, format, facilitator, invite_hash, "
+        "retention,"
         " created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-        " ON CONFLICT (id) DO UPDATE SET name = excluded.name, language = excluded.language,"
+        " ON CONFLICT (id) DO UPDATE SET name = excluded.name, language = "
+        "excluded.language,"
         " format = excluded.format, facilitator = excluded.facilitator,"
         " invite_hash = excluded.invite_hash, retention = excluded.retention",
     [ST_MEMBER_UPSERT] =
         "INSERT INTO members (id, group_id, ordinal, name, key_hash, observer, removed)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-        " ON CONFLICT (id) DO UPDATE SET name = excluded.name, key_hash = excluded.key_hash,"
+        " ON CONFLICT (id) DO UPDATE SET name = excluded.name, key_hash = "
+        "excluded.key_hash,"
         " observer = excluded.observer, removed = excluded.removed",
     [ST_PLAN_UPSERT] =
-        "INSERT INTO plans (id, group_id, ordinal, client, session_id, consultation, text, due,"
+        "INSERT INTO plans (id, group_id, ordinal, client, session_id, consultation, "
+        "text, due,"
         " debriefed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
         " ON CONFLICT (id) DO UPDATE SET debriefed = max(debriefed, excluded.debriefed)",
     [ST_SESSION_INSERT] =
         "INSERT INTO sessions (id, group_id, opened_ms, budgets, limits)"
         " VALUES (?1, ?2, ?3, ?4, ?5)",
     [ST_JOURNAL_INSERT] =
-        "INSERT INTO journal (session_id, kind, member, member_idx, name, facilitator, observer,"
+        "INSERT INTO journal (session_id, kind, member, member_idx, name, facilitator, "
+        "observer,"
         " cmd, cmd_id, text, due, target, ref, card, seconds, variant, flag, at_ms, seq)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+        "?17,"
         " ?18, ?19)",
     [ST_SAVEPOINT] = "SAVEPOINT rec",
     [ST_RELEASE] = "RELEASE rec",
@@ -208,7 +214,13 @@ static const char *const stmt_sql[ST_COUNT] = {
 
 /* ---- records ------------------------------------------------------------- */
 
-enum store_rec_kind { REC_GROUP, REC_SESSION_OPEN, REC_MEMBER_JOIN, REC_CMD, REC_SESSION_CLOSE };
+enum store_rec_kind {
+    REC_GROUP,
+    REC_SESSION_OPEN,
+    REC_MEMBER_JOIN,
+    REC_CMD,
+    REC_SESSION_CLOSE
+};
 
 struct snap_member {
     char id[AUTH_UUID_LEN + 1];
@@ -235,7 +247,7 @@ struct group_snap {
     char facilitator[AUTH_UUID_LEN + 1];
     uint8_t invite_hash[AUTH_HASH_LEN];
     int retention;
-    int64_t now_ms;               /* created_ms when the group is new */
+    int64_t now_ms; /* created_ms when the group is new */
     struct snap_member *members;
     size_t nmembers;
     struct snap_plan *plans;
@@ -286,19 +298,19 @@ struct store_rec {
     struct store_rec *next;
     enum store_rec_kind kind;
     uint64_t token;
-    int rc;                       /* set by the writer */
+    int rc;                             /* set by the writer */
     char session_id[AUTH_UUID_LEN + 1]; /* MEMBER_JOIN (journaled), CMD, SESSION_CLOSE */
-    int64_t at_ms;                /* MEMBER_JOIN, SESSION_CLOSE */
-    struct group_snap *group;     /* GROUP, MEMBER_JOIN, SESSION_CLOSE */
-    struct session_snap *session; /* SESSION_OPEN */
-    struct snap_room_member joined; /* MEMBER_JOIN when session_id[0] */
-    struct cmd_snap cmd;          /* CMD */
-    char tail[];                  /* CMD: the command's strings */
+    int64_t at_ms;                      /* MEMBER_JOIN, SESSION_CLOSE */
+    struct group_snap *group;           /* GROUP, MEMBER_JOIN, SESSION_CLOSE */
+    struct session_snap *session;       /* SESSION_OPEN */
+    struct snap_room_member joined;     /* MEMBER_JOIN when session_id[0] */
+    struct cmd_snap cmd;                /* CMD */
+    char tail[];                        /* CMD: the command's strings */
 };
 
 struct store {
-    sqlite3 *w;                   /* the writer's connection */
-    sqlite3 *r;                   /* read-only connection, under read_mu */
+    sqlite3 *w;                    /* the writer's connection */
+    sqlite3 *r;                    /* read-only connection, under read_mu */
     sqlite3_stmt *stmts[ST_COUNT]; /* on w */
     int version;
     uint32_t queue_max;
@@ -307,17 +319,17 @@ struct store {
 
     pthread_t thread;
     bool thread_started;
-    pthread_mutex_t mu;           /* guards everything down to `written` */
-    pthread_cond_t work_cv;       /* signalled when a record is queued or at stop */
-    pthread_cond_t done_cv;       /* broadcast after each commit (store_flush) */
+    pthread_mutex_t mu;     /* guards everything down to `written` */
+    pthread_cond_t work_cv; /* signalled when a record is queued or at stop */
+    pthread_cond_t done_cv; /* broadcast after each commit (store_flush) */
     struct store_rec *pending, *pending_tail;
     struct store_rec *done, *done_tail;
-    uint64_t submitted;           /* records queued, ever */
-    uint64_t written;             /* records committed or failed, ever */
+    uint64_t submitted; /* records queued, ever */
+    uint64_t written;   /* records committed or failed, ever */
     bool stopping;
 
-    bool checkpoint_wanted;       /* writer (or load) only: deleted text to truncate away */
-    size_t in_flight;             /* submitting thread only */
+    bool checkpoint_wanted; /* writer (or load) only: deleted text to truncate away */
+    size_t in_flight;       /* submitting thread only */
     pthread_mutex_t read_mu;
 };
 
@@ -433,7 +445,8 @@ static void session_snap_free(struct session_snap *s)
 }
 
 /* Returns a copy of how room r was built, or NULL on allocation failure. */
-static struct session_snap *session_snap_new(const struct hub_group *g, const struct room *r)
+static struct session_snap *session_snap_new(const struct hub_group *g,
+                                             const struct room *r)
 {
     struct session_snap *s = calloc(1, sizeof(*s));
 
@@ -539,8 +552,9 @@ static const char *col_text(sqlite3_stmt *st, int i)
 /* The writer's cached statement id, prepared on first use (NULL on error). */
 static sqlite3_stmt *stmt_get(struct store *s, enum store_stmt id)
 {
-    if (!s->stmts[id] && sqlite3_prepare_v3(s->w, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
-                                            &s->stmts[id], NULL) != SQLITE_OK) {
+    if (!s->stmts[id] &&
+        sqlite3_prepare_v3(s->w, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+                           &s->stmts[id], NULL) != SQLITE_OK) {
         sqlite3_finalize(s->stmts[id]);
         s->stmts[id] = NULL;
     }
@@ -563,7 +577,8 @@ static int db_configure(sqlite3 *db, bool writer, bool sync_normal)
     if (!writer)
         return 0;
     if (db_exec(db, "PRAGMA journal_mode = WAL;") ||
-        db_exec(db, sync_normal ? "PRAGMA synchronous = NORMAL;" : "PRAGMA synchronous = FULL;"))
+        db_exec(db, sync_normal ? "PRAGMA synchronous = NORMAL;"
+                                : "PRAGMA synchronous = FULL;"))
         return CODEV_E_INTERNAL;
     return 0;
 }
@@ -590,17 +605,21 @@ static int schema_migrate(sqlite3 *db, int target, int *version)
 {
     char sql[96];
 
-    if (db_exec(db, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)") ||
+    if (db_exec(db,
+                "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)") ||
         schema_version_get(db, version))
         return CODEV_E_INTERNAL;
     if (*version > STORE_SCHEMA_LATEST)
         return CODEV_E_INTERNAL; /* made by a newer codevd: do not touch it */
     while (*version < target) {
-        snprintf(sql, sizeof(sql), "DELETE FROM schema_version; INSERT INTO schema_version "
-                                   "VALUES (%d);", *version + 1);
+        snprintf(sql, sizeof(sql),
+                 "DELETE FROM schema_version; INSERT INTO schema_version "
+                 "VALUES (%d);",
+                 *version + 1);
         if (db_exec(db, "BEGIN IMMEDIATE"))
             return CODEV_E_INTERNAL;
-        if (db_exec(db, migrations[*version]) || db_exec(db, sql) || db_exec(db, "COMMIT")) {
+        if (db_exec(db, migrations[*version]) || db_exec(db, sql) ||
+            db_exec(db, "COMMIT")) {
             db_exec(db, "ROLLBACK");
             return CODEV_E_INTERNAL;
         }
@@ -662,9 +681,10 @@ static int write_group(struct store *s, const struct group_snap *g)
             sqlite3_bind_int64(st, 3, (int64_t)i) |
             sqlite3_bind_text(st, 4, p->client, -1, SQLITE_STATIC) |
             bind_text(st, 5, p->session[0] ? p->session : NULL) |
-            (p->session[0] ? sqlite3_bind_int(st, 6, p->consultation) : sqlite3_bind_null(st, 6)) |
-            sqlite3_bind_text(st, 7, p->text, -1, SQLITE_STATIC) | bind_text(st, 8, p->due) |
-            sqlite3_bind_int(st, 9, p->debriefed);
+            (p->session[0] ? sqlite3_bind_int(st, 6, p->consultation)
+                           : sqlite3_bind_null(st, 6)) |
+            sqlite3_bind_text(st, 7, p->text, -1, SQLITE_STATIC) |
+            bind_text(st, 8, p->due) | sqlite3_bind_int(st, 9, p->debriefed);
         rc = stmt_run(st, b);
         if (rc)
             return rc;
@@ -702,7 +722,8 @@ static int write_session_open(struct store *s, const struct session_snap *ss)
         n += (size_t)snprintf(budgets + n, sizeof(budgets) - n, "%s%lld", i ? " " : "",
                               (long long)ss->budget_ms[i]);
     snprintf(limits, sizeof(limits), "%u %u %u %u", ss->limits.text_max_chars,
-             ss->limits.long_text_max_chars, ss->limits.cards_per_step, ss->limits.members_max);
+             ss->limits.long_text_max_chars, ss->limits.cards_per_step,
+             ss->limits.members_max);
     b = sqlite3_bind_text(st, 1, ss->id, -1, SQLITE_STATIC) |
         sqlite3_bind_text(st, 2, ss->group, -1, SQLITE_STATIC) |
         sqlite3_bind_int64(st, 3, ss->created_ms) |
@@ -717,7 +738,8 @@ static int write_session_open(struct store *s, const struct session_snap *ss)
         b = sqlite3_bind_text(st, 1, ss->id, -1, SQLITE_STATIC) |
             sqlite3_bind_int(st, 2, JOURNAL_DEBRIEF) |
             sqlite3_bind_text(st, 3, d->client, -1, SQLITE_STATIC) |
-            sqlite3_bind_text(st, 10, d->text, -1, SQLITE_STATIC) | bind_text(st, 11, d->due) |
+            sqlite3_bind_text(st, 10, d->text, -1, SQLITE_STATIC) |
+            bind_text(st, 11, d->due) |
             sqlite3_bind_text(st, 13, d->id, -1, SQLITE_STATIC);
         rc = stmt_run(st, b);
     }
@@ -737,10 +759,11 @@ static int write_cmd(struct store *s, const char *session_id, const struct cmd_s
         sqlite3_bind_int(st, 4, c->member) |
         sqlite3_bind_text(st, 8, room_cmd_name(c->type), -1, SQLITE_STATIC) |
         sqlite3_bind_text(st, 9, c->id, -1, SQLITE_STATIC) | bind_text(st, 10, c->text) |
-        bind_text(st, 11, c->due) | bind_text(st, 12, c->target) | bind_text(st, 13, c->ref) |
-        sqlite3_bind_int64(st, 14, c->card) | sqlite3_bind_int64(st, 15, c->seconds) |
-        sqlite3_bind_int(st, 16, c->variant) | sqlite3_bind_int(st, 17, c->flag) |
-        sqlite3_bind_int64(st, 18, c->now_ms) | sqlite3_bind_int64(st, 19, (int64_t)c->seq);
+        bind_text(st, 11, c->due) | bind_text(st, 12, c->target) |
+        bind_text(st, 13, c->ref) | sqlite3_bind_int64(st, 14, c->card) |
+        sqlite3_bind_int64(st, 15, c->seconds) | sqlite3_bind_int(st, 16, c->variant) |
+        sqlite3_bind_int(st, 17, c->flag) | sqlite3_bind_int64(st, 18, c->now_ms) |
+        sqlite3_bind_int64(st, 19, (int64_t)c->seq);
     return stmt_run(st, b);
 }
 
@@ -748,11 +771,11 @@ static int write_cmd(struct store *s, const char *session_id, const struct cmd_s
 
 /* A session rebuilt from its journal. */
 struct replay {
-    struct room *room;            /* owned by the replay until taken */
+    struct room *room; /* owned by the replay until taken */
     char group_id[AUTH_UUID_LEN + 1];
     int64_t opened_ms;
-    bool closed;                  /* sessions.closed_ms is set */
-    int64_t last_ms;              /* instant of the last command, or opened_ms */
+    bool closed;     /* sessions.closed_ms is set */
+    int64_t last_ms; /* instant of the last command, or opened_ms */
     size_t records, mismatches;
     char (*facilitators)[AUTH_UUID_LEN + 1]; /* per consultation, when it began */
     size_t nfacilitators, facilitators_cap;
@@ -805,14 +828,15 @@ static void replay_row(struct replay *rp, sqlite3_stmt *st)
         return;
     }
     if (kind == JOURNAL_DEBRIEF) {
-        rc = room_debrief_add(r, col_text(st, 11), member, col_text(st, 8), col_text(st, 9));
+        rc = room_debrief_add(r, col_text(st, 11), member, col_text(st, 8),
+                              col_text(st, 9));
         rp->mismatches += rc < 0;
         return;
     }
     idx = sqlite3_column_int(st, 2);
     type = room_cmd_from_name(col_text(st, 6));
-    if (kind != JOURNAL_CMD || type < 0 || idx < 0 || (size_t)idx >= r->nmembers || !member ||
-        strcmp(r->members[idx].id, member) != 0) {
+    if (kind != JOURNAL_CMD || type < 0 || idx < 0 || (size_t)idx >= r->nmembers ||
+        !member || strcmp(r->members[idx].id, member) != 0) {
         rp->mismatches++;
         return;
     }
@@ -856,8 +880,9 @@ static int store_replay(sqlite3 *db, const char *session_id, struct replay *rp)
     int rc = CODEV_E_INTERNAL, step;
 
     memset(rp, 0, sizeof(*rp));
-    st = stmt_prepare(db, "SELECT group_id, opened_ms, closed_ms IS NOT NULL, budgets, limits"
-                          " FROM sessions WHERE id = ?1");
+    st = stmt_prepare(db,
+                      "SELECT group_id, opened_ms, closed_ms IS NOT NULL, budgets, limits"
+                      " FROM sessions WHERE id = ?1");
     if (!st)
         return CODEV_E_INTERNAL;
     sqlite3_bind_text(st, 1, session_id, -1, SQLITE_STATIC);
@@ -875,9 +900,10 @@ static int store_replay(sqlite3 *db, const char *session_id, struct replay *rp)
     if (!rp->room)
         goto out;
     sqlite3_finalize(st);
-    st = stmt_prepare(db, "SELECT kind, member, member_idx, name, facilitator, observer, cmd,"
-                          " cmd_id, text, due, target, ref, card, seconds, variant, flag, at_ms,"
-                          " seq FROM journal WHERE session_id = ?1 ORDER BY id");
+    st = stmt_prepare(
+        db, "SELECT kind, member, member_idx, name, facilitator, observer, cmd,"
+            " cmd_id, text, due, target, ref, card, seconds, variant, flag, at_ms,"
+            " seq FROM journal WHERE session_id = ?1 ORDER BY id");
     if (!st)
         goto out;
     sqlite3_bind_text(st, 1, session_id, -1, SQLITE_STATIC);
@@ -927,36 +953,48 @@ static int finalize_records(sqlite3 *db, const char *sid, const struct replay *r
     for (size_t i = 0; !rc && i < r->nconsultations; i++) {
         const struct room_consultation *c = &r->consultations[i];
         const char *client = c->client >= 0 ? r->members[c->client].id : NULL;
-        rc = db_run(db, "INSERT OR REPLACE INTO consultations VALUES (?1, ?2, ?3, ?4)", "titt",
-                    sid, (int64_t)i, client,
-                    i < rp->nfacilitators && rp->facilitators[i][0] ? rp->facilitators[i] : NULL);
+        rc = db_run(db, "INSERT OR REPLACE INTO consultations VALUES (?1, ?2, ?3, ?4)",
+                    "titt", sid, (int64_t)i, client,
+                    i < rp->nfacilitators && rp->facilitators[i][0] ? rp->facilitators[i]
+                                                                    : NULL);
         for (int k = STEP_TOPIC; !rc && k <= STEP_LEARNING; k++)
-            rc = db_run(db, "INSERT OR REPLACE INTO consultation_steps VALUES (?1, ?2, ?3, ?4, ?5)",
-                        "titii", sid, (int64_t)i, step_name((enum step)k), c->step_budget_ms[k],
-                        c->step_used_ms[k]);
+            rc = db_run(
+                db,
+                "INSERT OR REPLACE INTO consultation_steps VALUES (?1, ?2, ?3, ?4, ?5)",
+                "titii", sid, (int64_t)i, step_name((enum step)k), c->step_budget_ms[k],
+                c->step_used_ms[k]);
         if (!rc && client)
-            rc = db_run(db, "INSERT OR REPLACE INTO cases VALUES (?1, ?2, ?3, ?4, ?5)", "titt"
-                        "t", sid, (int64_t)i, client, c->problem, c->contract);
+            rc = db_run(db, "INSERT OR REPLACE INTO cases VALUES (?1, ?2, ?3, ?4, ?5)",
+                        "titt"
+                        "t",
+                        sid, (int64_t)i, client, c->problem, c->contract);
     }
     for (size_t i = 0; !rc && i < r->ncards; i++) {
         const struct room_card *c = &r->cards[i];
         if (c->type == CARD_CONTRIBUTION && c->consultation >= 0 &&
             r->consultations[c->consultation].client >= 0)
-            rc = db_run(db, "INSERT OR REPLACE INTO case_items VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                        "tiiiit", sid, (int64_t)c->consultation, (int64_t)c->id,
-                        (int64_t)c->variant, (int64_t)c->marked, c->text);
+            rc = db_run(
+                db, "INSERT OR REPLACE INTO case_items VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "tiiiit", sid, (int64_t)c->consultation, (int64_t)c->id,
+                (int64_t)c->variant, (int64_t)c->marked, c->text);
         else if (c->type == CARD_LEARNING || c->type == CARD_NOTE)
-            rc = db_run(db, "INSERT OR REPLACE INTO notebook VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-                            " ?8, ?9)",
-                        "titt" "itiit", sid, (int64_t)c->id, r->members[c->author].id,
-                        room_card_type_name(c->type), (int64_t)c->variant, step_name(c->step),
-                        (int64_t)c->consultation, c->created_ms, c->text);
+            rc = db_run(
+                db,
+                "INSERT OR REPLACE INTO notebook VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+                " ?8, ?9)",
+                "titt"
+                "itiit",
+                sid, (int64_t)c->id, r->members[c->author].id,
+                room_card_type_name(c->type), (int64_t)c->variant, step_name(c->step),
+                (int64_t)c->consultation, c->created_ms, c->text);
     }
     for (size_t i = 0; !rc && i < r->ndebriefs; i++) {
         const struct room_debrief *d = &r->debriefs[i];
         if (d->outcome >= 0)
-            rc = db_run(db, "UPDATE plans SET outcome = ?1, comment = ?2, debriefed = 1"
-                            " WHERE id = ?3", "itt", (int64_t)d->outcome, d->comment, d->id);
+            rc = db_run(db,
+                        "UPDATE plans SET outcome = ?1, comment = ?2, debriefed = 1"
+                        " WHERE id = ?3",
+                        "itt", (int64_t)d->outcome, d->comment, d->id);
     }
     return rc;
 }
@@ -967,8 +1005,8 @@ static int finalize_records(sqlite3 *db, const char *sid, const struct replay *r
  * deletes the journal and asks for a truncating checkpoint). closed_ms < 0:
  * the instant of the last journaled command.
  */
-static int store_session_finalize(struct store *s, sqlite3 *db, const char *sid, int retention,
-                                  int64_t closed_ms)
+static int store_session_finalize(struct store *s, sqlite3 *db, const char *sid,
+                                  int retention, int64_t closed_ms)
 {
     struct replay rp;
     int rc = store_replay(db, sid, &rp);
@@ -977,10 +1015,12 @@ static int store_session_finalize(struct store *s, sqlite3 *db, const char *sid,
         return rc;
     if (closed_ms < 0)
         closed_ms = rp.last_ms;
-    rc = db_run(db, "UPDATE sessions SET closed_ms = ?1, retention = ?2, opening_planned_ms = ?3,"
-                    " opening_used_ms = ?4 WHERE id = ?5", "itiit", closed_ms,
-                hub_retention_name(retention), rp.room->opening_budget_ms,
-                rp.room->opening_used_ms, sid);
+    rc = db_run(
+        db,
+        "UPDATE sessions SET closed_ms = ?1, retention = ?2, opening_planned_ms = ?3,"
+        " opening_used_ms = ?4 WHERE id = ?5",
+        "itiit", closed_ms, hub_retention_name(retention), rp.room->opening_budget_ms,
+        rp.room->opening_used_ms, sid);
     if (!rc)
         rc = finalize_records(db, sid, &rp);
     if (!rc && retention == HUB_RETENTION_PERSONAL) {
@@ -1041,7 +1081,8 @@ static void write_batch(struct store *s, struct store_rec *batch)
             rec->rc = CODEV_E_INTERNAL;
     }
     if (s->checkpoint_wanted &&
-        sqlite3_wal_checkpoint_v2(s->w, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) == SQLITE_OK)
+        sqlite3_wal_checkpoint_v2(s->w, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) ==
+            SQLITE_OK)
         s->checkpoint_wanted = false;
 }
 
@@ -1086,7 +1127,8 @@ static void *store_writer_main(void *arg)
 
 static int db_open(const char *path, bool writer, bool sync_normal, sqlite3 **out)
 {
-    int flags = writer ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
+    int flags =
+        writer ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
 
     *out = NULL;
     if (sqlite3_open_v2(path, out, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
@@ -1106,7 +1148,8 @@ int store_open(const struct store_options *opts, struct store **out)
 
     *out = NULL;
     if (!opts || !opts->data_dir ||
-        snprintf(path, sizeof(path), "%s/%s", opts->data_dir, STORE_FILE_NAME) >= (int)sizeof(path))
+        snprintf(path, sizeof(path), "%s/%s", opts->data_dir, STORE_FILE_NAME) >=
+            (int)sizeof(path))
         return CODEV_E_INTERNAL;
     s = calloc(1, sizeof(*s));
     if (!s)
@@ -1118,9 +1161,10 @@ int store_open(const struct store_options *opts, struct store **out)
     s->queue_max = opts->queue_max ? opts->queue_max : STORE_QUEUE_MAX_DEFAULT;
     s->wake = opts->wake;
     s->wake_arg = opts->wake_arg;
-    target = opts->schema_version_max > 0 && opts->schema_version_max < STORE_SCHEMA_LATEST
-                 ? opts->schema_version_max
-                 : STORE_SCHEMA_LATEST;
+    target =
+        opts->schema_version_max > 0 && opts->schema_version_max < STORE_SCHEMA_LATEST
+            ? opts->schema_version_max
+            : STORE_SCHEMA_LATEST;
 
     if (db_open(path, true, opts->sync_normal, &s->w) ||
         schema_migrate(s->w, target, &s->version) || db_open(path, false, false, &s->r))
@@ -1273,7 +1317,8 @@ static const char *tail_copy(char **p, const char *src, size_t len)
 }
 
 int store_submit_cmd(struct store *s, const struct room *r, int member,
-                     const struct room_cmd *cmd, int64_t now_ms, uint64_t seq, uint64_t token)
+                     const struct room_cmd *cmd, int64_t now_ms, uint64_t seq,
+                     uint64_t token)
 {
     size_t lt, ld, lg, lr;
     struct store_rec *rec;
@@ -1282,7 +1327,8 @@ int store_submit_cmd(struct store *s, const struct room *r, int member,
 
     if (store_is_full(s))
         return CODEV_E_RATE_LIMITED;
-    if (!r || !cmd || member < 0 || (size_t)member >= r->nmembers || !room_cmd_name(cmd->type))
+    if (!r || !cmd || member < 0 || (size_t)member >= r->nmembers ||
+        !room_cmd_name(cmd->type))
         return CODEV_E_BAD_FIELD;
     lt = cmd->text ? strlen(cmd->text) : 0;
     ld = cmd->due ? strlen(cmd->due) : 0;
@@ -1367,8 +1413,9 @@ int store_flush(struct store *s)
 
 static int load_groups(struct store *s, struct hub *h, struct store_load_report *rep)
 {
-    sqlite3_stmt *st = stmt_prepare(s->w, "SELECT id, name, language, format, facilitator,"
-                                          " invite_hash, retention FROM groups ORDER BY rowid");
+    sqlite3_stmt *st =
+        stmt_prepare(s->w, "SELECT id, name, language, format, facilitator,"
+                           " invite_hash, retention FROM groups ORDER BY rowid");
     struct hub_group *g;
     int rc = 0, step;
 
@@ -1382,7 +1429,8 @@ static int load_groups(struct store *s, struct hub *h, struct store_load_report 
         }
         rc = hub_group_insert(h, col_text(st, 0), col_text(st, 1), col_text(st, 2),
                               sqlite3_column_int(st, 3), col_text(st, 4),
-                              sqlite3_column_blob(st, 5), (enum hub_retention)retention, &g);
+                              sqlite3_column_blob(st, 5), (enum hub_retention)retention,
+                              &g);
         rep->groups += rc == 0;
     }
     if (!rc && step != SQLITE_DONE)
@@ -1393,8 +1441,9 @@ static int load_groups(struct store *s, struct hub *h, struct store_load_report 
 
 static int load_members(struct store *s, struct hub *h, struct store_load_report *rep)
 {
-    sqlite3_stmt *st = stmt_prepare(s->w, "SELECT group_id, id, name, key_hash, observer, removed"
-                                          " FROM members ORDER BY group_id, ordinal");
+    sqlite3_stmt *st =
+        stmt_prepare(s->w, "SELECT group_id, id, name, key_hash, observer, removed"
+                           " FROM members ORDER BY group_id, ordinal");
     int rc = 0, step;
 
     if (!st)
@@ -1405,8 +1454,9 @@ static int load_members(struct store *s, struct hub *h, struct store_load_report
             rc = CODEV_E_INTERNAL;
             break;
         }
-        rc = hub_member_insert(g, col_text(st, 1), col_text(st, 2), sqlite3_column_blob(st, 3),
-                               sqlite3_column_int(st, 4) != 0, sqlite3_column_int(st, 5) != 0);
+        rc = hub_member_insert(g, col_text(st, 1), col_text(st, 2),
+                               sqlite3_column_blob(st, 3), sqlite3_column_int(st, 4) != 0,
+                               sqlite3_column_int(st, 5) != 0);
         rc = rc < 0 ? rc : 0;
         rep->members += rc == 0;
     }
@@ -1418,9 +1468,10 @@ static int load_members(struct store *s, struct hub *h, struct store_load_report
 
 static int load_plans(struct store *s, struct hub *h, struct store_load_report *rep)
 {
-    sqlite3_stmt *st = stmt_prepare(s->w, "SELECT group_id, id, client, text, due, debriefed,"
-                                          " session_id, consultation FROM plans"
-                                          " ORDER BY group_id, ordinal");
+    sqlite3_stmt *st =
+        stmt_prepare(s->w, "SELECT group_id, id, client, text, due, debriefed,"
+                           " session_id, consultation FROM plans"
+                           " ORDER BY group_id, ordinal");
     int rc = 0, step;
 
     if (!st)
@@ -1440,8 +1491,8 @@ static int load_plans(struct store *s, struct hub *h, struct store_load_report *
         p.due = (char *)col_text(st, 4);
         p.debriefed = sqlite3_column_int(st, 5) != 0;
         id_copy(p.session, col_text(st, 6));
-        p.consultation = sqlite3_column_type(st, 7) == SQLITE_NULL ? -1
-                                                                   : sqlite3_column_int(st, 7);
+        p.consultation =
+            sqlite3_column_type(st, 7) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 7);
         rc = hub_plan_insert(g, &p);
         rep->plans += rc == 0;
     }
@@ -1475,9 +1526,10 @@ out:
 static int load_sessions(struct store *s, struct hub *h, int64_t now_ms,
                          struct store_load_report *rep)
 {
-    sqlite3_stmt *st = stmt_prepare(s->w, "SELECT id FROM sessions WHERE closed_ms IS NULL"
-                                          " ORDER BY opened_ms, rowid");
-    char (*ids)[AUTH_UUID_LEN + 1] = NULL;
+    sqlite3_stmt *st =
+        stmt_prepare(s->w, "SELECT id FROM sessions WHERE closed_ms IS NULL"
+                           " ORDER BY opened_ms, rowid");
+    char(*ids)[AUTH_UUID_LEN + 1] = NULL;
     size_t n = 0, cap = 0;
     int rc = 0, step;
 
@@ -1529,7 +1581,8 @@ static int load_sessions(struct store *s, struct hub *h, int64_t now_ms,
     return rc ? CODEV_E_INTERNAL : 0;
 }
 
-int store_load(struct store *s, struct hub *h, int64_t now_ms, struct store_load_report *report)
+int store_load(struct store *s, struct hub *h, int64_t now_ms,
+               struct store_load_report *report)
 {
     struct store_load_report rep;
     uint64_t submitted;
@@ -1549,7 +1602,8 @@ int store_load(struct store *s, struct hub *h, int64_t now_ms, struct store_load
     if (!rc)
         rc = load_sessions(s, h, now_ms, &rep);
     if (s->checkpoint_wanted &&
-        sqlite3_wal_checkpoint_v2(s->w, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) == SQLITE_OK)
+        sqlite3_wal_checkpoint_v2(s->w, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) ==
+            SQLITE_OK)
         s->checkpoint_wanted = false;
     if (report)
         *report = rep;
@@ -1594,9 +1648,10 @@ void store_journal_free(struct store_journal *j)
 
 static int read_entries(sqlite3 *db, const char *member, struct store_journal *j)
 {
-    sqlite3_stmt *st = stmt_prepare(db, "SELECT session_id, type, variant, step, idx, created_ms,"
-                                        " text FROM notebook WHERE member = ?1"
-                                        " ORDER BY created_ms, session_id, card");
+    sqlite3_stmt *st =
+        stmt_prepare(db, "SELECT session_id, type, variant, step, idx, created_ms,"
+                         " text FROM notebook WHERE member = ?1"
+                         " ORDER BY created_ms, session_id, card");
     size_t cap = 0;
     int rc = 0, step;
 
@@ -1634,8 +1689,9 @@ static int read_entries(sqlite3 *db, const char *member, struct store_journal *j
 
 static int read_case_items(sqlite3 *db, struct store_case *c)
 {
-    sqlite3_stmt *st = stmt_prepare(db, "SELECT card, variant, marked, text FROM case_items"
-                                        " WHERE session_id = ?1 AND idx = ?2 ORDER BY card");
+    sqlite3_stmt *st =
+        stmt_prepare(db, "SELECT card, variant, marked, text FROM case_items"
+                         " WHERE session_id = ?1 AND idx = ?2 ORDER BY card");
     size_t cap = 0;
     int rc = 0, step;
 
@@ -1668,10 +1724,11 @@ static int read_case_items(sqlite3 *db, struct store_case *c)
 
 static int read_cases(sqlite3 *db, const char *member, struct store_journal *j)
 {
-    sqlite3_stmt *st = stmt_prepare(db, "SELECT c.session_id, c.idx, s.closed_ms, c.problem,"
-                                        " c.contract FROM cases c JOIN sessions s"
-                                        " ON s.id = c.session_id WHERE c.client = ?1"
-                                        " ORDER BY s.closed_ms, c.session_id, c.idx");
+    sqlite3_stmt *st =
+        stmt_prepare(db, "SELECT c.session_id, c.idx, s.closed_ms, c.problem,"
+                         " c.contract FROM cases c JOIN sessions s"
+                         " ON s.id = c.session_id WHERE c.client = ?1"
+                         " ORDER BY s.closed_ms, c.session_id, c.idx");
     size_t cap = 0;
     int rc = 0, step;
 
@@ -1722,10 +1779,11 @@ static int read_plans(sqlite3 *db, const char *member, struct store_journal *j)
         memset(p, 0, sizeof(*p));
         id_copy(p->id, col_text(st, 0));
         id_copy(p->session_id, col_text(st, 1));
-        p->consultation = sqlite3_column_type(st, 2) == SQLITE_NULL ? -1
-                                                                    : sqlite3_column_int(st, 2);
+        p->consultation =
+            sqlite3_column_type(st, 2) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 2);
         p->debriefed = sqlite3_column_int(st, 5) != 0;
-        p->outcome = sqlite3_column_type(st, 6) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 6);
+        p->outcome =
+            sqlite3_column_type(st, 6) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 6);
         if (col_dup(st, 3, &p->text) || !p->text || col_dup(st, 4, &p->due) ||
             col_dup(st, 7, &p->comment)) {
             rc = CODEV_E_INTERNAL;
@@ -1774,8 +1832,9 @@ void store_history_free(struct store_history *h)
 
 static int read_session_history(sqlite3 *db, struct store_session_history *sh)
 {
-    sqlite3_stmt *st = stmt_prepare(db, "SELECT idx, client, facilitator FROM consultations"
-                                        " WHERE session_id = ?1 ORDER BY idx");
+    sqlite3_stmt *st =
+        stmt_prepare(db, "SELECT idx, client, facilitator FROM consultations"
+                         " WHERE session_id = ?1 ORDER BY idx");
     size_t cap = 0;
     int rc = 0, step;
 
@@ -1869,6 +1928,7 @@ int store_minutes_read(struct store *s, const char *session_id, struct room **ou
     int rc = CODEV_E_NOT_FOUND;
 
     *out = NULL;
+    memset(&rp, 0, sizeof(rp));
     if (!session_id)
         return CODEV_E_NOT_FOUND;
     pthread_mutex_lock(&s->read_mu);

@@ -73,21 +73,21 @@
 #include "hub.h"
 #include "room.h"
 
-#define STORE_FILE_NAME "codevd.db"
+#define STORE_FILE_NAME         "codevd.db"
 #define STORE_QUEUE_MAX_DEFAULT 8192 /* records submitted and not yet drained */
 
 struct store;
 
 struct store_options {
-    const char *data_dir;         /* existing directory for codevd.db; borrowed */
-    uint32_t queue_max;           /* records in flight (submitted, not drained); 0 = default */
-    bool sync_normal;             /* synchronous=NORMAL: a commit survives a crash of
-                                   * codevd but not of the machine; default FULL */
-    void (*wake)(void *arg);      /* called on the writer thread after each commit
-                                   * (lws_cancel_service); may be NULL */
+    const char *data_dir;    /* existing directory for codevd.db; borrowed */
+    uint32_t queue_max;      /* records in flight (submitted, not drained); 0 = default */
+    bool sync_normal;        /* synchronous=NORMAL: a commit survives a crash of
+                              * codevd but not of the machine; default FULL */
+    void (*wake)(void *arg); /* called on the writer thread after each commit
+                              * (lws_cancel_service); may be NULL */
     void *wake_arg;
-    int schema_version_max;       /* migrate no further than this (tests of
-                                   * migrations); 0 = the latest */
+    int schema_version_max; /* migrate no further than this (tests of
+                             * migrations); 0 = the latest */
 };
 
 /* Called by store_drain for each committed (rc 0) or failed (rc < 0)
@@ -184,10 +184,10 @@ int store_flush(struct store *s);
 /* Counts from store_load, for the edge to log. */
 struct store_load_report {
     size_t groups, members, plans;
-    size_t sessions_rebuilt;      /* open sessions whose room is live again */
-    size_t sessions_finalized;    /* found closed but not finalized (crash): closed now */
-    size_t records_replayed;      /* journal records applied */
-    size_t replay_mismatches;     /* records refused or given another seq on replay */
+    size_t sessions_rebuilt;   /* open sessions whose room is live again */
+    size_t sessions_finalized; /* found closed but not finalized (crash): closed now */
+    size_t records_replayed;   /* journal records applied */
+    size_t replay_mismatches;  /* records refused or given another seq on replay */
 };
 
 /*
@@ -215,29 +215,29 @@ int store_load(struct store *s, struct hub *h, int64_t now_ms,
 /* A learning or a private note, as its author keeps it. */
 struct store_entry {
     char session_id[AUTH_UUID_LEN + 1];
-    enum room_card_type type;     /* CARD_LEARNING or CARD_NOTE */
-    int variant;                  /* learning dimension; else 0 */
-    enum step step;               /* step it was written in */
-    int consultation;             /* consultation index, or -1 */
+    enum room_card_type type; /* CARD_LEARNING or CARD_NOTE */
+    int variant;              /* learning dimension; else 0 */
+    enum step step;           /* step it was written in */
+    int consultation;         /* consultation index, or -1 */
     int64_t created_ms;
-    char *text;                   /* owned */
+    char *text; /* owned */
 };
 
 /* A contribution of the client's consultation, with the client's mark. */
 struct store_case_item {
-    uint32_t card;                /* card id within the session */
-    int variant;                  /* contribution kind */
-    bool marked;                  /* "à retenir" */
-    char *text;                   /* owned */
+    uint32_t card; /* card id within the session */
+    int variant;   /* contribution kind */
+    bool marked;   /* "à retenir" */
+    char *text;    /* owned */
 };
 
 /* The client's own record of one consultation. */
 struct store_case {
     char session_id[AUTH_UUID_LEN + 1];
     int consultation;
-    int64_t closed_ms;            /* when the session closed */
-    char *problem;                /* owned, or NULL */
-    char *contract;               /* owned, or NULL */
+    int64_t closed_ms; /* when the session closed */
+    char *problem;     /* owned, or NULL */
+    char *contract;    /* owned, or NULL */
     struct store_case_item *items;
     size_t nitems;
 };
@@ -246,40 +246,41 @@ struct store_case {
 struct store_plan {
     char id[AUTH_UUID_LEN + 1];
     char session_id[AUTH_UUID_LEN + 1]; /* written in, or "" */
-    int consultation;             /* or -1 */
-    char *text;                   /* owned */
-    char *due;                    /* owned, or NULL */
+    int consultation;                   /* or -1 */
+    char *text;                         /* owned */
+    char *due;                          /* owned, or NULL */
     bool debriefed;
-    int outcome;                  /* enum room_debrief_outcome, or -1 */
-    char *comment;                /* owned, or NULL */
+    int outcome;   /* enum room_debrief_outcome, or -1 */
+    char *comment; /* owned, or NULL */
 };
 
 /* "My journal": what one member keeps. */
 struct store_journal {
-    struct store_entry *entries;  /* by time */
+    struct store_entry *entries; /* by time */
     size_t nentries;
-    struct store_case *cases;     /* the member's consultations as client */
+    struct store_case *cases; /* the member's consultations as client */
     size_t ncases;
-    struct store_plan *plans;     /* the member's action plans */
+    struct store_plan *plans; /* the member's action plans */
     size_t nplans;
 };
 
 /* Reads member_id's journal (learnings, notes, cases, plans) from every
  * closed session. On success sets *out (a new journal, freed with
  * store_journal_free). Errors: CODEV_E_INTERNAL. Any thread; reads the disk. */
-int store_journal_read(struct store *s, const char *member_id, struct store_journal **out);
+int store_journal_read(struct store *s, const char *member_id,
+                       struct store_journal **out);
 
 /* Frees a journal and everything it owns. NULL is a no-op. */
 void store_journal_free(struct store_journal *j);
 
 struct store_step_time {
-    int64_t planned_ms;           /* budget as adjusted by the facilitator */
-    int64_t used_ms;              /* time the step clock ran */
+    int64_t planned_ms; /* budget as adjusted by the facilitator */
+    int64_t used_ms;    /* time the step clock ran */
 };
 
 struct store_consultation_history {
-    char client[AUTH_UUID_LEN + 1];      /* member id, or "" when none was named */
-    char facilitator[AUTH_UUID_LEN + 1]; /* facilitator when it began */
+    char client[AUTH_UUID_LEN + 1];           /* member id, or "" when none was named */
+    char facilitator[AUTH_UUID_LEN + 1];      /* facilitator when it began */
     struct store_step_time steps[STEP_COUNT]; /* topic .. learning; others zero */
 };
 

@@ -22,8 +22,8 @@
 #include "store.h"
 
 struct bench {
-    int64_t *submitted_ns;        /* per token */
-    int64_t *latency_ns;          /* per token */
+    int64_t *submitted_ns; /* per token */
+    int64_t *latency_ns;   /* per token */
     size_t done;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -71,9 +71,13 @@ int main(int argc, char **argv)
     double rate = argc > 2 ? atof(argv[2]) : 0;
     bool normal = argc > 3 && strcmp(argv[3], "normal") == 0;
     const char *base = argc > 4 ? argv[4] : "/tmp";
-    struct config cfg = {.text_max_chars = 1000, .long_text_max_chars = 4000,
-                         .name_max_chars = 60, .cards_per_step = 1000000, .members_max = 16,
-                         .groups_max = 10, .sessions_max = 10};
+    struct config cfg = {.text_max_chars = 1000,
+                         .long_text_max_chars = 4000,
+                         .name_max_chars = 60,
+                         .cards_per_step = 1000000,
+                         .members_max = 16,
+                         .groups_max = 10,
+                         .sessions_max = 10};
     struct bench b = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
     char dir[256], path[300], mid[AUTH_UUID_LEN + 1], key[AUTH_SECRET_LEN + 1],
         inv[AUTH_SECRET_LEN + 1], text[101];
@@ -103,10 +107,21 @@ int main(int argc, char **argv)
     t0 = now_ns();
     for (size_t i = 0; i < n; i++) {
         if (interval) {
-            int64_t due = t0 + (int64_t)i * interval, wait;
-            while ((wait = due - now_ns()) > 0) {
-                struct timespec ts = {wait / 1000000000LL, wait % 1000000000LL};
-                nanosleep(&ts, NULL);
+            /* Like the lws loop: sleep until the next submission is due,
+             * waking early (and draining) whenever the writer commits. */
+            int64_t due = t0 + (int64_t)i * interval;
+            while (now_ns() < due) {
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                int64_t abs_ns =
+                    (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec + (due - now_ns());
+                ts.tv_sec = abs_ns / 1000000000LL;
+                ts.tv_nsec = abs_ns % 1000000000LL;
+                pthread_mutex_lock(&b.mu);
+                if (!b.wakes)
+                    pthread_cond_timedwait(&b.cv, &b.mu, &ts);
+                b.wakes = 0;
+                pthread_mutex_unlock(&b.mu);
                 store_drain(s, on_done, &b);
             }
         }

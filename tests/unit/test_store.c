@@ -23,7 +23,7 @@
 #include "hub.h"
 #include "store.h"
 
-#define T0 1700000000000LL /* the session opens */
+#define T0  1700000000000LL /* the session opens */
 #define MIN (60 * 1000LL)
 
 #define CMD(t, ...) ((struct room_cmd){.type = (t), __VA_ARGS__})
@@ -73,14 +73,14 @@ struct fx {
     struct store *store;
     struct hub *hub;
     struct hub_group *g;
-    char id[5][AUTH_UUID_LEN + 1];   /* F, A, B, C, D */
+    char id[5][AUTH_UUID_LEN + 1]; /* F, A, B, C, D */
     char key[5][AUTH_SECRET_LEN + 1];
     char invite[AUTH_SECRET_LEN + 1];
     uint64_t token;
     struct acks acks;
     int64_t now;
     uint32_t card_question, card_contrib_b, card_contrib_c, card_action;
-    uint64_t seq_b4;                 /* the ack of B's contribution "b4" */
+    uint64_t seq_b4; /* the ack of B's contribution "b4" */
 };
 
 enum { F, A, B, C, D };
@@ -175,10 +175,11 @@ static void make_group(struct fx *f, int64_t now)
                      0);
     assert_int_equal(store_submit_group(f->store, f->g, now, f->token++), 0);
     for (int m = A; m <= C; m++) {
-        assert_int_equal(hub_member_join(f->hub, f->g, f->invite, names[m], f->id[m], f->key[m],
-                                         &idx),
+        assert_int_equal(
+            hub_member_join(f->hub, f->g, f->invite, names[m], f->id[m], f->key[m], &idx),
+            0);
+        assert_int_equal(store_submit_member_join(f->store, f->g, idx, now, f->token++),
                          0);
-        assert_int_equal(store_submit_member_join(f->store, f->g, idx, now, f->token++), 0);
     }
 }
 
@@ -196,7 +197,8 @@ static uint64_t apply(struct fx *f, int m, struct room_cmd cmd)
     assert_false(dup);
     room_outbox_clear(r);
     hub_sync(f->hub, f->g);
-    assert_int_equal(store_submit_cmd(f->store, r, idx, &cmd, f->now, seq, f->token++), 0);
+    assert_int_equal(store_submit_cmd(f->store, r, idx, &cmd, f->now, seq, f->token++),
+                     0);
     return seq;
 }
 
@@ -231,44 +233,52 @@ static void drive_consultation(struct fx *f)
     apply(f, A, CMD(CMD_PROBLEM_SET, .id = "a2", .text = "PROBLEM-KEPT my team resists"));
 
     /* D joins while the session runs. */
-    assert_int_equal(hub_member_join(f->hub, f->g, f->invite, "Dev", f->id[D], f->key[D], &idx),
-                     0);
+    assert_int_equal(
+        hub_member_join(f->hub, f->g, f->invite, "Dev", f->id[D], f->key[D], &idx), 0);
     assert_true(idx >= 0);
-    assert_int_equal(store_submit_member_join(f->store, f->g, idx, f->now, f->token++), 0);
+    assert_int_equal(store_submit_member_join(f->store, f->g, idx, f->now, f->token++),
+                     0);
 
     f->now += 7 * MIN;
     apply(f, F, CMD(CMD_STEP_NEXT, .id = "f4"));
     apply(f, B, CMD(CMD_QUESTION_ASK, .id = "b2", .text = "QUESTION-SECRET since when?"));
     f->card_question = (uint32_t)r->ncards;
-    apply(f, A, CMD(CMD_QUESTION_ANSWER, .id = "a3", .card = f->card_question,
-                    .text = "ANSWER-SECRET since May"));
+    apply(f, A,
+          CMD(CMD_QUESTION_ANSWER, .id = "a3", .card = f->card_question,
+              .text = "ANSWER-SECRET since May"));
     apply(f, D, CMD(CMD_HAND_RAISE, .id = "d1"));
     f->now += 15 * MIN;
     apply(f, F, CMD(CMD_STEP_NEXT, .id = "f5"));
-    apply(f, C, CMD(CMD_REFORMULATION_POST, .id = "c1", .text = "REFORMULATION-SECRET you mean"));
+    apply(
+        f, C,
+        CMD(CMD_REFORMULATION_POST, .id = "c1", .text = "REFORMULATION-SECRET you mean"));
     apply(f, A, CMD(CMD_CONTRACT_SET, .id = "a4", .text = "CONTRACT-KEPT help me to"));
     apply(f, B, CMD(CMD_CONTRACT_ACK, .id = "b3"));
     f->now += 4 * MIN;
     /* The contract-ack check depends on presence: journaled forced. */
     apply(f, F, CMD(CMD_STEP_NEXT, .id = "f6", .flag = true));
-    f->seq_b4 = apply(f, B, CMD(CMD_CONTRIBUTION_POST, .id = "b4",
-                                .text = "CONTRIB-KEPT-B try 1:1s", .variant = KIND_SUGGESTION));
+    f->seq_b4 = apply(f, B,
+                      CMD(CMD_CONTRIBUTION_POST, .id = "b4",
+                          .text = "CONTRIB-KEPT-B try 1:1s", .variant = KIND_SUGGESTION));
     f->card_contrib_b = (uint32_t)r->ncards;
-    apply(f, C, CMD(CMD_CONTRIBUTION_POST, .id = "c2", .text = "CONTRIB-KEPT-C I lived it",
-                    .variant = KIND_EXPERIENCE));
+    apply(f, C,
+          CMD(CMD_CONTRIBUTION_POST, .id = "c2", .text = "CONTRIB-KEPT-C I lived it",
+              .variant = KIND_EXPERIENCE));
     f->card_contrib_c = (uint32_t)r->ncards;
     apply(f, A, CMD(CMD_MARK_SET, .id = "a5", .card = f->card_contrib_b, .flag = true));
     apply(f, A, CMD(CMD_RECADRAGE, .id = "a6"));
     f->now += 20 * MIN;
     apply(f, F, CMD(CMD_STEP_NEXT, .id = "f7"));
-    apply(f, A, CMD(CMD_ACTION_ADD, .id = "a7", .text = "ACTION-KEPT meet each one",
-                    .due = "next month"));
+    apply(f, A,
+          CMD(CMD_ACTION_ADD, .id = "a7", .text = "ACTION-KEPT meet each one",
+              .due = "next month"));
     f->card_action = (uint32_t)r->ncards;
     apply(f, A, CMD(CMD_NOTE_POST, .id = "a8", .text = "NOTE-KEPT-A ask HR"));
     f->now += 8 * MIN;
     apply(f, F, CMD(CMD_STEP_NEXT, .id = "f8"));
-    apply(f, B, CMD(CMD_LEARNING_POST, .id = "b5", .text = "LEARNING-KEPT-B listen more",
-                    .variant = DIM_PROCESS));
+    apply(f, B,
+          CMD(CMD_LEARNING_POST, .id = "b5", .text = "LEARNING-KEPT-B listen more",
+              .variant = DIM_PROCESS));
     apply(f, C, CMD(CMD_NOTE_POST, .id = "c3", .text = "NOTE-KEPT-C private"));
     apply(f, F, CMD(CMD_TIMER_ADD, .id = "f9", .seconds = 120));
     f->now += 1 * MIN;
@@ -315,12 +325,14 @@ static void assert_rooms_equal(const struct room *a, const struct room *b, int64
     }
     assert_int_equal(a->nconsultations, b->nconsultations);
     for (size_t i = 0; i < a->nconsultations; i++) {
-        const struct room_consultation *x = &a->consultations[i], *y = &b->consultations[i];
+        const struct room_consultation *x = &a->consultations[i],
+                                       *y = &b->consultations[i];
         assert_int_equal(x->client, y->client);
         assert_str_same(x->problem, y->problem);
         assert_str_same(x->contract, y->contract);
         assert_int_equal(x->acks, y->acks);
-        assert_memory_equal(x->step_budget_ms, y->step_budget_ms, sizeof(x->step_budget_ms));
+        assert_memory_equal(x->step_budget_ms, y->step_budget_ms,
+                            sizeof(x->step_budget_ms));
         assert_memory_equal(x->step_used_ms, y->step_used_ms, sizeof(x->step_used_ms));
         assert_int_equal(x->recadrages, y->recadrages);
         assert_int_equal(x->last_recadrage_ms, y->last_recadrage_ms);
@@ -454,13 +466,15 @@ static void a_new_database_gets_the_latest_schema_in_wal_mode(void **state)
     assert_true(store_schema_version_latest() >= 2);
     assert_int_equal(sql_int(f, "SELECT max(version) FROM schema_version"),
                      store_schema_version_latest());
-    assert_int_equal(sql_int(f, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND"
-                                " name IN ('groups', 'members', 'plans', 'sessions', 'journal',"
-                                " 'consultations', 'consultation_steps', 'cases', 'case_items',"
-                                " 'notebook')"),
-                     10);
-    assert_int_equal(sql_int(f, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode"
-                                " = 'wal'"),
+    assert_int_equal(
+        sql_int(f, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND"
+                   " name IN ('groups', 'members', 'plans', 'sessions', 'journal',"
+                   " 'consultations', 'consultation_steps', 'cases', 'case_items',"
+                   " 'notebook')"),
+        10);
+    assert_int_equal(sql_int(f,
+                             "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode"
+                             " = 'wal'"),
                      1);
 }
 
@@ -483,14 +497,16 @@ static void a_v1_database_opens_upgraded_with_its_data_intact(void **state)
     assert_int_equal(sql_int(f, "SELECT count(*) FROM pragma_table_info('groups')"
                                 " WHERE name = 'retention'"),
                      0);
-    sql_exec(f, "INSERT INTO groups VALUES ('11111111-1111-4111-8111-111111111111', 'Old group',"
-                " 'en', 45, '22222222-2222-4222-8222-222222222222', zeroblob(32), 42);"
-                "INSERT INTO members VALUES ('22222222-2222-4222-8222-222222222222',"
-                " '11111111-1111-4111-8111-111111111111', 0, 'Olga', zeroblob(32), 0, 0);"
-                "INSERT INTO plans (id, group_id, ordinal, client, text) VALUES"
-                " ('33333333-3333-4333-8333-333333333333',"
-                " '11111111-1111-4111-8111-111111111111', 0,"
-                " '22222222-2222-4222-8222-222222222222', 'Call the board');");
+    sql_exec(
+        f,
+        "INSERT INTO groups VALUES ('11111111-1111-4111-8111-111111111111', 'Old group',"
+        " 'en', 45, '22222222-2222-4222-8222-222222222222', zeroblob(32), 42);"
+        "INSERT INTO members VALUES ('22222222-2222-4222-8222-222222222222',"
+        " '11111111-1111-4111-8111-111111111111', 0, 'Olga', zeroblob(32), 0, 0);"
+        "INSERT INTO plans (id, group_id, ordinal, client, text) VALUES"
+        " ('33333333-3333-4333-8333-333333333333',"
+        " '11111111-1111-4111-8111-111111111111', 0,"
+        " '22222222-2222-4222-8222-222222222222', 'Call the board');");
 
     f->store = open_store(f, 0, 0);
     assert_int_equal(store_schema_version(f->store), store_schema_version_latest());
@@ -518,7 +534,8 @@ static void a_v1_database_opens_upgraded_with_its_data_intact(void **state)
 static void groups_members_and_plans_come_back_after_a_restart(void **state)
 {
     struct fx *f = *state;
-    struct hub_plan plan = {.id = "44444444-4444-4444-8444-444444444444", .consultation = -1};
+    struct hub_plan plan = {.id = "44444444-4444-4444-8444-444444444444",
+                            .consultation = -1};
     struct store_load_report rep;
     struct hub_group *g;
     const struct hub_member *m;
@@ -611,9 +628,10 @@ static void replay_rebuilds_an_open_room_identical_to_the_original(void **state)
     assert_int_equal(f->g->room->seq, orig->seq);
     /* A new command continues the sequence. */
     f->now += MIN;
-    assert_int_equal(apply(f, B, CMD(CMD_LEARNING_POST, .id = "b6", .text = "more",
-                                     .variant = DIM_CONTENT)),
-                     orig->seq + 1);
+    assert_int_equal(
+        apply(f, B,
+              CMD(CMD_LEARNING_POST, .id = "b6", .text = "more", .variant = DIM_CONTENT)),
+        orig->seq + 1);
     commit_all(f);
     room_free(orig);
 }
@@ -650,9 +668,8 @@ static void group_commit_reports_every_record_once_in_order(void **state)
     fidx = room_member_find(f->g->room, f->id[F]);
     for (size_t i = 0; i < n; i++) {
         snprintf(cmd.id, sizeof(cmd.id), "n%zu", i);
-        assert_int_equal(store_submit_cmd(f->store, f->g->room, fidx, &cmd, T0, i + 1,
-                                          1000 + i),
-                         0);
+        assert_int_equal(
+            store_submit_cmd(f->store, f->g->room, fidx, &cmd, T0, i + 1, 1000 + i), 0);
         if (i % 97 == 0)
             got += store_drain(f->store, on_done, &f->acks);
     }
@@ -668,7 +685,8 @@ static void group_commit_reports_every_record_once_in_order(void **state)
     }
     assert_true(atomic_load(&wakes) >= 1);
     assert_int_equal(store_drain(f->store, on_done, &f->acks), 0);
-    assert_int_equal(sql_int(f, "SELECT count(*) FROM journal WHERE kind = 3"), (int64_t)n);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM journal WHERE kind = 3"),
+                     (int64_t)n);
 }
 
 static void a_full_queue_refuses_submits_until_drained(void **state)
@@ -677,8 +695,8 @@ static void a_full_queue_refuses_submits_until_drained(void **state)
 
     store_close(f->store);
     f->store = open_store(f, 0, 3);
-    assert_int_equal(hub_group_create(f->hub, "Small queue", "Léa", "fr", 45, &f->g, f->id[F],
-                                      f->key[F], f->invite),
+    assert_int_equal(hub_group_create(f->hub, "Small queue", "Léa", "fr", 45, &f->g,
+                                      f->id[F], f->key[F], f->invite),
                      0);
     for (uint64_t t = 1; t <= 3; t++)
         assert_int_equal(store_submit_group(f->store, f->g, T0, t), 0);
@@ -734,8 +752,8 @@ static void closing_the_store_commits_what_is_still_queued(void **state)
     fidx = room_member_find(f->g->room, f->id[F]);
     for (int i = 0; i < 500; i++) {
         snprintf(cmd.id, sizeof(cmd.id), "late%d", i);
-        assert_int_equal(store_submit_cmd(f->store, f->g->room, fidx, &cmd, T0, (uint64_t)i + 1,
-                                          (uint64_t)i),
+        assert_int_equal(store_submit_cmd(f->store, f->g->room, fidx, &cmd, T0,
+                                          (uint64_t)i + 1, (uint64_t)i),
                          0);
     }
     store_close(f->store); /* no flush, no drain */
@@ -755,11 +773,13 @@ static void submits_refuse_what_cannot_be_journaled(void **state)
     open_session(f);
     assert_int_equal(store_submit_cmd(f->store, f->g->room, 17, &cmd, T0, 1, 0),
                      CODEV_E_BAD_FIELD);
-    assert_int_equal(store_submit_cmd(f->store, NULL, 0, &cmd, T0, 1, 0), CODEV_E_BAD_FIELD);
+    assert_int_equal(store_submit_cmd(f->store, NULL, 0, &cmd, T0, 1, 0),
+                     CODEV_E_BAD_FIELD);
     apply(f, F, CMD(CMD_CHECKIN_POST, .id = "c", .text = "hello"));
     /* Too late to describe how the room was built: a command was applied. */
     assert_int_equal(store_submit_session_open(f->store, f->g, 0), CODEV_E_BAD_FIELD);
-    assert_int_equal(store_submit_member_join(f->store, f->g, 40, T0, 0), CODEV_E_BAD_FIELD);
+    assert_int_equal(store_submit_member_join(f->store, f->g, 40, T0, 0),
+                     CODEV_E_BAD_FIELD);
     commit_all(f);
 }
 
@@ -768,8 +788,9 @@ static void submits_refuse_what_cannot_be_journaled(void **state)
 static void personal_retention_erases_group_text_from_the_db_and_the_wal(void **state)
 {
     struct fx *f = *state;
-    static const char *const erased[] = {"CHECKIN-SECRET", "TOPIC-SECRET", "QUESTION-SECRET",
-                                         "ANSWER-SECRET", "REFORMULATION-SECRET"};
+    static const char *const erased[] = {"CHECKIN-SECRET", "TOPIC-SECRET",
+                                         "QUESTION-SECRET", "ANSWER-SECRET",
+                                         "REFORMULATION-SECRET"};
     struct store_journal *j;
 
     make_group(f, T0);
@@ -832,6 +853,80 @@ static void personal_retention_erases_group_text_from_the_db_and_the_wal(void **
     }
 }
 
+/* Two groups whose journals interleave row by row: closing one erases its
+ * text even from pages the other group's rows still use, and closing the
+ * other later leaves no stale copy of its moved rows. */
+static void personal_retention_erases_text_interleaved_with_another_session(void **state)
+{
+    struct fx *f = *state;
+    struct hub_group *g1, *g2;
+    char id2[AUTH_UUID_LEN + 1], key2[AUTH_SECRET_LEN + 1], inv2[AUTH_SECRET_LEN + 1];
+    char text[300], marker[32];
+    int found = 0;
+
+    f->hub->room_limits.cards_per_step = 100000;
+    make_group(f, T0);
+    g1 = f->g;
+    assert_int_equal(
+        hub_group_create(f->hub, "Other group", "Zoé", "en", 45, &g2, id2, key2, inv2),
+        0);
+    assert_int_equal(store_submit_group(f->store, g2, T0, f->token++), 0);
+    f->now = T0;
+    open_session(f);
+    assert_int_equal(hub_session_open(f->hub, g2, T0), 0);
+    assert_int_equal(store_submit_session_open(f->store, g2, f->token++), 0);
+    for (int i = 0; i < 400; i++) {
+        struct room_cmd cmd = CMD(CMD_CHECKIN_POST, .text = text);
+        uint64_t seq;
+        bool dup;
+
+        snprintf(text, sizeof(text), "G1-SECRET-%04d %0*d", i, 150 + (i * 37) % 120, i);
+        snprintf(cmd.id, sizeof(cmd.id), "g1-%d", i);
+        f->g = g1;
+        apply(f, B, cmd);
+        snprintf(text, sizeof(text), "G2-KEPT-%04d %0*d", i, 100 + (i * 53) % 150, i);
+        snprintf(cmd.id, sizeof(cmd.id), "g2-%d", i);
+        assert_int_equal(room_apply(g2->room, 0, &cmd, f->now, &seq, &dup), 0);
+        room_outbox_clear(g2->room);
+        assert_int_equal(store_submit_cmd(f->store, g2->room, 0, &cmd, f->now, seq, 0),
+                         0);
+        if (i % 50 == 0)
+            commit_all(f);
+    }
+    commit_all(f);
+    f->g = g1;
+    close_session(f);
+    for (int i = 0; i < 400; i++) {
+        snprintf(marker, sizeof(marker), "G1-SECRET-%04d", i);
+        found += on_disk(f, marker);
+    }
+    assert_int_equal(found, 0);
+    assert_true(on_disk(f, "G2-KEPT-0399"));
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM journal"), 400 + 1);
+
+    /* The other group's rows were moved about by the first deletion; when
+     * its own session closes, no copy of them is left behind either. */
+    {
+        struct room_cmd close = CMD(CMD_SESSION_CLOSE, .id = "g2-close");
+        uint64_t seq;
+        bool dup;
+
+        assert_int_equal(room_apply(g2->room, 0, &close, f->now, &seq, &dup), 0);
+        room_outbox_clear(g2->room);
+        assert_int_equal(store_submit_cmd(f->store, g2->room, 0, &close, f->now, seq, 0),
+                         0);
+        hub_sync(f->hub, g2);
+        assert_int_equal(store_submit_session_close(f->store, g2, f->now, 0), 0);
+        commit_all(f);
+        for (int i = 0; i < 400; i++) {
+            snprintf(marker, sizeof(marker), "G2-KEPT-%04d", i);
+            found += on_disk(f, marker);
+        }
+        assert_int_equal(found, 0);
+        assert_int_equal(sql_int(f, "SELECT count(*) FROM journal"), 0);
+    }
+}
+
 static void keep_retention_keeps_the_full_minutes(void **state)
 {
     struct fx *f = *state;
@@ -885,10 +980,12 @@ static void closing_writes_the_history_with_planned_and_actual_durations(void **
     c = &h->sessions[0].consultations[0];
     assert_string_equal(c->client, f->id[A]);
     assert_string_equal(c->facilitator, f->id[F]);
-    assert_int_equal(c->steps[STEP_CLARIFICATION].planned_ms, budgets[STEP_CLARIFICATION]);
+    assert_int_equal(c->steps[STEP_CLARIFICATION].planned_ms,
+                     budgets[STEP_CLARIFICATION]);
     assert_int_equal(c->steps[STEP_CLARIFICATION].used_ms, 15 * MIN);
     assert_int_equal(c->steps[STEP_CONSULTATION].used_ms, 20 * MIN);
-    assert_int_equal(c->steps[STEP_LEARNING].planned_ms, budgets[STEP_LEARNING] + 2 * MIN);
+    assert_int_equal(c->steps[STEP_LEARNING].planned_ms,
+                     budgets[STEP_LEARNING] + 2 * MIN);
     assert_int_equal(c->steps[STEP_LEARNING].used_ms, 6 * MIN);
     store_history_free(h);
 }
@@ -910,7 +1007,8 @@ static void a_session_closed_just_before_a_crash_is_finalized_at_load(void **sta
     assert_int_equal(f->g->nplans, 1);
     assert_string_equal(f->g->plans[0].text, "ACTION-KEPT meet each one");
     assert_false(on_disk(f, "QUESTION-SECRET"));
-    assert_int_equal(sql_int(f, "SELECT count(*) FROM sessions WHERE closed_ms IS NULL"), 0);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM sessions WHERE closed_ms IS NULL"),
+                     0);
     /* Loading again finds nothing left to do, and the plan once. */
     rep = restart_group(f, f->now + 6 * MIN);
     assert_int_equal(rep.sessions_finalized, 0);
@@ -938,8 +1036,9 @@ static void an_action_plan_is_debriefed_in_the_next_session_after_a_restart(void
     assert_int_equal(store_submit_session_open(f->store, f->g, f->token++), 0);
     assert_int_equal(f->g->room->ndebriefs, 1);
     assert_string_equal(f->g->room->debriefs[0].id, ref);
-    apply(f, A, CMD(CMD_DEBRIEF_POST, .id = "d1", .ref = ref, .variant = OUTCOME_PARTLY,
-                    .text = "met half of them"));
+    apply(f, A,
+          CMD(CMD_DEBRIEF_POST, .id = "d1", .ref = ref, .variant = OUTCOME_PARTLY,
+              .text = "met half of them"));
     assert_true(f->g->plans[0].debriefed);
     close_session(f);
 
@@ -956,35 +1055,42 @@ static void an_action_plan_is_debriefed_in_the_next_session_after_a_restart(void
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(a_new_database_gets_the_latest_schema_in_wal_mode, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(a_v1_database_opens_upgraded_with_its_data_intact, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(groups_members_and_plans_come_back_after_a_restart,
+        cmocka_unit_test_setup_teardown(a_new_database_gets_the_latest_schema_in_wal_mode,
                                         setup, teardown),
-        cmocka_unit_test_setup_teardown(replay_rebuilds_an_open_room_identical_to_the_original,
+        cmocka_unit_test_setup_teardown(a_v1_database_opens_upgraded_with_its_data_intact,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            groups_members_and_plans_come_back_after_a_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            replay_rebuilds_an_open_room_identical_to_the_original, setup, teardown),
         cmocka_unit_test_setup_teardown(a_running_step_clock_counts_the_downtime, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(group_commit_reports_every_record_once_in_order, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(group_commit_reports_every_record_once_in_order,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(a_full_queue_refuses_submits_until_drained, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(a_failing_record_fails_alone_and_the_others_commit,
+        cmocka_unit_test_setup_teardown(
+            a_failing_record_fails_alone_and_the_others_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(closing_the_store_commits_what_is_still_queued,
                                         setup, teardown),
-        cmocka_unit_test_setup_teardown(closing_the_store_commits_what_is_still_queued, setup,
-                                        teardown),
         cmocka_unit_test_setup_teardown(submits_refuse_what_cannot_be_journaled, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(
-            personal_retention_erases_group_text_from_the_db_and_the_wal, setup, teardown),
-        cmocka_unit_test_setup_teardown(keep_retention_keeps_the_full_minutes, setup, teardown),
+            personal_retention_erases_group_text_from_the_db_and_the_wal, setup,
+            teardown),
         cmocka_unit_test_setup_teardown(
-            closing_writes_the_history_with_planned_and_actual_durations, setup, teardown),
+            personal_retention_erases_text_interleaved_with_another_session, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(keep_retention_keeps_the_full_minutes, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            closing_writes_the_history_with_planned_and_actual_durations, setup,
+            teardown),
         cmocka_unit_test_setup_teardown(
             a_session_closed_just_before_a_crash_is_finalized_at_load, setup, teardown),
         cmocka_unit_test_setup_teardown(
-            an_action_plan_is_debriefed_in_the_next_session_after_a_restart, setup, teardown),
+            an_action_plan_is_debriefed_in_the_next_session_after_a_restart, setup,
+            teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
