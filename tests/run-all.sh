@@ -11,7 +11,7 @@ set -u
 cd "$(dirname "$0")/.."
 root=$(pwd)
 builddir=${BUILD_DIR:-build}
-suites=${SUITES:-unit integration browser fuzz}
+suites=${SUITES:-unit proto integration browser fuzz}
 passed=0
 failed=0
 log_dir="$root/test-output/logs"
@@ -64,7 +64,7 @@ for suite in $suites; do
             echo "unit/$name: $(grep -cE '^\s*ok ' "$out") ok"
         done
         ;;
-    integration | browser)
+    proto | integration | browser)
         dir="tests/$suite"
         ls "$dir"/*.test.mjs >/dev/null 2>&1 || continue
         out="$log_dir/$suite.tap"
