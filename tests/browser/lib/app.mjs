@@ -1,0 +1,86 @@
+// Page-level helpers for driving the web client the way a person does:
+// through its labelled forms and buttons (data-action / data-composer
+// attributes name them), waiting for what the server sends back.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { repoRoot, startServer } from '../../lib/server.mjs';
+import { startFake } from './fake-server.mjs';
+
+export const fr = JSON.parse(readFileSync(path.join(repoRoot, 'web-client/i18n/fr.json'), 'utf8'));
+export const en = JSON.parse(readFileSync(path.join(repoRoot, 'web-client/i18n/en.json'), 'utf8'));
+
+/** The real codevd, unless CODEV_FAKE=1 asks for the in-process stand-in. */
+export async function startBackend() {
+    if (process.env.CODEV_FAKE === '1') return startFake();
+    return startServer();
+}
+
+/** Creates a group from the home page; returns the invite link shown. */
+export async function createGroup(page, url, { name, me, language = 'fr', format = '90' }) {
+    await page.goto(`${url}/`);
+    const form = page.locator('form[data-form=create]');
+    await form.locator('input[name=group]').fill(name);
+    await form.locator('input[name=facilitator]').fill(me);
+    await form.locator('select[name=language]').selectOption(language);
+    await form.locator(`input[name=format][value="${format}"]`).check({ force: true });
+    await form.locator('button[type=submit]').click();
+    await page.locator('#panel[data-step=none]').waitFor();
+    return page.locator('#invite-link').inputValue();
+}
+
+export async function join(page, inviteLink, name) {
+    await page.goto(inviteLink);
+    const form = page.locator('form[data-form=join]');
+    await form.locator('input[name=display_name]').fill(name);
+    await form.locator('button[type=submit]').click();
+    await page.locator('#panel[data-step]').waitFor();
+}
+
+export function panel(page, step) {
+    return page.locator(`#panel[data-step="${step}"]`);
+}
+
+export async function waitStep(pages, step) {
+    await Promise.all(pages.map((p) => panel(p, step).waitFor()));
+}
+
+/** Types into a composer and sends it; resolves once the server accepted. */
+export async function post(page, composer, text, { kind, dimension, within } = {}) {
+    const root = within || page;
+    const form = root.locator(`form[data-composer-form="${composer}"]`).first();
+    const box = form.locator('textarea');
+    await box.fill(text);
+    if (kind) await form.locator(`input[name=kind][value=${kind}]`).check({ force: true });
+    if (dimension) await form.locator(`input[name=dimension][value=${dimension}]`).check({ force: true });
+    await form.locator('button[type=submit]').click();
+    // The composer empties (or, for long texts kept in place, says saved)
+    // only on the server's ack.
+    await page.waitForFunction((el) => {
+        const f = el;
+        const ta = f.querySelector('textarea');
+        const st = f.querySelector('.composer-status');
+        const btn = f.querySelector('button[type=submit]');
+        return !btn.disabled && (ta.value === '' || (st && st.textContent !== '' && !st.textContent.includes('…')));
+    }, await form.elementHandle());
+}
+
+export function card(page, text) {
+    return page.locator('.card-text', { hasText: text }).first();
+}
+
+export async function seeCard(pages, text) {
+    await Promise.all(pages.map((p) => card(p, text).waitFor()));
+}
+
+export async function act(page, action) {
+    await page.locator(`[data-action="${action}"]:visible`).first().click();
+}
+
+/** Seconds shown on the big clock (negative when overrun). */
+export async function clockSeconds(page) {
+    const text = await page.locator('[data-clock]').textContent();
+    const over = text.startsWith('+');
+    const parts = text.replace('+', '').split(':').map(Number);
+    const s = parts.reduce((acc, n) => acc * 60 + n, 0);
+    return over ? -s : s;
+}

@@ -1,0 +1,65 @@
+// Shared helpers for the browser tests: Debian's chromium driven by
+// playwright-core, one fresh context per person, and a record of every
+// console error, page error and CSP violation each page produced (tests
+// assert that there are none).
+import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { repoRoot } from '../../lib/server.mjs';
+
+export const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
+export const SHOTS = path.join(repoRoot, 'test-output', 'screenshots');
+
+export async function launch() {
+    return chromium.launch({
+        executablePath: CHROMIUM,
+        headless: true,
+        args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+            '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+}
+
+/**
+ * Opens a page for one person in its own context. opts: width, height,
+ * reducedMotion, locale. The returned page has page.problems: an array of
+ * console errors, page errors and CSP violations seen so far.
+ */
+export async function person(browser, name, opts = {}) {
+    const context = await browser.newContext({
+        viewport: { width: opts.width || 700, height: opts.height || 900 },
+        locale: opts.locale || 'fr-CA',
+        reducedMotion: opts.reducedMotion || 'no-preference',
+        permissions: ['clipboard-read', 'clipboard-write'],
+    });
+    const page = await context.newPage();
+    page.setDefaultTimeout(opts.timeout || 8000);
+    page.problems = [];
+    page.personName = name;
+    page.on('console', (m) => {
+        if (m.type() === 'error') page.problems.push(`console: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => page.problems.push(`pageerror: ${e.message}`));
+    await context.addInitScript(() => {
+        document.addEventListener('securitypolicyviolation', (e) => {
+            console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`);
+        });
+        // Keep a handle on the page's sockets so that a test can forge a
+        // frame on the app's own connection (the server must refuse it).
+        const Native = window.WebSocket;
+        window.__sockets = [];
+        window.WebSocket = class extends Native {
+            constructor(...a) { super(...a); window.__sockets.push(this); }
+        };
+    });
+    return page;
+}
+
+export function shotPath(name) {
+    mkdirSync(SHOTS, { recursive: true });
+    return path.join(SHOTS, `${name}.png`);
+}
+
+/** Ignores expected noise: resource loads refused on purpose in a test. */
+export function realProblems(page, allow = []) {
+    return page.problems.filter((p) => !allow.some((re) => re.test(p)));
+}

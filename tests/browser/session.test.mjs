@@ -1,0 +1,248 @@
+// Issue 3, end to end: five people in five browser contexts (facilitator,
+// client, three consultants) run a whole session through every step
+// against the real codevd. Screenshots of every step for the facilitator
+// and the client, in French and English, go to test-output/screenshots/.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, person, shotPath, realProblems } from './lib/browser.mjs';
+import { startBackend, createGroup, join, waitStep, panel, post, seeCard, card, act, clockSeconds, fr } from './lib/app.mjs';
+
+let server;
+let browser;
+const P = {};          // name -> page
+let all = [];
+
+async function shoot(step) {
+    for (const who of ['facilitator', 'client']) {
+        const page = P[who];
+        await page.screenshot({ path: shotPath(`${step}-${who}-fr`), fullPage: true });
+        await page.locator('[data-action=lang]').first().click();
+        await page.locator('html[lang=en]').waitFor();
+        await page.screenshot({ path: shotPath(`${step}-${who}-en`), fullPage: true });
+        await page.locator('[data-action=lang]').first().click();
+        await page.locator('html[lang=fr]').waitFor();
+    }
+}
+
+/** Starts the step clock if the server has it stopped; waits until every browser shows it running. */
+async function clockRunning() {
+    if (!(await P.facilitator.locator('.clock.is-running').count())) await act(P.facilitator, 'timer-toggle');
+    await Promise.all(all.map((p) => p.locator('.clock.is-running').waitFor()));
+}
+
+async function next(step) {
+    await act(P.facilitator, 'step-next');
+    await waitStep(all, step);
+}
+
+before(async () => {
+    server = await startBackend();
+    browser = await launch();
+    for (const who of ['facilitator', 'client', 'k1', 'k2', 'k3']) P[who] = await person(browser, who);
+    all = Object.values(P);
+});
+
+after(async () => {
+    if (browser) await browser.close();
+    if (server) await server.stop();
+});
+
+test('a whole session, five browsers, every step', async (root) => {
+    // Steps depend on each other: after the first failure, skip the rest.
+    let failed = false;
+    const t = {
+        test: (name, fn) => root.test(name, { skip: failed ? 'an earlier step failed' : false }, async (tt) => {
+            try { await fn(tt); } catch (e) { failed = true; throw e; }
+        }),
+    };
+    const names = { facilitator: 'Anne', client: 'Bruno', k1: 'Chloé', k2: 'Dmitri', k3: 'Émilie' };
+
+    await t.test('home: create a group, invite, join', async () => {
+        const invite = await createGroup(P.facilitator, server.url, { name: 'Gestionnaires Montréal', me: names.facilitator });
+        assert.match(invite, /#\/join\/[0-9a-f-]{36}\/[A-Za-z0-9_-]{22}$/, 'invite link carries the code in the fragment');
+        assert.doesNotMatch(invite, /\?/, 'no query string');
+        for (const who of ['client', 'k1', 'k2', 'k3']) await join(P[who], invite, names[who]);
+        await Promise.all(all.map((p) => p.locator('#panel[data-step=none]').waitFor()));
+        // Everyone appears in the facilitator's member list.
+        for (const who of ['client', 'k1', 'k2', 'k3']) {
+            await P.facilitator.locator('.member-name', { hasText: names[who] }).waitFor();
+        }
+        await P.facilitator.screenshot({ path: shotPath('00-nosession-facilitator-fr'), fullPage: true });
+        await P.client.screenshot({ path: shotPath('00-nosession-client-fr'), fullPage: true });
+        // The key never shows up in the address bar.
+        for (const p of all) assert.doesNotMatch(p.url(), /\?/);
+    });
+
+    await t.test('opening: session opens everywhere, clock counts down, check-in', async () => {
+        await act(P.facilitator, 'session-open');
+        await waitStep(all, 'opening');
+        await clockRunning();
+        const first = await Promise.all(all.map(clockSeconds));
+        await P.facilitator.waitForTimeout(2300);
+        const later = await Promise.all(all.map(clockSeconds));
+        for (let i = 0; i < all.length; i++) {
+            assert.ok(later[i] < first[i], `clock counts down for ${all[i].personName}: ${first[i]} -> ${later[i]}`);
+            assert.ok(Math.abs(later[i] - later[0]) <= 1, 'every browser shows the same clock');
+        }
+        await post(P.k1, 'checkin', 'Un peu fatiguée mais contente d\'être là.');
+        await seeCard(all, 'Un peu fatiguée mais contente');
+        await shoot('01-opening');
+    });
+
+    await t.test('topic: proposals, the facilitator names the client', async () => {
+        await next('topic');
+        await post(P.client, 'topic', 'Mon équipe ne tient pas ses échéances <b>depuis</b> la fusion');
+        await seeCard(all, 'Mon équipe ne tient pas ses échéances');
+        // Text is text: the <b> stays literal.
+        const html = await card(P.k2, 'Mon équipe ne tient pas').innerHTML();
+        assert.ok(html.includes('&lt;b&gt;'), 'card text is escaped, never parsed as HTML');
+        await P.facilitator.locator('#assign-client').selectOption({ label: names.client });
+        await act(P.facilitator, 'assign');
+        await P.client.locator('.now-role', { hasText: fr.roles.client }).waitFor();
+        await shoot('02-topic');
+    });
+
+    await t.test('expose: the client writes, everyone reads', async () => {
+        await next('expose');
+        await post(P.client, 'problem', 'Depuis la fusion, mon équipe rate une échéance sur deux.\nJ\'ai essayé des points quotidiens.');
+        await Promise.all(all.map((p) => p.locator('.problem-text', { hasText: 'rate une échéance sur deux' }).waitFor()));
+        assert.equal(await P.k1.locator('form[data-composer-form=problem]').count(), 0, 'only the client has the problem composer');
+        await shoot('03-expose');
+    });
+
+    await t.test('clarification: questions and answers', async () => {
+        await next('clarification');
+        await post(P.k1, 'question', 'Qui fixe les échéances aujourd\'hui ?');
+        await post(P.k2, 'question', 'As-tu pensé à réduire le nombre de projets ?');
+        await seeCard(all, 'Qui fixe les échéances');
+        const q = P.client.locator('.card-question', { hasText: 'Qui fixe les échéances' });
+        await post(P.client, 'answer', 'La direction, sans nous consulter.', { within: q });
+        await Promise.all(all.map((p) => p.locator('.answer-text', { hasText: 'sans nous consulter' }).waitFor()));
+        const advice = P.facilitator.locator('.card-question', { hasText: 'As-tu pensé' });
+        await advice.locator('[data-action=flag]').click();
+        await P.k2.locator('.card-question.is-flagged', { hasText: 'As-tu pensé' }).waitFor();
+        await shoot('04-clarification');
+    });
+
+    await t.test('contract: reformulation, request, every consultant confirms', async () => {
+        await next('contract');
+        await post(P.k3, 'reformulation', 'Ce que j\'ai compris : tu veux retrouver la maîtrise des délais.');
+        await seeCard(all, 'retrouver la maîtrise des délais');
+        await post(P.client, 'contract', 'J\'aimerais que vous m\'aidiez à remettre mon équipe sur ses échéances sans l\'épuiser.');
+        await Promise.all(all.map((p) => p.locator('.pinned-contract', { hasText: 'sans l\'épuiser' }).waitFor()));
+        for (const k of ['k1', 'k2', 'k3']) await act(P[k], 'ack');
+        await P.facilitator.locator('.ack-summary', { hasText: '3' }).waitFor();
+        await P.facilitator.locator('.ack.is-acked').nth(2).waitFor();
+        await shoot('05-contract');
+    });
+
+    await t.test('consultation: the stack, the listening client, a refused forged post', async () => {
+        await next('consultation');
+        await clockRunning();
+        assert.equal(await P.client.locator('form[data-composer-form=contribution]').count(), 0, 'no composer for the client');
+        await P.client.locator('.listening').waitFor();
+        await post(P.k1, 'contribution', 'Suggestion : renégocier deux échéances avec la direction.', { kind: 'suggestion' });
+        await post(P.k2, 'contribution', 'J\'ai vécu une fusion : nous avons gelé les nouveaux projets un mois.', { kind: 'experience' });
+        await post(P.k3, 'contribution', 'Je ressens beaucoup de loyauté envers ton équipe.', { kind: 'feeling' });
+        await post(P.k1, 'contribution', 'Rendre visibles les échéances sur un tableau commun.', { kind: 'suggestion' });
+        for (const text of ['renégocier deux échéances', 'gelé les nouveaux projets', 'loyauté envers', 'tableau commun']) await seeCard(all, text);
+        // Newest at the top, in every browser.
+        for (const p of all) {
+            const firstText = await p.locator('.stack .card-text').first().textContent();
+            assert.match(firstText, /tableau commun/, `newest card on top for ${p.personName}`);
+        }
+        // Counts per consultant.
+        const k1count = await P.facilitator.locator('.count', { hasText: 'Chloé' }).locator('.count-n').textContent();
+        assert.equal(k1count, '2');
+        // The kind is shown in words.
+        await P.client.locator('.card-contribution.kind-experience .tag', { hasText: fr.kinds.experience }).waitFor();
+
+        // A forged post from the client's own socket is refused by the server.
+        await P.client.evaluate(() => {
+            const ws = window.__sockets[window.__sockets.length - 1];
+            ws.send(JSON.stringify({ type: 'contribution_post', id: 'forged-1', kind: 'suggestion', text: 'FORGED by the client' }));
+        });
+        await P.client.locator('#alerts .toast', { hasText: fr.errors.client_muted }).waitFor();
+        assert.equal(await P.client.locator('#alerts').textContent().then((s) => s.includes('client_muted')), false, 'no raw code');
+        await P.k2.waitForTimeout(300);
+        for (const p of all) assert.equal(await card(p, 'FORGED').count(), 0, 'the forged card reached nobody');
+
+        // Marks ("à retenir") are private to the client; recadrage reaches the facilitator.
+        const target = P.client.locator('.card-contribution', { hasText: 'gelé les nouveaux projets' });
+        await target.locator('[data-action=mark]').click();
+        await P.client.locator('.card-contribution.is-marked', { hasText: 'gelé les nouveaux projets' }).waitFor();
+        await act(P.client, 'recadrage');
+        await P.facilitator.locator('.recadrage-alert:visible').waitFor();
+        assert.equal(await P.k1.locator('.card-contribution.is-marked').count(), 0, 'consultants do not see marks');
+        assert.equal(await P.k1.locator('.recadrage-alert:visible').count(), 0, 'consultants do not see recadrage');
+
+        // A consultant reloads mid-consultation: same stack, same order.
+        const before = await P.k3.locator('.stack .card-text').allTextContents();
+        await P.k3.reload();
+        await panel(P.k3, 'consultation').waitFor();
+        await P.k3.locator('.stack .card-text').nth(before.length - 1).waitFor();
+        assert.deepEqual(await P.k3.locator('.stack .card-text').allTextContents(), before);
+
+        // The clock survived the reload: still running, same time as elsewhere.
+        const [a, b] = await Promise.all([clockSeconds(P.k3), clockSeconds(P.facilitator)]);
+        assert.ok(Math.abs(a - b) <= 1, `clock after reload ${a} vs ${b}`);
+        await P.k3.waitForTimeout(1200);
+        assert.ok(await clockSeconds(P.k3) < a, 'and keeps counting down');
+        await shoot('06-consultation');
+    });
+
+    await t.test('synthesis: the action plan', async () => {
+        await next('synthesis');
+        await P.client.locator('.due-input').fill('d\'ici la prochaine séance');
+        await post(P.client, 'action', 'Renégocier deux échéances avec ma directrice.');
+        await seeCard(all, 'Renégocier deux échéances avec ma directrice');
+        await P.k1.locator('.action-due', { hasText: 'prochaine séance' }).waitFor();
+        await P.client.locator('.kept .card-text', { hasText: 'gelé les nouveaux projets' }).waitFor();
+        await shoot('07-synthesis');
+    });
+
+    await t.test('learning: everyone, facilitator included', async () => {
+        await next('learning');
+        await post(P.facilitator, 'learning', 'Tenir le silence du client aide vraiment.', { dimension: 'process' });
+        await post(P.client, 'learning', 'Je peux négocier les échéances.', { dimension: 'content' });
+        await post(P.k2, 'learning', 'Poser des questions ouvertes.', { dimension: 'process' });
+        await seeCard(all, 'Poser des questions ouvertes');
+        await P.client.locator('.learning-process .card-text', { hasText: 'Tenir le silence' }).waitFor();
+        await shoot('08-learning');
+    });
+
+    await t.test('private notes stay private', async () => {
+        await P.k1.locator('[data-action=notes]').click();
+        await post(P.k1, 'note', 'Note pour moi : relire le contrat.');
+        await P.k1.locator('.notes-list .card-text', { hasText: 'relire le contrat' }).waitFor();
+        await P.k1.locator('[data-action=notes-close]').click();
+        await P.k2.waitForTimeout(300);
+        for (const p of [P.facilitator, P.client, P.k2, P.k3]) assert.equal(await card(p, 'relire le contrat').count(), 0);
+    });
+
+    await t.test('closed: my record, exported', async () => {
+        await act(P.facilitator, 'session-close');
+        await P.facilitator.locator('dialog.dialog .btn-danger').click();
+        await waitStep(all, 'closed');
+        const rec = P.client.locator('.record');
+        await rec.locator('.long-text', { hasText: 'rate une échéance sur deux' }).waitFor();
+        await rec.locator('text=gelé les nouveaux projets').waitFor();
+        await rec.locator('text=Renégocier deux échéances avec ma directrice.').waitFor();
+        const dl = P.client.waitForEvent('download');
+        await P.client.locator('[data-action=export-md]').click();
+        const file = await dl;
+        const md = await (await file.createReadStream()).toArray().then((chunks) => Buffer.concat(chunks).toString('utf8'));
+        assert.match(md, /^# /);
+        assert.match(md, /\*\*À retenir\*\* · Retour d'expérience \(Dmitri\) : J'ai vécu une fusion/);
+        assert.match(md, /1\. Renégocier deux échéances avec ma directrice\. — pour : d'ici la prochaine séance/);
+        // A consultant's record holds their own note, not the client's case.
+        const k1rec = P.k1.locator('.record');
+        await k1rec.locator('text=relire le contrat').waitFor();
+        assert.equal(await k1rec.locator('text=rate une échéance sur deux').count(), 0);
+        await shoot('09-closed');
+    });
+
+    await t.test('no console errors, no CSP violations', () => {
+        for (const p of all) assert.deepEqual(realProblems(p), [], `${p.personName}`);
+    });
+});

@@ -1,0 +1,50 @@
+// api.js - the HTTP half of the contract (proto/README.md section 1).
+// Answers are JSON; failures throw an ApiError carrying the server's code.
+
+export class ApiError extends Error {
+    constructor(code, status, message) {
+        super(message || code);
+        this.code = code;
+        this.status = status;
+    }
+}
+
+async function call(method, path, body, key) {
+    const headers = { Accept: 'application/json' };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (key) headers.Authorization = `Bearer ${key}`;
+    let r;
+    try {
+        r = await fetch(path, {
+            method,
+            headers,
+            body: body === undefined ? undefined : JSON.stringify(body),
+            cache: 'no-store',
+            credentials: 'omit',
+        });
+    } catch {
+        throw new ApiError('network', 0);
+    }
+    let data = null;
+    try {
+        data = await r.json();
+    } catch {
+        data = null;
+    }
+    if (!r.ok) {
+        const e = data && data.error;
+        throw new ApiError((e && e.code) || 'internal', r.status, e && e.message);
+    }
+    return data;
+}
+
+const enc = encodeURIComponent;
+
+export const api = {
+    createGroup: (fields) => call('POST', '/api/groups', fields),
+    join: (groupId, inviteCode, displayName) =>
+        call('POST', `/api/groups/${enc(groupId)}/members`,
+            { invite_code: inviteCode, display_name: displayName }),
+    openSession: (groupId, key) => call('POST', `/api/groups/${enc(groupId)}/sessions`, {}, key),
+    group: (groupId, key) => call('GET', `/api/groups/${enc(groupId)}`, undefined, key),
+};

@@ -1,0 +1,102 @@
+// app.js - entry point: loads the language, routes on the URL fragment and
+// mounts a page. Routes (secrets only ever in the fragment):
+//   #/                       home: my groups, create a group
+//   #/join/<group>/<invite>  join form (invite link)
+//   #/g/<group>/<key>        personal link: the key is stored, then dropped
+//                            from the address bar
+//   #/g/<group>              the room, with the key this browser remembers
+
+import { fill, h } from './dom.js';
+import { t, loadLanguage, currentLanguage } from './i18n.js';
+import * as store from './storage.js';
+import { homePage, joinPage } from './views/home.js';
+import { mountRoom } from './views/room.js';
+import { messagePage } from './views/message.js';
+
+const root = document.getElementById('app');
+let room = null;        // {unmount, remount} while a room is shown
+let roomGroup = null;
+
+const app = {
+    language: currentLanguage,
+    async switchLanguage() {
+        const next = currentLanguage() === 'fr' ? 'en' : 'fr';
+        store.setLanguageChoice(next);
+        await loadLanguage(next);
+        if (room) room.remount();
+        else route();
+        const btn = document.querySelector('[data-action=lang]');
+        if (btn) btn.focus();
+    },
+    /** Copies an input's value; falls back to selecting it. */
+    async copy(input, statusEl) {
+        try {
+            await navigator.clipboard.writeText(input.value);
+            statusEl.textContent = t('menu.copied');
+        } catch {
+            input.focus();
+            input.select();
+            statusEl.textContent = t('menu.copy_manual');
+        }
+    },
+};
+
+function leaveRoom() {
+    if (room) room.unmount();
+    room = null;
+    roomGroup = null;
+}
+
+function parse(hash) {
+    const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
+    return parts;
+}
+
+function route() {
+    const [kind, a, b] = parse(location.hash);
+    if (kind === 'g' && a && b) {
+        store.rememberGroup(a, { member_key: b });
+        history.replaceState(null, '', `#/g/${a}`);
+        return route();
+    }
+    if (kind === 'join' && a && b) {
+        const known = store.group(a);
+        if (known && known.member_key) {
+            if (!known.invite_code) store.rememberGroup(a, { invite_code: b });
+            history.replaceState(null, '', `#/g/${a}`);
+            return route();
+        }
+        leaveRoom();
+        document.title = t('join.title');
+        fill(root, joinPage(app, a, b));
+        return undefined;
+    }
+    if (kind === 'g' && a) {
+        const entry = store.group(a);
+        if (!entry || !entry.member_key) {
+            leaveRoom();
+            fill(root, messagePage({ title: t('fatal.no_key_title'), text: t('fatal.no_key_text'),
+                actions: [h('a', { class: 'btn', href: '#/', text: t('menu.my_groups') })] }));
+            return undefined;
+        }
+        if (room && roomGroup === a) return undefined;
+        leaveRoom();
+        roomGroup = a;
+        room = mountRoom(root, a, entry, app);
+        return undefined;
+    }
+    leaveRoom();
+    document.title = t('app.name');
+    fill(root, homePage(app));
+    return undefined;
+}
+
+async function main() {
+    const preferred = store.languageChoice()
+        || ((navigator.language || '').toLowerCase().startsWith('en') ? 'en' : 'fr');
+    await loadLanguage(preferred);
+    window.addEventListener('hashchange', route);
+    route();
+}
+
+main();

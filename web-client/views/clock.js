@@ -1,0 +1,49 @@
+// views/clock.js - the server's step clock, big: remaining time, overrun
+// in red (shown as +m:ss, never cut), paused state. The numbers come from
+// the last clock the server sent (tick, step, clock, welcome); between two
+// ticks the display only advances by the time elapsed since that message.
+
+import { h, setText, toggle } from '../dom.js';
+import { t } from '../i18n.js';
+import { remainingMs } from '../state.js';
+import { formatDuration } from './common.js';
+
+export function createClock(ctx) {
+    const value = h('span', { class: 'clock-value', 'data-clock': '' });
+    const label = h('span', { class: 'clock-label' });
+    const budget = h('span', { class: 'clock-budget' });
+    const el = h('div', { class: 'clock', role: 'timer', 'aria-live': 'off', 'aria-atomic': 'true' },
+        label, value, budget);
+    let lastState = '';
+
+    function render() {
+        const s = ctx.s;
+        const c = s.room && s.room.clock;
+        if (!c || s.room.step === 'closed') {
+            el.hidden = true;
+            return;
+        }
+        el.hidden = false;
+        const rem = remainingMs(s);
+        const over = rem < 0;
+        setText(value, (over ? '+' : '') + formatDuration(over ? -rem : rem + 999));
+        let state;
+        if (over) state = c.running ? 'overrun' : 'overrun-paused';
+        else if (c.running) state = 'running';
+        else state = c.used_ms > 0 ? 'paused' : 'stopped';
+        toggle(el, 'is-overrun', over);
+        toggle(el, 'is-paused', !c.running);
+        toggle(el, 'is-running', c.running);
+        el.dataset.state = state;
+        setText(label, t(`clock.${state}`));
+        setText(budget, t('clock.budget', { min: Math.round((c.budget_ms || 0) / 60000) }));
+        if (state !== lastState) {
+            if (lastState && (state === 'overrun' || state === 'paused')) ctx.announce(t(`clock.${state}`));
+            lastState = state;
+        }
+    }
+
+    const timer = setInterval(render, 250);
+    render();
+    return { el, update: render, destroy() { clearInterval(timer); } };
+}

@@ -1,0 +1,98 @@
+// views/consultation.js - step 4: consultants give suggestions,
+// experiences and feelings; ideas only stack (no replies, no votes). The
+// client listens: no composer, a clear "you are listening" state, private
+// "à retenir" marks, and the recadrage signal (seen by the facilitator).
+// New cards appear at the top (animated only when motion is welcome).
+
+import { h, setText, toggle, reconcile } from '../dom.js';
+import { t } from '../i18n.js';
+import { myRole, cardsOf, currentConsultation, consultants, isFacilitator, memberName, KINDS } from '../state.js';
+import { composer, byline, section, emptyNote, choice, choiceValue, tagNode, list } from './common.js';
+
+/** One contribution card; the client also gets the "à retenir" toggle. */
+export function contributionNode(ctx, card, withMark) {
+    const li = h('li', { class: ['card', 'card-contribution', `kind-${card.kind}`], 'data-card-id': card.id },
+        h('div', { class: 'card-head' }, byline(ctx, card), tagNode(card.kind, t(`kinds.${card.kind}`))),
+        h('p', { class: 'card-text', text: card.text }));
+    if (withMark) {
+        li.append(h('div', { class: 'card-actions' }, h('button', { type: 'button', class: 'btn btn-small btn-mark', 'data-action': 'mark',
+            onclick: () => {
+                const cur = ctx.s.room.cards.find((c) => c.id === card.id);
+                ctx.act('mark_set', { card_id: card.id, marked: !(cur && cur.marked) });
+            } })));
+    }
+    return li;
+}
+
+export function updateContribution(li, card) {
+    toggle(li, 'is-marked', Boolean(card.marked));
+    const b = li.querySelector('.btn-mark');
+    if (b) {
+        setText(b, card.marked ? t('consultation.marked') : t('consultation.mark'));
+        b.setAttribute('aria-pressed', card.marked ? 'true' : 'false');
+    }
+}
+
+export function createConsultation(ctx) {
+    const role = myRole(ctx.s);
+    const cIndex = ctx.s.room.consultation;
+    let kind = 'suggestion';
+    const kindChoice = choice('kind', t('consultation.kind_legend'),
+        KINDS.map((k) => ({ value: k, label: t(`kinds.${k}`) })), kind, (v) => { kind = v; });
+    const comp = role === 'consultant' ? composer(ctx, {
+        key: `contribution:${cIndex}`, name: 'contribution', label: t('consultation.label'),
+        placeholder: t('consultation.placeholder'), submit: t('consultation.submit'), rows: 3, extra: kindChoice,
+        onSubmit: (text) => ctx.send('contribution_post', { kind: choiceValue(kindChoice) || kind, text }),
+    }) : null;
+
+    const listening = role === 'client' ? h('div', { class: 'listening', role: 'note' },
+        h('p', { class: 'listening-title', text: t('consultation.listening_title') }),
+        h('p', { text: t('consultation.listening_text') })) : null;
+    const recadrageCount = h('span', { class: 'recadrage-count' });
+    const recadrageBtn = h('button', { type: 'button', class: 'btn btn-recadrage', 'data-action': 'recadrage',
+        text: t('consultation.recadrage'), onclick: () => ctx.act('recadrage') });
+    const recadrage = role === 'client' ? h('div', { class: 'recadrage-box' },
+        h('p', { class: 'hint', text: t('consultation.recadrage_hint') }), recadrageBtn, recadrageCount) : null;
+    const facAlert = h('p', { class: 'recadrage-alert', role: 'status' });
+
+    const counts = h('ul', { class: 'counts', 'aria-label': t('consultation.counts') });
+    const stack = list('stack', t('consultation.stack'));
+    const none = emptyNote(t('consultation.none'));
+    const stackTitle = h('h2', { class: 'block-title', id: 'stack-title' });
+    const el = h('div', { class: ['step-panel', 'step-consultation', role === 'client' ? 'is-listening' : null] },
+        listening, recadrage, facAlert, comp && comp.el,
+        h('section', { class: 'block', 'aria-labelledby': 'stack-title' }, stackTitle, counts, stack, none));
+    let mounted = false;
+
+    function update() {
+        const s = ctx.s;
+        const c = currentConsultation(s.room);
+        const n = (c && c.recadrages) || 0;
+        setText(recadrageCount, n ? t('consultation.recadrage_sent', { n }) : '');
+        facAlert.hidden = !(isFacilitator(s) && n > 0);
+        setText(facAlert, t('consultation.recadrage_alert', { n, name: memberName(s, c && c.client) }));
+        const cards = cardsOf(s, 'contribution');
+        setText(stackTitle, t('consultation.stack_count', { n: cards.length }));
+        none.hidden = cards.length > 0;
+        const per = consultants(s).map((m) => ({ m, n: cards.filter((x) => x.author === m.id).length }));
+        for (const card of cards) {
+            if (!per.some((p) => p.m.id === card.author)) per.push({ m: { id: card.author, name: memberName(s, card.author) }, n: cards.filter((x) => x.author === card.author).length });
+        }
+        reconcile(counts, per, (p) => p.m.id, () => h('li', { class: 'count' }, h('span', { class: 'count-name' }), h('span', { class: 'count-n' })), (li, p) => {
+            setText(li.querySelector('.count-name'), p.m.name);
+            setText(li.querySelector('.count-n'), String(p.n));
+            li.setAttribute('aria-label', t('consultation.count_label', { name: p.m.name, n: p.n }));
+        });
+        const added = reconcile(stack, cards.slice().reverse(), (x) => x.id,
+            (card) => contributionNode(ctx, card, role === 'client'), updateContribution);
+        if (mounted) {
+            for (const card of added) {
+                const li = stack.querySelector(`[data-card-id="${card.id}"]`);
+                if (li) li.classList.add('card-enter');
+            }
+        }
+        mounted = true;
+    }
+    update();
+    return { el, update };
+}

@@ -1,0 +1,85 @@
+// views/contract.js - step 3: consultants reformulate; the client alone
+// writes the request ("j'aimerais que vous m'aidiez à..."); each consultant
+// confirms they can help. A rewritten contract clears the confirmations.
+// Also exports the pinned contract box shown from this step on.
+
+import { h, setText, toggle, reconcile } from '../dom.js';
+import { t } from '../i18n.js';
+import { myRole, myId, cardsOf, currentConsultation, consultants, isFacilitator, memberName } from '../state.js';
+import { composer, cardNode, section, emptyNote, list, LONG_TEXT_MAX } from './common.js';
+
+const PINNED_STEPS = new Set(['contract', 'consultation', 'synthesis', 'learning']);
+
+/** The contract, pinned above the panel from step 3 on. */
+export function createPinnedContract(ctx) {
+    const text = h('p', { class: 'pinned-text long-text' });
+    const label = h('p', { class: 'pinned-label' });
+    const el = h('aside', { class: 'pinned-contract', 'aria-label': t('contract.pinned') }, label, text);
+    function update() {
+        const r = ctx.s.room;
+        const c = currentConsultation(r);
+        el.hidden = !r || !PINNED_STEPS.has(r.step) || !c || !c.contract;
+        if (el.hidden) return;
+        setText(label, t('contract.pinned_by', { name: memberName(ctx.s, c.client) }));
+        setText(text, c.contract);
+    }
+    update();
+    return { el, update };
+}
+
+export function createContract(ctx) {
+    const role = myRole(ctx.s);
+    const cIndex = ctx.s.room.consultation;
+    const reform = role === 'consultant' ? composer(ctx, {
+        key: `reformulation:${cIndex}`, name: 'reformulation', label: t('contract.reform_label'),
+        placeholder: t('contract.reform_placeholder'), submit: t('contract.reform_submit'), rows: 2,
+        onSubmit: (text) => ctx.send('reformulation_post', { text }),
+    }) : null;
+    const c0 = currentConsultation(ctx.s.room);
+    const write = role === 'client' ? composer(ctx, {
+        key: `contract:${cIndex}`, name: 'contract', label: t('contract.write_label'), hint: t('contract.write_hint'),
+        submit: t('contract.write_submit'), rows: 4, max: LONG_TEXT_MAX, keepAfterSend: true,
+        initial: (c0 && c0.contract) || t('contract.prefix'),
+        onSubmit: (text) => ctx.send('contract_set', { text }),
+    }) : null;
+    const reforms = list('reformulations', t('contract.reformulations'));
+    const noReform = emptyNote(t('contract.no_reform'));
+    const contractText = h('p', { class: 'contract-text long-text' });
+    const acks = h('ul', { class: 'acks' });
+    const ackSummary = h('p', { class: 'ack-summary' });
+    const ackBtn = h('button', { type: 'button', class: 'btn btn-primary', 'data-action': 'ack', onclick: () => ctx.act('contract_ack') });
+    const forceBtn = h('button', { type: 'button', class: 'btn', 'data-action': 'force-next', onclick: () => ctx.act('step_next', { force: true }) });
+    const el = h('div', { class: 'step-panel step-contract' },
+        section(t('contract.title'), write && write.el, contractText, ackSummary, acks, ackBtn, forceBtn),
+        section(t('contract.reformulations'), reform && reform.el, reforms, noReform));
+
+    function update() {
+        const s = ctx.s;
+        const c = currentConsultation(s.room);
+        const has = Boolean(c && c.contract);
+        setText(contractText, has ? c.contract : t('contract.none'));
+        toggle(contractText, 'empty', !has);
+        const ks = consultants(s);
+        const acked = (c && c.acks) || [];
+        const all = ks.length > 0 && ks.every((m) => acked.includes(m.id));
+        setText(ackSummary, has ? t('contract.ack_count', { n: ks.filter((m) => acked.includes(m.id)).length, total: ks.length }) : '');
+        acks.hidden = !has;
+        reconcile(acks, ks, (m) => m.id, () => h('li', { class: 'ack' }, h('span', { class: 'ack-mark', 'aria-hidden': 'true' }), h('span', { class: 'ack-text' })), (li, m) => {
+            const ok = acked.includes(m.id);
+            toggle(li, 'is-acked', ok);
+            setText(li.querySelector('.ack-mark'), ok ? '✓' : '…');
+            setText(li.querySelector('.ack-text'), ok ? t('contract.acked', { name: m.name }) : t('contract.waiting', { name: m.name }));
+        });
+        const mine = acked.includes(myId(s));
+        ackBtn.hidden = role !== 'consultant' || !has;
+        ackBtn.disabled = mine;
+        setText(ackBtn, mine ? t('contract.ack_done') : t('contract.ack'));
+        forceBtn.hidden = !isFacilitator(s) || !has || all;
+        setText(forceBtn, t('contract.force'));
+        const cards = cardsOf(s, 'reformulation');
+        noReform.hidden = cards.length > 0;
+        reconcile(reforms, cards, (x) => x.id, (card) => cardNode(ctx, card));
+    }
+    update();
+    return { el, update };
+}

@@ -1,0 +1,67 @@
+// views/controls.js - the facilitator's bar: previous / next step, the
+// clock (start, pause, +1, +5 min, set), a new consultation after learning,
+// closing the session. Shown to the facilitator only; the server refuses
+// these commands from anyone else anyway.
+
+import { h, setText } from '../dom.js';
+import { t } from '../i18n.js';
+import { isFacilitator } from '../state.js';
+import { confirmDialog, minutesDialog } from './dialog.js';
+import { remainingMs } from '../state.js';
+
+const ORDER = ['opening', 'topic', 'expose', 'clarification', 'contract', 'consultation',
+    'synthesis', 'learning'];
+
+export function createControls(ctx) {
+    const btn = (action, onclick, cls = '') => h('button', { type: 'button', class: ['btn', cls], 'data-action': action, onclick });
+    const prev = btn('step-prev', () => ctx.act('step_prev'));
+    const next = btn('step-next', () => ctx.act('step_next'), 'btn-primary');
+    const startPause = btn('timer-toggle', () => {
+        const c = ctx.s.room.clock;
+        ctx.act(c && c.running ? 'timer_pause' : 'timer_start');
+    });
+    const plus1 = btn('timer-plus1', () => ctx.act('timer_add', { seconds: 60 }));
+    const plus5 = btn('timer-plus5', () => ctx.act('timer_add', { seconds: 300 }));
+    const set = btn('timer-set', async () => {
+        const rem = Math.max(0, Math.round((remainingMs(ctx.s) || 0) / 60000));
+        const n = await minutesDialog({ title: t('fac.set_title'), label: t('fac.set_label'), value: rem });
+        if (n !== null) ctx.act('timer_set', { seconds: Math.round(n * 60) });
+    });
+    const newConsultation = btn('consultation-new', () => ctx.act('consultation_new'));
+    const close = btn('session-close', async () => {
+        const ok = await confirmDialog({ title: t('fac.close_title'), text: t('fac.close_text'), ok: t('fac.close'), danger: true });
+        if (ok) ctx.act('session_close');
+    }, 'btn-danger-quiet');
+    const title = h('h2', { class: 'controls-title', id: 'controls-title' });
+    const el = h('section', { class: 'controls', 'aria-labelledby': 'controls-title' },
+        title,
+        h('div', { class: 'controls-row', role: 'group', 'aria-label': t('fac.steps_group') }, prev, next, newConsultation),
+        h('div', { class: 'controls-row', role: 'group', 'aria-label': t('fac.clock_group') }, startPause, plus1, plus5, set),
+        h('div', { class: 'controls-row controls-end' }, close));
+
+    function update() {
+        const s = ctx.s;
+        const r = s.room;
+        el.hidden = !r || !isFacilitator(s) || r.step === 'closed';
+        if (el.hidden) return;
+        setText(title, t('fac.title'));
+        const i = ORDER.indexOf(r.step);
+        const first = r.step === 'opening' || (r.step === 'topic' && r.consultation === 0);
+        prev.disabled = first;
+        setText(prev, first ? t('fac.prev') : t('fac.prev_to', { step: t(`steps.${ORDER[i - 1]}.label`) }));
+        const last = r.step === 'learning';
+        next.hidden = last;
+        setText(next, t('fac.next_to', { step: t(`steps.${ORDER[i + 1] || 'learning'}.label`) }));
+        newConsultation.hidden = !last;
+        setText(newConsultation, t('fac.new_consultation'));
+        const running = r.clock && r.clock.running;
+        setText(startPause, running ? t('fac.pause') : t('fac.start'));
+        startPause.setAttribute('aria-pressed', running ? 'true' : 'false');
+        setText(plus1, t('fac.plus1'));
+        setText(plus5, t('fac.plus5'));
+        setText(set, t('fac.set'));
+        setText(close, t('fac.close'));
+    }
+    update();
+    return { el, update };
+}

@@ -1,0 +1,48 @@
+// views/expose.js - step 1: only the client speaks. The client writes the
+// problem statement; everyone else reads it (and may take private notes).
+
+import { h, setText } from '../dom.js';
+import { t } from '../i18n.js';
+import { myRole, currentConsultation, memberName } from '../state.js';
+import { composer, section, LONG_TEXT_MAX } from './common.js';
+
+/** The problem statement as everyone sees it (also used by later steps). */
+export function problemBlock(ctx) {
+    const text = h('p', { class: 'problem-text long-text' });
+    const by = h('p', { class: 'card-by' });
+    const el = h('div', { class: 'problem' }, by, text);
+    return {
+        el,
+        update() {
+            const s = ctx.s;
+            const c = currentConsultation(s.room);
+            const has = c && c.problem;
+            setText(by, c && c.client ? t('expose.by', { name: memberName(s, c.client) }) : '');
+            setText(text, has ? c.problem : t('expose.none'));
+            text.classList.toggle('empty', !has);
+        },
+    };
+}
+
+export function problemComposer(ctx, labelKey) {
+    const c = currentConsultation(ctx.s.room);
+    return composer(ctx, {
+        key: `problem:${ctx.s.room.consultation}`, name: 'problem', label: t(labelKey), placeholder: t('expose.placeholder'),
+        submit: t('expose.submit'), rows: 8, max: LONG_TEXT_MAX, keepAfterSend: true, initial: (c && c.problem) || '',
+        onSubmit: (text) => ctx.send('problem_set', { text }),
+    });
+}
+
+export function createExpose(ctx) {
+    const role = myRole(ctx.s);
+    const problem = problemBlock(ctx);
+    const comp = role === 'client' ? problemComposer(ctx, 'expose.label') : null;
+    const el = h('div', { class: 'step-panel step-expose' },
+        comp ? section(t('expose.write_title'), comp.el) : null,
+        section(t('expose.title'), problem.el),
+        role !== 'client' ? h('p', { class: 'listen-note' }, h('span', { text: t('expose.listen') }), ' ',
+            h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'open-notes', text: t('notes.open'), onclick: () => ctx.openNotes() })) : null);
+    function update() { problem.update(); }
+    update();
+    return { el, update };
+}

@@ -1,0 +1,46 @@
+// views/notes.js - the private notes drawer: open from any step (closed
+// too), seen only by their author (the server sends a note to no one else).
+
+import { h, setText, reconcile } from '../dom.js';
+import { t } from '../i18n.js';
+import { cardsOf } from '../state.js';
+import { composer, byline } from './common.js';
+
+export function createNotes(ctx) {
+    const ul = h('ul', { class: 'cards notes-list' });
+    const empty = h('p', { class: 'empty' });
+    const noRoom = h('p', { class: 'empty' });
+    const comp = composer(ctx, {
+        key: 'note', name: 'note', label: t('notes.label'), submit: t('notes.submit'), rows: 3,
+        onSubmit: (text) => ctx.send('note_post', { text }),
+    });
+    const closeBtn = h('button', { type: 'button', class: 'btn', 'data-action': 'notes-close', text: t('notes.close'), onclick: () => el.close() });
+    const el = h('dialog', { class: 'drawer', 'aria-labelledby': 'notes-title' },
+        h('div', { class: 'drawer-head' },
+            h('h2', { id: 'notes-title', text: t('notes.title') }), closeBtn),
+        h('p', { class: 'hint', text: t('notes.private') }),
+        noRoom, comp.el, empty, ul);
+    // A click on the backdrop closes the drawer.
+    el.addEventListener('click', (e) => { if (e.target === el) el.close(); });
+
+    function update() {
+        const s = ctx.s;
+        comp.el.hidden = !s.room;
+        noRoom.hidden = Boolean(s.room);
+        setText(noRoom, t('notes.no_session'));
+        const notes = cardsOf(s, 'note').slice().reverse();
+        empty.hidden = notes.length > 0 || !s.room;
+        setText(empty, t('notes.none'));
+        reconcile(ul, notes, (c) => c.id, (c) => h('li', { class: 'card card-note' },
+            byline(ctx, c), h('p', { class: 'card-text', text: c.text })));
+    }
+    update();
+    return {
+        el,
+        update,
+        open() {
+            if (!el.open) el.showModal();
+            comp.textarea.focus();
+        },
+    };
+}

@@ -1,0 +1,61 @@
+// views/opening.js - check-in round, and the clients of earlier sessions
+// reporting on their action plans (done / partly / not done / dropped).
+
+import { h, setText, reconcile } from '../dom.js';
+import { t } from '../i18n.js';
+import { myRole, myId, cardsOf, memberName, OUTCOMES } from '../state.js';
+import { composer, cardNode, section, emptyNote, choice, choiceValue, list } from './common.js';
+
+export function createOpening(ctx) {
+    const role = myRole(ctx.s);
+    const canCheckin = role === 'facilitator' || role === 'consultant';
+    const checkins = list('checkins', t('opening.checkins'));
+    const noCheckin = emptyNote(t('opening.no_checkin'));
+    const comp = canCheckin ? composer(ctx, {
+        key: 'checkin', name: 'checkin', label: t('opening.checkin_label'), placeholder: t('opening.checkin_placeholder'),
+        submit: t('opening.checkin_submit'), rows: 2,
+        onSubmit: (text) => ctx.send('checkin_post', { text }),
+    }) : null;
+    const debriefs = h('ul', { class: 'cards debriefs' });
+    const noDebrief = emptyNote(t('opening.no_debrief'));
+    const el = h('div', { class: 'step-panel step-opening' },
+        section(t('opening.checkins'), comp && comp.el, checkins, noCheckin),
+        section(t('opening.debriefs'), h('p', { class: 'hint', text: t('opening.debriefs_hint') }), debriefs, noDebrief));
+
+    function debriefForm(d) {
+        const outcome = choice(`outcome-${d.id}`, t('opening.outcome_legend'),
+            OUTCOMES.map((o) => ({ value: o, label: t(`outcomes.${o}`) })), 'done');
+        const c = composer(ctx, {
+            key: `debrief:${d.id}`, name: 'debrief', label: t('opening.debrief_comment'), submit: t('opening.debrief_submit'), rows: 2,
+            extra: outcome, optional: true,
+            onSubmit: (text) => ctx.send('debrief_post', { debrief_id: d.id, outcome: choiceValue(outcome), ...(text ? { text } : {}) }),
+        });
+        return c.el;
+    }
+
+    function update() {
+        const s = ctx.s;
+        const cards = cardsOf(s, 'checkin');
+        noCheckin.hidden = cards.length > 0;
+        reconcile(checkins, cards, (c) => c.id, (c) => cardNode(ctx, c));
+        const ds = s.room.debriefs;
+        noDebrief.hidden = ds.length > 0;
+        reconcile(debriefs, ds, (d) => d.id, (d) => h('li', { class: 'card card-debrief', 'data-debrief-id': d.id },
+            h('p', { class: 'card-by' }, h('span', { class: 'card-author' })),
+            h('p', { class: 'card-text' }), h('p', { class: 'debrief-due hint' }),
+            h('p', { class: 'debrief-outcome' }), h('div', { class: 'debrief-slot' })), (li, d) => {
+            setText(li.querySelector('.card-author'), memberName(s, d.client));
+            setText(li.querySelector('.card-text'), d.text);
+            setText(li.querySelector('.debrief-due'), d.due ? t('synthesis.due_value', { due: d.due }) : '');
+            const out = li.querySelector('.debrief-outcome');
+            setText(out, d.outcome ? `${t(`outcomes.${d.outcome}`)}${d.comment ? ` — ${d.comment}` : ''}` : t('opening.debrief_pending'));
+            out.className = `debrief-outcome ${d.outcome ? `outcome-${d.outcome}` : 'hint'}`;
+            const slot = li.querySelector('.debrief-slot');
+            const mine = d.client === myId(s) && !d.outcome;
+            if (mine && !slot.firstChild) slot.append(debriefForm(d));
+            if (!mine) slot.replaceChildren();
+        });
+    }
+    update();
+    return { el, update };
+}
