@@ -121,6 +121,7 @@ static void create_group(struct hub *hub, json_t *in, struct http_api_reply *rep
     reply->status = 201;
     reply->body = json_pack("{s:s, s:s, s:s, s:s}", "group_id", g->id, "member_id",
                             member_id, "member_key", key, "invite_code", invite);
+    reply->created = g;
 }
 
 static void join_group(struct hub *hub, struct hub_group *g, json_t *in,

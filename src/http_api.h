@@ -2,9 +2,10 @@
  * http_api.h - the JSON HTTP API under /api (proto/README.md section 1).
  *
  * Decides and answers; knows nothing of lws (server.c reads the request and
- * writes the reply). Effects that concern live connections (a session was
- * opened, a member joined) are reported in the reply so that server.c can
- * tell the group's sockets. ONLY used from the lws service thread.
+ * writes the reply) nor of the store. Effects are reported in the reply
+ * (a group was created, a member joined, a session was opened) so that
+ * server.c can journal them, answer once they are committed, and tell the
+ * group's sockets. ONLY used from the lws service thread.
  */
 #ifndef CODEV_HTTP_API_H
 #define CODEV_HTTP_API_H
@@ -20,6 +21,7 @@ enum http_api_method { HTTP_API_GET, HTTP_API_POST, HTTP_API_OTHER };
 struct http_api_reply {
     int status;                   /* HTTP status */
     json_t *body;                 /* new reference: the JSON answer */
+    struct hub_group *created;    /* this group was created, or NULL */
     struct hub_group *opened;     /* a session was opened in this group, or NULL */
     struct hub_group *joined;     /* a member joined this group, or NULL */
     int joined_room_idx;          /* the new member's room index, or -1 */

@@ -11,6 +11,11 @@
  *     group's list (hub_group.conns) and counted online in the room.
  *   - The pss (struct conn) is never freed here; what it points to is
  *     released in LWS_CALLBACK_CLOSED.
+ *   - Nothing is acknowledged before it is durable: every accepted command,
+ *     and every HTTP call that changes a group, is submitted to the store
+ *     (store.c, whose writer thread commits in groups), and the sender's ack
+ *     or the HTTP answer waits in server.waits until store_drain reports the
+ *     commit. Others see the events at once.
  * Expected load: thousands of connections, tens of thousands of events per
  * second; per-event work is O(recipients) queue pushes.
  */
@@ -18,6 +23,7 @@
 
 #include <libwebsockets.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -29,6 +35,7 @@
 #include "hub.h"
 #include "log.h"
 #include "protocol.h"
+#include "store.h"
 
 #define SERVER_SCRATCH (256 * 1024)      /* batch frame buffer, LWS_PRE included */
 #define SERVER_MAX_FRAME (64 * 1024)     /* bytes of one batched frame */
@@ -57,6 +64,7 @@ struct conn {
 };
 
 struct http_req {
+    struct lws *wsi;
     enum http_api_method method;
     char path[256];
     char auth[128];
@@ -67,12 +75,35 @@ struct http_req {
     size_t resp_len;
     int status;
     bool responded;
+    bool waiting;                 /* the answer waits for a commit */
+};
+
+/* An answer that waits for the store. One entry per submitted record, in
+ * submission order (store_drain reports in that order), plus entries with
+ * token 0, which only wait for every record before them (the ack of a
+ * duplicate command: its original may not be committed yet). */
+enum wait_kind { WAIT_NONE, WAIT_WS, WAIT_HTTP };
+
+struct wait {
+    uint64_t token;               /* the record's token, or 0 */
+    enum wait_kind kind;
+    void *owner;                  /* struct conn or struct http_req; NULL once closed */
+    json_t *msg;                  /* WAIT_WS: the ack to send */
+};
+
+struct waits {
+    struct wait *v;               /* ring */
+    size_t cap, head, n;
 };
 
 struct server {
     const struct config *cfg;
     struct lws_context *ctx;
     struct hub *hub;
+    struct store *store;
+    struct waits waits;
+    uint64_t next_token;
+    atomic_bool wake_ok;          /* the writer thread may wake the loop */
     lws_sorted_usec_list_t tick_sul;
     volatile sig_atomic_t stopping;
     uint64_t next_conn_id;
@@ -260,6 +291,122 @@ static void group_close_member(struct server *s, struct hub_group *g, const char
     }
 }
 
+/* ---- answers that wait for the store ---------------------------------------- */
+
+static int waits_push(struct server *s, uint64_t token, enum wait_kind kind, void *owner,
+                      json_t *msg)
+{
+    struct waits *w = &s->waits;
+
+    if (w->n == w->cap) {
+        size_t ncap = w->cap ? w->cap * 2 : 64;
+        struct wait *nv = malloc(ncap * sizeof(*nv));
+        if (!nv)
+            return -1;
+        for (size_t i = 0; i < w->n; i++)
+            nv[i] = w->v[(w->head + i) % w->cap];
+        free(w->v);
+        w->v = nv;
+        w->cap = ncap;
+        w->head = 0;
+    }
+    w->v[(w->head + w->n) % w->cap] = (struct wait){token, kind, owner, msg};
+    w->n++;
+    return 0;
+}
+
+/* Forgets owner (a connection or HTTP request that is going away). */
+static void waits_forget(struct server *s, const void *owner)
+{
+    struct waits *w = &s->waits;
+
+    for (size_t i = 0; i < w->n; i++)
+        if (w->v[(w->head + i) % w->cap].owner == owner)
+            w->v[(w->head + i) % w->cap].owner = NULL;
+}
+
+/* Delivers the answer of a wait whose record committed (rc 0) or failed. */
+static void wait_release(struct server *s, struct wait *e, int rc)
+{
+    if (e->kind == WAIT_WS && e->owner) {
+        struct conn *c = e->owner;
+        if (rc == 0) {
+            conn_send(s, c, e->msg);
+            e->msg = NULL;
+        } else {
+            conn_error(s, c, json_string_value(json_object_get(e->msg, "id")),
+                       CODEV_E_INTERNAL);
+        }
+    } else if (e->kind == WAIT_HTTP && e->owner) {
+        struct http_req *h = e->owner;
+        if (rc) {
+            size_t len;
+            json_t *err = http_api_error_json(CODEV_E_INTERNAL);
+            unsigned char *buf = proto_dump(err, LWS_PRE, &len);
+            json_decref(err);
+            free(h->resp);
+            h->resp = buf;
+            h->resp_len = len;
+            h->status = 500;
+        }
+        h->waiting = false;
+        lws_callback_on_writable(h->wsi);
+    }
+    json_decref(e->msg);
+}
+
+/* Releases the entries at the head that wait for nothing more. */
+static void waits_release_barriers(struct server *s)
+{
+    struct waits *w = &s->waits;
+
+    while (w->n && w->v[w->head].token == 0) {
+        wait_release(s, &w->v[w->head], 0);
+        w->head = (w->head + 1) % w->cap;
+        w->n--;
+    }
+}
+
+/* store_drain callback: the record with this token is committed (or failed). */
+static void on_committed(void *arg, uint64_t token, int rc)
+{
+    struct server *s = arg;
+    struct waits *w = &s->waits;
+
+    waits_release_barriers(s);
+    if (!w->n || w->v[w->head].token != token) {
+        log_err("store reported token %llu out of order", (unsigned long long)token);
+        return;
+    }
+    if (rc)
+        log_err("store: record %llu failed: %s", (unsigned long long)token,
+                codev_err_name(rc));
+    wait_release(s, &w->v[w->head], rc);
+    w->head = (w->head + 1) % w->cap;
+    w->n--;
+    waits_release_barriers(s);
+}
+
+/* Sends ack to c once every record submitted so far is committed. */
+static void conn_ack_after_commits(struct server *s, struct conn *c, json_t *ack)
+{
+    if (!s->waits.n) {
+        conn_send(s, c, ack);
+        return;
+    }
+    if (waits_push(s, 0, WAIT_WS, c, ack))
+        json_decref(ack);
+}
+
+/* Called by the store's writer thread after each commit. */
+static void server_wake(void *arg)
+{
+    struct server *s = arg;
+
+    if (atomic_load(&s->wake_ok))
+        lws_cancel_service(s->ctx);
+}
+
 /* ---- commands ------------------------------------------------------------ */
 
 static void handle_hello(struct server *s, struct conn *c, const struct proto_msg *msg)
@@ -295,8 +442,14 @@ static void handle_session_open(struct server *s, struct conn *c, const struct p
     struct hub_group *g = c->group;
     int rc;
 
+    uint64_t token;
+
     if (strcmp(g->facilitator, c->member_id) != 0) {
         conn_error(s, c, msg->id, CODEV_E_NOT_FACILITATOR);
+        return;
+    }
+    if (store_is_full(s->store)) {
+        conn_error(s, c, msg->id, CODEV_E_RATE_LIMITED);
         return;
     }
     rc = hub_session_open(s->hub, g, now_ms());
@@ -304,8 +457,53 @@ static void handle_session_open(struct server *s, struct conn *c, const struct p
         conn_error(s, c, msg->id, rc);
         return;
     }
+    token = ++s->next_token;
+    rc = store_submit_session_open(s->store, g, token);
+    if (rc) {
+        log_err("group %s: session %s not journaled: %s", g->id, g->room->session_id,
+                codev_err_name(rc));
+        conn_error(s, c, msg->id, CODEV_E_INTERNAL);
+    } else if (waits_push(s, token, WAIT_WS, c, proto_ack_json(msg->id, g->room->seq, false))) {
+        log_err("out of memory for a pending ack");
+    }
     group_session_opened(s, g);
-    conn_send(s, c, proto_ack_json(msg->id, g->room->seq, false));
+}
+
+/* Journals an accepted command (and the close it caused); the sender's ack
+ * waits for the commit. */
+static void server_journal(struct server *s, struct conn *c, struct hub_group *g, int idx,
+                           const struct room_cmd *cmd, int64_t now, uint64_t seq,
+                           bool closed)
+{
+    struct room_cmd journaled = *cmd;
+    uint64_t token = ++s->next_token;
+    int rc;
+
+    /* The contract check of step_next depends on who is online, which the
+     * journal does not keep: what passed is replayed as forced. */
+    if (journaled.type == CMD_STEP_NEXT)
+        journaled.flag = true;
+    rc = store_submit_cmd(s->store, g->room, idx, &journaled, now, seq, token);
+    if (rc) {
+        log_err("group %s: command seq %llu not journaled: %s", g->id,
+                (unsigned long long)seq, codev_err_name(rc));
+        conn_error(s, c, cmd->id, CODEV_E_INTERNAL);
+        return;
+    }
+    if (closed) {
+        log_info("group %s: session %s closed", g->id, g->room->session_id);
+        waits_push(s, token, WAIT_NONE, NULL, NULL);
+        token = ++s->next_token;
+        rc = store_submit_session_close(s->store, g, now, token);
+        if (rc) {
+            /* store_load finishes a close whose record is missing. */
+            log_err("group %s: close not journaled: %s", g->id, codev_err_name(rc));
+            conn_send(s, c, proto_ack_json(cmd->id, seq, false));
+            return;
+        }
+    }
+    if (waits_push(s, token, WAIT_WS, c, proto_ack_json(cmd->id, seq, false)))
+        log_err("out of memory for a pending ack");
 }
 
 static void handle_command(struct server *s, struct conn *c, const struct proto_msg *msg)
@@ -314,7 +512,7 @@ static void handle_command(struct server *s, struct conn *c, const struct proto_
     struct room *r = g->room;
     int64_t now = now_ms();
     uint64_t seq = 0;
-    bool dup = false;
+    bool dup = false, closed;
     int idx, rc;
 
     if (!r) {
@@ -324,6 +522,13 @@ static void handle_command(struct server *s, struct conn *c, const struct proto_
     idx = conn_member_idx(c);
     if (idx < 0) {
         conn_error(s, c, msg->id, CODEV_E_MEMBER_REMOVED);
+        return;
+    }
+    /* Two records at most follow (the command, and the close it may cause):
+     * refuse while the journal's queue is full rather than apply what
+     * could not be made durable. */
+    if (store_is_full(s->store)) {
+        conn_error(s, c, msg->id, CODEV_E_RATE_LIMITED);
         return;
     }
     rc = room_apply(r, idx, &msg->cmd, now, &seq, &dup);
@@ -340,11 +545,14 @@ static void handle_command(struct server *s, struct conn *c, const struct proto_
     for (size_t i = 0; i < r->nout; i++)
         if (r->out[i].type == EV_MEMBER_REMOVED)
             group_close_member(s, g, r->members[r->out[i].member].id);
-    if (r->nout && r->out[r->nout - 1].type == EV_CLOSED)
-        log_info("group %s: session %s closed", g->id, r->session_id);
+    closed = r->nout && r->out[r->nout - 1].type == EV_CLOSED;
     room_outbox_clear(r);
+    if (dup) {
+        conn_ack_after_commits(s, c, proto_ack_json(msg->id, seq, true));
+        return;
+    }
     hub_sync(s->hub, g);
-    conn_send(s, c, proto_ack_json(msg->id, seq, dup));
+    server_journal(s, c, g, idx, &msg->cmd, now, seq, closed);
 }
 
 /* Takes one token from the connection's bucket. */
@@ -542,7 +750,12 @@ static int callback_codev(struct lws *wsi, enum lws_callback_reasons reason, voi
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return conn_writeable(s, c);
 
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        store_drain(s->store, on_committed, s);
+        return 0;
+
     case LWS_CALLBACK_CLOSED:
+        waits_forget(s, c);
         if (c->group) {
             conn_online(s, c, -1);
             group_detach(c);
@@ -570,12 +783,36 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
     struct http_api_reply reply;
     int64_t now = now_ms();
 
+    uint64_t token = 0;
+    int rc = 0;
+
     if (h->body_too_large) {
         reply = (struct http_api_reply){.status = 413,
                                         .body = http_api_error_json(CODEV_E_TOO_LARGE)};
+    } else if (h->method == HTTP_API_POST && store_is_full(s->store)) {
+        reply = (struct http_api_reply){.status = 429,
+                                        .body = http_api_error_json(CODEV_E_RATE_LIMITED)};
     } else {
         http_api_handle(s->hub, h->method, h->path, h->auth[0] ? h->auth : NULL, h->body,
                         h->body_len, now, &reply);
+    }
+    /* What changed a group is journaled; the answer waits for the commit. */
+    if (reply.created || reply.joined || reply.opened) {
+        token = ++s->next_token;
+        if (reply.created)
+            rc = store_submit_group(s->store, reply.created, now, token);
+        else if (reply.joined)
+            rc = store_submit_member_join(s->store, reply.joined, reply.joined_room_idx, now,
+                                          token);
+        else
+            rc = store_submit_session_open(s->store, reply.opened, token);
+        if (rc) {
+            log_err("http %.40s: not journaled: %s", h->path, codev_err_name(rc));
+            json_decref(reply.body);
+            reply.status = 500;
+            reply.body = http_api_error_json(CODEV_E_INTERNAL);
+            token = 0;
+        }
     }
     h->status = reply.status;
     h->resp = proto_dump(reply.body, LWS_PRE, &h->resp_len);
@@ -590,6 +827,10 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
     log_info("http %s %.40s -> %d", h->method == HTTP_API_POST ? "POST" : "GET", h->path,
              h->status);
     h->responded = true;
+    if (token && !waits_push(s, token, WAIT_HTTP, h, NULL)) {
+        h->waiting = true;
+        return;
+    }
     lws_callback_on_writable(wsi);
 }
 
@@ -631,7 +872,9 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
 
     switch (reason) {
     case LWS_CALLBACK_HTTP:
+        waits_forget(s, h);
         http_req_reset(h);
+        h->wsi = wsi;
         m = lws_http_get_uri_and_method(wsi, &uri, &ulen);
         h->method = m == LWSHUMETH_GET ? HTTP_API_GET
                     : m == LWSHUMETH_POST ? HTTP_API_POST
@@ -676,12 +919,13 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
         return 0;
 
     case LWS_CALLBACK_HTTP_WRITEABLE:
-        if (!h->responded || !h->resp)
+        if (!h->responded || h->waiting || !h->resp)
             return 0;
         return http_write(wsi, h);
 
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
     case LWS_CALLBACK_CLOSED_HTTP:
+        waits_forget(s, h);
         http_req_reset(h);
         return 0;
 
@@ -739,6 +983,38 @@ static const struct lws_protocols protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
+/* Opens the store and loads every group and open session into the hub. */
+static int server_store_open(struct server *s)
+{
+    struct store_options opts = {
+        .data_dir = s->cfg->data_dir,
+        .wake = server_wake,
+        .wake_arg = s,
+    };
+    struct store_load_report rep;
+    int rc;
+
+    rc = store_open(&opts, &s->store);
+    if (rc) {
+        log_err("cannot open the store under %s: %s", s->cfg->data_dir, codev_err_name(rc));
+        return -1;
+    }
+    rc = store_load(s->store, s->hub, now_ms(), &rep);
+    if (rc) {
+        log_err("cannot load the store: %s", codev_err_name(rc));
+        return -1;
+    }
+    log_notice("store: schema v%d, %zu groups, %zu members, %zu plans, %zu sessions rebuilt "
+               "(%zu records replayed, %zu mismatches), %zu sessions finalized",
+               store_schema_version(s->store), rep.groups, rep.members, rep.plans,
+               rep.sessions_rebuilt, rep.records_replayed, rep.replay_mismatches,
+               rep.sessions_finalized);
+    if (rep.replay_mismatches)
+        log_warn("store: %zu journal records replayed differently and were skipped",
+                 rep.replay_mismatches);
+    return 0;
+}
+
 struct server *server_new(const struct config *cfg)
 {
     struct lws_context_creation_info info;
@@ -753,6 +1029,8 @@ struct server *server_new(const struct config *cfg)
     s->scratch = malloc(SERVER_SCRATCH);
     s->hub = hub_new(cfg);
     if (!s->scratch || !s->hub)
+        goto fail;
+    if (server_store_open(s))
         goto fail;
 
     s->headers[0] = (struct lws_protocol_vhost_options){&s->headers[1], NULL,
@@ -819,6 +1097,8 @@ struct server *server_new(const struct config *cfg)
                 cfg->port);
         goto fail;
     }
+    atomic_store(&s->wake_ok, true);
+    lws_cancel_service(s->ctx); /* drain what committed before the loop ran */
     lws_sul_schedule(s->ctx, 0, &s->tick_sul, server_tick, SERVER_TICK_US);
     log_notice("codevd %s listening on %s:%u (%s), web client from %s", CODEVD_VERSION,
                cfg->listen ? cfg->listen : "*", cfg->port, cfg->tls_cert ? "https/wss" : "http/ws",
@@ -850,10 +1130,17 @@ void server_free(struct server *s)
 {
     if (!s)
         return;
+    /* The writer commits what is queued and stops before the context goes. */
+    atomic_store(&s->wake_ok, false);
+    store_close(s->store);
+    s->store = NULL;
     if (s->ctx) {
         lws_sul_cancel(&s->tick_sul);
         lws_context_destroy(s->ctx);
     }
+    for (size_t i = 0; i < s->waits.n; i++)
+        json_decref(s->waits.v[(s->waits.head + i) % s->waits.cap].msg);
+    free(s->waits.v);
     hub_free(s->hub);
     free(s->scratch);
     free(s);
