@@ -44,10 +44,11 @@ async function post(path, body, key) {
 }
 
 const latencies = [];
+const ackLatencies = [];
 let delivered = 0, seqErrors = 0;
 
 class Member {
-    constructor(group, key) { this.group = group; this.key = key; this.n = 0; this.pending = new Map(); this.lastSeq = 0; }
+    constructor(group, key) { this.group = group; this.key = key; this.n = 0; this.pending = new Map(); this.sentAt = new Map(); this.lastSeq = 0; }
     connect() {
         return new Promise((resolve, reject) => {
             this.ws = new WebSocket(wsUrl, 'codev.v1');
@@ -68,6 +69,10 @@ class Member {
                         latencies.push(now - t);
                     }
                     if ((m.type === 'ack' || m.type === 'error') && this.pending.has(m.id)) {
+                        if (this.sentAt.has(m.id)) {
+                            ackLatencies.push(now - this.sentAt.get(m.id));
+                            this.sentAt.delete(m.id);
+                        }
                         this.pending.get(m.id)(m);
                         this.pending.delete(m.id);
                     }
@@ -80,6 +85,7 @@ class Member {
         const id = `c${++this.n}`;
         return new Promise((resolve) => {
             this.pending.set(id, resolve);
+            this.sentAt.set(id, performance.now());
             this.ws.send(JSON.stringify({ type, id, ...fields }));
         });
     }
@@ -114,6 +120,7 @@ for (let i = 0; i < ROOMS; i += 10)
 const setupS = (performance.now() - t0) / 1000;
 const before = procStat(pid);
 latencies.length = 0;
+ackLatencies.length = 0;
 const d0 = delivered;
 const start = performance.now();
 let posted = 0, refused = 0;
@@ -134,12 +141,15 @@ await new Promise((r) => setTimeout(r, 500));
 const elapsed = (performance.now() - start) / 1000;
 const after = procStat(pid);
 latencies.sort((a, b) => a - b);
-const pct = (p) => latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))].toFixed(2) : 'n/a';
+ackLatencies.sort((a, b) => a - b);
+const pctOf = (arr) => (p) => arr.length ? arr[Math.min(arr.length - 1, Math.floor((p / 100) * arr.length))].toFixed(2) : 'n/a';
+const pct = pctOf(latencies), ackPct = pctOf(ackLatencies);
 const hz = 100; // USER_HZ
 console.log(`rooms ${ROOMS} x members ${MEMBERS} = ${ROOMS * MEMBERS} connections (set up in ${setupS.toFixed(1)} s)`);
 console.log(`contributions posted ${posted} (${(posted / elapsed).toFixed(0)}/s), refused ${refused}`);
 console.log(`messages delivered ${delivered - d0} (${((delivered - d0) / elapsed).toFixed(0)}/s), seq errors ${seqErrors}`);
 console.log(`card latency ms: p50 ${pct(50)} p90 ${pct(90)} p99 ${pct(99)} max ${pct(100)} (n=${latencies.length})`);
+console.log(`ack latency ms (journal committed): p50 ${ackPct(50)} p90 ${ackPct(90)} p99 ${ackPct(99)} max ${ackPct(100)} (n=${ackLatencies.length})`);
 console.log(`server RSS ${after.rssKb} KiB (${(after.rssKb / (ROOMS * MEMBERS)).toFixed(1)} KiB per connection incl. baseline), CPU ${(((after.cpuTicks - before.cpuTicks) / hz) / elapsed * 100).toFixed(1)}% of one core`);
 for (const room of rooms) for (const m of [room.f, room.client, ...room.consultants]) m.ws.close();
 if (srv) await srv.stop();
