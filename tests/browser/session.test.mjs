@@ -4,7 +4,8 @@
 // and the client, in French and English, go to test-output/screenshots/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, person, shotPath, realProblems } from './lib/browser.mjs';
+import { launch, person, shotPath, realProblems, fitsWidth } from './lib/browser.mjs';
+import { validateClientMessage, validateHttp } from '../integration/lib/schemas.mjs';
 import { startBackend, createGroup, join, waitStep, panel, post, seeCard, card, act, clockSeconds, fr } from './lib/app.mjs';
 
 let server;
@@ -13,6 +14,8 @@ const P = {};          // name -> page
 let all = [];
 
 async function shoot(step) {
+    for (const p of all) assert.ok(await fitsWidth(p), `${step}: ${p.personName}'s page fits its width`);
+    await P.k3.screenshot({ path: shotPath(`${step}-consultant-phone-fr`), fullPage: true });
     for (const who of ['facilitator', 'client']) {
         const page = P[who];
         await page.screenshot({ path: shotPath(`${step}-${who}-fr`), fullPage: true });
@@ -38,7 +41,8 @@ async function next(step) {
 before(async () => {
     server = await startBackend();
     browser = await launch();
-    for (const who of ['facilitator', 'client', 'k1', 'k2', 'k3']) P[who] = await person(browser, who);
+    for (const who of ['facilitator', 'client', 'k1', 'k2']) P[who] = await person(browser, who);
+    P.k3 = await person(browser, 'k3', { width: 390, height: 844 }); // a phone
     all = Object.values(P);
 });
 
@@ -244,5 +248,23 @@ test('a whole session, five browsers, every step', async (root) => {
 
     await t.test('no console errors, no CSP violations', () => {
         for (const p of all) assert.deepEqual(realProblems(p), [], `${p.personName}`);
+    });
+
+    await t.test('every frame and request the pages sent follows proto/schema', () => {
+        const HTTP = { '/api/groups': 'create_group_request', members: 'join_request', sessions: 'open_session_request' };
+        let frames = 0;
+        for (const p of all) {
+            for (const raw of p.sent) {
+                const msg = JSON.parse(raw);
+                assert.deepEqual(validateClientMessage(msg), [], `${p.personName} sent ${raw}`);
+                frames += 1;
+            }
+            for (const { path: where, body } of p.apiBodies) {
+                const name = HTTP[where] || HTTP[where.split('/').pop()];
+                assert.ok(name, `unexpected API call ${where}`);
+                assert.deepEqual(validateHttp(name, JSON.parse(body)), [], `${where} ${body}`);
+            }
+        }
+        assert.ok(frames > 40, `checked ${frames} frames`);
     });
 });

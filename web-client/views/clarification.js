@@ -32,11 +32,14 @@ export function createClarification(ctx) {
             h('div', { class: 'answer' }, h('p', { class: 'answer-label' }), h('p', { class: 'answer-text' })),
             h('div', { class: 'card-actions' }));
         if (role === 'client') {
-            li.querySelector('.card-actions').append(composer(ctx, {
+            const form = composer(ctx, {
                 key: `answer:${card.id}`, name: 'answer', label: t('clarification.answer_label'), submit: t('clarification.answer_submit'), rows: 2,
                 className: 'composer-inline',
                 onSubmit: (text) => ctx.send('question_answer', { card_id: card.id, text }),
-            }).el);
+            }).el;
+            // Once answered, the form folds away behind "change the answer".
+            li.querySelector('.card-actions').append(h('details', { class: 'answer-edit', open: true },
+                h('summary', { class: 'btn btn-small' }), form));
         }
         if (isFacilitator(ctx.s)) {
             li.querySelector('.card-actions').append(h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'flag',
@@ -57,10 +60,14 @@ export function createClarification(ctx) {
         setText(li.querySelector('.answer-label'), answered ? t('clarification.answer') : t('clarification.unanswered'));
         setText(li.querySelector('.answer-text'), answered ? card.answer : '');
         toggle(li.querySelector('.answer'), 'is-pending', !answered);
-        const form = li.querySelector('.composer');
-        if (form) {
-            const btn = form.querySelector('button[type=submit]');
-            setText(btn, answered ? t('clarification.answer_again') : t('clarification.answer_submit'));
+        const edit = li.querySelector('.answer-edit');
+        if (edit) {
+            const summary = edit.querySelector('summary');
+            summary.hidden = !answered;
+            setText(summary, t('clarification.answer_again'));
+            if (answered && li.dataset.answered !== 'yes') edit.open = false;
+            if (!answered) edit.open = true;
+            li.dataset.answered = answered ? 'yes' : 'no';
         }
         const flagBtn = li.querySelector('[data-action=flag]');
         if (flagBtn) {

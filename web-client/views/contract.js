@@ -61,14 +61,18 @@ export function createContract(ctx) {
         toggle(contractText, 'empty', !has);
         const ks = consultants(s);
         const acked = (c && c.acks) || [];
-        const all = ks.length > 0 && ks.every((m) => acked.includes(m.id));
-        setText(ackSummary, has ? t('contract.ack_count', { n: ks.filter((m) => acked.includes(m.id)).length, total: ks.length }) : '');
+        // The server waits only for consultants who are connected.
+        const awaited = ks.filter((m) => m.online || acked.includes(m.id));
+        const all = awaited.length > 0 && awaited.every((m) => acked.includes(m.id));
+        setText(ackSummary, has ? t('contract.ack_count', { n: awaited.filter((m) => acked.includes(m.id)).length, total: awaited.length }) : '');
         acks.hidden = !has;
         reconcile(acks, ks, (m) => m.id, () => h('li', { class: 'ack' }, h('span', { class: 'ack-mark', 'aria-hidden': 'true' }), h('span', { class: 'ack-text' })), (li, m) => {
             const ok = acked.includes(m.id);
+            const away = !ok && !m.online;
             toggle(li, 'is-acked', ok);
-            setText(li.querySelector('.ack-mark'), ok ? '✓' : '…');
-            setText(li.querySelector('.ack-text'), ok ? t('contract.acked', { name: m.name }) : t('contract.waiting', { name: m.name }));
+            toggle(li, 'is-away', away);
+            setText(li.querySelector('.ack-mark'), ok ? '✓' : (away ? '–' : '…'));
+            setText(li.querySelector('.ack-text'), t(ok ? 'contract.acked' : (away ? 'contract.offline' : 'contract.waiting'), { name: m.name }));
         });
         const mine = acked.includes(myId(s));
         ackBtn.hidden = role !== 'consultant' || !has;

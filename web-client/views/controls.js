@@ -46,7 +46,8 @@ export function createControls(ctx) {
         if (el.hidden) return;
         setText(title, t('fac.title'));
         const i = ORDER.indexOf(r.step);
-        const first = r.step === 'opening' || (r.step === 'topic' && r.consultation === 0);
+        // step_prev from the first consultation's topic goes back to opening.
+        const first = r.step === 'opening';
         prev.disabled = first;
         setText(prev, first ? t('fac.prev') : t('fac.prev_to', { step: t(`steps.${ORDER[i - 1]}.label`) }));
         const last = r.step === 'learning';

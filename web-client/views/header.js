@@ -125,13 +125,13 @@ export function createStepInfo(ctx) {
         el.hidden = false;
         const c = currentConsultation(r);
         const my = myRole(s);
-        setText(kicker, c && r.step !== 'closed'
-            ? t('now.consultation', { n: c.index + 1 })
-            : (r.step === 'closed' ? t('now.session_closed') : t('now.session')));
+        setText(kicker, c && r.step !== 'opening' ? t('now.consultation', { n: c.index + 1 }) : t('now.session'));
+        kicker.hidden = r.step === 'closed';
         setText(title, t(`steps.${r.step}.label`));
         setText(purpose, t(`steps.${r.step}.purpose`));
         setText(roleName, t('now.you_are', { role: t(`roles.${my}`) }));
         setText(rules, t(`rules.${r.step}.${my}`));
+        role.hidden = r.step === 'closed';
         const canHand = r.step !== 'closed'
             && (my === 'consultant' || (my === 'client' && r.step !== 'consultation'));
         const up = r.hands.includes(myId(s));

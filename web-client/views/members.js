@@ -21,6 +21,7 @@ export function createHands(ctx) {
         el.hidden = !r || r.step === 'closed';
         if (el.hidden) return;
         setText(title, t('hands.title_count', { n: r.hands.length }));
+        toggle(el, 'is-empty', r.hands.length === 0);
         empty.hidden = r.hands.length > 0;
         setText(empty, t('hands.none'));
         const fac = isFacilitator(s);
@@ -73,6 +74,8 @@ export function createMembers(ctx) {
 
     function update() {
         const s = ctx.s;
+        el.hidden = Boolean(s.room && s.room.step === 'closed');
+        if (el.hidden) return;
         const list = (s.room ? s.room.members : s.groupMembers).slice();
         const me = myId(s);
         list.sort((a, b) => (ROLE_ORDER[roleOf(s, a.id)] - ROLE_ORDER[roleOf(s, b.id)])

@@ -163,7 +163,7 @@ export function mountRoom(root, groupId, entry, app) {
             banner,
             h('main', { class: 'room', id: 'main' },
                 parts.progress.el,
-                h('div', { class: 'room-grid' },
+                parts.grid = h('div', { class: 'room-grid' },
                     parts.info.el, parts.controls.el, parts.pinned.el,
                     h('div', { class: 'room-side' }, parts.hands.el, parts.members.el),
                     panelSlot)),
@@ -216,6 +216,7 @@ export function mountRoom(root, groupId, entry, app) {
             panelKey = key;
             fill(parts.panelSlot, panel ? panel.el : null);
             parts.panelSlot.dataset.step = s.room ? s.room.step : 'none';
+            parts.grid.dataset.step = parts.panelSlot.dataset.step;
             clearErrors();
         } else if (panel) {
             panel.update();

@@ -35,6 +35,13 @@ export async function person(browser, name, opts = {}) {
     page.setDefaultTimeout(opts.timeout || 8000);
     page.problems = [];
     page.personName = name;
+    page.sent = [];        // every WebSocket frame the page sent
+    page.apiBodies = [];   // {path, body} of every API request with a body
+    page.on('websocket', (ws) => ws.on('framesent', (f) => page.sent.push(String(f.payload))));
+    page.on('request', (r) => {
+        const u = new URL(r.url());
+        if (u.pathname.startsWith('/api/') && r.postData() !== null) page.apiBodies.push({ path: u.pathname, body: r.postData() });
+    });
     page.on('console', (m) => {
         if (m.type() === 'error') page.problems.push(`console: ${m.text()}`);
     });
@@ -52,6 +59,11 @@ export async function person(browser, name, opts = {}) {
         };
     });
     return page;
+}
+
+/** True when the page has no horizontal scroll (fits its viewport). */
+export async function fitsWidth(page) {
+    return page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
 }
 
 export function shotPath(name) {

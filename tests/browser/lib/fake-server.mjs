@@ -143,7 +143,12 @@ export async function startFake(opts = {}) {
             r.cards.push(card);
             e('card_added', { card }, type === 'note' ? me : 'all');
         };
-        const stepTo = (s) => { r.step = s; resetClock(r); r.hands = []; e('hands', { hands: [] }); e('step', { step: s, consultation: r.consultation, clock: clockOf(r) }); };
+        // A step change resets the clock and starts it (only opening waits).
+        const stepTo = (s) => {
+            r.step = s; resetClock(r);
+            if (s !== 'opening') { r.clock.running = true; r.clock.started = now(); }
+            e('step', { step: s, consultation: r.consultation, clock: clockOf(r) });
+        };
         const newConsultation = () => {
             r.consultations.push({ index: r.consultations.length, client: null, problem: null, contract: null, acks: [], step_used_ms: {}, recadrages: 0 });
             r.consultation = r.consultations.length - 1;
@@ -158,7 +163,10 @@ export async function startFake(opts = {}) {
             return { events: [] };
         case 'step_next': {
             if (r.step === 'learning') return { error: 'no_such_step' };
-            if (r.step === 'opening') { newConsultation(); break; }
+            if (r.step === 'opening') {
+                if (r.consultation === null) newConsultation(); else stepTo('topic');
+                break;
+            }
             const c = cur();
             if (r.step === 'topic' && !c.client) return { error: 'no_client' };
             if (r.step === 'expose' && !c.problem) return { error: 'no_problem' };
@@ -171,7 +179,7 @@ export async function startFake(opts = {}) {
             break;
         }
         case 'step_prev':
-            if (r.step === 'opening' || (r.step === 'topic' && r.consultation === 0)) return { error: 'no_such_step' };
+            if (r.step === 'opening') return { error: 'no_such_step' };
             stepTo(STEPS[STEPS.indexOf(r.step) - 1]);
             break;
         case 'consultation_new': newConsultation(); break;

@@ -1,0 +1,112 @@
+// Checks of web-client/ that need no browser: both languages carry the same
+// strings, every server error code of proto/README.md has a sentence in
+// both, every key the code asks for exists, and the code keeps to the CSP
+// and to "text only through textContent".
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { repoRoot } from '../lib/server.mjs';
+
+const WEB = path.join(repoRoot, 'web-client');
+const fr = JSON.parse(readFileSync(path.join(WEB, 'i18n/fr.json'), 'utf8'));
+const en = JSON.parse(readFileSync(path.join(WEB, 'i18n/en.json'), 'utf8'));
+
+function files(dir, ext) {
+    const out = [];
+    for (const f of readdirSync(dir)) {
+        const p = path.join(dir, f);
+        if (statSync(p).isDirectory()) out.push(...files(p, ext));
+        else if (f.endsWith(ext)) out.push(p);
+    }
+    return out;
+}
+const jsFiles = files(WEB, '.js');
+const js = jsFiles.map((f) => ({ f: path.relative(WEB, f), src: readFileSync(f, 'utf8') }));
+
+const isPlural = (v) => v && typeof v === 'object' && 'other' in v && Object.keys(v).every((k) => ['zero', 'one', 'two', 'few', 'many', 'other'].includes(k));
+
+/** Flattens to { 'a.b.c': string | {one, other} }. */
+function flat(d, prefix = '', out = {}) {
+    for (const [k, v] of Object.entries(d)) {
+        if (v && typeof v === 'object' && !isPlural(v)) flat(v, `${prefix}${k}.`, out);
+        else out[prefix + k] = v;
+    }
+    return out;
+}
+const FR = flat(fr);
+const EN = flat(en);
+const lookup = (dict, key) => Object.prototype.hasOwnProperty.call(dict, key);
+
+test('fr.json and en.json have the same keys', () => {
+    assert.deepEqual(Object.keys(EN).sort(), Object.keys(FR).sort());
+});
+
+test('every string is non-empty and both languages use the same placeholders', () => {
+    const holes = (v) => [...JSON.stringify(v).matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+    for (const key of Object.keys(FR)) {
+        for (const [name, dict] of [['fr', FR], ['en', EN]]) {
+            const v = dict[key];
+            const strings = typeof v === 'string' ? [v] : Object.values(v);
+            for (const s of strings) assert.ok(typeof s === 'string' && s.trim(), `${name} ${key} is empty`);
+        }
+        assert.deepEqual([...new Set(holes(EN[key]))], [...new Set(holes(FR[key]))], `placeholders of ${key}`);
+    }
+});
+
+test('every error code of proto/README.md has a sentence in both languages', () => {
+    const readme = readFileSync(path.join(repoRoot, 'proto/README.md'), 'utf8');
+    const table = readme.split('<!-- error-codes:begin -->')[1].split('<!-- error-codes:end -->')[0];
+    const codes = [...table.matchAll(/^\| `([a-z_]+)` \|/gm)].map((m) => m[1]);
+    assert.ok(codes.length >= 40, `found ${codes.length} codes`);
+    for (const code of codes) {
+        assert.ok(lookup(FR, `errors.${code}`), `fr: errors.${code}`);
+        assert.ok(lookup(EN, `errors.${code}`), `en: errors.${code}`);
+        assert.notEqual(FR[`errors.${code}`], code, 'a sentence, not the code');
+    }
+});
+
+test('every key the code asks for exists', () => {
+    const STEPS = ['opening', 'topic', 'expose', 'clarification', 'contract', 'consultation', 'synthesis', 'learning', 'closed'];
+    const ROLES = ['facilitator', 'client', 'consultant', 'observer'];
+    const wanted = new Set();
+    for (const { src } of js) for (const m of src.matchAll(/\bt\('([a-z0-9_.-]+)'/g)) wanted.add(m[1]);
+    assert.ok(wanted.size > 150, `found ${wanted.size} literal keys`);
+    // Keys the code builds from data.
+    for (const s of STEPS) for (const k of ['label', 'short', 'purpose']) wanted.add(`steps.${s}.${k}`);
+    for (const s of STEPS) for (const r of ROLES) wanted.add(`rules.${s}.${r}`);
+    for (const r of ROLES) wanted.add(`roles.${r}`);
+    for (const k of ['suggestion', 'experience', 'feeling']) wanted.add(`kinds.${k}`);
+    for (const d of ['process', 'content']) wanted.add(`dims.${d}`);
+    for (const o of ['done', 'partly', 'not_done', 'dropped']) wanted.add(`outcomes.${o}`);
+    for (const c of ['running', 'paused', 'stopped', 'overrun', 'overrun-paused']) wanted.add(`clock.${c}`);
+    for (const c of ['idle', 'connecting', 'open', 'lost', 'fatal']) wanted.add(`conn.${c}`);
+    for (const c of ['checkin', 'topic', 'question', 'reformulation', 'contribution', 'action', 'learning', 'note']) wanted.add(`announce.types.${c}`);
+    const missing = [...wanted].filter((k) => !lookup(FR, k) || !lookup(EN, k));
+    assert.deepEqual(missing, []);
+    // And the template keys in the code are only of the enumerated families.
+    for (const { f, src } of js) {
+        for (const m of src.matchAll(/\bt\(`([^`]+)`/g)) {
+            assert.match(m[1], /^(steps|rules|roles|kinds|dims|outcomes|clock|conn|announce\.types|errors)\.\$\{/, `${f}: t(\`${m[1]}\`)`);
+        }
+    }
+});
+
+test('the page builds text with textContent only and keeps to the CSP', () => {
+    for (const { f, src } of js) {
+        assert.doesNotMatch(src, /\.innerHTML\s*=|\.outerHTML\s*=|insertAdjacentHTML|document\.write|\beval\(|new Function\(/, `${f}: HTML injection sink`);
+        assert.doesNotMatch(src, /\.style\.[a-zA-Z]+\s*=|\.style\s*=|setAttribute\(\s*'style'|cssText/, `${f}: inline style`);
+        assert.doesNotMatch(src, /https?:\/\/(?!codevd\.invalid)/, `${f}: external URL`);
+        assert.doesNotMatch(src, /\bstyle:\s*['"`]/, `${f}: style attribute through h()`);
+    }
+    const html = readFileSync(path.join(WEB, 'index.html'), 'utf8');
+    assert.doesNotMatch(html, /\sstyle\s*=/i, 'no style attributes');
+    assert.doesNotMatch(html, /<style/i, 'no style element');
+    assert.doesNotMatch(html, /\son[a-z]+\s*=/i, 'no inline event handlers');
+    for (const m of html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/gi)) {
+        assert.match(m[1], /\bsrc=/, 'scripts are files');
+        assert.equal(m[2].trim(), '', 'no inline script');
+    }
+    const css = readFileSync(path.join(WEB, 'style.css'), 'utf8');
+    assert.doesNotMatch(css, /@import|url\(\s*['"]?https?:/, 'no external CSS resources');
+});
