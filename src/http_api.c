@@ -194,9 +194,9 @@ static void open_session(struct hub *hub, struct hub_group *g, const char *auth,
     reply->opened = g;
 }
 
-void http_api_handle(struct hub *hub, enum http_api_method method, const char *path,
-                     const char *auth, const char *body, size_t len, int64_t now_ms,
-                     struct http_api_reply *reply)
+void http_api_handle(struct hub *hub, struct store *store, enum http_api_method method,
+                     const char *path, const char *query, const char *auth, const char *body,
+                     size_t len, int64_t now_ms, struct http_api_reply *reply)
 {
     char gid[AUTH_UUID_LEN + 1];
     const char *rest;
@@ -263,7 +263,7 @@ error:
     reply_error(reply, code);
 out:
     json_decref(in);
-    if (!reply->body) {
+    if (!reply->body && !reply->text) {
         reply->status = 500;
         reply->body = http_api_error_json(CODEV_E_INTERNAL);
     }

@@ -15,27 +15,38 @@
 #include <stdint.h>
 
 #include "hub.h"
+#include "store.h"
 
 enum http_api_method { HTTP_API_GET, HTTP_API_POST, HTTP_API_OTHER };
 
 struct http_api_reply {
     int status;                   /* HTTP status */
-    json_t *body;                 /* new reference: the JSON answer */
+    json_t *body;                 /* new reference: the JSON answer, or NULL when text */
+    char *text;                   /* owned: a non-JSON answer, or NULL */
+    size_t text_len;
+    const char *content_type;     /* of text (static string) */
+    const char *filename;         /* suggested download name (static), or NULL */
     struct hub_group *created;    /* this group was created, or NULL */
     struct hub_group *opened;     /* a session was opened in this group, or NULL */
+    struct hub_group *updated;    /* this group's settings changed (journal it, tell
+                                   * its sockets with group_updated), or NULL */
     struct hub_group *joined;     /* a member joined this group, or NULL */
     int joined_room_idx;          /* the new member's room index, or -1 */
     char joined_id[AUTH_UUID_LEN + 1]; /* the new member's id */
 };
 
 /*
- * Handles one request. path is the full path ("/api/groups/…", no query),
- * auth the Authorization header value or NULL, body/len the request body
- * (may be empty). Fills reply; the caller releases reply->body.
+ * Handles one request. path is the full path ("/api/groups/…"), query the
+ * query string without "?" or NULL, auth the Authorization header value or
+ * NULL, body/len the request body (may be empty). store (may be NULL in
+ * tests) serves the reads of exports and history: small synchronous reads
+ * on the store's read connection. Fills reply; the caller releases
+ * reply->body (and reply->text when set: a non-JSON answer such as a
+ * Markdown or HTML export, with reply->content_type).
  */
-void http_api_handle(struct hub *hub, enum http_api_method method, const char *path,
-                     const char *auth, const char *body, size_t len, int64_t now_ms,
-                     struct http_api_reply *reply);
+void http_api_handle(struct hub *hub, struct store *store, enum http_api_method method,
+                     const char *path, const char *query, const char *auth, const char *body,
+                     size_t len, int64_t now_ms, struct http_api_reply *reply);
 
 /* The error body {"error":{"code","message"}} for code (new reference). */
 json_t *http_api_error_json(int code);

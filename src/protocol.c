@@ -460,6 +460,13 @@ json_t *proto_room_json(const struct room *r, int member, int64_t now_ms)
                      debriefs);
 }
 
+static json_t *proto_group_info_json(const struct hub_group *g)
+{
+    return json_pack("{s:s, s:s, s:s, s:i, s:s}", "id", g->id, "name", g->name, "language",
+                     g->language, "format", g->format, "retention",
+                     hub_retention_name(g->retention));
+}
+
 static const char *proto_group_role(const struct hub_group *g, const struct hub_member *m)
 {
     if (g->room)
@@ -487,11 +494,10 @@ json_t *proto_welcome_json(const struct hub_group *g, const struct hub_member *m
 
     if (g->room)
         room = proto_room_json(g->room, room_member_find(g->room, m->id), now_ms);
-    return json_pack("{s:s, s:s, s:I, s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:i}, s:o}", "type",
-                     "welcome", "protocol", PROTO_NAME, "server_ms", (json_int_t)now_ms, "you",
+    return json_pack("{s:s, s:s, s:I, s:{s:s, s:s, s:s}, s:o, s:o}", "type", "welcome",
+                     "protocol", PROTO_NAME, "server_ms", (json_int_t)now_ms, "you",
                      "member_id", m->id, "name", m->name, "role", proto_group_role(g, m),
-                     "group", "id", g->id, "name", g->name, "language", g->language,
-                     "format", g->format, "room", room);
+                     "group", proto_group_info_json(g), "room", room);
 }
 
 json_t *proto_event_json(const struct room *r, const struct room_event *ev, int64_t now_ms)
@@ -592,6 +598,11 @@ json_t *proto_session_opened_json(const struct room *r, int member, int64_t now_
                      proto_room_json(r, member, now_ms));
 }
 
+json_t *proto_group_updated_json(const struct hub_group *g)
+{
+    return json_pack("{s:s, s:o}", "type", "group_updated", "group", proto_group_info_json(g));
+}
+
 json_t *proto_group_json(const struct hub_group *g)
 {
     json_t *members = json_array(), *session = json_null();
@@ -609,9 +620,10 @@ json_t *proto_group_json(const struct hub_group *g)
     if (g->room)
         session = json_pack("{s:s, s:s}", "session_id", g->room->session_id, "step",
                             step_name(g->room->step));
-    return json_pack("{s:s, s:s, s:s, s:i, s:s, s:o, s:o}", "group_id", g->id, "name",
-                     g->name, "language", g->language, "format", g->format, "facilitator",
-                     g->facilitator, "members", members, "session", session);
+    return json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:o, s:o}", "group_id", g->id, "name",
+                     g->name, "language", g->language, "format", g->format, "retention",
+                     hub_retention_name(g->retention), "facilitator", g->facilitator,
+                     "members", members, "session", session);
 }
 
 unsigned char *proto_dump(const json_t *j, size_t headroom, size_t *len)

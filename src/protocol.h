@@ -99,6 +99,9 @@ json_t *proto_member_joined_json(const struct hub_group *g, const struct hub_mem
 /* {"type":"session_opened","room"} as member sees it. */
 json_t *proto_session_opened_json(const struct room *r, int member, int64_t now_ms);
 
+/* {"type":"group_updated","group":{"id","name","language","format","retention"}} */
+json_t *proto_group_updated_json(const struct hub_group *g);
+
 /* The HTTP view of a group for GET /api/groups/{id}. */
 json_t *proto_group_json(const struct hub_group *g);
 

@@ -40,7 +40,8 @@
 #define ROOM_CMD_ID_MAX 256     /* bytes of a client command id (64 characters of UTF-8) */
 #define ROOM_CMD_ID_MAX_CHARS 64
 #define ROOM_MEMBERS_HARD_MAX 64 /* contract acks are a 64-bit set */
-#define ROOM_SEEN_MAX 16        /* remembered command ids per member */
+#define ROOM_SEEN_MAX 64        /* remembered command ids per member (twice the
+                                 * unanswered commands a connection may have) */
 #define ROOM_DUE_MAX_CHARS 40   /* the "by when" of an action */
 
 /* Limits a room enforces; set from config. */

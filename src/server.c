@@ -42,6 +42,11 @@
 #define SERVER_TICK_US (1000 * 1000)
 #define CLOSE_MEMBER_REMOVED 4001        /* application close codes (4000-4999) */
 #define CLOSE_SLOW_CONSUMER 4002
+/* Commands a connection may have unanswered (sent, ack still waiting for
+ * the journal). Half of ROOM_SEEN_MAX: a client that reconnects and resends
+ * all of them, while another tab of the same member does the same, still
+ * finds every id in the member's memory of accepted commands. */
+#define SERVER_INFLIGHT_MAX (ROOM_SEEN_MAX / 2)
 
 struct conn {
     struct lws *wsi;
@@ -61,13 +66,17 @@ struct conn {
     int close_code;               /* when non-zero: close after the queue drains */
     const char *close_reason;
     bool counted;                 /* counted in server.nconns */
+    uint32_t inflight;            /* acks waiting in server.waits */
 };
 
 struct http_req {
     struct lws *wsi;
     enum http_api_method method;
     char path[256];
+    char query[128];
     char auth[128];
+    const char *content_type;     /* of resp */
+    const char *filename;         /* Content-Disposition attachment name, or NULL */
     char *body;
     size_t body_len;
     bool body_too_large;
@@ -298,6 +307,8 @@ static int waits_push(struct server *s, uint64_t token, enum wait_kind kind, voi
 {
     struct waits *w = &s->waits;
 
+    if (kind == WAIT_WS && owner)
+        ((struct conn *)owner)->inflight++;
     if (w->n == w->cap) {
         size_t ncap = w->cap ? w->cap * 2 : 64;
         struct wait *nv = malloc(ncap * sizeof(*nv));
@@ -330,6 +341,7 @@ static void wait_release(struct server *s, struct wait *e, int rc)
 {
     if (e->kind == WAIT_WS && e->owner) {
         struct conn *c = e->owner;
+        c->inflight--;
         if (rc == 0) {
             conn_send(s, c, e->msg);
             e->msg = NULL;
@@ -589,7 +601,7 @@ static void conn_message(struct server *s, struct conn *c, const char *buf, size
         conn_send(s, c, proto_error_json(&err));
         return;
     }
-    if (!conn_rate_ok(s, c)) {
+    if (!conn_rate_ok(s, c) || c->inflight >= SERVER_INFLIGHT_MAX) {
         conn_error(s, c, msg.id, CODEV_E_RATE_LIMITED);
         proto_msg_release(&msg);
         return;
@@ -793,14 +805,15 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
         reply = (struct http_api_reply){.status = 429,
                                         .body = http_api_error_json(CODEV_E_RATE_LIMITED)};
     } else {
-        http_api_handle(s->hub, h->method, h->path, h->auth[0] ? h->auth : NULL, h->body,
-                        h->body_len, now, &reply);
+        http_api_handle(s->hub, s->store, h->method, h->path, h->query[0] ? h->query : NULL,
+                        h->auth[0] ? h->auth : NULL, h->body, h->body_len, now, &reply);
     }
     /* What changed a group is journaled; the answer waits for the commit. */
-    if (reply.created || reply.joined || reply.opened) {
+    if (reply.created || reply.updated || reply.joined || reply.opened) {
         token = ++s->next_token;
-        if (reply.created)
-            rc = store_submit_group(s->store, reply.created, now, token);
+        if (reply.created || reply.updated)
+            rc = store_submit_group(s->store, reply.created ? reply.created : reply.updated,
+                                    now, token);
         else if (reply.joined)
             rc = store_submit_member_join(s->store, reply.joined, reply.joined_room_idx, now,
                                           token);
@@ -815,10 +828,25 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
         }
     }
     h->status = reply.status;
-    h->resp = proto_dump(reply.body, LWS_PRE, &h->resp_len);
+    if (reply.text) {
+        h->resp = malloc(LWS_PRE + reply.text_len + 1);
+        if (h->resp) {
+            memcpy(h->resp + LWS_PRE, reply.text, reply.text_len);
+            h->resp_len = reply.text_len;
+        }
+        h->content_type = reply.content_type;
+        h->filename = reply.filename;
+        free(reply.text);
+    } else {
+        h->resp = proto_dump(reply.body, LWS_PRE, &h->resp_len);
+        h->content_type = "application/json";
+        h->filename = NULL;
+    }
     json_decref(reply.body);
     if (reply.opened)
         group_session_opened(s, reply.opened);
+    if (reply.updated)
+        group_send(s, reply.updated, proto_group_updated_json(reply.updated), NULL, NULL);
     if (reply.joined)
         group_send(s, reply.joined,
                    proto_member_joined_json(reply.joined,
@@ -841,11 +869,19 @@ static int http_write(struct lws *wsi, struct http_req *h)
 
     if (!h->resp)
         return -1;
-    if (lws_add_http_common_headers(wsi, (unsigned int)h->status, "application/json",
+    if (lws_add_http_common_headers(wsi, (unsigned int)h->status, h->content_type,
                                     h->resp_len, &p, end) ||
         lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
-                                    (const unsigned char *)"no-store", 8, &p, end) ||
-        lws_finalize_write_http_header(wsi, start, &p, end))
+                                    (const unsigned char *)"no-store", 8, &p, end))
+        return -1;
+    if (h->filename) {
+        char disp[128];
+        int n = snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", h->filename);
+        if (lws_add_http_header_by_name(wsi, (const unsigned char *)"content-disposition:",
+                                        (const unsigned char *)disp, n, &p, end))
+            return -1;
+    }
+    if (lws_finalize_write_http_header(wsi, start, &p, end))
         return -1;
     if (lws_write(wsi, h->resp + LWS_PRE, h->resp_len, LWS_WRITE_HTTP_FINAL) !=
         (int)h->resp_len)
@@ -885,6 +921,8 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
             snprintf(h->path, sizeof(h->path), "%.*s", ulen, uri);
         if (lws_hdr_copy(wsi, h->auth, sizeof(h->auth), WSI_TOKEN_HTTP_AUTHORIZATION) < 0)
             h->auth[0] = '\0';
+        if (lws_hdr_copy(wsi, h->query, sizeof(h->query), WSI_TOKEN_HTTP_URI_ARGS) < 0)
+            h->query[0] = '\0';
         if (h->method == HTTP_API_POST &&
             lws_hdr_copy(wsi, clen, sizeof(clen), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
             strtoull(clen, NULL, 10) > 0) {
