@@ -131,12 +131,16 @@ static const char csp[] =
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'";
 
+/* Shifts the server's clock, for tests that need a month to pass between two
+ * sessions (CODEVD_TIME_OFFSET_MS, read once at start-up). */
+static int64_t time_offset_ms;
+
 static int64_t now_ms(void)
 {
     struct timespec ts;
 
     clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + time_offset_ms;
 }
 
 static struct server *server_of(struct lws *wsi)
@@ -1061,6 +1065,10 @@ struct server *server_new(const struct config *cfg)
 
     if (!s)
         return NULL;
+    if (getenv("CODEVD_TIME_OFFSET_MS")) {
+        time_offset_ms = strtoll(getenv("CODEVD_TIME_OFFSET_MS"), NULL, 10);
+        log_warn("clock shifted by %lld ms (CODEVD_TIME_OFFSET_MS)", (long long)time_offset_ms);
+    }
     s->cfg = cfg;
     s->limits = (struct proto_limits){.max_bytes = cfg->ws_max_message,
                                       .max_depth = (int)cfg->json_max_depth};
