@@ -79,7 +79,9 @@ int fan_queue_push(struct fan_queue *q, struct fan_msg *m, uint32_t max_frames,
 
     if (m->tick && q->tick_slot >= 0)
         bytes -= q->slots[q->tick_slot]->len;
-    if (bytes > max_bytes)
+    /* The bound is on backlog: one message alone always fits, however large
+     * (a big welcome snapshot must reach a client that keeps up). */
+    if (bytes > max_bytes && q->bytes > 0)
         return -1;
     if (q->count == q->cap && fan_queue_grow(q, max_frames))
         return -1;

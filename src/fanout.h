@@ -61,7 +61,8 @@ void fan_queue_clear(struct fan_queue *q);
 
 /* Queues m (takes a new reference; the caller keeps its own). A tick
  * replaces a waiting tick. Returns 0, or -1 when max_frames or max_bytes
- * would be exceeded (nothing queued) or on allocation failure. */
+ * would be exceeded (nothing queued) or on allocation failure. A message
+ * pushed on an empty queue is accepted whatever its size. */
 int fan_queue_push(struct fan_queue *q, struct fan_msg *m, uint32_t max_frames,
                    size_t max_bytes);
 

@@ -47,6 +47,15 @@
  * all of them, while another tab of the same member does the same, still
  * finds every id in the member's memory of accepted commands. */
 #define SERVER_INFLIGHT_MAX (ROOM_SEEN_MAX / 2)
+#define CLOSE_TRY_AGAIN_LATER 1013       /* RFC 6455 registry: try again later */
+#define SERVER_IP_BUCKETS 1024
+
+/* Open WebSocket connections of one peer address. */
+struct ip_count {
+    char ip[48];
+    uint32_t n;
+    struct ip_count *next;
+};
 
 struct conn {
     struct lws *wsi;
@@ -67,6 +76,7 @@ struct conn {
     const char *close_reason;
     bool counted;                 /* counted in server.nconns */
     uint32_t inflight;            /* acks waiting in server.waits */
+    struct ip_count *ip;          /* its peer address's count, or NULL */
 };
 
 struct http_req {
@@ -117,6 +127,7 @@ struct server {
     volatile sig_atomic_t stopping;
     uint64_t next_conn_id;
     size_t nconns;
+    struct ip_count *ips[SERVER_IP_BUCKETS];
     unsigned char *scratch;
     struct proto_limits limits;
     struct lws_protocol_vhost_options headers[5];
@@ -625,6 +636,48 @@ static void conn_message(struct server *s, struct conn *c, const char *buf, size
     proto_msg_release(&msg);
 }
 
+/* ---- connection limits -------------------------------------------------------- */
+
+/* Counts a connection from wsi's peer address; returns its counter. */
+static struct ip_count *ip_count_take(struct server *s, struct lws *wsi)
+{
+    char ip[48] = "";
+    uint64_t h = 1469598103934665603ULL;
+    struct ip_count *e;
+
+    lws_get_peer_simple(wsi, ip, sizeof(ip));
+    for (const char *p = ip; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    for (e = s->ips[h % SERVER_IP_BUCKETS]; e; e = e->next)
+        if (strcmp(e->ip, ip) == 0)
+            break;
+    if (!e) {
+        e = calloc(1, sizeof(*e));
+        if (!e)
+            return NULL;
+        snprintf(e->ip, sizeof(e->ip), "%s", ip);
+        e->next = s->ips[h % SERVER_IP_BUCKETS];
+        s->ips[h % SERVER_IP_BUCKETS] = e;
+    }
+    e->n++;
+    return e;
+}
+
+static void ip_count_release(struct server *s, struct ip_count *e)
+{
+    if (!e || --e->n)
+        return;
+    for (size_t b = 0; b < SERVER_IP_BUCKETS; b++) {
+        for (struct ip_count **pp = &s->ips[b]; *pp; pp = &(*pp)->next) {
+            if (*pp == e) {
+                *pp = e->next;
+                free(e);
+                return;
+            }
+        }
+    }
+}
+
 /* ---- the codev.v1 protocol callback ---------------------------------------- */
 
 /* Same origin: the Origin's host[:port] equals the Host header. Else the
@@ -742,10 +795,6 @@ static int callback_codev(struct lws *wsi, enum lws_callback_reasons reason, voi
             log_notice("websocket refused: origin not allowed");
             return 1;
         }
-        if (s->nconns >= s->cfg->connections_max) {
-            log_notice("websocket refused: %zu connections", s->nconns);
-            return 1;
-        }
         return 0;
 
     case LWS_CALLBACK_ESTABLISHED:
@@ -757,7 +806,18 @@ static int callback_codev(struct lws *wsi, enum lws_callback_reasons reason, voi
         c->counted = true;
         fan_queue_init(&c->q);
         s->nconns++;
+        c->ip = ip_count_take(s, wsi);
         log_debug("conn %llu: open (%zu connections)", (unsigned long long)c->id, s->nconns);
+        /* Over a limit: say so in an error frame, then close; the client
+         * backs off and tries again later. */
+        if (s->nconns > s->cfg->connections_max ||
+            (c->ip && c->ip->n > s->cfg->connections_per_ip)) {
+            log_notice("conn %llu: over the connection limit (%zu in total, %u from its "
+                       "address)",
+                       (unsigned long long)c->id, s->nconns, c->ip ? c->ip->n : 0);
+            conn_error(s, c, NULL, CODEV_E_TOO_MANY_CONNECTIONS);
+            conn_close_later(c, CLOSE_TRY_AGAIN_LATER, "too_many_connections");
+        }
         return 0;
 
     case LWS_CALLBACK_RECEIVE:
@@ -783,6 +843,8 @@ static int callback_codev(struct lws *wsi, enum lws_callback_reasons reason, voi
             c->counted = false;
             s->nconns--;
         }
+        ip_count_release(s, c->ip);
+        c->ip = NULL;
         log_debug("conn %llu: closed (%zu connections)", (unsigned long long)c->id,
                   s->nconns);
         return 0;
@@ -1113,7 +1175,10 @@ struct server *server_new(const struct config *cfg)
     };
     s->retry = (lws_retry_bo_t){
         .secs_since_valid_ping = (uint16_t)cfg->idle_timeout_s,
-        .secs_since_valid_hangup = (uint16_t)(cfg->idle_timeout_s + 10),
+        /* ping after idle_timeout_s of silence; hang up when no pong came
+         * within min(idle_timeout_s, 10) more seconds (~30 s by default) */
+        .secs_since_valid_hangup =
+            (uint16_t)(cfg->idle_timeout_s + (cfg->idle_timeout_s < 10 ? cfg->idle_timeout_s : 10)),
     };
 
     if (log_level_current >= LOG_LEVEL_NOTICE)
@@ -1129,6 +1194,7 @@ struct server *server_new(const struct config *cfg)
     info.user = s;
     info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
     info.timeout_secs = cfg->handshake_timeout_s;
+    info.timeout_secs_ah_idle = cfg->handshake_timeout_s; /* a silent new connection */
     info.retry_and_idle_policy = &s->retry;
     info.fd_limit_per_thread = cfg->connections_max + 64;
     info.vhost_name = "codevd";
@@ -1187,6 +1253,13 @@ void server_free(struct server *s)
     for (size_t i = 0; i < s->waits.n; i++)
         json_decref(s->waits.v[(s->waits.head + i) % s->waits.cap].msg);
     free(s->waits.v);
+    for (size_t b = 0; b < SERVER_IP_BUCKETS; b++) {
+        while (s->ips[b]) {
+            struct ip_count *next = s->ips[b]->next;
+            free(s->ips[b]);
+            s->ips[b] = next;
+        }
+    }
     hub_free(s->hub);
     free(s->scratch);
     free(s);

@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import net from 'node:net';
+import https from 'node:https';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -32,6 +33,14 @@ export function freePort() {
     });
 }
 
+/** GET url over https, accepting a self-signed certificate; resolves with the status. */
+function httpsStatus(url) {
+    return new Promise((resolve, reject) => {
+        https.get(url, { rejectUnauthorized: false }, (res) => { res.resume(); resolve(res.statusCode); })
+            .on('error', reject);
+    });
+}
+
 async function waitHealthy(url, child, deadlineMs) {
     const until = Date.now() + deadlineMs;
     let lastErr;
@@ -39,8 +48,12 @@ async function waitHealthy(url, child, deadlineMs) {
         if (child.exitCode !== null)
             throw new Error(`codevd exited early with code ${child.exitCode}`);
         try {
-            const r = await fetch(url + '/api/health');
-            if (r.ok) return;
+            if (url.startsWith('https:')) {
+                if ((await httpsStatus(url + '/api/health')) === 200) return;
+            } else {
+                const r = await fetch(url + '/api/health');
+                if (r.ok) return;
+            }
         } catch (e) {
             lastErr = e;
         }
@@ -51,7 +64,8 @@ async function waitHealthy(url, child, deadlineMs) {
 
 /**
  * Starts codevd. opts.args: extra command-line arguments; opts.dataDir: reuse
- * a data dir (restart tests); opts.env: extra environment; opts.wrapper: a
+ * a data dir (restart tests); opts.env: extra environment; opts.tls: the
+ * server speaks https/wss (a certificate is in opts.args); opts.wrapper: a
  * command prefix such as ['valgrind', '--error-exitcode=99'] (then
  * CODEVD_WRAPPER in the environment is ignored); otherwise CODEVD_WRAPPER,
  * split on spaces, is used when set.
@@ -74,7 +88,7 @@ export async function startServer(opts = {}) {
     child.stdout.on('data', (d) => { log += d; });
     child.stderr.on('data', (d) => { log += d; });
     const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-    const url = `http://127.0.0.1:${port}`;
+    const url = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
     try {
         await waitHealthy(url, child, opts.startTimeoutMs || (wrapper.length ? 60000 : 10000));
     } catch (e) {
@@ -85,7 +99,7 @@ export async function startServer(opts = {}) {
     return {
         port,
         url,
-        wsUrl: `ws://127.0.0.1:${port}/ws`,
+        wsUrl: `${opts.tls ? 'wss' : 'ws'}://127.0.0.1:${port}/ws`,
         dataDir,
         child,
         log: () => log,

@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""A misbehaving WebSocket peer for hardening tests (not a library).
+
+  rawpeer.py PORT MODE [GROUP_ID MEMBER_KEY]
+
+MODE:
+  noread   - handshake, send hello, then never read again (tiny receive
+             buffer); prints "upgraded", then sleeps until killed
+  nopong   - handshake, send hello, then read frames but never answer pings;
+             prints "closed <seconds>" when the server hangs up
+  silent   - open TCP and send nothing; prints "closed <seconds>"
+"""
+import base64, json, os, socket, sys, time
+
+port, mode = int(sys.argv[1]), sys.argv[2]
+s = socket.socket()
+if mode == "noread":
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(("127.0.0.1", port))
+start = time.time()
+
+
+def send_text(data):
+    mask = os.urandom(4)
+    n = len(data)
+    if n < 126:
+        hdr = bytes([0x81, 0x80 | n])
+    else:
+        hdr = bytes([0x81, 0x80 | 126]) + n.to_bytes(2, "big")
+    s.sendall(hdr + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data)))
+
+
+def wait_closed(timeout):
+    s.settimeout(timeout)
+    try:
+        while s.recv(65536):
+            pass
+    except (ConnectionResetError, socket.timeout):
+        pass
+    print("closed %.1f" % (time.time() - start), flush=True)
+
+
+if mode == "silent":
+    wait_closed(60)
+    sys.exit(0)
+
+key = base64.b64encode(os.urandom(16)).decode()
+s.sendall(("GET /ws HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
+           "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
+           "Sec-WebSocket-Protocol: codev.v1\r\n\r\n" % (port, key)).encode())
+head = b""
+while b"\r\n\r\n" not in head:
+    head += s.recv(1)
+print("upgraded" if b" 101 " in head.split(b"\r\n")[0] else "refused", flush=True)
+send_text(json.dumps({"type": "hello", "group_id": sys.argv[3], "member_key": sys.argv[4]}).encode())
+if mode == "noread":
+    # Never read again: the server must drop us once its queue for us is full
+    # (the test watches the server's side). Stay until killed.
+    time.sleep(120)
+else:  # nopong: read and discard everything, answer nothing
+    wait_closed(60)
