@@ -16,8 +16,8 @@
 #include <stdint.h>
 
 #define AUTH_SECRET_LEN 22 /* characters of a key or invite code */
-#define AUTH_HASH_LEN 32   /* SHA-256 */
-#define AUTH_UUID_LEN 36
+#define AUTH_HASH_LEN   32 /* SHA-256 */
+#define AUTH_UUID_LEN   36
 
 /* Writes a new secret and its NUL into out. Returns 0, or -1 when the
  * random generator fails (the caller refuses the request). */

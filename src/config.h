@@ -15,17 +15,23 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-enum config_log_level { LOG_LEVEL_ERR, LOG_LEVEL_WARN, LOG_LEVEL_NOTICE, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
+enum config_log_level {
+    LOG_LEVEL_ERR,
+    LOG_LEVEL_WARN,
+    LOG_LEVEL_NOTICE,
+    LOG_LEVEL_INFO,
+    LOG_LEVEL_DEBUG
+};
 
 struct config {
     /* network */
-    char *listen;                 /* interface address, NULL = all */
-    uint32_t port;                /* 1..65535, default 8080 */
-    char *data_dir;               /* default "./data" */
-    char *web_dir;                /* default: the web-client/ folder of the source tree */
-    char *tls_cert;               /* PEM path, NULL = plain HTTP/WS */
-    char *tls_key;                /* PEM path, NULL = plain */
-    char *allowed_origins;        /* comma-separated origins; NULL = same origin only */
+    char *listen;          /* interface address, NULL = all */
+    uint32_t port;         /* 1..65535, default 8080 */
+    char *data_dir;        /* default "./data" */
+    char *web_dir;         /* default: the web-client/ folder of the source tree */
+    char *tls_cert;        /* PEM path, NULL = plain HTTP/WS */
+    char *tls_key;         /* PEM path, NULL = plain */
+    char *allowed_origins; /* comma-separated origins; NULL = same origin only */
     enum config_log_level log_level; /* default notice */
 
     /* limits (see proto/README.md section 2.7) */
@@ -51,9 +57,9 @@ struct config {
 
 /* Error detail for config_load_file and config_set. */
 struct config_error {
-    int line;                     /* 1-based line in the file, 0 for the command line */
-    char key[64];                 /* the key concerned, or "" */
-    char text[200];               /* a sentence saying what is wrong */
+    int line;       /* 1-based line in the file, 0 for the command line */
+    char key[64];   /* the key concerned, or "" */
+    char text[200]; /* a sentence saying what is wrong */
 };
 
 /* Fills c with the embedded defaults (strings are newly allocated; release
@@ -67,7 +73,8 @@ int config_load_file(struct config *c, const char *path, struct config_error *er
 
 /* Applies one setting (as from the file or the command line: key is e.g.
  * "port" or "data_dir"). Returns 0, or -1 with err->key and err->text set. */
-int config_set(struct config *c, const char *key, const char *value, struct config_error *err);
+int config_set(struct config *c, const char *key, const char *value,
+               struct config_error *err);
 
 /* Checks settings that depend on each other (tls_cert without tls_key...).
  * Returns 0, or -1 with err filled. */

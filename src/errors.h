@@ -13,60 +13,66 @@
 #define CODEV_ERRORS_H
 
 /* X(NAME, "wire_name", "message") */
-#define CODEV_ERRNO_MAP(X)                                                              \
-    /* protocol and framing */                                                          \
-    X(BAD_JSON, "bad_json", "The message is not valid JSON.")                           \
-    X(BAD_MESSAGE, "bad_message", "The message is not a JSON object with a string type.") \
-    X(UNKNOWN_TYPE, "unknown_type", "Unknown message type.")                            \
-    X(MISSING_FIELD, "missing_field", "A required field is missing.")                   \
-    X(BAD_FIELD, "bad_field", "A field has the wrong type or an invalid value.")        \
-    X(TOO_LARGE, "too_large", "The message is too large.")                              \
-    X(TOO_DEEP, "too_deep", "The message is nested too deeply.")                        \
-    X(BINARY_FRAME, "binary_frame", "Binary frames are not accepted.")                  \
-    X(RATE_LIMITED, "rate_limited", "Too many commands; slow down.")                    \
-    /* session attachment */                                                            \
-    X(HELLO_REQUIRED, "hello_required", "Send hello before any command.")               \
-    X(ALREADY_HELLO, "already_hello", "This connection already said hello.")            \
-    X(UNKNOWN_GROUP, "unknown_group", "No such group.")                                 \
-    X(BAD_KEY, "bad_key", "The member key does not open this group.")                   \
-    X(BAD_INVITE, "bad_invite", "The invite code is not valid for this group.")         \
-    X(NO_SESSION, "no_session", "The group has no open session.")                       \
-    X(SESSION_OPEN, "session_open", "The group already has an open session.")           \
-    X(SESSION_CLOSED, "session_closed", "The session is closed.")                       \
-    X(MEMBER_REMOVED, "member_removed", "You were removed from this group.")            \
-    /* the rules */                                                                     \
-    X(NOT_FACILITATOR, "not_facilitator", "Only the facilitator can do this.")          \
-    X(NOT_YOUR_ROLE, "not_your_role", "Your role does not allow this.")                 \
-    X(WRONG_STEP, "wrong_step", "This is not allowed in the current step.")             \
-    X(CLIENT_MUTED, "client_muted", "The client listens during the consultation.")      \
-    X(OBSERVER_READ_ONLY, "observer_read_only", "Observers can only read.")             \
-    X(NOT_EARLIER_CLIENT, "not_earlier_client", "Only the client who made this plan can debrief it.") \
-    X(NO_CLIENT, "no_client", "Assign a client first.")                                 \
-    X(NO_PROBLEM, "no_problem", "The client has not written the problem yet.")          \
-    X(NO_CONTRACT, "no_contract", "The client has not written the contract yet.")       \
-    X(CONTRACT_NOT_ACKED, "contract_not_acked", "Not every consultant has acknowledged the contract.") \
-    X(NO_SUCH_STEP, "no_such_step", "There is no step in that direction.")              \
-    X(UNKNOWN_MEMBER, "unknown_member", "No such member in this group.")                \
-    X(UNKNOWN_CARD, "unknown_card", "No such card.")                                    \
-    X(UNKNOWN_ACTION, "unknown_action", "No such action plan item.")                    \
-    X(BAD_TARGET, "bad_target", "That member cannot take this role.")                   \
-    X(ALREADY_DONE, "already_done", "That is already the case.")                        \
-    X(TIMER_RUNNING, "timer_running", "The clock is already running.")                  \
-    X(TIMER_STOPPED, "timer_stopped", "The clock is not running.")                      \
-    X(BAD_DURATION, "bad_duration", "That duration is out of range.")                   \
-    /* limits */                                                                        \
-    X(TEXT_EMPTY, "text_empty", "The text is empty.")                                   \
-    X(TEXT_TOO_LONG, "text_too_long", "The text is too long.")                          \
-    X(TOO_MANY_CARDS, "too_many_cards", "You have posted the maximum number of cards in this step.") \
-    X(GROUP_FULL, "group_full", "The group has reached its member limit.")              \
-    X(TOO_MANY_GROUPS, "too_many_groups", "The server has reached its group limit.")    \
-    X(TOO_MANY_SESSIONS, "too_many_sessions", "The server has reached its open session limit.") \
-    X(TOO_MANY_CONNECTIONS, "too_many_connections", "Too many connections.")            \
-    X(SLOW_CONSUMER, "slow_consumer", "The connection could not keep up and was closed.") \
-    /* HTTP */                                                                          \
-    X(NOT_FOUND, "not_found", "No such resource.")                                      \
-    X(METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed.")                  \
-    X(UNAUTHORIZED, "unauthorized", "A valid member key is required.")                  \
+#define CODEV_ERRNO_MAP(X)                                                               \
+    /* protocol and framing */                                                           \
+    X(BAD_JSON, "bad_json", "The message is not valid JSON.")                            \
+    X(BAD_MESSAGE, "bad_message",                                                        \
+      "The message is not a JSON object with a string type.")                            \
+    X(UNKNOWN_TYPE, "unknown_type", "Unknown message type.")                             \
+    X(MISSING_FIELD, "missing_field", "A required field is missing.")                    \
+    X(BAD_FIELD, "bad_field", "A field has the wrong type or an invalid value.")         \
+    X(TOO_LARGE, "too_large", "The message is too large.")                               \
+    X(TOO_DEEP, "too_deep", "The message is nested too deeply.")                         \
+    X(BINARY_FRAME, "binary_frame", "Binary frames are not accepted.")                   \
+    X(RATE_LIMITED, "rate_limited", "Too many commands; slow down.")                     \
+    /* session attachment */                                                             \
+    X(HELLO_REQUIRED, "hello_required", "Send hello before any command.")                \
+    X(ALREADY_HELLO, "already_hello", "This connection already said hello.")             \
+    X(UNKNOWN_GROUP, "unknown_group", "No such group.")                                  \
+    X(BAD_KEY, "bad_key", "The member key does not open this group.")                    \
+    X(BAD_INVITE, "bad_invite", "The invite code is not valid for this group.")          \
+    X(NO_SESSION, "no_session", "The group has no open session.")                        \
+    X(SESSION_OPEN, "session_open", "The group already has an open session.")            \
+    X(SESSION_CLOSED, "session_closed", "The session is closed.")                        \
+    X(MEMBER_REMOVED, "member_removed", "You were removed from this group.")             \
+    /* the rules */                                                                      \
+    X(NOT_FACILITATOR, "not_facilitator", "Only the facilitator can do this.")           \
+    X(NOT_YOUR_ROLE, "not_your_role", "Your role does not allow this.")                  \
+    X(WRONG_STEP, "wrong_step", "This is not allowed in the current step.")              \
+    X(CLIENT_MUTED, "client_muted", "The client listens during the consultation.")       \
+    X(OBSERVER_READ_ONLY, "observer_read_only", "Observers can only read.")              \
+    X(NOT_EARLIER_CLIENT, "not_earlier_client",                                          \
+      "Only the client who made this plan can debrief it.")                              \
+    X(NO_CLIENT, "no_client", "Assign a client first.")                                  \
+    X(NO_PROBLEM, "no_problem", "The client has not written the problem yet.")           \
+    X(NO_CONTRACT, "no_contract", "The client has not written the contract yet.")        \
+    X(CONTRACT_NOT_ACKED, "contract_not_acked",                                          \
+      "Not every consultant has acknowledged the contract.")                             \
+    X(NO_SUCH_STEP, "no_such_step", "There is no step in that direction.")               \
+    X(UNKNOWN_MEMBER, "unknown_member", "No such member in this group.")                 \
+    X(UNKNOWN_CARD, "unknown_card", "No such card.")                                     \
+    X(UNKNOWN_ACTION, "unknown_action", "No such action plan item.")                     \
+    X(BAD_TARGET, "bad_target", "That member cannot take this role.")                    \
+    X(ALREADY_DONE, "already_done", "That is already the case.")                         \
+    X(TIMER_RUNNING, "timer_running", "The clock is already running.")                   \
+    X(TIMER_STOPPED, "timer_stopped", "The clock is not running.")                       \
+    X(BAD_DURATION, "bad_duration", "That duration is out of range.")                    \
+    /* limits */                                                                         \
+    X(TEXT_EMPTY, "text_empty", "The text is empty.")                                    \
+    X(TEXT_TOO_LONG, "text_too_long", "The text is too long.")                           \
+    X(TOO_MANY_CARDS, "too_many_cards",                                                  \
+      "You have posted the maximum number of cards in this step.")                       \
+    X(GROUP_FULL, "group_full", "The group has reached its member limit.")               \
+    X(TOO_MANY_GROUPS, "too_many_groups", "The server has reached its group limit.")     \
+    X(TOO_MANY_SESSIONS, "too_many_sessions",                                            \
+      "The server has reached its open session limit.")                                  \
+    X(TOO_MANY_CONNECTIONS, "too_many_connections", "Too many connections.")             \
+    X(SLOW_CONSUMER, "slow_consumer",                                                    \
+      "The connection could not keep up and was closed.")                                \
+    /* HTTP */                                                                           \
+    X(NOT_FOUND, "not_found", "No such resource.")                                       \
+    X(METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed.")                   \
+    X(UNAUTHORIZED, "unauthorized", "A valid member key is required.")                   \
     X(INTERNAL, "internal", "Internal error.")
 
 enum codev_err {
@@ -75,7 +81,7 @@ enum codev_err {
 #define CODEV_ERR_ENUM_(name, wire, msg) CODEV_E_##name,
     CODEV_ERRNO_MAP(CODEV_ERR_ENUM_)
 #undef CODEV_ERR_ENUM_
-    CODEV_ERR_END_
+        CODEV_ERR_END_
 };
 
 /* Returns the wire name of err ("client_muted"), or "internal" for a value

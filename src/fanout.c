@@ -122,8 +122,8 @@ static void fan_queue_skip_holes(struct fan_queue *q)
 }
 
 size_t fan_queue_take(struct fan_queue *q, unsigned char *scratch, size_t scratch_cap,
-                      size_t headroom, size_t max_frame, unsigned char **data, size_t *len,
-                      struct fan_msg **hold)
+                      size_t headroom, size_t max_frame, unsigned char **data,
+                      size_t *len, struct fan_msg **hold)
 {
     struct fan_msg *first, *next;
     size_t taken = 0, used;

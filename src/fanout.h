@@ -33,18 +33,18 @@
 
 struct fan_msg {
     uint32_t refs;
-    uint32_t len;          /* JSON bytes, headroom excluded */
-    bool tick;             /* coalescing tick */
-    unsigned char *buf;    /* headroom + len + NUL */
+    uint32_t len;       /* JSON bytes, headroom excluded */
+    bool tick;          /* coalescing tick */
+    unsigned char *buf; /* headroom + len + NUL */
 };
 
 struct fan_queue {
     struct fan_msg **slots; /* ring; NULL entries are holes left by replaced ticks */
     uint32_t cap;
-    uint32_t head;         /* index of the oldest entry */
-    uint32_t count;        /* entries, holes included */
-    int32_t tick_slot;     /* ring index of the waiting tick, or -1 */
-    size_t bytes;          /* JSON bytes waiting */
+    uint32_t head;     /* index of the oldest entry */
+    uint32_t count;    /* entries, holes included */
+    int32_t tick_slot; /* ring index of the waiting tick, or -1 */
+    size_t bytes;      /* JSON bytes waiting */
 };
 
 /* Serialises j once. Returns a new message with one reference (the
@@ -80,7 +80,7 @@ static inline bool fan_queue_empty(const struct fan_queue *q)
  * the number of messages taken (0 when empty).
  */
 size_t fan_queue_take(struct fan_queue *q, unsigned char *scratch, size_t scratch_cap,
-                      size_t headroom, size_t max_frame, unsigned char **data, size_t *len,
-                      struct fan_msg **hold);
+                      size_t headroom, size_t max_frame, unsigned char **data,
+                      size_t *len, struct fan_msg **hold);
 
 #endif

@@ -20,18 +20,18 @@
 enum http_api_method { HTTP_API_GET, HTTP_API_POST, HTTP_API_OTHER };
 
 struct http_api_reply {
-    int status;                   /* HTTP status */
-    json_t *body;                 /* new reference: the JSON answer, or NULL when text */
-    char *text;                   /* owned: a non-JSON answer, or NULL */
+    int status;   /* HTTP status */
+    json_t *body; /* new reference: the JSON answer, or NULL when text */
+    char *text;   /* owned: a non-JSON answer, or NULL */
     size_t text_len;
-    const char *content_type;     /* of text (static string) */
-    const char *filename;         /* suggested download name (static), or NULL */
-    struct hub_group *created;    /* this group was created, or NULL */
-    struct hub_group *opened;     /* a session was opened in this group, or NULL */
-    struct hub_group *updated;    /* this group's settings changed (journal it, tell
-                                   * its sockets with group_updated), or NULL */
-    struct hub_group *joined;     /* a member joined this group, or NULL */
-    int joined_room_idx;          /* the new member's room index, or -1 */
+    const char *content_type;          /* of text (static string) */
+    const char *filename;              /* suggested download name (static), or NULL */
+    struct hub_group *created;         /* this group was created, or NULL */
+    struct hub_group *opened;          /* a session was opened in this group, or NULL */
+    struct hub_group *updated;         /* this group's settings changed (journal it, tell
+                                        * its sockets with group_updated), or NULL */
+    struct hub_group *joined;          /* a member joined this group, or NULL */
+    int joined_room_idx;               /* the new member's room index, or -1 */
     char joined_id[AUTH_UUID_LEN + 1]; /* the new member's id */
 };
 
@@ -45,8 +45,9 @@ struct http_api_reply {
  * Markdown or HTML export, with reply->content_type).
  */
 void http_api_handle(struct hub *hub, struct store *store, enum http_api_method method,
-                     const char *path, const char *query, const char *auth, const char *body,
-                     size_t len, int64_t now_ms, struct http_api_reply *reply);
+                     const char *path, const char *query, const char *auth,
+                     const char *body, size_t len, int64_t now_ms,
+                     struct http_api_reply *reply);
 
 /* The error body {"error":{"code","message"}} for code (new reference). */
 json_t *http_api_error_json(int code);

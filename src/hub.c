@@ -112,8 +112,8 @@ int hub_name_clean(const struct hub *h, const char *in, char *out, size_t cap)
     while (*start == ' ' || *start == '\t' || *start == '\n' || *start == '\r')
         start++;
     end = start + strlen(start);
-    while (end > start && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' ||
-                           end[-1] == '\r'))
+    while (end > start &&
+           (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' || end[-1] == '\r'))
         end--;
     len = (size_t)(end - start);
     if (len == 0 || len >= cap)
@@ -170,7 +170,8 @@ static int hub_rehash(struct hub *h)
 
 /* Appends a member with a fresh id and key. Returns its index or an error. */
 static int hub_member_new(struct hub_group *g, const char *name,
-                          char member_id[AUTH_UUID_LEN + 1], char key[AUTH_SECRET_LEN + 1])
+                          char member_id[AUTH_UUID_LEN + 1],
+                          char key[AUTH_SECRET_LEN + 1])
 {
     struct hub_member *m;
 
@@ -457,17 +458,18 @@ int hub_group_retention_set(struct hub_group *g, const char *name)
     return 0;
 }
 
-int hub_group_insert(struct hub *h, const char *id, const char *name, const char *language,
-                     int format, const char *facilitator,
-                     const uint8_t invite_hash[AUTH_HASH_LEN], enum hub_retention retention,
-                     struct hub_group **out)
+int hub_group_insert(struct hub *h, const char *id, const char *name,
+                     const char *language, int format, const char *facilitator,
+                     const uint8_t invite_hash[AUTH_HASH_LEN],
+                     enum hub_retention retention, struct hub_group **out)
 {
     struct hub_group *g;
     size_t b;
 
-    if (!id || strlen(id) > AUTH_UUID_LEN || hub_group_find(h, id) || !name || !language ||
-        (strcmp(language, "fr") != 0 && strcmp(language, "en") != 0) || !facilitator ||
-        strlen(facilitator) > AUTH_UUID_LEN || !hub_retention_name((int)retention))
+    if (!id || strlen(id) > AUTH_UUID_LEN || hub_group_find(h, id) || !name ||
+        !language || (strcmp(language, "fr") != 0 && strcmp(language, "en") != 0) ||
+        !facilitator || strlen(facilitator) > AUTH_UUID_LEN ||
+        !hub_retention_name((int)retention))
         return CODEV_E_BAD_FIELD;
     if (h->ngroups + 1 > h->nbuckets && hub_rehash(h))
         return CODEV_E_INTERNAL;

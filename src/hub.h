@@ -29,34 +29,34 @@
 
 struct hub_member {
     char id[AUTH_UUID_LEN + 1];
-    char *name;                   /* display name, owned */
+    char *name; /* display name, owned */
     uint8_t key_hash[AUTH_HASH_LEN];
     bool observer;
-    bool removed;                 /* removed by the facilitator: key refused */
+    bool removed; /* removed by the facilitator: key refused */
 };
 
 /* An action plan item of a closed session, waiting for its client's debrief. */
 struct hub_plan {
-    char id[AUTH_UUID_LEN + 1];   /* the card's durable id */
+    char id[AUTH_UUID_LEN + 1]; /* the card's durable id */
     char client[AUTH_UUID_LEN + 1];
-    char *text;                   /* owned */
-    char *due;                    /* owned, or NULL */
-    bool debriefed;               /* debriefed in a later session */
+    char *text;                      /* owned */
+    char *due;                       /* owned, or NULL */
+    bool debriefed;                  /* debriefed in a later session */
     char session[AUTH_UUID_LEN + 1]; /* the session it was written in, or "" */
-    int consultation;             /* its consultation in that session, or -1 */
+    int consultation;                /* its consultation in that session, or -1 */
 };
 
 /* What the store keeps of a session when it closes (DESIGN.md section 5). */
 enum hub_retention {
-    HUB_RETENTION_PERSONAL,       /* default: each person keeps what is theirs */
-    HUB_RETENTION_KEEP            /* the group keeps full minutes */
+    HUB_RETENTION_PERSONAL, /* default: each person keeps what is theirs */
+    HUB_RETENTION_KEEP      /* the group keeps full minutes */
 };
 
 struct hub_group {
     char id[AUTH_UUID_LEN + 1];
-    char *name;                   /* owned */
-    char language[3];             /* "fr" or "en" */
-    int format;                   /* 45, 90 or 120 minutes */
+    char *name;                          /* owned */
+    char language[3];                    /* "fr" or "en" */
+    int format;                          /* 45, 90 or 120 minutes */
     char facilitator[AUTH_UUID_LEN + 1]; /* member id */
     uint8_t invite_hash[AUTH_HASH_LEN];
     enum hub_retention retention; /* HUB_RETENTION_PERSONAL unless set */
@@ -64,15 +64,15 @@ struct hub_group {
     size_t nmembers, members_cap;
     struct hub_plan *plans;
     size_t nplans, plans_cap;
-    struct room *room;            /* the open (or last closed) session, or NULL */
-    bool room_counted;            /* room counts in hub.open_sessions */
-    void *conns;                  /* the edge's list of attached connections */
-    struct hub_group *next;       /* hash bucket chain */
+    struct room *room;      /* the open (or last closed) session, or NULL */
+    bool room_counted;      /* room counts in hub.open_sessions */
+    void *conns;            /* the edge's list of attached connections */
+    struct hub_group *next; /* hash bucket chain */
 };
 
 struct hub {
     struct hub_group **buckets;
-    size_t nbuckets;              /* power of two */
+    size_t nbuckets; /* power of two */
     size_t ngroups;
     size_t open_sessions;
     struct room_limits room_limits;
@@ -156,10 +156,10 @@ int hub_group_retention_set(struct hub_group *g, const char *name);
  * Sets *out (borrowed). Errors: CODEV_E_BAD_FIELD (an id already present, a
  * bad language), CODEV_E_INTERNAL.
  */
-int hub_group_insert(struct hub *h, const char *id, const char *name, const char *language,
-                     int format, const char *facilitator,
-                     const uint8_t invite_hash[AUTH_HASH_LEN], enum hub_retention retention,
-                     struct hub_group **out);
+int hub_group_insert(struct hub *h, const char *id, const char *name,
+                     const char *language, int format, const char *facilitator,
+                     const uint8_t invite_hash[AUTH_HASH_LEN],
+                     enum hub_retention retention, struct hub_group **out);
 
 /* Appends a member to g (copies the strings and the hash). Returns its index
  * or CODEV_E_GROUP_FULL (ROOM_MEMBERS_HARD_MAX) or CODEV_E_INTERNAL. */

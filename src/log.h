@@ -23,16 +23,16 @@ void log_init(enum config_log_level level);
 void log_write(enum config_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-#define log_at(level, ...)                                                     \
-    do {                                                                       \
-        if ((level) <= log_level_current)                                      \
-            log_write((level), __VA_ARGS__);                                   \
+#define log_at(level, ...)                                                               \
+    do {                                                                                 \
+        if ((level) <= log_level_current)                                                \
+            log_write((level), __VA_ARGS__);                                             \
     } while (0)
 
-#define log_err(...) log_at(LOG_LEVEL_ERR, __VA_ARGS__)
-#define log_warn(...) log_at(LOG_LEVEL_WARN, __VA_ARGS__)
+#define log_err(...)    log_at(LOG_LEVEL_ERR, __VA_ARGS__)
+#define log_warn(...)   log_at(LOG_LEVEL_WARN, __VA_ARGS__)
 #define log_notice(...) log_at(LOG_LEVEL_NOTICE, __VA_ARGS__)
-#define log_info(...) log_at(LOG_LEVEL_INFO, __VA_ARGS__)
-#define log_debug(...) log_at(LOG_LEVEL_DEBUG, __VA_ARGS__)
+#define log_info(...)   log_at(LOG_LEVEL_INFO, __VA_ARGS__)
+#define log_debug(...)  log_at(LOG_LEVEL_DEBUG, __VA_ARGS__)
 
 #endif

@@ -32,17 +32,16 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "Usage: codevd [OPTIONS]\n"
-            "Runs the codev.v1 session server: the web client at /, the JSON API\n"
-            "under /api, and the WebSocket at /ws.\n\n"
-            "  --config FILE     read settings from FILE (see config/codevd.conf)\n"
-            "  --port N          listen on port N (default 8080)\n"
-            "  --data-dir DIR    keep data under DIR (default ./data)\n"
-            "  --log-level L     error, warn, notice, info or debug (default notice)\n"
-            "  --set KEY=VALUE   any setting of the config file\n"
-            "  --help            show this help\n"
-            "  --version         show the version\n");
+    fprintf(f, "Usage: codevd [OPTIONS]\n"
+               "Runs the codev.v1 session server: the web client at /, the JSON API\n"
+               "under /api, and the WebSocket at /ws.\n\n"
+               "  --config FILE     read settings from FILE (see config/codevd.conf)\n"
+               "  --port N          listen on port N (default 8080)\n"
+               "  --data-dir DIR    keep data under DIR (default ./data)\n"
+               "  --log-level L     error, warn, notice, info or debug (default notice)\n"
+               "  --set KEY=VALUE   any setting of the config file\n"
+               "  --help            show this help\n"
+               "  --version         show the version\n");
 }
 
 /* Creates dir and its parents (like mkdir -p). Returns 0 or -1 with errno. */

@@ -28,19 +28,27 @@ enum proto_field {
     FLD_FORCE = 1u << 12,
 };
 
-enum proto_ftype { FT_STRING, FT_CARD, FT_INT, FT_BOOL, FT_KIND, FT_DIMENSION, FT_OUTCOME };
+enum proto_ftype {
+    FT_STRING,
+    FT_CARD,
+    FT_INT,
+    FT_BOOL,
+    FT_KIND,
+    FT_DIMENSION,
+    FT_OUTCOME
+};
 
 static const struct {
     enum proto_field flag;
     const char *name;
     enum proto_ftype type;
 } field_specs[] = {
-    {FLD_TEXT, "text", FT_STRING},       {FLD_DUE, "due", FT_STRING},
+    {FLD_TEXT, "text", FT_STRING},        {FLD_DUE, "due", FT_STRING},
     {FLD_MEMBER, "member_id", FT_STRING}, {FLD_DEBRIEF, "debrief_id", FT_STRING},
-    {FLD_CARD, "card_id", FT_CARD},      {FLD_SECONDS, "seconds", FT_INT},
-    {FLD_KIND, "kind", FT_KIND},         {FLD_DIMENSION, "dimension", FT_DIMENSION},
+    {FLD_CARD, "card_id", FT_CARD},       {FLD_SECONDS, "seconds", FT_INT},
+    {FLD_KIND, "kind", FT_KIND},          {FLD_DIMENSION, "dimension", FT_DIMENSION},
     {FLD_OUTCOME, "outcome", FT_OUTCOME}, {FLD_FLAGGED, "flagged", FT_BOOL},
-    {FLD_MARKED, "marked", FT_BOOL},     {FLD_OBSERVER, "observer", FT_BOOL},
+    {FLD_MARKED, "marked", FT_BOOL},      {FLD_OBSERVER, "observer", FT_BOOL},
     {FLD_FORCE, "force", FT_BOOL},
 };
 
@@ -81,7 +89,8 @@ static const struct {
     [CMD_NOTE_POST] = {FLD_TEXT, 0},
 };
 
-static int proto_fail(struct proto_error *err, int code, const char *field, const char *text)
+static int proto_fail(struct proto_error *err, int code, const char *field,
+                      const char *text)
 {
     err->code = code;
     snprintf(err->field, sizeof(err->field), "%s", field ? field : "");
@@ -117,8 +126,8 @@ static int proto_depth_ok(const char *buf, size_t len, int max_depth)
     return 1;
 }
 
-static int proto_get_field(json_t *root, unsigned flag, bool required, struct proto_msg *msg,
-                           struct proto_error *err)
+static int proto_get_field(json_t *root, unsigned flag, bool required,
+                           struct proto_msg *msg, struct proto_error *err)
 {
     const char *name = NULL;
     enum proto_ftype type = FT_STRING;
@@ -181,7 +190,8 @@ static int proto_get_field(json_t *root, unsigned flag, bool required, struct pr
     return 0;
 }
 
-static int proto_decode_hello(json_t *root, struct proto_msg *msg, struct proto_error *err)
+static int proto_decode_hello(json_t *root, struct proto_msg *msg,
+                              struct proto_error *err)
 {
     json_t *g = json_object_get(root, "group_id");
     json_t *k = json_object_get(root, "member_key");
@@ -259,7 +269,8 @@ int proto_decode(const char *buf, size_t len, const struct proto_limits *lim,
         goto fail;
     }
     if (!id_ok) {
-        rc = proto_fail(err, CODEV_E_BAD_FIELD, "id", "must be a string of 1 to 64 characters");
+        rc = proto_fail(err, CODEV_E_BAD_FIELD, "id",
+                        "must be a string of 1 to 64 characters");
         goto fail;
     }
     msg->id = json_string_value(id);
@@ -295,8 +306,8 @@ void proto_msg_release(struct proto_msg *msg)
 
 json_t *proto_error_code_json(const char *id, int code)
 {
-    json_t *j = json_pack("{s:s, s:s, s:s}", "type", "error", "code", codev_err_name(code),
-                          "message", codev_err_message(code));
+    json_t *j = json_pack("{s:s, s:s, s:s}", "type", "error", "code",
+                          codev_err_name(code), "message", codev_err_message(code));
 
     if (j && id && *id)
         json_object_set_new(j, "id", json_string(id));
@@ -318,7 +329,8 @@ json_t *proto_error_json(const struct proto_error *err)
 
 json_t *proto_ack_json(const char *id, uint64_t seq, bool duplicate)
 {
-    json_t *j = json_pack("{s:s, s:s, s:I}", "type", "ack", "id", id, "seq", (json_int_t)seq);
+    json_t *j =
+        json_pack("{s:s, s:s, s:I}", "type", "ack", "id", id, "seq", (json_int_t)seq);
 
     if (j && duplicate)
         json_object_set_new(j, "duplicate", json_true());
@@ -350,20 +362,20 @@ static json_t *proto_member_json(const struct room *r, int idx)
     const struct room_member *m = &r->members[idx];
 
     return json_pack("{s:s, s:s, s:s, s:b, s:b}", "id", m->id, "name", m->name, "role",
-                     role_name(room_member_role(r, idx)), "observer", m->observer, "online",
-                     m->online > 0);
+                     role_name(room_member_role(r, idx)), "observer", m->observer,
+                     "online", m->online > 0);
 }
 
 /* viewer: the member the card is encoded for, or -1 for a shared encoding
  * (then the client's private "marked" flag is left out). */
-static json_t *proto_card_json(const struct room *r, const struct room_card *c, int viewer)
+static json_t *proto_card_json(const struct room *r, const struct room_card *c,
+                               int viewer)
 {
-    json_t *j = json_pack("{s:I, s:s, s:s, s:o, s:s, s:I, s:s}", "id", (json_int_t)c->id,
-                          "type", room_card_type_name(c->type), "author",
-                          r->members[c->author].id, "consultation",
-                          c->consultation >= 0 ? json_integer(c->consultation) : json_null(),
-                          "step", step_name(c->step), "at_ms", (json_int_t)c->created_ms,
-                          "text", c->text);
+    json_t *j = json_pack(
+        "{s:I, s:s, s:s, s:o, s:s, s:I, s:s}", "id", (json_int_t)c->id, "type",
+        room_card_type_name(c->type), "author", r->members[c->author].id, "consultation",
+        c->consultation >= 0 ? json_integer(c->consultation) : json_null(), "step",
+        step_name(c->step), "at_ms", (json_int_t)c->created_ms, "text", c->text);
 
     if (!j)
         return NULL;
@@ -403,7 +415,8 @@ static json_t *proto_consultation_json(const struct room *r, int index, int view
             json_object_set_new(used, step_name(s), json_integer(k->step_used_ms[s]));
     j = json_pack("{s:i, s:o, s:o, s:o, s:o, s:o}", "index", index, "client",
                   member_id_or_null(r, k->client), "problem", str_or_null(k->problem),
-                  "contract", str_or_null(k->contract), "acks", acks, "step_used_ms", used);
+                  "contract", str_or_null(k->contract), "acks", acks, "step_used_ms",
+                  used);
     if (j && viewer >= 0 && (viewer == k->client || viewer == r->facilitator))
         json_object_set_new(j, "recadrages", json_integer(k->recadrages));
     return j;
@@ -434,7 +447,8 @@ static json_t *proto_hands_json(const struct room *r)
 
 json_t *proto_room_json(const struct room *r, int member, int64_t now_ms)
 {
-    json_t *members = json_array(), *budgets = json_object(), *consultations = json_array();
+    json_t *members = json_array(), *budgets = json_object(),
+           *consultations = json_array();
     json_t *cards = json_array(), *debriefs = json_array();
     int current = r->nconsultations ? (int)r->nconsultations - 1 : -1;
 
@@ -453,17 +467,17 @@ json_t *proto_room_json(const struct room *r, int member, int64_t now_ms)
     return json_pack("{s:s, s:I, s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
                      "session_id", r->session_id, "seq", (json_int_t)r->seq, "step",
                      step_name(r->step), "created_ms", (json_int_t)r->created_ms,
-                     "facilitator", member_id_or_null(r, r->facilitator), "members", members,
-                     "budgets", budgets, "clock", proto_clock_json(r, now_ms), "consultation",
-                     current >= 0 ? json_integer(current) : json_null(), "consultations",
-                     consultations, "cards", cards, "hands", proto_hands_json(r), "debriefs",
-                     debriefs);
+                     "facilitator", member_id_or_null(r, r->facilitator), "members",
+                     members, "budgets", budgets, "clock", proto_clock_json(r, now_ms),
+                     "consultation", current >= 0 ? json_integer(current) : json_null(),
+                     "consultations", consultations, "cards", cards, "hands",
+                     proto_hands_json(r), "debriefs", debriefs);
 }
 
 static json_t *proto_group_info_json(const struct hub_group *g)
 {
-    return json_pack("{s:s, s:s, s:s, s:i, s:s}", "id", g->id, "name", g->name, "language",
-                     g->language, "format", g->format, "retention",
+    return json_pack("{s:s, s:s, s:s, s:i, s:s}", "id", g->id, "name", g->name,
+                     "language", g->language, "format", g->format, "retention",
                      hub_retention_name(g->retention));
 }
 
@@ -479,10 +493,10 @@ static const char *proto_group_role(const struct hub_group *g, const struct hub_
 json_t *proto_member_joined_json(const struct hub_group *g, const struct hub_member *m)
 {
     int idx = g->room ? room_member_find(g->room, m->id) : -1;
-    json_t *member =
-        idx >= 0 ? proto_member_json(g->room, idx)
-                 : json_pack("{s:s, s:s, s:s, s:b, s:b}", "id", m->id, "name", m->name, "role",
-                             proto_group_role(g, m), "observer", m->observer, "online", false);
+    json_t *member = idx >= 0 ? proto_member_json(g->room, idx)
+                              : json_pack("{s:s, s:s, s:s, s:b, s:b}", "id", m->id,
+                                          "name", m->name, "role", proto_group_role(g, m),
+                                          "observer", m->observer, "online", false);
 
     return json_pack("{s:s, s:o}", "type", "member_joined", "member", member);
 }
@@ -500,7 +514,8 @@ json_t *proto_welcome_json(const struct hub_group *g, const struct hub_member *m
                      "group", proto_group_info_json(g), "room", room);
 }
 
-json_t *proto_event_json(const struct room *r, const struct room_event *ev, int64_t now_ms)
+json_t *proto_event_json(const struct room *r, const struct room_event *ev,
+                         int64_t now_ms)
 {
     json_t *j = json_pack("{s:s, s:I, s:I}", "type", room_event_name(ev->type), "seq",
                           (json_int_t)ev->seq, "at_ms", (json_int_t)ev->at_ms);
@@ -547,8 +562,8 @@ json_t *proto_event_json(const struct room *r, const struct room_event *ev, int6
     case EV_CONTRACT: {
         const struct room_consultation *k = &r->consultations[current];
         json_object_set(j, "consultation", cons);
-        json_object_set_new(j, "text",
-                            str_or_null(ev->type == EV_PROBLEM ? k->problem : k->contract));
+        json_object_set_new(
+            j, "text", str_or_null(ev->type == EV_PROBLEM ? k->problem : k->contract));
         break;
     }
     case EV_CONTRACT_ACK:
@@ -586,11 +601,9 @@ json_t *proto_tick_json(const struct room *r, int64_t now_ms)
 
 json_t *proto_presence_json(const char *member_id, bool online)
 {
-    return json_pack("{s:s, s:s, s:b}", "type", "presence", "member_id", member_id, "online",
-                     online);
+    return json_pack("{s:s, s:s, s:b}", "type", "presence", "member_id", member_id,
+                     "online", online);
 }
-
-
 
 json_t *proto_session_opened_json(const struct room *r, int member, int64_t now_ms)
 {
@@ -600,7 +613,8 @@ json_t *proto_session_opened_json(const struct room *r, int member, int64_t now_
 
 json_t *proto_group_updated_json(const struct hub_group *g)
 {
-    return json_pack("{s:s, s:o}", "type", "group_updated", "group", proto_group_info_json(g));
+    return json_pack("{s:s, s:o}", "type", "group_updated", "group",
+                     proto_group_info_json(g));
 }
 
 json_t *proto_group_json(const struct hub_group *g)
@@ -620,10 +634,10 @@ json_t *proto_group_json(const struct hub_group *g)
     if (g->room)
         session = json_pack("{s:s, s:s}", "session_id", g->room->session_id, "step",
                             step_name(g->room->step));
-    return json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:o, s:o}", "group_id", g->id, "name",
-                     g->name, "language", g->language, "format", g->format, "retention",
-                     hub_retention_name(g->retention), "facilitator", g->facilitator,
-                     "members", members, "session", session);
+    return json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:o, s:o}", "group_id", g->id,
+                     "name", g->name, "language", g->language, "format", g->format,
+                     "retention", hub_retention_name(g->retention), "facilitator",
+                     g->facilitator, "members", members, "session", session);
 }
 
 unsigned char *proto_dump(const json_t *j, size_t headroom, size_t *len)

@@ -32,25 +32,25 @@ enum proto_kind {
 
 struct proto_msg {
     enum proto_kind kind;
-    json_t *root;             /* owned: the parsed message */
-    const char *id;           /* command id (borrowed), NULL for hello */
-    const char *group_id;     /* hello */
-    const char *member_key;   /* hello */
-    int64_t last_seq;         /* hello, -1 when absent */
-    struct room_cmd cmd;      /* PROTO_COMMAND */
+    json_t *root;           /* owned: the parsed message */
+    const char *id;         /* command id (borrowed), NULL for hello */
+    const char *group_id;   /* hello */
+    const char *member_key; /* hello */
+    int64_t last_seq;       /* hello, -1 when absent */
+    struct room_cmd cmd;    /* PROTO_COMMAND */
 };
 
 /* What went wrong with a client message, modelled on json_error_t. */
 struct proto_error {
-    int code;                 /* CODEV_E_* */
+    int code;                     /* CODEV_E_* */
     char id[ROOM_CMD_ID_MAX + 1]; /* the command id when it could be read, else "" */
-    char field[32];           /* the field concerned, or "" */
-    char text[160];           /* detail for the message, or "" */
+    char field[32];               /* the field concerned, or "" */
+    char text[160];               /* detail for the message, or "" */
 };
 
 struct proto_limits {
-    size_t max_bytes;         /* whole message */
-    int max_depth;            /* JSON nesting */
+    size_t max_bytes; /* whole message */
+    int max_depth;    /* JSON nesting */
 };
 
 /*
@@ -84,7 +84,8 @@ json_t *proto_welcome_json(const struct hub_group *g, const struct hub_member *m
 
 /* One event (proto/README.md 2.4). The encoding is the same for everyone
  * allowed to see it (visibility is the caller's business). */
-json_t *proto_event_json(const struct room *r, const struct room_event *ev, int64_t now_ms);
+json_t *proto_event_json(const struct room *r, const struct room_event *ev,
+                         int64_t now_ms);
 
 /* {"type":"tick","server_ms","clock"} */
 json_t *proto_tick_json(const struct room *r, int64_t now_ms);

@@ -36,13 +36,14 @@
 #include "clock.h"
 #include "rules.h"
 
-#define ROOM_ID_LEN 36          /* a UUID in text form */
-#define ROOM_CMD_ID_MAX 256     /* bytes of a client command id (64 characters of UTF-8) */
+#define ROOM_ID_LEN           36 /* a UUID in text form */
+#define ROOM_CMD_ID_MAX       256 /* bytes of a client command id (64 characters of UTF-8) */
 #define ROOM_CMD_ID_MAX_CHARS 64
 #define ROOM_MEMBERS_HARD_MAX 64 /* contract acks are a 64-bit set */
-#define ROOM_SEEN_MAX 64        /* remembered command ids per member (twice the
-                                 * unanswered commands a connection may have) */
-#define ROOM_DUE_MAX_CHARS 40   /* the "by when" of an action */
+#define ROOM_SEEN_MAX                                                                    \
+    64                        /* remembered command ids per member (twice the            \
+                               * unanswered commands a connection may have) */
+#define ROOM_DUE_MAX_CHARS 40 /* the "by when" of an action */
 
 /* Limits a room enforces; set from config. */
 struct room_limits {
@@ -64,114 +65,127 @@ enum room_card_type {
     CARD_TYPE_COUNT
 };
 
-enum room_contribution_kind { KIND_SUGGESTION, KIND_EXPERIENCE, KIND_FEELING, KIND_COUNT };
+enum room_contribution_kind {
+    KIND_SUGGESTION,
+    KIND_EXPERIENCE,
+    KIND_FEELING,
+    KIND_COUNT
+};
 enum room_learning_dim { DIM_PROCESS, DIM_CONTENT, DIM_COUNT };
-enum room_debrief_outcome { OUTCOME_DONE, OUTCOME_PARTLY, OUTCOME_NOT_DONE, OUTCOME_DROPPED, OUTCOME_COUNT };
+enum room_debrief_outcome {
+    OUTCOME_DONE,
+    OUTCOME_PARTLY,
+    OUTCOME_NOT_DONE,
+    OUTCOME_DROPPED,
+    OUTCOME_COUNT
+};
 
 struct room_card {
-    uint32_t id;            /* 1-based, equals index + 1; never reused */
+    uint32_t id; /* 1-based, equals index + 1; never reused */
     enum room_card_type type;
-    int author;             /* member index */
-    int consultation;       /* consultation index, or -1 (opening) */
-    enum step step;         /* step it was posted in */
+    int author;       /* member index */
+    int consultation; /* consultation index, or -1 (opening) */
+    enum step step;   /* step it was posted in */
     int64_t created_ms;
-    char *text;             /* owned, NUL-terminated UTF-8 */
-    int variant;            /* kind (contribution) or dimension (learning); else 0 */
-    char *answer;           /* question: the client's answer, owned, or NULL */
-    char *due;              /* action: "by when", owned, or NULL */
-    bool flagged;           /* question: "advice in disguise" (facilitator) */
-    bool marked;            /* contribution: the client's "à retenir" (client only) */
-    bool removed;           /* action removed by the client */
+    char *text;   /* owned, NUL-terminated UTF-8 */
+    int variant;  /* kind (contribution) or dimension (learning); else 0 */
+    char *answer; /* question: the client's answer, owned, or NULL */
+    char *due;    /* action: "by when", owned, or NULL */
+    bool flagged; /* question: "advice in disguise" (facilitator) */
+    bool marked;  /* contribution: the client's "à retenir" (client only) */
+    bool removed; /* action removed by the client */
 };
 
 struct room_seen {
-    uint64_t hash;          /* FNV-1a of the command id; 0 = empty slot */
-    uint64_t seq;           /* the sequence number the command was acked with */
+    uint64_t hash; /* FNV-1a of the command id; 0 = empty slot */
+    uint64_t seq;  /* the sequence number the command was acked with */
 };
 
 struct room_member {
     char id[ROOM_ID_LEN + 1];
-    char *name;             /* display name, owned */
-    bool observer;          /* read-only participant */
-    bool removed;           /* removed by the facilitator: no longer a member */
-    int online;             /* open connections (maintained by the edge) */
-    uint64_t hand;          /* 0 = hand down; else its place in the queue */
-    uint32_t step_cards;    /* cards posted in the current step */
+    char *name;          /* display name, owned */
+    bool observer;       /* read-only participant */
+    bool removed;        /* removed by the facilitator: no longer a member */
+    int online;          /* open connections (maintained by the edge) */
+    uint64_t hand;       /* 0 = hand down; else its place in the queue */
+    uint32_t step_cards; /* cards posted in the current step */
     struct room_seen seen[ROOM_SEEN_MAX];
-    unsigned seen_next;     /* ring cursor into seen */
+    unsigned seen_next; /* ring cursor into seen */
 };
 
 struct room_consultation {
-    int client;             /* member index, or -1 until assigned */
-    char *problem;          /* owned, or NULL */
-    char *contract;         /* owned, or NULL: "j'aimerais que vous m'aidiez à..." */
-    uint64_t acks;          /* bit i: member i acknowledged the current contract */
-    int64_t step_budget_ms[STEP_COUNT]; /* budget per step, as adjusted by the facilitator */
-    int64_t step_used_ms[STEP_COUNT];   /* time spent per step, for history */
-    uint32_t recadrages;    /* refocus signals sent by the client */
+    int client;     /* member index, or -1 until assigned */
+    char *problem;  /* owned, or NULL */
+    char *contract; /* owned, or NULL: "j'aimerais que vous m'aidiez à..." */
+    uint64_t acks;  /* bit i: member i acknowledged the current contract */
+    int64_t
+        step_budget_ms[STEP_COUNT]; /* budget per step, as adjusted by the facilitator */
+    int64_t step_used_ms[STEP_COUNT]; /* time spent per step, for history */
+    uint32_t recadrages;              /* refocus signals sent by the client */
     int64_t last_recadrage_ms;
 };
 
 /* An action plan item from an earlier session, for its client to debrief. */
 struct room_debrief {
     char id[ROOM_ID_LEN + 1]; /* the action's durable id */
-    int client;             /* member index of the earlier client */
-    char *text;             /* the action, owned */
-    char *due;              /* owned, or NULL */
-    int outcome;            /* enum room_debrief_outcome, or -1 before debrief */
-    char *comment;          /* owned, or NULL */
+    int client;               /* member index of the earlier client */
+    char *text;               /* the action, owned */
+    char *due;                /* owned, or NULL */
+    int outcome;              /* enum room_debrief_outcome, or -1 before debrief */
+    char *comment;            /* owned, or NULL */
 };
 
 enum room_event_type {
-    EV_STEP,             /* the step changed (the clock was reset with it) */
-    EV_CLOCK,            /* the facilitator started/paused/adjusted the clock */
-    EV_CONSULTATION,     /* a new consultation began (followed by EV_STEP) */
-    EV_CLIENT,           /* the client of the current consultation was named */
-    EV_FACILITATOR,      /* facilitation was handed over */
-    EV_ROLE,             /* a member became or stopped being an observer */
-    EV_MEMBER_REMOVED,   /* a member was removed */
+    EV_STEP,           /* the step changed (the clock was reset with it) */
+    EV_CLOCK,          /* the facilitator started/paused/adjusted the clock */
+    EV_CONSULTATION,   /* a new consultation began (followed by EV_STEP) */
+    EV_CLIENT,         /* the client of the current consultation was named */
+    EV_FACILITATOR,    /* facilitation was handed over */
+    EV_ROLE,           /* a member became or stopped being an observer */
+    EV_MEMBER_REMOVED, /* a member was removed */
     EV_CARD_ADDED,
-    EV_CARD_UPDATED,     /* question answered or flagged */
-    EV_CARD_REMOVED,     /* action removed */
-    EV_PROBLEM,          /* problem statement written or amended */
-    EV_CONTRACT,         /* contract written or rewritten (acks reset) */
-    EV_CONTRACT_ACK,     /* a consultant acknowledged the contract */
-    EV_MARK,             /* "à retenir" set or cleared (client only) */
-    EV_RECADRAGE,        /* refocus signal (client and facilitator only) */
-    EV_HANDS,            /* the hand queue changed */
-    EV_DEBRIEF,          /* an earlier plan item was debriefed */
-    EV_CLOSED,           /* the session closed */
+    EV_CARD_UPDATED, /* question answered or flagged */
+    EV_CARD_REMOVED, /* action removed */
+    EV_PROBLEM,      /* problem statement written or amended */
+    EV_CONTRACT,     /* contract written or rewritten (acks reset) */
+    EV_CONTRACT_ACK, /* a consultant acknowledged the contract */
+    EV_MARK,         /* "à retenir" set or cleared (client only) */
+    EV_RECADRAGE,    /* refocus signal (client and facilitator only) */
+    EV_HANDS,        /* the hand queue changed */
+    EV_DEBRIEF,      /* an earlier plan item was debriefed */
+    EV_CLOSED,       /* the session closed */
     EV_TYPE_COUNT
 };
 
 enum room_audience {
-    AUD_ALL,                /* every member and observer */
-    AUD_MEMBER,             /* one member only (event.member) */
-    AUD_CLIENT_FACILITATOR  /* the current client and the facilitator */
+    AUD_ALL,               /* every member and observer */
+    AUD_MEMBER,            /* one member only (event.member) */
+    AUD_CLIENT_FACILITATOR /* the current client and the facilitator */
 };
 
 struct room_event {
     uint64_t seq;
     enum room_event_type type;
     enum room_audience audience;
-    int member;             /* the member concerned (actor, target or audience) */
+    int member; /* the member concerned (actor, target or audience) */
     int64_t at_ms;
-    uint32_t card;          /* card id for card, mark events; else 0 */
-    int index;              /* consultation or debrief index; else -1 */
+    uint32_t card; /* card id for card, mark events; else 0 */
+    int index;     /* consultation or debrief index; else -1 */
 };
 
 struct room {
     char session_id[ROOM_ID_LEN + 1];
     int64_t created_ms;
     enum step step;
-    uint64_t seq;              /* last sequence number given */
-    uint64_t hand_counter;     /* orders the hand queue */
-    int facilitator;           /* member index */
+    uint64_t seq;          /* last sequence number given */
+    uint64_t hand_counter; /* orders the hand queue */
+    int facilitator;       /* member index */
     struct room_limits limits;
     int64_t budget_ms[STEP_COUNT]; /* default budget of each step */
-    int64_t opening_budget_ms;  /* opening happens once per session, outside any consultation */
+    int64_t opening_budget_ms;     /* opening happens once per session, outside any
+                                      consultation */
     int64_t opening_used_ms;
-    struct clock clock;        /* the current step's timer */
+    struct clock clock; /* the current step's timer */
 
     struct room_member *members;
     size_t nmembers, members_cap;
@@ -182,20 +196,42 @@ struct room {
     struct room_debrief *debriefs;
     size_t ndebriefs, debriefs_cap;
 
-    struct room_event *out;    /* events of the last commands, drained by the edge */
+    struct room_event *out; /* events of the last commands, drained by the edge */
     size_t nout, out_cap;
 };
 
 enum room_cmd_type {
-    CMD_STEP_NEXT, CMD_STEP_PREV, CMD_CONSULTATION_NEW, CMD_SESSION_CLOSE,
-    CMD_TIMER_START, CMD_TIMER_PAUSE, CMD_TIMER_ADD, CMD_TIMER_SET,
-    CMD_CLIENT_ASSIGN, CMD_FACILITATOR_HANDOVER, CMD_MEMBER_REMOVE, CMD_ROLE_SET,
-    CMD_CHECKIN_POST, CMD_TOPIC_PROPOSE, CMD_PROBLEM_SET,
-    CMD_QUESTION_ASK, CMD_QUESTION_ANSWER, CMD_QUESTION_FLAG,
-    CMD_REFORMULATION_POST, CMD_CONTRACT_SET, CMD_CONTRACT_ACK,
-    CMD_CONTRIBUTION_POST, CMD_MARK_SET, CMD_RECADRAGE,
-    CMD_ACTION_ADD, CMD_ACTION_REMOVE, CMD_LEARNING_POST, CMD_DEBRIEF_POST,
-    CMD_HAND_RAISE, CMD_HAND_LOWER, CMD_NOTE_POST,
+    CMD_STEP_NEXT,
+    CMD_STEP_PREV,
+    CMD_CONSULTATION_NEW,
+    CMD_SESSION_CLOSE,
+    CMD_TIMER_START,
+    CMD_TIMER_PAUSE,
+    CMD_TIMER_ADD,
+    CMD_TIMER_SET,
+    CMD_CLIENT_ASSIGN,
+    CMD_FACILITATOR_HANDOVER,
+    CMD_MEMBER_REMOVE,
+    CMD_ROLE_SET,
+    CMD_CHECKIN_POST,
+    CMD_TOPIC_PROPOSE,
+    CMD_PROBLEM_SET,
+    CMD_QUESTION_ASK,
+    CMD_QUESTION_ANSWER,
+    CMD_QUESTION_FLAG,
+    CMD_REFORMULATION_POST,
+    CMD_CONTRACT_SET,
+    CMD_CONTRACT_ACK,
+    CMD_CONTRIBUTION_POST,
+    CMD_MARK_SET,
+    CMD_RECADRAGE,
+    CMD_ACTION_ADD,
+    CMD_ACTION_REMOVE,
+    CMD_LEARNING_POST,
+    CMD_DEBRIEF_POST,
+    CMD_HAND_RAISE,
+    CMD_HAND_LOWER,
+    CMD_NOTE_POST,
     CMD_TYPE_COUNT
 };
 
@@ -204,14 +240,14 @@ enum room_cmd_type {
 struct room_cmd {
     enum room_cmd_type type;
     char id[ROOM_CMD_ID_MAX + 1]; /* client command id, non-empty */
-    const char *text;       /* card text, answer, contract, problem, comment */
-    const char *due;        /* action_add: optional "by when" */
-    const char *target;     /* member id: assign, handover, remove, role_set, hand_lower */
-    const char *ref;        /* debrief_post: the plan item id */
-    uint32_t card;          /* question_answer/flag, mark_set, action_remove */
-    int64_t seconds;        /* timer_add (may be < 0), timer_set */
-    int variant;            /* contribution kind, learning dimension, debrief outcome */
-    bool flag;              /* question_flag, mark_set, role_set observer, step_next force */
+    const char *text;             /* card text, answer, contract, problem, comment */
+    const char *due;              /* action_add: optional "by when" */
+    const char *target; /* member id: assign, handover, remove, role_set, hand_lower */
+    const char *ref;    /* debrief_post: the plan item id */
+    uint32_t card;      /* question_answer/flag, mark_set, action_remove */
+    int64_t seconds;    /* timer_add (may be < 0), timer_set */
+    int variant;        /* contribution kind, learning dimension, debrief outcome */
+    bool flag;          /* question_flag, mark_set, role_set observer, step_next force */
 };
 
 /* Returns a new room in step opening with a stopped clock set to the opening

@@ -24,40 +24,34 @@ enum step {
     STEP_COUNT
 };
 
-enum role {
-    ROLE_FACILITATOR,
-    ROLE_CLIENT,
-    ROLE_CONSULTANT,
-    ROLE_OBSERVER,
-    ROLE_COUNT
-};
+enum role { ROLE_FACILITATOR, ROLE_CLIENT, ROLE_CONSULTANT, ROLE_OBSERVER, ROLE_COUNT };
 
 /* Every command a member can send to a room maps to one action. */
 enum rules_action {
-    RULES_STEP_MOVE,         /* step_next, step_prev, consultation_new */
-    RULES_TIMER,             /* timer_start, timer_pause, timer_add, timer_set */
-    RULES_CLIENT_ASSIGN,     /* client_assign */
-    RULES_HANDOVER,          /* facilitator_handover */
-    RULES_MEMBER_REMOVE,     /* member_remove */
-    RULES_ROLE_SET,          /* role_set (observer on/off) */
-    RULES_SESSION_CLOSE,     /* session_close */
-    RULES_CHECKIN,           /* checkin_post */
-    RULES_TOPIC_PROPOSE,     /* topic_propose */
-    RULES_PROBLEM_SET,       /* problem_set */
-    RULES_QUESTION_ASK,      /* question_ask */
-    RULES_QUESTION_ANSWER,   /* question_answer */
-    RULES_QUESTION_FLAG,     /* question_flag */
-    RULES_REFORMULATION,     /* reformulation_post */
-    RULES_CONTRACT_SET,      /* contract_set */
-    RULES_CONTRACT_ACK,      /* contract_ack */
-    RULES_CONTRIBUTION,      /* contribution_post */
-    RULES_MARK,              /* mark_set */
-    RULES_RECADRAGE,         /* recadrage */
-    RULES_ACTION_WRITE,      /* action_add, action_remove */
-    RULES_LEARNING,          /* learning_post */
-    RULES_DEBRIEF,           /* debrief_post (plus: only the earlier client) */
-    RULES_HAND,              /* hand_raise, hand_lower (own hand) */
-    RULES_NOTE,              /* note_post */
+    RULES_STEP_MOVE,       /* step_next, step_prev, consultation_new */
+    RULES_TIMER,           /* timer_start, timer_pause, timer_add, timer_set */
+    RULES_CLIENT_ASSIGN,   /* client_assign */
+    RULES_HANDOVER,        /* facilitator_handover */
+    RULES_MEMBER_REMOVE,   /* member_remove */
+    RULES_ROLE_SET,        /* role_set (observer on/off) */
+    RULES_SESSION_CLOSE,   /* session_close */
+    RULES_CHECKIN,         /* checkin_post */
+    RULES_TOPIC_PROPOSE,   /* topic_propose */
+    RULES_PROBLEM_SET,     /* problem_set */
+    RULES_QUESTION_ASK,    /* question_ask */
+    RULES_QUESTION_ANSWER, /* question_answer */
+    RULES_QUESTION_FLAG,   /* question_flag */
+    RULES_REFORMULATION,   /* reformulation_post */
+    RULES_CONTRACT_SET,    /* contract_set */
+    RULES_CONTRACT_ACK,    /* contract_ack */
+    RULES_CONTRIBUTION,    /* contribution_post */
+    RULES_MARK,            /* mark_set */
+    RULES_RECADRAGE,       /* recadrage */
+    RULES_ACTION_WRITE,    /* action_add, action_remove */
+    RULES_LEARNING,        /* learning_post */
+    RULES_DEBRIEF,         /* debrief_post (plus: only the earlier client) */
+    RULES_HAND,            /* hand_raise, hand_lower (own hand) */
+    RULES_NOTE,            /* note_post */
     RULES_ACTION_COUNT
 };
 

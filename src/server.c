@@ -37,18 +37,18 @@
 #include "protocol.h"
 #include "store.h"
 
-#define SERVER_SCRATCH (256 * 1024)      /* batch frame buffer, LWS_PRE included */
-#define SERVER_MAX_FRAME (64 * 1024)     /* bytes of one batched frame */
-#define SERVER_TICK_US (1000 * 1000)
-#define CLOSE_MEMBER_REMOVED 4001        /* application close codes (4000-4999) */
-#define CLOSE_SLOW_CONSUMER 4002
+#define SERVER_SCRATCH       (256 * 1024) /* batch frame buffer, LWS_PRE included */
+#define SERVER_MAX_FRAME     (64 * 1024)  /* bytes of one batched frame */
+#define SERVER_TICK_US       (1000 * 1000)
+#define CLOSE_MEMBER_REMOVED 4001 /* application close codes (4000-4999) */
+#define CLOSE_SLOW_CONSUMER  4002
 /* Commands a connection may have unanswered (sent, ack still waiting for
  * the journal). Half of ROOM_SEEN_MAX: a client that reconnects and resends
  * all of them, while another tab of the same member does the same, still
  * finds every id in the member's memory of accepted commands. */
-#define SERVER_INFLIGHT_MAX (ROOM_SEEN_MAX / 2)
-#define CLOSE_TRY_AGAIN_LATER 1013       /* RFC 6455 registry: try again later */
-#define SERVER_IP_BUCKETS 1024
+#define SERVER_INFLIGHT_MAX   (ROOM_SEEN_MAX / 2)
+#define CLOSE_TRY_AGAIN_LATER 1013 /* RFC 6455 registry: try again later */
+#define SERVER_IP_BUCKETS     1024
 
 /* Open WebSocket connections of one peer address. */
 struct ip_count {
@@ -59,24 +59,24 @@ struct ip_count {
 
 struct conn {
     struct lws *wsi;
-    uint64_t id;                  /* for logs */
-    struct hub_group *group;      /* set once attached */
+    uint64_t id;             /* for logs */
+    struct hub_group *group; /* set once attached */
     char member_id[AUTH_UUID_LEN + 1];
-    const struct room *idx_room;  /* room the cached index belongs to */
-    int idx;                      /* member index in idx_room */
-    struct conn *prev, *next;     /* the group's list */
+    const struct room *idx_room; /* room the cached index belongs to */
+    int idx;                     /* member index in idx_room */
+    struct conn *prev, *next;    /* the group's list */
     struct fan_queue q;
-    unsigned char *rx;            /* message being reassembled */
+    unsigned char *rx; /* message being reassembled */
     size_t rx_len;
-    bool rx_discard;              /* the rest of an oversized/binary message */
+    bool rx_discard; /* the rest of an oversized/binary message */
     bool rx_binary;
-    double tokens;                /* command rate bucket */
+    double tokens; /* command rate bucket */
     int64_t tokens_ms;
-    int close_code;               /* when non-zero: close after the queue drains */
+    int close_code; /* when non-zero: close after the queue drains */
     const char *close_reason;
-    bool counted;                 /* counted in server.nconns */
-    uint32_t inflight;            /* acks waiting in server.waits */
-    struct ip_count *ip;          /* its peer address's count, or NULL */
+    bool counted;        /* counted in server.nconns */
+    uint32_t inflight;   /* acks waiting in server.waits */
+    struct ip_count *ip; /* its peer address's count, or NULL */
 };
 
 struct http_req {
@@ -85,16 +85,16 @@ struct http_req {
     char path[256];
     char query[128];
     char auth[128];
-    const char *content_type;     /* of resp */
-    const char *filename;         /* Content-Disposition attachment name, or NULL */
+    const char *content_type; /* of resp */
+    const char *filename;     /* Content-Disposition attachment name, or NULL */
     char *body;
     size_t body_len;
     bool body_too_large;
-    unsigned char *resp;          /* LWS_PRE + JSON */
+    unsigned char *resp; /* LWS_PRE + JSON */
     size_t resp_len;
     int status;
     bool responded;
-    bool waiting;                 /* the answer waits for a commit */
+    bool waiting; /* the answer waits for a commit */
 };
 
 /* An answer that waits for the store. One entry per submitted record, in
@@ -104,14 +104,14 @@ struct http_req {
 enum wait_kind { WAIT_NONE, WAIT_WS, WAIT_HTTP };
 
 struct wait {
-    uint64_t token;               /* the record's token, or 0 */
+    uint64_t token; /* the record's token, or 0 */
     enum wait_kind kind;
-    void *owner;                  /* struct conn or struct http_req; NULL once closed */
-    json_t *msg;                  /* WAIT_WS: the ack to send */
+    void *owner; /* struct conn or struct http_req; NULL once closed */
+    json_t *msg; /* WAIT_WS: the ack to send */
 };
 
 struct waits {
-    struct wait *v;               /* ring */
+    struct wait *v; /* ring */
     size_t cap, head, n;
 };
 
@@ -122,7 +122,7 @@ struct server {
     struct store *store;
     struct waits waits;
     uint64_t next_token;
-    atomic_bool wake_ok;          /* the writer thread may wake the loop */
+    atomic_bool wake_ok; /* the writer thread may wake the loop */
     lws_sorted_usec_list_t tick_sul;
     volatile sig_atomic_t stopping;
     uint64_t next_conn_id;
@@ -284,8 +284,9 @@ static void conn_online(struct server *s, struct conn *c, int delta)
     before = r->members[idx].online;
     room_member_set_online(r, idx, delta);
     if ((before == 0) != (r->members[idx].online == 0))
-        group_send(s, c->group, proto_presence_json(c->member_id, r->members[idx].online > 0),
-                   NULL, c);
+        group_send(s, c->group,
+                   proto_presence_json(c->member_id, r->members[idx].online > 0), NULL,
+                   c);
 }
 
 /* A session was opened in g: count everyone online in the new room and send
@@ -305,7 +306,8 @@ static void group_session_opened(struct server *s, struct hub_group *g)
 }
 
 /* Closes every connection of a member who was removed. */
-static void group_close_member(struct server *s, struct hub_group *g, const char *member_id)
+static void group_close_member(struct server *s, struct hub_group *g,
+                               const char *member_id)
 {
     for (struct conn *c = g->conns; c; c = c->next) {
         if (strcmp(c->member_id, member_id) != 0)
@@ -464,7 +466,8 @@ static void handle_hello(struct server *s, struct conn *c, const struct proto_ms
              (unsigned long long)c->id, g->id, m->id, (long long)msg->last_seq);
 }
 
-static void handle_session_open(struct server *s, struct conn *c, const struct proto_msg *msg)
+static void handle_session_open(struct server *s, struct conn *c,
+                                const struct proto_msg *msg)
 {
     struct hub_group *g = c->group;
     int rc;
@@ -490,7 +493,8 @@ static void handle_session_open(struct server *s, struct conn *c, const struct p
         log_err("group %s: session %s not journaled: %s", g->id, g->room->session_id,
                 codev_err_name(rc));
         conn_error(s, c, msg->id, CODEV_E_INTERNAL);
-    } else if (waits_push(s, token, WAIT_WS, c, proto_ack_json(msg->id, g->room->seq, false))) {
+    } else if (waits_push(s, token, WAIT_WS, c,
+                          proto_ack_json(msg->id, g->room->seq, false))) {
         log_err("out of memory for a pending ack");
     }
     group_session_opened(s, g);
@@ -722,8 +726,8 @@ static int conn_writeable(struct server *s, struct conn *c)
     struct fan_msg *hold;
     size_t len;
 
-    if (fan_queue_take(&c->q, s->scratch, SERVER_SCRATCH, LWS_PRE, SERVER_MAX_FRAME, &data,
-                       &len, &hold)) {
+    if (fan_queue_take(&c->q, s->scratch, SERVER_SCRATCH, LWS_PRE, SERVER_MAX_FRAME,
+                       &data, &len, &hold)) {
         int n = lws_write(c->wsi, data, len, LWS_WRITE_TEXT);
         fan_msg_unref(hold);
         if (n < (int)len) {
@@ -807,7 +811,8 @@ static int callback_codev(struct lws *wsi, enum lws_callback_reasons reason, voi
         fan_queue_init(&c->q);
         s->nconns++;
         c->ip = ip_count_take(s, wsi);
-        log_debug("conn %llu: open (%zu connections)", (unsigned long long)c->id, s->nconns);
+        log_debug("conn %llu: open (%zu connections)", (unsigned long long)c->id,
+                  s->nconns);
         /* Over a limit: say so in an error frame, then close; the client
          * backs off and tries again later. */
         if (s->nconns > s->cfg->connections_max ||
@@ -868,21 +873,22 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
         reply = (struct http_api_reply){.status = 413,
                                         .body = http_api_error_json(CODEV_E_TOO_LARGE)};
     } else if (h->method == HTTP_API_POST && store_is_full(s->store)) {
-        reply = (struct http_api_reply){.status = 429,
-                                        .body = http_api_error_json(CODEV_E_RATE_LIMITED)};
+        reply = (struct http_api_reply){
+            .status = 429, .body = http_api_error_json(CODEV_E_RATE_LIMITED)};
     } else {
-        http_api_handle(s->hub, s->store, h->method, h->path, h->query[0] ? h->query : NULL,
-                        h->auth[0] ? h->auth : NULL, h->body, h->body_len, now, &reply);
+        http_api_handle(s->hub, s->store, h->method, h->path,
+                        h->query[0] ? h->query : NULL, h->auth[0] ? h->auth : NULL,
+                        h->body, h->body_len, now, &reply);
     }
     /* What changed a group is journaled; the answer waits for the commit. */
     if (reply.created || reply.updated || reply.joined || reply.opened) {
         token = ++s->next_token;
         if (reply.created || reply.updated)
-            rc = store_submit_group(s->store, reply.created ? reply.created : reply.updated,
-                                    now, token);
+            rc = store_submit_group(
+                s->store, reply.created ? reply.created : reply.updated, now, token);
         else if (reply.joined)
-            rc = store_submit_member_join(s->store, reply.joined, reply.joined_room_idx, now,
-                                          token);
+            rc = store_submit_member_join(s->store, reply.joined, reply.joined_room_idx,
+                                          now, token);
         else
             rc = store_submit_session_open(s->store, reply.opened, token);
         if (rc) {
@@ -915,8 +921,8 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
         group_send(s, reply.updated, proto_group_updated_json(reply.updated), NULL, NULL);
     if (reply.joined)
         group_send(s, reply.joined,
-                   proto_member_joined_json(reply.joined,
-                                            hub_member_find(reply.joined, reply.joined_id)),
+                   proto_member_joined_json(
+                       reply.joined, hub_member_find(reply.joined, reply.joined_id)),
                    NULL, NULL);
     log_info("http %s %.40s -> %d", h->method == HTTP_API_POST ? "POST" : "GET", h->path,
              h->status);
@@ -943,7 +949,8 @@ static int http_write(struct lws *wsi, struct http_req *h)
     if (h->filename) {
         char disp[128];
         int n = snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", h->filename);
-        if (lws_add_http_header_by_name(wsi, (const unsigned char *)"content-disposition:",
+        if (lws_add_http_header_by_name(wsi,
+                                        (const unsigned char *)"content-disposition:",
                                         (const unsigned char *)disp, n, &p, end))
             return -1;
     }
@@ -978,7 +985,7 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
         http_req_reset(h);
         h->wsi = wsi;
         m = lws_http_get_uri_and_method(wsi, &uri, &ulen);
-        h->method = m == LWSHUMETH_GET ? HTTP_API_GET
+        h->method = m == LWSHUMETH_GET    ? HTTP_API_GET
                     : m == LWSHUMETH_POST ? HTTP_API_POST
                                           : HTTP_API_OTHER;
         if (!uri || ulen <= 0 || (size_t)ulen >= sizeof(h->path))
@@ -1100,7 +1107,8 @@ static int server_store_open(struct server *s)
 
     rc = store_open(&opts, &s->store);
     if (rc) {
-        log_err("cannot open the store under %s: %s", s->cfg->data_dir, codev_err_name(rc));
+        log_err("cannot open the store under %s: %s", s->cfg->data_dir,
+                codev_err_name(rc));
         return -1;
     }
     rc = store_load(s->store, s->hub, now_ms(), &rep);
@@ -1108,11 +1116,12 @@ static int server_store_open(struct server *s)
         log_err("cannot load the store: %s", codev_err_name(rc));
         return -1;
     }
-    log_notice("store: schema v%d, %zu groups, %zu members, %zu plans, %zu sessions rebuilt "
-               "(%zu records replayed, %zu mismatches), %zu sessions finalized",
-               store_schema_version(s->store), rep.groups, rep.members, rep.plans,
-               rep.sessions_rebuilt, rep.records_replayed, rep.replay_mismatches,
-               rep.sessions_finalized);
+    log_notice(
+        "store: schema v%d, %zu groups, %zu members, %zu plans, %zu sessions rebuilt "
+        "(%zu records replayed, %zu mismatches), %zu sessions finalized",
+        store_schema_version(s->store), rep.groups, rep.members, rep.plans,
+        rep.sessions_rebuilt, rep.records_replayed, rep.replay_mismatches,
+        rep.sessions_finalized);
     if (rep.replay_mismatches)
         log_warn("store: %zu journal records replayed differently and were skipped",
                  rep.replay_mismatches);
@@ -1129,7 +1138,8 @@ struct server *server_new(const struct config *cfg)
         return NULL;
     if (getenv("CODEVD_TIME_OFFSET_MS")) {
         time_offset_ms = strtoll(getenv("CODEVD_TIME_OFFSET_MS"), NULL, 10);
-        log_warn("clock shifted by %lld ms (CODEVD_TIME_OFFSET_MS)", (long long)time_offset_ms);
+        log_warn("clock shifted by %lld ms (CODEVD_TIME_OFFSET_MS)",
+                 (long long)time_offset_ms);
     }
     s->cfg = cfg;
     s->limits = (struct proto_limits){.max_bytes = cfg->ws_max_message,
@@ -1143,19 +1153,20 @@ struct server *server_new(const struct config *cfg)
 
     s->headers[0] = (struct lws_protocol_vhost_options){&s->headers[1], NULL,
                                                         "content-security-policy:", csp};
-    s->headers[1] = (struct lws_protocol_vhost_options){&s->headers[2], NULL,
-                                                        "referrer-policy:", "no-referrer"};
-    s->headers[2] = (struct lws_protocol_vhost_options){&s->headers[3], NULL,
-                                                        "x-content-type-options:", "nosniff"};
+    s->headers[1] = (struct lws_protocol_vhost_options){
+        &s->headers[2], NULL, "referrer-policy:", "no-referrer"};
+    s->headers[2] = (struct lws_protocol_vhost_options){
+        &s->headers[3], NULL, "x-content-type-options:", "nosniff"};
     s->headers[3] = (struct lws_protocol_vhost_options){&s->headers[4], NULL,
                                                         "x-frame-options:", "DENY"};
-    s->headers[4] = (struct lws_protocol_vhost_options){NULL, NULL, "permissions-policy:",
-                                                        "camera=(), microphone=(), geolocation=()"};
+    s->headers[4] = (struct lws_protocol_vhost_options){
+        NULL, NULL, "permissions-policy:", "camera=(), microphone=(), geolocation=()"};
     s->mimetypes[0] = (struct lws_protocol_vhost_options){&s->mimetypes[1], NULL, ".json",
                                                           "application/json"};
     s->mimetypes[1] = (struct lws_protocol_vhost_options){&s->mimetypes[2], NULL, ".mjs",
                                                           "text/javascript"};
-    s->mimetypes[2] = (struct lws_protocol_vhost_options){NULL, NULL, ".svg", "image/svg+xml"};
+    s->mimetypes[2] =
+        (struct lws_protocol_vhost_options){NULL, NULL, ".svg", "image/svg+xml"};
 
     s->mount_api = (struct lws_http_mount){
         .mount_next = &s->mount_web,
@@ -1178,7 +1189,8 @@ struct server *server_new(const struct config *cfg)
         /* ping after idle_timeout_s of silence; hang up when no pong came
          * within min(idle_timeout_s, 10) more seconds (~30 s by default) */
         .secs_since_valid_hangup =
-            (uint16_t)(cfg->idle_timeout_s + (cfg->idle_timeout_s < 10 ? cfg->idle_timeout_s : 10)),
+            (uint16_t)(cfg->idle_timeout_s +
+                       (cfg->idle_timeout_s < 10 ? cfg->idle_timeout_s : 10)),
     };
 
     if (log_level_current >= LOG_LEVEL_NOTICE)
@@ -1213,8 +1225,8 @@ struct server *server_new(const struct config *cfg)
     lws_cancel_service(s->ctx); /* drain what committed before the loop ran */
     lws_sul_schedule(s->ctx, 0, &s->tick_sul, server_tick, SERVER_TICK_US);
     log_notice("codevd %s listening on %s:%u (%s), web client from %s", CODEVD_VERSION,
-               cfg->listen ? cfg->listen : "*", cfg->port, cfg->tls_cert ? "https/wss" : "http/ws",
-               cfg->web_dir);
+               cfg->listen ? cfg->listen : "*", cfg->port,
+               cfg->tls_cert ? "https/wss" : "http/ws", cfg->web_dir);
     return s;
 fail:
     server_free(s);

@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
-# Builds codevd and runs every test: unit (cmocka), protocol/integration and
-# browser (node --test against the real server). Every test case counts; the
-# last line is "N passed, N failed" and the exit status is non-zero on any
-# failure.
+# Builds codevd and runs every test; every test case counts. The last line
+# is "N passed, N failed" and the exit status is non-zero on any failure.
 #
-#   tests/run-all.sh                 # everything
-#   SUITES="unit integration" tests/run-all.sh
-#   BUILD_DIR=build-asan tests/run-all.sh
+# Suites (SUITES="unit proto integration" to choose):
+#   unit         cmocka unit tests of every module
+#   proto        schemas, examples and the README tables (node --test)
+#   integration  real WebSocket clients against a real codevd (node --test)
+#   browser      headless Chromium against a real codevd (node --test)
+#   asan         unit + integration again, built with ASan + UBSan
+#   valgrind     the core integration scenarios with codevd under valgrind
+#   fuzz         the libFuzzer harness for FUZZ_SECONDS (default 60)
+#   lint         clang-format and cppcheck on src/
+#
+#   BUILD_DIR=build-x tests/run-all.sh   # another build dir for the main build
 set -u
 cd "$(dirname "$0")/.."
 root=$(pwd)
 builddir=${BUILD_DIR:-build}
-suites=${SUITES:-unit proto integration browser fuzz}
+suites=${SUITES:-unit proto integration browser asan valgrind fuzz lint}
 passed=0
 failed=0
 log_dir="$root/test-output/logs"
@@ -23,12 +29,19 @@ finish() {
     exit $?
 }
 
-if [ ! -f "$builddir/build.ninja" ]; then
-    meson setup "$builddir" -Dtests=enabled >"$log_dir/meson-setup.log" 2>&1 ||
-        { cat "$log_dir/meson-setup.log"; failed=$((failed + 1)); finish; }
-fi
-if ! ninja -C "$builddir" >"$log_dir/build.log" 2>&1; then
-    cat "$log_dir/build.log"
+# build DIR [meson options...]: configures (once) and builds; counts a failure.
+build() {
+    local dir=$1
+    shift
+    if [ ! -f "$dir/build.ninja" ]; then
+        meson setup "$dir" -Dtests=enabled "$@" >"$log_dir/setup-$(basename "$dir").log" 2>&1 ||
+            { cat "$log_dir/setup-$(basename "$dir").log"; return 1; }
+    fi
+    ninja -C "$dir" >"$log_dir/build-$(basename "$dir").log" 2>&1 ||
+        { cat "$log_dir/build-$(basename "$dir").log"; return 1; }
+}
+
+if ! build "$builddir"; then
     failed=$((failed + 1))
     finish
 fi
@@ -45,44 +58,77 @@ count_tap() {
     failed=$((failed + notok))
 }
 
+# unit_suite BUILD_DIR LABEL: every cmocka executable, TAP output.
+unit_suite() {
+    local dir=$1 label=$2 t name out rc before
+    for t in "$dir"/tests/unit/test_*; do
+        [ -f "$t" ] && [ -x "$t" ] || continue
+        name=$(basename "$t")
+        out="$log_dir/$label-$name.tap"
+        (cd tests/unit && CMOCKA_MESSAGE_OUTPUT=TAP "$root/$t") >"$out" 2>&1
+        rc=$?
+        before=$failed
+        count_tap "$out"
+        if [ $rc -ne 0 ] && [ $failed -eq $before ]; then
+            echo "$label/$name exited with $rc without a failing case (crash or sanitizer report)"
+            failed=$((failed + 1))
+        fi
+        if [ $failed -ne $before ] || [ $rc -ne 0 ]; then grep -vE '^\s*ok ' "$out" | head -80; fi
+        echo "$label/$name: $(grep -cE '^\s*ok ' "$out") ok"
+    done
+}
+
+# node_suite LABEL BIN FILES...: node --test with TAP; "# pass"/"# fail" counted.
+node_suite() {
+    local label=$1 bin=$2 out rc p f
+    shift 2
+    out="$log_dir/$label.tap"
+    CODEVD_BIN="$bin" node --test --test-reporter=tap \
+        --test-concurrency="${TEST_CONCURRENCY:-1}" "$@" >"$out" 2>&1
+    rc=$?
+    p=$(sed -nE 's/^# pass ([0-9]+)$/\1/p' "$out" | tail -1)
+    f=$(sed -nE 's/^# fail ([0-9]+)$/\1/p' "$out" | tail -1)
+    passed=$((passed + ${p:-0}))
+    failed=$((failed + ${f:-0}))
+    if [ $rc -ne 0 ] && [ "${f:-0}" -eq 0 ]; then
+        echo "$label: node --test exited with $rc"
+        failed=$((failed + 1))
+    fi
+    if [ "${f:-0}" -ne 0 ] || [ $rc -ne 0 ]; then
+        grep -E -B2 -A30 '^\s*not ok' "$out" | head -200
+    fi
+    echo "$label: ${p:-0} passed, ${f:-0} failed"
+}
+
 for suite in $suites; do
     case $suite in
     unit)
-        for t in "$builddir"/tests/unit/test_*; do
-            [ -f "$t" ] && [ -x "$t" ] || continue
-            name=$(basename "$t")
-            out="$log_dir/$name.tap"
-            (cd tests/unit && CMOCKA_MESSAGE_OUTPUT=TAP "$root/$t") >"$out" 2>&1
-            rc=$?
-            before=$failed
-            count_tap "$out"
-            if [ $rc -ne 0 ] && [ $failed -eq $before ]; then
-                echo "$name exited with $rc without a failing case (crash?)"
-                failed=$((failed + 1))
-            fi
-            if [ $failed -ne $before ] || [ $rc -ne 0 ]; then grep -vE '^\s*ok ' "$out"; fi
-            echo "unit/$name: $(grep -cE '^\s*ok ' "$out") ok"
-        done
+        unit_suite "$builddir" unit
         ;;
     proto | integration | browser)
-        dir="tests/$suite"
-        ls "$dir"/*.test.mjs >/dev/null 2>&1 || continue
-        out="$log_dir/$suite.tap"
-        CODEVD_BIN="$root/$builddir/src/codevd" node --test --test-reporter=tap \
-            --test-concurrency="${TEST_CONCURRENCY:-1}" "$dir"/*.test.mjs >"$out" 2>&1
-        rc=$?
-        p=$(sed -nE 's/^# pass ([0-9]+)$/\1/p' "$out" | tail -1)
-        f=$(sed -nE 's/^# fail ([0-9]+)$/\1/p' "$out" | tail -1)
-        passed=$((passed + ${p:-0}))
-        failed=$((failed + ${f:-0}))
-        if [ $rc -ne 0 ] && [ "${f:-0}" -eq 0 ]; then
-            echo "$suite: node --test exited with $rc"
+        ls tests/"$suite"/*.test.mjs >/dev/null 2>&1 || continue
+        node_suite "$suite" "$root/$builddir/src/codevd" tests/"$suite"/*.test.mjs
+        ;;
+    asan)
+        # The same unit and integration tests, built with ASan + UBSan: any
+        # report fails the case (unit) or the server's clean exit (integration).
+        if build build-asan -Db_sanitize=address,undefined -Db_lundef=false; then
+            export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+            unit_suite build-asan asan
+            node_suite asan-integration "$root/build-asan/src/codevd" tests/integration/*.test.mjs
+            unset ASAN_OPTIONS UBSAN_OPTIONS
+        else
             failed=$((failed + 1))
         fi
-        if [ "${f:-0}" -ne 0 ] || [ $rc -ne 0 ]; then
-            grep -E -B2 -A30 '^\s*not ok' "$out" | head -200
-        fi
-        echo "$suite: ${p:-0} passed, ${f:-0} failed"
+        ;;
+    valgrind)
+        # codevd under valgrind for the core scenarios: any error or definite
+        # leak makes it exit 99 instead of 0, which fails the test's stop().
+        CODEVD_WRAPPER="valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect -q" \
+            node_suite valgrind "$root/$builddir/src/codevd" \
+            tests/integration/complete-session.test.mjs tests/integration/visibility.test.mjs \
+            tests/integration/reconnect.test.mjs tests/integration/bad-frames.test.mjs \
+            tests/integration/http-api.test.mjs
         ;;
     fuzz)
         # One test: the libFuzzer harness runs for FUZZ_SECONDS without a crash.
@@ -94,6 +140,26 @@ for suite in $suites; do
             failed=$((failed + 1))
             tail -60 "$out"
             echo "fuzz: FAILED (crash input under build-fuzz/artifacts/)"
+        fi
+        ;;
+    lint)
+        # Two tests: the format of every C file, and cppcheck on src/.
+        if clang-format --dry-run --Werror src/*.[ch] tests/unit/*.c tests/fuzz/*.c >"$log_dir/format.log" 2>&1; then
+            passed=$((passed + 1))
+            echo "lint/clang-format: ok"
+        else
+            failed=$((failed + 1))
+            head -40 "$log_dir/format.log"
+            echo "lint/clang-format: FAILED (clang-format -i src/*.[ch] tests/unit/*.c tests/fuzz/*.c)"
+        fi
+        if cppcheck --quiet --error-exitcode=1 --inline-suppr --enable=warning,portability,performance \
+            --std=c11 -D__GNUC__ -Isrc -I"$builddir" src/ >"$log_dir/cppcheck.log" 2>&1; then
+            passed=$((passed + 1))
+            echo "lint/cppcheck: ok"
+        else
+            failed=$((failed + 1))
+            head -40 "$log_dir/cppcheck.log"
+            echo "lint/cppcheck: FAILED"
         fi
         ;;
     *)

@@ -50,12 +50,15 @@ static void encode_and_drop(json_t *j)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const struct room_limits limits = {
-        .text_max_chars = 200, .long_text_max_chars = 400, .cards_per_step = 8,
-        .members_max = 8};
+    static const struct room_limits limits = {.text_max_chars = 200,
+                                              .long_text_max_chars = 400,
+                                              .cards_per_step = 8,
+                                              .members_max = 8};
     static const struct proto_limits plimits = {.max_bytes = 4096, .max_depth = 8};
-    int64_t budgets[STEP_COUNT] = {60000, 60000, 60000, 60000, 60000, 60000, 60000, 60000, 0};
-    struct room *r = room_new("00000000-0000-4000-8000-00000000000f", budgets, &limits, 0);
+    int64_t budgets[STEP_COUNT] = {60000, 60000, 60000, 60000, 60000,
+                                   60000, 60000, 60000, 0};
+    struct room *r =
+        room_new("00000000-0000-4000-8000-00000000000f", budgets, &limits, 0);
     int64_t now = 1000;
     size_t pos = 0;
 
@@ -64,7 +67,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check(room_member_add(r, ids[i], "Membre", i == 0, i == NMEMBERS - 1) == i);
     room_member_set_online(r, 1, 1);
     room_member_set_online(r, 2, 1);
-    check(room_debrief_add(r, "00000000-0000-4000-8000-0000000000aa", ids[1], "Plan", NULL) == 0);
+    check(room_debrief_add(r, "00000000-0000-4000-8000-0000000000aa", ids[1], "Plan",
+                           NULL) == 0);
 
     while (pos < size) {
         const uint8_t *line = data + pos;

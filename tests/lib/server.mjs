@@ -104,11 +104,18 @@ export async function startServer(opts = {}) {
         child,
         log: () => log,
         exited,
-        /** Sends signal (default SIGTERM), waits for exit, removes the data dir unless keepData. */
+        /**
+         * Sends signal (default SIGTERM), waits for exit, removes the data dir
+         * unless keepData. A server asked to stop must exit 0: anything else
+         * (a sanitizer or valgrind report, a crash) throws with the log's end.
+         */
         async stop({ signal = 'SIGTERM', keepData = false } = {}) {
-            if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+            const asked = child.exitCode === null && child.signalCode === null;
+            if (asked) child.kill(signal);
             const res = await exited;
             if (ownDir && !keepData) rmSync(dataDir, { recursive: true, force: true });
+            if (asked && signal !== 'SIGKILL' && (res.code !== 0 || res.signal))
+                throw new Error(`codevd exited with ${JSON.stringify(res)} after ${signal}\n--- codevd log (end) ---\n${log.slice(-6000)}`);
             return res;
         },
     };

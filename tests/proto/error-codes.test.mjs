@@ -18,7 +18,8 @@ export function errorsHCodes() {
         body.push(line);
         if (!line.trimEnd().endsWith('\\')) break;
     }
-    const withoutComments = body.join('\n').replace(/\/\*[\s\S]*?\*\//g, '');
+    // Line continuations may split one X(...) entry over two lines.
+    const withoutComments = body.join('\n').replace(/\\\n/g, ' ').replace(/\/\*[\s\S]*?\*\//g, '');
     return [...withoutComments.matchAll(/\bX\(\s*([A-Z0-9_]+)\s*,\s*"([^"]*)"\s*,\s*"((?:[^"\\]|\\.)*)"\s*\)/g)]
         .map((m) => ({ name: m[1], wire: m[2], message: m[3] }));
 }

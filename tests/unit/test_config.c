@@ -23,7 +23,7 @@
 #include "config.h"
 
 #define REFERENCE_CONF "../../config/codevd.conf"
-#define ALL_KEYS_CONF "data/config/all_keys.conf"
+#define ALL_KEYS_CONF  "data/config/all_keys.conf"
 
 /* ------------------------------------------------------------------------ */
 /* What the contract says: every key, its range and its default.            */

@@ -33,7 +33,8 @@ static char *take(struct fan_queue *q, size_t max_frame, size_t *count)
     size_t len;
     char *s;
 
-    *count = fan_queue_take(q, scratch, sizeof(scratch), HEAD, max_frame, &data, &len, &hold);
+    *count =
+        fan_queue_take(q, scratch, sizeof(scratch), HEAD, max_frame, &data, &len, &hold);
     if (!*count)
         return NULL;
     s = malloc(len + 1);
@@ -62,6 +63,7 @@ static void one_encoding_is_shared_by_every_queue(void **state)
     assert_string_equal(s, "{\"type\":\"card_added\",\"n\":1}");
     free(s);
     assert_int_equal(m->refs, 1); /* b still holds it */
+    fan_queue_clear(&a);
     fan_queue_clear(&b);
 }
 
@@ -80,7 +82,9 @@ static void waiting_messages_go_out_as_one_array_in_order(void **state)
     }
     s = take(&q, 4096, &n);
     assert_int_equal(n, 3);
-    assert_string_equal(s, "[{\"type\":\"e\",\"n\":1},{\"type\":\"e\",\"n\":2},{\"type\":\"e\",\"n\":3}]");
+    assert_string_equal(
+        s,
+        "[{\"type\":\"e\",\"n\":1},{\"type\":\"e\",\"n\":2},{\"type\":\"e\",\"n\":3}]");
     free(s);
     assert_true(fan_queue_empty(&q));
     assert_int_equal(q.bytes, 0);

@@ -37,7 +37,8 @@ static struct call call(struct hub *h, enum http_api_method m, const char *path,
 {
     struct call c;
 
-    http_api_handle(h, NULL, m, path, NULL, auth, body, body ? strlen(body) : 0, 1000, &c.reply);
+    http_api_handle(h, NULL, m, path, NULL, auth, body, body ? strlen(body) : 0, 1000,
+                    &c.reply);
     c.status = c.reply.status;
     c.body = c.reply.body;
     return c;
@@ -56,9 +57,10 @@ static const char *str(const struct call *c, const char *key)
 /* Creates a group; returns the reply (caller decrefs). */
 static struct call create(struct hub *h)
 {
-    return call(h, HTTP_API_POST, "/api/groups", NULL,
-                "{\"name\":\"Managers Lyon\",\"facilitator_name\":\"Léa\",\"language\":\"fr\","
-                "\"format\":90}");
+    return call(
+        h, HTTP_API_POST, "/api/groups", NULL,
+        "{\"name\":\"Managers Lyon\",\"facilitator_name\":\"Léa\",\"language\":\"fr\","
+        "\"format\":90}");
 }
 
 static void health_answers_ok(void **state)
@@ -104,12 +106,13 @@ static void bad_create_bodies_get_clear_errors(void **state)
         {"not json", 400, "bad_json"},
         {"[1,2]", 400, "bad_message"},
         {"{\"name\":\"G\"}", 400, "missing_field"},
-        {"{\"name\":\"G\",\"facilitator_name\":\"F\",\"language\":\"fr\",\"format\":\"90\"}", 400,
-         "bad_field"},
-        {"{\"name\":\"G\",\"facilitator_name\":\"F\",\"language\":\"xx\",\"format\":90}", 400,
-         "bad_field"},
-        {"{\"name\":\"\",\"facilitator_name\":\"F\",\"language\":\"fr\",\"format\":90}", 400,
-         "bad_field"},
+        {"{\"name\":\"G\",\"facilitator_name\":\"F\",\"language\":\"fr\",\"format\":"
+         "\"90\"}",
+         400, "bad_field"},
+        {"{\"name\":\"G\",\"facilitator_name\":\"F\",\"language\":\"xx\",\"format\":90}",
+         400, "bad_field"},
+        {"{\"name\":\"\",\"facilitator_name\":\"F\",\"language\":\"fr\",\"format\":90}",
+         400, "bad_field"},
         {"{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":1}}}}}", 400, "too_deep"},
         {"{\"name\":1,\"name\":2}", 400, "bad_json"},
     };
@@ -118,8 +121,8 @@ static void bad_create_bodies_get_clear_errors(void **state)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct call c = call(h, HTTP_API_POST, "/api/groups", NULL, cases[i].body);
         if (c.status != cases[i].status || strcmp(error_code(&c), cases[i].code) != 0)
-            fail_msg("body %s: got %d %s, want %d %s", cases[i].body, c.status, error_code(&c),
-                     cases[i].status, cases[i].code);
+            fail_msg("body %s: got %d %s, want %d %s", cases[i].body, c.status,
+                     error_code(&c), cases[i].status, cases[i].code);
         json_decref(c.body);
     }
     assert_int_equal(h->ngroups, 0);
@@ -129,7 +132,10 @@ static void bad_create_bodies_get_clear_errors(void **state)
 static void unknown_paths_and_groups_are_404(void **state)
 {
     struct hub *h = new_hub();
-    const char *paths[] = {"/api", "/api/", "/api/nothing", "/api/groups/123",
+    const char *paths[] = {"/api",
+                           "/api/",
+                           "/api/nothing",
+                           "/api/groups/123",
                            "/api/groups/00000000-0000-4000-8000-000000000000",
                            "/api/groups/00000000-0000-4000-8000-000000000000/members"};
 

@@ -30,7 +30,8 @@ static struct config test_config(void)
 struct fixture {
     struct hub *hub;
     struct hub_group *g;
-    char fac_id[AUTH_UUID_LEN + 1], fac_key[AUTH_SECRET_LEN + 1], invite[AUTH_SECRET_LEN + 1];
+    char fac_id[AUTH_UUID_LEN + 1], fac_key[AUTH_SECRET_LEN + 1],
+        invite[AUTH_SECRET_LEN + 1];
 };
 
 static int setup(void **state)
@@ -76,8 +77,8 @@ static void secrets_are_stored_only_as_hashes(void **state)
 
     /* Neither the key nor the invite appears in the structs. */
     assert_null(memmem(f->g, sizeof(*f->g), f->invite, AUTH_SECRET_LEN));
-    assert_null(memmem(&f->g->members[0], sizeof(f->g->members[0]), f->fac_key,
-                       AUTH_SECRET_LEN));
+    assert_null(
+        memmem(&f->g->members[0], sizeof(f->g->members[0]), f->fac_key, AUTH_SECRET_LEN));
     auth_hash(f->fac_key, AUTH_SECRET_LEN, h);
     assert_true(auth_hash_equal(h, f->g->members[0].key_hash));
 }
@@ -106,7 +107,8 @@ static void bad_group_settings_are_refused(void **state)
         char accents[130] = "";
         for (int i = 0; i < 60; i++)
             strcat(accents, "é");
-        assert_int_equal(hub_group_create(f->hub, accents, "F", "en", 45, &g, id, key, inv), 0);
+        assert_int_equal(
+            hub_group_create(f->hub, accents, "F", "en", 45, &g, id, key, inv), 0);
     }
 }
 
@@ -128,7 +130,8 @@ static void a_key_opens_only_its_own_group(void **state)
     char id[AUTH_UUID_LEN + 1], key[AUTH_SECRET_LEN + 1], inv[AUTH_SECRET_LEN + 1];
     struct hub_group *other;
 
-    assert_int_equal(hub_group_create(f->hub, "B", "Marc", "fr", 90, &other, id, key, inv), 0);
+    assert_int_equal(
+        hub_group_create(f->hub, "B", "Marc", "fr", 90, &other, id, key, inv), 0);
     assert_non_null(hub_member_auth(f->g, f->fac_key));
     assert_null(hub_member_auth(f->g, key));
     assert_null(hub_member_auth(other, f->fac_key));
@@ -143,12 +146,14 @@ static void joining_needs_the_invite_and_respects_the_member_limit(void **state)
     char id[AUTH_UUID_LEN + 1], key[AUTH_SECRET_LEN + 1];
     int idx;
 
-    assert_int_equal(hub_member_join(f->hub, f->g, "AAAAAAAAAAAAAAAAAAAAAA", "Zoé", id, key, &idx),
-                     CODEV_E_BAD_INVITE);
+    assert_int_equal(
+        hub_member_join(f->hub, f->g, "AAAAAAAAAAAAAAAAAAAAAA", "Zoé", id, key, &idx),
+        CODEV_E_BAD_INVITE);
     assert_int_equal(hub_member_join(f->hub, f->g, f->invite, "", id, key, &idx),
                      CODEV_E_BAD_FIELD);
     for (int i = 0; i < 3; i++) {
-        assert_int_equal(hub_member_join(f->hub, f->g, f->invite, "Membre", id, key, &idx), 0);
+        assert_int_equal(
+            hub_member_join(f->hub, f->g, f->invite, "Membre", id, key, &idx), 0);
         assert_int_equal(idx, -1); /* no session open */
         assert_ptr_equal(hub_member_auth(f->g, key), hub_member_find(f->g, id));
     }
@@ -206,7 +211,8 @@ static void the_action_plan_waits_for_the_next_session_debrief(void **state)
     struct room_cmd cmd = {.type = CMD_DEBRIEF_POST, .id = "d1", .variant = OUTCOME_DONE};
     uint64_t seq;
 
-    assert_int_equal(hub_member_join(f->hub, f->g, f->invite, "Client", client, ckey, &idx), 0);
+    assert_int_equal(
+        hub_member_join(f->hub, f->g, f->invite, "Client", client, ckey, &idx), 0);
     assert_int_equal(hub_session_open(f->hub, f->g, 0), 0);
     r = f->g->room;
     assert_int_equal(apply(r, f->fac_id, CMD_STEP_NEXT, NULL, NULL, 1), 0);
@@ -215,9 +221,8 @@ static void the_action_plan_waits_for_the_next_session_debrief(void **state)
     assert_int_equal(apply(r, client, CMD_PROBLEM_SET, "Mon équipe", NULL, 4), 0);
     assert_int_equal(apply(r, f->fac_id, CMD_STEP_NEXT, NULL, NULL, 5), 0);
     assert_int_equal(apply(r, f->fac_id, CMD_STEP_NEXT, NULL, NULL, 6), 0);
-    assert_int_equal(apply(r, client, CMD_CONTRACT_SET, "J'aimerais que vous m'aidiez à",
-                           NULL, 7),
-                     0);
+    assert_int_equal(
+        apply(r, client, CMD_CONTRACT_SET, "J'aimerais que vous m'aidiez à", NULL, 7), 0);
     assert_int_equal(apply(r, f->fac_id, CMD_STEP_NEXT, NULL, NULL, 8), 0);
     assert_int_equal(apply(r, f->fac_id, CMD_STEP_NEXT, NULL, NULL, 9), 0);
     assert_int_equal(r->step, STEP_SYNTHESIS);
@@ -236,8 +241,8 @@ static void the_action_plan_waits_for_the_next_session_debrief(void **state)
     assert_int_equal(r->ndebriefs, 2);
     assert_string_equal(r->debriefs[0].text, "Parler à Paul");
     cmd.ref = r->debriefs[0].id;
-    assert_int_equal(room_apply(r, room_member_find(r, client), &cmd, 2592000001LL, &seq, NULL),
-                     0);
+    assert_int_equal(
+        room_apply(r, room_member_find(r, client), &cmd, 2592000001LL, &seq, NULL), 0);
     hub_sync(f->hub, f->g);
     assert_true(f->g->plans[0].debriefed);
     assert_false(f->g->plans[1].debriefed);
@@ -264,19 +269,21 @@ static void what_the_room_decides_becomes_true_of_the_group(void **state)
     assert_int_equal(hub_session_open(f->hub, f->g, 0), 0);
     assert_int_equal(apply(f->g->room, f->fac_id, CMD_MEMBER_REMOVE, NULL, b, 1), 0);
     cmd.target = a;
-    assert_int_equal(room_apply(f->g->room, room_member_find(f->g->room, f->fac_id), &cmd, 2,
-                                &seq, NULL),
+    assert_int_equal(room_apply(f->g->room, room_member_find(f->g->room, f->fac_id), &cmd,
+                                2, &seq, NULL),
                      0);
     hub_sync(f->hub, f->g);
     assert_true(hub_member_find(f->g, b)->removed);
     assert_true(hub_member_find(f->g, a)->observer);
-    assert_int_equal(apply(f->g->room, f->fac_id, CMD_FACILITATOR_HANDOVER, NULL, f->fac_id, 3),
-                     CODEV_E_ALREADY_DONE);
+    assert_int_equal(
+        apply(f->g->room, f->fac_id, CMD_FACILITATOR_HANDOVER, NULL, f->fac_id, 3),
+        CODEV_E_ALREADY_DONE);
     cmd = (struct room_cmd){.type = CMD_ROLE_SET, .id = "r2", .flag = false, .target = a};
-    assert_int_equal(room_apply(f->g->room, room_member_find(f->g->room, f->fac_id), &cmd, 4,
-                                &seq, NULL),
+    assert_int_equal(room_apply(f->g->room, room_member_find(f->g->room, f->fac_id), &cmd,
+                                4, &seq, NULL),
                      0);
-    assert_int_equal(apply(f->g->room, f->fac_id, CMD_FACILITATOR_HANDOVER, NULL, a, 5), 0);
+    assert_int_equal(apply(f->g->room, f->fac_id, CMD_FACILITATOR_HANDOVER, NULL, a, 5),
+                     0);
     hub_sync(f->hub, f->g);
     assert_string_equal(f->g->facilitator, a);
     /* the removed member's key still hashes to a member, who is removed */
@@ -309,20 +316,21 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(a_new_group_has_its_facilitator_and_fresh_secrets,
                                         setup, teardown),
-        cmocka_unit_test_setup_teardown(secrets_are_stored_only_as_hashes, setup, teardown),
+        cmocka_unit_test_setup_teardown(secrets_are_stored_only_as_hashes, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(bad_group_settings_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(the_group_limit_is_enforced, setup, teardown),
         cmocka_unit_test_setup_teardown(a_key_opens_only_its_own_group, setup, teardown),
-        cmocka_unit_test_setup_teardown(joining_needs_the_invite_and_respects_the_member_limit,
+        cmocka_unit_test_setup_teardown(
+            joining_needs_the_invite_and_respects_the_member_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(one_session_at_a_time_within_the_server_limit,
                                         setup, teardown),
-        cmocka_unit_test_setup_teardown(one_session_at_a_time_within_the_server_limit, setup,
-                                        teardown),
         cmocka_unit_test_setup_teardown(a_member_joining_during_a_session_enters_the_room,
                                         setup, teardown),
-        cmocka_unit_test_setup_teardown(the_action_plan_waits_for_the_next_session_debrief,
+        cmocka_unit_test_setup_teardown(
+            the_action_plan_waits_for_the_next_session_debrief, setup, teardown),
+        cmocka_unit_test_setup_teardown(what_the_room_decides_becomes_true_of_the_group,
                                         setup, teardown),
-        cmocka_unit_test_setup_teardown(what_the_room_decides_becomes_true_of_the_group, setup,
-                                        teardown),
         cmocka_unit_test(format_budgets_follow_the_practice_table),
     };
     return cmocka_run_group_tests_name("hub", tests, NULL, NULL);

@@ -32,44 +32,49 @@ static const struct bad_case bad_cases[] = {
     {"number", "42", CODEV_E_BAD_MESSAGE, NULL, NULL},
     {"no type", "{\"id\":\"a\"}", CODEV_E_BAD_MESSAGE, "type", "a"},
     {"type not string", "{\"type\":3,\"id\":\"a\"}", CODEV_E_BAD_MESSAGE, "type", "a"},
-    {"unknown type", "{\"type\":\"vote\",\"id\":\"a\"}", CODEV_E_UNKNOWN_TYPE, "type", "a"},
-    {"duplicate keys", "{\"type\":\"hand_raise\",\"id\":\"a\",\"id\":\"b\"}", CODEV_E_BAD_JSON,
-     NULL, NULL},
+    {"unknown type", "{\"type\":\"vote\",\"id\":\"a\"}", CODEV_E_UNKNOWN_TYPE, "type",
+     "a"},
+    {"duplicate keys", "{\"type\":\"hand_raise\",\"id\":\"a\",\"id\":\"b\"}",
+     CODEV_E_BAD_JSON, NULL, NULL},
     {"nul in string", "{\"type\":\"note_post\",\"id\":\"a\",\"text\":\"x\\u0000y\"}",
      CODEV_E_BAD_JSON, NULL, NULL},
     {"invalid utf8", "{\"type\":\"note_post\",\"id\":\"a\",\"text\":\"\xc3\x28\"}",
      CODEV_E_BAD_JSON, NULL, NULL},
     {"too deep", "{\"type\":\"note_post\",\"id\":\"a\",\"x\":[[[[[[[[[1]]]]]]]]]}",
      CODEV_E_TOO_DEEP, NULL, NULL},
-    {"hello without group", "{\"type\":\"hello\",\"member_key\":\"k\"}", CODEV_E_MISSING_FIELD,
-     "group_id", NULL},
+    {"hello without group", "{\"type\":\"hello\",\"member_key\":\"k\"}",
+     CODEV_E_MISSING_FIELD, "group_id", NULL},
     {"hello group not string", "{\"type\":\"hello\",\"group_id\":1,\"member_key\":\"k\"}",
      CODEV_E_BAD_FIELD, "group_id", NULL},
-    {"hello without key", "{\"type\":\"hello\",\"group_id\":\"g\"}", CODEV_E_MISSING_FIELD,
-     "member_key", NULL},
+    {"hello without key", "{\"type\":\"hello\",\"group_id\":\"g\"}",
+     CODEV_E_MISSING_FIELD, "member_key", NULL},
     {"hello negative last_seq",
      "{\"type\":\"hello\",\"group_id\":\"g\",\"member_key\":\"k\",\"last_seq\":-1}",
      CODEV_E_BAD_FIELD, "last_seq", NULL},
     {"hello last_seq string",
      "{\"type\":\"hello\",\"group_id\":\"g\",\"member_key\":\"k\",\"last_seq\":\"3\"}",
      CODEV_E_BAD_FIELD, "last_seq", NULL},
-    {"command without id", "{\"type\":\"hand_raise\"}", CODEV_E_MISSING_FIELD, "id", NULL},
-    {"id not string", "{\"type\":\"hand_raise\",\"id\":5}", CODEV_E_BAD_FIELD, "id", NULL},
+    {"command without id", "{\"type\":\"hand_raise\"}", CODEV_E_MISSING_FIELD, "id",
+     NULL},
+    {"id not string", "{\"type\":\"hand_raise\",\"id\":5}", CODEV_E_BAD_FIELD, "id",
+     NULL},
     {"id empty", "{\"type\":\"hand_raise\",\"id\":\"\"}", CODEV_E_BAD_FIELD, "id", NULL},
     {"id too long",
      "{\"type\":\"hand_raise\",\"id\":"
      "\"0123456789012345678901234567890123456789012345678901234567890123456789\"}",
      CODEV_E_BAD_FIELD, "id", NULL},
     {"id of 65 two-byte characters",
-     "{\"type\":\"hand_raise\",\"id\":\"éééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééé\"}",
+     "{\"type\":\"hand_raise\",\"id\":"
+     "\"éééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééé\"}",
      CODEV_E_BAD_FIELD, "id", NULL},
-    {"text missing", "{\"type\":\"note_post\",\"id\":\"a\"}", CODEV_E_MISSING_FIELD, "text",
-     "a"},
-    {"text null", "{\"type\":\"note_post\",\"id\":\"a\",\"text\":null}", CODEV_E_MISSING_FIELD,
+    {"text missing", "{\"type\":\"note_post\",\"id\":\"a\"}", CODEV_E_MISSING_FIELD,
      "text", "a"},
-    {"text number", "{\"type\":\"note_post\",\"id\":\"a\",\"text\":12}", CODEV_E_BAD_FIELD,
-     "text", "a"},
-    {"kind unknown", "{\"type\":\"contribution_post\",\"id\":\"a\",\"kind\":\"vote\",\"text\":\"x\"}",
+    {"text null", "{\"type\":\"note_post\",\"id\":\"a\",\"text\":null}",
+     CODEV_E_MISSING_FIELD, "text", "a"},
+    {"text number", "{\"type\":\"note_post\",\"id\":\"a\",\"text\":12}",
+     CODEV_E_BAD_FIELD, "text", "a"},
+    {"kind unknown",
+     "{\"type\":\"contribution_post\",\"id\":\"a\",\"kind\":\"vote\",\"text\":\"x\"}",
      CODEV_E_BAD_FIELD, "kind", "a"},
     {"kind missing", "{\"type\":\"contribution_post\",\"id\":\"a\",\"text\":\"x\"}",
      CODEV_E_MISSING_FIELD, "kind", "a"},
@@ -77,25 +82,28 @@ static const struct bad_case bad_cases[] = {
      "{\"type\":\"learning_post\",\"id\":\"a\",\"dimension\":\"both\",\"text\":\"x\"}",
      CODEV_E_BAD_FIELD, "dimension", "a"},
     {"outcome unknown",
-     "{\"type\":\"debrief_post\",\"id\":\"a\",\"debrief_id\":\"d\",\"outcome\":\"maybe\"}",
+     "{\"type\":\"debrief_post\",\"id\":\"a\",\"debrief_id\":\"d\",\"outcome\":"
+     "\"maybe\"}",
      CODEV_E_BAD_FIELD, "outcome", "a"},
     {"card_id zero", "{\"type\":\"mark_set\",\"id\":\"a\",\"card_id\":0,\"marked\":true}",
      CODEV_E_BAD_FIELD, "card_id", "a"},
     {"card_id huge",
      "{\"type\":\"mark_set\",\"id\":\"a\",\"card_id\":99999999999,\"marked\":true}",
      CODEV_E_BAD_FIELD, "card_id", "a"},
-    {"card_id float", "{\"type\":\"mark_set\",\"id\":\"a\",\"card_id\":1.5,\"marked\":true}",
+    {"card_id float",
+     "{\"type\":\"mark_set\",\"id\":\"a\",\"card_id\":1.5,\"marked\":true}",
      CODEV_E_BAD_FIELD, "card_id", "a"},
     {"integer overflow", "{\"type\":\"timer_add\",\"id\":\"a\",\"seconds\":1e999}",
      CODEV_E_BAD_JSON, NULL, NULL},
-    {"bigint", "{\"type\":\"timer_add\",\"id\":\"a\",\"seconds\":123456789012345678901234567890}",
+    {"bigint",
+     "{\"type\":\"timer_add\",\"id\":\"a\",\"seconds\":123456789012345678901234567890}",
      CODEV_E_BAD_JSON, NULL, NULL},
     {"seconds string", "{\"type\":\"timer_add\",\"id\":\"a\",\"seconds\":\"60\"}",
      CODEV_E_BAD_FIELD, "seconds", "a"},
     {"marked not bool", "{\"type\":\"mark_set\",\"id\":\"a\",\"card_id\":1,\"marked\":1}",
      CODEV_E_BAD_FIELD, "marked", "a"},
-    {"member_id missing", "{\"type\":\"client_assign\",\"id\":\"a\"}", CODEV_E_MISSING_FIELD,
-     "member_id", "a"},
+    {"member_id missing", "{\"type\":\"client_assign\",\"id\":\"a\"}",
+     CODEV_E_MISSING_FIELD, "member_id", "a"},
     {"observer missing", "{\"type\":\"role_set\",\"id\":\"a\",\"member_id\":\"m\"}",
      CODEV_E_MISSING_FIELD, "observer", "a"},
     {"force not bool", "{\"type\":\"step_next\",\"id\":\"a\",\"force\":\"yes\"}",
@@ -103,8 +111,8 @@ static const struct bad_case bad_cases[] = {
     {"due not string",
      "{\"type\":\"action_add\",\"id\":\"a\",\"text\":\"x\",\"due\":20260101}",
      CODEV_E_BAD_FIELD, "due", "a"},
-    {"session_open without id", "{\"type\":\"session_open\"}", CODEV_E_MISSING_FIELD, "id",
-     NULL},
+    {"session_open without id", "{\"type\":\"session_open\"}", CODEV_E_MISSING_FIELD,
+     "id", NULL},
 };
 
 static void every_bad_message_gets_its_error(void **state)
@@ -121,7 +129,8 @@ static void every_bad_message_gets_its_error(void **state)
                      codev_err_name(c->code));
         assert_int_equal(err.code, c->code);
         if (c->field && strcmp(err.field, c->field) != 0)
-            fail_msg("case \"%s\": field \"%s\", want \"%s\"", c->name, err.field, c->field);
+            fail_msg("case \"%s\": field \"%s\", want \"%s\"", c->name, err.field,
+                     c->field);
         if (strcmp(err.id, c->id ? c->id : "") != 0)
             fail_msg("case \"%s\": id \"%s\", want \"%s\"", c->name, err.id,
                      c->id ? c->id : "");
@@ -142,7 +151,8 @@ static void oversized_message_is_refused_before_parsing(void **state)
 
 static void brackets_inside_strings_do_not_count_as_depth(void **state)
 {
-    const char *j = "{\"type\":\"note_post\",\"id\":\"a\",\"text\":\"[[[[[[[[[[[[[[[[\\\"[[[[\"}";
+    const char *j =
+        "{\"type\":\"note_post\",\"id\":\"a\",\"text\":\"[[[[[[[[[[[[[[[[\\\"[[[[\"}";
     struct proto_msg msg;
     struct proto_error err;
 
@@ -154,7 +164,8 @@ static void brackets_inside_strings_do_not_count_as_depth(void **state)
 
 static void hello_decodes_its_fields(void **state)
 {
-    const char *j = "{\"type\":\"hello\",\"group_id\":\"g1\",\"member_key\":\"k1\",\"last_seq\":41}";
+    const char *j =
+        "{\"type\":\"hello\",\"group_id\":\"g1\",\"member_key\":\"k1\",\"last_seq\":41}";
     struct proto_msg msg;
     struct proto_error err;
 
@@ -173,11 +184,14 @@ static void commands_decode_into_room_commands(void **state)
         const char *json;
         enum room_cmd_type type;
     } cases[] = {
-        {"{\"type\":\"contribution_post\",\"id\":\"c1\",\"kind\":\"feeling\",\"text\":\"Je ressens\"}",
+        {"{\"type\":\"contribution_post\",\"id\":\"c1\",\"kind\":\"feeling\",\"text\":"
+         "\"Je ressens\"}",
          CMD_CONTRIBUTION_POST},
-        {"{\"type\":\"mark_set\",\"id\":\"c2\",\"card_id\":7,\"marked\":true}", CMD_MARK_SET},
+        {"{\"type\":\"mark_set\",\"id\":\"c2\",\"card_id\":7,\"marked\":true}",
+         CMD_MARK_SET},
         {"{\"type\":\"timer_add\",\"id\":\"c3\",\"seconds\":-60}", CMD_TIMER_ADD},
-        {"{\"type\":\"debrief_post\",\"id\":\"c4\",\"debrief_id\":\"d\",\"outcome\":\"partly\"}",
+        {"{\"type\":\"debrief_post\",\"id\":\"c4\",\"debrief_id\":\"d\",\"outcome\":"
+         "\"partly\"}",
          CMD_DEBRIEF_POST},
         {"{\"type\":\"action_add\",\"id\":\"c5\",\"text\":\"Appeler\",\"due\":\"\"}",
          CMD_ACTION_ADD},
@@ -188,8 +202,8 @@ static void commands_decode_into_room_commands(void **state)
 
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        assert_int_equal(proto_decode(cases[i].json, strlen(cases[i].json), &limits, &msg, &err),
-                         0);
+        assert_int_equal(
+            proto_decode(cases[i].json, strlen(cases[i].json), &limits, &msg, &err), 0);
         assert_int_equal(msg.kind, PROTO_COMMAND);
         assert_int_equal(msg.cmd.type, cases[i].type);
         switch (cases[i].type) {
