@@ -64,10 +64,12 @@ struct hub_group {
     size_t nmembers, members_cap;
     struct hub_plan *plans;
     size_t nplans, plans_cap;
-    struct room *room;      /* the open (or last closed) session, or NULL */
-    bool room_counted;      /* room counts in hub.open_sessions */
-    void *conns;            /* the edge's list of attached connections */
-    struct hub_group *next; /* hash bucket chain */
+    struct room *room; /* the open (or last closed) session, or NULL */
+    bool room_counted; /* room counts in hub.open_sessions */
+    void *conns;       /* the edge's list of attached connections */
+    struct hub_group *tick_prev, *tick_next; /* the edge's list of ticking groups */
+    bool ticking;                            /* in that list */
+    struct hub_group *next;                  /* hash bucket chain */
 };
 
 struct hub {

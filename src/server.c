@@ -37,9 +37,13 @@
 #include "protocol.h"
 #include "store.h"
 
-#define SERVER_SCRATCH       (256 * 1024) /* batch frame buffer, LWS_PRE included */
-#define SERVER_MAX_FRAME     (64 * 1024)  /* bytes of one batched frame */
-#define SERVER_TICK_US       (1000 * 1000)
+#define SERVER_SCRATCH   (256 * 1024) /* batch frame buffer, LWS_PRE included */
+#define SERVER_MAX_FRAME (64 * 1024)  /* bytes of one batched frame */
+/* Ticks are spread over the second: a group ticks in one of TICK_SLOTS
+ * slots (by its id), and one pass every 1/TICK_SLOTS s serves one slot, so
+ * thousands of rooms never tick in the same instant. */
+#define TICK_SLOTS           10
+#define TICK_SLOT_US         (1000 * 1000 / TICK_SLOTS)
 #define CLOSE_MEMBER_REMOVED 4001 /* application close codes (4000-4999) */
 #define CLOSE_SLOW_CONSUMER  4002
 /* Commands a connection may have unanswered (sent, ack still waiting for
@@ -124,6 +128,8 @@ struct server {
     uint64_t next_token;
     atomic_bool wake_ok; /* the writer thread may wake the loop */
     lws_sorted_usec_list_t tick_sul;
+    struct hub_group *ticking[TICK_SLOTS]; /* groups whose clock runs, by slot */
+    unsigned tick_slot;                    /* the slot the next pass serves */
     volatile sig_atomic_t stopping;
     uint64_t next_conn_id;
     size_t nconns;
@@ -157,6 +163,44 @@ static int64_t now_ms(void)
 static struct server *server_of(struct lws *wsi)
 {
     return lws_context_user(lws_get_context(wsi));
+}
+
+/* ---- the tick lists ------------------------------------------------------------ */
+
+static unsigned tick_slot_of(const struct hub_group *g)
+{
+    uint32_t h = 2166136261u;
+
+    for (const char *p = g->id; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return h % TICK_SLOTS;
+}
+
+/* Puts g in its tick slot while its clock runs and someone is connected,
+ * takes it out otherwise. Call after anything that may change either. */
+static void group_tick_update(struct server *s, struct hub_group *g)
+{
+    bool want = g->room && g->room->clock.running && g->conns;
+    struct hub_group **head = &s->ticking[tick_slot_of(g)];
+
+    if (want == g->ticking)
+        return;
+    if (want) {
+        g->tick_prev = NULL;
+        g->tick_next = *head;
+        if (*head)
+            (*head)->tick_prev = g;
+        *head = g;
+    } else {
+        if (g->tick_prev)
+            g->tick_prev->tick_next = g->tick_next;
+        else
+            *head = g->tick_next;
+        if (g->tick_next)
+            g->tick_next->tick_prev = g->tick_prev;
+        g->tick_prev = g->tick_next = NULL;
+    }
+    g->ticking = want;
 }
 
 /* ---- connections and fan-out ------------------------------------------ */
@@ -302,6 +346,7 @@ static void group_session_opened(struct server *s, struct hub_group *g)
     }
     for (struct conn *c = g->conns; c; c = c->next)
         conn_send(s, c, proto_session_opened_json(g->room, conn_member_idx(c), now));
+    group_tick_update(s, g);
     log_info("group %s: session %s opened", g->id, g->room->session_id);
 }
 
@@ -461,6 +506,7 @@ static void handle_hello(struct server *s, struct conn *c, const struct proto_ms
     c->idx_room = NULL;
     group_attach(c, g);
     conn_online(s, c, +1);
+    group_tick_update(s, g);
     conn_send(s, c, proto_welcome_json(g, m, now_ms()));
     log_info("conn %llu: attached to group %s as member %s (last_seq %lld)",
              (unsigned long long)c->id, g->id, m->id, (long long)msg->last_seq);
@@ -583,6 +629,7 @@ static void handle_command(struct server *s, struct conn *c, const struct proto_
         return;
     }
     hub_sync(s->hub, g);
+    group_tick_update(s, g);
     server_journal(s, c, g, idx, &msg->cmd, now, seq, closed);
 }
 
@@ -838,8 +885,10 @@ static int callback_codev(struct lws *wsi, enum lws_callback_reasons reason, voi
     case LWS_CALLBACK_CLOSED:
         waits_forget(s, c);
         if (c->group) {
+            struct hub_group *g = c->group;
             conn_online(s, c, -1);
             group_detach(c);
+            group_tick_update(s, g);
         }
         fan_queue_clear(&c->q);
         free(c->rx);
@@ -1047,29 +1096,25 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
 
 /* ---- ticks ------------------------------------------------------------------ */
 
-/* One pass a second over the rooms whose step clock runs: each room's tick is
- * encoded once and replaces any tick still waiting in a queue. */
+/* One pass per slot: the groups of this slot whose step clock runs get
+ * their tick, encoded once per room, replacing any tick still waiting in a
+ * queue. Each group is served once a second. */
 static void server_tick(lws_sorted_usec_list_t *sul)
 {
     struct server *s = lws_container_of(sul, struct server, tick_sul);
-    struct hub *h = s->hub;
     int64_t now = now_ms();
 
-    for (size_t b = 0; b < h->nbuckets; b++) {
-        for (struct hub_group *g = h->buckets[b]; g; g = g->next) {
-            struct fan_msg *m;
-            json_t *j;
-            if (!g->room || !g->room->clock.running || !g->conns)
-                continue;
-            j = proto_tick_json(g->room, now);
-            m = j ? fan_msg_new(j, LWS_PRE, true) : NULL;
-            json_decref(j);
-            for (struct conn *c = g->conns; m && c; c = c->next)
-                conn_push(s, c, m);
-            fan_msg_unref(m);
-        }
+    for (struct hub_group *g = s->ticking[s->tick_slot]; g; g = g->tick_next) {
+        json_t *j = proto_tick_json(g->room, now);
+        struct fan_msg *m = j ? fan_msg_new(j, LWS_PRE, true) : NULL;
+
+        json_decref(j);
+        for (struct conn *c = g->conns; m && c; c = c->next)
+            conn_push(s, c, m);
+        fan_msg_unref(m);
     }
-    lws_sul_schedule(s->ctx, 0, &s->tick_sul, server_tick, SERVER_TICK_US);
+    s->tick_slot = (s->tick_slot + 1) % TICK_SLOTS;
+    lws_sul_schedule(s->ctx, 0, &s->tick_sul, server_tick, TICK_SLOT_US);
 }
 
 /* ---- life cycle --------------------------------------------------------------- */
@@ -1090,7 +1135,10 @@ static void lws_log_emit(int level, const char *line)
 
 static const struct lws_protocols protocols[] = {
     {"http", callback_http, sizeof(struct http_req), 0, 0, NULL, 0},
-    {PROTO_NAME, callback_codev, sizeof(struct conn), 4096, 0, NULL, 0},
+    /* rx_buffer_size: client messages are small; a longer one arrives in
+     * several pieces and is reassembled in conn.rx. Kept small because lws
+     * allocates it for every connection. */
+    {PROTO_NAME, callback_codev, sizeof(struct conn), 1024, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -1223,7 +1271,7 @@ struct server *server_new(const struct config *cfg)
     }
     atomic_store(&s->wake_ok, true);
     lws_cancel_service(s->ctx); /* drain what committed before the loop ran */
-    lws_sul_schedule(s->ctx, 0, &s->tick_sul, server_tick, SERVER_TICK_US);
+    lws_sul_schedule(s->ctx, 0, &s->tick_sul, server_tick, TICK_SLOT_US);
     log_notice("codevd %s listening on %s:%u (%s), web client from %s", CODEVD_VERSION,
                cfg->listen ? cfg->listen : "*", cfg->port,
                cfg->tls_cert ? "https/wss" : "http/ws", cfg->web_dir);
