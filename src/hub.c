@@ -295,6 +295,14 @@ int hub_member_join(struct hub *h, struct hub_group *g, const char *invite,
     return 0;
 }
 
+int hub_invite_rotate(struct hub_group *g, char invite[AUTH_SECRET_LEN + 1])
+{
+    if (auth_secret_new(invite))
+        return CODEV_E_INTERNAL;
+    auth_hash(invite, AUTH_SECRET_LEN, g->invite_hash);
+    return 0;
+}
+
 const struct hub_member *hub_member_auth(const struct hub_group *g, const char *key)
 {
     uint8_t hash[AUTH_HASH_LEN];

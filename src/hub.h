@@ -120,6 +120,11 @@ int hub_member_join(struct hub *h, struct hub_group *g, const char *invite,
                     const char *display_name, char member_id[AUTH_UUID_LEN + 1],
                     char key[AUTH_SECRET_LEN + 1], int *room_idx);
 
+/* Replaces the group's invite code with a new one, written to invite (the
+ * old code stops working at once). Returns 0, or CODEV_E_INTERNAL when the
+ * random generator fails (the old code then stays). */
+int hub_invite_rotate(struct hub_group *g, char invite[AUTH_SECRET_LEN + 1]);
+
 /* Returns the member whose key this is (borrowed; removed members too, the
  * caller checks ->removed), or NULL. Constant-time in the key. */
 const struct hub_member *hub_member_auth(const struct hub_group *g, const char *key);
