@@ -161,6 +161,20 @@ static void joining_needs_the_invite_and_respects_the_member_limit(void **state)
                      CODEV_E_GROUP_FULL);
 }
 
+static void a_rotated_invite_replaces_the_old_one(void **state)
+{
+    struct fixture *f = *state;
+    char id[AUTH_UUID_LEN + 1], key[AUTH_SECRET_LEN + 1], fresh[AUTH_SECRET_LEN + 1];
+    int idx;
+
+    assert_int_equal(hub_invite_rotate(f->g, fresh), 0);
+    assert_true(auth_secret_wellformed(fresh));
+    assert_string_not_equal(fresh, f->invite);
+    assert_int_equal(hub_member_join(f->hub, f->g, f->invite, "Ancien", id, key, &idx),
+                     CODEV_E_BAD_INVITE);
+    assert_int_equal(hub_member_join(f->hub, f->g, fresh, "Nouveau", id, key, &idx), 0);
+}
+
 static void one_session_at_a_time_within_the_server_limit(void **state)
 {
     struct fixture *f = *state;
@@ -323,6 +337,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_key_opens_only_its_own_group, setup, teardown),
         cmocka_unit_test_setup_teardown(
             joining_needs_the_invite_and_respects_the_member_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_rotated_invite_replaces_the_old_one, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(one_session_at_a_time_within_the_server_limit,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(a_member_joining_during_a_session_enters_the_room,
