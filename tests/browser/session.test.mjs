@@ -41,7 +41,8 @@ async function next(step) {
 before(async () => {
     server = await startBackend();
     browser = await launch();
-    for (const who of ['facilitator', 'client', 'k1', 'k2']) P[who] = await person(browser, who);
+    for (const who of ['facilitator', 'client', 'k1']) P[who] = await person(browser, who);
+    P.k2 = await person(browser, 'k2', { reducedMotion: 'reduce' });
     P.k3 = await person(browser, 'k3', { width: 390, height: 844 }); // a phone
     all = Object.values(P);
 });
@@ -150,6 +151,14 @@ test('a whole session, five browsers, every step', async (root) => {
         await post(P.k3, 'contribution', 'Je ressens beaucoup de loyauté envers ton équipe.', { kind: 'feeling' });
         await post(P.k1, 'contribution', 'Rendre visibles les échéances sur un tableau commun.', { kind: 'suggestion' });
         for (const text of ['renégocier deux échéances', 'gelé les nouveaux projets', 'loyauté envers', 'tableau commun']) await seeCard(all, text);
+        // New cards slide in, unless the person asked for reduced motion.
+        const top = (p) => p.locator('.stack .card').first();
+        assert.match(await top(P.facilitator).getAttribute('class'), /card-enter/);
+        assert.equal(await top(P.facilitator).evaluate((el) => getComputedStyle(el).animationName), 'card-in');
+        assert.match(await top(P.k2).getAttribute('class'), /card-enter/);
+        assert.equal(await top(P.k2).evaluate((el) => getComputedStyle(el).animationName), 'none');
+        // Screen readers hear the new card.
+        assert.match(await P.k2.locator('#announcer').textContent(), /tableau commun/);
         // Newest at the top, in every browser.
         for (const p of all) {
             const firstText = await p.locator('.stack .card-text').first().textContent();
@@ -228,6 +237,7 @@ test('a whole session, five browsers, every step', async (root) => {
         await act(P.facilitator, 'session-close');
         await P.facilitator.locator('dialog.dialog .btn-danger').click();
         await waitStep(all, 'closed');
+        assert.match(await P.k1.locator('#announcer').textContent(), new RegExp(fr.steps.closed.label));
         const rec = P.client.locator('.record');
         await rec.locator('.long-text', { hasText: 'rate une échéance sur deux' }).waitFor();
         await rec.locator('text=gelé les nouveaux projets').waitFor();
@@ -244,6 +254,26 @@ test('a whole session, five browsers, every step', async (root) => {
         await k1rec.locator('text=relire le contrat').waitFor();
         assert.equal(await k1rec.locator('text=rate une échéance sur deux').count(), 0);
         await shoot('09-closed');
+    });
+
+    await t.test('next session: the client reports on the action plan', async () => {
+        await P.facilitator.reload();
+        await panel(P.facilitator, 'closed').waitFor();
+        // The closed session stays on screen until the facilitator opens the next.
+        await act(P.facilitator, 'session-open');
+        await waitStep(all, 'opening');
+        // The client's record of the closed session is still at hand.
+        await P.client.locator('[data-action=notes]').click();
+        await P.client.locator('.notes-record summary').click();
+        await P.client.locator('.notes-record .record', { hasText: 'rate une échéance sur deux' }).waitFor();
+        await P.client.locator('[data-action=notes-close]').click();
+        const item = P.client.locator('.card-debrief', { hasText: 'Renégocier deux échéances avec ma directrice.' });
+        await item.waitFor();
+        assert.equal(await P.k1.locator('.card-debrief form').count(), 0, 'only the earlier client reports');
+        await item.locator('input[value=partly]').check({ force: true });
+        await post(P.client, 'debrief', 'Une échéance renégociée sur deux.', { within: item });
+        await Promise.all(all.map((p) => p.locator('.card-debrief .debrief-outcome', { hasText: fr.outcomes.partly }).waitFor()));
+        await shoot('10-next-opening');
     });
 
     await t.test('no console errors, no CSP violations', () => {

@@ -3,6 +3,7 @@
 
 import { h } from '../dom.js';
 import { t } from '../i18n.js';
+import { isFacilitator } from '../state.js';
 import { buildRecord, recordNode, toMarkdown, toHtml, fileName, download } from '../record.js';
 
 export function recordActions(rec) {
@@ -21,7 +22,10 @@ export function createClosed(ctx) {
     const el = h('div', { class: 'step-panel step-closed' },
         h('section', { class: 'block no-print' },
             h('p', { class: 'closed-lead', text: t('closed.lead') }),
-            h('p', { class: 'hint', text: t('closed.retention') })),
+            h('p', { class: 'hint', text: t('closed.retention') }),
+            isFacilitator(ctx.s) ? h('p', { class: 'hint', text: t('closed.next_hint') }) : null,
+            isFacilitator(ctx.s) ? h('button', { type: 'button', class: 'btn', 'data-action': 'session-open',
+                text: t('nosession.open'), onclick: () => ctx.act('session_open') }) : null),
         recordActions(rec),
         recordNode(rec));
     return { el, update() {} };

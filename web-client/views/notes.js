@@ -5,6 +5,8 @@ import { h, setText, reconcile } from '../dom.js';
 import { t } from '../i18n.js';
 import { cardsOf } from '../state.js';
 import { composer, byline } from './common.js';
+import { recordNode, isEmpty } from '../record.js';
+import { recordActions } from './closed.js';
 
 export function createNotes(ctx) {
     const ul = h('ul', { class: 'cards notes-list' });
@@ -20,6 +22,9 @@ export function createNotes(ctx) {
             h('h2', { id: 'notes-title', text: t('notes.title') }), closeBtn),
         h('p', { class: 'hint', text: t('notes.private') }),
         noRoom, comp.el, empty, ul);
+    const recordSlot = h('div', { class: 'notes-record' });
+    el.append(recordSlot);
+    let shownRecord = null;
     // A click on the backdrop closes the drawer.
     el.addEventListener('click', (e) => { if (e.target === el) el.close(); });
 
@@ -33,6 +38,19 @@ export function createNotes(ctx) {
         setText(empty, t('notes.none'));
         reconcile(ul, notes, (c) => c.id, (c) => h('li', { class: 'card card-note' },
             byline(ctx, c), h('p', { class: 'card-text', text: c.text })));
+        // The record of the last closed session, once a new one replaced it.
+        const rec = ctx.loadRecord();
+        const show = !isEmpty(rec) && s.room && s.room.step !== 'closed' && rec.session_id !== s.room.session_id ? rec : null;
+        const key = show ? show.session_id : null;
+        if (key !== shownRecord) {
+            shownRecord = key;
+            recordSlot.replaceChildren();
+            if (show) {
+                recordSlot.append(h('details', { class: 'block' },
+                    h('summary', { class: 'block-title', text: t('nosession.last_record') }),
+                    recordActions(show), recordNode(show)));
+            }
+        }
     }
     update();
     return {

@@ -52,16 +52,17 @@ export async function post(page, composer, text, { kind, dimension, within } = {
     await box.fill(text);
     if (kind) await form.locator(`input[name=kind][value=${kind}]`).check({ force: true });
     if (dimension) await form.locator(`input[name=dimension][value=${dimension}]`).check({ force: true });
+    const handle = await form.elementHandle();
     await form.locator('button[type=submit]').click();
     // The composer empties (or, for long texts kept in place, says saved)
-    // only on the server's ack.
-    await page.waitForFunction((el) => {
-        const f = el;
+    // only on the server's ack; a form the ack removes counts as done.
+    await page.waitForFunction((f) => {
+        if (!f.isConnected) return true;
         const ta = f.querySelector('textarea');
         const st = f.querySelector('.composer-status');
         const btn = f.querySelector('button[type=submit]');
         return !btn.disabled && (ta.value === '' || (st && st.textContent !== '' && !st.textContent.includes('…')));
-    }, await form.elementHandle());
+    }, handle);
 }
 
 export function card(page, text) {

@@ -1,0 +1,94 @@
+// A lost connection: the page shows a banner, keeps what is typed, queues
+// what is sent, reconnects with backoff, and resends unanswered commands
+// with their same id after the welcome (the server applies them once).
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, person, realProblems } from './lib/browser.mjs';
+import { startServer } from '../lib/server.mjs';
+import { startFake } from './lib/fake-server.mjs';
+import { createGroup, join, waitStep, post, seeCard, act, card, fr } from './lib/app.mjs';
+
+const browsers = [];
+after(async () => { for (const b of browsers) await b.close(); });
+
+/** A facilitator and a consultant in a session at the opening check-in. */
+async function pair(server) {
+    const browser = await launch();
+    browsers.push(browser);
+    const F = await person(browser, 'facilitator');
+    const K = await person(browser, 'consultant');
+    const invite = await createGroup(F, server.url, { name: 'Reconnexion', me: 'Anne' });
+    await join(K, invite, 'Chloé');
+    await act(F, 'session-open');
+    await waitStep([F, K], 'opening');
+    return { F, K };
+}
+
+test('real server killed and restarted: banner, drafts kept, queued post sent once', async () => {
+    let server = await startServer();
+    try {
+        const { F, K } = await pair(server);
+        await post(K, 'checkin', 'Avant la coupure.');
+        await seeCard([F], 'Avant la coupure.');
+
+        await server.stop({ signal: 'SIGKILL', keepData: true });
+        await K.locator('.banner:visible', { hasText: fr.conn.lost_text }).waitFor();
+        await F.locator('.banner:visible').waitFor();
+
+        // While the server is down: a note stays a draft, a check-in is queued.
+        await K.locator('[data-action=notes]').click();
+        await K.locator('form[data-composer-form=note] textarea').fill('Brouillon à garder');
+        await K.locator('[data-action=notes-close]').click();
+        const box = K.locator('form[data-composer-form=checkin] textarea');
+        await box.fill('Envoyée pendant la coupure.');
+        await K.locator('form[data-composer-form=checkin] button[type=submit]').click();
+        await K.locator('.banner', { hasText: /1 envoi/ }).waitFor();
+        assert.equal(await box.inputValue(), 'Envoyée pendant la coupure.', 'kept until the server accepts it');
+
+        server = await startServer({ dataDir: server.dataDir, port: server.port });
+        await K.locator('.banner').waitFor({ state: 'hidden', timeout: 20000 });
+        await seeCard([F, K], 'Envoyée pendant la coupure.');
+        await K.waitForFunction(() => document.querySelector('form[data-composer-form=checkin] textarea').value === '');
+        await F.waitForTimeout(500);
+        assert.equal(await F.locator('.card-text', { hasText: 'Envoyée pendant la coupure.' }).count(), 1, 'applied once');
+        assert.equal(await card(F, 'Avant la coupure.').count(), 1, 'the journal kept the earlier card');
+        assert.equal(await K.locator('form[data-composer-form=note] textarea').inputValue(), 'Brouillon à garder');
+
+        // The check-in went out twice at most, always with the same id.
+        const sent = K.sent.map((s) => JSON.parse(s)).filter((m) => m.type === 'checkin_post' && m.text === 'Envoyée pendant la coupure.');
+        assert.ok(sent.length >= 1);
+        assert.equal(new Set(sent.map((m) => m.id)).size, 1, 'same id on every send');
+        // Reconnects said where they were.
+        const hellos = K.sent.map((s) => JSON.parse(s)).filter((m) => m.type === 'hello');
+        assert.ok(hellos.length >= 2);
+        assert.ok(typeof hellos.at(-1).last_seq === 'number' && hellos.at(-1).last_seq > 0, 'hello carries last_seq');
+        const allowed = [/WebSocket connection to .* failed/, /Failed to load resource/];
+        assert.deepEqual(realProblems(K, allowed), []);
+        assert.deepEqual(realProblems(F, allowed), []);
+    } finally {
+        await server.stop();
+    }
+});
+
+test('an answer lost with the connection: the command is resent with its id and applied once', async () => {
+    const fake = await startFake();
+    try {
+        const { F, K } = await pair(fake);
+        fake.holdAnswers(true);
+        const form = K.locator('form[data-composer-form=checkin]');
+        await form.locator('textarea').fill('Une seule fois.');
+        await form.locator('button[type=submit]').click();
+        await seeCard([F], 'Une seule fois.');
+        assert.equal(await form.locator('textarea').inputValue(), 'Une seule fois.', 'no ack yet: text kept');
+        fake.holdAnswers(false);
+        fake.dropAll();
+        await K.waitForFunction(() => document.querySelector('form[data-composer-form=checkin] textarea').value === '');
+        const sends = fake.log.filter((l) => l.msg.type === 'checkin_post');
+        assert.equal(sends.length, 2, 'resent after the welcome');
+        assert.equal(sends[0].msg.id, sends[1].msg.id, 'with the same id');
+        assert.equal(await F.locator('.card-text', { hasText: 'Une seule fois.' }).count(), 1);
+        assert.equal(await K.locator('.card-text', { hasText: 'Une seule fois.' }).count(), 1);
+    } finally {
+        await fake.stop();
+    }
+});
