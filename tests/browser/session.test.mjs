@@ -63,6 +63,9 @@ test('a whole session, five browsers, every step', async (root) => {
     const names = { facilitator: 'Anne', client: 'Bruno', k1: 'Chloé', k2: 'Dmitri', k3: 'Émilie' };
 
     await t.test('home: create a group, invite, join', async () => {
+        await P.facilitator.goto(`${server.url}/`);
+        await P.facilitator.locator('form[data-form=create]').waitFor();
+        await P.facilitator.screenshot({ path: shotPath('00-home-facilitator-fr'), fullPage: true });
         const invite = await createGroup(P.facilitator, server.url, { name: 'Gestionnaires Montréal', me: names.facilitator });
         assert.match(invite, /#\/join\/[0-9a-f-]{36}\/[A-Za-z0-9_-]{22}$/, 'invite link carries the code in the fragment');
         assert.doesNotMatch(invite, /\?/, 'no query string');
