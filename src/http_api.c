@@ -96,7 +96,8 @@ static const char *get_string(json_t *o, const char *key, int *code)
 
 static void create_group(struct hub *hub, json_t *in, struct http_api_reply *reply)
 {
-    char member_id[AUTH_UUID_LEN + 1], key[AUTH_SECRET_LEN + 1], invite[AUTH_SECRET_LEN + 1];
+    char member_id[AUTH_UUID_LEN + 1], key[AUTH_SECRET_LEN + 1],
+        invite[AUTH_SECRET_LEN + 1];
     struct hub_group *g;
     json_t *format = json_object_get(in, "format");
     int rc = 0;
@@ -112,8 +113,8 @@ static void create_group(struct hub *hub, json_t *in, struct http_api_reply *rep
         reply_error(reply, rc);
         return;
     }
-    rc = hub_group_create(hub, name, facilitator, language, (int)json_integer_value(format),
-                          &g, member_id, key, invite);
+    rc = hub_group_create(hub, name, facilitator, language,
+                          (int)json_integer_value(format), &g, member_id, key, invite);
     if (rc) {
         reply_error(reply, rc);
         return;
@@ -169,8 +170,8 @@ static const struct hub_member *authorise(const struct hub_group *g, const char 
     return m;
 }
 
-static void open_session(struct hub *hub, struct hub_group *g, const char *auth, int64_t now_ms,
-                         struct http_api_reply *reply)
+static void open_session(struct hub *hub, struct hub_group *g, const char *auth,
+                         int64_t now_ms, struct http_api_reply *reply)
 {
     const struct hub_member *m;
     int rc;
@@ -195,8 +196,9 @@ static void open_session(struct hub *hub, struct hub_group *g, const char *auth,
 }
 
 void http_api_handle(struct hub *hub, struct store *store, enum http_api_method method,
-                     const char *path, const char *query, const char *auth, const char *body,
-                     size_t len, int64_t now_ms, struct http_api_reply *reply)
+                     const char *path, const char *query, const char *auth,
+                     const char *body, size_t len, int64_t now_ms,
+                     struct http_api_reply *reply)
 {
     char gid[AUTH_UUID_LEN + 1];
     const char *rest;
