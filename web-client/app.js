@@ -91,6 +91,13 @@ function route() {
     return undefined;
 }
 
+// A click outside an open menu (the top menu, a member's actions) closes it.
+document.addEventListener('click', (e) => {
+    for (const d of document.querySelectorAll('details.menu[open], details.member-menu[open]')) {
+        if (!d.contains(e.target)) d.open = false;
+    }
+});
+
 async function main() {
     const preferred = store.languageChoice()
         || ((navigator.language || '').toLowerCase().startsWith('en') ? 'en' : 'fr');

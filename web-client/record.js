@@ -126,18 +126,20 @@ h2{font-size:1.5rem}h3{margin-top:2rem;border-bottom:1px solid #999}h4{margin-bo
 .tag{font-size:.8rem;border:1px solid #777;border-radius:.3rem;padding:0 .3rem}
 li{margin:.4rem 0}.is-marked{font-weight:500}`;
 
-/** A standalone HTML document of the record (text escaped by the DOM). */
+function escapeHtml(text) {
+    return String(text).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[c]));
+}
+
+/**
+ * A standalone HTML document of the record. The body is the record's DOM
+ * serialized (the serializer escapes all text); built as a string because a
+ * <style> element created in any document of this page violates the CSP.
+ */
 export function toHtml(rec) {
-    const doc = document.implementation.createHTMLDocument(`${t('record.title')} — ${rec.group}`);
-    doc.documentElement.lang = document.documentElement.lang;
-    const meta = doc.createElement('meta');
-    meta.setAttribute('charset', 'utf-8');
-    doc.head.prepend(meta);
-    const style = doc.createElement('style');
-    style.textContent = PRINT_CSS;
-    doc.head.append(style);
-    doc.body.append(doc.importNode(recordNode(rec), true));
-    return `<!doctype html>\n${doc.documentElement.outerHTML}\n`;
+    const title = `${t('record.title')} — ${rec.group}`;
+    return `<!doctype html>\n<html lang="${escapeHtml(document.documentElement.lang)}"><head><meta charset="utf-8">`
+        + `<title>${escapeHtml(title)}</title><style>${PRINT_CSS}</style></head>`
+        + `<body>${recordNode(rec).outerHTML}</body></html>\n`;
 }
 
 export function fileName(rec, ext) {

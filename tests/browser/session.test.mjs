@@ -252,6 +252,20 @@ test('a whole session, five browsers, every step', async (root) => {
         assert.match(md, /^# /);
         assert.match(md, /\*\*À retenir\*\* · Retour d'expérience \(Dmitri\) : J'ai vécu une fusion/);
         assert.match(md, /1\. Renégocier deux échéances avec ma directrice\. — pour : d'ici la prochaine séance/);
+        // The HTML export is a standalone, escaped document.
+        const dl2 = P.client.waitForEvent('download');
+        await P.client.locator('[data-action=export-html]').click();
+        const html = await (await dl2).createReadStream().then((st) => st.toArray()).then((c) => Buffer.concat(c).toString('utf8'));
+        assert.match(html, /^<!doctype html>/i);
+        assert.match(html, /rate une échéance sur deux/);
+        assert.doesNotMatch(html, /<script/i);
+        // Printing shows the record alone.
+        await P.client.emulateMedia({ media: 'print' });
+        assert.equal(await P.client.locator('.topbar').isVisible(), false);
+        assert.equal(await P.client.locator('.record-actions').isVisible(), false);
+        assert.equal(await P.client.locator('.record').isVisible(), true);
+        await P.client.screenshot({ path: shotPath('09-closed-client-print'), fullPage: true });
+        await P.client.emulateMedia({ media: 'screen' });
         // A consultant's record holds their own note, not the client's case.
         const k1rec = P.k1.locator('.record');
         await k1rec.locator('text=relire le contrat').waitFor();

@@ -110,3 +110,29 @@ test('the page builds text with textContent only and keeps to the CSP', () => {
     const css = readFileSync(path.join(WEB, 'style.css'), 'utf8');
     assert.doesNotMatch(css, /@import|url\(\s*['"]?https?:/, 'no external CSS resources');
 });
+
+test('text colours keep a contrast of at least 4.5:1 (WCAG AA)', () => {
+    const css = readFileSync(path.join(WEB, 'style.css'), 'utf8');
+    const root = css.slice(css.indexOf(':root {'), css.indexOf('}', css.indexOf(':root {')));
+    const vars = Object.fromEntries([...root.matchAll(/--([a-z0-9-]+):\s*(#[0-9a-f]{6})/gi)].map((m) => [m[1], m[2]]));
+    const lum = (hex) => {
+        const c = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255)
+            .map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
+        return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+    };
+    const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+    const white = '#ffffff';
+    // [foreground, background] pairs the stylesheet actually uses for text.
+    const pairs = [['text', 'bg'], ['text', 'surface'], ['muted', 'bg'], ['muted', 'surface'], ['primary', 'surface'],
+        ['danger', 'surface'], ['danger', 'danger-soft'], ['overrun', 'danger-soft'], ['warn', 'warn-soft'], ['ok', 'surface'],
+        ['k-suggestion', 'k-suggestion-soft'], ['k-experience', 'k-experience-soft'], ['k-feeling', 'k-feeling-soft'],
+        ['muted', 'primary-soft'], ['text', 'primary-soft'], ['text', 'warn-soft']];
+    for (const [fg, bg] of pairs) {
+        assert.ok(vars[fg] && vars[bg], `--${fg} / --${bg} defined`);
+        const r = ratio(vars[fg], vars[bg]);
+        assert.ok(r >= 4.5, `--${fg} on --${bg}: ${r.toFixed(2)}:1`);
+    }
+    for (const bg of ['primary', 'primary-dark', 'danger', 'k-experience', 'k-feeling']) {
+        assert.ok(ratio(white, vars[bg]) >= 4.5, `white on --${bg}: ${ratio(white, vars[bg]).toFixed(2)}:1`);
+    }
+});

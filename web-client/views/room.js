@@ -95,6 +95,11 @@ export function mountRoom(root, groupId, entry, app) {
         }
         if (msg.type === 'ack') return;
         const news = apply(s, msg);
+        if (msg.type === 'tick') {
+            // Only the clock changes: no need to redraw the room.
+            if (parts && !scheduled) parts.info.update();
+            return;
+        }
         if (msg.type === 'welcome') onWelcome();
         if (msg.type === 'session_opened') announce(t('announce.session_opened'));
         for (const n of news) {
