@@ -50,6 +50,7 @@ test('personal link: the same member on another device; the key leaves the addre
     const K = await person(browser, 'laptop');
     await join(K, invite, 'Chloé');
     await K.locator('.menu > summary').click();
+    await K.screenshot({ path: shotPath('menu-open-consultant-fr') });
     const link = await K.locator('.menu-panel .link-field').nth(1).inputValue();
     assert.match(link, /#\/g\/[0-9a-f-]{36}\/[A-Za-z0-9_-]{22}$/);
     const key = link.split('/').pop();

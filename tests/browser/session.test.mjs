@@ -149,7 +149,17 @@ test('a whole session, five browsers, every step', async (root) => {
         await clockRunning();
         assert.equal(await P.client.locator('form[data-composer-form=contribution]').count(), 0, 'no composer for the client');
         await P.client.locator('.listening').waitFor();
+        // Dmitri is typing while Chloé's card arrives: his text and focus stay.
+        const draft = P.k2.locator('form[data-composer-form=contribution] textarea');
+        await draft.click();
+        await P.k2.keyboard.type('Je tape encore');
         await post(P.k1, 'contribution', 'Suggestion : renégocier deux échéances avec la direction.', { kind: 'suggestion' });
+        await seeCard([P.k2], 'renégocier deux échéances');
+        assert.equal(await draft.inputValue(), 'Je tape encore');
+        assert.equal(await P.k2.evaluate(() => document.activeElement.dataset.composer), 'contribution');
+        await P.k2.keyboard.type(' et encore');
+        assert.equal(await draft.inputValue(), 'Je tape encore et encore');
+        await draft.fill('');
         await post(P.k2, 'contribution', 'J\'ai vécu une fusion : nous avons gelé les nouveaux projets un mois.', { kind: 'experience' });
         await post(P.k3, 'contribution', 'Je ressens beaucoup de loyauté envers ton équipe.', { kind: 'feeling' });
         await post(P.k1, 'contribution', 'Rendre visibles les échéances sur un tableau commun.', { kind: 'suggestion' });

@@ -149,6 +149,27 @@ export function formatDuration(ms) {
     return hh > 0 ? `${hh}:${two(mm)}:${two(ss)}` : `${mm}:${two(ss)}`;
 }
 
+/**
+ * A read-only link with a copy button and a status line ("copied").
+ * copy(input, statusEl) is app.copy. Returns {el, input}.
+ */
+export function copyField(copy, { label, value, button, action, id }) {
+    const input = h('input', { type: 'text', readonly: true, class: 'link-field', id: id || newId('link'), value: value || '' });
+    const status = h('span', { class: 'hint', role: 'status' });
+    const el = h('div', { class: 'copy-field' },
+        h('p', { class: 'inline-form' },
+            h('label', { for: input.id, class: 'sr-only', text: label }), input,
+            h('button', { type: 'button', class: 'btn', 'data-action': action, text: button, onclick: () => copy(input, status) })),
+        status);
+    return { el, input };
+}
+
+/** The button that switches the page to the other language. */
+export function languageButton(onSwitch) {
+    return h('button', { type: 'button', class: 'btn btn-quiet', 'data-action': 'lang', lang: t('lang.switch_lang'),
+        'aria-label': t('lang.switch_label'), text: t('lang.switch'), onclick: onSwitch });
+}
+
 /** A list that keeps its nodes across updates (see dom.reconcile). */
 export function list(className, label) {
     return h('ul', { class: ['cards', className], 'aria-label': label || null });

@@ -5,9 +5,8 @@
 
 import { h, setText } from '../dom.js';
 import { t } from '../i18n.js';
-import { isFacilitator } from '../state.js';
 import { confirmDialog, minutesDialog } from './dialog.js';
-import { remainingMs } from '../state.js';
+import { isFacilitator, remainingMs } from '../state.js';
 
 const ORDER = ['opening', 'topic', 'expose', 'clarification', 'contract', 'consultation',
     'synthesis', 'learning'];

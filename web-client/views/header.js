@@ -6,6 +6,7 @@ import { h, setText, toggle, reconcile } from '../dom.js';
 import { t } from '../i18n.js';
 import { myRole, myId, currentConsultation } from '../state.js';
 import { createClock } from './clock.js';
+import { copyField, languageButton } from './common.js';
 
 const BAR = ['opening', 'topic', 'expose', 'clarification', 'contract', 'consultation',
     'synthesis', 'learning'];
@@ -13,24 +14,19 @@ const BAR = ['opening', 'topic', 'expose', 'clarification', 'contract', 'consult
 export function createTopbar(ctx) {
     const name = h('span', { class: 'topbar-group' });
     const conn = h('span', { class: 'conn', role: 'status' });
-    const langBtn = h('button', { type: 'button', class: 'btn btn-quiet', 'data-action': 'lang',
-        onclick: () => ctx.switchLanguage() });
     const notesBtn = h('button', { type: 'button', class: 'btn btn-quiet', 'data-action': 'notes',
         'aria-haspopup': 'dialog', onclick: () => ctx.openNotes() });
     const menu = createMenu(ctx);
     const el = h('header', { class: 'topbar' },
         h('a', { class: 'brand', href: '#/', text: t('app.name') }),
         name, conn,
-        h('span', { class: 'topbar-actions' }, notesBtn, langBtn, menu.el));
+        h('span', { class: 'topbar-actions' }, notesBtn, languageButton(() => ctx.switchLanguage()), menu.el));
 
     function update() {
         const s = ctx.s;
         setText(name, s.group ? s.group.name : '');
         setText(conn, t(`conn.${ctx.status}`));
         conn.dataset.status = ctx.status;
-        setText(langBtn, t('lang.switch'));
-        langBtn.setAttribute('lang', t('lang.switch_lang'));
-        langBtn.setAttribute('aria-label', t('lang.switch_label'));
         const notes = s.room ? s.room.cards.filter((c) => c.type === 'note').length : 0;
         setText(notesBtn, notes ? t('notes.button_count', { n: notes }) : t('notes.button'));
         menu.update();
@@ -40,22 +36,14 @@ export function createTopbar(ctx) {
 }
 
 function createMenu(ctx) {
-    const inviteInput = h('input', { type: 'text', readonly: true, class: 'link-field', 'aria-label': t('menu.invite_link') });
-    const personalInput = h('input', { type: 'text', readonly: true, class: 'link-field', 'aria-label': t('menu.personal_link') });
-    const inviteMsg = h('span', { class: 'hint', role: 'status' });
-    const personalMsg = h('span', { class: 'hint', role: 'status' });
+    const invite = copyField(ctx.copy, { label: t('menu.invite_link'), button: t('menu.copy'), action: 'copy-invite' });
+    const personal = copyField(ctx.copy, { label: t('menu.personal_link'), button: t('menu.copy'), action: 'copy-personal' });
     const inviteBox = h('div', { class: 'menu-item' },
         h('p', { class: 'menu-title', text: t('menu.invite_link') }),
-        h('p', { class: 'hint', text: t('menu.invite_hint') }),
-        inviteInput,
-        h('button', { type: 'button', class: 'btn', 'data-action': 'copy-invite', text: t('menu.copy'),
-            onclick: () => ctx.copy(inviteInput, inviteMsg) }), inviteMsg);
+        h('p', { class: 'hint', text: t('menu.invite_hint') }), invite.el);
     const personalBox = h('div', { class: 'menu-item' },
         h('p', { class: 'menu-title', text: t('menu.personal_link') }),
-        h('p', { class: 'hint', text: t('menu.personal_hint') }),
-        personalInput,
-        h('button', { type: 'button', class: 'btn', 'data-action': 'copy-personal', text: t('menu.copy'),
-            onclick: () => ctx.copy(personalInput, personalMsg) }), personalMsg);
+        h('p', { class: 'hint', text: t('menu.personal_hint') }), personal.el);
     const el = h('details', { class: 'menu' },
         h('summary', { class: 'btn btn-quiet', text: t('menu.button') }),
         h('div', { class: 'menu-panel' }, inviteBox, personalBox,
@@ -64,10 +52,10 @@ function createMenu(ctx) {
         if (e.key === 'Escape' && el.open) { el.open = false; el.querySelector('summary').focus(); }
     });
     function update() {
-        const invite = ctx.inviteLink();
-        inviteBox.hidden = !invite;
-        inviteInput.value = invite || '';
-        personalInput.value = ctx.personalLink();
+        const link = ctx.inviteLink();
+        inviteBox.hidden = !link;
+        invite.input.value = link || '';
+        personal.input.value = ctx.personalLink();
     }
     return { el, update };
 }

@@ -6,7 +6,7 @@ import { h, newId } from '../dom.js';
 import { t, errorText } from '../i18n.js';
 import { api } from '../api.js';
 import * as store from '../storage.js';
-import { choice, choiceValue } from './common.js';
+import { choice, choiceValue, languageButton } from './common.js';
 
 function field(label, input, hint) {
     return h('p', { class: 'field' }, h('label', { for: input.id, text: label }), input,
@@ -18,8 +18,7 @@ export function topbarSimple(app) {
         h('a', { class: 'brand', href: '#/', text: t('app.name') }),
         h('span', { class: 'topbar-group' }),
         h('span', { class: 'topbar-actions' },
-            h('button', { type: 'button', class: 'btn btn-quiet', 'data-action': 'lang', lang: t('lang.switch_lang'),
-                'aria-label': t('lang.switch_label'), text: t('lang.switch'), onclick: () => app.switchLanguage() })));
+            languageButton(() => app.switchLanguage())));
 }
 
 export function homePage(app) {

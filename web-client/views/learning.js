@@ -2,7 +2,7 @@
 // the session taught them, about the process and about the content. Each
 // entry also goes to its author's learning journal.
 
-import { h, setText, reconcile } from '../dom.js';
+import { h, reconcile } from '../dom.js';
 import { t } from '../i18n.js';
 import { myRole, cardsOf, isFacilitator } from '../state.js';
 import { composer, cardNode, section, emptyNote, choice, choiceValue, list } from './common.js';

@@ -5,24 +5,19 @@
 import { h, setText } from '../dom.js';
 import { t } from '../i18n.js';
 import { isFacilitator } from '../state.js';
-import { section } from './common.js';
-import { recordNode } from '../record.js';
+import { section, copyField } from './common.js';
 import { recordActions } from './closed.js';
-import { isEmpty } from '../record.js';
+import { recordNode, isEmpty } from '../record.js';
 
 export function createNoSession(ctx) {
     const fac = isFacilitator(ctx.s);
     const lead = h('p', { class: 'closed-lead' });
     const openBtn = h('button', { type: 'button', class: 'btn btn-primary btn-big', 'data-action': 'session-open',
         text: t('nosession.open'), onclick: () => ctx.act('session_open') });
-    const inviteInput = h('input', { type: 'text', readonly: true, class: 'link-field', id: 'invite-link', value: ctx.inviteLink() || '' });
-    const inviteMsg = h('span', { class: 'hint', role: 'status' });
     const invite = ctx.inviteLink() ? section(t('nosession.invite_title'),
         h('p', { class: 'hint', text: t('menu.invite_hint') }),
-        h('p', { class: 'inline-form' },
-            h('label', { for: 'invite-link', class: 'sr-only', text: t('menu.invite_link') }), inviteInput,
-            h('button', { type: 'button', class: 'btn', 'data-action': 'copy-invite-main', text: t('menu.copy_invite'),
-                onclick: () => ctx.copy(inviteInput, inviteMsg) })), inviteMsg) : null;
+        copyField(ctx.copy, { id: 'invite-link', label: t('menu.invite_link'), value: ctx.inviteLink(),
+            button: t('menu.copy_invite'), action: 'copy-invite-main' }).el) : null;
     const rec = ctx.loadRecord();
     const el = h('div', { class: 'step-panel step-none' },
         h('section', { class: 'block now-none' }, h('h1', { class: 'now-title', text: t('nosession.title') }), lead, fac ? openBtn : null),

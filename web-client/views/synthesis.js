@@ -2,7 +2,7 @@
 // what they will do, by when. The client writes the action plan (and may
 // still mark contributions "à retenir"); everyone else reads the plan.
 
-import { h, setText, reconcile, newId } from '../dom.js';
+import { h, reconcile, newId } from '../dom.js';
 import { t } from '../i18n.js';
 import { myRole, cardsOf } from '../state.js';
 import { composer, byline, section, emptyNote, list } from './common.js';
