@@ -1,0 +1,114 @@
+#!/bin/bash
+# bench.sh - the benchmark of issue 6: builds codevd and codev-load, then for
+# each scenario starts a fresh codevd pinned to CPU 0 (data in a temporary
+# directory), runs codev-load pinned to CPU 1 against it, stops the server,
+# and finally prints one summary table.
+#
+#   tests/load/bench.sh [label:rooms:rate[:seconds] ...]
+#
+# rate is cards per room per second. Without arguments the scenarios are the
+# ones of issue 6 (1k, 10k nominal, 18k, and 18k at a high card rate).
+# Environment: BUILD (build dir, default build), PORT (18080), WARMUP (3),
+# SECONDS_DEFAULT (15), IDLE (idle CPU sample before set-up, 5 s), SRCS
+# (source addresses, 4), EXTRA (more codev-load options), SERVER_SET (more
+# --set options for codevd), KEEP (keep the logs in /tmp/codev-bench.*).
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=${BUILD:-$root/build}
+port=${PORT:-18080}
+warmup=${WARMUP:-3}
+secs_default=${SECONDS_DEFAULT:-15}
+idle=${IDLE:-5}
+srcs=${SRCS:-4}
+
+if [ ! -d "$build" ]; then
+    meson setup "$build" "$root" >/dev/null
+fi
+ninja -C "$build" src/codevd tests/load/codev-load >/dev/null
+
+if [ $# -eq 0 ]; then
+    set -- 1k:125:0.2 10k-nominal:1250:0.2 18k:2250:0.2 18k-load:2250:12
+fi
+
+# Both processes need one descriptor per connection.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+work=$(mktemp -d /tmp/codev-bench.XXXXXX)
+summaries=$work/summaries
+: >"$summaries"
+server_pid=
+
+stop_server() {
+    if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+        kill -TERM "$server_pid"
+        wait "$server_pid" 2>/dev/null || true
+    fi
+    server_pid=
+}
+trap 'stop_server; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT INT TERM
+
+# Waits for the listening socket without connecting to it: a connection
+# closed before its request crashes this codevd (CLOSED_HTTP with no pss).
+wait_port() {
+    hex=$(printf ':%04X ' "$port")
+    i=0
+    while ! grep -q "$hex[0-9A-F:]* 0A " /proc/net/tcp /proc/net/tcp6 2>/dev/null; do
+        i=$((i + 1))
+        [ $i -lt 100 ] || { echo "codevd did not start" >&2; return 1; }
+        sleep 0.1
+    done
+}
+
+for sc in "$@"; do
+    IFS=: read -r label rooms rate secs <<EOS
+$sc
+EOS
+    secs=${secs:-$secs_default}
+    data=$work/data-$label
+    mkdir -p "$data"
+    # shellcheck disable=SC2086
+    taskset -c 0 "$build/src/codevd" --port "$port" --data-dir "$data" \
+        --log-level warn \
+        --set connections_max=19000 --set connections_per_ip=19000 \
+        --set cards_per_step=10000 ${SERVER_SET:-} \
+        >"$work/server-$label.log" 2>&1 &
+    server_pid=$!
+    wait_port
+    echo "== $label: $rooms rooms x 8, $rate cards/room/s, ${secs}s (server pid $server_pid)" >&2
+    # shellcheck disable=SC2086
+    taskset -c 1 "$build/tests/load/codev-load" --port "$port" --pid "$server_pid" \
+        --rooms "$rooms" --rate "$rate" --warmup "$warmup" --seconds "$secs" \
+        --idle "$idle" --srcs "$srcs" --label "$label" ${EXTRA:-} \
+        >"$work/load-$label.log" 2>&1 || echo "codev-load failed, see $work/load-$label.log" >&2
+    grep '^SUMMARY' "$work/load-$label.log" >>"$summaries" || true
+    grep -v '^SUMMARY' "$work/load-$label.log" >&2 || true
+    stop_server
+done
+
+# One table; each row is one scenario.
+awk '
+function v(k,   i, n, a) {
+    for (i = 2; i <= NF; i++) { n = index($i, "="); if (substr($i, 1, n - 1) == k) return substr($i, n + 1) }
+    return "?"
+}
+BEGIN {
+    printf "%-12s %6s %6s %9s %9s %7s %7s %8s %8s %8s %8s %7s %6s %6s %s\n",
+        "scenario", "conns", "rate", "msgs/s", "events/s", "p50ms", "p99ms",
+        "tickp99", "jitp99", "B/conn", "B/conn*", "srvCPU%", "idle%", "gen%", "lost/dup/ooo/miss/err"
+}
+{
+    printf "%-12s %6s %6s %9s %9s %7s %7s %8s %8s %8s %8s %7s %6s %6s %s/%s/%s/%s/%s\n",
+        v("label"), v("conns"), v("rate"), v("msgs_s"), v("events_s"), v("p50_ms"),
+        v("p99_ms"), v("tick_delay_p99_ms"), v("tick_period_p99_ms"), v("rss_b_conn"),
+        v("rss_delta_b_conn"), v("cpu"), v("idle_cpu"), v("gen_cpu"),
+        v("lost"), v("dup"), v("ooo"), v("missing"), v("errors")
+}
+END {
+    print "rate: cards/room/s. msgs/s: every server message delivered (events, ticks, acks, ...);"
+    print "events/s: those with a seq. p50/p99: card post-to-receive latency at every receiver."
+    print "tickp99: tick arrival - server_ms; jitp99: |tick interval - 1 s|. B/conn: server RSS"
+    print "over the empty server per connection (rooms included); B/conn*: the connections alone."
+    print "srvCPU%: server process (all threads) in the window, % of one core; idle%: no clients."
+}' "$summaries"
