@@ -89,7 +89,9 @@ export function mountRoom(root, groupId, entry, app) {
 
     function onMessage(msg) {
         if (msg.type === 'error') {
-            if (!(s.you === null && ['bad_key', 'unknown_group', 'member_removed'].includes(msg.code))) showError(msg.code);
+            // A refused hello or a removal notice: the full-page message says it.
+            if (msg.id === undefined && ['bad_key', 'unknown_group', 'member_removed'].includes(msg.code)) return;
+            showError(msg.code);
             return;
         }
         if (msg.type === 'ack') return;

@@ -56,7 +56,7 @@ export function createTopic(ctx) {
         }, (li, card) => {
             const slot = li.querySelector('.card-actions');
             const r = roleOf(s, card.author);
-            const show = fac && card.author !== myId(s) && (r === 'consultant') ;
+            const show = fac && card.author !== myId(s) && r === 'consultant';
             if (show && !slot.firstChild) {
                 slot.append(h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'assign-author',
                     text: t('topic.assign_author', { name: memberName(s, card.author) }),
