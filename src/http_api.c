@@ -1,5 +1,13 @@
 /*
- * http_api.c - groups, joining and opening sessions over HTTP (see http_api.h).
+ * http_api.c - groups, joining, opening sessions, settings and the exports
+ * (journal, history, minutes) over HTTP (see http_api.h).
+ *
+ * The exports read the store synchronously, on the loop thread. What they
+ * read stays small by construction: a journal is one member's learnings,
+ * notes, cases and plans (each bounded per session by the room limits), the
+ * history is one row per closed session of one group, and minutes are one
+ * session's journal (bounded by the room limits). The history answer is
+ * further cut to the HTTP_API_HISTORY_MAX most recent sessions.
  */
 #include "http_api.h"
 
@@ -7,9 +15,11 @@
 
 #include "codevd_config.h"
 #include "errors.h"
+#include "export.h"
 #include "protocol.h"
 
-#define HTTP_API_MAX_DEPTH 4
+#define HTTP_API_MAX_DEPTH   4
+#define HTTP_API_HISTORY_MAX 240 /* sessions in a history answer: 20 years, monthly */
 
 json_t *http_api_error_json(int code)
 {
@@ -52,6 +62,15 @@ static void reply_error(struct http_api_reply *reply, int code)
 {
     reply->status = http_api_status(code);
     reply->body = http_api_error_json(code);
+}
+
+/* An error whose message says more than the code's usual sentence. */
+static void reply_error_message(struct http_api_reply *reply, int code,
+                                const char *message)
+{
+    reply->status = http_api_status(code);
+    reply->body = json_pack("{s:{s:s, s:s}}", "error", "code", codev_err_name(code),
+                            "message", message);
 }
 
 /* Parses the body as a JSON object (an empty body is {}). */
@@ -170,6 +189,12 @@ static const struct hub_member *authorise(const struct hub_group *g, const char 
     return m;
 }
 
+/* Whether m is the group's facilitator. */
+static bool is_facilitator(const struct hub_group *g, const struct hub_member *m)
+{
+    return strcmp(m->id, g->facilitator) == 0;
+}
+
 static void open_session(struct hub *hub, struct hub_group *g, const char *auth,
                          int64_t now_ms, struct http_api_reply *reply)
 {
@@ -181,7 +206,7 @@ static void open_session(struct hub *hub, struct hub_group *g, const char *auth,
         reply_error(reply, rc);
         return;
     }
-    if (strcmp(m->id, g->facilitator) != 0) {
+    if (!is_facilitator(g, m)) {
         reply_error(reply, CODEV_E_NOT_FACILITATOR);
         return;
     }
@@ -195,14 +220,244 @@ static void open_session(struct hub *hub, struct hub_group *g, const char *auth,
     reply->opened = g;
 }
 
+/* POST /api/groups/{id}/settings: the facilitator changes the retention. */
+static void settings_set(struct hub_group *g, const char *auth, json_t *in,
+                         struct http_api_reply *reply)
+{
+    const struct hub_member *m;
+    json_t *updated;
+    int rc;
+    const char *retention;
+
+    if (!(m = authorise(g, auth, &rc))) {
+        reply_error(reply, rc);
+        return;
+    }
+    if (!is_facilitator(g, m)) {
+        reply_error(reply, CODEV_E_NOT_FACILITATOR);
+        return;
+    }
+    rc = 0;
+    retention = get_string(in, "retention", &rc);
+    if (!rc)
+        rc = hub_group_retention_set(g, retention);
+    if (rc) {
+        reply_error(reply, rc);
+        return;
+    }
+    /* The same group object as the group_updated message carries. */
+    updated = proto_group_updated_json(g);
+    reply->status = 200;
+    reply->body = json_pack("{s:O}", "group", json_object_get(updated, "group"));
+    json_decref(updated);
+    reply->updated = g;
+}
+
+/*
+ * Reads format= from the query string (json when absent). Other parameters
+ * are ignored. Returns 0, or CODEV_E_BAD_FIELD for an unknown format or a
+ * format given twice.
+ */
+static int query_format(const char *query, enum export_format *fmt)
+{
+    bool seen = false;
+
+    *fmt = EXPORT_JSON;
+    for (const char *p = query; p && *p;) {
+        const char *end = strchr(p, '&');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (n >= 7 && strncmp(p, "format=", 7) == 0) {
+            char name[8];
+            if (seen || n - 7 >= sizeof(name))
+                return CODEV_E_BAD_FIELD;
+            memcpy(name, p + 7, n - 7);
+            name[n - 7] = '\0';
+            if (export_format_from_name(name, fmt))
+                return CODEV_E_BAD_FIELD;
+            seen = true;
+        }
+        p = end ? end + 1 : p + n;
+    }
+    return 0;
+}
+
+/* Sets a text answer (takes ownership of text) or, when text is NULL, an
+ * internal error. */
+static void reply_text(struct http_api_reply *reply, char *text, size_t len,
+                       enum export_format fmt, const char *md_name, const char *html_name)
+{
+    if (!text) {
+        reply_error(reply, CODEV_E_INTERNAL);
+        return;
+    }
+    reply->status = 200;
+    reply->text = text;
+    reply->text_len = len;
+    reply->content_type = export_content_type(fmt);
+    reply->filename = fmt == EXPORT_HTML ? html_name : md_name;
+}
+
+/* GET /api/groups/{id}/journal: the caller's own journal. */
+static void journal_get(struct hub_group *g, struct store *store,
+                        const struct hub_member *m, enum export_format fmt,
+                        int64_t now_ms, struct http_api_reply *reply)
+{
+    struct export_context ctx = {.group = g, .member_id = m->id, .now_ms = now_ms};
+    struct store_journal *j = NULL;
+    size_t len = 0;
+
+    if (!store || store_journal_read(store, m->id, &j)) {
+        reply_error(reply, CODEV_E_INTERNAL);
+        return;
+    }
+    if (fmt == EXPORT_JSON) {
+        reply->status = 200;
+        reply->body = export_journal_json(j, &ctx);
+    } else {
+        char *text = export_journal_text(j, &ctx, fmt, &len);
+        reply_text(reply, text, len, fmt, "codev-journal.md", "codev-journal.html");
+    }
+    store_journal_free(j);
+}
+
+/* GET /api/groups/{id}/history (facilitator): the most recent closed
+ * sessions, HTTP_API_HISTORY_MAX at most. */
+static void history_get(struct hub_group *g, struct store *store, enum export_format fmt,
+                        int64_t now_ms, struct http_api_reply *reply)
+{
+    struct export_context ctx = {.group = g, .now_ms = now_ms};
+    struct store_history *h = NULL, recent;
+    size_t len = 0;
+
+    if (!store || store_history_read(store, g->id, &h)) {
+        reply_error(reply, CODEV_E_INTERNAL);
+        return;
+    }
+    recent = *h;
+    if (recent.nsessions > HTTP_API_HISTORY_MAX) {
+        recent.sessions += recent.nsessions - HTTP_API_HISTORY_MAX;
+        recent.nsessions = HTTP_API_HISTORY_MAX;
+    }
+    if (fmt == EXPORT_JSON) {
+        reply->status = 200;
+        reply->body = export_history_json(&recent, &ctx);
+    } else {
+        char *text = export_history_text(&recent, &ctx, fmt, &len);
+        reply_text(reply, text, len, fmt, "codev-history.md", "codev-history.html");
+    }
+    store_history_free(h);
+}
+
+/* Whether room r (rebuilt from the store) is a session of g: member ids are
+ * random UUIDs, so one member of the room in g settles it. */
+static bool room_of_group(const struct room *r, const struct hub_group *g)
+{
+    return r->nmembers > 0 && hub_member_find(g, r->members[0].id) != NULL;
+}
+
+/* GET /api/groups/{id}/sessions/{session_id}/minutes: under retention
+ * "keep", a closed session as no member in particular sees it. */
+static void minutes_get(struct hub_group *g, struct store *store, const char *sid,
+                        enum export_format fmt, int64_t now_ms,
+                        struct http_api_reply *reply)
+{
+    struct export_context ctx = {.group = g, .now_ms = now_ms};
+    struct room *r = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (g->retention != HUB_RETENTION_KEEP) {
+        reply_error_message(reply, CODEV_E_NOT_FOUND,
+                            "This group keeps no minutes: its retention is personal.");
+        return;
+    }
+    if (!store) {
+        reply_error(reply, CODEV_E_INTERNAL);
+        return;
+    }
+    rc = store_minutes_read(store, sid, &r);
+    if (rc == CODEV_E_NOT_FOUND || (!rc && !room_of_group(r, g))) {
+        room_free(r);
+        reply_error_message(reply, CODEV_E_NOT_FOUND,
+                            "No minutes for this session: it is not a closed session of "
+                            "this group, or it closed while the retention was personal.");
+        return;
+    }
+    if (rc) {
+        reply_error(reply, rc);
+        return;
+    }
+    if (fmt == EXPORT_JSON) {
+        reply->status = 200;
+        reply->body = proto_room_json(r, -1, now_ms);
+    } else {
+        char *text = export_minutes_text(r, &ctx, fmt, &len);
+        reply_text(reply, text, len, fmt, "codev-minutes.md", "codev-minutes.html");
+    }
+    room_free(r);
+}
+
+enum route {
+    ROUTE_NONE,
+    ROUTE_GROUP,    /* GET    /api/groups/{id} */
+    ROUTE_MEMBERS,  /* POST   /api/groups/{id}/members */
+    ROUTE_SESSIONS, /* POST   /api/groups/{id}/sessions */
+    ROUTE_SETTINGS, /* POST   /api/groups/{id}/settings */
+    ROUTE_JOURNAL,  /* GET    /api/groups/{id}/journal */
+    ROUTE_HISTORY,  /* GET    /api/groups/{id}/history */
+    ROUTE_MINUTES   /* GET    /api/groups/{id}/sessions/{session_id}/minutes */
+};
+
+/* Whether s starts with a UUID in text form (8-4-4-4-12 hex digits). */
+static bool is_uuid(const char *s)
+{
+    for (int i = 0; i < AUTH_UUID_LEN; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        char c = s[i];
+        if (dash ? c != '-'
+                 : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+                     (c >= 'A' && c <= 'F')))
+            return false;
+    }
+    return true;
+}
+
+/* The route of what follows the group id; fills sid for ROUTE_MINUTES. */
+static enum route route_of(const char *rest, char sid[AUTH_UUID_LEN + 1])
+{
+    static const struct {
+        const char *path;
+        enum route route;
+    } fixed[] = {{"", ROUTE_GROUP},
+                 {"/members", ROUTE_MEMBERS},
+                 {"/sessions", ROUTE_SESSIONS},
+                 {"/settings", ROUTE_SETTINGS},
+                 {"/journal", ROUTE_JOURNAL},
+                 {"/history", ROUTE_HISTORY}};
+
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+        if (strcmp(rest, fixed[i].path) == 0)
+            return fixed[i].route;
+    if (strncmp(rest, "/sessions/", 10) == 0 && strlen(rest + 10) > AUTH_UUID_LEN &&
+        is_uuid(rest + 10) && strcmp(rest + 10 + AUTH_UUID_LEN, "/minutes") == 0) {
+        memcpy(sid, rest + 10, AUTH_UUID_LEN);
+        sid[AUTH_UUID_LEN] = '\0';
+        return ROUTE_MINUTES;
+    }
+    return ROUTE_NONE;
+}
+
 void http_api_handle(struct hub *hub, struct store *store, enum http_api_method method,
                      const char *path, const char *query, const char *auth,
                      const char *body, size_t len, int64_t now_ms,
                      struct http_api_reply *reply)
 {
-    char gid[AUTH_UUID_LEN + 1];
+    char gid[AUTH_UUID_LEN + 1], sid[AUTH_UUID_LEN + 1];
     const char *rest;
+    const struct hub_member *m;
     struct hub_group *g;
+    enum route route;
+    enum export_format fmt;
     json_t *in = NULL;
     int code = 0;
 
@@ -231,7 +486,8 @@ void http_api_handle(struct hub *hub, struct store *store, enum http_api_method 
     memcpy(gid, path + 12, AUTH_UUID_LEN);
     gid[AUTH_UUID_LEN] = '\0';
     rest = path + 12 + AUTH_UUID_LEN;
-    if (*rest && strcmp(rest, "/members") != 0 && strcmp(rest, "/sessions") != 0) {
+    route = route_of(rest, sid);
+    if (route == ROUTE_NONE) {
         code = CODEV_E_NOT_FOUND;
         goto error;
     }
@@ -240,24 +496,41 @@ void http_api_handle(struct hub *hub, struct store *store, enum http_api_method 
         code = CODEV_E_UNKNOWN_GROUP;
         goto error;
     }
-    if (!*rest) {
-        const struct hub_member *m;
-        if (method != HTTP_API_GET)
+    if (route == ROUTE_MEMBERS || route == ROUTE_SESSIONS || route == ROUTE_SETTINGS) {
+        if (method != HTTP_API_POST)
             goto method;
-        if (!(m = authorise(g, auth, &code)))
+        if (!(in = parse_body(body, len, &code)))
             goto error;
+        if (route == ROUTE_MEMBERS)
+            join_group(hub, g, in, reply);
+        else if (route == ROUTE_SESSIONS)
+            open_session(hub, g, auth, now_ms, reply);
+        else
+            settings_set(g, auth, in, reply);
+        goto out;
+    }
+    /* The reads: any member's key, the facilitator's for the history. */
+    if (method != HTTP_API_GET)
+        goto method;
+    if (!(m = authorise(g, auth, &code)))
+        goto error;
+    if (route == ROUTE_GROUP) {
         reply->status = 200;
         reply->body = proto_group_json(g);
         return;
     }
-    if (method != HTTP_API_POST)
-        goto method;
-    if (!(in = parse_body(body, len, &code)))
+    if (route == ROUTE_HISTORY && !is_facilitator(g, m)) {
+        code = CODEV_E_NOT_FACILITATOR;
         goto error;
-    if (strcmp(rest, "/members") == 0)
-        join_group(hub, g, in, reply);
+    }
+    if ((code = query_format(query, &fmt)))
+        goto error;
+    if (route == ROUTE_JOURNAL)
+        journal_get(g, store, m, fmt, now_ms, reply);
+    else if (route == ROUTE_HISTORY)
+        history_get(g, store, fmt, now_ms, reply);
     else
-        open_session(hub, g, auth, now_ms, reply);
+        minutes_get(g, store, sid, fmt, now_ms, reply);
     goto out;
 method:
     code = CODEV_E_METHOD_NOT_ALLOWED;
