@@ -9,7 +9,7 @@ export class ApiError extends Error {
     }
 }
 
-async function call(method, path, body, key) {
+async function call(method, path, body, key, as = 'json') {
     const headers = { Accept: 'application/json' };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (key) headers.Authorization = `Bearer ${key}`;
@@ -25,6 +25,7 @@ async function call(method, path, body, key) {
     } catch {
         throw new ApiError('network', 0);
     }
+    if (r.ok && as === 'text') return r.text();
     let data = null;
     try {
         data = await r.json();
@@ -47,4 +48,7 @@ export const api = {
             { invite_code: inviteCode, display_name: displayName }),
     openSession: (groupId, key) => call('POST', `/api/groups/${enc(groupId)}/sessions`, {}, key),
     group: (groupId, key) => call('GET', `/api/groups/${enc(groupId)}`, undefined, key),
+    /** My journal of every closed session, as Markdown or printable HTML text. */
+    journal: (groupId, key, format) =>
+        call('GET', `/api/groups/${enc(groupId)}/journal?format=${enc(format)}`, undefined, key, 'text'),
 };

@@ -89,6 +89,11 @@ export function apply(s, msg) {
         s.version += 1;
         return news;
     }
+    if (t === 'group_updated') {
+        s.group = { ...s.group, ...msg.group };
+        s.version += 1;
+        return news;
+    }
     if (t === 'member_joined') {
         if (msg.member) {
             upsert(s.groupMembers, { online: false, observer: false, ...msg.member });

@@ -276,6 +276,12 @@ test('a whole session, five browsers, every step', async (root) => {
         assert.equal(await P.client.locator('.record').isVisible(), true);
         await P.client.screenshot({ path: shotPath('09-closed-client-print'), fullPage: true });
         await P.client.emulateMedia({ media: 'screen' });
+        // The journal of every closed session, from the server.
+        const dl3 = P.client.waitForEvent('download');
+        await P.client.locator('[data-action=journal-md]').click();
+        const journal = await (await dl3).createReadStream().then((st) => st.toArray()).then((c) => Buffer.concat(c).toString('utf8'));
+        assert.match(journal, /rate une échéance sur deux/, 'the client case is in the journal');
+        assert.match(journal, /Je peux négocier les échéances/, 'and the learning');
         // A consultant's record holds their own note, not the client's case.
         const k1rec = P.k1.locator('.record');
         await k1rec.locator('text=relire le contrat').waitFor();

@@ -5,6 +5,7 @@ import { h } from '../dom.js';
 import { t } from '../i18n.js';
 import { isFacilitator } from '../state.js';
 import { buildRecord, recordNode, toMarkdown, toHtml, fileName, download } from '../record.js';
+import { api } from '../api.js';
 
 export function recordActions(rec) {
     return h('div', { class: 'record-actions no-print' },
@@ -14,6 +15,32 @@ export function recordActions(rec) {
             onclick: () => download(fileName(rec, 'html'), 'text/html;charset=utf-8', toHtml(rec)) }),
         h('button', { type: 'button', class: 'btn', 'data-action': 'print', text: t('closed.print'),
             onclick: () => window.print() }));
+}
+
+/**
+ * My learning journal of every closed session, as the server keeps it
+ * (GET /api/groups/{id}/journal), offered as a download.
+ */
+export function journalBlock(ctx) {
+    const status = h('span', { class: 'hint', role: 'status' });
+    const get = async (format, type) => {
+        status.textContent = '';
+        try {
+            const text = await api.journal(ctx.groupId, ctx.memberKey, format);
+            download(`codev-journal.${format}`, type, text);
+        } catch (err) {
+            status.textContent = ctx.errorText(err.code || 'internal');
+        }
+    };
+    return h('section', { class: 'block no-print journal' },
+        h('h2', { class: 'block-title', text: t('journal.title') }),
+        h('p', { class: 'hint', text: t('journal.hint') }),
+        h('p', { class: 'journal-actions' },
+            h('button', { type: 'button', class: 'btn', 'data-action': 'journal-md', text: t('journal.md'),
+                onclick: () => get('md', 'text/markdown;charset=utf-8') }),
+            h('button', { type: 'button', class: 'btn', 'data-action': 'journal-html', text: t('journal.html'),
+                onclick: () => get('html', 'text/html;charset=utf-8') })),
+        status);
 }
 
 export function createClosed(ctx) {
@@ -27,6 +54,7 @@ export function createClosed(ctx) {
             isFacilitator(ctx.s) ? h('button', { type: 'button', class: 'btn', 'data-action': 'session-open',
                 text: t('nosession.open'), onclick: () => ctx.act('session_open') }) : null),
         recordActions(rec),
-        recordNode(rec));
+        recordNode(rec),
+        journalBlock(ctx));
     return { el, update() {} };
 }

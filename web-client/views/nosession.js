@@ -6,7 +6,7 @@ import { h, setText } from '../dom.js';
 import { t } from '../i18n.js';
 import { isFacilitator } from '../state.js';
 import { section, copyField } from './common.js';
-import { recordActions } from './closed.js';
+import { recordActions, journalBlock } from './closed.js';
 import { recordNode, isEmpty } from '../record.js';
 
 export function createNoSession(ctx) {
@@ -23,7 +23,8 @@ export function createNoSession(ctx) {
         h('section', { class: 'block now-none' }, h('h1', { class: 'now-title', text: t('nosession.title') }), lead, fac ? openBtn : null),
         invite,
         !isEmpty(rec) ? h('details', { class: 'block' }, h('summary', { class: 'block-title', text: t('nosession.last_record') }),
-            recordActions(rec), recordNode(rec)) : null);
+            recordActions(rec), recordNode(rec)) : null,
+        journalBlock(ctx));
     function update() {
         setText(lead, fac ? t('nosession.lead_fac') : t('nosession.lead'));
     }

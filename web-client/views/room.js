@@ -70,6 +70,7 @@ export function mountRoom(root, groupId, entry, app) {
         keepRecord: (rec) => store.saveRecord(groupId, rec),
         loadRecord: () => store.loadRecord(groupId),
         groupId,
+        memberKey: entry.member_key,
     };
 
     const conn = new Connection({
