@@ -220,6 +220,34 @@ static void open_session(struct hub *hub, struct hub_group *g, const char *auth,
     reply->opened = g;
 }
 
+/* POST /api/groups/{id}/invite: the facilitator replaces the invite code;
+ * the old one stops working at once. The new code is in the answer, the
+ * only time it exists in clear. */
+static void invite_rotate(struct hub_group *g, const char *auth,
+                          struct http_api_reply *reply)
+{
+    char invite[AUTH_SECRET_LEN + 1];
+    const struct hub_member *m;
+    int rc;
+
+    if (!(m = authorise(g, auth, &rc))) {
+        reply_error(reply, rc);
+        return;
+    }
+    if (!is_facilitator(g, m)) {
+        reply_error(reply, CODEV_E_NOT_FACILITATOR);
+        return;
+    }
+    rc = hub_invite_rotate(g, invite);
+    if (rc) {
+        reply_error(reply, rc);
+        return;
+    }
+    reply->status = 200;
+    reply->body = json_pack("{s:s}", "invite_code", invite);
+    reply->updated = g;
+}
+
 /* POST /api/groups/{id}/settings: the facilitator changes the retention. */
 static void settings_set(struct hub_group *g, const char *auth, json_t *in,
                          struct http_api_reply *reply)
@@ -403,6 +431,7 @@ enum route {
     ROUTE_MEMBERS,  /* POST   /api/groups/{id}/members */
     ROUTE_SESSIONS, /* POST   /api/groups/{id}/sessions */
     ROUTE_SETTINGS, /* POST   /api/groups/{id}/settings */
+    ROUTE_INVITE,   /* POST   /api/groups/{id}/invite */
     ROUTE_JOURNAL,  /* GET    /api/groups/{id}/journal */
     ROUTE_HISTORY,  /* GET    /api/groups/{id}/history */
     ROUTE_MINUTES   /* GET    /api/groups/{id}/sessions/{session_id}/minutes */
@@ -432,6 +461,7 @@ static enum route route_of(const char *rest, char sid[AUTH_UUID_LEN + 1])
                  {"/members", ROUTE_MEMBERS},
                  {"/sessions", ROUTE_SESSIONS},
                  {"/settings", ROUTE_SETTINGS},
+                 {"/invite", ROUTE_INVITE},
                  {"/journal", ROUTE_JOURNAL},
                  {"/history", ROUTE_HISTORY}};
 
@@ -496,7 +526,8 @@ void http_api_handle(struct hub *hub, struct store *store, enum http_api_method 
         code = CODEV_E_UNKNOWN_GROUP;
         goto error;
     }
-    if (route == ROUTE_MEMBERS || route == ROUTE_SESSIONS || route == ROUTE_SETTINGS) {
+    if (route == ROUTE_MEMBERS || route == ROUTE_SESSIONS || route == ROUTE_SETTINGS ||
+        route == ROUTE_INVITE) {
         if (method != HTTP_API_POST)
             goto method;
         if (!(in = parse_body(body, len, &code)))
@@ -505,6 +536,8 @@ void http_api_handle(struct hub *hub, struct store *store, enum http_api_method 
             join_group(hub, g, in, reply);
         else if (route == ROUTE_SESSIONS)
             open_session(hub, g, auth, now_ms, reply);
+        else if (route == ROUTE_INVITE)
+            invite_rotate(g, auth, reply);
         else
             settings_set(g, auth, in, reply);
         goto out;

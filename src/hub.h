@@ -33,6 +33,7 @@ struct hub_member {
     uint8_t key_hash[AUTH_HASH_LEN];
     bool observer;
     bool removed; /* removed by the facilitator: key refused */
+    int online;   /* open connections (maintained by the edge) */
 };
 
 /* An action plan item of a closed session, waiting for its client's debrief. */

@@ -623,13 +623,12 @@ json_t *proto_group_json(const struct hub_group *g)
 
     for (size_t i = 0; i < g->nmembers; i++) {
         const struct hub_member *m = &g->members[i];
-        int idx = g->room ? room_member_find(g->room, m->id) : -1;
         if (m->removed)
             continue;
-        json_array_append_new(
-            members, json_pack("{s:s, s:s, s:s, s:b, s:b}", "id", m->id, "name", m->name,
-                               "role", proto_group_role(g, m), "observer", m->observer,
-                               "online", idx >= 0 && g->room->members[idx].online > 0));
+        json_array_append_new(members, json_pack("{s:s, s:s, s:s, s:b, s:b}", "id", m->id,
+                                                 "name", m->name, "role",
+                                                 proto_group_role(g, m), "observer",
+                                                 m->observer, "online", m->online > 0));
     }
     if (g->room)
         session = json_pack("{s:s, s:s}", "session_id", g->room->session_id, "step",

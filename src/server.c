@@ -134,6 +134,8 @@ struct server {
     uint64_t next_conn_id;
     size_t nconns;
     struct ip_count *ips[SERVER_IP_BUCKETS];
+    double read_tokens; /* bucket for the exports, which read the disk */
+    int64_t read_tokens_ms;
     unsigned char *scratch;
     struct proto_limits limits;
     struct lws_protocol_vhost_options headers[5];
@@ -320,16 +322,20 @@ static void group_detach(struct conn *c)
 static void conn_online(struct server *s, struct conn *c, int delta)
 {
     struct room *r = c->group->room;
+    struct hub_member *m = (struct hub_member *)hub_member_find(c->group, c->member_id);
     int idx = conn_member_idx(c);
     int before;
 
-    if (!r || idx < 0)
+    if (!m)
         return;
-    before = r->members[idx].online;
-    room_member_set_online(r, idx, delta);
-    if ((before == 0) != (r->members[idx].online == 0))
-        group_send(s, c->group,
-                   proto_presence_json(c->member_id, r->members[idx].online > 0), NULL,
+    /* The group counts connections with or without a session; the room
+     * keeps its own count for its snapshots. */
+    before = m->online;
+    m->online += delta;
+    if (r && idx >= 0)
+        room_member_set_online(r, idx, delta);
+    if ((before == 0) != (m->online == 0))
+        group_send(s, c->group, proto_presence_json(c->member_id, m->online > 0), NULL,
                    c);
 }
 
@@ -879,7 +885,8 @@ static int callback_codev(struct lws *wsi, enum lws_callback_reasons reason, voi
         return conn_writeable(s, c);
 
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-        store_drain(s->store, on_committed, s);
+        if (s->store) /* NULL while the server shuts down */
+            store_drain(s->store, on_committed, s);
         return 0;
 
     case LWS_CALLBACK_CLOSED:
@@ -910,6 +917,37 @@ static int callback_codev(struct lws *wsi, enum lws_callback_reasons reason, voi
 
 /* ---- HTTP API --------------------------------------------------------------- */
 
+/* The exports read the store synchronously on the loop thread: small reads,
+ * but bounded in rate for the whole server so that no client can keep the
+ * loop on the disk. */
+#define SERVER_READS_PER_SEC 50.0
+#define SERVER_READS_BURST   100.0
+
+static bool http_reads_disk(const char *path)
+{
+    size_t n = strlen(path);
+
+    return (n > 8 && strcmp(path + n - 8, "/journal") == 0) ||
+           (n > 8 && strcmp(path + n - 8, "/history") == 0) ||
+           (n > 8 && strcmp(path + n - 8, "/minutes") == 0);
+}
+
+static bool server_read_ok(struct server *s)
+{
+    int64_t now = now_ms();
+
+    if (!s->read_tokens_ms)
+        s->read_tokens = SERVER_READS_BURST;
+    s->read_tokens += (double)(now - s->read_tokens_ms) * SERVER_READS_PER_SEC / 1000.0;
+    if (s->read_tokens > SERVER_READS_BURST)
+        s->read_tokens = SERVER_READS_BURST;
+    s->read_tokens_ms = now;
+    if (s->read_tokens < 1.0)
+        return false;
+    s->read_tokens -= 1.0;
+    return true;
+}
+
 static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
 {
     struct http_api_reply reply;
@@ -921,6 +959,10 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
     if (h->body_too_large) {
         reply = (struct http_api_reply){.status = 413,
                                         .body = http_api_error_json(CODEV_E_TOO_LARGE)};
+    } else if (h->method == HTTP_API_GET && http_reads_disk(h->path) &&
+               !server_read_ok(s)) {
+        reply = (struct http_api_reply){
+            .status = 429, .body = http_api_error_json(CODEV_E_RATE_LIMITED)};
     } else if (h->method == HTTP_API_POST && store_is_full(s->store)) {
         reply = (struct http_api_reply){
             .status = 429, .body = http_api_error_json(CODEV_E_RATE_LIMITED)};
@@ -1085,8 +1127,12 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
 
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
     case LWS_CALLBACK_CLOSED_HTTP:
-        waits_forget(s, h);
-        http_req_reset(h);
+        /* A connection that closes before its request was read (a silent
+         * peer dropped by the handshake timeout) has no pss. */
+        if (h) {
+            waits_forget(s, h);
+            http_req_reset(h);
+        }
         return 0;
 
     default:

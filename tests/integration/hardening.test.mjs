@@ -223,3 +223,64 @@ test('the log of a whole session holds ids and codes, never card text, names or 
         await srv.stop();
     }
 });
+
+test('the facilitator rotates the invite code: the old one is refused at once, the new one works', async () => {
+    const srv = await startServer();
+    try {
+        const g = await setupGroup(srv, { open: false });
+        const rotate = (key) => fetch(`${srv.url}/api/groups/${g.groupId}/invite`, {
+            method: 'POST', body: '{}', headers: { authorization: `Bearer ${key}` },
+        });
+        let r = await rotate(g.K[0].key);
+        assert.equal(r.status, 403);
+        assert.equal((await r.json()).error.code, 'not_facilitator');
+        r = await rotate(g.F.key);
+        assert.equal(r.status, 200);
+        const { invite_code: fresh } = await r.json();
+        assert.match(fresh, /^[A-Za-z0-9_-]{22}$/);
+        assert.notEqual(fresh, g.invite);
+        const join = (code) => fetch(`${srv.url}/api/groups/${g.groupId}/members`, {
+            method: 'POST', body: JSON.stringify({ invite_code: code, display_name: 'Nouvelle' }),
+        });
+        r = await join(g.invite);
+        assert.equal(r.status, 403);
+        assert.equal((await r.json()).error.code, 'bad_invite');
+        assert.equal((await join(fresh)).status, 201);
+        // The new code is durable: it still works after a restart, the old one not.
+        await srv.stop({ keepData: true });
+        const again = await startServer({ dataDir: srv.dataDir });
+        try {
+            const rejoin = (code) => fetch(`${again.url}/api/groups/${g.groupId}/members`, {
+                method: 'POST', body: JSON.stringify({ invite_code: code, display_name: 'Encore' }),
+            });
+            assert.equal((await rejoin(g.invite)).status, 403);
+            assert.equal((await rejoin(fresh)).status, 201);
+        } finally {
+            await again.stop();
+        }
+    } finally {
+        await srv.stop().catch(() => {});
+    }
+});
+
+test('presence and online are right before any session is open', async () => {
+    const srv = await startServer();
+    try {
+        const g = await setupGroup(srv, { open: false });
+        const online = async () => {
+            const r = await fetch(`${srv.url}/api/groups/${g.groupId}`, { headers: { authorization: `Bearer ${g.F.key}` } });
+            return Object.fromEntries((await r.json()).members.map((m) => [m.id, m.online]));
+        };
+        assert.equal((await online())[g.K[0].memberId], true);
+        await g.K[0].close();
+        const off = await g.F.nextEvent('presence', (m) => m.member_id === g.K[0].memberId);
+        assert.equal(off.online, false);
+        assert.equal((await online())[g.K[0].memberId], false);
+        const back = await reconnect(srv, g.K[0]);
+        const on = await g.F.nextEvent('presence', (m) => m.member_id === g.K[0].memberId);
+        assert.equal(on.online, true);
+        await back.close();
+    } finally {
+        await srv.stop();
+    }
+});
