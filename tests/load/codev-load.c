@@ -88,6 +88,7 @@ struct options {
     int pid;          /* server pid, or 0: found by port */
     bool verbose;     /* one line per second */
     const char *label;
+    const char *evlib; /* lws event library: poll, ev or uv */
 };
 
 static struct options opt = {
@@ -106,6 +107,7 @@ static struct options opt = {
     .connect_par = 256,
     .churn = 0,
     .label = "run",
+    .evlib = "uv",
 };
 
 /* ---- time ------------------------------------------------------------------------ */
@@ -1304,6 +1306,11 @@ static int callback_load(struct lws *wsi, enum lws_callback_reasons reason, void
         if (m->state != MS_CLOSING && L.phase < PH_LEAVE)
             fprintf(stderr, "room %d member %d: closed by the server\n", m->room->idx,
                     m->idx);
+        /* Closed before its welcome while connecting: the driver retries. */
+        if (L.phase == PH_CONNECT && m->state != MS_READY && m->state != MS_CLOSING) {
+            m->state = MS_IDLE;
+            return 0;
+        }
         m->state = m->want_reconnect ? MS_IDLE : MS_CLOSED;
         if (m->want_reconnect) {
             m->want_reconnect = false;
@@ -1431,6 +1438,8 @@ static void second_report(int64_t now)
     L.last_second_ns = now;
 }
 
+static void report(void);
+
 static void driver(lws_sorted_usec_list_t *sul)
 {
     int64_t now = mono_ns();
@@ -1530,7 +1539,10 @@ static void driver(lws_sorted_usec_list_t *sul)
         }
         break;
     case PH_DONE:
-        return;
+        /* With libuv, lws_service() runs the loop until it is stopped:
+         * report and leave from here. */
+        report();
+        exit(0);
     }
     lws_sul_schedule(L.ctx, 0, &L.sul, driver, LOAD_DRIVER_NS / 1000);
 }
@@ -1664,6 +1676,7 @@ static void usage(void)
         "  --churn X         reconnections per second in the window (0)\n"
         "  --pid P           server pid for /proc (default: found by port)\n"
         "  --label S         name of the run in the SUMMARY line\n"
+        "  --evlib L         lws event loop: uv (epoll, default), ev or poll\n"
         "  -v                one line per second\n");
 }
 
@@ -1675,7 +1688,7 @@ int main(int argc, char **argv)
         {"seconds", 1, 0, 's'}, {"idle", 1, 0, 'i'},      {"leave", 1, 0, 'l'},
         {"step-ms", 1, 0, 'S'}, {"srcs", 1, 0, 'a'},      {"http-conns", 1, 0, 'h'},
         {"connect-par", 1, 0, 'c'}, {"churn", 1, 0, 'C'}, {"pid", 1, 0, 'P'},
-        {"label", 1, 0, 'L'},   {"help", 0, 0, '?'},      {0, 0, 0, 0}};
+        {"label", 1, 0, 'L'},   {"evlib", 1, 0, 'E'},   {"help", 0, 0, '?'},      {0, 0, 0, 0}};
     struct lws_context_creation_info info;
     struct rlimit rl;
     int c, rc = 0;
@@ -1698,6 +1711,7 @@ int main(int argc, char **argv)
         case 'C': opt.churn = atof(optarg); break;
         case 'P': opt.pid = atoi(optarg); break;
         case 'L': opt.label = optarg; break;
+        case 'E': opt.evlib = optarg; break;
         case 'v': opt.verbose = true; break;
         default: usage(); return c == '?' ? 0 : 2;
         }
@@ -1767,7 +1781,12 @@ int main(int argc, char **argv)
     info.port = CONTEXT_PORT_NO_LISTEN;
     info.protocols = protocols;
     info.fd_limit_per_thread = (unsigned)L.nmembers + 256;
-    info.options = 0;
+    /* lws' default loop is poll(), O(connections) per wake-up; libev and
+     * libuv use epoll. */
+    if (strcmp(opt.evlib, "ev") == 0)
+        info.options |= LWS_SERVER_OPTION_LIBEV;
+    else if (strcmp(opt.evlib, "uv") == 0)
+        info.options |= LWS_SERVER_OPTION_LIBUV;
     L.ctx = lws_create_context(&info);
     if (!L.ctx) {
         fprintf(stderr, "lws context failed\n");
