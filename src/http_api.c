@@ -195,21 +195,33 @@ static bool is_facilitator(const struct hub_group *g, const struct hub_member *m
     return strcmp(m->id, g->facilitator) == 0;
 }
 
-static void open_session(struct hub *hub, struct hub_group *g, const char *auth,
-                         int64_t now_ms, struct http_api_reply *reply)
+/* Returns the facilitator whose key is in auth, or NULL after answering the
+ * error (401 for no or a wrong key, 403 not_facilitator for another member). */
+static const struct hub_member *authorise_facilitator(const struct hub_group *g,
+                                                      const char *auth,
+                                                      struct http_api_reply *reply)
 {
     const struct hub_member *m;
     int rc;
 
-    m = authorise(g, auth, &rc);
-    if (!m) {
+    if (!(m = authorise(g, auth, &rc))) {
         reply_error(reply, rc);
-        return;
+        return NULL;
     }
     if (!is_facilitator(g, m)) {
         reply_error(reply, CODEV_E_NOT_FACILITATOR);
-        return;
+        return NULL;
     }
+    return m;
+}
+
+static void open_session(struct hub *hub, struct hub_group *g, const char *auth,
+                         int64_t now_ms, struct http_api_reply *reply)
+{
+    int rc;
+
+    if (!authorise_facilitator(g, auth, reply))
+        return;
     rc = hub_session_open(hub, g, now_ms);
     if (rc) {
         reply_error(reply, rc);
@@ -227,17 +239,10 @@ static void invite_rotate(struct hub_group *g, const char *auth,
                           struct http_api_reply *reply)
 {
     char invite[AUTH_SECRET_LEN + 1];
-    const struct hub_member *m;
     int rc;
 
-    if (!(m = authorise(g, auth, &rc))) {
-        reply_error(reply, rc);
+    if (!authorise_facilitator(g, auth, reply))
         return;
-    }
-    if (!is_facilitator(g, m)) {
-        reply_error(reply, CODEV_E_NOT_FACILITATOR);
-        return;
-    }
     rc = hub_invite_rotate(g, invite);
     if (rc) {
         reply_error(reply, rc);
@@ -252,20 +257,12 @@ static void invite_rotate(struct hub_group *g, const char *auth,
 static void settings_set(struct hub_group *g, const char *auth, json_t *in,
                          struct http_api_reply *reply)
 {
-    const struct hub_member *m;
     json_t *updated;
-    int rc;
+    int rc = 0;
     const char *retention;
 
-    if (!(m = authorise(g, auth, &rc))) {
-        reply_error(reply, rc);
+    if (!authorise_facilitator(g, auth, reply))
         return;
-    }
-    if (!is_facilitator(g, m)) {
-        reply_error(reply, CODEV_E_NOT_FACILITATOR);
-        return;
-    }
-    rc = 0;
     retention = get_string(in, "retention", &rc);
     if (!rc)
         rc = hub_group_retention_set(g, retention);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "errors.h"
 
 #define HUB_INITIAL_BUCKETS 64
@@ -127,24 +128,6 @@ int hub_name_clean(const struct hub *h, const char *in, char *out, size_t cap)
     return chars >= 1 && chars <= h->name_max_chars ? 0 : CODEV_E_BAD_FIELD;
 }
 
-static int hub_grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-    size_t ncap;
-    void *p;
-
-    if (need <= *cap)
-        return 0;
-    ncap = *cap ? *cap * 2 : 8;
-    while (ncap < need)
-        ncap *= 2;
-    p = realloc(*arr, ncap * elem);
-    if (!p)
-        return -1;
-    *arr = p;
-    *cap = ncap;
-    return 0;
-}
-
 static int hub_rehash(struct hub *h)
 {
     size_t n = h->nbuckets * 2;
@@ -175,7 +158,7 @@ static int hub_member_new(struct hub_group *g, const char *name,
 {
     struct hub_member *m;
 
-    if (hub_grow((void **)&g->members, &g->members_cap, g->nmembers + 1, sizeof(*m)))
+    if (array_grow((void **)&g->members, &g->members_cap, g->nmembers + 1, sizeof(*m)))
         return CODEV_E_INTERNAL;
     if (auth_secret_new(key))
         return CODEV_E_INTERNAL;
@@ -385,7 +368,7 @@ static void hub_keep_plans(struct hub_group *g, const struct room *r)
         k = &r->consultations[c->consultation];
         if (k->client < 0)
             continue;
-        if (hub_grow((void **)&g->plans, &g->plans_cap, g->nplans + 1, sizeof(*p)))
+        if (array_grow((void **)&g->plans, &g->plans_cap, g->nplans + 1, sizeof(*p)))
             return;
         p = &g->plans[g->nplans];
         memset(p, 0, sizeof(*p));
@@ -512,7 +495,7 @@ int hub_member_insert(struct hub_group *g, const char *id, const char *name,
         return CODEV_E_BAD_FIELD;
     if (g->nmembers >= ROOM_MEMBERS_HARD_MAX)
         return CODEV_E_GROUP_FULL;
-    if (hub_grow((void **)&g->members, &g->members_cap, g->nmembers + 1, sizeof(*m)))
+    if (array_grow((void **)&g->members, &g->members_cap, g->nmembers + 1, sizeof(*m)))
         return CODEV_E_INTERNAL;
     m = &g->members[g->nmembers];
     memset(m, 0, sizeof(*m));
@@ -532,7 +515,7 @@ int hub_plan_insert(struct hub_group *g, const struct hub_plan *src)
 
     if (!src->text)
         return CODEV_E_BAD_FIELD;
-    if (hub_grow((void **)&g->plans, &g->plans_cap, g->nplans + 1, sizeof(*p)))
+    if (array_grow((void **)&g->plans, &g->plans_cap, g->nplans + 1, sizeof(*p)))
         return CODEV_E_INTERNAL;
     p = &g->plans[g->nplans];
     *p = *src;

@@ -40,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "errors.h"
 
 /* Most events one command appends: hands lowered, a new consultation and
@@ -177,31 +178,6 @@ static const char *const cmd_names[CMD_TYPE_COUNT] = {
 
 /* ---- small helpers ---------------------------------------------------- */
 
-/* Makes room in *arr (elements of elem bytes, capacity *cap) for need
- * elements, doubling the capacity. Returns 0, or -1 on allocation failure or
- * overflow, leaving *arr and *cap as they were. */
-static int room_grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-    size_t ncap = *cap ? *cap : 8;
-    void *p;
-
-    if (need <= *cap)
-        return 0;
-    while (ncap < need) {
-        if (ncap > SIZE_MAX / 2)
-            return -1;
-        ncap *= 2;
-    }
-    if (ncap > SIZE_MAX / elem)
-        return -1;
-    p = realloc(*arr, ncap * elem);
-    if (!p)
-        return -1;
-    *arr = p;
-    *cap = ncap;
-    return 0;
-}
-
 /* Returns a new copy of s (the caller owns it), or NULL when s is NULL or
  * the allocation fails; callers tell the two apart by s. */
 static char *room_strdup(const char *s)
@@ -292,7 +268,7 @@ static struct room_card *room_card_of(struct room *r, uint32_t id,
  * write, so that room_emit() cannot fail half-way through a change. */
 static int room_events_reserve(struct room *r, size_t n)
 {
-    if (room_grow((void **)&r->out, &r->out_cap, r->nout + n, sizeof(*r->out)))
+    if (array_grow((void **)&r->out, &r->out_cap, r->nout + n, sizeof(*r->out)))
         return CODEV_E_INTERNAL;
     return 0;
 }
@@ -373,8 +349,8 @@ static int room_step_change(struct room *r, enum step to, bool open_consultation
 
     if (room_events_reserve(r, ROOM_EVENTS_PER_CMD))
         return CODEV_E_INTERNAL;
-    if (open_consultation && room_grow((void **)&r->consultations, &r->consultations_cap,
-                                       r->nconsultations + 1, sizeof(*r->consultations)))
+    if (open_consultation && array_grow((void **)&r->consultations, &r->consultations_cap,
+                                        r->nconsultations + 1, sizeof(*r->consultations)))
         return CODEV_E_INTERNAL;
 
     room_clock_fold(r, now_ms);
@@ -658,7 +634,7 @@ static int room_card_post(struct room *r, int member, enum room_card_type type,
 
     err = CODEV_E_INTERNAL;
     if (r->ncards >= UINT32_MAX || room_events_reserve(r, 1) ||
-        room_grow((void **)&r->cards, &r->cards_cap, r->ncards + 1, sizeof(*r->cards)))
+        array_grow((void **)&r->cards, &r->cards_cap, r->ncards + 1, sizeof(*r->cards)))
         goto out;
     text = strdup(cmd->text);
     if (has_due)
@@ -1145,8 +1121,8 @@ int room_member_add(struct room *r, const char *member_id, const char *name,
 
     err = CODEV_E_INTERNAL;
     copy = strdup(name ? name : "");
-    if (!copy || room_grow((void **)&r->members, &r->members_cap, r->nmembers + 1,
-                           sizeof(*r->members)))
+    if (!copy || array_grow((void **)&r->members, &r->members_cap, r->nmembers + 1,
+                            sizeof(*r->members)))
         goto out;
     m = &r->members[r->nmembers];
     memset(m, 0, sizeof(*m));
@@ -1225,8 +1201,8 @@ int room_debrief_add(struct room *r, const char *action_id, const char *client_i
     if (due && *due)
         due_copy = strdup(due);
     if (!text_copy || (due && *due && !due_copy) ||
-        room_grow((void **)&r->debriefs, &r->debriefs_cap, r->ndebriefs + 1,
-                  sizeof(*r->debriefs)))
+        array_grow((void **)&r->debriefs, &r->debriefs_cap, r->ndebriefs + 1,
+                   sizeof(*r->debriefs)))
         goto out;
     d = &r->debriefs[r->ndebriefs];
     memset(d, 0, sizeof(*d));

@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "errors.h"
 
 #define STORE_BUSY_TIMEOUT_MS 5000
@@ -342,23 +343,6 @@ static char *dup_or_null(const char *s)
 static void id_copy(char dst[AUTH_UUID_LEN + 1], const char *src)
 {
     snprintf(dst, AUTH_UUID_LEN + 1, "%s", src ? src : "");
-}
-
-static int grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-    size_t ncap = *cap ? *cap : 8;
-    void *p;
-
-    if (need <= *cap)
-        return 0;
-    while (ncap < need)
-        ncap *= 2;
-    p = realloc(*arr, ncap * elem);
-    if (!p)
-        return -1;
-    *arr = p;
-    *cap = ncap;
-    return 0;
 }
 
 static void group_snap_free(struct group_snap *g)
@@ -857,8 +841,8 @@ static void replay_row(struct replay *rp, sqlite3_stmt *st)
     if (rc || dup || seq != (uint64_t)sqlite3_column_int64(st, 17))
         rp->mismatches++;
     while (rp->nfacilitators < r->nconsultations) {
-        if (grow((void **)&rp->facilitators, &rp->facilitators_cap, rp->nfacilitators + 1,
-                 sizeof(*rp->facilitators))) {
+        if (array_grow((void **)&rp->facilitators, &rp->facilitators_cap,
+                       rp->nfacilitators + 1, sizeof(*rp->facilitators))) {
             rp->mismatches++;
             return;
         }
@@ -1537,7 +1521,7 @@ static int load_sessions(struct store *s, struct hub *h, int64_t now_ms,
         return CODEV_E_INTERNAL;
     /* Collect first: finalizing writes to the tables being read. */
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        if (grow((void **)&ids, &cap, n + 1, sizeof(*ids))) {
+        if (array_grow((void **)&ids, &cap, n + 1, sizeof(*ids))) {
             rc = CODEV_E_INTERNAL;
             break;
         }
@@ -1661,7 +1645,7 @@ static int read_entries(sqlite3 *db, const char *member, struct store_journal *j
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         struct store_entry *e;
         int s_idx = step_from_name(col_text(st, 3));
-        if (grow((void **)&j->entries, &cap, j->nentries + 1, sizeof(*e))) {
+        if (array_grow((void **)&j->entries, &cap, j->nentries + 1, sizeof(*e))) {
             rc = CODEV_E_INTERNAL;
             break;
         }
@@ -1701,7 +1685,7 @@ static int read_case_items(sqlite3 *db, struct store_case *c)
     sqlite3_bind_int(st, 2, c->consultation);
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         struct store_case_item *it;
-        if (grow((void **)&c->items, &cap, c->nitems + 1, sizeof(*it))) {
+        if (array_grow((void **)&c->items, &cap, c->nitems + 1, sizeof(*it))) {
             rc = CODEV_E_INTERNAL;
             break;
         }
@@ -1737,7 +1721,7 @@ static int read_cases(sqlite3 *db, const char *member, struct store_journal *j)
     sqlite3_bind_text(st, 1, member, -1, SQLITE_STATIC);
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         struct store_case *c;
-        if (grow((void **)&j->cases, &cap, j->ncases + 1, sizeof(*c))) {
+        if (array_grow((void **)&j->cases, &cap, j->ncases + 1, sizeof(*c))) {
             rc = CODEV_E_INTERNAL;
             break;
         }
@@ -1771,7 +1755,7 @@ static int read_plans(sqlite3 *db, const char *member, struct store_journal *j)
     sqlite3_bind_text(st, 1, member, -1, SQLITE_STATIC);
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         struct store_plan *p;
-        if (grow((void **)&j->plans, &cap, j->nplans + 1, sizeof(*p))) {
+        if (array_grow((void **)&j->plans, &cap, j->nplans + 1, sizeof(*p))) {
             rc = CODEV_E_INTERNAL;
             break;
         }
@@ -1843,7 +1827,8 @@ static int read_session_history(sqlite3 *db, struct store_session_history *sh)
     sqlite3_bind_text(st, 1, sh->id, -1, SQLITE_STATIC);
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         struct store_consultation_history *c;
-        if (grow((void **)&sh->consultations, &cap, sh->nconsultations + 1, sizeof(*c))) {
+        if (array_grow((void **)&sh->consultations, &cap, sh->nconsultations + 1,
+                       sizeof(*c))) {
             rc = CODEV_E_INTERNAL;
             break;
         }
@@ -1896,7 +1881,7 @@ int store_history_read(struct store *s, const char *group_id, struct store_histo
     sqlite3_bind_text(st, 1, group_id, -1, SQLITE_STATIC);
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         struct store_session_history *sh;
-        if (grow((void **)&h->sessions, &cap, h->nsessions + 1, sizeof(*sh)))
+        if (array_grow((void **)&h->sessions, &cap, h->nsessions + 1, sizeof(*sh)))
             goto out;
         sh = &h->sessions[h->nsessions++];
         memset(sh, 0, sizeof(*sh));

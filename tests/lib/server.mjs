@@ -21,16 +21,24 @@ export function serverBinary() {
     return process.env.CODEVD_BIN || path.join(repoRoot, 'build', 'src', 'codevd');
 }
 
-export function freePort() {
-    return new Promise((resolve, reject) => {
-        const s = net.createServer();
-        s.unref();
-        s.on('error', reject);
-        s.listen(0, '127.0.0.1', () => {
-            const { port } = s.address();
-            s.close(() => resolve(port));
+/**
+ * A port that is free now, chosen below the kernel's ephemeral range
+ * (32768-60999 here), so that the source ports of many client sockets (a
+ * load test running beside the tests) cannot take it before the server
+ * binds it. Checked on all interfaces, as codevd binds them all.
+ */
+export async function freePort() {
+    for (let i = 0; i < 200; i++) {
+        const port = 20000 + Math.floor(Math.random() * 12000);
+        const free = await new Promise((resolve) => {
+            const s = net.createServer();
+            s.unref();
+            s.once('error', () => resolve(false));
+            s.listen(port, () => s.close(() => resolve(true)));
         });
-    });
+        if (free) return port;
+    }
+    throw new Error('no free port found in 20000-31999');
 }
 
 /** GET url over https, accepting a self-signed certificate; resolves with the status. */
@@ -71,6 +79,18 @@ async function waitHealthy(url, child, deadlineMs) {
  * split on spaces, is used when set.
  */
 export async function startServer(opts = {}) {
+    // A free port can be taken by someone else between freePort() and the
+    // server's bind: try another one then, unless the caller chose the port.
+    for (let attempt = 1; ; attempt++) {
+        try {
+            return await startServerOnce(opts);
+        } catch (e) {
+            if (opts.port || attempt >= 5 || !/ERROR on binding/.test(e.message)) throw e;
+        }
+    }
+}
+
+async function startServerOnce(opts) {
     const bin = serverBinary();
     if (!existsSync(bin)) throw new Error(`no codevd binary at ${bin}; build first`);
     const port = opts.port || (await freePort());
