@@ -8,7 +8,8 @@
 #
 # rate is cards per room per second. Without arguments the scenarios are the
 # ones of issue 6 (1k, 10k nominal, 18k, and 18k at a high card rate).
-# Environment: BUILD (build dir, default build), PORT (18080), WARMUP (3),
+# Environment: BUILD (build dir, default build), CODEVD (another codevd
+# binary to measure, default $BUILD/src/codevd), PORT (18080), WARMUP (3),
 # SECONDS_DEFAULT (15), IDLE (idle CPU sample before set-up, 5 s), SRCS
 # (source addresses, 4), EXTRA (more codev-load options), SERVER_SET (more
 # --set options for codevd), KEEP (keep the logs in /tmp/codev-bench.*).
@@ -27,6 +28,7 @@ if [ ! -d "$build" ]; then
     meson setup "$build" "$root" >/dev/null
 fi
 ninja -C "$build" src/codevd tests/load/codev-load >/dev/null
+codevd=${CODEVD:-$build/src/codevd}
 
 if [ $# -eq 0 ]; then
     set -- 1k:125:0.2 10k-nominal:1250:0.2 18k:2250:0.2 18k-load:2250:12
@@ -43,6 +45,11 @@ server_pid=
 stop_server() {
     if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
         kill -TERM "$server_pid"
+        for _ in 1 2 3 4 5 6 7 8 9 10; do
+            kill -0 "$server_pid" 2>/dev/null || break
+            sleep 0.5
+        done
+        kill -KILL "$server_pid" 2>/dev/null || true
         wait "$server_pid" 2>/dev/null || true
     fi
     server_pid=
@@ -69,7 +76,7 @@ EOS
     data=$work/data-$label
     mkdir -p "$data"
     # shellcheck disable=SC2086
-    taskset -c 0 "$build/src/codevd" --port "$port" --data-dir "$data" \
+    taskset -c 0 "$codevd" --port "$port" --data-dir "$data" \
         --log-level warn \
         --set connections_max=19000 --set connections_per_ip=19000 \
         --set cards_per_step=10000 ${SERVER_SET:-} \

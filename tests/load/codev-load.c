@@ -934,7 +934,10 @@ static int64_t jint(struct jtok *t)
         neg = true, t->p++;
     while (t->p < t->e && *t->p >= '0' && *t->p <= '9')
         v = v * 10 + (*t->p++ - '0');
-    jskip(t); /* a fraction or exponent, if any */
+    /* a fraction or exponent, if any (never the delimiter after it) */
+    while (t->p < t->e && (*t->p == '.' || *t->p == 'e' || *t->p == 'E' || *t->p == '+' ||
+                           *t->p == '-' || (*t->p >= '0' && *t->p <= '9')))
+        t->p++;
     return neg ? -v : v;
 }
 
@@ -1382,6 +1385,7 @@ static void window_open(int64_t now)
     memset(&L.reconnect_lat, 0, sizeof(L.reconnect_lat));
     L.win0_ns = now;
     L.last_second_ns = now;
+    memset(&L.last_second, 0, sizeof(L.last_second));
     getrusage(RUSAGE_SELF, &L.ru0);
     if (L.pid)
         proc_read(L.pid, &L.p_win0);
@@ -1613,6 +1617,19 @@ static void report(void)
     hist_print("connect->welcome", &L.connect_lat);
     if (L.reconnect_lat.count)
         hist_print("reconnect->welcome", &L.reconnect_lat);
+    if (lost || missing) {
+        /* Where the losses are: by member role, and how many connections. */
+        printf("lost by member index:");
+        for (int k = 0; k < opt.members; k++) {
+            uint64_t n = 0, conns_hit = 0;
+            for (int i = 0; i < opt.rooms; i++) {
+                n += L.rooms[i].m[k].lost;
+                conns_hit += L.rooms[i].m[k].lost > 0;
+            }
+            printf(" %d:%" PRIu64 "(%" PRIu64 " conns)", k, n, conns_hit);
+        }
+        printf("\n");
+    }
     printf("integrity: lost %" PRIu64 " dup %" PRIu64 " out-of-order %" PRIu64
            " | cards missing %" PRIu64 " extra %" PRIu64 " | errors %" PRIu64
            " | closes %" PRIu64 "\n",
