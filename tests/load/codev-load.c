@@ -310,6 +310,7 @@ static struct {
     int64_t t_connect0, t_connected, t_driven;
     lws_sorted_usec_list_t sul;
     struct counters c;        /* since the start of the window */
+    struct counters w;        /* the window's, frozen when it closes */
     struct counters total;    /* whole run */
     struct hist lat;          /* card post-to-receive, us */
     struct hist ack;          /* command send-to-ack, us */
@@ -1393,6 +1394,7 @@ static void window_open(int64_t now)
 
 static void window_close(int64_t now)
 {
+    L.w = L.c;
     L.win1_ns = now;
     getrusage(RUSAGE_SELF, &L.ru1);
     if (L.pid)
@@ -1602,12 +1604,12 @@ static void report(void)
            opt.label, opt.rooms, opt.members, conns, opt.rate, secs);
     printf("delivered: %.0f msgs/s (%.0f events/s with seq, %.0f ticks/s, %.0f acks/s) "
            "in %.0f frames/s (%.1f msgs/frame), %.1f MB/s\n",
-           L.c.msgs / secs, L.c.events / secs, L.c.ticks / secs, L.c.acks / secs,
-           L.c.frames / secs, L.c.frames ? (double)L.c.msgs / L.c.frames : 0,
-           L.c.bytes / secs / 1e6);
+           L.w.msgs / secs, L.w.events / secs, L.w.ticks / secs, L.w.acks / secs,
+           L.w.frames / secs, L.w.frames ? (double)L.w.msgs / L.w.frames : 0,
+           L.w.bytes / secs / 1e6);
     printf("posts: %.0f/s sent, %" PRIu64 " skipped (local rate/inflight limits); run "
            "total %" PRIu64 " sent, %" PRIu64 " acked, %" PRIu64 " refused\n",
-           L.c.posts_sent / secs, L.c.posts_skipped, L.total.posts_sent, acked, refused);
+           L.w.posts_sent / secs, L.w.posts_skipped, L.total.posts_sent, acked, refused);
     printf("latency (ms):\n");
     hist_print("card post->receive", &L.lat);
     hist_print_shape(&L.lat);
@@ -1636,7 +1638,7 @@ static void report(void)
            lost, dup, ooo, missing, extra, L.total.errors, L.total.closes);
     printf("connections: %" PRIu64 " connects, %" PRIu64 " reconnects in window (%.1f/s), "
            "%" PRIu64 " connect errors\n",
-           L.total.connects, L.c.reconnects, L.c.reconnects / secs, L.total.connect_errors);
+           L.total.connects, L.w.reconnects, L.w.reconnects / secs, L.total.connect_errors);
     printf("generator CPU %.1f%% of one core\n", gen_cpu);
     if (L.pid) {
         printf("server pid %d: CPU %.1f%% of one core in the window", L.pid, srv_cpu);
@@ -1655,13 +1657,13 @@ static void report(void)
            " rss_setup_kb=%" PRIu64 " rss_conn_kb=%" PRIu64 " rss_left_kb=%" PRIu64 " rss_b_conn=%.0f rss_delta_b_conn=%.0f cpu=%.1f "
            "idle_cpu=%.2f gen_cpu=%.1f lost=%" PRIu64 " dup=%" PRIu64 " ooo=%" PRIu64
            " missing=%" PRIu64 " skipped=%" PRIu64 " errors=%" PRIu64 "\n",
-           opt.label, conns, opt.rooms, opt.rate, L.c.msgs / secs, L.c.events / secs,
+           opt.label, conns, opt.rooms, opt.rate, L.w.msgs / secs, L.w.events / secs,
            hist_pct(&L.lat, 50) / 1e3, hist_pct(&L.lat, 99) / 1e3, L.lat.max / 1e3,
            hist_pct(&L.tick_delay, 99) / 1e3, hist_pct(&L.tick_period, 99) / 1e3,
            L.rss_peak_kb, L.p_base.rss_kb, L.p_setup.rss_kb, L.p_conn.rss_kb, L.p_left.rss_kb,
            rss_per_conn,
            rss_delta_per_conn, srv_cpu, idle_cpu, gen_cpu, lost, dup, ooo, missing,
-           L.c.posts_skipped, L.total.errors);
+           L.w.posts_skipped, L.total.errors);
 }
 
 /* ---- main ------------------------------------------------------------------------ */
