@@ -4,7 +4,8 @@
 # set CODEVD_NO_BROWSER=1 to skip it.
 set -euo pipefail
 pkgs=(build-essential meson ninja-build pkg-config libwebsockets-dev libjansson-dev
-      uuid-dev libssl-dev libsqlite3-dev libcmocka-dev clang clang-format cppcheck valgrind)
+      uuid-dev libssl-dev libsqlite3-dev libcmocka-dev clang clang-format cppcheck valgrind
+      libwebsockets-evlib-uv)
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
 [ "${CODEVD_NO_BROWSER:-0}" = 1 ] || pkgs+=(chromium)
 missing=()
