@@ -340,11 +340,7 @@ int hub_session_open(struct hub *h, struct hub_group *g, int64_t now_ms)
         if (room_debrief_add(r, p->id, p->client, p->text, p->due) < 0)
             goto fail;
     }
-    room_free(g->room);
-    g->room = r;
-    g->room_counted = true;
-    h->open_sessions++;
-    return 0;
+    return hub_session_attach(h, g, r);
 fail:
     room_free(r);
     return CODEV_E_INTERNAL;
