@@ -97,6 +97,7 @@ static const struct config_key config_keys[] = {
     OPT(allowed_origins, "comma-separated extra origins; unset = same origin only"),
     {"log_level", KEY_LOG_LEVEL, OFF(log_level), 0, 0, LOG_LEVEL_NOTICE, NULL,
      "error, warn, notice, info or debug"},
+    STR(event_loop, "auto", "auto, epoll (lws on libuv) or poll"),
     U32(ws_max_message, 1024, 16777216, 65536, "bytes of one reassembled message"),
     U32(json_max_depth, 2, 64, 8, "JSON nesting depth"),
     U32(text_max_chars, 1, 100000, 1000, "characters of a card text"),
@@ -725,6 +726,15 @@ int config_validate(const struct config *c, struct config_error *err)
         snprintf(err->text, sizeof err->text,
                  "long_text_max_chars (%lu) must not be less than text_max_chars (%lu)",
                  (unsigned long)c->long_text_max_chars, (unsigned long)c->text_max_chars);
+        return -1;
+    }
+    if (strcmp(c->event_loop, "auto") != 0 && strcmp(c->event_loop, "epoll") != 0 &&
+        strcmp(c->event_loop, "poll") != 0) {
+        char q[CONFIG_QUOTE_MAX + 4];
+        error_key(err, "event_loop");
+        snprintf(err->text, sizeof err->text,
+                 "event_loop must be auto, epoll or poll, got \"%s\"",
+                 quote_cut(c->event_loop, q, sizeof q));
         return -1;
     }
     if (c->allowed_origins) {

@@ -33,6 +33,7 @@ struct config {
     char *tls_key;         /* PEM path, NULL = plain */
     char *allowed_origins; /* comma-separated origins; NULL = same origin only */
     enum config_log_level log_level; /* default notice */
+    char *event_loop;                /* "auto" (default), "epoll" or "poll" */
 
     /* limits (see proto/README.md section 2.7) */
     uint32_t ws_max_message;      /* bytes of one reassembled message, default 65536 */

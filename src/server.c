@@ -4,9 +4,17 @@
  *
  * Invariants:
  *   - Everything runs on the one lws service thread.
- *   - A connection writes only in LWS_CALLBACK_SERVER_WRITEABLE, one
- *     lws_write per callback, from its fan_queue (fanout.c): one event is
- *     encoded once and shared by every recipient's queue.
+ *   - One event is encoded once and shared by every recipient's queue
+ *     (fan_queue, fanout.c). A push only marks the connection dirty; once
+ *     per loop iteration, just before the loop sleeps (server_flush), each
+ *     dirty connection writes what it has, several messages as one array
+ *     frame, straight to its socket. The busier the loop, the more each
+ *     frame carries. Only a connection whose socket is full (lws buffered
+ *     part of a frame) waits for LWS_CALLBACK_SERVER_WRITEABLE: toggling
+ *     POLLOUT for every frame would cost two epoll_ctl calls per frame.
+ *   - Time comes from one timerfd in the loop, at absolute 100 ms
+ *     deadlines: clock ticks (spread over the second), keep-alive pings and
+ *     dead-peer sweeps. No per-connection timers.
  *   - A connection is "attached" once its hello succeeded: it is then in its
  *     group's list (hub_group.conns) and counted online in the room.
  *   - The pss (struct conn) is never freed here; what it points to is
@@ -21,14 +29,23 @@
  */
 #include "server.h"
 
+#include "codevd_config.h"
+
+#include <errno.h>
+#if defined(CODEVD_HAVE_LIBUV)
+#include <uv.h> /* before libwebsockets.h, which then declares its libuv helpers */
+#endif
 #include <libwebsockets.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timerfd.h>
 #include <time.h>
+#include <unistd.h>
 
-#include "codevd_config.h"
+#include "array.h"
 #include "errors.h"
 #include "fanout.h"
 #include "http_api.h"
@@ -37,8 +54,15 @@
 #include "protocol.h"
 #include "store.h"
 
-#define SERVER_SCRATCH   (256 * 1024) /* batch frame buffer, LWS_PRE included */
-#define SERVER_MAX_FRAME (64 * 1024)  /* bytes of one batched frame */
+#if defined(CODEVD_HAVE_LIBUV) && defined(LWS_WITH_LIBUV)
+#define SERVER_UV 1 /* the event_loop setting can choose epoll (libuv) */
+#endif
+
+/* lws_write's close-frame type: private in lws 4.1 (LWS_WRITE_CLOSE in
+ * roles/ws/private-lib-roles-ws.h, 4 since lws 1.x), see conn_send_close. */
+#define SERVER_WRITE_CLOSE ((enum lws_write_protocol)4)
+#define SERVER_SCRATCH     (256 * 1024) /* batch frame buffer, LWS_PRE included */
+#define SERVER_MAX_FRAME   (64 * 1024)  /* bytes of one batched frame */
 /* Ticks are spread over the second: a group ticks in one of TICK_SLOTS
  * slots (by its id), and one pass every 1/TICK_SLOTS s serves one slot, so
  * thousands of rooms never tick in the same instant. */
@@ -79,8 +103,16 @@ struct conn {
     int close_code; /* when non-zero: close after the queue drains */
     const char *close_reason;
     bool counted;        /* counted in server.nconns */
+    bool direct;         /* may write outside WRITEABLE (a plain TCP/TLS socket) */
+    bool peer_closing;   /* the peer sent a close frame: write nothing more */
+    bool ping_due;       /* a keep-alive ping waits to be written */
+    bool close_sent;     /* our close frame is written: wait for the peer's */
     uint32_t inflight;   /* acks waiting in server.waits */
+    uint32_t dirty_at;   /* 1 + index in server.dirty, or 0 */
+    int64_t rx_ms;       /* monotonic ms of the last frame or pong received */
+    int64_t ping_ms;     /* monotonic ms of the last ping sent */
     struct ip_count *ip; /* its peer address's count, or NULL */
+    struct conn *all_prev, *all_next; /* server.all: every WebSocket */
 };
 
 struct http_req {
@@ -126,13 +158,24 @@ struct server {
     struct store *store;
     struct waits waits;
     uint64_t next_token;
-    atomic_bool wake_ok; /* the writer thread may wake the loop */
-    lws_sorted_usec_list_t tick_sul;
+    atomic_bool wake_ok;                   /* the writer thread may wake the loop */
+    int timer_fd;                          /* timerfd, TICK_SLOT_US period */
+    struct lws *timer_wsi;                 /* it, adopted into the loop */
     struct hub_group *ticking[TICK_SLOTS]; /* groups whose clock runs, by slot */
     unsigned tick_slot;                    /* the slot the next pass serves */
     volatile sig_atomic_t stopping;
     uint64_t next_conn_id;
     size_t nconns;
+    size_t conns_peak;   /* most connections since the heap was last trimmed */
+    struct conn *all;    /* every WebSocket connection, for the keep-alive sweep */
+    struct conn **dirty; /* connections with something to write; NULL = closed */
+    size_t ndirty, dirty_cap;
+#if defined(SERVER_UV)
+    bool uv;              /* lws runs on loop (libuv: epoll) */
+    bool prepare_on;      /* prepare is initialised */
+    uv_loop_t loop;       /* ours ("foreign" to lws): main.c keeps the signals */
+    uv_prepare_t prepare; /* runs server_flush before each sleep */
+#endif
     struct ip_count *ips[SERVER_IP_BUCKETS];
     double read_tokens; /* bucket for the exports, which read the disk */
     int64_t read_tokens_ms;
@@ -160,6 +203,15 @@ static int64_t now_ms(void)
 
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + time_offset_ms;
+}
+
+/* For intervals: keep-alive and the timer. */
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static struct server *server_of(struct lws *wsi)
@@ -233,6 +285,20 @@ static void conn_close_later(struct conn *c, int code, const char *reason)
     lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, 5);
 }
 
+/* Marks c for the next server_flush. */
+static void conn_dirty(struct server *s, struct conn *c)
+{
+    if (c->dirty_at)
+        return;
+    if (s->ndirty == s->dirty_cap &&
+        array_grow((void **)&s->dirty, &s->dirty_cap, s->ndirty + 1, sizeof(*s->dirty))) {
+        lws_callback_on_writable(c->wsi); /* out of memory: the slow way */
+        return;
+    }
+    s->dirty[s->ndirty++] = c;
+    c->dirty_at = (uint32_t)s->ndirty;
+}
+
 /* Queues m on c. A connection that cannot keep up is closed. */
 static void conn_push(struct server *s, struct conn *c, struct fan_msg *m)
 {
@@ -244,7 +310,7 @@ static void conn_push(struct server *s, struct conn *c, struct fan_msg *m)
         conn_close_later(c, CLOSE_SLOW_CONSUMER, "slow_consumer");
         return;
     }
-    lws_callback_on_writable(c->wsi);
+    conn_dirty(s, c);
 }
 
 /* Encodes j (stolen) once and queues it on one connection. */
@@ -773,30 +839,96 @@ static bool origin_allowed(struct server *s, struct lws *wsi)
     return o && strcmp(o + 3, host) == 0;
 }
 
-static int conn_writeable(struct server *s, struct conn *c)
+/* Writes what c has queued, as frames of up to SERVER_MAX_FRAME bytes,
+ * until the queue is empty or lws had to keep part of a frame (the socket
+ * is full: lws then asks for WRITEABLE itself, and the rest goes from
+ * there). Then a due ping. Returns -1 when the connection is broken. */
+static int conn_write_some(struct server *s, struct conn *c)
 {
     unsigned char *data;
     struct fan_msg *hold;
     size_t len;
 
-    if (fan_queue_take(&c->q, s->scratch, SERVER_SCRATCH, LWS_PRE, SERVER_MAX_FRAME,
-                       &data, &len, &hold)) {
+    while (!lws_partial_buffered(c->wsi) &&
+           fan_queue_take(&c->q, s->scratch, SERVER_SCRATCH, LWS_PRE, SERVER_MAX_FRAME,
+                          &data, &len, &hold)) {
         int n = lws_write(c->wsi, data, len, LWS_WRITE_TEXT);
         fan_msg_unref(hold);
         if (n < (int)len) {
             log_info("conn %llu: write failed", (unsigned long long)c->id);
             return -1;
         }
-        if (!fan_queue_empty(&c->q) || c->close_code)
-            lws_callback_on_writable(c->wsi);
-        return 0;
     }
-    if (c->close_code) {
-        lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
-                         (unsigned char *)c->close_reason, strlen(c->close_reason));
-        return -1;
+    if (c->ping_due && !lws_partial_buffered(c->wsi)) {
+        unsigned char ping[LWS_PRE + 1];
+        c->ping_due = false;
+        if (lws_write(c->wsi, ping + LWS_PRE, 0, LWS_WRITE_PING) < 0)
+            return -1;
     }
     return 0;
+}
+
+/* Everything queued is out: the close frame, with its code and reason. We
+ * write it ourselves rather than through lws_close_reason() and a -1
+ * return, which on lws 4.1's libuv loop drops the connection without the
+ * frame (the client then sees 1006). The peer answers with its own close
+ * (LWS_CALLBACK_WS_PEER_INITIATED_CLOSE: then we hang up), or the timeout
+ * set by conn_close_later does. */
+static int conn_send_close(struct conn *c)
+{
+    unsigned char buf[LWS_PRE + 2 + 64];
+    size_t n = strlen(c->close_reason);
+
+    if (n > 64)
+        n = 64;
+    buf[LWS_PRE] = (unsigned char)(c->close_code >> 8);
+    buf[LWS_PRE + 1] = (unsigned char)(c->close_code & 0xff);
+    memcpy(buf + LWS_PRE + 2, c->close_reason, n);
+    c->close_sent = true;
+    if (lws_write(c->wsi, buf + LWS_PRE, 2 + n, SERVER_WRITE_CLOSE) < 0)
+        return -1;
+    return 0;
+}
+
+/* LWS_CALLBACK_SERVER_WRITEABLE: the socket has room again, or a close was
+ * asked for (conn_close_later). */
+static int conn_writeable(struct server *s, struct conn *c)
+{
+    if (c->peer_closing || c->close_sent)
+        return 0;
+    if (conn_write_some(s, c))
+        return -1;
+    if (lws_partial_buffered(c->wsi))
+        return 0; /* lws calls again once its buffer is out */
+    if (!fan_queue_empty(&c->q) || c->ping_due)
+        lws_callback_on_writable(c->wsi);
+    else if (c->close_code)
+        return conn_send_close(c);
+    return 0;
+}
+
+/* Once per loop iteration, before the loop sleeps: every connection that
+ * got something since writes it now, in as few frames as it fits. */
+static void server_flush(struct server *s)
+{
+    for (size_t i = 0; i < s->ndirty; i++) {
+        struct conn *c = s->dirty[i];
+        if (!c)
+            continue; /* closed since */
+        c->dirty_at = 0;
+        if (c->peer_closing)
+            continue;
+        if (!c->direct || c->close_code || lws_partial_buffered(c->wsi)) {
+            lws_callback_on_writable(c->wsi);
+            continue;
+        }
+        if (conn_write_some(s, c)) {
+            /* Not from here: lws closes it on its next pass. */
+            c->peer_closing = true;
+            lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        }
+    }
+    s->ndirty = 0;
 }
 
 static int conn_receive(struct server *s, struct conn *c, const void *in, size_t len)
@@ -804,6 +936,7 @@ static int conn_receive(struct server *s, struct conn *c, const void *in, size_t
     size_t max = s->cfg->ws_max_message;
     bool last = lws_is_final_fragment(c->wsi) && !lws_remaining_packet_payload(c->wsi);
 
+    c->rx_ms = mono_ms();
     if (c->close_code)
         return 0;
     if (lws_frame_is_binary(c->wsi))
@@ -861,8 +994,17 @@ static int callback_codev(struct lws *wsi, enum lws_callback_reasons reason, voi
         c->tokens = s->cfg->commands_burst;
         c->tokens_ms = now_ms();
         c->counted = true;
+        c->rx_ms = mono_ms();
+        /* A stream inside an HTTP/2 connection may only write when lws says. */
+        c->direct = lws_get_network_wsi(wsi) == wsi;
         fan_queue_init(&c->q);
+        c->all_next = s->all;
+        if (s->all)
+            s->all->all_prev = c;
+        s->all = c;
         s->nconns++;
+        if (s->nconns > s->conns_peak)
+            s->conns_peak = s->nconns;
         c->ip = ip_count_take(s, wsi);
         log_debug("conn %llu: open (%zu connections)", (unsigned long long)c->id,
                   s->nconns);
@@ -881,15 +1023,40 @@ static int callback_codev(struct lws *wsi, enum lws_callback_reasons reason, voi
     case LWS_CALLBACK_RECEIVE:
         return conn_receive(s, c, in, len);
 
+    case LWS_CALLBACK_RECEIVE_PONG:
+        c->rx_ms = mono_ms();
+        return 0;
+
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        if (c->close_sent)
+            return -1;          /* the answer to our close: hang up */
+        c->peer_closing = true; /* lws answers the close itself */
+        return 0;
+
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return conn_writeable(s, c);
 
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         if (s->store) /* NULL while the server shuts down */
             store_drain(s->store, on_committed, s);
+#if defined(SERVER_UV)
+        if (s->stopping && s->uv)
+            uv_stop(&s->loop);
+#endif
         return 0;
 
     case LWS_CALLBACK_CLOSED:
+        if (c->dirty_at) {
+            s->dirty[c->dirty_at - 1] = NULL;
+            c->dirty_at = 0;
+        }
+        if (c->all_prev)
+            c->all_prev->all_next = c->all_next;
+        else if (s->all == c)
+            s->all = c->all_next;
+        if (c->all_next)
+            c->all_next->all_prev = c->all_prev;
+        c->all_prev = c->all_next = NULL;
         waits_forget(s, c);
         if (c->group) {
             struct hub_group *g = c->group;
@@ -1071,6 +1238,8 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
     int ulen = 0, m;
 
     switch (reason) {
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        return 1; /* a WebSocket without the codev.v1 subprotocol */
     case LWS_CALLBACK_HTTP:
         waits_forget(s, h);
         http_req_reset(h);
@@ -1145,12 +1314,9 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
 /* One pass per slot: the groups of this slot whose step clock runs get
  * their tick, encoded once per room, replacing any tick still waiting in a
  * queue. Each group is served once a second. */
-static void server_tick(lws_sorted_usec_list_t *sul)
+static void server_tick_slot(struct server *s, unsigned slot, int64_t now)
 {
-    struct server *s = lws_container_of(sul, struct server, tick_sul);
-    int64_t now = now_ms();
-
-    for (struct hub_group *g = s->ticking[s->tick_slot]; g; g = g->tick_next) {
+    for (struct hub_group *g = s->ticking[slot]; g; g = g->tick_next) {
         json_t *j = proto_tick_json(g->room, now);
         struct fan_msg *m = j ? fan_msg_new(j, LWS_PRE, true) : NULL;
 
@@ -1159,8 +1325,120 @@ static void server_tick(lws_sorted_usec_list_t *sul)
             conn_push(s, c, m);
         fan_msg_unref(m);
     }
-    s->tick_slot = (s->tick_slot + 1) % TICK_SLOTS;
-    lws_sul_schedule(s->ctx, 0, &s->tick_sul, server_tick, TICK_SLOT_US);
+}
+
+/* Keep-alive, once a second: a connection silent for idle_timeout_s gets a
+ * ping (again every idle_timeout_s); one silent for min(idle_timeout_s, 10)
+ * s more, pong included, is dropped. One pass over every connection
+ * instead of a timer each: lws keeps its timers in a sorted list, and
+ * re-sorting 18,000 of them on every pong cost a quarter of the CPU. */
+static void server_sweep(struct server *s, int64_t mono)
+{
+    int64_t idle = (int64_t)s->cfg->idle_timeout_s * 1000;
+    int64_t hangup = idle + (idle < 10000 ? idle : 10000);
+
+    for (struct conn *c = s->all; c; c = c->all_next) {
+        int64_t silent = mono - c->rx_ms;
+
+        if (c->peer_closing)
+            continue;
+        if (silent >= hangup) {
+            log_info("conn %llu: no answer to ping, dropping", (unsigned long long)c->id);
+            c->peer_closing = true;
+            lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        } else if (silent >= idle && mono - c->ping_ms >= idle) {
+            c->ping_ms = mono;
+            c->ping_due = true;
+            conn_dirty(s, c);
+        }
+    }
+    /* glibc keeps freed memory for reuse; give it back once many
+     * connections have gone (a meeting hour ended), so that an idle server
+     * shrinks to its baseline. */
+    if (s->conns_peak >= 1000 && s->nconns < s->conns_peak / 2) {
+        malloc_trim(0);
+        s->conns_peak = s->nconns;
+    }
+}
+
+/* The timerfd fired: serve each slot whose deadline passed (more than one
+ * only when the loop was late), and sweep once a second. */
+static void server_timer(struct server *s)
+{
+    uint64_t expired = 0;
+    int64_t now = now_ms(), mono = mono_ms();
+
+    if (read(s->timer_fd, &expired, sizeof(expired)) != (ssize_t)sizeof(expired))
+        return; /* EAGAIN: nothing due */
+    if (expired > TICK_SLOTS)
+        expired = TICK_SLOTS; /* a tick per room is enough to catch up */
+    while (expired--) {
+        server_tick_slot(s, s->tick_slot, now);
+        if (s->tick_slot == 0)
+            server_sweep(s, mono);
+        s->tick_slot = (s->tick_slot + 1) % TICK_SLOTS;
+    }
+}
+
+static int callback_timer(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                          void *in, size_t len)
+{
+    struct server *s = server_of(wsi);
+
+    (void)user;
+    (void)in;
+    (void)len;
+    switch (reason) {
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        return 1; /* not a WebSocket subprotocol */
+    case LWS_CALLBACK_RAW_RX_FILE:
+        server_timer(s);
+        return 0;
+    case LWS_CALLBACK_RAW_CLOSE_FILE:
+        s->timer_wsi = NULL; /* lws closes the fd */
+        s->timer_fd = -1;
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+/* A timerfd at absolute deadlines every TICK_SLOT_US (no drift, whatever
+ * the loop's own timeout rounding), adopted into the loop like a socket. */
+static int server_timer_start(struct server *s)
+{
+    struct itimerspec its = {0};
+    struct timespec now;
+    lws_sock_file_fd_type fd;
+    int64_t ns;
+
+    s->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (s->timer_fd < 0) {
+        log_err("timerfd_create: %s", strerror(errno));
+        return -1;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    ns = ((int64_t)now.tv_sec * 1000000000 + now.tv_nsec) / (TICK_SLOT_US * 1000LL) *
+             (TICK_SLOT_US * 1000LL) +
+         TICK_SLOT_US * 1000LL;
+    its.it_value.tv_sec = ns / 1000000000;
+    its.it_value.tv_nsec = ns % 1000000000;
+    its.it_interval.tv_nsec = TICK_SLOT_US * 1000L;
+    if (timerfd_settime(s->timer_fd, TFD_TIMER_ABSTIME, &its, NULL)) {
+        log_err("timerfd_settime: %s", strerror(errno));
+        return -1;
+    }
+    fd.filefd = s->timer_fd;
+    s->timer_wsi =
+        lws_adopt_descriptor_vhost(lws_get_vhost_by_name(s->ctx, "codevd"),
+                                   LWS_ADOPT_RAW_FILE_DESC, fd, "codev-timer", NULL);
+    if (!s->timer_wsi) {
+        log_err("cannot add the timer to the event loop");
+        s->timer_fd = -1; /* whether lws closed it is not said: leak rather than
+                           * risk closing another descriptor twice */
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- life cycle --------------------------------------------------------------- */
@@ -1184,9 +1462,30 @@ static const struct lws_protocols protocols[] = {
     /* rx_buffer_size: client messages are small; a longer one arrives in
      * several pieces and is reassembled in conn.rx. Kept small because lws
      * allocates it for every connection. */
-    {PROTO_NAME, callback_codev, sizeof(struct conn), 1024, 0, NULL, 0},
+    /* tx_packet_size: a batched frame goes to send() whole; by default lws
+     * would cut every write at rx_buffer_size and queue the rest. */
+    {PROTO_NAME, callback_codev, sizeof(struct conn), 1024, 0, NULL,
+     SERVER_MAX_FRAME + 16},
+    {"codev-timer", callback_timer, 0, 0, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
+
+static const char *server_loop_name(const struct server *s)
+{
+#if defined(SERVER_UV)
+    if (s->uv)
+        return "epoll (libuv)";
+#endif
+    (void)s;
+    return "poll";
+}
+
+#if defined(SERVER_UV)
+static void server_prepare_cb(uv_prepare_t *h)
+{
+    server_flush(h->data);
+}
+#endif
 
 /* Opens the store and loads every group and open session into the hub. */
 static int server_store_open(struct server *s)
@@ -1230,6 +1529,7 @@ struct server *server_new(const struct config *cfg)
 
     if (!s)
         return NULL;
+    s->timer_fd = -1;
     if (getenv("CODEVD_TIME_OFFSET_MS")) {
         time_offset_ms = strtoll(getenv("CODEVD_TIME_OFFSET_MS"), NULL, 10);
         log_warn("clock shifted by %lld ms (CODEVD_TIME_OFFSET_MS)",
@@ -1278,14 +1578,8 @@ struct server *server_new(const struct config *cfg)
         .extra_mimetypes = s->mimetypes,
         .origin_protocol = LWSMPRO_FILE,
     };
-    s->retry = (lws_retry_bo_t){
-        .secs_since_valid_ping = (uint16_t)cfg->idle_timeout_s,
-        /* ping after idle_timeout_s of silence; hang up when no pong came
-         * within min(idle_timeout_s, 10) more seconds (~30 s by default) */
-        .secs_since_valid_hangup =
-            (uint16_t)(cfg->idle_timeout_s +
-                       (cfg->idle_timeout_s < 10 ? cfg->idle_timeout_s : 10)),
-    };
+    /* All zero: no lws keep-alive timers (server_sweep does it). */
+    s->retry = (lws_retry_bo_t){0};
 
     if (log_level_current >= LOG_LEVEL_NOTICE)
         lws_levels |= LLL_NOTICE;
@@ -1312,18 +1606,56 @@ struct server *server_new(const struct config *cfg)
         info.ssl_cert_filepath = cfg->tls_cert;
         info.ssl_private_key_filepath = cfg->tls_key;
     }
-    s->ctx = lws_create_context(&info);
+#if defined(SERVER_UV)
+    if (strcmp(cfg->event_loop, "poll") != 0) {
+        /* lws loads the libuv plugin and runs on our loop. */
+        void *loops[1] = {&s->loop};
+        uv_loop_init(&s->loop);
+        info.options |= LWS_SERVER_OPTION_LIBUV;
+        info.foreign_loops = loops;
+        s->ctx = lws_create_context(&info);
+        info.foreign_loops = NULL;
+        if (s->ctx)
+            s->uv = true;
+        else
+            uv_loop_close(&s->loop);
+        if (!s->ctx && strcmp(cfg->event_loop, "epoll") == 0)
+            log_err("event_loop = epoll, but libwebsockets could not start on libuv "
+                    "(is libwebsockets-evlib-uv installed?)");
+        else if (!s->ctx)
+            log_warn("libwebsockets could not start on libuv (is "
+                     "libwebsockets-evlib-uv installed?); falling back to poll()");
+        info.options &= ~(uint64_t)LWS_SERVER_OPTION_LIBUV;
+    }
+    if (!s->ctx && strcmp(cfg->event_loop, "epoll") != 0)
+        s->ctx = lws_create_context(&info);
+#else
+    if (strcmp(cfg->event_loop, "epoll") == 0)
+        log_err("event_loop = epoll: this libwebsockets was built without libuv");
+    else
+        s->ctx = lws_create_context(&info);
+#endif
     if (!s->ctx) {
         log_err("cannot start: libwebsockets context creation failed (port %u in use?)",
                 cfg->port);
         goto fail;
     }
+    if (server_timer_start(s))
+        goto fail;
+#if defined(SERVER_UV)
+    if (s->uv) {
+        uv_prepare_init(&s->loop, &s->prepare);
+        s->prepare.data = s;
+        uv_prepare_start(&s->prepare, server_prepare_cb);
+        s->prepare_on = true;
+    }
+#endif
     atomic_store(&s->wake_ok, true);
     lws_cancel_service(s->ctx); /* drain what committed before the loop ran */
-    lws_sul_schedule(s->ctx, 0, &s->tick_sul, server_tick, TICK_SLOT_US);
-    log_notice("codevd %s listening on %s:%u (%s), web client from %s", CODEVD_VERSION,
-               cfg->listen ? cfg->listen : "*", cfg->port,
-               cfg->tls_cert ? "https/wss" : "http/ws", cfg->web_dir);
+    log_notice("codevd %s listening on %s:%u (%s, %s loop), web client from %s",
+               CODEVD_VERSION, cfg->listen ? cfg->listen : "*", cfg->port,
+               cfg->tls_cert ? "https/wss" : "http/ws", server_loop_name(s),
+               cfg->web_dir);
     return s;
 fail:
     server_free(s);
@@ -1332,9 +1664,21 @@ fail:
 
 int server_run(struct server *s)
 {
-    while (!s->stopping)
+    /* On libuv, the loop runs until server_stop (uv_stop in
+     * LWS_CALLBACK_EVENT_WAIT_CANCELLED), and the prepare handle flushes
+     * before each sleep. On poll, lws_service returns after each wake-up:
+     * flush then. */
+#if defined(SERVER_UV)
+    if (s->uv) {
+        while (!s->stopping)
+            uv_run(&s->loop, UV_RUN_DEFAULT);
+    }
+#endif
+    while (!s->stopping) {
         if (lws_service(s->ctx, 0) < 0)
             return -1;
+        server_flush(s);
+    }
     log_notice("stopping: %zu connections, %zu groups, %zu open sessions", s->nconns,
                s->hub->ngroups, s->hub->open_sessions);
     return 0;
@@ -1356,9 +1700,25 @@ void server_free(struct server *s)
     store_close(s->store);
     s->store = NULL;
     if (s->ctx) {
-        lws_sul_cancel(&s->tick_sul);
-        lws_context_destroy(s->ctx);
+#if defined(SERVER_UV)
+        if (s->prepare_on) {
+            uv_prepare_stop(&s->prepare);
+            uv_close((uv_handle_t *)&s->prepare, NULL);
+        }
+#endif
+        lws_context_destroy(s->ctx); /* closes the timer's wsi and its fd too */
+#if defined(SERVER_UV)
+        if (s->uv) {
+            /* lws closes its handles from the loop, then frees the context */
+            uv_run(&s->loop, UV_RUN_DEFAULT);
+            if (uv_loop_close(&s->loop))
+                log_warn("event loop: handles still open at exit");
+        }
+#endif
     }
+    if (s->timer_fd >= 0)
+        close(s->timer_fd);
+    free(s->dirty);
     for (size_t i = 0; i < s->waits.n; i++)
         json_decref(s->waits.v[(s->waits.head + i) % s->waits.cap].msg);
     free(s->waits.v);

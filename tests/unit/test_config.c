@@ -961,6 +961,34 @@ static void validate_rejects_fields_set_out_of_range_directly(void **state)
     config_free(&c);
 }
 
+static void validate_checks_event_loop(void **state)
+{
+    static const char *const good[] = {"auto", "epoll", "poll"};
+    static const char *const bad[] = {"uv", "EPOLL", "select", "poll "};
+    struct config c;
+    struct config_error err;
+
+    (void)state;
+    assert_int_equal(config_defaults(&c), 0);
+    assert_string_equal(c.event_loop, "auto");
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        assert_int_equal(config_set(&c, "event_loop", good[i], &err), 0);
+        if (config_validate(&c, &err) != 0)
+            fail_msg("\"%s\" rejected: %s", good[i], err.text);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(config_set(&c, "event_loop", bad[i], &err), 0);
+        if (config_validate(&c, &err) == 0)
+            fail_msg("\"%s\" accepted", bad[i]);
+        assert_string_equal(err.key, "event_loop");
+    }
+    assert_int_equal(config_set(&c, "event_loop", "select", &err), 0);
+    assert_int_equal(config_validate(&c, &err), -1);
+    assert_string_equal(err.text,
+                        "event_loop must be auto, epoll or poll, got \"select\"");
+    config_free(&c);
+}
+
 static void validate_checks_allowed_origins_entries(void **state)
 {
     static const char *const good[] = {
@@ -1081,6 +1109,7 @@ int main(void)
         cmocka_unit_test(validate_rejects_long_text_limit_below_text_limit),
         cmocka_unit_test(validate_rejects_fields_set_out_of_range_directly),
         cmocka_unit_test(validate_checks_allowed_origins_entries),
+        cmocka_unit_test(validate_checks_event_loop),
         cmocka_unit_test(config_free_null_is_a_no_op),
         cmocka_unit_test(config_free_twice_is_safe),
         cmocka_unit_test(null_error_struct_is_allowed),
