@@ -171,6 +171,47 @@ test('a peer that never answers pings is dropped after the idle timeout', async 
     }
 });
 
+test('a silent peer that answers pings stays connected past the hang-up time', async () => {
+    const srv = await startServer({ args: ['--set', 'idle_timeout_s=2'] });
+    try {
+        const g = await setupGroup(srv);
+        const K = g.K[0];
+        let pings = 0;
+        K.ws.on('ping', () => { pings++; });
+        let gone = false;
+        K.ws.once('close', () => { gone = true; });
+        /* Ping after 2 s of silence, hang up 2 s later without a pong: 7 s
+         * of silence is well past both. */
+        await sleep(7000);
+        assert.equal(gone, false, 'the server hung up on a peer that answered its pings');
+        assert.ok(pings >= 2, `${pings} pings in 7 s of silence`);
+        await K.ok({ type: 'hand_raise' });
+    } finally {
+        await srv.stop();
+    }
+});
+
+test('a WebSocket upgrade without the codev.v1 subprotocol is refused', async () => {
+    const srv = await startServer();
+    try {
+        for (const protocols of [undefined, 'http', 'codev-timer', 'chat']) {
+            const ws = new WebSocket(srv.wsUrl, protocols, { origin: srv.url });
+            const outcome = await new Promise((resolve) => {
+                ws.once('open', () => resolve('open'));
+                ws.once('unexpected-response', (_req, res) => resolve(`http ${res.statusCode}`));
+                ws.once('error', () => resolve('error'));
+            });
+            ws.terminate();
+            assert.notEqual(outcome, 'open', `subprotocol ${protocols} was accepted`);
+        }
+        // The server is still fine.
+        const c = await Client.connect(srv.wsUrl);
+        await c.close();
+    } finally {
+        await srv.stop();
+    }
+});
+
 test('a connection that never completes its handshake is dropped after handshake_timeout_s', async () => {
     const srv = await startServer({ args: ['--set', 'handshake_timeout_s=2'] });
     const p = peer([srv.port, 'silent']);
