@@ -68,6 +68,9 @@
 #define HIST_BUCKETS      (64 * HIST_SUB)
 #define NS                1000000000LL
 
+/* All zero: no lws keep-alive timers on our connections (see main). */
+static const lws_retry_bo_t no_keepalive = {0};
+
 /* ---- options --------------------------------------------------------------------- */
 
 struct options {
@@ -75,18 +78,18 @@ struct options {
     int port;
     int rooms;
     int members;
-    double rate;      /* cards per room per second */
-    double warmup_s;  /* posting before the measured window */
-    double seconds;   /* measured window */
-    double idle_s;    /* sample the idle server before set-up */
-    double leave_s;   /* wait after everyone left, then read RSS */
-    int step_ms;      /* pause between two scripted steps of a room */
-    int srcs;         /* source addresses 127.0.0.1 .. 127.0.0.srcs */
-    int http_conns;   /* parallel keep-alive HTTP connections for set-up */
-    int connect_par;  /* WebSocket handshakes in flight at once */
-    double churn;     /* reconnections per second during the window */
-    int pid;          /* server pid, or 0: found by port */
-    bool verbose;     /* one line per second */
+    double rate;     /* cards per room per second */
+    double warmup_s; /* posting before the measured window */
+    double seconds;  /* measured window */
+    double idle_s;   /* sample the idle server before set-up */
+    double leave_s;  /* wait after everyone left, then read RSS */
+    int step_ms;     /* pause between two scripted steps of a room */
+    int srcs;        /* source addresses 127.0.0.1 .. 127.0.0.srcs */
+    int http_conns;  /* parallel keep-alive HTTP connections for set-up */
+    int connect_par; /* WebSocket handshakes in flight at once */
+    double churn;    /* reconnections per second during the window */
+    int pid;         /* server pid, or 0: found by port */
+    bool verbose;    /* one line per second */
     const char *label;
     const char *evlib; /* lws event library: poll, ev or uv */
 };
@@ -128,7 +131,8 @@ static int64_t wall_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* ---- log-bucket histograms ---------------------------------------------------------- */
+/* ---- log-bucket histograms ----------------------------------------------------------
+ */
 
 /* Values (microseconds here) below HIST_SUB are exact; above, each power of
  * two is split in HIST_SUB buckets. */
@@ -249,11 +253,11 @@ struct member {
     unsigned inflight;
     double tokens;
     int64_t tokens_ns;
-    int64_t connect_ns;    /* connect started */
-    int64_t last_tick_ns;  /* arrival of the last tick */
-    bool reconnecting;     /* a churn reconnect (not the first connect) */
-    bool want_reconnect;   /* reconnect after the close */
-    unsigned char *rx;     /* a message in pieces */
+    int64_t connect_ns;   /* connect started */
+    int64_t last_tick_ns; /* arrival of the last tick */
+    bool reconnecting;    /* a churn reconnect (not the first connect) */
+    bool want_reconnect;  /* reconnect after the close */
+    unsigned char *rx;    /* a message in pieces */
     size_t rx_len, rx_cap;
 };
 
@@ -285,38 +289,30 @@ struct proc_sample {
     int64_t at_ns;
 };
 
-enum phase {
-    PH_CONNECT,
-    PH_DRIVE,
-    PH_WARMUP,
-    PH_MEASURE,
-    PH_DRAIN,
-    PH_LEAVE,
-    PH_DONE
-};
+enum phase { PH_CONNECT, PH_DRIVE, PH_WARMUP, PH_MEASURE, PH_DRAIN, PH_LEAVE, PH_DONE };
 
 static struct {
     struct lws_context *ctx;
     struct room *rooms;
     struct member **members; /* all, in connect order */
     int nmembers;
-    int next_connect;   /* members[next_connect] is the next to connect */
-    int connecting;     /* handshakes in flight */
-    int ready;          /* members welcomed */
-    int open;           /* connections open */
+    int next_connect; /* members[next_connect] is the next to connect */
+    int connecting;   /* handshakes in flight */
+    int ready;        /* members welcomed */
+    int open;         /* connections open */
     int rooms_posting;
     enum phase phase;
     int64_t phase_ns;
     int64_t t_connect0, t_connected, t_driven;
     lws_sorted_usec_list_t sul;
-    struct counters c;        /* since the start of the window */
-    struct counters w;        /* the window's, frozen when it closes */
-    struct counters total;    /* whole run */
-    struct hist lat;          /* card post-to-receive, us */
-    struct hist ack;          /* command send-to-ack, us */
-    struct hist tick_delay;   /* tick arrival - server_ms, us */
-    struct hist tick_period;  /* |tick interval - 1 s|, us */
-    struct hist connect_lat;  /* first connect to welcome, us */
+    struct counters c;       /* since the start of the window */
+    struct counters w;       /* the window's, frozen when it closes */
+    struct counters total;   /* whole run */
+    struct hist lat;         /* card post-to-receive, us */
+    struct hist ack;         /* command send-to-ack, us */
+    struct hist tick_delay;  /* tick arrival - server_ms, us */
+    struct hist tick_period; /* |tick interval - 1 s|, us */
+    struct hist connect_lat; /* first connect to welcome, us */
     struct hist reconnect_lat;
     struct proc_sample p_idle0, p_idle1, p_base, p_setup, p_conn, p_win0, p_win1, p_peak,
         p_left;
@@ -483,7 +479,8 @@ static void job_push(struct job j)
 
 static int tcp_connect(const char *src, bool nonblock)
 {
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)opt.port)};
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)opt.port)};
     int fd = socket(AF_INET, SOCK_STREAM | (nonblock ? SOCK_NONBLOCK : 0), 0);
     int one = 1;
 
@@ -719,7 +716,8 @@ static int http_setup(void)
     return L.interrupted ? -1 : 0;
 }
 
-/* ---- the room script ----------------------------------------------------------------- */
+/* ---- the room script -----------------------------------------------------------------
+ */
 
 struct script_step {
     int who; /* member index */
@@ -739,7 +737,8 @@ static const struct script_step script[] = {
 };
 #define SCRIPT_LEN ((int)(sizeof(script) / sizeof(script[0])))
 
-/* ---- WebSocket connections ---------------------------------------------------------- */
+/* ---- WebSocket connections ----------------------------------------------------------
+ */
 
 static void member_connect(struct member *m)
 {
@@ -758,6 +757,7 @@ static void member_connect(struct member *m)
     ci.ietf_version_or_minus_one = -1;
     ci.opaque_user_data = m;
     ci.pwsi = &m->wsi;
+    ci.retry_and_idle_policy = &no_keepalive;
     if (opt.srcs > 1)
         ci.iface = src_addr[n % opt.srcs];
     m->state = MS_CONNECTING;
@@ -875,7 +875,8 @@ struct jtok {
 
 static void jws(struct jtok *t)
 {
-    while (t->p < t->e && (*t->p == ' ' || *t->p == '\n' || *t->p == '\r' || *t->p == '\t'))
+    while (t->p < t->e &&
+           (*t->p == ' ' || *t->p == '\n' || *t->p == '\r' || *t->p == '\t'))
         t->p++;
 }
 
@@ -988,8 +989,8 @@ struct smsg {
     int64_t server_ms;
     uint32_t id;
     bool has_id;
-    int64_t card_t;     /* card_added: the load tag's send time, or -1 */
-    int64_t room_seq;   /* welcome: room.seq */
+    int64_t card_t;      /* card_added: the load tag's send time, or -1 */
+    int64_t room_seq;    /* welcome: room.seq */
     uint64_t room_cards; /* welcome: load cards in the snapshot */
     bool has_room;
     const char *code; /* error: its code */
@@ -1117,7 +1118,8 @@ static void member_on_answer(struct member *m, const struct smsg *s, bool ok, in
             if (r->script_pos == SCRIPT_LEN) {
                 r->posting = true;
                 L.rooms_posting++;
-                r->next_post_ns = now + (int64_t)((double)rand() / RAND_MAX * NS / opt.rate);
+                r->next_post_ns =
+                    now + (int64_t)((double)rand() / RAND_MAX * NS / opt.rate);
             } else if (!opt.step_ms) {
                 room_script_next(r, now);
             }
@@ -1636,9 +1638,10 @@ static void report(void)
            " | cards missing %" PRIu64 " extra %" PRIu64 " | errors %" PRIu64
            " | closes %" PRIu64 "\n",
            lost, dup, ooo, missing, extra, L.total.errors, L.total.closes);
-    printf("connections: %" PRIu64 " connects, %" PRIu64 " reconnects in window (%.1f/s), "
-           "%" PRIu64 " connect errors\n",
-           L.total.connects, L.w.reconnects, L.w.reconnects / secs, L.total.connect_errors);
+    printf(
+        "connections: %" PRIu64 " connects, %" PRIu64 " reconnects in window (%.1f/s), "
+        "%" PRIu64 " connect errors\n",
+        L.total.connects, L.w.reconnects, L.w.reconnects / secs, L.total.connect_errors);
     printf("generator CPU %.1f%% of one core\n", gen_cpu);
     if (L.pid) {
         printf("server pid %d: CPU %.1f%% of one core in the window", L.pid, srv_cpu);
@@ -1654,16 +1657,16 @@ static void report(void)
     printf("SUMMARY label=%s conns=%d rooms=%d rate=%.3f msgs_s=%.0f events_s=%.0f "
            "p50_ms=%.2f p99_ms=%.2f max_ms=%.2f tick_delay_p99_ms=%.2f "
            "tick_period_p99_ms=%.2f rss_kb=%" PRIu64 " rss_base_kb=%" PRIu64
-           " rss_setup_kb=%" PRIu64 " rss_conn_kb=%" PRIu64 " rss_left_kb=%" PRIu64 " rss_b_conn=%.0f rss_delta_b_conn=%.0f cpu=%.1f "
+           " rss_setup_kb=%" PRIu64 " rss_conn_kb=%" PRIu64 " rss_left_kb=%" PRIu64
+           " rss_b_conn=%.0f rss_delta_b_conn=%.0f cpu=%.1f "
            "idle_cpu=%.2f gen_cpu=%.1f lost=%" PRIu64 " dup=%" PRIu64 " ooo=%" PRIu64
            " missing=%" PRIu64 " skipped=%" PRIu64 " errors=%" PRIu64 "\n",
            opt.label, conns, opt.rooms, opt.rate, L.w.msgs / secs, L.w.events / secs,
            hist_pct(&L.lat, 50) / 1e3, hist_pct(&L.lat, 99) / 1e3, L.lat.max / 1e3,
            hist_pct(&L.tick_delay, 99) / 1e3, hist_pct(&L.tick_period, 99) / 1e3,
-           L.rss_peak_kb, L.p_base.rss_kb, L.p_setup.rss_kb, L.p_conn.rss_kb, L.p_left.rss_kb,
-           rss_per_conn,
-           rss_delta_per_conn, srv_cpu, idle_cpu, gen_cpu, lost, dup, ooo, missing,
-           L.w.posts_skipped, L.total.errors);
+           L.rss_peak_kb, L.p_base.rss_kb, L.p_setup.rss_kb, L.p_conn.rss_kb,
+           L.p_left.rss_kb, rss_per_conn, rss_delta_per_conn, srv_cpu, idle_cpu, gen_cpu,
+           lost, dup, ooo, missing, L.w.posts_skipped, L.total.errors);
 }
 
 /* ---- main ------------------------------------------------------------------------ */
@@ -1677,62 +1680,111 @@ static void on_signal(int sig)
 
 static void usage(void)
 {
-    printf(
-        "Usage: codev-load [OPTIONS]\n"
-        "  --host A          server address (127.0.0.1)\n"
-        "  --port N          server port (8080)\n"
-        "  --rooms N         rooms (10)\n"
-        "  --members N       members per room, >= 3 (8)\n"
-        "  --rate X          cards per room per second (2)\n"
-        "  --warmup S        seconds of posting before the window (3)\n"
-        "  --seconds S       measured window (10)\n"
-        "  --idle S          sample the server's CPU for S s before set-up (0)\n"
-        "  --leave S         wait S s after everyone left, then read RSS (3)\n"
-        "  --step-ms N       pause between scripted steps of a room (0)\n"
-        "  --srcs N          spread sockets over 127.0.0.1..127.0.0.N (1)\n"
-        "  --http-conns N    parallel HTTP connections for set-up (32)\n"
-        "  --connect-par N   WebSocket handshakes in flight (256)\n"
-        "  --churn X         reconnections per second in the window (0)\n"
-        "  --pid P           server pid for /proc (default: found by port)\n"
-        "  --label S         name of the run in the SUMMARY line\n"
-        "  --evlib L         lws event loop: uv (epoll, default), ev or poll\n"
-        "  -v                one line per second\n");
+    printf("Usage: codev-load [OPTIONS]\n"
+           "  --host A          server address (127.0.0.1)\n"
+           "  --port N          server port (8080)\n"
+           "  --rooms N         rooms (10)\n"
+           "  --members N       members per room, >= 3 (8)\n"
+           "  --rate X          cards per room per second (2)\n"
+           "  --warmup S        seconds of posting before the window (3)\n"
+           "  --seconds S       measured window (10)\n"
+           "  --idle S          sample the server's CPU for S s before set-up (0)\n"
+           "  --leave S         wait S s after everyone left, then read RSS (3)\n"
+           "  --step-ms N       pause between scripted steps of a room (0)\n"
+           "  --srcs N          spread sockets over 127.0.0.1..127.0.0.N (1)\n"
+           "  --http-conns N    parallel HTTP connections for set-up (32)\n"
+           "  --connect-par N   WebSocket handshakes in flight (256)\n"
+           "  --churn X         reconnections per second in the window (0)\n"
+           "  --pid P           server pid for /proc (default: found by port)\n"
+           "  --label S         name of the run in the SUMMARY line\n"
+           "  --evlib L         lws event loop: uv (epoll, default), ev or poll\n"
+           "  -v                one line per second\n");
 }
 
 int main(int argc, char **argv)
 {
-    static const struct option lo[] = {
-        {"host", 1, 0, 'H'},   {"port", 1, 0, 'p'},      {"rooms", 1, 0, 'r'},
-        {"members", 1, 0, 'm'}, {"rate", 1, 0, 'R'},      {"warmup", 1, 0, 'w'},
-        {"seconds", 1, 0, 's'}, {"idle", 1, 0, 'i'},      {"leave", 1, 0, 'l'},
-        {"step-ms", 1, 0, 'S'}, {"srcs", 1, 0, 'a'},      {"http-conns", 1, 0, 'h'},
-        {"connect-par", 1, 0, 'c'}, {"churn", 1, 0, 'C'}, {"pid", 1, 0, 'P'},
-        {"label", 1, 0, 'L'},   {"evlib", 1, 0, 'E'},   {"help", 0, 0, '?'},      {0, 0, 0, 0}};
+    static const struct option lo[] = {{"host", 1, 0, 'H'},
+                                       {"port", 1, 0, 'p'},
+                                       {"rooms", 1, 0, 'r'},
+                                       {"members", 1, 0, 'm'},
+                                       {"rate", 1, 0, 'R'},
+                                       {"warmup", 1, 0, 'w'},
+                                       {"seconds", 1, 0, 's'},
+                                       {"idle", 1, 0, 'i'},
+                                       {"leave", 1, 0, 'l'},
+                                       {"step-ms", 1, 0, 'S'},
+                                       {"srcs", 1, 0, 'a'},
+                                       {"http-conns", 1, 0, 'h'},
+                                       {"connect-par", 1, 0, 'c'},
+                                       {"churn", 1, 0, 'C'},
+                                       {"pid", 1, 0, 'P'},
+                                       {"label", 1, 0, 'L'},
+                                       {"evlib", 1, 0, 'E'},
+                                       {"help", 0, 0, '?'},
+                                       {0, 0, 0, 0}};
     struct lws_context_creation_info info;
     struct rlimit rl;
     int c, rc = 0;
 
     while ((c = getopt_long(argc, argv, "v", lo, NULL)) != -1) {
         switch (c) {
-        case 'H': opt.host = optarg; break;
-        case 'p': opt.port = atoi(optarg); break;
-        case 'r': opt.rooms = atoi(optarg); break;
-        case 'm': opt.members = atoi(optarg); break;
-        case 'R': opt.rate = atof(optarg); break;
-        case 'w': opt.warmup_s = atof(optarg); break;
-        case 's': opt.seconds = atof(optarg); break;
-        case 'i': opt.idle_s = atof(optarg); break;
-        case 'l': opt.leave_s = atof(optarg); break;
-        case 'S': opt.step_ms = atoi(optarg); break;
-        case 'a': opt.srcs = atoi(optarg); break;
-        case 'h': opt.http_conns = atoi(optarg); break;
-        case 'c': opt.connect_par = atoi(optarg); break;
-        case 'C': opt.churn = atof(optarg); break;
-        case 'P': opt.pid = atoi(optarg); break;
-        case 'L': opt.label = optarg; break;
-        case 'E': opt.evlib = optarg; break;
-        case 'v': opt.verbose = true; break;
-        default: usage(); return c == '?' ? 0 : 2;
+        case 'H':
+            opt.host = optarg;
+            break;
+        case 'p':
+            opt.port = atoi(optarg);
+            break;
+        case 'r':
+            opt.rooms = atoi(optarg);
+            break;
+        case 'm':
+            opt.members = atoi(optarg);
+            break;
+        case 'R':
+            opt.rate = atof(optarg);
+            break;
+        case 'w':
+            opt.warmup_s = atof(optarg);
+            break;
+        case 's':
+            opt.seconds = atof(optarg);
+            break;
+        case 'i':
+            opt.idle_s = atof(optarg);
+            break;
+        case 'l':
+            opt.leave_s = atof(optarg);
+            break;
+        case 'S':
+            opt.step_ms = atoi(optarg);
+            break;
+        case 'a':
+            opt.srcs = atoi(optarg);
+            break;
+        case 'h':
+            opt.http_conns = atoi(optarg);
+            break;
+        case 'c':
+            opt.connect_par = atoi(optarg);
+            break;
+        case 'C':
+            opt.churn = atof(optarg);
+            break;
+        case 'P':
+            opt.pid = atoi(optarg);
+            break;
+        case 'L':
+            opt.label = optarg;
+            break;
+        case 'E':
+            opt.evlib = optarg;
+            break;
+        case 'v':
+            opt.verbose = true;
+            break;
+        default:
+            usage();
+            return c == '?' ? 0 : 2;
         }
     }
     if (opt.rooms < 1 || opt.members < 3 || opt.srcs < 1 || opt.srcs > 254 ||
@@ -1799,7 +1851,12 @@ int main(int argc, char **argv)
     memset(&info, 0, sizeof(info));
     info.port = CONTEXT_PORT_NO_LISTEN;
     info.protocols = protocols;
-    info.fd_limit_per_thread = (unsigned)L.nmembers + 256;
+    /* No fd_limit_per_thread: with one set, lws 4.1 finds the connection of
+     * each ready descriptor by a linear search (80% of this process's CPU
+     * at 18k connections); without, by index in a table sized from
+     * RLIMIT_NOFILE. And no lws keep-alive timers: each is an insertion
+     * in one sorted list. */
+    info.retry_and_idle_policy = &no_keepalive;
     /* lws' default loop is poll(), O(connections) per wake-up; libev and
      * libuv use epoll. */
     if (strcmp(opt.evlib, "ev") == 0)
