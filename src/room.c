@@ -985,6 +985,8 @@ int room_apply(struct room *r, int member, const struct room_cmd *cmd, int64_t n
                uint64_t *seq, bool *duplicate)
 {
     struct room_member *m;
+    struct room_seen *grown = NULL;
+    unsigned ncap = 0;
     uint64_t hash;
     int err;
 
@@ -998,7 +1000,7 @@ int room_apply(struct room *r, int member, const struct room_cmd *cmd, int64_t n
         return CODEV_E_BAD_FIELD;
     m = &r->members[member];
     hash = room_cmd_hash(cmd->id);
-    for (size_t i = 0; i < ROOM_SEEN_MAX; i++) {
+    for (size_t i = 0; i < m->seen_n; i++) {
         if (m->seen[i].hash == hash) {
             if (seq)
                 *seq = m->seen[i].seq;
@@ -1015,11 +1017,35 @@ int room_apply(struct room *r, int member, const struct room_cmd *cmd, int64_t n
                       r->step);
     if (err)
         return err;
+    /* Room for the id before applying (a command applied but not
+     * remembered would be applied again when resent), installed only once
+     * applied (a refused command leaves the room exactly as it was). */
+    if (m->seen_n == m->seen_cap && m->seen_cap < ROOM_SEEN_MAX) {
+        ncap = m->seen_cap ? m->seen_cap * 2 : 8;
+        if (ncap > ROOM_SEEN_MAX)
+            ncap = ROOM_SEEN_MAX;
+        grown = malloc(ncap * sizeof(*grown));
+        if (!grown)
+            return CODEV_E_INTERNAL;
+    }
     err = room_dispatch(r, member, cmd, now_ms);
-    if (err)
+    if (err) {
+        free(grown);
         return err;
-    m->seen[m->seen_next] = (struct room_seen){.hash = hash, .seq = r->seq};
-    m->seen_next = (m->seen_next + 1) % ROOM_SEEN_MAX;
+    }
+    if (grown) {
+        if (m->seen_n)
+            memcpy(grown, m->seen, m->seen_n * sizeof(*grown));
+        free(m->seen);
+        m->seen = grown;
+        m->seen_cap = ncap;
+    }
+    if (m->seen_n < m->seen_cap) {
+        m->seen[m->seen_n++] = (struct room_seen){.hash = hash, .seq = r->seq};
+    } else {
+        m->seen[m->seen_next] = (struct room_seen){.hash = hash, .seq = r->seq};
+        m->seen_next = (m->seen_next + 1) % ROOM_SEEN_MAX;
+    }
     if (seq)
         *seq = r->seq;
     return 0;
@@ -1069,8 +1095,10 @@ void room_free(struct room *r)
 {
     if (!r)
         return;
-    for (size_t i = 0; i < r->nmembers; i++)
+    for (size_t i = 0; i < r->nmembers; i++) {
         free(r->members[i].name);
+        free(r->members[i].seen);
+    }
     for (size_t i = 0; i < r->nconsultations; i++) {
         free(r->consultations[i].problem);
         free(r->consultations[i].contract);

@@ -109,8 +109,13 @@ struct room_member {
     int online;          /* open connections (maintained by the edge) */
     uint64_t hand;       /* 0 = hand down; else its place in the queue */
     uint32_t step_cards; /* cards posted in the current step */
-    struct room_seen seen[ROOM_SEEN_MAX];
-    unsigned seen_next; /* ring cursor into seen */
+    /* Ids of the member's last accepted commands: grown on use (8, 16,
+     * ... ROOM_SEEN_MAX entries, in order), then a ring. A member who never
+     * sends a command costs nothing here. */
+    struct room_seen *seen; /* owned, or NULL */
+    unsigned seen_n;        /* entries in use */
+    unsigned seen_cap;      /* entries allocated */
+    unsigned seen_next;     /* once full: the oldest entry, next to replace */
 };
 
 struct room_consultation {

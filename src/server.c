@@ -942,6 +942,11 @@ static int conn_receive(struct server *s, struct conn *c, const void *in, size_t
         return 0;
     if (lws_frame_is_binary(c->wsi))
         c->rx_binary = true;
+    if (last && !c->rx_len && !c->rx_discard && !c->rx_binary && len <= max) {
+        /* The usual case, a message in one piece: no copy. */
+        conn_message(s, c, in, len);
+        return 0;
+    }
     if (!c->rx_discard && !c->rx_binary) {
         if (c->rx_len + len > max) {
             log_info("conn %llu: message over %zu bytes", (unsigned long long)c->id, max);
@@ -1357,6 +1362,8 @@ static void server_sweep(struct server *s, int64_t mono)
      * connections have gone (a meeting hour ended), so that an idle server
      * shrinks to its baseline. */
     if (s->conns_peak >= 1000 && s->nconns < s->conns_peak / 2) {
+        log_info("%zu connections (down from %zu): returning free memory", s->nconns,
+                 s->conns_peak);
         malloc_trim(0);
         s->conns_peak = s->nconns;
     }
@@ -1460,12 +1467,13 @@ static void lws_log_emit(int level, const char *line)
 
 static const struct lws_protocols protocols[] = {
     {"http", callback_http, sizeof(struct http_req), 0, 0, NULL, 0},
-    /* rx_buffer_size: client messages are small; a longer one arrives in
-     * several pieces and is reassembled in conn.rx. Kept small because lws
+    /* rx_buffer_size: client messages are small (a command with a 300
+     * character card is about 400 bytes); a longer one arrives in several
+     * pieces and is reassembled in conn.rx. Kept small because lws
      * allocates it for every connection. */
     /* tx_packet_size: a batched frame goes to send() whole; by default lws
      * would cut every write at rx_buffer_size and queue the rest. */
-    {PROTO_NAME, callback_codev, sizeof(struct conn), 1024, 0, NULL,
+    {PROTO_NAME, callback_codev, sizeof(struct conn), 512, 0, NULL,
      SERVER_MAX_FRAME + 16},
     {"codev-timer", callback_timer, 0, 0, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},

@@ -1510,6 +1510,28 @@ static void seen_ring_remembers_the_last_ids_only(void **state)
     assert_false(f->dup);
 }
 
+static void seen_ring_grows_with_use_up_to_its_bound(void **state)
+{
+    struct fx *f = *state;
+    const struct room_member *m = &f->r->members[BEN];
+
+    f->r->limits.cards_per_step = 4 * ROOM_SEEN_MAX;
+    /* Nothing sent yet: no memory for it. */
+    assert_null(m->seen);
+    assert_int_equal(m->seen_cap, 0);
+    assert_int_equal(send_text(f, BEN, CMD_NOTE_POST, "n"), 0);
+    assert_int_equal(m->seen_n, 1);
+    assert_int_equal(m->seen_cap, 8);
+    for (int i = 1; i < 3 * ROOM_SEEN_MAX; i++) {
+        assert_int_equal(send_text(f, BEN, CMD_NOTE_POST, "n"), 0);
+        assert_true(m->seen_cap <= ROOM_SEEN_MAX);
+        assert_true(m->seen_n <= m->seen_cap);
+    }
+    assert_int_equal(m->seen_n, ROOM_SEEN_MAX);
+    assert_int_equal(m->seen_cap, ROOM_SEEN_MAX);
+    assert_int_equal(m->seen_next, (2 * ROOM_SEEN_MAX) % ROOM_SEEN_MAX);
+}
+
 static void bad_senders_and_ids_are_refused(void **state)
 {
     struct fx *f = *state;
@@ -1749,6 +1771,7 @@ int main(void)
         T(duplicate_ack_works_with_null_outputs),
         T(failed_command_changes_nothing_and_can_be_retried),
         T(seen_ring_remembers_the_last_ids_only),
+        T(seen_ring_grows_with_use_up_to_its_bound),
         T(bad_senders_and_ids_are_refused),
         T(refusals_follow_the_documented_order),
         T(consultant_never_sees_marks_recadrage_or_others_notes),
