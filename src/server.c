@@ -12,7 +12,7 @@
  *     frame carries. Only a connection whose socket is full (lws buffered
  *     part of a frame) waits for LWS_CALLBACK_SERVER_WRITEABLE: toggling
  *     POLLOUT for every frame would cost two epoll_ctl calls per frame.
- *   - Time comes from one timerfd in the loop, at absolute 100 ms
+ *   - Time comes from one timerfd in the loop, at absolute 20 ms
  *     deadlines: clock ticks (spread over the second), keep-alive pings and
  *     dead-peer sweeps. No per-connection timers.
  *   - A connection is "attached" once its hello succeeded: it is then in its
@@ -66,7 +66,7 @@
 /* Ticks are spread over the second: a group ticks in one of TICK_SLOTS
  * slots (by its id), and one pass every 1/TICK_SLOTS s serves one slot, so
  * thousands of rooms never tick in the same instant. */
-#define TICK_SLOTS           10
+#define TICK_SLOTS           50
 #define TICK_SLOT_US         (1000 * 1000 / TICK_SLOTS)
 #define CLOSE_MEMBER_REMOVED 4001 /* application close codes (4000-4999) */
 #define CLOSE_SLOW_CONSUMER  4002
