@@ -160,6 +160,7 @@ struct server {
     uint64_t next_token;
     atomic_bool wake_ok;                   /* the writer thread may wake the loop */
     int timer_fd;                          /* timerfd, TICK_SLOT_US period */
+    bool timer_on;                         /* armed (someone is connected) */
     struct lws *timer_wsi;                 /* it, adopted into the loop */
     struct hub_group *ticking[TICK_SLOTS]; /* groups whose clock runs, by slot */
     unsigned tick_slot;                    /* the slot the next pass serves */
@@ -975,6 +976,8 @@ static int conn_receive(struct server *s, struct conn *c, const void *in, size_t
     return 0;
 }
 
+static int server_timer_arm(struct server *s, bool on);
+
 static int callback_codev(struct lws *wsi, enum lws_callback_reasons reason, void *user,
                           void *in, size_t len)
 {
@@ -1011,6 +1014,7 @@ static int callback_codev(struct lws *wsi, enum lws_callback_reasons reason, voi
         s->nconns++;
         if (s->nconns > s->conns_peak)
             s->conns_peak = s->nconns;
+        server_timer_arm(s, true);
         c->ip = ip_count_take(s, wsi);
         log_debug("conn %llu: open (%zu connections)", (unsigned long long)c->id,
                   s->nconns);
@@ -1386,6 +1390,10 @@ static void server_timer(struct server *s)
             server_sweep(s, mono);
         s->tick_slot = (s->tick_slot + 1) % TICK_SLOTS;
     }
+    /* Nobody connected: nothing ticks (a room ticks only for its
+     * connections) and nobody needs a ping. Sleep until someone comes. */
+    if (!s->nconns)
+        server_timer_arm(s, false);
 }
 
 static int callback_timer(struct lws *wsi, enum lws_callback_reasons reason, void *user,
@@ -1413,27 +1421,40 @@ static int callback_timer(struct lws *wsi, enum lws_callback_reasons reason, voi
 
 /* A timerfd at absolute deadlines every TICK_SLOT_US (no drift, whatever
  * the loop's own timeout rounding), adopted into the loop like a socket. */
-static int server_timer_start(struct server *s)
+/* Starts (on) or stops the timer. It runs only while someone is connected:
+ * an empty server never wakes up. */
+static int server_timer_arm(struct server *s, bool on)
 {
     struct itimerspec its = {0};
     struct timespec now;
-    lws_sock_file_fd_type fd;
     int64_t ns;
+
+    if (on == s->timer_on || s->timer_fd < 0)
+        return 0;
+    if (on) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        ns = ((int64_t)now.tv_sec * 1000000000 + now.tv_nsec) / (TICK_SLOT_US * 1000LL) *
+                 (TICK_SLOT_US * 1000LL) +
+             TICK_SLOT_US * 1000LL;
+        its.it_value.tv_sec = ns / 1000000000;
+        its.it_value.tv_nsec = ns % 1000000000;
+        its.it_interval.tv_nsec = TICK_SLOT_US * 1000L;
+    }
+    if (timerfd_settime(s->timer_fd, TFD_TIMER_ABSTIME, &its, NULL)) {
+        log_err("timerfd_settime: %s", strerror(errno));
+        return -1;
+    }
+    s->timer_on = on;
+    return 0;
+}
+
+static int server_timer_start(struct server *s)
+{
+    lws_sock_file_fd_type fd;
 
     s->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (s->timer_fd < 0) {
         log_err("timerfd_create: %s", strerror(errno));
-        return -1;
-    }
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    ns = ((int64_t)now.tv_sec * 1000000000 + now.tv_nsec) / (TICK_SLOT_US * 1000LL) *
-             (TICK_SLOT_US * 1000LL) +
-         TICK_SLOT_US * 1000LL;
-    its.it_value.tv_sec = ns / 1000000000;
-    its.it_value.tv_nsec = ns % 1000000000;
-    its.it_interval.tv_nsec = TICK_SLOT_US * 1000L;
-    if (timerfd_settime(s->timer_fd, TFD_TIMER_ABSTIME, &its, NULL)) {
-        log_err("timerfd_settime: %s", strerror(errno));
         return -1;
     }
     fd.filefd = s->timer_fd;
