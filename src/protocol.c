@@ -639,21 +639,45 @@ json_t *proto_group_json(const struct hub_group *g)
                      g->facilitator, "members", members, "session", session);
 }
 
+/* Growing output of proto_dump. */
+struct dump_buf {
+    unsigned char *p;
+    size_t len, cap; /* len counts the headroom */
+};
+
+static int dump_append(const char *data, size_t n, void *arg)
+{
+    struct dump_buf *d = arg;
+
+    if (d->len + n + 1 > d->cap) {
+        size_t ncap = d->cap * 2;
+        unsigned char *np;
+        while (ncap < d->len + n + 1)
+            ncap *= 2;
+        np = realloc(d->p, ncap);
+        if (!np)
+            return -1;
+        d->p = np;
+        d->cap = ncap;
+    }
+    memcpy(d->p + d->len, data, n);
+    d->len += n;
+    return 0;
+}
+
+/* One pass (json_dumpb would need two: one to size, one to write). */
 unsigned char *proto_dump(const json_t *j, size_t headroom, size_t *len)
 {
-    size_t n = json_dumpb(j, NULL, 0, JSON_COMPACT);
-    unsigned char *buf;
+    struct dump_buf d = {.len = headroom, .cap = headroom + 256};
 
-    if (n == 0)
+    d.p = malloc(d.cap);
+    if (!d.p)
         return NULL;
-    buf = malloc(headroom + n + 1);
-    if (!buf)
-        return NULL;
-    if (json_dumpb(j, (char *)buf + headroom, n, JSON_COMPACT) != n) {
-        free(buf);
+    if (json_dump_callback(j, dump_append, &d, JSON_COMPACT) || d.len == headroom) {
+        free(d.p);
         return NULL;
     }
-    buf[headroom + n] = '\0';
-    *len = n;
-    return buf;
+    d.p[d.len] = '\0';
+    *len = d.len - headroom;
+    return d.p;
 }

@@ -564,7 +564,11 @@ static int db_configure(sqlite3 *db, bool writer, bool sync_normal)
      * live, each group commit touches pages all over it. A page cache that
      * holds more of it saves re-reading them (SQLite's default is 2 MB;
      * measured at 18,000 posts/s: pread 6.8% -> 2% of the CPU at 16 MB). */
+    /* Checkpoints every 4000 WAL pages (16 MB) instead of 1000: the hot
+     * pages (index leaves, the table's last page) are copied back once per
+     * checkpoint, whatever the number of commits that rewrote them. */
     if (db_exec(db, "PRAGMA cache_size = -8192;") ||
+        db_exec(db, "PRAGMA wal_autocheckpoint = 4000;") ||
         db_exec(db, "PRAGMA journal_mode = WAL;") ||
         db_exec(db, sync_normal ? "PRAGMA synchronous = NORMAL;"
                                 : "PRAGMA synchronous = FULL;"))
@@ -1048,27 +1052,41 @@ static int write_rec(struct store *s, struct store_rec *rec)
     return CODEV_E_INTERNAL;
 }
 
-/* Writes a batch in one transaction, each record in its own savepoint.
- * Sets every rec->rc. */
+/* Writes a batch in one transaction, each record of several statements in
+ * its own savepoint. Sets every rec->rc. */
 static void write_batch(struct store *s, struct store_rec *batch)
 {
-    bool open = db_exec(s->w, "BEGIN IMMEDIATE") == 0;
+    bool open = db_exec(s->w, "BEGIN IMMEDIATE") == 0, broken = false;
 
     for (struct store_rec *rec = batch; rec; rec = rec->next) {
-        if (!open || stmt_simple(s, ST_SAVEPOINT)) {
+        if (!open || broken) {
             rec->rc = CODEV_E_INTERNAL;
             continue;
         }
-        rec->rc = write_rec(s, rec);
-        if (rec->rc)
-            stmt_simple(s, ST_ROLLBACK_TO);
-        stmt_simple(s, ST_RELEASE);
+        if (rec->kind == REC_CMD) {
+            /* A command is one INSERT, atomic by itself: no savepoint
+             * (two statements fewer per command, the commonest record). */
+            rec->rc = write_rec(s, rec);
+        } else if (stmt_simple(s, ST_SAVEPOINT)) {
+            rec->rc = CODEV_E_INTERNAL;
+        } else {
+            rec->rc = write_rec(s, rec);
+            if (rec->rc)
+                stmt_simple(s, ST_ROLLBACK_TO);
+            stmt_simple(s, ST_RELEASE);
+        }
+        /* An error that rolled the whole transaction back (I/O error,
+         * disk full) leaves autocommit on: the batch is lost. */
+        if (sqlite3_get_autocommit(s->w))
+            broken = true;
     }
-    if (open && db_exec(s->w, "COMMIT")) {
+    if (open && !broken && db_exec(s->w, "COMMIT")) {
         db_exec(s->w, "ROLLBACK");
+        broken = true;
+    }
+    if (broken)
         for (struct store_rec *rec = batch; rec; rec = rec->next)
             rec->rc = CODEV_E_INTERNAL;
-    }
     if (s->checkpoint_wanted &&
         sqlite3_wal_checkpoint_v2(s->w, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) ==
             SQLITE_OK)
