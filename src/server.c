@@ -1419,10 +1419,9 @@ static int callback_timer(struct lws *wsi, enum lws_callback_reasons reason, voi
     }
 }
 
-/* A timerfd at absolute deadlines every TICK_SLOT_US (no drift, whatever
- * the loop's own timeout rounding), adopted into the loop like a socket. */
-/* Starts (on) or stops the timer. It runs only while someone is connected:
- * an empty server never wakes up. */
+/* Starts (on) or stops the timer: absolute deadlines every TICK_SLOT_US
+ * (no drift, whatever the loop's own timeout rounding). It runs only while
+ * someone is connected: an empty server never wakes up. */
 static int server_timer_arm(struct server *s, bool on)
 {
     struct itimerspec its = {0};
@@ -1448,6 +1447,8 @@ static int server_timer_arm(struct server *s, bool on)
     return 0;
 }
 
+/* The timerfd, adopted into the loop like a socket; armed on the first
+ * connection. */
 static int server_timer_start(struct server *s)
 {
     lws_sock_file_fd_type fd;
@@ -1739,9 +1740,14 @@ void server_free(struct server *s)
         lws_context_destroy(s->ctx); /* closes the timer's wsi and its fd too */
 #if defined(SERVER_UV)
         if (s->uv) {
-            /* lws closes its handles from the loop, then frees the context */
+            /* On a foreign loop, lws 4.1 closes its handles from the loop
+             * and frees the context only when destroyed a second time. */
+            int tries = 100;
             uv_run(&s->loop, UV_RUN_DEFAULT);
-            if (uv_loop_close(&s->loop))
+            lws_context_destroy(s->ctx);
+            while (uv_loop_close(&s->loop) == UV_EBUSY && --tries)
+                uv_run(&s->loop, UV_RUN_NOWAIT);
+            if (!tries)
                 log_warn("event loop: handles still open at exit");
         }
 #endif

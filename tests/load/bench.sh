@@ -12,7 +12,8 @@
 # binary to measure, default $BUILD/src/codevd), PORT (18080), WARMUP (3),
 # SECONDS_DEFAULT (15), IDLE (idle CPU sample before set-up, 5 s), SRCS
 # (source addresses, 4), EXTRA (more codev-load options), SERVER_SET (more
-# --set options for codevd), KEEP (keep the logs in /tmp/codev-bench.*).
+# --set options for codevd), KEEP (keep the logs in /tmp/codev-bench.*),
+# RPS=1 (root: steer loopback receive processing to CPU 1, see README).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -54,10 +55,22 @@ stop_server() {
     fi
     server_pid=
 }
-trap 'stop_server; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT INT TERM
+# On loopback the sender's send() also runs the receiver's TCP receive path
+# (softirq on the sending CPU). RPS=1 queues that work to CPU 1, the
+# generator's, as a network card would leave it to the receiving host.
+rps_file=/sys/class/net/lo/queues/rx-0/rps_cpus
+rps_saved=
+restore_rps() {
+    if [ -n "$rps_saved" ]; then echo "$rps_saved" >"$rps_file" 2>/dev/null || true; fi
+}
+if [ -n "${RPS:-}" ]; then
+    rps_saved=$(cat "$rps_file")
+    echo 2 >"$rps_file" || { echo "RPS=1: cannot write $rps_file (root?)" >&2; exit 1; }
+fi
+trap 'stop_server; restore_rps; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT INT TERM
 
-# Waits for the listening socket without connecting to it: a connection
-# closed before its request crashes this codevd (CLOSED_HTTP with no pss).
+# Waits for the listening socket without connecting to it (a probe would
+# count as a connection in the server's log).
 wait_port() {
     hex=$(printf ':%04X ' "$port")
     i=0
@@ -118,4 +131,5 @@ END {
     print "tickp99: tick arrival - server_ms; jitp99: |tick interval - 1 s|. B/conn: server RSS"
     print "over the empty server per connection (rooms included); B/conn*: the connections alone."
     print "srvCPU%: server process (all threads) in the window, % of one core; idle%: no clients."
-}' "$summaries"
+    if (rps) print "RPS=1: loopback receive processing steered to CPU 1 (the generator'"'"'s)."
+}' rps="${RPS:-}" "$summaries"
