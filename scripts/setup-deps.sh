@@ -5,7 +5,7 @@
 set -euo pipefail
 pkgs=(build-essential meson ninja-build pkg-config libwebsockets-dev libjansson-dev
       uuid-dev libssl-dev libsqlite3-dev libcmocka-dev clang clang-format cppcheck valgrind
-      libwebsockets-evlib-uv)
+      libwebsockets-evlib-uv libuv1-dev)
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
 [ "${CODEVD_NO_BROWSER:-0}" = 1 ] || pkgs+=(chromium)
 missing=()
