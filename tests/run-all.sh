@@ -6,6 +6,7 @@
 #   unit         cmocka unit tests of every module
 #   proto        schemas, examples and the README tables (node --test)
 #   integration  real WebSocket clients against a real codevd (node --test)
+#   poll         core integration scenarios again on the poll() event loop
 #   browser      headless Chromium against a real codevd (node --test)
 #   asan         unit + integration again, built with ASan + UBSan
 #   valgrind     the core integration scenarios with codevd under valgrind
@@ -17,7 +18,7 @@ set -u
 cd "$(dirname "$0")/.."
 root=$(pwd)
 builddir=${BUILD_DIR:-build}
-suites=${SUITES:-unit proto integration browser asan valgrind fuzz lint}
+suites=${SUITES:-unit proto integration poll browser asan valgrind fuzz lint}
 passed=0
 failed=0
 log_dir="$root/test-output/logs"
@@ -120,6 +121,14 @@ for suite in $suites; do
         else
             failed=$((failed + 1))
         fi
+        ;;
+    poll)
+        # The poll() fallback (no libuv plugin): the scenarios that exercise
+        # the loop most (writes, closes, timers, pings, reconnects, kill -9).
+        CODEVD_ARGS="--set event_loop=poll" node_suite poll "$root/$builddir/src/codevd" \
+            tests/integration/complete-session.test.mjs tests/integration/hardening.test.mjs \
+            tests/integration/ticks.test.mjs tests/integration/reconnect.test.mjs \
+            tests/integration/durability.test.mjs
         ;;
     valgrind)
         # codevd under valgrind for the core scenarios: any error or definite

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startServer, serverBinary } from '../lib/server.mjs';
@@ -75,3 +75,24 @@ for (const signal of ['SIGTERM', 'SIGINT']) {
         assert.ok([1001, 1006].includes(await closed));
     });
 }
+
+test('event_loop: epoll (libuv) by default when the plugin is installed, poll on request; both serve', async () => {
+    const plugin = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib']
+        .some((d) => existsSync(path.join(d, 'libwebsockets-evlib_uv.so')));
+    for (const [args, want] of [[[], plugin ? /epoll \(libuv\) loop/ : /poll loop/],
+        [['--set', 'event_loop=poll'], /, poll loop\)/]]) {
+        const srv = await startServer({ args });
+        try {
+            assert.match(srv.log(), want);
+            const res = await fetch(`${srv.url}/api/health`);
+            assert.equal(res.status, 200);
+            const c = await Client.connect(srv.wsUrl);
+            await c.close();
+        } finally {
+            await srv.stop();
+        }
+    }
+    const bad = run(['--set', 'event_loop=select', '--data-dir', mkdtempSync(path.join(tmpdir(), 'codevd-el-'))]);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /event_loop must be auto, epoll or poll, got "select"/);
+});

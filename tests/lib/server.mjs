@@ -98,8 +98,10 @@ async function startServerOnce(opts) {
     const dataDir = opts.dataDir || mkdtempSync(path.join(tmpdir(), 'codevd-test-'));
     const wrapper = opts.wrapper ||
         (process.env.CODEVD_WRAPPER ? process.env.CODEVD_WRAPPER.split(' ').filter(Boolean) : []);
+    /* CODEVD_ARGS: options for every server of a run (run-all.sh's poll suite). */
+    const extra = process.env.CODEVD_ARGS ? process.env.CODEVD_ARGS.split(' ').filter(Boolean) : [];
     const argv = [...wrapper, bin, '--port', String(port), '--data-dir', dataDir,
-        '--log-level', opts.logLevel || 'info', ...(opts.args || [])];
+        '--log-level', opts.logLevel || 'info', ...extra, ...(opts.args || [])];
     const child = spawn(argv[0], argv.slice(1), {
         env: { ...process.env, ...(opts.env || {}) },
         stdio: ['ignore', 'pipe', 'pipe'],
