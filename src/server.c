@@ -167,9 +167,11 @@ struct server {
     volatile sig_atomic_t stopping;
     uint64_t next_conn_id;
     size_t nconns;
-    size_t conns_peak;   /* most connections since the heap was last trimmed */
-    struct conn *all;    /* every WebSocket connection, for the keep-alive sweep */
-    struct conn **dirty; /* connections with something to write; NULL = closed */
+    size_t conns_peak;    /* most connections since the heap was last trimmed */
+    bool busy_since_idle; /* 1000+ connections since the server was last empty */
+    unsigned idle_passes; /* timer passes with nobody connected */
+    struct conn *all;     /* every WebSocket connection, for the keep-alive sweep */
+    struct conn **dirty;  /* connections with something to write; NULL = closed */
     size_t ndirty, dirty_cap;
 #if defined(SERVER_UV)
     bool uv;              /* lws runs on loop (libuv: epoll) */
@@ -1014,6 +1016,8 @@ static int callback_codev(struct lws *wsi, enum lws_callback_reasons reason, voi
         s->nconns++;
         if (s->nconns > s->conns_peak)
             s->conns_peak = s->nconns;
+        if (s->nconns >= 1000)
+            s->busy_since_idle = true;
         server_timer_arm(s, true);
         c->ip = ip_count_take(s, wsi);
         log_debug("conn %llu: open (%zu connections)", (unsigned long long)c->id,
@@ -1337,6 +1341,19 @@ static void server_tick_slot(struct server *s, unsigned slot, int64_t now)
     }
 }
 
+/* glibc keeps freed memory for reuse; give it back once many connections
+ * have gone (a meeting hour ended), so that an idle server shrinks to its
+ * baseline. */
+static void server_trim(struct server *s)
+{
+    if (s->conns_peak >= 1000 && s->nconns < s->conns_peak / 2) {
+        log_info("%zu connections (down from %zu): returning free memory", s->nconns,
+                 s->conns_peak);
+        malloc_trim(0);
+        s->conns_peak = s->nconns;
+    }
+}
+
 /* Keep-alive, once a second: a connection silent for idle_timeout_s gets a
  * ping (again every idle_timeout_s); one silent for min(idle_timeout_s, 10)
  * s more, pong included, is dropped. One pass over every connection
@@ -1362,15 +1379,7 @@ static void server_sweep(struct server *s, int64_t mono)
             conn_dirty(s, c);
         }
     }
-    /* glibc keeps freed memory for reuse; give it back once many
-     * connections have gone (a meeting hour ended), so that an idle server
-     * shrinks to its baseline. */
-    if (s->conns_peak >= 1000 && s->nconns < s->conns_peak / 2) {
-        log_info("%zu connections (down from %zu): returning free memory", s->nconns,
-                 s->conns_peak);
-        malloc_trim(0);
-        s->conns_peak = s->nconns;
-    }
+    server_trim(s);
 }
 
 /* The timerfd fired: serve each slot whose deadline passed (more than one
@@ -1391,9 +1400,22 @@ static void server_timer(struct server *s)
         s->tick_slot = (s->tick_slot + 1) % TICK_SLOTS;
     }
     /* Nobody connected: nothing ticks (a room ticks only for its
-     * connections) and nobody needs a ping. Sleep until someone comes. */
-    if (!s->nconns)
+     * connections) and nobody needs a ping. */
+    if (s->nconns) {
+        s->idle_passes = 0;
+    } else if (++s->idle_passes >= TICK_SLOTS) {
+        /* A second with nobody: lws has freed the last connections too
+         * (on libuv, after their handles closed). Return the memory once,
+         * then sleep until someone comes. */
+        if (s->busy_since_idle) {
+            log_info("no connections: returning free memory");
+            malloc_trim(0);
+        }
+        s->busy_since_idle = false;
+        s->conns_peak = 0;
+        s->idle_passes = 0;
         server_timer_arm(s, false);
+    }
 }
 
 static int callback_timer(struct lws *wsi, enum lws_callback_reasons reason, void *user,
