@@ -1358,7 +1358,7 @@ static void server_trim(struct server *s)
  * ping (again every idle_timeout_s); one silent for min(idle_timeout_s, 10)
  * s more, pong included, is dropped. One pass over every connection
  * instead of a timer each: lws keeps its timers in a sorted list, and
- * re-sorting 18,000 of them on every pong cost a quarter of the CPU. */
+ * re-sorting them on every pong cost 20-27% of the CPU at 10-18k. */
 static void server_sweep(struct server *s, int64_t mono)
 {
     int64_t idle = (int64_t)s->cfg->idle_timeout_s * 1000;
