@@ -153,7 +153,7 @@ for suite in $suites; do
         ;;
     lint)
         # Two tests: the format of every C file, and cppcheck on src/.
-        if clang-format --dry-run --Werror src/*.[ch] tests/unit/*.c tests/fuzz/*.c >"$log_dir/format.log" 2>&1; then
+        if clang-format --dry-run --Werror src/*.[ch] tests/unit/*.c tests/fuzz/*.c tests/load/*.c >"$log_dir/format.log" 2>&1; then
             passed=$((passed + 1))
             echo "lint/clang-format: ok"
         else
