@@ -836,7 +836,10 @@ static bool origin_allowed(struct server *s, struct lws *wsi)
         }
         return false;
     }
-    if (lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST) <= 0)
+    /* HTTP/2 (a WebSocket over h2, RFC 8441, as Chromium opens it over TLS)
+     * carries the host in :authority. */
+    if (lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST) <= 0 &&
+        lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HTTP_COLON_AUTHORITY) <= 0)
         return false;
     o = strstr(origin, "://");
     return o && strcmp(o + 3, host) == 0;
@@ -989,7 +992,9 @@ static int callback_codev(struct lws *wsi, enum lws_callback_reasons reason, voi
 
     switch (reason) {
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-        if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0 ||
+        /* Over HTTP/2 the path is in :path. */
+        if ((lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0 &&
+             lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_HTTP_COLON_PATH) <= 0) ||
             strcmp(uri, "/ws") != 0)
             return 1;
         if (!origin_allowed(s, wsi)) {

@@ -30,6 +30,7 @@ export async function person(browser, name, opts = {}) {
         locale: opts.locale || 'fr-CA',
         reducedMotion: opts.reducedMotion || 'no-preference',
         permissions: ['clipboard-read', 'clipboard-write'],
+        ignoreHTTPSErrors: !!opts.ignoreHTTPSErrors, // a test certificate
     });
     const page = await context.newPage();
     page.setDefaultTimeout(opts.timeout || 8000);

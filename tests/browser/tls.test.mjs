@@ -1,0 +1,52 @@
+// Over https, as a group would run it in production. Chromium then speaks
+// HTTP/2 and opens its WebSocket inside it (RFC 8441): the path and host
+// arrive as :path and :authority, and the connection is an h2 stream, which
+// codevd writes to only from LWS_CALLBACK_SERVER_WRITEABLE.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { launch, person, realProblems } from './lib/browser.mjs';
+import { startServer } from '../lib/server.mjs';
+import { createGroup, join, waitStep, post, seeCard, act, fr } from './lib/app.mjs';
+
+let server;
+let browser;
+before(async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'codevd-tls-'));
+    const cert = path.join(dir, 'cert.pem'), key = path.join(dir, 'key.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+        '-keyout', key, '-out', cert], { stdio: 'ignore' });
+    server = await startServer({ args: ['--set', `tls_cert=${cert}`, '--set', `tls_key=${key}`], tls: true });
+    browser = await launch();
+});
+after(async () => {
+    if (browser) await browser.close();
+    if (server) await server.stop();
+});
+
+test('over https (WebSockets inside HTTP/2): a session opens, cards and ticks flow, a removal closes the page', async () => {
+    assert.match(server.url, /^https:/);
+    const F = await person(browser, 'facilitator', { ignoreHTTPSErrors: true });
+    const invite = await createGroup(F, server.url, { name: 'Sécurisé', me: 'Anne' });
+    const K = await person(browser, 'consultant', { ignoreHTTPSErrors: true });
+    await join(K, invite, 'Chloé');
+    await act(F, 'session-open');
+    await waitStep([F, K], 'opening');
+    await post(K, 'checkin', 'Par-dessus TLS.');
+    await seeCard([F, K], 'Par-dessus TLS.');
+    await act(F, 'timer-toggle');
+    await K.locator('.clock.is-running').waitFor();
+    const first = await K.locator('[data-clock]').textContent();
+    await K.waitForFunction((t) => document.querySelector('[data-clock]').textContent !== t, first, { timeout: 4000 });
+
+    const menu = F.locator('.member', { hasText: 'Chloé' }).locator('.member-menu');
+    await menu.locator('summary').click();
+    await menu.locator('[data-action=remove]').click();
+    await F.locator('dialog.dialog .btn-danger').click();
+    await K.locator('h1', { hasText: fr.fatal.removed_title }).waitFor();
+    assert.deepEqual(realProblems(F), []);
+    for (const p of [F, K]) await p.context().close();
+});
