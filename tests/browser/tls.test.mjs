@@ -19,7 +19,10 @@ before(async () => {
     const cert = path.join(dir, 'cert.pem'), key = path.join(dir, 'key.pem');
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
         '-keyout', key, '-out', cert], { stdio: 'ignore' });
-    server = await startServer({ args: ['--set', `tls_cert=${cert}`, '--set', `tls_key=${key}`], tls: true });
+    server = await startServer({
+        args: ['--set', `tls_cert=${cert}`, '--set', `tls_key=${key}`, '--set', 'cards_per_step=200'],
+        tls: true,
+    });
     browser = await launch();
 });
 after(async () => {
@@ -27,7 +30,7 @@ after(async () => {
     if (server) await server.stop();
 });
 
-test('over https (WebSockets inside HTTP/2): a session opens, cards and ticks flow, a removal closes the page', async () => {
+test('over https (WebSockets inside HTTP/2): a session opens, cards and ticks flow, a 100 kB snapshot arrives whole, a removal closes the page', async () => {
     assert.match(server.url, /^https:/);
     const F = await person(browser, 'facilitator', { ignoreHTTPSErrors: true });
     const invite = await createGroup(F, server.url, { name: 'Sécurisé', me: 'Anne' });
@@ -41,6 +44,23 @@ test('over https (WebSockets inside HTTP/2): a session opens, cards and ticks fl
     await K.locator('.clock.is-running').waitFor();
     const first = await K.locator('[data-clock]').textContent();
     await K.waitForFunction((t) => document.querySelector('[data-clock]').textContent !== t, first, { timeout: 4000 });
+
+    // A long session: 120 cards of 900 characters make a welcome snapshot of
+    // over 100 kB, more than one HTTP/2 flow-control window and more than
+    // one batched frame. A reload must still show every card.
+    const long = 'x'.repeat(880);
+    await F.evaluate(async (text) => {
+        const ws = window.__sockets.at(-1);
+        for (let i = 0; i < 120; i++) {
+            ws.send(JSON.stringify({ type: 'checkin_post', id: `bulk-${i}`, text: `${i} ${text}` }));
+            await new Promise((r) => setTimeout(r, 70)); // under 20 commands/s
+        }
+    }, long);
+    await seeCard([F], `119 ${long}`);
+    await K.reload();
+    await seeCard([K], `119 ${long}`);
+    await K.locator('.card-text', { hasText: long }).nth(119).waitFor();
+    assert.equal(await K.locator('.card-text', { hasText: long }).count(), 120);
 
     const menu = F.locator('.member', { hasText: 'Chloé' }).locator('.member-menu');
     await menu.locator('summary').click();
