@@ -78,6 +78,12 @@
 #define CLOSE_TRY_AGAIN_LATER 1013 /* RFC 6455 registry: try again later */
 #define SERVER_IP_BUCKETS     1024
 
+/* A token bucket. Zeroed, it is full on first use. */
+struct bucket {
+    double tokens;
+    int64_t ms; /* last refill, 0 = never used */
+};
+
 /* Open WebSocket connections of one peer address. */
 struct ip_count {
     char ip[48];
@@ -98,9 +104,8 @@ struct conn {
     size_t rx_len;
     bool rx_discard; /* the rest of an oversized/binary message */
     bool rx_binary;
-    double tokens; /* command rate bucket */
-    int64_t tokens_ms;
-    int close_code; /* when non-zero: close after the queue drains */
+    struct bucket commands; /* command rate */
+    int close_code;         /* when non-zero: close after the queue drains */
     const char *close_reason;
     bool counted;        /* counted in server.nconns */
     bool direct;         /* may write outside WRITEABLE (a plain TCP/TLS socket) */
@@ -180,8 +185,7 @@ struct server {
     uv_prepare_t prepare; /* runs server_flush before each sleep */
 #endif
     struct ip_count *ips[SERVER_IP_BUCKETS];
-    double read_tokens; /* bucket for the exports, which read the disk */
-    int64_t read_tokens_ms;
+    struct bucket reads; /* the exports, which read the disk */
     unsigned char *scratch;
     struct proto_limits limits;
     struct lws_protocol_vhost_options headers[5];
@@ -708,20 +712,28 @@ static void handle_command(struct server *s, struct conn *c, const struct proto_
     server_journal(s, c, g, idx, &msg->cmd, now, seq, closed);
 }
 
-/* Takes one token from the connection's bucket. */
+/* Refills b at rate tokens a second, up to burst, then takes one token if
+ * there is one. */
+static bool bucket_take(struct bucket *b, double rate, double burst, int64_t now)
+{
+    if (!b->ms)
+        b->tokens = burst;
+    else
+        b->tokens += (double)(now - b->ms) * rate / 1000.0;
+    if (b->tokens > burst)
+        b->tokens = burst;
+    b->ms = now;
+    if (b->tokens < 1.0)
+        return false;
+    b->tokens -= 1.0;
+    return true;
+}
+
+/* Takes one token from the connection's command bucket. */
 static bool conn_rate_ok(struct server *s, struct conn *c)
 {
-    int64_t now = now_ms();
-    double rate = s->cfg->commands_per_sec, burst = s->cfg->commands_burst;
-
-    c->tokens += (double)(now - c->tokens_ms) * rate / 1000.0;
-    if (c->tokens > burst)
-        c->tokens = burst;
-    c->tokens_ms = now;
-    if (c->tokens < 1.0)
-        return false;
-    c->tokens -= 1.0;
-    return true;
+    return bucket_take(&c->commands, s->cfg->commands_per_sec, s->cfg->commands_burst,
+                       now_ms());
 }
 
 static void conn_message(struct server *s, struct conn *c, const char *buf, size_t len)
@@ -1007,8 +1019,6 @@ static int callback_codev(struct lws *wsi, enum lws_callback_reasons reason, voi
         memset(c, 0, sizeof(*c));
         c->wsi = wsi;
         c->id = ++s->next_conn_id;
-        c->tokens = s->cfg->commands_burst;
-        c->tokens_ms = now_ms();
         c->counted = true;
         c->rx_ms = mono_ms();
         /* A stream inside an HTTP/2 connection may only write when lws says. */
@@ -1120,18 +1130,7 @@ static bool http_reads_disk(const char *path)
 
 static bool server_read_ok(struct server *s)
 {
-    int64_t now = now_ms();
-
-    if (!s->read_tokens_ms)
-        s->read_tokens = SERVER_READS_BURST;
-    s->read_tokens += (double)(now - s->read_tokens_ms) * SERVER_READS_PER_SEC / 1000.0;
-    if (s->read_tokens > SERVER_READS_BURST)
-        s->read_tokens = SERVER_READS_BURST;
-    s->read_tokens_ms = now;
-    if (s->read_tokens < 1.0)
-        return false;
-    s->read_tokens -= 1.0;
-    return true;
+    return bucket_take(&s->reads, SERVER_READS_PER_SEC, SERVER_READS_BURST, now_ms());
 }
 
 static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
