@@ -1583,6 +1583,7 @@ struct server *server_new(const struct config *cfg)
     struct lws_context_creation_info info;
     struct server *s = calloc(1, sizeof(*s));
     int lws_levels = LLL_ERR | LLL_WARN;
+    bool epoll_only;
 
     if (!s)
         return NULL;
@@ -1663,6 +1664,7 @@ struct server *server_new(const struct config *cfg)
         info.ssl_cert_filepath = cfg->tls_cert;
         info.ssl_private_key_filepath = cfg->tls_key;
     }
+    epoll_only = strcmp(cfg->event_loop, "epoll") == 0;
 #if defined(SERVER_UV)
     if (strcmp(cfg->event_loop, "poll") != 0) {
         /* lws loads the libuv plugin and runs on our loop. */
@@ -1672,26 +1674,24 @@ struct server *server_new(const struct config *cfg)
         info.foreign_loops = loops;
         s->ctx = lws_create_context(&info);
         info.foreign_loops = NULL;
-        if (s->ctx)
-            s->uv = true;
-        else
-            uv_loop_close(&s->loop);
-        if (!s->ctx && strcmp(cfg->event_loop, "epoll") == 0)
-            log_err("event_loop = epoll, but libwebsockets could not start on libuv "
-                    "(is libwebsockets-evlib-uv installed?)");
-        else if (!s->ctx)
-            log_warn("libwebsockets could not start on libuv (is "
-                     "libwebsockets-evlib-uv installed?); falling back to poll()");
         info.options &= ~(uint64_t)LWS_SERVER_OPTION_LIBUV;
+        s->uv = s->ctx != NULL;
+        if (!s->uv) {
+            uv_loop_close(&s->loop);
+            if (epoll_only)
+                log_err("event_loop = epoll, but libwebsockets could not start on libuv "
+                        "(is libwebsockets-evlib-uv installed?)");
+            else
+                log_warn("libwebsockets could not start on libuv (is "
+                         "libwebsockets-evlib-uv installed?); falling back to poll()");
+        }
     }
-    if (!s->ctx && strcmp(cfg->event_loop, "epoll") != 0)
-        s->ctx = lws_create_context(&info);
 #else
-    if (strcmp(cfg->event_loop, "epoll") == 0)
+    if (epoll_only)
         log_err("event_loop = epoll: this libwebsockets was built without libuv");
-    else
-        s->ctx = lws_create_context(&info);
 #endif
+    if (!s->ctx && !epoll_only)
+        s->ctx = lws_create_context(&info);
     if (!s->ctx) {
         log_err("cannot start: libwebsockets context creation failed (port %u in use?)",
                 cfg->port);
