@@ -153,13 +153,14 @@ for suite in $suites; do
         ;;
     lint)
         # Two tests: the format of every C file, and cppcheck on src/.
-        if clang-format --dry-run --Werror src/*.[ch] tests/unit/*.c tests/fuzz/*.c tests/load/*.c >"$log_dir/format.log" 2>&1; then
+        c_files=(src/*.[ch] tests/unit/*.c tests/fuzz/*.c tests/load/*.c)
+        if clang-format --dry-run --Werror "${c_files[@]}" >"$log_dir/format.log" 2>&1; then
             passed=$((passed + 1))
             echo "lint/clang-format: ok"
         else
             failed=$((failed + 1))
             head -40 "$log_dir/format.log"
-            echo "lint/clang-format: FAILED (clang-format -i src/*.[ch] tests/unit/*.c tests/fuzz/*.c)"
+            echo "lint/clang-format: FAILED (clang-format -i ${c_files[*]})"
         fi
         if cppcheck --quiet --error-exitcode=1 --inline-suppr --enable=warning,portability,performance \
             --std=c11 -D__GNUC__ -Isrc -I"$builddir" src/ >"$log_dir/cppcheck.log" 2>&1; then
