@@ -4,30 +4,23 @@
 // codevd writes to only from LWS_CALLBACK_SERVER_WRITEABLE.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import { launch, person, realProblems } from './lib/browser.mjs';
-import { startServer } from '../lib/server.mjs';
+import { startServer, testCertificate } from '../lib/server.mjs';
 import { createGroup, join, waitStep, post, seeCard, act, fr } from './lib/app.mjs';
 
 let server;
 let browser;
+let tls;
 before(async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'codevd-tls-'));
-    const cert = path.join(dir, 'cert.pem'), key = path.join(dir, 'key.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-        '-keyout', key, '-out', cert], { stdio: 'ignore' });
-    server = await startServer({
-        args: ['--set', `tls_cert=${cert}`, '--set', `tls_key=${key}`, '--set', 'cards_per_step=200'],
-        tls: true,
-    });
+    tls = testCertificate();
+    server = await startServer({ args: [...tls.args, '--set', 'cards_per_step=200'], tls: true });
     browser = await launch();
 });
 after(async () => {
     if (browser) await browser.close();
     if (server) await server.stop();
+    if (tls) rmSync(tls.dir, { recursive: true, force: true });
 });
 
 test('over https (WebSockets inside HTTP/2): a session opens, cards and ticks flow, a 100 kB snapshot arrives whole, a removal closes the page', async () => {

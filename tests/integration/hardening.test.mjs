@@ -2,13 +2,12 @@
 // dead peers, removed members, and logs that never hold what people wrote.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import https from 'node:https';
 import WebSocket from 'ws';
-import { startServer, repoRoot } from '../lib/server.mjs';
+import { startServer, repoRoot, testCertificate } from '../lib/server.mjs';
 import { Client, PROTOCOL } from './lib/client.mjs';
 import { setupGroup, advance, reconnect } from './lib/scenario.mjs';
 
@@ -89,11 +88,8 @@ test('a browser Origin other than the server itself is refused; an allowed origi
 });
 
 test('with tls_cert and tls_key the server speaks https and wss', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'codevd-tls-'));
-    const cert = path.join(dir, 'cert.pem'), key = path.join(dir, 'key.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-        '-keyout', key, '-out', cert], { stdio: 'ignore' });
-    const srv = await startServer({ args: ['--set', `tls_cert=${cert}`, '--set', `tls_key=${key}`], tls: true });
+    const tls = testCertificate();
+    const srv = await startServer({ args: tls.args, tls: true });
     try {
         const body = await new Promise((resolve, reject) => {
             https.get(`https://127.0.0.1:${srv.port}/api/health`, { rejectUnauthorized: false }, (res) => {
@@ -113,7 +109,7 @@ test('with tls_cert and tls_key the server speaks https and wss', async () => {
         ws.close();
     } finally {
         await srv.stop();
-        rmSync(dir, { recursive: true, force: true });
+        rmSync(tls.dir, { recursive: true, force: true });
     }
 });
 

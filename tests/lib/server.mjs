@@ -7,7 +7,7 @@
 //   await srv.stop();                          // resolves with { code, signal }
 //
 // The binary is $CODEVD_BIN, or build/src/codevd under the repository root.
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import net from 'node:net';
@@ -16,6 +16,19 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/**
+ * A self-signed certificate for 127.0.0.1, valid one day, in a new
+ * temporary directory (the caller removes dir). args: the codevd options
+ * that use it.
+ */
+export function testCertificate() {
+    const dir = mkdtempSync(path.join(tmpdir(), 'codevd-tls-'));
+    const cert = path.join(dir, 'cert.pem'), key = path.join(dir, 'key.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+        '-keyout', key, '-out', cert], { stdio: 'ignore' });
+    return { dir, cert, key, args: ['--set', `tls_cert=${cert}`, '--set', `tls_key=${key}`] };
+}
 
 export function serverBinary() {
     return process.env.CODEVD_BIN || path.join(repoRoot, 'build', 'src', 'codevd');
