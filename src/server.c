@@ -1347,10 +1347,11 @@ static void server_tick_slot(struct server *s, unsigned slot, int64_t now)
 
 /* glibc keeps freed memory for reuse; give it back once many connections
  * have gone (a meeting hour ended), so that an idle server shrinks to its
- * baseline. */
+ * baseline. Once nobody is left, server_timer trims a second later instead,
+ * when lws has freed the last connections too. */
 static void server_trim(struct server *s)
 {
-    if (s->conns_peak >= 1000 && s->nconns < s->conns_peak / 2) {
+    if (s->nconns && s->conns_peak >= 1000 && s->nconns < s->conns_peak / 2) {
         log_info("%zu connections (down from %zu): returning free memory", s->nconns,
                  s->conns_peak);
         malloc_trim(0);
