@@ -166,7 +166,6 @@ struct server {
     atomic_bool wake_ok;                   /* the writer thread may wake the loop */
     int timer_fd;                          /* timerfd, TICK_SLOT_US period */
     bool timer_on;                         /* armed (someone is connected) */
-    struct lws *timer_wsi;                 /* it, adopted into the loop */
     struct hub_group *ticking[TICK_SLOTS]; /* groups whose clock runs, by slot */
     unsigned tick_slot;                    /* the slot the next pass serves */
     volatile sig_atomic_t stopping;
@@ -1438,8 +1437,7 @@ static int callback_timer(struct lws *wsi, enum lws_callback_reasons reason, voi
         server_timer(s);
         return 0;
     case LWS_CALLBACK_RAW_CLOSE_FILE:
-        s->timer_wsi = NULL; /* lws closes the fd */
-        s->timer_fd = -1;
+        s->timer_fd = -1; /* lws closes it */
         return 0;
     default:
         return 0;
@@ -1486,10 +1484,8 @@ static int server_timer_start(struct server *s)
         return -1;
     }
     fd.filefd = s->timer_fd;
-    s->timer_wsi =
-        lws_adopt_descriptor_vhost(lws_get_vhost_by_name(s->ctx, "codevd"),
-                                   LWS_ADOPT_RAW_FILE_DESC, fd, "codev-timer", NULL);
-    if (!s->timer_wsi) {
+    if (!lws_adopt_descriptor_vhost(lws_get_vhost_by_name(s->ctx, "codevd"),
+                                    LWS_ADOPT_RAW_FILE_DESC, fd, "codev-timer", NULL)) {
         log_err("cannot add the timer to the event loop");
         s->timer_fd = -1; /* whether lws closed it is not said: leak rather than
                            * risk closing another descriptor twice */
