@@ -170,9 +170,9 @@ static void join_group(struct hub *hub, struct hub_group *g, json_t *in,
 }
 
 /* Returns the member whose key is in the Authorization header, or NULL with
- * *code set. */
+ * *code set. Marks the reply authenticated when the key opens the group. */
 static const struct hub_member *authorise(const struct hub_group *g, const char *auth,
-                                          int *code)
+                                          int *code, struct http_api_reply *reply)
 {
     const struct hub_member *m;
 
@@ -186,6 +186,7 @@ static const struct hub_member *authorise(const struct hub_group *g, const char 
         *code = CODEV_E_MEMBER_REMOVED;
         return NULL;
     }
+    reply->authenticated = true;
     return m;
 }
 
@@ -204,7 +205,7 @@ static const struct hub_member *authorise_facilitator(const struct hub_group *g,
     const struct hub_member *m;
     int rc;
 
-    if (!(m = authorise(g, auth, &rc))) {
+    if (!(m = authorise(g, auth, &rc, reply))) {
         reply_error(reply, rc);
         return NULL;
     }
@@ -422,9 +423,21 @@ static void minutes_get(struct hub_group *g, struct store *store, const char *si
     room_free(r);
 }
 
+/* DELETE /api/groups/{id}: the facilitator deletes the group and all its
+ * data. The edge does the deleting (reply->deleted): sockets, store, hub. */
+static void group_delete(struct hub_group *g, const char *auth,
+                         struct http_api_reply *reply)
+{
+    if (!authorise_facilitator(g, auth, reply))
+        return;
+    reply->status = 200;
+    reply->body = json_pack("{s:s}", "deleted", g->id);
+    reply->deleted = g;
+}
+
 enum route {
     ROUTE_NONE,
-    ROUTE_GROUP,    /* GET    /api/groups/{id} */
+    ROUTE_GROUP,    /* GET, DELETE /api/groups/{id} */
     ROUTE_MEMBERS,  /* POST   /api/groups/{id}/members */
     ROUTE_SESSIONS, /* POST   /api/groups/{id}/sessions */
     ROUTE_SETTINGS, /* POST   /api/groups/{id}/settings */
@@ -474,7 +487,8 @@ static enum route route_of(const char *rest, char sid[AUTH_UUID_LEN + 1])
     return ROUTE_NONE;
 }
 
-void http_api_handle(struct hub *hub, struct store *store, enum http_api_method method,
+void http_api_handle(struct hub *hub, struct store *store,
+                     const struct http_api_gate *gate, enum http_api_method method,
                      const char *path, const char *query, const char *auth,
                      const char *body, size_t len, int64_t now_ms,
                      struct http_api_reply *reply)
@@ -539,10 +553,14 @@ void http_api_handle(struct hub *hub, struct store *store, enum http_api_method 
             settings_set(g, auth, in, reply);
         goto out;
     }
+    if (route == ROUTE_GROUP && method == HTTP_API_DELETE) {
+        group_delete(g, auth, reply);
+        goto out;
+    }
     /* The reads: any member's key, the facilitator's for the history. */
     if (method != HTTP_API_GET)
         goto method;
-    if (!(m = authorise(g, auth, &code)))
+    if (!(m = authorise(g, auth, &code, reply)))
         goto error;
     if (route == ROUTE_GROUP) {
         reply->status = 200;
@@ -555,6 +573,12 @@ void http_api_handle(struct hub *hub, struct store *store, enum http_api_method 
     }
     if ((code = query_format(query, &fmt)))
         goto error;
+    /* The key is checked: only now may the request use an export budget. */
+    if (gate && gate->export_allowed &&
+        !gate->export_allowed(gate->arg, (struct hub_member *)m, &reply->retry_after_s)) {
+        code = CODEV_E_RATE_LIMITED;
+        goto error;
+    }
     if (route == ROUTE_JOURNAL)
         journal_get(g, store, m, fmt, now_ms, reply);
     else if (route == ROUTE_HISTORY)

@@ -17,7 +17,18 @@
 #include "hub.h"
 #include "store.h"
 
-enum http_api_method { HTTP_API_GET, HTTP_API_POST, HTTP_API_OTHER };
+enum http_api_method { HTTP_API_GET, HTTP_API_POST, HTTP_API_DELETE, HTTP_API_OTHER };
+
+/*
+ * The edge's budget for the exports, asked once the caller's key has been
+ * checked (so that requests with no key or a wrong one never use it up)
+ * and before the store is read: true lets the export run; false answers 429
+ * rate_limited with Retry-After: *retry_after_s. NULL allows every export.
+ */
+struct http_api_gate {
+    bool (*export_allowed)(void *arg, struct hub_member *m, int *retry_after_s);
+    void *arg;
+};
 
 struct http_api_reply {
     int status;   /* HTTP status */
@@ -33,6 +44,11 @@ struct http_api_reply {
     struct hub_group *joined;          /* a member joined this group, or NULL */
     int joined_room_idx;               /* the new member's room index, or -1 */
     char joined_id[AUTH_UUID_LEN + 1]; /* the new member's id */
+    struct hub_group *deleted;         /* the facilitator deleted this group: the
+                                        * edge closes its sockets, deletes it from
+                                        * the store and the hub, or NULL */
+    bool authenticated;                /* a member key was checked and accepted */
+    int retry_after_s;                 /* with a 429: seconds to wait, else 0 */
 };
 
 /*
@@ -40,11 +56,12 @@ struct http_api_reply {
  * query string without "?" or NULL, auth the Authorization header value or
  * NULL, body/len the request body (may be empty). store (may be NULL in
  * tests) serves the reads of exports and history: small synchronous reads
- * on the store's read connection. Fills reply; the caller releases
- * reply->body (and reply->text when set: a non-JSON answer such as a
- * Markdown or HTML export, with reply->content_type).
+ * on the store's read connection; gate (may be NULL) limits them. Fills reply; the caller
+ * releases reply->body (and reply->text when set: a non-JSON answer such as a Markdown or
+ * HTML export, with reply->content_type).
  */
-void http_api_handle(struct hub *hub, struct store *store, enum http_api_method method,
+void http_api_handle(struct hub *hub, struct store *store,
+                     const struct http_api_gate *gate, enum http_api_method method,
                      const char *path, const char *query, const char *auth,
                      const char *body, size_t len, int64_t now_ms,
                      struct http_api_reply *reply);

@@ -260,12 +260,12 @@ int hub_member_join(struct hub *h, struct hub_group *g, const char *invite,
     if (hub_name_clean(h, display_name, name, sizeof(name)))
         return CODEV_E_BAD_FIELD;
     if (hub_active_members(g) >= h->room_limits.members_max ||
-        g->nmembers >= ROOM_MEMBERS_HARD_MAX)
+        g->nmembers >= HUB_MEMBERS_STORED_MAX)
         return CODEV_E_GROUP_FULL;
     idx = hub_member_new(g, name, member_id, key);
     if (idx < 0)
         return idx;
-    if (g->room) {
+    if (g->room && g->room->step != STEP_CLOSED) {
         int r = room_member_add(g->room, member_id, name, false, false);
         if (r < 0) {
             /* The room is sized like the group, so this cannot happen short of
@@ -340,6 +340,8 @@ int hub_session_open(struct hub *h, struct hub_group *g, int64_t now_ms)
         if (room_debrief_add(r, p->id, p->client, p->text, p->due) < 0)
             goto fail;
     }
+    g->opened_once = true;
+    g->room_active_ms = now_ms;
     return hub_session_attach(h, g, r);
 fail:
     room_free(r);
@@ -396,8 +398,15 @@ void hub_sync(struct hub *h, struct hub_group *g)
         if (!m)
             continue;
         m->observer = r->members[i].observer;
-        if (r->members[i].removed)
+        if (r->members[i].removed && !m->removed) {
+            char invite[AUTH_SECRET_LEN + 1];
             m->removed = true;
+            /* The removed member may still hold the invite: it dies with
+             * their key. Should the generator fail, the old hash stays
+             * (hub_invite_rotate leaves it), as after a failed POST /invite. */
+            if (!hub_invite_rotate(g, invite))
+                g->invite_rotated = true;
+        }
     }
     for (size_t i = 0; i < r->ndebriefs; i++) {
         if (r->debriefs[i].outcome < 0)
@@ -410,6 +419,22 @@ void hub_sync(struct hub *h, struct hub_group *g)
         g->room_counted = false;
         h->open_sessions--;
         hub_keep_plans(g, r);
+    }
+}
+
+void hub_group_delete(struct hub *h, struct hub_group *g)
+{
+    struct hub_group **pp = &h->buckets[hub_hash(g->id) & (h->nbuckets - 1)];
+
+    for (; *pp; pp = &(*pp)->next) {
+        if (*pp != g)
+            continue;
+        *pp = g->next;
+        h->ngroups--;
+        if (g->room_counted)
+            h->open_sessions--;
+        hub_group_free(g);
+        return;
     }
 }
 
@@ -489,7 +514,7 @@ int hub_member_insert(struct hub_group *g, const char *id, const char *name,
 
     if (!id || strlen(id) > AUTH_UUID_LEN || !name)
         return CODEV_E_BAD_FIELD;
-    if (g->nmembers >= ROOM_MEMBERS_HARD_MAX)
+    if (g->nmembers >= HUB_MEMBERS_STORED_MAX)
         return CODEV_E_GROUP_FULL;
     if (array_grow((void **)&g->members, &g->members_cap, g->nmembers + 1, sizeof(*m)))
         return CODEV_E_INTERNAL;
@@ -534,6 +559,7 @@ int hub_session_attach(struct hub *h, struct hub_group *g, struct room *r)
     }
     room_free(g->room);
     g->room = r;
+    g->opened_once = true;
     g->room_counted = true;
     h->open_sessions++;
     return 0;

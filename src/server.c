@@ -52,6 +52,7 @@
 #include "hub.h"
 #include "log.h"
 #include "protocol.h"
+#include "ratelimit.h"
 #include "store.h"
 
 #if defined(CODEVD_HAVE_LIBUV) && defined(LWS_WITH_LIBUV)
@@ -70,6 +71,7 @@
 #define TICK_SLOT_US         (1000 * 1000 / TICK_SLOTS)
 #define CLOSE_MEMBER_REMOVED 4001 /* application close codes (4000-4999) */
 #define CLOSE_SLOW_CONSUMER  4002
+#define CLOSE_GROUP_DELETED  4003
 /* Commands a connection may have unanswered (sent, ack still waiting for
  * the journal). Half of ROOM_SEEN_MAX: a client that reconnects and resends
  * all of them, while another tab of the same member does the same, still
@@ -134,6 +136,7 @@ struct http_req {
     unsigned char *resp; /* LWS_PRE + JSON */
     size_t resp_len;
     int status;
+    int retry_after_s; /* a Retry-After header with the 429, or 0 */
     bool responded;
     bool waiting; /* the answer waits for a commit */
 };
@@ -184,7 +187,10 @@ struct server {
     uv_prepare_t prepare; /* runs server_flush before each sleep */
 #endif
     struct ip_count *ips[SERVER_IP_BUCKETS];
-    struct bucket reads; /* the exports, which read the disk */
+    struct rate_bucket exports;    /* the exports of the whole server */
+    struct rate_bucket creates;    /* groups created on the whole server */
+    struct rate_table *http_addrs; /* HTTP budgets per client address */
+    int64_t lifecycle_mono;        /* last idle-close/expiry pass (monotonic ms) */
     unsigned char *scratch;
     struct proto_limits limits;
     struct lws_protocol_vhost_options headers[5];
@@ -440,6 +446,25 @@ static void group_close_member(struct server *s, struct hub_group *g,
     }
 }
 
+/*
+ * Takes g away: every connection gets a group_deleted error and close code
+ * 4003, is detached, and g is deleted from the hub (the caller has
+ * submitted its deletion to the store). why is for the log.
+ */
+static void server_group_drop(struct server *s, struct hub_group *g, const char *why)
+{
+    while (g->conns) {
+        struct conn *c = g->conns;
+        conn_error(s, c, NULL, CODEV_E_GROUP_DELETED);
+        conn_close_later(c, CLOSE_GROUP_DELETED, "group_deleted");
+        c->idx_room = NULL;
+        group_detach(c);
+    }
+    group_tick_update(s, g);
+    log_info("group %s: deleted (%s)", g->id, why);
+    hub_group_delete(s->hub, g);
+}
+
 /* ---- answers that wait for the store ---------------------------------------- */
 
 static int waits_push(struct server *s, uint64_t token, enum wait_kind kind, void *owner,
@@ -661,6 +686,24 @@ static void server_journal(struct server *s, struct conn *c, struct hub_group *g
         log_err("out of memory for a pending ack");
 }
 
+/* hub_sync replaced g's invite (a member was removed): save the group so
+ * that the old code stays dead after a restart. */
+static void group_save_rotated(struct server *s, struct hub_group *g, int64_t now)
+{
+    uint64_t token;
+
+    if (!g->invite_rotated)
+        return;
+    token = ++s->next_token;
+    if (store_submit_group(s->store, g, now, token)) {
+        log_err("group %s: new invite not saved, will retry", g->id);
+        return;
+    }
+    g->invite_rotated = false;
+    if (waits_push(s, token, WAIT_NONE, NULL, NULL))
+        log_err("out of memory for a pending record");
+}
+
 static void handle_command(struct server *s, struct conn *c, const struct proto_msg *msg)
 {
     struct hub_group *g = c->group;
@@ -708,6 +751,8 @@ static void handle_command(struct server *s, struct conn *c, const struct proto_
     }
     hub_sync(s->hub, g);
     group_tick_update(s, g);
+    g->room_active_ms = now;
+    group_save_rotated(s, g, now);
     server_journal(s, c, g, idx, &msg->cmd, now, seq, closed);
 }
 
@@ -1113,47 +1158,145 @@ static int callback_codev(struct lws *wsi, enum lws_callback_reasons reason, voi
 /* ---- HTTP API --------------------------------------------------------------- */
 
 /* The exports read the store synchronously on the loop thread: small reads,
- * but bounded in rate for the whole server so that no client can keep the
- * loop on the disk. */
-#define SERVER_READS_PER_SEC 50.0
-#define SERVER_READS_BURST   100.0
+ * but bounded in rate for the whole server (and per member, by
+ * http_exports_per_min) so that no client can keep the loop on the disk. */
+#define SERVER_EXPORTS_PER_MIN   3000.0 /* 50 a second */
+#define SERVER_EXPORTS_BURST     100.0
+#define SERVER_HTTP_ADDR_SLOTS   4096
+#define SERVER_HTTP_ADDR_IDLE_MS 60000 /* every budget is a minute's worth */
 
-static bool http_reads_disk(const char *path)
+/* The buckets of struct rate_addr. */
+enum { ADDR_ANON, ADDR_CREATE };
+
+/* http_api_gate: a member's export budget, then the server's. */
+static bool server_export_allowed(void *arg, struct hub_member *m, int *retry_after_s)
 {
-    size_t n = strlen(path);
+    struct server *s = arg;
+    double per_min = s->cfg->http_exports_per_min;
+    int64_t now = now_ms();
 
-    return (n > 8 && strcmp(path + n - 8, "/journal") == 0) ||
-           (n > 8 && strcmp(path + n - 8, "/history") == 0) ||
-           (n > 8 && strcmp(path + n - 8, "/minutes") == 0);
+    if (!rate_bucket_ready(&m->exports, per_min, per_min, now, retry_after_s) ||
+        !rate_bucket_ready(&s->exports, SERVER_EXPORTS_PER_MIN, SERVER_EXPORTS_BURST, now,
+                           retry_after_s))
+        return false;
+    rate_bucket_take(&m->exports, per_min, per_min, now, NULL);
+    rate_bucket_take(&s->exports, SERVER_EXPORTS_PER_MIN, SERVER_EXPORTS_BURST, now,
+                     NULL);
+    return true;
 }
 
-static bool server_read_ok(struct server *s)
+/* POST /api/groups: creates a group. */
+static bool http_is_create(const struct http_req *h)
 {
-    return bucket_take(&s->reads, SERVER_READS_PER_SEC, SERVER_READS_BURST, now_ms());
+    return h->method == HTTP_API_POST && strcmp(h->path, "/api/groups") == 0;
 }
+
+/* A call made without a member key: creating or joining a group, or any
+ * call with no Bearer key at all. Calls with a key that turns out wrong are
+ * charged after the fact (see http_respond). */
+static bool http_is_anonymous(const struct http_req *h)
+{
+    size_t n = strlen(h->path);
+
+    return http_is_create(h) ||
+           (h->method == HTTP_API_POST && n > 8 &&
+            strcmp(h->path + n - 8, "/members") == 0) ||
+           strncmp(h->auth, "Bearer ", 7) != 0;
+}
+
+/*
+ * The HTTP budgets, before the call is handled: keyless calls per address
+ * (http_anon_per_min), group creations per address and for the whole server
+ * (only creations: members of existing groups never wait for strangers).
+ * Returns 0 and takes the tokens, or CODEV_E_RATE_LIMITED with
+ * *retry_after_s set and nothing taken.
+ */
+static int http_budget_take(struct server *s, struct rate_addr *a, bool anon, bool create,
+                            int64_t now, int *retry_after_s)
+{
+    double anon_pm = s->cfg->http_anon_per_min, create_pm = s->cfg->http_create_per_min,
+           global_pm = s->cfg->http_create_global_per_min;
+
+    if ((anon &&
+         !rate_bucket_ready(&a->b[ADDR_ANON], anon_pm, anon_pm, now, retry_after_s)) ||
+        (create && !rate_bucket_ready(&a->b[ADDR_CREATE], create_pm, create_pm, now,
+                                      retry_after_s)) ||
+        (create &&
+         !rate_bucket_ready(&s->creates, global_pm, global_pm, now, retry_after_s)))
+        return CODEV_E_RATE_LIMITED;
+    if (anon)
+        rate_bucket_take(&a->b[ADDR_ANON], anon_pm, anon_pm, now, NULL);
+    if (create) {
+        rate_bucket_take(&a->b[ADDR_CREATE], create_pm, create_pm, now, NULL);
+        rate_bucket_take(&s->creates, global_pm, global_pm, now, NULL);
+    }
+    return 0;
+}
+
+static void server_group_drop(struct server *s, struct hub_group *g, const char *why);
 
 static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
 {
+    const struct http_api_gate gate = {.export_allowed = server_export_allowed, .arg = s};
     struct http_api_reply reply;
     int64_t now = now_ms();
-
+    bool anon = http_is_anonymous(h), create = http_is_create(h);
+    struct rate_addr *addr;
+    char peer[RATE_ADDR_LEN] = "";
     uint64_t token = 0;
-    int rc = 0;
+    int rc = 0, retry = 0;
 
+    lws_get_peer_simple(wsi, peer, sizeof(peer));
+    addr = rate_table_get(s->http_addrs, peer, now, SERVER_HTTP_ADDR_IDLE_MS);
     if (h->body_too_large) {
         reply = (struct http_api_reply){.status = 413,
                                         .body = http_api_error_json(CODEV_E_TOO_LARGE)};
-    } else if (h->method == HTTP_API_GET && http_reads_disk(h->path) &&
-               !server_read_ok(s)) {
-        reply = (struct http_api_reply){
-            .status = 429, .body = http_api_error_json(CODEV_E_RATE_LIMITED)};
-    } else if (h->method == HTTP_API_POST && store_is_full(s->store)) {
-        reply = (struct http_api_reply){
-            .status = 429, .body = http_api_error_json(CODEV_E_RATE_LIMITED)};
+    } else if (http_budget_take(s, addr, anon, create, now, &retry)) {
+        reply = (struct http_api_reply){.status = 429,
+                                        .body = http_api_error_json(CODEV_E_RATE_LIMITED),
+                                        .retry_after_s = retry};
+    } else if (h->method != HTTP_API_GET && store_is_full(s->store)) {
+        reply = (struct http_api_reply){.status = 429,
+                                        .body = http_api_error_json(CODEV_E_RATE_LIMITED),
+                                        .retry_after_s = 1};
     } else {
-        http_api_handle(s->hub, s->store, h->method, h->path,
+        http_api_handle(s->hub, s->store, &gate, h->method, h->path,
                         h->query[0] ? h->query : NULL, h->auth[0] ? h->auth : NULL,
                         h->body, h->body_len, now, &reply);
+        /* A key that opened nothing costs what a keyless call costs; once
+         * that budget is spent, wrong keys get 429 (such a call changed
+         * nothing: every change needs a key that opens the group). */
+        if (!anon && !reply.authenticated &&
+            !rate_bucket_take(&addr->b[ADDR_ANON], s->cfg->http_anon_per_min,
+                              s->cfg->http_anon_per_min, now, &retry)) {
+            json_decref(reply.body);
+            free(reply.text);
+            reply =
+                (struct http_api_reply){.status = 429,
+                                        .body = http_api_error_json(CODEV_E_RATE_LIMITED),
+                                        .retry_after_s = retry};
+        }
+    }
+    if (reply.created || reply.updated || reply.joined)
+        (reply.created   ? reply.created
+         : reply.updated ? reply.updated
+                         : reply.joined)
+            ->active_ms = now;
+    /* The facilitator deleted the group: gone from the store (the answer
+     * waits for the commit), its sockets closed, gone from the hub. */
+    if (reply.deleted) {
+        token = ++s->next_token;
+        rc = store_submit_group_delete(s->store, reply.deleted->id, token);
+        if (rc) {
+            log_err("http %.40s: delete not journaled: %s", h->path, codev_err_name(rc));
+            json_decref(reply.body);
+            reply.status = 500;
+            reply.body = http_api_error_json(CODEV_E_INTERNAL);
+            token = 0;
+        } else {
+            server_group_drop(s, reply.deleted, "deleted by its facilitator");
+        }
+        reply.deleted = NULL;
     }
     /* What changed a group is journaled; the answer waits for the commit. */
     if (reply.created || reply.updated || reply.joined || reply.opened) {
@@ -1175,6 +1318,7 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
         }
     }
     h->status = reply.status;
+    h->retry_after_s = reply.retry_after_s;
     if (reply.text) {
         h->resp = malloc(LWS_PRE + reply.text_len + 1);
         if (h->resp) {
@@ -1199,8 +1343,11 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
                    proto_member_joined_json(
                        reply.joined, hub_member_find(reply.joined, reply.joined_id)),
                    NULL, NULL);
-    log_info("http %s %.40s -> %d", h->method == HTTP_API_POST ? "POST" : "GET", h->path,
-             h->status);
+    log_info("http %s %.40s -> %d",
+             h->method == HTTP_API_POST     ? "POST"
+             : h->method == HTTP_API_DELETE ? "DELETE"
+                                            : "GET",
+             h->path, h->status);
     h->responded = true;
     if (token && !waits_push(s, token, WAIT_HTTP, h, NULL)) {
         h->waiting = true;
@@ -1221,6 +1368,13 @@ static int http_write(struct lws *wsi, struct http_req *h)
         lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
                                     (const unsigned char *)"no-store", 8, &p, end))
         return -1;
+    if (h->retry_after_s > 0) {
+        char secs[16];
+        int n = snprintf(secs, sizeof(secs), "%d", h->retry_after_s);
+        if (lws_add_http_header_by_name(wsi, (const unsigned char *)"retry-after:",
+                                        (const unsigned char *)secs, n, &p, end))
+            return -1;
+    }
     if (h->filename) {
         char disp[128];
         int n = snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", h->filename);
@@ -1262,9 +1416,10 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
         http_req_reset(h);
         h->wsi = wsi;
         m = lws_http_get_uri_and_method(wsi, &uri, &ulen);
-        h->method = m == LWSHUMETH_GET    ? HTTP_API_GET
-                    : m == LWSHUMETH_POST ? HTTP_API_POST
-                                          : HTTP_API_OTHER;
+        h->method = m == LWSHUMETH_GET      ? HTTP_API_GET
+                    : m == LWSHUMETH_POST   ? HTTP_API_POST
+                    : m == LWSHUMETH_DELETE ? HTTP_API_DELETE
+                                            : HTTP_API_OTHER;
         if (!uri || ulen <= 0 || (size_t)ulen >= sizeof(h->path))
             snprintf(h->path, sizeof(h->path), "/api/?");
         else
@@ -1386,6 +1541,118 @@ static void server_sweep(struct server *s, int64_t mono)
     server_trim(s);
 }
 
+/* ---- idle sessions and unused groups ----------------------------------------- */
+
+#define SERVER_LIFECYCLE_BATCH   64            /* groups closed or deleted per pass */
+#define SERVER_LIFECYCLE_MAX_MS  60000         /* passes at least this often */
+#define SERVER_LIFECYCLE_MIN_MS  1000          /* and at most once a second */
+#define SERVER_IDLE_CLOSE_CMD_ID "~idle-close" /* a client id cannot start with ~ */
+
+/* Milliseconds between two passes: a quarter of the shorter idle delay,
+ * within [SERVER_LIFECYCLE_MIN_MS, SERVER_LIFECYCLE_MAX_MS]. */
+static int64_t server_lifecycle_period(const struct server *s)
+{
+    int64_t shortest = (int64_t)s->cfg->session_idle_close_s * 1000 / 4,
+            expire = (int64_t)s->cfg->group_idle_expire_s * 1000 / 4;
+
+    if (expire < shortest)
+        shortest = expire;
+    if (shortest < SERVER_LIFECYCLE_MIN_MS)
+        return SERVER_LIFECYCLE_MIN_MS;
+    return shortest > SERVER_LIFECYCLE_MAX_MS ? SERVER_LIFECYCLE_MAX_MS : shortest;
+}
+
+/*
+ * Closes g's open session, idle for session_idle_close_s: a session_close
+ * from its facilitator, applied, sent and journaled exactly as if they had
+ * sent it, so that the close events reach the members connected and the
+ * retention runs at the close.
+ */
+static void group_close_idle(struct server *s, struct hub_group *g, int64_t now)
+{
+    struct room *r = g->room;
+    struct room_cmd cmd = {.type = CMD_SESSION_CLOSE};
+    uint64_t seq = 0, token;
+    bool dup = false;
+    int rc;
+
+    snprintf(cmd.id, sizeof(cmd.id), "%s", SERVER_IDLE_CLOSE_CMD_ID);
+    rc = r->facilitator < 0 ? CODEV_E_INTERNAL
+                            : room_apply(r, r->facilitator, &cmd, now, &seq, &dup);
+    if (rc || dup) {
+        room_outbox_clear(r);
+        log_warn("group %s: idle session %s not closed: %s", g->id, r->session_id,
+                 codev_err_name(rc));
+        g->room_active_ms = now; /* try again after another idle period */
+        return;
+    }
+    for (size_t i = 0; i < r->nout; i++)
+        group_send(s, g, proto_event_json(r, &r->out[i], now), &r->out[i], NULL);
+    room_outbox_clear(r);
+    hub_sync(s->hub, g);
+    group_tick_update(s, g);
+    log_info("group %s: session %s closed after %u s without a command", g->id,
+             r->session_id, s->cfg->session_idle_close_s);
+    token = ++s->next_token;
+    if (store_submit_cmd(s->store, r, r->facilitator, &cmd, now, seq, token) ||
+        waits_push(s, token, WAIT_NONE, NULL, NULL)) {
+        log_err("group %s: idle close not journaled", g->id);
+        return;
+    }
+    token = ++s->next_token;
+    if (store_submit_session_close(s->store, g, now, token) ||
+        waits_push(s, token, WAIT_NONE, NULL, NULL))
+        log_err("group %s: close not journaled (finished at the next start)", g->id);
+}
+
+/* Deletes g, which never opened a session and was idle group_idle_expire_s. */
+static void group_expire(struct server *s, struct hub_group *g)
+{
+    uint64_t token = ++s->next_token;
+
+    if (store_submit_group_delete(s->store, g->id, token) ||
+        waits_push(s, token, WAIT_NONE, NULL, NULL)) {
+        log_err("group %s: expiry not journaled", g->id);
+        return;
+    }
+    server_group_drop(s, g, "never opened a session, expired");
+}
+
+/*
+ * One pass over the groups (cheap: a comparison or two per group): open
+ * sessions idle for session_idle_close_s are closed, groups that never
+ * opened a session, idle for group_idle_expire_s and with nobody connected
+ * are deleted; SERVER_LIFECYCLE_BATCH of each at most, the rest at the next
+ * pass. Also saves an invite that start-up replaced. Runs at start and from
+ * the timer, which keeps a slow beat while nobody is connected.
+ */
+static void server_lifecycle(struct server *s)
+{
+    struct hub_group *close[SERVER_LIFECYCLE_BATCH], *expire[SERVER_LIFECYCLE_BATCH];
+    size_t nclose = 0, nexpire = 0;
+    int64_t now = now_ms(), idle_ms = (int64_t)s->cfg->session_idle_close_s * 1000,
+            expire_ms = (int64_t)s->cfg->group_idle_expire_s * 1000;
+
+    for (size_t b = 0; b < s->hub->nbuckets; b++) {
+        for (struct hub_group *g = s->hub->buckets[b]; g; g = g->next) {
+            group_save_rotated(s, g, now);
+            if (g->room && g->room->step != STEP_CLOSED) {
+                if (now - g->room_active_ms >= idle_ms && nclose < SERVER_LIFECYCLE_BATCH)
+                    close[nclose++] = g;
+            } else if (!g->opened_once && !g->room && !g->conns &&
+                       now - g->active_ms >= expire_ms &&
+                       nexpire < SERVER_LIFECYCLE_BATCH) {
+                expire[nexpire++] = g;
+            }
+        }
+    }
+    /* Each close submits two records, each expiry one. */
+    for (size_t i = 0; i < nclose && !store_is_full(s->store); i++)
+        group_close_idle(s, close[i], now);
+    for (size_t i = 0; i < nexpire && !store_is_full(s->store); i++)
+        group_expire(s, expire[i]);
+}
+
 /* The timerfd fired: serve each slot whose deadline passed (more than one
  * only when the loop was late), and sweep once a second. */
 static void server_timer(struct server *s)
@@ -1402,6 +1669,10 @@ static void server_timer(struct server *s)
         if (s->tick_slot == 0)
             server_sweep(s, mono);
         s->tick_slot = (s->tick_slot + 1) % TICK_SLOTS;
+    }
+    if (mono - s->lifecycle_mono >= server_lifecycle_period(s)) {
+        s->lifecycle_mono = mono;
+        server_lifecycle(s);
     }
     /* Nobody connected: nothing ticks (a room ticks only for its
      * connections) and nobody needs a ping. */
@@ -1463,6 +1734,10 @@ static int server_timer_arm(struct server *s, bool on)
         its.it_value.tv_sec = ns / 1000000000;
         its.it_value.tv_nsec = ns % 1000000000;
         its.it_interval.tv_nsec = TICK_SLOT_US * 1000L;
+    } else {
+        /* Nobody connected: a slow beat, for server_lifecycle only. */
+        its.it_value.tv_sec = SERVER_LIFECYCLE_MIN_MS / 1000;
+        its.it_interval.tv_sec = SERVER_LIFECYCLE_MIN_MS / 1000;
     }
     if (timerfd_settime(s->timer_fd, TFD_TIMER_ABSTIME, &its, NULL)) {
         log_err("timerfd_settime: %s", strerror(errno));
@@ -1491,7 +1766,8 @@ static int server_timer_start(struct server *s)
                            * risk closing another descriptor twice */
         return -1;
     }
-    return 0;
+    s->timer_on = true; /* so that the next call sets the slow beat */
+    return server_timer_arm(s, false);
 }
 
 /* ---- life cycle --------------------------------------------------------------- */
@@ -1595,7 +1871,8 @@ struct server *server_new(const struct config *cfg)
                                       .max_depth = (int)cfg->json_max_depth};
     s->scratch = malloc(SERVER_SCRATCH);
     s->hub = hub_new(cfg);
-    if (!s->scratch || !s->hub)
+    s->http_addrs = rate_table_new(SERVER_HTTP_ADDR_SLOTS);
+    if (!s->scratch || !s->hub || !s->http_addrs)
         goto fail;
     if (server_store_open(s))
         goto fail;
@@ -1696,6 +1973,7 @@ struct server *server_new(const struct config *cfg)
     }
     if (server_timer_start(s))
         goto fail;
+    server_lifecycle(s); /* what went idle or expired while codevd was down */
 #if defined(SERVER_UV)
     if (s->uv) {
         uv_prepare_init(&s->loop, &s->prepare);
@@ -1789,6 +2067,7 @@ void server_free(struct server *s)
         }
     }
     hub_free(s->hub);
+    rate_table_free(s->http_addrs);
     free(s->scratch);
     free(s);
 }

@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "array.h"
 #include "errors.h"
@@ -161,6 +162,11 @@ static const char *const migrations[] = {
     "CREATE INDEX sessions_open ON sessions(opened_ms) WHERE closed_ms IS NULL;"
     "CREATE INDEX plans_group ON plans(group_id, ordinal);"
     "CREATE INDEX plans_client ON plans(client);",
+
+    /* 3: a group's last activity (creation, join, invite, settings), for
+     * the expiry of groups that never opened a session. */
+    "ALTER TABLE groups ADD COLUMN active_ms INTEGER;"
+    "UPDATE groups SET active_ms = created_ms;",
 };
 
 #define STORE_SCHEMA_LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -182,11 +188,12 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_GROUP_UPSERT] =
         "INSERT INTO groups (id, name, language, format, facilitator, invite_hash, "
         "retention,"
-        " created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+        " created_ms, active_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)"
         " ON CONFLICT (id) DO UPDATE SET name = excluded.name, language = "
         "excluded.language,"
         " format = excluded.format, facilitator = excluded.facilitator,"
-        " invite_hash = excluded.invite_hash, retention = excluded.retention",
+        " invite_hash = excluded.invite_hash, retention = excluded.retention,"
+        " active_ms = excluded.active_ms",
     [ST_MEMBER_UPSERT] =
         "INSERT INTO members (id, group_id, ordinal, name, key_hash, observer, removed)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
@@ -220,7 +227,8 @@ enum store_rec_kind {
     REC_SESSION_OPEN,
     REC_MEMBER_JOIN,
     REC_CMD,
-    REC_SESSION_CLOSE
+    REC_SESSION_CLOSE,
+    REC_GROUP_DELETE
 };
 
 struct snap_member {
@@ -301,6 +309,7 @@ struct store_rec {
     uint64_t token;
     int rc;                             /* set by the writer */
     char session_id[AUTH_UUID_LEN + 1]; /* MEMBER_JOIN (journaled), CMD, SESSION_CLOSE */
+    char group_id[AUTH_UUID_LEN + 1];   /* GROUP_DELETE */
     int64_t at_ms;                      /* MEMBER_JOIN, SESSION_CLOSE */
     struct group_snap *group;           /* GROUP, MEMBER_JOIN, SESSION_CLOSE */
     struct session_snap *session;       /* SESSION_OPEN */
@@ -1024,6 +1033,41 @@ static int store_session_finalize(struct store *s, sqlite3 *db, const char *sid,
     return rc;
 }
 
+/*
+ * Deletes every row of group_id: what its sessions left (journal, history,
+ * cases, notebooks) and the group with its members and plans. secure_delete
+ * zeroes the freed pages; the WAL is truncated after the commit.
+ */
+static int write_group_delete(struct store *s, const char *group_id)
+{
+    static const char *const sql[] = {
+        "DELETE FROM journal WHERE session_id IN"
+        " (SELECT id FROM sessions WHERE group_id = ?1)",
+        "DELETE FROM case_items WHERE session_id IN"
+        " (SELECT id FROM sessions WHERE group_id = ?1)",
+        "DELETE FROM cases WHERE session_id IN"
+        " (SELECT id FROM sessions WHERE group_id = ?1)"
+        " OR client IN (SELECT id FROM members WHERE group_id = ?1)",
+        "DELETE FROM notebook WHERE session_id IN"
+        " (SELECT id FROM sessions WHERE group_id = ?1)"
+        " OR member IN (SELECT id FROM members WHERE group_id = ?1)",
+        "DELETE FROM consultation_steps WHERE session_id IN"
+        " (SELECT id FROM sessions WHERE group_id = ?1)",
+        "DELETE FROM consultations WHERE session_id IN"
+        " (SELECT id FROM sessions WHERE group_id = ?1)",
+        "DELETE FROM plans WHERE group_id = ?1",
+        "DELETE FROM sessions WHERE group_id = ?1",
+        "DELETE FROM members WHERE group_id = ?1",
+        "DELETE FROM groups WHERE id = ?1",
+    };
+    int rc = 0;
+
+    for (size_t i = 0; !rc && i < sizeof(sql) / sizeof(sql[0]); i++)
+        rc = db_run(s->w, sql[i], "t", group_id);
+    s->checkpoint_wanted = true;
+    return rc;
+}
+
 /* ---- the writer thread ------------------------------------------------------------- */
 
 static int write_rec(struct store *s, struct store_rec *rec)
@@ -1048,6 +1092,8 @@ static int write_rec(struct store *s, struct store_rec *rec)
             rc = store_session_finalize(s, s->w, rec->session_id, rec->group->retention,
                                         rec->at_ms);
         return rc;
+    case REC_GROUP_DELETE:
+        return write_group_delete(s, rec->group_id);
     }
     return CODEV_E_INTERNAL;
 }
@@ -1132,19 +1178,43 @@ static void *store_writer_main(void *arg)
 
 /* ---- life cycle ------------------------------------------------------------------ */
 
+/*
+ * The database holds key hashes and what members wrote: only codevd's user
+ * may read it. SQLite creates the -wal and -shm files with the mode of the
+ * database file, so the database is created 0600 (umask 077 while it is
+ * opened: the main thread, before any other thread of ours exists), and a
+ * file made by an older codevd with a wider mode is narrowed.
+ */
+static void db_files_restrict(const char *path)
+{
+    static const char *const suffixes[] = {"", "-wal", "-shm"};
+    char name[STORE_PATH_MAX + 8];
+
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        snprintf(name, sizeof(name), "%s%s", path, suffixes[i]);
+        chmod(name, 0600); /* ENOENT for a -wal or -shm not made yet */
+    }
+}
+
 static int db_open(const char *path, bool writer, bool sync_normal, sqlite3 **out)
 {
     int flags =
         writer ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
+    mode_t mask = writer ? umask(077) : 0;
+    int rc = 0;
 
     *out = NULL;
     if (sqlite3_open_v2(path, out, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
         db_configure(*out, writer, sync_normal)) {
         sqlite3_close(*out);
         *out = NULL;
-        return CODEV_E_INTERNAL;
+        rc = CODEV_E_INTERNAL;
     }
-    return 0;
+    if (writer) {
+        umask(mask);
+        db_files_restrict(path);
+    }
+    return rc;
 }
 
 int store_open(const struct store_options *opts, struct store **out)
@@ -1383,6 +1453,21 @@ int store_submit_session_close(struct store *s, const struct hub_group *g, int64
     return store_enqueue(s, rec, token);
 }
 
+int store_submit_group_delete(struct store *s, const char *group_id, uint64_t token)
+{
+    struct store_rec *rec;
+
+    if (store_is_full(s))
+        return CODEV_E_RATE_LIMITED;
+    if (!group_id || strlen(group_id) != AUTH_UUID_LEN)
+        return CODEV_E_BAD_FIELD;
+    rec = rec_new(REC_GROUP_DELETE, 0);
+    if (!rec)
+        return CODEV_E_INTERNAL;
+    id_copy(rec->group_id, group_id);
+    return store_enqueue(s, rec, token);
+}
+
 size_t store_drain(struct store *s, store_done_fn fn, void *arg)
 {
     struct store_rec *list;
@@ -1422,7 +1507,9 @@ static int load_groups(struct store *s, struct hub *h, struct store_load_report 
 {
     sqlite3_stmt *st =
         stmt_prepare(s->w, "SELECT id, name, language, format, facilitator,"
-                           " invite_hash, retention FROM groups ORDER BY rowid");
+                           " invite_hash, retention, coalesce(active_ms, created_ms),"
+                           " EXISTS (SELECT 1 FROM sessions WHERE group_id = groups.id)"
+                           " FROM groups ORDER BY rowid");
     struct hub_group *g;
     int rc = 0, step;
 
@@ -1438,6 +1525,10 @@ static int load_groups(struct store *s, struct hub *h, struct store_load_report 
                               sqlite3_column_int(st, 3), col_text(st, 4),
                               sqlite3_column_blob(st, 5), (enum hub_retention)retention,
                               &g);
+        if (!rc) {
+            g->active_ms = sqlite3_column_int64(st, 7);
+            g->opened_once = sqlite3_column_int(st, 8) != 0;
+        }
         rep->groups += rc == 0;
     }
     if (!rc && step != SQLITE_DONE)
@@ -1571,6 +1662,7 @@ static int load_sessions(struct store *s, struct hub *h, int64_t now_ms,
             break;
         }
         closed = rp.room->step == STEP_CLOSED;
+        g->room_active_ms = rp.last_ms;
         rc = hub_session_attach(h, g, rp.room);
         rp.room = NULL; /* the hub took it, also on error */
         replay_release(&rp);
