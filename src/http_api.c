@@ -565,6 +565,9 @@ void http_api_handle(struct hub *hub, struct store *store,
     if (route == ROUTE_GROUP) {
         reply->status = 200;
         reply->body = proto_group_json(g);
+        /* A closed session is shown to its members only, as in welcome. */
+        if (g->room && !hub_room_of(g, m->id))
+            json_object_set_new(reply->body, "session", json_null());
         return;
     }
     if (route == ROUTE_HISTORY && !is_facilitator(g, m)) {

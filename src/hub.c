@@ -385,6 +385,118 @@ static void hub_keep_plans(struct hub_group *g, const struct room *r)
     }
 }
 
+struct room *hub_closed_room_new(const struct hub_closed *c)
+{
+    struct room *r = room_new(c->session_id, c->budgets, c->limits, c->opened_ms);
+
+    if (!r)
+        return NULL;
+    r->step = STEP_CLOSED;
+    r->seq = c->seq;
+    r->opening_budget_ms = c->opening_planned_ms;
+    r->opening_used_ms = c->opening_used_ms;
+    clock_init(&r->clock, 0, 0);
+    for (size_t i = 0; i < c->nmembers; i++) {
+        const struct hub_closed_member *m = &c->members[i];
+        int idx = room_member_add(r, m->id, m->name, m->facilitator, m->observer);
+        if (idx != (int)i)
+            goto fail; /* a duplicate id, or over the limits */
+        r->members[idx].removed = m->removed;
+    }
+    if (c->nconsultations && array_grow((void **)&r->consultations, &r->consultations_cap,
+                                        c->nconsultations, sizeof(*r->consultations)))
+        goto fail;
+    for (size_t i = 0; i < c->nconsultations; i++) {
+        struct room_consultation *k = &r->consultations[i];
+        memset(k, 0, sizeof(*k));
+        k->client = -1;
+        for (size_t m = 0; c->consultations[i].client[0] && m < r->nmembers; m++)
+            if (strcmp(r->members[m].id, c->consultations[i].client) == 0)
+                k->client = (int)m;
+        for (int s = STEP_TOPIC; s <= STEP_LEARNING; s++) {
+            k->step_budget_ms[s] = c->consultations[i].planned_ms[s];
+            k->step_used_ms[s] = c->consultations[i].used_ms[s];
+        }
+        r->nconsultations++;
+    }
+    /* Hidden placeholders keep the card ids of the session taken. */
+    if (c->ncards &&
+        array_grow((void **)&r->cards, &r->cards_cap, c->ncards, sizeof(*r->cards)))
+        goto fail;
+    for (size_t i = 0; i < c->ncards; i++) {
+        struct room_card *k = &r->cards[i];
+        memset(k, 0, sizeof(*k));
+        k->id = (uint32_t)i + 1;
+        k->consultation = -1;
+        k->removed = true;
+        k->text = calloc(1, 1);
+        if (!k->text)
+            goto fail;
+        r->ncards++;
+    }
+    return r;
+fail:
+    room_free(r);
+    return NULL;
+}
+
+const struct room *hub_room_of(const struct hub_group *g, const char *member_id)
+{
+    if (!g->room || g->room->step != STEP_CLOSED)
+        return g->room;
+    return room_member_find(g->room, member_id) >= 0 ? g->room : NULL;
+}
+
+/* Overwrites a string's bytes before it is freed: the text leaves the heap
+ * too, not only the room. */
+static void hub_wipe(char **text)
+{
+    if (!*text)
+        return;
+    memset(*text, 0, strlen(*text));
+    free(*text);
+    *text = NULL;
+}
+
+/*
+ * Makes g's closed room its text-free version, in place (the same room, so
+ * that pointers and member indexes held elsewhere stay valid): cards become
+ * hidden placeholders (their ids stay taken), problems, contracts, acks,
+ * refocus counts, hands and debriefs go, and the clock is reset, exactly as
+ * hub_closed_room_new builds it at start-up.
+ */
+static void hub_room_strip(struct hub_group *g)
+{
+    struct room *r = g->room;
+
+    for (size_t i = 0; i < r->ncards; i++) {
+        struct room_card *c = &r->cards[i];
+        if (c->text)
+            memset(c->text, 0, strlen(c->text)); /* an empty text, for who reads it */
+        hub_wipe(&c->answer);
+        hub_wipe(&c->due);
+        c->removed = true;
+        c->flagged = c->marked = false;
+    }
+    for (size_t i = 0; i < r->nconsultations; i++) {
+        struct room_consultation *k = &r->consultations[i];
+        hub_wipe(&k->problem);
+        hub_wipe(&k->contract);
+        k->acks = 0;
+        k->recadrages = 0;
+        k->last_recadrage_ms = 0;
+    }
+    for (size_t i = 0; i < r->ndebriefs; i++) {
+        hub_wipe(&r->debriefs[i].text);
+        hub_wipe(&r->debriefs[i].due);
+        hub_wipe(&r->debriefs[i].comment);
+    }
+    r->ndebriefs = 0;
+    for (size_t i = 0; i < r->nmembers; i++)
+        r->members[i].hand = 0;
+    clock_init(&r->clock, 0, 0);
+}
+
 void hub_sync(struct hub *h, struct hub_group *g)
 {
     struct room *r = g->room;
@@ -419,6 +531,8 @@ void hub_sync(struct hub *h, struct hub_group *g)
         g->room_counted = false;
         h->open_sessions--;
         hub_keep_plans(g, r);
+        if (g->retention == HUB_RETENTION_PERSONAL)
+            hub_room_strip(g);
     }
 }
 

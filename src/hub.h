@@ -154,7 +154,8 @@ int hub_session_open(struct hub *h, struct hub_group *g, int64_t now_ms);
 
 /* Makes the group agree with its room after accepted commands: facilitator,
  * removed members, observers, debriefed plans; when the room closed, keeps
- * the session's action plan for the next session's debrief. A member newly
+ * the session's action plan for the next session's debrief and, under
+ * retention "personal", strips the closed room of its text in place. A member newly
  * removed also replaces the invite code (nobody learns the new one: the
  * facilitator makes one to share with POST /invite) and sets
  * g->invite_rotated for the edge to save the group. */
@@ -166,6 +167,48 @@ void hub_sync(struct hub *h, struct hub_group *g);
  * taken it out of its tick list first; g is invalid afterwards.
  */
 void hub_group_delete(struct hub *h, struct hub_group *g);
+
+/*
+ * Closed rooms (proto/README.md 2.2, "A closed room"). Under retention
+ * "personal" a closed room keeps no text at all: its members (in room
+ * order, with their flags), its facilitator, its steps and their times, and
+ * the client of each consultation. It is built the same way from a live
+ * room at its close and from the store at start-up, so that it reads the
+ * same before and after a restart.
+ */
+struct hub_closed_member {
+    char id[AUTH_UUID_LEN + 1];
+    const char *name; /* borrowed */
+    bool facilitator, observer, removed;
+};
+
+struct hub_closed_consultation {
+    char client[AUTH_UUID_LEN + 1]; /* member id, or "" */
+    int64_t planned_ms[STEP_COUNT]; /* topic .. learning; others 0 */
+    int64_t used_ms[STEP_COUNT];
+};
+
+struct hub_closed {
+    const char *session_id;
+    int64_t opened_ms;
+    const int64_t *budgets;           /* STEP_COUNT default budgets */
+    const struct room_limits *limits; /* borrowed */
+    int64_t opening_planned_ms, opening_used_ms;
+    const struct hub_closed_member *members;
+    size_t nmembers;
+    const struct hub_closed_consultation *consultations;
+    size_t nconsultations;
+    uint64_t seq;  /* the room's seq at its close */
+    size_t ncards; /* cards it had (their ids stay taken) */
+};
+
+/* Returns a new closed room holding what c describes and no text (the
+ * caller owns it), or NULL on allocation failure or bad members. */
+struct room *hub_closed_room_new(const struct hub_closed *c);
+
+/* The room a member sees: the open room; a closed room only to a member who
+ * was in it (and not removed); else NULL. Borrowed. */
+const struct room *hub_room_of(const struct hub_group *g, const char *member_id);
 
 /* Wire names of the retention settings: "personal", "keep" (static strings;
  * NULL out of range), and the reverse look-up (-1 when unknown). */

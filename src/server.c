@@ -1590,6 +1590,7 @@ static void group_close_idle(struct server *s, struct hub_group *g, int64_t now)
         group_send(s, g, proto_event_json(r, &r->out[i], now), &r->out[i], NULL);
     room_outbox_clear(r);
     hub_sync(s->hub, g);
+    r = g->room; /* hub_sync may have replaced it by its text-free version */
     group_tick_update(s, g);
     log_info("group %s: session %s closed after %u s without a command", g->id,
              r->session_id, s->cfg->session_idle_close_s);

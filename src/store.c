@@ -164,9 +164,20 @@ static const char *const migrations[] = {
     "CREATE INDEX plans_client ON plans(client);",
 
     /* 3: a group's last activity (creation, join, invite, settings), for
-     * the expiry of groups that never opened a session. */
+     * the expiry of groups that never opened a session; who was in each
+     * closed session (room order and flags), for its closed room. */
     "ALTER TABLE groups ADD COLUMN active_ms INTEGER;"
-    "UPDATE groups SET active_ms = created_ms;",
+    "UPDATE groups SET active_ms = created_ms;"
+    "ALTER TABLE sessions ADD COLUMN closed_seq INTEGER;"
+    "ALTER TABLE sessions ADD COLUMN closed_cards INTEGER;"
+    "CREATE TABLE session_members ("
+    "  session_id TEXT NOT NULL REFERENCES sessions(id),"
+    "  idx INTEGER NOT NULL,"
+    "  member TEXT NOT NULL,"
+    "  facilitator INTEGER NOT NULL,"
+    "  observer INTEGER NOT NULL,"
+    "  removed INTEGER NOT NULL,"
+    "  PRIMARY KEY (session_id, idx));",
 };
 
 #define STORE_SCHEMA_LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -952,6 +963,14 @@ static int finalize_records(sqlite3 *db, const char *sid, const struct replay *r
     const struct room *r = rp->room;
     int rc = 0;
 
+    for (size_t i = 0; !rc && i < r->nmembers; i++)
+        rc = db_run(db,
+                    "INSERT OR REPLACE INTO session_members VALUES"
+                    " (?1, ?2, ?3, ?4, ?5, ?6)",
+                    "titiii", sid, (int64_t)i, r->members[i].id,
+                    (int64_t)((int)i == r->facilitator), (int64_t)r->members[i].observer,
+                    (int64_t)r->members[i].removed);
+
     for (size_t i = 0; !rc && i < r->nconsultations; i++) {
         const struct room_consultation *c = &r->consultations[i];
         const char *client = c->client >= 0 ? r->members[c->client].id : NULL;
@@ -1020,9 +1039,9 @@ static int store_session_finalize(struct store *s, sqlite3 *db, const char *sid,
     rc = db_run(
         db,
         "UPDATE sessions SET closed_ms = ?1, retention = ?2, opening_planned_ms = ?3,"
-        " opening_used_ms = ?4 WHERE id = ?5",
-        "itiit", closed_ms, hub_retention_name(retention), rp.room->opening_budget_ms,
-        rp.room->opening_used_ms, sid);
+        " opening_used_ms = ?4, closed_seq = ?6, closed_cards = ?7 WHERE id = ?5",
+        "itiitii", closed_ms, hub_retention_name(retention), rp.room->opening_budget_ms,
+        rp.room->opening_used_ms, sid, (int64_t)rp.room->seq, (int64_t)rp.room->ncards);
     if (!rc)
         rc = finalize_records(db, sid, &rp);
     if (!rc && retention == HUB_RETENTION_PERSONAL) {
@@ -1054,6 +1073,8 @@ static int write_group_delete(struct store *s, const char *group_id)
         "DELETE FROM consultation_steps WHERE session_id IN"
         " (SELECT id FROM sessions WHERE group_id = ?1)",
         "DELETE FROM consultations WHERE session_id IN"
+        " (SELECT id FROM sessions WHERE group_id = ?1)",
+        "DELETE FROM session_members WHERE session_id IN"
         " (SELECT id FROM sessions WHERE group_id = ?1)",
         "DELETE FROM plans WHERE group_id = ?1",
         "DELETE FROM sessions WHERE group_id = ?1",
@@ -1680,6 +1701,145 @@ static int load_sessions(struct store *s, struct hub *h, int64_t now_ms,
     return rc ? CODEV_E_INTERNAL : 0;
 }
 
+/* Fills c (members and consultations, allocated in *ms and *ks) with the
+ * text-free description of closed session sid, from session_members and
+ * the history tables. Names come from g. Returns 0 or CODEV_E_INTERNAL. */
+static int load_closed_parts(struct store *s, const struct hub_group *g, const char *sid,
+                             struct hub_closed *c, struct hub_closed_member **ms,
+                             struct hub_closed_consultation **ks)
+{
+    sqlite3_stmt *st = stmt_prepare(s->w, "SELECT member, facilitator, observer, removed"
+                                          " FROM session_members WHERE session_id = ?1"
+                                          " ORDER BY idx");
+    size_t mcap = 0, kcap = 0;
+    int rc = 0, step;
+
+    if (!st)
+        return CODEV_E_INTERNAL;
+    sqlite3_bind_text(st, 1, sid, -1, SQLITE_STATIC);
+    while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        struct hub_closed_member *m;
+        const struct hub_member *hm = hub_member_find(g, col_text(st, 0));
+        if (array_grow((void **)ms, &mcap, c->nmembers + 1, sizeof(**ms))) {
+            rc = CODEV_E_INTERNAL;
+            break;
+        }
+        m = &(*ms)[c->nmembers++];
+        memset(m, 0, sizeof(*m));
+        id_copy(m->id, col_text(st, 0));
+        m->name = hm ? hm->name : "";
+        m->facilitator = sqlite3_column_int(st, 1) != 0;
+        m->observer = sqlite3_column_int(st, 2) != 0;
+        m->removed = sqlite3_column_int(st, 3) != 0;
+    }
+    sqlite3_finalize(st);
+    if (rc)
+        return rc;
+    st = stmt_prepare(s->w, "SELECT c.idx, c.client, st.step, st.planned_ms, st.used_ms"
+                            " FROM consultations c LEFT JOIN consultation_steps st"
+                            " ON st.session_id = c.session_id AND st.idx = c.idx"
+                            " WHERE c.session_id = ?1 ORDER BY c.idx");
+    if (!st)
+        return CODEV_E_INTERNAL;
+    sqlite3_bind_text(st, 1, sid, -1, SQLITE_STATIC);
+    while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        size_t idx = (size_t)sqlite3_column_int64(st, 0);
+        int k = step_from_name(col_text(st, 2));
+        if (idx >= c->nconsultations) {
+            if (idx != c->nconsultations ||
+                array_grow((void **)ks, &kcap, idx + 1, sizeof(**ks))) {
+                rc = CODEV_E_INTERNAL;
+                break;
+            }
+            memset(&(*ks)[idx], 0, sizeof(**ks));
+            id_copy((*ks)[idx].client, col_text(st, 1) ? col_text(st, 1) : "");
+            c->nconsultations++;
+        }
+        if (k >= STEP_TOPIC && k <= STEP_LEARNING) {
+            (*ks)[idx].planned_ms[k] = sqlite3_column_int64(st, 3);
+            (*ks)[idx].used_ms[k] = sqlite3_column_int64(st, 4);
+        }
+    }
+    sqlite3_finalize(st);
+    c->members = *ms;
+    c->consultations = *ks;
+    return rc;
+}
+
+/*
+ * Gives g, with no open session, the closed room of its last session, as it
+ * was before the restart (hub_sync): under the retention it closed with,
+ * "keep" rebuilds the full room from the kept journal, "personal" the
+ * text-free closed room. A group whose last session left no record of its
+ * members (closed before schema v3) gets none.
+ */
+static int load_closed_room(struct store *s, struct hub_group *g)
+{
+    sqlite3_stmt *st = stmt_prepare(
+        s->w, "SELECT id, retention, opened_ms, budgets, limits,"
+              " coalesce(opening_planned_ms, 0), coalesce(opening_used_ms, 0),"
+              " coalesce(closed_seq, 0), coalesce(closed_cards, 0)"
+              " FROM sessions WHERE group_id = ?1 AND closed_ms IS NOT NULL"
+              " ORDER BY opened_ms DESC, rowid DESC LIMIT 1");
+    char sid[AUTH_UUID_LEN + 1];
+    int64_t budgets[STEP_COUNT];
+    struct room_limits limits;
+    struct hub_closed c = {.session_id = sid, .budgets = budgets, .limits = &limits};
+    struct hub_closed_member *ms = NULL;
+    struct hub_closed_consultation *ks = NULL;
+    bool keep;
+    int rc = 0;
+
+    if (!st)
+        return CODEV_E_INTERNAL;
+    sqlite3_bind_text(st, 1, g->id, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return 0;
+    }
+    id_copy(sid, col_text(st, 0));
+    keep = col_text(st, 1) && strcmp(col_text(st, 1), "keep") == 0;
+    c.opened_ms = sqlite3_column_int64(st, 2);
+    c.opening_planned_ms = sqlite3_column_int64(st, 5);
+    c.opening_used_ms = sqlite3_column_int64(st, 6);
+    c.seq = (uint64_t)sqlite3_column_int64(st, 7);
+    c.ncards = (size_t)sqlite3_column_int64(st, 8);
+    if (parse_budgets(col_text(st, 3), budgets) || parse_limits(col_text(st, 4), &limits))
+        rc = CODEV_E_INTERNAL;
+    sqlite3_finalize(st);
+    if (rc)
+        return rc;
+    if (keep) {
+        struct replay rp;
+        if (store_replay(s->w, sid, &rp) == 0 && rp.room->step == STEP_CLOSED) {
+            g->room = rp.room;
+            rp.room = NULL;
+            replay_release(&rp);
+            return 0;
+        }
+        if (rp.room)
+            replay_release(&rp);
+    }
+    rc = load_closed_parts(s, g, sid, &c, &ms, &ks);
+    if (!rc && c.nmembers && !(g->room = hub_closed_room_new(&c)))
+        rc = CODEV_E_INTERNAL;
+    free(ms);
+    free(ks);
+    return rc;
+}
+
+/* The closed rooms of every group without an open session. */
+static int load_closed_rooms(struct store *s, struct hub *h)
+{
+    int rc = 0;
+
+    for (size_t b = 0; !rc && b < h->nbuckets; b++)
+        for (struct hub_group *g = h->buckets[b]; !rc && g; g = g->next)
+            if (!g->room && g->opened_once)
+                rc = load_closed_room(s, g);
+    return rc;
+}
+
 int store_load(struct store *s, struct hub *h, int64_t now_ms,
                struct store_load_report *report)
 {
@@ -1700,6 +1860,8 @@ int store_load(struct store *s, struct hub *h, int64_t now_ms,
         rc = load_plans(s, h, &rep);
     if (!rc)
         rc = load_sessions(s, h, now_ms, &rep);
+    if (!rc)
+        rc = load_closed_rooms(s, h);
     if (s->checkpoint_wanted &&
         sqlite3_wal_checkpoint_v2(s->w, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) ==
             SQLITE_OK)
