@@ -2,12 +2,12 @@
  * http_api.c - groups, joining, opening sessions, settings and the exports
  * (journal, history, minutes) over HTTP (see http_api.h).
  *
- * The exports read the store synchronously, on the loop thread. What they
- * read stays small by construction: a journal is one member's learnings,
- * notes, cases and plans (each bounded per session by the room limits), the
- * history is one row per closed session of one group, and minutes are one
- * session's journal (bounded by the room limits). The history answer is
- * further cut to the HTTP_API_HISTORY_MAX most recent sessions.
+ * The exports read the store and format what they read. A journal grows
+ * with every session a member attended (12 MB is reachable), so server.c
+ * has them made off the loop thread: with http_api_gate.offload the answer
+ * is an http_api_job holding a snapshot of the group, which
+ * http_api_job_run makes on the export thread. The history answer is cut
+ * to the HTTP_API_HISTORY_MAX most recent sessions.
  */
 #include "http_api.h"
 
@@ -324,15 +324,15 @@ static void reply_text(struct http_api_reply *reply, char *text, size_t len,
 }
 
 /* GET /api/groups/{id}/journal: the caller's own journal. */
-static void journal_get(struct hub_group *g, struct store *store,
-                        const struct hub_member *m, enum export_format fmt,
-                        int64_t now_ms, struct http_api_reply *reply)
+static void journal_get(const struct hub_group *g, struct store *store,
+                        const char *member_id, enum export_format fmt, int64_t now_ms,
+                        struct http_api_reply *reply)
 {
-    struct export_context ctx = {.group = g, .member_id = m->id, .now_ms = now_ms};
+    struct export_context ctx = {.group = g, .member_id = member_id, .now_ms = now_ms};
     struct store_journal *j = NULL;
     size_t len = 0;
 
-    if (!store || store_journal_read(store, m->id, &j)) {
+    if (!store || store_journal_read(store, member_id, &j)) {
         reply_error(reply, CODEV_E_INTERNAL);
         return;
     }
@@ -348,8 +348,9 @@ static void journal_get(struct hub_group *g, struct store *store,
 
 /* GET /api/groups/{id}/history (facilitator): the most recent closed
  * sessions, HTTP_API_HISTORY_MAX at most. */
-static void history_get(struct hub_group *g, struct store *store, enum export_format fmt,
-                        int64_t now_ms, struct http_api_reply *reply)
+static void history_get(const struct hub_group *g, struct store *store,
+                        enum export_format fmt, int64_t now_ms,
+                        struct http_api_reply *reply)
 {
     struct export_context ctx = {.group = g, .now_ms = now_ms};
     struct store_history *h = NULL, recent;
@@ -383,7 +384,7 @@ static bool room_of_group(const struct room *r, const struct hub_group *g)
 
 /* GET /api/groups/{id}/sessions/{session_id}/minutes: under retention
  * "keep", a closed session as no member in particular sees it. */
-static void minutes_get(struct hub_group *g, struct store *store, const char *sid,
+static void minutes_get(const struct hub_group *g, struct store *store, const char *sid,
                         enum export_format fmt, int64_t now_ms,
                         struct http_api_reply *reply)
 {
@@ -487,6 +488,46 @@ static enum route route_of(const char *rest, char sid[AUTH_UUID_LEN + 1])
     return ROUTE_NONE;
 }
 
+struct http_api_job *http_api_job_new(const struct http_api_job *src)
+{
+    struct http_api_job *job = malloc(sizeof(*job));
+
+    if (!job)
+        return NULL;
+    *job = *src;
+    job->group = hub_group_snapshot_new(src->group);
+    if (!job->group) {
+        free(job);
+        return NULL;
+    }
+    job->owned = true;
+    return job;
+}
+
+void http_api_job_free(struct http_api_job *job)
+{
+    if (!job)
+        return;
+    if (job->owned)
+        hub_group_snapshot_free((struct hub_group *)job->group);
+    free(job);
+}
+
+void http_api_job_run(const struct http_api_job *job, struct store *store,
+                      struct http_api_reply *reply)
+{
+    memset(reply, 0, sizeof(*reply));
+    reply->joined_room_idx = -1;
+    if (job->route == ROUTE_JOURNAL)
+        journal_get(job->group, store, job->member_id, job->fmt, job->now_ms, reply);
+    else if (job->route == ROUTE_HISTORY)
+        history_get(job->group, store, job->fmt, job->now_ms, reply);
+    else
+        minutes_get(job->group, store, job->session_id, job->fmt, job->now_ms, reply);
+    if (!reply->body && !reply->text)
+        reply_error(reply, CODEV_E_INTERNAL);
+}
+
 void http_api_handle(struct hub *hub, struct store *store,
                      const struct http_api_gate *gate, enum http_api_method method,
                      const char *path, const char *query, const char *auth,
@@ -582,12 +623,20 @@ void http_api_handle(struct hub *hub, struct store *store,
         code = CODEV_E_RATE_LIMITED;
         goto error;
     }
-    if (route == ROUTE_JOURNAL)
-        journal_get(g, store, m, fmt, now_ms, reply);
-    else if (route == ROUTE_HISTORY)
-        history_get(g, store, fmt, now_ms, reply);
-    else
-        minutes_get(g, store, sid, fmt, now_ms, reply);
+    {
+        struct http_api_job job = {
+            .route = (int)route, .fmt = fmt, .group = g, .now_ms = now_ms};
+        memcpy(job.member_id, m->id, sizeof(job.member_id));
+        memcpy(job.session_id, sid, sizeof(job.session_id));
+        if (gate && gate->offload) {
+            /* The edge runs it off the loop thread, on a copy of the group. */
+            reply->job = http_api_job_new(&job);
+            if (!reply->job)
+                reply_error(reply, CODEV_E_INTERNAL);
+            goto out;
+        }
+        http_api_job_run(&job, store, reply);
+    }
     goto out;
 method:
     code = CODEV_E_METHOD_NOT_ALLOWED;
@@ -595,7 +644,7 @@ error:
     reply_error(reply, code);
 out:
     json_decref(in);
-    if (!reply->body && !reply->text) {
+    if (!reply->body && !reply->text && !reply->job) {
         reply->status = 500;
         reply->body = http_api_error_json(CODEV_E_INTERNAL);
     }

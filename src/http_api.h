@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "export.h"
 #include "hub.h"
 #include "store.h"
 
@@ -28,6 +29,7 @@ enum http_api_method { HTTP_API_GET, HTTP_API_POST, HTTP_API_DELETE, HTTP_API_OT
 struct http_api_gate {
     bool (*export_allowed)(void *arg, struct hub_member *m, int *retry_after_s);
     void *arg;
+    bool offload; /* answer exports with reply->job instead of running them */
 };
 
 struct http_api_reply {
@@ -49,7 +51,36 @@ struct http_api_reply {
                                         * the store and the hub, or NULL */
     bool authenticated;                /* a member key was checked and accepted */
     int retry_after_s;                 /* with a 429: seconds to wait, else 0 */
+    struct http_api_job *job;          /* an export to run (gate->offload), owned by
+                                        * the caller; then no body */
 };
+
+/*
+ * An export (journal, history or minutes) to make. With gate->offload the
+ * reply carries one (reply->job, owned by the caller) and no body: the
+ * caller runs it with http_api_job_run on any thread (it holds a copy of
+ * the group, and the store's reads are thread-safe), then frees it.
+ */
+struct http_api_job {
+    int route; /* which export (http_api.c's enum route) */
+    enum export_format fmt;
+    const struct hub_group *group;      /* a snapshot when owned, else borrowed */
+    char member_id[AUTH_UUID_LEN + 1];  /* the caller (whose journal) */
+    char session_id[AUTH_UUID_LEN + 1]; /* minutes: the session */
+    int64_t now_ms;
+    bool owned; /* group is the job's own snapshot */
+};
+
+/* Returns a new job, a copy of src with its own snapshot of src->group, or
+ * NULL. Loop thread. Free with http_api_job_free (NULL is a no-op), on any
+ * thread. */
+struct http_api_job *http_api_job_new(const struct http_api_job *src);
+void http_api_job_free(struct http_api_job *job);
+
+/* Makes the export: fills reply (status and body or text, as
+ * http_api_handle would). Any thread; reads the store. */
+void http_api_job_run(const struct http_api_job *job, struct store *store,
+                      struct http_api_reply *reply);
 
 /*
  * Handles one request. path is the full path ("/api/groups/…"), query the

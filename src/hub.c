@@ -536,6 +536,44 @@ void hub_sync(struct hub *h, struct hub_group *g)
     }
 }
 
+struct hub_group *hub_group_snapshot_new(const struct hub_group *g)
+{
+    struct hub_group *c = calloc(1, sizeof(*c));
+
+    if (!c)
+        return NULL;
+    memcpy(c->id, g->id, sizeof(c->id));
+    memcpy(c->language, g->language, sizeof(c->language));
+    memcpy(c->facilitator, g->facilitator, sizeof(c->facilitator));
+    c->format = g->format;
+    c->retention = g->retention;
+    c->name = strdup(g->name);
+    if (!c->name || (g->nmembers && array_grow((void **)&c->members, &c->members_cap,
+                                               g->nmembers, sizeof(*c->members))))
+        goto fail;
+    for (size_t i = 0; i < g->nmembers; i++) {
+        struct hub_member *m = &c->members[i];
+        memset(m, 0, sizeof(*m));
+        memcpy(m->id, g->members[i].id, sizeof(m->id));
+        m->observer = g->members[i].observer;
+        m->removed = g->members[i].removed;
+        m->name = strdup(g->members[i].name);
+        if (!m->name)
+            goto fail;
+        c->nmembers++;
+    }
+    return c;
+fail:
+    hub_group_free(c);
+    return NULL;
+}
+
+void hub_group_snapshot_free(struct hub_group *snap)
+{
+    if (snap)
+        hub_group_free(snap);
+}
+
 void hub_group_delete(struct hub *h, struct hub_group *g)
 {
     struct hub_group **pp = &h->buckets[hub_hash(g->id) & (h->nbuckets - 1)];

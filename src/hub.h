@@ -210,6 +210,12 @@ struct room *hub_closed_room_new(const struct hub_closed *c);
  * was in it (and not removed); else NULL. Borrowed. */
 const struct room *hub_room_of(const struct hub_group *g, const char *member_id);
 
+/* Returns a new copy of g's settings and members (ids, names, flags; no
+ * keys, plans, room or connections), for reading on another thread, or
+ * NULL. Free it with hub_group_snapshot_free (NULL is a no-op). */
+struct hub_group *hub_group_snapshot_new(const struct hub_group *g);
+void hub_group_snapshot_free(struct hub_group *snap);
+
 /* Wire names of the retention settings: "personal", "keep" (static strings;
  * NULL out of range), and the reverse look-up (-1 when unknown). */
 const char *hub_retention_name(int retention);

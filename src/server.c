@@ -37,6 +37,7 @@
 #endif
 #include <libwebsockets.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -135,10 +136,26 @@ struct http_req {
     bool body_too_large;
     unsigned char *resp; /* LWS_PRE + JSON */
     size_t resp_len;
+    size_t resp_off;      /* bytes of resp written (http_write slices) */
+    bool headers_written; /* the status line and headers are out */
     int status;
     int retry_after_s; /* a Retry-After header with the 429, or 0 */
     bool responded;
-    bool waiting; /* the answer waits for a commit */
+    bool waiting;             /* the answer waits for a commit or the export thread */
+    struct export_task *task; /* its export, on the export thread, or NULL */
+};
+
+/* An export made on the export thread: the request's job, then its answer
+ * (written by the export thread before it hands the task back). */
+struct export_task {
+    struct export_task *next;
+    struct http_api_job *job; /* owned */
+    struct http_req *h;       /* loop thread only: NULL once the request is gone */
+    int status;
+    unsigned char *resp; /* LWS_PRE + body, or NULL */
+    size_t resp_len;
+    const char *content_type; /* static */
+    const char *filename;     /* static, or NULL */
 };
 
 /* An answer that waits for the store. One entry per submitted record, in
@@ -191,6 +208,15 @@ struct server {
     struct rate_bucket creates;    /* groups created on the whole server */
     struct rate_table *http_addrs; /* HTTP budgets per client address */
     int64_t lifecycle_mono;        /* last idle-close/expiry pass (monotonic ms) */
+    /* The export thread: the exports read and format whole journals, so
+     * they run away from the loop (a 12 MB journal took the loop for
+     * hundreds of ms). Its lists are under export_mu. */
+    pthread_t export_thread;
+    bool export_started;
+    bool export_stopping;
+    pthread_mutex_t export_mu;
+    pthread_cond_t export_cv;
+    struct export_task *export_todo, *export_todo_tail, *export_done;
     unsigned char *scratch;
     struct proto_limits limits;
     struct lws_protocol_vhost_options headers[5];
@@ -1038,6 +1064,7 @@ static int conn_receive(struct server *s, struct conn *c, const void *in, size_t
 }
 
 static int server_timer_arm(struct server *s, bool on);
+static void export_drain(struct server *s);
 
 static int callback_codev(struct lws *wsi, enum lws_callback_reasons reason, void *user,
                           void *in, size_t len)
@@ -1112,6 +1139,7 @@ static int callback_codev(struct lws *wsi, enum lws_callback_reasons reason, voi
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         if (s->store) /* NULL while the server shuts down */
             store_drain(s->store, on_committed, s);
+        export_drain(s);
 #if defined(SERVER_UV)
         if (s->stopping && s->uv)
             uv_stop(&s->loop);
@@ -1235,9 +1263,180 @@ static int http_budget_take(struct server *s, struct rate_addr *a, bool anon, bo
 
 static void server_group_drop(struct server *s, struct hub_group *g, const char *why);
 
+/* ---- the export thread -------------------------------------------------------- */
+
+/* Runs t's export and encodes its answer. Export thread. */
+static void export_task_run(struct server *s, struct export_task *t)
+{
+    struct http_api_reply reply;
+
+    http_api_job_run(t->job, s->store, &reply);
+    t->status = reply.status;
+    if (reply.text) {
+        t->resp = malloc(LWS_PRE + reply.text_len + 1);
+        if (t->resp)
+            memcpy(t->resp + LWS_PRE, reply.text, reply.text_len);
+        t->resp_len = reply.text_len;
+        t->content_type = reply.content_type;
+        t->filename = reply.filename;
+        free(reply.text);
+    } else {
+        t->resp = proto_dump(reply.body, LWS_PRE, &t->resp_len);
+        t->content_type = "application/json";
+    }
+    json_decref(reply.body);
+}
+
+static void *export_thread_main(void *arg)
+{
+    struct server *s = arg;
+
+    pthread_mutex_lock(&s->export_mu);
+    for (;;) {
+        struct export_task *t;
+        while (!s->export_todo && !s->export_stopping)
+            pthread_cond_wait(&s->export_cv, &s->export_mu);
+        if (s->export_stopping)
+            break;
+        t = s->export_todo;
+        s->export_todo = t->next;
+        if (!s->export_todo)
+            s->export_todo_tail = NULL;
+        pthread_mutex_unlock(&s->export_mu);
+        export_task_run(s, t);
+        pthread_mutex_lock(&s->export_mu);
+        t->next = s->export_done;
+        s->export_done = t;
+        if (atomic_load(&s->wake_ok))
+            lws_cancel_service(s->ctx);
+    }
+    pthread_mutex_unlock(&s->export_mu);
+    return NULL;
+}
+
+static void export_task_free(struct export_task *t)
+{
+    http_api_job_free(t->job);
+    free(t->resp);
+    free(t);
+}
+
+/* Queues job (taking it) for h. Returns 0, or -1 (job not taken). Loop. */
+static int export_submit(struct server *s, struct http_req *h, struct http_api_job *job)
+{
+    struct export_task *t = calloc(1, sizeof(*t));
+
+    if (!t || !s->export_started) {
+        free(t);
+        return -1;
+    }
+    t->job = job;
+    t->h = h;
+    h->task = t;
+    pthread_mutex_lock(&s->export_mu);
+    if (s->export_todo_tail)
+        s->export_todo_tail->next = t;
+    else
+        s->export_todo = t;
+    s->export_todo_tail = t;
+    pthread_cond_signal(&s->export_cv);
+    pthread_mutex_unlock(&s->export_mu);
+    return 0;
+}
+
+/* The request h goes away: its export, if any, will be dropped. Loop. */
+static void export_forget(struct http_req *h)
+{
+    if (h->task)
+        h->task->h = NULL;
+    h->task = NULL;
+}
+
+/* Hands the finished exports to their requests. Loop thread. */
+static void export_drain(struct server *s)
+{
+    struct export_task *t;
+
+    if (!s->export_started)
+        return;
+    pthread_mutex_lock(&s->export_mu);
+    t = s->export_done;
+    s->export_done = NULL;
+    pthread_mutex_unlock(&s->export_mu);
+    while (t) {
+        struct export_task *next = t->next;
+        struct http_req *h = t->h;
+        if (h) {
+            h->task = NULL;
+            h->status = t->resp ? t->status : 500;
+            h->resp = t->resp;
+            h->resp_len = t->resp_len;
+            h->content_type = t->content_type;
+            h->filename = t->filename;
+            t->resp = NULL;
+            h->waiting = false;
+            if (!h->resp) {
+                json_t *err = http_api_error_json(CODEV_E_INTERNAL);
+                h->resp = proto_dump(err, LWS_PRE, &h->resp_len);
+                h->content_type = "application/json";
+                h->filename = NULL;
+                json_decref(err);
+            }
+            log_info("http GET %.40s -> %d", h->path, h->status);
+            lws_callback_on_writable(h->wsi);
+        }
+        export_task_free(t);
+        t = next;
+    }
+}
+
+static int export_thread_start(struct server *s)
+{
+    pthread_mutex_init(&s->export_mu, NULL);
+    pthread_cond_init(&s->export_cv, NULL);
+    if (pthread_create(&s->export_thread, NULL, export_thread_main, s)) {
+        log_err("cannot start the export thread");
+        pthread_cond_destroy(&s->export_cv);
+        pthread_mutex_destroy(&s->export_mu);
+        return -1;
+    }
+    s->export_started = true;
+    return 0;
+}
+
+/* Drops the tasks of a list. */
+static void export_list_free(struct export_task *t)
+{
+    while (t) {
+        struct export_task *next = t->next;
+        export_task_free(t);
+        t = next;
+    }
+}
+
+/* Stops the export thread (an export under way finishes first) and drops
+ * what is left. Before the store closes. */
+static void export_thread_stop(struct server *s)
+{
+    if (!s->export_started)
+        return;
+    pthread_mutex_lock(&s->export_mu);
+    s->export_stopping = true;
+    pthread_cond_signal(&s->export_cv);
+    pthread_mutex_unlock(&s->export_mu);
+    pthread_join(s->export_thread, NULL);
+    s->export_started = false;
+    export_list_free(s->export_todo);
+    export_list_free(s->export_done);
+    s->export_todo = s->export_todo_tail = s->export_done = NULL;
+    pthread_cond_destroy(&s->export_cv);
+    pthread_mutex_destroy(&s->export_mu);
+}
+
 static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
 {
-    const struct http_api_gate gate = {.export_allowed = server_export_allowed, .arg = s};
+    const struct http_api_gate gate = {
+        .export_allowed = server_export_allowed, .arg = s, .offload = true};
     struct http_api_reply reply;
     int64_t now = now_ms();
     bool anon = http_is_anonymous(h), create = http_is_create(h);
@@ -1276,6 +1475,18 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
                                         .body = http_api_error_json(CODEV_E_RATE_LIMITED),
                                         .retry_after_s = retry};
         }
+    }
+    if (reply.job) {
+        /* An export: the answer comes from the export thread. */
+        if (!export_submit(s, h, reply.job)) {
+            log_info("http GET %.40s -> export thread", h->path);
+            h->responded = true;
+            h->waiting = true;
+            return;
+        }
+        http_api_job_free(reply.job);
+        reply = (struct http_api_reply){.status = 500,
+                                        .body = http_api_error_json(CODEV_E_INTERNAL)};
     }
     if (reply.created || reply.updated || reply.joined)
         (reply.created   ? reply.created
@@ -1356,13 +1567,39 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
     lws_callback_on_writable(wsi);
 }
 
+/* Bytes of an answer written per WRITEABLE: a 12 MB export written at once
+ * had lws copy it whole into its own buffer, on the loop (tens of ms). */
+#define SERVER_HTTP_SLICE (64 * 1024)
+
+/* Writes the headers, then the body in slices of SERVER_HTTP_SLICE, one
+ * per WRITEABLE. */
 static int http_write(struct lws *wsi, struct http_req *h)
 {
     unsigned char hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *p = start,
                                        *end = hdr + sizeof(hdr) - 1;
+    size_t slice;
+    bool last;
 
     if (!h->resp)
         return -1;
+    if (h->headers_written) {
+        slice = h->resp_len - h->resp_off;
+        if (slice > SERVER_HTTP_SLICE)
+            slice = SERVER_HTTP_SLICE;
+        last = h->resp_off + slice == h->resp_len;
+        /* The LWS_PRE bytes before a slice belong to a slice already sent. */
+        if (lws_write(wsi, h->resp + LWS_PRE + h->resp_off, slice,
+                      last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)slice)
+            return -1;
+        h->resp_off += slice;
+        if (!last) {
+            lws_callback_on_writable(wsi);
+            return 0;
+        }
+        free(h->resp);
+        h->resp = NULL;
+        return lws_http_transaction_completed(wsi) ? -1 : 0;
+    }
     if (lws_add_http_common_headers(wsi, (unsigned int)h->status, h->content_type,
                                     h->resp_len, &p, end) ||
         lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
@@ -1385,12 +1622,12 @@ static int http_write(struct lws *wsi, struct http_req *h)
     }
     if (lws_finalize_write_http_header(wsi, start, &p, end))
         return -1;
-    if (lws_write(wsi, h->resp + LWS_PRE, h->resp_len, LWS_WRITE_HTTP_FINAL) !=
-        (int)h->resp_len)
-        return -1;
-    free(h->resp);
-    h->resp = NULL;
-    return lws_http_transaction_completed(wsi) ? -1 : 0;
+    h->headers_written = true;
+    if (h->resp_len > SERVER_HTTP_SLICE) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    return http_write(wsi, h); /* small: at once, as before */
 }
 
 static void http_req_reset(struct http_req *h)
@@ -1413,6 +1650,7 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
         return 1; /* a WebSocket without the codev.v1 subprotocol */
     case LWS_CALLBACK_HTTP:
         waits_forget(s, h);
+        export_forget(h);
         http_req_reset(h);
         h->wsi = wsi;
         m = lws_http_get_uri_and_method(wsi, &uri, &ulen);
@@ -1472,6 +1710,7 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
          * peer dropped by the handshake timeout) has no pss. */
         if (h) {
             waits_forget(s, h);
+            export_forget(h);
             http_req_reset(h);
         }
         return 0;
@@ -1875,7 +2114,7 @@ struct server *server_new(const struct config *cfg)
     s->http_addrs = rate_table_new(SERVER_HTTP_ADDR_SLOTS);
     if (!s->scratch || !s->hub || !s->http_addrs)
         goto fail;
-    if (server_store_open(s))
+    if (server_store_open(s) || export_thread_start(s))
         goto fail;
 
     s->headers[0] = (struct lws_protocol_vhost_options){&s->headers[1], NULL,
@@ -2030,6 +2269,7 @@ void server_free(struct server *s)
         return;
     /* The writer commits what is queued and stops before the context goes. */
     atomic_store(&s->wake_ok, false);
+    export_thread_stop(s);
     store_close(s->store);
     s->store = NULL;
     if (s->ctx) {
