@@ -1782,10 +1782,9 @@ static void server_sweep(struct server *s, int64_t mono)
 
 /* ---- idle sessions and unused groups ----------------------------------------- */
 
-#define SERVER_LIFECYCLE_BATCH   64            /* groups closed or deleted per pass */
-#define SERVER_LIFECYCLE_MAX_MS  60000         /* passes at least this often */
-#define SERVER_LIFECYCLE_MIN_MS  1000          /* and at most once a second */
-#define SERVER_IDLE_CLOSE_CMD_ID "~idle-close" /* a client id cannot start with ~ */
+#define SERVER_LIFECYCLE_BATCH  64    /* groups closed or deleted per pass */
+#define SERVER_LIFECYCLE_MAX_MS 60000 /* passes at least this often */
+#define SERVER_LIFECYCLE_MIN_MS 1000  /* and at most once a second */
 
 /* Milliseconds between two passes: a quarter of the shorter idle delay,
  * within [SERVER_LIFECYCLE_MIN_MS, SERVER_LIFECYCLE_MAX_MS]. */
@@ -1811,11 +1810,15 @@ static void group_close_idle(struct server *s, struct hub_group *g, int64_t now)
 {
     struct room *r = g->room;
     struct room_cmd cmd = {.type = CMD_SESSION_CLOSE};
+    char uuid[AUTH_UUID_LEN + 1];
     uint64_t seq = 0, token;
     bool dup = false;
     int rc;
 
-    snprintf(cmd.id, sizeof(cmd.id), "%s", SERVER_IDLE_CLOSE_CMD_ID);
+    /* A fresh id: a client may send any id, and one equal to ours would
+     * make our close a duplicate of theirs. */
+    auth_uuid_new(uuid);
+    snprintf(cmd.id, sizeof(cmd.id), "idle-close-%s", uuid);
     rc = r->facilitator < 0 ? CODEV_E_INTERNAL
                             : room_apply(r, r->facilitator, &cmd, now, &seq, &dup);
     if (rc || dup) {
