@@ -117,6 +117,17 @@ static const struct config_key config_keys[] = {
         "queued outgoing bytes per connection"),
     U32(idle_timeout_s, 2, 3600, 20, "seconds of silence before a ping"),
     U32(handshake_timeout_s, 1, 600, 10, "seconds allowed for the HTTP/WS handshake"),
+    U32(http_anon_per_min, 1, 100000, 60,
+        "HTTP calls per minute per client address without a valid member key"),
+    U32(http_create_per_min, 1, 100000, 10,
+        "groups created per minute per client address"),
+    U32(http_create_global_per_min, 1, 1000000, 120,
+        "groups created per minute on the whole server"),
+    U32(http_exports_per_min, 1, 100000, 30, "exports per minute per member"),
+    U32(session_idle_close_s, 1, 31536000, 43200,
+        "seconds without a command before an open session closes"),
+    U32(group_idle_expire_s, 1, 315360000, 2592000,
+        "seconds without activity before a never-opened group is deleted"),
 };
 
 #undef OFF

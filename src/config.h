@@ -54,6 +54,12 @@ struct config {
     uint32_t out_queue_bytes;     /* per connection, default 1048576 */
     uint32_t idle_timeout_s;      /* ping after this much silence, default 20 */
     uint32_t handshake_timeout_s; /* default 10 */
+    uint32_t http_anon_per_min;   /* keyless HTTP calls per address, default 60 */
+    uint32_t http_create_per_min; /* groups created per address, default 10 */
+    uint32_t http_create_global_per_min; /* groups created, whole server, default 120 */
+    uint32_t http_exports_per_min;       /* exports per member, default 30 */
+    uint32_t session_idle_close_s; /* open session without a command, default 43200 */
+    uint32_t group_idle_expire_s;  /* never-opened idle group, default 2592000 */
 };
 
 /* Error detail for config_load_file and config_set. */

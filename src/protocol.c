@@ -483,8 +483,10 @@ static json_t *proto_group_info_json(const struct hub_group *g)
 
 static const char *proto_group_role(const struct hub_group *g, const struct hub_member *m)
 {
-    if (g->room)
-        return role_name(room_member_role(g->room, room_member_find(g->room, m->id)));
+    const struct room *r = hub_room_of(g, m->id);
+
+    if (r)
+        return role_name(room_member_role(r, room_member_find(r, m->id)));
     if (strcmp(g->facilitator, m->id) == 0)
         return role_name(ROLE_FACILITATOR);
     return role_name(m->observer ? ROLE_OBSERVER : ROLE_CONSULTANT);
@@ -504,10 +506,11 @@ json_t *proto_member_joined_json(const struct hub_group *g, const struct hub_mem
 json_t *proto_welcome_json(const struct hub_group *g, const struct hub_member *m,
                            int64_t now_ms)
 {
+    const struct room *r = hub_room_of(g, m->id); /* a closed room: its members only */
     json_t *room = json_null();
 
-    if (g->room)
-        room = proto_room_json(g->room, room_member_find(g->room, m->id), now_ms);
+    if (r)
+        room = proto_room_json(r, room_member_find(r, m->id), now_ms);
     return json_pack("{s:s, s:s, s:I, s:{s:s, s:s, s:s}, s:o, s:o}", "type", "welcome",
                      "protocol", PROTO_NAME, "server_ms", (json_int_t)now_ms, "you",
                      "member_id", m->id, "name", m->name, "role", proto_group_role(g, m),

@@ -37,6 +37,7 @@
 #endif
 #include <libwebsockets.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -52,6 +53,7 @@
 #include "hub.h"
 #include "log.h"
 #include "protocol.h"
+#include "ratelimit.h"
 #include "store.h"
 
 #if defined(CODEVD_HAVE_LIBUV) && defined(LWS_WITH_LIBUV)
@@ -70,6 +72,7 @@
 #define TICK_SLOT_US         (1000 * 1000 / TICK_SLOTS)
 #define CLOSE_MEMBER_REMOVED 4001 /* application close codes (4000-4999) */
 #define CLOSE_SLOW_CONSUMER  4002
+#define CLOSE_GROUP_DELETED  4003
 /* Commands a connection may have unanswered (sent, ack still waiting for
  * the journal). Half of ROOM_SEEN_MAX: a client that reconnects and resends
  * all of them, while another tab of the same member does the same, still
@@ -133,9 +136,26 @@ struct http_req {
     bool body_too_large;
     unsigned char *resp; /* LWS_PRE + JSON */
     size_t resp_len;
+    size_t resp_off;      /* bytes of resp written (http_write slices) */
+    bool headers_written; /* the status line and headers are out */
     int status;
+    int retry_after_s; /* a Retry-After header with the 429, or 0 */
     bool responded;
-    bool waiting; /* the answer waits for a commit */
+    bool waiting;             /* the answer waits for a commit or the export thread */
+    struct export_task *task; /* its export, on the export thread, or NULL */
+};
+
+/* An export made on the export thread: the request's job, then its answer
+ * (written by the export thread before it hands the task back). */
+struct export_task {
+    struct export_task *next;
+    struct http_api_job *job; /* owned */
+    struct http_req *h;       /* loop thread only: NULL once the request is gone */
+    int status;
+    unsigned char *resp; /* LWS_PRE + body, or NULL */
+    size_t resp_len;
+    const char *content_type; /* static */
+    const char *filename;     /* static, or NULL */
 };
 
 /* An answer that waits for the store. One entry per submitted record, in
@@ -184,7 +204,19 @@ struct server {
     uv_prepare_t prepare; /* runs server_flush before each sleep */
 #endif
     struct ip_count *ips[SERVER_IP_BUCKETS];
-    struct bucket reads; /* the exports, which read the disk */
+    struct rate_bucket exports;    /* the exports of the whole server */
+    struct rate_bucket creates;    /* groups created on the whole server */
+    struct rate_table *http_addrs; /* HTTP budgets per client address */
+    int64_t lifecycle_mono;        /* last idle-close/expiry pass (monotonic ms) */
+    /* The export thread: the exports read and format whole journals, so
+     * they run away from the loop (a 12 MB journal took the loop for
+     * hundreds of ms). Its lists are under export_mu. */
+    pthread_t export_thread;
+    bool export_started;
+    bool export_stopping;
+    pthread_mutex_t export_mu;
+    pthread_cond_t export_cv;
+    struct export_task *export_todo, *export_todo_tail, *export_done;
     unsigned char *scratch;
     struct proto_limits limits;
     struct lws_protocol_vhost_options headers[5];
@@ -440,6 +472,25 @@ static void group_close_member(struct server *s, struct hub_group *g,
     }
 }
 
+/*
+ * Takes g away: every connection gets a group_deleted error and close code
+ * 4003, is detached, and g is deleted from the hub (the caller has
+ * submitted its deletion to the store). why is for the log.
+ */
+static void server_group_drop(struct server *s, struct hub_group *g, const char *why)
+{
+    while (g->conns) {
+        struct conn *c = g->conns;
+        conn_error(s, c, NULL, CODEV_E_GROUP_DELETED);
+        conn_close_later(c, CLOSE_GROUP_DELETED, "group_deleted");
+        c->idx_room = NULL;
+        group_detach(c);
+    }
+    group_tick_update(s, g);
+    log_info("group %s: deleted (%s)", g->id, why);
+    hub_group_delete(s->hub, g);
+}
+
 /* ---- answers that wait for the store ---------------------------------------- */
 
 static int waits_push(struct server *s, uint64_t token, enum wait_kind kind, void *owner,
@@ -661,6 +712,24 @@ static void server_journal(struct server *s, struct conn *c, struct hub_group *g
         log_err("out of memory for a pending ack");
 }
 
+/* hub_sync replaced g's invite (a member was removed): save the group so
+ * that the old code stays dead after a restart. */
+static void group_save_rotated(struct server *s, struct hub_group *g, int64_t now)
+{
+    uint64_t token;
+
+    if (!g->invite_rotated)
+        return;
+    token = ++s->next_token;
+    if (store_submit_group(s->store, g, now, token)) {
+        log_err("group %s: new invite not saved, will retry", g->id);
+        return;
+    }
+    g->invite_rotated = false;
+    if (waits_push(s, token, WAIT_NONE, NULL, NULL))
+        log_err("out of memory for a pending record");
+}
+
 static void handle_command(struct server *s, struct conn *c, const struct proto_msg *msg)
 {
     struct hub_group *g = c->group;
@@ -708,6 +777,8 @@ static void handle_command(struct server *s, struct conn *c, const struct proto_
     }
     hub_sync(s->hub, g);
     group_tick_update(s, g);
+    g->room_active_ms = now;
+    group_save_rotated(s, g, now);
     server_journal(s, c, g, idx, &msg->cmd, now, seq, closed);
 }
 
@@ -993,6 +1064,7 @@ static int conn_receive(struct server *s, struct conn *c, const void *in, size_t
 }
 
 static int server_timer_arm(struct server *s, bool on);
+static void export_drain(struct server *s);
 
 static int callback_codev(struct lws *wsi, enum lws_callback_reasons reason, void *user,
                           void *in, size_t len)
@@ -1067,6 +1139,7 @@ static int callback_codev(struct lws *wsi, enum lws_callback_reasons reason, voi
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         if (s->store) /* NULL while the server shuts down */
             store_drain(s->store, on_committed, s);
+        export_drain(s);
 #if defined(SERVER_UV)
         if (s->stopping && s->uv)
             uv_stop(&s->loop);
@@ -1113,47 +1186,328 @@ static int callback_codev(struct lws *wsi, enum lws_callback_reasons reason, voi
 /* ---- HTTP API --------------------------------------------------------------- */
 
 /* The exports read the store synchronously on the loop thread: small reads,
- * but bounded in rate for the whole server so that no client can keep the
- * loop on the disk. */
-#define SERVER_READS_PER_SEC 50.0
-#define SERVER_READS_BURST   100.0
+ * but bounded in rate for the whole server (and per member, by
+ * http_exports_per_min) so that no client can keep the loop on the disk. */
+#define SERVER_EXPORTS_PER_MIN   3000.0 /* 50 a second */
+#define SERVER_EXPORTS_BURST     100.0
+#define SERVER_HTTP_ADDR_SLOTS   4096
+#define SERVER_HTTP_ADDR_IDLE_MS 60000 /* every budget is a minute's worth */
 
-static bool http_reads_disk(const char *path)
+/* The buckets of struct rate_addr. */
+enum { ADDR_ANON, ADDR_CREATE };
+
+/* http_api_gate: a member's export budget, then the server's. */
+static bool server_export_allowed(void *arg, struct hub_member *m, int *retry_after_s)
 {
-    size_t n = strlen(path);
+    struct server *s = arg;
+    double per_min = s->cfg->http_exports_per_min;
+    int64_t now = now_ms();
 
-    return (n > 8 && strcmp(path + n - 8, "/journal") == 0) ||
-           (n > 8 && strcmp(path + n - 8, "/history") == 0) ||
-           (n > 8 && strcmp(path + n - 8, "/minutes") == 0);
+    if (!rate_bucket_ready(&m->exports, per_min, per_min, now, retry_after_s) ||
+        !rate_bucket_ready(&s->exports, SERVER_EXPORTS_PER_MIN, SERVER_EXPORTS_BURST, now,
+                           retry_after_s))
+        return false;
+    rate_bucket_take(&m->exports, per_min, per_min, now, NULL);
+    rate_bucket_take(&s->exports, SERVER_EXPORTS_PER_MIN, SERVER_EXPORTS_BURST, now,
+                     NULL);
+    return true;
 }
 
-static bool server_read_ok(struct server *s)
+/* POST /api/groups: creates a group. */
+static bool http_is_create(const struct http_req *h)
 {
-    return bucket_take(&s->reads, SERVER_READS_PER_SEC, SERVER_READS_BURST, now_ms());
+    return h->method == HTTP_API_POST && strcmp(h->path, "/api/groups") == 0;
+}
+
+/* A call made without a member key: creating or joining a group, or any
+ * call with no Bearer key at all. Calls with a key that turns out wrong are
+ * charged after the fact (see http_respond). */
+static bool http_is_anonymous(const struct http_req *h)
+{
+    size_t n = strlen(h->path);
+
+    return http_is_create(h) ||
+           (h->method == HTTP_API_POST && n > 8 &&
+            strcmp(h->path + n - 8, "/members") == 0) ||
+           strncmp(h->auth, "Bearer ", 7) != 0;
+}
+
+/*
+ * The HTTP budgets, before the call is handled: keyless calls per address
+ * (http_anon_per_min), group creations per address and for the whole server
+ * (only creations: members of existing groups never wait for strangers).
+ * Returns 0 and takes the tokens, or CODEV_E_RATE_LIMITED with
+ * *retry_after_s set and nothing taken.
+ */
+static int http_budget_take(struct server *s, struct rate_addr *a, bool anon, bool create,
+                            int64_t now, int *retry_after_s)
+{
+    double anon_pm = s->cfg->http_anon_per_min, create_pm = s->cfg->http_create_per_min,
+           global_pm = s->cfg->http_create_global_per_min;
+
+    if ((anon &&
+         !rate_bucket_ready(&a->b[ADDR_ANON], anon_pm, anon_pm, now, retry_after_s)) ||
+        (create && !rate_bucket_ready(&a->b[ADDR_CREATE], create_pm, create_pm, now,
+                                      retry_after_s)) ||
+        (create &&
+         !rate_bucket_ready(&s->creates, global_pm, global_pm, now, retry_after_s)))
+        return CODEV_E_RATE_LIMITED;
+    if (anon)
+        rate_bucket_take(&a->b[ADDR_ANON], anon_pm, anon_pm, now, NULL);
+    if (create) {
+        rate_bucket_take(&a->b[ADDR_CREATE], create_pm, create_pm, now, NULL);
+        rate_bucket_take(&s->creates, global_pm, global_pm, now, NULL);
+    }
+    return 0;
+}
+
+static void server_group_drop(struct server *s, struct hub_group *g, const char *why);
+
+/* ---- the export thread -------------------------------------------------------- */
+
+/* Runs t's export and encodes its answer. Export thread. */
+static void export_task_run(struct server *s, struct export_task *t)
+{
+    struct http_api_reply reply;
+
+    http_api_job_run(t->job, s->store, &reply);
+    t->status = reply.status;
+    if (reply.text) {
+        t->resp = malloc(LWS_PRE + reply.text_len + 1);
+        if (t->resp)
+            memcpy(t->resp + LWS_PRE, reply.text, reply.text_len);
+        t->resp_len = reply.text_len;
+        t->content_type = reply.content_type;
+        t->filename = reply.filename;
+        free(reply.text);
+    } else {
+        t->resp = proto_dump(reply.body, LWS_PRE, &t->resp_len);
+        t->content_type = "application/json";
+    }
+    json_decref(reply.body);
+}
+
+static void *export_thread_main(void *arg)
+{
+    struct server *s = arg;
+
+    pthread_mutex_lock(&s->export_mu);
+    for (;;) {
+        struct export_task *t;
+        while (!s->export_todo && !s->export_stopping)
+            pthread_cond_wait(&s->export_cv, &s->export_mu);
+        if (s->export_stopping)
+            break;
+        t = s->export_todo;
+        s->export_todo = t->next;
+        if (!s->export_todo)
+            s->export_todo_tail = NULL;
+        pthread_mutex_unlock(&s->export_mu);
+        export_task_run(s, t);
+        pthread_mutex_lock(&s->export_mu);
+        t->next = s->export_done;
+        s->export_done = t;
+        if (atomic_load(&s->wake_ok))
+            lws_cancel_service(s->ctx);
+    }
+    pthread_mutex_unlock(&s->export_mu);
+    return NULL;
+}
+
+static void export_task_free(struct export_task *t)
+{
+    http_api_job_free(t->job);
+    free(t->resp);
+    free(t);
+}
+
+/* Queues job (taking it) for h. Returns 0, or -1 (job not taken). Loop. */
+static int export_submit(struct server *s, struct http_req *h, struct http_api_job *job)
+{
+    struct export_task *t = calloc(1, sizeof(*t));
+
+    if (!t || !s->export_started) {
+        free(t);
+        return -1;
+    }
+    t->job = job;
+    t->h = h;
+    h->task = t;
+    pthread_mutex_lock(&s->export_mu);
+    if (s->export_todo_tail)
+        s->export_todo_tail->next = t;
+    else
+        s->export_todo = t;
+    s->export_todo_tail = t;
+    pthread_cond_signal(&s->export_cv);
+    pthread_mutex_unlock(&s->export_mu);
+    return 0;
+}
+
+/* The request h goes away: its export, if any, will be dropped. Loop. */
+static void export_forget(struct http_req *h)
+{
+    if (h->task)
+        h->task->h = NULL;
+    h->task = NULL;
+}
+
+/* Hands the finished exports to their requests. Loop thread. */
+static void export_drain(struct server *s)
+{
+    struct export_task *t;
+
+    if (!s->export_started)
+        return;
+    pthread_mutex_lock(&s->export_mu);
+    t = s->export_done;
+    s->export_done = NULL;
+    pthread_mutex_unlock(&s->export_mu);
+    while (t) {
+        struct export_task *next = t->next;
+        struct http_req *h = t->h;
+        if (h) {
+            h->task = NULL;
+            h->status = t->resp ? t->status : 500;
+            h->resp = t->resp;
+            h->resp_len = t->resp_len;
+            h->content_type = t->content_type;
+            h->filename = t->filename;
+            t->resp = NULL;
+            h->waiting = false;
+            if (!h->resp) {
+                json_t *err = http_api_error_json(CODEV_E_INTERNAL);
+                h->resp = proto_dump(err, LWS_PRE, &h->resp_len);
+                h->content_type = "application/json";
+                h->filename = NULL;
+                json_decref(err);
+            }
+            log_info("http GET %.40s -> %d", h->path, h->status);
+            lws_callback_on_writable(h->wsi);
+        }
+        export_task_free(t);
+        t = next;
+    }
+}
+
+static int export_thread_start(struct server *s)
+{
+    pthread_mutex_init(&s->export_mu, NULL);
+    pthread_cond_init(&s->export_cv, NULL);
+    if (pthread_create(&s->export_thread, NULL, export_thread_main, s)) {
+        log_err("cannot start the export thread");
+        pthread_cond_destroy(&s->export_cv);
+        pthread_mutex_destroy(&s->export_mu);
+        return -1;
+    }
+    s->export_started = true;
+    return 0;
+}
+
+/* Drops the tasks of a list. */
+static void export_list_free(struct export_task *t)
+{
+    while (t) {
+        struct export_task *next = t->next;
+        export_task_free(t);
+        t = next;
+    }
+}
+
+/* Stops the export thread (an export under way finishes first) and drops
+ * what is left. Before the store closes. */
+static void export_thread_stop(struct server *s)
+{
+    if (!s->export_started)
+        return;
+    pthread_mutex_lock(&s->export_mu);
+    s->export_stopping = true;
+    pthread_cond_signal(&s->export_cv);
+    pthread_mutex_unlock(&s->export_mu);
+    pthread_join(s->export_thread, NULL);
+    s->export_started = false;
+    export_list_free(s->export_todo);
+    export_list_free(s->export_done);
+    s->export_todo = s->export_todo_tail = s->export_done = NULL;
+    pthread_cond_destroy(&s->export_cv);
+    pthread_mutex_destroy(&s->export_mu);
 }
 
 static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
 {
+    const struct http_api_gate gate = {
+        .export_allowed = server_export_allowed, .arg = s, .offload = true};
     struct http_api_reply reply;
     int64_t now = now_ms();
-
+    bool anon = http_is_anonymous(h), create = http_is_create(h);
+    struct rate_addr *addr;
+    char peer[RATE_ADDR_LEN] = "";
     uint64_t token = 0;
-    int rc = 0;
+    int rc = 0, retry = 0;
 
+    lws_get_peer_simple(wsi, peer, sizeof(peer));
+    addr = rate_table_get(s->http_addrs, peer, now, SERVER_HTTP_ADDR_IDLE_MS);
     if (h->body_too_large) {
         reply = (struct http_api_reply){.status = 413,
                                         .body = http_api_error_json(CODEV_E_TOO_LARGE)};
-    } else if (h->method == HTTP_API_GET && http_reads_disk(h->path) &&
-               !server_read_ok(s)) {
-        reply = (struct http_api_reply){
-            .status = 429, .body = http_api_error_json(CODEV_E_RATE_LIMITED)};
-    } else if (h->method == HTTP_API_POST && store_is_full(s->store)) {
-        reply = (struct http_api_reply){
-            .status = 429, .body = http_api_error_json(CODEV_E_RATE_LIMITED)};
+    } else if (http_budget_take(s, addr, anon, create, now, &retry)) {
+        reply = (struct http_api_reply){.status = 429,
+                                        .body = http_api_error_json(CODEV_E_RATE_LIMITED),
+                                        .retry_after_s = retry};
+    } else if (h->method != HTTP_API_GET && store_is_full(s->store)) {
+        reply = (struct http_api_reply){.status = 429,
+                                        .body = http_api_error_json(CODEV_E_RATE_LIMITED),
+                                        .retry_after_s = 1};
     } else {
-        http_api_handle(s->hub, s->store, h->method, h->path,
+        http_api_handle(s->hub, s->store, &gate, h->method, h->path,
                         h->query[0] ? h->query : NULL, h->auth[0] ? h->auth : NULL,
                         h->body, h->body_len, now, &reply);
+        /* A key that opened nothing costs what a keyless call costs; once
+         * that budget is spent, wrong keys get 429 (such a call changed
+         * nothing: every change needs a key that opens the group). */
+        if (!anon && !reply.authenticated &&
+            !rate_bucket_take(&addr->b[ADDR_ANON], s->cfg->http_anon_per_min,
+                              s->cfg->http_anon_per_min, now, &retry)) {
+            json_decref(reply.body);
+            free(reply.text);
+            reply =
+                (struct http_api_reply){.status = 429,
+                                        .body = http_api_error_json(CODEV_E_RATE_LIMITED),
+                                        .retry_after_s = retry};
+        }
+    }
+    if (reply.job) {
+        /* An export: the answer comes from the export thread. */
+        if (!export_submit(s, h, reply.job)) {
+            log_info("http GET %.40s -> export thread", h->path);
+            h->responded = true;
+            h->waiting = true;
+            return;
+        }
+        http_api_job_free(reply.job);
+        reply = (struct http_api_reply){.status = 500,
+                                        .body = http_api_error_json(CODEV_E_INTERNAL)};
+    }
+    if (reply.created || reply.updated || reply.joined)
+        (reply.created   ? reply.created
+         : reply.updated ? reply.updated
+                         : reply.joined)
+            ->active_ms = now;
+    /* The facilitator deleted the group: gone from the store (the answer
+     * waits for the commit), its sockets closed, gone from the hub. */
+    if (reply.deleted) {
+        token = ++s->next_token;
+        rc = store_submit_group_delete(s->store, reply.deleted->id, token);
+        if (rc) {
+            log_err("http %.40s: delete not journaled: %s", h->path, codev_err_name(rc));
+            json_decref(reply.body);
+            reply.status = 500;
+            reply.body = http_api_error_json(CODEV_E_INTERNAL);
+            token = 0;
+        } else {
+            server_group_drop(s, reply.deleted, "deleted by its facilitator");
+        }
+        reply.deleted = NULL;
     }
     /* What changed a group is journaled; the answer waits for the commit. */
     if (reply.created || reply.updated || reply.joined || reply.opened) {
@@ -1175,6 +1529,7 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
         }
     }
     h->status = reply.status;
+    h->retry_after_s = reply.retry_after_s;
     if (reply.text) {
         h->resp = malloc(LWS_PRE + reply.text_len + 1);
         if (h->resp) {
@@ -1199,8 +1554,11 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
                    proto_member_joined_json(
                        reply.joined, hub_member_find(reply.joined, reply.joined_id)),
                    NULL, NULL);
-    log_info("http %s %.40s -> %d", h->method == HTTP_API_POST ? "POST" : "GET", h->path,
-             h->status);
+    log_info("http %s %.40s -> %d",
+             h->method == HTTP_API_POST     ? "POST"
+             : h->method == HTTP_API_DELETE ? "DELETE"
+                                            : "GET",
+             h->path, h->status);
     h->responded = true;
     if (token && !waits_push(s, token, WAIT_HTTP, h, NULL)) {
         h->waiting = true;
@@ -1209,18 +1567,51 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
     lws_callback_on_writable(wsi);
 }
 
+/* Bytes of an answer written per WRITEABLE: a 12 MB export written at once
+ * had lws copy it whole into its own buffer, on the loop (tens of ms). */
+#define SERVER_HTTP_SLICE (64 * 1024)
+
+/* Writes the headers, then the body in slices of SERVER_HTTP_SLICE, one
+ * per WRITEABLE. */
 static int http_write(struct lws *wsi, struct http_req *h)
 {
     unsigned char hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *p = start,
                                        *end = hdr + sizeof(hdr) - 1;
+    size_t slice;
+    bool last;
 
     if (!h->resp)
         return -1;
+    if (h->headers_written) {
+        slice = h->resp_len - h->resp_off;
+        if (slice > SERVER_HTTP_SLICE)
+            slice = SERVER_HTTP_SLICE;
+        last = h->resp_off + slice == h->resp_len;
+        /* The LWS_PRE bytes before a slice belong to a slice already sent. */
+        if (lws_write(wsi, h->resp + LWS_PRE + h->resp_off, slice,
+                      last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)slice)
+            return -1;
+        h->resp_off += slice;
+        if (!last) {
+            lws_callback_on_writable(wsi);
+            return 0;
+        }
+        free(h->resp);
+        h->resp = NULL;
+        return lws_http_transaction_completed(wsi) ? -1 : 0;
+    }
     if (lws_add_http_common_headers(wsi, (unsigned int)h->status, h->content_type,
                                     h->resp_len, &p, end) ||
         lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
                                     (const unsigned char *)"no-store", 8, &p, end))
         return -1;
+    if (h->retry_after_s > 0) {
+        char secs[16];
+        int n = snprintf(secs, sizeof(secs), "%d", h->retry_after_s);
+        if (lws_add_http_header_by_name(wsi, (const unsigned char *)"retry-after:",
+                                        (const unsigned char *)secs, n, &p, end))
+            return -1;
+    }
     if (h->filename) {
         char disp[128];
         int n = snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", h->filename);
@@ -1231,12 +1622,12 @@ static int http_write(struct lws *wsi, struct http_req *h)
     }
     if (lws_finalize_write_http_header(wsi, start, &p, end))
         return -1;
-    if (lws_write(wsi, h->resp + LWS_PRE, h->resp_len, LWS_WRITE_HTTP_FINAL) !=
-        (int)h->resp_len)
-        return -1;
-    free(h->resp);
-    h->resp = NULL;
-    return lws_http_transaction_completed(wsi) ? -1 : 0;
+    h->headers_written = true;
+    if (h->resp_len > SERVER_HTTP_SLICE) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    return http_write(wsi, h); /* small: at once, as before */
 }
 
 static void http_req_reset(struct http_req *h)
@@ -1259,12 +1650,14 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
         return 1; /* a WebSocket without the codev.v1 subprotocol */
     case LWS_CALLBACK_HTTP:
         waits_forget(s, h);
+        export_forget(h);
         http_req_reset(h);
         h->wsi = wsi;
         m = lws_http_get_uri_and_method(wsi, &uri, &ulen);
-        h->method = m == LWSHUMETH_GET    ? HTTP_API_GET
-                    : m == LWSHUMETH_POST ? HTTP_API_POST
-                                          : HTTP_API_OTHER;
+        h->method = m == LWSHUMETH_GET      ? HTTP_API_GET
+                    : m == LWSHUMETH_POST   ? HTTP_API_POST
+                    : m == LWSHUMETH_DELETE ? HTTP_API_DELETE
+                                            : HTTP_API_OTHER;
         if (!uri || ulen <= 0 || (size_t)ulen >= sizeof(h->path))
             snprintf(h->path, sizeof(h->path), "/api/?");
         else
@@ -1317,6 +1710,7 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
          * peer dropped by the handshake timeout) has no pss. */
         if (h) {
             waits_forget(s, h);
+            export_forget(h);
             http_req_reset(h);
         }
         return 0;
@@ -1386,6 +1780,122 @@ static void server_sweep(struct server *s, int64_t mono)
     server_trim(s);
 }
 
+/* ---- idle sessions and unused groups ----------------------------------------- */
+
+#define SERVER_LIFECYCLE_BATCH  64    /* groups closed or deleted per pass */
+#define SERVER_LIFECYCLE_MAX_MS 60000 /* passes at least this often */
+#define SERVER_LIFECYCLE_MIN_MS 1000  /* and at most once a second */
+
+/* Milliseconds between two passes: a quarter of the shorter idle delay,
+ * within [SERVER_LIFECYCLE_MIN_MS, SERVER_LIFECYCLE_MAX_MS]. */
+static int64_t server_lifecycle_period(const struct server *s)
+{
+    int64_t shortest = (int64_t)s->cfg->session_idle_close_s * 1000 / 4,
+            expire = (int64_t)s->cfg->group_idle_expire_s * 1000 / 4;
+
+    if (expire < shortest)
+        shortest = expire;
+    if (shortest < SERVER_LIFECYCLE_MIN_MS)
+        return SERVER_LIFECYCLE_MIN_MS;
+    return shortest > SERVER_LIFECYCLE_MAX_MS ? SERVER_LIFECYCLE_MAX_MS : shortest;
+}
+
+/*
+ * Closes g's open session, idle for session_idle_close_s: a session_close
+ * from its facilitator, applied, sent and journaled exactly as if they had
+ * sent it, so that the close events reach the members connected and the
+ * retention runs at the close.
+ */
+static void group_close_idle(struct server *s, struct hub_group *g, int64_t now)
+{
+    struct room *r = g->room;
+    struct room_cmd cmd = {.type = CMD_SESSION_CLOSE};
+    char uuid[AUTH_UUID_LEN + 1];
+    uint64_t seq = 0, token;
+    bool dup = false;
+    int rc;
+
+    /* A fresh id: a client may send any id, and one equal to ours would
+     * make our close a duplicate of theirs. */
+    auth_uuid_new(uuid);
+    snprintf(cmd.id, sizeof(cmd.id), "idle-close-%s", uuid);
+    rc = r->facilitator < 0 ? CODEV_E_INTERNAL
+                            : room_apply(r, r->facilitator, &cmd, now, &seq, &dup);
+    if (rc || dup) {
+        room_outbox_clear(r);
+        log_warn("group %s: idle session %s not closed: %s", g->id, r->session_id,
+                 codev_err_name(rc));
+        g->room_active_ms = now; /* try again after another idle period */
+        return;
+    }
+    for (size_t i = 0; i < r->nout; i++)
+        group_send(s, g, proto_event_json(r, &r->out[i], now), &r->out[i], NULL);
+    room_outbox_clear(r);
+    hub_sync(s->hub, g);
+    r = g->room; /* hub_sync may have replaced it by its text-free version */
+    group_tick_update(s, g);
+    log_info("group %s: session %s closed after %u s without a command", g->id,
+             r->session_id, s->cfg->session_idle_close_s);
+    token = ++s->next_token;
+    if (store_submit_cmd(s->store, r, r->facilitator, &cmd, now, seq, token) ||
+        waits_push(s, token, WAIT_NONE, NULL, NULL)) {
+        log_err("group %s: idle close not journaled", g->id);
+        return;
+    }
+    token = ++s->next_token;
+    if (store_submit_session_close(s->store, g, now, token) ||
+        waits_push(s, token, WAIT_NONE, NULL, NULL))
+        log_err("group %s: close not journaled (finished at the next start)", g->id);
+}
+
+/* Deletes g, which never opened a session and was idle group_idle_expire_s. */
+static void group_expire(struct server *s, struct hub_group *g)
+{
+    uint64_t token = ++s->next_token;
+
+    if (store_submit_group_delete(s->store, g->id, token) ||
+        waits_push(s, token, WAIT_NONE, NULL, NULL)) {
+        log_err("group %s: expiry not journaled", g->id);
+        return;
+    }
+    server_group_drop(s, g, "never opened a session, expired");
+}
+
+/*
+ * One pass over the groups (cheap: a comparison or two per group): open
+ * sessions idle for session_idle_close_s are closed, groups that never
+ * opened a session, idle for group_idle_expire_s and with nobody connected
+ * are deleted; SERVER_LIFECYCLE_BATCH of each at most, the rest at the next
+ * pass. Also saves an invite that start-up replaced. Runs at start and from
+ * the timer, which keeps a slow beat while nobody is connected.
+ */
+static void server_lifecycle(struct server *s)
+{
+    struct hub_group *close[SERVER_LIFECYCLE_BATCH], *expire[SERVER_LIFECYCLE_BATCH];
+    size_t nclose = 0, nexpire = 0;
+    int64_t now = now_ms(), idle_ms = (int64_t)s->cfg->session_idle_close_s * 1000,
+            expire_ms = (int64_t)s->cfg->group_idle_expire_s * 1000;
+
+    for (size_t b = 0; b < s->hub->nbuckets; b++) {
+        for (struct hub_group *g = s->hub->buckets[b]; g; g = g->next) {
+            group_save_rotated(s, g, now);
+            if (g->room && g->room->step != STEP_CLOSED) {
+                if (now - g->room_active_ms >= idle_ms && nclose < SERVER_LIFECYCLE_BATCH)
+                    close[nclose++] = g;
+            } else if (!g->opened_once && !g->room && !g->conns &&
+                       now - g->active_ms >= expire_ms &&
+                       nexpire < SERVER_LIFECYCLE_BATCH) {
+                expire[nexpire++] = g;
+            }
+        }
+    }
+    /* Each close submits two records, each expiry one. */
+    for (size_t i = 0; i < nclose && !store_is_full(s->store); i++)
+        group_close_idle(s, close[i], now);
+    for (size_t i = 0; i < nexpire && !store_is_full(s->store); i++)
+        group_expire(s, expire[i]);
+}
+
 /* The timerfd fired: serve each slot whose deadline passed (more than one
  * only when the loop was late), and sweep once a second. */
 static void server_timer(struct server *s)
@@ -1402,6 +1912,10 @@ static void server_timer(struct server *s)
         if (s->tick_slot == 0)
             server_sweep(s, mono);
         s->tick_slot = (s->tick_slot + 1) % TICK_SLOTS;
+    }
+    if (mono - s->lifecycle_mono >= server_lifecycle_period(s)) {
+        s->lifecycle_mono = mono;
+        server_lifecycle(s);
     }
     /* Nobody connected: nothing ticks (a room ticks only for its
      * connections) and nobody needs a ping. */
@@ -1463,6 +1977,10 @@ static int server_timer_arm(struct server *s, bool on)
         its.it_value.tv_sec = ns / 1000000000;
         its.it_value.tv_nsec = ns % 1000000000;
         its.it_interval.tv_nsec = TICK_SLOT_US * 1000L;
+    } else {
+        /* Nobody connected: a slow beat, for server_lifecycle only. */
+        its.it_value.tv_sec = SERVER_LIFECYCLE_MIN_MS / 1000;
+        its.it_interval.tv_sec = SERVER_LIFECYCLE_MIN_MS / 1000;
     }
     if (timerfd_settime(s->timer_fd, TFD_TIMER_ABSTIME, &its, NULL)) {
         log_err("timerfd_settime: %s", strerror(errno));
@@ -1491,7 +2009,8 @@ static int server_timer_start(struct server *s)
                            * risk closing another descriptor twice */
         return -1;
     }
-    return 0;
+    s->timer_on = true; /* so that the next call sets the slow beat */
+    return server_timer_arm(s, false);
 }
 
 /* ---- life cycle --------------------------------------------------------------- */
@@ -1595,9 +2114,10 @@ struct server *server_new(const struct config *cfg)
                                       .max_depth = (int)cfg->json_max_depth};
     s->scratch = malloc(SERVER_SCRATCH);
     s->hub = hub_new(cfg);
-    if (!s->scratch || !s->hub)
+    s->http_addrs = rate_table_new(SERVER_HTTP_ADDR_SLOTS);
+    if (!s->scratch || !s->hub || !s->http_addrs)
         goto fail;
-    if (server_store_open(s))
+    if (server_store_open(s) || export_thread_start(s))
         goto fail;
 
     s->headers[0] = (struct lws_protocol_vhost_options){&s->headers[1], NULL,
@@ -1696,6 +2216,7 @@ struct server *server_new(const struct config *cfg)
     }
     if (server_timer_start(s))
         goto fail;
+    server_lifecycle(s); /* what went idle or expired while codevd was down */
 #if defined(SERVER_UV)
     if (s->uv) {
         uv_prepare_init(&s->loop, &s->prepare);
@@ -1751,6 +2272,7 @@ void server_free(struct server *s)
         return;
     /* The writer commits what is queued and stops before the context goes. */
     atomic_store(&s->wake_ok, false);
+    export_thread_stop(s);
     store_close(s->store);
     s->store = NULL;
     if (s->ctx) {
@@ -1789,6 +2311,7 @@ void server_free(struct server *s)
         }
     }
     hub_free(s->hub);
+    rate_table_free(s->http_addrs);
     free(s->scratch);
     free(s);
 }

@@ -174,3 +174,26 @@ test('HTTP: oversized bodies, bad JSON and wrong keys get their errors; nothing 
     r = await fetch(`${srv.url}/api/groups/${g.groupId}`, { headers: { authorization: `Basic ${g.F.key}` } });
     assert.equal(r.status, 401);
 });
+
+test('HTTP: deleting a group needs its facilitator\'s key; strangers and members delete nothing', async () => {
+    const before = await roomState(g.F);
+    const del = (path, key) => fetch(srv.url + path, { method: 'DELETE', headers: key ? { authorization: `Bearer ${key}` } : {} });
+    const cases = [
+        [`/api/groups/${g.groupId}`, undefined, 401, 'unauthorized'],
+        [`/api/groups/${g.groupId}`, g.invite, 401, 'unauthorized'],
+        [`/api/groups/${g.groupId}`, other.F.key, 401, 'unauthorized'],
+        [`/api/groups/${g.groupId}`, g.K[0].key, 403, 'not_facilitator'],
+        [`/api/groups/${g.groupId}`, g.O.key, 403, 'not_facilitator'],
+        [`/api/groups/${uuid0}`, g.F.key, 404, 'unknown_group'],
+        ['/api/groups', g.F.key, 405, 'method_not_allowed'],
+        [`/api/groups/${g.groupId}/members`, g.F.key, 405, 'method_not_allowed'],
+    ];
+    for (const [path, key, status, code] of cases) {
+        const r = await del(path, key);
+        assert.equal(r.status, status, `DELETE ${path}`);
+        assert.equal((await r.json()).error.code, code, `DELETE ${path}`);
+    }
+    const r = await fetch(`${srv.url}/api/groups/${g.groupId}`, { headers: { authorization: `Bearer ${g.K[0].key}` } });
+    assert.equal(r.status, 200, 'the group is still there');
+    assert.deepEqual(await roomState(g.F), before);
+});

@@ -58,6 +58,12 @@ static const struct num_key num_keys[] = {
     NUM(out_queue_bytes, 4096, 1073741824, 1048576),
     NUM(idle_timeout_s, 2, 3600, 20),
     NUM(handshake_timeout_s, 1, 600, 10),
+    NUM(http_anon_per_min, 1, 100000, 60),
+    NUM(http_create_per_min, 1, 100000, 10),
+    NUM(http_create_global_per_min, 1, 1000000, 120),
+    NUM(http_exports_per_min, 1, 100000, 30),
+    NUM(session_idle_close_s, 1, 31536000, 43200),
+    NUM(group_idle_expire_s, 1, 315360000, 2592000),
 };
 
 #define NUM_KEY_COUNT (sizeof num_keys / sizeof num_keys[0])
@@ -354,6 +360,12 @@ static void each_key_parses_from_file(void **state)
     assert_int_equal(c.out_queue_bytes, 2097152);
     assert_int_equal(c.idle_timeout_s, 30);
     assert_int_equal(c.handshake_timeout_s, 5);
+    assert_int_equal(c.http_anon_per_min, 90);
+    assert_int_equal(c.http_create_per_min, 5);
+    assert_int_equal(c.http_create_global_per_min, 600);
+    assert_int_equal(c.http_exports_per_min, 12);
+    assert_int_equal(c.session_idle_close_s, 7200);
+    assert_int_equal(c.group_idle_expire_s, 864000);
     assert_int_equal(config_validate(&c, &err), 0);
     config_free(&c);
 }

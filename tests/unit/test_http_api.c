@@ -37,8 +37,8 @@ static struct call call(struct hub *h, enum http_api_method m, const char *path,
 {
     struct call c;
 
-    http_api_handle(h, NULL, m, path, NULL, auth, body, body ? strlen(body) : 0, 1000,
-                    &c.reply);
+    http_api_handle(h, NULL, NULL, m, path, NULL, auth, body, body ? strlen(body) : 0,
+                    1000, &c.reply);
     c.status = c.reply.status;
     c.body = c.reply.body;
     return c;
