@@ -44,13 +44,20 @@ struct advice_cue {
 /* The word a cue is filed under is its first after an optional "^". */
 /* clang-format off */
 static const struct advice_cue advice_cues[] = {
+    {"^@impen", "(imperative)", EN, NULL},
+    {"^@impfr", "(impératif)", FR, NULL},
     {"^a _ maybe $", "a …, maybe?", EN, NULL},
     {"a ta place", "à ta place…", FR, NULL},
     {"a tu essay*", "as-tu essayé…", FR, "que quoi qestceque"},
     {"a tu pense a", "as-tu pensé à…", FR, "que quoi"},
     {"a votre place", "à votre place…", FR, NULL},
+    {"^a ~ maybe", "a …, maybe?", EN, NULL},
+    {"^a ~ perhaps", "a …, perhaps?", EN, NULL},
     {"^accepte", "accepte…", FR, NULL},
     {"^an _ maybe $", "an …, maybe?", EN, NULL},
+    {"^an ~ maybe", "an …, maybe?", EN, NULL},
+    {"^an ~ perhaps", "an …, perhaps?", EN, NULL},
+    {"^any chance", "any chance…", EN, NULL},
     {"^any reason you", "any reason you…", EN, NULL},
     {"any reason you haven t", "any reason you haven’t…", EN, NULL},
     {"^appelle", "appelle…", FR, NULL},
@@ -65,6 +72,7 @@ static const struct advice_cue advice_cues[] = {
     {"as tu envisage", "as-tu envisagé…", FR, "que quoi qestceque"},
     {"as tu essay*", "as-tu essayé…", FR, "que quoi qestceque"},
     {"as tu eu le occasion", "as-tu eu l’occasion de…", FR, "que quoi qestceque quand lorsque qui combien comment ou"},
+    {"as tu interet", "as-tu intérêt…", FR, NULL},
     {"as tu pas pense", "as-tu pas pensé…", FR, NULL},
     {"as tu pense a", "as-tu pensé à…", FR, "que quoi"},
     {"as tu pense au", "as-tu pensé à…", FR, "que quoi"},
@@ -72,13 +80,17 @@ static const struct advice_cue advice_cues[] = {
     {"as tu songe", "as-tu songé à…", FR, "que quoi"},
     {"as tu tente", "as-tu tenté…", FR, "que quoi qestceque"},
     {"as tu vu avec", "as-tu vu avec…", FR, "que quoi qestceque quand lorsque qui combien comment ou"},
+    {"as tu ~ fait appel", "as-tu fait appel…", FR, NULL},
     {"^ask", "ask…", EN, NULL},
     {"aurais tu ~ interet", "aurais-tu intérêt…", FR, NULL},
     {"aurait moyen", "y aurait-il moyen…", FR, NULL},
+    {"be an option", "would … be an option?", EN, "what which"},
     {"be the answer", "be the answer…", EN, NULL},
     {"be the solution", "be the solution…", EN, NULL},
     {"^book", "book…", EN, NULL},
+    {"ca *rait pas", "ça …rait pas ?", FR, NULL},
     {"^ca pourrait", "ça pourrait…", FR, NULL},
+    {"ca pourrait pas", "ça pourrait pas…", FR, NULL},
     {"ca tu *rait", "ça te …rait", FR, NULL},
     {"ca tu aiderait", "ça t’aiderait…", FR, NULL},
     {"ca tu parle", "ça te parle ?", FR, NULL},
@@ -100,8 +112,10 @@ static const struct advice_cue advice_cues[] = {
     {"^consider", "consider…", EN, NULL},
     {"^could a", "could a…", EN, NULL},
     {"^could an", "could an…", EN, NULL},
+    {"could help", "could help…", EN, "what which who"},
     {"could it be worth", "could it be worth…", EN, NULL},
     {"could it help", "could it help…", EN, NULL},
+    {"^could the", "could the…", EN, NULL},
     {"could you ask", "could you ask…", EN, NULL},
     {"could you consider", "could you consider…", EN, NULL},
     {"could you delegate", "could you delegate…", EN, NULL},
@@ -112,6 +126,7 @@ static const struct advice_cue advice_cues[] = {
     {"could you speak", "could you speak…", EN, NULL},
     {"could you talk", "could you talk…", EN, NULL},
     {"could you try", "could you try…", EN, NULL},
+    {"could ~ maybe", "could … maybe…", EN, NULL},
     {"^couldn t", "couldn’t…", EN, NULL},
     {"couldn t you", "couldn’t you…", EN, NULL},
     {"^couldnt", "couldn’t…", EN, NULL},
@@ -144,6 +159,7 @@ static const struct advice_cue advice_cues[] = {
     {"^escalate", "escalate…", EN, NULL},
     {"^essaie", "essaie…", FR, NULL},
     {"^essaye", "essaye…", FR, NULL},
+    {"est ce envisageable", "est-ce envisageable…", FR, NULL},
     {"est il pas temps", "n’est-il pas temps…", FR, NULL},
     {"^estceque tu as envisage", "est-ce que tu as envisagé…", FR, NULL},
     {"^estceque tu as essaye", "est-ce que tu as essayé…", FR, NULL},
@@ -177,6 +193,7 @@ static const struct advice_cue advice_cues[] = {
     {"^have you ever thought", "have you ever thought…", EN, NULL},
     {"^have you ever tried", "have you ever tried…", EN, NULL},
     {"^have you explored", "have you explored…", EN, NULL},
+    {"^have you had a word", "have you had a word…", EN, NULL},
     {"^have you looked at", "have you looked at…", EN, NULL},
     {"^have you looked into", "have you looked into…", EN, NULL},
     {"^have you spoken to", "have you spoken to…", EN, NULL},
@@ -190,6 +207,8 @@ static const struct advice_cue advice_cues[] = {
     {"i d suggest", "I’d suggest…", EN, NULL},
     {"i recommend", "I recommend…", EN, NULL},
     {"i suggest", "I suggest…", EN, NULL},
+    {"i wonder if a", "I wonder if a…", EN, NULL},
+    {"i wonder if an", "I wonder if an…", EN, NULL},
     {"i would", "I would…", EN, NULL},
     {"if i were you", "if I were you…", EN, NULL},
     {"il est temps de", "il est temps de…", FR, NULL},
@@ -207,6 +226,7 @@ static const struct advice_cue advice_cues[] = {
     {"^is there a reason you", "is there a reason you…", EN, NULL},
     {"is there a reason you haven t", "is there a reason you haven’t…", EN, NULL},
     {"^is there any reason you", "is there any reason you…", EN, NULL},
+    {"^is ~ an option", "is … an option?", EN, NULL},
     {"^isn t", "isn’t…", EN, NULL},
     {"^isn t it time", "isn’t it time…", EN, NULL},
     {"isn t it time", "isn’t it time…", EN, NULL},
@@ -220,6 +240,8 @@ static const struct advice_cue advice_cues[] = {
     {"it would be good", "it would be good to…", EN, NULL},
     {"it would be worth", "it would be worth…", EN, NULL},
     {"je ferais", "je ferais…", FR, NULL},
+    {"je me demande si un", "je me demande si un…", FR, NULL},
+    {"je me demande si une", "je me demande si une…", FR, NULL},
     {"je propose", "je propose…", FR, NULL},
     {"je proposerais", "je proposerais…", FR, NULL},
     {"je suggere", "je suggère…", FR, NULL},
@@ -234,6 +256,7 @@ static const struct advice_cue advice_cues[] = {
     {"^laisse", "laisse…", FR, NULL},
     {"^let", "let…", EN, NULL},
     {"^make sure", "make sure…", EN, NULL},
+    {"^maybe @enb", "maybe …", EN, NULL},
     {"^maybe a", "maybe a…", EN, NULL},
     {"^maybe an", "maybe an…", EN, NULL},
     {"maybe you could", "maybe you could…", EN, NULL},
@@ -251,6 +274,7 @@ static const struct advice_cue advice_cues[] = {
     {"ne *rait ~ pas", "ne …rait pas ?", FR, "qui quoi"},
     {"ne as tu jamais @fr", "n’as-tu jamais … ?", FR, NULL},
     {"ne as tu pas @fr", "n’as-tu pas … ?", FR, NULL},
+    {"ne as tu pas interet", "n’as-tu pas intérêt…", FR, NULL},
     {"ne aurais tu pas interet", "n’aurais-tu pas intérêt…", FR, NULL},
     {"ne crois tu pas que", "ne crois-tu pas que…", FR, NULL},
     {"ne devrais tu", "ne devrais-tu pas…", FR, NULL},
@@ -280,11 +304,15 @@ static const struct advice_cue advice_cues[] = {
     {"^parle lui", "parle-lui…", FR, NULL},
     {"^parles en", "parles-en…", FR, NULL},
     {"pas envie de", "tu n’as pas envie de…", FR, NULL},
+    {"pas mieux de", "pas mieux de…", FR, NULL},
+    {"pas plus simple de", "pas plus simple de…", FR, NULL},
     {"passerait il si tu", "que se passerait-il si tu…", FR, NULL},
     {"^pense a", "pense à…", FR, NULL},
     {"^perhaps a", "perhaps a…", EN, NULL},
     {"perhaps you could", "perhaps you could…", EN, NULL},
     {"peut etre que tu pourrais", "peut-être que tu pourrais…", FR, NULL},
+    {"peut etre que un", "peut-être qu’un…", FR, NULL},
+    {"peut etre que une", "peut-être qu’une…", FR, NULL},
     {"pis si tu", "pis si tu…", FR, NULL},
     {"^pose", "pose…", FR, NULL},
     {"pourquoi est ce que tu ne", "pourquoi est-ce que tu ne…", FR, NULL},
@@ -301,6 +329,7 @@ static const struct advice_cue advice_cues[] = {
     {"pourrais tu proposer", "pourrais-tu proposer…", FR, NULL},
     {"pourrais tu simplement", "pourrais-tu simplement…", FR, NULL},
     {"pourrais tu tenter", "pourrais-tu tenter…", FR, NULL},
+    {"pourrait aider", "pourrait aider…", FR, "qui quoi"},
     {"pourrait valoir", "pourrait valoir la peine…", FR, NULL},
     {"^prends", "prends…", FR, NULL},
     {"^propose", "propose…", FR, NULL},
@@ -310,6 +339,7 @@ static const struct advice_cue advice_cues[] = {
     {"qestcequi tu empeche de !dormir|avancer|bouger|agir|etre|reussir", "qu’est-ce qui t’empêche…", FR, NULL},
     {"qestcequi tu retient de", "qu’est-ce qui te retient de…", FR, NULL},
     {"quand vas tu enfin", "quand vas-tu enfin…", FR, NULL},
+    {"quid de", "quid de…", FR, NULL},
     {"^quit", "quit…", EN, NULL},
     {"^quitte", "quitte…", FR, NULL},
     {"raison pour laquelle tu ne", "une raison pour laquelle tu ne…", FR, NULL},
@@ -317,11 +347,16 @@ static const struct advice_cue advice_cues[] = {
     {"^refuse", "refuse…", FR, NULL},
     {"^rencontre", "rencontre…", FR, NULL},
     {"^schedule", "schedule…", EN, NULL},
+    {"serait envisageable", "serait envisageable…", FR, "qui quoi"},
+    {"serait il envisageable", "serait-il envisageable…", FR, NULL},
     {"serait il judicieux", "serait-il judicieux…", FR, NULL},
+    {"serait il possible", "serait-il possible…", FR, NULL},
     {"serait la solution", "serait la solution…", FR, NULL},
     {"serait pas", "ça serait pas…", FR, NULL},
     {"serait pas mieux", "serait pas mieux…", FR, NULL},
     {"serait plus simple", "serait plus simple…", FR, NULL},
+    {"serait possible de", "serait possible de…", FR, "qui quoi"},
+    {"serait tu possible", "ça serait-tu possible…", FR, NULL},
     {"^set up", "set up…", EN, NULL},
     {"^share", "share…", EN, NULL},
     {"should you", "should you…", EN, "what how when who which where"},
@@ -329,6 +364,7 @@ static const struct advice_cue advice_cues[] = {
     {"shouldn t you", "shouldn’t you…", EN, NULL},
     {"^shouldnt", "shouldn’t…", EN, NULL},
     {"si je etais tu", "si j’étais toi…", FR, NULL},
+    {"si le on", "et si l’on…", FR, NULL},
     {"^songe a", "songe à…", FR, NULL},
     {"^speak to", "speak to…", EN, NULL},
     {"^start", "start…", EN, NULL},
@@ -363,8 +399,10 @@ static const struct advice_cue advice_cues[] = {
     {"tu as songe", "tu as songé à…", FR, "que quoi qestceque"},
     {"tu as tente", "tu as tenté…", FR, "que quoi qestceque"},
     {"tu as vu avec", "as-tu vu avec…", FR, "que quoi qestceque quand lorsque qui combien comment ou"},
+    {"tu as ~ fait appel", "as-tu fait appel…", FR, NULL},
     {"tu aurais du", "tu aurais dû…", FR, NULL},
     {"tu aurais interet", "tu aurais intérêt…", FR, NULL},
+    {"tu crois pas que", "tu crois pas que…", FR, NULL},
     {"tu devrais", "tu devrais…", FR, "que dis disais penses crois trouves"},
     {"tu dirais de", "que dirais-tu de…", FR, NULL},
     {"tu dois", "tu dois…", FR, "que quoi comment qestceque"},
@@ -377,14 +415,17 @@ static const struct advice_cue advice_cues[] = {
     {"tu ne peux pas simplement", "tu ne peux pas simplement…", FR, NULL},
     {"tu ne pourrais pas", "tu ne pourrais pas…", FR, NULL},
     {"tu ne veux pas", "tu ne veux pas…", FR, NULL},
+    {"tu penses pas que", "tu penses pas que…", FR, NULL},
     {"tu peux pas juste", "tu peux pas juste…", FR, NULL},
     {"tu pourrais", "tu pourrais…", FR, "que quoi comment qestceque ou quand qui combien"},
     {"tu veux pas", "tu veux pas…", FR, NULL},
     {"tu y as pense", "tu y as pensé ?", FR, NULL},
     {"^un _ $", "un … ?", FR, NULL},
     {"^un _ peut etre $", "un …, peut-être ?", FR, NULL},
+    {"^un ~ peut etre", "un …, peut-être ?", FR, NULL},
     {"^une _ $", "une … ?", FR, NULL},
     {"^une _ peut etre $", "une …, peut-être ?", FR, NULL},
+    {"^une ~ peut etre", "une …, peut-être ?", FR, NULL},
     {"^va", "va…", FR, NULL},
     {"vaudrait il mieux", "vaudrait-il mieux…", FR, NULL},
     {"vaudrait la peine", "vaudrait la peine…", FR, NULL},
@@ -423,6 +464,7 @@ static const struct advice_cue advice_cues[] = {
     {"y a t il moyen", "y a-t-il moyen…", FR, NULL},
     {"y as tu pense", "y as-tu pensé ?", FR, NULL},
     {"y aurait il moyen", "y aurait-il moyen…", FR, NULL},
+    {"^you @en", "you … ?", EN, NULL},
     {"you could", "you could…", EN, "what how who where which when"},
     {"you have to", "you have to…", EN, "what how who where which when do"},
     {"you may want", "you may want…", EN, NULL},
@@ -438,9 +480,11 @@ static const struct advice_cue advice_cues[] = {
 
 /* Words that may stand before an anchored cue at a sentence's start. */
 static const char *const advice_fillers[] = {
-    "alors", "also", "and",  "aussi", "bon",   "but",  "donc", "dis",
-    "enfin", "et",   "euh",  "hmm",   "juste", "mais", "ok",   "okay",
-    "ou",    "pis",  "puis", "so",    "well",  "ben",
+    "alors", "also",        "and",     "aussi",  "ben",      "bon",
+    "but",   "dis",         "donc",    "ecoute", "enfin",    "et",
+    "euh",   "franchement", "frankly", "hmm",    "honestly", "honnetement",
+    "juste", "listen",      "look",    "mais",   "ok",       "okay",
+    "ou",    "pis",         "puis",    "so",     "well",
 };
 
 /* French vous-forms (and other second persons) as the tu-form the patterns
@@ -473,6 +517,7 @@ static const char *const advice_tu_forms[][2] = {
     {"osez", "ose"},
     {"parlez", "parle"},
     {"pensez", "penses"},
+    {"pk", "pourquoi"},
     {"pourriez", "pourrais"},
     {"pouvez", "peux"},
     {"pq", "pourquoi"},
@@ -700,8 +745,8 @@ static void advice_normalise(struct advice_text *t, const char *text, size_t len
             unsigned char d = p[i + 2];
             if (d == 0x98 || d == 0x99 || d == 0xB2)
                 advice_word_end(t, true); /* ‘ ’ ′ */
-            else if (d == 0xA6)
-                advice_sentence_end(t); /* … */
+            else if (d == 0xA6 || d == 0x93 || d == 0x94)
+                advice_sentence_end(t); /* … – — end a clause */
             else
                 advice_word_end(t, false); /* dashes, spaces, quotes */
             i += 3;
@@ -731,23 +776,37 @@ static void advice_normalise(struct advice_text *t, const char *text, size_t len
  * something (prefixes): "as-tu parlé / contacté / vérifié…" asks whether the
  * client did one specific thing, which the guide counts as advice. */
 static const char *const advice_acts_fr[] = {
-    "appele",  "approche", "check",  "consider", "consulte", "contacte",  "demande",
-    "discute", "envisage", "essay",  "evalue",   "explore",  "informe",   "jase",
-    "negocie", "parle",    "pose",   "propose",  "regarde",  "rencontre", "sollicite",
-    "sonde",   "songe",    "soumis", "tente",    "verifie",  "ecrit",
+    "appele",  "approche",  "check",    "consider", "consulte", "contacte", "demande",
+    "discute", "ecrit",     "envisage", "essay",    "evalue",   "explore",  "informe",
+    "jase",    "negocie",   "parle",    "pose",     "propose",  "regarde",  "rencontre",
+    "saisi",   "sollicite", "sonde",    "songe",    "soumis",   "tente",    "verifie",
 };
 /* "@en": English past participles, the same idea ("have you spoken…"). */
 static const char *const advice_acts_en[] = {
-    "applied",   "approached", "asked",     "called",  "checked",   "considered",
-    "consulted", "contacted",  "discussed", "emailed", "explored",  "looked",
-    "met",       "proposed",   "raised",    "reached", "requested", "spoken",
-    "talked",    "thought",    "tried",
+    "applied",    "approached", "asked",     "called",    "checked", "cons",
+    "considered", "consulted",  "contacted", "discussed", "emailed", "explored",
+    "looked",     "met",        "proposed",  "raised",    "reached", "requested",
+    "run",        "spoken",     "talked",    "thought",   "tried",
 };
+/* "@impfr", "@impen": imperatives that tell the client what to do, when
+ * they open a sentence ("Recadre-le.", "Talk to HR."). Whole words. */
+static const char *const advice_imperatives_fr[] = {
+    "accepte",  "appelle", "arrete",    "cherche",   "clarifie", "confie",
+    "contacte", "delegue", "documente", "ecris",     "envoie",   "exige",
+    "fixe",     "impose",  "inscris",   "negocie",   "organise", "planifie",
+    "prends",   "recadre", "refuse",    "rencontre", "trouve",
+};
+static const char *const advice_imperatives_en[] = {
+    "ask",   "book",     "call", "clarify", "delegate",  "document",
+    "email", "escalate", "hire", "insist",  "negotiate", "organise",
+    "plan",  "refuse",   "send", "sign",    "write",
+};
+
 /* "@enb": their base forms ("did you talk…"). */
 static const char *const advice_acts_enb[] = {
-    "apply",   "approach", "ask",     "call",    "check", "consider", "consult",
-    "contact", "discuss",  "email",   "explore", "look",  "meet",     "propose",
-    "raise",   "reach",    "request", "speak",   "talk",  "think",    "try",
+    "apply",   "approach", "ask",     "call", "check", "consider", "consult", "contact",
+    "discuss", "email",    "explore", "look", "meet",  "propose",  "raise",   "reach",
+    "request", "speak",    "talk",    "tell", "think", "try",
 };
 
 /* Sentences with one of these are clean whatever cue they hold: they build
@@ -755,23 +814,40 @@ static const char *const advice_acts_enb[] = {
  * ask about doing nothing, or name no one in particular (issue 13's
  * labelling guide). Normalised words, matched anywhere in the sentence. */
 static const char *const advice_vetoes[] = {
-    "a personne $",     "a quelqu un $", "according to you", "as you see it",
-    "de apres tu",      "decrire",       "describe",         "did nothing",
-    "do nothing",       "fais rien",     "faisais rien",     "in your own view",
-    "in your view",     "lorsque tu as", "pour quand",       "preciser",
-    "quand tu as",      "raconter",      "rien faire",       "selon tu",
-    "to anybody",       "to anyone",     "to somebody",      "to someone",
-    "tu as dit",        "tu as evoque*", "tu as mentionne*", "tu as parle de",
-    "tu disais",        "when you did",  "when you tried",   "with anyone",
-    "with someone",     "you mentioned", "you said",         "you spoke about",
+    "a le epoque",      "a personne $",      "a quelqu un $",   "according to you",
+    "as you see it",    "back then",         "de apres tu",     "decrire",
+    "describe",         "did nothing",       "do nothing",      "fais rien",
+    "faisais rien",     "in your own view",  "in your view",    "la derniere fois",
+    "last month",       "last time",         "last week",       "last year",
+    "le an dernier",    "le annee derniere", "le mois dernier", "lorsque tu as",
+    "nous as dit",      "pour quand",        "preciser",        "quand tu as",
+    "raconter",         "rien faire",        "selon tu",        "to anybody",
+    "to anyone",        "to somebody",       "to someone",      "tu as dit",
+    "tu as evoque*",    "tu as mentionne*",  "tu as parle de",  "tu disais",
+    "tu nous as",       "when you did",      "when you tried",  "with anyone",
+    "with someone",     "you mentioned",     "you said",        "you spoke about",
     "you talked about", "you told",
 };
+
+static bool advice_in_words(const char *word, size_t len, const char *const *list,
+                            size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (list[k][0] == word[0] && strlen(list[k]) == len &&
+            memcmp(word, list[k], len) == 0)
+            return true;
+    return false;
+}
 
 static bool advice_in_class(const char *word, size_t len, const char *const *list,
                             size_t n)
 {
     for (size_t k = 0; k < n; k++) {
-        size_t m = strlen(list[k]);
+        size_t m;
+
+        if (list[k][0] != word[0])
+            continue;
+        m = strlen(list[k]);
 
         if (len >= m && memcmp(word, list[k], m) == 0)
             return true;
@@ -803,6 +879,14 @@ static bool advice_token_match(const struct advice_text *t, const struct advice_
     if (n == 3 && memcmp(tok, "@en", 3) == 0)
         return advice_in_class(word, w->len, advice_acts_en,
                                sizeof(advice_acts_en) / sizeof(advice_acts_en[0]));
+    if (n == 6 && memcmp(tok, "@impfr", 6) == 0)
+        return advice_in_words(word, w->len, advice_imperatives_fr,
+                               sizeof(advice_imperatives_fr) /
+                                   sizeof(advice_imperatives_fr[0]));
+    if (n == 6 && memcmp(tok, "@impen", 6) == 0)
+        return advice_in_words(word, w->len, advice_imperatives_en,
+                               sizeof(advice_imperatives_en) /
+                                   sizeof(advice_imperatives_en[0]));
     if (n == 4 && memcmp(tok, "@enb", 4) == 0)
         return advice_in_class(word, w->len, advice_acts_enb,
                                sizeof(advice_acts_enb) / sizeof(advice_acts_enb[0]));
@@ -938,6 +1022,33 @@ static int advice_cmp_head(const struct advice_text *t, const struct advice_word
     return r ? r : (w->len > n) - (w->len < n);
 }
 
+/* Tries cue c at word i; on a match fills *out and returns true. */
+static bool advice_cue_try(const struct advice_text *t, size_t i,
+                           const struct advice_cue *c, enum advice_lang lang,
+                           struct advice_result *out)
+{
+    const struct advice_word *w = &t->words[i];
+    const char *pat = c->pattern;
+    bool anchored = *pat == '^';
+
+    /* Cheapest first: most cues fail on their words. */
+    if (lang != ADVICE_LANG_ANY && c->lang != lang)
+        return false;
+    if (!advice_match_from(t, i, pat + anchored, w->sentence))
+        return false;
+    if (anchored && !advice_at_start(t, i))
+        return false;
+    if (c->not_after && i > 0 && t->words[i - 1].sentence == w->sentence &&
+        advice_in_list(t, &t->words[i - 1], c->not_after))
+        return false;
+    if (advice_sentence_vetoed(t, w->sentence))
+        return false;
+    out->advice_like = true;
+    out->cue = c->label;
+    out->lang = c->lang == ADVICE_LANG_FR ? "fr" : "en";
+    return true;
+}
+
 int advice_check(const char *text, size_t len, enum advice_lang lang,
                  struct advice_result *out)
 {
@@ -955,6 +1066,14 @@ int advice_check(const char *text, size_t len, enum advice_lang lang,
         const struct advice_word *w = &t.words[i];
         size_t lo = 0, hi = ADVICE_NCUES;
 
+        /* The cues headed by a word class ("@impfr") sort first, before any
+         * letter: they are tried at every word. */
+        for (size_t k = 0;
+             k < ADVICE_NCUES &&
+             advice_cues[k].pattern[advice_cues[k].pattern[0] == '^'] == '@';
+             k++)
+            if (advice_cue_try(&t, i, &advice_cues[k], lang, out))
+                return 0;
         /* The first cue whose head is >= the word. */
         while (lo < hi) {
             size_t mid = (lo + hi) / 2;
@@ -964,28 +1083,9 @@ int advice_check(const char *text, size_t len, enum advice_lang lang,
                 hi = mid;
         }
         for (size_t k = lo;
-             k < ADVICE_NCUES && advice_cmp_head(&t, w, &advice_cues[k]) == 0; k++) {
-            const struct advice_cue *c = &advice_cues[k];
-            const char *pat = c->pattern;
-
-            if (lang != ADVICE_LANG_ANY && c->lang != lang)
-                continue;
-            if (*pat == '^') {
-                if (!advice_at_start(&t, i))
-                    continue;
-                pat++;
-            }
-            if (c->not_after && i > 0 && t.words[i - 1].sentence == w->sentence &&
-                advice_in_list(&t, &t.words[i - 1], c->not_after))
-                continue;
-            if (advice_match_from(&t, i, pat, w->sentence) &&
-                !advice_sentence_vetoed(&t, w->sentence)) {
-                out->advice_like = true;
-                out->cue = c->label;
-                out->lang = c->lang == ADVICE_LANG_FR ? "fr" : "en";
+             k < ADVICE_NCUES && advice_cmp_head(&t, w, &advice_cues[k]) == 0; k++)
+            if (advice_cue_try(&t, i, &advice_cues[k], lang, out))
                 return 0;
-            }
-        }
     }
     return 0;
 }
