@@ -27,6 +27,7 @@ const char *advice_tu_form(size_t i);
 static const char *const advice_sets[] = {
     "../data/advice-questions.tsv",
     "../data/advice-questions-2.tsv",
+    "../data/advice-questions-3.tsv",
 };
 
 static void head_of(const char *pattern, char *out, size_t cap)
