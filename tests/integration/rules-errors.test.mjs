@@ -139,7 +139,7 @@ test('observer_read_only: an observer can only take private notes, and is refuse
     await finish(g);
 });
 
-test('session_closed: after session_close only private notes are accepted', async () => {
+test('session_closed: after session_close everything is refused, private notes too', async () => {
     const g = await group('topic');
     const ack = await g.F.ok({ type: 'session_close' });
     await settle(g, ack.seq);
@@ -148,8 +148,8 @@ test('session_closed: after session_close only private notes are accepted', asyn
     await g.F.refused({ type: 'session_close' }, 'session_closed');
     await g.K[0].refused({ type: 'topic_propose', text: 'Encore un sujet ?' }, 'session_closed');
     await g.O.refused({ type: 'hand_raise' }, 'session_closed');
+    await g.K[0].refused({ type: 'note_post', text: 'À reprendre la prochaine fois.' }, 'session_closed');
     await nobodyElseHears(g, null);
-    await g.K[0].ok({ type: 'note_post', text: 'À reprendre la prochaine fois.' });
     await finish(g);
 });
 
