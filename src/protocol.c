@@ -99,8 +99,9 @@ static int proto_fail(struct proto_error *err, int code, const char *field,
 }
 
 /* Depth of the deepest array/object, counted without parsing, so that a
- * hostile "[[[[…" is refused before jansson recurses into it. */
-static int proto_depth_ok(const char *buf, size_t len, int max_depth)
+ * hostile "[[[[…" is refused before jansson recurses into it (see
+ * protocol.h). Brackets inside strings (escapes included) do not count. */
+bool proto_json_depth_ok(const char *buf, size_t len, int max_depth)
 {
     int depth = 0;
     bool in_string = false, escaped = false;
@@ -118,12 +119,12 @@ static int proto_depth_ok(const char *buf, size_t len, int max_depth)
             in_string = true;
         } else if (c == '[' || c == '{') {
             if (++depth > max_depth)
-                return 0;
+                return false;
         } else if (c == ']' || c == '}') {
             depth--;
         }
     }
-    return 1;
+    return true;
 }
 
 static int proto_get_field(json_t *root, unsigned flag, bool required,
@@ -231,7 +232,7 @@ int proto_decode(const char *buf, size_t len, const struct proto_limits *lim,
     memset(err, 0, sizeof(*err));
     if (len > lim->max_bytes)
         return proto_fail(err, CODEV_E_TOO_LARGE, NULL, NULL);
-    if (!proto_depth_ok(buf, len, lim->max_depth))
+    if (!proto_json_depth_ok(buf, len, lim->max_depth))
         return proto_fail(err, CODEV_E_TOO_DEEP, NULL, NULL);
     root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (!root)

@@ -61,6 +61,12 @@ struct proto_limits {
 int proto_decode(const char *buf, size_t len, const struct proto_limits *lim,
                  struct proto_msg *msg, struct proto_error *err);
 
+/* Returns true when no array or object of the JSON text buf (len bytes) is
+ * nested deeper than max_depth, counted without parsing: brackets inside
+ * strings (escaped quotes included) do not count. Used before jansson
+ * recurses into a hostile "[[[[...". Any thread. */
+bool proto_json_depth_ok(const char *buf, size_t len, int max_depth);
+
 /* Releases the JSON a decoded message holds. Safe on a zeroed msg. */
 void proto_msg_release(struct proto_msg *msg);
 

@@ -174,3 +174,18 @@ test('HTTP: oversized bodies, bad JSON and wrong keys get their errors; nothing 
     r = await fetch(`${srv.url}/api/groups/${g.groupId}`, { headers: { authorization: `Basic ${g.F.key}` } });
     assert.equal(r.status, 401);
 });
+
+test('HTTP: brackets inside a name are text, not nesting (a group "Team [a][b][c][d][e]" is created)', async () => {
+    const name = 'Team [a][b][c][d][e] {x}{y}{z}{w}{v} \\"[[[[[';
+    const r = await fetch(srv.url + '/api/groups', {
+        method: 'POST',
+        body: JSON.stringify({ name, facilitator_name: 'Anne [[[[[[', language: 'fr', format: 90 }),
+    });
+    const body = await r.json();
+    assert.equal(r.status, 201, JSON.stringify(body));
+    const got = await fetch(`${srv.url}/api/groups/${body.group_id}`, { headers: { authorization: `Bearer ${body.member_key}` } });
+    assert.equal((await got.json()).name, name);
+    // Real nesting is still refused.
+    const deepBody = await fetch(srv.url + '/api/groups', { method: 'POST', body: '{"a":{"b":{"c":{"d":{"e":1}}}}}' });
+    assert.equal((await deepBody.json()).error.code, 'too_deep');
+});
