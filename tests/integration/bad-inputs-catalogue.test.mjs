@@ -189,3 +189,27 @@ test('HTTP: brackets inside a name are text, not nesting (a group "Team [a][b][c
     const deepBody = await fetch(srv.url + '/api/groups', { method: 'POST', body: '{"a":{"b":{"c":{"d":{"e":1}}}}}' });
     assert.equal((await deepBody.json()).error.code, 'too_deep');
 });
+
+test('HTTP: names holding bidirectional overrides, zero-width or control characters are refused with bad_field', async () => {
+    const bad = ['Anne\u202Eeg', 'Anne\u202A', 'Anne\u2066x\u2069', 'An\u200Bne', 'An\u200Dne', 'Anne\u200F',
+        '\uFEFFAnne', 'An\u2028ne', 'An\u2029ne', 'An\u0085ne', 'An\u009Bne', 'An\u001Bne', 'An\u007Fne'];
+    const create = (name, fname) => fetch(srv.url + '/api/groups', {
+        method: 'POST', body: JSON.stringify({ name, facilitator_name: fname, language: 'fr', format: 90 }),
+    });
+    for (const name of bad) {
+        const label = JSON.stringify(name);
+        let r = await create(name, 'F');
+        assert.equal(r.status, 400, `group name ${label}`);
+        assert.equal((await r.json()).error.code, 'bad_field');
+        r = await create('G', name);
+        assert.equal((await r.json()).error.code, 'bad_field', `facilitator_name ${label}`);
+        r = await fetch(`${srv.url}/api/groups/${g.groupId}/members`, {
+            method: 'POST', body: JSON.stringify({ invite_code: g.invite, display_name: name }),
+        });
+        assert.equal(r.status, 400, `display_name ${label}`);
+        assert.equal((await r.json()).error.code, 'bad_field');
+    }
+    // Card text is not a name: the same characters are text there.
+    const ack = await g.K[1].ok({ type: 'question_ask', text: 'Pourquoi \u202Ececi\u202C ?' });
+    assert.ok(ack.seq > 0);
+});
