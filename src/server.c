@@ -37,6 +37,7 @@
 #endif
 #include <libwebsockets.h>
 #include <malloc.h>
+#include <openssl/rand.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -77,6 +78,7 @@
 #define SERVER_INFLIGHT_MAX   (ROOM_SEEN_MAX / 2)
 #define CLOSE_TRY_AGAIN_LATER 1013 /* RFC 6455 registry: try again later */
 #define SERVER_IP_BUCKETS     1024
+#define SERVER_PING_LEN       16 /* a ping's payload: 8 random bytes in hex */
 
 /* A token bucket. Zeroed, it is full on first use. */
 struct bucket {
@@ -107,16 +109,21 @@ struct conn {
     struct bucket commands; /* command rate */
     int close_code;         /* when non-zero: close after the queue drains */
     const char *close_reason;
-    bool counted;        /* counted in server.nconns */
-    bool direct;         /* may write outside WRITEABLE (a plain TCP/TLS socket) */
-    bool peer_closing;   /* the peer sent a close frame: write nothing more */
-    bool ping_due;       /* a keep-alive ping waits to be written */
-    bool close_sent;     /* our close frame is written: wait for the peer's */
-    uint32_t inflight;   /* acks waiting in server.waits */
-    uint32_t dirty_at;   /* 1 + index in server.dirty, or 0 */
-    int64_t rx_ms;       /* monotonic ms of the last frame or pong received */
-    int64_t ping_ms;     /* monotonic ms of the last ping sent */
-    struct ip_count *ip; /* its peer address's count, or NULL */
+    bool counted;      /* counted in server.nconns */
+    bool direct;       /* may write outside WRITEABLE (a plain TCP/TLS socket) */
+    bool peer_closing; /* the peer sent a close frame: write nothing more */
+    bool ping_due;     /* a keep-alive ping waits to be written */
+    bool close_sent;   /* our close frame is written: wait for the peer's */
+    uint32_t inflight; /* acks waiting in server.waits */
+    uint32_t dirty_at; /* 1 + index in server.dirty, or 0 */
+    int64_t rx_ms;     /* monotonic ms of the last frame or answered ping */
+    int64_t ping_ms;   /* monotonic ms of the last ping sent */
+    /* The payload of our last ping (random, new for each ping): only a pong
+     * that carries it shows the peer reads what we send; an unsolicited
+     * pong, or one with another payload, proves nothing and is ignored. */
+    unsigned char ping_payload[SERVER_PING_LEN];
+    bool ping_waiting;                /* a ping went out and its pong has not come back */
+    struct ip_count *ip;              /* its peer address's count, or NULL */
     struct conn *all_prev, *all_next; /* server.all: every WebSocket */
 };
 
@@ -856,6 +863,24 @@ static bool origin_allowed(struct server *s, struct lws *wsi)
     return o && strcmp(o + 3, host) == 0;
 }
 
+/* Fills out with a new ping payload: 8 random bytes (OpenSSL's generator,
+ * which already makes the member keys) in hex, because lws validates the
+ * pong's payload as UTF-8 and drops a peer that echoes raw bytes. Returns 0,
+ * or -1 when the generator fails. */
+static int server_ping_payload_new(unsigned char out[SERVER_PING_LEN])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char raw[SERVER_PING_LEN / 2];
+
+    if (RAND_bytes(raw, sizeof(raw)) != 1)
+        return -1;
+    for (size_t i = 0; i < sizeof(raw); i++) {
+        out[2 * i] = (unsigned char)hex[raw[i] >> 4];
+        out[2 * i + 1] = (unsigned char)hex[raw[i] & 15];
+    }
+    return 0;
+}
+
 /* Writes what c has queued, as frames of up to SERVER_MAX_FRAME bytes,
  * until the queue is empty or lws had to keep part of a frame (the socket
  * is full: lws then asks for WRITEABLE itself, and the rest goes from
@@ -877,10 +902,15 @@ static int conn_write_some(struct server *s, struct conn *c)
         }
     }
     if (c->ping_due && !lws_partial_buffered(c->wsi)) {
-        /* With a payload: lws 4.1 does not report an empty pong. */
-        unsigned char ping[LWS_PRE + 5] = {[LWS_PRE] = 'c', 'o', 'd', 'e', 'v'};
+        /* With a payload (lws 4.1 does not report an empty pong), new for
+         * each ping, so that only an answer to this ping counts. */
+        unsigned char ping[LWS_PRE + SERVER_PING_LEN];
         c->ping_due = false;
-        if (lws_write(c->wsi, ping + LWS_PRE, 5, LWS_WRITE_PING) < 0)
+        if (server_ping_payload_new(c->ping_payload))
+            return -1;
+        memcpy(ping + LWS_PRE, c->ping_payload, SERVER_PING_LEN);
+        c->ping_waiting = true;
+        if (lws_write(c->wsi, ping + LWS_PRE, SERVER_PING_LEN, LWS_WRITE_PING) < 0)
             return -1;
     }
     return 0;
@@ -1052,7 +1082,12 @@ static int callback_codev(struct lws *wsi, enum lws_callback_reasons reason, voi
         return conn_receive(s, c, in, len);
 
     case LWS_CALLBACK_RECEIVE_PONG:
-        c->rx_ms = mono_ms();
+        /* Liveness counts only the answer to our own last ping. */
+        if (c->ping_waiting && len == SERVER_PING_LEN &&
+            memcmp(in, c->ping_payload, SERVER_PING_LEN) == 0) {
+            c->ping_waiting = false;
+            c->rx_ms = mono_ms();
+        }
         return 0;
 
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
@@ -1360,7 +1395,8 @@ static void server_trim(struct server *s)
 
 /* Keep-alive, once a second: a connection silent for idle_timeout_s gets a
  * ping (again every idle_timeout_s); one silent for min(idle_timeout_s, 10)
- * s more, pong included, is dropped. One pass over every connection
+ * s more is dropped: only a frame or the pong that answers our last ping
+ * (its payload) breaks the silence. One pass over every connection
  * instead of a timer each: lws keeps its timers in a sorted list, and
  * re-sorting them on every pong cost 20-27% of the CPU at 10-18k. */
 static void server_sweep(struct server *s, int64_t mono)

@@ -167,6 +167,20 @@ test('a peer that never answers pings is dropped after the idle timeout', async 
     }
 });
 
+test('unsolicited pongs, or pongs with another payload than our ping, do not keep a peer alive', async () => {
+    const srv = await startServer({ args: ['--set', 'idle_timeout_s=2'] });
+    const g = await setupGroup(srv, { open: false });
+    const p = peer([srv.port, 'fakepong', g.groupId, g.K[0].key]);
+    try {
+        const line = await p.waitLine(/^closed/, 30000);
+        const secs = Number(line.split(' ')[1]);
+        assert.ok(secs >= 2 && secs < 10, `dropped after ${secs} s`);
+    } finally {
+        p.kill();
+        await srv.stop();
+    }
+});
+
 test('a silent peer that answers pings stays connected past the hang-up time', async () => {
     const srv = await startServer({ args: ['--set', 'idle_timeout_s=2'] });
     try {

@@ -9,6 +9,10 @@ MODE:
   nopong   - handshake, send hello, then read frames but never answer pings;
              prints "closed <seconds>" when the server hangs up
   silent   - open TCP and send nothing; prints "closed <seconds>"
+  fakepong - handshake, send hello, read frames, never answer pings but send
+             unsolicited pongs (the old fixed payload "codev", and random
+             ones) every 0.2 s; prints "closed <seconds>" when the server
+             hangs up
 """
 import base64, json, os, socket, sys, time
 
@@ -20,11 +24,11 @@ s.connect(("127.0.0.1", port))
 start = time.time()
 
 
-def send_text(data):
+def send_text(data, opcode=0x1):
     mask = os.urandom(4)
     n = len(data)
     if n < 126:
-        hdr = bytes([0x81, 0x80 | n])
+        hdr = bytes([0x80 | opcode, 0x80 | n])
     else:
         hdr = bytes([0x81, 0x80 | 126]) + n.to_bytes(2, "big")
     s.sendall(hdr + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data)))
@@ -57,5 +61,21 @@ if mode == "noread":
     # Never read again: the server must drop us once its queue for us is full
     # (the test watches the server's side). Stay until killed.
     time.sleep(120)
+elif mode == "fakepong":
+    s.settimeout(0.2)
+    while time.time() - start < 60:
+        try:
+            if not s.recv(65536):
+                break
+        except socket.timeout:
+            pass
+        except ConnectionResetError:
+            break
+        try:
+            send_text(b"codev", 0xA)
+            send_text(os.urandom(8).hex().encode(), 0xA)
+        except (BrokenPipeError, ConnectionResetError):
+            break
+    print("closed %.1f" % (time.time() - start), flush=True)
 else:  # nopong: read and discard everything, answer nothing
     wait_closed(60)
