@@ -15,6 +15,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* out_queue_bytes must exceed room_bytes_max by this much: the welcome of a
+ * full room is its room bytes plus the members, the group and the clock. */
+#define CONFIG_WELCOME_SLACK 262144
+
 enum config_log_level {
     LOG_LEVEL_ERR,
     LOG_LEVEL_WARN,
@@ -43,17 +47,21 @@ struct config {
     uint32_t name_max_chars;      /* names, default 60 */
     uint32_t cards_per_step;      /* per member per step, default 30 */
     uint32_t members_max;         /* per group, default 16, at most 64 */
-    uint32_t groups_max;          /* default 100000 */
-    uint32_t sessions_max;        /* open sessions, default 10000 */
-    uint32_t connections_max;     /* default 19000 */
-    uint32_t connections_per_ip;  /* default 19000 (loopback load tests) */
-    uint32_t commands_per_sec;    /* token bucket rate, default 20 */
-    uint32_t commands_burst;      /* token bucket size, default 40 */
-    uint32_t http_body_max;       /* bytes, default 16384 */
-    uint32_t out_queue_frames;    /* per connection, default 256 */
-    uint32_t out_queue_bytes;     /* per connection, default 1048576 */
-    uint32_t idle_timeout_s;      /* ping after this much silence, default 20 */
-    uint32_t handshake_timeout_s; /* default 10 */
+    uint32_t room_items_max;      /* cards + consultations per session, default 2000 */
+    uint32_t room_bytes_max;      /* snapshot bytes per session, default 786432 */
+    uint32_t rewrites_max;        /* rewrites of one text, default 50 */
+    uint32_t group_journal_max_bytes; /* journaled bytes per session, default 8 MiB */
+    uint32_t groups_max;              /* default 100000 */
+    uint32_t sessions_max;            /* open sessions, default 10000 */
+    uint32_t connections_max;         /* default 19000 */
+    uint32_t connections_per_ip;      /* default 19000 (loopback load tests) */
+    uint32_t commands_per_sec;        /* token bucket rate, default 20 */
+    uint32_t commands_burst;          /* token bucket size, default 40 */
+    uint32_t http_body_max;           /* bytes, default 16384 */
+    uint32_t out_queue_frames;        /* per connection, default 256 */
+    uint32_t out_queue_bytes;         /* per connection, default 1048576 */
+    uint32_t idle_timeout_s;          /* ping after this much silence, default 20 */
+    uint32_t handshake_timeout_s;     /* default 10 */
 };
 
 /* Error detail for config_load_file and config_set. */

@@ -53,6 +53,10 @@ struct hub *hub_new(const struct config *cfg)
         .long_text_max_chars = cfg->long_text_max_chars,
         .cards_per_step = cfg->cards_per_step,
         .members_max = cfg->members_max,
+        .items_max = cfg->room_items_max,
+        .bytes_max = cfg->room_bytes_max,
+        .rewrites_max = cfg->rewrites_max,
+        .journal_bytes_max = cfg->group_journal_max_bytes,
     };
     h->groups_max = cfg->groups_max;
     h->sessions_max = cfg->sessions_max;
@@ -580,6 +584,13 @@ int hub_session_attach(struct hub *h, struct hub_group *g, struct room *r)
         return CODEV_E_SESSION_OPEN;
     }
     room_free(g->room);
+    /* A rebuilt room was replayed without the session budget (the journal
+     * keeps the limits that shape commands, not the budget): it holds from
+     * here on, counted over everything replayed. */
+    r->limits.items_max = h->room_limits.items_max;
+    r->limits.bytes_max = h->room_limits.bytes_max;
+    r->limits.rewrites_max = h->room_limits.rewrites_max;
+    r->limits.journal_bytes_max = h->room_limits.journal_bytes_max;
     g->room = r;
     g->room_counted = true;
     h->open_sessions++;

@@ -179,9 +179,10 @@ int hub_member_insert(struct hub_group *g, const char *id, const char *name,
 int hub_plan_insert(struct hub_group *g, const struct hub_plan *p);
 
 /* Makes r (a rebuilt session) the group's room and counts it as open, as
- * hub_session_open does. Takes ownership of r, also on error. A room that
- * was rebuilt closed is counted too: the caller's hub_sync() then uncounts
- * it and keeps its action plans, exactly as after a live close. Errors:
+ * hub_session_open does, with the configured session budget (room_limits
+ * items_max, bytes_max, rewrites_max, journal_bytes_max). Takes ownership of r, also on
+ * error. A room that was rebuilt closed is counted too: the caller's hub_sync() then
+ * uncounts it and keeps its action plans, exactly as after a live close. Errors:
  * CODEV_E_SESSION_OPEN (g already has an open room). */
 int hub_session_attach(struct hub *h, struct hub_group *g, struct room *r);
 

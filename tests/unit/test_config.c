@@ -47,6 +47,10 @@ static const struct num_key num_keys[] = {
     NUM(name_max_chars, 1, 200, 60),
     NUM(cards_per_step, 1, 10000, 30),
     NUM(members_max, 2, 64, 16),
+    NUM(room_items_max, 10, 1000000, 2000),
+    NUM(room_bytes_max, 65536, 268435456, 786432),
+    NUM(rewrites_max, 1, 100000, 50),
+    NUM(group_journal_max_bytes, 65536, 1073741824, 8388608),
     NUM(groups_max, 1, 10000000, 100000),
     NUM(sessions_max, 1, 1000000, 10000),
     NUM(connections_max, 1, 1000000, 19000),
@@ -343,6 +347,10 @@ static void each_key_parses_from_file(void **state)
     assert_int_equal(c.name_max_chars, 80);
     assert_int_equal(c.cards_per_step, 50);
     assert_int_equal(c.members_max, 64);
+    assert_int_equal(c.room_items_max, 5000);
+    assert_int_equal(c.room_bytes_max, 1048576);
+    assert_int_equal(c.rewrites_max, 20);
+    assert_int_equal(c.group_journal_max_bytes, 16777216);
     assert_int_equal(c.groups_max, 10000000);
     assert_int_equal(c.sessions_max, 2000);
     assert_int_equal(c.connections_max, 5000);
