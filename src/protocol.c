@@ -446,11 +446,14 @@ static json_t *proto_hands_json(const struct room *r)
     return a;
 }
 
-json_t *proto_room_json(const struct room *r, int member, int64_t now_ms)
+/* The snapshot as member sees it; with the clock only when with_clock (the
+ * clock changes with time, not with the room's version). */
+static json_t *proto_room_build(const struct room *r, int member, int64_t now_ms,
+                                bool with_clock)
 {
     json_t *members = json_array(), *budgets = json_object(),
            *consultations = json_array();
-    json_t *cards = json_array(), *debriefs = json_array();
+    json_t *cards = json_array(), *debriefs = json_array(), *j;
     int current = r->nconsultations ? (int)r->nconsultations - 1 : -1;
 
     for (size_t i = 0; i < r->nmembers; i++)
@@ -465,14 +468,45 @@ json_t *proto_room_json(const struct room *r, int member, int64_t now_ms)
             json_array_append_new(cards, proto_card_json(r, &r->cards[i], member));
     for (size_t i = 0; i < r->ndebriefs; i++)
         json_array_append_new(debriefs, proto_debrief_json(r, (int)i));
-    return json_pack("{s:s, s:I, s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-                     "session_id", r->session_id, "seq", (json_int_t)r->seq, "step",
-                     step_name(r->step), "created_ms", (json_int_t)r->created_ms,
-                     "facilitator", member_id_or_null(r, r->facilitator), "members",
-                     members, "budgets", budgets, "clock", proto_clock_json(r, now_ms),
-                     "consultation", current >= 0 ? json_integer(current) : json_null(),
-                     "consultations", consultations, "cards", cards, "hands",
-                     proto_hands_json(r), "debriefs", debriefs);
+    j = json_pack("{s:s, s:I, s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+                  "session_id", r->session_id, "seq", (json_int_t)r->seq, "step",
+                  step_name(r->step), "created_ms", (json_int_t)r->created_ms,
+                  "facilitator", member_id_or_null(r, r->facilitator), "members", members,
+                  "budgets", budgets, "consultation",
+                  current >= 0 ? json_integer(current) : json_null(), "consultations",
+                  consultations, "cards", cards, "hands", proto_hands_json(r), "debriefs",
+                  debriefs);
+    if (j && with_clock)
+        json_object_set_new(j, "clock", proto_clock_json(r, now_ms));
+    return j;
+}
+
+json_t *proto_room_json(const struct room *r, int member, int64_t now_ms)
+{
+    return proto_room_build(r, member, now_ms, true);
+}
+
+json_t *proto_room_view_json(const struct room *r, int viewer)
+{
+    return proto_room_build(r, viewer, 0, false);
+}
+
+json_t *proto_room_clock_json(const struct room *r, int64_t now_ms)
+{
+    return proto_clock_json(r, now_ms);
+}
+
+int proto_room_view_of(const struct room *r, int member)
+{
+    if (member < 0 || (size_t)member >= r->nmembers || member == r->facilitator)
+        return member < 0 ? -1 : member;
+    for (size_t i = 0; i < r->nconsultations; i++)
+        if (r->consultations[i].client == member)
+            return member;
+    for (size_t i = 0; i < r->ncards; i++)
+        if (r->cards[i].type == CARD_NOTE && r->cards[i].author == member)
+            return member;
+    return -1;
 }
 
 static json_t *proto_group_info_json(const struct hub_group *g)
@@ -502,6 +536,16 @@ json_t *proto_member_joined_json(const struct hub_group *g, const struct hub_mem
     return json_pack("{s:s, s:o}", "type", "member_joined", "member", member);
 }
 
+/* The welcome with room (stolen) as its last member. */
+static json_t *proto_welcome_with(const struct hub_group *g, const struct hub_member *m,
+                                  int64_t now_ms, json_t *room)
+{
+    return json_pack("{s:s, s:s, s:I, s:{s:s, s:s, s:s}, s:o, s:o}", "type", "welcome",
+                     "protocol", PROTO_NAME, "server_ms", (json_int_t)now_ms, "you",
+                     "member_id", m->id, "name", m->name, "role", proto_group_role(g, m),
+                     "group", proto_group_info_json(g), "room", room);
+}
+
 json_t *proto_welcome_json(const struct hub_group *g, const struct hub_member *m,
                            int64_t now_ms)
 {
@@ -509,10 +553,14 @@ json_t *proto_welcome_json(const struct hub_group *g, const struct hub_member *m
 
     if (g->room)
         room = proto_room_json(g->room, room_member_find(g->room, m->id), now_ms);
-    return json_pack("{s:s, s:s, s:I, s:{s:s, s:s, s:s}, s:o, s:o}", "type", "welcome",
-                     "protocol", PROTO_NAME, "server_ms", (json_int_t)now_ms, "you",
-                     "member_id", m->id, "name", m->name, "role", proto_group_role(g, m),
-                     "group", proto_group_info_json(g), "room", room);
+    return proto_welcome_with(g, m, now_ms, room);
+}
+
+json_t *proto_welcome_head_json(const struct hub_group *g, const struct hub_member *m,
+                                int64_t now_ms)
+{
+    return proto_welcome_with(g, m, now_ms,
+                              g->room ? json_string(PROTO_SPLICE_MARK) : json_null());
 }
 
 json_t *proto_event_json(const struct room *r, const struct room_event *ev,

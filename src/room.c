@@ -1129,6 +1129,7 @@ int room_apply(struct room *r, int member, const struct room_cmd *cmd, int64_t n
         m->seen_cap = ncap;
     }
     r->journal_bytes += cost;
+    r->version++;
     if (m->seen_n < m->seen_cap) {
         m->seen[m->seen_n++] = (struct room_seen){.hash = hash, .seq = r->seq};
     } else {
@@ -1250,6 +1251,7 @@ int room_member_add(struct room *r, const char *member_id, const char *name,
     if (facilitator && r->facilitator < 0)
         r->facilitator = (int)r->nmembers;
     err = (int)r->nmembers++;
+    r->version++;
 out:
     free(copy);
     return err;
@@ -1272,11 +1274,15 @@ int room_member_find(const struct room *r, const char *member_id)
 void room_member_set_online(struct room *r, int member, int delta)
 {
     struct room_member *m;
+    bool was_online;
 
     if (!r || member < 0 || (size_t)member >= r->nmembers)
         return;
     m = &r->members[member];
+    was_online = m->online > 0;
     m->online = delta < 0 && m->online < -delta ? 0 : m->online + delta;
+    if (was_online != (m->online > 0))
+        r->version++; /* a snapshot shows online, not the count */
 }
 
 /* Returns member's role now: the facilitator; an observer (also a removed
@@ -1332,6 +1338,7 @@ int room_debrief_add(struct room *r, const char *action_id, const char *client_i
     r->bytes += ROOM_CARD_OVERHEAD + room_json_len(text) + room_json_len(due);
     text_copy = due_copy = NULL;
     err = (int)r->ndebriefs++;
+    r->version++;
 out:
     free(text_copy);
     free(due_copy);

@@ -228,6 +228,9 @@ struct room {
      * over the whole session and never reset by a step change, so moving
      * back and forth between steps (which resets the per-step card counts)
      * cannot grow a room without bound. */
+    uint64_t version;       /* changes with everything a snapshot shows but the clock
+                               (commands, members, presence, debriefs): the edge's
+                               cache of encoded snapshots is keyed by it */
     size_t items;           /* cards and consultations */
     size_t bytes;           /* JSON-escaped bytes of every text the room holds,
                                plus ROOM_*_OVERHEAD per item */
