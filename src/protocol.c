@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "errors.h"
 
 /* Fields a command may carry. The per-command table below says which are
@@ -213,6 +214,9 @@ static int proto_decode_hello(json_t *root, struct proto_msg *msg,
                               "must be a non-negative integer");
         msg->last_seq = json_integer_value(s);
     }
+    /* An id that cannot be one is a bad field, not an unknown group. */
+    if (!auth_uuid_wellformed(json_string_value(g)))
+        return proto_fail(err, CODEV_E_BAD_FIELD, "group_id", "must be a UUID");
     msg->kind = PROTO_HELLO;
     msg->group_id = json_string_value(g);
     msg->member_key = json_string_value(k);
@@ -291,6 +295,16 @@ int proto_decode(const char *buf, size_t len, const struct proto_limits *lim,
         if (rc)
             goto fail;
     }
+    /* Every field is there: an id that cannot be one is a bad field, not
+     * an unknown member or plan item. */
+    if (msg->cmd.target && !auth_uuid_wellformed(msg->cmd.target)) {
+        rc = proto_fail(err, CODEV_E_BAD_FIELD, "member_id", "must be a UUID");
+        goto fail;
+    }
+    if (msg->cmd.ref && !auth_uuid_wellformed(msg->cmd.ref)) {
+        rc = proto_fail(err, CODEV_E_BAD_FIELD, "debrief_id", "must be a UUID");
+        goto fail;
+    }
     msg->root = root;
     return 0;
 fail:
@@ -368,7 +382,7 @@ static json_t *proto_member_json(const struct room *r, int idx)
 }
 
 /* viewer: the member the card is encoded for, or -1 for a shared encoding
- * (then the client's private "marked" flag is left out). */
+ * (then the client's private "marked" flag reads false). */
 static json_t *proto_card_json(const struct room *r, const struct room_card *c,
                                int viewer)
 {
@@ -382,10 +396,15 @@ static json_t *proto_card_json(const struct room *r, const struct room_card *c,
         return NULL;
     switch (c->type) {
     case CARD_CONTRIBUTION:
+        /* Always there (a new card is unmarked, the same for everyone);
+         * true only for the client of that consultation, who alone sees
+         * its marks. */
         json_object_set_new(j, "kind", json_string(room_kind_name(c->variant)));
-        if (viewer >= 0 && c->consultation >= 0 &&
-            r->consultations[c->consultation].client == viewer)
-            json_object_set_new(j, "marked", json_boolean(c->marked));
+        json_object_set_new(
+            j, "marked",
+            json_boolean(viewer >= 0 && c->consultation >= 0 &&
+                         r->consultations[c->consultation].client == viewer &&
+                         c->marked));
         break;
     case CARD_QUESTION:
         json_object_set_new(j, "answer", str_or_null(c->answer));

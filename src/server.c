@@ -717,9 +717,14 @@ static void handle_session_open(struct server *s, struct conn *c,
     int rc;
 
     uint64_t token;
+    const struct hub_member *m = hub_member_find(g, c->member_id);
 
+    /* The documented order (proto/README.md 2.3): observer_read_only
+     * before not_facilitator. */
     if (strcmp(g->facilitator, c->member_id) != 0) {
-        conn_error(s, c, msg->id, CODEV_E_NOT_FACILITATOR);
+        conn_error(s, c, msg->id,
+                   m && m->observer ? CODEV_E_OBSERVER_READ_ONLY
+                                    : CODEV_E_NOT_FACILITATOR);
         return;
     }
     if (store_is_full(s->store)) {

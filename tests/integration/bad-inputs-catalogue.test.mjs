@@ -87,7 +87,10 @@ const cases = [
     // commands for another room or forged authority
     ['card of another group', 'C', () => ({ type: 'question_answer', id: 't35', card_id: otherCard, text: 'r' }), 'unknown_card'],
     ['member of another group', 'F', () => ({ type: 'facilitator_handover', id: 't36', member_id: other.K[0].memberId }), 'unknown_member'],
-    ['member id that is not a UUID', 'F', { type: 'member_remove', id: 't37', member_id: "'; DROP TABLE members; --" }, 'unknown_member'],
+    ['member id that is not a UUID', 'F', { type: 'member_remove', id: 't37', member_id: "'; DROP TABLE members; --" }, 'bad_field'],
+    ['member id of 36 characters that is not a UUID', 'F', { type: 'client_assign', id: 't37b', member_id: 'x'.repeat(36) }, 'bad_field'],
+    ['debrief id that is not a UUID', 'K', { type: 'debrief_post', id: 't37c', debrief_id: '42', outcome: 'done' }, 'bad_field'],
+    ['hello with a group id that is not a UUID', 'N', () => ({ type: 'hello', group_id: 'groupe-1', member_key: g.F.key }), 'bad_field'],
     ['consultant moves the step', 'K', { type: 'step_next', id: 't38' }, 'not_facilitator'],
     ['consultant closes the session', 'K', { type: 'session_close', id: 't39' }, 'not_facilitator'],
     ['consultant removes the facilitator', 'K', () => ({ type: 'member_remove', id: 't40', member_id: g.F.memberId }), 'not_facilitator'],

@@ -149,6 +149,8 @@ test('session_closed: after session_close everything is refused, private notes t
     await g.K[0].refused({ type: 'topic_propose', text: 'Encore un sujet ?' }, 'session_closed');
     await g.O.refused({ type: 'hand_raise' }, 'session_closed');
     await g.K[0].refused({ type: 'note_post', text: 'À reprendre la prochaine fois.' }, 'session_closed');
+    await g.O.refused({ type: 'session_open' }, 'observer_read_only');
+    await g.K[0].refused({ type: 'session_open' }, 'not_facilitator');
     await nobodyElseHears(g, null);
     await finish(g);
 });
@@ -157,6 +159,8 @@ test('session_open: opening a session while one is open is refused', async () =>
     const g = await group('opening');
     await g.F.refused({ type: 'session_open' }, 'session_open');
     await g.K[0].refused({ type: 'session_open' }, 'not_facilitator');
+    // The documented order: observer_read_only comes before not_facilitator.
+    await g.O.refused({ type: 'session_open' }, 'observer_read_only');
     await nobodyElseHears(g, null);
     await finish(g);
 });

@@ -46,6 +46,15 @@ static const struct bad_case bad_cases[] = {
      CODEV_E_MISSING_FIELD, "group_id", NULL},
     {"hello group not string", "{\"type\":\"hello\",\"group_id\":1,\"member_key\":\"k\"}",
      CODEV_E_BAD_FIELD, "group_id", NULL},
+    {"hello with a group id that is not a UUID",
+     "{\"type\":\"hello\",\"group_id\":\"g\",\"member_key\":\"k\"}", CODEV_E_BAD_FIELD,
+     "group_id", NULL},
+    {"member id that is not a UUID",
+     "{\"type\":\"member_remove\",\"id\":\"a\",\"member_id\":\"' OR 1=1\"}",
+     CODEV_E_BAD_FIELD, "member_id", "a"},
+    {"debrief id that is not a UUID",
+     "{\"type\":\"debrief_post\",\"id\":\"a\",\"debrief_id\":\"7\",\"outcome\":\"done\"}",
+     CODEV_E_BAD_FIELD, "debrief_id", "a"},
     {"hello without key", "{\"type\":\"hello\",\"group_id\":\"g\"}",
      CODEV_E_MISSING_FIELD, "member_key", NULL},
     {"hello negative last_seq",
@@ -164,15 +173,16 @@ static void brackets_inside_strings_do_not_count_as_depth(void **state)
 
 static void hello_decodes_its_fields(void **state)
 {
-    const char *j =
-        "{\"type\":\"hello\",\"group_id\":\"g1\",\"member_key\":\"k1\",\"last_seq\":41}";
+    const char *j = "{\"type\":\"hello\",\"group_id\":\"11111111-2222-4333-8444-"
+                    "555555555555\",\"member_key\":\"k1\","
+                    "\"last_seq\":41}";
     struct proto_msg msg;
     struct proto_error err;
 
     (void)state;
     assert_int_equal(proto_decode(j, strlen(j), &limits, &msg, &err), 0);
     assert_int_equal(msg.kind, PROTO_HELLO);
-    assert_string_equal(msg.group_id, "g1");
+    assert_string_equal(msg.group_id, "11111111-2222-4333-8444-555555555555");
     assert_string_equal(msg.member_key, "k1");
     assert_int_equal(msg.last_seq, 41);
     proto_msg_release(&msg);
@@ -190,8 +200,9 @@ static void commands_decode_into_room_commands(void **state)
         {"{\"type\":\"mark_set\",\"id\":\"c2\",\"card_id\":7,\"marked\":true}",
          CMD_MARK_SET},
         {"{\"type\":\"timer_add\",\"id\":\"c3\",\"seconds\":-60}", CMD_TIMER_ADD},
-        {"{\"type\":\"debrief_post\",\"id\":\"c4\",\"debrief_id\":\"d\",\"outcome\":"
-         "\"partly\"}",
+        {"{\"type\":\"debrief_post\",\"id\":\"c4\",\"debrief_id\":\"66666666-7777-4888-"
+         "8999-aaaaaaaaaaaa\","
+         "\"outcome\":\"partly\"}",
          CMD_DEBRIEF_POST},
         {"{\"type\":\"action_add\",\"id\":\"c5\",\"text\":\"Appeler\",\"due\":\"\"}",
          CMD_ACTION_ADD},
@@ -221,7 +232,7 @@ static void commands_decode_into_room_commands(void **state)
             break;
         case CMD_DEBRIEF_POST:
             assert_int_equal(msg.cmd.variant, OUTCOME_PARTLY);
-            assert_string_equal(msg.cmd.ref, "d");
+            assert_string_equal(msg.cmd.ref, "66666666-7777-4888-8999-aaaaaaaaaaaa");
             assert_null(msg.cmd.text);
             break;
         case CMD_ACTION_ADD:
