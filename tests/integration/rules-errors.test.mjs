@@ -314,3 +314,18 @@ test('text_too_long: the problem statement and the contract hold up to 4000 char
     assert.deepEqual([c.type, c.code], ['error', 'text_too_long']);
     await finish(g);
 });
+
+test('a step change lowers every hand: a hands event with the empty queue comes just before the step event', async () => {
+    const g = await group('clarification');
+    await g.K[0].ok({ type: 'hand_raise' });
+    const up = await g.K[1].ok({ type: 'hand_raise' });
+    await settle(g, up.seq);
+    g.everyone.forEach((c) => c.drain());
+    const ack = await g.F.ok({ type: 'step_next' });
+    for (const c of g.everyone) {
+        const hands = await c.nextEvent('hands');
+        const step = await c.nextEvent('step');
+        assert.deepEqual([hands.hands, hands.seq, step.seq, step.step], [[], ack.seq - 1, ack.seq, 'contract'], c.name);
+    }
+    await finish(g);
+});
