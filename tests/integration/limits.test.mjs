@@ -4,7 +4,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../lib/server.mjs';
 import { api, createGroup, joinGroup } from './lib/client.mjs';
-import { setupGroup, advance, assertAllClean, closeAll } from './lib/scenario.mjs';
+import { setupGroup, advance, assertAllClean, closeAll, reconnect } from './lib/scenario.mjs';
 
 let srv;
 test.before(async () => { srv = await startServer(); });
@@ -135,5 +135,27 @@ test('journal_full: one session journals at most group_journal_max_bytes; the fa
         await closeAll(g);
     } finally {
         await own.stop();
+    }
+});
+
+test('room_full holds after a restart: the replayed room counts what it holds and keeps the budget', async () => {
+    const settings = ['room_items_max=10', 'cards_per_step=1000'];
+    const own = await serverWith(settings);
+    let again;
+    try {
+        const g = await setupGroup(own);
+        for (let i = 0; i < 10; i++) await g.K[0].ok({ type: 'checkin_post', text: `Bonjour ${i}` });
+        await g.K[1].refused({ type: 'checkin_post', text: 'Et moi ?' }, 'room_full');
+        await closeAll(g);
+        await own.stop({ keepData: true });
+        again = await startServer({ dataDir: own.dataDir,
+            args: ['commands_per_sec=10000', 'commands_burst=100000', ...settings].flatMap((x) => ['--set', x]) });
+        const K = await reconnect(again, g.K[1]);
+        assert.equal(K.welcome.room.cards.length, 10);
+        await K.refused({ type: 'checkin_post', text: 'Toujours pas ?' }, 'room_full');
+        await K.close();
+    } finally {
+        if (again) await again.stop();
+        await own.stop().catch(() => {});
     }
 });
