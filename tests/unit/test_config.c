@@ -943,6 +943,25 @@ static void validate_rejects_long_text_limit_below_text_limit(void **state)
     config_free(&c);
 }
 
+/* A welcome of a full room must fit in a connection's queue: the queue is
+ * at least room_bytes_max + CONFIG_WELCOME_SLACK. */
+static void validate_keeps_the_queue_above_a_full_room(void **state)
+{
+    struct config c;
+    struct config_error err;
+
+    (void)state;
+    assert_int_equal(config_defaults(&c), 0);
+    assert_int_equal(config_validate(&c, &err), 0);
+    assert_int_equal(config_set(&c, "out_queue_bytes", "1048575", &err), 0);
+    assert_int_equal(config_validate(&c, &err), -1);
+    assert_string_equal(err.key, "out_queue_bytes");
+    assert_int_equal(config_set(&c, "room_bytes_max", "65536", &err), 0);
+    assert_int_equal(config_set(&c, "out_queue_bytes", "327680", &err), 0);
+    assert_int_equal(config_validate(&c, &err), 0);
+    config_free(&c);
+}
+
 static void validate_rejects_fields_set_out_of_range_directly(void **state)
 {
     struct config c;
@@ -1115,6 +1134,7 @@ int main(void)
         cmocka_unit_test(validate_rejects_tls_key_without_cert),
         cmocka_unit_test(validate_accepts_tls_cert_and_key_together),
         cmocka_unit_test(validate_rejects_long_text_limit_below_text_limit),
+        cmocka_unit_test(validate_keeps_the_queue_above_a_full_room),
         cmocka_unit_test(validate_rejects_fields_set_out_of_range_directly),
         cmocka_unit_test(validate_checks_allowed_origins_entries),
         cmocka_unit_test(validate_checks_event_loop),
