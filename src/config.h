@@ -47,21 +47,23 @@ struct config {
     uint32_t name_max_chars;      /* names, default 60 */
     uint32_t cards_per_step;      /* per member per step, default 30 */
     uint32_t members_max;         /* per group, default 16, at most 64 */
-    uint32_t room_items_max;      /* cards + consultations per session, default 2000 */
-    uint32_t room_bytes_max;      /* snapshot bytes per session, default 786432 */
-    uint32_t rewrites_max;        /* rewrites of one text, default 50 */
+    uint32_t groups_max;          /* default 100000 */
+    uint32_t sessions_max;        /* open sessions, default 10000 */
+    uint32_t connections_max;     /* default 19000 */
+    uint32_t connections_per_ip;  /* default 19000 (loopback load tests) */
+    uint32_t commands_per_sec;    /* token bucket rate, default 20 */
+    uint32_t commands_burst;      /* token bucket size, default 40 */
+    uint32_t http_body_max;       /* bytes, default 16384 */
+    uint32_t out_queue_frames;    /* per connection, default 256 */
+    uint32_t out_queue_bytes;     /* per connection, default 1048576 */
+    uint32_t idle_timeout_s;      /* ping after this much silence, default 20 */
+    uint32_t handshake_timeout_s; /* default 10 */
+
+    /* The session budget (proto/README.md 2.7). */
+    uint32_t room_items_max;          /* cards + consultations, default 2000 */
+    uint32_t room_bytes_max;          /* room bytes per session, default 786432 */
+    uint32_t rewrites_max;            /* rewrites of one text, default 50 */
     uint32_t group_journal_max_bytes; /* journaled bytes per session, default 8 MiB */
-    uint32_t groups_max;              /* default 100000 */
-    uint32_t sessions_max;            /* open sessions, default 10000 */
-    uint32_t connections_max;         /* default 19000 */
-    uint32_t connections_per_ip;      /* default 19000 (loopback load tests) */
-    uint32_t commands_per_sec;        /* token bucket rate, default 20 */
-    uint32_t commands_burst;          /* token bucket size, default 40 */
-    uint32_t http_body_max;           /* bytes, default 16384 */
-    uint32_t out_queue_frames;        /* per connection, default 256 */
-    uint32_t out_queue_bytes;         /* per connection, default 1048576 */
-    uint32_t idle_timeout_s;          /* ping after this much silence, default 20 */
-    uint32_t handshake_timeout_s;     /* default 10 */
 };
 
 /* Error detail for config_load_file and config_set. */

@@ -118,24 +118,26 @@ struct conn {
     struct bucket commands; /* command rate */
     int close_code;         /* when non-zero: close after the queue drains */
     const char *close_reason;
-    bool counted;      /* counted in server.nconns */
-    bool direct;       /* may write outside WRITEABLE (a plain TCP/TLS socket) */
-    bool peer_closing; /* the peer sent a close frame: write nothing more */
-    bool ping_due;     /* a keep-alive ping waits to be written */
-    bool close_sent;   /* our close frame is written: wait for the peer's */
-    uint32_t inflight; /* acks waiting in server.waits */
-    uint32_t dirty_at; /* 1 + index in server.dirty, or 0 */
-    int64_t rx_ms;     /* monotonic ms of the last frame or answered ping */
-    int64_t ping_ms;   /* monotonic ms of the last ping sent */
+    bool counted;        /* counted in server.nconns */
+    bool direct;         /* may write outside WRITEABLE (a plain TCP/TLS socket) */
+    bool peer_closing;   /* the peer sent a close frame: write nothing more */
+    bool ping_due;       /* a keep-alive ping waits to be written */
+    bool close_sent;     /* our close frame is written: wait for the peer's */
+    uint32_t inflight;   /* acks waiting in server.waits */
+    uint32_t dirty_at;   /* 1 + index in server.dirty, or 0 */
+    int64_t rx_ms;       /* monotonic ms of the last frame or answered ping */
+    int64_t ping_ms;     /* monotonic ms of the last ping sent */
+    struct ip_count *ip; /* its peer address's count, or NULL */
+    struct conn *all_prev, *all_next; /* server.all: every WebSocket */
+
     /* The payload of our last ping (random, new for each ping): only a pong
      * that carries it shows the peer reads what we send; an unsolicited
      * pong, or one with another payload, proves nothing and is ignored. */
     unsigned char ping_payload[SERVER_PING_LEN];
-    bool ping_waiting;                /* a ping went out and its pong has not come back */
-    struct ip_count *ip;              /* its peer address's count, or NULL */
-    struct conn *all_prev, *all_next; /* server.all: every WebSocket */
-    struct fan_msg *out;              /* the message being written in slices, or NULL */
-    size_t out_off;                   /* bytes of it written */
+    bool ping_waiting; /* a ping went out and its pong has not come back */
+    /* A large or spliced message being written in slices (SERVER_SLICE). */
+    struct fan_msg *out; /* one reference, or NULL */
+    size_t out_off;      /* bytes of it written */
 };
 
 /* One encoded room view (see SERVER_VIEW_SLOTS). */
