@@ -15,6 +15,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* out_queue_bytes must exceed room_bytes_max by this much: the welcome of a
+ * full room is its room bytes plus the members, the group and the clock. */
+#define CONFIG_WELCOME_SLACK 262144
+
 enum config_log_level {
     LOG_LEVEL_ERR,
     LOG_LEVEL_WARN,
@@ -60,6 +64,12 @@ struct config {
     uint32_t http_exports_per_min;       /* exports per member, default 30 */
     uint32_t session_idle_close_s; /* open session without a command, default 43200 */
     uint32_t group_idle_expire_s;  /* never-opened idle group, default 2592000 */
+
+    /* The session budget (proto/README.md 2.7). */
+    uint32_t room_items_max;          /* cards + consultations, default 2000 */
+    uint32_t room_bytes_max;          /* room bytes per session, default 786432 */
+    uint32_t rewrites_max;            /* rewrites of one text, default 50 */
+    uint32_t group_journal_max_bytes; /* journaled bytes per session, default 8 MiB */
 };
 
 /* Error detail for config_load_file and config_set. */

@@ -78,15 +78,14 @@ static json_t *parse_body(const char *body, size_t len, int *code)
 {
     json_error_t jerr;
     json_t *j;
-    int depth = 0;
 
     if (len == 0)
         return json_object();
-    for (size_t i = 0; i < len; i++)
-        if ((body[i] == '{' || body[i] == '[') && ++depth > HTTP_API_MAX_DEPTH) {
-            *code = CODEV_E_TOO_DEEP;
-            return NULL;
-        }
+    /* Nesting, not brackets: "Team [a][b]" in a name is no depth. */
+    if (!proto_json_depth_ok(body, len, HTTP_API_MAX_DEPTH)) {
+        *code = CODEV_E_TOO_DEEP;
+        return NULL;
+    }
     j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!j) {
         *code = CODEV_E_BAD_JSON;

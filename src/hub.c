@@ -53,6 +53,10 @@ struct hub *hub_new(const struct config *cfg)
         .long_text_max_chars = cfg->long_text_max_chars,
         .cards_per_step = cfg->cards_per_step,
         .members_max = cfg->members_max,
+        .items_max = cfg->room_items_max,
+        .bytes_max = cfg->room_bytes_max,
+        .rewrites_max = cfg->rewrites_max,
+        .journal_bytes_max = cfg->group_journal_max_bytes,
     };
     h->groups_max = cfg->groups_max;
     h->sessions_max = cfg->sessions_max;
@@ -103,6 +107,49 @@ int hub_format_budgets(int format, int64_t *budget_ms)
     return CODEV_E_BAD_FIELD;
 }
 
+/* Returns true for a code point a name may not hold: C0 and C1 controls
+ * and DEL, and the invisible ones that make a name read differently from
+ * what it is (zero-width spaces and joiners, left-to-right and
+ * right-to-left marks, bidirectional embeddings, overrides and isolates,
+ * line and paragraph separators, the byte order mark). Card text may hold
+ * them: only names, which others trust to tell members apart, may not. */
+static bool hub_name_char_banned(uint32_t cp)
+{
+    return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x061c ||
+           (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202e) ||
+           (cp >= 0x2060 && cp <= 0x2069) || cp == 0xfeff;
+}
+
+/* Decodes the UTF-8 sequence at s (valid UTF-8, as jansson and the store
+ * hand us; a stray byte decodes as itself) into *cp; returns its length. */
+static size_t hub_utf8_next(const unsigned char *s, uint32_t *cp)
+{
+    if (s[0] < 0x80 || !s[1]) {
+        *cp = s[0];
+        return 1;
+    }
+    if ((s[0] & 0xe0) == 0xc0) {
+        *cp = ((uint32_t)(s[0] & 0x1f) << 6) | (s[1] & 0x3f);
+        return 2;
+    }
+    if (!s[2]) {
+        *cp = s[0];
+        return 1;
+    }
+    if ((s[0] & 0xf0) == 0xe0) {
+        *cp = ((uint32_t)(s[0] & 0x0f) << 12) | ((uint32_t)(s[1] & 0x3f) << 6) |
+              (s[2] & 0x3f);
+        return 3;
+    }
+    if (!s[3]) {
+        *cp = s[0];
+        return 1;
+    }
+    *cp = ((uint32_t)(s[0] & 0x07) << 18) | ((uint32_t)(s[1] & 0x3f) << 12) |
+          ((uint32_t)(s[2] & 0x3f) << 6) | (s[3] & 0x3f);
+    return 4;
+}
+
 int hub_name_clean(const struct hub *h, const char *in, char *out, size_t cap)
 {
     const char *start = in, *end;
@@ -119,11 +166,15 @@ int hub_name_clean(const struct hub *h, const char *in, char *out, size_t cap)
     len = (size_t)(end - start);
     if (len == 0 || len >= cap)
         return CODEV_E_BAD_FIELD;
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)start[i] < 0x20 || start[i] == 0x7f)
-            return CODEV_E_BAD_FIELD;
     memcpy(out, start, len);
     out[len] = '\0';
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+
+        i += hub_utf8_next((const unsigned char *)out + i, &cp);
+        if (hub_name_char_banned(cp))
+            return CODEV_E_BAD_FIELD;
+    }
     chars = room_utf8_chars(out);
     return chars >= 1 && chars <= h->name_max_chars ? 0 : CODEV_E_BAD_FIELD;
 }
@@ -710,6 +761,13 @@ int hub_session_attach(struct hub *h, struct hub_group *g, struct room *r)
         return CODEV_E_SESSION_OPEN;
     }
     room_free(g->room);
+    /* A rebuilt room was replayed without the session budget (the journal
+     * keeps the limits that shape commands, not the budget): it holds from
+     * here on, counted over everything replayed. */
+    r->limits.items_max = h->room_limits.items_max;
+    r->limits.bytes_max = h->room_limits.bytes_max;
+    r->limits.rewrites_max = h->room_limits.rewrites_max;
+    r->limits.journal_bytes_max = h->room_limits.journal_bytes_max;
     g->room = r;
     g->opened_once = true;
     g->room_counted = true;

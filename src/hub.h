@@ -107,7 +107,7 @@ int hub_format_budgets(int format, int64_t *budget_ms);
 
 /*
  * Creates a group with its facilitator. name and facilitator_name are
- * validated (trimmed, 1..name_max_chars, no control characters), language is
+ * validated (trimmed, 1..name_max_chars, no control or invisible characters), language is
  * "fr" or "en", format 45, 90 or 120. On success returns 0, sets *out
  * (borrowed: the hub owns it) and writes the facilitator's member id, member
  * key and the invite code (the only time the secrets exist in clear).
@@ -250,14 +250,17 @@ int hub_member_insert(struct hub_group *g, const char *id, const char *name,
 int hub_plan_insert(struct hub_group *g, const struct hub_plan *p);
 
 /* Makes r (a rebuilt session) the group's room and counts it as open, as
- * hub_session_open does. Takes ownership of r, also on error. A room that
- * was rebuilt closed is counted too: the caller's hub_sync() then uncounts
- * it and keeps its action plans, exactly as after a live close. Errors:
+ * hub_session_open does, with the configured session budget (room_limits
+ * items_max, bytes_max, rewrites_max, journal_bytes_max). Takes ownership of r, also on
+ * error. A room that was rebuilt closed is counted too: the caller's hub_sync() then
+ * uncounts it and keeps its action plans, exactly as after a live close. Errors:
  * CODEV_E_SESSION_OPEN (g already has an open room). */
 int hub_session_attach(struct hub *h, struct hub_group *g, struct room *r);
 
 /* Validates and trims a display or group name into out (capacity cap
- * bytes). Returns 0 or CODEV_E_BAD_FIELD. */
+ * bytes). Returns 0 or CODEV_E_BAD_FIELD: empty, too long, or holding a
+ * control character (C0, DEL, C1) or an invisible or direction-changing
+ * one (U+061C, U+200B-200F, U+2028-202E, U+2060-2069, U+FEFF). */
 int hub_name_clean(const struct hub *h, const char *in, char *out, size_t cap);
 
 #endif

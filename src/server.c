@@ -38,6 +38,7 @@
 #include <libwebsockets.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <openssl/rand.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -80,6 +81,16 @@
 #define SERVER_INFLIGHT_MAX   (ROOM_SEEN_MAX / 2)
 #define CLOSE_TRY_AGAIN_LATER 1013 /* RFC 6455 registry: try again later */
 #define SERVER_IP_BUCKETS     1024
+#define SERVER_PING_LEN       16 /* a ping's payload: 8 random bytes in hex */
+/* A message larger than one frame (a welcome) goes out as fragments of this
+ * size, each copied to the scratch buffer when the socket takes it, so that
+ * lws never holds more than one slice per connection (it copies what the
+ * socket refuses) and the message itself stays shared. */
+#define SERVER_SLICE (64 * 1024)
+/* Encoded room views (the snapshot without its clock) kept for joiners
+ * arriving together: keyed by session, room version and viewer; an entry
+ * no connection still writes is dropped by the next sweep. */
+#define SERVER_VIEW_SLOTS 16
 
 /* A token bucket. Zeroed, it is full on first use. */
 struct bucket {
@@ -117,10 +128,27 @@ struct conn {
     bool close_sent;     /* our close frame is written: wait for the peer's */
     uint32_t inflight;   /* acks waiting in server.waits */
     uint32_t dirty_at;   /* 1 + index in server.dirty, or 0 */
-    int64_t rx_ms;       /* monotonic ms of the last frame or pong received */
+    int64_t rx_ms;       /* monotonic ms of the last frame or answered ping */
     int64_t ping_ms;     /* monotonic ms of the last ping sent */
     struct ip_count *ip; /* its peer address's count, or NULL */
     struct conn *all_prev, *all_next; /* server.all: every WebSocket */
+
+    /* The payload of our last ping (random, new for each ping): only a pong
+     * that carries it shows the peer reads what we send; an unsolicited
+     * pong, or one with another payload, proves nothing and is ignored. */
+    unsigned char ping_payload[SERVER_PING_LEN];
+    bool ping_waiting; /* a ping went out and its pong has not come back */
+    /* A large or spliced message being written in slices (SERVER_SLICE). */
+    struct fan_msg *out; /* one reference, or NULL */
+    size_t out_off;      /* bytes of it written */
+};
+
+/* One encoded room view (see SERVER_VIEW_SLOTS). */
+struct view_entry {
+    char session_id[ROOM_ID_LEN + 1];
+    uint64_t version;    /* room.version it was encoded at */
+    int viewer;          /* proto_room_view_of's answer */
+    struct fan_msg *msg; /* one reference (the cache's), or NULL */
 };
 
 struct http_req {
@@ -217,6 +245,7 @@ struct server {
     pthread_mutex_t export_mu;
     pthread_cond_t export_cv;
     struct export_task *export_todo, *export_todo_tail, *export_done;
+    struct view_entry views[SERVER_VIEW_SLOTS];
     unsigned char *scratch;
     struct proto_limits limits;
     struct lws_protocol_vhost_options headers[5];
@@ -337,12 +366,16 @@ static void conn_dirty(struct server *s, struct conn *c)
     c->dirty_at = (uint32_t)s->ndirty;
 }
 
-/* Queues m on c. A connection that cannot keep up is closed. */
+/* Queues m on c. A connection that cannot keep up is closed: out_queue_bytes
+ * bounds what waits for it, the rest of a message being written included. */
 static void conn_push(struct server *s, struct conn *c, struct fan_msg *m)
 {
+    size_t max = s->cfg->out_queue_bytes, writing = c->out ? c->out->len - c->out_off : 0;
+
     if (!m || c->close_code)
         return;
-    if (fan_queue_push(&c->q, m, s->cfg->out_queue_frames, s->cfg->out_queue_bytes)) {
+    if (writing >= max ||
+        fan_queue_push(&c->q, m, s->cfg->out_queue_frames, max - writing)) {
         log_notice("conn %llu: slow consumer (%u frames, %zu bytes queued), closing",
                    (unsigned long long)c->id, c->q.count, c->q.bytes);
         conn_close_later(c, CLOSE_SLOW_CONSUMER, "slow_consumer");
@@ -386,6 +419,95 @@ static void group_send(struct server *s, struct hub_group *g, json_t *j,
         conn_push(s, c, m);
     }
     fan_msg_unref(m);
+}
+
+/* Returns the encoded view of r for viewer (borrowed: the cache keeps it
+ * until a sweep finds nobody writing it), encoding it unless a joiner
+ * already did at this room version; NULL on allocation failure. */
+static struct fan_msg *server_room_view(struct server *s, const struct room *r,
+                                        int viewer)
+{
+    uint64_t h = 1469598103934665603ULL;
+    struct view_entry *e;
+    json_t *j;
+
+    for (const char *p = r->session_id; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    e = &s->views[(h ^ (uint64_t)(viewer + 1)) % SERVER_VIEW_SLOTS];
+    if (e->msg && e->version == r->version && e->viewer == viewer &&
+        strcmp(e->session_id, r->session_id) == 0)
+        return e->msg;
+    fan_msg_unref(e->msg);
+    e->msg = NULL;
+    j = proto_room_view_json(r, viewer);
+    if (!j)
+        return NULL;
+    e->msg = fan_msg_new(j, LWS_PRE, false);
+    json_decref(j);
+    memcpy(e->session_id, r->session_id, sizeof(e->session_id));
+    e->version = r->version;
+    e->viewer = viewer;
+    return e->msg;
+}
+
+/* Drops the cached views that no connection is writing any more. */
+static void server_views_trim(struct server *s, bool all)
+{
+    for (size_t i = 0; i < SERVER_VIEW_SLOTS; i++) {
+        struct view_entry *e = &s->views[i];
+        if (e->msg && (all || e->msg->refs == 1)) {
+            fan_msg_unref(e->msg);
+            e->msg = NULL;
+        }
+    }
+}
+
+/* Queues the welcome for member m of g on c: its own head and clock around
+ * the room view it shares with every joiner of the same view at the same
+ * room version (proto_welcome_head_json explains the splice). Falls back to
+ * a whole encoding when a part cannot be made. */
+static void conn_send_welcome(struct server *s, struct conn *c, struct hub_group *g,
+                              const struct hub_member *m, int64_t now)
+{
+    /* How jansson writes the mark, then the welcome's closing brace. */
+    static const char mark[] = "\"\\u0001room\\u0001\"}";
+    const size_t mark_len = sizeof(mark) - 1;
+    struct fan_msg *body, *msg = NULL;
+    unsigned char *head = NULL, *clock = NULL, *tail = NULL;
+    size_t head_len = 0, clock_len = 0;
+    json_t *j;
+
+    if (!g->room || !hub_room_of(g, m->id)) /* a closed room: its members only */
+        goto out;
+    body = server_room_view(
+        s, g->room, proto_room_view_of(g->room, room_member_find(g->room, m->id)));
+    j = proto_welcome_head_json(g, m, now);
+    head = j ? proto_dump(j, 0, &head_len) : NULL;
+    json_decref(j);
+    j = proto_room_clock_json(g->room, now);
+    clock = j ? proto_dump(j, 0, &clock_len) : NULL;
+    json_decref(j);
+    if (!body || body->len < 2 || !head || !clock || head_len < mark_len ||
+        memcmp(head + head_len - mark_len, mark, mark_len) != 0)
+        goto out;
+    tail = malloc(clock_len + 16);
+    if (!tail)
+        goto out;
+    memcpy(tail, ",\"clock\":", 9);
+    memcpy(tail + 9, clock, clock_len);
+    memcpy(tail + 9 + clock_len, "}}", 2);
+    /* The view without its closing brace, which the tail brings. */
+    msg = fan_msg_splice(head, head_len - mark_len, body, body->len - 1, tail,
+                         clock_len + 11, LWS_PRE);
+out:
+    if (msg)
+        conn_push(s, c, msg);
+    else
+        conn_send(s, c, proto_welcome_json(g, m, now));
+    fan_msg_unref(msg);
+    free(head);
+    free(clock);
+    free(tail);
 }
 
 static void conn_error(struct server *s, struct conn *c, const char *id, int code)
@@ -636,7 +758,7 @@ static void handle_hello(struct server *s, struct conn *c, const struct proto_ms
     group_attach(c, g);
     conn_online(s, c, +1);
     group_tick_update(s, g);
-    conn_send(s, c, proto_welcome_json(g, m, now_ms()));
+    conn_send_welcome(s, c, g, m, now_ms());
     log_info("conn %llu: attached to group %s as member %s (last_seq %lld)",
              (unsigned long long)c->id, g->id, m->id, (long long)msg->last_seq);
 }
@@ -648,9 +770,14 @@ static void handle_session_open(struct server *s, struct conn *c,
     int rc;
 
     uint64_t token;
+    const struct hub_member *m = hub_member_find(g, c->member_id);
 
+    /* The documented order (proto/README.md 2.3): observer_read_only
+     * before not_facilitator. */
     if (strcmp(g->facilitator, c->member_id) != 0) {
-        conn_error(s, c, msg->id, CODEV_E_NOT_FACILITATOR);
+        conn_error(s, c, msg->id,
+                   m && m->observer ? CODEV_E_OBSERVER_READ_ONLY
+                                    : CODEV_E_NOT_FACILITATOR);
         return;
     }
     if (store_is_full(s->store)) {
@@ -927,6 +1054,24 @@ static bool origin_allowed(struct server *s, struct lws *wsi)
     return o && strcmp(o + 3, host) == 0;
 }
 
+/* Fills out with a new ping payload: 8 random bytes (OpenSSL's generator,
+ * which already makes the member keys) in hex, because lws validates the
+ * pong's payload as UTF-8 and drops a peer that echoes raw bytes. Returns 0,
+ * or -1 when the generator fails. */
+static int server_ping_payload_new(unsigned char out[SERVER_PING_LEN])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char raw[SERVER_PING_LEN / 2];
+
+    if (RAND_bytes(raw, sizeof(raw)) != 1)
+        return -1;
+    for (size_t i = 0; i < sizeof(raw); i++) {
+        out[2 * i] = (unsigned char)hex[raw[i] >> 4];
+        out[2 * i + 1] = (unsigned char)hex[raw[i] & 15];
+    }
+    return 0;
+}
+
 /* Writes what c has queued, as frames of up to SERVER_MAX_FRAME bytes,
  * until the queue is empty or lws had to keep part of a frame (the socket
  * is full: lws then asks for WRITEABLE itself, and the rest goes from
@@ -937,21 +1082,58 @@ static int conn_write_some(struct server *s, struct conn *c)
     struct fan_msg *hold;
     size_t len;
 
-    while (!lws_partial_buffered(c->wsi) &&
-           fan_queue_take(&c->q, s->scratch, SERVER_SCRATCH, LWS_PRE, SERVER_MAX_FRAME,
-                          &data, &len, &hold)) {
-        int n = lws_write(c->wsi, data, len, LWS_WRITE_TEXT);
+    while (!lws_partial_buffered(c->wsi)) {
+        int n;
+
+        if (c->out) {
+            /* The next slice of a large message, as a fragment. */
+            size_t left = c->out->len - c->out_off;
+            size_t k = left < SERVER_SLICE ? left : SERVER_SLICE;
+            int flags = c->out_off ? LWS_WRITE_CONTINUATION : LWS_WRITE_TEXT;
+
+            if (k < left)
+                flags |= LWS_WRITE_NO_FIN;
+            fan_msg_copy(c->out, c->out_off, s->scratch + LWS_PRE, k, LWS_PRE);
+            n = lws_write(c->wsi, s->scratch + LWS_PRE, k,
+                          (enum lws_write_protocol)flags);
+            if (n < (int)k) {
+                log_info("conn %llu: write failed", (unsigned long long)c->id);
+                return -1;
+            }
+            c->out_off += k;
+            if (c->out_off == c->out->len) {
+                fan_msg_unref(c->out);
+                c->out = NULL;
+                c->out_off = 0;
+            }
+            continue;
+        }
+        if (!fan_queue_take(&c->q, s->scratch, SERVER_SCRATCH, LWS_PRE, SERVER_MAX_FRAME,
+                            &data, &len, &hold))
+            break;
+        if (!data || len > SERVER_SLICE) {
+            c->out = hold; /* spliced, or larger than a slice: in slices */
+            c->out_off = 0;
+            continue;
+        }
+        n = lws_write(c->wsi, data, len, LWS_WRITE_TEXT);
         fan_msg_unref(hold);
         if (n < (int)len) {
             log_info("conn %llu: write failed", (unsigned long long)c->id);
             return -1;
         }
     }
-    if (c->ping_due && !lws_partial_buffered(c->wsi)) {
-        /* With a payload: lws 4.1 does not report an empty pong. */
-        unsigned char ping[LWS_PRE + 5] = {[LWS_PRE] = 'c', 'o', 'd', 'e', 'v'};
+    /* No ping between the fragments of a message. */
+    if (c->ping_due && !c->out && !lws_partial_buffered(c->wsi)) {
+        /* With a payload (lws 4.1 does not report an empty pong), new for
+         * each ping, so that only an answer to this ping counts. */
+        unsigned char ping[LWS_PRE + SERVER_PING_LEN];
         c->ping_due = false;
-        if (lws_write(c->wsi, ping + LWS_PRE, 5, LWS_WRITE_PING) < 0)
+        if (server_ping_payload_new(c->ping_payload))
+            return -1;
+        memcpy(ping + LWS_PRE, c->ping_payload, SERVER_PING_LEN);
+        c->ping_waiting = true;
+        if (lws_write(c->wsi, ping + LWS_PRE, SERVER_PING_LEN, LWS_WRITE_PING) < 0)
             return -1;
     }
     return 0;
@@ -989,7 +1171,7 @@ static int conn_writeable(struct server *s, struct conn *c)
         return -1;
     if (lws_partial_buffered(c->wsi))
         return 0; /* lws calls again once its buffer is out */
-    if (!fan_queue_empty(&c->q) || c->ping_due)
+    if (!fan_queue_empty(&c->q) || c->ping_due || c->out)
         lws_callback_on_writable(c->wsi);
     else if (c->close_code)
         return conn_send_close(c);
@@ -1124,7 +1306,12 @@ static int callback_codev(struct lws *wsi, enum lws_callback_reasons reason, voi
         return conn_receive(s, c, in, len);
 
     case LWS_CALLBACK_RECEIVE_PONG:
-        c->rx_ms = mono_ms();
+        /* Liveness counts only the answer to our own last ping. */
+        if (c->ping_waiting && len == SERVER_PING_LEN &&
+            memcmp(in, c->ping_payload, SERVER_PING_LEN) == 0) {
+            c->ping_waiting = false;
+            c->rx_ms = mono_ms();
+        }
         return 0;
 
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
@@ -1166,6 +1353,8 @@ static int callback_codev(struct lws *wsi, enum lws_callback_reasons reason, voi
             group_tick_update(s, g);
         }
         fan_queue_clear(&c->q);
+        fan_msg_unref(c->out);
+        c->out = NULL;
         free(c->rx);
         c->rx = NULL;
         if (c->counted) {
@@ -1754,7 +1943,8 @@ static void server_trim(struct server *s)
 
 /* Keep-alive, once a second: a connection silent for idle_timeout_s gets a
  * ping (again every idle_timeout_s); one silent for min(idle_timeout_s, 10)
- * s more, pong included, is dropped. One pass over every connection
+ * s more is dropped: only a frame or the pong that answers our last ping
+ * (its payload) breaks the silence. One pass over every connection
  * instead of a timer each: lws keeps its timers in a sorted list, and
  * re-sorting them on every pong cost 20-27% of the CPU at 10-18k. */
 static void server_sweep(struct server *s, int64_t mono)
@@ -1777,6 +1967,7 @@ static void server_sweep(struct server *s, int64_t mono)
             conn_dirty(s, c);
         }
     }
+    server_views_trim(s, false);
     server_trim(s);
 }
 
@@ -2310,6 +2501,7 @@ void server_free(struct server *s)
             s->ips[b] = next;
         }
     }
+    server_views_trim(s, true);
     hub_free(s->hub);
     rate_table_free(s->http_addrs);
     free(s->scratch);

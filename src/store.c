@@ -889,7 +889,10 @@ static int store_replay(sqlite3 *db, const char *session_id, struct replay *rp)
 {
     sqlite3_stmt *st;
     int64_t budgets[STEP_COUNT];
-    struct room_limits limits;
+    /* What the journal does not keep (the session budget) is 0: no limit,
+     * for commands that were accepted live; hub_session_attach puts the
+     * budget back on a room that goes on. */
+    struct room_limits limits = {0};
     int rc = CODEV_E_INTERNAL, step;
 
     memset(rp, 0, sizeof(*rp));

@@ -8,7 +8,7 @@
 //
 // The binary is $CODEVD_BIN, or build/src/codevd under the repository root.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import net from 'node:net';
 import https from 'node:https';
@@ -142,6 +142,13 @@ async function startServerOnce(opts) {
         wsUrl: `${opts.tls ? 'wss' : 'ws'}://127.0.0.1:${port}/ws`,
         dataDir,
         child,
+        pid: child.pid,
+        /** The server's resident memory in bytes (VmRSS of /proc/PID/status). */
+        rssBytes() {
+            const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+            if (!m) throw new Error('no VmRSS in /proc/PID/status');
+            return Number(m[1]) * 1024;
+        },
         log: () => log,
         exited,
         /**

@@ -47,6 +47,10 @@ static const struct num_key num_keys[] = {
     NUM(name_max_chars, 1, 200, 60),
     NUM(cards_per_step, 1, 10000, 30),
     NUM(members_max, 2, 64, 16),
+    NUM(room_items_max, 10, 1000000, 2000),
+    NUM(room_bytes_max, 65536, 268435456, 786432),
+    NUM(rewrites_max, 1, 100000, 50),
+    NUM(group_journal_max_bytes, 65536, 1073741824, 8388608),
     NUM(groups_max, 1, 10000000, 100000),
     NUM(sessions_max, 1, 1000000, 10000),
     NUM(connections_max, 1, 1000000, 19000),
@@ -349,6 +353,10 @@ static void each_key_parses_from_file(void **state)
     assert_int_equal(c.name_max_chars, 80);
     assert_int_equal(c.cards_per_step, 50);
     assert_int_equal(c.members_max, 64);
+    assert_int_equal(c.room_items_max, 5000);
+    assert_int_equal(c.room_bytes_max, 1048576);
+    assert_int_equal(c.rewrites_max, 20);
+    assert_int_equal(c.group_journal_max_bytes, 16777216);
     assert_int_equal(c.groups_max, 10000000);
     assert_int_equal(c.sessions_max, 2000);
     assert_int_equal(c.connections_max, 5000);
@@ -947,6 +955,25 @@ static void validate_rejects_long_text_limit_below_text_limit(void **state)
     config_free(&c);
 }
 
+/* A welcome of a full room must fit in a connection's queue: the queue is
+ * at least room_bytes_max + CONFIG_WELCOME_SLACK. */
+static void validate_keeps_the_queue_above_a_full_room(void **state)
+{
+    struct config c;
+    struct config_error err;
+
+    (void)state;
+    assert_int_equal(config_defaults(&c), 0);
+    assert_int_equal(config_validate(&c, &err), 0);
+    assert_int_equal(config_set(&c, "out_queue_bytes", "1048575", &err), 0);
+    assert_int_equal(config_validate(&c, &err), -1);
+    assert_string_equal(err.key, "out_queue_bytes");
+    assert_int_equal(config_set(&c, "room_bytes_max", "65536", &err), 0);
+    assert_int_equal(config_set(&c, "out_queue_bytes", "327680", &err), 0);
+    assert_int_equal(config_validate(&c, &err), 0);
+    config_free(&c);
+}
+
 static void validate_rejects_fields_set_out_of_range_directly(void **state)
 {
     struct config c;
@@ -1119,6 +1146,7 @@ int main(void)
         cmocka_unit_test(validate_rejects_tls_key_without_cert),
         cmocka_unit_test(validate_accepts_tls_cert_and_key_together),
         cmocka_unit_test(validate_rejects_long_text_limit_below_text_limit),
+        cmocka_unit_test(validate_keeps_the_queue_above_a_full_room),
         cmocka_unit_test(validate_rejects_fields_set_out_of_range_directly),
         cmocka_unit_test(validate_checks_allowed_origins_entries),
         cmocka_unit_test(validate_checks_event_loop),

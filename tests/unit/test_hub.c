@@ -112,6 +112,61 @@ static void bad_group_settings_are_refused(void **state)
     }
 }
 
+/* Names hold no control, invisible or direction-changing character, in the
+ * group name, the facilitator's name or a joining member's display name;
+ * card text is not concerned (room.c). */
+static void names_refuse_invisible_and_bidi_characters(void **state)
+{
+    struct fixture *f = *state;
+    char id[AUTH_UUID_LEN + 1], key[AUTH_SECRET_LEN + 1], inv[AUTH_SECRET_LEN + 1];
+    struct hub_group *g;
+    const char *bad[] = {
+        "Ann\xe2\x80\xae"
+        "e", /* U+202E right-to-left override */
+        "Ann\xe2\x80\xaa"
+        "e", /* U+202A left-to-right embedding */
+        "Ann\xe2\x81\xa6"
+        "e", /* U+2066 left-to-right isolate */
+        "Ann\xe2\x81\xa9"
+        "e", /* U+2069 pop directional isolate */
+        "Ann\xe2\x80\x8b"
+        "e", /* U+200B zero-width space */
+        "Ann\xe2\x80\x8d"
+        "e", /* U+200D zero-width joiner */
+        "Ann\xe2\x80\x8f"
+        "e", /* U+200F right-to-left mark */
+        "\xef\xbb\xbf"
+        "Anne", /* U+FEFF byte order mark */
+        "Ann\xe2\x80\xa8"
+        "e", /* U+2028 line separator */
+        "Ann\xe2\x80\xa9"
+        "e", /* U+2029 paragraph separator */
+        "Ann\xc2\x85"
+        "e", /* U+0085 next line (C1) */
+        "Ann\xc2\x9b"
+        "e",            /* U+009B control sequence introducer (C1) */
+        "Ann\x1b[31me", /* ESC (C0) */
+        "Ann\x7f"
+        "e", /* DEL */
+    };
+    /* Three joins: the fixture's member limit is 4, the facilitator included. */
+    const char *good[] = {"Zoé Ἀθηνᾶ", "محمد 李小龙", "Anne-Marie O'Neil [a][b]"};
+    int idx;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (hub_group_create(f->hub, bad[i], "F", "fr", 90, &g, id, key, inv) !=
+                CODEV_E_BAD_FIELD ||
+            hub_group_create(f->hub, "G", bad[i], "fr", 90, &g, id, key, inv) !=
+                CODEV_E_BAD_FIELD ||
+            hub_member_join(f->hub, f->g, f->invite, bad[i], id, key, &idx) !=
+                CODEV_E_BAD_FIELD)
+            fail_msg("name %zu was accepted", i);
+    }
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        if (hub_member_join(f->hub, f->g, f->invite, good[i], id, key, &idx) < 0)
+            fail_msg("name %s was refused", good[i]);
+}
+
 static void the_group_limit_is_enforced(void **state)
 {
     struct fixture *f = *state;
@@ -392,6 +447,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(secrets_are_stored_only_as_hashes, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(bad_group_settings_are_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(names_refuse_invisible_and_bidi_characters, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(the_group_limit_is_enforced, setup, teardown),
         cmocka_unit_test_setup_teardown(a_key_opens_only_its_own_group, setup, teardown),
         cmocka_unit_test_setup_teardown(
