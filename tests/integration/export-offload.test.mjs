@@ -39,7 +39,10 @@ const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1
 test('a 12 MB journal export does not delay another member\'s acks', async () => {
     const srv = await startServer({
         args: ['--set', `text_max_chars=${NOTE_CHARS}`, '--set', `long_text_max_chars=${NOTE_CHARS}`, '--set', 'ws_max_message=1048576',
-            '--set', 'cards_per_step=1000', '--set', 'commands_per_sec=10000', '--set', 'commands_burst=100000'],
+            '--set', 'cards_per_step=1000', '--set', 'commands_per_sec=10000', '--set', 'commands_burst=100000',
+            // A session this large is past the default session budget.
+            '--set', 'room_bytes_max=16777216', '--set', 'out_queue_bytes=20000000',
+            '--set', 'group_journal_max_bytes=33554432'],
     });
     try {
         const g = await createGroup(srv.url);
