@@ -117,6 +117,10 @@ static const struct config_key config_keys[] = {
         "queued outgoing bytes per connection"),
     U32(idle_timeout_s, 2, 3600, 20, "seconds of silence before a ping"),
     U32(handshake_timeout_s, 1, 600, 10, "seconds allowed for the HTTP/WS handshake"),
+    U32(http_header_timeout_s, 1, 600, 10, "seconds for a request's headers, absolute"),
+    U32(http_body_timeout_s, 1, 3600, 30, "seconds for a request's whole body, absolute"),
+    U32(hello_timeout_s, 1, 600, 10, "seconds for a WebSocket to send a valid hello"),
+    U32(unauth_per_ip, 1, 1000000, 16, "WebSockets without hello per client address"),
 };
 
 #undef OFF

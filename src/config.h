@@ -54,6 +54,12 @@ struct config {
     uint32_t out_queue_bytes;     /* per connection, default 1048576 */
     uint32_t idle_timeout_s;      /* ping after this much silence, default 20 */
     uint32_t handshake_timeout_s; /* default 10 */
+
+    /* the network edge: deadlines and per-address caps (issue 10) */
+    uint32_t http_header_timeout_s; /* a request's headers, absolute, default 10 */
+    uint32_t http_body_timeout_s;   /* a request's whole body, absolute, default 30 */
+    uint32_t hello_timeout_s;       /* a WebSocket's first valid hello, default 10 */
+    uint32_t unauth_per_ip;         /* WebSockets without hello per address, default 16 */
 };
 
 /* Error detail for config_load_file and config_set. */

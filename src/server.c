@@ -50,6 +50,7 @@
 #include "fanout.h"
 #include "http_api.h"
 #include "hub.h"
+#include "listener.h"
 #include "log.h"
 #include "protocol.h"
 #include "store.h"
@@ -77,6 +78,12 @@
 #define SERVER_INFLIGHT_MAX   (ROOM_SEEN_MAX / 2)
 #define CLOSE_TRY_AGAIN_LATER 1013 /* RFC 6455 registry: try again later */
 #define SERVER_IP_BUCKETS     1024
+#define CLOSE_HELLO_TIMEOUT   4003
+/* Connections over a limit are still accepted to be told so (a 503, or an
+ * error frame and close 1013), up to this many at once; beyond, they are
+ * closed at accept. */
+#define SERVER_REFUSING_MAX 64
+#define SERVER_ACCEPT_BATCH 64 /* accepts per wake-up of a listening socket */
 
 /* A token bucket. Zeroed, it is full on first use. */
 struct bucket {
@@ -84,11 +91,35 @@ struct bucket {
     int64_t ms; /* last refill, 0 = never used */
 };
 
-/* Open WebSocket connections of one peer address. */
+/* The connections of one peer address. */
 struct ip_count {
     char ip[48];
-    uint32_t n;
+    uint32_t n;      /* accepted connections (HTTP, WebSocket, TLS) */
+    uint32_t unauth; /* WebSockets that have not said hello */
     struct ip_count *next;
+};
+
+/* Where an accepted connection stands, for the HTTP deadlines. */
+enum peer_state {
+    PEER_WAITING,   /* for a request's headers: http_header_timeout_s */
+    PEER_BODY,      /* reading a request body: http_body_timeout_s */
+    PEER_ANSWERING, /* the request is in: no deadline of ours */
+    PEER_UPGRADED,  /* a WebSocket, or HTTP/2 (lws keeps its streams) */
+};
+
+/* One accepted TCP connection, from listener_accept to LWS_CALLBACK_WSI_DESTROY
+ * of its network wsi (whose opaque user data it is). */
+struct peer {
+    struct lws *wsi;     /* the network wsi; NULL before adoption */
+    struct ip_count *ip; /* its address's counts; NULL when refusing */
+    enum peer_state state;
+    bool refusing;    /* over a limit: told so, then closed */
+    bool adopting;    /* inside lws_adopt_descriptor_vhost_via_info */
+    bool created;     /* lws made a wsi for it: LWS_CALLBACK_WSI_DESTROY will come */
+    bool gone;        /* lws destroyed its wsi while adopting */
+    bool killed;      /* a deadline passed: lws closes it */
+    int64_t since_ms; /* monotonic ms the state's deadline counts from */
+    struct peer *prev, *next; /* server.peers */
 };
 
 struct conn {
@@ -116,7 +147,9 @@ struct conn {
     uint32_t dirty_at;   /* 1 + index in server.dirty, or 0 */
     int64_t rx_ms;       /* monotonic ms of the last frame or pong received */
     int64_t ping_ms;     /* monotonic ms of the last ping sent */
-    struct ip_count *ip; /* its peer address's count, or NULL */
+    struct ip_count *ip; /* its peer address's count (borrowed from its peer), or NULL */
+    bool unauth;         /* counted in ip->unauth: no hello accepted yet */
+    int64_t open_ms;     /* monotonic ms of the upgrade, for hello_timeout_s */
     struct conn *all_prev, *all_next; /* server.all: every WebSocket */
 };
 
@@ -184,7 +217,15 @@ struct server {
     uv_prepare_t prepare; /* runs server_flush before each sleep */
 #endif
     struct ip_count *ips[SERVER_IP_BUCKETS];
-    struct bucket reads; /* the exports, which read the disk */
+    struct listener lst;               /* our listening sockets */
+    struct lws *lst_wsi[LISTENER_MAX]; /* each adopted into the loop */
+    struct peer *peers;                /* every accepted connection */
+    struct peer *adopting;             /* the one being handed to lws, or NULL */
+    size_t npeers;                     /* counted against the limits */
+    size_t nrefusing;                  /* over a limit, being told so */
+    uint64_t shed;                     /* closed at accept (EMFILE), not logged */
+    int64_t shed_log_ms;               /* mono ms of the last such log line */
+    struct bucket reads;               /* the exports, which read the disk */
     unsigned char *scratch;
     struct proto_limits limits;
     struct lws_protocol_vhost_options headers[5];
@@ -561,6 +602,8 @@ static void server_wake(void *arg)
 
 /* ---- commands ------------------------------------------------------------ */
 
+static void conn_unauth_release(struct server *s, struct conn *c);
+
 static void handle_hello(struct server *s, struct conn *c, const struct proto_msg *msg)
 {
     struct hub_group *g = hub_group_find(s->hub, msg->group_id);
@@ -581,6 +624,7 @@ static void handle_hello(struct server *s, struct conn *c, const struct proto_ms
         return;
     }
     memcpy(c->member_id, m->id, sizeof(c->member_id));
+    conn_unauth_release(s, c);
     c->idx_room = NULL;
     group_attach(c, g);
     conn_online(s, c, +1);
@@ -775,34 +819,31 @@ static void conn_message(struct server *s, struct conn *c, const char *buf, size
 
 /* ---- connection limits -------------------------------------------------------- */
 
-/* Counts a connection from wsi's peer address; returns its counter. */
-static struct ip_count *ip_count_take(struct server *s, struct lws *wsi)
+/* The counts of address ip, created at zero when new. Returns NULL when out
+ * of memory. */
+static struct ip_count *ip_count_find(struct server *s, const char *ip)
 {
-    char ip[48] = "";
     uint64_t h = 1469598103934665603ULL;
     struct ip_count *e;
 
-    lws_get_peer_simple(wsi, ip, sizeof(ip));
     for (const char *p = ip; *p; p++)
         h = (h ^ (unsigned char)*p) * 1099511628211ULL;
     for (e = s->ips[h % SERVER_IP_BUCKETS]; e; e = e->next)
         if (strcmp(e->ip, ip) == 0)
-            break;
-    if (!e) {
-        e = calloc(1, sizeof(*e));
-        if (!e)
-            return NULL;
-        snprintf(e->ip, sizeof(e->ip), "%s", ip);
-        e->next = s->ips[h % SERVER_IP_BUCKETS];
-        s->ips[h % SERVER_IP_BUCKETS] = e;
-    }
-    e->n++;
+            return e;
+    e = calloc(1, sizeof(*e));
+    if (!e)
+        return NULL;
+    snprintf(e->ip, sizeof(e->ip), "%s", ip);
+    e->next = s->ips[h % SERVER_IP_BUCKETS];
+    s->ips[h % SERVER_IP_BUCKETS] = e;
     return e;
 }
 
-static void ip_count_release(struct server *s, struct ip_count *e)
+/* Frees e once nothing counts on it. */
+static void ip_count_gc(struct server *s, struct ip_count *e)
 {
-    if (!e || --e->n)
+    if (!e || e->n || e->unauth)
         return;
     for (size_t b = 0; b < SERVER_IP_BUCKETS; b++) {
         for (struct ip_count **pp = &s->ips[b]; *pp; pp = &(*pp)->next) {
@@ -812,6 +853,215 @@ static void ip_count_release(struct server *s, struct ip_count *e)
                 return;
             }
         }
+    }
+}
+
+/* A WebSocket said hello (or closed before): it no longer counts against
+ * unauth_per_ip. */
+static void conn_unauth_release(struct server *s, struct conn *c)
+{
+    if (!c->unauth)
+        return;
+    c->unauth = false;
+    if (c->ip) {
+        c->ip->unauth--;
+        ip_count_gc(s, c->ip);
+    }
+}
+
+/* ---- accepted connections ------------------------------------------------------ */
+
+/* The peer of wsi (a WebSocket, an HTTP/2 stream or the connection itself),
+ * or NULL. */
+static struct peer *peer_of(struct lws *wsi)
+{
+    struct lws *nwsi = lws_get_network_wsi(wsi);
+
+    return nwsi ? lws_get_opaque_user_data(nwsi) : NULL;
+}
+
+static void peer_set_state(struct peer *p, enum peer_state state)
+{
+    if (!p || p->state == PEER_UPGRADED)
+        return;
+    p->state = state;
+    p->since_ms = mono_ms();
+}
+
+/* Forgets p: its counts go, and it is freed. */
+static void peer_release(struct server *s, struct peer *p)
+{
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        s->peers = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    if (p->refusing) {
+        s->nrefusing--;
+    } else {
+        s->npeers--;
+        p->ip->n--;
+        ip_count_gc(s, p->ip);
+    }
+    free(p);
+}
+
+/* Out of descriptors: one line a second at most, with the count. */
+static void server_shed_note(struct server *s)
+{
+    int64_t mono = mono_ms();
+
+    s->shed++;
+    if (mono - s->shed_log_ms < 1000)
+        return;
+    log_warn("out of file descriptors: %llu connections closed at accept",
+             (unsigned long long)s->shed);
+    s->shed = 0;
+    s->shed_log_ms = mono;
+}
+
+static int server_timer_arm(struct server *s, bool on);
+
+/* Counts the accepted connection fd from ip and hands it to lws, which
+ * speaks HTTP/1, HTTP/2 and TLS on it; over connections_max or
+ * connections_per_ip it is marked refusing (or closed when too many are). */
+static void server_peer_adopt(struct server *s, int fd, const char *ip)
+{
+    struct ip_count *e = ip_count_find(s, ip);
+    struct peer *p = e ? calloc(1, sizeof(*p)) : NULL;
+    bool over =
+        s->npeers >= s->cfg->connections_max || (e && e->n >= s->cfg->connections_per_ip);
+    lws_adopt_desc_t info = {
+        .vh = lws_get_vhost_by_name(s->ctx, "codevd"),
+        .type = LWS_ADOPT_SOCKET | LWS_ADOPT_HTTP | LWS_ADOPT_ALLOW_SSL,
+        .fd.sockfd = fd,
+    };
+    struct lws *wsi;
+
+    if (!p || (over && s->nrefusing >= SERVER_REFUSING_MAX)) {
+        close(fd);
+        free(p);
+        ip_count_gc(s, e);
+        return;
+    }
+    if (over) {
+        log_notice("connection from an address with %u connections (%zu in total): over "
+                   "the limit",
+                   e->n, s->npeers);
+        p->refusing = true;
+        s->nrefusing++;
+        ip_count_gc(s, e);
+    } else {
+        p->ip = e;
+        e->n++;
+        s->npeers++;
+    }
+    p->state = PEER_WAITING;
+    p->since_ms = mono_ms();
+    p->next = s->peers;
+    if (s->peers)
+        s->peers->prev = p;
+    s->peers = p;
+    server_timer_arm(s, true);
+    p->adopting = true;
+    s->adopting = p;
+    info.opaque = p;
+    wsi = lws_adopt_descriptor_vhost_via_info(&info); /* closes fd on failure */
+    s->adopting = NULL;
+    p->adopting = false;
+    /* A failed adoption (a TLS handshake refused at once) may destroy its
+     * wsi now or, on libuv, once its handle is closed: then p waits, with
+     * no wsi, for that LWS_CALLBACK_WSI_DESTROY. */
+    if (p->gone || (!wsi && !p->created))
+        peer_release(s, p);
+    else
+        p->wsi = wsi;
+}
+
+/* LWS_CALLBACK_WSI_DESTROY of any wsi: when it is an accepted connection,
+ * forget it. */
+static void server_wsi_destroyed(struct server *s, struct lws *wsi)
+{
+    struct peer *p = lws_get_opaque_user_data(wsi);
+
+    if (!p || lws_get_network_wsi(wsi) != wsi)
+        return;
+    lws_set_opaque_user_data(wsi, NULL);
+    if (p->adopting) {
+        p->gone = true; /* server_peer_adopt releases it */
+        return;
+    }
+    peer_release(s, p);
+}
+
+/* The HTTP deadlines, once a second: headers within http_header_timeout_s
+ * of the connection (or of the end of its previous request), the whole body
+ * within http_body_timeout_s of the headers. Absolute: bytes trickling in
+ * do not extend them. */
+static void server_peers_sweep(struct server *s, int64_t mono)
+{
+    int64_t headers = (int64_t)s->cfg->http_header_timeout_s * 1000;
+    int64_t body = (int64_t)s->cfg->http_body_timeout_s * 1000;
+
+    for (struct peer *p = s->peers; p; p = p->next) {
+        const char *what = NULL;
+        if (p->killed || !p->wsi)
+            continue;
+        if (p->state == PEER_WAITING && mono - p->since_ms >= headers)
+            what = "request headers";
+        else if (p->state == PEER_BODY && mono - p->since_ms >= body)
+            what = "request body";
+        if (!what)
+            continue;
+        log_info("connection from %s: %s not complete in time, closing",
+                 p->ip ? p->ip->ip : "(refused)", what);
+        p->killed = true;
+        lws_set_timeout(p->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    }
+}
+
+/* A listening socket is readable: accept what waits, a batch at a time
+ * (the loop calls again while more wait). */
+static void server_accept(struct server *s, int fd)
+{
+    char ip[48];
+    bool shed;
+
+    for (int i = 0; i < SERVER_ACCEPT_BATCH; i++) {
+        int cfd = listener_accept(&s->lst, fd, ip, sizeof(ip), &shed);
+        if (cfd >= 0)
+            server_peer_adopt(s, cfd, ip);
+        else if (shed)
+            server_shed_note(s);
+        else
+            break;
+    }
+}
+
+static int callback_listen(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                           void *in, size_t len)
+{
+    struct server *s = server_of(wsi);
+
+    (void)user;
+    (void)in;
+    (void)len;
+    switch (reason) {
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        return 1; /* not a WebSocket subprotocol */
+    case LWS_CALLBACK_RAW_RX_FILE:
+        if (!s->stopping)
+            server_accept(s, lws_get_socket_fd(wsi));
+        return 0;
+    case LWS_CALLBACK_RAW_CLOSE_FILE:
+        /* lws closes the socket: it is no longer ours to close. */
+        for (size_t i = 0; i < s->lst.nfds; i++)
+            if (s->lst_wsi[i] == wsi)
+                s->lst.fds[i] = -1, s->lst_wsi[i] = NULL;
+        return 0;
+    default:
+        return 0;
     }
 }
 
@@ -1012,14 +1262,17 @@ static int callback_codev(struct lws *wsi, enum lws_callback_reasons reason, voi
             log_notice("websocket refused: origin not allowed");
             return 1;
         }
+        if (lws_get_network_wsi(wsi) == wsi)
+            peer_set_state(peer_of(wsi), PEER_UPGRADED);
         return 0;
 
-    case LWS_CALLBACK_ESTABLISHED:
+    case LWS_CALLBACK_ESTABLISHED: {
+        struct peer *p = peer_of(wsi);
         memset(c, 0, sizeof(*c));
         c->wsi = wsi;
         c->id = ++s->next_conn_id;
         c->counted = true;
-        c->rx_ms = mono_ms();
+        c->rx_ms = c->open_ms = mono_ms();
         /* A stream inside an HTTP/2 connection may only write when lws says. */
         c->direct = lws_get_network_wsi(wsi) == wsi;
         fan_queue_init(&c->q);
@@ -1033,20 +1286,28 @@ static int callback_codev(struct lws *wsi, enum lws_callback_reasons reason, voi
         if (s->nconns >= 1000)
             s->busy_since_idle = true;
         server_timer_arm(s, true);
-        c->ip = ip_count_take(s, wsi);
+        c->ip = p ? p->ip : NULL;
+        if (c->ip) {
+            c->unauth = true;
+            c->ip->unauth++;
+        }
         log_debug("conn %llu: open (%zu connections)", (unsigned long long)c->id,
                   s->nconns);
-        /* Over a limit: say so in an error frame, then close; the client
-         * backs off and tries again later. */
-        if (s->nconns > s->cfg->connections_max ||
-            (c->ip && c->ip->n > s->cfg->connections_per_ip)) {
-            log_notice("conn %llu: over the connection limit (%zu in total, %u from its "
-                       "address)",
-                       (unsigned long long)c->id, s->nconns, c->ip ? c->ip->n : 0);
+        /* Over a limit (its TCP connection was accepted over one, or HTTP/2
+         * carries more WebSockets than allowed, or its address has too many
+         * that have not said hello): say so in an error frame, then close;
+         * the client backs off and tries again later. */
+        if ((p && p->refusing) || s->nconns > s->cfg->connections_max ||
+            (c->ip && c->ip->unauth > s->cfg->unauth_per_ip)) {
+            log_notice("conn %llu: over the connection limit (%zu WebSockets, %zu "
+                       "connections, %u from its address, %u without hello)",
+                       (unsigned long long)c->id, s->nconns, s->npeers,
+                       c->ip ? c->ip->n : 0, c->ip ? c->ip->unauth : 0);
             conn_error(s, c, NULL, CODEV_E_TOO_MANY_CONNECTIONS);
             conn_close_later(c, CLOSE_TRY_AGAIN_LATER, "too_many_connections");
         }
         return 0;
+    }
 
     case LWS_CALLBACK_RECEIVE:
         return conn_receive(s, c, in, len);
@@ -1099,7 +1360,7 @@ static int callback_codev(struct lws *wsi, enum lws_callback_reasons reason, voi
             c->counted = false;
             s->nconns--;
         }
-        ip_count_release(s, c->ip);
+        conn_unauth_release(s, c);
         c->ip = NULL;
         log_debug("conn %llu: closed (%zu connections)", (unsigned long long)c->id,
                   s->nconns);
@@ -1236,7 +1497,11 @@ static int http_write(struct lws *wsi, struct http_req *h)
         return -1;
     free(h->resp);
     h->resp = NULL;
-    return lws_http_transaction_completed(wsi) ? -1 : 0;
+    if (lws_http_transaction_completed(wsi))
+        return -1;
+    if (lws_get_network_wsi(wsi) == wsi)
+        peer_set_state(peer_of(wsi), PEER_WAITING); /* keep-alive: the next request */
+    return 0;
 }
 
 static void http_req_reset(struct http_req *h)
@@ -1257,6 +1522,34 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
     switch (reason) {
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return 1; /* a WebSocket without the codev.v1 subprotocol */
+    case LWS_CALLBACK_FILTER_HTTP_CONNECTION: {
+        /* Any request's headers are in (the API's and the static files'). */
+        struct peer *p = peer_of(wsi);
+        if (p && p->refusing) {
+            log_info("http request refused: too many connections");
+            if (lws_get_network_wsi(wsi) == wsi)
+                lws_return_http_status(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL);
+            return 1; /* closes the connection */
+        }
+        peer_set_state(p,
+                       lws_get_network_wsi(wsi) == wsi ? PEER_ANSWERING : PEER_UPGRADED);
+        return 0;
+    }
+    case LWS_CALLBACK_WSI_CREATE:
+        if (s->adopting) /* the connection server_peer_adopt hands over */
+            s->adopting->created = true;
+        return 0;
+    case LWS_CALLBACK_WSI_DESTROY:
+        server_wsi_destroyed(s, wsi);
+        return 0;
+    case LWS_CALLBACK_HTTP_FILE_COMPLETION:
+        /* A static file is out: as lws_callback_http_dummy, then the
+         * keep-alive connection waits for its next request. */
+        if (lws_http_transaction_completed(wsi))
+            return -1;
+        if (lws_get_network_wsi(wsi) == wsi)
+            peer_set_state(peer_of(wsi), PEER_WAITING);
+        return 0;
     case LWS_CALLBACK_HTTP:
         waits_forget(s, h);
         http_req_reset(h);
@@ -1280,6 +1573,8 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
                 h->body_too_large = true;
                 http_respond(s, wsi, h);
             }
+            if (lws_get_network_wsi(wsi) == wsi)
+                peer_set_state(peer_of(wsi), PEER_BODY);
             return 0; /* the body follows */
         }
         http_respond(s, wsi, h);
@@ -1302,6 +1597,8 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
         return 0;
 
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (lws_get_network_wsi(wsi) == wsi)
+            peer_set_state(peer_of(wsi), PEER_ANSWERING);
         if (!h->responded)
             http_respond(s, wsi, h);
         return 0;
@@ -1367,12 +1664,19 @@ static void server_sweep(struct server *s, int64_t mono)
 {
     int64_t idle = (int64_t)s->cfg->idle_timeout_s * 1000;
     int64_t hangup = idle + (idle < 10000 ? idle : 10000);
+    int64_t hello = (int64_t)s->cfg->hello_timeout_s * 1000;
 
     for (struct conn *c = s->all; c; c = c->all_next) {
         int64_t silent = mono - c->rx_ms;
 
         if (c->peer_closing)
             continue;
+        if (!c->group && !c->close_code && mono - c->open_ms >= hello) {
+            log_info("conn %llu: no hello in %u s, closing", (unsigned long long)c->id,
+                     s->cfg->hello_timeout_s);
+            conn_error(s, c, NULL, CODEV_E_HELLO_TIMEOUT);
+            conn_close_later(c, CLOSE_HELLO_TIMEOUT, "hello_timeout");
+        }
         if (silent >= hangup) {
             log_info("conn %llu: no answer to ping, dropping", (unsigned long long)c->id);
             c->peer_closing = true;
@@ -1383,6 +1687,7 @@ static void server_sweep(struct server *s, int64_t mono)
             conn_dirty(s, c);
         }
     }
+    server_peers_sweep(s, mono);
     server_trim(s);
 }
 
@@ -1404,8 +1709,8 @@ static void server_timer(struct server *s)
         s->tick_slot = (s->tick_slot + 1) % TICK_SLOTS;
     }
     /* Nobody connected: nothing ticks (a room ticks only for its
-     * connections) and nobody needs a ping. */
-    if (s->nconns) {
+     * connections), nobody needs a ping and no HTTP deadline runs. */
+    if (s->nconns || s->peers) {
         s->idle_passes = 0;
     } else if (++s->idle_passes >= TICK_SLOTS) {
         /* A second with nobody: lws has freed the last connections too
@@ -1476,6 +1781,7 @@ static int server_timer_arm(struct server *s, bool on)
  * connection. */
 static int server_timer_start(struct server *s)
 {
+    struct lws_vhost *vh = lws_get_vhost_by_name(s->ctx, "codevd");
     lws_sock_file_fd_type fd;
 
     s->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -1484,12 +1790,32 @@ static int server_timer_start(struct server *s)
         return -1;
     }
     fd.filefd = s->timer_fd;
-    if (!lws_adopt_descriptor_vhost(lws_get_vhost_by_name(s->ctx, "codevd"),
-                                    LWS_ADOPT_RAW_FILE_DESC, fd, "codev-timer", NULL)) {
+    if (!vh || !lws_adopt_descriptor_vhost(vh, LWS_ADOPT_RAW_FILE_DESC, fd, "codev-timer",
+                                           NULL)) {
         log_err("cannot add the timer to the event loop");
         s->timer_fd = -1; /* whether lws closed it is not said: leak rather than
                            * risk closing another descriptor twice */
         return -1;
+    }
+    return 0;
+}
+
+/* Adds each listening socket to the loop (callback_listen accepts). */
+static int server_listen_start(struct server *s)
+{
+    struct lws_vhost *vh = lws_get_vhost_by_name(s->ctx, "codevd");
+    lws_sock_file_fd_type fd;
+
+    for (size_t i = 0; i < s->lst.nfds; i++) {
+        fd.filefd = s->lst.fds[i];
+        s->lst_wsi[i] = vh ? lws_adopt_descriptor_vhost(vh, LWS_ADOPT_RAW_FILE_DESC, fd,
+                                                        "codev-listen", NULL)
+                           : NULL;
+        if (!s->lst_wsi[i]) {
+            log_err("cannot add the listening socket to the event loop");
+            s->lst.fds[i] = -1; /* as for the timer: whether lws closed it is not said */
+            return -1;
+        }
     }
     return 0;
 }
@@ -1521,6 +1847,7 @@ static const struct lws_protocols protocols[] = {
     {PROTO_NAME, callback_codev, sizeof(struct conn), 512, 0, NULL,
      SERVER_MAX_FRAME + 16},
     {"codev-timer", callback_timer, 0, 0, 0, NULL, 0},
+    {"codev-listen", callback_listen, 0, 0, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -1580,11 +1907,13 @@ struct server *server_new(const struct config *cfg)
     struct lws_context_creation_info info;
     struct server *s = calloc(1, sizeof(*s));
     int lws_levels = LLL_ERR | LLL_WARN;
+    char err[300];
     bool epoll_only;
 
     if (!s)
         return NULL;
     s->timer_fd = -1;
+    s->lst.reserve_fd = -1;
     if (getenv("CODEVD_TIME_OFFSET_MS")) {
         time_offset_ms = strtoll(getenv("CODEVD_TIME_OFFSET_MS"), NULL, 10);
         log_warn("clock shifted by %lld ms (CODEVD_TIME_OFFSET_MS)",
@@ -1597,6 +1926,13 @@ struct server *server_new(const struct config *cfg)
     s->hub = hub_new(cfg);
     if (!s->scratch || !s->hub)
         goto fail;
+    /* Bind first: a busy port or a wrong address stops here, before the
+     * store is touched. */
+    if (listener_open(&s->lst, cfg->listen, (uint16_t)cfg->port, err, sizeof(err))) {
+        log_err("cannot start: %s (listen = %s, port = %u)", err,
+                cfg->listen ? cfg->listen : "all interfaces", cfg->port);
+        goto fail;
+    }
     if (server_store_open(s))
         goto fail;
 
@@ -1641,8 +1977,9 @@ struct server *server_new(const struct config *cfg)
     lws_set_log_level(lws_levels, lws_log_emit);
 
     memset(&info, 0, sizeof(info));
-    info.port = (int)cfg->port;
-    info.iface = cfg->listen;
+    /* lws does not listen: listener.c does, and hands each connection over
+     * (server_accept). lws 4.1 binds the wrong address and spins on EMFILE. */
+    info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
     info.protocols = protocols;
     info.mounts = &s->mount_api;
     info.headers = s->headers;
@@ -1690,11 +2027,10 @@ struct server *server_new(const struct config *cfg)
     if (!s->ctx && !epoll_only)
         s->ctx = lws_create_context(&info);
     if (!s->ctx) {
-        log_err("cannot start: libwebsockets context creation failed (port %u in use?)",
-                cfg->port);
+        log_err("cannot start: libwebsockets context creation failed");
         goto fail;
     }
-    if (server_timer_start(s))
+    if (server_timer_start(s) || server_listen_start(s))
         goto fail;
 #if defined(SERVER_UV)
     if (s->uv) {
@@ -1706,10 +2042,9 @@ struct server *server_new(const struct config *cfg)
 #endif
     atomic_store(&s->wake_ok, true);
     lws_cancel_service(s->ctx); /* drain what committed before the loop ran */
-    log_notice("codevd %s listening on %s:%u (%s, %s loop), web client from %s",
-               CODEVD_VERSION, cfg->listen ? cfg->listen : "*", cfg->port,
-               cfg->tls_cert ? "https/wss" : "http/ws", server_loop_name(s),
-               cfg->web_dir);
+    log_notice("codevd %s listening on %s (%s, %s loop), web client from %s",
+               CODEVD_VERSION, s->lst.bound, cfg->tls_cert ? "https/wss" : "http/ws",
+               server_loop_name(s), cfg->web_dir);
     return s;
 fail:
     server_free(s);
@@ -1777,6 +2112,9 @@ void server_free(struct server *s)
     }
     if (s->timer_fd >= 0)
         close(s->timer_fd);
+    listener_close(&s->lst); /* what lws did not close with the context */
+    while (s->peers)         /* only when the context was never made */
+        peer_release(s, s->peers);
     free(s->dirty);
     for (size_t i = 0; i < s->waits.n; i++)
         json_decref(s->waits.v[(s->waits.head + i) % s->waits.cap].msg);

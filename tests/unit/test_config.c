@@ -58,6 +58,10 @@ static const struct num_key num_keys[] = {
     NUM(out_queue_bytes, 4096, 1073741824, 1048576),
     NUM(idle_timeout_s, 2, 3600, 20),
     NUM(handshake_timeout_s, 1, 600, 10),
+    NUM(http_header_timeout_s, 1, 600, 10),
+    NUM(http_body_timeout_s, 1, 3600, 30),
+    NUM(hello_timeout_s, 1, 600, 10),
+    NUM(unauth_per_ip, 1, 1000000, 16),
 };
 
 #define NUM_KEY_COUNT (sizeof num_keys / sizeof num_keys[0])
@@ -354,6 +358,10 @@ static void each_key_parses_from_file(void **state)
     assert_int_equal(c.out_queue_bytes, 2097152);
     assert_int_equal(c.idle_timeout_s, 30);
     assert_int_equal(c.handshake_timeout_s, 5);
+    assert_int_equal(c.http_header_timeout_s, 7);
+    assert_int_equal(c.http_body_timeout_s, 45);
+    assert_int_equal(c.hello_timeout_s, 15);
+    assert_int_equal(c.unauth_per_ip, 32);
     assert_int_equal(config_validate(&c, &err), 0);
     config_free(&c);
 }
