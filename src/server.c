@@ -1067,21 +1067,90 @@ static int callback_listen(struct lws *wsi, enum lws_callback_reasons reason, vo
 
 /* ---- the codev.v1 protocol callback ---------------------------------------- */
 
-/* Same origin: the Origin's host[:port] equals the Host header. Else the
- * configured allow-list (comma-separated, exact match). No Origin header
- * (a non-browser client) is allowed. */
+/* An origin split into its parts, lower case, the port made explicit. */
+struct origin {
+    char scheme[8]; /* "http" or "https" */
+    char host[200];
+    unsigned port;
+};
+
+/* Parses the n bytes of text, "scheme://host[:port]" (full = true) or a
+ * Host header "host[:port]" whose scheme is given. Returns false when it
+ * is not one. */
+static bool origin_parse(const char *text, size_t n, bool full, const char *scheme,
+                         struct origin *o)
+{
+    const char *p = text, *end = text + n, *host, *colon = NULL;
+    size_t hl;
+
+    memset(o, 0, sizeof(*o));
+    if (full) {
+        const char *sep = memchr(p, ':', n);
+        if (!sep || end - sep < 3 || sep[1] != '/' || sep[2] != '/' ||
+            (size_t)(sep - p) >= sizeof(o->scheme))
+            return false;
+        for (size_t i = 0; i < (size_t)(sep - p); i++)
+            o->scheme[i] = (char)(p[i] >= 'A' && p[i] <= 'Z' ? p[i] + 32 : p[i]);
+        p = sep + 3;
+    } else {
+        snprintf(o->scheme, sizeof(o->scheme), "%s", scheme);
+    }
+    if (strcmp(o->scheme, "http") != 0 && strcmp(o->scheme, "https") != 0)
+        return false;
+    host = p;
+    if (p < end && *p == '[') { /* an IPv6 literal */
+        const char *close = memchr(p, ']', (size_t)(end - p));
+        if (!close)
+            return false;
+        p = close + 1;
+    } else {
+        while (p < end && *p != ':' && *p != '/')
+            p++;
+    }
+    hl = (size_t)(p - host);
+    if (!hl || hl >= sizeof(o->host))
+        return false;
+    for (size_t i = 0; i < hl; i++)
+        o->host[i] = (char)(host[i] >= 'A' && host[i] <= 'Z' ? host[i] + 32 : host[i]);
+    if (p < end && *p == ':') {
+        char *num_end;
+        unsigned long port;
+        colon = p;
+        port = strtoul(colon + 1, &num_end, 10);
+        if (num_end == colon + 1 || num_end != end || port == 0 || port > 65535)
+            return false;
+        o->port = (unsigned)port;
+    } else if (p != end) {
+        return false; /* a path, or trailing bytes */
+    } else {
+        o->port = strcmp(o->scheme, "https") == 0 ? 443 : 80;
+    }
+    return true;
+}
+
+static bool origin_equal(const struct origin *a, const struct origin *b)
+{
+    return strcmp(a->scheme, b->scheme) == 0 && strcmp(a->host, b->host) == 0 &&
+           a->port == b->port;
+}
+
+/* Same origin: the Origin's scheme, host and port are those of the request
+ * (the scheme this server speaks, the Host header). Else the configured
+ * allow-list (comma-separated full origins, compared the same way). No
+ * Origin header (a non-browser client) is allowed. */
 static bool origin_allowed(struct server *s, struct lws *wsi)
 {
-    char origin[256], host[256];
-    const char *o, *list = s->cfg->allowed_origins;
-    size_t olen;
+    char text[256], host[256];
+    const char *list = s->cfg->allowed_origins;
+    const char *scheme = s->cfg->tls_cert ? "https" : "http";
+    struct origin origin, want;
 
     if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) <= 0)
         return true;
-    if (lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) <= 0)
+    if (lws_hdr_copy(wsi, text, sizeof(text), WSI_TOKEN_ORIGIN) <= 0 ||
+        !origin_parse(text, strlen(text), true, NULL, &origin))
         return false;
     if (list) {
-        olen = strlen(origin);
         for (const char *p = list; *p;) {
             const char *e = strchr(p, ',');
             size_t n = e ? (size_t)(e - p) : strlen(p);
@@ -1089,7 +1158,7 @@ static bool origin_allowed(struct server *s, struct lws *wsi)
                 p++, n--;
             while (n && p[n - 1] == ' ')
                 n--;
-            if (n == olen && strncmp(p, origin, n) == 0)
+            if (origin_parse(p, n, true, NULL, &want) && origin_equal(&origin, &want))
                 return true;
             if (!e)
                 break;
@@ -1102,8 +1171,8 @@ static bool origin_allowed(struct server *s, struct lws *wsi)
     if (lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST) <= 0 &&
         lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HTTP_COLON_AUTHORITY) <= 0)
         return false;
-    o = strstr(origin, "://");
-    return o && strcmp(o + 3, host) == 0;
+    return origin_parse(host, strlen(host), false, scheme, &want) &&
+           origin_equal(&origin, &want);
 }
 
 /* Writes what c has queued, as frames of up to SERVER_MAX_FRAME bytes,

@@ -1,7 +1,8 @@
-// Hostile strangers at the network edge (issue 10, items 1, 4, 5, 11): the
-// listening address, connections that are counted whatever they speak,
+// Hostile strangers at the network edge (issue 10, items 1, 4, 5, 11, 13):
+// the listening address, connections that are counted whatever they speak,
 // deadlines that trickling bytes do not extend, descriptor exhaustion,
-// WebSockets that never say hello, a busy port.
+// WebSockets that never say hello, a busy port, and origins compared by
+// scheme, host and port.
 //
 // Each case is bounded (a few sockets, small limits, deadlines of 1-2 s) and
 // waits for the condition it checks (a close, an exit, an answer).
@@ -299,3 +300,27 @@ test('one address may hold at most unauth_per_ip WebSockets without hello', asyn
     }
 });
 
+// ---- item 13: origins ------------------------------------------------------------------
+
+test('the Origin must match the scheme, host and port of the request', async () => {
+    const srv = await startServer();
+    try {
+        const other = srv.port === 65535 ? srv.port - 1 : srv.port + 1;
+        await assert.rejects(Client.connect(srv.wsUrl, { origin: `http://127.0.0.1:${other}` }), /upgrade refused|Unexpected server response|socket hang up/);
+        await assert.rejects(Client.connect(srv.wsUrl, { origin: `https://127.0.0.1:${srv.port}` }), /upgrade refused|Unexpected server response|socket hang up/);
+        await assert.rejects(Client.connect(srv.wsUrl, { origin: `http://127.0.0.1:${srv.port}.evil.example` }), /upgrade refused|Unexpected server response|socket hang up/);
+        const same = await Client.connect(srv.wsUrl, { origin: `http://127.0.0.1:${srv.port}` });
+        await same.close();
+    } finally {
+        await srv.stop();
+    }
+    const listed = await startServer({ args: ['--set', 'allowed_origins=https://board.example.org'] });
+    try {
+        const ok = await Client.connect(listed.wsUrl, { origin: 'https://board.example.org:443' });
+        await ok.close();
+        await assert.rejects(Client.connect(listed.wsUrl, { origin: 'http://board.example.org' }), /upgrade refused|Unexpected server response|socket hang up/);
+        await assert.rejects(Client.connect(listed.wsUrl, { origin: 'https://board.example.org:8443' }), /upgrade refused|Unexpected server response|socket hang up/);
+    } finally {
+        await listed.stop();
+    }
+});
