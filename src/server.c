@@ -37,6 +37,7 @@
 #endif
 #include <libwebsockets.h>
 #include <malloc.h>
+#include <openssl/ssl.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -84,6 +85,11 @@
  * closed at accept. */
 #define SERVER_REFUSING_MAX 64
 #define SERVER_ACCEPT_BATCH 64 /* accepts per wake-up of a listening socket */
+/* Forward-secret AEAD suites only, for TLS 1.2 (TLS 1.3 has nothing else). */
+#define SERVER_TLS12_CIPHERS                                                             \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                         \
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                         \
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 
 /* A token bucket. Zeroed, it is full on first use. */
 struct bucket {
@@ -228,7 +234,7 @@ struct server {
     struct bucket reads;               /* the exports, which read the disk */
     unsigned char *scratch;
     struct proto_limits limits;
-    struct lws_protocol_vhost_options headers[5];
+    struct lws_protocol_vhost_options headers[6];
     struct lws_protocol_vhost_options mimetypes[3];
     struct lws_http_mount mount_api;
     struct lws_http_mount mount_web;
@@ -2015,6 +2021,12 @@ struct server *server_new(const struct config *cfg)
                                                         "x-frame-options:", "DENY"};
     s->headers[4] = (struct lws_protocol_vhost_options){
         NULL, NULL, "permissions-policy:", "camera=(), microphone=(), geolocation=()"};
+    /* Over https, every answer (the API's, the files', the errors') tells
+     * the browser to come back over https only, for a year. */
+    s->headers[5] = (struct lws_protocol_vhost_options){
+        NULL, NULL, "strict-transport-security:", "max-age=31536000"};
+    if (cfg->tls_cert)
+        s->headers[4].next = &s->headers[5];
     s->mimetypes[0] = (struct lws_protocol_vhost_options){&s->mimetypes[1], NULL, ".json",
                                                           "application/json"};
     s->mimetypes[1] = (struct lws_protocol_vhost_options){&s->mimetypes[2], NULL, ".mjs",
@@ -2066,6 +2078,10 @@ struct server *server_new(const struct config *cfg)
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
         info.ssl_cert_filepath = cfg->tls_cert;
         info.ssl_private_key_filepath = cfg->tls_key;
+        /* TLS 1.2 at least; on 1.2, forward-secret AEAD suites only. */
+        info.ssl_cipher_list = SERVER_TLS12_CIPHERS;
+        info.ssl_options_set = SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1 |
+                               SSL_OP_CIPHER_SERVER_PREFERENCE;
     }
     epoll_only = strcmp(cfg->event_loop, "epoll") == 0;
 #if defined(SERVER_UV)

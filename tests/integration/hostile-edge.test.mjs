@@ -1,20 +1,21 @@
-// Hostile strangers at the network edge (issue 10, items 1, 4, 5, 11, 13):
-// the listening address, connections that are counted whatever they speak,
-// deadlines that trickling bytes do not extend, descriptor exhaustion,
-// WebSockets that never say hello, a busy port, and origins compared by
-// scheme, host and port.
+// Hostile strangers at the network edge (issue 10, items 1, 4, 5, 11, 12,
+// 13): the listening address, connections that are counted whatever they
+// speak, deadlines that trickling bytes do not extend, descriptor
+// exhaustion, WebSockets that never say hello, a busy port, TLS suites and
+// HSTS, and origins compared by scheme, host and port.
 //
 // Each case is bounded (a few sockets, small limits, deadlines of 1-2 s) and
 // waits for the condition it checks (a close, an exit, an answer).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
 import http from 'node:http';
-import { startServer, serverBinary, freePort } from '../lib/server.mjs';
+import https from 'node:https';
+import { startServer, serverBinary, freePort, testCertificate } from '../lib/server.mjs';
 import { Client } from './lib/client.mjs';
 import { createGroup } from './lib/client.mjs';
 
@@ -29,8 +30,9 @@ function canConnect(host, port, localAddress) {
 
 /** GET url on a connection of its own (optionally from localAddress); resolves with { status, headers }. */
 function get(url, { localAddress } = {}) {
+    const mod = url.startsWith('https:') ? https : http;
     return new Promise((resolve, reject) => {
-        http.get(url, { agent: false, localAddress }, (res) => {
+        mod.get(url, { agent: false, rejectUnauthorized: false, localAddress }, (res) => {
             res.resume();
             res.on('end', () => resolve({ status: res.statusCode, headers: res.headers }));
         }).on('error', reject);
@@ -322,5 +324,39 @@ test('the Origin must match the scheme, host and port of the request', async () 
         await assert.rejects(Client.connect(listed.wsUrl, { origin: 'https://board.example.org:8443' }), /upgrade refused|Unexpected server response|socket hang up/);
     } finally {
         await listed.stop();
+    }
+});
+
+// ---- item 12: TLS -----------------------------------------------------------------------
+
+/** Runs openssl s_client against port with extra args; resolves true when the handshake succeeded. */
+function handshake(port, args) {
+    const r = spawnSync('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, ...args],
+        { input: '', encoding: 'utf8', timeout: 8000 });
+    return /^\s*Cipher is (?!\(NONE\))|New, TLSv1\.[23], Cipher is (?!\(NONE\))/m.test(r.stdout) && r.status === 0;
+}
+
+test('TLS: only forward-secret AEAD suites on TLS 1.2, nothing older; HSTS over https only', async () => {
+    const tls = testCertificate();
+    const srv = await startServer({ args: tls.args, tls: true });
+    try {
+        assert.equal(handshake(srv.port, ['-tls1_2', '-cipher', 'ECDHE-RSA-AES128-GCM-SHA256']), true, 'ECDHE-RSA-AES128-GCM-SHA256 refused');
+        assert.equal(handshake(srv.port, ['-tls1_2', '-cipher', 'AES128-SHA256']), false, 'AES128-SHA256 (no forward secrecy) accepted');
+        assert.equal(handshake(srv.port, ['-tls1_2', '-cipher', 'ECDHE-RSA-AES128-SHA256']), false, 'a CBC suite accepted');
+        assert.equal(handshake(srv.port, ['-tls1_3']), true, 'TLS 1.3 refused');
+        for (const p of ['/api/health', '/', '/api/nope']) {
+            const r = await get(`${srv.url}${p}`);
+            assert.equal(r.headers['strict-transport-security'], 'max-age=31536000', `no HSTS on ${p} (${r.status})`);
+        }
+    } finally {
+        await srv.stop();
+        rmSync(tls.dir, { recursive: true, force: true });
+    }
+    const plain = await startServer();
+    try {
+        const r = await get(`${plain.url}/`);
+        assert.equal(r.headers['strict-transport-security'], undefined);
+    } finally {
+        await plain.stop();
     }
 });
