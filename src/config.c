@@ -88,7 +88,7 @@ struct config_key {
 /* The keys, in the order config/codevd.conf documents them. The defaults
  * must agree with the comments in config.h and with proto/README.md 2.7. */
 static const struct config_key config_keys[] = {
-    OPT(listen, "interface address to listen on; unset = all interfaces"),
+    OPT(listen, "address, interface or host name to listen on; unset = all"),
     U32(port, 1, 65535, 8080, "TCP port for HTTP and WebSocket"),
     STR(data_dir, "./data", "directory holding the database"),
     STR(web_dir, CONFIG_DEFAULT_WEB_DIR, "directory of the web client files"),
