@@ -108,8 +108,7 @@ struct ip_count {
 /* Where an accepted connection stands, for the HTTP deadlines. */
 enum peer_state {
     PEER_WAITING,   /* for a request's headers: http_header_timeout_s */
-    PEER_BODY,      /* reading a request body: http_body_timeout_s */
-    PEER_ANSWERING, /* the request is in: no deadline of ours */
+    PEER_ANSWERING, /* the headers are in (the body has its own deadline) */
     PEER_UPGRADED,  /* a WebSocket, or HTTP/2 (lws keeps its streams) */
 };
 
@@ -175,6 +174,11 @@ struct http_req {
     int status;
     bool responded;
     bool waiting; /* the answer waits for a commit */
+    /* While its body is read: in server.bodies, for http_body_timeout_s. */
+    bool body_listed;
+    bool body_late;  /* the deadline passed: lws closes it */
+    int64_t body_ms; /* monotonic ms the headers were in */
+    struct http_req *body_prev, *body_next;
 };
 
 /* An answer that waits for the store. One entry per submitted record, in
@@ -226,11 +230,14 @@ struct server {
     struct listener lst;               /* our listening sockets */
     struct lws *lst_wsi[LISTENER_MAX]; /* each adopted into the loop */
     struct peer *peers;                /* every accepted connection */
+    struct http_req *bodies;           /* requests whose body is being read */
     struct peer *adopting;             /* the one being handed to lws, or NULL */
     size_t npeers;                     /* counted against the limits */
     size_t nrefusing;                  /* over a limit, being told so */
     uint64_t shed;                     /* closed at accept (EMFILE), not logged */
     int64_t shed_log_ms;               /* mono ms of the last such log line */
+    uint64_t over;                     /* accepted over a limit, not logged */
+    int64_t over_log_ms;               /* mono ms of the last such log line */
     struct bucket reads;               /* the exports, which read the disk */
     unsigned char *scratch;
     struct proto_limits limits;
@@ -945,6 +952,16 @@ static void server_peer_adopt(struct server *s, int fd, const char *ip)
     };
     struct lws *wsi;
 
+    /* One log line a second at most, however fast they come. */
+    if (over)
+        s->over++;
+    if (over && mono_ms() - s->over_log_ms >= 1000) {
+        log_notice("%llu connections over connections_max or connections_per_ip (%zu "
+                   "connections, %u from the last address, %zu being refused)",
+                   (unsigned long long)s->over, s->npeers, e ? e->n : 0, s->nrefusing);
+        s->over = 0;
+        s->over_log_ms = mono_ms();
+    }
     if (!p || (over && s->nrefusing >= SERVER_REFUSING_MAX)) {
         close(fd);
         free(p);
@@ -952,9 +969,6 @@ static void server_peer_adopt(struct server *s, int fd, const char *ip)
         return;
     }
     if (over) {
-        log_notice("connection from an address with %u connections (%zu in total): over "
-                   "the limit",
-                   e->n, s->npeers);
         p->refusing = true;
         s->nrefusing++;
         ip_count_gc(s, e);
@@ -1001,29 +1015,54 @@ static void server_wsi_destroyed(struct server *s, struct lws *wsi)
     peer_release(s, p);
 }
 
+/* A request's body starts (listed) or is done, or the request goes
+ * (unlisted). */
+static void http_body_wait(struct server *s, struct http_req *h, bool start)
+{
+    if (start && !h->body_listed) {
+        h->body_listed = true;
+        h->body_ms = mono_ms();
+        h->body_prev = NULL;
+        h->body_next = s->bodies;
+        if (s->bodies)
+            s->bodies->body_prev = h;
+        s->bodies = h;
+    } else if (!start && h->body_listed) {
+        if (h->body_prev)
+            h->body_prev->body_next = h->body_next;
+        else
+            s->bodies = h->body_next;
+        if (h->body_next)
+            h->body_next->body_prev = h->body_prev;
+        h->body_listed = false;
+        h->body_prev = h->body_next = NULL;
+    }
+}
+
 /* The HTTP deadlines, once a second: headers within http_header_timeout_s
  * of the connection (or of the end of its previous request), the whole body
- * within http_body_timeout_s of the headers. Absolute: bytes trickling in
- * do not extend them. */
+ * within http_body_timeout_s of the headers (per request: an HTTP/2 stream
+ * too). Absolute: bytes trickling in do not extend them. */
 static void server_peers_sweep(struct server *s, int64_t mono)
 {
     int64_t headers = (int64_t)s->cfg->http_header_timeout_s * 1000;
     int64_t body = (int64_t)s->cfg->http_body_timeout_s * 1000;
 
     for (struct peer *p = s->peers; p; p = p->next) {
-        const char *what = NULL;
-        if (p->killed || !p->wsi)
+        if (p->killed || !p->wsi || p->state != PEER_WAITING ||
+            mono - p->since_ms < headers)
             continue;
-        if (p->state == PEER_WAITING && mono - p->since_ms >= headers)
-            what = "request headers";
-        else if (p->state == PEER_BODY && mono - p->since_ms >= body)
-            what = "request body";
-        if (!what)
-            continue;
-        log_info("connection from %s: %s not complete in time, closing",
-                 p->ip ? p->ip->ip : "(refused)", what);
+        log_info("connection from %s: request headers not complete in time, closing",
+                 p->ip ? p->ip->ip : "(refused)");
         p->killed = true;
         lws_set_timeout(p->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    }
+    for (struct http_req *h = s->bodies; h; h = h->body_next) {
+        if (h->body_late || mono - h->body_ms < body)
+            continue;
+        log_info("http %.40s: request body not complete in time, closing", h->path);
+        h->body_late = true;
+        lws_set_timeout(h->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
     }
 }
 
@@ -1337,8 +1376,9 @@ static int callback_codev(struct lws *wsi, enum lws_callback_reasons reason, voi
             log_notice("websocket refused: origin not allowed");
             return 1;
         }
-        if (lws_get_network_wsi(wsi) == wsi)
-            peer_set_state(peer_of(wsi), PEER_UPGRADED);
+        /* Its connection has no HTTP deadline from now on (over HTTP/2 too,
+         * where the WebSocket is one stream of it). */
+        peer_set_state(peer_of(wsi), PEER_UPGRADED);
         return 0;
 
     case LWS_CALLBACK_ESTABLISHED: {
@@ -1615,6 +1655,13 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
             s->adopting->created = true;
         return 0;
     case LWS_CALLBACK_WSI_DESTROY:
+        /* Belt and braces: a request lws frees without CLOSED_HTTP leaves
+         * no pointer behind. user is ours only while "http" is bound. */
+        if (h && lws_get_protocol(wsi) &&
+            strcmp(lws_get_protocol(wsi)->name, "http") == 0) {
+            waits_forget(s, h);
+            http_body_wait(s, h, false);
+        }
         server_wsi_destroyed(s, wsi);
         return 0;
     case LWS_CALLBACK_HTTP_FILE_COMPLETION:
@@ -1627,6 +1674,7 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
         return 0;
     case LWS_CALLBACK_HTTP:
         waits_forget(s, h);
+        http_body_wait(s, h, false);
         http_req_reset(h);
         h->wsi = wsi;
         m = lws_http_get_uri_and_method(wsi, &uri, &ulen);
@@ -1648,8 +1696,7 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
                 h->body_too_large = true;
                 http_respond(s, wsi, h);
             }
-            if (lws_get_network_wsi(wsi) == wsi)
-                peer_set_state(peer_of(wsi), PEER_BODY);
+            http_body_wait(s, h, true);
             return 0; /* the body follows */
         }
         http_respond(s, wsi, h);
@@ -1672,8 +1719,7 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
         return 0;
 
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        if (lws_get_network_wsi(wsi) == wsi)
-            peer_set_state(peer_of(wsi), PEER_ANSWERING);
+        http_body_wait(s, h, false);
         if (!h->responded)
             http_respond(s, wsi, h);
         return 0;
@@ -1689,6 +1735,7 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
          * peer dropped by the handshake timeout) has no pss. */
         if (h) {
             waits_forget(s, h);
+            http_body_wait(s, h, false);
             http_req_reset(h);
         }
         return 0;

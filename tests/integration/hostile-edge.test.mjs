@@ -15,6 +15,7 @@ import path from 'node:path';
 import net from 'node:net';
 import http from 'node:http';
 import https from 'node:https';
+import http2 from 'node:http2';
 import { startServer, serverBinary, freePort, testCertificate } from '../lib/server.mjs';
 import { Client } from './lib/client.mjs';
 import { createGroup } from './lib/client.mjs';
@@ -358,5 +359,30 @@ test('TLS: only forward-secret AEAD suites on TLS 1.2, nothing older; HSTS over 
         assert.equal(r.headers['strict-transport-security'], undefined);
     } finally {
         await plain.stop();
+    }
+});
+
+test('over HTTP/2 too, a trickled request body is closed at the absolute body deadline', async () => {
+    const tls = testCertificate();
+    const srv = await startServer({ args: [...tls.args, '--set', 'http_body_timeout_s=2'], tls: true });
+    const session = http2.connect(srv.url, { rejectUnauthorized: false });
+    session.on('error', () => {});
+    let drip;
+    try {
+        const stream = session.request({ ':method': 'POST', ':path': '/api/groups', 'content-type': 'application/json', 'content-length': '200' });
+        stream.on('error', () => {});
+        stream.resume();
+        const gone = new Promise((resolve) => stream.once('close', resolve));
+        const t0 = Date.now();
+        stream.write('{"na');
+        drip = setInterval(() => { if (!stream.destroyed && !stream.closed) stream.write('a'); }, 250);
+        await within(gone, 8000, 'the trickling HTTP/2 stream is closed');
+        assert.ok(Date.now() - t0 >= 1900, 'closed before the deadline');
+        assert.match(srv.log(), /request body not complete in time/);
+    } finally {
+        clearInterval(drip);
+        session.destroy();
+        await srv.stop();
+        rmSync(tls.dir, { recursive: true, force: true });
     }
 });
