@@ -920,18 +920,25 @@ static void peer_release(struct server *s, struct peer *p)
     free(p);
 }
 
-/* Out of descriptors: one line a second at most, with the count. */
-static void server_shed_note(struct server *s)
+/* Connections closed at accept because the process was out of descriptors
+ * (shed) and connections accepted over a limit (over): counted, and logged
+ * one line a second at most, however fast they come. Called with nothing
+ * new from the once-a-second sweep, which logs what is still counted. */
+static void server_edge_log(struct server *s, int64_t mono)
 {
-    int64_t mono = mono_ms();
-
-    s->shed++;
-    if (mono - s->shed_log_ms < 1000)
-        return;
-    log_warn("out of file descriptors: %llu connections closed at accept",
-             (unsigned long long)s->shed);
-    s->shed = 0;
-    s->shed_log_ms = mono;
+    if (s->shed && mono - s->shed_log_ms >= 1000) {
+        log_warn("out of file descriptors: %llu connections closed at accept",
+                 (unsigned long long)s->shed);
+        s->shed = 0;
+        s->shed_log_ms = mono;
+    }
+    if (s->over && mono - s->over_log_ms >= 1000) {
+        log_notice("%llu connections over connections_max or connections_per_ip (%zu "
+                   "connections, %zu being refused)",
+                   (unsigned long long)s->over, s->npeers, s->nrefusing);
+        s->over = 0;
+        s->over_log_ms = mono;
+    }
 }
 
 static int server_timer_arm(struct server *s, bool on);
@@ -952,15 +959,9 @@ static void server_peer_adopt(struct server *s, int fd, const char *ip)
     };
     struct lws *wsi;
 
-    /* One log line a second at most, however fast they come. */
-    if (over)
+    if (over) {
         s->over++;
-    if (over && mono_ms() - s->over_log_ms >= 1000) {
-        log_notice("%llu connections over connections_max or connections_per_ip (%zu "
-                   "connections, %u from the last address, %zu being refused)",
-                   (unsigned long long)s->over, s->npeers, e ? e->n : 0, s->nrefusing);
-        s->over = 0;
-        s->over_log_ms = mono_ms();
+        server_edge_log(s, mono_ms());
     }
     if (!p || (over && s->nrefusing >= SERVER_REFUSING_MAX)) {
         close(fd);
@@ -1048,6 +1049,7 @@ static void server_peers_sweep(struct server *s, int64_t mono)
     int64_t headers = (int64_t)s->cfg->http_header_timeout_s * 1000;
     int64_t body = (int64_t)s->cfg->http_body_timeout_s * 1000;
 
+    server_edge_log(s, mono);
     for (struct peer *p = s->peers; p; p = p->next) {
         if (p->killed || !p->wsi || p->state != PEER_WAITING ||
             mono - p->since_ms < headers)
@@ -1075,12 +1077,14 @@ static void server_accept(struct server *s, int fd)
 
     for (int i = 0; i < SERVER_ACCEPT_BATCH; i++) {
         int cfd = listener_accept(&s->lst, fd, ip, sizeof(ip), &shed);
-        if (cfd >= 0)
+        if (cfd >= 0) {
             server_peer_adopt(s, cfd, ip);
-        else if (shed)
-            server_shed_note(s);
-        else
+        } else if (shed) {
+            s->shed++;
+            server_edge_log(s, mono_ms());
+        } else {
             break;
+        }
     }
 }
 
