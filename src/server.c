@@ -3,6 +3,12 @@
  * WebSocket protocol, fan-out to connections, the clock ticks.
  *
  * Invariants:
+ *   - lws does not listen: listener.c does, and each accepted connection
+ *     is counted (struct peer, the opaque user data of its network wsi,
+ *     from server_peer_adopt to LWS_CALLBACK_WSI_DESTROY) against
+ *     connections_max and connections_per_ip before lws gets it. The
+ *     once-a-second sweep enforces the absolute HTTP deadlines (headers
+ *     per connection, body per request) and hello_timeout_s.
  *   - Everything runs on the one lws service thread.
  *   - One event is encoded once and shared by every recipient's queue
  *     (fan_queue, fanout.c). A push only marks the connection dirty; once
