@@ -4,7 +4,7 @@
 # Extra arguments go to codevd (e.g. --port 9000, --config config/codevd.conf).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CODEVD_NO_BROWSER=1 bash scripts/setup-deps.sh
+bash scripts/setup-deps.sh run
 [ -f build/build.ninja ] || meson setup build
 ninja -C build
 exec build/src/codevd "$@"

@@ -105,6 +105,11 @@ static const struct config_key config_keys[] = {
     U32(name_max_chars, 1, 200, 60, "characters of a name"),
     U32(cards_per_step, 1, 10000, 30, "cards per member per step"),
     U32(members_max, 2, 64, 16, "members per group"),
+    U32(room_items_max, 10, 1000000, 2000, "cards and consultations per session"),
+    U32(room_bytes_max, 65536, 268435456, 786432, "bytes a session's room may hold"),
+    U32(rewrites_max, 1, 100000, 50, "rewrites of one problem, contract or answer"),
+    U32(group_journal_max_bytes, 65536, 1073741824, 8388608,
+        "bytes one session may journal"),
     U32(groups_max, 1, 10000000, 100000, "groups in the database"),
     U32(sessions_max, 1, 1000000, 10000, "open sessions"),
     U32(connections_max, 1, 1000000, 19000, "open connections"),
@@ -117,6 +122,17 @@ static const struct config_key config_keys[] = {
         "queued outgoing bytes per connection"),
     U32(idle_timeout_s, 2, 3600, 20, "seconds of silence before a ping"),
     U32(handshake_timeout_s, 1, 600, 10, "seconds allowed for the HTTP/WS handshake"),
+    U32(http_anon_per_min, 1, 100000, 60,
+        "HTTP calls per minute per client address without a valid member key"),
+    U32(http_create_per_min, 1, 100000, 10,
+        "groups created per minute per client address"),
+    U32(http_create_global_per_min, 1, 1000000, 120,
+        "groups created per minute on the whole server"),
+    U32(http_exports_per_min, 1, 100000, 30, "exports per minute per member"),
+    U32(session_idle_close_s, 1, 31536000, 43200,
+        "seconds without a command before an open session closes"),
+    U32(group_idle_expire_s, 1, 315360000, 2592000,
+        "seconds without activity before a never-opened group is deleted"),
     U32(http_header_timeout_s, 1, 600, 10, "seconds for a request's headers, absolute"),
     U32(http_body_timeout_s, 1, 3600, 30, "seconds for a request's whole body, absolute"),
     U32(hello_timeout_s, 1, 600, 10, "seconds for a WebSocket to send a valid hello"),
@@ -730,6 +746,17 @@ int config_validate(const struct config *c, struct config_error *err)
         snprintf(err->text, sizeof err->text,
                  "long_text_max_chars (%lu) must not be less than text_max_chars (%lu)",
                  (unsigned long)c->long_text_max_chars, (unsigned long)c->text_max_chars);
+        return -1;
+    }
+    /* The welcome of a full room must fit in a connection's queue. */
+    if ((uint64_t)c->out_queue_bytes <
+        (uint64_t)c->room_bytes_max + CONFIG_WELCOME_SLACK) {
+        error_key(err, "out_queue_bytes");
+        snprintf(err->text, sizeof err->text,
+                 "out_queue_bytes (%lu) must be at least room_bytes_max (%lu) + %lu, so "
+                 "that the welcome of a full room fits",
+                 (unsigned long)c->out_queue_bytes, (unsigned long)c->room_bytes_max,
+                 (unsigned long)CONFIG_WELCOME_SLACK);
         return -1;
     }
     if (strcmp(c->event_loop, "auto") != 0 && strcmp(c->event_loop, "epoll") != 0 &&

@@ -15,6 +15,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* out_queue_bytes must exceed room_bytes_max by this much: the welcome of a
+ * full room is its room bytes plus the members, the group and the clock. */
+#define CONFIG_WELCOME_SLACK 262144
+
 enum config_log_level {
     LOG_LEVEL_ERR,
     LOG_LEVEL_WARN,
@@ -54,6 +58,18 @@ struct config {
     uint32_t out_queue_bytes;     /* per connection, default 1048576 */
     uint32_t idle_timeout_s;      /* ping after this much silence, default 20 */
     uint32_t handshake_timeout_s; /* default 10 */
+    uint32_t http_anon_per_min;   /* keyless HTTP calls per address, default 60 */
+    uint32_t http_create_per_min; /* groups created per address, default 10 */
+    uint32_t http_create_global_per_min; /* groups created, whole server, default 120 */
+    uint32_t http_exports_per_min;       /* exports per member, default 30 */
+    uint32_t session_idle_close_s; /* open session without a command, default 43200 */
+    uint32_t group_idle_expire_s;  /* never-opened idle group, default 2592000 */
+
+    /* The session budget (proto/README.md 2.7). */
+    uint32_t room_items_max;          /* cards + consultations, default 2000 */
+    uint32_t room_bytes_max;          /* room bytes per session, default 786432 */
+    uint32_t rewrites_max;            /* rewrites of one text, default 50 */
+    uint32_t group_journal_max_bytes; /* journaled bytes per session, default 8 MiB */
 
     /* the network edge: deadlines and per-address caps (issue 10) */
     uint32_t http_header_timeout_s; /* a request's headers, absolute, default 10 */

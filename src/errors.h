@@ -35,6 +35,7 @@
     X(SESSION_OPEN, "session_open", "The group already has an open session.")            \
     X(SESSION_CLOSED, "session_closed", "The session is closed.")                        \
     X(MEMBER_REMOVED, "member_removed", "You were removed from this group.")             \
+    X(GROUP_DELETED, "group_deleted", "This group was deleted.")                         \
     X(HELLO_TIMEOUT, "hello_timeout", "No valid hello in time; the connection closes.")  \
     /* the rules */                                                                      \
     X(NOT_FACILITATOR, "not_facilitator", "Only the facilitator can do this.")           \
@@ -63,6 +64,9 @@
     X(TEXT_TOO_LONG, "text_too_long", "The text is too long.")                           \
     X(TOO_MANY_CARDS, "too_many_cards",                                                  \
       "You have posted the maximum number of cards in this step.")                       \
+    X(ROOM_FULL, "room_full", "This session holds as much as it can.")                   \
+    X(TOO_MANY_REWRITES, "too_many_rewrites", "This text was rewritten too many times.") \
+    X(JOURNAL_FULL, "journal_full", "This session has written as much as it can.")       \
     X(GROUP_FULL, "group_full", "The group has reached its member limit.")               \
     X(TOO_MANY_GROUPS, "too_many_groups", "The server has reached its group limit.")     \
     X(TOO_MANY_SESSIONS, "too_many_sessions",                                            \

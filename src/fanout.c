@@ -24,13 +24,75 @@ struct fan_msg *fan_msg_new(const json_t *j, size_t headroom, bool tick)
     m->refs = 1;
     m->len = (uint32_t)len;
     m->tick = tick;
+    m->body = NULL;
+    m->split = m->body_len = 0;
     return m;
+}
+
+struct fan_msg *fan_msg_splice(const unsigned char *head, size_t head_len,
+                               struct fan_msg *body, size_t body_len,
+                               const unsigned char *tail, size_t tail_len,
+                               size_t headroom)
+{
+    struct fan_msg *m;
+    size_t own = head_len + tail_len;
+
+    if (!body || body_len > body->len || own + body_len > UINT32_MAX)
+        return NULL;
+    m = calloc(1, sizeof(*m));
+    if (!m)
+        return NULL;
+    m->buf = malloc(headroom + own + 1);
+    if (!m->buf) {
+        free(m);
+        return NULL;
+    }
+    memcpy(m->buf + headroom, head, head_len);
+    memcpy(m->buf + headroom + head_len, tail, tail_len);
+    m->buf[headroom + own] = '\0';
+    m->refs = 1;
+    m->len = (uint32_t)(own + body_len);
+    m->body = body;
+    body->refs++;
+    m->split = (uint32_t)head_len;
+    m->body_len = (uint32_t)body_len;
+    return m;
+}
+
+void fan_msg_copy(const struct fan_msg *m, size_t off, unsigned char *dst, size_t n,
+                  size_t headroom)
+{
+    const unsigned char *own = m->buf + headroom;
+    size_t end = off + n, a, b;
+
+    if (!m->body) {
+        memcpy(dst, own + off, n);
+        return;
+    }
+    /* Three parts: own[0, split), body[0, body_len), own[split, ...). */
+    a = m->split;
+    b = a + m->body_len;
+    if (off < a) {
+        size_t k = (end < a ? end : a) - off;
+        memcpy(dst, own + off, k);
+        dst += k;
+        off += k;
+    }
+    if (off < end && off < b) {
+        size_t k = (end < b ? end : b) - off;
+        memcpy(dst, m->body->buf + headroom + (off - a), k);
+        dst += k;
+        off += k;
+    }
+    if (off < end)
+        memcpy(dst, own + m->split + (off - b), end - off);
 }
 
 void fan_msg_unref(struct fan_msg *m)
 {
     if (!m || --m->refs)
         return;
+    fan_msg_unref(m->body);
     free(m->buf);
     free(m);
 }
@@ -79,9 +141,10 @@ int fan_queue_push(struct fan_queue *q, struct fan_msg *m, uint32_t max_frames,
 
     if (m->tick && q->tick_slot >= 0)
         bytes -= q->slots[q->tick_slot]->len;
-    /* The bound is on backlog: one message alone always fits, however large
-     * (a big welcome snapshot must reach a client that keeps up). */
-    if (bytes > max_bytes && q->bytes > 0)
+    /* A single message counts too: one larger than the bound would be held
+     * whole for a reader that may never read it (config_validate keeps the
+     * bound above the welcome of a full room). */
+    if (bytes > max_bytes)
         return -1;
     if (q->count == q->cap && fan_queue_grow(q, max_frames))
         return -1;
@@ -142,9 +205,10 @@ size_t fan_queue_take(struct fan_queue *q, unsigned char *scratch, size_t scratc
     }
     if (max_frame > scratch_cap - headroom - 1)
         max_frame = scratch_cap - headroom - 1;
-    if (!next || (size_t)first->len + next->len + 3 > max_frame) {
+    if (!next || first->body || next->body ||
+        (size_t)first->len + next->len + 3 > max_frame) {
         fan_queue_pop(q);
-        *data = first->buf + headroom;
+        *data = first->body ? NULL : first->buf + headroom;
         *len = first->len;
         *hold = first;
         return 1;
@@ -157,7 +221,7 @@ size_t fan_queue_take(struct fan_queue *q, unsigned char *scratch, size_t scratc
         if (!q->count)
             break;
         m = q->slots[q->head];
-        if (used + m->len + 2 > max_frame)
+        if (m->body || used + m->len + 2 > max_frame)
             break;
         if (taken)
             scratch[headroom + used++] = ',';

@@ -33,9 +33,13 @@
 
 struct fan_msg {
     uint32_t refs;
-    uint32_t len;       /* JSON bytes, headroom excluded */
-    bool tick;          /* coalescing tick */
-    unsigned char *buf; /* headroom + len + NUL */
+    uint32_t len;         /* JSON bytes, headroom excluded (a spliced message: all of
+                             head, body part and tail) */
+    bool tick;            /* coalescing tick */
+    unsigned char *buf;   /* headroom + own bytes + NUL */
+    struct fan_msg *body; /* spliced: the shared body (one reference), else NULL */
+    uint32_t split;       /* spliced: own bytes before the body part */
+    uint32_t body_len;    /* spliced: bytes of body used (from its start) */
 };
 
 struct fan_queue {
@@ -51,6 +55,20 @@ struct fan_queue {
  * caller's), or NULL. Does not steal j. */
 struct fan_msg *fan_msg_new(const json_t *j, size_t headroom, bool tick);
 
+/* Returns a new spliced message (one reference, the caller's): head, then
+ * the first body_len bytes of body's JSON, then tail. Takes a new reference
+ * on body (the caller keeps its own). NULL on allocation failure or when
+ * body_len exceeds body->len. */
+struct fan_msg *fan_msg_splice(const unsigned char *head, size_t head_len,
+                               struct fan_msg *body, size_t body_len,
+                               const unsigned char *tail, size_t tail_len,
+                               size_t headroom);
+
+/* Copies bytes [off, off + n) of m's JSON (off + n <= m->len) to dst,
+ * whether m is spliced or not. */
+void fan_msg_copy(const struct fan_msg *m, size_t off, unsigned char *dst, size_t n,
+                  size_t headroom);
+
 /* Drops one reference; frees at zero. fan_msg_unref(NULL) is a no-op. */
 void fan_msg_unref(struct fan_msg *m);
 
@@ -61,8 +79,8 @@ void fan_queue_clear(struct fan_queue *q);
 
 /* Queues m (takes a new reference; the caller keeps its own). A tick
  * replaces a waiting tick. Returns 0, or -1 when max_frames or max_bytes
- * would be exceeded (nothing queued) or on allocation failure. A message
- * pushed on an empty queue is accepted whatever its size. */
+ * would be exceeded (nothing queued; a single message larger than
+ * max_bytes included) or on allocation failure. */
 int fan_queue_push(struct fan_queue *q, struct fan_msg *m, uint32_t max_frames,
                    size_t max_bytes);
 
@@ -73,11 +91,12 @@ static inline bool fan_queue_empty(const struct fan_queue *q)
 
 /*
  * Takes waiting messages for one frame of at most max_frame bytes (a single
- * larger message still goes alone). Sets *data to the JSON text (with
- * `headroom` writable bytes before it) and *len. *hold receives the message
- * to unref after the write when the frame is a lone message, or NULL when it
- * was built in scratch (capacity scratch_cap, headroom included). Returns
- * the number of messages taken (0 when empty).
+ * larger message, or a spliced one, still goes alone: *data is then NULL
+ * for a spliced message, which the caller writes with fan_msg_copy). Sets *data to the
+ * JSON text (with `headroom` writable bytes before it) and *len. *hold receives the
+ * message to unref after the write when the frame is a lone message, or NULL when it was
+ * built in scratch (capacity scratch_cap, headroom included). Returns the number of
+ * messages taken (0 when empty).
  */
 size_t fan_queue_take(struct fan_queue *q, unsigned char *scratch, size_t scratch_cap,
                       size_t headroom, size_t max_frame, unsigned char **data,

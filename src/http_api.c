@@ -2,12 +2,12 @@
  * http_api.c - groups, joining, opening sessions, settings and the exports
  * (journal, history, minutes) over HTTP (see http_api.h).
  *
- * The exports read the store synchronously, on the loop thread. What they
- * read stays small by construction: a journal is one member's learnings,
- * notes, cases and plans (each bounded per session by the room limits), the
- * history is one row per closed session of one group, and minutes are one
- * session's journal (bounded by the room limits). The history answer is
- * further cut to the HTTP_API_HISTORY_MAX most recent sessions.
+ * The exports read the store and format what they read. A journal grows
+ * with every session a member attended (12 MB is reachable), so server.c
+ * has them made off the loop thread: with http_api_gate.offload the answer
+ * is an http_api_job holding a snapshot of the group, which
+ * http_api_job_run makes on the export thread. The history answer is cut
+ * to the HTTP_API_HISTORY_MAX most recent sessions.
  */
 #include "http_api.h"
 
@@ -78,15 +78,14 @@ static json_t *parse_body(const char *body, size_t len, int *code)
 {
     json_error_t jerr;
     json_t *j;
-    int depth = 0;
 
     if (len == 0)
         return json_object();
-    for (size_t i = 0; i < len; i++)
-        if ((body[i] == '{' || body[i] == '[') && ++depth > HTTP_API_MAX_DEPTH) {
-            *code = CODEV_E_TOO_DEEP;
-            return NULL;
-        }
+    /* Nesting, not brackets: "Team [a][b]" in a name is no depth. */
+    if (!proto_json_depth_ok(body, len, HTTP_API_MAX_DEPTH)) {
+        *code = CODEV_E_TOO_DEEP;
+        return NULL;
+    }
     j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!j) {
         *code = CODEV_E_BAD_JSON;
@@ -170,9 +169,9 @@ static void join_group(struct hub *hub, struct hub_group *g, json_t *in,
 }
 
 /* Returns the member whose key is in the Authorization header, or NULL with
- * *code set. */
+ * *code set. Marks the reply authenticated when the key opens the group. */
 static const struct hub_member *authorise(const struct hub_group *g, const char *auth,
-                                          int *code)
+                                          int *code, struct http_api_reply *reply)
 {
     const struct hub_member *m;
 
@@ -186,6 +185,7 @@ static const struct hub_member *authorise(const struct hub_group *g, const char 
         *code = CODEV_E_MEMBER_REMOVED;
         return NULL;
     }
+    reply->authenticated = true;
     return m;
 }
 
@@ -204,7 +204,7 @@ static const struct hub_member *authorise_facilitator(const struct hub_group *g,
     const struct hub_member *m;
     int rc;
 
-    if (!(m = authorise(g, auth, &rc))) {
+    if (!(m = authorise(g, auth, &rc, reply))) {
         reply_error(reply, rc);
         return NULL;
     }
@@ -323,15 +323,15 @@ static void reply_text(struct http_api_reply *reply, char *text, size_t len,
 }
 
 /* GET /api/groups/{id}/journal: the caller's own journal. */
-static void journal_get(struct hub_group *g, struct store *store,
-                        const struct hub_member *m, enum export_format fmt,
-                        int64_t now_ms, struct http_api_reply *reply)
+static void journal_get(const struct hub_group *g, struct store *store,
+                        const char *member_id, enum export_format fmt, int64_t now_ms,
+                        struct http_api_reply *reply)
 {
-    struct export_context ctx = {.group = g, .member_id = m->id, .now_ms = now_ms};
+    struct export_context ctx = {.group = g, .member_id = member_id, .now_ms = now_ms};
     struct store_journal *j = NULL;
     size_t len = 0;
 
-    if (!store || store_journal_read(store, m->id, &j)) {
+    if (!store || store_journal_read(store, member_id, &j)) {
         reply_error(reply, CODEV_E_INTERNAL);
         return;
     }
@@ -347,8 +347,9 @@ static void journal_get(struct hub_group *g, struct store *store,
 
 /* GET /api/groups/{id}/history (facilitator): the most recent closed
  * sessions, HTTP_API_HISTORY_MAX at most. */
-static void history_get(struct hub_group *g, struct store *store, enum export_format fmt,
-                        int64_t now_ms, struct http_api_reply *reply)
+static void history_get(const struct hub_group *g, struct store *store,
+                        enum export_format fmt, int64_t now_ms,
+                        struct http_api_reply *reply)
 {
     struct export_context ctx = {.group = g, .now_ms = now_ms};
     struct store_history *h = NULL, recent;
@@ -382,7 +383,7 @@ static bool room_of_group(const struct room *r, const struct hub_group *g)
 
 /* GET /api/groups/{id}/sessions/{session_id}/minutes: under retention
  * "keep", a closed session as no member in particular sees it. */
-static void minutes_get(struct hub_group *g, struct store *store, const char *sid,
+static void minutes_get(const struct hub_group *g, struct store *store, const char *sid,
                         enum export_format fmt, int64_t now_ms,
                         struct http_api_reply *reply)
 {
@@ -422,9 +423,21 @@ static void minutes_get(struct hub_group *g, struct store *store, const char *si
     room_free(r);
 }
 
+/* DELETE /api/groups/{id}: the facilitator deletes the group and all its
+ * data. The edge does the deleting (reply->deleted): sockets, store, hub. */
+static void group_delete(struct hub_group *g, const char *auth,
+                         struct http_api_reply *reply)
+{
+    if (!authorise_facilitator(g, auth, reply))
+        return;
+    reply->status = 200;
+    reply->body = json_pack("{s:s}", "deleted", g->id);
+    reply->deleted = g;
+}
+
 enum route {
     ROUTE_NONE,
-    ROUTE_GROUP,    /* GET    /api/groups/{id} */
+    ROUTE_GROUP,    /* GET, DELETE /api/groups/{id} */
     ROUTE_MEMBERS,  /* POST   /api/groups/{id}/members */
     ROUTE_SESSIONS, /* POST   /api/groups/{id}/sessions */
     ROUTE_SETTINGS, /* POST   /api/groups/{id}/settings */
@@ -474,7 +487,48 @@ static enum route route_of(const char *rest, char sid[AUTH_UUID_LEN + 1])
     return ROUTE_NONE;
 }
 
-void http_api_handle(struct hub *hub, struct store *store, enum http_api_method method,
+struct http_api_job *http_api_job_new(const struct http_api_job *src)
+{
+    struct http_api_job *job = malloc(sizeof(*job));
+
+    if (!job)
+        return NULL;
+    *job = *src;
+    job->group = hub_group_snapshot_new(src->group);
+    if (!job->group) {
+        free(job);
+        return NULL;
+    }
+    job->owned = true;
+    return job;
+}
+
+void http_api_job_free(struct http_api_job *job)
+{
+    if (!job)
+        return;
+    if (job->owned)
+        hub_group_snapshot_free((struct hub_group *)job->group);
+    free(job);
+}
+
+void http_api_job_run(const struct http_api_job *job, struct store *store,
+                      struct http_api_reply *reply)
+{
+    memset(reply, 0, sizeof(*reply));
+    reply->joined_room_idx = -1;
+    if (job->route == ROUTE_JOURNAL)
+        journal_get(job->group, store, job->member_id, job->fmt, job->now_ms, reply);
+    else if (job->route == ROUTE_HISTORY)
+        history_get(job->group, store, job->fmt, job->now_ms, reply);
+    else
+        minutes_get(job->group, store, job->session_id, job->fmt, job->now_ms, reply);
+    if (!reply->body && !reply->text)
+        reply_error(reply, CODEV_E_INTERNAL);
+}
+
+void http_api_handle(struct hub *hub, struct store *store,
+                     const struct http_api_gate *gate, enum http_api_method method,
                      const char *path, const char *query, const char *auth,
                      const char *body, size_t len, int64_t now_ms,
                      struct http_api_reply *reply)
@@ -539,14 +593,21 @@ void http_api_handle(struct hub *hub, struct store *store, enum http_api_method 
             settings_set(g, auth, in, reply);
         goto out;
     }
+    if (route == ROUTE_GROUP && method == HTTP_API_DELETE) {
+        group_delete(g, auth, reply);
+        goto out;
+    }
     /* The reads: any member's key, the facilitator's for the history. */
     if (method != HTTP_API_GET)
         goto method;
-    if (!(m = authorise(g, auth, &code)))
+    if (!(m = authorise(g, auth, &code, reply)))
         goto error;
     if (route == ROUTE_GROUP) {
         reply->status = 200;
         reply->body = proto_group_json(g);
+        /* A closed session is shown to its members only, as in welcome. */
+        if (g->room && !hub_room_of(g, m->id))
+            json_object_set_new(reply->body, "session", json_null());
         return;
     }
     if (route == ROUTE_HISTORY && !is_facilitator(g, m)) {
@@ -555,12 +616,26 @@ void http_api_handle(struct hub *hub, struct store *store, enum http_api_method 
     }
     if ((code = query_format(query, &fmt)))
         goto error;
-    if (route == ROUTE_JOURNAL)
-        journal_get(g, store, m, fmt, now_ms, reply);
-    else if (route == ROUTE_HISTORY)
-        history_get(g, store, fmt, now_ms, reply);
-    else
-        minutes_get(g, store, sid, fmt, now_ms, reply);
+    /* The key is checked: only now may the request use an export budget. */
+    if (gate && gate->export_allowed &&
+        !gate->export_allowed(gate->arg, (struct hub_member *)m, &reply->retry_after_s)) {
+        code = CODEV_E_RATE_LIMITED;
+        goto error;
+    }
+    {
+        struct http_api_job job = {
+            .route = (int)route, .fmt = fmt, .group = g, .now_ms = now_ms};
+        memcpy(job.member_id, m->id, sizeof(job.member_id));
+        memcpy(job.session_id, sid, sizeof(job.session_id));
+        if (gate && gate->offload) {
+            /* The edge runs it off the loop thread, on a copy of the group. */
+            reply->job = http_api_job_new(&job);
+            if (!reply->job)
+                reply_error(reply, CODEV_E_INTERNAL);
+            goto out;
+        }
+        http_api_job_run(&job, store, reply);
+    }
     goto out;
 method:
     code = CODEV_E_METHOD_NOT_ALLOWED;
@@ -568,7 +643,7 @@ error:
     reply_error(reply, code);
 out:
     json_decref(in);
-    if (!reply->body && !reply->text) {
+    if (!reply->body && !reply->text && !reply->job) {
         reply->status = 500;
         reply->body = http_api_error_json(CODEV_E_INTERNAL);
     }

@@ -14,10 +14,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "export.h"
 #include "hub.h"
 #include "store.h"
 
-enum http_api_method { HTTP_API_GET, HTTP_API_POST, HTTP_API_OTHER };
+enum http_api_method { HTTP_API_GET, HTTP_API_POST, HTTP_API_DELETE, HTTP_API_OTHER };
+
+/*
+ * The edge's budget for the exports, asked once the caller's key has been
+ * checked (so that requests with no key or a wrong one never use it up)
+ * and before the store is read: true lets the export run; false answers 429
+ * rate_limited with Retry-After: *retry_after_s. NULL allows every export.
+ */
+struct http_api_gate {
+    bool (*export_allowed)(void *arg, struct hub_member *m, int *retry_after_s);
+    void *arg;
+    bool offload; /* answer exports with reply->job instead of running them */
+};
 
 struct http_api_reply {
     int status;   /* HTTP status */
@@ -33,18 +46,53 @@ struct http_api_reply {
     struct hub_group *joined;          /* a member joined this group, or NULL */
     int joined_room_idx;               /* the new member's room index, or -1 */
     char joined_id[AUTH_UUID_LEN + 1]; /* the new member's id */
+    struct hub_group *deleted;         /* the facilitator deleted this group: the
+                                        * edge closes its sockets, deletes it from
+                                        * the store and the hub, or NULL */
+    bool authenticated;                /* a member key was checked and accepted */
+    int retry_after_s;                 /* with a 429: seconds to wait, else 0 */
+    struct http_api_job *job;          /* an export to run (gate->offload), owned by
+                                        * the caller; then no body */
 };
+
+/*
+ * An export (journal, history or minutes) to make. With gate->offload the
+ * reply carries one (reply->job, owned by the caller) and no body: the
+ * caller runs it with http_api_job_run on any thread (it holds a copy of
+ * the group, and the store's reads are thread-safe), then frees it.
+ */
+struct http_api_job {
+    int route; /* which export (http_api.c's enum route) */
+    enum export_format fmt;
+    const struct hub_group *group;      /* a snapshot when owned, else borrowed */
+    char member_id[AUTH_UUID_LEN + 1];  /* the caller (whose journal) */
+    char session_id[AUTH_UUID_LEN + 1]; /* minutes: the session */
+    int64_t now_ms;
+    bool owned; /* group is the job's own snapshot */
+};
+
+/* Returns a new job, a copy of src with its own snapshot of src->group, or
+ * NULL. Loop thread. Free with http_api_job_free (NULL is a no-op), on any
+ * thread. */
+struct http_api_job *http_api_job_new(const struct http_api_job *src);
+void http_api_job_free(struct http_api_job *job);
+
+/* Makes the export: fills reply (status and body or text, as
+ * http_api_handle would). Any thread; reads the store. */
+void http_api_job_run(const struct http_api_job *job, struct store *store,
+                      struct http_api_reply *reply);
 
 /*
  * Handles one request. path is the full path ("/api/groups/…"), query the
  * query string without "?" or NULL, auth the Authorization header value or
  * NULL, body/len the request body (may be empty). store (may be NULL in
  * tests) serves the reads of exports and history: small synchronous reads
- * on the store's read connection. Fills reply; the caller releases
- * reply->body (and reply->text when set: a non-JSON answer such as a
- * Markdown or HTML export, with reply->content_type).
+ * on the store's read connection; gate (may be NULL) limits them. Fills reply; the caller
+ * releases reply->body (and reply->text when set: a non-JSON answer such as a Markdown or
+ * HTML export, with reply->content_type).
  */
-void http_api_handle(struct hub *hub, struct store *store, enum http_api_method method,
+void http_api_handle(struct hub *hub, struct store *store,
+                     const struct http_api_gate *gate, enum http_api_method method,
                      const char *path, const char *query, const char *auth,
                      const char *body, size_t len, int64_t now_ms,
                      struct http_api_reply *reply);

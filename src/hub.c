@@ -53,6 +53,10 @@ struct hub *hub_new(const struct config *cfg)
         .long_text_max_chars = cfg->long_text_max_chars,
         .cards_per_step = cfg->cards_per_step,
         .members_max = cfg->members_max,
+        .items_max = cfg->room_items_max,
+        .bytes_max = cfg->room_bytes_max,
+        .rewrites_max = cfg->rewrites_max,
+        .journal_bytes_max = cfg->group_journal_max_bytes,
     };
     h->groups_max = cfg->groups_max;
     h->sessions_max = cfg->sessions_max;
@@ -103,6 +107,49 @@ int hub_format_budgets(int format, int64_t *budget_ms)
     return CODEV_E_BAD_FIELD;
 }
 
+/* Returns true for a code point a name may not hold: C0 and C1 controls
+ * and DEL, and the invisible ones that make a name read differently from
+ * what it is (zero-width spaces and joiners, left-to-right and
+ * right-to-left marks, bidirectional embeddings, overrides and isolates,
+ * line and paragraph separators, the byte order mark). Card text may hold
+ * them: only names, which others trust to tell members apart, may not. */
+static bool hub_name_char_banned(uint32_t cp)
+{
+    return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x061c ||
+           (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202e) ||
+           (cp >= 0x2060 && cp <= 0x2069) || cp == 0xfeff;
+}
+
+/* Decodes the UTF-8 sequence at s (valid UTF-8, as jansson and the store
+ * hand us; a stray byte decodes as itself) into *cp; returns its length. */
+static size_t hub_utf8_next(const unsigned char *s, uint32_t *cp)
+{
+    if (s[0] < 0x80 || !s[1]) {
+        *cp = s[0];
+        return 1;
+    }
+    if ((s[0] & 0xe0) == 0xc0) {
+        *cp = ((uint32_t)(s[0] & 0x1f) << 6) | (s[1] & 0x3f);
+        return 2;
+    }
+    if (!s[2]) {
+        *cp = s[0];
+        return 1;
+    }
+    if ((s[0] & 0xf0) == 0xe0) {
+        *cp = ((uint32_t)(s[0] & 0x0f) << 12) | ((uint32_t)(s[1] & 0x3f) << 6) |
+              (s[2] & 0x3f);
+        return 3;
+    }
+    if (!s[3]) {
+        *cp = s[0];
+        return 1;
+    }
+    *cp = ((uint32_t)(s[0] & 0x07) << 18) | ((uint32_t)(s[1] & 0x3f) << 12) |
+          ((uint32_t)(s[2] & 0x3f) << 6) | (s[3] & 0x3f);
+    return 4;
+}
+
 int hub_name_clean(const struct hub *h, const char *in, char *out, size_t cap)
 {
     const char *start = in, *end;
@@ -119,11 +166,15 @@ int hub_name_clean(const struct hub *h, const char *in, char *out, size_t cap)
     len = (size_t)(end - start);
     if (len == 0 || len >= cap)
         return CODEV_E_BAD_FIELD;
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)start[i] < 0x20 || start[i] == 0x7f)
-            return CODEV_E_BAD_FIELD;
     memcpy(out, start, len);
     out[len] = '\0';
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+
+        i += hub_utf8_next((const unsigned char *)out + i, &cp);
+        if (hub_name_char_banned(cp))
+            return CODEV_E_BAD_FIELD;
+    }
     chars = room_utf8_chars(out);
     return chars >= 1 && chars <= h->name_max_chars ? 0 : CODEV_E_BAD_FIELD;
 }
@@ -260,12 +311,12 @@ int hub_member_join(struct hub *h, struct hub_group *g, const char *invite,
     if (hub_name_clean(h, display_name, name, sizeof(name)))
         return CODEV_E_BAD_FIELD;
     if (hub_active_members(g) >= h->room_limits.members_max ||
-        g->nmembers >= ROOM_MEMBERS_HARD_MAX)
+        g->nmembers >= HUB_MEMBERS_STORED_MAX)
         return CODEV_E_GROUP_FULL;
     idx = hub_member_new(g, name, member_id, key);
     if (idx < 0)
         return idx;
-    if (g->room) {
+    if (g->room && g->room->step != STEP_CLOSED) {
         int r = room_member_add(g->room, member_id, name, false, false);
         if (r < 0) {
             /* The room is sized like the group, so this cannot happen short of
@@ -340,6 +391,8 @@ int hub_session_open(struct hub *h, struct hub_group *g, int64_t now_ms)
         if (room_debrief_add(r, p->id, p->client, p->text, p->due) < 0)
             goto fail;
     }
+    g->opened_once = true;
+    g->room_active_ms = now_ms;
     return hub_session_attach(h, g, r);
 fail:
     room_free(r);
@@ -383,6 +436,118 @@ static void hub_keep_plans(struct hub_group *g, const struct room *r)
     }
 }
 
+struct room *hub_closed_room_new(const struct hub_closed *c)
+{
+    struct room *r = room_new(c->session_id, c->budgets, c->limits, c->opened_ms);
+
+    if (!r)
+        return NULL;
+    r->step = STEP_CLOSED;
+    r->seq = c->seq;
+    r->opening_budget_ms = c->opening_planned_ms;
+    r->opening_used_ms = c->opening_used_ms;
+    clock_init(&r->clock, 0, 0);
+    for (size_t i = 0; i < c->nmembers; i++) {
+        const struct hub_closed_member *m = &c->members[i];
+        int idx = room_member_add(r, m->id, m->name, m->facilitator, m->observer);
+        if (idx != (int)i)
+            goto fail; /* a duplicate id, or over the limits */
+        r->members[idx].removed = m->removed;
+    }
+    if (c->nconsultations && array_grow((void **)&r->consultations, &r->consultations_cap,
+                                        c->nconsultations, sizeof(*r->consultations)))
+        goto fail;
+    for (size_t i = 0; i < c->nconsultations; i++) {
+        struct room_consultation *k = &r->consultations[i];
+        memset(k, 0, sizeof(*k));
+        k->client = -1;
+        for (size_t m = 0; c->consultations[i].client[0] && m < r->nmembers; m++)
+            if (strcmp(r->members[m].id, c->consultations[i].client) == 0)
+                k->client = (int)m;
+        for (int s = STEP_TOPIC; s <= STEP_LEARNING; s++) {
+            k->step_budget_ms[s] = c->consultations[i].planned_ms[s];
+            k->step_used_ms[s] = c->consultations[i].used_ms[s];
+        }
+        r->nconsultations++;
+    }
+    /* Hidden placeholders keep the card ids of the session taken. */
+    if (c->ncards &&
+        array_grow((void **)&r->cards, &r->cards_cap, c->ncards, sizeof(*r->cards)))
+        goto fail;
+    for (size_t i = 0; i < c->ncards; i++) {
+        struct room_card *k = &r->cards[i];
+        memset(k, 0, sizeof(*k));
+        k->id = (uint32_t)i + 1;
+        k->consultation = -1;
+        k->removed = true;
+        k->text = calloc(1, 1);
+        if (!k->text)
+            goto fail;
+        r->ncards++;
+    }
+    return r;
+fail:
+    room_free(r);
+    return NULL;
+}
+
+const struct room *hub_room_of(const struct hub_group *g, const char *member_id)
+{
+    if (!g->room || g->room->step != STEP_CLOSED)
+        return g->room;
+    return room_member_find(g->room, member_id) >= 0 ? g->room : NULL;
+}
+
+/* Overwrites a string's bytes before it is freed: the text leaves the heap
+ * too, not only the room. */
+static void hub_wipe(char **text)
+{
+    if (!*text)
+        return;
+    memset(*text, 0, strlen(*text));
+    free(*text);
+    *text = NULL;
+}
+
+/*
+ * Makes g's closed room its text-free version, in place (the same room, so
+ * that pointers and member indexes held elsewhere stay valid): cards become
+ * hidden placeholders (their ids stay taken), problems, contracts, acks,
+ * refocus counts, hands and debriefs go, and the clock is reset, exactly as
+ * hub_closed_room_new builds it at start-up.
+ */
+static void hub_room_strip(struct hub_group *g)
+{
+    struct room *r = g->room;
+
+    for (size_t i = 0; i < r->ncards; i++) {
+        struct room_card *c = &r->cards[i];
+        if (c->text)
+            memset(c->text, 0, strlen(c->text)); /* an empty text, for who reads it */
+        hub_wipe(&c->answer);
+        hub_wipe(&c->due);
+        c->removed = true;
+        c->flagged = c->marked = false;
+    }
+    for (size_t i = 0; i < r->nconsultations; i++) {
+        struct room_consultation *k = &r->consultations[i];
+        hub_wipe(&k->problem);
+        hub_wipe(&k->contract);
+        k->acks = 0;
+        k->recadrages = 0;
+        k->last_recadrage_ms = 0;
+    }
+    for (size_t i = 0; i < r->ndebriefs; i++) {
+        hub_wipe(&r->debriefs[i].text);
+        hub_wipe(&r->debriefs[i].due);
+        hub_wipe(&r->debriefs[i].comment);
+    }
+    r->ndebriefs = 0;
+    for (size_t i = 0; i < r->nmembers; i++)
+        r->members[i].hand = 0;
+    clock_init(&r->clock, 0, 0);
+}
+
 void hub_sync(struct hub *h, struct hub_group *g)
 {
     struct room *r = g->room;
@@ -396,8 +561,15 @@ void hub_sync(struct hub *h, struct hub_group *g)
         if (!m)
             continue;
         m->observer = r->members[i].observer;
-        if (r->members[i].removed)
+        if (r->members[i].removed && !m->removed) {
+            char invite[AUTH_SECRET_LEN + 1];
             m->removed = true;
+            /* The removed member may still hold the invite: it dies with
+             * their key. Should the generator fail, the old hash stays
+             * (hub_invite_rotate leaves it), as after a failed POST /invite. */
+            if (!hub_invite_rotate(g, invite))
+                g->invite_rotated = true;
+        }
     }
     for (size_t i = 0; i < r->ndebriefs; i++) {
         if (r->debriefs[i].outcome < 0)
@@ -410,6 +582,62 @@ void hub_sync(struct hub *h, struct hub_group *g)
         g->room_counted = false;
         h->open_sessions--;
         hub_keep_plans(g, r);
+        if (g->retention == HUB_RETENTION_PERSONAL)
+            hub_room_strip(g);
+    }
+}
+
+struct hub_group *hub_group_snapshot_new(const struct hub_group *g)
+{
+    struct hub_group *c = calloc(1, sizeof(*c));
+
+    if (!c)
+        return NULL;
+    memcpy(c->id, g->id, sizeof(c->id));
+    memcpy(c->language, g->language, sizeof(c->language));
+    memcpy(c->facilitator, g->facilitator, sizeof(c->facilitator));
+    c->format = g->format;
+    c->retention = g->retention;
+    c->name = strdup(g->name);
+    if (!c->name || (g->nmembers && array_grow((void **)&c->members, &c->members_cap,
+                                               g->nmembers, sizeof(*c->members))))
+        goto fail;
+    for (size_t i = 0; i < g->nmembers; i++) {
+        struct hub_member *m = &c->members[i];
+        memset(m, 0, sizeof(*m));
+        memcpy(m->id, g->members[i].id, sizeof(m->id));
+        m->observer = g->members[i].observer;
+        m->removed = g->members[i].removed;
+        m->name = strdup(g->members[i].name);
+        if (!m->name)
+            goto fail;
+        c->nmembers++;
+    }
+    return c;
+fail:
+    hub_group_free(c);
+    return NULL;
+}
+
+void hub_group_snapshot_free(struct hub_group *snap)
+{
+    if (snap)
+        hub_group_free(snap);
+}
+
+void hub_group_delete(struct hub *h, struct hub_group *g)
+{
+    struct hub_group **pp = &h->buckets[hub_hash(g->id) & (h->nbuckets - 1)];
+
+    for (; *pp; pp = &(*pp)->next) {
+        if (*pp != g)
+            continue;
+        *pp = g->next;
+        h->ngroups--;
+        if (g->room_counted)
+            h->open_sessions--;
+        hub_group_free(g);
+        return;
     }
 }
 
@@ -489,7 +717,7 @@ int hub_member_insert(struct hub_group *g, const char *id, const char *name,
 
     if (!id || strlen(id) > AUTH_UUID_LEN || !name)
         return CODEV_E_BAD_FIELD;
-    if (g->nmembers >= ROOM_MEMBERS_HARD_MAX)
+    if (g->nmembers >= HUB_MEMBERS_STORED_MAX)
         return CODEV_E_GROUP_FULL;
     if (array_grow((void **)&g->members, &g->members_cap, g->nmembers + 1, sizeof(*m)))
         return CODEV_E_INTERNAL;
@@ -533,7 +761,15 @@ int hub_session_attach(struct hub *h, struct hub_group *g, struct room *r)
         return CODEV_E_SESSION_OPEN;
     }
     room_free(g->room);
+    /* A rebuilt room was replayed without the session budget (the journal
+     * keeps the limits that shape commands, not the budget): it holds from
+     * here on, counted over everything replayed. */
+    r->limits.items_max = h->room_limits.items_max;
+    r->limits.bytes_max = h->room_limits.bytes_max;
+    r->limits.rewrites_max = h->room_limits.rewrites_max;
+    r->limits.journal_bytes_max = h->room_limits.journal_bytes_max;
     g->room = r;
+    g->opened_once = true;
     g->room_counted = true;
     h->open_sessions++;
     return 0;

@@ -25,15 +25,21 @@
 
 #include "auth.h"
 #include "config.h"
+#include "ratelimit.h"
 #include "room.h"
+
+/* Members a group keeps, removed ones included (their records stay theirs);
+ * members_max counts current members only. */
+#define HUB_MEMBERS_STORED_MAX 512
 
 struct hub_member {
     char id[AUTH_UUID_LEN + 1];
     char *name; /* display name, owned */
     uint8_t key_hash[AUTH_HASH_LEN];
     bool observer;
-    bool removed; /* removed by the facilitator: key refused */
-    int online;   /* open connections (maintained by the edge) */
+    bool removed;               /* removed by the facilitator: key refused */
+    int online;                 /* open connections (maintained by the edge) */
+    struct rate_bucket exports; /* the member's export budget (the edge's) */
 };
 
 /* An action plan item of a closed session, waiting for its client's debrief. */
@@ -70,7 +76,11 @@ struct hub_group {
     void *conns;       /* the edge's list of attached connections */
     struct hub_group *tick_prev, *tick_next; /* the edge's list of ticking groups */
     bool ticking;                            /* in that list */
-    struct hub_group *next;                  /* hash bucket chain */
+    int64_t active_ms;      /* last creation, join, invite or settings change */
+    int64_t room_active_ms; /* the open room's last accepted command, or opening */
+    bool opened_once;       /* a session was ever opened (then it never expires) */
+    bool invite_rotated;    /* hub_sync replaced the invite: the edge saves the group */
+    struct hub_group *next; /* hash bucket chain */
 };
 
 struct hub {
@@ -97,7 +107,7 @@ int hub_format_budgets(int format, int64_t *budget_ms);
 
 /*
  * Creates a group with its facilitator. name and facilitator_name are
- * validated (trimmed, 1..name_max_chars, no control characters), language is
+ * validated (trimmed, 1..name_max_chars, no control or invisible characters), language is
  * "fr" or "en", format 45, 90 or 120. On success returns 0, sets *out
  * (borrowed: the hub owns it) and writes the facilitator's member id, member
  * key and the invite code (the only time the secrets exist in clear).
@@ -114,7 +124,9 @@ struct hub_group *hub_group_find(const struct hub *h, const char *id);
 /*
  * Adds a member who holds the invite code. Writes the new member id and key.
  * When a session is open the member is added to its room as well (*room_idx
- * is then its room index, else -1). Errors: CODEV_E_BAD_INVITE,
+ * is then its room index, else -1); a closed room is not theirs and stays
+ * as it was. Only current members count toward members_max; removed ones
+ * count toward HUB_MEMBERS_STORED_MAX only. Errors: CODEV_E_BAD_INVITE,
  * CODEV_E_BAD_FIELD (name), CODEV_E_GROUP_FULL, CODEV_E_INTERNAL.
  */
 int hub_member_join(struct hub *h, struct hub_group *g, const char *invite,
@@ -142,8 +154,67 @@ int hub_session_open(struct hub *h, struct hub_group *g, int64_t now_ms);
 
 /* Makes the group agree with its room after accepted commands: facilitator,
  * removed members, observers, debriefed plans; when the room closed, keeps
- * the session's action plan for the next session's debrief. */
+ * the session's action plan for the next session's debrief and, under
+ * retention "personal", strips the closed room of its text in place. A member newly
+ * removed also replaces the invite code (nobody learns the new one: the
+ * facilitator makes one to share with POST /invite) and sets
+ * g->invite_rotated for the edge to save the group. */
 void hub_sync(struct hub *h, struct hub_group *g);
+
+/*
+ * Deletes g: takes it out of the hub (uncounting its open session) and
+ * frees it with its room. The edge must have detached its connections and
+ * taken it out of its tick list first; g is invalid afterwards.
+ */
+void hub_group_delete(struct hub *h, struct hub_group *g);
+
+/*
+ * Closed rooms (proto/README.md 2.2, "A closed room"). Under retention
+ * "personal" a closed room keeps no text at all: its members (in room
+ * order, with their flags), its facilitator, its steps and their times, and
+ * the client of each consultation. It is built the same way from a live
+ * room at its close and from the store at start-up, so that it reads the
+ * same before and after a restart.
+ */
+struct hub_closed_member {
+    char id[AUTH_UUID_LEN + 1];
+    const char *name; /* borrowed */
+    bool facilitator, observer, removed;
+};
+
+struct hub_closed_consultation {
+    char client[AUTH_UUID_LEN + 1]; /* member id, or "" */
+    int64_t planned_ms[STEP_COUNT]; /* topic .. learning; others 0 */
+    int64_t used_ms[STEP_COUNT];
+};
+
+struct hub_closed {
+    const char *session_id;
+    int64_t opened_ms;
+    const int64_t *budgets;           /* STEP_COUNT default budgets */
+    const struct room_limits *limits; /* borrowed */
+    int64_t opening_planned_ms, opening_used_ms;
+    const struct hub_closed_member *members;
+    size_t nmembers;
+    const struct hub_closed_consultation *consultations;
+    size_t nconsultations;
+    uint64_t seq;  /* the room's seq at its close */
+    size_t ncards; /* cards it had (their ids stay taken) */
+};
+
+/* Returns a new closed room holding what c describes and no text (the
+ * caller owns it), or NULL on allocation failure or bad members. */
+struct room *hub_closed_room_new(const struct hub_closed *c);
+
+/* The room a member sees: the open room; a closed room only to a member who
+ * was in it (and not removed); else NULL. Borrowed. */
+const struct room *hub_room_of(const struct hub_group *g, const char *member_id);
+
+/* Returns a new copy of g's settings and members (ids, names, flags; no
+ * keys, plans, room or connections), for reading on another thread, or
+ * NULL. Free it with hub_group_snapshot_free (NULL is a no-op). */
+struct hub_group *hub_group_snapshot_new(const struct hub_group *g);
+void hub_group_snapshot_free(struct hub_group *snap);
 
 /* Wire names of the retention settings: "personal", "keep" (static strings;
  * NULL out of range), and the reverse look-up (-1 when unknown). */
@@ -170,7 +241,7 @@ int hub_group_insert(struct hub *h, const char *id, const char *name,
                      enum hub_retention retention, struct hub_group **out);
 
 /* Appends a member to g (copies the strings and the hash). Returns its index
- * or CODEV_E_GROUP_FULL (ROOM_MEMBERS_HARD_MAX) or CODEV_E_INTERNAL. */
+ * or CODEV_E_GROUP_FULL (HUB_MEMBERS_STORED_MAX) or CODEV_E_INTERNAL. */
 int hub_member_insert(struct hub_group *g, const char *id, const char *name,
                       const uint8_t key_hash[AUTH_HASH_LEN], bool observer, bool removed);
 
@@ -179,14 +250,17 @@ int hub_member_insert(struct hub_group *g, const char *id, const char *name,
 int hub_plan_insert(struct hub_group *g, const struct hub_plan *p);
 
 /* Makes r (a rebuilt session) the group's room and counts it as open, as
- * hub_session_open does. Takes ownership of r, also on error. A room that
- * was rebuilt closed is counted too: the caller's hub_sync() then uncounts
- * it and keeps its action plans, exactly as after a live close. Errors:
+ * hub_session_open does, with the configured session budget (room_limits
+ * items_max, bytes_max, rewrites_max, journal_bytes_max). Takes ownership of r, also on
+ * error. A room that was rebuilt closed is counted too: the caller's hub_sync() then
+ * uncounts it and keeps its action plans, exactly as after a live close. Errors:
  * CODEV_E_SESSION_OPEN (g already has an open room). */
 int hub_session_attach(struct hub *h, struct hub_group *g, struct room *r);
 
 /* Validates and trims a display or group name into out (capacity cap
- * bytes). Returns 0 or CODEV_E_BAD_FIELD. */
+ * bytes). Returns 0 or CODEV_E_BAD_FIELD: empty, too long, or holding a
+ * control character (C0, DEL, C1) or an invisible or direction-changing
+ * one (U+061C, U+200B-200F, U+2028-202E, U+2060-2069, U+FEFF). */
 int hub_name_clean(const struct hub *h, const char *in, char *out, size_t cap);
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "errors.h"
 
 /* Fields a command may carry. The per-command table below says which are
@@ -99,8 +100,9 @@ static int proto_fail(struct proto_error *err, int code, const char *field,
 }
 
 /* Depth of the deepest array/object, counted without parsing, so that a
- * hostile "[[[[…" is refused before jansson recurses into it. */
-static int proto_depth_ok(const char *buf, size_t len, int max_depth)
+ * hostile "[[[[…" is refused before jansson recurses into it (see
+ * protocol.h). Brackets inside strings (escapes included) do not count. */
+bool proto_json_depth_ok(const char *buf, size_t len, int max_depth)
 {
     int depth = 0;
     bool in_string = false, escaped = false;
@@ -118,12 +120,12 @@ static int proto_depth_ok(const char *buf, size_t len, int max_depth)
             in_string = true;
         } else if (c == '[' || c == '{') {
             if (++depth > max_depth)
-                return 0;
+                return false;
         } else if (c == ']' || c == '}') {
             depth--;
         }
     }
-    return 1;
+    return true;
 }
 
 static int proto_get_field(json_t *root, unsigned flag, bool required,
@@ -212,6 +214,9 @@ static int proto_decode_hello(json_t *root, struct proto_msg *msg,
                               "must be a non-negative integer");
         msg->last_seq = json_integer_value(s);
     }
+    /* An id that cannot be one is a bad field, not an unknown group. */
+    if (!auth_uuid_wellformed(json_string_value(g)))
+        return proto_fail(err, CODEV_E_BAD_FIELD, "group_id", "must be a UUID");
     msg->kind = PROTO_HELLO;
     msg->group_id = json_string_value(g);
     msg->member_key = json_string_value(k);
@@ -231,7 +236,7 @@ int proto_decode(const char *buf, size_t len, const struct proto_limits *lim,
     memset(err, 0, sizeof(*err));
     if (len > lim->max_bytes)
         return proto_fail(err, CODEV_E_TOO_LARGE, NULL, NULL);
-    if (!proto_depth_ok(buf, len, lim->max_depth))
+    if (!proto_json_depth_ok(buf, len, lim->max_depth))
         return proto_fail(err, CODEV_E_TOO_DEEP, NULL, NULL);
     root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (!root)
@@ -289,6 +294,16 @@ int proto_decode(const char *buf, size_t len, const struct proto_limits *lim,
         rc = proto_get_field(root, f, (cmd_fields[t].required & f) != 0, msg, err);
         if (rc)
             goto fail;
+    }
+    /* Every field is there: an id that cannot be one is a bad field, not
+     * an unknown member or plan item. */
+    if (msg->cmd.target && !auth_uuid_wellformed(msg->cmd.target)) {
+        rc = proto_fail(err, CODEV_E_BAD_FIELD, "member_id", "must be a UUID");
+        goto fail;
+    }
+    if (msg->cmd.ref && !auth_uuid_wellformed(msg->cmd.ref)) {
+        rc = proto_fail(err, CODEV_E_BAD_FIELD, "debrief_id", "must be a UUID");
+        goto fail;
     }
     msg->root = root;
     return 0;
@@ -367,7 +382,7 @@ static json_t *proto_member_json(const struct room *r, int idx)
 }
 
 /* viewer: the member the card is encoded for, or -1 for a shared encoding
- * (then the client's private "marked" flag is left out). */
+ * (then the client's private "marked" flag reads false). */
 static json_t *proto_card_json(const struct room *r, const struct room_card *c,
                                int viewer)
 {
@@ -381,10 +396,15 @@ static json_t *proto_card_json(const struct room *r, const struct room_card *c,
         return NULL;
     switch (c->type) {
     case CARD_CONTRIBUTION:
+        /* Always there (a new card is unmarked, the same for everyone);
+         * true only for the client of that consultation, who alone sees
+         * its marks. */
         json_object_set_new(j, "kind", json_string(room_kind_name(c->variant)));
-        if (viewer >= 0 && c->consultation >= 0 &&
-            r->consultations[c->consultation].client == viewer)
-            json_object_set_new(j, "marked", json_boolean(c->marked));
+        json_object_set_new(
+            j, "marked",
+            json_boolean(viewer >= 0 && c->consultation >= 0 &&
+                         r->consultations[c->consultation].client == viewer &&
+                         c->marked));
         break;
     case CARD_QUESTION:
         json_object_set_new(j, "answer", str_or_null(c->answer));
@@ -445,11 +465,14 @@ static json_t *proto_hands_json(const struct room *r)
     return a;
 }
 
-json_t *proto_room_json(const struct room *r, int member, int64_t now_ms)
+/* The snapshot as member sees it; with the clock only when with_clock (the
+ * clock changes with time, not with the room's version). */
+static json_t *proto_room_build(const struct room *r, int member, int64_t now_ms,
+                                bool with_clock)
 {
     json_t *members = json_array(), *budgets = json_object(),
            *consultations = json_array();
-    json_t *cards = json_array(), *debriefs = json_array();
+    json_t *cards = json_array(), *debriefs = json_array(), *j;
     int current = r->nconsultations ? (int)r->nconsultations - 1 : -1;
 
     for (size_t i = 0; i < r->nmembers; i++)
@@ -464,14 +487,45 @@ json_t *proto_room_json(const struct room *r, int member, int64_t now_ms)
             json_array_append_new(cards, proto_card_json(r, &r->cards[i], member));
     for (size_t i = 0; i < r->ndebriefs; i++)
         json_array_append_new(debriefs, proto_debrief_json(r, (int)i));
-    return json_pack("{s:s, s:I, s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-                     "session_id", r->session_id, "seq", (json_int_t)r->seq, "step",
-                     step_name(r->step), "created_ms", (json_int_t)r->created_ms,
-                     "facilitator", member_id_or_null(r, r->facilitator), "members",
-                     members, "budgets", budgets, "clock", proto_clock_json(r, now_ms),
-                     "consultation", current >= 0 ? json_integer(current) : json_null(),
-                     "consultations", consultations, "cards", cards, "hands",
-                     proto_hands_json(r), "debriefs", debriefs);
+    j = json_pack("{s:s, s:I, s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+                  "session_id", r->session_id, "seq", (json_int_t)r->seq, "step",
+                  step_name(r->step), "created_ms", (json_int_t)r->created_ms,
+                  "facilitator", member_id_or_null(r, r->facilitator), "members", members,
+                  "budgets", budgets, "consultation",
+                  current >= 0 ? json_integer(current) : json_null(), "consultations",
+                  consultations, "cards", cards, "hands", proto_hands_json(r), "debriefs",
+                  debriefs);
+    if (j && with_clock)
+        json_object_set_new(j, "clock", proto_clock_json(r, now_ms));
+    return j;
+}
+
+json_t *proto_room_json(const struct room *r, int member, int64_t now_ms)
+{
+    return proto_room_build(r, member, now_ms, true);
+}
+
+json_t *proto_room_view_json(const struct room *r, int viewer)
+{
+    return proto_room_build(r, viewer, 0, false);
+}
+
+json_t *proto_room_clock_json(const struct room *r, int64_t now_ms)
+{
+    return proto_clock_json(r, now_ms);
+}
+
+int proto_room_view_of(const struct room *r, int member)
+{
+    if (member < 0 || (size_t)member >= r->nmembers || member == r->facilitator)
+        return member < 0 ? -1 : member;
+    for (size_t i = 0; i < r->nconsultations; i++)
+        if (r->consultations[i].client == member)
+            return member;
+    for (size_t i = 0; i < r->ncards; i++)
+        if (r->cards[i].type == CARD_NOTE && r->cards[i].author == member)
+            return member;
+    return -1;
 }
 
 static json_t *proto_group_info_json(const struct hub_group *g)
@@ -483,8 +537,10 @@ static json_t *proto_group_info_json(const struct hub_group *g)
 
 static const char *proto_group_role(const struct hub_group *g, const struct hub_member *m)
 {
-    if (g->room)
-        return role_name(room_member_role(g->room, room_member_find(g->room, m->id)));
+    const struct room *r = hub_room_of(g, m->id);
+
+    if (r)
+        return role_name(room_member_role(r, room_member_find(r, m->id)));
     if (strcmp(g->facilitator, m->id) == 0)
         return role_name(ROLE_FACILITATOR);
     return role_name(m->observer ? ROLE_OBSERVER : ROLE_CONSULTANT);
@@ -501,17 +557,33 @@ json_t *proto_member_joined_json(const struct hub_group *g, const struct hub_mem
     return json_pack("{s:s, s:o}", "type", "member_joined", "member", member);
 }
 
-json_t *proto_welcome_json(const struct hub_group *g, const struct hub_member *m,
-                           int64_t now_ms)
+/* The welcome with room (stolen) as its last member. */
+static json_t *proto_welcome_with(const struct hub_group *g, const struct hub_member *m,
+                                  int64_t now_ms, json_t *room)
 {
-    json_t *room = json_null();
-
-    if (g->room)
-        room = proto_room_json(g->room, room_member_find(g->room, m->id), now_ms);
     return json_pack("{s:s, s:s, s:I, s:{s:s, s:s, s:s}, s:o, s:o}", "type", "welcome",
                      "protocol", PROTO_NAME, "server_ms", (json_int_t)now_ms, "you",
                      "member_id", m->id, "name", m->name, "role", proto_group_role(g, m),
                      "group", proto_group_info_json(g), "room", room);
+}
+
+json_t *proto_welcome_json(const struct hub_group *g, const struct hub_member *m,
+                           int64_t now_ms)
+{
+    const struct room *r = hub_room_of(g, m->id); /* a closed room: its members only */
+    json_t *room = json_null();
+
+    if (r)
+        room = proto_room_json(r, room_member_find(r, m->id), now_ms);
+    return proto_welcome_with(g, m, now_ms, room);
+}
+
+json_t *proto_welcome_head_json(const struct hub_group *g, const struct hub_member *m,
+                                int64_t now_ms)
+{
+    return proto_welcome_with(g, m, now_ms,
+                              hub_room_of(g, m->id) ? json_string(PROTO_SPLICE_MARK)
+                                                    : json_null());
 }
 
 json_t *proto_event_json(const struct room *r, const struct room_event *ev,

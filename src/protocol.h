@@ -61,6 +61,12 @@ struct proto_limits {
 int proto_decode(const char *buf, size_t len, const struct proto_limits *lim,
                  struct proto_msg *msg, struct proto_error *err);
 
+/* Returns true when no array or object of the JSON text buf (len bytes) is
+ * nested deeper than max_depth, counted without parsing: brackets inside
+ * strings (escaped quotes included) do not count. Used before jansson
+ * recurses into a hostile "[[[[...". Any thread. */
+bool proto_json_depth_ok(const char *buf, size_t len, int max_depth);
+
 /* Releases the JSON a decoded message holds. Safe on a zeroed msg. */
 void proto_msg_release(struct proto_msg *msg);
 
@@ -81,6 +87,29 @@ json_t *proto_room_json(const struct room *r, int member, int64_t now_ms);
 /* welcome for member m of group g (room snapshot or null). */
 json_t *proto_welcome_json(const struct hub_group *g, const struct hub_member *m,
                            int64_t now_ms);
+
+/*
+ * The parts of a welcome that the edge splices, so that simultaneous
+ * joiners share one encoding of the room (fanout.h, fan_msg_splice):
+ *   - proto_welcome_head_json: the welcome with "room" as its last member,
+ *     set to the string PROTO_SPLICE_MARK when g has a room (else null: no
+ *     splice); its encoding ends with the mark's encoding and "}".
+ *   - proto_room_view_json: the room snapshot as viewer sees it, without
+ *     its "clock" member (the rest changes only with room.version).
+ *   - proto_room_clock_json: that "clock" member, as of now_ms.
+ *   - proto_room_view_of: the view member sees: -1 (the public view, as
+ *     proto_room_view_json(r, -1) encodes it) when member has no private
+ *     note, is not the facilitator and was never a client in this session,
+ *     else member itself.
+ * head + view (without its closing brace) + ',"clock":' + clock + "}}" is
+ * proto_welcome_json's message, members in another order.
+ */
+#define PROTO_SPLICE_MARK "\x01room\x01"
+json_t *proto_welcome_head_json(const struct hub_group *g, const struct hub_member *m,
+                                int64_t now_ms);
+json_t *proto_room_view_json(const struct room *r, int viewer);
+json_t *proto_room_clock_json(const struct room *r, int64_t now_ms);
+int proto_room_view_of(const struct room *r, int member);
 
 /* One event (proto/README.md 2.4). The encoding is the same for everyone
  * allowed to see it (visibility is the caller's business). */

@@ -25,6 +25,13 @@
  *   - Members are never deleted: a removed member keeps its index (cards
  *     and acks refer to members by index), which is why the member hard
  *     limit counts removed members too.
+ *   - The session budget (room_items_max, room_bytes_max,
+ *     group_journal_max_bytes, rewrites_max) is counted over the whole
+ *     session in r->items, r->bytes and r->journal_bytes and in each text's
+ *     write count; nothing resets it, step moves included. r->bytes is what
+ *     the room holds (a rewrite replaces its old bytes), r->journal_bytes
+ *     what it has accepted (a rewrite adds). Budget refusals come after the
+ *     rules and before any write, like every other check.
  *   - The current consultation is the last one; in opening before the first
  *     there is none. The clock always belongs to the current step: leaving a
  *     step folds its time and budget into the consultation (or the opening
@@ -178,13 +185,6 @@ static const char *const cmd_names[CMD_TYPE_COUNT] = {
 
 /* ---- small helpers ---------------------------------------------------- */
 
-/* Returns a new copy of s (the caller owns it), or NULL when s is NULL or
- * the allocation fails; callers tell the two apart by s. */
-static char *room_strdup(const char *s)
-{
-    return s ? strdup(s) : NULL;
-}
-
 /* Returns the FNV-1a 64-bit hash of a command id, never 0 (0 marks an empty
  * slot of the seen ring, so a real 0 is read as 1). */
 static uint64_t room_cmd_hash(const char *id)
@@ -225,6 +225,54 @@ static int room_due_check(const char *due, bool *has_due)
     if (*has_due && room_utf8_chars(due) > ROOM_DUE_MAX_CHARS)
         return CODEV_E_TEXT_TOO_LONG;
     return 0;
+}
+
+size_t room_json_len(const char *s)
+{
+    size_t n = 0;
+
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' ||
+            c == '\t')
+            n += 2;
+        else if (c < 0x20)
+            n += 6;
+        else
+            n++;
+    }
+    return n;
+}
+
+/* Checks that the room may take add_items more items and hold new_bytes
+ * instead of old_bytes: CODEV_E_ROOM_FULL past limits.items_max or
+ * limits.bytes_max (0: no limit), else 0. A text that shrinks always fits. */
+static int room_budget_check(const struct room *r, size_t add_items, size_t old_bytes,
+                             size_t new_bytes)
+{
+    if (add_items && r->limits.items_max && r->items + add_items > r->limits.items_max)
+        return CODEV_E_ROOM_FULL;
+    if (new_bytes > old_bytes && r->limits.bytes_max &&
+        r->bytes - old_bytes + new_bytes > r->limits.bytes_max)
+        return CODEV_E_ROOM_FULL;
+    return 0;
+}
+
+/* Checks that a text written for the writes+1-th time is within
+ * limits.rewrites_max (the first write is no rewrite; 0: no limit). */
+static int room_rewrite_check(const struct room *r, uint32_t writes)
+{
+    if (r->limits.rewrites_max && writes > r->limits.rewrites_max)
+        return CODEV_E_TOO_MANY_REWRITES;
+    return 0;
+}
+
+/* What cmd costs the journal budget: its texts, JSON-escaped, and the
+ * record's fixed part. */
+static uint64_t room_journal_cost(const struct room_cmd *cmd)
+{
+    return ROOM_JOURNAL_OVERHEAD + room_json_len(cmd->text) + room_json_len(cmd->due);
 }
 
 /* Returns the index of the current consultation, or -1 before the first. */
@@ -347,6 +395,8 @@ static int room_step_change(struct room *r, enum step to, bool open_consultation
 {
     bool hands = false;
 
+    if (open_consultation && room_budget_check(r, 1, 0, ROOM_CONSULTATION_OVERHEAD))
+        return CODEV_E_ROOM_FULL;
     if (room_events_reserve(r, ROOM_EVENTS_PER_CMD))
         return CODEV_E_INTERNAL;
     if (open_consultation && array_grow((void **)&r->consultations, &r->consultations_cap,
@@ -366,6 +416,8 @@ static int room_step_change(struct room *r, enum step to, bool open_consultation
         memset(c, 0, sizeof(*c));
         c->client = -1;
         memcpy(c->step_budget_ms, r->budget_ms, sizeof(c->step_budget_ms));
+        r->items++;
+        r->bytes += ROOM_CONSULTATION_OVERHEAD;
         room_emit(r, EV_CONSULTATION, AUD_ALL, actor, 0, room_consultation_index(r),
                   now_ms);
     }
@@ -612,6 +664,7 @@ static int room_card_post(struct room *r, int member, enum room_card_type type,
     char *text = NULL, *due = NULL;
     bool has_due = false;
     int variant = 0;
+    size_t bytes;
     int err;
 
     if (type == CARD_CONTRIBUTION || type == CARD_LEARNING) {
@@ -631,6 +684,11 @@ static int room_card_post(struct room *r, int member, enum room_card_type type,
     }
     if (m->step_cards >= r->limits.cards_per_step)
         return CODEV_E_TOO_MANY_CARDS;
+    bytes = ROOM_CARD_OVERHEAD + room_json_len(cmd->text) +
+            (has_due ? room_json_len(cmd->due) : 0);
+    err = room_budget_check(r, 1, 0, bytes);
+    if (err)
+        return err;
 
     err = CODEV_E_INTERNAL;
     if (r->ncards >= UINT32_MAX || room_events_reserve(r, 1) ||
@@ -656,6 +714,8 @@ static int room_card_post(struct room *r, int member, enum room_card_type type,
     };
     text = due = NULL;
     r->ncards++;
+    r->items++;
+    r->bytes += bytes;
     m->step_cards++;
     room_emit(r, EV_CARD_ADDED, type == CARD_NOTE ? AUD_MEMBER : AUD_ALL, member,
               card->id, card->consultation, now_ms);
@@ -666,16 +726,33 @@ out:
     return err;
 }
 
-/* Replaces *slot (owned) with a copy of text, already checked. Returns 0 or
- * CODEV_E_INTERNAL with *slot unchanged. */
-static int room_text_replace(char **slot, const char *text)
+/* Checks that *slot, written *writes times so far, may be replaced by text
+ * (already checked for length): the rewrite limit, then the room's byte
+ * budget. Returns 0, CODEV_E_TOO_MANY_REWRITES or CODEV_E_ROOM_FULL. */
+static int room_text_replace_check(const struct room *r, char *const *slot,
+                                   const char *text, uint32_t writes)
 {
-    char *copy = strdup(text);
+    int err = room_rewrite_check(r, writes);
 
-    if (!copy)
+    if (err)
+        return err;
+    return room_budget_check(r, 0, room_json_len(*slot), room_json_len(text));
+}
+
+/* Replaces *slot (owned) with a copy of text (NULL: no text), every check
+ * having passed; counts the write and the bytes. Returns 0 or
+ * CODEV_E_INTERNAL with nothing changed. */
+static int room_text_replace(struct room *r, char **slot, const char *text,
+                             uint32_t *writes)
+{
+    char *copy = NULL;
+
+    if (text && !(copy = strdup(text)))
         return CODEV_E_INTERNAL;
+    r->bytes = r->bytes - room_json_len(*slot) + room_json_len(copy);
     free(*slot);
     *slot = copy;
+    (*writes)++;
     return 0;
 }
 
@@ -686,13 +763,17 @@ static int room_cmd_long_text_set(struct room *r, int member, const struct room_
 {
     struct room_consultation *c = room_consultation_mut(r);
     bool contract = cmd->type == CMD_CONTRACT_SET;
+    char **slot = contract ? &c->contract : &c->problem;
+    uint32_t *writes = contract ? &c->contract_writes : &c->problem_writes;
     int err = room_text_check(cmd->text, r->limits.long_text_max_chars);
 
+    if (!err)
+        err = room_text_replace_check(r, slot, cmd->text, *writes);
     if (err)
         return err;
     if (room_events_reserve(r, 1))
         return CODEV_E_INTERNAL;
-    err = room_text_replace(contract ? &c->contract : &c->problem, cmd->text);
+    err = room_text_replace(r, slot, cmd->text, writes);
     if (err)
         return err;
     if (contract)
@@ -729,11 +810,13 @@ static int room_cmd_question_answer(struct room *r, int member,
     if (!card)
         return CODEV_E_UNKNOWN_CARD;
     err = room_text_check(cmd->text, r->limits.text_max_chars);
+    if (!err)
+        err = room_text_replace_check(r, &card->answer, cmd->text, card->answer_writes);
     if (err)
         return err;
     if (room_events_reserve(r, 1))
         return CODEV_E_INTERNAL;
-    err = room_text_replace(&card->answer, cmd->text);
+    err = room_text_replace(r, &card->answer, cmd->text, &card->answer_writes);
     if (err)
         return err;
     room_emit(r, EV_CARD_UPDATED, AUD_ALL, member, card->id, card->consultation, now_ms);
@@ -813,7 +896,7 @@ static int room_cmd_debrief_post(struct room *r, int member, const struct room_c
                                  int64_t now_ms)
 {
     struct room_debrief *d = NULL;
-    char *comment = NULL;
+    int err;
 
     for (size_t i = 0; cmd->ref && i < r->ndebriefs; i++)
         if (strcmp(r->debriefs[i].id, cmd->ref) == 0)
@@ -825,18 +908,18 @@ static int room_cmd_debrief_post(struct room *r, int member, const struct room_c
     if (cmd->variant < 0 || cmd->variant >= OUTCOME_COUNT)
         return CODEV_E_BAD_FIELD;
     if (cmd->text) {
-        int err = room_text_check(cmd->text, r->limits.text_max_chars);
-
+        err = room_text_check(cmd->text, r->limits.text_max_chars);
         if (err)
             return err;
     }
+    err = room_text_replace_check(r, &d->comment, cmd->text, d->writes);
+    if (err)
+        return err;
     if (room_events_reserve(r, 1))
         return CODEV_E_INTERNAL;
-    comment = room_strdup(cmd->text);
-    if (cmd->text && !comment)
-        return CODEV_E_INTERNAL;
-    free(d->comment);
-    d->comment = comment;
+    err = room_text_replace(r, &d->comment, cmd->text, &d->writes);
+    if (err)
+        return err;
     d->outcome = cmd->variant;
     room_emit(r, EV_DEBRIEF, AUD_ALL, member, 0, (int)(d - r->debriefs), now_ms);
     return 0;
@@ -987,7 +1070,7 @@ int room_apply(struct room *r, int member, const struct room_cmd *cmd, int64_t n
     struct room_member *m;
     struct room_seen *grown = NULL;
     unsigned ncap = 0;
-    uint64_t hash;
+    uint64_t hash, cost;
     int err;
 
     if (duplicate)
@@ -1017,6 +1100,11 @@ int room_apply(struct room *r, int member, const struct room_cmd *cmd, int64_t n
                       r->step);
     if (err)
         return err;
+    /* The journal budget: the facilitator can always close the session. */
+    cost = room_journal_cost(cmd);
+    if (r->limits.journal_bytes_max && cmd->type != CMD_SESSION_CLOSE &&
+        r->journal_bytes + cost > r->limits.journal_bytes_max)
+        return CODEV_E_JOURNAL_FULL;
     /* Room for the id before applying (a command applied but not
      * remembered would be applied again when resent), installed only once
      * applied (a refused command leaves the room exactly as it was). */
@@ -1040,6 +1128,8 @@ int room_apply(struct room *r, int member, const struct room_cmd *cmd, int64_t n
         m->seen = grown;
         m->seen_cap = ncap;
     }
+    r->journal_bytes += cost;
+    r->version++;
     if (m->seen_n < m->seen_cap) {
         m->seen[m->seen_n++] = (struct room_seen){.hash = hash, .seq = r->seq};
     } else {
@@ -1161,6 +1251,7 @@ int room_member_add(struct room *r, const char *member_id, const char *name,
     if (facilitator && r->facilitator < 0)
         r->facilitator = (int)r->nmembers;
     err = (int)r->nmembers++;
+    r->version++;
 out:
     free(copy);
     return err;
@@ -1183,11 +1274,15 @@ int room_member_find(const struct room *r, const char *member_id)
 void room_member_set_online(struct room *r, int member, int delta)
 {
     struct room_member *m;
+    bool was_online;
 
     if (!r || member < 0 || (size_t)member >= r->nmembers)
         return;
     m = &r->members[member];
+    was_online = m->online > 0;
     m->online = delta < 0 && m->online < -delta ? 0 : m->online + delta;
+    if (was_online != (m->online > 0))
+        r->version++; /* a snapshot shows online, not the count */
 }
 
 /* Returns member's role now: the facilitator; an observer (also a removed
@@ -1239,8 +1334,11 @@ int room_debrief_add(struct room *r, const char *action_id, const char *client_i
     d->text = text_copy;
     d->due = due_copy;
     d->outcome = -1;
+    /* Counted, never refused: the plan was within the earlier room's budget. */
+    r->bytes += ROOM_CARD_OVERHEAD + room_json_len(text) + room_json_len(due);
     text_copy = due_copy = NULL;
     err = (int)r->ndebriefs++;
+    r->version++;
 out:
     free(text_copy);
     free(due_copy);

@@ -45,12 +45,28 @@
                                * unanswered commands a connection may have) */
 #define ROOM_DUE_MAX_CHARS 40 /* the "by when" of an action */
 
-/* Limits a room enforces; set from config. */
+/* What an item costs the room's byte budget besides its text: the JSON
+ * around a card in a snapshot (ids, author, type, times; about 200 bytes),
+ * and around a consultation (up to 64 acknowledging member ids). */
+#define ROOM_CARD_OVERHEAD         256
+#define ROOM_CONSULTATION_OVERHEAD 3072
+/* What a journaled command costs the journal budget besides its text: its
+ * record's fixed fields. */
+#define ROOM_JOURNAL_OVERHEAD 64
+
+/* Limits a room enforces; set from config. Zero means "no limit" for
+ * items_max, bytes_max, rewrites_max and journal_bytes_max (tests that
+ * do not care). */
 struct room_limits {
     uint32_t text_max_chars;      /* any card text */
     uint32_t long_text_max_chars; /* problem statement and contract */
     uint32_t cards_per_step;      /* cards one member may post in one step */
     uint32_t members_max;         /* members of the group, <= ROOM_MEMBERS_HARD_MAX */
+    uint32_t items_max;           /* cards + consultations of the session */
+    uint32_t bytes_max;           /* snapshot bytes the room may hold (room.bytes) */
+    uint32_t rewrites_max;        /* rewrites of one problem, contract, answer or
+                                     debrief comment */
+    uint32_t journal_bytes_max;   /* bytes the session may journal (journal_bytes) */
 };
 
 enum room_card_type {
@@ -87,13 +103,14 @@ struct room_card {
     int consultation; /* consultation index, or -1 (opening) */
     enum step step;   /* step it was posted in */
     int64_t created_ms;
-    char *text;   /* owned, NUL-terminated UTF-8 */
-    int variant;  /* kind (contribution) or dimension (learning); else 0 */
-    char *answer; /* question: the client's answer, owned, or NULL */
-    char *due;    /* action: "by when", owned, or NULL */
-    bool flagged; /* question: "advice in disguise" (facilitator) */
-    bool marked;  /* contribution: the client's "à retenir" (client only) */
-    bool removed; /* action removed by the client */
+    char *text;             /* owned, NUL-terminated UTF-8 */
+    int variant;            /* kind (contribution) or dimension (learning); else 0 */
+    char *answer;           /* question: the client's answer, owned, or NULL */
+    char *due;              /* action: "by when", owned, or NULL */
+    bool flagged;           /* question: "advice in disguise" (facilitator) */
+    bool marked;            /* contribution: the client's "à retenir" (client only) */
+    bool removed;           /* action removed by the client */
+    uint32_t answer_writes; /* question: times the answer was written */
 };
 
 struct room_seen {
@@ -128,6 +145,8 @@ struct room_consultation {
     int64_t step_used_ms[STEP_COUNT]; /* time spent per step, for history */
     uint32_t recadrages;              /* refocus signals sent by the client */
     int64_t last_recadrage_ms;
+    uint32_t problem_writes;  /* times the problem was written */
+    uint32_t contract_writes; /* times the contract was written */
 };
 
 /* An action plan item from an earlier session, for its client to debrief. */
@@ -138,6 +157,7 @@ struct room_debrief {
     char *due;                /* owned, or NULL */
     int outcome;              /* enum room_debrief_outcome, or -1 before debrief */
     char *comment;            /* owned, or NULL */
+    uint32_t writes;          /* times it was debriefed */
 };
 
 enum room_event_type {
@@ -203,6 +223,19 @@ struct room {
 
     struct room_event *out; /* events of the last commands, drained by the edge */
     size_t nout, out_cap;
+
+    /* The budget (limits.items_max, bytes_max, journal_bytes_max). Counted
+     * over the whole session and never reset by a step change, so moving
+     * back and forth between steps (which resets the per-step card counts)
+     * cannot grow a room without bound. */
+    uint64_t version;       /* changes with everything a snapshot shows but the clock
+                               (commands, members, presence, debriefs): the edge's
+                               cache of encoded snapshots is keyed by it */
+    size_t items;           /* cards and consultations */
+    size_t bytes;           /* JSON-escaped bytes of every text the room holds,
+                               plus ROOM_*_OVERHEAD per item */
+    uint64_t journal_bytes; /* bytes of every accepted command's text, rewrites
+                               included, plus ROOM_JOURNAL_OVERHEAD each */
 };
 
 enum room_cmd_type {
@@ -318,6 +351,11 @@ const struct room_card *room_card_get(const struct room *r, uint32_t id);
 /* Sequence of hands raised: fills out (capacity cap) with member indexes in
  * the order hands went up; returns how many. */
 size_t room_hands(const struct room *r, int *out, size_t cap);
+
+/* Returns the bytes s takes as a JSON string's contents (jansson's
+ * escaping: 2 for a quote, a backslash and \b \f \n \r \t, 6 for another
+ * control character, 1 for any other byte). 0 for NULL. */
+size_t room_json_len(const char *s);
 
 /* Counts Unicode code points of a valid UTF-8 string. */
 size_t room_utf8_chars(const char *s);

@@ -14,8 +14,9 @@
  *   - Steps are per action, not per role: every role listed for an action
  *     may perform it in every step listed for it. The permission table of
  *     DESIGN.md never needs more.
- *   - Only RULES_NOTE lists STEP_CLOSED, so "closed refuses everything but a
- *     note" is a property of the data, not a special case in code.
+ *   - No row lists STEP_CLOSED, so "closed refuses everything" (a private
+ *     note too: the session's journal is finalized at close, and a note
+ *     written after it would reach no export) is a property of the data.
  *   - Whether observers may act is the ROLE_OBSERVER bit of the roles mask.
  *
  * Pure: libc only, no state. Expected load: one rules_check per command,
@@ -78,7 +79,7 @@ static const struct rules_row rules_table[RULES_ACTION_COUNT] = {
     [RULES_LEARNING] = {R_F | R_C | R_K, S_LEARNING, false, false},
     [RULES_DEBRIEF] = {R_F | R_K, S_OPENING, false, false},
     [RULES_HAND] = {R_C | R_K, S_OPEN, false, false},
-    [RULES_NOTE] = {R_F | R_C | R_K | R_O, S_OPEN | S_CLOSED, false, true},
+    [RULES_NOTE] = {R_F | R_C | R_K | R_O, S_OPEN, false, true},
 };
 
 static const char *const step_names[STEP_COUNT] = {

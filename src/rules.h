@@ -58,7 +58,7 @@ enum rules_action {
 /*
  * Returns 0 when role may perform action in step, else the error, checked
  * in this order:
- *   step closed (every action but a note)       -> CODEV_E_SESSION_CLOSED
+ *   step closed (every action)                  -> CODEV_E_SESSION_CLOSED
  *   observer, any action but a note             -> CODEV_E_OBSERVER_READ_ONLY
  *   facilitator-only action, other role         -> CODEV_E_NOT_FACILITATOR
  *   client in consultation, action not allowed  -> CODEV_E_CLIENT_MUTED

@@ -43,6 +43,8 @@
 #endif
 #include <libwebsockets.h>
 #include <malloc.h>
+#include <pthread.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -60,6 +62,7 @@
 #include "listener.h"
 #include "log.h"
 #include "protocol.h"
+#include "ratelimit.h"
 #include "store.h"
 
 #if defined(CODEVD_HAVE_LIBUV) && defined(LWS_WITH_LIBUV)
@@ -78,6 +81,7 @@
 #define TICK_SLOT_US         (1000 * 1000 / TICK_SLOTS)
 #define CLOSE_MEMBER_REMOVED 4001 /* application close codes (4000-4999) */
 #define CLOSE_SLOW_CONSUMER  4002
+#define CLOSE_GROUP_DELETED  4003
 /* Commands a connection may have unanswered (sent, ack still waiting for
  * the journal). Half of ROOM_SEEN_MAX: a client that reconnects and resends
  * all of them, while another tab of the same member does the same, still
@@ -85,7 +89,7 @@
 #define SERVER_INFLIGHT_MAX   (ROOM_SEEN_MAX / 2)
 #define CLOSE_TRY_AGAIN_LATER 1013 /* RFC 6455 registry: try again later */
 #define SERVER_IP_BUCKETS     1024
-#define CLOSE_HELLO_TIMEOUT   4003
+#define CLOSE_HELLO_TIMEOUT   4004
 /* Connections over a limit are still accepted to be told so (a 503, or an
  * error frame and close 1013), up to this many at once; beyond, they are
  * closed at accept. */
@@ -96,6 +100,16 @@
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                         \
     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                         \
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+#define SERVER_PING_LEN 16 /* a ping's payload: 8 random bytes in hex */
+/* A message larger than one frame (a welcome) goes out as fragments of this
+ * size, each copied to the scratch buffer when the socket takes it, so that
+ * lws never holds more than one slice per connection (it copies what the
+ * socket refuses) and the message itself stays shared. */
+#define SERVER_SLICE (64 * 1024)
+/* Encoded room views (the snapshot without its clock) kept for joiners
+ * arriving together: keyed by session, room version and viewer; an entry
+ * no connection still writes is dropped by the next sweep. */
+#define SERVER_VIEW_SLOTS 16
 
 /* A token bucket. Zeroed, it is full on first use. */
 struct bucket {
@@ -156,12 +170,29 @@ struct conn {
     bool close_sent;     /* our close frame is written: wait for the peer's */
     uint32_t inflight;   /* acks waiting in server.waits */
     uint32_t dirty_at;   /* 1 + index in server.dirty, or 0 */
-    int64_t rx_ms;       /* monotonic ms of the last frame or pong received */
+    int64_t rx_ms;       /* monotonic ms of the last frame or answered ping */
     int64_t ping_ms;     /* monotonic ms of the last ping sent */
     struct ip_count *ip; /* its peer address's count (borrowed from its peer), or NULL */
     bool unauth;         /* counted in ip->unauth: no hello accepted yet */
     int64_t open_ms;     /* monotonic ms of the upgrade, for hello_timeout_s */
     struct conn *all_prev, *all_next; /* server.all: every WebSocket */
+
+    /* The payload of our last ping (random, new for each ping): only a pong
+     * that carries it shows the peer reads what we send; an unsolicited
+     * pong, or one with another payload, proves nothing and is ignored. */
+    unsigned char ping_payload[SERVER_PING_LEN];
+    bool ping_waiting; /* a ping went out and its pong has not come back */
+    /* A large or spliced message being written in slices (SERVER_SLICE). */
+    struct fan_msg *out; /* one reference, or NULL */
+    size_t out_off;      /* bytes of it written */
+};
+
+/* One encoded room view (see SERVER_VIEW_SLOTS). */
+struct view_entry {
+    char session_id[ROOM_ID_LEN + 1];
+    uint64_t version;    /* room.version it was encoded at */
+    int viewer;          /* proto_room_view_of's answer */
+    struct fan_msg *msg; /* one reference (the cache's), or NULL */
 };
 
 struct http_req {
@@ -177,14 +208,31 @@ struct http_req {
     bool body_too_large;
     unsigned char *resp; /* LWS_PRE + JSON */
     size_t resp_len;
+    size_t resp_off;      /* bytes of resp written (http_write slices) */
+    bool headers_written; /* the status line and headers are out */
     int status;
+    int retry_after_s; /* a Retry-After header with the 429, or 0 */
     bool responded;
-    bool waiting; /* the answer waits for a commit */
+    bool waiting;             /* the answer waits for a commit or the export thread */
+    struct export_task *task; /* its export, on the export thread, or NULL */
     /* While its body is read: in server.bodies, for http_body_timeout_s. */
     bool body_listed;
     bool body_late;  /* the deadline passed: lws closes it */
     int64_t body_ms; /* monotonic ms the headers were in */
     struct http_req *body_prev, *body_next;
+};
+
+/* An export made on the export thread: the request's job, then its answer
+ * (written by the export thread before it hands the task back). */
+struct export_task {
+    struct export_task *next;
+    struct http_api_job *job; /* owned */
+    struct http_req *h;       /* loop thread only: NULL once the request is gone */
+    int status;
+    unsigned char *resp; /* LWS_PRE + body, or NULL */
+    size_t resp_len;
+    const char *content_type; /* static */
+    const char *filename;     /* static, or NULL */
 };
 
 /* An answer that waits for the store. One entry per submitted record, in
@@ -233,6 +281,20 @@ struct server {
     uv_prepare_t prepare; /* runs server_flush before each sleep */
 #endif
     struct ip_count *ips[SERVER_IP_BUCKETS];
+    struct rate_bucket exports;    /* the exports of the whole server */
+    struct rate_bucket creates;    /* groups created on the whole server */
+    struct rate_table *http_addrs; /* HTTP budgets per client address */
+    int64_t lifecycle_mono;        /* last idle-close/expiry pass (monotonic ms) */
+    /* The export thread: the exports read and format whole journals, so
+     * they run away from the loop (a 12 MB journal took the loop for
+     * hundreds of ms). Its lists are under export_mu. */
+    pthread_t export_thread;
+    bool export_started;
+    bool export_stopping;
+    pthread_mutex_t export_mu;
+    pthread_cond_t export_cv;
+    struct export_task *export_todo, *export_todo_tail, *export_done;
+    struct view_entry views[SERVER_VIEW_SLOTS];
     struct listener lst;               /* our listening sockets */
     struct lws *lst_wsi[LISTENER_MAX]; /* each adopted into the loop */
     struct peer *peers;                /* every accepted connection */
@@ -244,7 +306,6 @@ struct server {
     int64_t shed_log_ms;               /* mono ms of the last such log line */
     uint64_t over;                     /* accepted over a limit, not logged */
     int64_t over_log_ms;               /* mono ms of the last such log line */
-    struct bucket reads;               /* the exports, which read the disk */
     unsigned char *scratch;
     struct proto_limits limits;
     struct lws_protocol_vhost_options headers[6];
@@ -365,12 +426,16 @@ static void conn_dirty(struct server *s, struct conn *c)
     c->dirty_at = (uint32_t)s->ndirty;
 }
 
-/* Queues m on c. A connection that cannot keep up is closed. */
+/* Queues m on c. A connection that cannot keep up is closed: out_queue_bytes
+ * bounds what waits for it, the rest of a message being written included. */
 static void conn_push(struct server *s, struct conn *c, struct fan_msg *m)
 {
+    size_t max = s->cfg->out_queue_bytes, writing = c->out ? c->out->len - c->out_off : 0;
+
     if (!m || c->close_code)
         return;
-    if (fan_queue_push(&c->q, m, s->cfg->out_queue_frames, s->cfg->out_queue_bytes)) {
+    if (writing >= max ||
+        fan_queue_push(&c->q, m, s->cfg->out_queue_frames, max - writing)) {
         log_notice("conn %llu: slow consumer (%u frames, %zu bytes queued), closing",
                    (unsigned long long)c->id, c->q.count, c->q.bytes);
         conn_close_later(c, CLOSE_SLOW_CONSUMER, "slow_consumer");
@@ -414,6 +479,95 @@ static void group_send(struct server *s, struct hub_group *g, json_t *j,
         conn_push(s, c, m);
     }
     fan_msg_unref(m);
+}
+
+/* Returns the encoded view of r for viewer (borrowed: the cache keeps it
+ * until a sweep finds nobody writing it), encoding it unless a joiner
+ * already did at this room version; NULL on allocation failure. */
+static struct fan_msg *server_room_view(struct server *s, const struct room *r,
+                                        int viewer)
+{
+    uint64_t h = 1469598103934665603ULL;
+    struct view_entry *e;
+    json_t *j;
+
+    for (const char *p = r->session_id; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    e = &s->views[(h ^ (uint64_t)(viewer + 1)) % SERVER_VIEW_SLOTS];
+    if (e->msg && e->version == r->version && e->viewer == viewer &&
+        strcmp(e->session_id, r->session_id) == 0)
+        return e->msg;
+    fan_msg_unref(e->msg);
+    e->msg = NULL;
+    j = proto_room_view_json(r, viewer);
+    if (!j)
+        return NULL;
+    e->msg = fan_msg_new(j, LWS_PRE, false);
+    json_decref(j);
+    memcpy(e->session_id, r->session_id, sizeof(e->session_id));
+    e->version = r->version;
+    e->viewer = viewer;
+    return e->msg;
+}
+
+/* Drops the cached views that no connection is writing any more. */
+static void server_views_trim(struct server *s, bool all)
+{
+    for (size_t i = 0; i < SERVER_VIEW_SLOTS; i++) {
+        struct view_entry *e = &s->views[i];
+        if (e->msg && (all || e->msg->refs == 1)) {
+            fan_msg_unref(e->msg);
+            e->msg = NULL;
+        }
+    }
+}
+
+/* Queues the welcome for member m of g on c: its own head and clock around
+ * the room view it shares with every joiner of the same view at the same
+ * room version (proto_welcome_head_json explains the splice). Falls back to
+ * a whole encoding when a part cannot be made. */
+static void conn_send_welcome(struct server *s, struct conn *c, struct hub_group *g,
+                              const struct hub_member *m, int64_t now)
+{
+    /* How jansson writes the mark, then the welcome's closing brace. */
+    static const char mark[] = "\"\\u0001room\\u0001\"}";
+    const size_t mark_len = sizeof(mark) - 1;
+    struct fan_msg *body, *msg = NULL;
+    unsigned char *head = NULL, *clock = NULL, *tail = NULL;
+    size_t head_len = 0, clock_len = 0;
+    json_t *j;
+
+    if (!g->room || !hub_room_of(g, m->id)) /* a closed room: its members only */
+        goto out;
+    body = server_room_view(
+        s, g->room, proto_room_view_of(g->room, room_member_find(g->room, m->id)));
+    j = proto_welcome_head_json(g, m, now);
+    head = j ? proto_dump(j, 0, &head_len) : NULL;
+    json_decref(j);
+    j = proto_room_clock_json(g->room, now);
+    clock = j ? proto_dump(j, 0, &clock_len) : NULL;
+    json_decref(j);
+    if (!body || body->len < 2 || !head || !clock || head_len < mark_len ||
+        memcmp(head + head_len - mark_len, mark, mark_len) != 0)
+        goto out;
+    tail = malloc(clock_len + 16);
+    if (!tail)
+        goto out;
+    memcpy(tail, ",\"clock\":", 9);
+    memcpy(tail + 9, clock, clock_len);
+    memcpy(tail + 9 + clock_len, "}}", 2);
+    /* The view without its closing brace, which the tail brings. */
+    msg = fan_msg_splice(head, head_len - mark_len, body, body->len - 1, tail,
+                         clock_len + 11, LWS_PRE);
+out:
+    if (msg)
+        conn_push(s, c, msg);
+    else
+        conn_send(s, c, proto_welcome_json(g, m, now));
+    fan_msg_unref(msg);
+    free(head);
+    free(clock);
+    free(tail);
 }
 
 static void conn_error(struct server *s, struct conn *c, const char *id, int code)
@@ -498,6 +652,25 @@ static void group_close_member(struct server *s, struct hub_group *g,
         conn_error(s, c, NULL, CODEV_E_MEMBER_REMOVED);
         conn_close_later(c, CLOSE_MEMBER_REMOVED, "member_removed");
     }
+}
+
+/*
+ * Takes g away: every connection gets a group_deleted error and close code
+ * 4003, is detached, and g is deleted from the hub (the caller has
+ * submitted its deletion to the store). why is for the log.
+ */
+static void server_group_drop(struct server *s, struct hub_group *g, const char *why)
+{
+    while (g->conns) {
+        struct conn *c = g->conns;
+        conn_error(s, c, NULL, CODEV_E_GROUP_DELETED);
+        conn_close_later(c, CLOSE_GROUP_DELETED, "group_deleted");
+        c->idx_room = NULL;
+        group_detach(c);
+    }
+    group_tick_update(s, g);
+    log_info("group %s: deleted (%s)", g->id, why);
+    hub_group_delete(s->hub, g);
 }
 
 /* ---- answers that wait for the store ---------------------------------------- */
@@ -648,7 +821,7 @@ static void handle_hello(struct server *s, struct conn *c, const struct proto_ms
     group_attach(c, g);
     conn_online(s, c, +1);
     group_tick_update(s, g);
-    conn_send(s, c, proto_welcome_json(g, m, now_ms()));
+    conn_send_welcome(s, c, g, m, now_ms());
     log_info("conn %llu: attached to group %s as member %s (last_seq %lld)",
              (unsigned long long)c->id, g->id, m->id, (long long)msg->last_seq);
 }
@@ -660,9 +833,14 @@ static void handle_session_open(struct server *s, struct conn *c,
     int rc;
 
     uint64_t token;
+    const struct hub_member *m = hub_member_find(g, c->member_id);
 
+    /* The documented order (proto/README.md 2.3): observer_read_only
+     * before not_facilitator. */
     if (strcmp(g->facilitator, c->member_id) != 0) {
-        conn_error(s, c, msg->id, CODEV_E_NOT_FACILITATOR);
+        conn_error(s, c, msg->id,
+                   m && m->observer ? CODEV_E_OBSERVER_READ_ONLY
+                                    : CODEV_E_NOT_FACILITATOR);
         return;
     }
     if (store_is_full(s->store)) {
@@ -724,6 +902,24 @@ static void server_journal(struct server *s, struct conn *c, struct hub_group *g
         log_err("out of memory for a pending ack");
 }
 
+/* hub_sync replaced g's invite (a member was removed): save the group so
+ * that the old code stays dead after a restart. */
+static void group_save_rotated(struct server *s, struct hub_group *g, int64_t now)
+{
+    uint64_t token;
+
+    if (!g->invite_rotated)
+        return;
+    token = ++s->next_token;
+    if (store_submit_group(s->store, g, now, token)) {
+        log_err("group %s: new invite not saved, will retry", g->id);
+        return;
+    }
+    g->invite_rotated = false;
+    if (waits_push(s, token, WAIT_NONE, NULL, NULL))
+        log_err("out of memory for a pending record");
+}
+
 static void handle_command(struct server *s, struct conn *c, const struct proto_msg *msg)
 {
     struct hub_group *g = c->group;
@@ -771,6 +967,8 @@ static void handle_command(struct server *s, struct conn *c, const struct proto_
     }
     hub_sync(s->hub, g);
     group_tick_update(s, g);
+    g->room_active_ms = now;
+    group_save_rotated(s, g, now);
     server_journal(s, c, g, idx, &msg->cmd, now, seq, closed);
 }
 
@@ -1230,6 +1428,24 @@ static bool origin_allowed(struct server *s, struct lws *wsi)
            origin_equal(&origin, &want);
 }
 
+/* Fills out with a new ping payload: 8 random bytes (OpenSSL's generator,
+ * which already makes the member keys) in hex, because lws validates the
+ * pong's payload as UTF-8 and drops a peer that echoes raw bytes. Returns 0,
+ * or -1 when the generator fails. */
+static int server_ping_payload_new(unsigned char out[SERVER_PING_LEN])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char raw[SERVER_PING_LEN / 2];
+
+    if (RAND_bytes(raw, sizeof(raw)) != 1)
+        return -1;
+    for (size_t i = 0; i < sizeof(raw); i++) {
+        out[2 * i] = (unsigned char)hex[raw[i] >> 4];
+        out[2 * i + 1] = (unsigned char)hex[raw[i] & 15];
+    }
+    return 0;
+}
+
 /* Writes what c has queued, as frames of up to SERVER_MAX_FRAME bytes,
  * until the queue is empty or lws had to keep part of a frame (the socket
  * is full: lws then asks for WRITEABLE itself, and the rest goes from
@@ -1240,21 +1456,58 @@ static int conn_write_some(struct server *s, struct conn *c)
     struct fan_msg *hold;
     size_t len;
 
-    while (!lws_partial_buffered(c->wsi) &&
-           fan_queue_take(&c->q, s->scratch, SERVER_SCRATCH, LWS_PRE, SERVER_MAX_FRAME,
-                          &data, &len, &hold)) {
-        int n = lws_write(c->wsi, data, len, LWS_WRITE_TEXT);
+    while (!lws_partial_buffered(c->wsi)) {
+        int n;
+
+        if (c->out) {
+            /* The next slice of a large message, as a fragment. */
+            size_t left = c->out->len - c->out_off;
+            size_t k = left < SERVER_SLICE ? left : SERVER_SLICE;
+            int flags = c->out_off ? LWS_WRITE_CONTINUATION : LWS_WRITE_TEXT;
+
+            if (k < left)
+                flags |= LWS_WRITE_NO_FIN;
+            fan_msg_copy(c->out, c->out_off, s->scratch + LWS_PRE, k, LWS_PRE);
+            n = lws_write(c->wsi, s->scratch + LWS_PRE, k,
+                          (enum lws_write_protocol)flags);
+            if (n < (int)k) {
+                log_info("conn %llu: write failed", (unsigned long long)c->id);
+                return -1;
+            }
+            c->out_off += k;
+            if (c->out_off == c->out->len) {
+                fan_msg_unref(c->out);
+                c->out = NULL;
+                c->out_off = 0;
+            }
+            continue;
+        }
+        if (!fan_queue_take(&c->q, s->scratch, SERVER_SCRATCH, LWS_PRE, SERVER_MAX_FRAME,
+                            &data, &len, &hold))
+            break;
+        if (!data || len > SERVER_SLICE) {
+            c->out = hold; /* spliced, or larger than a slice: in slices */
+            c->out_off = 0;
+            continue;
+        }
+        n = lws_write(c->wsi, data, len, LWS_WRITE_TEXT);
         fan_msg_unref(hold);
         if (n < (int)len) {
             log_info("conn %llu: write failed", (unsigned long long)c->id);
             return -1;
         }
     }
-    if (c->ping_due && !lws_partial_buffered(c->wsi)) {
-        /* With a payload: lws 4.1 does not report an empty pong. */
-        unsigned char ping[LWS_PRE + 5] = {[LWS_PRE] = 'c', 'o', 'd', 'e', 'v'};
+    /* No ping between the fragments of a message. */
+    if (c->ping_due && !c->out && !lws_partial_buffered(c->wsi)) {
+        /* With a payload (lws 4.1 does not report an empty pong), new for
+         * each ping, so that only an answer to this ping counts. */
+        unsigned char ping[LWS_PRE + SERVER_PING_LEN];
         c->ping_due = false;
-        if (lws_write(c->wsi, ping + LWS_PRE, 5, LWS_WRITE_PING) < 0)
+        if (server_ping_payload_new(c->ping_payload))
+            return -1;
+        memcpy(ping + LWS_PRE, c->ping_payload, SERVER_PING_LEN);
+        c->ping_waiting = true;
+        if (lws_write(c->wsi, ping + LWS_PRE, SERVER_PING_LEN, LWS_WRITE_PING) < 0)
             return -1;
     }
     return 0;
@@ -1292,7 +1545,7 @@ static int conn_writeable(struct server *s, struct conn *c)
         return -1;
     if (lws_partial_buffered(c->wsi))
         return 0; /* lws calls again once its buffer is out */
-    if (!fan_queue_empty(&c->q) || c->ping_due)
+    if (!fan_queue_empty(&c->q) || c->ping_due || c->out)
         lws_callback_on_writable(c->wsi);
     else if (c->close_code)
         return conn_send_close(c);
@@ -1367,6 +1620,7 @@ static int conn_receive(struct server *s, struct conn *c, const void *in, size_t
 }
 
 static int server_timer_arm(struct server *s, bool on);
+static void export_drain(struct server *s);
 
 static int callback_codev(struct lws *wsi, enum lws_callback_reasons reason, void *user,
                           void *in, size_t len)
@@ -1438,7 +1692,12 @@ static int callback_codev(struct lws *wsi, enum lws_callback_reasons reason, voi
         return conn_receive(s, c, in, len);
 
     case LWS_CALLBACK_RECEIVE_PONG:
-        c->rx_ms = mono_ms();
+        /* Liveness counts only the answer to our own last ping. */
+        if (c->ping_waiting && len == SERVER_PING_LEN &&
+            memcmp(in, c->ping_payload, SERVER_PING_LEN) == 0) {
+            c->ping_waiting = false;
+            c->rx_ms = mono_ms();
+        }
         return 0;
 
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
@@ -1453,6 +1712,7 @@ static int callback_codev(struct lws *wsi, enum lws_callback_reasons reason, voi
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         if (s->store) /* NULL while the server shuts down */
             store_drain(s->store, on_committed, s);
+        export_drain(s);
 #if defined(SERVER_UV)
         if (s->stopping && s->uv)
             uv_stop(&s->loop);
@@ -1479,6 +1739,8 @@ static int callback_codev(struct lws *wsi, enum lws_callback_reasons reason, voi
             group_tick_update(s, g);
         }
         fan_queue_clear(&c->q);
+        fan_msg_unref(c->out);
+        c->out = NULL;
         free(c->rx);
         c->rx = NULL;
         if (c->counted) {
@@ -1499,47 +1761,328 @@ static int callback_codev(struct lws *wsi, enum lws_callback_reasons reason, voi
 /* ---- HTTP API --------------------------------------------------------------- */
 
 /* The exports read the store synchronously on the loop thread: small reads,
- * but bounded in rate for the whole server so that no client can keep the
- * loop on the disk. */
-#define SERVER_READS_PER_SEC 50.0
-#define SERVER_READS_BURST   100.0
+ * but bounded in rate for the whole server (and per member, by
+ * http_exports_per_min) so that no client can keep the loop on the disk. */
+#define SERVER_EXPORTS_PER_MIN   3000.0 /* 50 a second */
+#define SERVER_EXPORTS_BURST     100.0
+#define SERVER_HTTP_ADDR_SLOTS   4096
+#define SERVER_HTTP_ADDR_IDLE_MS 60000 /* every budget is a minute's worth */
 
-static bool http_reads_disk(const char *path)
+/* The buckets of struct rate_addr. */
+enum { ADDR_ANON, ADDR_CREATE };
+
+/* http_api_gate: a member's export budget, then the server's. */
+static bool server_export_allowed(void *arg, struct hub_member *m, int *retry_after_s)
 {
-    size_t n = strlen(path);
+    struct server *s = arg;
+    double per_min = s->cfg->http_exports_per_min;
+    int64_t now = now_ms();
 
-    return (n > 8 && strcmp(path + n - 8, "/journal") == 0) ||
-           (n > 8 && strcmp(path + n - 8, "/history") == 0) ||
-           (n > 8 && strcmp(path + n - 8, "/minutes") == 0);
+    if (!rate_bucket_ready(&m->exports, per_min, per_min, now, retry_after_s) ||
+        !rate_bucket_ready(&s->exports, SERVER_EXPORTS_PER_MIN, SERVER_EXPORTS_BURST, now,
+                           retry_after_s))
+        return false;
+    rate_bucket_take(&m->exports, per_min, per_min, now, NULL);
+    rate_bucket_take(&s->exports, SERVER_EXPORTS_PER_MIN, SERVER_EXPORTS_BURST, now,
+                     NULL);
+    return true;
 }
 
-static bool server_read_ok(struct server *s)
+/* POST /api/groups: creates a group. */
+static bool http_is_create(const struct http_req *h)
 {
-    return bucket_take(&s->reads, SERVER_READS_PER_SEC, SERVER_READS_BURST, now_ms());
+    return h->method == HTTP_API_POST && strcmp(h->path, "/api/groups") == 0;
+}
+
+/* A call made without a member key: creating or joining a group, or any
+ * call with no Bearer key at all. Calls with a key that turns out wrong are
+ * charged after the fact (see http_respond). */
+static bool http_is_anonymous(const struct http_req *h)
+{
+    size_t n = strlen(h->path);
+
+    return http_is_create(h) ||
+           (h->method == HTTP_API_POST && n > 8 &&
+            strcmp(h->path + n - 8, "/members") == 0) ||
+           strncmp(h->auth, "Bearer ", 7) != 0;
+}
+
+/*
+ * The HTTP budgets, before the call is handled: keyless calls per address
+ * (http_anon_per_min), group creations per address and for the whole server
+ * (only creations: members of existing groups never wait for strangers).
+ * Returns 0 and takes the tokens, or CODEV_E_RATE_LIMITED with
+ * *retry_after_s set and nothing taken.
+ */
+static int http_budget_take(struct server *s, struct rate_addr *a, bool anon, bool create,
+                            int64_t now, int *retry_after_s)
+{
+    double anon_pm = s->cfg->http_anon_per_min, create_pm = s->cfg->http_create_per_min,
+           global_pm = s->cfg->http_create_global_per_min;
+
+    if ((anon &&
+         !rate_bucket_ready(&a->b[ADDR_ANON], anon_pm, anon_pm, now, retry_after_s)) ||
+        (create && !rate_bucket_ready(&a->b[ADDR_CREATE], create_pm, create_pm, now,
+                                      retry_after_s)) ||
+        (create &&
+         !rate_bucket_ready(&s->creates, global_pm, global_pm, now, retry_after_s)))
+        return CODEV_E_RATE_LIMITED;
+    if (anon)
+        rate_bucket_take(&a->b[ADDR_ANON], anon_pm, anon_pm, now, NULL);
+    if (create) {
+        rate_bucket_take(&a->b[ADDR_CREATE], create_pm, create_pm, now, NULL);
+        rate_bucket_take(&s->creates, global_pm, global_pm, now, NULL);
+    }
+    return 0;
+}
+
+static void server_group_drop(struct server *s, struct hub_group *g, const char *why);
+
+/* ---- the export thread -------------------------------------------------------- */
+
+/* Runs t's export and encodes its answer. Export thread. */
+static void export_task_run(struct server *s, struct export_task *t)
+{
+    struct http_api_reply reply;
+
+    http_api_job_run(t->job, s->store, &reply);
+    t->status = reply.status;
+    if (reply.text) {
+        t->resp = malloc(LWS_PRE + reply.text_len + 1);
+        if (t->resp)
+            memcpy(t->resp + LWS_PRE, reply.text, reply.text_len);
+        t->resp_len = reply.text_len;
+        t->content_type = reply.content_type;
+        t->filename = reply.filename;
+        free(reply.text);
+    } else {
+        t->resp = proto_dump(reply.body, LWS_PRE, &t->resp_len);
+        t->content_type = "application/json";
+    }
+    json_decref(reply.body);
+}
+
+static void *export_thread_main(void *arg)
+{
+    struct server *s = arg;
+
+    pthread_mutex_lock(&s->export_mu);
+    for (;;) {
+        struct export_task *t;
+        while (!s->export_todo && !s->export_stopping)
+            pthread_cond_wait(&s->export_cv, &s->export_mu);
+        if (s->export_stopping)
+            break;
+        t = s->export_todo;
+        s->export_todo = t->next;
+        if (!s->export_todo)
+            s->export_todo_tail = NULL;
+        pthread_mutex_unlock(&s->export_mu);
+        export_task_run(s, t);
+        pthread_mutex_lock(&s->export_mu);
+        t->next = s->export_done;
+        s->export_done = t;
+        if (atomic_load(&s->wake_ok))
+            lws_cancel_service(s->ctx);
+    }
+    pthread_mutex_unlock(&s->export_mu);
+    return NULL;
+}
+
+static void export_task_free(struct export_task *t)
+{
+    http_api_job_free(t->job);
+    free(t->resp);
+    free(t);
+}
+
+/* Queues job (taking it) for h. Returns 0, or -1 (job not taken). Loop. */
+static int export_submit(struct server *s, struct http_req *h, struct http_api_job *job)
+{
+    struct export_task *t = calloc(1, sizeof(*t));
+
+    if (!t || !s->export_started) {
+        free(t);
+        return -1;
+    }
+    t->job = job;
+    t->h = h;
+    h->task = t;
+    pthread_mutex_lock(&s->export_mu);
+    if (s->export_todo_tail)
+        s->export_todo_tail->next = t;
+    else
+        s->export_todo = t;
+    s->export_todo_tail = t;
+    pthread_cond_signal(&s->export_cv);
+    pthread_mutex_unlock(&s->export_mu);
+    return 0;
+}
+
+/* The request h goes away: its export, if any, will be dropped. Loop. */
+static void export_forget(struct http_req *h)
+{
+    if (h->task)
+        h->task->h = NULL;
+    h->task = NULL;
+}
+
+/* Hands the finished exports to their requests. Loop thread. */
+static void export_drain(struct server *s)
+{
+    struct export_task *t;
+
+    if (!s->export_started)
+        return;
+    pthread_mutex_lock(&s->export_mu);
+    t = s->export_done;
+    s->export_done = NULL;
+    pthread_mutex_unlock(&s->export_mu);
+    while (t) {
+        struct export_task *next = t->next;
+        struct http_req *h = t->h;
+        if (h) {
+            h->task = NULL;
+            h->status = t->resp ? t->status : 500;
+            h->resp = t->resp;
+            h->resp_len = t->resp_len;
+            h->content_type = t->content_type;
+            h->filename = t->filename;
+            t->resp = NULL;
+            h->waiting = false;
+            if (!h->resp) {
+                json_t *err = http_api_error_json(CODEV_E_INTERNAL);
+                h->resp = proto_dump(err, LWS_PRE, &h->resp_len);
+                h->content_type = "application/json";
+                h->filename = NULL;
+                json_decref(err);
+            }
+            log_info("http GET %.40s -> %d", h->path, h->status);
+            lws_callback_on_writable(h->wsi);
+        }
+        export_task_free(t);
+        t = next;
+    }
+}
+
+static int export_thread_start(struct server *s)
+{
+    pthread_mutex_init(&s->export_mu, NULL);
+    pthread_cond_init(&s->export_cv, NULL);
+    if (pthread_create(&s->export_thread, NULL, export_thread_main, s)) {
+        log_err("cannot start the export thread");
+        pthread_cond_destroy(&s->export_cv);
+        pthread_mutex_destroy(&s->export_mu);
+        return -1;
+    }
+    s->export_started = true;
+    return 0;
+}
+
+/* Drops the tasks of a list. */
+static void export_list_free(struct export_task *t)
+{
+    while (t) {
+        struct export_task *next = t->next;
+        export_task_free(t);
+        t = next;
+    }
+}
+
+/* Stops the export thread (an export under way finishes first) and drops
+ * what is left. Before the store closes. */
+static void export_thread_stop(struct server *s)
+{
+    if (!s->export_started)
+        return;
+    pthread_mutex_lock(&s->export_mu);
+    s->export_stopping = true;
+    pthread_cond_signal(&s->export_cv);
+    pthread_mutex_unlock(&s->export_mu);
+    pthread_join(s->export_thread, NULL);
+    s->export_started = false;
+    export_list_free(s->export_todo);
+    export_list_free(s->export_done);
+    s->export_todo = s->export_todo_tail = s->export_done = NULL;
+    pthread_cond_destroy(&s->export_cv);
+    pthread_mutex_destroy(&s->export_mu);
 }
 
 static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
 {
+    const struct http_api_gate gate = {
+        .export_allowed = server_export_allowed, .arg = s, .offload = true};
     struct http_api_reply reply;
     int64_t now = now_ms();
-
+    bool anon = http_is_anonymous(h), create = http_is_create(h);
+    struct rate_addr *addr;
+    char peer[RATE_ADDR_LEN] = "";
     uint64_t token = 0;
-    int rc = 0;
+    int rc = 0, retry = 0;
 
+    lws_get_peer_simple(wsi, peer, sizeof(peer));
+    addr = rate_table_get(s->http_addrs, peer, now, SERVER_HTTP_ADDR_IDLE_MS);
     if (h->body_too_large) {
         reply = (struct http_api_reply){.status = 413,
                                         .body = http_api_error_json(CODEV_E_TOO_LARGE)};
-    } else if (h->method == HTTP_API_GET && http_reads_disk(h->path) &&
-               !server_read_ok(s)) {
-        reply = (struct http_api_reply){
-            .status = 429, .body = http_api_error_json(CODEV_E_RATE_LIMITED)};
-    } else if (h->method == HTTP_API_POST && store_is_full(s->store)) {
-        reply = (struct http_api_reply){
-            .status = 429, .body = http_api_error_json(CODEV_E_RATE_LIMITED)};
+    } else if (http_budget_take(s, addr, anon, create, now, &retry)) {
+        reply = (struct http_api_reply){.status = 429,
+                                        .body = http_api_error_json(CODEV_E_RATE_LIMITED),
+                                        .retry_after_s = retry};
+    } else if (h->method != HTTP_API_GET && store_is_full(s->store)) {
+        reply = (struct http_api_reply){.status = 429,
+                                        .body = http_api_error_json(CODEV_E_RATE_LIMITED),
+                                        .retry_after_s = 1};
     } else {
-        http_api_handle(s->hub, s->store, h->method, h->path,
+        http_api_handle(s->hub, s->store, &gate, h->method, h->path,
                         h->query[0] ? h->query : NULL, h->auth[0] ? h->auth : NULL,
                         h->body, h->body_len, now, &reply);
+        /* A key that opened nothing costs what a keyless call costs; once
+         * that budget is spent, wrong keys get 429 (such a call changed
+         * nothing: every change needs a key that opens the group). */
+        if (!anon && !reply.authenticated &&
+            !rate_bucket_take(&addr->b[ADDR_ANON], s->cfg->http_anon_per_min,
+                              s->cfg->http_anon_per_min, now, &retry)) {
+            json_decref(reply.body);
+            free(reply.text);
+            reply =
+                (struct http_api_reply){.status = 429,
+                                        .body = http_api_error_json(CODEV_E_RATE_LIMITED),
+                                        .retry_after_s = retry};
+        }
+    }
+    if (reply.job) {
+        /* An export: the answer comes from the export thread. */
+        if (!export_submit(s, h, reply.job)) {
+            log_info("http GET %.40s -> export thread", h->path);
+            h->responded = true;
+            h->waiting = true;
+            return;
+        }
+        http_api_job_free(reply.job);
+        reply = (struct http_api_reply){.status = 500,
+                                        .body = http_api_error_json(CODEV_E_INTERNAL)};
+    }
+    if (reply.created || reply.updated || reply.joined)
+        (reply.created   ? reply.created
+         : reply.updated ? reply.updated
+                         : reply.joined)
+            ->active_ms = now;
+    /* The facilitator deleted the group: gone from the store (the answer
+     * waits for the commit), its sockets closed, gone from the hub. */
+    if (reply.deleted) {
+        token = ++s->next_token;
+        rc = store_submit_group_delete(s->store, reply.deleted->id, token);
+        if (rc) {
+            log_err("http %.40s: delete not journaled: %s", h->path, codev_err_name(rc));
+            json_decref(reply.body);
+            reply.status = 500;
+            reply.body = http_api_error_json(CODEV_E_INTERNAL);
+            token = 0;
+        } else {
+            server_group_drop(s, reply.deleted, "deleted by its facilitator");
+        }
+        reply.deleted = NULL;
     }
     /* What changed a group is journaled; the answer waits for the commit. */
     if (reply.created || reply.updated || reply.joined || reply.opened) {
@@ -1561,6 +2104,7 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
         }
     }
     h->status = reply.status;
+    h->retry_after_s = reply.retry_after_s;
     if (reply.text) {
         h->resp = malloc(LWS_PRE + reply.text_len + 1);
         if (h->resp) {
@@ -1585,8 +2129,11 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
                    proto_member_joined_json(
                        reply.joined, hub_member_find(reply.joined, reply.joined_id)),
                    NULL, NULL);
-    log_info("http %s %.40s -> %d", h->method == HTTP_API_POST ? "POST" : "GET", h->path,
-             h->status);
+    log_info("http %s %.40s -> %d",
+             h->method == HTTP_API_POST     ? "POST"
+             : h->method == HTTP_API_DELETE ? "DELETE"
+                                            : "GET",
+             h->path, h->status);
     h->responded = true;
     if (token && !waits_push(s, token, WAIT_HTTP, h, NULL)) {
         h->waiting = true;
@@ -1595,18 +2142,55 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
     lws_callback_on_writable(wsi);
 }
 
+/* Bytes of an answer written per WRITEABLE: a 12 MB export written at once
+ * had lws copy it whole into its own buffer, on the loop (tens of ms). */
+#define SERVER_HTTP_SLICE (64 * 1024)
+
+/* Writes the headers, then the body in slices of SERVER_HTTP_SLICE, one
+ * per WRITEABLE. */
 static int http_write(struct lws *wsi, struct http_req *h)
 {
     unsigned char hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *p = start,
                                        *end = hdr + sizeof(hdr) - 1;
+    size_t slice;
+    bool last;
 
     if (!h->resp)
         return -1;
+    if (h->headers_written) {
+        slice = h->resp_len - h->resp_off;
+        if (slice > SERVER_HTTP_SLICE)
+            slice = SERVER_HTTP_SLICE;
+        last = h->resp_off + slice == h->resp_len;
+        /* The LWS_PRE bytes before a slice belong to a slice already sent. */
+        if (lws_write(wsi, h->resp + LWS_PRE + h->resp_off, slice,
+                      last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)slice)
+            return -1;
+        h->resp_off += slice;
+        if (!last) {
+            lws_callback_on_writable(wsi);
+            return 0;
+        }
+        free(h->resp);
+        h->resp = NULL;
+        if (lws_http_transaction_completed(wsi))
+            return -1;
+        if (lws_get_network_wsi(wsi) == wsi)
+            peer_set_state(peer_of(wsi), PEER_WAITING); /* keep-alive: the next request */
+        return 0;
+    }
     if (lws_add_http_common_headers(wsi, (unsigned int)h->status, h->content_type,
                                     h->resp_len, &p, end) ||
         lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
                                     (const unsigned char *)"no-store", 8, &p, end))
         return -1;
+    if (h->retry_after_s > 0) {
+        char secs[16];
+        int n = snprintf(secs, sizeof(secs), "%d", h->retry_after_s);
+        if (lws_add_http_header_by_name(wsi, (const unsigned char *)"retry-after:",
+                                        (const unsigned char *)secs, n, &p, end))
+            return -1;
+    }
     if (h->filename) {
         char disp[128];
         int n = snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", h->filename);
@@ -1617,16 +2201,12 @@ static int http_write(struct lws *wsi, struct http_req *h)
     }
     if (lws_finalize_write_http_header(wsi, start, &p, end))
         return -1;
-    if (lws_write(wsi, h->resp + LWS_PRE, h->resp_len, LWS_WRITE_HTTP_FINAL) !=
-        (int)h->resp_len)
-        return -1;
-    free(h->resp);
-    h->resp = NULL;
-    if (lws_http_transaction_completed(wsi))
-        return -1;
-    if (lws_get_network_wsi(wsi) == wsi)
-        peer_set_state(peer_of(wsi), PEER_WAITING); /* keep-alive: the next request */
-    return 0;
+    h->headers_written = true;
+    if (h->resp_len > SERVER_HTTP_SLICE) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    return http_write(wsi, h); /* small: at once, as before */
 }
 
 static void http_req_reset(struct http_req *h)
@@ -1684,13 +2264,15 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
         return 0;
     case LWS_CALLBACK_HTTP:
         waits_forget(s, h);
+        export_forget(h);
         http_body_wait(s, h, false);
         http_req_reset(h);
         h->wsi = wsi;
         m = lws_http_get_uri_and_method(wsi, &uri, &ulen);
-        h->method = m == LWSHUMETH_GET    ? HTTP_API_GET
-                    : m == LWSHUMETH_POST ? HTTP_API_POST
-                                          : HTTP_API_OTHER;
+        h->method = m == LWSHUMETH_GET      ? HTTP_API_GET
+                    : m == LWSHUMETH_POST   ? HTTP_API_POST
+                    : m == LWSHUMETH_DELETE ? HTTP_API_DELETE
+                                            : HTTP_API_OTHER;
         if (!uri || ulen <= 0 || (size_t)ulen >= sizeof(h->path))
             snprintf(h->path, sizeof(h->path), "/api/?");
         else
@@ -1745,6 +2327,7 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
          * peer dropped by the handshake timeout) has no pss. */
         if (h) {
             waits_forget(s, h);
+            export_forget(h);
             http_body_wait(s, h, false);
             http_req_reset(h);
         }
@@ -1789,7 +2372,8 @@ static void server_trim(struct server *s)
 
 /* Keep-alive, once a second: a connection silent for idle_timeout_s gets a
  * ping (again every idle_timeout_s); one silent for min(idle_timeout_s, 10)
- * s more, pong included, is dropped. One pass over every connection
+ * s more is dropped: only a frame or the pong that answers our last ping
+ * (its payload) breaks the silence. One pass over every connection
  * instead of a timer each: lws keeps its timers in a sorted list, and
  * re-sorting them on every pong cost 20-27% of the CPU at 10-18k. */
 static void server_sweep(struct server *s, int64_t mono)
@@ -1820,7 +2404,124 @@ static void server_sweep(struct server *s, int64_t mono)
         }
     }
     server_peers_sweep(s, mono);
+    server_views_trim(s, false);
     server_trim(s);
+}
+
+/* ---- idle sessions and unused groups ----------------------------------------- */
+
+#define SERVER_LIFECYCLE_BATCH  64    /* groups closed or deleted per pass */
+#define SERVER_LIFECYCLE_MAX_MS 60000 /* passes at least this often */
+#define SERVER_LIFECYCLE_MIN_MS 1000  /* and at most once a second */
+
+/* Milliseconds between two passes: a quarter of the shorter idle delay,
+ * within [SERVER_LIFECYCLE_MIN_MS, SERVER_LIFECYCLE_MAX_MS]. */
+static int64_t server_lifecycle_period(const struct server *s)
+{
+    int64_t shortest = (int64_t)s->cfg->session_idle_close_s * 1000 / 4,
+            expire = (int64_t)s->cfg->group_idle_expire_s * 1000 / 4;
+
+    if (expire < shortest)
+        shortest = expire;
+    if (shortest < SERVER_LIFECYCLE_MIN_MS)
+        return SERVER_LIFECYCLE_MIN_MS;
+    return shortest > SERVER_LIFECYCLE_MAX_MS ? SERVER_LIFECYCLE_MAX_MS : shortest;
+}
+
+/*
+ * Closes g's open session, idle for session_idle_close_s: a session_close
+ * from its facilitator, applied, sent and journaled exactly as if they had
+ * sent it, so that the close events reach the members connected and the
+ * retention runs at the close.
+ */
+static void group_close_idle(struct server *s, struct hub_group *g, int64_t now)
+{
+    struct room *r = g->room;
+    struct room_cmd cmd = {.type = CMD_SESSION_CLOSE};
+    char uuid[AUTH_UUID_LEN + 1];
+    uint64_t seq = 0, token;
+    bool dup = false;
+    int rc;
+
+    /* A fresh id: a client may send any id, and one equal to ours would
+     * make our close a duplicate of theirs. */
+    auth_uuid_new(uuid);
+    snprintf(cmd.id, sizeof(cmd.id), "idle-close-%s", uuid);
+    rc = r->facilitator < 0 ? CODEV_E_INTERNAL
+                            : room_apply(r, r->facilitator, &cmd, now, &seq, &dup);
+    if (rc || dup) {
+        room_outbox_clear(r);
+        log_warn("group %s: idle session %s not closed: %s", g->id, r->session_id,
+                 codev_err_name(rc));
+        g->room_active_ms = now; /* try again after another idle period */
+        return;
+    }
+    for (size_t i = 0; i < r->nout; i++)
+        group_send(s, g, proto_event_json(r, &r->out[i], now), &r->out[i], NULL);
+    room_outbox_clear(r);
+    hub_sync(s->hub, g);
+    r = g->room; /* hub_sync may have replaced it by its text-free version */
+    group_tick_update(s, g);
+    log_info("group %s: session %s closed after %u s without a command", g->id,
+             r->session_id, s->cfg->session_idle_close_s);
+    token = ++s->next_token;
+    if (store_submit_cmd(s->store, r, r->facilitator, &cmd, now, seq, token) ||
+        waits_push(s, token, WAIT_NONE, NULL, NULL)) {
+        log_err("group %s: idle close not journaled", g->id);
+        return;
+    }
+    token = ++s->next_token;
+    if (store_submit_session_close(s->store, g, now, token) ||
+        waits_push(s, token, WAIT_NONE, NULL, NULL))
+        log_err("group %s: close not journaled (finished at the next start)", g->id);
+}
+
+/* Deletes g, which never opened a session and was idle group_idle_expire_s. */
+static void group_expire(struct server *s, struct hub_group *g)
+{
+    uint64_t token = ++s->next_token;
+
+    if (store_submit_group_delete(s->store, g->id, token) ||
+        waits_push(s, token, WAIT_NONE, NULL, NULL)) {
+        log_err("group %s: expiry not journaled", g->id);
+        return;
+    }
+    server_group_drop(s, g, "never opened a session, expired");
+}
+
+/*
+ * One pass over the groups (cheap: a comparison or two per group): open
+ * sessions idle for session_idle_close_s are closed, groups that never
+ * opened a session, idle for group_idle_expire_s and with nobody connected
+ * are deleted; SERVER_LIFECYCLE_BATCH of each at most, the rest at the next
+ * pass. Also saves an invite that start-up replaced. Runs at start and from
+ * the timer, which keeps a slow beat while nobody is connected.
+ */
+static void server_lifecycle(struct server *s)
+{
+    struct hub_group *close[SERVER_LIFECYCLE_BATCH], *expire[SERVER_LIFECYCLE_BATCH];
+    size_t nclose = 0, nexpire = 0;
+    int64_t now = now_ms(), idle_ms = (int64_t)s->cfg->session_idle_close_s * 1000,
+            expire_ms = (int64_t)s->cfg->group_idle_expire_s * 1000;
+
+    for (size_t b = 0; b < s->hub->nbuckets; b++) {
+        for (struct hub_group *g = s->hub->buckets[b]; g; g = g->next) {
+            group_save_rotated(s, g, now);
+            if (g->room && g->room->step != STEP_CLOSED) {
+                if (now - g->room_active_ms >= idle_ms && nclose < SERVER_LIFECYCLE_BATCH)
+                    close[nclose++] = g;
+            } else if (!g->opened_once && !g->room && !g->conns &&
+                       now - g->active_ms >= expire_ms &&
+                       nexpire < SERVER_LIFECYCLE_BATCH) {
+                expire[nexpire++] = g;
+            }
+        }
+    }
+    /* Each close submits two records, each expiry one. */
+    for (size_t i = 0; i < nclose && !store_is_full(s->store); i++)
+        group_close_idle(s, close[i], now);
+    for (size_t i = 0; i < nexpire && !store_is_full(s->store); i++)
+        group_expire(s, expire[i]);
 }
 
 /* The timerfd fired: serve each slot whose deadline passed (more than one
@@ -1839,6 +2540,10 @@ static void server_timer(struct server *s)
         if (s->tick_slot == 0)
             server_sweep(s, mono);
         s->tick_slot = (s->tick_slot + 1) % TICK_SLOTS;
+    }
+    if (mono - s->lifecycle_mono >= server_lifecycle_period(s)) {
+        s->lifecycle_mono = mono;
+        server_lifecycle(s);
     }
     /* Nobody connected: nothing ticks (a room ticks only for its
      * connections), nobody needs a ping and no HTTP deadline runs. */
@@ -1900,6 +2605,10 @@ static int server_timer_arm(struct server *s, bool on)
         its.it_value.tv_sec = ns / 1000000000;
         its.it_value.tv_nsec = ns % 1000000000;
         its.it_interval.tv_nsec = TICK_SLOT_US * 1000L;
+    } else {
+        /* Nobody connected: a slow beat, for server_lifecycle only. */
+        its.it_value.tv_sec = SERVER_LIFECYCLE_MIN_MS / 1000;
+        its.it_interval.tv_sec = SERVER_LIFECYCLE_MIN_MS / 1000;
     }
     if (timerfd_settime(s->timer_fd, TFD_TIMER_ABSTIME, &its, NULL)) {
         log_err("timerfd_settime: %s", strerror(errno));
@@ -1929,7 +2638,8 @@ static int server_timer_start(struct server *s)
                            * risk closing another descriptor twice */
         return -1;
     }
-    return 0;
+    s->timer_on = true; /* so that the next call sets the slow beat */
+    return server_timer_arm(s, false);
 }
 
 /* Adds each listening socket to the loop (callback_listen accepts). */
@@ -2056,7 +2766,8 @@ struct server *server_new(const struct config *cfg)
                                       .max_depth = (int)cfg->json_max_depth};
     s->scratch = malloc(SERVER_SCRATCH);
     s->hub = hub_new(cfg);
-    if (!s->scratch || !s->hub)
+    s->http_addrs = rate_table_new(SERVER_HTTP_ADDR_SLOTS);
+    if (!s->scratch || !s->hub || !s->http_addrs)
         goto fail;
     /* Bind first: a busy port or a wrong address stops here, before the
      * store is touched. */
@@ -2065,7 +2776,7 @@ struct server *server_new(const struct config *cfg)
                 cfg->listen ? cfg->listen : "all interfaces", cfg->port);
         goto fail;
     }
-    if (server_store_open(s))
+    if (server_store_open(s) || export_thread_start(s))
         goto fail;
 
     s->headers[0] = (struct lws_protocol_vhost_options){&s->headers[1], NULL,
@@ -2174,6 +2885,7 @@ struct server *server_new(const struct config *cfg)
     }
     if (server_timer_start(s) || server_listen_start(s))
         goto fail;
+    server_lifecycle(s); /* what went idle or expired while codevd was down */
 #if defined(SERVER_UV)
     if (s->uv) {
         uv_prepare_init(&s->loop, &s->prepare);
@@ -2228,6 +2940,7 @@ void server_free(struct server *s)
         return;
     /* The writer commits what is queued and stops before the context goes. */
     atomic_store(&s->wake_ok, false);
+    export_thread_stop(s);
     store_close(s->store);
     s->store = NULL;
     if (s->ctx) {
@@ -2268,7 +2981,9 @@ void server_free(struct server *s)
             s->ips[b] = next;
         }
     }
+    server_views_trim(s, true);
     hub_free(s->hub);
+    rate_table_free(s->http_addrs);
     free(s->scratch);
     free(s);
 }

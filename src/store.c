@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "array.h"
 #include "errors.h"
@@ -161,6 +162,22 @@ static const char *const migrations[] = {
     "CREATE INDEX sessions_open ON sessions(opened_ms) WHERE closed_ms IS NULL;"
     "CREATE INDEX plans_group ON plans(group_id, ordinal);"
     "CREATE INDEX plans_client ON plans(client);",
+
+    /* 3: a group's last activity (creation, join, invite, settings), for
+     * the expiry of groups that never opened a session; who was in each
+     * closed session (room order and flags), for its closed room. */
+    "ALTER TABLE groups ADD COLUMN active_ms INTEGER;"
+    "UPDATE groups SET active_ms = created_ms;"
+    "ALTER TABLE sessions ADD COLUMN closed_seq INTEGER;"
+    "ALTER TABLE sessions ADD COLUMN closed_cards INTEGER;"
+    "CREATE TABLE session_members ("
+    "  session_id TEXT NOT NULL REFERENCES sessions(id),"
+    "  idx INTEGER NOT NULL,"
+    "  member TEXT NOT NULL,"
+    "  facilitator INTEGER NOT NULL,"
+    "  observer INTEGER NOT NULL,"
+    "  removed INTEGER NOT NULL,"
+    "  PRIMARY KEY (session_id, idx));",
 };
 
 #define STORE_SCHEMA_LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -182,11 +199,12 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_GROUP_UPSERT] =
         "INSERT INTO groups (id, name, language, format, facilitator, invite_hash, "
         "retention,"
-        " created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+        " created_ms, active_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)"
         " ON CONFLICT (id) DO UPDATE SET name = excluded.name, language = "
         "excluded.language,"
         " format = excluded.format, facilitator = excluded.facilitator,"
-        " invite_hash = excluded.invite_hash, retention = excluded.retention",
+        " invite_hash = excluded.invite_hash, retention = excluded.retention,"
+        " active_ms = excluded.active_ms",
     [ST_MEMBER_UPSERT] =
         "INSERT INTO members (id, group_id, ordinal, name, key_hash, observer, removed)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
@@ -220,7 +238,8 @@ enum store_rec_kind {
     REC_SESSION_OPEN,
     REC_MEMBER_JOIN,
     REC_CMD,
-    REC_SESSION_CLOSE
+    REC_SESSION_CLOSE,
+    REC_GROUP_DELETE
 };
 
 struct snap_member {
@@ -301,6 +320,7 @@ struct store_rec {
     uint64_t token;
     int rc;                             /* set by the writer */
     char session_id[AUTH_UUID_LEN + 1]; /* MEMBER_JOIN (journaled), CMD, SESSION_CLOSE */
+    char group_id[AUTH_UUID_LEN + 1];   /* GROUP_DELETE */
     int64_t at_ms;                      /* MEMBER_JOIN, SESSION_CLOSE */
     struct group_snap *group;           /* GROUP, MEMBER_JOIN, SESSION_CLOSE */
     struct session_snap *session;       /* SESSION_OPEN */
@@ -869,7 +889,10 @@ static int store_replay(sqlite3 *db, const char *session_id, struct replay *rp)
 {
     sqlite3_stmt *st;
     int64_t budgets[STEP_COUNT];
-    struct room_limits limits;
+    /* What the journal does not keep (the session budget) is 0: no limit,
+     * for commands that were accepted live; hub_session_attach puts the
+     * budget back on a room that goes on. */
+    struct room_limits limits = {0};
     int rc = CODEV_E_INTERNAL, step;
 
     memset(rp, 0, sizeof(*rp));
@@ -943,6 +966,14 @@ static int finalize_records(sqlite3 *db, const char *sid, const struct replay *r
     const struct room *r = rp->room;
     int rc = 0;
 
+    for (size_t i = 0; !rc && i < r->nmembers; i++)
+        rc = db_run(db,
+                    "INSERT OR REPLACE INTO session_members VALUES"
+                    " (?1, ?2, ?3, ?4, ?5, ?6)",
+                    "titiii", sid, (int64_t)i, r->members[i].id,
+                    (int64_t)((int)i == r->facilitator), (int64_t)r->members[i].observer,
+                    (int64_t)r->members[i].removed);
+
     for (size_t i = 0; !rc && i < r->nconsultations; i++) {
         const struct room_consultation *c = &r->consultations[i];
         const char *client = c->client >= 0 ? r->members[c->client].id : NULL;
@@ -1011,9 +1042,9 @@ static int store_session_finalize(struct store *s, sqlite3 *db, const char *sid,
     rc = db_run(
         db,
         "UPDATE sessions SET closed_ms = ?1, retention = ?2, opening_planned_ms = ?3,"
-        " opening_used_ms = ?4 WHERE id = ?5",
-        "itiit", closed_ms, hub_retention_name(retention), rp.room->opening_budget_ms,
-        rp.room->opening_used_ms, sid);
+        " opening_used_ms = ?4, closed_seq = ?6, closed_cards = ?7 WHERE id = ?5",
+        "itiitii", closed_ms, hub_retention_name(retention), rp.room->opening_budget_ms,
+        rp.room->opening_used_ms, sid, (int64_t)rp.room->seq, (int64_t)rp.room->ncards);
     if (!rc)
         rc = finalize_records(db, sid, &rp);
     if (!rc && retention == HUB_RETENTION_PERSONAL) {
@@ -1021,6 +1052,43 @@ static int store_session_finalize(struct store *s, sqlite3 *db, const char *sid,
         s->checkpoint_wanted = true;
     }
     replay_release(&rp);
+    return rc;
+}
+
+/*
+ * Deletes every row of group_id: what its sessions left (journal, history,
+ * cases, notebooks) and the group with its members and plans. secure_delete
+ * zeroes the freed pages; the WAL is truncated after the commit.
+ */
+static int write_group_delete(struct store *s, const char *group_id)
+{
+    static const char *const sql[] = {
+        "DELETE FROM journal WHERE session_id IN"
+        " (SELECT id FROM sessions WHERE group_id = ?1)",
+        "DELETE FROM case_items WHERE session_id IN"
+        " (SELECT id FROM sessions WHERE group_id = ?1)",
+        "DELETE FROM cases WHERE session_id IN"
+        " (SELECT id FROM sessions WHERE group_id = ?1)"
+        " OR client IN (SELECT id FROM members WHERE group_id = ?1)",
+        "DELETE FROM notebook WHERE session_id IN"
+        " (SELECT id FROM sessions WHERE group_id = ?1)"
+        " OR member IN (SELECT id FROM members WHERE group_id = ?1)",
+        "DELETE FROM consultation_steps WHERE session_id IN"
+        " (SELECT id FROM sessions WHERE group_id = ?1)",
+        "DELETE FROM consultations WHERE session_id IN"
+        " (SELECT id FROM sessions WHERE group_id = ?1)",
+        "DELETE FROM session_members WHERE session_id IN"
+        " (SELECT id FROM sessions WHERE group_id = ?1)",
+        "DELETE FROM plans WHERE group_id = ?1",
+        "DELETE FROM sessions WHERE group_id = ?1",
+        "DELETE FROM members WHERE group_id = ?1",
+        "DELETE FROM groups WHERE id = ?1",
+    };
+    int rc = 0;
+
+    for (size_t i = 0; !rc && i < sizeof(sql) / sizeof(sql[0]); i++)
+        rc = db_run(s->w, sql[i], "t", group_id);
+    s->checkpoint_wanted = true;
     return rc;
 }
 
@@ -1048,6 +1116,8 @@ static int write_rec(struct store *s, struct store_rec *rec)
             rc = store_session_finalize(s, s->w, rec->session_id, rec->group->retention,
                                         rec->at_ms);
         return rc;
+    case REC_GROUP_DELETE:
+        return write_group_delete(s, rec->group_id);
     }
     return CODEV_E_INTERNAL;
 }
@@ -1132,19 +1202,43 @@ static void *store_writer_main(void *arg)
 
 /* ---- life cycle ------------------------------------------------------------------ */
 
+/*
+ * The database holds key hashes and what members wrote: only codevd's user
+ * may read it. SQLite creates the -wal and -shm files with the mode of the
+ * database file, so the database is created 0600 (umask 077 while it is
+ * opened: the main thread, before any other thread of ours exists), and a
+ * file made by an older codevd with a wider mode is narrowed.
+ */
+static void db_files_restrict(const char *path)
+{
+    static const char *const suffixes[] = {"", "-wal", "-shm"};
+    char name[STORE_PATH_MAX + 8];
+
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        snprintf(name, sizeof(name), "%s%s", path, suffixes[i]);
+        chmod(name, 0600); /* ENOENT for a -wal or -shm not made yet */
+    }
+}
+
 static int db_open(const char *path, bool writer, bool sync_normal, sqlite3 **out)
 {
     int flags =
         writer ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
+    mode_t mask = writer ? umask(077) : 0;
+    int rc = 0;
 
     *out = NULL;
     if (sqlite3_open_v2(path, out, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
         db_configure(*out, writer, sync_normal)) {
         sqlite3_close(*out);
         *out = NULL;
-        return CODEV_E_INTERNAL;
+        rc = CODEV_E_INTERNAL;
     }
-    return 0;
+    if (writer) {
+        umask(mask);
+        db_files_restrict(path);
+    }
+    return rc;
 }
 
 int store_open(const struct store_options *opts, struct store **out)
@@ -1383,6 +1477,21 @@ int store_submit_session_close(struct store *s, const struct hub_group *g, int64
     return store_enqueue(s, rec, token);
 }
 
+int store_submit_group_delete(struct store *s, const char *group_id, uint64_t token)
+{
+    struct store_rec *rec;
+
+    if (store_is_full(s))
+        return CODEV_E_RATE_LIMITED;
+    if (!group_id || strlen(group_id) != AUTH_UUID_LEN)
+        return CODEV_E_BAD_FIELD;
+    rec = rec_new(REC_GROUP_DELETE, 0);
+    if (!rec)
+        return CODEV_E_INTERNAL;
+    id_copy(rec->group_id, group_id);
+    return store_enqueue(s, rec, token);
+}
+
 size_t store_drain(struct store *s, store_done_fn fn, void *arg)
 {
     struct store_rec *list;
@@ -1422,7 +1531,9 @@ static int load_groups(struct store *s, struct hub *h, struct store_load_report 
 {
     sqlite3_stmt *st =
         stmt_prepare(s->w, "SELECT id, name, language, format, facilitator,"
-                           " invite_hash, retention FROM groups ORDER BY rowid");
+                           " invite_hash, retention, coalesce(active_ms, created_ms),"
+                           " EXISTS (SELECT 1 FROM sessions WHERE group_id = groups.id)"
+                           " FROM groups ORDER BY rowid");
     struct hub_group *g;
     int rc = 0, step;
 
@@ -1438,6 +1549,10 @@ static int load_groups(struct store *s, struct hub *h, struct store_load_report 
                               sqlite3_column_int(st, 3), col_text(st, 4),
                               sqlite3_column_blob(st, 5), (enum hub_retention)retention,
                               &g);
+        if (!rc) {
+            g->active_ms = sqlite3_column_int64(st, 7);
+            g->opened_once = sqlite3_column_int(st, 8) != 0;
+        }
         rep->groups += rc == 0;
     }
     if (!rc && step != SQLITE_DONE)
@@ -1571,6 +1686,7 @@ static int load_sessions(struct store *s, struct hub *h, int64_t now_ms,
             break;
         }
         closed = rp.room->step == STEP_CLOSED;
+        g->room_active_ms = rp.last_ms;
         rc = hub_session_attach(h, g, rp.room);
         rp.room = NULL; /* the hub took it, also on error */
         replay_release(&rp);
@@ -1586,6 +1702,145 @@ static int load_sessions(struct store *s, struct hub *h, int64_t now_ms,
     }
     free(ids);
     return rc ? CODEV_E_INTERNAL : 0;
+}
+
+/* Fills c (members and consultations, allocated in *ms and *ks) with the
+ * text-free description of closed session sid, from session_members and
+ * the history tables. Names come from g. Returns 0 or CODEV_E_INTERNAL. */
+static int load_closed_parts(struct store *s, const struct hub_group *g, const char *sid,
+                             struct hub_closed *c, struct hub_closed_member **ms,
+                             struct hub_closed_consultation **ks)
+{
+    sqlite3_stmt *st = stmt_prepare(s->w, "SELECT member, facilitator, observer, removed"
+                                          " FROM session_members WHERE session_id = ?1"
+                                          " ORDER BY idx");
+    size_t mcap = 0, kcap = 0;
+    int rc = 0, step;
+
+    if (!st)
+        return CODEV_E_INTERNAL;
+    sqlite3_bind_text(st, 1, sid, -1, SQLITE_STATIC);
+    while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        struct hub_closed_member *m;
+        const struct hub_member *hm = hub_member_find(g, col_text(st, 0));
+        if (array_grow((void **)ms, &mcap, c->nmembers + 1, sizeof(**ms))) {
+            rc = CODEV_E_INTERNAL;
+            break;
+        }
+        m = &(*ms)[c->nmembers++];
+        memset(m, 0, sizeof(*m));
+        id_copy(m->id, col_text(st, 0));
+        m->name = hm ? hm->name : "";
+        m->facilitator = sqlite3_column_int(st, 1) != 0;
+        m->observer = sqlite3_column_int(st, 2) != 0;
+        m->removed = sqlite3_column_int(st, 3) != 0;
+    }
+    sqlite3_finalize(st);
+    if (rc)
+        return rc;
+    st = stmt_prepare(s->w, "SELECT c.idx, c.client, st.step, st.planned_ms, st.used_ms"
+                            " FROM consultations c LEFT JOIN consultation_steps st"
+                            " ON st.session_id = c.session_id AND st.idx = c.idx"
+                            " WHERE c.session_id = ?1 ORDER BY c.idx");
+    if (!st)
+        return CODEV_E_INTERNAL;
+    sqlite3_bind_text(st, 1, sid, -1, SQLITE_STATIC);
+    while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        size_t idx = (size_t)sqlite3_column_int64(st, 0);
+        int k = step_from_name(col_text(st, 2));
+        if (idx >= c->nconsultations) {
+            if (idx != c->nconsultations ||
+                array_grow((void **)ks, &kcap, idx + 1, sizeof(**ks))) {
+                rc = CODEV_E_INTERNAL;
+                break;
+            }
+            memset(&(*ks)[idx], 0, sizeof(**ks));
+            id_copy((*ks)[idx].client, col_text(st, 1) ? col_text(st, 1) : "");
+            c->nconsultations++;
+        }
+        if (k >= STEP_TOPIC && k <= STEP_LEARNING) {
+            (*ks)[idx].planned_ms[k] = sqlite3_column_int64(st, 3);
+            (*ks)[idx].used_ms[k] = sqlite3_column_int64(st, 4);
+        }
+    }
+    sqlite3_finalize(st);
+    c->members = *ms;
+    c->consultations = *ks;
+    return rc;
+}
+
+/*
+ * Gives g, with no open session, the closed room of its last session, as it
+ * was before the restart (hub_sync): under the retention it closed with,
+ * "keep" rebuilds the full room from the kept journal, "personal" the
+ * text-free closed room. A group whose last session left no record of its
+ * members (closed before schema v3) gets none.
+ */
+static int load_closed_room(struct store *s, struct hub_group *g)
+{
+    sqlite3_stmt *st = stmt_prepare(
+        s->w, "SELECT id, retention, opened_ms, budgets, limits,"
+              " coalesce(opening_planned_ms, 0), coalesce(opening_used_ms, 0),"
+              " coalesce(closed_seq, 0), coalesce(closed_cards, 0)"
+              " FROM sessions WHERE group_id = ?1 AND closed_ms IS NOT NULL"
+              " ORDER BY opened_ms DESC, rowid DESC LIMIT 1");
+    char sid[AUTH_UUID_LEN + 1];
+    int64_t budgets[STEP_COUNT];
+    struct room_limits limits;
+    struct hub_closed c = {.session_id = sid, .budgets = budgets, .limits = &limits};
+    struct hub_closed_member *ms = NULL;
+    struct hub_closed_consultation *ks = NULL;
+    bool keep;
+    int rc = 0;
+
+    if (!st)
+        return CODEV_E_INTERNAL;
+    sqlite3_bind_text(st, 1, g->id, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return 0;
+    }
+    id_copy(sid, col_text(st, 0));
+    keep = col_text(st, 1) && strcmp(col_text(st, 1), "keep") == 0;
+    c.opened_ms = sqlite3_column_int64(st, 2);
+    c.opening_planned_ms = sqlite3_column_int64(st, 5);
+    c.opening_used_ms = sqlite3_column_int64(st, 6);
+    c.seq = (uint64_t)sqlite3_column_int64(st, 7);
+    c.ncards = (size_t)sqlite3_column_int64(st, 8);
+    if (parse_budgets(col_text(st, 3), budgets) || parse_limits(col_text(st, 4), &limits))
+        rc = CODEV_E_INTERNAL;
+    sqlite3_finalize(st);
+    if (rc)
+        return rc;
+    if (keep) {
+        struct replay rp;
+        if (store_replay(s->w, sid, &rp) == 0 && rp.room->step == STEP_CLOSED) {
+            g->room = rp.room;
+            rp.room = NULL;
+            replay_release(&rp);
+            return 0;
+        }
+        if (rp.room)
+            replay_release(&rp);
+    }
+    rc = load_closed_parts(s, g, sid, &c, &ms, &ks);
+    if (!rc && c.nmembers && !(g->room = hub_closed_room_new(&c)))
+        rc = CODEV_E_INTERNAL;
+    free(ms);
+    free(ks);
+    return rc;
+}
+
+/* The closed rooms of every group without an open session. */
+static int load_closed_rooms(struct store *s, struct hub *h)
+{
+    int rc = 0;
+
+    for (size_t b = 0; !rc && b < h->nbuckets; b++)
+        for (struct hub_group *g = h->buckets[b]; !rc && g; g = g->next)
+            if (!g->room && g->opened_once)
+                rc = load_closed_room(s, g);
+    return rc;
 }
 
 int store_load(struct store *s, struct hub *h, int64_t now_ms,
@@ -1608,6 +1863,8 @@ int store_load(struct store *s, struct hub *h, int64_t now_ms,
         rc = load_plans(s, h, &rep);
     if (!rc)
         rc = load_sessions(s, h, now_ms, &rep);
+    if (!rc)
+        rc = load_closed_rooms(s, h);
     if (s->checkpoint_wanted &&
         sqlite3_wal_checkpoint_v2(s->w, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) ==
             SQLITE_OK)

@@ -167,6 +167,11 @@ int store_submit_cmd(struct store *s, const struct room *r, int member,
 int store_submit_session_close(struct store *s, const struct hub_group *g, int64_t now_ms,
                                uint64_t token);
 
+/* Deletes the group group_id and everything of it: members, plans, every
+ * session's journal, history and personal records (secure_delete, and the
+ * WAL is checkpointed and truncated after the commit). */
+int store_submit_group_delete(struct store *s, const char *group_id, uint64_t token);
+
 /*
  * Reports every record committed (or failed) since the last call: fn(arg,
  * token, rc) for each, in submission order. Returns how many. Loop thread;

@@ -12,13 +12,20 @@
 #   valgrind     the core integration scenarios with codevd under valgrind
 #   fuzz         the libFuzzer harness for FUZZ_SECONDS (default 60)
 #   lint         clang-format and cppcheck on src/
+#   fresh        scripts/fresh-check.sh: both README commands in a new
+#                Debian 12 root (debootstrap); first in CI (.ci/run sets
+#                CODEVD_FRESH_SUITE=1), never inside that root itself
 #
 #   BUILD_DIR=build-x tests/run-all.sh   # another build dir for the main build
 set -u
 cd "$(dirname "$0")/.."
 root=$(pwd)
 builddir=${BUILD_DIR:-build}
-suites=${SUITES:-unit proto integration poll browser asan valgrind fuzz lint}
+default_suites="unit proto integration poll browser asan valgrind fuzz lint"
+if [ "${CODEVD_FRESH_SUITE:-0}" = 1 ] && [ "${CODEVD_FRESH_ROOT:-0}" != 1 ]; then
+    default_suites="fresh $default_suites"
+fi
+suites=${SUITES:-$default_suites}
 passed=0
 failed=0
 log_dir="$root/test-output/logs"
@@ -34,10 +41,11 @@ finish() {
 build() {
     local dir=$1
     shift
-    if [ ! -f "$dir/build.ninja" ]; then
-        meson setup "$dir" -Dtests=enabled "$@" >"$log_dir/setup-$(basename "$dir").log" 2>&1 ||
-            { cat "$log_dir/setup-$(basename "$dir").log"; return 1; }
-    fi
+    local how=setup
+    # A build dir that scripts/run.sh made has the tests off: turn them on.
+    [ -f "$dir/build.ninja" ] && how=configure
+    meson $how "$dir" -Dtests=enabled "$@" >"$log_dir/setup-$(basename "$dir").log" 2>&1 ||
+        { cat "$log_dir/setup-$(basename "$dir").log"; return 1; }
     ninja -C "$dir" >"$log_dir/build-$(basename "$dir").log" 2>&1 ||
         { cat "$log_dir/build-$(basename "$dir").log"; return 1; }
 }
@@ -148,7 +156,7 @@ for suite in $suites; do
         else
             failed=$((failed + 1))
             tail -60 "$out"
-            echo "fuzz: FAILED (crash input under build-fuzz/artifacts/)"
+            echo "fuzz: FAILED ($(grep -E '^fuzz: ' "$out" | tail -1 | sed 's/^fuzz: //'))"
         fi
         ;;
     lint)
@@ -171,6 +179,23 @@ for suite in $suites; do
             head -40 "$log_dir/cppcheck.log"
             echo "lint/cppcheck: FAILED"
         fi
+        ;;
+    fresh)
+        # Both README commands on a new Debian 12 root; its inner counts add
+        # to ours (they are tests that ran), plus one for run.sh.
+        out="$log_dir/fresh.log"
+        bash scripts/fresh-check.sh >"$out" 2>&1
+        rc=$?
+        line=$(tail -1 "$out")
+        p=$(echo "$line" | sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\1/p')
+        f=$(echo "$line" | sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\2/p')
+        [ -n "$p" ] || { p=0; f=1; }
+        [ $rc -ne 0 ] && [ "$f" -eq 0 ] && f=1
+        passed=$((passed + p))
+        failed=$((failed + f))
+        [ "$f" -ne 0 ] && tail -80 "$out"
+        grep -E '^fresh: ' "$out"
+        echo "fresh: $p passed, $f failed"
         ;;
     *)
         echo "unknown suite $suite"

@@ -87,7 +87,10 @@ const cases = [
     // commands for another room or forged authority
     ['card of another group', 'C', () => ({ type: 'question_answer', id: 't35', card_id: otherCard, text: 'r' }), 'unknown_card'],
     ['member of another group', 'F', () => ({ type: 'facilitator_handover', id: 't36', member_id: other.K[0].memberId }), 'unknown_member'],
-    ['member id that is not a UUID', 'F', { type: 'member_remove', id: 't37', member_id: "'; DROP TABLE members; --" }, 'unknown_member'],
+    ['member id that is not a UUID', 'F', { type: 'member_remove', id: 't37', member_id: "'; DROP TABLE members; --" }, 'bad_field'],
+    ['member id of 36 characters that is not a UUID', 'F', { type: 'client_assign', id: 't37b', member_id: 'x'.repeat(36) }, 'bad_field'],
+    ['debrief id that is not a UUID', 'K', { type: 'debrief_post', id: 't37c', debrief_id: '42', outcome: 'done' }, 'bad_field'],
+    ['hello with a group id that is not a UUID', 'N', () => ({ type: 'hello', group_id: 'groupe-1', member_key: g.F.key }), 'bad_field'],
     ['consultant moves the step', 'K', { type: 'step_next', id: 't38' }, 'not_facilitator'],
     ['consultant closes the session', 'K', { type: 'session_close', id: 't39' }, 'not_facilitator'],
     ['consultant removes the facilitator', 'K', () => ({ type: 'member_remove', id: 't40', member_id: g.F.memberId }), 'not_facilitator'],
@@ -173,6 +176,68 @@ test('HTTP: oversized bodies, bad JSON and wrong keys get their errors; nothing 
     assert.equal((await r.json()).error.code, 'bad_invite');
     r = await fetch(`${srv.url}/api/groups/${g.groupId}`, { headers: { authorization: `Basic ${g.F.key}` } });
     assert.equal(r.status, 401);
+});
+
+test('HTTP: deleting a group needs its facilitator\'s key; strangers and members delete nothing', async () => {
+    const before = await roomState(g.F);
+    const del = (path, key) => fetch(srv.url + path, { method: 'DELETE', headers: key ? { authorization: `Bearer ${key}` } : {} });
+    const cases = [
+        [`/api/groups/${g.groupId}`, undefined, 401, 'unauthorized'],
+        [`/api/groups/${g.groupId}`, g.invite, 401, 'unauthorized'],
+        [`/api/groups/${g.groupId}`, other.F.key, 401, 'unauthorized'],
+        [`/api/groups/${g.groupId}`, g.K[0].key, 403, 'not_facilitator'],
+        [`/api/groups/${g.groupId}`, g.O.key, 403, 'not_facilitator'],
+        [`/api/groups/${uuid0}`, g.F.key, 404, 'unknown_group'],
+        ['/api/groups', g.F.key, 405, 'method_not_allowed'],
+        [`/api/groups/${g.groupId}/members`, g.F.key, 405, 'method_not_allowed'],
+    ];
+    for (const [path, key, status, code] of cases) {
+        const r = await del(path, key);
+        assert.equal(r.status, status, `DELETE ${path}`);
+        assert.equal((await r.json()).error.code, code, `DELETE ${path}`);
+    }
+    const r = await fetch(`${srv.url}/api/groups/${g.groupId}`, { headers: { authorization: `Bearer ${g.K[0].key}` } });
+    assert.equal(r.status, 200, 'the group is still there');
+    assert.deepEqual(await roomState(g.F), before);
+});
+
+test('HTTP: brackets inside a name are text, not nesting (a group "Team [a][b][c][d][e]" is created)', async () => {
+    const name = 'Team [a][b][c][d][e] {x}{y}{z}{w}{v} \\"[[[[[';
+    const r = await fetch(srv.url + '/api/groups', {
+        method: 'POST',
+        body: JSON.stringify({ name, facilitator_name: 'Anne [[[[[[', language: 'fr', format: 90 }),
+    });
+    const body = await r.json();
+    assert.equal(r.status, 201, JSON.stringify(body));
+    const got = await fetch(`${srv.url}/api/groups/${body.group_id}`, { headers: { authorization: `Bearer ${body.member_key}` } });
+    assert.equal((await got.json()).name, name);
+    // Real nesting is still refused.
+    const deepBody = await fetch(srv.url + '/api/groups', { method: 'POST', body: '{"a":{"b":{"c":{"d":{"e":1}}}}}' });
+    assert.equal((await deepBody.json()).error.code, 'too_deep');
+});
+
+test('HTTP: names holding bidirectional overrides, zero-width or control characters are refused with bad_field', async () => {
+    const bad = ['Anne\u202Eeg', 'Anne\u202A', 'Anne\u2066x\u2069', 'An\u200Bne', 'An\u200Dne', 'Anne\u200F',
+        '\uFEFFAnne', 'An\u2028ne', 'An\u2029ne', 'An\u0085ne', 'An\u009Bne', 'An\u001Bne', 'An\u007Fne'];
+    const create = (name, fname) => fetch(srv.url + '/api/groups', {
+        method: 'POST', body: JSON.stringify({ name, facilitator_name: fname, language: 'fr', format: 90 }),
+    });
+    for (const name of bad) {
+        const label = JSON.stringify(name);
+        let r = await create(name, 'F');
+        assert.equal(r.status, 400, `group name ${label}`);
+        assert.equal((await r.json()).error.code, 'bad_field');
+        r = await create('G', name);
+        assert.equal((await r.json()).error.code, 'bad_field', `facilitator_name ${label}`);
+        r = await fetch(`${srv.url}/api/groups/${g.groupId}/members`, {
+            method: 'POST', body: JSON.stringify({ invite_code: g.invite, display_name: name }),
+        });
+        assert.equal(r.status, 400, `display_name ${label}`);
+        assert.equal((await r.json()).error.code, 'bad_field');
+    }
+    // Card text is not a name: the same characters are text there.
+    const ack = await g.K[1].ok({ type: 'question_ask', text: 'Pourquoi \u202Ececi\u202C ?' });
+    assert.ok(ack.seq > 0);
 });
 
 test('network edge: origins of another scheme or port are refused, half-sent requests hold nothing; the session goes on', async () => {

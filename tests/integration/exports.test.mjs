@@ -304,7 +304,7 @@ describe('exports after a real session', () => {
                 assert.ok(cardTexts.includes(s), `minutes hold "${s}"`);
             assert.equal(room.cards.find((c) => c.text === kept.question).answer, kept.answer);
             for (const mark of kept.noteMarks.values()) assert.ok(!res.text.includes(mark), `no private note: ${mark}`);
-            assert.ok(room.cards.every((c) => c.type !== 'note' && !('marked' in c)), 'no note, no mark');
+            assert.ok(room.cards.every((c) => c.type !== 'note' && c.marked !== true), 'no note, no mark');
             assert.equal(room.consultations[0].problem, TEXT.problem);
         }
         const md = await getText(srv, `${minutesPath}?format=md`, g.K[1].key);

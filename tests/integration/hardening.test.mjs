@@ -115,8 +115,9 @@ test('with tls_cert and tls_key the server speaks https and wss', async () => {
 
 test('a reader that stops reading is dropped as slow_consumer while the others go on unharmed', async () => {
     const srv = await startServer({
-        args: ['--set', 'out_queue_frames=64', '--set', 'out_queue_bytes=65536', '--set', 'text_max_chars=20000',
-            '--set', 'long_text_max_chars=20000', '--set', 'ws_max_message=200000'],
+        /* The frame bound trips first; the byte bound must hold a full room's welcome. */
+        args: ['--set', 'out_queue_frames=64', '--set', 'cards_per_step=1000', '--set', 'room_bytes_max=16777216', '--set', 'out_queue_bytes=17039360',
+            '--set', 'text_max_chars=20000', '--set', 'long_text_max_chars=20000', '--set', 'ws_max_message=200000'],
     });
     const g = await setupGroup(srv);
     await advance(g, 'consultation');
@@ -157,6 +158,20 @@ test('a peer that never answers pings is dropped after the idle timeout', async 
     const srv = await startServer({ args: ['--set', 'idle_timeout_s=2'] });
     const g = await setupGroup(srv, { open: false });
     const p = peer([srv.port, 'nopong', g.groupId, g.K[0].key]);
+    try {
+        const line = await p.waitLine(/^closed/, 30000);
+        const secs = Number(line.split(' ')[1]);
+        assert.ok(secs >= 2 && secs < 10, `dropped after ${secs} s`);
+    } finally {
+        p.kill();
+        await srv.stop();
+    }
+});
+
+test('unsolicited pongs, or pongs with another payload than our ping, do not keep a peer alive', async () => {
+    const srv = await startServer({ args: ['--set', 'idle_timeout_s=2'] });
+    const g = await setupGroup(srv, { open: false });
+    const p = peer([srv.port, 'fakepong', g.groupId, g.K[0].key]);
     try {
         const line = await p.waitLine(/^closed/, 30000);
         const secs = Number(line.split(' ')[1]);

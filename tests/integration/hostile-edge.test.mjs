@@ -261,7 +261,7 @@ test('out of descriptors (ulimit -n 64): connections are shed, the log stays sma
 
 // ---- item 5: WebSockets that never say hello -----------------------------------------
 
-test('a WebSocket without a valid hello is closed after hello_timeout_s with hello_timeout, 4003', async () => {
+test('a WebSocket without a valid hello is closed after hello_timeout_s with hello_timeout, 4004', async () => {
     const srv = await startServer({ args: ['--set', 'hello_timeout_s=1'] });
     try {
         const g = await createGroup(srv.url);
@@ -271,8 +271,8 @@ test('a WebSocket without a valid hello is closed after hello_timeout_s with hel
         assert.equal((await wrong.hello(g.group_id, 'x'.repeat(43))).code, 'bad_key');
         assert.equal((await member.hello(g.group_id, g.member_key)).type, 'welcome');
         assert.equal((await silent.next((m) => m.type === 'error', 5000)).code, 'hello_timeout');
-        assert.deepEqual(await within(silent.closed, 5000, 'close'), { code: 4003, reason: 'hello_timeout' });
-        assert.deepEqual(await within(wrong.closed, 5000, 'close'), { code: 4003, reason: 'hello_timeout' });
+        assert.deepEqual(await within(silent.closed, 5000, 'close'), { code: 4004, reason: 'hello_timeout' });
+        assert.deepEqual(await within(wrong.closed, 5000, 'close'), { code: 4004, reason: 'hello_timeout' });
         // The member who said hello at the same time is still there.
         assert.equal(member.closeInfo, null);
         const reply = await member.send({ type: 'hand_raise' }); /* any answer proves it is open */

@@ -211,7 +211,8 @@ test('unknown paths are 404 not_found, wrong methods 405 method_not_allowed, lar
     assertError(await api(srv.url, 'GET', '/api/nope'), 404, 'not_found', '/api/nope');
     assertError(await api(srv.url, 'GET', `/api/groups/${g.group_id}/nope`, { key: g.member_key }), 404, 'not_found', 'sub-path');
     assertError(await api(srv.url, 'GET', '/api/groups'), 405, 'method_not_allowed', 'GET /api/groups');
-    assertError(await api(srv.url, 'DELETE', `/api/groups/${g.group_id}`, { key: g.member_key }), 405, 'method_not_allowed', 'DELETE group');
+    assertError(await api(srv.url, 'DELETE', '/api/groups', { key: g.member_key }), 405, 'method_not_allowed', 'DELETE /api/groups');
+    assertError(await api(srv.url, 'DELETE', `/api/groups/${g.group_id}/members`, { key: g.member_key }), 405, 'method_not_allowed', 'DELETE members');
     assertError(await api(srv.url, 'PUT', '/api/health'), 405, 'method_not_allowed', 'PUT health');
     assertError(await api(srv.url, 'GET', `/api/groups/${g.group_id}/members`, { key: g.member_key }), 405, 'method_not_allowed', 'GET members');
     const huge = { name: 'x', facilitator_name: 'y'.repeat(40000), language: 'fr', format: 90 };

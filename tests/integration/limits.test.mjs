@@ -4,7 +4,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../lib/server.mjs';
 import { api, createGroup, joinGroup } from './lib/client.mjs';
-import { setupGroup, advance, assertAllClean, closeAll } from './lib/scenario.mjs';
+import { setupGroup, advance, assertAllClean, closeAll, reconnect } from './lib/scenario.mjs';
 
 let srv;
 test.before(async () => { srv = await startServer(); });
@@ -71,4 +71,91 @@ test('group_full: a group holds at most 16 members; the 17th join is refused wit
     assert.equal(res.status, 429, res.text);
     assert.deepEqual(res.schemaErrors, []);
     assert.equal(res.body.error.code, 'group_full');
+});
+
+/** A server of its own with some settings, the rate limit out of the way. */
+async function serverWith(settings) {
+    const args = ['commands_per_sec=10000', 'commands_burst=100000', ...settings].flatMap((s) => ['--set', s]);
+    return startServer({ args });
+}
+
+test('room_full: private notes while the facilitator moves back and forth meet the session budget', async () => {
+    const own = await serverWith(['room_items_max=12', 'cards_per_step=1']);
+    try {
+        const g = await setupGroup(own);
+        const K = g.K[0];
+        let notes = 0, code = null;
+        // The per-step count resets with each move; the session's does not.
+        for (let i = 0; i < 40 && !code; i++) {
+            const r = await K.send({ type: 'note_post', text: `Note ${i}` });
+            if (r.type === 'error') code = r.code;
+            else notes++;
+            // opening -> topic -> opening -> ...: one consultation, re-entered.
+            await g.F.ok({ type: i % 2 === 0 ? 'step_next' : 'step_prev' });
+        }
+        assert.equal(code, 'room_full');
+        assert.equal(notes, 11, 'eleven notes and the consultation make twelve items');
+        await g.K[1].refused({ type: 'note_post', text: 'Et moi ?' }, 'room_full');
+        assertAllClean(g);
+        await closeAll(g);
+    } finally {
+        await own.stop();
+    }
+});
+
+test('too_many_rewrites: the client rewrites the problem at most rewrites_max times', async () => {
+    const own = await serverWith(['rewrites_max=3']);
+    try {
+        const g = await setupGroup(own);
+        await advance(g, 'expose');
+        for (let i = 0; i < 4; i++) await g.C.ok({ type: 'problem_set', text: `Version ${i} du problème.` });
+        await g.C.refused({ type: 'problem_set', text: 'Encore une version.' }, 'too_many_rewrites');
+        assertAllClean(g);
+        await closeAll(g);
+    } finally {
+        await own.stop();
+    }
+});
+
+test('journal_full: one session journals at most group_journal_max_bytes; the facilitator can still close it', async () => {
+    const own = await serverWith(['group_journal_max_bytes=65536', 'rewrites_max=100000']);
+    try {
+        const g = await setupGroup(own);
+        await advance(g, 'expose');
+        const text = 'é'.repeat(3999) + '.'; // 8 kB as sent
+        let written = 0, code = null;
+        for (let i = 0; i < 20 && !code; i++) {
+            const r = await g.C.send({ type: 'problem_set', text: `${i}${text}`.slice(0, 4000) });
+            if (r.type === 'error') code = r.code;
+            else written++;
+        }
+        assert.equal(code, 'journal_full');
+        assert.ok(written >= 6 && written <= 8, `${written} rewrites of 8 kB in 64 kB`);
+        await g.F.ok({ type: 'session_close' });
+        await closeAll(g);
+    } finally {
+        await own.stop();
+    }
+});
+
+test('room_full holds after a restart: the replayed room counts what it holds and keeps the budget', async () => {
+    const settings = ['room_items_max=10', 'cards_per_step=1000'];
+    const own = await serverWith(settings);
+    let again;
+    try {
+        const g = await setupGroup(own);
+        for (let i = 0; i < 10; i++) await g.K[0].ok({ type: 'checkin_post', text: `Bonjour ${i}` });
+        await g.K[1].refused({ type: 'checkin_post', text: 'Et moi ?' }, 'room_full');
+        await closeAll(g);
+        await own.stop({ keepData: true });
+        again = await startServer({ dataDir: own.dataDir,
+            args: ['commands_per_sec=10000', 'commands_burst=100000', ...settings].flatMap((x) => ['--set', x]) });
+        const K = await reconnect(again, g.K[1]);
+        assert.equal(K.welcome.room.cards.length, 10);
+        await K.refused({ type: 'checkin_post', text: 'Toujours pas ?' }, 'room_full');
+        await K.close();
+    } finally {
+        if (again) await again.stop();
+        await own.stop().catch(() => {});
+    }
 });

@@ -199,3 +199,25 @@ test('keep: the group keeps full minutes of the session, and every journal too',
         await srv.stop();
     }
 });
+
+test('a private note after the close is refused with session_closed and never reaches the disk', async () => {
+    const srv = await startServer();
+    try {
+        const g = await setupGroup(srv);
+        const t = await runSession(g);
+        const close = await g.F.ok({ type: 'session_close' });
+        await settle(g, close.seq);
+
+        const late = rnd('late-note');
+        for (const who of g.everyone)
+            await who.refused({ type: 'note_post', text: `${late}-${who.tag}` }, 'session_closed');
+        // A barrier: an export reads what the writer committed before it.
+        await assertJournals(srv, g, t);
+        const bytes = storeBytes(srv.dataDir);
+        assert.ok(!holds(bytes, late), 'no note written after the close is on disk');
+        assertAllClean(g);
+        await closeAll(g);
+    } finally {
+        await srv.stop();
+    }
+});

@@ -139,7 +139,7 @@ test('observer_read_only: an observer can only take private notes, and is refuse
     await finish(g);
 });
 
-test('session_closed: after session_close only private notes are accepted', async () => {
+test('session_closed: after session_close everything is refused, private notes too', async () => {
     const g = await group('topic');
     const ack = await g.F.ok({ type: 'session_close' });
     await settle(g, ack.seq);
@@ -148,8 +148,10 @@ test('session_closed: after session_close only private notes are accepted', asyn
     await g.F.refused({ type: 'session_close' }, 'session_closed');
     await g.K[0].refused({ type: 'topic_propose', text: 'Encore un sujet ?' }, 'session_closed');
     await g.O.refused({ type: 'hand_raise' }, 'session_closed');
+    await g.K[0].refused({ type: 'note_post', text: 'À reprendre la prochaine fois.' }, 'session_closed');
+    await g.O.refused({ type: 'session_open' }, 'observer_read_only');
+    await g.K[0].refused({ type: 'session_open' }, 'not_facilitator');
     await nobodyElseHears(g, null);
-    await g.K[0].ok({ type: 'note_post', text: 'À reprendre la prochaine fois.' });
     await finish(g);
 });
 
@@ -157,6 +159,8 @@ test('session_open: opening a session while one is open is refused', async () =>
     const g = await group('opening');
     await g.F.refused({ type: 'session_open' }, 'session_open');
     await g.K[0].refused({ type: 'session_open' }, 'not_facilitator');
+    // The documented order: observer_read_only comes before not_facilitator.
+    await g.O.refused({ type: 'session_open' }, 'observer_read_only');
     await nobodyElseHears(g, null);
     await finish(g);
 });
@@ -308,5 +312,20 @@ test('text_too_long: the problem statement and the contract hold up to 4000 char
     await advance(g, 'contract');
     const c = await g.C.send({ type: 'contract_set', text: 'à'.repeat(4001) }, { unchecked: true });
     assert.deepEqual([c.type, c.code], ['error', 'text_too_long']);
+    await finish(g);
+});
+
+test('a step change lowers every hand: a hands event with the empty queue comes just before the step event', async () => {
+    const g = await group('clarification');
+    await g.K[0].ok({ type: 'hand_raise' });
+    const up = await g.K[1].ok({ type: 'hand_raise' });
+    await settle(g, up.seq);
+    g.everyone.forEach((c) => c.drain());
+    const ack = await g.F.ok({ type: 'step_next' });
+    for (const c of g.everyone) {
+        const hands = await c.nextEvent('hands');
+        const step = await c.nextEvent('step');
+        assert.deepEqual([hands.hands, hands.seq, step.seq, step.step], [[], ack.seq - 1, ack.seq, 'contract'], c.name);
+    }
     await finish(g);
 });

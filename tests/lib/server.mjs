@@ -8,7 +8,7 @@
 //
 // The binary is $CODEVD_BIN, or build/src/codevd under the repository root.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import net from 'node:net';
 import http from 'node:http';
@@ -115,8 +115,13 @@ async function startServerOnce(opts) {
         (process.env.CODEVD_WRAPPER ? process.env.CODEVD_WRAPPER.split(' ').filter(Boolean) : []);
     /* CODEVD_ARGS: options for every server of a run (run-all.sh's poll suite). */
     const extra = process.env.CODEVD_ARGS ? process.env.CODEVD_ARGS.split(' ').filter(Boolean) : [];
+    // Every test client comes from loopback: the HTTP budgets per address
+    // (proto/README.md 2.7) would throttle the suites themselves. Tests of
+    // those budgets set their own values in opts.args, which come later and win.
+    const budgets = ['--set', 'http_anon_per_min=100000', '--set', 'http_create_per_min=100000',
+        '--set', 'http_create_global_per_min=1000000', '--set', 'http_exports_per_min=100000'];
     const argv = [...wrapper, bin, '--port', String(port), '--data-dir', dataDir,
-        '--log-level', opts.logLevel || 'info', ...extra, ...(opts.args || [])];
+        '--log-level', opts.logLevel || 'info', ...budgets, ...extra, ...(opts.args || [])];
     const child = spawn(argv[0], argv.slice(1), {
         env: { ...process.env, ...(opts.env || {}) },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -139,6 +144,13 @@ async function startServerOnce(opts) {
         wsUrl: `${opts.tls ? 'wss' : 'ws'}://127.0.0.1:${port}/ws`,
         dataDir,
         child,
+        pid: child.pid,
+        /** The server's resident memory in bytes (VmRSS of /proc/PID/status). */
+        rssBytes() {
+            const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+            if (!m) throw new Error('no VmRSS in /proc/PID/status');
+            return Number(m[1]) * 1024;
+        },
         log: () => log,
         exited,
         /**

@@ -47,6 +47,10 @@ static const struct num_key num_keys[] = {
     NUM(name_max_chars, 1, 200, 60),
     NUM(cards_per_step, 1, 10000, 30),
     NUM(members_max, 2, 64, 16),
+    NUM(room_items_max, 10, 1000000, 2000),
+    NUM(room_bytes_max, 65536, 268435456, 786432),
+    NUM(rewrites_max, 1, 100000, 50),
+    NUM(group_journal_max_bytes, 65536, 1073741824, 8388608),
     NUM(groups_max, 1, 10000000, 100000),
     NUM(sessions_max, 1, 1000000, 10000),
     NUM(connections_max, 1, 1000000, 19000),
@@ -58,6 +62,12 @@ static const struct num_key num_keys[] = {
     NUM(out_queue_bytes, 4096, 1073741824, 1048576),
     NUM(idle_timeout_s, 2, 3600, 20),
     NUM(handshake_timeout_s, 1, 600, 10),
+    NUM(http_anon_per_min, 1, 100000, 60),
+    NUM(http_create_per_min, 1, 100000, 10),
+    NUM(http_create_global_per_min, 1, 1000000, 120),
+    NUM(http_exports_per_min, 1, 100000, 30),
+    NUM(session_idle_close_s, 1, 31536000, 43200),
+    NUM(group_idle_expire_s, 1, 315360000, 2592000),
     NUM(http_header_timeout_s, 1, 600, 10),
     NUM(http_body_timeout_s, 1, 3600, 30),
     NUM(hello_timeout_s, 1, 600, 10),
@@ -347,6 +357,10 @@ static void each_key_parses_from_file(void **state)
     assert_int_equal(c.name_max_chars, 80);
     assert_int_equal(c.cards_per_step, 50);
     assert_int_equal(c.members_max, 64);
+    assert_int_equal(c.room_items_max, 5000);
+    assert_int_equal(c.room_bytes_max, 1048576);
+    assert_int_equal(c.rewrites_max, 20);
+    assert_int_equal(c.group_journal_max_bytes, 16777216);
     assert_int_equal(c.groups_max, 10000000);
     assert_int_equal(c.sessions_max, 2000);
     assert_int_equal(c.connections_max, 5000);
@@ -358,6 +372,12 @@ static void each_key_parses_from_file(void **state)
     assert_int_equal(c.out_queue_bytes, 2097152);
     assert_int_equal(c.idle_timeout_s, 30);
     assert_int_equal(c.handshake_timeout_s, 5);
+    assert_int_equal(c.http_anon_per_min, 90);
+    assert_int_equal(c.http_create_per_min, 5);
+    assert_int_equal(c.http_create_global_per_min, 600);
+    assert_int_equal(c.http_exports_per_min, 12);
+    assert_int_equal(c.session_idle_close_s, 7200);
+    assert_int_equal(c.group_idle_expire_s, 864000);
     assert_int_equal(c.http_header_timeout_s, 7);
     assert_int_equal(c.http_body_timeout_s, 45);
     assert_int_equal(c.hello_timeout_s, 15);
@@ -943,6 +963,25 @@ static void validate_rejects_long_text_limit_below_text_limit(void **state)
     config_free(&c);
 }
 
+/* A welcome of a full room must fit in a connection's queue: the queue is
+ * at least room_bytes_max + CONFIG_WELCOME_SLACK. */
+static void validate_keeps_the_queue_above_a_full_room(void **state)
+{
+    struct config c;
+    struct config_error err;
+
+    (void)state;
+    assert_int_equal(config_defaults(&c), 0);
+    assert_int_equal(config_validate(&c, &err), 0);
+    assert_int_equal(config_set(&c, "out_queue_bytes", "1048575", &err), 0);
+    assert_int_equal(config_validate(&c, &err), -1);
+    assert_string_equal(err.key, "out_queue_bytes");
+    assert_int_equal(config_set(&c, "room_bytes_max", "65536", &err), 0);
+    assert_int_equal(config_set(&c, "out_queue_bytes", "327680", &err), 0);
+    assert_int_equal(config_validate(&c, &err), 0);
+    config_free(&c);
+}
+
 static void validate_rejects_fields_set_out_of_range_directly(void **state)
 {
     struct config c;
@@ -1115,6 +1154,7 @@ int main(void)
         cmocka_unit_test(validate_rejects_tls_key_without_cert),
         cmocka_unit_test(validate_accepts_tls_cert_and_key_together),
         cmocka_unit_test(validate_rejects_long_text_limit_below_text_limit),
+        cmocka_unit_test(validate_keeps_the_queue_above_a_full_room),
         cmocka_unit_test(validate_rejects_fields_set_out_of_range_directly),
         cmocka_unit_test(validate_checks_allowed_origins_entries),
         cmocka_unit_test(validate_checks_event_loop),

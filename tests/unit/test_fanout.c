@@ -176,13 +176,67 @@ static void a_full_queue_refuses_by_frames_and_by_bytes(void **state)
     assert_int_equal(fan_queue_push(&q, m, 100, 2 * m->len), 0);
     assert_int_equal(fan_queue_push(&q, m, 100, 2 * m->len), -1);
     fan_queue_clear(&q);
-    /* One message larger than the byte bound goes through an empty queue
-     * (a big snapshot), but nothing may pile up behind it. */
-    assert_int_equal(fan_queue_push(&q, m, 100, m->len / 2), 0);
+    /* One message larger than the byte bound is refused even on an empty
+     * queue: it would be held whole for a reader that may never read. */
     assert_int_equal(fan_queue_push(&q, m, 100, m->len / 2), -1);
+    assert_int_equal(q.count, 0);
+    assert_int_equal(fan_queue_push(&q, m, 100, m->len), 0);
     fan_queue_clear(&q);
     assert_int_equal(m->refs, 1);
     fan_msg_unref(m);
+}
+
+/* A spliced message reads as head + body part + tail, shares its body by
+ * reference, and always goes alone (never copied into a batch). */
+static void a_spliced_message_shares_its_body_and_goes_alone(void **state)
+{
+    json_t *j = json_pack("{s:s}", "room", "shared body");
+    struct fan_msg *body = fan_msg_new(j, HEAD, false);
+    struct fan_msg *a, *b, *e = msg("e", 1, false);
+    const char *want = "{\"you\":1,\"room\":{\"room\":\"shared body\",\"clock\":2}}";
+    unsigned char out[128];
+    struct fan_queue q;
+    unsigned char scratch[HEAD + 4096], *data;
+    struct fan_msg *hold;
+    size_t len, n;
+
+    (void)state;
+    json_decref(j);
+    /* The body without its closing brace, then the own tail. */
+    a = fan_msg_splice((const unsigned char *)"{\"you\":1,\"room\":", 16, body,
+                       body->len - 1, (const unsigned char *)",\"clock\":2}}", 12, HEAD);
+    b = fan_msg_splice((const unsigned char *)"{\"you\":2,\"room\":", 16, body,
+                       body->len - 1, (const unsigned char *)",\"clock\":2}}", 12, HEAD);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal(body->refs, 3);
+    assert_int_equal(a->len, strlen(want));
+    /* Any slice copies the right bytes, across the part boundaries too. */
+    for (size_t off = 0; off < a->len; off++)
+        for (size_t k = 0; off + k <= a->len; k += 7) {
+            fan_msg_copy(a, off, out, k, HEAD);
+            if (memcmp(out, want + off, k) != 0)
+                fail_msg("slice [%zu, %zu) differs", off, off + k);
+        }
+    fan_queue_init(&q);
+    assert_int_equal(fan_queue_push(&q, e, 16, 1 << 20), 0);
+    assert_int_equal(fan_queue_push(&q, a, 16, 1 << 20), 0);
+    assert_int_equal(fan_queue_push(&q, e, 16, 1 << 20), 0);
+    n = fan_queue_take(&q, scratch, sizeof(scratch), HEAD, 4096, &data, &len, &hold);
+    assert_int_equal(n, 1);
+    assert_ptr_equal(hold, e);
+    fan_msg_unref(hold);
+    n = fan_queue_take(&q, scratch, sizeof(scratch), HEAD, 4096, &data, &len, &hold);
+    assert_int_equal(n, 1);
+    assert_ptr_equal(hold, a);
+    assert_null(data);
+    fan_msg_unref(hold);
+    fan_queue_clear(&q);
+    fan_msg_unref(a);
+    fan_msg_unref(b);
+    assert_int_equal(body->refs, 1);
+    fan_msg_unref(body);
+    fan_msg_unref(e);
 }
 
 static void the_ring_grows_and_keeps_order(void **state)
@@ -229,6 +283,7 @@ int main(void)
         cmocka_unit_test(ticks_alone_never_fill_a_queue),
         cmocka_unit_test(a_full_queue_refuses_by_frames_and_by_bytes),
         cmocka_unit_test(the_ring_grows_and_keeps_order),
+        cmocka_unit_test(a_spliced_message_shares_its_body_and_goes_alone),
     };
     return cmocka_run_group_tests_name("fanout", tests, NULL, NULL);
 }

@@ -37,8 +37,8 @@ static struct call call(struct hub *h, enum http_api_method m, const char *path,
 {
     struct call c;
 
-    http_api_handle(h, NULL, m, path, NULL, auth, body, body ? strlen(body) : 0, 1000,
-                    &c.reply);
+    http_api_handle(h, NULL, NULL, m, path, NULL, auth, body, body ? strlen(body) : 0,
+                    1000, &c.reply);
     c.status = c.reply.status;
     c.body = c.reply.body;
     return c;
@@ -129,6 +129,30 @@ static void bad_create_bodies_get_clear_errors(void **state)
     hub_free(h);
 }
 
+/* The depth pre-check counts nesting, not brackets: brackets inside strings
+ * (after an escaped quote too) and sibling arrays are no depth. */
+static void brackets_in_names_are_not_nesting(void **state)
+{
+    struct hub *h = new_hub();
+    const char *bodies[] = {
+        "{\"name\":\"Team [a][b][c][d][e]\",\"facilitator_name\":\"F {x}{y}{z}{w}{v} "
+        "\\\"[[[[[\",\"language\":\"fr\",\"format\":90}",
+        "{\"name\":\"G\",\"x\":[[1],[2],[3],[4],[5]],\"facilitator_name\":\"F\","
+        "\"language\":\"fr\",\"format\":90}",
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        struct call c = call(h, HTTP_API_POST, "/api/groups", NULL, bodies[i]);
+        if (c.status != 201)
+            fail_msg("body %s: got %d %s, want 201", bodies[i], c.status,
+                     c.status == 201 ? "" : error_code(&c));
+        json_decref(c.body);
+    }
+    assert_int_equal(h->ngroups, 2);
+    hub_free(h);
+}
+
 static void unknown_paths_and_groups_are_404(void **state)
 {
     struct hub *h = new_hub();
@@ -216,6 +240,7 @@ int main(void)
         cmocka_unit_test(health_answers_ok),
         cmocka_unit_test(creating_a_group_returns_its_secrets),
         cmocka_unit_test(bad_create_bodies_get_clear_errors),
+        cmocka_unit_test(brackets_in_names_are_not_nesting),
         cmocka_unit_test(unknown_paths_and_groups_are_404),
         cmocka_unit_test(joining_reading_and_opening_need_the_right_secret),
     };

@@ -112,6 +112,61 @@ static void bad_group_settings_are_refused(void **state)
     }
 }
 
+/* Names hold no control, invisible or direction-changing character, in the
+ * group name, the facilitator's name or a joining member's display name;
+ * card text is not concerned (room.c). */
+static void names_refuse_invisible_and_bidi_characters(void **state)
+{
+    struct fixture *f = *state;
+    char id[AUTH_UUID_LEN + 1], key[AUTH_SECRET_LEN + 1], inv[AUTH_SECRET_LEN + 1];
+    struct hub_group *g;
+    const char *bad[] = {
+        "Ann\xe2\x80\xae"
+        "e", /* U+202E right-to-left override */
+        "Ann\xe2\x80\xaa"
+        "e", /* U+202A left-to-right embedding */
+        "Ann\xe2\x81\xa6"
+        "e", /* U+2066 left-to-right isolate */
+        "Ann\xe2\x81\xa9"
+        "e", /* U+2069 pop directional isolate */
+        "Ann\xe2\x80\x8b"
+        "e", /* U+200B zero-width space */
+        "Ann\xe2\x80\x8d"
+        "e", /* U+200D zero-width joiner */
+        "Ann\xe2\x80\x8f"
+        "e", /* U+200F right-to-left mark */
+        "\xef\xbb\xbf"
+        "Anne", /* U+FEFF byte order mark */
+        "Ann\xe2\x80\xa8"
+        "e", /* U+2028 line separator */
+        "Ann\xe2\x80\xa9"
+        "e", /* U+2029 paragraph separator */
+        "Ann\xc2\x85"
+        "e", /* U+0085 next line (C1) */
+        "Ann\xc2\x9b"
+        "e",            /* U+009B control sequence introducer (C1) */
+        "Ann\x1b[31me", /* ESC (C0) */
+        "Ann\x7f"
+        "e", /* DEL */
+    };
+    /* Three joins: the fixture's member limit is 4, the facilitator included. */
+    const char *good[] = {"Zoé Ἀθηνᾶ", "محمد 李小龙", "Anne-Marie O'Neil [a][b]"};
+    int idx;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (hub_group_create(f->hub, bad[i], "F", "fr", 90, &g, id, key, inv) !=
+                CODEV_E_BAD_FIELD ||
+            hub_group_create(f->hub, "G", bad[i], "fr", 90, &g, id, key, inv) !=
+                CODEV_E_BAD_FIELD ||
+            hub_member_join(f->hub, f->g, f->invite, bad[i], id, key, &idx) !=
+                CODEV_E_BAD_FIELD)
+            fail_msg("name %zu was accepted", i);
+    }
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        if (hub_member_join(f->hub, f->g, f->invite, good[i], id, key, &idx) < 0)
+            fail_msg("name %s was refused", good[i]);
+}
+
 static void the_group_limit_is_enforced(void **state)
 {
     struct fixture *f = *state;
@@ -325,6 +380,65 @@ static void format_budgets_follow_the_practice_table(void **state)
     assert_int_equal(hub_format_budgets(60, b), CODEV_E_BAD_FIELD);
 }
 
+static void removed_members_free_their_place_and_kill_the_invite(void **state)
+{
+    struct fixture *f = *state;
+    char id[AUTH_UUID_LEN + 1], key[AUTH_SECRET_LEN + 1];
+    uint8_t old_hash[AUTH_HASH_LEN];
+    int idx;
+
+    /* Far more joins and removals than the 64 places of a room: only the
+     * current members count (members_max is 4 here). */
+    for (int i = 0; i < 100; i++) {
+        char invite[AUTH_SECRET_LEN + 1];
+        assert_int_equal(hub_session_open(f->hub, f->g, 1000 + i), 0);
+        assert_int_equal(hub_member_join(f->hub, f->g, f->invite, "Zoé", id, key, &idx),
+                         0);
+        memcpy(old_hash, f->g->invite_hash, AUTH_HASH_LEN);
+        f->g->invite_rotated = false;
+        assert_int_equal(apply(f->g->room, f->fac_id, CMD_MEMBER_REMOVE, NULL, id, 2000),
+                         0);
+        hub_sync(f->hub, f->g);
+        assert_true(hub_member_find(f->g, id)->removed);
+        assert_true(f->g->invite_rotated);
+        assert_memory_not_equal(old_hash, f->g->invite_hash, AUTH_HASH_LEN);
+        assert_int_equal(hub_member_join(f->hub, f->g, f->invite, "Yann", id, key, &idx),
+                         CODEV_E_BAD_INVITE);
+        assert_int_equal(
+            apply(f->g->room, f->fac_id, CMD_SESSION_CLOSE, NULL, NULL, 3000), 0);
+        hub_sync(f->hub, f->g);
+        assert_int_equal(hub_invite_rotate(f->g, invite), 0);
+        memcpy(f->invite, invite, sizeof(invite));
+    }
+    assert_int_equal(hub_member_join(f->hub, f->g, f->invite, "Léon", id, key, &idx), 0);
+}
+
+static void a_closed_room_keeps_no_text_under_personal_retention(void **state)
+{
+    struct fixture *f = *state;
+    char id[AUTH_UUID_LEN + 1], key[AUTH_SECRET_LEN + 1], late[AUTH_UUID_LEN + 1];
+    struct room *r;
+    int idx;
+
+    assert_int_equal(hub_member_join(f->hub, f->g, f->invite, "Zoé", id, key, &idx), 0);
+    assert_int_equal(hub_session_open(f->hub, f->g, 1000), 0);
+    r = f->g->room;
+    assert_int_equal(apply(r, id, CMD_CHECKIN_POST, "secret-checkin", NULL, 1001), 0);
+    assert_int_equal(apply(r, f->fac_id, CMD_SESSION_CLOSE, NULL, NULL, 1002), 0);
+    hub_sync(f->hub, f->g);
+    assert_ptr_equal(f->g->room, r); /* stripped in place */
+    assert_int_equal(r->step, STEP_CLOSED);
+    assert_int_equal(r->ncards, 1);
+    assert_true(r->cards[0].removed);
+    assert_string_equal(r->cards[0].text, "");
+    assert_ptr_equal(hub_room_of(f->g, id), r);
+    /* A member who joins after the close is not in it and sees nothing. */
+    assert_int_equal(hub_member_join(f->hub, f->g, f->invite, "Léon", late, key, &idx),
+                     0);
+    assert_int_equal(idx, -1);
+    assert_null(hub_room_of(f->g, late));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -333,6 +447,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(secrets_are_stored_only_as_hashes, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(bad_group_settings_are_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(names_refuse_invisible_and_bidi_characters, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(the_group_limit_is_enforced, setup, teardown),
         cmocka_unit_test_setup_teardown(a_key_opens_only_its_own_group, setup, teardown),
         cmocka_unit_test_setup_teardown(
@@ -347,6 +463,10 @@ int main(void)
             the_action_plan_waits_for_the_next_session_debrief, setup, teardown),
         cmocka_unit_test_setup_teardown(what_the_room_decides_becomes_true_of_the_group,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            removed_members_free_their_place_and_kill_the_invite, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            a_closed_room_keeps_no_text_under_personal_retention, setup, teardown),
         cmocka_unit_test(format_budgets_follow_the_practice_table),
     };
     return cmocka_run_group_tests_name("hub", tests, NULL, NULL);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "errors.h"
+#include "hub.h"
 #include "protocol.h"
 
 static const struct proto_limits limits = {.max_bytes = 65536, .max_depth = 8};
@@ -46,6 +47,15 @@ static const struct bad_case bad_cases[] = {
      CODEV_E_MISSING_FIELD, "group_id", NULL},
     {"hello group not string", "{\"type\":\"hello\",\"group_id\":1,\"member_key\":\"k\"}",
      CODEV_E_BAD_FIELD, "group_id", NULL},
+    {"hello with a group id that is not a UUID",
+     "{\"type\":\"hello\",\"group_id\":\"g\",\"member_key\":\"k\"}", CODEV_E_BAD_FIELD,
+     "group_id", NULL},
+    {"member id that is not a UUID",
+     "{\"type\":\"member_remove\",\"id\":\"a\",\"member_id\":\"' OR 1=1\"}",
+     CODEV_E_BAD_FIELD, "member_id", "a"},
+    {"debrief id that is not a UUID",
+     "{\"type\":\"debrief_post\",\"id\":\"a\",\"debrief_id\":\"7\",\"outcome\":\"done\"}",
+     CODEV_E_BAD_FIELD, "debrief_id", "a"},
     {"hello without key", "{\"type\":\"hello\",\"group_id\":\"g\"}",
      CODEV_E_MISSING_FIELD, "member_key", NULL},
     {"hello negative last_seq",
@@ -164,15 +174,16 @@ static void brackets_inside_strings_do_not_count_as_depth(void **state)
 
 static void hello_decodes_its_fields(void **state)
 {
-    const char *j =
-        "{\"type\":\"hello\",\"group_id\":\"g1\",\"member_key\":\"k1\",\"last_seq\":41}";
+    const char *j = "{\"type\":\"hello\",\"group_id\":\"11111111-2222-4333-8444-"
+                    "555555555555\",\"member_key\":\"k1\","
+                    "\"last_seq\":41}";
     struct proto_msg msg;
     struct proto_error err;
 
     (void)state;
     assert_int_equal(proto_decode(j, strlen(j), &limits, &msg, &err), 0);
     assert_int_equal(msg.kind, PROTO_HELLO);
-    assert_string_equal(msg.group_id, "g1");
+    assert_string_equal(msg.group_id, "11111111-2222-4333-8444-555555555555");
     assert_string_equal(msg.member_key, "k1");
     assert_int_equal(msg.last_seq, 41);
     proto_msg_release(&msg);
@@ -190,8 +201,9 @@ static void commands_decode_into_room_commands(void **state)
         {"{\"type\":\"mark_set\",\"id\":\"c2\",\"card_id\":7,\"marked\":true}",
          CMD_MARK_SET},
         {"{\"type\":\"timer_add\",\"id\":\"c3\",\"seconds\":-60}", CMD_TIMER_ADD},
-        {"{\"type\":\"debrief_post\",\"id\":\"c4\",\"debrief_id\":\"d\",\"outcome\":"
-         "\"partly\"}",
+        {"{\"type\":\"debrief_post\",\"id\":\"c4\",\"debrief_id\":\"66666666-7777-4888-"
+         "8999-aaaaaaaaaaaa\","
+         "\"outcome\":\"partly\"}",
          CMD_DEBRIEF_POST},
         {"{\"type\":\"action_add\",\"id\":\"c5\",\"text\":\"Appeler\",\"due\":\"\"}",
          CMD_ACTION_ADD},
@@ -221,7 +233,7 @@ static void commands_decode_into_room_commands(void **state)
             break;
         case CMD_DEBRIEF_POST:
             assert_int_equal(msg.cmd.variant, OUTCOME_PARTLY);
-            assert_string_equal(msg.cmd.ref, "d");
+            assert_string_equal(msg.cmd.ref, "66666666-7777-4888-8999-aaaaaaaaaaaa");
             assert_null(msg.cmd.text);
             break;
         case CMD_ACTION_ADD:
@@ -273,6 +285,85 @@ static void error_names_round_trip(void **state)
     assert_int_equal(codev_err_from_name("no_such_code"), 0);
 }
 
+/* Serialises j compactly into a new NUL-terminated string (caller frees). */
+static char *dump(json_t *j)
+{
+    size_t len;
+    unsigned char *b = proto_dump(j, 0, &len);
+
+    json_decref(j);
+    assert_non_null(b);
+    return (char *)b;
+}
+
+/* The edge splices a welcome from the member's head, a shared room view
+ * and the clock (server.c conn_send_welcome): the result must be the whole
+ * welcome, for the facilitator, a member with a private note
+ * and the members who see the public view. */
+static void a_spliced_welcome_is_the_whole_welcome(void **state)
+{
+    static const char mark[] = "\"\\u0001room\\u0001\"}";
+    struct config cfg = {.text_max_chars = 1000,
+                         .long_text_max_chars = 4000,
+                         .name_max_chars = 60,
+                         .cards_per_step = 30,
+                         .members_max = 16,
+                         .groups_max = 4,
+                         .sessions_max = 4};
+    struct hub *h = hub_new(&cfg);
+    struct hub_group *g;
+    char ids[4][AUTH_UUID_LEN + 1], key[AUTH_SECRET_LEN + 1], inv[AUTH_SECRET_LEN + 1];
+    const char *names[] = {"Ben", "Cy", "Dee"};
+    struct room_cmd note = {.type = CMD_NOTE_POST, .id = "n1", .text = "privé"};
+    struct room_cmd in = {.type = CMD_CHECKIN_POST, .id = "c1", .text = "\"Bonjour\"\n"};
+    uint64_t seq;
+    int idx;
+
+    (void)state;
+    assert_non_null(h);
+    assert_int_equal(hub_group_create(h, "G [1]", "Léa", "fr", 90, &g, ids[0], key, inv),
+                     0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(hub_member_join(h, g, inv, names[i], ids[i + 1], key, &idx), 0);
+    assert_int_equal(hub_session_open(h, g, 1000), 0);
+    assert_int_equal(
+        room_apply(g->room, room_member_find(g->room, ids[1]), &note, 2000, &seq, NULL),
+        0);
+    assert_int_equal(
+        room_apply(g->room, room_member_find(g->room, ids[2]), &in, 3000, &seq, NULL), 0);
+    assert_int_equal(proto_room_view_of(g->room, room_member_find(g->room, ids[0])),
+                     room_member_find(g->room, ids[0]));
+    assert_int_equal(proto_room_view_of(g->room, room_member_find(g->room, ids[1])),
+                     room_member_find(g->room, ids[1]));
+    assert_int_equal(proto_room_view_of(g->room, room_member_find(g->room, ids[3])), -1);
+    for (int i = 0; i < 4; i++) {
+        const struct hub_member *m = hub_member_find(g, ids[i]);
+        int viewer = proto_room_view_of(g->room, room_member_find(g->room, ids[i]));
+        json_t *whole = proto_welcome_json(g, m, 5000), *spliced;
+        char *head = dump(proto_welcome_head_json(g, m, 5000));
+        char *view = dump(proto_room_view_json(g->room, viewer));
+        char *clock = dump(proto_room_clock_json(g->room, 5000));
+        size_t hl = strlen(head), vl = strlen(view);
+        char *all = malloc(hl + vl + strlen(clock) + 16);
+
+        assert_true(hl > strlen(mark) && strcmp(head + hl - strlen(mark), mark) == 0);
+        assert_int_equal(view[vl - 1], '}');
+        sprintf(all, "%.*s%.*s,\"clock\":%s}}", (int)(hl - strlen(mark)), head,
+                (int)(vl - 1), view, clock);
+        spliced = json_loads(all, 0, NULL);
+        assert_non_null(spliced);
+        if (!json_equal(whole, spliced))
+            fail_msg("member %d: the spliced welcome differs: %s", i, all);
+        json_decref(whole);
+        json_decref(spliced);
+        free(head);
+        free(view);
+        free(clock);
+        free(all);
+    }
+    hub_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -282,6 +373,7 @@ int main(void)
         cmocka_unit_test(hello_decodes_its_fields),
         cmocka_unit_test(commands_decode_into_room_commands),
         cmocka_unit_test(session_open_is_its_own_kind),
+        cmocka_unit_test(a_spliced_welcome_is_the_whole_welcome),
         cmocka_unit_test(error_json_carries_code_id_and_detail),
         cmocka_unit_test(error_names_round_trip),
     };

@@ -560,12 +560,175 @@ static void whole_session_walks_every_step_with_events_and_seqs(void **state)
     assert_int_equal(send(f, FA, CMD_SESSION_CLOSE), 0);
     expect_events(f, 1, EV_CLOSED);
     assert_int_equal(f->r->step, STEP_CLOSED);
-    refuse_text(f, BEN, CMD_CHECKIN_POST, "trop tard", CODEV_E_SESSION_CLOSED);
-    assert_int_equal(send_text(f, BEN, CMD_NOTE_POST, "Après la séance."), 0);
-
     /* Every event of the session got the next number. */
     assert_int_equal(f->r->seq, f->seq);
-    assert_int_equal(f->r->ncards, 11);
+    refuse_text(f, BEN, CMD_CHECKIN_POST, "trop tard", CODEV_E_SESSION_CLOSED);
+    /* A closed session takes no private note either. */
+    refuse_text(f, BEN, CMD_NOTE_POST, "Après la séance.", CODEV_E_SESSION_CLOSED);
+    assert_int_equal(f->r->ncards, 10);
+}
+
+/* ---- the session budget ---------------------------------------------------- */
+
+/* Private notes, one per step, while the facilitator moves back and forth
+ * between opening and topic: the per-step count resets at each move, the
+ * room's item count does not (issue 10: a room grew without limit). */
+static void notes_across_step_moves_meet_the_item_budget(void **state)
+{
+    struct room_limits l = default_limits();
+    struct fx *f;
+    int posted = 0;
+
+    (void)state;
+    l.cards_per_step = 1;
+    l.items_max = 6; /* 5 notes and the consultation */
+    f = fx_new_with(&l);
+    for (int i = 0; i < 20; i++) {
+        int rc = send_text(f, BEN, CMD_NOTE_POST, "Encore une note.");
+
+        if (rc == CODEV_E_ROOM_FULL)
+            break;
+        assert_int_equal(rc, 0);
+        posted++;
+        assert_int_equal(
+            send(f, FA, f->r->step == STEP_OPENING ? CMD_STEP_NEXT : CMD_STEP_PREV), 0);
+    }
+    assert_int_equal(posted, 5);
+    assert_int_equal(f->r->items, 6);
+    refuse_text(f, ANA, CMD_NOTE_POST, "Moi aussi ?", CODEV_E_ROOM_FULL);
+    teardown((void **)&f);
+}
+
+/* One table: each case sets one budget, fills the room up to it with a
+ * command that still passes, then shows the next one refused with its
+ * code and the room unchanged. */
+struct budget_case {
+    const char *name;
+    uint32_t items_max, bytes_max, rewrites_max, journal_bytes_max;
+    enum step at; /* where the room is walked to first */
+    int member;   /* who sends */
+    enum room_cmd_type type;
+    const char *text;
+    int accepted; /* how many are accepted before the refusal (a first write and
+                     rewrites_max rewrites) */
+    int want;     /* the refusal */
+};
+
+static void budgets_refuse_with_their_codes(void **state)
+{
+    /* 10 ASCII characters cost 10 + ROOM_CARD_OVERHEAD as a card. */
+    const struct budget_case cases[] = {
+        {"items: checkins", 3, 0, 0, 0, STEP_OPENING, BEN, CMD_CHECKIN_POST, "0123456789",
+         3, CODEV_E_ROOM_FULL},
+        {"bytes: checkins", 0, 3 * (10 + ROOM_CARD_OVERHEAD) + 5, 0, 0, STEP_OPENING, BEN,
+         CMD_CHECKIN_POST, "0123456789", 3, CODEV_E_ROOM_FULL},
+        {"bytes: escaped text costs what it is sent as", 0, 2 * (20 + ROOM_CARD_OVERHEAD),
+         0, 0, STEP_OPENING, BEN, CMD_CHECKIN_POST, "\"\"\"\"\"\n\n\n\n\n", 2,
+         CODEV_E_ROOM_FULL},
+        {"rewrites: problem", 0, 0, 3, 0, STEP_EXPOSE, ANA, CMD_PROBLEM_SET,
+         "Le problème.", 4, CODEV_E_TOO_MANY_REWRITES},
+        {"rewrites: contract", 0, 0, 2, 0, STEP_CONTRACT, ANA, CMD_CONTRACT_SET,
+         "Le contrat.", 3, CODEV_E_TOO_MANY_REWRITES},
+        {"journal: notes", 0, 0, 0, 3 * (ROOM_JOURNAL_OVERHEAD + 10) + 5, STEP_OPENING,
+         BEN, CMD_NOTE_POST, "0123456789", 3, CODEV_E_JOURNAL_FULL},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct budget_case *k = &cases[i];
+        struct room_limits l = default_limits();
+        struct fx *f;
+        uint64_t journal;
+
+        l.items_max = k->items_max;
+        l.bytes_max = k->bytes_max;
+        l.rewrites_max = k->rewrites_max;
+        l.journal_bytes_max = k->journal_bytes_max;
+        f = fx_new_with(&l);
+        walk_to(f, k->at);
+        /* What the walk wrote counts too: start the journal case afresh. */
+        f->r->journal_bytes = 0;
+        journal = 0;
+        for (int n = 0; n < k->accepted; n++) {
+            int rc = send_text(f, k->member, k->type, k->text);
+            if (rc)
+                fail_msg("%s: command %d refused with %s", k->name, n + 1,
+                         codev_err_name(rc));
+            journal += ROOM_JOURNAL_OVERHEAD + room_json_len(k->text);
+        }
+        assert_int_equal(f->r->journal_bytes, journal);
+        refuse_text(f, k->member, k->type, k->text, k->want);
+        teardown((void **)&f);
+    }
+}
+
+/* Rewriting the answer to a question counts per question; a full journal
+ * still lets the facilitator close the session. */
+static void answer_rewrites_count_and_close_is_always_possible(void **state)
+{
+    struct room_limits l = default_limits();
+    struct fx *f;
+    uint32_t q;
+
+    (void)state;
+    l.rewrites_max = 1;
+    f = fx_new_with(&l);
+    walk_to(f, STEP_CLARIFICATION);
+    assert_int_equal(send_text(f, BEN, CMD_QUESTION_ASK, "Pourquoi ?"), 0);
+    q = f->r->out[f->r->nout - 1].card;
+    for (int n = 0; n < 2; n++) {
+        struct room_cmd c = mk(f, CMD_QUESTION_ANSWER);
+        c.card = q;
+        c.text = "Parce que.";
+        assert_int_equal(run(f, ANA, &c), 0);
+    }
+    {
+        struct room_cmd c = mk(f, CMD_QUESTION_ANSWER);
+        c.card = q;
+        c.text = "Parce que !";
+        expect_refused(f, ANA, &c, CODEV_E_TOO_MANY_REWRITES);
+    }
+    /* Out of journal: everything but the close is refused. */
+    f->r->limits.journal_bytes_max = (uint32_t)f->r->journal_bytes + 1;
+    refuse_text(f, BEN, CMD_NOTE_POST, "x", CODEV_E_JOURNAL_FULL);
+    refuse(f, BEN, CMD_HAND_RAISE, CODEV_E_JOURNAL_FULL);
+    assert_int_equal(send(f, FA, CMD_SESSION_CLOSE), 0);
+    teardown((void **)&f);
+}
+
+/* A shorter rewrite always fits, even in a full room; the bytes follow the
+ * text the room holds. */
+static void a_full_room_takes_a_shorter_rewrite(void **state)
+{
+    struct room_limits l = default_limits();
+    struct fx *f;
+    size_t before;
+
+    (void)state;
+    f = fx_new_with(&l);
+    walk_to(f, STEP_EXPOSE);
+    assert_int_equal(send_text(f, ANA, CMD_PROBLEM_SET, "Un problème assez long."), 0);
+    f->r->limits.bytes_max = (uint32_t)f->r->bytes;
+    refuse_text(f, ANA, CMD_PROBLEM_SET, "Un problème encore plus long.",
+                CODEV_E_ROOM_FULL);
+    refuse_text(f, BEN, CMD_NOTE_POST, "n", CODEV_E_ROOM_FULL);
+    before = f->r->bytes;
+    assert_int_equal(send_text(f, ANA, CMD_PROBLEM_SET, "Court."), 0);
+    assert_int_equal(f->r->bytes, before - room_json_len("Un problème assez long.") +
+                                      strlen("Court."));
+    teardown((void **)&f);
+}
+
+static void json_len_counts_escapes_as_jansson_writes_them(void **state)
+{
+    (void)state;
+    assert_int_equal(room_json_len(NULL), 0);
+    assert_int_equal(room_json_len(""), 0);
+    assert_int_equal(room_json_len("abc"), 3);
+    assert_int_equal(room_json_len("é"), 2);
+    assert_int_equal(room_json_len("\"\\"), 4);
+    assert_int_equal(room_json_len("\n\t\r\b\f"), 10);
+    assert_int_equal(room_json_len("\x01\x1f"), 12);
 }
 
 /* ---- step moves ----------------------------------------------------------- */
@@ -1747,6 +1910,11 @@ int main(void)
         T(closing_pauses_the_clock_and_keeps_the_time),
         T(step_change_lowers_every_hand_before_the_step_event),
         cmocka_unit_test(step_change_resets_the_card_count),
+        cmocka_unit_test(notes_across_step_moves_meet_the_item_budget),
+        cmocka_unit_test(budgets_refuse_with_their_codes),
+        cmocka_unit_test(answer_rewrites_count_and_close_is_always_possible),
+        cmocka_unit_test(a_full_room_takes_a_shorter_rewrite),
+        cmocka_unit_test(json_len_counts_escapes_as_jansson_writes_them),
         cmocka_unit_test(answers_flags_and_marks_are_not_cards),
         T(client_assign_checks_its_target),
         T(handover_makes_another_member_facilitator),

@@ -1,5 +1,6 @@
 // views/notes.js - the private notes drawer: open from any step (closed
-// too), seen only by their author (the server sends a note to no one else).
+// too, to read), seen only by their author (the server sends a note to no
+// one else). A closed session takes no new note (session_closed).
 
 import { h, setText, reconcile } from '../dom.js';
 import { t } from '../i18n.js';
@@ -30,7 +31,7 @@ export function createNotes(ctx) {
 
     function update() {
         const s = ctx.s;
-        comp.el.hidden = !s.room;
+        comp.el.hidden = !s.room || s.room.step === 'closed';
         noRoom.hidden = Boolean(s.room);
         setText(noRoom, t('notes.no_session'));
         const notes = cardsOf(s, 'note').slice().reverse();

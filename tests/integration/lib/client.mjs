@@ -33,11 +33,13 @@ export class Client {
      * Opens a WebSocket with subprotocol codev.v1. opts.name labels the
      * client in messages; opts.origin defaults to the server's own origin
      * (what a browser on the served page sends); opts.protocols overrides
-     * the subprotocol list.
+     * the subprotocol list; opts.localAddress binds the client's side (e.g.
+     * 127.0.0.2, another user than the 127.0.0.1 of the other clients).
      */
     static async connect(wsUrl, opts = {}) {
         const origin = opts.origin === undefined ? wsUrl.replace(/^ws/, 'http').replace(/\/ws$/, '') : opts.origin;
-        const ws = new WebSocket(wsUrl, opts.protocols || PROTOCOL, origin ? { origin } : {});
+        const wsOpts = { ...(origin ? { origin } : {}), ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) };
+        const ws = new WebSocket(wsUrl, opts.protocols || PROTOCOL, wsOpts);
         const c = new Client(ws, opts.name || `client${++clientCounter}`);
         await new Promise((resolve, reject) => {
             ws.once('open', resolve);

@@ -1,0 +1,69 @@
+/*
+ * ratelimit.h - token buckets, alone and per client address.
+ *
+ * A bucket holds up to `burst` tokens and refills at `per_min` tokens a
+ * minute; a call takes one. The address table keeps one entry per client
+ * address (IPv6 addresses by their /64, which one host usually owns whole)
+ * in a fixed number of slots, open addressing over a short probe window:
+ * an entry whose buckets are all full again (unused for a while) is free
+ * for another address, and when every slot of the window is busy the one
+ * used longest ago is taken over (its address starts again with full
+ * buckets: a stranger with thousands of addresses gains nothing a single
+ * address of theirs would not). Memory is fixed whatever the traffic.
+ *
+ * Pure: libc only, the time is a parameter. Not thread-safe: ONLY used from
+ * the lws service thread. Expected load: one lookup per HTTP API call.
+ */
+#ifndef CODEV_RATELIMIT_H
+#define CODEV_RATELIMIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A token bucket. Zeroed, it is full on first use. */
+struct rate_bucket {
+    double tokens;
+    int64_t ms; /* last refill, 0 = never used */
+};
+
+/*
+ * Refills b (per_min tokens a minute, at most burst) and takes one token
+ * when there is one. Returns true when taken; else false and, when
+ * retry_after_s is not NULL, the whole seconds until a token will be there
+ * (at least 1).
+ */
+bool rate_bucket_take(struct rate_bucket *b, double per_min, double burst, int64_t now_ms,
+                      int *retry_after_s);
+
+/* Whether b (refilled as above) holds a token, without taking it; when it
+ * does not, *retry_after_s (may be NULL) as above. */
+bool rate_bucket_ready(struct rate_bucket *b, double per_min, double burst,
+                       int64_t now_ms, int *retry_after_s);
+
+#define RATE_ADDR_LEN     48 /* an IPv6 address in text, NUL included */
+#define RATE_ADDR_BUCKETS 2  /* buckets per address */
+
+struct rate_addr {
+    char addr[RATE_ADDR_LEN];                /* the key ("" = free slot) */
+    int64_t used_ms;                         /* last lookup */
+    struct rate_bucket b[RATE_ADDR_BUCKETS]; /* the caller's, by index */
+};
+
+struct rate_table;
+
+/* Returns a new table of nslots entries (rounded up to a power of two), or
+ * NULL. Free with rate_table_free (NULL is a no-op). */
+struct rate_table *rate_table_new(size_t nslots);
+void rate_table_free(struct rate_table *t);
+
+/*
+ * Returns the entry of addr (borrowed, valid until the next call), making
+ * one when needed (see the file comment): never NULL. idle_ms is how long
+ * an entry must have been unused for its buckets to be full again (then it
+ * may be reused for another address).
+ */
+struct rate_addr *rate_table_get(struct rate_table *t, const char *addr, int64_t now_ms,
+                                 int64_t idle_ms);
+
+#endif
