@@ -1137,9 +1137,10 @@ static void server_edge_log(struct server *s, int64_t mono)
         s->shed_log_ms = mono;
     }
     if (s->over && mono - s->over_log_ms >= 1000) {
-        log_notice("%llu connections over connections_max or connections_per_ip (%zu "
-                   "connections, %zu being refused)",
-                   (unsigned long long)s->over, s->npeers, s->nrefusing);
+        log_notice(
+            "%llu connections refused over connections_max, connections_per_ip "
+            "or unauth_per_ip (%zu connections, %zu WebSockets, %zu being refused)",
+            (unsigned long long)s->over, s->npeers, s->nconns, s->nrefusing);
         s->over = 0;
         s->over_log_ms = mono;
     }
@@ -1678,10 +1679,14 @@ static int callback_codev(struct lws *wsi, enum lws_callback_reasons reason, voi
          * the client backs off and tries again later. */
         if ((p && p->refusing) || s->nconns > s->cfg->connections_max ||
             (c->ip && c->ip->unauth > s->cfg->unauth_per_ip)) {
-            log_notice("conn %llu: over the connection limit (%zu WebSockets, %zu "
-                       "connections, %u from its address, %u without hello)",
-                       (unsigned long long)c->id, s->nconns, s->npeers,
-                       c->ip ? c->ip->n : 0, c->ip ? c->ip->unauth : 0);
+            log_debug("conn %llu: over the connection limit (%zu WebSockets, %zu "
+                      "connections, %u from its address, %u without hello)",
+                      (unsigned long long)c->id, s->nconns, s->npeers,
+                      c->ip ? c->ip->n : 0, c->ip ? c->ip->unauth : 0);
+            if (!p || !p->refusing) { /* those were counted at accept */
+                s->over++;
+                server_edge_log(s, mono_ms());
+            }
             conn_error(s, c, NULL, CODEV_E_TOO_MANY_CONNECTIONS);
             conn_close_later(c, CLOSE_TRY_AGAIN_LATER, "too_many_connections");
         }
