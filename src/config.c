@@ -88,7 +88,7 @@ struct config_key {
 /* The keys, in the order config/codevd.conf documents them. The defaults
  * must agree with the comments in config.h and with proto/README.md 2.7. */
 static const struct config_key config_keys[] = {
-    OPT(listen, "interface address to listen on; unset = all interfaces"),
+    OPT(listen, "address, interface or host name to listen on; unset = all"),
     U32(port, 1, 65535, 8080, "TCP port for HTTP and WebSocket"),
     STR(data_dir, "./data", "directory holding the database"),
     STR(web_dir, CONFIG_DEFAULT_WEB_DIR, "directory of the web client files"),
@@ -133,6 +133,10 @@ static const struct config_key config_keys[] = {
         "seconds without a command before an open session closes"),
     U32(group_idle_expire_s, 1, 315360000, 2592000,
         "seconds without activity before a never-opened group is deleted"),
+    U32(http_header_timeout_s, 1, 600, 10, "seconds for a request's headers, absolute"),
+    U32(http_body_timeout_s, 1, 3600, 30, "seconds for a request's whole body, absolute"),
+    U32(hello_timeout_s, 1, 600, 10, "seconds for a WebSocket to send a valid hello"),
+    U32(unauth_per_ip, 1, 1000000, 16, "WebSockets without hello per client address"),
 };
 
 #undef OFF

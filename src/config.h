@@ -70,6 +70,12 @@ struct config {
     uint32_t room_bytes_max;          /* room bytes per session, default 786432 */
     uint32_t rewrites_max;            /* rewrites of one text, default 50 */
     uint32_t group_journal_max_bytes; /* journaled bytes per session, default 8 MiB */
+
+    /* the network edge: deadlines and per-address caps (issue 10) */
+    uint32_t http_header_timeout_s; /* a request's headers, absolute, default 10 */
+    uint32_t http_body_timeout_s;   /* a request's whole body, absolute, default 30 */
+    uint32_t hello_timeout_s;       /* a WebSocket's first valid hello, default 10 */
+    uint32_t unauth_per_ip;         /* WebSockets without hello per address, default 16 */
 };
 
 /* Error detail for config_load_file and config_set. */

@@ -36,6 +36,7 @@
     X(SESSION_CLOSED, "session_closed", "The session is closed.")                        \
     X(MEMBER_REMOVED, "member_removed", "You were removed from this group.")             \
     X(GROUP_DELETED, "group_deleted", "This group was deleted.")                         \
+    X(HELLO_TIMEOUT, "hello_timeout", "No valid hello in time; the connection closes.")  \
     /* the rules */                                                                      \
     X(NOT_FACILITATOR, "not_facilitator", "Only the facilitator can do this.")           \
     X(NOT_YOUR_ROLE, "not_your_role", "Your role does not allow this.")                  \

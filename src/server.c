@@ -3,6 +3,12 @@
  * WebSocket protocol, fan-out to connections, the clock ticks.
  *
  * Invariants:
+ *   - lws does not listen: listener.c does, and each accepted connection
+ *     is counted (struct peer, the opaque user data of its network wsi,
+ *     from server_peer_adopt to LWS_CALLBACK_WSI_DESTROY) against
+ *     connections_max and connections_per_ip before lws gets it. The
+ *     once-a-second sweep enforces the absolute HTTP deadlines (headers
+ *     per connection, body per request) and hello_timeout_s.
  *   - Everything runs on the one lws service thread.
  *   - One event is encoded once and shared by every recipient's queue
  *     (fan_queue, fanout.c). A push only marks the connection dirty; once
@@ -39,6 +45,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <openssl/rand.h>
+#include <openssl/ssl.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -52,6 +59,7 @@
 #include "fanout.h"
 #include "http_api.h"
 #include "hub.h"
+#include "listener.h"
 #include "log.h"
 #include "protocol.h"
 #include "ratelimit.h"
@@ -81,7 +89,18 @@
 #define SERVER_INFLIGHT_MAX   (ROOM_SEEN_MAX / 2)
 #define CLOSE_TRY_AGAIN_LATER 1013 /* RFC 6455 registry: try again later */
 #define SERVER_IP_BUCKETS     1024
-#define SERVER_PING_LEN       16 /* a ping's payload: 8 random bytes in hex */
+#define CLOSE_HELLO_TIMEOUT   4004
+/* Connections over a limit are still accepted to be told so (a 503, or an
+ * error frame and close 1013), up to this many at once; beyond, they are
+ * closed at accept. */
+#define SERVER_REFUSING_MAX 64
+#define SERVER_ACCEPT_BATCH 64 /* accepts per wake-up of a listening socket */
+/* Forward-secret AEAD suites only, for TLS 1.2 (TLS 1.3 has nothing else). */
+#define SERVER_TLS12_CIPHERS                                                             \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                         \
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                         \
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+#define SERVER_PING_LEN 16 /* a ping's payload: 8 random bytes in hex */
 /* A message larger than one frame (a welcome) goes out as fragments of this
  * size, each copied to the scratch buffer when the socket takes it, so that
  * lws never holds more than one slice per connection (it copies what the
@@ -98,11 +117,34 @@ struct bucket {
     int64_t ms; /* last refill, 0 = never used */
 };
 
-/* Open WebSocket connections of one peer address. */
+/* The connections of one peer address. */
 struct ip_count {
     char ip[48];
-    uint32_t n;
+    uint32_t n;      /* accepted connections (HTTP, WebSocket, TLS) */
+    uint32_t unauth; /* WebSockets that have not said hello */
     struct ip_count *next;
+};
+
+/* Where an accepted connection stands, for the HTTP deadlines. */
+enum peer_state {
+    PEER_WAITING,   /* for a request's headers: http_header_timeout_s */
+    PEER_ANSWERING, /* the headers are in (the body has its own deadline) */
+    PEER_UPGRADED,  /* a WebSocket, or HTTP/2 (lws keeps its streams) */
+};
+
+/* One accepted TCP connection, from listener_accept to LWS_CALLBACK_WSI_DESTROY
+ * of its network wsi (whose opaque user data it is). */
+struct peer {
+    struct lws *wsi;     /* the network wsi; NULL before adoption */
+    struct ip_count *ip; /* its address's counts; NULL when refusing */
+    enum peer_state state;
+    bool refusing;    /* over a limit: told so, then closed */
+    bool adopting;    /* inside lws_adopt_descriptor_vhost_via_info */
+    bool created;     /* lws made a wsi for it: LWS_CALLBACK_WSI_DESTROY will come */
+    bool gone;        /* lws destroyed its wsi while adopting */
+    bool killed;      /* a deadline passed: lws closes it */
+    int64_t since_ms; /* monotonic ms the state's deadline counts from */
+    struct peer *prev, *next; /* server.peers */
 };
 
 struct conn {
@@ -130,7 +172,9 @@ struct conn {
     uint32_t dirty_at;   /* 1 + index in server.dirty, or 0 */
     int64_t rx_ms;       /* monotonic ms of the last frame or answered ping */
     int64_t ping_ms;     /* monotonic ms of the last ping sent */
-    struct ip_count *ip; /* its peer address's count, or NULL */
+    struct ip_count *ip; /* its peer address's count (borrowed from its peer), or NULL */
+    bool unauth;         /* counted in ip->unauth: no hello accepted yet */
+    int64_t open_ms;     /* monotonic ms of the upgrade, for hello_timeout_s */
     struct conn *all_prev, *all_next; /* server.all: every WebSocket */
 
     /* The payload of our last ping (random, new for each ping): only a pong
@@ -171,6 +215,11 @@ struct http_req {
     bool responded;
     bool waiting;             /* the answer waits for a commit or the export thread */
     struct export_task *task; /* its export, on the export thread, or NULL */
+    /* While its body is read: in server.bodies, for http_body_timeout_s. */
+    bool body_listed;
+    bool body_late;  /* the deadline passed: lws closes it */
+    int64_t body_ms; /* monotonic ms the headers were in */
+    struct http_req *body_prev, *body_next;
 };
 
 /* An export made on the export thread: the request's job, then its answer
@@ -246,9 +295,20 @@ struct server {
     pthread_cond_t export_cv;
     struct export_task *export_todo, *export_todo_tail, *export_done;
     struct view_entry views[SERVER_VIEW_SLOTS];
+    struct listener lst;               /* our listening sockets */
+    struct lws *lst_wsi[LISTENER_MAX]; /* each adopted into the loop */
+    struct peer *peers;                /* every accepted connection */
+    struct http_req *bodies;           /* requests whose body is being read */
+    struct peer *adopting;             /* the one being handed to lws, or NULL */
+    size_t npeers;                     /* counted against the limits */
+    size_t nrefusing;                  /* over a limit, being told so */
+    uint64_t shed;                     /* closed at accept (EMFILE), not logged */
+    int64_t shed_log_ms;               /* mono ms of the last such log line */
+    uint64_t over;                     /* accepted over a limit, not logged */
+    int64_t over_log_ms;               /* mono ms of the last such log line */
     unsigned char *scratch;
     struct proto_limits limits;
-    struct lws_protocol_vhost_options headers[5];
+    struct lws_protocol_vhost_options headers[6];
     struct lws_protocol_vhost_options mimetypes[3];
     struct lws_http_mount mount_api;
     struct lws_http_mount mount_web;
@@ -734,6 +794,8 @@ static void server_wake(void *arg)
 
 /* ---- commands ------------------------------------------------------------ */
 
+static void conn_unauth_release(struct server *s, struct conn *c);
+
 static void handle_hello(struct server *s, struct conn *c, const struct proto_msg *msg)
 {
     struct hub_group *g = hub_group_find(s->hub, msg->group_id);
@@ -754,6 +816,7 @@ static void handle_hello(struct server *s, struct conn *c, const struct proto_ms
         return;
     }
     memcpy(c->member_id, m->id, sizeof(c->member_id));
+    conn_unauth_release(s, c);
     c->idx_room = NULL;
     group_attach(c, g);
     conn_online(s, c, +1);
@@ -973,34 +1036,31 @@ static void conn_message(struct server *s, struct conn *c, const char *buf, size
 
 /* ---- connection limits -------------------------------------------------------- */
 
-/* Counts a connection from wsi's peer address; returns its counter. */
-static struct ip_count *ip_count_take(struct server *s, struct lws *wsi)
+/* The counts of address ip, created at zero when new. Returns NULL when out
+ * of memory. */
+static struct ip_count *ip_count_find(struct server *s, const char *ip)
 {
-    char ip[48] = "";
     uint64_t h = 1469598103934665603ULL;
     struct ip_count *e;
 
-    lws_get_peer_simple(wsi, ip, sizeof(ip));
     for (const char *p = ip; *p; p++)
         h = (h ^ (unsigned char)*p) * 1099511628211ULL;
     for (e = s->ips[h % SERVER_IP_BUCKETS]; e; e = e->next)
         if (strcmp(e->ip, ip) == 0)
-            break;
-    if (!e) {
-        e = calloc(1, sizeof(*e));
-        if (!e)
-            return NULL;
-        snprintf(e->ip, sizeof(e->ip), "%s", ip);
-        e->next = s->ips[h % SERVER_IP_BUCKETS];
-        s->ips[h % SERVER_IP_BUCKETS] = e;
-    }
-    e->n++;
+            return e;
+    e = calloc(1, sizeof(*e));
+    if (!e)
+        return NULL;
+    snprintf(e->ip, sizeof(e->ip), "%s", ip);
+    e->next = s->ips[h % SERVER_IP_BUCKETS];
+    s->ips[h % SERVER_IP_BUCKETS] = e;
     return e;
 }
 
-static void ip_count_release(struct server *s, struct ip_count *e)
+/* Frees e once nothing counts on it. */
+static void ip_count_gc(struct server *s, struct ip_count *e)
 {
-    if (!e || --e->n)
+    if (!e || e->n || e->unauth)
         return;
     for (size_t b = 0; b < SERVER_IP_BUCKETS; b++) {
         for (struct ip_count **pp = &s->ips[b]; *pp; pp = &(*pp)->next) {
@@ -1013,23 +1073,338 @@ static void ip_count_release(struct server *s, struct ip_count *e)
     }
 }
 
+/* A WebSocket said hello (or closed before): it no longer counts against
+ * unauth_per_ip. */
+static void conn_unauth_release(struct server *s, struct conn *c)
+{
+    if (!c->unauth)
+        return;
+    c->unauth = false;
+    if (c->ip) {
+        c->ip->unauth--;
+        ip_count_gc(s, c->ip);
+    }
+}
+
+/* ---- accepted connections ------------------------------------------------------ */
+
+/* The peer of wsi (a WebSocket, an HTTP/2 stream or the connection itself),
+ * or NULL. */
+static struct peer *peer_of(struct lws *wsi)
+{
+    struct lws *nwsi = lws_get_network_wsi(wsi);
+
+    return nwsi ? lws_get_opaque_user_data(nwsi) : NULL;
+}
+
+static void peer_set_state(struct peer *p, enum peer_state state)
+{
+    if (!p || p->state == PEER_UPGRADED)
+        return;
+    p->state = state;
+    p->since_ms = mono_ms();
+}
+
+/* Forgets p: its counts go, and it is freed. */
+static void peer_release(struct server *s, struct peer *p)
+{
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        s->peers = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    if (p->refusing) {
+        s->nrefusing--;
+    } else {
+        s->npeers--;
+        p->ip->n--;
+        ip_count_gc(s, p->ip);
+    }
+    free(p);
+}
+
+/* Connections closed at accept because the process was out of descriptors
+ * (shed) and connections accepted over a limit (over): counted, and logged
+ * one line a second at most, however fast they come. Called with nothing
+ * new from the once-a-second sweep, which logs what is still counted. */
+static void server_edge_log(struct server *s, int64_t mono)
+{
+    if (s->shed && mono - s->shed_log_ms >= 1000) {
+        log_warn("out of file descriptors: %llu connections closed at accept",
+                 (unsigned long long)s->shed);
+        s->shed = 0;
+        s->shed_log_ms = mono;
+    }
+    if (s->over && mono - s->over_log_ms >= 1000) {
+        log_notice(
+            "%llu connections refused over connections_max, connections_per_ip "
+            "or unauth_per_ip (%zu connections, %zu WebSockets, %zu being refused)",
+            (unsigned long long)s->over, s->npeers, s->nconns, s->nrefusing);
+        s->over = 0;
+        s->over_log_ms = mono;
+    }
+}
+
+static int server_timer_arm(struct server *s, bool on);
+
+/* Counts the accepted connection fd from ip and hands it to lws, which
+ * speaks HTTP/1, HTTP/2 and TLS on it; over connections_max or
+ * connections_per_ip it is marked refusing (or closed when too many are). */
+static void server_peer_adopt(struct server *s, int fd, const char *ip)
+{
+    struct ip_count *e = ip_count_find(s, ip);
+    struct peer *p = e ? calloc(1, sizeof(*p)) : NULL;
+    bool over =
+        s->npeers >= s->cfg->connections_max || (e && e->n >= s->cfg->connections_per_ip);
+    lws_adopt_desc_t info = {
+        .vh = lws_get_vhost_by_name(s->ctx, "codevd"),
+        .type = LWS_ADOPT_SOCKET | LWS_ADOPT_HTTP | LWS_ADOPT_ALLOW_SSL,
+        .fd.sockfd = fd,
+    };
+    struct lws *wsi;
+
+    if (over) {
+        s->over++;
+        server_edge_log(s, mono_ms());
+    }
+    if (!p || (over && s->nrefusing >= SERVER_REFUSING_MAX)) {
+        close(fd);
+        free(p);
+        ip_count_gc(s, e);
+        return;
+    }
+    if (over) {
+        p->refusing = true;
+        s->nrefusing++;
+        ip_count_gc(s, e);
+    } else {
+        p->ip = e;
+        e->n++;
+        s->npeers++;
+    }
+    p->state = PEER_WAITING;
+    p->since_ms = mono_ms();
+    p->next = s->peers;
+    if (s->peers)
+        s->peers->prev = p;
+    s->peers = p;
+    server_timer_arm(s, true);
+    p->adopting = true;
+    s->adopting = p;
+    info.opaque = p;
+    wsi = lws_adopt_descriptor_vhost_via_info(&info); /* closes fd on failure */
+    s->adopting = NULL;
+    p->adopting = false;
+    /* A failed adoption (a TLS handshake refused at once) may destroy its
+     * wsi now or, on libuv, once its handle is closed: then p waits, with
+     * no wsi, for that LWS_CALLBACK_WSI_DESTROY. */
+    if (p->gone || (!wsi && !p->created))
+        peer_release(s, p);
+    else
+        p->wsi = wsi;
+}
+
+/* LWS_CALLBACK_WSI_DESTROY of any wsi: when it is an accepted connection,
+ * forget it. */
+static void server_wsi_destroyed(struct server *s, struct lws *wsi)
+{
+    struct peer *p = lws_get_opaque_user_data(wsi);
+
+    if (!p || lws_get_network_wsi(wsi) != wsi)
+        return;
+    lws_set_opaque_user_data(wsi, NULL);
+    if (p->adopting) {
+        p->gone = true; /* server_peer_adopt releases it */
+        return;
+    }
+    peer_release(s, p);
+}
+
+/* A request's body starts (listed) or is done, or the request goes
+ * (unlisted). */
+static void http_body_wait(struct server *s, struct http_req *h, bool start)
+{
+    if (start && !h->body_listed) {
+        h->body_listed = true;
+        h->body_ms = mono_ms();
+        h->body_prev = NULL;
+        h->body_next = s->bodies;
+        if (s->bodies)
+            s->bodies->body_prev = h;
+        s->bodies = h;
+    } else if (!start && h->body_listed) {
+        if (h->body_prev)
+            h->body_prev->body_next = h->body_next;
+        else
+            s->bodies = h->body_next;
+        if (h->body_next)
+            h->body_next->body_prev = h->body_prev;
+        h->body_listed = false;
+        h->body_prev = h->body_next = NULL;
+    }
+}
+
+/* The HTTP deadlines, once a second: headers within http_header_timeout_s
+ * of the connection (or of the end of its previous request), the whole body
+ * within http_body_timeout_s of the headers (per request: an HTTP/2 stream
+ * too). Absolute: bytes trickling in do not extend them. */
+static void server_peers_sweep(struct server *s, int64_t mono)
+{
+    int64_t headers = (int64_t)s->cfg->http_header_timeout_s * 1000;
+    int64_t body = (int64_t)s->cfg->http_body_timeout_s * 1000;
+
+    server_edge_log(s, mono);
+    for (struct peer *p = s->peers; p; p = p->next) {
+        if (p->killed || !p->wsi || p->state != PEER_WAITING ||
+            mono - p->since_ms < headers)
+            continue;
+        log_info("connection from %s: request headers not complete in time, closing",
+                 p->ip ? p->ip->ip : "(refused)");
+        p->killed = true;
+        lws_set_timeout(p->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    }
+    for (struct http_req *h = s->bodies; h; h = h->body_next) {
+        if (h->body_late || mono - h->body_ms < body)
+            continue;
+        log_info("http %.40s: request body not complete in time, closing", h->path);
+        h->body_late = true;
+        lws_set_timeout(h->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    }
+}
+
+/* A listening socket is readable: accept what waits, a batch at a time
+ * (the loop calls again while more wait). */
+static void server_accept(struct server *s, int fd)
+{
+    char ip[48];
+    bool shed;
+
+    for (int i = 0; i < SERVER_ACCEPT_BATCH; i++) {
+        int cfd = listener_accept(&s->lst, fd, ip, sizeof(ip), &shed);
+        if (cfd >= 0) {
+            server_peer_adopt(s, cfd, ip);
+        } else if (shed) {
+            s->shed++;
+            server_edge_log(s, mono_ms());
+        } else {
+            break;
+        }
+    }
+}
+
+static int callback_listen(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                           void *in, size_t len)
+{
+    struct server *s = server_of(wsi);
+
+    (void)user;
+    (void)in;
+    (void)len;
+    switch (reason) {
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        return 1; /* not a WebSocket subprotocol */
+    case LWS_CALLBACK_RAW_RX_FILE:
+        if (!s->stopping)
+            server_accept(s, lws_get_socket_fd(wsi));
+        return 0;
+    case LWS_CALLBACK_RAW_CLOSE_FILE:
+        /* lws closes the socket: it is no longer ours to close. */
+        for (size_t i = 0; i < s->lst.nfds; i++)
+            if (s->lst_wsi[i] == wsi)
+                s->lst.fds[i] = -1, s->lst_wsi[i] = NULL;
+        return 0;
+    default:
+        return 0;
+    }
+}
+
 /* ---- the codev.v1 protocol callback ---------------------------------------- */
 
-/* Same origin: the Origin's host[:port] equals the Host header. Else the
- * configured allow-list (comma-separated, exact match). No Origin header
- * (a non-browser client) is allowed. */
+/* An origin split into its parts, lower case, the port made explicit. */
+struct origin {
+    char scheme[8]; /* "http" or "https" */
+    char host[200];
+    unsigned port;
+};
+
+/* Parses the n bytes of text, "scheme://host[:port]" (full = true) or a
+ * Host header "host[:port]" whose scheme is given. Returns false when it
+ * is not one. */
+static bool origin_parse(const char *text, size_t n, bool full, const char *scheme,
+                         struct origin *o)
+{
+    const char *p = text, *end = text + n, *host, *colon = NULL;
+    size_t hl;
+
+    memset(o, 0, sizeof(*o));
+    if (full) {
+        const char *sep = memchr(p, ':', n);
+        if (!sep || end - sep < 3 || sep[1] != '/' || sep[2] != '/' ||
+            (size_t)(sep - p) >= sizeof(o->scheme))
+            return false;
+        for (size_t i = 0; i < (size_t)(sep - p); i++)
+            o->scheme[i] = (char)(p[i] >= 'A' && p[i] <= 'Z' ? p[i] + 32 : p[i]);
+        p = sep + 3;
+    } else {
+        snprintf(o->scheme, sizeof(o->scheme), "%s", scheme);
+    }
+    if (strcmp(o->scheme, "http") != 0 && strcmp(o->scheme, "https") != 0)
+        return false;
+    host = p;
+    if (p < end && *p == '[') { /* an IPv6 literal */
+        const char *close = memchr(p, ']', (size_t)(end - p));
+        if (!close)
+            return false;
+        p = close + 1;
+    } else {
+        while (p < end && *p != ':' && *p != '/')
+            p++;
+    }
+    hl = (size_t)(p - host);
+    if (!hl || hl >= sizeof(o->host))
+        return false;
+    for (size_t i = 0; i < hl; i++)
+        o->host[i] = (char)(host[i] >= 'A' && host[i] <= 'Z' ? host[i] + 32 : host[i]);
+    if (p < end && *p == ':') {
+        char *num_end;
+        unsigned long port;
+        colon = p;
+        port = strtoul(colon + 1, &num_end, 10);
+        if (num_end == colon + 1 || num_end != end || port == 0 || port > 65535)
+            return false;
+        o->port = (unsigned)port;
+    } else if (p != end) {
+        return false; /* a path, or trailing bytes */
+    } else {
+        o->port = strcmp(o->scheme, "https") == 0 ? 443 : 80;
+    }
+    return true;
+}
+
+static bool origin_equal(const struct origin *a, const struct origin *b)
+{
+    return strcmp(a->scheme, b->scheme) == 0 && strcmp(a->host, b->host) == 0 &&
+           a->port == b->port;
+}
+
+/* Same origin: the Origin's scheme, host and port are those of the request
+ * (the scheme this server speaks, the Host header). Else the configured
+ * allow-list (comma-separated full origins, compared the same way). No
+ * Origin header (a non-browser client) is allowed. */
 static bool origin_allowed(struct server *s, struct lws *wsi)
 {
-    char origin[256], host[256];
-    const char *o, *list = s->cfg->allowed_origins;
-    size_t olen;
+    char text[256], host[256];
+    const char *list = s->cfg->allowed_origins;
+    const char *scheme = s->cfg->tls_cert ? "https" : "http";
+    struct origin origin, want;
 
     if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) <= 0)
         return true;
-    if (lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) <= 0)
+    if (lws_hdr_copy(wsi, text, sizeof(text), WSI_TOKEN_ORIGIN) <= 0 ||
+        !origin_parse(text, strlen(text), true, NULL, &origin))
         return false;
     if (list) {
-        olen = strlen(origin);
         for (const char *p = list; *p;) {
             const char *e = strchr(p, ',');
             size_t n = e ? (size_t)(e - p) : strlen(p);
@@ -1037,7 +1412,7 @@ static bool origin_allowed(struct server *s, struct lws *wsi)
                 p++, n--;
             while (n && p[n - 1] == ' ')
                 n--;
-            if (n == olen && strncmp(p, origin, n) == 0)
+            if (origin_parse(p, n, true, NULL, &want) && origin_equal(&origin, &want))
                 return true;
             if (!e)
                 break;
@@ -1050,8 +1425,8 @@ static bool origin_allowed(struct server *s, struct lws *wsi)
     if (lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST) <= 0 &&
         lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HTTP_COLON_AUTHORITY) <= 0)
         return false;
-    o = strstr(origin, "://");
-    return o && strcmp(o + 3, host) == 0;
+    return origin_parse(host, strlen(host), false, scheme, &want) &&
+           origin_equal(&origin, &want);
 }
 
 /* Fills out with a new ping payload: 8 random bytes (OpenSSL's generator,
@@ -1266,14 +1641,18 @@ static int callback_codev(struct lws *wsi, enum lws_callback_reasons reason, voi
             log_notice("websocket refused: origin not allowed");
             return 1;
         }
+        /* Its connection has no HTTP deadline from now on (over HTTP/2 too,
+         * where the WebSocket is one stream of it). */
+        peer_set_state(peer_of(wsi), PEER_UPGRADED);
         return 0;
 
-    case LWS_CALLBACK_ESTABLISHED:
+    case LWS_CALLBACK_ESTABLISHED: {
+        struct peer *p = peer_of(wsi);
         memset(c, 0, sizeof(*c));
         c->wsi = wsi;
         c->id = ++s->next_conn_id;
         c->counted = true;
-        c->rx_ms = mono_ms();
+        c->rx_ms = c->open_ms = mono_ms();
         /* A stream inside an HTTP/2 connection may only write when lws says. */
         c->direct = lws_get_network_wsi(wsi) == wsi;
         fan_queue_init(&c->q);
@@ -1287,20 +1666,32 @@ static int callback_codev(struct lws *wsi, enum lws_callback_reasons reason, voi
         if (s->nconns >= 1000)
             s->busy_since_idle = true;
         server_timer_arm(s, true);
-        c->ip = ip_count_take(s, wsi);
+        c->ip = p ? p->ip : NULL;
+        if (c->ip) {
+            c->unauth = true;
+            c->ip->unauth++;
+        }
         log_debug("conn %llu: open (%zu connections)", (unsigned long long)c->id,
                   s->nconns);
-        /* Over a limit: say so in an error frame, then close; the client
-         * backs off and tries again later. */
-        if (s->nconns > s->cfg->connections_max ||
-            (c->ip && c->ip->n > s->cfg->connections_per_ip)) {
-            log_notice("conn %llu: over the connection limit (%zu in total, %u from its "
-                       "address)",
-                       (unsigned long long)c->id, s->nconns, c->ip ? c->ip->n : 0);
+        /* Over a limit (its TCP connection was accepted over one, or HTTP/2
+         * carries more WebSockets than allowed, or its address has too many
+         * that have not said hello): say so in an error frame, then close;
+         * the client backs off and tries again later. */
+        if ((p && p->refusing) || s->nconns > s->cfg->connections_max ||
+            (c->ip && c->ip->unauth > s->cfg->unauth_per_ip)) {
+            log_debug("conn %llu: over the connection limit (%zu WebSockets, %zu "
+                      "connections, %u from its address, %u without hello)",
+                      (unsigned long long)c->id, s->nconns, s->npeers,
+                      c->ip ? c->ip->n : 0, c->ip ? c->ip->unauth : 0);
+            if (!p || !p->refusing) { /* those were counted at accept */
+                s->over++;
+                server_edge_log(s, mono_ms());
+            }
             conn_error(s, c, NULL, CODEV_E_TOO_MANY_CONNECTIONS);
             conn_close_later(c, CLOSE_TRY_AGAIN_LATER, "too_many_connections");
         }
         return 0;
+    }
 
     case LWS_CALLBACK_RECEIVE:
         return conn_receive(s, c, in, len);
@@ -1361,7 +1752,7 @@ static int callback_codev(struct lws *wsi, enum lws_callback_reasons reason, voi
             c->counted = false;
             s->nconns--;
         }
-        ip_count_release(s, c->ip);
+        conn_unauth_release(s, c);
         c->ip = NULL;
         log_debug("conn %llu: closed (%zu connections)", (unsigned long long)c->id,
                   s->nconns);
@@ -1787,7 +2178,11 @@ static int http_write(struct lws *wsi, struct http_req *h)
         }
         free(h->resp);
         h->resp = NULL;
-        return lws_http_transaction_completed(wsi) ? -1 : 0;
+        if (lws_http_transaction_completed(wsi))
+            return -1;
+        if (lws_get_network_wsi(wsi) == wsi)
+            peer_set_state(peer_of(wsi), PEER_WAITING); /* keep-alive: the next request */
+        return 0;
     }
     if (lws_add_http_common_headers(wsi, (unsigned int)h->status, h->content_type,
                                     h->resp_len, &p, end) ||
@@ -1837,9 +2232,45 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
     switch (reason) {
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return 1; /* a WebSocket without the codev.v1 subprotocol */
+    case LWS_CALLBACK_FILTER_HTTP_CONNECTION: {
+        /* Any request's headers are in (the API's and the static files'). */
+        struct peer *p = peer_of(wsi);
+        if (p && p->refusing) {
+            log_info("http request refused: too many connections");
+            if (lws_get_network_wsi(wsi) == wsi)
+                lws_return_http_status(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL);
+            return 1; /* closes the connection */
+        }
+        peer_set_state(p,
+                       lws_get_network_wsi(wsi) == wsi ? PEER_ANSWERING : PEER_UPGRADED);
+        return 0;
+    }
+    case LWS_CALLBACK_WSI_CREATE:
+        if (s->adopting) /* the connection server_peer_adopt hands over */
+            s->adopting->created = true;
+        return 0;
+    case LWS_CALLBACK_WSI_DESTROY:
+        /* Belt and braces: a request lws frees without CLOSED_HTTP leaves
+         * no pointer behind. user is ours only while "http" is bound. */
+        if (h && lws_get_protocol(wsi) &&
+            strcmp(lws_get_protocol(wsi)->name, "http") == 0) {
+            waits_forget(s, h);
+            http_body_wait(s, h, false);
+        }
+        server_wsi_destroyed(s, wsi);
+        return 0;
+    case LWS_CALLBACK_HTTP_FILE_COMPLETION:
+        /* A static file is out: as lws_callback_http_dummy, then the
+         * keep-alive connection waits for its next request. */
+        if (lws_http_transaction_completed(wsi))
+            return -1;
+        if (lws_get_network_wsi(wsi) == wsi)
+            peer_set_state(peer_of(wsi), PEER_WAITING);
+        return 0;
     case LWS_CALLBACK_HTTP:
         waits_forget(s, h);
         export_forget(h);
+        http_body_wait(s, h, false);
         http_req_reset(h);
         h->wsi = wsi;
         m = lws_http_get_uri_and_method(wsi, &uri, &ulen);
@@ -1862,6 +2293,7 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
                 h->body_too_large = true;
                 http_respond(s, wsi, h);
             }
+            http_body_wait(s, h, true);
             return 0; /* the body follows */
         }
         http_respond(s, wsi, h);
@@ -1884,6 +2316,7 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
         return 0;
 
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        http_body_wait(s, h, false);
         if (!h->responded)
             http_respond(s, wsi, h);
         return 0;
@@ -1900,6 +2333,7 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
         if (h) {
             waits_forget(s, h);
             export_forget(h);
+            http_body_wait(s, h, false);
             http_req_reset(h);
         }
         return 0;
@@ -1951,12 +2385,19 @@ static void server_sweep(struct server *s, int64_t mono)
 {
     int64_t idle = (int64_t)s->cfg->idle_timeout_s * 1000;
     int64_t hangup = idle + (idle < 10000 ? idle : 10000);
+    int64_t hello = (int64_t)s->cfg->hello_timeout_s * 1000;
 
     for (struct conn *c = s->all; c; c = c->all_next) {
         int64_t silent = mono - c->rx_ms;
 
         if (c->peer_closing)
             continue;
+        if (!c->group && !c->close_code && mono - c->open_ms >= hello) {
+            log_info("conn %llu: no hello in %u s, closing", (unsigned long long)c->id,
+                     s->cfg->hello_timeout_s);
+            conn_error(s, c, NULL, CODEV_E_HELLO_TIMEOUT);
+            conn_close_later(c, CLOSE_HELLO_TIMEOUT, "hello_timeout");
+        }
         if (silent >= hangup) {
             log_info("conn %llu: no answer to ping, dropping", (unsigned long long)c->id);
             c->peer_closing = true;
@@ -1967,6 +2408,7 @@ static void server_sweep(struct server *s, int64_t mono)
             conn_dirty(s, c);
         }
     }
+    server_peers_sweep(s, mono);
     server_views_trim(s, false);
     server_trim(s);
 }
@@ -2109,8 +2551,8 @@ static void server_timer(struct server *s)
         server_lifecycle(s);
     }
     /* Nobody connected: nothing ticks (a room ticks only for its
-     * connections) and nobody needs a ping. */
-    if (s->nconns) {
+     * connections), nobody needs a ping and no HTTP deadline runs. */
+    if (s->nconns || s->peers) {
         s->idle_passes = 0;
     } else if (++s->idle_passes >= TICK_SLOTS) {
         /* A second with nobody: lws has freed the last connections too
@@ -2185,6 +2627,7 @@ static int server_timer_arm(struct server *s, bool on)
  * connection. */
 static int server_timer_start(struct server *s)
 {
+    struct lws_vhost *vh = lws_get_vhost_by_name(s->ctx, "codevd");
     lws_sock_file_fd_type fd;
 
     s->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -2193,8 +2636,8 @@ static int server_timer_start(struct server *s)
         return -1;
     }
     fd.filefd = s->timer_fd;
-    if (!lws_adopt_descriptor_vhost(lws_get_vhost_by_name(s->ctx, "codevd"),
-                                    LWS_ADOPT_RAW_FILE_DESC, fd, "codev-timer", NULL)) {
+    if (!vh || !lws_adopt_descriptor_vhost(vh, LWS_ADOPT_RAW_FILE_DESC, fd, "codev-timer",
+                                           NULL)) {
         log_err("cannot add the timer to the event loop");
         s->timer_fd = -1; /* whether lws closed it is not said: leak rather than
                            * risk closing another descriptor twice */
@@ -2202,6 +2645,26 @@ static int server_timer_start(struct server *s)
     }
     s->timer_on = true; /* so that the next call sets the slow beat */
     return server_timer_arm(s, false);
+}
+
+/* Adds each listening socket to the loop (callback_listen accepts). */
+static int server_listen_start(struct server *s)
+{
+    struct lws_vhost *vh = lws_get_vhost_by_name(s->ctx, "codevd");
+    lws_sock_file_fd_type fd;
+
+    for (size_t i = 0; i < s->lst.nfds; i++) {
+        fd.filefd = s->lst.fds[i];
+        s->lst_wsi[i] = vh ? lws_adopt_descriptor_vhost(vh, LWS_ADOPT_RAW_FILE_DESC, fd,
+                                                        "codev-listen", NULL)
+                           : NULL;
+        if (!s->lst_wsi[i]) {
+            log_err("cannot add the listening socket to the event loop");
+            s->lst.fds[i] = -1; /* as for the timer: whether lws closed it is not said */
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /* ---- life cycle --------------------------------------------------------------- */
@@ -2231,6 +2694,7 @@ static const struct lws_protocols protocols[] = {
     {PROTO_NAME, callback_codev, sizeof(struct conn), 512, 0, NULL,
      SERVER_MAX_FRAME + 16},
     {"codev-timer", callback_timer, 0, 0, 0, NULL, 0},
+    {"codev-listen", callback_listen, 0, 0, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -2290,11 +2754,13 @@ struct server *server_new(const struct config *cfg)
     struct lws_context_creation_info info;
     struct server *s = calloc(1, sizeof(*s));
     int lws_levels = LLL_ERR | LLL_WARN;
+    char err[300];
     bool epoll_only;
 
     if (!s)
         return NULL;
     s->timer_fd = -1;
+    s->lst.reserve_fd = -1;
     if (getenv("CODEVD_TIME_OFFSET_MS")) {
         time_offset_ms = strtoll(getenv("CODEVD_TIME_OFFSET_MS"), NULL, 10);
         log_warn("clock shifted by %lld ms (CODEVD_TIME_OFFSET_MS)",
@@ -2308,6 +2774,13 @@ struct server *server_new(const struct config *cfg)
     s->http_addrs = rate_table_new(SERVER_HTTP_ADDR_SLOTS);
     if (!s->scratch || !s->hub || !s->http_addrs)
         goto fail;
+    /* Bind first: a busy port or a wrong address stops here, before the
+     * store is touched. */
+    if (listener_open(&s->lst, cfg->listen, (uint16_t)cfg->port, err, sizeof(err))) {
+        log_err("cannot start: %s (listen = %s, port = %u)", err,
+                cfg->listen ? cfg->listen : "all interfaces", cfg->port);
+        goto fail;
+    }
     if (server_store_open(s) || export_thread_start(s))
         goto fail;
 
@@ -2321,6 +2794,12 @@ struct server *server_new(const struct config *cfg)
                                                         "x-frame-options:", "DENY"};
     s->headers[4] = (struct lws_protocol_vhost_options){
         NULL, NULL, "permissions-policy:", "camera=(), microphone=(), geolocation=()"};
+    /* Over https, every answer (the API's, the files', the errors') tells
+     * the browser to come back over https only, for a year. */
+    s->headers[5] = (struct lws_protocol_vhost_options){
+        NULL, NULL, "strict-transport-security:", "max-age=31536000"};
+    if (cfg->tls_cert)
+        s->headers[4].next = &s->headers[5];
     s->mimetypes[0] = (struct lws_protocol_vhost_options){&s->mimetypes[1], NULL, ".json",
                                                           "application/json"};
     s->mimetypes[1] = (struct lws_protocol_vhost_options){&s->mimetypes[2], NULL, ".mjs",
@@ -2352,8 +2831,9 @@ struct server *server_new(const struct config *cfg)
     lws_set_log_level(lws_levels, lws_log_emit);
 
     memset(&info, 0, sizeof(info));
-    info.port = (int)cfg->port;
-    info.iface = cfg->listen;
+    /* lws does not listen: listener.c does, and hands each connection over
+     * (server_accept). lws 4.1 binds the wrong address and spins on EMFILE. */
+    info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
     info.protocols = protocols;
     info.mounts = &s->mount_api;
     info.headers = s->headers;
@@ -2371,6 +2851,10 @@ struct server *server_new(const struct config *cfg)
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
         info.ssl_cert_filepath = cfg->tls_cert;
         info.ssl_private_key_filepath = cfg->tls_key;
+        /* TLS 1.2 at least; on 1.2, forward-secret AEAD suites only. */
+        info.ssl_cipher_list = SERVER_TLS12_CIPHERS;
+        info.ssl_options_set = SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1 |
+                               SSL_OP_CIPHER_SERVER_PREFERENCE;
     }
     epoll_only = strcmp(cfg->event_loop, "epoll") == 0;
 #if defined(SERVER_UV)
@@ -2401,11 +2885,10 @@ struct server *server_new(const struct config *cfg)
     if (!s->ctx && !epoll_only)
         s->ctx = lws_create_context(&info);
     if (!s->ctx) {
-        log_err("cannot start: libwebsockets context creation failed (port %u in use?)",
-                cfg->port);
+        log_err("cannot start: libwebsockets context creation failed");
         goto fail;
     }
-    if (server_timer_start(s))
+    if (server_timer_start(s) || server_listen_start(s))
         goto fail;
     server_lifecycle(s); /* what went idle or expired while codevd was down */
 #if defined(SERVER_UV)
@@ -2418,10 +2901,9 @@ struct server *server_new(const struct config *cfg)
 #endif
     atomic_store(&s->wake_ok, true);
     lws_cancel_service(s->ctx); /* drain what committed before the loop ran */
-    log_notice("codevd %s listening on %s:%u (%s, %s loop), web client from %s",
-               CODEVD_VERSION, cfg->listen ? cfg->listen : "*", cfg->port,
-               cfg->tls_cert ? "https/wss" : "http/ws", server_loop_name(s),
-               cfg->web_dir);
+    log_notice("codevd %s listening on %s (%s, %s loop), web client from %s",
+               CODEVD_VERSION, s->lst.bound, cfg->tls_cert ? "https/wss" : "http/ws",
+               server_loop_name(s), cfg->web_dir);
     return s;
 fail:
     server_free(s);
@@ -2490,6 +2972,9 @@ void server_free(struct server *s)
     }
     if (s->timer_fd >= 0)
         close(s->timer_fd);
+    listener_close(&s->lst); /* what lws did not close with the context */
+    while (s->peers)         /* only when the context was never made */
+        peer_release(s, s->peers);
     free(s->dirty);
     for (size_t i = 0; i < s->waits.n; i++)
         json_decref(s->waits.v[(s->waits.head + i) % s->waits.cap].msg);

@@ -239,3 +239,29 @@ test('HTTP: names holding bidirectional overrides, zero-width or control charact
     const ack = await g.K[1].ok({ type: 'question_ask', text: 'Pourquoi \u202Ececi\u202C ?' });
     assert.ok(ack.seq > 0);
 });
+
+test('network edge: origins of another scheme or port are refused, half-sent requests hold nothing; the session goes on', async () => {
+    const before = await roomState(g.F);
+    const refused = /upgrade refused|Unexpected server response|socket hang up/;
+    const port = new URL(srv.url).port;
+    await assert.rejects(Client.connect(srv.wsUrl, { origin: `https://127.0.0.1:${port}` }), refused);
+    await assert.rejects(Client.connect(srv.wsUrl, { origin: `http://127.0.0.1:${Number(port) + 1}` }), refused);
+    await assert.rejects(Client.connect(srv.wsUrl, { origin: 'http://127.0.0.1' }), refused);
+    await assert.rejects(Client.connect(srv.wsUrl, { origin: 'null' }), refused);
+    // Half a request and half a body, left hanging, while members go on.
+    const net = await import('node:net');
+    const halves = ['GET /api/health HTTP/1.1\r\nHo', 'POST /api/groups HTTP/1.1\r\nContent-Length: 50\r\n\r\n{"na'].map((text) => {
+        const s = net.connect({ host: '127.0.0.1', port: Number(port) });
+        s.on('error', () => {});
+        s.on('connect', () => s.write(text));
+        return s;
+    });
+    try {
+        assert.deepEqual(await roomState(g.F), before, 'the room is unchanged');
+        assert.equal((await g.K[0].send({ type: 'hand_raise' })).type, 'ack');
+        await g.K[0].ok({ type: 'hand_lower' });
+        assert.equal((await fetch(srv.url + '/api/health')).status, 200);
+    } finally {
+        for (const s of halves) s.destroy();
+    }
+});

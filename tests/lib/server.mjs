@@ -11,6 +11,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import net from 'node:net';
+import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,7 +39,7 @@ export function serverBinary() {
  * A port that is free now, chosen below the kernel's ephemeral range
  * (32768-60999 here), so that the source ports of many client sockets (a
  * load test running beside the tests) cannot take it before the server
- * binds it. Checked on all interfaces, as codevd binds them all.
+ * binds it. Checked on all interfaces, as codevd binds them all by default.
  */
 export async function freePort() {
     for (let i = 0; i < 200; i++) {
@@ -54,10 +55,16 @@ export async function freePort() {
     throw new Error('no free port found in 20000-31999');
 }
 
-/** GET url over https, accepting a self-signed certificate; resolves with the status. */
-function httpsStatus(url) {
+/**
+ * GET url over http or https (accepting a self-signed certificate) on a
+ * connection of its own that closes after the answer: a kept-alive one
+ * would count against the server's per-address connection limit in the
+ * tests that set it low. Resolves with the status.
+ */
+function getStatus(url) {
+    const mod = url.startsWith('https:') ? https : http;
     return new Promise((resolve, reject) => {
-        https.get(url, { rejectUnauthorized: false }, (res) => { res.resume(); resolve(res.statusCode); })
+        mod.get(url, { rejectUnauthorized: false, agent: false }, (res) => { res.resume(); resolve(res.statusCode); })
             .on('error', reject);
     });
 }
@@ -69,12 +76,7 @@ async function waitHealthy(url, child, deadlineMs) {
         if (child.exitCode !== null)
             throw new Error(`codevd exited early with code ${child.exitCode}`);
         try {
-            if (url.startsWith('https:')) {
-                if ((await httpsStatus(url + '/api/health')) === 200) return;
-            } else {
-                const r = await fetch(url + '/api/health');
-                if (r.ok) return;
-            }
+            if ((await getStatus(url + '/api/health')) === 200) return;
         } catch (e) {
             lastErr = e;
         }
@@ -98,7 +100,7 @@ export async function startServer(opts = {}) {
         try {
             return await startServerOnce(opts);
         } catch (e) {
-            if (opts.port || attempt >= 5 || !/ERROR on binding/.test(e.message)) throw e;
+            if (opts.port || attempt >= 5 || !/port is already in use/.test(e.message)) throw e;
         }
     }
 }

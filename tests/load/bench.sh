@@ -94,6 +94,7 @@ EOS
     taskset -c 0 "$codevd" --port "$port" --data-dir "$data" \
         --log-level warn \
         --set connections_max=19000 --set connections_per_ip=19000 \
+        --set unauth_per_ip=19000 \
         --set cards_per_step=10000 ${SERVER_SET:-} \
         >"$work/server-$label.log" 2>&1 &
     server_pid=$!

@@ -68,6 +68,10 @@ static const struct num_key num_keys[] = {
     NUM(http_exports_per_min, 1, 100000, 30),
     NUM(session_idle_close_s, 1, 31536000, 43200),
     NUM(group_idle_expire_s, 1, 315360000, 2592000),
+    NUM(http_header_timeout_s, 1, 600, 10),
+    NUM(http_body_timeout_s, 1, 3600, 30),
+    NUM(hello_timeout_s, 1, 600, 10),
+    NUM(unauth_per_ip, 1, 1000000, 16),
 };
 
 #define NUM_KEY_COUNT (sizeof num_keys / sizeof num_keys[0])
@@ -374,6 +378,10 @@ static void each_key_parses_from_file(void **state)
     assert_int_equal(c.http_exports_per_min, 12);
     assert_int_equal(c.session_idle_close_s, 7200);
     assert_int_equal(c.group_idle_expire_s, 864000);
+    assert_int_equal(c.http_header_timeout_s, 7);
+    assert_int_equal(c.http_body_timeout_s, 45);
+    assert_int_equal(c.hello_timeout_s, 15);
+    assert_int_equal(c.unauth_per_ip, 32);
     assert_int_equal(config_validate(&c, &err), 0);
     config_free(&c);
 }
