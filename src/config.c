@@ -113,7 +113,7 @@ static const struct config_key config_keys[] = {
     U32(groups_max, 1, 10000000, 100000, "groups in the database"),
     U32(sessions_max, 1, 1000000, 10000, "open sessions"),
     U32(connections_max, 1, 1000000, 19000, "open connections"),
-    U32(connections_per_ip, 1, 1000000, 19000, "open connections per client address"),
+    U32(connections_per_ip, 1, 1000000, 256, "open connections per client address"),
     U32(commands_per_sec, 1, 10000, 20, "commands per second per connection"),
     U32(commands_burst, 1, 100000, 40, "commands in a burst per connection"),
     U32(http_body_max, 256, 16777216, 16384, "bytes of an HTTP request body"),

@@ -50,7 +50,7 @@ struct config {
     uint32_t groups_max;          /* default 100000 */
     uint32_t sessions_max;        /* open sessions, default 10000 */
     uint32_t connections_max;     /* default 19000 */
-    uint32_t connections_per_ip;  /* default 19000 (loopback load tests) */
+    uint32_t connections_per_ip;  /* default 256 */
     uint32_t commands_per_sec;    /* token bucket rate, default 20 */
     uint32_t commands_burst;      /* token bucket size, default 40 */
     uint32_t http_body_max;       /* bytes, default 16384 */

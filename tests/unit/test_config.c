@@ -54,7 +54,7 @@ static const struct num_key num_keys[] = {
     NUM(groups_max, 1, 10000000, 100000),
     NUM(sessions_max, 1, 1000000, 10000),
     NUM(connections_max, 1, 1000000, 19000),
-    NUM(connections_per_ip, 1, 1000000, 19000),
+    NUM(connections_per_ip, 1, 1000000, 256),
     NUM(commands_per_sec, 1, 10000, 20),
     NUM(commands_burst, 1, 100000, 40),
     NUM(http_body_max, 256, 16777216, 16384),
