@@ -79,7 +79,7 @@ test('every key the code asks for exists', () => {
     for (const k of ['suggestion', 'experience', 'feeling']) wanted.add(`kinds.${k}`);
     for (const d of ['process', 'content']) wanted.add(`dims.${d}`);
     for (const o of ['done', 'partly', 'not_done', 'dropped']) wanted.add(`outcomes.${o}`);
-    for (const c of ['running', 'paused', 'stopped', 'overrun', 'overrun-paused']) wanted.add(`clock.${c}`);
+    for (const c of ['running', 'paused', 'stopped', 'overrun', 'overrun-paused', 'overrun-calm']) wanted.add(`clock.${c}`);
     for (const c of ['idle', 'connecting', 'open', 'lost', 'fatal']) wanted.add(`conn.${c}`);
     for (const c of ['checkin', 'topic', 'question', 'reformulation', 'contribution', 'action', 'learning', 'note']) wanted.add(`announce.types.${c}`);
     const missing = [...wanted].filter((k) => !lookup(FR, k) || !lookup(EN, k));

@@ -7,6 +7,7 @@
 import { h, setText, toggle, reconcile } from '../dom.js';
 import { t } from '../i18n.js';
 import { myRole, cardsOf, currentConsultation, consultants, isFacilitator, memberName, KINDS } from '../state.js';
+import { createRecall } from './recall.js';
 import { composer, byline, section, emptyNote, choice, choiceValue, tagNode, list } from './common.js';
 
 /** One contribution card; the client also gets the "à retenir" toggle. */
@@ -45,14 +46,17 @@ export function createConsultation(ctx) {
         onSubmit: (text) => ctx.send('contribution_post', { kind: choiceValue(kindChoice) || kind, text }),
     }) : null;
 
-    const listening = role === 'client' ? h('div', { class: 'listening', role: 'note' },
-        h('p', { class: 'listening-title', text: t('consultation.listening_title') }),
-        h('p', { text: t('consultation.listening_text') })) : null;
     const recadrageCount = h('span', { class: 'recadrage-count' });
     const recadrageBtn = h('button', { type: 'button', class: 'btn btn-recadrage', 'data-action': 'recadrage',
         text: t('consultation.recadrage'), onclick: () => ctx.act('recadrage') });
-    const recadrage = role === 'client' ? h('div', { class: 'recadrage-box' },
-        h('p', { class: 'hint', text: t('consultation.recadrage_hint') }), recadrageBtn, recadrageCount) : null;
+    // The client's one compact box: "you are listening", and the one thing
+    // the client may do (recadrage). The stack follows at once.
+    const listening = role === 'client' ? h('div', { class: 'listening', role: 'note' },
+        h('p', { class: 'listening-title', text: t('consultation.listening_title') }),
+        h('p', { class: 'listening-text', text: t('consultation.listening_text') }),
+        h('div', { class: 'recadrage-box' }, recadrageBtn, recadrageCount,
+            h('p', { class: 'hint', text: t('consultation.recadrage_hint') }))) : null;
+    const recall = createRecall(ctx);
     const facAlert = h('p', { class: 'recadrage-alert', role: 'status' });
 
     const counts = h('ul', { class: 'counts', 'aria-label': t('consultation.counts') });
@@ -60,12 +64,14 @@ export function createConsultation(ctx) {
     const none = emptyNote(t('consultation.none'));
     const stackTitle = h('h2', { class: 'block-title', id: 'stack-title' });
     const el = h('div', { class: ['step-panel', 'step-consultation', role === 'client' ? 'is-listening' : null] },
-        listening, recadrage, facAlert, comp && comp.el,
-        h('section', { class: 'block', 'aria-labelledby': 'stack-title' }, stackTitle, counts, stack, none));
+        listening, facAlert, comp && comp.el,
+        h('section', { class: 'block block-stack', 'aria-labelledby': 'stack-title' }, stackTitle, stack, none, counts),
+        recall.el);
     let mounted = false;
 
     function update() {
         const s = ctx.s;
+        recall.update();
         const c = currentConsultation(s.room);
         const n = (c && c.recadrages) || 0;
         setText(recadrageCount, n ? t('consultation.recadrage_sent', { n }) : '');
