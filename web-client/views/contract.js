@@ -10,9 +10,10 @@ import { t } from '../i18n.js';
 import { myRole, myId, cardsOf, currentConsultation, consultants, memberName } from '../state.js';
 import { composer, cardNode, section, emptyNote, list, LONG_TEXT_MAX } from './common.js';
 
-const PINNED_STEPS = new Set(['contract', 'consultation', 'synthesis', 'learning']);
+// Not in the contract step itself: the panel shows it there.
+const PINNED_STEPS = new Set(['consultation', 'synthesis', 'learning']);
 
-/** The contract, pinned above the panel from step 3 on. */
+/** The contract, pinned above the panel after step 3. */
 export function createPinnedContract(ctx) {
     const text = h('p', { class: 'pinned-text long-text' });
     const label = h('p', { class: 'pinned-label' });
