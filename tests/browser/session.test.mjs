@@ -240,6 +240,8 @@ test('a whole session, five browsers, every step', async (root) => {
         assert.equal(await top(P.k2).evaluate((el) => getComputedStyle(el).animationName), 'none');
         // Screen readers hear the new card.
         assert.match(await P.k2.locator('#announcer').textContent(), /tableau commun/);
+        // French elision before a name that starts with a vowel.
+        assert.match(await P.k2.locator('#announcer').textContent(), /d’Émilie/);
         // Newest at the top, in every browser.
         for (const p of all) {
             const firstText = await p.locator('.stack .card-text').first().textContent();
@@ -348,8 +350,8 @@ test('a whole session, five browsers, every step', async (root) => {
         const file = await dl;
         const md = await (await file.createReadStream()).toArray().then((chunks) => Buffer.concat(chunks).toString('utf8'));
         assert.match(md, /^# /);
-        assert.match(md, /\*\*À retenir\*\* · Retour d'expérience \(Dmitri\) : J'ai vécu une fusion/);
-        assert.match(md, /1\. Renégocier deux échéances avec ma directrice\. — pour : d'ici la prochaine séance/);
+        assert.ok(md.includes(`**${fr.record.kept}** · ${fr.kinds.experience} (Dmitri)\u202f: J'ai vécu une fusion`), md);
+        assert.ok(md.includes(`1. Renégocier deux échéances avec ma directrice. — ${fr.synthesis.due_value.replace('{due}', 'd\'ici la prochaine séance')}`), md);
         // The HTML export is a standalone, escaped document.
         const dl2 = P.client.waitForEvent('download');
         await P.client.locator('[data-action=export-html]').click();

@@ -54,6 +54,30 @@ test('every string is non-empty and both languages use the same placeholders', (
     }
 });
 
+test('French typography: no ASCII space before ; : ! ? » or after «, no ASCII apostrophe', () => {
+    const bad = [];
+    for (const [key, v] of Object.entries(FR)) {
+        for (const str of typeof v === 'string' ? [v] : Object.values(v)) {
+            if (/[ \u00a0][;:!?»]/.test(str)) bad.push(`${key}: a space before ; : ! ? or » must be U+202F: ${str}`);
+            if (/«[ \u00a0]/.test(str)) bad.push(`${key}: the space after « must be U+202F: ${str}`);
+            if (/'/.test(str)) bad.push(`${key}: ASCII apostrophe, use ’: ${str}`);
+            if (/·/.test(str)) bad.push(`${key}: point médian: use neutral phrasing: ${str}`);
+        }
+    }
+    assert.deepEqual(bad, []);
+});
+
+test('French elision before a name that starts with a vowel', async () => {
+    const { elide, elideTemplate } = await import('../../web-client/i18n.js');
+    assert.equal(elide('de', 'Isabelle'), 'd’Isabelle');
+    assert.equal(elide('de', 'Émilie'), 'd’Émilie');
+    assert.equal(elide('de', 'Bruno'), 'de Bruno');
+    assert.equal(elideTemplate(FR['contract.pinned_by'], { name: 'Anne' }), FR['contract.pinned_by'].replace('de {name}', 'd’{name}'));
+    assert.equal(elideTemplate(FR['contract.pinned_by'], { name: 'Bruno' }), FR['contract.pinned_by']);
+    assert.equal(elideTemplate('Question que {name} pose', { name: 'Ulysse' }), 'Question qu’{name} pose');
+    assert.equal(elideTemplate('Garde {name}', { name: 'Anne' }), 'Garde {name}', 'only after de, que, le, la');
+});
+
 test('every error code of proto/README.md has a sentence in both languages', () => {
     const readme = readFileSync(path.join(repoRoot, 'proto/README.md'), 'utf8');
     const table = readme.split('<!-- error-codes:begin -->')[1].split('<!-- error-codes:end -->')[0];
