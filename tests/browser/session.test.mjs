@@ -268,7 +268,7 @@ test('a whole session, five browsers, every step', async (root) => {
         await target.locator('[data-action=mark]').click();
         await P.client.locator('.card-contribution.is-marked', { hasText: 'gelé les nouveaux projets' }).waitFor();
         await act(P.client, 'recadrage');
-        await P.facilitator.locator('.recadrage-alert:visible').waitFor();
+        await P.facilitator.locator('.stepbar .recadrage-alert[role=alert]:visible').waitFor();
         assert.equal(await P.k1.locator('.card-contribution.is-marked').count(), 0, 'consultants do not see marks');
         assert.equal(await P.k1.locator('.recadrage-alert:visible').count(), 0, 'consultants do not see recadrage');
 

@@ -1,12 +1,13 @@
 // views/consultation.js - step 4: consultants give suggestions,
 // experiences and feelings; ideas only stack (no replies, no votes). The
 // client listens: no composer, a clear "you are listening" state, private
-// "à retenir" marks, and the recadrage signal (seen by the facilitator).
+// "à retenir" marks, and the recadrage signal (seen by the facilitator, in
+// the sticky bar: header.js).
 // New cards appear at the top (animated only when motion is welcome).
 
 import { h, setText, toggle, reconcile } from '../dom.js';
 import { t } from '../i18n.js';
-import { myRole, cardsOf, currentConsultation, consultants, isFacilitator, memberName, KINDS } from '../state.js';
+import { myRole, cardsOf, currentConsultation, consultants, memberName, KINDS } from '../state.js';
 import { createRecall } from './recall.js';
 import { composer, byline, section, emptyNote, choice, choiceValue, tagNode, list } from './common.js';
 
@@ -57,14 +58,13 @@ export function createConsultation(ctx) {
         h('div', { class: 'recadrage-box' }, recadrageBtn, recadrageCount,
             h('p', { class: 'hint', text: t('consultation.recadrage_hint') }))) : null;
     const recall = createRecall(ctx);
-    const facAlert = h('p', { class: 'recadrage-alert', role: 'status' });
 
     const counts = h('ul', { class: 'counts', 'aria-label': t('consultation.counts') });
     const stack = list('stack', t('consultation.stack'));
     const none = emptyNote(t('consultation.none'));
     const stackTitle = h('h2', { class: 'block-title', id: 'stack-title' });
     const el = h('div', { class: ['step-panel', 'step-consultation', role === 'client' ? 'is-listening' : null] },
-        listening, facAlert, comp && comp.el,
+        listening, comp && comp.el,
         h('section', { class: 'block block-stack', 'aria-labelledby': 'stack-title' }, stackTitle, stack, none, counts),
         recall.el);
     let mounted = false;
@@ -75,8 +75,6 @@ export function createConsultation(ctx) {
         const c = currentConsultation(s.room);
         const n = (c && c.recadrages) || 0;
         setText(recadrageCount, n ? t('consultation.recadrage_sent', { n }) : '');
-        facAlert.hidden = !(isFacilitator(s) && n > 0);
-        setText(facAlert, t('consultation.recadrage_alert', { n, name: memberName(s, c && c.client) }));
         const cards = cardsOf(s, 'contribution');
         setText(stackTitle, t('consultation.stack_count', { n: cards.length }));
         none.hidden = cards.length > 0;

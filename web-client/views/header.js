@@ -4,7 +4,7 @@
 
 import { h, setText, toggle, reconcile } from '../dom.js';
 import { t } from '../i18n.js';
-import { myRole, myId, currentConsultation, consultants, isFacilitator } from '../state.js';
+import { myRole, myId, currentConsultation, consultants, isFacilitator, memberName } from '../state.js';
 import { seenStep, markStepSeen } from '../storage.js';
 import { createClock } from './clock.js';
 import { copyField, languageButton } from './common.js';
@@ -115,11 +115,15 @@ export function createStepInfo(ctx) {
     const clock = createClock(ctx);
     const fac = createBarControls(ctx);
     const sessionBudget = h('p', { class: 'session-budget', 'data-session-budget': '' });
+    // The client's recadrage signal reaches the facilitator here, whatever
+    // the scroll, as an ARIA alert.
+    const recadrage = h('p', { class: 'recadrage-alert', role: 'alert' });
     const bar = h('section', { class: 'stepbar', 'aria-labelledby': 'now-title' },
         h('div', { class: 'stepbar-row' },
             h('div', { class: 'stepbar-step' }, kicker, title),
             clock.el),
-        h('div', { class: 'stepbar-row stepbar-tools' }, role, helpBtn, handBtn, fac.el, sessionBudget));
+        h('div', { class: 'stepbar-row stepbar-tools' }, role, helpBtn, handBtn, fac.el, sessionBudget),
+        recadrage);
     const purpose = h('p', { class: 'now-purpose' });
     const rules = h('p', { class: 'now-rules' });
     const help = h('section', { class: 'now-help', id: 'now-help', 'aria-label': t('now.help_label') }, purpose, rules);
@@ -161,6 +165,9 @@ export function createStepInfo(ctx) {
         handBtn.setAttribute('aria-pressed', up ? 'true' : 'false');
         toggle(handBtn, 'is-up', up);
         fac.update();
+        const signals = (c && c.recadrages) || 0;
+        recadrage.hidden = !(isFacilitator(s) && r.step === 'consultation' && signals > 0);
+        setText(recadrage, recadrage.hidden ? '' : t('consultation.recadrage_alert', { n: signals, name: memberName(s, c && c.client) }));
         updateBudget();
         clock.update();
     }

@@ -110,8 +110,6 @@ export function mountRoom(root, groupId, entry, app) {
                 announce(t('announce.card', { name: memberName(s, n.card.author), what: t(`announce.types.${n.card.type}`), text: n.card.text.slice(0, 200) }));
             } else if (n.kind === 'step') {
                 announce(t('announce.step', { step: t(`steps.${n.step}.label`) }));
-            } else if (n.kind === 'recadrage' && myRole(s) === 'facilitator') {
-                announce(t('announce.recadrage', { n: n.count }));
             } else if (n.kind === 'removed') {
                 fatal = 'member_removed';
                 conn.stop();
