@@ -52,6 +52,26 @@ async function checkPage(step, who, lang) {
     await page.evaluate(() => window.scrollTo({ top: 0, behavior: 'instant' }));
     const name = { facilitator: 'facilitator', client: 'client', k1: 'consultant', k3: 'consultant-phone' }[who];
     await page.screenshot({ path: shotPath(`${step}-${name}-${lang}`) });
+    if (who === 'facilitator' || who === 'client') {
+        // The same person on a phone: the bar stays in view, axe is content.
+        await page.setViewportSize({ width: 390, height: 844 });
+        assert.ok(await fitsWidth(page), `${where} phone: the page fits its width`);
+        assert.deepEqual(await stickyInView(page, bar), [], `${where} phone: step and clock stay in view`);
+        assert.deepEqual(await axeProblems(page), [], `${where} phone: axe finds no serious or critical violation`);
+        await page.evaluate(() => window.scrollTo({ top: 0, behavior: 'instant' }));
+        await page.screenshot({ path: shotPath(`${step}-${name}-phone-${lang}`) });
+        await page.setViewportSize({ width: 700, height: 900 });
+    }
+}
+
+/** axe on a screen outside the room (home, no session yet), both languages. */
+async function axeScreen(page, name) {
+    for (const lang of ['fr', 'en']) {
+        assert.deepEqual(await axeProblems(page), [], `${name} ${lang}: axe finds no serious or critical violation`);
+        await page.screenshot({ path: shotPath(`${name}-${lang}`) });
+        await page.locator('[data-action=lang]').first().click();
+        await page.locator(`html[lang=${lang === 'fr' ? 'en' : 'fr'}]`).waitFor();
+    }
 }
 
 async function switchLanguage(page, lang) {
@@ -114,7 +134,7 @@ test('a whole session, five browsers, every step', async (root) => {
     await t.test('home: create a group, invite, join', async () => {
         await P.facilitator.goto(`${server.url}/`);
         await P.facilitator.locator('form[data-form=create]').waitFor();
-        await P.facilitator.screenshot({ path: shotPath('00-home-facilitator-fr'), fullPage: true });
+        await axeScreen(P.facilitator, '00-home-facilitator');
         const invite = await createGroup(P.facilitator, server.url, { name: 'Gestionnaires Montréal', me: names.facilitator });
         assert.match(invite, /#\/join\/[0-9a-f-]{36}\/[A-Za-z0-9_-]{22}$/, 'invite link carries the code in the fragment');
         assert.doesNotMatch(invite, /\?/, 'no query string');
@@ -124,8 +144,8 @@ test('a whole session, five browsers, every step', async (root) => {
         for (const who of ['client', 'k1', 'k2', 'k3']) {
             await P.facilitator.locator('.member-name', { hasText: names[who] }).waitFor();
         }
-        await P.facilitator.screenshot({ path: shotPath('00-nosession-facilitator-fr'), fullPage: true });
-        await P.client.screenshot({ path: shotPath('00-nosession-client-fr'), fullPage: true });
+        await axeScreen(P.facilitator, '00-nosession-facilitator');
+        await axeScreen(P.client, '00-nosession-client');
         // The key never shows up in the address bar.
         for (const p of all) assert.doesNotMatch(p.url(), /\?/);
     });
