@@ -153,7 +153,7 @@ export function createStepInfo(ctx) {
         role.hidden = r.step === 'closed';
         help.hidden = !helpOpen;
         helpBtn.hidden = r.step === 'closed';
-        setText(helpBtn, '?');
+        setText(helpBtn, t('now.help_button'));
         helpBtn.setAttribute('aria-expanded', helpOpen ? 'true' : 'false');
         helpBtn.setAttribute('aria-label', t(helpOpen ? 'now.help_hide' : 'now.help_show'));
         helpBtn.title = t(helpOpen ? 'now.help_hide' : 'now.help_show');
