@@ -110,6 +110,18 @@ test('facilitator actions: observer, hand over, remove; keyboard only posting', 
     });
     assert.equal(outline, 'solid 3px');
 
+    // The last minute: amber for everyone, announced once.
+    await act(F, 'timer-toggle');
+    await K1.locator('.clock.is-running').waitFor();
+    await act(F, 'timer-set');
+    await F.locator('dialog.dialog input[type=number]').fill('1');
+    await F.locator('dialog.dialog button[type=submit]').click();
+    await K1.locator('.clock.is-warning').waitFor();
+    await K1.locator('#announcer p', { hasText: fr.clock.one_minute }).waitFor({ state: 'attached' });
+    await act(F, 'timer-toggle');
+    await K1.locator('.clock.is-paused').waitFor();
+    assert.equal(await K1.locator('.clock.is-warning').count(), 0, 'no warning on a paused clock');
+
     // The clock: start, set to 0 (overrun shows as +m:ss: in red for the
     // facilitator, calmly for everyone else), +1 min, pause.
     await act(F, 'timer-toggle');

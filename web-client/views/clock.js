@@ -10,6 +10,8 @@ import { t } from '../i18n.js';
 import { remainingMs, isFacilitator } from '../state.js';
 import { formatDuration } from './common.js';
 
+const WARN_MS = 60000;
+
 export function createClock(ctx) {
     const value = h('span', { class: 'clock-value', 'data-clock': '' });
     const label = h('span', { class: 'clock-label' });
@@ -17,6 +19,7 @@ export function createClock(ctx) {
     const el = h('div', { class: 'clock', role: 'timer', 'aria-live': 'off', 'aria-atomic': 'true' },
         label, value, budget);
     let lastState = '';
+    let warned = false;
 
     function render() {
         const s = ctx.s;
@@ -34,6 +37,12 @@ export function createClock(ctx) {
         else if (c.running) state = 'running';
         else state = c.used_ms > 0 ? 'paused' : 'stopped';
         const calm = over && !isFacilitator(s);
+        // The last minute: amber, and said once to screen readers. (The
+        // threshold is fixed here; a per-group setting needs the server.)
+        const warn = !over && c.running && rem <= WARN_MS;
+        toggle(el, 'is-warning', warn);
+        if (warn && !warned) { warned = true; ctx.announce(t('clock.one_minute')); }
+        if (rem > WARN_MS) warned = false;
         toggle(el, 'is-overrun', over && !calm);
         toggle(el, 'is-overrun-calm', calm);
         toggle(el, 'is-paused', !c.running);
