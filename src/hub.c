@@ -111,13 +111,26 @@ int hub_format_budgets(int format, int64_t *budget_ms)
  * and DEL, and the invisible ones that make a name read differently from
  * what it is (zero-width spaces and joiners, left-to-right and
  * right-to-left marks, bidirectional embeddings, overrides and isolates,
- * line and paragraph separators, the byte order mark). Card text may hold
- * them: only names, which others trust to tell members apart, may not. */
+ * line and paragraph separators, the byte order mark, the soft hyphen,
+ * the Hangul fillers, variation selectors and tags, which render as
+ * nothing). Card text may hold them: only names, which others trust to tell
+ * members apart, may not. */
 static bool hub_name_char_banned(uint32_t cp)
 {
-    return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x061c ||
-           (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202e) ||
-           (cp >= 0x2060 && cp <= 0x2069) || cp == 0xfeff;
+    return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x00ad || cp == 0x034f ||
+           cp == 0x061c || cp == 0x115f || cp == 0x1160 || cp == 0x17b4 || cp == 0x17b5 ||
+           (cp >= 0x180b && cp <= 0x180f) || (cp >= 0x200b && cp <= 0x200f) ||
+           (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x206f) ||
+           cp == 0x3164 || (cp >= 0xfe00 && cp <= 0xfe0f) || cp == 0xfeff ||
+           cp == 0xffa0 || (cp >= 0x1d173 && cp <= 0x1d17a) ||
+           (cp >= 0xe0000 && cp <= 0xe0fff);
+}
+
+/* Returns true for a space of any kind: a name must hold something else. */
+static bool hub_name_char_space(uint32_t cp)
+{
+    return cp == ' ' || cp == 0x00a0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) ||
+           cp == 0x202f || cp == 0x205f || cp == 0x3000;
 }
 
 /* Decodes the UTF-8 sequence at s (valid UTF-8, as jansson and the store
@@ -168,13 +181,18 @@ int hub_name_clean(const struct hub *h, const char *in, char *out, size_t cap)
         return CODEV_E_BAD_FIELD;
     memcpy(out, start, len);
     out[len] = '\0';
+    bool visible = false;
+
     for (size_t i = 0; i < len;) {
         uint32_t cp;
 
         i += hub_utf8_next((const unsigned char *)out + i, &cp);
         if (hub_name_char_banned(cp))
             return CODEV_E_BAD_FIELD;
+        visible = visible || !hub_name_char_space(cp);
     }
+    if (!visible)
+        return CODEV_E_BAD_FIELD; /* only spaces (no-break, ideographic...) */
     chars = room_utf8_chars(out);
     return chars >= 1 && chars <= h->name_max_chars ? 0 : CODEV_E_BAD_FIELD;
 }
@@ -546,6 +564,7 @@ static void hub_room_strip(struct hub_group *g)
     for (size_t i = 0; i < r->nmembers; i++)
         r->members[i].hand = 0;
     clock_init(&r->clock, 0, 0);
+    r->version++; /* a view cached before the strip holds the text: never serve it */
 }
 
 void hub_sync(struct hub *h, struct hub_group *g)
