@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "errors.h"
 
 /* The statements of enum store_stmt (store_internal.h). */
@@ -79,38 +80,16 @@ enum store_rec_kind {
     REC_GROUP_DELETE
 };
 
-struct snap_member {
-    char id[AUTH_UUID_LEN + 1];
-    char *name;
-    uint8_t key_hash[AUTH_HASH_LEN];
-    bool observer, removed;
-};
-
-struct snap_plan {
-    char id[AUTH_UUID_LEN + 1];
-    char client[AUTH_UUID_LEN + 1];
-    char session[AUTH_UUID_LEN + 1];
-    int consultation;
-    char *text, *due;
-    bool debriefed;
-};
-
-/* A copy of a group's durable state, written with upserts. */
-struct group_snap {
-    char id[AUTH_UUID_LEN + 1];
-    char *name;
-    char language[3];
-    int format;
-    char facilitator[AUTH_UUID_LEN + 1];
-    uint8_t invite_hash[AUTH_HASH_LEN];
-    int retention;
-    int64_t now_ms; /* created_ms when the group is new */
-    struct snap_member *members;
-    size_t nmembers;
-    struct snap_plan *plans;
-    size_t nplans;
-};
-
+/*
+ * A group travels to the writer as a clone of the hub's own struct
+ * hub_group (store_group_clone: settings, invite hash, members with their
+ * key hashes, plans; no room, no connections), owned by its record and
+ * freed with hub_group_snapshot_free on the loop thread at store_drain.
+ *
+ * A room has no such clone (room.c is the pure core and copies nothing),
+ * and at its opening the store needs only how it was built: the few fields
+ * below.
+ */
 struct snap_room_member {
     char id[AUTH_UUID_LEN + 1];
     char *name;
@@ -158,79 +137,43 @@ struct store_rec {
     int rc;                             /* set by the writer */
     char session_id[AUTH_UUID_LEN + 1]; /* MEMBER_JOIN (journaled), CMD, SESSION_CLOSE */
     char group_id[AUTH_UUID_LEN + 1];   /* GROUP_DELETE */
-    int64_t at_ms;                      /* MEMBER_JOIN, SESSION_CLOSE */
-    struct group_snap *group;           /* GROUP, MEMBER_JOIN, SESSION_CLOSE */
-    struct session_snap *session;       /* SESSION_OPEN */
-    struct snap_room_member joined;     /* MEMBER_JOIN when session_id[0] */
-    struct cmd_snap cmd;                /* CMD */
-    char tail[];                        /* CMD: the command's strings */
+    int64_t at_ms;           /* GROUP, MEMBER_JOIN, SESSION_CLOSE: the submit's now_ms */
+    struct hub_group *group; /* GROUP, MEMBER_JOIN, SESSION_CLOSE: a clone */
+    struct session_snap *session;   /* SESSION_OPEN */
+    struct snap_room_member joined; /* MEMBER_JOIN when session_id[0] */
+    struct cmd_snap cmd;            /* CMD */
+    char tail[];                    /* CMD: the command's strings */
 };
 
-static void group_snap_free(struct group_snap *g)
+/* Returns a new clone of g's durable state (settings, invite hash, members
+ * with key hashes, plans; no room, no connections), freed with
+ * hub_group_snapshot_free, or NULL on allocation failure. */
+static struct hub_group *store_group_clone(const struct hub_group *g)
 {
-    if (!g)
-        return;
-    for (size_t i = 0; i < g->nmembers; i++)
-        free(g->members[i].name);
-    for (size_t i = 0; i < g->nplans; i++) {
-        free(g->plans[i].text);
-        free(g->plans[i].due);
-    }
-    free(g->members);
-    free(g->plans);
-    free(g->name);
-    free(g);
-}
+    struct hub_group *c = hub_group_snapshot_new(g);
 
-/* Returns a new copy of g's durable state, or NULL on allocation failure. */
-static struct group_snap *group_snap_new(const struct hub_group *g, int64_t now_ms)
-{
-    struct group_snap *s = calloc(1, sizeof(*s));
-
-    if (!s)
+    if (!c)
         return NULL;
-    store_id_copy(s->id, g->id);
-    memcpy(s->language, g->language, sizeof(s->language));
-    s->language[2] = '\0';
-    s->format = g->format;
-    store_id_copy(s->facilitator, g->facilitator);
-    memcpy(s->invite_hash, g->invite_hash, AUTH_HASH_LEN);
-    s->retention = (int)g->retention;
-    s->now_ms = now_ms;
-    s->name = strdup(g->name);
-    s->members = calloc(g->nmembers ? g->nmembers : 1, sizeof(*s->members));
-    s->plans = calloc(g->nplans ? g->nplans : 1, sizeof(*s->plans));
-    if (!s->name || !s->members || !s->plans)
+    memcpy(c->invite_hash, g->invite_hash, AUTH_HASH_LEN);
+    for (size_t i = 0; i < c->nmembers; i++)
+        memcpy(c->members[i].key_hash, g->members[i].key_hash, AUTH_HASH_LEN);
+    if (g->nplans &&
+        array_grow((void **)&c->plans, &c->plans_cap, g->nplans, sizeof(*c->plans)))
         goto fail;
-    for (size_t i = 0; i < g->nmembers; i++, s->nmembers++) {
-        struct snap_member *m = &s->members[i];
-        store_id_copy(m->id, g->members[i].id);
-        memcpy(m->key_hash, g->members[i].key_hash, AUTH_HASH_LEN);
-        m->observer = g->members[i].observer;
-        m->removed = g->members[i].removed;
-        m->name = strdup(g->members[i].name);
-        if (!m->name)
-            goto fail;
-    }
-    for (size_t i = 0; i < g->nplans; i++, s->nplans++) {
-        const struct hub_plan *src = &g->plans[i];
-        struct snap_plan *p = &s->plans[i];
-        store_id_copy(p->id, src->id);
-        store_id_copy(p->client, src->client);
-        store_id_copy(p->session, src->session);
-        p->consultation = src->session[0] ? src->consultation : -1;
-        p->debriefed = src->debriefed;
-        p->text = strdup(src->text);
-        p->due = store_dup_or_null(src->due);
-        if (!p->text || (src->due && !p->due)) {
+    for (size_t i = 0; i < g->nplans; i++, c->nplans++) {
+        struct hub_plan *p = &c->plans[i];
+        *p = g->plans[i];
+        p->text = strdup(g->plans[i].text);
+        p->due = store_dup_or_null(g->plans[i].due);
+        if (!p->text || (g->plans[i].due && !p->due)) {
             free(p->text);
             free(p->due);
             goto fail;
         }
     }
-    return s;
+    return c;
 fail:
-    group_snap_free(s);
+    hub_group_snapshot_free(c);
     return NULL;
 }
 
@@ -298,7 +241,7 @@ static void rec_free(struct store_rec *rec)
 {
     if (!rec)
         return;
-    group_snap_free(rec->group);
+    hub_group_snapshot_free(rec->group);
     session_snap_free(rec->session);
     free(rec->joined.name);
     free(rec);
@@ -334,7 +277,7 @@ static int stmt_simple(struct store *s, enum store_stmt id)
 
 /* ---- writing records (writer connection) ------------------------------------- */
 
-static int write_group(struct store *s, const struct group_snap *g)
+int store_group_write(struct store *s, const struct hub_group *g, int64_t now_ms)
 {
     sqlite3_stmt *st = stmt_get(s, ST_GROUP_UPSERT);
     int b, rc;
@@ -348,13 +291,13 @@ static int write_group(struct store *s, const struct group_snap *g)
         sqlite3_bind_text(st, 5, g->facilitator, -1, SQLITE_STATIC) |
         sqlite3_bind_blob(st, 6, g->invite_hash, AUTH_HASH_LEN, SQLITE_STATIC) |
         store_bind_text(st, 7, hub_retention_name(g->retention)) |
-        sqlite3_bind_int64(st, 8, g->now_ms);
+        sqlite3_bind_int64(st, 8, now_ms);
     rc = store_stmt_run(st, b);
     if (rc)
         return rc;
     st = stmt_get(s, ST_MEMBER_UPSERT);
     for (size_t i = 0; st && i < g->nmembers; i++) {
-        const struct snap_member *m = &g->members[i];
+        const struct hub_member *m = &g->members[i];
         b = sqlite3_bind_text(st, 1, m->id, -1, SQLITE_STATIC) |
             sqlite3_bind_text(st, 2, g->id, -1, SQLITE_STATIC) |
             sqlite3_bind_int64(st, 3, (int64_t)i) |
@@ -369,7 +312,7 @@ static int write_group(struct store *s, const struct group_snap *g)
         return CODEV_E_INTERNAL;
     st = stmt_get(s, ST_PLAN_UPSERT);
     for (size_t i = 0; st && i < g->nplans; i++) {
-        const struct snap_plan *p = &g->plans[i];
+        const struct hub_plan *p = &g->plans[i];
         b = sqlite3_bind_text(st, 1, p->id, -1, SQLITE_STATIC) |
             sqlite3_bind_text(st, 2, g->id, -1, SQLITE_STATIC) |
             sqlite3_bind_int64(st, 3, (int64_t)i) |
@@ -384,15 +327,6 @@ static int write_group(struct store *s, const struct group_snap *g)
             return rc;
     }
     return st ? 0 : CODEV_E_INTERNAL;
-}
-
-int store_group_write(struct store *s, const struct hub_group *g, int64_t now_ms)
-{
-    struct group_snap *snap = group_snap_new(g, now_ms);
-    int rc = snap ? write_group(s, snap) : CODEV_E_INTERNAL;
-
-    group_snap_free(snap);
-    return rc;
 }
 
 static int write_journal_member(struct store *s, const char *session_id,
@@ -516,18 +450,18 @@ static int write_rec(struct store *s, struct store_rec *rec)
 
     switch (rec->kind) {
     case REC_GROUP:
-        return write_group(s, rec->group);
+        return store_group_write(s, rec->group, rec->at_ms);
     case REC_SESSION_OPEN:
         return write_session_open(s, rec->session);
     case REC_MEMBER_JOIN:
-        rc = write_group(s, rec->group);
+        rc = store_group_write(s, rec->group, rec->at_ms);
         if (!rc && rec->session_id[0])
             rc = write_journal_member(s, rec->session_id, &rec->joined, rec->at_ms);
         return rc;
     case REC_CMD:
         return write_cmd(s, rec->session_id, &rec->cmd);
     case REC_SESSION_CLOSE:
-        rc = write_group(s, rec->group);
+        rc = store_group_write(s, rec->group, rec->at_ms);
         if (!rc)
             rc = store_session_finalize(s, s->w, rec->session_id, rec->group->retention,
                                         rec->at_ms);
@@ -661,10 +595,11 @@ int store_submit_group(struct store *s, const struct hub_group *g, int64_t now_m
     if (!g)
         return CODEV_E_BAD_FIELD;
     rec = rec_new(REC_GROUP, 0);
-    if (!rec || !(rec->group = group_snap_new(g, now_ms))) {
+    if (!rec || !(rec->group = store_group_clone(g))) {
         rec_free(rec);
         return CODEV_E_INTERNAL;
     }
+    rec->at_ms = now_ms;
     return store_enqueue(s, rec, token);
 }
 
@@ -695,8 +630,9 @@ int store_submit_member_join(struct store *s, const struct hub_group *g, int roo
     if (!g || (room_idx >= 0 && (!g->room || (size_t)room_idx >= g->room->nmembers)))
         return CODEV_E_BAD_FIELD;
     rec = rec_new(REC_MEMBER_JOIN, 0);
-    if (!rec || !(rec->group = group_snap_new(g, now_ms)))
+    if (!rec || !(rec->group = store_group_clone(g)))
         goto fail;
+    rec->at_ms = now_ms;
     if (room_idx >= 0) {
         m = &g->room->members[room_idx];
         store_id_copy(rec->session_id, g->room->session_id);
@@ -704,7 +640,6 @@ int store_submit_member_join(struct store *s, const struct hub_group *g, int roo
         rec->joined.observer = m->observer;
         rec->joined.facilitator = false;
         rec->joined.name = strdup(m->name);
-        rec->at_ms = now_ms;
         if (!rec->joined.name)
             goto fail;
     }
@@ -777,7 +712,7 @@ int store_submit_session_close(struct store *s, const struct hub_group *g, int64
     if (!g || !g->room)
         return CODEV_E_BAD_FIELD;
     rec = rec_new(REC_SESSION_CLOSE, 0);
-    if (!rec || !(rec->group = group_snap_new(g, now_ms))) {
+    if (!rec || !(rec->group = store_group_clone(g))) {
         rec_free(rec);
         return CODEV_E_INTERNAL;
     }
