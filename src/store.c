@@ -104,6 +104,109 @@ int store_db_run(sqlite3 *db, const char *sql, const char *fmt, ...)
     return rc;
 }
 
+/* ---- rows: the SQLite side of the iterator (store_internal.h) ---------------- */
+
+enum store_rows_state {
+    ROWS_BEFORE, /* opened, store_rows_next not called yet */
+    ROWS_ROW,    /* on a row */
+    ROWS_DONE,   /* past the last row */
+    ROWS_FAILED  /* a step failed */
+};
+
+struct store_rows {
+    sqlite3_stmt *st;
+    int ncols; /* the column enum's count; the SELECT returns exactly these */
+    enum store_rows_state state;
+};
+
+/* Opens an iterator over sql (one parameter, ?1 = key), which must return
+ * exactly ncols columns: a SELECT that does not match its column enum
+ * fails here, not with shifted reads. */
+static int rows_open(sqlite3 *db, const char *sql, const char *key, int ncols,
+                     struct store_rows **out)
+{
+    struct store_rows *it = calloc(1, sizeof(*it));
+
+    *out = NULL;
+    if (!it)
+        return CODEV_E_INTERNAL;
+    it->st = store_stmt_prepare(db, sql);
+    it->ncols = ncols;
+    if (!it->st || sqlite3_column_count(it->st) != ncols ||
+        sqlite3_bind_text(it->st, 1, key, -1, SQLITE_STATIC) != SQLITE_OK) {
+        store_rows_free(it);
+        return CODEV_E_INTERNAL;
+    }
+    *out = it;
+    return 0;
+}
+
+int store_rows_journal_open(sqlite3 *db, const char *session_id, struct store_rows **out)
+{
+    // clang-format off
+    static const char sql[] =
+        "SELECT session_id, kind, member, member_idx, name, facilitator, observer,"
+        "       cmd, cmd_id, text, due, target, ref, card, seconds, variant, flag,"
+        "       at_ms, seq"
+        "  FROM journal"
+        " WHERE session_id = ?1"
+        " ORDER BY id";
+    // clang-format on
+
+    return rows_open(db, sql, session_id, JCOL_COUNT, out);
+}
+
+int store_rows_session_open(sqlite3 *db, const char *session_id, struct store_rows **out)
+{
+    // clang-format off
+    static const char sql[] =
+        "SELECT group_id, opened_ms, closed_ms IS NOT NULL, budgets, limits"
+        "  FROM sessions"
+        " WHERE id = ?1";
+    // clang-format on
+
+    return rows_open(db, sql, session_id, SCOL_COUNT, out);
+}
+
+int store_rows_next(struct store_rows *it)
+{
+    int step;
+
+    if (it->state == ROWS_DONE)
+        return 0;
+    if (it->state == ROWS_FAILED)
+        return CODEV_E_INTERNAL;
+    step = sqlite3_step(it->st);
+    it->state = step == SQLITE_ROW    ? ROWS_ROW
+                : step == SQLITE_DONE ? ROWS_DONE
+                                      : ROWS_FAILED;
+    return it->state == ROWS_ROW ? 1 : it->state == ROWS_DONE ? 0 : CODEV_E_INTERNAL;
+}
+
+/* True when column col of the current row can be read. */
+static bool rows_readable(const struct store_rows *it, int col)
+{
+    return it->state == ROWS_ROW && col >= 0 && col < it->ncols;
+}
+
+int64_t store_rows_int(const struct store_rows *it, int col)
+{
+    return rows_readable(it, col) ? sqlite3_column_int64(it->st, col) : 0;
+}
+
+const char *store_rows_text(const struct store_rows *it, int col)
+{
+    return rows_readable(it, col) ? store_col_text(it->st, col) : NULL;
+}
+
+void store_rows_free(struct store_rows *it)
+{
+    if (!it)
+        return;
+    sqlite3_finalize(it->st);
+    free(it);
+}
+
 /* Applies the connection settings every codevd connection has. */
 static int db_configure(sqlite3 *db, bool writer, bool sync_normal)
 {

@@ -33,6 +33,47 @@ enum store_journal_kind {
     JOURNAL_CMD = 3      /* an accepted command */
 };
 
+/*
+ * The journal's columns, in the order of ST_JOURNAL_INSERT's column list
+ * and of the journal rows' SELECT (store_rows_journal_open): the writer
+ * binds parameter JCOL_x + 1 (SQLite numbers parameters from 1), the
+ * replay reads column JCOL_x. One list for both, so that a column added
+ * or moved cannot shift the binds against the reads.
+ */
+enum store_journal_col {
+    JCOL_SESSION_ID,
+    JCOL_KIND,       /* enum store_journal_kind */
+    JCOL_MEMBER,     /* added member, debrief client, or sender (member id) */
+    JCOL_MEMBER_IDX, /* CMD: the sender's room index */
+    JCOL_NAME,       /* MEMBER */
+    JCOL_FACILITATOR,
+    JCOL_OBSERVER,
+    JCOL_CMD, /* CMD: wire name */
+    JCOL_CMD_ID,
+    JCOL_TEXT,
+    JCOL_DUE,
+    JCOL_TARGET,
+    JCOL_REF, /* CMD; DEBRIEF: the plan item's id */
+    JCOL_CARD,
+    JCOL_SECONDS,
+    JCOL_VARIANT,
+    JCOL_FLAG,
+    JCOL_AT_MS,
+    JCOL_SEQ,
+    JCOL_COUNT
+};
+
+/* The columns of a session's row as a replay reads it
+ * (store_rows_session_open). */
+enum store_session_col {
+    SCOL_GROUP_ID,
+    SCOL_OPENED_MS,
+    SCOL_CLOSED, /* 1 when closed_ms is set */
+    SCOL_BUDGETS,
+    SCOL_LIMITS,
+    SCOL_COUNT
+};
+
 /* Statements the writer runs for every record, prepared once. */
 enum store_stmt {
     ST_GROUP_UPSERT,
@@ -102,6 +143,37 @@ const char *store_col_text(sqlite3_stmt *st, int i);
 /* Runs sql (one statement) with the text/integer arguments given by fmt:
  * 't' text (may be NULL), 'i' int64. Returns 0 or CODEV_E_INTERNAL. */
 int store_db_run(sqlite3 *db, const char *sql, const char *fmt, ...);
+
+/* ---- rows: the backend-neutral iterator (store.c) --------------------------
+ *
+ * What the replay and the close read, they read through this iterator, by
+ * the column enums above; only the two *_open functions know the SQL. A
+ * second backend implements the same six functions (store.h, "Backends").
+ */
+struct store_rows;
+
+/* Opens an iterator over session_id's journal rows in journal order,
+ * columns enum store_journal_col. Sets *out (free with store_rows_free).
+ * Returns 0 or CODEV_E_INTERNAL. SQLite-specific. */
+int store_rows_journal_open(sqlite3 *db, const char *session_id, struct store_rows **out);
+
+/* Opens an iterator over session_id's row in sessions (none when there is
+ * no such session), columns enum store_session_col. As above. */
+int store_rows_session_open(sqlite3 *db, const char *session_id, struct store_rows **out);
+
+/* Moves to the next row. Returns 1 (a row), 0 (no more rows: every later
+ * call returns 0 too) or CODEV_E_INTERNAL (a read failed; every later
+ * call returns it too). */
+int store_rows_next(struct store_rows *it);
+
+/* Column col of the current row: as an integer (0 for NULL), or as text
+ * (NULL for NULL; borrowed until the next store_rows_next). A column out of
+ * range, or no current row, reads as NULL. */
+int64_t store_rows_int(const struct store_rows *it, int col);
+const char *store_rows_text(const struct store_rows *it, int col);
+
+/* Frees the iterator. NULL is a no-op. */
+void store_rows_free(struct store_rows *it);
 
 /* ---- schema (store_schema.c) ---------------------------------------------- */
 

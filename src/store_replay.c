@@ -57,12 +57,13 @@ static int parse_limits(const char *text, struct room_limits *l)
     return 0;
 }
 
-/* Applies one journal row (the columns of the SELECT in store_replay). */
-static void replay_row(struct store_replay *rp, sqlite3_stmt *st)
+/* Applies the iterator's current journal row (enum store_journal_col). */
+static void replay_row(struct store_replay *rp, const struct store_rows *row)
 {
     struct room *r = rp->room;
-    int kind = sqlite3_column_int(st, 0);
-    const char *member = store_col_text(st, 1);
+    int kind = (int)store_rows_int(row, JCOL_KIND);
+    const char *member = store_rows_text(row, JCOL_MEMBER);
+    const char *cmd_id = store_rows_text(row, JCOL_CMD_ID);
     struct room_cmd cmd;
     uint64_t seq = 0;
     bool dup = false;
@@ -70,20 +71,21 @@ static void replay_row(struct store_replay *rp, sqlite3_stmt *st)
 
     rp->records++;
     if (kind == JOURNAL_MEMBER) {
-        rc = room_member_add(r, member, store_col_text(st, 3),
-                             sqlite3_column_int(st, 4) != 0,
-                             sqlite3_column_int(st, 5) != 0);
+        rc = room_member_add(r, member, store_rows_text(row, JCOL_NAME),
+                             store_rows_int(row, JCOL_FACILITATOR) != 0,
+                             store_rows_int(row, JCOL_OBSERVER) != 0);
         rp->mismatches += rc < 0;
         return;
     }
     if (kind == JOURNAL_DEBRIEF) {
-        rc = room_debrief_add(r, store_col_text(st, 11), member, store_col_text(st, 8),
-                              store_col_text(st, 9));
+        rc = room_debrief_add(r, store_rows_text(row, JCOL_REF), member,
+                              store_rows_text(row, JCOL_TEXT),
+                              store_rows_text(row, JCOL_DUE));
         rp->mismatches += rc < 0;
         return;
     }
-    idx = sqlite3_column_int(st, 2);
-    type = room_cmd_from_name(store_col_text(st, 6));
+    idx = (int)store_rows_int(row, JCOL_MEMBER_IDX);
+    type = room_cmd_from_name(store_rows_text(row, JCOL_CMD));
     if (kind != JOURNAL_CMD || type < 0 || idx < 0 || (size_t)idx >= r->nmembers ||
         !member || strcmp(r->members[idx].id, member) != 0) {
         rp->mismatches++;
@@ -91,20 +93,19 @@ static void replay_row(struct store_replay *rp, sqlite3_stmt *st)
     }
     memset(&cmd, 0, sizeof(cmd));
     cmd.type = (enum room_cmd_type)type;
-    snprintf(cmd.id, sizeof(cmd.id), "%s",
-             store_col_text(st, 7) ? store_col_text(st, 7) : "");
-    cmd.text = store_col_text(st, 8);
-    cmd.due = store_col_text(st, 9);
-    cmd.target = store_col_text(st, 10);
-    cmd.ref = store_col_text(st, 11);
-    cmd.card = (uint32_t)sqlite3_column_int64(st, 12);
-    cmd.seconds = sqlite3_column_int64(st, 13);
-    cmd.variant = sqlite3_column_int(st, 14);
-    cmd.flag = sqlite3_column_int(st, 15) != 0;
-    rp->last_ms = sqlite3_column_int64(st, 16);
+    snprintf(cmd.id, sizeof(cmd.id), "%s", cmd_id ? cmd_id : "");
+    cmd.text = store_rows_text(row, JCOL_TEXT);
+    cmd.due = store_rows_text(row, JCOL_DUE);
+    cmd.target = store_rows_text(row, JCOL_TARGET);
+    cmd.ref = store_rows_text(row, JCOL_REF);
+    cmd.card = (uint32_t)store_rows_int(row, JCOL_CARD);
+    cmd.seconds = store_rows_int(row, JCOL_SECONDS);
+    cmd.variant = (int)store_rows_int(row, JCOL_VARIANT);
+    cmd.flag = store_rows_int(row, JCOL_FLAG) != 0;
+    rp->last_ms = store_rows_int(row, JCOL_AT_MS);
     rc = room_apply(r, idx, &cmd, rp->last_ms, &seq, &dup);
     room_outbox_clear(r);
-    if (rc || dup || seq != (uint64_t)sqlite3_column_int64(st, 17))
+    if (rc || dup || seq != (uint64_t)store_rows_int(row, JCOL_SEQ))
         rp->mismatches++;
     while (rp->nfacilitators < r->nconsultations) {
         if (array_grow((void **)&rp->facilitators, &rp->facilitators_cap,
@@ -120,11 +121,11 @@ static void replay_row(struct store_replay *rp, sqlite3_stmt *st)
 /*
  * Rebuilds session_id's room from db into *rp (zeroed first). Returns 0,
  * CODEV_E_NOT_FOUND when there is no such session, or CODEV_E_INTERNAL.
- * On error *rp holds nothing.
+ * On error *rp holds nothing. Reads through the row iterator only.
  */
 int store_replay_session(sqlite3 *db, const char *session_id, struct store_replay *rp)
 {
-    sqlite3_stmt *st;
+    struct store_rows *it = NULL;
     int64_t budgets[STEP_COUNT];
     /* What the journal does not keep (the session budget) is 0: no limit,
      * for commands that were accepted live; hub_session_attach puts the
@@ -133,41 +134,32 @@ int store_replay_session(sqlite3 *db, const char *session_id, struct store_repla
     int rc = CODEV_E_INTERNAL, step;
 
     memset(rp, 0, sizeof(*rp));
-    st = store_stmt_prepare(
-        db, "SELECT group_id, opened_ms, closed_ms IS NOT NULL, budgets, limits"
-            " FROM sessions WHERE id = ?1");
-    if (!st)
+    if (store_rows_session_open(db, session_id, &it))
         return CODEV_E_INTERNAL;
-    sqlite3_bind_text(st, 1, session_id, -1, SQLITE_STATIC);
-    step = sqlite3_step(st);
-    if (step != SQLITE_ROW) {
-        rc = step == SQLITE_DONE ? CODEV_E_NOT_FOUND : CODEV_E_INTERNAL;
+    step = store_rows_next(it);
+    if (step != 1) {
+        rc = step == 0 ? CODEV_E_NOT_FOUND : CODEV_E_INTERNAL;
         goto out;
     }
-    store_id_copy(rp->group_id, store_col_text(st, 0));
-    rp->opened_ms = rp->last_ms = sqlite3_column_int64(st, 1);
-    rp->closed = sqlite3_column_int(st, 2) != 0;
-    if (parse_budgets(store_col_text(st, 3), budgets) ||
-        parse_limits(store_col_text(st, 4), &limits))
+    store_id_copy(rp->group_id, store_rows_text(it, SCOL_GROUP_ID));
+    rp->opened_ms = rp->last_ms = store_rows_int(it, SCOL_OPENED_MS);
+    rp->closed = store_rows_int(it, SCOL_CLOSED) != 0;
+    if (parse_budgets(store_rows_text(it, SCOL_BUDGETS), budgets) ||
+        parse_limits(store_rows_text(it, SCOL_LIMITS), &limits))
         goto out;
     rp->room = room_new(session_id, budgets, &limits, rp->opened_ms);
     if (!rp->room)
         goto out;
-    sqlite3_finalize(st);
-    st = store_stmt_prepare(
-        db, "SELECT kind, member, member_idx, name, facilitator, observer, cmd,"
-            " cmd_id, text, due, target, ref, card, seconds, variant, flag, at_ms,"
-            " seq FROM journal WHERE session_id = ?1 ORDER BY id");
-    if (!st)
+    store_rows_free(it);
+    if (store_rows_journal_open(db, session_id, &it))
         goto out;
-    sqlite3_bind_text(st, 1, session_id, -1, SQLITE_STATIC);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW)
-        replay_row(rp, st);
-    if (step != SQLITE_DONE)
+    while ((step = store_rows_next(it)) == 1)
+        replay_row(rp, it);
+    if (step != 0)
         goto out;
     rc = 0;
 out:
-    sqlite3_finalize(st);
+    store_rows_free(it);
     if (rc)
         store_replay_release(rp);
     return rc;

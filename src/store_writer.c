@@ -33,41 +33,44 @@
 #include "errors.h"
 
 /* The statements of enum store_stmt (store_internal.h). */
+// clang-format off
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_GROUP_UPSERT] =
-        "INSERT INTO groups (id, name, language, format, facilitator, invite_hash, "
-        "retention,"
-        " created_ms, active_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)"
-        " ON CONFLICT (id) DO UPDATE SET name = excluded.name, language = "
-        "excluded.language,"
-        " format = excluded.format, facilitator = excluded.facilitator,"
-        " invite_hash = excluded.invite_hash, retention = excluded.retention,"
-        " active_ms = excluded.active_ms",
+        "INSERT INTO groups (id, name, language, format, facilitator, invite_hash,"
+        "                    retention, created_ms, active_ms)"
+        "     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)"
+        " ON CONFLICT (id) DO UPDATE"
+        "        SET name = excluded.name, language = excluded.language,"
+        "            format = excluded.format, facilitator = excluded.facilitator,"
+        "            invite_hash = excluded.invite_hash, retention = excluded.retention,"
+        "            active_ms = excluded.active_ms",
     [ST_MEMBER_UPSERT] =
         "INSERT INTO members (id, group_id, ordinal, name, key_hash, observer, removed)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-        " ON CONFLICT (id) DO UPDATE SET name = excluded.name, key_hash = "
-        "excluded.key_hash,"
-        " observer = excluded.observer, removed = excluded.removed",
+        "     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+        " ON CONFLICT (id) DO UPDATE"
+        "        SET name = excluded.name, key_hash = excluded.key_hash,"
+        "            observer = excluded.observer, removed = excluded.removed",
     [ST_PLAN_UPSERT] =
-        "INSERT INTO plans (id, group_id, ordinal, client, session_id, consultation, "
-        "text, due,"
-        " debriefed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
-        " ON CONFLICT (id) DO UPDATE SET debriefed = max(debriefed, excluded.debriefed)",
+        "INSERT INTO plans (id, group_id, ordinal, client, session_id, consultation,"
+        "                   text, due, debriefed)"
+        "     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+        " ON CONFLICT (id) DO UPDATE"
+        "        SET debriefed = max(debriefed, excluded.debriefed)",
     [ST_SESSION_INSERT] =
         "INSERT INTO sessions (id, group_id, opened_ms, budgets, limits)"
-        " VALUES (?1, ?2, ?3, ?4, ?5)",
+        "     VALUES (?1, ?2, ?3, ?4, ?5)",
+    /* The columns in the order of enum store_journal_col (parameter col + 1). */
     [ST_JOURNAL_INSERT] =
-        "INSERT INTO journal (session_id, kind, member, member_idx, name, facilitator, "
-        "observer,"
-        " cmd, cmd_id, text, due, target, ref, card, seconds, variant, flag, at_ms, seq)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
-        "?17,"
-        " ?18, ?19)",
+        "INSERT INTO journal (session_id, kind, member, member_idx, name, facilitator,"
+        "                     observer, cmd, cmd_id, text, due, target, ref, card,"
+        "                     seconds, variant, flag, at_ms, seq)"
+        "     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+        "             ?15, ?16, ?17, ?18, ?19)",
     [ST_SAVEPOINT] = "SAVEPOINT rec",
     [ST_RELEASE] = "RELEASE rec",
     [ST_ROLLBACK_TO] = "ROLLBACK TO rec",
 };
+// clang-format on
 
 /* ---- records ------------------------------------------------------------- */
 
@@ -256,12 +259,15 @@ void store_rec_list_free(struct store_rec *rec)
     }
 }
 
-/* The writer's cached statement id, prepared on first use (NULL on error). */
+/* The writer's cached statement id, prepared on first use (NULL on error).
+ * The journal insert must take one parameter per enum store_journal_col. */
 static sqlite3_stmt *stmt_get(struct store *s, enum store_stmt id)
 {
     if (!s->stmts[id] &&
-        sqlite3_prepare_v3(s->w, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
-                           &s->stmts[id], NULL) != SQLITE_OK) {
+        (sqlite3_prepare_v3(s->w, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+                            &s->stmts[id], NULL) != SQLITE_OK ||
+         (id == ST_JOURNAL_INSERT &&
+          sqlite3_bind_parameter_count(s->stmts[id]) != JCOL_COUNT))) {
         sqlite3_finalize(s->stmts[id]);
         s->stmts[id] = NULL;
     }
@@ -329,6 +335,12 @@ int store_group_write(struct store *s, const struct hub_group *g, int64_t now_ms
     return st ? 0 : CODEV_E_INTERNAL;
 }
 
+/* The SQL parameter of journal column col in ST_JOURNAL_INSERT. */
+static int jparam(enum store_journal_col col)
+{
+    return (int)col + 1;
+}
+
 static int write_journal_member(struct store *s, const char *session_id,
                                 const struct snap_room_member *m, int64_t at_ms)
 {
@@ -337,12 +349,13 @@ static int write_journal_member(struct store *s, const char *session_id,
 
     if (!st)
         return CODEV_E_INTERNAL;
-    b = sqlite3_bind_text(st, 1, session_id, -1, SQLITE_STATIC) |
-        sqlite3_bind_int(st, 2, JOURNAL_MEMBER) |
-        sqlite3_bind_text(st, 3, m->id, -1, SQLITE_STATIC) |
-        sqlite3_bind_text(st, 5, m->name, -1, SQLITE_STATIC) |
-        sqlite3_bind_int(st, 6, m->facilitator) | sqlite3_bind_int(st, 7, m->observer) |
-        sqlite3_bind_int64(st, 18, at_ms);
+    b = sqlite3_bind_text(st, jparam(JCOL_SESSION_ID), session_id, -1, SQLITE_STATIC) |
+        sqlite3_bind_int(st, jparam(JCOL_KIND), JOURNAL_MEMBER) |
+        sqlite3_bind_text(st, jparam(JCOL_MEMBER), m->id, -1, SQLITE_STATIC) |
+        sqlite3_bind_text(st, jparam(JCOL_NAME), m->name, -1, SQLITE_STATIC) |
+        sqlite3_bind_int(st, jparam(JCOL_FACILITATOR), m->facilitator) |
+        sqlite3_bind_int(st, jparam(JCOL_OBSERVER), m->observer) |
+        sqlite3_bind_int64(st, jparam(JCOL_AT_MS), at_ms);
     return store_stmt_run(st, b);
 }
 
@@ -372,12 +385,12 @@ static int write_session_open(struct store *s, const struct session_snap *ss)
     st = stmt_get(s, ST_JOURNAL_INSERT);
     for (size_t i = 0; !rc && st && i < ss->ndebriefs; i++) {
         const struct snap_debrief *d = &ss->debriefs[i];
-        b = sqlite3_bind_text(st, 1, ss->id, -1, SQLITE_STATIC) |
-            sqlite3_bind_int(st, 2, JOURNAL_DEBRIEF) |
-            sqlite3_bind_text(st, 3, d->client, -1, SQLITE_STATIC) |
-            sqlite3_bind_text(st, 10, d->text, -1, SQLITE_STATIC) |
-            store_bind_text(st, 11, d->due) |
-            sqlite3_bind_text(st, 13, d->id, -1, SQLITE_STATIC);
+        b = sqlite3_bind_text(st, jparam(JCOL_SESSION_ID), ss->id, -1, SQLITE_STATIC) |
+            sqlite3_bind_int(st, jparam(JCOL_KIND), JOURNAL_DEBRIEF) |
+            sqlite3_bind_text(st, jparam(JCOL_MEMBER), d->client, -1, SQLITE_STATIC) |
+            sqlite3_bind_text(st, jparam(JCOL_TEXT), d->text, -1, SQLITE_STATIC) |
+            store_bind_text(st, jparam(JCOL_DUE), d->due) |
+            sqlite3_bind_text(st, jparam(JCOL_REF), d->id, -1, SQLITE_STATIC);
         rc = store_stmt_run(st, b);
     }
     return st ? rc : CODEV_E_INTERNAL;
@@ -390,18 +403,23 @@ static int write_cmd(struct store *s, const char *session_id, const struct cmd_s
 
     if (!st)
         return CODEV_E_INTERNAL;
-    b = sqlite3_bind_text(st, 1, session_id, -1, SQLITE_STATIC) |
-        sqlite3_bind_int(st, 2, JOURNAL_CMD) |
-        sqlite3_bind_text(st, 3, c->member_id, -1, SQLITE_STATIC) |
-        sqlite3_bind_int(st, 4, c->member) |
-        sqlite3_bind_text(st, 8, room_cmd_name(c->type), -1, SQLITE_STATIC) |
-        sqlite3_bind_text(st, 9, c->id, -1, SQLITE_STATIC) |
-        store_bind_text(st, 10, c->text) | store_bind_text(st, 11, c->due) |
-        store_bind_text(st, 12, c->target) | store_bind_text(st, 13, c->ref) |
-        sqlite3_bind_int64(st, 14, c->card) | sqlite3_bind_int64(st, 15, c->seconds) |
-        sqlite3_bind_int(st, 16, c->variant) | sqlite3_bind_int(st, 17, c->flag) |
-        sqlite3_bind_int64(st, 18, c->now_ms) |
-        sqlite3_bind_int64(st, 19, (int64_t)c->seq);
+    b = sqlite3_bind_text(st, jparam(JCOL_SESSION_ID), session_id, -1, SQLITE_STATIC) |
+        sqlite3_bind_int(st, jparam(JCOL_KIND), JOURNAL_CMD) |
+        sqlite3_bind_text(st, jparam(JCOL_MEMBER), c->member_id, -1, SQLITE_STATIC) |
+        sqlite3_bind_int(st, jparam(JCOL_MEMBER_IDX), c->member) |
+        sqlite3_bind_text(st, jparam(JCOL_CMD), room_cmd_name(c->type), -1,
+                          SQLITE_STATIC) |
+        sqlite3_bind_text(st, jparam(JCOL_CMD_ID), c->id, -1, SQLITE_STATIC) |
+        store_bind_text(st, jparam(JCOL_TEXT), c->text) |
+        store_bind_text(st, jparam(JCOL_DUE), c->due) |
+        store_bind_text(st, jparam(JCOL_TARGET), c->target) |
+        store_bind_text(st, jparam(JCOL_REF), c->ref) |
+        sqlite3_bind_int64(st, jparam(JCOL_CARD), c->card) |
+        sqlite3_bind_int64(st, jparam(JCOL_SECONDS), c->seconds) |
+        sqlite3_bind_int(st, jparam(JCOL_VARIANT), c->variant) |
+        sqlite3_bind_int(st, jparam(JCOL_FLAG), c->flag) |
+        sqlite3_bind_int64(st, jparam(JCOL_AT_MS), c->now_ms) |
+        sqlite3_bind_int64(st, jparam(JCOL_SEQ), (int64_t)c->seq);
     return store_stmt_run(st, b);
 }
 
