@@ -58,10 +58,14 @@ void store_journal_free(struct store_journal *j)
 
 static int read_entries(sqlite3 *db, const char *member, struct store_journal *j)
 {
-    sqlite3_stmt *st =
-        store_stmt_prepare(db, "SELECT session_id, type, variant, step, idx, created_ms,"
-                               " text FROM notebook WHERE member = ?1"
-                               " ORDER BY created_ms, session_id, card");
+    // clang-format off
+    static const char sql[] =
+        "SELECT session_id, type, variant, step, idx, created_ms, text"
+        "  FROM notebook"
+        " WHERE member = ?1"
+        " ORDER BY created_ms, session_id, card";
+    // clang-format on
+    sqlite3_stmt *st = store_stmt_prepare(db, sql);
     size_t cap = 0;
     int rc = 0, step;
 
@@ -100,9 +104,15 @@ static int read_entries(sqlite3 *db, const char *member, struct store_journal *j
 
 static int read_case_items(sqlite3 *db, struct store_case *c)
 {
-    sqlite3_stmt *st =
-        store_stmt_prepare(db, "SELECT card, variant, marked, text FROM case_items"
-                               " WHERE session_id = ?1 AND idx = ?2 ORDER BY card");
+    // clang-format off
+    static const char sql[] =
+        "SELECT card, variant, marked, text"
+        "  FROM case_items"
+        " WHERE session_id = ?1"
+        "   AND idx = ?2"
+        " ORDER BY card";
+    // clang-format on
+    sqlite3_stmt *st = store_stmt_prepare(db, sql);
     size_t cap = 0;
     int rc = 0, step;
 
@@ -135,11 +145,16 @@ static int read_case_items(sqlite3 *db, struct store_case *c)
 
 static int read_cases(sqlite3 *db, const char *member, struct store_journal *j)
 {
-    sqlite3_stmt *st =
-        store_stmt_prepare(db, "SELECT c.session_id, c.idx, s.closed_ms, c.problem,"
-                               " c.contract FROM cases c JOIN sessions s"
-                               " ON s.id = c.session_id WHERE c.client = ?1"
-                               " ORDER BY s.closed_ms, c.session_id, c.idx");
+    // clang-format off
+    static const char sql[] =
+        "SELECT c.session_id, c.idx, s.closed_ms, c.problem, c.contract"
+        "  FROM cases c"
+        "  JOIN sessions s"
+        "    ON s.id = c.session_id"
+        " WHERE c.client = ?1"
+        " ORDER BY s.closed_ms, c.session_id, c.idx";
+    // clang-format on
+    sqlite3_stmt *st = store_stmt_prepare(db, sql);
     size_t cap = 0;
     int rc = 0, step;
 
@@ -171,10 +186,14 @@ static int read_cases(sqlite3 *db, const char *member, struct store_journal *j)
 
 static int read_plans(sqlite3 *db, const char *member, struct store_journal *j)
 {
-    sqlite3_stmt *st =
-        store_stmt_prepare(db, "SELECT id, session_id, consultation, text, due,"
-                               " debriefed, outcome, comment FROM plans"
-                               " WHERE client = ?1 ORDER BY group_id, ordinal");
+    // clang-format off
+    static const char sql[] =
+        "SELECT id, session_id, consultation, text, due, debriefed, outcome, comment"
+        "  FROM plans"
+        " WHERE client = ?1"
+        " ORDER BY group_id, ordinal";
+    // clang-format on
+    sqlite3_stmt *st = store_stmt_prepare(db, sql);
     size_t cap = 0;
     int rc = 0, step;
 
@@ -244,9 +263,18 @@ void store_history_free(struct store_history *h)
 
 static int read_session_history(sqlite3 *db, struct store_session_history *sh)
 {
-    sqlite3_stmt *st =
-        store_stmt_prepare(db, "SELECT idx, client, facilitator FROM consultations"
-                               " WHERE session_id = ?1 ORDER BY idx");
+    // clang-format off
+    static const char sql_consultations[] =
+        "SELECT idx, client, facilitator"
+        "  FROM consultations"
+        " WHERE session_id = ?1"
+        " ORDER BY idx";
+    static const char sql_steps[] =
+        "SELECT idx, step, planned_ms, used_ms"
+        "  FROM consultation_steps"
+        " WHERE session_id = ?1";
+    // clang-format on
+    sqlite3_stmt *st = store_stmt_prepare(db, sql_consultations);
     size_t cap = 0;
     int rc = 0, step;
 
@@ -270,9 +298,7 @@ static int read_session_history(sqlite3 *db, struct store_session_history *sh)
     sqlite3_finalize(st);
     if (rc)
         return rc;
-    st = store_stmt_prepare(
-        db, "SELECT idx, step, planned_ms, used_ms FROM consultation_steps"
-            " WHERE session_id = ?1");
+    st = store_stmt_prepare(db, sql_steps);
     if (!st)
         return CODEV_E_INTERNAL;
     sqlite3_bind_text(st, 1, sh->id, -1, SQLITE_STATIC);
@@ -291,6 +317,14 @@ static int read_session_history(sqlite3 *db, struct store_session_history *sh)
 
 int store_history_read(struct store *s, const char *group_id, struct store_history **out)
 {
+    // clang-format off
+    static const char sql[] =
+        "SELECT id, opened_ms, closed_ms, opening_planned_ms, opening_used_ms"
+        "  FROM sessions"
+        " WHERE group_id = ?1"
+        "   AND closed_ms IS NOT NULL"
+        " ORDER BY opened_ms, rowid";
+    // clang-format on
     struct store_history *h = calloc(1, sizeof(*h));
     sqlite3_stmt *st = NULL;
     size_t cap = 0;
@@ -302,9 +336,7 @@ int store_history_read(struct store *s, const char *group_id, struct store_histo
         return CODEV_E_INTERNAL;
     }
     pthread_mutex_lock(&s->read_mu);
-    st = store_stmt_prepare(s->r, "SELECT id, opened_ms, closed_ms, opening_planned_ms,"
-                                  " opening_used_ms FROM sessions WHERE group_id = ?1"
-                                  " AND closed_ms IS NOT NULL ORDER BY opened_ms, rowid");
+    st = store_stmt_prepare(s->r, sql);
     if (!st)
         goto out;
     sqlite3_bind_text(st, 1, group_id, -1, SQLITE_STATIC);
@@ -337,6 +369,14 @@ out:
 
 int store_minutes_read(struct store *s, const char *session_id, struct room **out)
 {
+    // clang-format off
+    static const char sql[] =
+        "SELECT 1"
+        "  FROM sessions"
+        " WHERE id = ?1"
+        "   AND retention = 'keep'"
+        "   AND closed_ms IS NOT NULL";
+    // clang-format on
     sqlite3_stmt *st;
     struct store_replay rp;
     int rc = CODEV_E_NOT_FOUND;
@@ -351,9 +391,7 @@ int store_minutes_read(struct store *s, const char *session_id, struct room **ou
         rc = CODEV_E_INTERNAL;
         goto unlock;
     }
-    st = store_stmt_prepare(s->r,
-                            "SELECT 1 FROM sessions WHERE id = ?1 AND retention = 'keep'"
-                            " AND closed_ms IS NOT NULL");
+    st = store_stmt_prepare(s->r, sql);
     if (!st) {
         rc = CODEV_E_INTERNAL;
         goto out;

@@ -167,6 +167,40 @@ out:
 
 /* ---- closing a session ------------------------------------------------------ */
 
+/* What a close writes: the history, what each person keeps, the debriefs.
+ * Positional parameters, in each table's column order (store_schema.c). */
+// clang-format off
+static const char sql_session_member[] =
+    "INSERT OR REPLACE INTO session_members"
+    "     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+static const char sql_consultation[] =
+    "INSERT OR REPLACE INTO consultations"
+    "     VALUES (?1, ?2, ?3, ?4)";
+static const char sql_consultation_step[] =
+    "INSERT OR REPLACE INTO consultation_steps"
+    "     VALUES (?1, ?2, ?3, ?4, ?5)";
+static const char sql_case[] =
+    "INSERT OR REPLACE INTO cases"
+    "     VALUES (?1, ?2, ?3, ?4, ?5)";
+static const char sql_case_item[] =
+    "INSERT OR REPLACE INTO case_items"
+    "     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+static const char sql_notebook[] =
+    "INSERT OR REPLACE INTO notebook"
+    "     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+static const char sql_plan_debriefed[] =
+    "UPDATE plans"
+    "   SET outcome = ?1, comment = ?2, debriefed = 1"
+    " WHERE id = ?3";
+static const char sql_session_closed[] =
+    "UPDATE sessions"
+    "   SET closed_ms = ?1, retention = ?2, opening_planned_ms = ?3,"
+    "       opening_used_ms = ?4, closed_seq = ?6, closed_cards = ?7"
+    " WHERE id = ?5";
+static const char sql_journal_delete[] =
+    "DELETE FROM journal WHERE session_id = ?1";
+// clang-format on
+
 /* Writes the history and the personal records of a replayed, closed room. */
 static int finalize_records(sqlite3 *db, const char *sid, const struct store_replay *rp)
 {
@@ -175,69 +209,47 @@ static int finalize_records(sqlite3 *db, const char *sid, const struct store_rep
 
     for (size_t i = 0; !rc && i < r->nmembers; i++)
         rc =
-            store_db_run(db,
-                         "INSERT OR REPLACE INTO session_members VALUES"
-                         " (?1, ?2, ?3, ?4, ?5, ?6)",
-                         "titiii", sid, (int64_t)i, r->members[i].id,
-                         (int64_t)((int)i == r->facilitator),
+            store_db_run(db, sql_session_member, "titiii", sid, (int64_t)i,
+                         r->members[i].id, (int64_t)((int)i == r->facilitator),
                          (int64_t)r->members[i].observer, (int64_t)r->members[i].removed);
 
     for (size_t i = 0; !rc && i < r->nconsultations; i++) {
         const struct room_consultation *c = &r->consultations[i];
         const char *client = c->client >= 0 ? r->members[c->client].id : NULL;
         rc = store_db_run(
-            db, "INSERT OR REPLACE INTO consultations VALUES (?1, ?2, ?3, ?4)", "titt",
-            sid, (int64_t)i, client,
+            db, sql_consultation, "titt", sid, (int64_t)i, client,
             i < rp->nfacilitators && rp->facilitators[i][0] ? rp->facilitators[i] : NULL);
         for (int k = STEP_TOPIC; !rc && k <= STEP_LEARNING; k++)
-            rc = store_db_run(
-                db,
-                "INSERT OR REPLACE INTO consultation_steps VALUES (?1, ?2, ?3, ?4, ?5)",
-                "titii", sid, (int64_t)i, step_name((enum step)k), c->step_budget_ms[k],
-                c->step_used_ms[k]);
+            rc = store_db_run(db, sql_consultation_step, "titii", sid, (int64_t)i,
+                              step_name((enum step)k), c->step_budget_ms[k],
+                              c->step_used_ms[k]);
         if (!rc && client)
-            rc = store_db_run(db,
-                              "INSERT OR REPLACE INTO cases VALUES (?1, ?2, ?3, ?4, ?5)",
-                              "titt"
-                              "t",
-                              sid, (int64_t)i, client, c->problem, c->contract);
+            rc = store_db_run(db, sql_case, "tittt", sid, (int64_t)i, client, c->problem,
+                              c->contract);
     }
     for (size_t i = 0; !rc && i < r->ncards; i++) {
         const struct room_card *c = &r->cards[i];
         if (c->type == CARD_CONTRIBUTION && c->consultation >= 0 &&
             r->consultations[c->consultation].client >= 0)
-            rc = store_db_run(
-                db, "INSERT OR REPLACE INTO case_items VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                "tiiiit", sid, (int64_t)c->consultation, (int64_t)c->id,
-                (int64_t)c->variant, (int64_t)c->marked, c->text);
+            rc = store_db_run(db, sql_case_item, "tiiiit", sid, (int64_t)c->consultation,
+                              (int64_t)c->id, (int64_t)c->variant, (int64_t)c->marked,
+                              c->text);
         else if (c->type == CARD_LEARNING || c->type == CARD_NOTE)
-            rc = store_db_run(
-                db,
-                "INSERT OR REPLACE INTO notebook VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-                " ?8, ?9)",
-                "titt"
-                "itiit",
-                sid, (int64_t)c->id, r->members[c->author].id,
-                room_card_type_name(c->type), (int64_t)c->variant, step_name(c->step),
-                (int64_t)c->consultation, c->created_ms, c->text);
+            rc = store_db_run(db, sql_notebook, "tittitiit", sid, (int64_t)c->id,
+                              r->members[c->author].id, room_card_type_name(c->type),
+                              (int64_t)c->variant, step_name(c->step),
+                              (int64_t)c->consultation, c->created_ms, c->text);
     }
     for (size_t i = 0; !rc && i < r->ndebriefs; i++) {
         const struct room_debrief *d = &r->debriefs[i];
         if (d->outcome >= 0)
-            rc = store_db_run(db,
-                              "UPDATE plans SET outcome = ?1, comment = ?2, debriefed = 1"
-                              " WHERE id = ?3",
-                              "itt", (int64_t)d->outcome, d->comment, d->id);
+            rc = store_db_run(db, sql_plan_debriefed, "itt", (int64_t)d->outcome,
+                              d->comment, d->id);
     }
     return rc;
 }
 
-/*
- * Closes session sid in db's open transaction: replays it, writes its
- * history and what each person keeps, then applies the retention (personal:
- * deletes the journal and asks for a truncating checkpoint). closed_ms < 0:
- * the instant of the last journaled command.
- */
+/* Closes session sid in db's open transaction (store_internal.h). */
 int store_session_finalize(struct store *s, sqlite3 *db, const char *sid, int retention,
                            int64_t closed_ms)
 {
@@ -248,16 +260,14 @@ int store_session_finalize(struct store *s, sqlite3 *db, const char *sid, int re
         return rc;
     if (closed_ms < 0)
         closed_ms = rp.last_ms;
-    rc = store_db_run(
-        db,
-        "UPDATE sessions SET closed_ms = ?1, retention = ?2, opening_planned_ms = ?3,"
-        " opening_used_ms = ?4, closed_seq = ?6, closed_cards = ?7 WHERE id = ?5",
-        "itiitii", closed_ms, hub_retention_name(retention), rp.room->opening_budget_ms,
-        rp.room->opening_used_ms, sid, (int64_t)rp.room->seq, (int64_t)rp.room->ncards);
+    rc = store_db_run(db, sql_session_closed, "itiitii", closed_ms,
+                      hub_retention_name(retention), rp.room->opening_budget_ms,
+                      rp.room->opening_used_ms, sid, (int64_t)rp.room->seq,
+                      (int64_t)rp.room->ncards);
     if (!rc)
         rc = finalize_records(db, sid, &rp);
     if (!rc && retention == HUB_RETENTION_PERSONAL) {
-        rc = store_db_run(db, "DELETE FROM journal WHERE session_id = ?1", "t", sid);
+        rc = store_db_run(db, sql_journal_delete, "t", sid);
         s->checkpoint_wanted = true;
     }
     store_replay_release(&rp);
@@ -268,11 +278,15 @@ int store_session_finalize(struct store *s, sqlite3 *db, const char *sid, int re
 
 static int load_groups(struct store *s, struct hub *h, struct store_load_report *rep)
 {
-    sqlite3_stmt *st = store_stmt_prepare(
-        s->w, "SELECT id, name, language, format, facilitator,"
-              " invite_hash, retention, coalesce(active_ms, created_ms),"
-              " EXISTS (SELECT 1 FROM sessions WHERE group_id = groups.id)"
-              " FROM groups ORDER BY rowid");
+    // clang-format off
+    static const char sql[] =
+        "SELECT id, name, language, format, facilitator, invite_hash, retention,"
+        "       coalesce(active_ms, created_ms),"
+        "       EXISTS (SELECT 1 FROM sessions WHERE group_id = groups.id)"
+        "  FROM groups"
+        " ORDER BY rowid";
+    // clang-format on
+    sqlite3_stmt *st = store_stmt_prepare(s->w, sql);
     struct hub_group *g;
     int rc = 0, step;
 
@@ -302,9 +316,13 @@ static int load_groups(struct store *s, struct hub *h, struct store_load_report 
 
 static int load_members(struct store *s, struct hub *h, struct store_load_report *rep)
 {
-    sqlite3_stmt *st =
-        store_stmt_prepare(s->w, "SELECT group_id, id, name, key_hash, observer, removed"
-                                 " FROM members ORDER BY group_id, ordinal");
+    // clang-format off
+    static const char sql[] =
+        "SELECT group_id, id, name, key_hash, observer, removed"
+        "  FROM members"
+        " ORDER BY group_id, ordinal";
+    // clang-format on
+    sqlite3_stmt *st = store_stmt_prepare(s->w, sql);
     int rc = 0, step;
 
     if (!st)
@@ -329,10 +347,13 @@ static int load_members(struct store *s, struct hub *h, struct store_load_report
 
 static int load_plans(struct store *s, struct hub *h, struct store_load_report *rep)
 {
-    sqlite3_stmt *st =
-        store_stmt_prepare(s->w, "SELECT group_id, id, client, text, due, debriefed,"
-                                 " session_id, consultation FROM plans"
-                                 " ORDER BY group_id, ordinal");
+    // clang-format off
+    static const char sql[] =
+        "SELECT group_id, id, client, text, due, debriefed, session_id, consultation"
+        "  FROM plans"
+        " ORDER BY group_id, ordinal";
+    // clang-format on
+    sqlite3_stmt *st = store_stmt_prepare(s->w, sql);
     int rc = 0, step;
 
     if (!st)
@@ -384,9 +405,14 @@ static int load_finalize(struct store *s, const struct hub_group *g, const char 
 static int load_sessions(struct store *s, struct hub *h, int64_t now_ms,
                          struct store_load_report *rep)
 {
-    sqlite3_stmt *st =
-        store_stmt_prepare(s->w, "SELECT id FROM sessions WHERE closed_ms IS NULL"
-                                 " ORDER BY opened_ms, rowid");
+    // clang-format off
+    static const char sql[] =
+        "SELECT id"
+        "  FROM sessions"
+        " WHERE closed_ms IS NULL"
+        " ORDER BY opened_ms, rowid";
+    // clang-format on
+    sqlite3_stmt *st = store_stmt_prepare(s->w, sql);
     char(*ids)[AUTH_UUID_LEN + 1] = NULL;
     size_t n = 0, cap = 0;
     int rc = 0, step;
@@ -447,10 +473,22 @@ static int load_closed_parts(struct store *s, const struct hub_group *g, const c
                              struct hub_closed *c, struct hub_closed_member **ms,
                              struct hub_closed_consultation **ks)
 {
-    sqlite3_stmt *st =
-        store_stmt_prepare(s->w, "SELECT member, facilitator, observer, removed"
-                                 " FROM session_members WHERE session_id = ?1"
-                                 " ORDER BY idx");
+    // clang-format off
+    static const char sql_members[] =
+        "SELECT member, facilitator, observer, removed"
+        "  FROM session_members"
+        " WHERE session_id = ?1"
+        " ORDER BY idx";
+    static const char sql_consultations[] =
+        "SELECT c.idx, c.client, st.step, st.planned_ms, st.used_ms"
+        "  FROM consultations c"
+        "  LEFT JOIN consultation_steps st"
+        "    ON st.session_id = c.session_id"
+        "   AND st.idx = c.idx"
+        " WHERE c.session_id = ?1"
+        " ORDER BY c.idx";
+    // clang-format on
+    sqlite3_stmt *st = store_stmt_prepare(s->w, sql_members);
     size_t mcap = 0, kcap = 0;
     int rc = 0, step;
 
@@ -475,11 +513,7 @@ static int load_closed_parts(struct store *s, const struct hub_group *g, const c
     sqlite3_finalize(st);
     if (rc)
         return rc;
-    st = store_stmt_prepare(s->w,
-                            "SELECT c.idx, c.client, st.step, st.planned_ms, st.used_ms"
-                            " FROM consultations c LEFT JOIN consultation_steps st"
-                            " ON st.session_id = c.session_id AND st.idx = c.idx"
-                            " WHERE c.session_id = ?1 ORDER BY c.idx");
+    st = store_stmt_prepare(s->w, sql_consultations);
     if (!st)
         return CODEV_E_INTERNAL;
     sqlite3_bind_text(st, 1, sid, -1, SQLITE_STATIC);
@@ -517,12 +551,18 @@ static int load_closed_parts(struct store *s, const struct hub_group *g, const c
  */
 static int load_closed_room(struct store *s, struct hub_group *g)
 {
-    sqlite3_stmt *st = store_stmt_prepare(
-        s->w, "SELECT id, retention, opened_ms, budgets, limits,"
-              " coalesce(opening_planned_ms, 0), coalesce(opening_used_ms, 0),"
-              " coalesce(closed_seq, 0), coalesce(closed_cards, 0)"
-              " FROM sessions WHERE group_id = ?1 AND closed_ms IS NOT NULL"
-              " ORDER BY opened_ms DESC, rowid DESC LIMIT 1");
+    // clang-format off
+    static const char sql[] =
+        "SELECT id, retention, opened_ms, budgets, limits,"
+        "       coalesce(opening_planned_ms, 0), coalesce(opening_used_ms, 0),"
+        "       coalesce(closed_seq, 0), coalesce(closed_cards, 0)"
+        "  FROM sessions"
+        " WHERE group_id = ?1"
+        "   AND closed_ms IS NOT NULL"
+        " ORDER BY opened_ms DESC, rowid DESC"
+        " LIMIT 1";
+    // clang-format on
+    sqlite3_stmt *st = store_stmt_prepare(s->w, sql);
     char sid[AUTH_UUID_LEN + 1];
     int64_t budgets[STEP_COUNT];
     struct room_limits limits;

@@ -21,6 +21,7 @@
  * The migrations, in order: migrations[i] takes the schema from version i to
  * version i + 1. Never edit a released migration; append a new one.
  */
+// clang-format off
 static const char *const migrations[] = {
     /* 1: the base schema. */
     "CREATE TABLE groups ("
@@ -144,6 +145,7 @@ static const char *const migrations[] = {
     "  removed INTEGER NOT NULL,"
     "  PRIMARY KEY (session_id, idx));",
 };
+// clang-format on
 
 #define STORE_SCHEMA_LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

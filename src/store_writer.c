@@ -430,28 +430,30 @@ static int write_cmd(struct store *s, const char *session_id, const struct cmd_s
  */
 static int write_group_delete(struct store *s, const char *group_id)
 {
+    // clang-format off
     static const char *const sql[] = {
-        "DELETE FROM journal WHERE session_id IN"
-        " (SELECT id FROM sessions WHERE group_id = ?1)",
-        "DELETE FROM case_items WHERE session_id IN"
-        " (SELECT id FROM sessions WHERE group_id = ?1)",
-        "DELETE FROM cases WHERE session_id IN"
-        " (SELECT id FROM sessions WHERE group_id = ?1)"
-        " OR client IN (SELECT id FROM members WHERE group_id = ?1)",
-        "DELETE FROM notebook WHERE session_id IN"
-        " (SELECT id FROM sessions WHERE group_id = ?1)"
-        " OR member IN (SELECT id FROM members WHERE group_id = ?1)",
-        "DELETE FROM consultation_steps WHERE session_id IN"
-        " (SELECT id FROM sessions WHERE group_id = ?1)",
-        "DELETE FROM consultations WHERE session_id IN"
-        " (SELECT id FROM sessions WHERE group_id = ?1)",
-        "DELETE FROM session_members WHERE session_id IN"
-        " (SELECT id FROM sessions WHERE group_id = ?1)",
+        "DELETE FROM journal"
+        " WHERE session_id IN (SELECT id FROM sessions WHERE group_id = ?1)",
+        "DELETE FROM case_items"
+        " WHERE session_id IN (SELECT id FROM sessions WHERE group_id = ?1)",
+        "DELETE FROM cases"
+        " WHERE session_id IN (SELECT id FROM sessions WHERE group_id = ?1)"
+        "    OR client IN (SELECT id FROM members WHERE group_id = ?1)",
+        "DELETE FROM notebook"
+        " WHERE session_id IN (SELECT id FROM sessions WHERE group_id = ?1)"
+        "    OR member IN (SELECT id FROM members WHERE group_id = ?1)",
+        "DELETE FROM consultation_steps"
+        " WHERE session_id IN (SELECT id FROM sessions WHERE group_id = ?1)",
+        "DELETE FROM consultations"
+        " WHERE session_id IN (SELECT id FROM sessions WHERE group_id = ?1)",
+        "DELETE FROM session_members"
+        " WHERE session_id IN (SELECT id FROM sessions WHERE group_id = ?1)",
         "DELETE FROM plans WHERE group_id = ?1",
         "DELETE FROM sessions WHERE group_id = ?1",
         "DELETE FROM members WHERE group_id = ?1",
         "DELETE FROM groups WHERE id = ?1",
     };
+    // clang-format on
     int rc = 0;
 
     for (size_t i = 0; !rc && i < sizeof(sql) / sizeof(sql[0]); i++)
