@@ -87,7 +87,8 @@ enum store_rec_kind {
  * A group travels to the writer as a clone of the hub's own struct
  * hub_group (store_group_clone: settings, invite hash, members with their
  * key hashes, plans; no room, no connections), owned by its record and
- * freed with hub_group_snapshot_free on the loop thread at store_drain.
+ * freed with hub_group_snapshot_free on the loop thread at store_drain (or
+ * at store_close). The writer only reads it.
  *
  * A room has no such clone (room.c is the pure core and copies nothing),
  * and at its opening the store needs only how it was built: the few fields
