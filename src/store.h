@@ -228,10 +228,11 @@ int store_flush(struct store *s);
 /* Counts from store_load, for the edge to log. */
 struct store_load_report {
     size_t groups, members, plans;
-    size_t sessions_rebuilt;   /* open sessions whose room is live again */
-    size_t sessions_finalized; /* found closed but not finalized (crash): closed now */
-    size_t records_replayed;   /* journal records applied */
-    size_t replay_mismatches;  /* records refused or given another seq on replay */
+    size_t sessions_rebuilt;     /* open sessions whose room is live again */
+    size_t sessions_finalized;   /* found closed but not finalized (crash): closed now */
+    size_t records_replayed;     /* journal records applied */
+    size_t replay_mismatches;    /* records refused or given another seq on replay */
+    size_t closed_rooms_skipped; /* closed rooms that could not be read: shown as none */
 };
 
 /*

@@ -611,16 +611,19 @@ static int load_closed_room(struct store *s, struct hub_group *g)
     return rc;
 }
 
-/* The closed rooms of every group without an open session. */
-static int load_closed_rooms(struct store *s, struct hub *h)
+/* The closed rooms of every group without an open session. A closed room
+ * is only what its members see of a session that is over: one that cannot
+ * be read is skipped (counted in the report) rather than keeping the whole
+ * server from starting. */
+static void load_closed_rooms(struct store *s, struct hub *h,
+                              struct store_load_report *rep)
 {
-    int rc = 0;
-
-    for (size_t b = 0; !rc && b < h->nbuckets; b++)
-        for (struct hub_group *g = h->buckets[b]; !rc && g; g = g->next)
-            if (!g->room && g->opened_once)
-                rc = load_closed_room(s, g);
-    return rc;
+    for (size_t b = 0; b < h->nbuckets; b++)
+        for (struct hub_group *g = h->buckets[b]; g; g = g->next)
+            if (!g->room && g->opened_once && load_closed_room(s, g) != 0) {
+                g->room = NULL;
+                rep->closed_rooms_skipped++;
+            }
 }
 
 int store_load(struct store *s, struct hub *h, int64_t now_ms,
@@ -644,7 +647,7 @@ int store_load(struct store *s, struct hub *h, int64_t now_ms,
     if (!rc)
         rc = load_sessions(s, h, now_ms, &rep);
     if (!rc)
-        rc = load_closed_rooms(s, h);
+        load_closed_rooms(s, h, &rep);
     if (s->checkpoint_wanted &&
         sqlite3_wal_checkpoint_v2(s->w, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) ==
             SQLITE_OK)

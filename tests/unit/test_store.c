@@ -1018,6 +1018,24 @@ static void a_session_closed_just_before_a_crash_is_finalized_at_load(void **sta
     assert_int_equal(f->g->nplans, 1);
 }
 
+/* A closed room is display data: one that cannot be read (a damaged row)
+ * is skipped and counted, and the server still starts with every group. */
+static void an_unreadable_closed_room_is_skipped_not_fatal(void **state)
+{
+    struct fx *f = *state;
+    struct store_load_report rep;
+
+    make_group(f, T0);
+    drive_consultation(f);
+    close_session(f);
+    sql_exec(f, "UPDATE sessions SET limits = 'not json'");
+    rep = restart_group(f, f->now + MIN);
+    assert_int_equal(rep.closed_rooms_skipped, 1);
+    assert_int_equal(rep.groups, 1);
+    assert_null(f->g->room);
+    assert_int_equal(f->g->nplans, 1);
+}
+
 static void an_action_plan_is_debriefed_in_the_next_session_after_a_restart(void **state)
 {
     struct fx *f = *state;
@@ -1186,6 +1204,8 @@ int main(void)
             teardown),
         cmocka_unit_test_setup_teardown(
             a_session_closed_just_before_a_crash_is_finalized_at_load, setup, teardown),
+        cmocka_unit_test_setup_teardown(an_unreadable_closed_room_is_skipped_not_fatal,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(
             an_action_plan_is_debriefed_in_the_next_session_after_a_restart, setup,
             teardown),
