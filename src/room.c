@@ -58,42 +58,16 @@
 /* timer_set takes a remaining time up to the largest budget. */
 #define ROOM_TIMER_SET_MAX_S (CLOCK_BUDGET_MAX_MS / 1000)
 
-/* Which rules_action each command is checked as. hand_lower aimed at
- * another member's hand is a facilitator power and is mapped in
- * room_cmd_action(). */
-static const enum rules_action cmd_actions[CMD_TYPE_COUNT] = {
-    [CMD_STEP_NEXT] = RULES_STEP_MOVE,
-    [CMD_STEP_PREV] = RULES_STEP_MOVE,
-    [CMD_CONSULTATION_NEW] = RULES_STEP_MOVE,
-    [CMD_SESSION_CLOSE] = RULES_SESSION_CLOSE,
-    [CMD_TIMER_START] = RULES_TIMER,
-    [CMD_TIMER_PAUSE] = RULES_TIMER,
-    [CMD_TIMER_ADD] = RULES_TIMER,
-    [CMD_TIMER_SET] = RULES_TIMER,
-    [CMD_CLIENT_ASSIGN] = RULES_CLIENT_ASSIGN,
-    [CMD_FACILITATOR_HANDOVER] = RULES_HANDOVER,
-    [CMD_MEMBER_REMOVE] = RULES_MEMBER_REMOVE,
-    [CMD_ROLE_SET] = RULES_ROLE_SET,
-    [CMD_CHECKIN_POST] = RULES_CHECKIN,
-    [CMD_TOPIC_PROPOSE] = RULES_TOPIC_PROPOSE,
-    [CMD_PROBLEM_SET] = RULES_PROBLEM_SET,
-    [CMD_QUESTION_ASK] = RULES_QUESTION_ASK,
-    [CMD_QUESTION_ANSWER] = RULES_QUESTION_ANSWER,
-    [CMD_QUESTION_FLAG] = RULES_QUESTION_FLAG,
-    [CMD_REFORMULATION_POST] = RULES_REFORMULATION,
-    [CMD_CONTRACT_SET] = RULES_CONTRACT_SET,
-    [CMD_CONTRACT_ACK] = RULES_CONTRACT_ACK,
-    [CMD_CONTRIBUTION_POST] = RULES_CONTRIBUTION,
-    [CMD_MARK_SET] = RULES_MARK,
-    [CMD_RECADRAGE] = RULES_RECADRAGE,
-    [CMD_ACTION_ADD] = RULES_ACTION_WRITE,
-    [CMD_ACTION_REMOVE] = RULES_ACTION_WRITE,
-    [CMD_LEARNING_POST] = RULES_LEARNING,
-    [CMD_DEBRIEF_POST] = RULES_DEBRIEF,
-    [CMD_HAND_RAISE] = RULES_HAND,
-    [CMD_HAND_LOWER] = RULES_HAND,
-    [CMD_NOTE_POST] = RULES_NOTE,
+/* Which rules_action each command is checked as: its ROOM_CMD_MAP row.
+ * hand_lower aimed at another member's hand is a facilitator power and is
+ * mapped in room_cmd_action(). */
+static const enum rules_action cmd_actions[] = {
+#define ROOM_CMD_ACTION(suffix, wire, action, required, optional) [CMD_##suffix] = action,
+    ROOM_CMD_MAP(ROOM_CMD_ACTION)
+#undef ROOM_CMD_ACTION
 };
+_Static_assert(sizeof(cmd_actions) / sizeof(cmd_actions[0]) == CMD_TYPE_COUNT,
+               "every command has a rules action");
 
 /* One name per line, as the enum reads. */
 /* clang-format off */
@@ -148,40 +122,14 @@ static const char *const event_names[EV_TYPE_COUNT] = {
     [EV_CLOSED] = "closed",
 };
 
-/* The wire names of proto/README.md section 2.3, in enum order. */
-static const char *const cmd_names[CMD_TYPE_COUNT] = {
-    [CMD_STEP_NEXT] = "step_next",
-    [CMD_STEP_PREV] = "step_prev",
-    [CMD_CONSULTATION_NEW] = "consultation_new",
-    [CMD_SESSION_CLOSE] = "session_close",
-    [CMD_TIMER_START] = "timer_start",
-    [CMD_TIMER_PAUSE] = "timer_pause",
-    [CMD_TIMER_ADD] = "timer_add",
-    [CMD_TIMER_SET] = "timer_set",
-    [CMD_CLIENT_ASSIGN] = "client_assign",
-    [CMD_FACILITATOR_HANDOVER] = "facilitator_handover",
-    [CMD_MEMBER_REMOVE] = "member_remove",
-    [CMD_ROLE_SET] = "role_set",
-    [CMD_CHECKIN_POST] = "checkin_post",
-    [CMD_TOPIC_PROPOSE] = "topic_propose",
-    [CMD_PROBLEM_SET] = "problem_set",
-    [CMD_QUESTION_ASK] = "question_ask",
-    [CMD_QUESTION_ANSWER] = "question_answer",
-    [CMD_QUESTION_FLAG] = "question_flag",
-    [CMD_REFORMULATION_POST] = "reformulation_post",
-    [CMD_CONTRACT_SET] = "contract_set",
-    [CMD_CONTRACT_ACK] = "contract_ack",
-    [CMD_CONTRIBUTION_POST] = "contribution_post",
-    [CMD_MARK_SET] = "mark_set",
-    [CMD_RECADRAGE] = "recadrage",
-    [CMD_ACTION_ADD] = "action_add",
-    [CMD_ACTION_REMOVE] = "action_remove",
-    [CMD_LEARNING_POST] = "learning_post",
-    [CMD_DEBRIEF_POST] = "debrief_post",
-    [CMD_HAND_RAISE] = "hand_raise",
-    [CMD_HAND_LOWER] = "hand_lower",
-    [CMD_NOTE_POST] = "note_post",
+/* The wire names of proto/README.md section 2.3: ROOM_CMD_MAP's. */
+static const char *const cmd_names[] = {
+#define ROOM_CMD_WIRE(suffix, wire, action, required, optional) [CMD_##suffix] = wire,
+    ROOM_CMD_MAP(ROOM_CMD_WIRE)
+#undef ROOM_CMD_WIRE
 };
+_Static_assert(sizeof(cmd_names) / sizeof(cmd_names[0]) == CMD_TYPE_COUNT,
+               "every command has a wire name");
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -1506,6 +1454,11 @@ int room_dimension_from_name(const char *name)
 int room_outcome_from_name(const char *name)
 {
     return room_name_find(outcome_names, OUTCOME_COUNT, name);
+}
+
+enum rules_action room_cmd_rules_action(enum room_cmd_type t)
+{
+    return (unsigned)t < CMD_TYPE_COUNT ? cmd_actions[t] : RULES_ACTION_COUNT;
 }
 
 int room_cmd_from_name(const char *name)
