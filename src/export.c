@@ -18,6 +18,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "protocol.h"
+
 /* ---- labels -------------------------------------------------------------------- */
 
 enum lang { LANG_FR, LANG_EN };
@@ -621,11 +623,6 @@ static const char *room_name(const struct room *r, int idx)
 
 /* ---- journal: JSON ----------------------------------------------------------------- */
 
-static json_t *str_or_null(const char *s)
-{
-    return s ? json_string(s) : json_null();
-}
-
 static json_t *int_or_null(int64_t v, bool present)
 {
     return present ? json_integer(v) : json_null();
@@ -635,12 +632,13 @@ static json_t *plan_json(const struct store_plan *p)
 {
     const char *outcome = p->outcome >= 0 ? room_outcome_name(p->outcome) : NULL;
 
-    return json_pack("{s:s, s:o, s:o, s:s, s:o, s:b, s:o, s:o}", "id", p->id,
-                     "session_id", str_or_null(p->session_id[0] ? p->session_id : NULL),
-                     "consultation", int_or_null(p->consultation, p->consultation >= 0),
-                     "text", p->text, "due", str_or_null(p->due), "debriefed",
-                     p->debriefed, "outcome", str_or_null(outcome), "comment",
-                     str_or_null(p->comment));
+    return json_pack(
+        "{s:s, s:o, s:o, s:s, s:o, s:b, s:o, s:o}", "id", p->id, "session_id",
+        proto_json_string_or_null(p->session_id[0] ? p->session_id : NULL),
+        "consultation", int_or_null(p->consultation, p->consultation >= 0), "text",
+        p->text, "due", proto_json_string_or_null(p->due), "debriefed", p->debriefed,
+        "outcome", proto_json_string_or_null(outcome), "comment",
+        proto_json_string_or_null(p->comment));
 }
 
 json_t *export_journal_json(const struct store_journal *j,
@@ -680,22 +678,23 @@ json_t *export_journal_json(const struct store_journal *j,
                                                    c->items[k].text));
         if (!items ||
             json_array_append_new(
-                cases,
-                json_pack("{s:s, s:i, s:I, s:o, s:o, s:o}", "session_id", c->session_id,
-                          "consultation", c->consultation, "closed_ms",
-                          (json_int_t)c->closed_ms, "problem", str_or_null(c->problem),
-                          "contract", str_or_null(c->contract), "contributions", items)))
+                cases, json_pack("{s:s, s:i, s:I, s:o, s:o, s:o}", "session_id",
+                                 c->session_id, "consultation", c->consultation,
+                                 "closed_ms", (json_int_t)c->closed_ms, "problem",
+                                 proto_json_string_or_null(c->problem), "contract",
+                                 proto_json_string_or_null(c->contract), "contributions",
+                                 items)))
             goto fail;
     }
     for (size_t i = 0; i < j->nplans; i++)
         if (json_array_append_new(plans, plan_json(&j->plans[i])))
             goto fail;
-    out =
-        json_pack("{s:{s:s, s:o}, s:{s:s, s:s, s:s}, s:I, s:o, s:o, s:o, s:o}", "member",
-                  "id", ctx->member_id ? ctx->member_id : "", "name", str_or_null(name),
-                  "group", "id", g ? g->id : "", "name", g ? g->name : "", "language",
-                  g ? g->language : "fr", "exported_ms", (json_int_t)ctx->now_ms,
-                  "learnings", learnings, "notes", notes, "cases", cases, "plans", plans);
+    out = json_pack("{s:{s:s, s:o}, s:{s:s, s:s, s:s}, s:I, s:o, s:o, s:o, s:o}",
+                    "member", "id", ctx->member_id ? ctx->member_id : "", "name",
+                    proto_json_string_or_null(name), "group", "id", g ? g->id : "",
+                    "name", g ? g->name : "", "language", g ? g->language : "fr",
+                    "exported_ms", (json_int_t)ctx->now_ms, "learnings", learnings,
+                    "notes", notes, "cases", cases, "plans", plans);
     return out; /* json_pack's "o" stole the arrays, also on failure */
 fail:
     json_decref(learnings);
@@ -875,7 +874,8 @@ static json_t *person_json(const struct export_context *ctx, const char *id)
 {
     if (!id || !*id)
         return json_null();
-    return json_pack("{s:s, s:o}", "id", id, "name", str_or_null(member_name(ctx, id)));
+    return json_pack("{s:s, s:o}", "id", id, "name",
+                     proto_json_string_or_null(member_name(ctx, id)));
 }
 
 static json_t *step_time_json(const struct store_step_time *t)

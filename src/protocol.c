@@ -314,7 +314,7 @@ json_t *proto_ack_json(const char *id, uint64_t seq, bool duplicate)
     return j;
 }
 
-static json_t *str_or_null(const char *s)
+json_t *proto_json_string_or_null(const char *s)
 {
     return s ? json_string(s) : json_null();
 }
@@ -369,11 +369,11 @@ static json_t *proto_card_json(const struct room *r, const struct room_card *c,
                          c->marked));
         break;
     case CARD_QUESTION:
-        json_object_set_new(j, "answer", str_or_null(c->answer));
+        json_object_set_new(j, "answer", proto_json_string_or_null(c->answer));
         json_object_set_new(j, "flagged", json_boolean(c->flagged));
         break;
     case CARD_ACTION:
-        json_object_set_new(j, "due", str_or_null(c->due));
+        json_object_set_new(j, "due", proto_json_string_or_null(c->due));
         break;
     case CARD_LEARNING:
         json_object_set_new(j, "dimension", json_string(room_dimension_name(c->variant)));
@@ -396,8 +396,9 @@ static json_t *proto_consultation_json(const struct room *r, int index, int view
         if (k->step_used_ms[s] > 0)
             json_object_set_new(used, step_name(s), json_integer(k->step_used_ms[s]));
     j = json_pack("{s:i, s:o, s:o, s:o, s:o, s:o}", "index", index, "client",
-                  member_id_or_null(r, k->client), "problem", str_or_null(k->problem),
-                  "contract", str_or_null(k->contract), "acks", acks, "step_used_ms",
+                  member_id_or_null(r, k->client), "problem",
+                  proto_json_string_or_null(k->problem), "contract",
+                  proto_json_string_or_null(k->contract), "acks", acks, "step_used_ms",
                   used);
     if (j && viewer >= 0 && (viewer == k->client || viewer == r->facilitator))
         json_object_set_new(j, "recadrages", json_integer(k->recadrages));
@@ -410,10 +411,10 @@ static json_t *proto_debrief_json(const struct room *r, int index)
 
     return json_pack("{s:s, s:o, s:s, s:o, s:o, s:o}", "id", d->id, "client",
                      member_id_or_null(r, d->client), "text", d->text, "due",
-                     str_or_null(d->due), "outcome",
+                     proto_json_string_or_null(d->due), "outcome",
                      d->outcome >= 0 ? json_string(room_outcome_name(d->outcome))
                                      : json_null(),
-                     "comment", str_or_null(d->comment));
+                     "comment", proto_json_string_or_null(d->comment));
 }
 
 static json_t *proto_hands_json(const struct room *r)
@@ -597,7 +598,8 @@ json_t *proto_event_json(const struct room *r, const struct room_event *ev,
         const struct room_consultation *k = &r->consultations[current];
         json_object_set(j, "consultation", cons);
         json_object_set_new(
-            j, "text", str_or_null(ev->type == EV_PROBLEM ? k->problem : k->contract));
+            j, "text",
+            proto_json_string_or_null(ev->type == EV_PROBLEM ? k->problem : k->contract));
         break;
     }
     case EV_CONTRACT_ACK:

@@ -49,6 +49,7 @@
 
 #include "array.h"
 #include "errors.h"
+#include "util.h"
 
 /* Most events one command appends: hands lowered, a new consultation and
  * the new step (step_next from opening, consultation_new). */
@@ -137,10 +138,8 @@ _Static_assert(sizeof(cmd_names) / sizeof(cmd_names[0]) == CMD_TYPE_COUNT,
  * slot of the seen ring, so a real 0 is read as 1). */
 static uint64_t room_cmd_hash(const char *id)
 {
-    uint64_t h = 1469598103934665603ULL;
+    uint64_t h = util_fnv1a64(id);
 
-    while (*id)
-        h = (h ^ (unsigned char)*id++) * 1099511628211ULL;
     return h ? h : 1;
 }
 
