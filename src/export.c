@@ -6,7 +6,8 @@
  * (headings, paragraphs, lists, tables, labelled fields), which renders
  * either Markdown or HTML: both formats always say the same thing. Text
  * that people wrote goes through out_text(), the one place that escapes;
- * labels come from one table, in French and English.
+ * labels come from labels.h (the web client's dictionaries), in French and
+ * English.
  */
 #include "export.h"
 
@@ -18,161 +19,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "labels.h"
 #include "protocol.h"
 
-/* ---- labels -------------------------------------------------------------------- */
+/* ---- labels (labels.h) ------------------------------------------------------ */
 
-enum lang { LANG_FR, LANG_EN };
-
-enum label {
-    L_JOURNAL,
-    L_HISTORY,
-    L_MINUTES,
-    L_GROUP,
-    L_EXPORTED,
-    L_LEARNINGS_MINE,
-    L_NOTES_MINE,
-    L_CASES_MINE,
-    L_OTHER_PLANS,
-    L_NOTHING,
-    L_SESSION_OF,
-    L_CONSULTATION,
-    L_PROBLEM,
-    L_CONTRACT,
-    L_CONTRIBUTIONS_RECEIVED,
-    L_CONTRIBUTIONS,
-    L_MARKED,
-    L_ACTION_PLAN,
-    L_DUE,
-    L_DEBRIEF,
-    L_NOT_DEBRIEFED,
-    L_COMMENT,
-    L_OUTCOME_DONE,
-    L_OUTCOME_PARTLY,
-    L_OUTCOME_NOT_DONE,
-    L_OUTCOME_DROPPED,
-    L_KIND_SUGGESTION,
-    L_KIND_EXPERIENCE,
-    L_KIND_FEELING,
-    L_DIM_PROCESS,
-    L_DIM_CONTENT,
-    L_STEP_OPENING,
-    L_STEP_TOPIC,
-    L_STEP_EXPOSE,
-    L_STEP_CLARIFICATION,
-    L_STEP_CONTRACT,
-    L_STEP_CONSULTATION,
-    L_STEP_SYNTHESIS,
-    L_STEP_LEARNING,
-    L_STEP_CLOSED,
-    L_STEP,
-    L_PLANNED,
-    L_ACTUAL,
-    L_CLIENT,
-    L_FACILITATOR,
-    L_NOBODY,
-    L_DURATION,
-    L_ROTATION,
-    L_MEMBER,
-    L_TIMES_CLIENT,
-    L_TIMES_FACILITATOR,
-    L_LAST_CLIENT,
-    L_NEVER,
-    L_NO_SESSIONS,
-    L_PARTICIPANTS,
-    L_OBSERVER,
-    L_DEBRIEFS,
-    L_CHECKINS,
-    L_TOPICS,
-    L_QUESTIONS,
-    L_ANSWER,
-    L_FLAGGED,
-    L_REFORMULATIONS,
-    L_LEARNINGS,
-    L_TOTAL,
-    L_COUNT
-};
-
-/* Every heading and label of every export, in both languages. */
-static const struct {
-    const char *fr, *en;
-} labels[L_COUNT] = {
-    [L_JOURNAL] = {"Journal de bord", "Learning journal"},
-    [L_HISTORY] = {"Historique des séances", "Session history"},
-    [L_MINUTES] = {"Compte rendu de séance", "Session minutes"},
-    [L_GROUP] = {"Groupe", "Group"},
-    [L_EXPORTED] = {"Exporté le", "Exported on"},
-    [L_LEARNINGS_MINE] = {"Mes apprentissages", "My learnings"},
-    [L_NOTES_MINE] = {"Mes notes personnelles", "My private notes"},
-    [L_CASES_MINE] = {"Mes consultations comme client", "My consultations as client"},
-    [L_OTHER_PLANS] = {"Autres actions", "Other actions"},
-    [L_NOTHING] = {"Rien pour l'instant.", "Nothing yet."},
-    [L_SESSION_OF] = {"Séance du", "Session of"},
-    [L_CONSULTATION] = {"Consultation", "Consultation"},
-    [L_PROBLEM] = {"Problème", "Problem"},
-    [L_CONTRACT] = {"Contrat", "Contract"},
-    [L_CONTRIBUTIONS_RECEIVED] = {"Contributions reçues", "Contributions received"},
-    [L_CONTRIBUTIONS] = {"Contributions", "Contributions"},
-    [L_MARKED] = {"à retenir", "keep"},
-    [L_ACTION_PLAN] = {"Plan d'action", "Action plan"},
-    [L_DUE] = {"échéance", "by"},
-    [L_DEBRIEF] = {"bilan", "debrief"},
-    [L_NOT_DEBRIEFED] = {"bilan à faire", "not debriefed yet"},
-    [L_COMMENT] = {"commentaire", "comment"},
-    [L_OUTCOME_DONE] = {"fait", "done"},
-    [L_OUTCOME_PARTLY] = {"en partie", "partly"},
-    [L_OUTCOME_NOT_DONE] = {"pas fait", "not done"},
-    [L_OUTCOME_DROPPED] = {"abandonné", "dropped"},
-    [L_KIND_SUGGESTION] = {"Suggestion", "Suggestion"},
-    [L_KIND_EXPERIENCE] = {"Retour d'expérience", "Experience"},
-    [L_KIND_FEELING] = {"Ressenti", "Feeling"},
-    [L_DIM_PROCESS] = {"Processus", "Process"},
-    [L_DIM_CONTENT] = {"Contenu", "Content"},
-    [L_STEP_OPENING] = {"Accueil, météo, retour sur les actions",
-                        "Check-in and follow-up"},
-    [L_STEP_TOPIC] = {"Choix du sujet", "Topic selection"},
-    [L_STEP_EXPOSE] = {"Exposé", "Presentation"},
-    [L_STEP_CLARIFICATION] = {"Clarification", "Clarification"},
-    [L_STEP_CONTRACT] = {"Contrat", "Contract"},
-    [L_STEP_CONSULTATION] = {"Consultation", "Consultation"},
-    [L_STEP_SYNTHESIS] = {"Synthèse et plan d'action", "Summary and action plan"},
-    [L_STEP_LEARNING] = {"Apprentissages", "Learning"},
-    [L_STEP_CLOSED] = {"Séance close", "Closed"},
-    [L_STEP] = {"Étape", "Step"},
-    [L_PLANNED] = {"Prévu", "Planned"},
-    [L_ACTUAL] = {"Réel", "Actual"},
-    [L_CLIENT] = {"Client", "Client"},
-    [L_FACILITATOR] = {"Animation", "Facilitator"},
-    [L_NOBODY] = {"personne", "nobody"},
-    [L_DURATION] = {"Durée", "Duration"},
-    [L_ROTATION] = {"Rotation des rôles", "Role rotation"},
-    [L_MEMBER] = {"Membre", "Member"},
-    [L_TIMES_CLIENT] = {"Fois client", "Times client"},
-    [L_TIMES_FACILITATOR] = {"Fois à l'animation", "Times facilitating"},
-    [L_LAST_CLIENT] = {"Dernière fois client", "Last time client"},
-    [L_NEVER] = {"jamais", "never"},
-    [L_NO_SESSIONS] = {"Aucune séance close pour l'instant.", "No closed session yet."},
-    [L_PARTICIPANTS] = {"Participants", "Participants"},
-    [L_OBSERVER] = {"observateur", "observer"},
-    [L_DEBRIEFS] = {"Retour sur les actions", "Follow-up on actions"},
-    [L_CHECKINS] = {"Météo", "Check-in"},
-    [L_TOPICS] = {"Sujets proposés", "Topics proposed"},
-    [L_QUESTIONS] = {"Questions de clarification", "Clarification questions"},
-    [L_ANSWER] = {"Réponse", "Answer"},
-    [L_FLAGGED] = {"conseil déguisé", "advice in disguise"},
-    [L_REFORMULATIONS] = {"Reformulations", "Reformulations"},
-    [L_LEARNINGS] = {"Apprentissages", "Learnings"},
-    [L_TOTAL] = {"Total", "Total"},
-};
-
-static enum lang lang_of(const struct export_context *ctx)
+static enum label_lang lang_of(const struct export_context *ctx)
 {
-    return ctx->group && strcmp(ctx->group->language, "en") == 0 ? LANG_EN : LANG_FR;
-}
-
-static const char *label(enum lang lang, enum label l)
-{
-    return lang == LANG_EN ? labels[l].en : labels[l].fr;
+    return ctx->group && strcmp(ctx->group->language, "en") == 0 ? LABEL_EN : LABEL_FR;
 }
 
 static enum label step_label(enum step s)
@@ -242,7 +96,7 @@ struct out {
     size_t len, cap;
     bool failed; /* an allocation failed: everything after is dropped */
     enum export_format fmt;
-    enum lang lang;
+    enum label_lang lang;
     int depth;       /* list nesting */
     bool in_table;   /* Markdown table cell: line breaks become spaces */
     bool line_start; /* Markdown: next text character starts a line */
@@ -358,13 +212,13 @@ static void out_text(struct out *o, const char *s)
 
 static void out_label(struct out *o, enum label l)
 {
-    out_str(o, label(o->lang, l));
+    out_str(o, labels_get(o->lang, l));
 }
 
 /* "Label : " (fr) or "Label: " (en), in bold. */
 static void out_field_label(struct out *o, enum label l)
 {
-    const char *colon = o->lang == LANG_FR ? " :" : ":";
+    const char *colon = o->lang == LABEL_FR ? " :" : ":";
 
     out_str(o, o->fmt == EXPORT_HTML ? "<strong>" : "**");
     out_label(o, l);
@@ -405,7 +259,7 @@ static void doc_begin(struct out *o, enum label title, const char *subject)
             "<!DOCTYPE html>\n<html lang=\"%s\">\n<head>\n<meta charset=\"utf-8\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
             "<title>",
-            o->lang == LANG_EN ? "en" : "fr");
+            o->lang == LABEL_EN ? "en" : "fr");
         out_label(o, title);
         out_str(o, " — ");
         out_text(o, subject);
@@ -719,7 +573,7 @@ static void plan_item(struct out *o, const struct store_plan *p, const char *who
     if (p->due) {
         out_str(o, " (");
         out_label(o, L_DUE);
-        out_str(o, o->lang == LANG_FR ? " : " : ": ");
+        out_str(o, o->lang == LABEL_FR ? " : " : ": ");
         out_text(o, p->due);
         out_str(o, ")");
     }
@@ -727,14 +581,14 @@ static void plan_item(struct out *o, const struct store_plan *p, const char *who
     out_str(o, o->fmt == EXPORT_HTML ? "<em>" : "_");
     if (p->debriefed || p->outcome >= 0) {
         out_label(o, L_DEBRIEF);
-        out_str(o, o->lang == LANG_FR ? " : " : ": ");
+        out_str(o, o->lang == LABEL_FR ? " : " : ": ");
     }
     out_label(o, outcome_label(p->outcome));
     out_str(o, o->fmt == EXPORT_HTML ? "</em>" : "_");
     if (p->comment) {
         out_str(o, " — ");
         out_label(o, L_COMMENT);
-        out_str(o, o->lang == LANG_FR ? " : " : ": ");
+        out_str(o, o->lang == LABEL_FR ? " : " : ": ");
         out_text(o, p->comment);
     }
     item_end(o);
@@ -1013,11 +867,11 @@ static void history_session(struct out *o, const struct export_context *ctx,
         out_label(o, L_CONSULTATION);
         out_fmt(o, " %zu — ", c + 1);
         out_label(o, L_CLIENT);
-        out_str(o, o->lang == LANG_FR ? " : " : ": ");
+        out_str(o, o->lang == LABEL_FR ? " : " : ": ");
         out_person(o, ctx, ch->client);
         out_sep(o);
         out_label(o, L_FACILITATOR);
-        out_str(o, o->lang == LANG_FR ? " : " : ": ");
+        out_str(o, o->lang == LABEL_FR ? " : " : ": ");
         out_person(o, ctx, ch->facilitator);
         heading_end(o, 3);
         table_begin(o, heads, 3);
@@ -1118,7 +972,7 @@ static void minutes_cards(struct out *o, const struct room *r, int ci,
         if (type == CARD_ACTION && c->due) {
             out_str(o, " (");
             out_label(o, L_DUE);
-            out_str(o, o->lang == LANG_FR ? " : " : ": ");
+            out_str(o, o->lang == LABEL_FR ? " : " : ": ");
             out_text(o, c->due);
             out_str(o, ")");
         }
