@@ -160,27 +160,37 @@ struct room_debrief {
     uint32_t writes;          /* times it was debriefed */
 };
 
+/* Every event a room appends, one row each: X(enum suffix, wire name). It
+ * generates enum room_event_type (EV_<suffix>) and the wire names
+ * (room_event_name; proto/README.md section 2.4). */
+/* clang-format off */
+#define ROOM_EVENT_MAP(X)                                                                \
+    X(STEP, "step")                     /* the step changed; its clock was reset */      \
+    X(CLOCK, "clock")                   /* the clock was started, paused or adjusted */  \
+    X(CONSULTATION, "consultation")     /* a new consultation began (then EV_STEP) */    \
+    X(CLIENT, "client")                 /* the client was named */                       \
+    X(FACILITATOR, "facilitator")       /* facilitation was handed over */               \
+    X(ROLE, "role")                     /* a member became or stopped being observer */  \
+    X(MEMBER_REMOVED, "member_removed") /* a member was removed */                       \
+    X(CARD_ADDED, "card_added")                                                          \
+    X(CARD_UPDATED, "card_updated")     /* question answered or flagged */               \
+    X(CARD_REMOVED, "card_removed")     /* action removed */                             \
+    X(PROBLEM, "problem")               /* problem statement written or amended */       \
+    X(CONTRACT, "contract")             /* contract written or rewritten (acks reset) */ \
+    X(CONTRACT_ACK, "contract_ack")     /* a consultant acknowledged the contract */     \
+    X(MARK, "mark")                     /* "à retenir" set or cleared (client only) */   \
+    X(RECADRAGE, "recadrage")           /* refocus signal (client, facilitator only) */  \
+    X(HANDS, "hands")                   /* the hand queue changed */                     \
+    X(DEBRIEF, "debrief")               /* an earlier plan item was debriefed */         \
+    X(CLOSED, "closed")                 /* the session closed */
+
 enum room_event_type {
-    EV_STEP,           /* the step changed (the clock was reset with it) */
-    EV_CLOCK,          /* the facilitator started/paused/adjusted the clock */
-    EV_CONSULTATION,   /* a new consultation began (followed by EV_STEP) */
-    EV_CLIENT,         /* the client of the current consultation was named */
-    EV_FACILITATOR,    /* facilitation was handed over */
-    EV_ROLE,           /* a member became or stopped being an observer */
-    EV_MEMBER_REMOVED, /* a member was removed */
-    EV_CARD_ADDED,
-    EV_CARD_UPDATED, /* question answered or flagged */
-    EV_CARD_REMOVED, /* action removed */
-    EV_PROBLEM,      /* problem statement written or amended */
-    EV_CONTRACT,     /* contract written or rewritten (acks reset) */
-    EV_CONTRACT_ACK, /* a consultant acknowledged the contract */
-    EV_MARK,         /* "à retenir" set or cleared (client only) */
-    EV_RECADRAGE,    /* refocus signal (client and facilitator only) */
-    EV_HANDS,        /* the hand queue changed */
-    EV_DEBRIEF,      /* an earlier plan item was debriefed */
-    EV_CLOSED,       /* the session closed */
+#define ROOM_EVENT_ENUM(suffix, wire) EV_##suffix,
+    ROOM_EVENT_MAP(ROOM_EVENT_ENUM)
+#undef ROOM_EVENT_ENUM
     EV_TYPE_COUNT
 };
+/* clang-format on */
 
 enum room_audience {
     AUD_ALL,               /* every member and observer */

@@ -359,26 +359,13 @@ static const char *const outcome_names[OUTCOME_COUNT] = {
     [OUTCOME_DROPPED] = "dropped",
 };
 
-static const char *const event_names[EV_TYPE_COUNT] = {
-    [EV_STEP] = "step",
-    [EV_CLOCK] = "clock",
-    [EV_CONSULTATION] = "consultation",
-    [EV_CLIENT] = "client",
-    [EV_FACILITATOR] = "facilitator",
-    [EV_ROLE] = "role",
-    [EV_MEMBER_REMOVED] = "member_removed",
-    [EV_CARD_ADDED] = "card_added",
-    [EV_CARD_UPDATED] = "card_updated",
-    [EV_CARD_REMOVED] = "card_removed",
-    [EV_PROBLEM] = "problem",
-    [EV_CONTRACT] = "contract",
-    [EV_CONTRACT_ACK] = "contract_ack",
-    [EV_MARK] = "mark",
-    [EV_RECADRAGE] = "recadrage",
-    [EV_HANDS] = "hands",
-    [EV_DEBRIEF] = "debrief",
-    [EV_CLOSED] = "closed",
+static const char *const event_names[] = {
+#define ROOM_EVENT_WIRE(suffix, wire) [EV_##suffix] = wire,
+    ROOM_EVENT_MAP(ROOM_EVENT_WIRE)
+#undef ROOM_EVENT_WIRE
 };
+_Static_assert(sizeof(event_names) / sizeof(event_names[0]) == EV_TYPE_COUNT,
+               "every event has a wire name");
 
 /* The wire names of proto/README.md section 2.3: ROOM_CMD_MAP's. */
 static const char *const cmd_names[] = {
