@@ -38,6 +38,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 /* The daemon's build generates codevd_config.h (macros only) with the
  * source tree's web-client/ path; the unit test compiles this file alone,
  * without it, and gets the relative fallback. */
@@ -176,17 +178,6 @@ static const uint32_t *field_u32_const(const struct config *c, const struct conf
 static enum config_log_level *field_level(struct config *c, const struct config_key *k)
 {
     return (enum config_log_level *)(void *)((char *)c + k->offset);
-}
-
-/* strdup, which strict C11 lacks. Returns a new string or NULL. */
-static char *str_dup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-
-    if (d)
-        memcpy(d, s, n);
-    return d;
 }
 
 static const struct config_key *key_find(const char *name)
@@ -331,7 +322,7 @@ static int key_apply(struct config *c, const struct config_key *k, const char *v
             return -1;
         }
         if (*value != '\0') {
-            copy = str_dup(value);
+            copy = util_strdup_or_null(value);
             if (!copy) {
                 snprintf(err->text, sizeof err->text, "out of memory while setting %s",
                          k->name);
@@ -400,7 +391,7 @@ static int config_copy(struct config *dst, const struct config *src)
         if (k->type != KEY_STRING && k->type != KEY_OPTIONAL)
             continue;
         s = *field_str_const(src, k);
-        if (s && !(*field_str(dst, k) = str_dup(s))) {
+        if (s && !(*field_str(dst, k) = util_strdup_or_null(s))) {
             strings_free(dst);
             return -1;
         }
@@ -417,7 +408,7 @@ int config_defaults(struct config *c)
         switch (k->type) {
         case KEY_STRING:
         case KEY_OPTIONAL:
-            if (k->def_str && !(*field_str(c, k) = str_dup(k->def_str))) {
+            if (k->def_str && !(*field_str(c, k) = util_strdup_or_null(k->def_str))) {
                 strings_free(c);
                 return -1;
             }

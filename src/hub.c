@@ -8,6 +8,7 @@
 
 #include "array.h"
 #include "errors.h"
+#include "util.h"
 
 #define HUB_INITIAL_BUCKETS 64
 
@@ -21,20 +22,6 @@ static const struct {
     {90, {10, 5, 10, 20, 5, 25, 8, 7, 0}},
     {120, {15, 10, 10, 25, 10, 30, 10, 10, 0}},
 };
-
-static uint64_t hub_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-
-    while (*s)
-        h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-    return h;
-}
-
-static char *hub_strdup(const char *s)
-{
-    return s ? strdup(s) : NULL;
-}
 
 struct hub *hub_new(const struct config *cfg)
 {
@@ -208,7 +195,7 @@ static int hub_rehash(struct hub *h)
         struct hub_group *g = h->buckets[b];
         while (g) {
             struct hub_group *next = g->next;
-            size_t i = hub_hash(g->id) & (n - 1);
+            size_t i = util_fnv1a64(g->id) & (n - 1);
             g->next = nb[i];
             nb[i] = g;
             g = next;
@@ -279,7 +266,7 @@ int hub_group_create(struct hub *h, const char *name, const char *facilitator_na
         goto out;
     memcpy(g->facilitator, member_id, AUTH_UUID_LEN + 1);
 
-    b = hub_hash(g->id) & (h->nbuckets - 1);
+    b = util_fnv1a64(g->id) & (h->nbuckets - 1);
     g->next = h->buckets[b];
     h->buckets[b] = g;
     h->ngroups++;
@@ -297,7 +284,7 @@ struct hub_group *hub_group_find(const struct hub *h, const char *id)
 
     if (!id)
         return NULL;
-    for (g = h->buckets[hub_hash(id) & (h->nbuckets - 1)]; g; g = g->next)
+    for (g = h->buckets[util_fnv1a64(id) & (h->nbuckets - 1)]; g; g = g->next)
         if (strcmp(g->id, id) == 0)
             return g;
     return NULL;
@@ -440,7 +427,7 @@ static void hub_keep_plans(struct hub_group *g, const struct room *r)
         p = &g->plans[g->nplans];
         memset(p, 0, sizeof(*p));
         p->text = strdup(c->text);
-        p->due = hub_strdup(c->due);
+        p->due = util_strdup_or_null(c->due);
         if (!p->text || (c->due && !p->due)) {
             free(p->text);
             free(p->due);
@@ -646,7 +633,7 @@ void hub_group_snapshot_free(struct hub_group *snap)
 
 void hub_group_delete(struct hub *h, struct hub_group *g)
 {
-    struct hub_group **pp = &h->buckets[hub_hash(g->id) & (h->nbuckets - 1)];
+    struct hub_group **pp = &h->buckets[util_fnv1a64(g->id) & (h->nbuckets - 1)];
 
     for (; *pp; pp = &(*pp)->next) {
         if (*pp != g)
@@ -721,7 +708,7 @@ int hub_group_insert(struct hub *h, const char *id, const char *name,
     memcpy(g->facilitator, facilitator, strlen(facilitator) + 1);
     memcpy(g->invite_hash, invite_hash, AUTH_HASH_LEN);
     g->retention = retention;
-    b = hub_hash(g->id) & (h->nbuckets - 1);
+    b = util_fnv1a64(g->id) & (h->nbuckets - 1);
     g->next = h->buckets[b];
     h->buckets[b] = g;
     h->ngroups++;
@@ -763,7 +750,7 @@ int hub_plan_insert(struct hub_group *g, const struct hub_plan *src)
     p = &g->plans[g->nplans];
     *p = *src;
     p->text = strdup(src->text);
-    p->due = hub_strdup(src->due);
+    p->due = util_strdup_or_null(src->due);
     if (!p->text || (src->due && !p->due)) {
         free(p->text);
         free(p->due);

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 #define RATE_PROBE 8 /* slots looked at for one address */
 
 struct rate_table {
@@ -113,12 +115,11 @@ struct rate_addr *rate_table_get(struct rate_table *t, const char *addr, int64_t
                                  int64_t idle_ms)
 {
     char key[RATE_ADDR_LEN];
-    uint64_t h = 1469598103934665603ULL;
+    uint64_t h;
     struct rate_addr *free_slot = NULL, *oldest = NULL;
 
     rate_addr_prefix(addr, key);
-    for (const char *p = key; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    h = util_fnv1a64(key);
     for (size_t i = 0; i < RATE_PROBE; i++) {
         struct rate_addr *e = &t->slots[(h + i) & t->mask];
         if (e->addr[0] && strcmp(e->addr, key) == 0) {

@@ -1860,6 +1860,61 @@ static void enum_names_are_the_wire_names(void **state)
     assert_int_equal(room_outcome_from_name("not_done"), OUTCOME_NOT_DONE);
 }
 
+/* ROOM_CMD_MAP gives every command its rules action: checked here against
+ * an independent transcription of proto/README.md section 2.3 (a command
+ * left out of the old side table used to be checked as RULES_STEP_MOVE). */
+static void every_command_is_checked_as_its_own_action(void **state)
+{
+    static const enum rules_action want[] = {
+        RULES_STEP_MOVE,
+        RULES_STEP_MOVE,
+        RULES_STEP_MOVE,
+        RULES_SESSION_CLOSE,
+        RULES_TIMER,
+        RULES_TIMER,
+        RULES_TIMER,
+        RULES_TIMER,
+        RULES_CLIENT_ASSIGN,
+        RULES_HANDOVER,
+        RULES_MEMBER_REMOVE,
+        RULES_ROLE_SET,
+        RULES_CHECKIN,
+        RULES_TOPIC_PROPOSE,
+        RULES_PROBLEM_SET,
+        RULES_QUESTION_ASK,
+        RULES_QUESTION_ANSWER,
+        RULES_QUESTION_FLAG,
+        RULES_REFORMULATION,
+        RULES_CONTRACT_SET,
+        RULES_CONTRACT_ACK,
+        RULES_CONTRIBUTION,
+        RULES_MARK,
+        RULES_RECADRAGE,
+        RULES_ACTION_WRITE,
+        RULES_ACTION_WRITE,
+        RULES_LEARNING,
+        RULES_DEBRIEF,
+        RULES_HAND,
+        RULES_HAND,
+        RULES_NOTE,
+    };
+    bool used[RULES_ACTION_COUNT] = {false};
+
+    (void)state;
+    assert_int_equal(sizeof(want) / sizeof(want[0]), CMD_TYPE_COUNT);
+    for (int i = 0; i < CMD_TYPE_COUNT; i++) {
+        enum rules_action a = room_cmd_rules_action((enum room_cmd_type)i);
+        if (a != want[i])
+            fail_msg("%s: action %d, want %d", room_cmd_name((enum room_cmd_type)i),
+                     (int)a, (int)want[i]);
+        used[a] = true;
+    }
+    /* Every action of the rules table is some command's. */
+    for (int a = 0; a < RULES_ACTION_COUNT; a++)
+        assert_true(used[a]);
+    assert_int_equal(room_cmd_rules_action(CMD_TYPE_COUNT), RULES_ACTION_COUNT);
+}
+
 static void unknown_names_and_values_give_null_or_minus_one(void **state)
 {
     assert_null(room_card_type_name(CARD_TYPE_COUNT));
@@ -1946,6 +2001,7 @@ int main(void)
         T(recadrage_follows_the_facilitator_after_a_handover),
         T(outbox_clear_forgets_events_but_not_seq),
         cmocka_unit_test(enum_names_are_the_wire_names),
+        cmocka_unit_test(every_command_is_checked_as_its_own_action),
         cmocka_unit_test(unknown_names_and_values_give_null_or_minus_one),
     };
 
