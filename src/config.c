@@ -112,6 +112,7 @@ static const struct config_key config_keys[] = {
     U32(rewrites_max, 1, 100000, 50, "rewrites of one problem, contract or answer"),
     U32(group_journal_max_bytes, 65536, 1073741824, 8388608,
         "bytes one session may journal"),
+    U32(room_member_share, 1, 64, 4, "a member's share of the session budget (1/N)"),
     U32(groups_max, 1, 10000000, 100000, "groups in the database"),
     U32(sessions_max, 1, 1000000, 10000, "open sessions"),
     U32(connections_max, 1, 1000000, 19000, "open connections"),

@@ -44,6 +44,7 @@ struct hub *hub_new(const struct config *cfg)
         .bytes_max = cfg->room_bytes_max,
         .rewrites_max = cfg->rewrites_max,
         .journal_bytes_max = cfg->group_journal_max_bytes,
+        .member_share = cfg->room_member_share,
     };
     h->groups_max = cfg->groups_max;
     h->sessions_max = cfg->sessions_max;
@@ -774,6 +775,7 @@ int hub_session_attach(struct hub *h, struct hub_group *g, struct room *r)
     r->limits.bytes_max = h->room_limits.bytes_max;
     r->limits.rewrites_max = h->room_limits.rewrites_max;
     r->limits.journal_bytes_max = h->room_limits.journal_bytes_max;
+    r->limits.member_share = h->room_limits.member_share;
     g->room = r;
     g->opened_once = true;
     g->room_counted = true;

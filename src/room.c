@@ -152,6 +152,13 @@ int room_budget_check(const struct room *r, size_t add_items, size_t old_bytes,
     return 0;
 }
 
+bool room_share_over(const struct room *r, int member, uint64_t used, uint64_t max)
+{
+    uint32_t share = r->limits.member_share;
+
+    return max && share > 1 && member != r->facilitator && used > max / share;
+}
+
 /* Checks that a text written for the writes+1-th time is within
  * limits.rewrites_max (the first write is no rewrite; 0: no limit). */
 int room_rewrite_check(const struct room *r, uint32_t writes)
@@ -714,10 +721,15 @@ int room_apply(struct room *r, int member, const struct room_cmd *cmd, int64_t n
                       r->step);
     if (err)
         return err;
-    /* The journal budget: the facilitator can always close the session. */
+    /* The journal budget, and each member's share of it. The facilitator
+     * can always close the session, remove a member or hand over: whoever
+     * filled the journal, the group keeps the means to end it. */
     cost = room_journal_cost(cmd);
     if (r->limits.journal_bytes_max && cmd->type != CMD_SESSION_CLOSE &&
-        r->journal_bytes + cost > r->limits.journal_bytes_max)
+        cmd->type != CMD_MEMBER_REMOVE && cmd->type != CMD_FACILITATOR_HANDOVER &&
+        (r->journal_bytes + cost > r->limits.journal_bytes_max ||
+         room_share_over(r, member, m->journal_bytes + cost,
+                         r->limits.journal_bytes_max)))
         return CODEV_E_JOURNAL_FULL;
     /* Room for the id before applying (a command applied but not
      * remembered would be applied again when resent), installed only once
@@ -743,6 +755,7 @@ int room_apply(struct room *r, int member, const struct room_cmd *cmd, int64_t n
         m->seen_cap = ncap;
     }
     r->journal_bytes += cost;
+    m->journal_bytes += cost;
     r->version++;
     if (m->seen_n < m->seen_cap) {
         m->seen[m->seen_n++] = (struct room_seen){.hash = hash, .seq = r->seq};

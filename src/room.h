@@ -67,6 +67,9 @@ struct room_limits {
     uint32_t rewrites_max;        /* rewrites of one problem, contract, answer or
                                      debrief comment */
     uint32_t journal_bytes_max;   /* bytes the session may journal (journal_bytes) */
+    uint32_t member_share;        /* a member other than the facilitator may use at
+                                     most 1/member_share of items_max, bytes_max and
+                                     journal_bytes_max (0 or 1: no share) */
 };
 
 enum room_card_type {
@@ -126,6 +129,10 @@ struct room_member {
     int online;          /* open connections (maintained by the edge) */
     uint64_t hand;       /* 0 = hand down; else its place in the queue */
     uint32_t step_cards; /* cards posted in the current step */
+    /* The member's part of the session budget (limits.member_share). */
+    uint32_t items;         /* cards posted this session */
+    uint64_t bytes;         /* their bytes, as counted in room.bytes */
+    uint64_t journal_bytes; /* bytes journaled for their commands */
     /* Ids of the member's last accepted commands: grown on use (8, 16,
      * ... ROOM_SEEN_MAX entries, in order), then a ring. A member who never
      * sends a command costs nothing here. */

@@ -61,6 +61,10 @@ int room_card_post(struct room *r, int member, enum room_card_type type,
     bytes = ROOM_CARD_OVERHEAD + room_json_len(cmd->text) +
             (has_due ? room_json_len(cmd->due) : 0);
     err = room_budget_check(r, 1, 0, bytes);
+    if (!err &&
+        (room_share_over(r, member, (uint64_t)m->items + 1, r->limits.items_max) ||
+         room_share_over(r, member, m->bytes + bytes, r->limits.bytes_max)))
+        err = CODEV_E_ROOM_FULL; /* this member's share of the session is used */
     if (err)
         return err;
 
@@ -90,6 +94,8 @@ int room_card_post(struct room *r, int member, enum room_card_type type,
     r->ncards++;
     r->items++;
     r->bytes += bytes;
+    m->items++;
+    m->bytes += bytes;
     m->step_cards++;
     room_emit(r, EV_CARD_ADDED, type == CARD_NOTE ? AUD_MEMBER : AUD_ALL, member,
               card->id, card->consultation, now_ms);

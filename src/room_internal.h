@@ -44,6 +44,10 @@ int room_due_check(const char *due, bool *has_due);
 /* Checks that the room may take add_items more items and hold new_bytes
  * instead of old_bytes: CODEV_E_ROOM_FULL past limits.items_max or
  * limits.bytes_max (0: no limit), else 0. A text that shrinks always fits. */
+/* Would member, at used of a budget of max, be past its share of it
+ * (limits.member_share; never the facilitator, never with max 0)? */
+bool room_share_over(const struct room *r, int member, uint64_t used, uint64_t max);
+
 int room_budget_check(const struct room *r, size_t add_items, size_t old_bytes,
                       size_t new_bytes);
 

@@ -696,6 +696,42 @@ static void answer_rewrites_count_and_close_is_always_possible(void **state)
     teardown((void **)&f);
 }
 
+/* One member cannot fill the session for everyone (issue 10 review): each
+ * member other than the facilitator may use 1/member_share of the items,
+ * bytes and journal; others and the facilitator go on, and the facilitator
+ * can remove the member even once the whole journal is used. */
+static void a_member_uses_its_share_of_the_session_budget_only(void **state)
+{
+    struct room_limits l = default_limits();
+    struct fx *f;
+
+    (void)state;
+    l.member_share = 4;
+    l.items_max = 40; /* a share of 10 cards */
+    l.journal_bytes_max = 400 * (ROOM_JOURNAL_OVERHEAD + 10);
+    f = fx_new_with(&l);
+    walk_to(f, STEP_OPENING);
+    for (int n = 0; n < 10; n++)
+        assert_int_equal(send_text(f, BEN, CMD_NOTE_POST, "0123456789"), 0);
+    refuse_text(f, BEN, CMD_NOTE_POST, "0123456789", CODEV_E_ROOM_FULL);
+    assert_int_equal(send_text(f, CLE, CMD_NOTE_POST, "0123456789"), 0);
+    for (int n = 0; n < 12; n++)
+        assert_int_equal(send_text(f, FA, CMD_NOTE_POST, "0123456789"), 0);
+    /* The journal: a hand raised and lowered over and over. */
+    f->r->limits.items_max = 0;
+    while (send(f, CLE, CMD_HAND_RAISE) == 0 && send(f, CLE, CMD_HAND_LOWER) == 0)
+        ;
+    refuse(f, CLE, CMD_HAND_RAISE, CODEV_E_JOURNAL_FULL);
+    assert_true(f->r->members[CLE].journal_bytes <= l.journal_bytes_max / 4);
+    assert_true(f->r->journal_bytes < l.journal_bytes_max);
+    assert_int_equal(send(f, ANA, CMD_HAND_RAISE), 0);
+    /* The whole journal used: the facilitator still removes the member. */
+    f->r->limits.journal_bytes_max = (uint32_t)f->r->journal_bytes;
+    refuse(f, FA, CMD_TIMER_START, CODEV_E_JOURNAL_FULL);
+    assert_int_equal(send_target(f, FA, CMD_MEMBER_REMOVE, ids[CLE]), 0);
+    teardown((void **)&f);
+}
+
 /* A shorter rewrite always fits, even in a full room; the bytes follow the
  * text the room holds. */
 static void a_full_room_takes_a_shorter_rewrite(void **state)
@@ -1968,6 +2004,7 @@ int main(void)
         cmocka_unit_test(notes_across_step_moves_meet_the_item_budget),
         cmocka_unit_test(budgets_refuse_with_their_codes),
         cmocka_unit_test(answer_rewrites_count_and_close_is_always_possible),
+        cmocka_unit_test(a_member_uses_its_share_of_the_session_budget_only),
         cmocka_unit_test(a_full_room_takes_a_shorter_rewrite),
         cmocka_unit_test(json_len_counts_escapes_as_jansson_writes_them),
         cmocka_unit_test(answers_flags_and_marks_are_not_cards),
