@@ -29,11 +29,6 @@
 
 #include "errors.h"
 
-char *store_dup_or_null(const char *s)
-{
-    return s ? strdup(s) : NULL;
-}
-
 /* Copies a NUL-terminated id into a UUID-sized buffer (truncating). */
 void store_id_copy(char dst[AUTH_UUID_LEN + 1], const char *src)
 {

@@ -116,9 +116,6 @@ struct store {
 
 /* ---- helpers (store.c) ---------------------------------------------------- */
 
-/* Returns a new copy of s, or NULL when s is NULL or on allocation failure. */
-char *store_dup_or_null(const char *s);
-
 /* Copies a NUL-terminated id into a UUID-sized buffer (truncating). */
 void store_id_copy(char dst[AUTH_UUID_LEN + 1], const char *src);
 

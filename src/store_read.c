@@ -13,6 +13,7 @@
  * queries over one member's or one group's rows.
  */
 #include "store_internal.h"
+#include "util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,7 @@ static int col_dup(sqlite3_stmt *st, int i, char **dst)
 {
     const char *t = store_col_text(st, i);
 
-    *dst = store_dup_or_null(t);
+    *dst = util_strdup_or_null(t);
     return t && !*dst ? -1 : 0;
 }
 

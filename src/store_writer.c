@@ -24,6 +24,7 @@
  * one fsync (synchronous=FULL) whatever the number of records it carries.
  */
 #include "store_internal.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,7 +169,7 @@ static struct hub_group *store_group_clone(const struct hub_group *g)
         struct hub_plan *p = &c->plans[i];
         *p = g->plans[i];
         p->text = strdup(g->plans[i].text);
-        p->due = store_dup_or_null(g->plans[i].due);
+        p->due = util_strdup_or_null(g->plans[i].due);
         if (!p->text || (g->plans[i].due && !p->due)) {
             free(p->text);
             free(p->due);
@@ -228,7 +229,7 @@ static struct session_snap *session_snap_new(const struct hub_group *g,
         store_id_copy(d->id, src->id);
         store_id_copy(d->client, r->members[src->client].id);
         d->text = strdup(src->text);
-        d->due = store_dup_or_null(src->due);
+        d->due = util_strdup_or_null(src->due);
         if (!d->text || (src->due && !d->due)) {
             free(d->text);
             free(d->due);
