@@ -160,7 +160,7 @@ describe('exports after a real session', () => {
         for (const s of [TEXT.problem, TEXT.contract, texts.action, texts.notes.get(g.C), texts.learnings.get(g.C)])
             assert.ok(md.includes(s), `the client's Markdown has "${s}"`);
         assert.ok(md.includes(`- Suggestion · **à retenir** — ${texts.contributions[0].text}\n`), md);
-        assert.ok(md.includes(`- Retour d'expérience — ${texts.contributions[1].text}\n`), md);
+        assert.ok(md.includes(`- Retour d’expérience — ${texts.contributions[1].text}\n`), md);
         assert.ok(md.includes(`- ${texts.action} (échéance : fin du mois) — _bilan à faire_`), md);
         for (const [other, mark] of texts.noteMarks) if (other !== g.C) assert.ok(!md.includes(mark), `no note of ${other.name}`);
         const k0 = await getText(srv, `/api/groups/${g.groupId}/journal?format=md`, g.K[0].key);
@@ -238,7 +238,7 @@ describe('exports after a real session', () => {
 
         const md = await getText(srv, `${path}?format=md`, g.F.key);
         assert.equal(md.headers.get('content-type'), 'text/markdown; charset=utf-8');
-        assert.ok(md.text.includes('### Consultation 1 — Client : Karim · Animation : Claire\n'), md.text);
+        assert.ok(md.text.includes('### Consultation 1 — Personne cliente : Karim · Animation : Claire\n'), md.text);
         assert.match(md.text, /\| 2\. Clarification \| 20:00 \| 0:0[1-9] \|\n/);
         assert.match(md.text, /\| 3\. Contrat \| 7:00 \| 0:0\d \|\n/);
         assert.match(md.text, /\| 4\. Consultation \| 25:00 \| 0:0\d \|\n/);

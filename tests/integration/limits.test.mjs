@@ -80,7 +80,7 @@ async function serverWith(settings) {
 }
 
 test('room_full: private notes while the facilitator moves back and forth meet the session budget', async () => {
-    const own = await serverWith(['room_items_max=12', 'cards_per_step=1']);
+    const own = await serverWith(['room_items_max=12', 'cards_per_step=1', 'room_member_share=1']);
     try {
         const g = await setupGroup(own);
         const K = g.K[0];
@@ -103,6 +103,23 @@ test('room_full: private notes while the facilitator moves back and forth meet t
     }
 });
 
+test('room_member_share: one member cannot fill the session for everyone; the others and the facilitator go on', async () => {
+    // A share of 40 / 4 = 10 cards per member; the facilitator has no share.
+    const own = await serverWith(['room_items_max=40', 'cards_per_step=1000']);
+    try {
+        const g = await setupGroup(own);
+        const [K0, K1] = g.K;
+        for (let i = 0; i < 10; i++) await K0.ok({ type: 'note_post', text: `Note ${i}` });
+        await K0.refused({ type: 'note_post', text: 'Encore une' }, 'room_full');
+        await K1.ok({ type: 'checkin_post', text: 'Bonjour à tous' });
+        for (let i = 0; i < 12; i++) await g.F.ok({ type: 'note_post', text: `Note de Claire ${i}` });
+        await g.F.ok({ type: 'member_remove', member_id: K0.memberId });
+        await closeAll(g);
+    } finally {
+        await own.stop();
+    }
+});
+
 test('too_many_rewrites: the client rewrites the problem at most rewrites_max times', async () => {
     const own = await serverWith(['rewrites_max=3']);
     try {
@@ -118,7 +135,7 @@ test('too_many_rewrites: the client rewrites the problem at most rewrites_max ti
 });
 
 test('journal_full: one session journals at most group_journal_max_bytes; the facilitator can still close it', async () => {
-    const own = await serverWith(['group_journal_max_bytes=65536', 'rewrites_max=100000']);
+    const own = await serverWith(['group_journal_max_bytes=65536', 'rewrites_max=100000', 'room_member_share=1']);
     try {
         const g = await setupGroup(own);
         await advance(g, 'expose');
@@ -139,7 +156,7 @@ test('journal_full: one session journals at most group_journal_max_bytes; the fa
 });
 
 test('room_full holds after a restart: the replayed room counts what it holds and keeps the budget', async () => {
-    const settings = ['room_items_max=10', 'cards_per_step=1000'];
+    const settings = ['room_items_max=10', 'cards_per_step=1000', 'room_member_share=1'];
     const own = await serverWith(settings);
     let again;
     try {

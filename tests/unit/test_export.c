@@ -270,7 +270,7 @@ static void journal_labels_follow_the_group_language(void **state)
     assert_true(strncmp(fr, "# Journal de bord — Karim\n", 26) == 0);
     assert_has(fr, "## Mes apprentissages\n");
     assert_has(fr, "## Mes notes personnelles\n");
-    assert_has(fr, "## Mes consultations comme client\n");
+    assert_has(fr, "## Mes consultations comme personne cliente\n");
     assert_has(fr, "**Problème :** PROBLEM-1 my team");
     assert_has(fr, "**Contrat :** CONTRACT-1 help me");
     assert_has(fr, "- Suggestion · **à retenir** — CONTRIB-1 try 1:1s\n");
@@ -377,12 +377,12 @@ static void an_empty_journal_is_a_whole_document(void **state)
     ctx = ctx_of(&f, ID_A);
     md = export_journal_text(&empty, &ctx, EXPORT_MARKDOWN, &len);
     assert_non_null(md);
-    assert_has(md, "## Mes apprentissages\n\n_Rien pour l'instant._\n");
-    assert_has(md, "## Mes consultations comme client\n\n_Rien pour l'instant._\n");
+    assert_has(md, "## Mes apprentissages\n\n_Rien pour l’instant._\n");
+    assert_has(md, "## Mes consultations comme personne cliente\n\n_Rien pour l’instant._\n");
     assert_lacks(md, "Autres actions");
     html = export_journal_text(&empty, &ctx, EXPORT_HTML, &len);
     assert_non_null(html);
-    assert_has(html, "<p class=\"empty\"><em>Rien pour l'instant.</em></p>");
+    assert_has(html, "<p class=\"empty\"><em>Rien pour l’instant.</em></p>");
     assert_lacks(html, "<ul>");
     assert_true(len > 16);
     assert_string_equal(html + len - 16, "</body>\n</html>\n");
@@ -459,7 +459,7 @@ static void history_text_has_a_table_per_consultation_in_both_languages(void **s
     md = export_history_text(&f.history, &ctx, EXPORT_MARKDOWN, &len);
     assert_non_null(md);
     assert_has(md, "# Historique des séances — Managers Lyon\n");
-    assert_has(md, "### Consultation 1 — Client : Karim \\<i\\> · Animation : Claire\n");
+    assert_has(md, "### Consultation 1 — Personne cliente : Karim \\<i\\> · Animation : Claire\n");
     assert_has(md, "| Étape | Prévu | Réel |\n|---|---|---|\n");
     assert_has(md, "| Choix du sujet | 5:00 | 3:12 |\n");
     assert_has(md, "| 4. Consultation | 25:00 | 31:00 |\n");
@@ -557,14 +557,14 @@ static void minutes_show_the_shared_cards_and_nothing_private(void **state)
     assert_has(md, "- Claire · Animation\n");
     assert_has(md, "## Météo\n\n- Léa \\<u\\> — CHECKIN-1 tired\n");
     assert_has(md, "### Sujets proposés\n\n- Karim — TOPIC-1 my team\n");
-    assert_has(md, "**Client :** Karim");
+    assert_has(md, "**Personne cliente :** Karim");
     assert_has(md, "**Problème :** PROBLEM-1 resists");
     assert_has(
         md, "- Léa \\<u\\> — QUESTION-1 since when?\n  - **Réponse :** ANSWER-1 May\n");
     assert_has(md, "- Léa \\<u\\> — REFORM-1 you mean\n");
     assert_has(md, "**Contrat :** CONTRACT-1 help me");
     assert_has(md,
-               "- Retour d'expérience · Léa \\<u\\> — CONTRIB-1 \\<b\\>1:1s\\</b\\>\n");
+               "- Retour d’expérience · Léa \\<u\\> — CONTRIB-1 \\<b\\>1:1s\\</b\\>\n");
     assert_has(md, "- ACTION-1 meet (échéance : lundi)\n");
     assert_has(md, "- Processus · Léa \\<u\\> — LEARNING-1 listen\n");
     assert_lacks(md, "NOTE-SECRET");
