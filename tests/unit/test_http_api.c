@@ -11,18 +11,12 @@
 #include <string.h>
 
 #include "http_api.h"
+#include "test_helpers.h"
 
 static struct hub *new_hub(void)
 {
-    struct config cfg = {
-        .text_max_chars = 1000,
-        .long_text_max_chars = 4000,
-        .name_max_chars = 60,
-        .cards_per_step = 30,
-        .members_max = 16,
-        .groups_max = 100,
-        .sessions_max = 100,
-    };
+    struct config cfg = test_config();
+
     return hub_new(&cfg);
 }
 
