@@ -73,6 +73,21 @@ static void health_answers_ok(void **state)
     hub_free(h);
 }
 
+static void health_reports_the_connections_the_edge_counts(void **state)
+{
+    struct hub *h = new_hub();
+    const struct http_api_gate gate = {.connections = 7};
+    struct http_api_reply reply;
+
+    (void)state;
+    http_api_handle(h, NULL, &gate, HTTP_API_GET, "/api/health", NULL, NULL, "", 0, 1000,
+                    &reply);
+    assert_int_equal(reply.status, 200);
+    assert_int_equal(json_integer_value(json_object_get(reply.body, "connections")), 7);
+    json_decref(reply.body);
+    hub_free(h);
+}
+
 static void creating_a_group_returns_its_secrets(void **state)
 {
     struct hub *h = new_hub();
@@ -232,6 +247,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(health_answers_ok),
+        cmocka_unit_test(health_reports_the_connections_the_edge_counts),
         cmocka_unit_test(creating_a_group_returns_its_secrets),
         cmocka_unit_test(bad_create_bodies_get_clear_errors),
         cmocka_unit_test(brackets_in_names_are_not_nesting),
