@@ -70,9 +70,11 @@ test('presence is announced for a member\'s first connection and last disconnect
     const g = await setupGroup(srv);
     const K = g.K[0];
     const tab2 = await reconnect(srv, K);
-    await g.F.expectNone((m) => m.type === 'presence', 300);
+    await g.F.expectNoneAfterBarrier((m) => m.type === 'presence');
+    /* close() resolves once the server has closed the socket, after its
+     * close callback (where presence would be sent). */
     await tab2.close();
-    await g.F.expectNone((m) => m.type === 'presence', 300);
+    await g.F.expectNoneAfterBarrier((m) => m.type === 'presence');
     await K.close();
     const off = await g.F.nextEvent('presence');
     assert.deepEqual([off.member_id, off.online], [K.memberId, false]);
@@ -84,7 +86,7 @@ test('presence is announced for a member\'s first connection and last disconnect
         assert.deepEqual(c.received((m) => m.type === 'presence' && m.member_id === K.memberId).slice(-2).map((m) => m.online),
             [false, true], c.name);
     }
-    await Promise.all(g.everyone.filter((c) => c !== K).map((c) => c.expectNone(isSignificant, 0)));
+    await Promise.all(g.everyone.filter((c) => c !== K).map((c) => c.expectNoneAfterBarrier(isSignificant)));
     assertAllClean(g, [again, tab2]);
     await closeAll(g, [again]);
 });
