@@ -5,7 +5,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../lib/server.mjs';
-import { isSignificant } from './lib/client.mjs';
+import { isSignificant, waitConnections } from './lib/client.mjs';
 import { setupGroup, advance, assertAllClean, closeAll, reconnect, settle } from './lib/scenario.mjs';
 
 let srv;
@@ -71,9 +71,11 @@ test('presence is announced for a member\'s first connection and last disconnect
     const K = g.K[0];
     const tab2 = await reconnect(srv, K);
     await g.F.expectNoneAfterBarrier((m) => m.type === 'presence');
-    /* close() resolves once the server has closed the socket, after its
-     * close callback (where presence would be sent). */
+    /* The server's own word that it has seen tab2 go (its connection count
+     * falls), then a barrier: a presence would have been sent by then. */
+    const open = await waitConnections(srv.url, () => true);
     await tab2.close();
+    await waitConnections(srv.url, (n) => n < open);
     await g.F.expectNoneAfterBarrier((m) => m.type === 'presence');
     await K.close();
     const off = await g.F.nextEvent('presence');

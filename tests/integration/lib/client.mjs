@@ -443,16 +443,17 @@ export async function health(baseUrl) {
 /**
  * Resolves once the server counts n open connections besides the health
  * request that asks (/api/health "connections" counts that one too): the
- * server's own word that it has seen connections close (or open). Polls;
- * rejects after timeoutMs.
+ * server's own word that it has seen connections close (or open). n may
+ * be a predicate of that count instead. Polls; rejects after timeoutMs.
  */
 export async function waitConnections(baseUrl, n, timeoutMs = 10000) {
+    const ok = typeof n === 'function' ? n : (k) => k === n;
     let seen;
     for (const until = Date.now() + timeoutMs; Date.now() < until; await new Promise((r) => setTimeout(r, 20))) {
-        seen = (await health(baseUrl)).connections;
-        if (seen === n + 1) return;
+        seen = (await health(baseUrl)).connections - 1;
+        if (ok(seen)) return seen;
     }
-    throw new Error(`the server counts ${seen} connections (this request included), not ${n} + 1, after ${timeoutMs} ms`);
+    throw new Error(`the server counts ${seen} other connections, not ${n}, after ${timeoutMs} ms`);
 }
 
 /** Resolves once cond() is true (polled every 10 ms); rejects naming what after timeoutMs. */
