@@ -38,6 +38,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 /* The daemon's build generates codevd_config.h (macros only) with the
  * source tree's web-client/ path; the unit test compiles this file alone,
  * without it, and gets the relative fallback. */
@@ -110,6 +112,7 @@ static const struct config_key config_keys[] = {
     U32(rewrites_max, 1, 100000, 50, "rewrites of one problem, contract or answer"),
     U32(group_journal_max_bytes, 65536, 1073741824, 8388608,
         "bytes one session may journal"),
+    U32(room_member_share, 1, 64, 4, "a member's share of the session budget (1/N)"),
     U32(groups_max, 1, 10000000, 100000, "groups in the database"),
     U32(sessions_max, 1, 1000000, 10000, "open sessions"),
     U32(connections_max, 1, 1000000, 19000, "open connections"),
@@ -176,17 +179,6 @@ static const uint32_t *field_u32_const(const struct config *c, const struct conf
 static enum config_log_level *field_level(struct config *c, const struct config_key *k)
 {
     return (enum config_log_level *)(void *)((char *)c + k->offset);
-}
-
-/* strdup, which strict C11 lacks. Returns a new string or NULL. */
-static char *str_dup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-
-    if (d)
-        memcpy(d, s, n);
-    return d;
 }
 
 static const struct config_key *key_find(const char *name)
@@ -331,7 +323,7 @@ static int key_apply(struct config *c, const struct config_key *k, const char *v
             return -1;
         }
         if (*value != '\0') {
-            copy = str_dup(value);
+            copy = util_strdup_or_null(value);
             if (!copy) {
                 snprintf(err->text, sizeof err->text, "out of memory while setting %s",
                          k->name);
@@ -400,7 +392,7 @@ static int config_copy(struct config *dst, const struct config *src)
         if (k->type != KEY_STRING && k->type != KEY_OPTIONAL)
             continue;
         s = *field_str_const(src, k);
-        if (s && !(*field_str(dst, k) = str_dup(s))) {
+        if (s && !(*field_str(dst, k) = util_strdup_or_null(s))) {
             strings_free(dst);
             return -1;
         }
@@ -417,7 +409,7 @@ int config_defaults(struct config *c)
         switch (k->type) {
         case KEY_STRING:
         case KEY_OPTIONAL:
-            if (k->def_str && !(*field_str(c, k) = str_dup(k->def_str))) {
+            if (k->def_str && !(*field_str(c, k) = util_strdup_or_null(k->def_str))) {
                 strings_free(c);
                 return -1;
             }

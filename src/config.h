@@ -70,6 +70,7 @@ struct config {
     uint32_t room_bytes_max;          /* room bytes per session, default 786432 */
     uint32_t rewrites_max;            /* rewrites of one text, default 50 */
     uint32_t group_journal_max_bytes; /* journaled bytes per session, default 8 MiB */
+    uint32_t room_member_share;       /* a member may use 1/N of the budget, default 4 */
 
     /* the network edge: deadlines and per-address caps (issue 10) */
     uint32_t http_header_timeout_s; /* a request's headers, absolute, default 10 */

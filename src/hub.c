@@ -8,6 +8,7 @@
 
 #include "array.h"
 #include "errors.h"
+#include "util.h"
 
 #define HUB_INITIAL_BUCKETS 64
 
@@ -21,20 +22,6 @@ static const struct {
     {90, {10, 5, 10, 20, 5, 25, 8, 7, 0}},
     {120, {15, 10, 10, 25, 10, 30, 10, 10, 0}},
 };
-
-static uint64_t hub_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-
-    while (*s)
-        h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-    return h;
-}
-
-static char *hub_strdup(const char *s)
-{
-    return s ? strdup(s) : NULL;
-}
 
 struct hub *hub_new(const struct config *cfg)
 {
@@ -57,6 +44,7 @@ struct hub *hub_new(const struct config *cfg)
         .bytes_max = cfg->room_bytes_max,
         .rewrites_max = cfg->rewrites_max,
         .journal_bytes_max = cfg->group_journal_max_bytes,
+        .member_share = cfg->room_member_share,
     };
     h->groups_max = cfg->groups_max;
     h->sessions_max = cfg->sessions_max;
@@ -111,13 +99,26 @@ int hub_format_budgets(int format, int64_t *budget_ms)
  * and DEL, and the invisible ones that make a name read differently from
  * what it is (zero-width spaces and joiners, left-to-right and
  * right-to-left marks, bidirectional embeddings, overrides and isolates,
- * line and paragraph separators, the byte order mark). Card text may hold
- * them: only names, which others trust to tell members apart, may not. */
+ * line and paragraph separators, the byte order mark, the soft hyphen,
+ * the Hangul fillers, variation selectors and tags, which render as
+ * nothing). Card text may hold them: only names, which others trust to tell
+ * members apart, may not. */
 static bool hub_name_char_banned(uint32_t cp)
 {
-    return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x061c ||
-           (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202e) ||
-           (cp >= 0x2060 && cp <= 0x2069) || cp == 0xfeff;
+    return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x00ad || cp == 0x034f ||
+           cp == 0x061c || cp == 0x115f || cp == 0x1160 || cp == 0x17b4 || cp == 0x17b5 ||
+           (cp >= 0x180b && cp <= 0x180f) || (cp >= 0x200b && cp <= 0x200f) ||
+           (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x206f) ||
+           cp == 0x3164 || (cp >= 0xfe00 && cp <= 0xfe0f) || cp == 0xfeff ||
+           cp == 0xffa0 || (cp >= 0x1d173 && cp <= 0x1d17a) ||
+           (cp >= 0xe0000 && cp <= 0xe0fff);
+}
+
+/* Returns true for a space of any kind: a name must hold something else. */
+static bool hub_name_char_space(uint32_t cp)
+{
+    return cp == ' ' || cp == 0x00a0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) ||
+           cp == 0x202f || cp == 0x205f || cp == 0x3000;
 }
 
 /* Decodes the UTF-8 sequence at s (valid UTF-8, as jansson and the store
@@ -168,13 +169,18 @@ int hub_name_clean(const struct hub *h, const char *in, char *out, size_t cap)
         return CODEV_E_BAD_FIELD;
     memcpy(out, start, len);
     out[len] = '\0';
+    bool visible = false;
+
     for (size_t i = 0; i < len;) {
         uint32_t cp;
 
         i += hub_utf8_next((const unsigned char *)out + i, &cp);
         if (hub_name_char_banned(cp))
             return CODEV_E_BAD_FIELD;
+        visible = visible || !hub_name_char_space(cp);
     }
+    if (!visible)
+        return CODEV_E_BAD_FIELD; /* only spaces (no-break, ideographic...) */
     chars = room_utf8_chars(out);
     return chars >= 1 && chars <= h->name_max_chars ? 0 : CODEV_E_BAD_FIELD;
 }
@@ -190,7 +196,7 @@ static int hub_rehash(struct hub *h)
         struct hub_group *g = h->buckets[b];
         while (g) {
             struct hub_group *next = g->next;
-            size_t i = hub_hash(g->id) & (n - 1);
+            size_t i = util_fnv1a64(g->id) & (n - 1);
             g->next = nb[i];
             nb[i] = g;
             g = next;
@@ -261,7 +267,7 @@ int hub_group_create(struct hub *h, const char *name, const char *facilitator_na
         goto out;
     memcpy(g->facilitator, member_id, AUTH_UUID_LEN + 1);
 
-    b = hub_hash(g->id) & (h->nbuckets - 1);
+    b = util_fnv1a64(g->id) & (h->nbuckets - 1);
     g->next = h->buckets[b];
     h->buckets[b] = g;
     h->ngroups++;
@@ -279,7 +285,7 @@ struct hub_group *hub_group_find(const struct hub *h, const char *id)
 
     if (!id)
         return NULL;
-    for (g = h->buckets[hub_hash(id) & (h->nbuckets - 1)]; g; g = g->next)
+    for (g = h->buckets[util_fnv1a64(id) & (h->nbuckets - 1)]; g; g = g->next)
         if (strcmp(g->id, id) == 0)
             return g;
     return NULL;
@@ -422,7 +428,7 @@ static void hub_keep_plans(struct hub_group *g, const struct room *r)
         p = &g->plans[g->nplans];
         memset(p, 0, sizeof(*p));
         p->text = strdup(c->text);
-        p->due = hub_strdup(c->due);
+        p->due = util_strdup_or_null(c->due);
         if (!p->text || (c->due && !p->due)) {
             free(p->text);
             free(p->due);
@@ -546,6 +552,7 @@ static void hub_room_strip(struct hub_group *g)
     for (size_t i = 0; i < r->nmembers; i++)
         r->members[i].hand = 0;
     clock_init(&r->clock, 0, 0);
+    r->version++; /* a view cached before the strip holds the text: never serve it */
 }
 
 void hub_sync(struct hub *h, struct hub_group *g)
@@ -627,7 +634,7 @@ void hub_group_snapshot_free(struct hub_group *snap)
 
 void hub_group_delete(struct hub *h, struct hub_group *g)
 {
-    struct hub_group **pp = &h->buckets[hub_hash(g->id) & (h->nbuckets - 1)];
+    struct hub_group **pp = &h->buckets[util_fnv1a64(g->id) & (h->nbuckets - 1)];
 
     for (; *pp; pp = &(*pp)->next) {
         if (*pp != g)
@@ -702,7 +709,7 @@ int hub_group_insert(struct hub *h, const char *id, const char *name,
     memcpy(g->facilitator, facilitator, strlen(facilitator) + 1);
     memcpy(g->invite_hash, invite_hash, AUTH_HASH_LEN);
     g->retention = retention;
-    b = hub_hash(g->id) & (h->nbuckets - 1);
+    b = util_fnv1a64(g->id) & (h->nbuckets - 1);
     g->next = h->buckets[b];
     h->buckets[b] = g;
     h->ngroups++;
@@ -744,7 +751,7 @@ int hub_plan_insert(struct hub_group *g, const struct hub_plan *src)
     p = &g->plans[g->nplans];
     *p = *src;
     p->text = strdup(src->text);
-    p->due = hub_strdup(src->due);
+    p->due = util_strdup_or_null(src->due);
     if (!p->text || (src->due && !p->due)) {
         free(p->text);
         free(p->due);
@@ -768,6 +775,7 @@ int hub_session_attach(struct hub *h, struct hub_group *g, struct room *r)
     r->limits.bytes_max = h->room_limits.bytes_max;
     r->limits.rewrites_max = h->room_limits.rewrites_max;
     r->limits.journal_bytes_max = h->room_limits.journal_bytes_max;
+    r->limits.member_share = h->room_limits.member_share;
     g->room = r;
     g->opened_once = true;
     g->room_counted = true;

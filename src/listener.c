@@ -269,6 +269,11 @@ int listener_accept(struct listener *l, int fd, char *peer, size_t peerlen, bool
     int one = 1, cfd;
 
     *shed = false;
+    /* The reserve can be lost: another thread may take the descriptor freed
+     * for a shedding accept. Take one back at the first chance, before the
+     * next shortage needs it. */
+    if (l->reserve_fd < 0)
+        l->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     for (;;) {
         len = sizeof(addr);
         cfd = accept4(fd, (struct sockaddr *)&addr, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);

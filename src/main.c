@@ -18,6 +18,7 @@
 
 #include "codevd_config.h"
 #include "config.h"
+#include "labels.h"
 #include "log.h"
 #include "server.h"
 
@@ -109,6 +110,8 @@ int main(int argc, char **argv)
     struct config cfg;
     struct config_error err;
     struct server *srv;
+    char labels_missing[160];
+    int labels_rc;
     const char *config_path = NULL;
     struct sigaction sa;
     int opt, rc = 1;
@@ -193,6 +196,15 @@ int main(int argc, char **argv)
     if (fds && fds < (rlim_t)cfg.connections_max + 64)
         log_warn("the open file limit (%llu) is below connections_max (%u) + 64",
                  (unsigned long long)fds, cfg.connections_max);
+    /* The exports' words come from the page's dictionaries; whatever is
+     * missing falls back to the compiled-in text (labels.h), said once. */
+    labels_rc = labels_load(cfg.web_dir, labels_missing, sizeof(labels_missing));
+    if (labels_rc < 0)
+        log_warn("exports: out of memory loading labels; using the built-in texts");
+    else if (labels_rc > 0)
+        log_warn("exports: %d labels not found in %s/i18n (first %s); using the built-in "
+                 "texts",
+                 labels_rc, cfg.web_dir, labels_missing);
 
     srv = server_new(&cfg);
     if (!srv)
@@ -210,6 +222,7 @@ int main(int argc, char **argv)
     server_free(srv);
     log_notice("stopped");
 out:
+    labels_free();
     config_free(&cfg);
     return rc;
 }

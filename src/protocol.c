@@ -11,23 +11,10 @@
 #include "auth.h"
 #include "errors.h"
 
-/* Fields a command may carry. The per-command table below says which are
- * required and which optional; decoding is one loop over it. */
-enum proto_field {
-    FLD_TEXT = 1u << 0,
-    FLD_DUE = 1u << 1,
-    FLD_MEMBER = 1u << 2,
-    FLD_DEBRIEF = 1u << 3,
-    FLD_CARD = 1u << 4,
-    FLD_SECONDS = 1u << 5,
-    FLD_KIND = 1u << 6,
-    FLD_DIMENSION = 1u << 7,
-    FLD_OUTCOME = 1u << 8,
-    FLD_FLAGGED = 1u << 9,
-    FLD_MARKED = 1u << 10,
-    FLD_OBSERVER = 1u << 11,
-    FLD_FORCE = 1u << 12,
-};
+/* The fields a command may carry are enum room_cmd_field (room.h); the
+ * table below gives each its JSON name and type, and ROOM_CMD_MAP says
+ * which each command requires and which it accepts. Decoding is one loop
+ * over both. */
 
 enum proto_ftype {
     FT_STRING,
@@ -40,7 +27,7 @@ enum proto_ftype {
 };
 
 static const struct {
-    enum proto_field flag;
+    enum room_cmd_field flag;
     const char *name;
     enum proto_ftype type;
 } field_specs[] = {
@@ -56,39 +43,14 @@ static const struct {
 static const struct {
     unsigned required;
     unsigned optional;
-} cmd_fields[CMD_TYPE_COUNT] = {
-    [CMD_STEP_NEXT] = {0, FLD_FORCE},
-    [CMD_STEP_PREV] = {0, 0},
-    [CMD_CONSULTATION_NEW] = {0, 0},
-    [CMD_SESSION_CLOSE] = {0, 0},
-    [CMD_TIMER_START] = {0, 0},
-    [CMD_TIMER_PAUSE] = {0, 0},
-    [CMD_TIMER_ADD] = {FLD_SECONDS, 0},
-    [CMD_TIMER_SET] = {FLD_SECONDS, 0},
-    [CMD_CLIENT_ASSIGN] = {FLD_MEMBER, 0},
-    [CMD_FACILITATOR_HANDOVER] = {FLD_MEMBER, 0},
-    [CMD_MEMBER_REMOVE] = {FLD_MEMBER, 0},
-    [CMD_ROLE_SET] = {FLD_MEMBER | FLD_OBSERVER, 0},
-    [CMD_CHECKIN_POST] = {FLD_TEXT, 0},
-    [CMD_TOPIC_PROPOSE] = {FLD_TEXT, 0},
-    [CMD_PROBLEM_SET] = {FLD_TEXT, 0},
-    [CMD_QUESTION_ASK] = {FLD_TEXT, 0},
-    [CMD_QUESTION_ANSWER] = {FLD_CARD | FLD_TEXT, 0},
-    [CMD_QUESTION_FLAG] = {FLD_CARD | FLD_FLAGGED, 0},
-    [CMD_REFORMULATION_POST] = {FLD_TEXT, 0},
-    [CMD_CONTRACT_SET] = {FLD_TEXT, 0},
-    [CMD_CONTRACT_ACK] = {0, 0},
-    [CMD_CONTRIBUTION_POST] = {FLD_KIND | FLD_TEXT, 0},
-    [CMD_MARK_SET] = {FLD_CARD | FLD_MARKED, 0},
-    [CMD_RECADRAGE] = {0, 0},
-    [CMD_ACTION_ADD] = {FLD_TEXT, FLD_DUE},
-    [CMD_ACTION_REMOVE] = {FLD_CARD, 0},
-    [CMD_LEARNING_POST] = {FLD_DIMENSION | FLD_TEXT, 0},
-    [CMD_DEBRIEF_POST] = {FLD_DEBRIEF | FLD_OUTCOME, FLD_TEXT},
-    [CMD_HAND_RAISE] = {0, 0},
-    [CMD_HAND_LOWER] = {0, FLD_MEMBER},
-    [CMD_NOTE_POST] = {FLD_TEXT, 0},
+} cmd_fields[] = {
+#define PROTO_CMD_FIELDS(suffix, wire, action, required, optional)                       \
+    [CMD_##suffix] = {required, optional},
+    ROOM_CMD_MAP(PROTO_CMD_FIELDS)
+#undef PROTO_CMD_FIELDS
 };
+_Static_assert(sizeof(cmd_fields) / sizeof(cmd_fields[0]) == CMD_TYPE_COUNT,
+               "every command has a decoder entry");
 
 static int proto_fail(struct proto_error *err, int code, const char *field,
                       const char *text)
@@ -352,7 +314,7 @@ json_t *proto_ack_json(const char *id, uint64_t seq, bool duplicate)
     return j;
 }
 
-static json_t *str_or_null(const char *s)
+json_t *proto_json_string_or_null(const char *s)
 {
     return s ? json_string(s) : json_null();
 }
@@ -407,11 +369,11 @@ static json_t *proto_card_json(const struct room *r, const struct room_card *c,
                          c->marked));
         break;
     case CARD_QUESTION:
-        json_object_set_new(j, "answer", str_or_null(c->answer));
+        json_object_set_new(j, "answer", proto_json_string_or_null(c->answer));
         json_object_set_new(j, "flagged", json_boolean(c->flagged));
         break;
     case CARD_ACTION:
-        json_object_set_new(j, "due", str_or_null(c->due));
+        json_object_set_new(j, "due", proto_json_string_or_null(c->due));
         break;
     case CARD_LEARNING:
         json_object_set_new(j, "dimension", json_string(room_dimension_name(c->variant)));
@@ -434,8 +396,9 @@ static json_t *proto_consultation_json(const struct room *r, int index, int view
         if (k->step_used_ms[s] > 0)
             json_object_set_new(used, step_name(s), json_integer(k->step_used_ms[s]));
     j = json_pack("{s:i, s:o, s:o, s:o, s:o, s:o}", "index", index, "client",
-                  member_id_or_null(r, k->client), "problem", str_or_null(k->problem),
-                  "contract", str_or_null(k->contract), "acks", acks, "step_used_ms",
+                  member_id_or_null(r, k->client), "problem",
+                  proto_json_string_or_null(k->problem), "contract",
+                  proto_json_string_or_null(k->contract), "acks", acks, "step_used_ms",
                   used);
     if (j && viewer >= 0 && (viewer == k->client || viewer == r->facilitator))
         json_object_set_new(j, "recadrages", json_integer(k->recadrages));
@@ -448,10 +411,10 @@ static json_t *proto_debrief_json(const struct room *r, int index)
 
     return json_pack("{s:s, s:o, s:s, s:o, s:o, s:o}", "id", d->id, "client",
                      member_id_or_null(r, d->client), "text", d->text, "due",
-                     str_or_null(d->due), "outcome",
+                     proto_json_string_or_null(d->due), "outcome",
                      d->outcome >= 0 ? json_string(room_outcome_name(d->outcome))
                                      : json_null(),
-                     "comment", str_or_null(d->comment));
+                     "comment", proto_json_string_or_null(d->comment));
 }
 
 static json_t *proto_hands_json(const struct room *r)
@@ -635,7 +598,8 @@ json_t *proto_event_json(const struct room *r, const struct room_event *ev,
         const struct room_consultation *k = &r->consultations[current];
         json_object_set(j, "consultation", cons);
         json_object_set_new(
-            j, "text", str_or_null(ev->type == EV_PROBLEM ? k->problem : k->contract));
+            j, "text",
+            proto_json_string_or_null(ev->type == EV_PROBLEM ? k->problem : k->contract));
         break;
     }
     case EV_CONTRACT_ACK:

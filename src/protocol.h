@@ -67,6 +67,11 @@ int proto_decode(const char *buf, size_t len, const struct proto_limits *lim,
  * recurses into a hostile "[[[[...". Any thread. */
 bool proto_json_depth_ok(const char *buf, size_t len, int max_depth);
 
+/* Returns a new reference: the JSON string s, or JSON null when s is NULL
+ * (the one "optional text" encoder of the protocol and the exports). Any
+ * thread. */
+json_t *proto_json_string_or_null(const char *s);
+
 /* Releases the JSON a decoded message holds. Safe on a zeroed msg. */
 void proto_msg_release(struct proto_msg *msg);
 

@@ -3,9 +3,13 @@
  */
 #include "ratelimit.h"
 
+#include <arpa/inet.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "util.h"
 
 #define RATE_PROBE 8 /* slots looked at for one address */
 
@@ -77,36 +81,45 @@ void rate_table_free(struct rate_table *t)
     free(t);
 }
 
-/* The key of an address: IPv6 addresses cut to their first four groups
- * (the /64), others as they are. */
-static void rate_addr_key(const char *addr, char key[RATE_ADDR_LEN])
+void rate_addr_prefix(const char *addr, char key[RATE_ADDR_LEN])
 {
-    int colons = 0;
-    size_t i;
+    unsigned char a[16];
+    struct in_addr v4;
 
-    snprintf(key, RATE_ADDR_LEN, "%s", addr ? addr : "");
-    if (!strchr(key, ':') || strchr(key, '.'))
-        return; /* IPv4, or IPv4-mapped IPv6: the whole address */
-    for (i = 0; key[i]; i++) {
-        if (key[i] == ':' && key[i + 1] == ':')
-            return; /* "::" within the first groups: short enough as it is */
-        if (key[i] == ':' && ++colons == 4) {
-            key[i] = '\0';
+    if (!addr)
+        addr = "";
+    if (inet_pton(AF_INET6, addr, a) == 1) {
+        static const unsigned char mapped[12] = {0, 0, 0, 0, 0,    0,
+                                                 0, 0, 0, 0, 0xff, 0xff};
+
+        if (memcmp(a, mapped, sizeof(mapped)) == 0) {
+            /* ::ffff:a.b.c.d is the IPv4 address a.b.c.d. */
+            snprintf(key, RATE_ADDR_LEN, "%u.%u.%u.%u", a[12], a[13], a[14], a[15]);
             return;
         }
+        /* The /64, in one spelling whatever the host part or the "::". */
+        snprintf(key, RATE_ADDR_LEN, "%02x%02x:%02x%02x:%02x%02x:%02x%02x::/64", a[0],
+                 a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+        return;
     }
+    if (inet_pton(AF_INET, addr, &v4) == 1) {
+        const unsigned char *b = (const unsigned char *)&v4.s_addr;
+
+        snprintf(key, RATE_ADDR_LEN, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
+        return;
+    }
+    snprintf(key, RATE_ADDR_LEN, "%s", addr); /* not an address: as it is */
 }
 
 struct rate_addr *rate_table_get(struct rate_table *t, const char *addr, int64_t now_ms,
                                  int64_t idle_ms)
 {
     char key[RATE_ADDR_LEN];
-    uint64_t h = 1469598103934665603ULL;
+    uint64_t h;
     struct rate_addr *free_slot = NULL, *oldest = NULL;
 
-    rate_addr_key(addr, key);
-    for (const char *p = key; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    rate_addr_prefix(addr, key);
+    h = util_fnv1a64(key);
     for (size_t i = 0; i < RATE_PROBE; i++) {
         struct rate_addr *e = &t->slots[(h + i) & t->mask];
         if (e->addr[0] && strcmp(e->addr, key) == 0) {

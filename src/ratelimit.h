@@ -44,6 +44,16 @@ bool rate_bucket_ready(struct rate_bucket *b, double per_min, double burst,
 #define RATE_ADDR_LEN     48 /* an IPv6 address in text, NUL included */
 #define RATE_ADDR_BUCKETS 2  /* buckets per address */
 
+/*
+ * Writes the key under which addr (an IPv4 or IPv6 address in text) is
+ * counted: an IPv4 address as it is (an IPv4-mapped IPv6 address too), an
+ * IPv6 address as its /64 ("2001:0db8:0001:0002::/64": one host usually
+ * owns a whole /64, so its other addresses are not other clients), any
+ * other text as it is. The connection caps and the HTTP budgets both count
+ * by this key.
+ */
+void rate_addr_prefix(const char *addr, char key[RATE_ADDR_LEN]);
+
 struct rate_addr {
     char addr[RATE_ADDR_LEN];                /* the key ("" = free slot) */
     int64_t used_ms;                         /* last lookup */

@@ -38,6 +38,13 @@
  *     fields), entering one restores them, so going back and forth
  *     accumulates time instead of resetting it.
  *
+ * The room is three files along its seams, sharing room_internal.h: this
+ * one (room_apply, the checks and helpers every command uses, and the
+ * commands of steps, the clock, the facilitator's powers and hands),
+ * room_cards.c (the commands that write cards and texts) and room_model.c
+ * (creating a room, members and debriefs, visibility, queries, wire
+ * names). The invariants above hold for all three.
+ *
  * Expected load: a handful of commands per second per room, thousands of
  * rooms per process. Every operation is O(members + cards) at worst, with
  * members <= ROOM_MEMBERS_HARD_MAX.
@@ -49,6 +56,8 @@
 
 #include "array.h"
 #include "errors.h"
+#include "room_internal.h"
+#include "util.h"
 
 /* Most events one command appends: hands lowered, a new consultation and
  * the new step (step_next from opening, consultation_new). */
@@ -58,130 +67,16 @@
 /* timer_set takes a remaining time up to the largest budget. */
 #define ROOM_TIMER_SET_MAX_S (CLOCK_BUDGET_MAX_MS / 1000)
 
-/* Which rules_action each command is checked as. hand_lower aimed at
- * another member's hand is a facilitator power and is mapped in
- * room_cmd_action(). */
-static const enum rules_action cmd_actions[CMD_TYPE_COUNT] = {
-    [CMD_STEP_NEXT] = RULES_STEP_MOVE,
-    [CMD_STEP_PREV] = RULES_STEP_MOVE,
-    [CMD_CONSULTATION_NEW] = RULES_STEP_MOVE,
-    [CMD_SESSION_CLOSE] = RULES_SESSION_CLOSE,
-    [CMD_TIMER_START] = RULES_TIMER,
-    [CMD_TIMER_PAUSE] = RULES_TIMER,
-    [CMD_TIMER_ADD] = RULES_TIMER,
-    [CMD_TIMER_SET] = RULES_TIMER,
-    [CMD_CLIENT_ASSIGN] = RULES_CLIENT_ASSIGN,
-    [CMD_FACILITATOR_HANDOVER] = RULES_HANDOVER,
-    [CMD_MEMBER_REMOVE] = RULES_MEMBER_REMOVE,
-    [CMD_ROLE_SET] = RULES_ROLE_SET,
-    [CMD_CHECKIN_POST] = RULES_CHECKIN,
-    [CMD_TOPIC_PROPOSE] = RULES_TOPIC_PROPOSE,
-    [CMD_PROBLEM_SET] = RULES_PROBLEM_SET,
-    [CMD_QUESTION_ASK] = RULES_QUESTION_ASK,
-    [CMD_QUESTION_ANSWER] = RULES_QUESTION_ANSWER,
-    [CMD_QUESTION_FLAG] = RULES_QUESTION_FLAG,
-    [CMD_REFORMULATION_POST] = RULES_REFORMULATION,
-    [CMD_CONTRACT_SET] = RULES_CONTRACT_SET,
-    [CMD_CONTRACT_ACK] = RULES_CONTRACT_ACK,
-    [CMD_CONTRIBUTION_POST] = RULES_CONTRIBUTION,
-    [CMD_MARK_SET] = RULES_MARK,
-    [CMD_RECADRAGE] = RULES_RECADRAGE,
-    [CMD_ACTION_ADD] = RULES_ACTION_WRITE,
-    [CMD_ACTION_REMOVE] = RULES_ACTION_WRITE,
-    [CMD_LEARNING_POST] = RULES_LEARNING,
-    [CMD_DEBRIEF_POST] = RULES_DEBRIEF,
-    [CMD_HAND_RAISE] = RULES_HAND,
-    [CMD_HAND_LOWER] = RULES_HAND,
-    [CMD_NOTE_POST] = RULES_NOTE,
+/* Which rules_action each command is checked as: its ROOM_CMD_MAP row.
+ * hand_lower aimed at another member's hand is a facilitator power and is
+ * mapped in room_cmd_action(). */
+static const enum rules_action cmd_actions[] = {
+#define ROOM_CMD_ACTION(suffix, wire, action, required, optional) [CMD_##suffix] = action,
+    ROOM_CMD_MAP(ROOM_CMD_ACTION)
+#undef ROOM_CMD_ACTION
 };
-
-/* One name per line, as the enum reads. */
-/* clang-format off */
-static const char *const card_type_names[CARD_TYPE_COUNT] = {
-    [CARD_CHECKIN] = "checkin",
-    [CARD_TOPIC] = "topic",
-    [CARD_QUESTION] = "question",
-    [CARD_REFORMULATION] = "reformulation",
-    [CARD_CONTRIBUTION] = "contribution",
-    [CARD_ACTION] = "action",
-    [CARD_LEARNING] = "learning",
-    [CARD_NOTE] = "note",
-};
-/* clang-format on */
-
-static const char *const kind_names[KIND_COUNT] = {
-    [KIND_SUGGESTION] = "suggestion",
-    [KIND_EXPERIENCE] = "experience",
-    [KIND_FEELING] = "feeling",
-};
-
-static const char *const dimension_names[DIM_COUNT] = {
-    [DIM_PROCESS] = "process",
-    [DIM_CONTENT] = "content",
-};
-
-static const char *const outcome_names[OUTCOME_COUNT] = {
-    [OUTCOME_DONE] = "done",
-    [OUTCOME_PARTLY] = "partly",
-    [OUTCOME_NOT_DONE] = "not_done",
-    [OUTCOME_DROPPED] = "dropped",
-};
-
-static const char *const event_names[EV_TYPE_COUNT] = {
-    [EV_STEP] = "step",
-    [EV_CLOCK] = "clock",
-    [EV_CONSULTATION] = "consultation",
-    [EV_CLIENT] = "client",
-    [EV_FACILITATOR] = "facilitator",
-    [EV_ROLE] = "role",
-    [EV_MEMBER_REMOVED] = "member_removed",
-    [EV_CARD_ADDED] = "card_added",
-    [EV_CARD_UPDATED] = "card_updated",
-    [EV_CARD_REMOVED] = "card_removed",
-    [EV_PROBLEM] = "problem",
-    [EV_CONTRACT] = "contract",
-    [EV_CONTRACT_ACK] = "contract_ack",
-    [EV_MARK] = "mark",
-    [EV_RECADRAGE] = "recadrage",
-    [EV_HANDS] = "hands",
-    [EV_DEBRIEF] = "debrief",
-    [EV_CLOSED] = "closed",
-};
-
-/* The wire names of proto/README.md section 2.3, in enum order. */
-static const char *const cmd_names[CMD_TYPE_COUNT] = {
-    [CMD_STEP_NEXT] = "step_next",
-    [CMD_STEP_PREV] = "step_prev",
-    [CMD_CONSULTATION_NEW] = "consultation_new",
-    [CMD_SESSION_CLOSE] = "session_close",
-    [CMD_TIMER_START] = "timer_start",
-    [CMD_TIMER_PAUSE] = "timer_pause",
-    [CMD_TIMER_ADD] = "timer_add",
-    [CMD_TIMER_SET] = "timer_set",
-    [CMD_CLIENT_ASSIGN] = "client_assign",
-    [CMD_FACILITATOR_HANDOVER] = "facilitator_handover",
-    [CMD_MEMBER_REMOVE] = "member_remove",
-    [CMD_ROLE_SET] = "role_set",
-    [CMD_CHECKIN_POST] = "checkin_post",
-    [CMD_TOPIC_PROPOSE] = "topic_propose",
-    [CMD_PROBLEM_SET] = "problem_set",
-    [CMD_QUESTION_ASK] = "question_ask",
-    [CMD_QUESTION_ANSWER] = "question_answer",
-    [CMD_QUESTION_FLAG] = "question_flag",
-    [CMD_REFORMULATION_POST] = "reformulation_post",
-    [CMD_CONTRACT_SET] = "contract_set",
-    [CMD_CONTRACT_ACK] = "contract_ack",
-    [CMD_CONTRIBUTION_POST] = "contribution_post",
-    [CMD_MARK_SET] = "mark_set",
-    [CMD_RECADRAGE] = "recadrage",
-    [CMD_ACTION_ADD] = "action_add",
-    [CMD_ACTION_REMOVE] = "action_remove",
-    [CMD_LEARNING_POST] = "learning_post",
-    [CMD_DEBRIEF_POST] = "debrief_post",
-    [CMD_HAND_RAISE] = "hand_raise",
-    [CMD_HAND_LOWER] = "hand_lower",
-    [CMD_NOTE_POST] = "note_post",
-};
+_Static_assert(sizeof(cmd_actions) / sizeof(cmd_actions[0]) == CMD_TYPE_COUNT,
+               "every command has a rules action");
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -189,10 +84,8 @@ static const char *const cmd_names[CMD_TYPE_COUNT] = {
  * slot of the seen ring, so a real 0 is read as 1). */
 static uint64_t room_cmd_hash(const char *id)
 {
-    uint64_t h = 1469598103934665603ULL;
+    uint64_t h = util_fnv1a64(id);
 
-    while (*id)
-        h = (h ^ (unsigned char)*id++) * 1099511628211ULL;
     return h ? h : 1;
 }
 
@@ -207,7 +100,7 @@ static bool room_text_is_blank(const char *s)
 
 /* Checks a text a member writes: CODEV_E_TEXT_EMPTY when NULL or only white
  * space, CODEV_E_TEXT_TOO_LONG over max_chars code points, else 0. */
-static int room_text_check(const char *text, uint32_t max_chars)
+int room_text_check(const char *text, uint32_t max_chars)
 {
     if (!text || room_text_is_blank(text))
         return CODEV_E_TEXT_EMPTY;
@@ -219,7 +112,7 @@ static int room_text_check(const char *text, uint32_t max_chars)
 /* Checks the optional "by when" of an action. Sets *has_due to false for
  * NULL, empty or blank (no due date), else to true. Returns 0, or
  * CODEV_E_TEXT_TOO_LONG over ROOM_DUE_MAX_CHARS code points. */
-static int room_due_check(const char *due, bool *has_due)
+int room_due_check(const char *due, bool *has_due)
 {
     *has_due = due && !room_text_is_blank(due);
     if (*has_due && room_utf8_chars(due) > ROOM_DUE_MAX_CHARS)
@@ -248,8 +141,8 @@ size_t room_json_len(const char *s)
 /* Checks that the room may take add_items more items and hold new_bytes
  * instead of old_bytes: CODEV_E_ROOM_FULL past limits.items_max or
  * limits.bytes_max (0: no limit), else 0. A text that shrinks always fits. */
-static int room_budget_check(const struct room *r, size_t add_items, size_t old_bytes,
-                             size_t new_bytes)
+int room_budget_check(const struct room *r, size_t add_items, size_t old_bytes,
+                      size_t new_bytes)
 {
     if (add_items && r->limits.items_max && r->items + add_items > r->limits.items_max)
         return CODEV_E_ROOM_FULL;
@@ -259,9 +152,16 @@ static int room_budget_check(const struct room *r, size_t add_items, size_t old_
     return 0;
 }
 
+bool room_share_over(const struct room *r, int member, uint64_t used, uint64_t max)
+{
+    uint32_t share = r->limits.member_share;
+
+    return max && share > 1 && member != r->facilitator && used > max / share;
+}
+
 /* Checks that a text written for the writes+1-th time is within
  * limits.rewrites_max (the first write is no rewrite; 0: no limit). */
-static int room_rewrite_check(const struct room *r, uint32_t writes)
+int room_rewrite_check(const struct room *r, uint32_t writes)
 {
     if (r->limits.rewrites_max && writes > r->limits.rewrites_max)
         return CODEV_E_TOO_MANY_REWRITES;
@@ -276,20 +176,20 @@ static uint64_t room_journal_cost(const struct room_cmd *cmd)
 }
 
 /* Returns the index of the current consultation, or -1 before the first. */
-static int room_consultation_index(const struct room *r)
+int room_consultation_index(const struct room *r)
 {
     return r->nconsultations ? (int)r->nconsultations - 1 : -1;
 }
 
 /* Returns the current consultation for writing, or NULL before the first. */
-static struct room_consultation *room_consultation_mut(struct room *r)
+struct room_consultation *room_consultation_mut(struct room *r)
 {
     return r->nconsultations ? &r->consultations[r->nconsultations - 1] : NULL;
 }
 
 /* Returns the client of the current consultation (whatever the step), or -1
  * when there is no consultation or no client yet. */
-static int room_client_current(const struct room *r)
+int room_client_current(const struct room *r)
 {
     const struct room_consultation *c = room_consultation_current(r);
 
@@ -298,8 +198,7 @@ static int room_client_current(const struct room *r)
 
 /* Returns card id for writing when it exists, has the given type and
  * belongs to the current consultation; else NULL. */
-static struct room_card *room_card_of(struct room *r, uint32_t id,
-                                      enum room_card_type type)
+struct room_card *room_card_of(struct room *r, uint32_t id, enum room_card_type type)
 {
     struct room_card *c;
 
@@ -314,7 +213,7 @@ static struct room_card *room_card_of(struct room *r, uint32_t id,
 /* Makes room in the outbox for n more events. Returns 0 or
  * CODEV_E_INTERNAL. Called after a command's checks, before its first
  * write, so that room_emit() cannot fail half-way through a change. */
-static int room_events_reserve(struct room *r, size_t n)
+int room_events_reserve(struct room *r, size_t n)
 {
     if (array_grow((void **)&r->out, &r->out_cap, r->nout + n, sizeof(*r->out)))
         return CODEV_E_INTERNAL;
@@ -323,9 +222,8 @@ static int room_events_reserve(struct room *r, size_t n)
 
 /* Appends an event with the next sequence number. The outbox must have been
  * reserved (room_events_reserve). */
-static void room_emit(struct room *r, enum room_event_type type,
-                      enum room_audience audience, int member, uint32_t card, int index,
-                      int64_t now_ms)
+void room_emit(struct room *r, enum room_event_type type, enum room_audience audience,
+               int member, uint32_t card, int index, int64_t now_ms)
 {
     r->out[r->nout++] = (struct room_event){
         .seq = ++r->seq,
@@ -648,283 +546,6 @@ static int room_cmd_role_set(struct room *r, int member, const struct room_cmd *
     return 0;
 }
 
-/* ---- cards -------------------------------------------------------------- */
-
-/*
- * Posts a card of the given type from member: checks the variant (kind or
- * dimension), the text, the due date (actions) and the member's card count
- * for this step, then appends the card (copying the strings) and emits
- * EV_CARD_ADDED, to the author alone for a private note.
- */
-static int room_card_post(struct room *r, int member, enum room_card_type type,
-                          const struct room_cmd *cmd, int64_t now_ms)
-{
-    struct room_member *m = &r->members[member];
-    struct room_card *card;
-    char *text = NULL, *due = NULL;
-    bool has_due = false;
-    int variant = 0;
-    size_t bytes;
-    int err;
-
-    if (type == CARD_CONTRIBUTION || type == CARD_LEARNING) {
-        int count = type == CARD_CONTRIBUTION ? (int)KIND_COUNT : (int)DIM_COUNT;
-
-        if (cmd->variant < 0 || cmd->variant >= count)
-            return CODEV_E_BAD_FIELD;
-        variant = cmd->variant;
-    }
-    err = room_text_check(cmd->text, r->limits.text_max_chars);
-    if (err)
-        return err;
-    if (type == CARD_ACTION) {
-        err = room_due_check(cmd->due, &has_due);
-        if (err)
-            return err;
-    }
-    if (m->step_cards >= r->limits.cards_per_step)
-        return CODEV_E_TOO_MANY_CARDS;
-    bytes = ROOM_CARD_OVERHEAD + room_json_len(cmd->text) +
-            (has_due ? room_json_len(cmd->due) : 0);
-    err = room_budget_check(r, 1, 0, bytes);
-    if (err)
-        return err;
-
-    err = CODEV_E_INTERNAL;
-    if (r->ncards >= UINT32_MAX || room_events_reserve(r, 1) ||
-        array_grow((void **)&r->cards, &r->cards_cap, r->ncards + 1, sizeof(*r->cards)))
-        goto out;
-    text = strdup(cmd->text);
-    if (has_due)
-        due = strdup(cmd->due);
-    if (!text || (has_due && !due))
-        goto out;
-
-    card = &r->cards[r->ncards];
-    *card = (struct room_card){
-        .id = (uint32_t)r->ncards + 1,
-        .type = type,
-        .author = member,
-        .consultation = room_consultation_index(r),
-        .step = r->step,
-        .created_ms = now_ms,
-        .text = text,
-        .variant = variant,
-        .due = due,
-    };
-    text = due = NULL;
-    r->ncards++;
-    r->items++;
-    r->bytes += bytes;
-    m->step_cards++;
-    room_emit(r, EV_CARD_ADDED, type == CARD_NOTE ? AUD_MEMBER : AUD_ALL, member,
-              card->id, card->consultation, now_ms);
-    err = 0;
-out:
-    free(text);
-    free(due);
-    return err;
-}
-
-/* Checks that *slot, written *writes times so far, may be replaced by text
- * (already checked for length): the rewrite limit, then the room's byte
- * budget. Returns 0, CODEV_E_TOO_MANY_REWRITES or CODEV_E_ROOM_FULL. */
-static int room_text_replace_check(const struct room *r, char *const *slot,
-                                   const char *text, uint32_t writes)
-{
-    int err = room_rewrite_check(r, writes);
-
-    if (err)
-        return err;
-    return room_budget_check(r, 0, room_json_len(*slot), room_json_len(text));
-}
-
-/* Replaces *slot (owned) with a copy of text (NULL: no text), every check
- * having passed; counts the write and the bytes. Returns 0 or
- * CODEV_E_INTERNAL with nothing changed. */
-static int room_text_replace(struct room *r, char **slot, const char *text,
-                             uint32_t *writes)
-{
-    char *copy = NULL;
-
-    if (text && !(copy = strdup(text)))
-        return CODEV_E_INTERNAL;
-    r->bytes = r->bytes - room_json_len(*slot) + room_json_len(copy);
-    free(*slot);
-    *slot = copy;
-    (*writes)++;
-    return 0;
-}
-
-/* problem_set and contract_set: the client writes or rewrites the problem
- * statement or the contract; a new contract clears the acknowledgements. */
-static int room_cmd_long_text_set(struct room *r, int member, const struct room_cmd *cmd,
-                                  int64_t now_ms)
-{
-    struct room_consultation *c = room_consultation_mut(r);
-    bool contract = cmd->type == CMD_CONTRACT_SET;
-    char **slot = contract ? &c->contract : &c->problem;
-    uint32_t *writes = contract ? &c->contract_writes : &c->problem_writes;
-    int err = room_text_check(cmd->text, r->limits.long_text_max_chars);
-
-    if (!err)
-        err = room_text_replace_check(r, slot, cmd->text, *writes);
-    if (err)
-        return err;
-    if (room_events_reserve(r, 1))
-        return CODEV_E_INTERNAL;
-    err = room_text_replace(r, slot, cmd->text, writes);
-    if (err)
-        return err;
-    if (contract)
-        c->acks = 0;
-    room_emit(r, contract ? EV_CONTRACT : EV_PROBLEM, AUD_ALL, member, 0,
-              room_consultation_index(r), now_ms);
-    return 0;
-}
-
-/* contract_ack: a consultant confirms it can help with the contract. */
-static int room_cmd_contract_ack(struct room *r, int member, int64_t now_ms)
-{
-    struct room_consultation *c = room_consultation_mut(r);
-
-    if (!c->contract)
-        return CODEV_E_NO_CONTRACT;
-    if (c->acks & (1ULL << member))
-        return CODEV_E_ALREADY_DONE;
-    if (room_events_reserve(r, 1))
-        return CODEV_E_INTERNAL;
-    c->acks |= 1ULL << member;
-    room_emit(r, EV_CONTRACT_ACK, AUD_ALL, member, 0, room_consultation_index(r), now_ms);
-    return 0;
-}
-
-/* question_answer: the client answers (or re-answers) a question of the
- * current consultation. */
-static int room_cmd_question_answer(struct room *r, int member,
-                                    const struct room_cmd *cmd, int64_t now_ms)
-{
-    struct room_card *card = room_card_of(r, cmd->card, CARD_QUESTION);
-    int err;
-
-    if (!card)
-        return CODEV_E_UNKNOWN_CARD;
-    err = room_text_check(cmd->text, r->limits.text_max_chars);
-    if (!err)
-        err = room_text_replace_check(r, &card->answer, cmd->text, card->answer_writes);
-    if (err)
-        return err;
-    if (room_events_reserve(r, 1))
-        return CODEV_E_INTERNAL;
-    err = room_text_replace(r, &card->answer, cmd->text, &card->answer_writes);
-    if (err)
-        return err;
-    room_emit(r, EV_CARD_UPDATED, AUD_ALL, member, card->id, card->consultation, now_ms);
-    return 0;
-}
-
-/* question_flag: the facilitator flags a question as advice in disguise, or
- * clears the flag. */
-static int room_cmd_question_flag(struct room *r, int member, const struct room_cmd *cmd,
-                                  int64_t now_ms)
-{
-    struct room_card *card = room_card_of(r, cmd->card, CARD_QUESTION);
-
-    if (!card)
-        return CODEV_E_UNKNOWN_CARD;
-    if (card->flagged == cmd->flag)
-        return CODEV_E_ALREADY_DONE;
-    if (room_events_reserve(r, 1))
-        return CODEV_E_INTERNAL;
-    card->flagged = cmd->flag;
-    room_emit(r, EV_CARD_UPDATED, AUD_ALL, member, card->id, card->consultation, now_ms);
-    return 0;
-}
-
-/* mark_set: the client marks a contribution "à retenir" or clears the mark;
- * the event goes to the client alone. */
-static int room_cmd_mark_set(struct room *r, int member, const struct room_cmd *cmd,
-                             int64_t now_ms)
-{
-    struct room_card *card = room_card_of(r, cmd->card, CARD_CONTRIBUTION);
-
-    if (!card)
-        return CODEV_E_UNKNOWN_CARD;
-    if (card->marked == cmd->flag)
-        return CODEV_E_ALREADY_DONE;
-    if (room_events_reserve(r, 1))
-        return CODEV_E_INTERNAL;
-    card->marked = cmd->flag;
-    room_emit(r, EV_MARK, AUD_MEMBER, member, card->id, card->consultation, now_ms);
-    return 0;
-}
-
-/* recadrage: the client signals that the talk drifts from the contract; the
- * client and the facilitator see it. */
-static int room_cmd_recadrage(struct room *r, int member, int64_t now_ms)
-{
-    struct room_consultation *c = room_consultation_mut(r);
-
-    if (room_events_reserve(r, 1))
-        return CODEV_E_INTERNAL;
-    c->recadrages++;
-    c->last_recadrage_ms = now_ms;
-    room_emit(r, EV_RECADRAGE, AUD_CLIENT_FACILITATOR, member, 0,
-              room_consultation_index(r), now_ms);
-    return 0;
-}
-
-/* action_remove: the client withdraws an item of the current action plan.
- * The card stays (ids are never reused) with removed set. */
-static int room_cmd_action_remove(struct room *r, int member, const struct room_cmd *cmd,
-                                  int64_t now_ms)
-{
-    struct room_card *card = room_card_of(r, cmd->card, CARD_ACTION);
-
-    if (!card || card->removed)
-        return CODEV_E_UNKNOWN_CARD;
-    if (room_events_reserve(r, 1))
-        return CODEV_E_INTERNAL;
-    card->removed = true;
-    room_emit(r, EV_CARD_REMOVED, AUD_ALL, member, card->id, card->consultation, now_ms);
-    return 0;
-}
-
-/* debrief_post: the earlier client reports on one item of an earlier plan:
- * an outcome and an optional comment, both replacing any earlier report. */
-static int room_cmd_debrief_post(struct room *r, int member, const struct room_cmd *cmd,
-                                 int64_t now_ms)
-{
-    struct room_debrief *d = NULL;
-    int err;
-
-    for (size_t i = 0; cmd->ref && i < r->ndebriefs; i++)
-        if (strcmp(r->debriefs[i].id, cmd->ref) == 0)
-            d = &r->debriefs[i];
-    if (!d)
-        return CODEV_E_UNKNOWN_ACTION;
-    if (d->client != member)
-        return CODEV_E_NOT_EARLIER_CLIENT;
-    if (cmd->variant < 0 || cmd->variant >= OUTCOME_COUNT)
-        return CODEV_E_BAD_FIELD;
-    if (cmd->text) {
-        err = room_text_check(cmd->text, r->limits.text_max_chars);
-        if (err)
-            return err;
-    }
-    err = room_text_replace_check(r, &d->comment, cmd->text, d->writes);
-    if (err)
-        return err;
-    if (room_events_reserve(r, 1))
-        return CODEV_E_INTERNAL;
-    err = room_text_replace(r, &d->comment, cmd->text, &d->writes);
-    if (err)
-        return err;
-    d->outcome = cmd->variant;
-    room_emit(r, EV_DEBRIEF, AUD_ALL, member, 0, (int)(d - r->debriefs), now_ms);
-    return 0;
-}
-
 /* ---- hands -------------------------------------------------------------- */
 
 /* Returns true when cmd is a hand_lower aimed at a hand other than the
@@ -1100,10 +721,15 @@ int room_apply(struct room *r, int member, const struct room_cmd *cmd, int64_t n
                       r->step);
     if (err)
         return err;
-    /* The journal budget: the facilitator can always close the session. */
+    /* The journal budget, and each member's share of it. The facilitator
+     * can always close the session, remove a member or hand over: whoever
+     * filled the journal, the group keeps the means to end it. */
     cost = room_journal_cost(cmd);
     if (r->limits.journal_bytes_max && cmd->type != CMD_SESSION_CLOSE &&
-        r->journal_bytes + cost > r->limits.journal_bytes_max)
+        cmd->type != CMD_MEMBER_REMOVE && cmd->type != CMD_FACILITATOR_HANDOVER &&
+        (r->journal_bytes + cost > r->limits.journal_bytes_max ||
+         room_share_over(r, member, m->journal_bytes + cost,
+                         r->limits.journal_bytes_max)))
         return CODEV_E_JOURNAL_FULL;
     /* Room for the id before applying (a command applied but not
      * remembered would be applied again when resent), installed only once
@@ -1129,6 +755,7 @@ int room_apply(struct room *r, int member, const struct room_cmd *cmd, int64_t n
         m->seen_cap = ncap;
     }
     r->journal_bytes += cost;
+    m->journal_bytes += cost;
     r->version++;
     if (m->seen_n < m->seen_cap) {
         m->seen[m->seen_n++] = (struct room_seen){.hash = hash, .seq = r->seq};
@@ -1141,374 +768,8 @@ int room_apply(struct room *r, int member, const struct room_cmd *cmd, int64_t n
     return 0;
 }
 
-/* ---- lifecycle, members, debriefs --------------------------------------- */
-
-/* Returns a new room (owned by the caller, freed with room_free) in opening
- * with a stopped clock set to the opening budget, or NULL when limits is
- * NULL or an allocation fails. Budgets are clamped to
- * [0, CLOCK_BUDGET_MAX_MS]; a NULL budget_ms means zero budgets; members_max
- * is clamped to ROOM_MEMBERS_HARD_MAX. session_id is copied (at most
- * ROOM_ID_LEN bytes). */
-struct room *room_new(const char *session_id, const int64_t *budget_ms,
-                      const struct room_limits *limits, int64_t now_ms)
+/* Returns the rules_action of command type t: its ROOM_CMD_MAP row. */
+enum rules_action room_cmd_rules_action(enum room_cmd_type t)
 {
-    struct room *r;
-
-    if (!limits)
-        return NULL;
-    r = calloc(1, sizeof(*r));
-    if (!r)
-        return NULL;
-    if (session_id) {
-        size_t n = strlen(session_id);
-
-        memcpy(r->session_id, session_id, n < ROOM_ID_LEN ? n : ROOM_ID_LEN);
-    }
-    r->created_ms = now_ms;
-    r->step = STEP_OPENING;
-    r->facilitator = -1;
-    r->limits = *limits;
-    if (r->limits.members_max > ROOM_MEMBERS_HARD_MAX)
-        r->limits.members_max = ROOM_MEMBERS_HARD_MAX;
-    for (int i = 0; i < STEP_COUNT; i++) {
-        int64_t b = budget_ms ? budget_ms[i] : 0;
-
-        r->budget_ms[i] = b < 0 ? 0 : b > CLOCK_BUDGET_MAX_MS ? CLOCK_BUDGET_MAX_MS : b;
-    }
-    r->opening_budget_ms = r->budget_ms[STEP_OPENING];
-    clock_init(&r->clock, r->opening_budget_ms, 0);
-    return r;
-}
-
-/* Frees r and every string, array and event it owns. NULL is a no-op. */
-void room_free(struct room *r)
-{
-    if (!r)
-        return;
-    for (size_t i = 0; i < r->nmembers; i++) {
-        free(r->members[i].name);
-        free(r->members[i].seen);
-    }
-    for (size_t i = 0; i < r->nconsultations; i++) {
-        free(r->consultations[i].problem);
-        free(r->consultations[i].contract);
-    }
-    for (size_t i = 0; i < r->ncards; i++) {
-        free(r->cards[i].text);
-        free(r->cards[i].answer);
-        free(r->cards[i].due);
-    }
-    for (size_t i = 0; i < r->ndebriefs; i++) {
-        free(r->debriefs[i].text);
-        free(r->debriefs[i].due);
-        free(r->debriefs[i].comment);
-    }
-    free(r->members);
-    free(r->consultations);
-    free(r->cards);
-    free(r->debriefs);
-    free(r->out);
-    free(r);
-}
-
-/* Adds a member (see room.h). Returns its index; the index of the member
- * already holding member_id (removed or not); CODEV_E_BAD_FIELD for a NULL,
- * empty or over-long id; CODEV_E_GROUP_FULL when the members not removed
- * reach limits.members_max or the indexes reach ROOM_MEMBERS_HARD_MAX; or
- * CODEV_E_INTERNAL. A NULL name is stored as "". */
-int room_member_add(struct room *r, const char *member_id, const char *name,
-                    bool facilitator, bool observer)
-{
-    struct room_member *m;
-    size_t active = 0, idlen;
-    char *copy = NULL;
-    int err;
-
-    if (!r || !member_id)
-        return CODEV_E_BAD_FIELD;
-    idlen = strlen(member_id);
-    if (idlen == 0 || idlen > ROOM_ID_LEN)
-        return CODEV_E_BAD_FIELD;
-    for (size_t i = 0; i < r->nmembers; i++) {
-        if (strcmp(r->members[i].id, member_id) == 0)
-            return (int)i;
-        active += !r->members[i].removed;
-    }
-    if (active >= r->limits.members_max || r->nmembers >= ROOM_MEMBERS_HARD_MAX)
-        return CODEV_E_GROUP_FULL;
-
-    err = CODEV_E_INTERNAL;
-    copy = strdup(name ? name : "");
-    if (!copy || array_grow((void **)&r->members, &r->members_cap, r->nmembers + 1,
-                            sizeof(*r->members)))
-        goto out;
-    m = &r->members[r->nmembers];
-    memset(m, 0, sizeof(*m));
-    memcpy(m->id, member_id, idlen + 1);
-    m->name = copy;
-    m->observer = observer;
-    copy = NULL;
-    if (facilitator && r->facilitator < 0)
-        r->facilitator = (int)r->nmembers;
-    err = (int)r->nmembers++;
-    r->version++;
-out:
-    free(copy);
-    return err;
-}
-
-/* Returns the index of the member with this id that is not removed, or -1
- * (also for a NULL id). */
-int room_member_find(const struct room *r, const char *member_id)
-{
-    if (!r || !member_id)
-        return -1;
-    for (size_t i = 0; i < r->nmembers; i++)
-        if (!r->members[i].removed && strcmp(r->members[i].id, member_id) == 0)
-            return (int)i;
-    return -1;
-}
-
-/* Adds delta to member's count of open connections, never below 0. An
- * index out of range is ignored. */
-void room_member_set_online(struct room *r, int member, int delta)
-{
-    struct room_member *m;
-    bool was_online;
-
-    if (!r || member < 0 || (size_t)member >= r->nmembers)
-        return;
-    m = &r->members[member];
-    was_online = m->online > 0;
-    m->online = delta < 0 && m->online < -delta ? 0 : m->online + delta;
-    if (was_online != (m->online > 0))
-        r->version++; /* a snapshot shows online, not the count */
-}
-
-/* Returns member's role now: the facilitator; an observer (also a removed
- * member or an index out of range); the client of the current consultation
- * in any step of it but opening and closed; else a consultant. */
-enum role room_member_role(const struct room *r, int member)
-{
-    if (!r || member < 0 || (size_t)member >= r->nmembers || r->members[member].removed)
-        return ROLE_OBSERVER;
-    if (member == r->facilitator)
-        return ROLE_FACILITATOR;
-    if (r->members[member].observer)
-        return ROLE_OBSERVER;
-    if (member == room_client_current(r) && r->step != STEP_OPENING &&
-        r->step != STEP_CLOSED)
-        return ROLE_CLIENT;
-    return ROLE_CONSULTANT;
-}
-
-/* Adds an earlier plan item (see room.h). Returns its index,
- * CODEV_E_UNKNOWN_MEMBER when client_id is no member, CODEV_E_BAD_FIELD for a
- * NULL, empty or over-long action_id or a NULL text, or CODEV_E_INTERNAL. An
- * empty due is stored as NULL. */
-int room_debrief_add(struct room *r, const char *action_id, const char *client_id,
-                     const char *text, const char *due)
-{
-    struct room_debrief *d;
-    char *text_copy = NULL, *due_copy = NULL;
-    int client, err;
-
-    if (!r || !action_id || !text || !*action_id || strlen(action_id) > ROOM_ID_LEN)
-        return CODEV_E_BAD_FIELD;
-    client = room_member_find(r, client_id);
-    if (client < 0)
-        return CODEV_E_UNKNOWN_MEMBER;
-
-    err = CODEV_E_INTERNAL;
-    text_copy = strdup(text);
-    if (due && *due)
-        due_copy = strdup(due);
-    if (!text_copy || (due && *due && !due_copy) ||
-        array_grow((void **)&r->debriefs, &r->debriefs_cap, r->ndebriefs + 1,
-                   sizeof(*r->debriefs)))
-        goto out;
-    d = &r->debriefs[r->ndebriefs];
-    memset(d, 0, sizeof(*d));
-    memcpy(d->id, action_id, strlen(action_id) + 1);
-    d->client = client;
-    d->text = text_copy;
-    d->due = due_copy;
-    d->outcome = -1;
-    /* Counted, never refused: the plan was within the earlier room's budget. */
-    r->bytes += ROOM_CARD_OVERHEAD + room_json_len(text) + room_json_len(due);
-    text_copy = due_copy = NULL;
-    err = (int)r->ndebriefs++;
-    r->version++;
-out:
-    free(text_copy);
-    free(due_copy);
-    return err;
-}
-
-/* Returns the current consultation (borrowed), or NULL in opening before
- * the first. */
-const struct room_consultation *room_consultation_current(const struct room *r)
-{
-    return r && r->nconsultations ? &r->consultations[r->nconsultations - 1] : NULL;
-}
-
-/* Empties the outbox; its memory is kept for the next commands. */
-void room_outbox_clear(struct room *r)
-{
-    if (r)
-        r->nout = 0;
-}
-
-/* ---- visibility and queries ------------------------------------------- */
-
-/* May member see ev? By the event's audience (all; one member; the client
- * of consultation ev->index and the current facilitator), and for events
- * about a card, only when the member may see the card. */
-bool room_event_visible(const struct room *r, const struct room_event *ev, int member)
-{
-    const struct room_card *card;
-    bool audience;
-
-    if (!r || !ev || member < 0 || (size_t)member >= r->nmembers)
-        return false;
-    switch (ev->audience) {
-    case AUD_MEMBER:
-        audience = member == ev->member;
-        break;
-    case AUD_CLIENT_FACILITATOR:
-        audience = member == r->facilitator ||
-                   (ev->index >= 0 && (size_t)ev->index < r->nconsultations &&
-                    member == r->consultations[ev->index].client);
-        break;
-    default:
-        audience = true;
-        break;
-    }
-    if (!audience)
-        return false;
-    card = ev->card ? room_card_get(r, ev->card) : NULL;
-    return !card || room_card_visible(r, card, member);
-}
-
-/* May member see card c? A private note only its author; every other card
- * everyone. */
-bool room_card_visible(const struct room *r, const struct room_card *c, int member)
-{
-    if (!c)
-        return false;
-    return c->type != CARD_NOTE || c->author == member;
-}
-
-/* Returns the card with this id (borrowed), or NULL. */
-const struct room_card *room_card_get(const struct room *r, uint32_t id)
-{
-    if (!r || id == 0 || id > r->ncards)
-        return NULL;
-    return &r->cards[id - 1];
-}
-
-/* Writes up to cap member indexes to out, in the order their hands went up,
- * and returns how many it wrote. O(members^2), members <= 64. */
-size_t room_hands(const struct room *r, int *out, size_t cap)
-{
-    uint64_t last = 0;
-    size_t n = 0;
-
-    if (!r || !out)
-        return 0;
-    while (n < cap) {
-        int next = -1;
-
-        for (size_t i = 0; i < r->nmembers; i++) {
-            uint64_t h = r->members[i].hand;
-
-            if (h > last && (next < 0 || h < r->members[next].hand))
-                next = (int)i;
-        }
-        if (next < 0)
-            break;
-        out[n++] = next;
-        last = r->members[next].hand;
-    }
-    return n;
-}
-
-/* Counts the code points of valid UTF-8: every byte that is not a
- * continuation byte (10xxxxxx) starts one. NULL counts 0. */
-size_t room_utf8_chars(const char *s)
-{
-    size_t n = 0;
-
-    for (; s && *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
-}
-
-/* ---- names -------------------------------------------------------------- */
-
-/* Returns names[i] for 0 <= i < count, else NULL. */
-static const char *room_name_at(const char *const *names, int count, int i)
-{
-    return i >= 0 && i < count ? names[i] : NULL;
-}
-
-/* Returns the index of name in names (count entries), or -1. */
-static int room_name_find(const char *const *names, int count, const char *name)
-{
-    if (!name)
-        return -1;
-    for (int i = 0; i < count; i++)
-        if (strcmp(names[i], name) == 0)
-            return i;
-    return -1;
-}
-
-const char *room_card_type_name(enum room_card_type t)
-{
-    return room_name_at(card_type_names, CARD_TYPE_COUNT, (int)t);
-}
-
-const char *room_kind_name(int kind)
-{
-    return room_name_at(kind_names, KIND_COUNT, kind);
-}
-
-const char *room_dimension_name(int dim)
-{
-    return room_name_at(dimension_names, DIM_COUNT, dim);
-}
-
-const char *room_outcome_name(int outcome)
-{
-    return room_name_at(outcome_names, OUTCOME_COUNT, outcome);
-}
-
-const char *room_event_name(enum room_event_type t)
-{
-    return room_name_at(event_names, EV_TYPE_COUNT, (int)t);
-}
-
-const char *room_cmd_name(enum room_cmd_type t)
-{
-    return room_name_at(cmd_names, CMD_TYPE_COUNT, (int)t);
-}
-
-int room_kind_from_name(const char *name)
-{
-    return room_name_find(kind_names, KIND_COUNT, name);
-}
-
-int room_dimension_from_name(const char *name)
-{
-    return room_name_find(dimension_names, DIM_COUNT, name);
-}
-
-int room_outcome_from_name(const char *name)
-{
-    return room_name_find(outcome_names, OUTCOME_COUNT, name);
-}
-
-int room_cmd_from_name(const char *name)
-{
-    return room_name_find(cmd_names, CMD_TYPE_COUNT, name);
+    return (unsigned)t < CMD_TYPE_COUNT ? cmd_actions[t] : RULES_ACTION_COUNT;
 }

@@ -67,6 +67,9 @@ struct room_limits {
     uint32_t rewrites_max;        /* rewrites of one problem, contract, answer or
                                      debrief comment */
     uint32_t journal_bytes_max;   /* bytes the session may journal (journal_bytes) */
+    uint32_t member_share;        /* a member other than the facilitator may use at
+                                     most 1/member_share of items_max, bytes_max and
+                                     journal_bytes_max (0 or 1: no share) */
 };
 
 enum room_card_type {
@@ -126,6 +129,10 @@ struct room_member {
     int online;          /* open connections (maintained by the edge) */
     uint64_t hand;       /* 0 = hand down; else its place in the queue */
     uint32_t step_cards; /* cards posted in the current step */
+    /* The member's part of the session budget (limits.member_share). */
+    uint32_t items;         /* cards posted this session */
+    uint64_t bytes;         /* their bytes, as counted in room.bytes */
+    uint64_t journal_bytes; /* bytes journaled for their commands */
     /* Ids of the member's last accepted commands: grown on use (8, 16,
      * ... ROOM_SEEN_MAX entries, in order), then a ring. A member who never
      * sends a command costs nothing here. */
@@ -160,27 +167,37 @@ struct room_debrief {
     uint32_t writes;          /* times it was debriefed */
 };
 
+/* Every event a room appends, one row each: X(enum suffix, wire name). It
+ * generates enum room_event_type (EV_<suffix>) and the wire names
+ * (room_event_name; proto/README.md section 2.4). */
+/* clang-format off */
+#define ROOM_EVENT_MAP(X)                                                                \
+    X(STEP, "step")                     /* the step changed; its clock was reset */      \
+    X(CLOCK, "clock")                   /* the clock was started, paused or adjusted */  \
+    X(CONSULTATION, "consultation")     /* a new consultation began (then EV_STEP) */    \
+    X(CLIENT, "client")                 /* the client was named */                       \
+    X(FACILITATOR, "facilitator")       /* facilitation was handed over */               \
+    X(ROLE, "role")                     /* a member became or stopped being observer */  \
+    X(MEMBER_REMOVED, "member_removed") /* a member was removed */                       \
+    X(CARD_ADDED, "card_added")                                                          \
+    X(CARD_UPDATED, "card_updated")     /* question answered or flagged */               \
+    X(CARD_REMOVED, "card_removed")     /* action removed */                             \
+    X(PROBLEM, "problem")               /* problem statement written or amended */       \
+    X(CONTRACT, "contract")             /* contract written or rewritten (acks reset) */ \
+    X(CONTRACT_ACK, "contract_ack")     /* a consultant acknowledged the contract */     \
+    X(MARK, "mark")                     /* "à retenir" set or cleared (client only) */   \
+    X(RECADRAGE, "recadrage")           /* refocus signal (client, facilitator only) */  \
+    X(HANDS, "hands")                   /* the hand queue changed */                     \
+    X(DEBRIEF, "debrief")               /* an earlier plan item was debriefed */         \
+    X(CLOSED, "closed")                 /* the session closed */
+
 enum room_event_type {
-    EV_STEP,           /* the step changed (the clock was reset with it) */
-    EV_CLOCK,          /* the facilitator started/paused/adjusted the clock */
-    EV_CONSULTATION,   /* a new consultation began (followed by EV_STEP) */
-    EV_CLIENT,         /* the client of the current consultation was named */
-    EV_FACILITATOR,    /* facilitation was handed over */
-    EV_ROLE,           /* a member became or stopped being an observer */
-    EV_MEMBER_REMOVED, /* a member was removed */
-    EV_CARD_ADDED,
-    EV_CARD_UPDATED, /* question answered or flagged */
-    EV_CARD_REMOVED, /* action removed */
-    EV_PROBLEM,      /* problem statement written or amended */
-    EV_CONTRACT,     /* contract written or rewritten (acks reset) */
-    EV_CONTRACT_ACK, /* a consultant acknowledged the contract */
-    EV_MARK,         /* "à retenir" set or cleared (client only) */
-    EV_RECADRAGE,    /* refocus signal (client and facilitator only) */
-    EV_HANDS,        /* the hand queue changed */
-    EV_DEBRIEF,      /* an earlier plan item was debriefed */
-    EV_CLOSED,       /* the session closed */
+#define ROOM_EVENT_ENUM(suffix, wire) EV_##suffix,
+    ROOM_EVENT_MAP(ROOM_EVENT_ENUM)
+#undef ROOM_EVENT_ENUM
     EV_TYPE_COUNT
 };
+/* clang-format on */
 
 enum room_audience {
     AUD_ALL,               /* every member and observer */
@@ -238,40 +255,82 @@ struct room {
                                included, plus ROOM_JOURNAL_OVERHEAD each */
 };
 
+/* The fields a command may carry on the wire (proto/README.md section 2.3),
+ * as bits. protocol.c knows each field's JSON name and type; ROOM_CMD_MAP
+ * says which command requires and which accepts each. */
+enum room_cmd_field {
+    FLD_TEXT = 1u << 0,      /* "text" -> cmd.text */
+    FLD_DUE = 1u << 1,       /* "due" -> cmd.due */
+    FLD_MEMBER = 1u << 2,    /* "member_id" -> cmd.target */
+    FLD_DEBRIEF = 1u << 3,   /* "debrief_id" -> cmd.ref */
+    FLD_CARD = 1u << 4,      /* "card_id" -> cmd.card */
+    FLD_SECONDS = 1u << 5,   /* "seconds" -> cmd.seconds */
+    FLD_KIND = 1u << 6,      /* "kind" -> cmd.variant */
+    FLD_DIMENSION = 1u << 7, /* "dimension" -> cmd.variant */
+    FLD_OUTCOME = 1u << 8,   /* "outcome" -> cmd.variant */
+    FLD_FLAGGED = 1u << 9,   /* "flagged" -> cmd.flag */
+    FLD_MARKED = 1u << 10,   /* "marked" -> cmd.flag */
+    FLD_OBSERVER = 1u << 11, /* "observer" -> cmd.flag */
+    FLD_FORCE = 1u << 12,    /* "force" -> cmd.flag */
+};
+
+/*
+ * Every command a member can send, one row each, and the only list of them:
+ *
+ *     X(enum suffix, wire name, rules action, required fields, optional fields)
+ *
+ * It generates enum room_cmd_type (CMD_<suffix>, in row order), the wire
+ * names (room_cmd_name, room_cmd_from_name; proto/README.md section 2.3),
+ * the rules_action each command is checked as (room_cmd_rules_action) and
+ * protocol.c's decoder (which FLD_* fields each command reads). A row
+ * with a column left out does not compile, so a new command cannot fall
+ * back to a zero-valued default (RULES_STEP_MOVE, or no fields) by being
+ * forgotten in one of several tables. Fields are FLD_* bits or 0.
+ * hand_lower aimed at another member's hand is a facilitator power: room.c
+ * checks it as RULES_MEMBER_REMOVE (room_cmd_action).
+ */
+/* clang-format off */
+#define ROOM_CMD_MAP(X)                                                                  \
+    X(STEP_NEXT, "step_next", RULES_STEP_MOVE, 0, FLD_FORCE)                             \
+    X(STEP_PREV, "step_prev", RULES_STEP_MOVE, 0, 0)                                     \
+    X(CONSULTATION_NEW, "consultation_new", RULES_STEP_MOVE, 0, 0)                       \
+    X(SESSION_CLOSE, "session_close", RULES_SESSION_CLOSE, 0, 0)                         \
+    X(TIMER_START, "timer_start", RULES_TIMER, 0, 0)                                     \
+    X(TIMER_PAUSE, "timer_pause", RULES_TIMER, 0, 0)                                     \
+    X(TIMER_ADD, "timer_add", RULES_TIMER, FLD_SECONDS, 0)                               \
+    X(TIMER_SET, "timer_set", RULES_TIMER, FLD_SECONDS, 0)                               \
+    X(CLIENT_ASSIGN, "client_assign", RULES_CLIENT_ASSIGN, FLD_MEMBER, 0)                \
+    X(FACILITATOR_HANDOVER, "facilitator_handover", RULES_HANDOVER, FLD_MEMBER, 0)       \
+    X(MEMBER_REMOVE, "member_remove", RULES_MEMBER_REMOVE, FLD_MEMBER, 0)                \
+    X(ROLE_SET, "role_set", RULES_ROLE_SET, FLD_MEMBER | FLD_OBSERVER, 0)                \
+    X(CHECKIN_POST, "checkin_post", RULES_CHECKIN, FLD_TEXT, 0)                          \
+    X(TOPIC_PROPOSE, "topic_propose", RULES_TOPIC_PROPOSE, FLD_TEXT, 0)                  \
+    X(PROBLEM_SET, "problem_set", RULES_PROBLEM_SET, FLD_TEXT, 0)                        \
+    X(QUESTION_ASK, "question_ask", RULES_QUESTION_ASK, FLD_TEXT, 0)                     \
+    X(QUESTION_ANSWER, "question_answer", RULES_QUESTION_ANSWER, FLD_CARD | FLD_TEXT, 0) \
+    X(QUESTION_FLAG, "question_flag", RULES_QUESTION_FLAG, FLD_CARD | FLD_FLAGGED, 0)    \
+    X(REFORMULATION_POST, "reformulation_post", RULES_REFORMULATION, FLD_TEXT, 0)        \
+    X(CONTRACT_SET, "contract_set", RULES_CONTRACT_SET, FLD_TEXT, 0)                     \
+    X(CONTRACT_ACK, "contract_ack", RULES_CONTRACT_ACK, 0, 0)                            \
+    X(CONTRIBUTION_POST, "contribution_post", RULES_CONTRIBUTION,                        \
+      FLD_KIND | FLD_TEXT, 0)                                                            \
+    X(MARK_SET, "mark_set", RULES_MARK, FLD_CARD | FLD_MARKED, 0)                        \
+    X(RECADRAGE, "recadrage", RULES_RECADRAGE, 0, 0)                                     \
+    X(ACTION_ADD, "action_add", RULES_ACTION_WRITE, FLD_TEXT, FLD_DUE)                   \
+    X(ACTION_REMOVE, "action_remove", RULES_ACTION_WRITE, FLD_CARD, 0)                   \
+    X(LEARNING_POST, "learning_post", RULES_LEARNING, FLD_DIMENSION | FLD_TEXT, 0)       \
+    X(DEBRIEF_POST, "debrief_post", RULES_DEBRIEF, FLD_DEBRIEF | FLD_OUTCOME, FLD_TEXT)  \
+    X(HAND_RAISE, "hand_raise", RULES_HAND, 0, 0)                                        \
+    X(HAND_LOWER, "hand_lower", RULES_HAND, 0, FLD_MEMBER)                               \
+    X(NOTE_POST, "note_post", RULES_NOTE, FLD_TEXT, 0)
+
 enum room_cmd_type {
-    CMD_STEP_NEXT,
-    CMD_STEP_PREV,
-    CMD_CONSULTATION_NEW,
-    CMD_SESSION_CLOSE,
-    CMD_TIMER_START,
-    CMD_TIMER_PAUSE,
-    CMD_TIMER_ADD,
-    CMD_TIMER_SET,
-    CMD_CLIENT_ASSIGN,
-    CMD_FACILITATOR_HANDOVER,
-    CMD_MEMBER_REMOVE,
-    CMD_ROLE_SET,
-    CMD_CHECKIN_POST,
-    CMD_TOPIC_PROPOSE,
-    CMD_PROBLEM_SET,
-    CMD_QUESTION_ASK,
-    CMD_QUESTION_ANSWER,
-    CMD_QUESTION_FLAG,
-    CMD_REFORMULATION_POST,
-    CMD_CONTRACT_SET,
-    CMD_CONTRACT_ACK,
-    CMD_CONTRIBUTION_POST,
-    CMD_MARK_SET,
-    CMD_RECADRAGE,
-    CMD_ACTION_ADD,
-    CMD_ACTION_REMOVE,
-    CMD_LEARNING_POST,
-    CMD_DEBRIEF_POST,
-    CMD_HAND_RAISE,
-    CMD_HAND_LOWER,
-    CMD_NOTE_POST,
+#define ROOM_CMD_ENUM(suffix, wire, action, required, optional) CMD_##suffix,
+    ROOM_CMD_MAP(ROOM_CMD_ENUM)
+#undef ROOM_CMD_ENUM
     CMD_TYPE_COUNT
 };
+/* clang-format on */
 
 /* A decoded command. Pointers are borrowed for the duration of room_apply;
  * the room copies what it keeps. Which fields a type uses: proto/README.md. */
@@ -368,6 +427,10 @@ const char *room_dimension_name(int dim);
 const char *room_outcome_name(int outcome);
 const char *room_event_name(enum room_event_type t);
 const char *room_cmd_name(enum room_cmd_type t);
+/* Returns the rules_action command type t is checked as (its ROOM_CMD_MAP
+ * row), or RULES_ACTION_COUNT out of range. room_apply() may check a
+ * command's particular form as another action (see ROOM_CMD_MAP). */
+enum rules_action room_cmd_rules_action(enum room_cmd_type t);
 int room_kind_from_name(const char *name);
 int room_dimension_from_name(const char *name);
 int room_outcome_from_name(const char *name);

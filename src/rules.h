@@ -3,8 +3,9 @@
  * DESIGN.md section 3, as data.
  *
  * The table lives in rules.c and nowhere else; proto/README.md mirrors it
- * and test_rules checks every action x role x step against an independent
- * transcription. Pure: libc only, no state.
+ * (the rules table of section 2.3, one row per command) and test_rules
+ * checks every action x role x step against an independent transcription,
+ * and every command x role x step against that README table. Pure: libc only, no state.
  */
 #ifndef CODEV_RULES_H
 #define CODEV_RULES_H

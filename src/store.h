@@ -3,8 +3,8 @@
  *
  * One SQLite database, <data_dir>/codevd.db, in WAL mode with foreign keys
  * and secure_delete on. codevd creates and migrates the schema itself
- * (table schema_version, numbered migrations in store.c, one transaction
- * each). What it keeps:
+ * (table schema_version, numbered migrations in store_schema.c, one
+ * transaction each). What it keeps:
  *   - groups, members (key hashes only), action plans waiting for debrief;
  *   - sessions, with per-step planned and actual durations, the client and
  *     the facilitator of each consultation (the history view);
@@ -62,6 +62,45 @@
  * Expected load: a few commands per second per open room, thousands of
  * rooms: hundreds to a few thousand records per second, each commit
  * carrying every record queued while the previous one was syncing.
+ *
+ * Files: store.c (connections, life cycle, SQLite helpers, the row
+ * iterator), store_schema.c (migrations), store_writer.c (records, writer
+ * thread, group commit, drain), store_replay.c (store_load, replay,
+ * finalize at close), store_read.c (the reads below); store_internal.h
+ * joins them.
+ *
+ * Backends. Everything above this line is the interface the rest of codevd
+ * sees, and it names no database. Today one backend, SQLite, implements it;
+ * a second one (PostgreSQL, a later issue) provides the same operations,
+ * declared in store_internal.h:
+ *   - open and migrate: store_open's connections (a writer's and a
+ *     reader's), store_schema_migrate (the numbered migrations, one
+ *     transaction each, never past a newer database's version);
+ *   - begin / commit a batch: write_batch's one transaction per batch with a
+ *     savepoint per record (a failing record fails alone; a lost
+ *     transaction fails the whole batch);
+ *   - append a record: upsert a group with its members and plans
+ *     (store_group_write), insert a session, append a journal row (one
+ *     parameter per enum store_journal_col);
+ *   - iterate a session's records: store_rows_journal_open and
+ *     store_rows_session_open, then store_rows_next / _int / _text /
+ *     _free. The replay (and so the close and the minutes) reads only
+ *     through these, by the column enums;
+ *   - close a session: write its history and personal records, then delete
+ *     its journal under retention "personal" (store_session_finalize's
+ *     statements, store_db_run);
+ *   - delete a group: every row of it (write_group_delete);
+ *   - load: the groups, members, plans and closed rooms of store_load, and
+ *     the reads of store_read.c;
+ *   - scrub: make deleted text unrecoverable (SQLite: secure_delete and a
+ *     truncating WAL checkpoint after the commit).
+ * SQLite-specific today: the connection type (sqlite3 *) that the internal
+ * functions pass around, store_db_exec / store_db_run / store_stmt_* and
+ * the row iterator's two *_open functions (store.c), the cached
+ * statements and write_batch (store_writer.c), the load_* queries
+ * (store_replay.c) and the reads (store_read.c), which still step
+ * sqlite3_stmt directly. The replay and finalize logic, the records, the
+ * writer thread and its queue are backend-neutral.
  */
 #ifndef CODEV_STORE_H
 #define CODEV_STORE_H
@@ -189,10 +228,11 @@ int store_flush(struct store *s);
 /* Counts from store_load, for the edge to log. */
 struct store_load_report {
     size_t groups, members, plans;
-    size_t sessions_rebuilt;   /* open sessions whose room is live again */
-    size_t sessions_finalized; /* found closed but not finalized (crash): closed now */
-    size_t records_replayed;   /* journal records applied */
-    size_t replay_mismatches;  /* records refused or given another seq on replay */
+    size_t sessions_rebuilt;     /* open sessions whose room is live again */
+    size_t sessions_finalized;   /* found closed but not finalized (crash): closed now */
+    size_t records_replayed;     /* journal records applied */
+    size_t replay_mismatches;    /* records refused or given another seq on replay */
+    size_t closed_rooms_skipped; /* closed rooms that could not be read: shown as none */
 };
 
 /*

@@ -3,7 +3,9 @@
 //
 // t('steps.consultation.label') looks up a dotted key; {name} placeholders
 // are replaced from params; a value that is an object with one/other is a
-// plural chosen by params.n.
+// plural chosen by params.n. French templates elide before a name that
+// starts with a vowel ("de {name}" -> "d’Isabelle"); the strings themselves
+// carry their typography (U+202F before ; : ! ? and inside « », ’).
 
 export const LANGS = ['fr', 'en'];
 const dicts = {};
@@ -48,8 +50,30 @@ export function t(key, params = {}) {
         const rule = new Intl.PluralRules(lang).select(n);
         v = v[rule] ?? v.other ?? key;
     }
+    if (lang === 'fr') v = elideTemplate(String(v), params);
     return String(v).replace(/\{(\w+)\}/g, (m, name) =>
         (params[name] === undefined || params[name] === null ? m : String(params[name])));
+}
+
+// French elision before a name that starts with a vowel sound: "de Bruno"
+// but "d’Isabelle", "que Émilie" -> "qu’Émilie". Words starting with h
+// are left alone (h muet or aspiré cannot be told from the spelling).
+const ELIDING = { de: 'd’', De: 'D’', que: 'qu’', Que: 'Qu’', le: 'l’', la: 'l’', Le: 'L’', La: 'L’' };
+const VOWEL_START = /^[aeiouyàâäéèêëîïôöùûüœæ]/i;
+
+/** "de" + word as French writes it: elided before a vowel ("d’Anne"). */
+export function elide(article, word) {
+    const w = String(word ?? '');
+    return ELIDING[article] && VOWEL_START.test(w) ? `${ELIDING[article]}${w}` : `${article} ${w}`;
+}
+
+/** Applies elide() to each "de {x}" (que, le, la) of a template. */
+export function elideTemplate(template, params) {
+    return template.replace(/(^|[\s(«\u202f\u00a0])(de|De|que|Que|le|la|Le|La) \{(\w+)\}/g, (m, pre, article, name) => {
+        const value = params[name];
+        if (value === undefined || value === null || !VOWEL_START.test(String(value))) return m;
+        return `${pre}${ELIDING[article]}{${name}}`;
+    });
 }
 
 /** The sentence for a server error code (never the raw code). */

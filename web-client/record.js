@@ -59,7 +59,7 @@ export function toMarkdown(rec) {
         out.push(`### ${t('record.contributions')}`, '');
         if (!c.contributions.length) out.push(`_${t('record.nothing')}_`);
         for (const x of c.contributions) {
-            out.push(`- ${x.marked ? `**${t('record.kept')}** · ` : ''}${t(`kinds.${x.kind}`)} (${x.author}) : ${indent(x.text)}`);
+            out.push(`- ${x.marked ? `**${t('record.kept')}** · ` : ''}${t('record.contribution_line', { kind: t(`kinds.${x.kind}`), name: x.author, text: indent(x.text) })}`);
         }
         out.push('', `### ${t('record.plan')}`, '');
         if (!c.actions.length) out.push(`_${t('record.nothing')}_`);
@@ -99,7 +99,7 @@ export function recordNode(rec) {
             c.contributions.length ? h('ul', { class: 'record-list' }, c.contributions.map((x) => h('li', { class: x.marked ? 'is-marked' : null },
                 x.marked ? h('strong', { text: `${t('record.kept')} · ` }) : null,
                 h('span', { class: 'tag', text: t(`kinds.${x.kind}`) }), ' ',
-                h('span', { class: 'hint', text: `${x.author} : ` }),
+                h('span', { class: 'hint', text: `${t('record.author', { name: x.author })} ` }),
                 h('span', { class: 'long-text', text: x.text })))) : nothing(),
             h('h4', { text: t('record.plan') }),
             c.actions.length ? h('ol', { class: 'record-list' }, c.actions.map((a) => h('li', {},

@@ -79,3 +79,15 @@ export function saveRecord(groupId, record) {
 export function loadRecord(groupId) {
     return read(sessionStorage, `codev.record.${groupId}`, null);
 }
+
+/** Steps this browser has shown once (their help folds after that). */
+const SEEN = 'codev.seenSteps';
+
+export function seenStep(step) {
+    return read(localStorage, SEEN, []).includes(step);
+}
+
+export function markStepSeen(step) {
+    const seen = read(localStorage, SEEN, []);
+    if (!seen.includes(step)) write(localStorage, SEEN, [...seen, step]);
+}

@@ -110,18 +110,34 @@ test('facilitator actions: observer, hand over, remove; keyboard only posting', 
     });
     assert.equal(outline, 'solid 3px');
 
-    // The clock: start, set to 0 (overrun shows in red as +m:ss), +1 min, pause.
+    // The last minute: amber for everyone, announced once.
+    await act(F, 'timer-toggle');
+    await K1.locator('.clock.is-running').waitFor();
+    await act(F, 'timer-set');
+    await F.locator('dialog.dialog input[type=number]').fill('1');
+    await F.locator('dialog.dialog button[type=submit]').click();
+    await K1.locator('.clock.is-warning').waitFor();
+    await K1.locator('#announcer p', { hasText: fr.clock.one_minute }).waitFor({ state: 'attached' });
+    await act(F, 'timer-toggle');
+    await K1.locator('.clock.is-paused').waitFor();
+    assert.equal(await K1.locator('.clock.is-warning').count(), 0, 'no warning on a paused clock');
+
+    // The clock: start, set to 0 (overrun shows as +m:ss: in red for the
+    // facilitator, calmly for everyone else), +1 min, pause.
     await act(F, 'timer-toggle');
     await K1.locator('.clock.is-running').waitFor();
     await act(F, 'timer-set');
     await F.locator('dialog.dialog input[type=number]').fill('0');
     await F.locator('dialog.dialog button[type=submit]').click();
-    await K1.locator('.clock.is-overrun').waitFor();
+    await F.locator('.clock.is-overrun').waitFor();
+    await K1.locator('.clock.is-overrun-calm').waitFor();
     assert.match(await K1.locator('[data-clock]').textContent(), /^\+0:0\d$/);
-    assert.equal(await K1.locator('.clock-value').evaluate((el) => getComputedStyle(el).color), 'rgb(176, 0, 32)');
+    assert.equal(await F.locator('.clock-value').evaluate((el) => getComputedStyle(el).color), 'rgb(176, 0, 32)');
+    assert.notEqual(await K1.locator('.clock-value').evaluate((el) => getComputedStyle(el).color), 'rgb(176, 0, 32)');
     await K1.screenshot({ path: shotPath('clock-overrun-consultant-fr') });
+    await F.screenshot({ path: shotPath('clock-overrun-facilitator-fr') });
     await act(F, 'timer-plus1');
-    await K1.locator('.clock:not(.is-overrun).is-running').waitFor();
+    await K1.locator('.clock:not(.is-overrun-calm).is-running').waitFor();
     assert.match(await K1.locator('[data-clock]').textContent(), /^0:5\d$|^1:00$/);
     await act(F, 'timer-toggle');
     await K1.locator('.clock.is-paused', { hasText: fr.clock.paused }).waitFor();

@@ -5,6 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, person, shotPath, realProblems, fitsWidth } from './lib/browser.mjs';
+import { stickyInView, firstScreen, axeProblems } from './lib/layout.mjs';
 import { validateClientMessage, validateHttp } from '../integration/lib/schemas.mjs';
 import { startBackend, createGroup, join, waitStep, panel, post, seeCard, card, act, clockSeconds, fr } from './lib/app.mjs';
 
@@ -13,17 +14,85 @@ let browser;
 const P = {};          // name -> page
 let all = [];
 
+// The role's main element at each step: what must start within the first
+// screen at 700 x 900 (issue 12). `whole`: entirely visible, not only begun.
+const MAIN = {
+    '01-opening': { facilitator: 'form[data-composer-form=checkin]', client: '.step-opening .block', consultant: 'form[data-composer-form=checkin]' },
+    '02-topic': { facilitator: 'form.assign', client: 'form[data-composer-form=topic]', consultant: 'form[data-composer-form=topic]' },
+    '03-expose': { facilitator: '.problem-text', client: 'form[data-composer-form=problem]', consultant: '.problem-text' },
+    '04-clarification': { facilitator: '.questions .card-question', client: '.questions form[data-composer-form=answer]', consultant: 'form[data-composer-form=question]' },
+    '05-contract': { facilitator: '.contract-text', client: 'form[data-composer-form=contract]', consultant: '[data-action=ack]' },
+    '06-consultation': { facilitator: '.stack .card', client: ['.stack .card', { whole: true }], consultant: ['form[data-composer-form=contribution]', '.stack'] },
+    '07-synthesis': { facilitator: '.actions-list .card', client: 'form[data-composer-form=action]', consultant: '.actions-list .card' },
+    '08-learning': { facilitator: 'form[data-composer-form=learning]', client: 'form[data-composer-form=learning]', consultant: 'form[data-composer-form=learning]' },
+    '09-closed': { facilitator: '.record-actions', client: '.record-actions', consultant: '.record-actions' },
+    '10-next-opening': { facilitator: 'form[data-composer-form=checkin]', client: '.card-debrief', consultant: 'form[data-composer-form=checkin]' },
+};
+const ROLE_OF = { facilitator: 'facilitator', client: 'client', k1: 'consultant', k3: 'consultant' };
+
+/** Every check of one page in its current language: bar, main element, axe. */
+async function checkPage(step, who, lang) {
+    const page = P[who];
+    const where = `${step} ${who} ${lang}`;
+    assert.ok(await fitsWidth(page), `${where}: the page fits its width`);
+    const closed = step === '09-closed';
+    const bar = closed ? ['.stepbar .now-title'] : ['.stepbar .now-title', '.stepbar [data-clock]'];
+    if (who === 'facilitator' && !closed) bar.push(step === '08-learning' ? '[data-action=step-prev]' : '[data-action=step-next]');
+    assert.deepEqual(await stickyInView(page, bar), [], `${where}: step and clock stay in view`);
+    if (who !== 'k3') {
+        let want = MAIN[step][ROLE_OF[who]];
+        const list = Array.isArray(want) && typeof want[1] === 'object' ? [want] : [].concat(want);
+        for (const w of list) {
+            const [sel, opts] = Array.isArray(w) ? w : [w, {}];
+            const at = await firstScreen(page, sel, opts);
+            assert.ok(at.ok, `${where}: the main element is on the first screen (${at.why})`);
+        }
+    }
+    assert.deepEqual(await axeProblems(page), [], `${where}: axe finds no serious or critical violation`);
+    await page.evaluate(() => window.scrollTo({ top: 0, behavior: 'instant' }));
+    const name = { facilitator: 'facilitator', client: 'client', k1: 'consultant', k3: 'consultant-phone' }[who];
+    await page.screenshot({ path: shotPath(`${step}-${name}-${lang}`) });
+    if (who === 'facilitator' || who === 'client') {
+        // The same person on a phone: the bar stays in view, axe is content.
+        await page.setViewportSize({ width: 390, height: 844 });
+        assert.ok(await fitsWidth(page), `${where} phone: the page fits its width`);
+        assert.deepEqual(await stickyInView(page, bar), [], `${where} phone: step and clock stay in view`);
+        assert.deepEqual(await axeProblems(page), [], `${where} phone: axe finds no serious or critical violation`);
+        await page.evaluate(() => window.scrollTo({ top: 0, behavior: 'instant' }));
+        await page.screenshot({ path: shotPath(`${step}-${name}-phone-${lang}`) });
+        await page.setViewportSize({ width: 700, height: 900 });
+    }
+}
+
+/** axe on a screen outside the room (home, no session yet), both languages. */
+async function axeScreen(page, name) {
+    for (const lang of ['fr', 'en']) {
+        assert.deepEqual(await axeProblems(page), [], `${name} ${lang}: axe finds no serious or critical violation`);
+        await page.screenshot({ path: shotPath(`${name}-${lang}`) });
+        await page.locator('[data-action=lang]').first().click();
+        await page.locator(`html[lang=${lang === 'fr' ? 'en' : 'fr'}]`).waitFor();
+    }
+}
+
+async function switchLanguage(page, lang) {
+    await page.locator('[data-action=lang]').first().click();
+    await page.locator(`html[lang=${lang}]`).waitFor();
+    await page.locator('.stepbar .now-title').or(page.locator('#panel[data-step=none]')).first().waitFor();
+}
+
+/**
+ * At each step, for the facilitator, the client, a consultant at 700 px and
+ * one on a phone, in French then English: layout, axe, a first-screen
+ * screenshot; and a full-page one of the facilitator and the client.
+ */
 async function shoot(step) {
     for (const p of all) assert.ok(await fitsWidth(p), `${step}: ${p.personName}'s page fits its width`);
-    await P.k3.screenshot({ path: shotPath(`${step}-consultant-phone-fr`), fullPage: true });
-    for (const who of ['facilitator', 'client']) {
-        const page = P[who];
-        await page.screenshot({ path: shotPath(`${step}-${who}-fr`), fullPage: true });
-        await page.locator('[data-action=lang]').first().click();
-        await page.locator('html[lang=en]').waitFor();
-        await page.screenshot({ path: shotPath(`${step}-${who}-en`), fullPage: true });
-        await page.locator('[data-action=lang]').first().click();
-        await page.locator('html[lang=fr]').waitFor();
+    for (const who of ['facilitator', 'client']) await P[who].screenshot({ path: shotPath(`${step}-${who}-fr-full`), fullPage: true });
+    for (const who of ['facilitator', 'client', 'k1', 'k3']) {
+        await checkPage(step, who, 'fr');
+        await switchLanguage(P[who], 'en');
+        await checkPage(step, who, 'en');
+        await switchLanguage(P[who], 'fr');
     }
 }
 
@@ -65,7 +134,7 @@ test('a whole session, five browsers, every step', async (root) => {
     await t.test('home: create a group, invite, join', async () => {
         await P.facilitator.goto(`${server.url}/`);
         await P.facilitator.locator('form[data-form=create]').waitFor();
-        await P.facilitator.screenshot({ path: shotPath('00-home-facilitator-fr'), fullPage: true });
+        await axeScreen(P.facilitator, '00-home-facilitator');
         const invite = await createGroup(P.facilitator, server.url, { name: 'Gestionnaires Montréal', me: names.facilitator });
         assert.match(invite, /#\/join\/[0-9a-f-]{36}\/[A-Za-z0-9_-]{22}$/, 'invite link carries the code in the fragment');
         assert.doesNotMatch(invite, /\?/, 'no query string');
@@ -75,8 +144,8 @@ test('a whole session, five browsers, every step', async (root) => {
         for (const who of ['client', 'k1', 'k2', 'k3']) {
             await P.facilitator.locator('.member-name', { hasText: names[who] }).waitFor();
         }
-        await P.facilitator.screenshot({ path: shotPath('00-nosession-facilitator-fr'), fullPage: true });
-        await P.client.screenshot({ path: shotPath('00-nosession-client-fr'), fullPage: true });
+        await axeScreen(P.facilitator, '00-nosession-facilitator');
+        await axeScreen(P.client, '00-nosession-client');
         // The key never shows up in the address bar.
         for (const p of all) assert.doesNotMatch(p.url(), /\?/);
     });
@@ -115,11 +184,14 @@ test('a whole session, five browsers, every step', async (root) => {
         await post(P.client, 'problem', 'Depuis la fusion, mon équipe rate une échéance sur deux.\nJ\'ai essayé des points quotidiens.');
         await Promise.all(all.map((p) => p.locator('.problem-text', { hasText: 'rate une échéance sur deux' }).waitFor()));
         assert.equal(await P.k1.locator('form[data-composer-form=problem]').count(), 0, 'only the client has the problem composer');
+        // Only the client speaks: nobody is offered a hand.
+        for (const p of all) assert.equal(await p.locator('[data-action=hand]:visible').count(), 0, `${p.personName}: no hand during the exposé`);
         await shoot('03-expose');
     });
 
     await t.test('clarification: questions and answers', async () => {
         await next('clarification');
+        await P.k1.locator('[data-action=hand]:visible').waitFor();
         await post(P.k1, 'question', 'Qui fixe les échéances aujourd\'hui ?');
         await post(P.k2, 'question', 'As-tu pensé à réduire le nombre de projets ?');
         await seeCard(all, 'Qui fixe les échéances');
@@ -137,10 +209,26 @@ test('a whole session, five browsers, every step', async (root) => {
         await post(P.k3, 'reformulation', 'Ce que j\'ai compris : tu veux retrouver la maîtrise des délais.');
         await seeCard(all, 'retrouver la maîtrise des délais');
         await post(P.client, 'contract', 'J\'aimerais que vous m\'aidiez à remettre mon équipe sur ses échéances sans l\'épuiser.');
-        await Promise.all(all.map((p) => p.locator('.pinned-contract', { hasText: 'sans l\'épuiser' }).waitFor()));
-        for (const k of ['k1', 'k2', 'k3']) await act(P[k], 'ack');
+        await Promise.all(all.map((p) => p.locator('.contract-text', { hasText: 'sans l\'épuiser' }).waitFor()));
+        // The facilitator's Next says how many confirmed and offers to go on.
+        const nextBtn = P.facilitator.locator('.stepbar [data-action=step-next]');
+        await P.facilitator.locator('.stepbar [data-action=step-next].is-force', { hasText: fr.fac.next_force.replace('{n}', '0').replace('{total}', '3') }).waitFor();
+        // A refused step_next (no force) says why, and the message goes away
+        // by itself once the acknowledgements change.
+        await P.facilitator.evaluate(() => {
+            const ws = window.__sockets[window.__sockets.length - 1];
+            ws.send(JSON.stringify({ type: 'step_next', id: 'not-yet-1' }));
+        });
+        const toast = P.facilitator.locator('#alerts .toast', { hasText: fr.errors.contract_not_acked });
+        await toast.waitFor();
+        await act(P.k1, 'ack');
+        await P.facilitator.locator('.stepbar [data-action=step-next]', { hasText: '1/3' }).waitFor();
+        await toast.waitFor({ state: 'detached' });
+        for (const k of ['k2', 'k3']) await act(P[k], 'ack');
         await P.facilitator.locator('.ack-summary', { hasText: '3' }).waitFor();
         await P.facilitator.locator('.ack.is-acked').nth(2).waitFor();
+        await P.facilitator.locator('.stepbar [data-action=step-next]:not(.is-force)', { hasText: fr.steps.consultation.short }).waitFor();
+        assert.equal(await nextBtn.count(), 1);
         await shoot('05-contract');
     });
 
@@ -172,6 +260,8 @@ test('a whole session, five browsers, every step', async (root) => {
         assert.equal(await top(P.k2).evaluate((el) => getComputedStyle(el).animationName), 'none');
         // Screen readers hear the new card.
         assert.match(await P.k2.locator('#announcer').textContent(), /tableau commun/);
+        // French elision before a name that starts with a vowel.
+        assert.match(await P.k2.locator('#announcer').textContent(), /d’Émilie/);
         // Newest at the top, in every browser.
         for (const p of all) {
             const firstText = await p.locator('.stack .card-text').first().textContent();
@@ -198,7 +288,7 @@ test('a whole session, five browsers, every step', async (root) => {
         await target.locator('[data-action=mark]').click();
         await P.client.locator('.card-contribution.is-marked', { hasText: 'gelé les nouveaux projets' }).waitFor();
         await act(P.client, 'recadrage');
-        await P.facilitator.locator('.recadrage-alert:visible').waitFor();
+        await P.facilitator.locator('.stepbar .recadrage-alert[role=alert]:visible').waitFor();
         assert.equal(await P.k1.locator('.card-contribution.is-marked').count(), 0, 'consultants do not see marks');
         assert.equal(await P.k1.locator('.recadrage-alert:visible').count(), 0, 'consultants do not see recadrage');
 
@@ -214,6 +304,19 @@ test('a whole session, five browsers, every step', async (root) => {
         assert.ok(Math.abs(a - b) <= 1, `clock after reload ${a} vs ${b}`);
         await P.k3.waitForTimeout(1200);
         assert.ok(await clockSeconds(P.k3) < a, 'and keeps counting down');
+        // The case at hand: the exposé and the answers, folded.
+        await P.k1.locator('[data-recall] summary').click();
+        await P.k1.locator('[data-recall] .recall-a', { hasText: 'sans nous consulter' }).waitFor();
+        await P.k1.locator('[data-recall] .problem-text', { hasText: 'rate une échéance sur deux' }).waitFor();
+        await P.k1.locator('[data-recall] summary').click();
+        // Overrun: red for the facilitator only, calm for everyone else.
+        await act(P.facilitator, 'timer-set');
+        await P.facilitator.locator('dialog.dialog input[type=number]').fill('0');
+        await P.facilitator.locator('dialog.dialog button[type=submit]').click();
+        await P.facilitator.locator('.clock.is-overrun').waitFor();
+        await P.client.locator('.clock.is-overrun-calm').waitFor();
+        assert.equal(await P.client.locator('.clock.is-overrun').count(), 0, 'no red overrun for the client');
+        assert.equal(await P.client.locator('.clock-label').textContent(), fr.clock['overrun-calm']);
         await shoot('06-consultation');
     });
 
@@ -224,6 +327,8 @@ test('a whole session, five browsers, every step', async (root) => {
         await seeCard(all, 'Renégocier deux échéances avec ma directrice');
         await P.k1.locator('.action-due', { hasText: 'prochaine séance' }).waitFor();
         await P.client.locator('.kept .card-text', { hasText: 'gelé les nouveaux projets' }).waitFor();
+        for (const p of all) assert.equal(await p.locator('[data-action=hand]:visible').count(), 0, `${p.personName}: no hand during the synthesis`);
+        await P.k3.locator('[data-recall] summary').waitFor();
         await shoot('07-synthesis');
     });
 
@@ -241,6 +346,11 @@ test('a whole session, five browsers, every step', async (root) => {
         await P.k1.locator('[data-action=notes]').click();
         await post(P.k1, 'note', 'Note pour moi : relire le contrat.');
         await P.k1.locator('.notes-list .card-text', { hasText: 'relire le contrat' }).waitFor();
+        // The notes leave the room visible: the bar above the sheet, usable.
+        const [sheetTop, barBottom, vh] = await P.k1.evaluate(() => [document.querySelector('dialog.drawer').getBoundingClientRect().top,
+            document.querySelector('.stepbar').getBoundingClientRect().bottom, window.innerHeight]);
+        assert.ok(sheetTop > barBottom && sheetTop >= vh * 0.4, `sheet from ${sheetTop}, bar to ${barBottom}`);
+        await P.k1.screenshot({ path: shotPath('08-learning-notes-consultant-fr') });
         await P.k1.locator('[data-action=notes-close]').click();
         await P.k2.waitForTimeout(300);
         for (const p of [P.facilitator, P.client, P.k2, P.k3]) assert.equal(await card(p, 'relire le contrat').count(), 0);
@@ -260,8 +370,8 @@ test('a whole session, five browsers, every step', async (root) => {
         const file = await dl;
         const md = await (await file.createReadStream()).toArray().then((chunks) => Buffer.concat(chunks).toString('utf8'));
         assert.match(md, /^# /);
-        assert.match(md, /\*\*À retenir\*\* · Retour d'expérience \(Dmitri\) : J'ai vécu une fusion/);
-        assert.match(md, /1\. Renégocier deux échéances avec ma directrice\. — pour : d'ici la prochaine séance/);
+        assert.ok(md.includes(`**${fr.record.kept}** · ${fr.kinds.experience} (Dmitri)\u202f: J'ai vécu une fusion`), md);
+        assert.ok(md.includes(`1. Renégocier deux échéances avec ma directrice. — ${fr.synthesis.due_value.replace('{due}', 'd\'ici la prochaine séance')}`), md);
         // The HTML export is a standalone, escaped document.
         const dl2 = P.client.waitForEvent('download');
         await P.client.locator('[data-action=export-html]').click();
@@ -303,6 +413,7 @@ test('a whole session, five browsers, every step', async (root) => {
         const item = P.client.locator('.card-debrief', { hasText: 'Renégocier deux échéances avec ma directrice.' });
         await item.waitFor();
         assert.equal(await P.k1.locator('.card-debrief form').count(), 0, 'only the earlier client reports');
+        assert.equal(await item.locator('input[name^=outcome]:checked').count(), 0, 'no outcome is chosen in advance');
         await item.locator('input[value=partly]').check({ force: true });
         await post(P.client, 'debrief', 'Une échéance renégociée sur deux.', { within: item });
         await Promise.all(all.map((p) => p.locator('.card-debrief .debrief-outcome', { hasText: fr.outcomes.partly }).waitFor()));

@@ -54,6 +54,30 @@ test('every string is non-empty and both languages use the same placeholders', (
     }
 });
 
+test('French typography: no ASCII space before ; : ! ? » or after «, no ASCII apostrophe', () => {
+    const bad = [];
+    for (const [key, v] of Object.entries(FR)) {
+        for (const str of typeof v === 'string' ? [v] : Object.values(v)) {
+            if (/[ \u00a0][;:!?»]/.test(str)) bad.push(`${key}: a space before ; : ! ? or » must be U+202F: ${str}`);
+            if (/«[ \u00a0]/.test(str)) bad.push(`${key}: the space after « must be U+202F: ${str}`);
+            if (/'/.test(str)) bad.push(`${key}: ASCII apostrophe, use ’: ${str}`);
+            if (/·/.test(str)) bad.push(`${key}: point médian: use neutral phrasing: ${str}`);
+        }
+    }
+    assert.deepEqual(bad, []);
+});
+
+test('French elision before a name that starts with a vowel', async () => {
+    const { elide, elideTemplate } = await import('../../web-client/i18n.js');
+    assert.equal(elide('de', 'Isabelle'), 'd’Isabelle');
+    assert.equal(elide('de', 'Émilie'), 'd’Émilie');
+    assert.equal(elide('de', 'Bruno'), 'de Bruno');
+    assert.equal(elideTemplate(FR['contract.pinned_by'], { name: 'Anne' }), FR['contract.pinned_by'].replace('de {name}', 'd’{name}'));
+    assert.equal(elideTemplate(FR['contract.pinned_by'], { name: 'Bruno' }), FR['contract.pinned_by']);
+    assert.equal(elideTemplate('Question que {name} pose', { name: 'Ulysse' }), 'Question qu’{name} pose');
+    assert.equal(elideTemplate('Garde {name}', { name: 'Anne' }), 'Garde {name}', 'only after de, que, le, la');
+});
+
 test('every error code of proto/README.md has a sentence in both languages', () => {
     const readme = readFileSync(path.join(repoRoot, 'proto/README.md'), 'utf8');
     const table = readme.split('<!-- error-codes:begin -->')[1].split('<!-- error-codes:end -->')[0];
@@ -79,7 +103,7 @@ test('every key the code asks for exists', () => {
     for (const k of ['suggestion', 'experience', 'feeling']) wanted.add(`kinds.${k}`);
     for (const d of ['process', 'content']) wanted.add(`dims.${d}`);
     for (const o of ['done', 'partly', 'not_done', 'dropped']) wanted.add(`outcomes.${o}`);
-    for (const c of ['running', 'paused', 'stopped', 'overrun', 'overrun-paused']) wanted.add(`clock.${c}`);
+    for (const c of ['running', 'paused', 'stopped', 'overrun', 'overrun-paused', 'overrun-calm']) wanted.add(`clock.${c}`);
     for (const c of ['idle', 'connecting', 'open', 'lost', 'fatal']) wanted.add(`conn.${c}`);
     for (const c of ['checkin', 'topic', 'question', 'reformulation', 'contribution', 'action', 'learning', 'note']) wanted.add(`announce.types.${c}`);
     const missing = [...wanted].filter((k) => !lookup(FR, k) || !lookup(EN, k));

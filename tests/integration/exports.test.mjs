@@ -239,9 +239,9 @@ describe('exports after a real session', () => {
         const md = await getText(srv, `${path}?format=md`, g.F.key);
         assert.equal(md.headers.get('content-type'), 'text/markdown; charset=utf-8');
         assert.ok(md.text.includes('### Consultation 1 — Client : Karim · Animation : Claire\n'), md.text);
-        assert.match(md.text, /\| Clarification \| 20:00 \| 0:0[1-9] \|\n/);
-        assert.match(md.text, /\| Contrat \| 7:00 \| 0:0\d \|\n/);
-        assert.match(md.text, /\| Consultation \| 25:00 \| 0:0\d \|\n/);
+        assert.match(md.text, /\| 2\. Clarification \| 20:00 \| 0:0[1-9] \|\n/);
+        assert.match(md.text, /\| 3\. Contrat \| 7:00 \| 0:0\d \|\n/);
+        assert.match(md.text, /\| 4\. Consultation \| 25:00 \| 0:0\d \|\n/);
     });
 
     test('minutes: 404 under retention personal', async () => {

@@ -345,7 +345,13 @@ static void check_costs_under_20_us_for_300_characters(void **state)
     print_message("# one check of %zu bytes: median %.2f us (min %.2f, max %.2f)\n",
                   strlen(q), rounds[10], rounds[0], rounds[20]);
     assert_false(r.advice_like);
+    /* The budget is the release build's: under the sanitizers the figure is
+     * printed, not held to it (ASan alone costs about four times). */
+#if defined(__SANITIZE_ADDRESS__)
+    print_message("# (sanitizer build: the 20 us budget is not asserted)\n");
+#else
     assert_true(rounds[10] < 20.0);
+#endif
 }
 
 int main(void)

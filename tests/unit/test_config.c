@@ -50,6 +50,7 @@ static const struct num_key num_keys[] = {
     NUM(room_items_max, 10, 1000000, 2000),
     NUM(room_bytes_max, 65536, 268435456, 786432),
     NUM(rewrites_max, 1, 100000, 50),
+    NUM(room_member_share, 1, 64, 4),
     NUM(group_journal_max_bytes, 65536, 1073741824, 8388608),
     NUM(groups_max, 1, 10000000, 100000),
     NUM(sessions_max, 1, 1000000, 10000),
@@ -360,6 +361,7 @@ static void each_key_parses_from_file(void **state)
     assert_int_equal(c.room_items_max, 5000);
     assert_int_equal(c.room_bytes_max, 1048576);
     assert_int_equal(c.rewrites_max, 20);
+    assert_int_equal(c.room_member_share, 3);
     assert_int_equal(c.group_journal_max_bytes, 16777216);
     assert_int_equal(c.groups_max, 10000000);
     assert_int_equal(c.sessions_max, 2000);

@@ -462,9 +462,9 @@ static void history_text_has_a_table_per_consultation_in_both_languages(void **s
     assert_has(md, "### Consultation 1 — Client : Karim \\<i\\> · Animation : Claire\n");
     assert_has(md, "| Étape | Prévu | Réel |\n|---|---|---|\n");
     assert_has(md, "| Choix du sujet | 5:00 | 3:12 |\n");
-    assert_has(md, "| Consultation | 25:00 | 31:00 |\n");
+    assert_has(md, "| 4. Consultation | 25:00 | 31:00 |\n");
     assert_has(md, "| Total | 30:00 | 34:12 |\n");
-    assert_has(md, "| Accueil, météo, retour sur les actions | 10:00 | 8:12 |\n");
+    assert_has(md, "| Accueil et retour sur les actions | 10:00 | 8:12 |\n");
     assert_has(md, "| Claire | 0 | 1 | jamais |\n");
     /* newest session first */
     assert_true(strstr(md, "Séance du 2025-12-28") < strstr(md, "Séance du 2025-11-28"));

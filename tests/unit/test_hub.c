@@ -140,6 +140,15 @@ static void names_refuse_invisible_and_bidi_characters(void **state)
         "Ann\x1b[31me", /* ESC (C0) */
         "Ann\x7f"
         "e", /* DEL */
+        "Ann\xc2\xad"
+        "e",                    /* U+00AD soft hyphen */
+        "\xe3\x85\xa4",         /* U+3164 Hangul filler alone: a blank name */
+        "Anne\xef\xbe\xa0",     /* U+FFA0 halfwidth Hangul filler */
+        "Anne\xef\xb8\x8f",     /* U+FE0F variation selector */
+        "Anne\xf3\xa0\x80\x81", /* U+E0001 language tag */
+        "Ann\xe2\x81\xaa"
+        "e",                    /* U+206A inhibit symmetric swapping */
+        "\xc2\xa0\xe3\x80\x80", /* only no-break and ideographic spaces */
     };
     /* Three joins: the fixture's member limit is 4, the facilitator included. */
     const char *good[] = {"Zoé Ἀθηνᾶ", "محمد 李小龙", "Anne-Marie O'Neil [a][b]"};

@@ -164,6 +164,47 @@ static void out_of_descriptors_sheds_the_connection_then_recovers(void **state)
     listener_close(&l);
 }
 
+/* The reserve can be lost (a thread takes the descriptor freed for the
+ * accept): the next accept takes one back as soon as one is free, so that
+ * the shortage after sheds instead of leaving the connection waiting (the
+ * loop would wake for it again and again). */
+static void a_lost_reserve_is_taken_back_at_the_next_shortage(void **state)
+{
+    struct listener l;
+    struct rlimit saved, low;
+    char err[300], peer[64];
+    uint16_t port = free_port();
+    bool shed = false;
+    int client, next;
+    char byte;
+
+    (void)state;
+    assert_int_equal(listener_open(&l, "127.0.0.1", port, err, sizeof(err)), 0);
+    close(l.reserve_fd); /* lost */
+    l.reserve_fd = -1;
+    client = connect_to("127.0.0.1", port);
+    assert_true(client >= 0);
+    next = open("/dev/null", O_RDONLY);
+    close(next);
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+    low = saved;
+    low.rlim_cur = (rlim_t)next + 1; /* one free: the reserve's */
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    next = open("/dev/null", O_RDONLY); /* now none */
+    assert_true(next >= 0);
+    /* Still none: nothing to shed with, nothing accepted. */
+    assert_int_equal(listener_accept(&l, l.fds[0], peer, sizeof(peer), &shed), -1);
+    assert_false(shed);
+    close(next); /* one comes free */
+    assert_int_equal(listener_accept(&l, l.fds[0], peer, sizeof(peer), &shed), -1);
+    assert_true(shed);
+    assert_true(l.reserve_fd >= 0);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+    assert_true(recv(client, &byte, 1, 0) <= 0);
+    close(client);
+    listener_close(&l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -173,6 +214,7 @@ int main(void)
         cmocka_unit_test(host_name_is_resolved),
         cmocka_unit_test(unknown_name_is_refused),
         cmocka_unit_test(out_of_descriptors_sheds_the_connection_then_recovers),
+        cmocka_unit_test(a_lost_reserve_is_taken_back_at_the_next_shortage),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

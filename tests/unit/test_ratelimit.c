@@ -82,6 +82,42 @@ static void ipv6_addresses_of_one_64_share_their_buckets(void **state)
     rate_table_free(t);
 }
 
+/* Every spelling of a /64 is one key: "::" anywhere (inet_ntop writes it
+ * for most host parts) was taken for "short enough", so each host address
+ * of a /64 had its own budget. */
+static void every_spelling_of_a_64_is_one_key(void **state)
+{
+    static const char *const same[][2] = {
+        {"2001:db8:1:2::5", "2001:db8:1:2::6"},
+        {"2001:db8::1:2:3:4", "2001:db8::1:2:3:5"},
+        {"2001:db8::9:1:2:3", "2001:db8:0:0:abcd::1"},
+        {"::ffff:192.0.2.7", "192.0.2.7"},
+        {"2001:DB8:1:2::5", "2001:0db8:0001:0002:ffff:ffff:ffff:ffff"},
+    };
+    static const char *const apart[][2] = {
+        {"2001:db8:1:2::5", "2001:db8:1:3::5"},
+        {"192.0.2.7", "192.0.2.8"},
+        {"::ffff:192.0.2.7", "::ffff:192.0.2.8"},
+    };
+    char a[RATE_ADDR_LEN], b[RATE_ADDR_LEN];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+        rate_addr_prefix(same[i][0], a);
+        rate_addr_prefix(same[i][1], b);
+        assert_string_equal(a, b);
+    }
+    for (size_t i = 0; i < sizeof(apart) / sizeof(apart[0]); i++) {
+        rate_addr_prefix(apart[i][0], a);
+        rate_addr_prefix(apart[i][1], b);
+        assert_string_not_equal(a, b);
+    }
+    rate_addr_prefix("2001:db8:1:2::5", a);
+    assert_string_equal(a, "2001:0db8:0001:0002::/64");
+    rate_addr_prefix(NULL, a);
+    assert_string_equal(a, "");
+}
+
 static void a_full_table_keeps_a_fixed_size_and_serves_every_address(void **state)
 {
     struct rate_table *t = rate_table_new(16);
@@ -104,6 +140,7 @@ int main(void)
         cmocka_unit_test(ready_does_not_take),
         cmocka_unit_test(each_address_has_its_own_buckets),
         cmocka_unit_test(ipv6_addresses_of_one_64_share_their_buckets),
+        cmocka_unit_test(every_spelling_of_a_64_is_one_key),
         cmocka_unit_test(a_full_table_keeps_a_fixed_size_and_serves_every_address),
     };
 

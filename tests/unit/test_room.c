@@ -696,6 +696,42 @@ static void answer_rewrites_count_and_close_is_always_possible(void **state)
     teardown((void **)&f);
 }
 
+/* One member cannot fill the session for everyone (issue 10 review): each
+ * member other than the facilitator may use 1/member_share of the items,
+ * bytes and journal; others and the facilitator go on, and the facilitator
+ * can remove the member even once the whole journal is used. */
+static void a_member_uses_its_share_of_the_session_budget_only(void **state)
+{
+    struct room_limits l = default_limits();
+    struct fx *f;
+
+    (void)state;
+    l.member_share = 4;
+    l.items_max = 40; /* a share of 10 cards */
+    l.journal_bytes_max = 400 * (ROOM_JOURNAL_OVERHEAD + 10);
+    f = fx_new_with(&l);
+    walk_to(f, STEP_OPENING);
+    for (int n = 0; n < 10; n++)
+        assert_int_equal(send_text(f, BEN, CMD_NOTE_POST, "0123456789"), 0);
+    refuse_text(f, BEN, CMD_NOTE_POST, "0123456789", CODEV_E_ROOM_FULL);
+    assert_int_equal(send_text(f, CLE, CMD_NOTE_POST, "0123456789"), 0);
+    for (int n = 0; n < 12; n++)
+        assert_int_equal(send_text(f, FA, CMD_NOTE_POST, "0123456789"), 0);
+    /* The journal: a hand raised and lowered over and over. */
+    f->r->limits.items_max = 0;
+    while (send(f, CLE, CMD_HAND_RAISE) == 0 && send(f, CLE, CMD_HAND_LOWER) == 0)
+        ;
+    refuse(f, CLE, CMD_HAND_RAISE, CODEV_E_JOURNAL_FULL);
+    assert_true(f->r->members[CLE].journal_bytes <= l.journal_bytes_max / 4);
+    assert_true(f->r->journal_bytes < l.journal_bytes_max);
+    assert_int_equal(send(f, ANA, CMD_HAND_RAISE), 0);
+    /* The whole journal used: the facilitator still removes the member. */
+    f->r->limits.journal_bytes_max = (uint32_t)f->r->journal_bytes;
+    refuse(f, FA, CMD_TIMER_START, CODEV_E_JOURNAL_FULL);
+    assert_int_equal(send_target(f, FA, CMD_MEMBER_REMOVE, ids[CLE]), 0);
+    teardown((void **)&f);
+}
+
 /* A shorter rewrite always fits, even in a full room; the bytes follow the
  * text the room holds. */
 static void a_full_room_takes_a_shorter_rewrite(void **state)
@@ -1860,6 +1896,61 @@ static void enum_names_are_the_wire_names(void **state)
     assert_int_equal(room_outcome_from_name("not_done"), OUTCOME_NOT_DONE);
 }
 
+/* ROOM_CMD_MAP gives every command its rules action: checked here against
+ * an independent transcription of proto/README.md section 2.3 (a command
+ * left out of the old side table used to be checked as RULES_STEP_MOVE). */
+static void every_command_is_checked_as_its_own_action(void **state)
+{
+    static const enum rules_action want[] = {
+        RULES_STEP_MOVE,
+        RULES_STEP_MOVE,
+        RULES_STEP_MOVE,
+        RULES_SESSION_CLOSE,
+        RULES_TIMER,
+        RULES_TIMER,
+        RULES_TIMER,
+        RULES_TIMER,
+        RULES_CLIENT_ASSIGN,
+        RULES_HANDOVER,
+        RULES_MEMBER_REMOVE,
+        RULES_ROLE_SET,
+        RULES_CHECKIN,
+        RULES_TOPIC_PROPOSE,
+        RULES_PROBLEM_SET,
+        RULES_QUESTION_ASK,
+        RULES_QUESTION_ANSWER,
+        RULES_QUESTION_FLAG,
+        RULES_REFORMULATION,
+        RULES_CONTRACT_SET,
+        RULES_CONTRACT_ACK,
+        RULES_CONTRIBUTION,
+        RULES_MARK,
+        RULES_RECADRAGE,
+        RULES_ACTION_WRITE,
+        RULES_ACTION_WRITE,
+        RULES_LEARNING,
+        RULES_DEBRIEF,
+        RULES_HAND,
+        RULES_HAND,
+        RULES_NOTE,
+    };
+    bool used[RULES_ACTION_COUNT] = {false};
+
+    (void)state;
+    assert_int_equal(sizeof(want) / sizeof(want[0]), CMD_TYPE_COUNT);
+    for (int i = 0; i < CMD_TYPE_COUNT; i++) {
+        enum rules_action a = room_cmd_rules_action((enum room_cmd_type)i);
+        if (a != want[i])
+            fail_msg("%s: action %d, want %d", room_cmd_name((enum room_cmd_type)i),
+                     (int)a, (int)want[i]);
+        used[a] = true;
+    }
+    /* Every action of the rules table is some command's. */
+    for (int a = 0; a < RULES_ACTION_COUNT; a++)
+        assert_true(used[a]);
+    assert_int_equal(room_cmd_rules_action(CMD_TYPE_COUNT), RULES_ACTION_COUNT);
+}
+
 static void unknown_names_and_values_give_null_or_minus_one(void **state)
 {
     assert_null(room_card_type_name(CARD_TYPE_COUNT));
@@ -1913,6 +2004,7 @@ int main(void)
         cmocka_unit_test(notes_across_step_moves_meet_the_item_budget),
         cmocka_unit_test(budgets_refuse_with_their_codes),
         cmocka_unit_test(answer_rewrites_count_and_close_is_always_possible),
+        cmocka_unit_test(a_member_uses_its_share_of_the_session_budget_only),
         cmocka_unit_test(a_full_room_takes_a_shorter_rewrite),
         cmocka_unit_test(json_len_counts_escapes_as_jansson_writes_them),
         cmocka_unit_test(answers_flags_and_marks_are_not_cards),
@@ -1946,6 +2038,7 @@ int main(void)
         T(recadrage_follows_the_facilitator_after_a_handover),
         T(outbox_clear_forgets_events_but_not_seq),
         cmocka_unit_test(enum_names_are_the_wire_names),
+        cmocka_unit_test(every_command_is_checked_as_its_own_action),
         cmocka_unit_test(unknown_names_and_values_give_null_or_minus_one),
     };
 

@@ -7,17 +7,24 @@
  * rules.h as plain ifs. One test per action then walks every role x step
  * and asserts the exact code rules_check returns, so a changed row, a
  * changed flag or a changed check order each fail a named test.
+ *
+ * The rules table of proto/README.md section 2.3 is the third form: one row
+ * per command, one cell per step, the roles allowed. readme_rules_table_
+ * matches_rules_c reads it (CODEV_PROTO_README, set by meson) and compares
+ * every command x role x step with rules_check on the command's action.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "errors.h"
+#include "room.h"
 #include "rules.h"
 
 /* "*" stands for every step of an open session: opening ... learning. */
@@ -305,6 +312,132 @@ static void role_names_are_the_wire_names(void **state)
 
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
 
+/* Reads the whole of path into a new NUL-terminated buffer, or fails. */
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    long n;
+
+    if (!f)
+        fail_msg("cannot open %s", path);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    n = ftell(f);
+    assert_true(n > 0);
+    rewind(f);
+    buf = malloc((size_t)n + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+/* Parses one cell of the README's rules table ("F C K O" letters, or "—"
+ * for nobody) into a bit per enum role. Fails on anything else. */
+static unsigned readme_cell_roles(const char *cell, const char *where)
+{
+    unsigned roles = 0;
+
+    if (strcmp(cell, "—") == 0)
+        return 0;
+    for (const char *p = cell; *p; p++) {
+        switch (*p) {
+        case 'F':
+            roles |= 1u << ROLE_FACILITATOR;
+            break;
+        case 'C':
+            roles |= 1u << ROLE_CLIENT;
+            break;
+        case 'K':
+            roles |= 1u << ROLE_CONSULTANT;
+            break;
+        case 'O':
+            roles |= 1u << ROLE_OBSERVER;
+            break;
+        case ' ':
+            break;
+        default:
+            fail_msg("%s: cell \"%s\" is not roles or —", where, cell);
+        }
+    }
+    assert_true(roles != 0);
+    return roles;
+}
+
+/* The rules table of proto/README.md section 2.3 says, for every command
+ * and step, which roles rules.c lets through: the header names every step
+ * in enum order, every command has exactly one row, and every cell is the
+ * set of roles whose rules_check is 0. */
+static void readme_rules_table_matches_rules_c(void **state)
+{
+    char *readme = read_text(CODEV_PROTO_README);
+    char *section = strstr(readme, "### 2.3 Commands");
+    char *end = section ? strstr(section, "### 2.4 Events") : NULL;
+    char *header = section ? strstr(section, "| command |") : NULL;
+    bool seen[CMD_TYPE_COUNT] = {false};
+    char *line, *save = NULL;
+    int rows = 0;
+
+    (void)state;
+    assert_non_null(end);
+    assert_true(header && header < end);
+    *end = '\0';
+    for (line = strtok_r(header, "\n", &save); line && line[0] == '|';
+         line = strtok_r(NULL, "\n", &save)) {
+        char *cells[STEP_COUNT + 2];
+        int n = 0;
+        char *cell, *csave = NULL;
+
+        for (cell = strtok_r(line, "|", &csave); cell && n < STEP_COUNT + 2;
+             cell = strtok_r(NULL, "|", &csave)) {
+            while (*cell == ' ')
+                cell++;
+            for (char *e = cell + strlen(cell); e > cell && e[-1] == ' '; e--)
+                e[-1] = '\0';
+            cells[n++] = cell;
+        }
+        assert_int_equal(n, STEP_COUNT + 1);
+        if (strcmp(cells[0], "command") == 0) { /* the header: steps in order */
+            for (int s = 0; s < STEP_COUNT; s++) {
+                char want[32];
+                snprintf(want, sizeof(want), "`%s`", step_name((enum step)s));
+                assert_string_equal(cells[s + 1], want);
+            }
+            continue;
+        }
+        if (strncmp(cells[0], "---", 3) == 0)
+            continue;
+        size_t len = strlen(cells[0]);
+        assert_true(len > 2 && cells[0][0] == '`' && cells[0][len - 1] == '`');
+        cells[0][len - 1] = '\0';
+        int t = room_cmd_from_name(cells[0] + 1);
+        if (t < 0)
+            fail_msg("README rules table: unknown command %s", cells[0] + 1);
+        if (seen[t])
+            fail_msg("README rules table: %s twice", cells[0] + 1);
+        seen[t] = true;
+        rows++;
+        for (int s = 0; s < STEP_COUNT; s++) {
+            char where[96];
+            snprintf(where, sizeof(where), "%s in %s", cells[0] + 1,
+                     step_name((enum step)s));
+            unsigned want = readme_cell_roles(cells[s + 1], where);
+            for (int r = 0; r < ROLE_COUNT; r++) {
+                bool allowed = rules_check(room_cmd_rules_action((enum room_cmd_type)t),
+                                           (enum role)r, (enum step)s) == 0;
+                if (allowed != ((want >> r) & 1u))
+                    fail_msg("%s, %s: README says %s, rules.c says %s", where,
+                             role_name((enum role)r),
+                             (want >> r) & 1u ? "allowed" : "refused",
+                             allowed ? "allowed" : "refused");
+            }
+        }
+    }
+    assert_int_equal(rows, CMD_TYPE_COUNT);
+    free(readme);
+}
+
 int main(void)
 {
     static const struct CMUnitTest fixed[] = {
@@ -321,6 +454,7 @@ int main(void)
         cmocka_unit_test(out_of_range_values_are_refused_not_trusted),
         cmocka_unit_test(step_names_are_the_wire_names_and_round_trip),
         cmocka_unit_test(role_names_are_the_wire_names),
+        cmocka_unit_test(readme_rules_table_matches_rules_c),
     };
     enum { NFIXED = sizeof(fixed) / sizeof(fixed[0]) };
     struct CMUnitTest tests[NFIXED + NSPECS];

@@ -22,6 +22,7 @@
 #include "errors.h"
 #include "hub.h"
 #include "store.h"
+#include "store_internal.h" /* the journal row iterator */
 #include "test_helpers.h"
 
 #define T0  1700000000000LL /* the session opens */
@@ -1005,6 +1006,24 @@ static void a_session_closed_just_before_a_crash_is_finalized_at_load(void **sta
     assert_int_equal(f->g->nplans, 1);
 }
 
+/* A closed room is display data: one that cannot be read (a damaged row)
+ * is skipped and counted, and the server still starts with every group. */
+static void an_unreadable_closed_room_is_skipped_not_fatal(void **state)
+{
+    struct fx *f = *state;
+    struct store_load_report rep;
+
+    make_group(f, T0);
+    drive_consultation(f);
+    close_session(f);
+    sql_exec(f, "UPDATE sessions SET limits = 'not json'");
+    rep = restart_group(f, f->now + MIN);
+    assert_int_equal(rep.closed_rooms_skipped, 1);
+    assert_int_equal(rep.groups, 1);
+    assert_null(f->g->room);
+    assert_int_equal(f->g->nplans, 1);
+}
+
 static void an_action_plan_is_debriefed_in_the_next_session_after_a_restart(void **state)
 {
     struct fx *f = *state;
@@ -1042,9 +1061,104 @@ static void an_action_plan_is_debriefed_in_the_next_session_after_a_restart(void
     assert_true(f->g->plans[0].debriefed);
 }
 
+/* ---- the row iterator (store_internal.h) ---------------------------------- */
+
+/* The replay reads by the same column enum the writer binds by: each
+ * journaled field comes back under its own column, NULL stays NULL. */
+static void journal_rows_read_back_each_field_under_its_column(void **state)
+{
+    struct fx *f = *state;
+    struct store_rows *it = NULL;
+    const struct room *r;
+    uint64_t seq;
+    int b_idx;
+
+    make_group(f, T0);
+    f->now = T0;
+    open_session(f);
+    r = f->g->room;
+    f->now = T0 + MIN;
+    seq = apply(f, B, CMD(CMD_CHECKIN_POST, .id = "b1", .text = "tired"));
+    b_idx = room_member_find(r, f->id[B]);
+    commit_all(f);
+
+    assert_int_equal(store_rows_journal_open(f->store->r, r->session_id, &it), 0);
+    for (size_t i = 0; i < r->nmembers; i++) {
+        assert_int_equal(store_rows_next(it), 1);
+        assert_string_equal(store_rows_text(it, JCOL_SESSION_ID), r->session_id);
+        assert_int_equal(store_rows_int(it, JCOL_KIND), JOURNAL_MEMBER);
+        assert_string_equal(store_rows_text(it, JCOL_MEMBER), r->members[i].id);
+        assert_string_equal(store_rows_text(it, JCOL_NAME), r->members[i].name);
+        assert_int_equal(store_rows_int(it, JCOL_FACILITATOR), (int)i == r->facilitator);
+        assert_int_equal(store_rows_int(it, JCOL_AT_MS), T0);
+        assert_null(store_rows_text(it, JCOL_CMD));
+    }
+    assert_int_equal(store_rows_next(it), 1);
+    assert_int_equal(store_rows_int(it, JCOL_KIND), JOURNAL_CMD);
+    assert_string_equal(store_rows_text(it, JCOL_MEMBER), f->id[B]);
+    assert_int_equal(store_rows_int(it, JCOL_MEMBER_IDX), b_idx);
+    assert_string_equal(store_rows_text(it, JCOL_CMD), room_cmd_name(CMD_CHECKIN_POST));
+    assert_string_equal(store_rows_text(it, JCOL_CMD_ID), "b1");
+    assert_string_equal(store_rows_text(it, JCOL_TEXT), "tired");
+    assert_null(store_rows_text(it, JCOL_DUE));
+    assert_null(store_rows_text(it, JCOL_NAME));
+    assert_int_equal(store_rows_int(it, JCOL_FLAG), 0);
+    assert_int_equal(store_rows_int(it, JCOL_AT_MS), T0 + MIN);
+    assert_int_equal(store_rows_int(it, JCOL_SEQ), (int64_t)seq);
+    /* A column outside the enum reads as NULL, not as a neighbour. */
+    assert_null(store_rows_text(it, JCOL_COUNT));
+    assert_null(store_rows_text(it, -1));
+    assert_int_equal(store_rows_int(it, JCOL_COUNT), 0);
+    /* The end is sticky, and nothing reads past it. */
+    assert_int_equal(store_rows_next(it), 0);
+    assert_int_equal(store_rows_next(it), 0);
+    assert_null(store_rows_text(it, JCOL_SESSION_ID));
+    store_rows_free(it);
+    store_rows_free(NULL);
+}
+
+static void session_rows_give_the_session_once_and_nothing_for_an_unknown_id(void **state)
+{
+    struct fx *f = *state;
+    struct store_rows *it = NULL;
+
+    make_group(f, T0);
+    f->now = T0;
+    open_session(f);
+    commit_all(f);
+
+    assert_int_equal(store_rows_session_open(f->store->r, f->g->room->session_id, &it),
+                     0);
+    assert_null(store_rows_text(it, SCOL_GROUP_ID)); /* no row before the first next */
+    assert_int_equal(store_rows_next(it), 1);
+    assert_string_equal(store_rows_text(it, SCOL_GROUP_ID), f->g->id);
+    assert_int_equal(store_rows_int(it, SCOL_OPENED_MS), T0);
+    assert_int_equal(store_rows_int(it, SCOL_CLOSED), 0);
+    assert_non_null(store_rows_text(it, SCOL_BUDGETS));
+    assert_non_null(store_rows_text(it, SCOL_LIMITS));
+    assert_int_equal(store_rows_next(it), 0);
+    store_rows_free(it);
+
+    assert_int_equal(
+        store_rows_session_open(f->store->r, "00000000-0000-4000-8000-000000000000", &it),
+        0);
+    assert_int_equal(store_rows_next(it), 0);
+    store_rows_free(it);
+    assert_int_equal(
+        store_rows_journal_open(f->store->r, "00000000-0000-4000-8000-000000000000", &it),
+        0);
+    assert_int_equal(store_rows_next(it), 0);
+    store_rows_free(it);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            journal_rows_read_back_each_field_under_its_column, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            session_rows_give_the_session_once_and_nothing_for_an_unknown_id, setup,
+            teardown),
         cmocka_unit_test_setup_teardown(a_new_database_gets_the_latest_schema_in_wal_mode,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(a_v1_database_opens_upgraded_with_its_data_intact,
@@ -1078,6 +1192,8 @@ int main(void)
             teardown),
         cmocka_unit_test_setup_teardown(
             a_session_closed_just_before_a_crash_is_finalized_at_load, setup, teardown),
+        cmocka_unit_test_setup_teardown(an_unreadable_closed_room_is_skipped_not_fatal,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(
             an_action_plan_is_debriefed_in_the_next_session_after_a_restart, setup,
             teardown),

@@ -20,10 +20,11 @@ export function createClarification(ctx) {
     const questions = list('questions', t('clarification.questions'));
     const none = emptyNote(t('clarification.none'));
     const el = h('div', { class: 'step-panel step-clarification' },
+        // The questions (and the answer forms) first, the exposé after.
+        section(t('clarification.questions'), ask && ask.el, questions, none),
         h('details', { class: 'block problem-details', open: true },
             h('summary', { class: 'block-title', text: t('expose.title') }), problem.el,
-            amend ? h('details', { class: 'amend' }, h('summary', { class: 'btn btn-small', text: t('clarification.amend') }), amend.el) : null),
-        section(t('clarification.questions'), ask && ask.el, questions, none));
+            amend ? h('details', { class: 'amend' }, h('summary', { class: 'btn btn-small', text: t('clarification.amend') }), amend.el) : null));
 
     function createQuestion(card) {
         const li = h('li', { class: 'card card-question', 'data-card-id': card.id },

@@ -1,12 +1,16 @@
-// views/clock.js - the server's step clock, big: remaining time, overrun
-// in red (shown as +m:ss, never cut), paused state. The numbers come from
+// views/clock.js - the server's step clock, in the sticky bar: remaining
+// time, overrun (shown as +m:ss, never cut), paused state. Overrun is the
+// facilitator's business: only the facilitator sees it in red; everyone
+// else (the listening client above all) sees it calmly, in grey. The numbers come from
 // the last clock the server sent (tick, step, clock, welcome); between two
 // ticks the display only advances by the time elapsed since that message.
 
 import { h, setText, toggle } from '../dom.js';
 import { t } from '../i18n.js';
-import { remainingMs } from '../state.js';
+import { remainingMs, isFacilitator } from '../state.js';
 import { formatDuration } from './common.js';
+
+const WARN_MS = 60000;
 
 export function createClock(ctx) {
     const value = h('span', { class: 'clock-value', 'data-clock': '' });
@@ -15,6 +19,7 @@ export function createClock(ctx) {
     const el = h('div', { class: 'clock', role: 'timer', 'aria-live': 'off', 'aria-atomic': 'true' },
         label, value, budget);
     let lastState = '';
+    let warned = false;
 
     function render() {
         const s = ctx.s;
@@ -31,14 +36,22 @@ export function createClock(ctx) {
         if (over) state = c.running ? 'overrun' : 'overrun-paused';
         else if (c.running) state = 'running';
         else state = c.used_ms > 0 ? 'paused' : 'stopped';
-        toggle(el, 'is-overrun', over);
+        const calm = over && !isFacilitator(s);
+        // The last minute: amber, and said once to screen readers. (The
+        // threshold is fixed here; a per-group setting needs the server.)
+        const warn = !over && c.running && rem <= WARN_MS;
+        toggle(el, 'is-warning', warn);
+        if (warn && !warned) { warned = true; ctx.announce(t('clock.one_minute')); }
+        if (rem > WARN_MS) warned = false;
+        toggle(el, 'is-overrun', over && !calm);
+        toggle(el, 'is-overrun-calm', calm);
         toggle(el, 'is-paused', !c.running);
         toggle(el, 'is-running', c.running);
         el.dataset.state = state;
-        setText(label, t(`clock.${state}`));
+        setText(label, t(`clock.${calm ? 'overrun-calm' : state}`));
         setText(budget, t('clock.budget', { min: Math.round((c.budget_ms || 0) / 60000) }));
         if (state !== lastState) {
-            if (lastState && (state === 'overrun' || state === 'paused')) ctx.announce(t(`clock.${state}`));
+            if (lastState && ((state === 'overrun' && !calm) || state === 'paused')) ctx.announce(t(`clock.${state}`));
             lastState = state;
         }
     }

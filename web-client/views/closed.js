@@ -1,5 +1,6 @@
 // views/closed.js - the session is closed: my record (what is mine to
-// keep), with "export Markdown", "download HTML" and "print".
+// keep), with "download my notebook (text)", "download HTML" and
+// "print / PDF".
 
 import { h } from '../dom.js';
 import { t } from '../i18n.js';

@@ -1,12 +1,14 @@
 // views/consultation.js - step 4: consultants give suggestions,
 // experiences and feelings; ideas only stack (no replies, no votes). The
 // client listens: no composer, a clear "you are listening" state, private
-// "à retenir" marks, and the recadrage signal (seen by the facilitator).
+// "à retenir" marks, and the recadrage signal (seen by the facilitator, in
+// the sticky bar: header.js).
 // New cards appear at the top (animated only when motion is welcome).
 
 import { h, setText, toggle, reconcile } from '../dom.js';
 import { t } from '../i18n.js';
-import { myRole, cardsOf, currentConsultation, consultants, isFacilitator, memberName, KINDS } from '../state.js';
+import { myRole, cardsOf, currentConsultation, consultants, memberName, KINDS } from '../state.js';
+import { createRecall } from './recall.js';
 import { composer, byline, section, emptyNote, choice, choiceValue, tagNode, list } from './common.js';
 
 /** One contribution card; the client also gets the "à retenir" toggle. */
@@ -45,32 +47,34 @@ export function createConsultation(ctx) {
         onSubmit: (text) => ctx.send('contribution_post', { kind: choiceValue(kindChoice) || kind, text }),
     }) : null;
 
-    const listening = role === 'client' ? h('div', { class: 'listening', role: 'note' },
-        h('p', { class: 'listening-title', text: t('consultation.listening_title') }),
-        h('p', { text: t('consultation.listening_text') })) : null;
     const recadrageCount = h('span', { class: 'recadrage-count' });
     const recadrageBtn = h('button', { type: 'button', class: 'btn btn-recadrage', 'data-action': 'recadrage',
         text: t('consultation.recadrage'), onclick: () => ctx.act('recadrage') });
-    const recadrage = role === 'client' ? h('div', { class: 'recadrage-box' },
-        h('p', { class: 'hint', text: t('consultation.recadrage_hint') }), recadrageBtn, recadrageCount) : null;
-    const facAlert = h('p', { class: 'recadrage-alert', role: 'status' });
+    // The client's one compact box: "you are listening", and the one thing
+    // the client may do (recadrage). The stack follows at once.
+    const listening = role === 'client' ? h('div', { class: 'listening', role: 'note' },
+        h('p', { class: 'listening-title', text: t('consultation.listening_title') }),
+        h('p', { class: 'listening-text', text: t('consultation.listening_text') }),
+        h('div', { class: 'recadrage-box' }, recadrageBtn, recadrageCount,
+            h('p', { class: 'hint', text: t('consultation.recadrage_hint') }))) : null;
+    const recall = createRecall(ctx);
 
     const counts = h('ul', { class: 'counts', 'aria-label': t('consultation.counts') });
     const stack = list('stack', t('consultation.stack'));
     const none = emptyNote(t('consultation.none'));
     const stackTitle = h('h2', { class: 'block-title', id: 'stack-title' });
     const el = h('div', { class: ['step-panel', 'step-consultation', role === 'client' ? 'is-listening' : null] },
-        listening, recadrage, facAlert, comp && comp.el,
-        h('section', { class: 'block', 'aria-labelledby': 'stack-title' }, stackTitle, counts, stack, none));
+        listening, comp && comp.el,
+        h('section', { class: 'block block-stack', 'aria-labelledby': 'stack-title' }, stackTitle, stack, none, counts),
+        recall.el);
     let mounted = false;
 
     function update() {
         const s = ctx.s;
+        recall.update();
         const c = currentConsultation(s.room);
         const n = (c && c.recadrages) || 0;
         setText(recadrageCount, n ? t('consultation.recadrage_sent', { n }) : '');
-        facAlert.hidden = !(isFacilitator(s) && n > 0);
-        setText(facAlert, t('consultation.recadrage_alert', { n, name: memberName(s, c && c.client) }));
         const cards = cardsOf(s, 'contribution');
         setText(stackTitle, t('consultation.stack_count', { n: cards.length }));
         none.hidden = cards.length > 0;

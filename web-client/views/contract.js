@@ -1,20 +1,24 @@
 // views/contract.js - step 3: consultants reformulate; the client alone
 // writes the request ("j'aimerais que vous m'aidiez à..."); each consultant
 // confirms they can help. A rewritten contract clears the confirmations.
+// The facilitator's Next button in the bar shows how many confirmed and
+// offers to go on without the others (header.js).
 // Also exports the pinned contract box shown from this step on.
 
 import { h, setText, toggle, reconcile } from '../dom.js';
 import { t } from '../i18n.js';
-import { myRole, myId, cardsOf, currentConsultation, consultants, isFacilitator, memberName } from '../state.js';
+import { myRole, myId, cardsOf, currentConsultation, consultants, memberName } from '../state.js';
 import { composer, cardNode, section, emptyNote, list, LONG_TEXT_MAX } from './common.js';
 
-const PINNED_STEPS = new Set(['contract', 'consultation', 'synthesis', 'learning']);
+// Not in the contract step itself: the panel shows it there.
+const PINNED_STEPS = new Set(['consultation', 'synthesis', 'learning']);
 
-/** The contract, pinned above the panel from step 3 on. */
+/** The contract, pinned above the panel after step 3. */
 export function createPinnedContract(ctx) {
     const text = h('p', { class: 'pinned-text long-text' });
     const label = h('p', { class: 'pinned-label' });
-    const el = h('aside', { class: 'pinned-contract', 'aria-label': t('contract.pinned') }, label, text);
+    // Focusable: its text may scroll inside it, and a keyboard must reach it.
+    const el = h('aside', { class: 'pinned-contract', 'aria-label': t('contract.pinned'), tabindex: '0' }, label, text);
     function update() {
         const r = ctx.s.room;
         const c = currentConsultation(r);
@@ -48,9 +52,8 @@ export function createContract(ctx) {
     const acks = h('ul', { class: 'acks' });
     const ackSummary = h('p', { class: 'ack-summary' });
     const ackBtn = h('button', { type: 'button', class: 'btn btn-primary', 'data-action': 'ack', onclick: () => ctx.act('contract_ack') });
-    const forceBtn = h('button', { type: 'button', class: 'btn', 'data-action': 'force-next', onclick: () => ctx.act('step_next', { force: true }) });
     const el = h('div', { class: 'step-panel step-contract' },
-        section(t('contract.title'), write && write.el, contractText, ackSummary, acks, ackBtn, forceBtn),
+        section(t('contract.title'), write && write.el, contractText, ackSummary, acks, ackBtn),
         section(t('contract.reformulations'), reform && reform.el, reforms, noReform));
 
     function update() {
@@ -63,7 +66,6 @@ export function createContract(ctx) {
         const acked = (c && c.acks) || [];
         // The server waits only for consultants who are connected.
         const awaited = ks.filter((m) => m.online || acked.includes(m.id));
-        const all = awaited.length > 0 && awaited.every((m) => acked.includes(m.id));
         setText(ackSummary, has ? t('contract.ack_count', { n: awaited.filter((m) => acked.includes(m.id)).length, total: awaited.length }) : '');
         acks.hidden = !has;
         reconcile(acks, ks, (m) => m.id, () => h('li', { class: 'ack' }, h('span', { class: 'ack-mark', 'aria-hidden': 'true' }), h('span', { class: 'ack-text' })), (li, m) => {
@@ -78,8 +80,6 @@ export function createContract(ctx) {
         ackBtn.hidden = role !== 'consultant' || !has;
         ackBtn.disabled = mine;
         setText(ackBtn, mine ? t('contract.ack_done') : t('contract.ack'));
-        forceBtn.hidden = !isFacilitator(s) || !has || all;
-        setText(forceBtn, t('contract.force'));
         const cards = cardsOf(s, 'reformulation');
         noReform.hidden = cards.length > 0;
         reconcile(reforms, cards, (x) => x.id, (card) => cardNode(ctx, card));

@@ -1,6 +1,7 @@
-// views/controls.js - the facilitator's bar: previous / next step, the
-// clock (start, pause, +1, +5 min, set), a new consultation after learning,
-// closing the session. Shown to the facilitator only; the server refuses
+// views/controls.js - the facilitator's other tools, under the step's
+// work (previous / next and pause are in the sticky bar, header.js): the
+// clock (+1, +5 min, set), a new consultation after learning, closing the
+// session. Shown to the facilitator only; the server refuses
 // these commands from anyone else anyway.
 
 import { h, setText } from '../dom.js';
@@ -8,17 +9,8 @@ import { t } from '../i18n.js';
 import { confirmDialog, minutesDialog } from './dialog.js';
 import { isFacilitator, remainingMs } from '../state.js';
 
-const ORDER = ['opening', 'topic', 'expose', 'clarification', 'contract', 'consultation',
-    'synthesis', 'learning'];
-
 export function createControls(ctx) {
     const btn = (action, onclick, cls = '') => h('button', { type: 'button', class: ['btn', cls], 'data-action': action, onclick });
-    const prev = btn('step-prev', () => ctx.act('step_prev'));
-    const next = btn('step-next', () => ctx.act('step_next'), 'btn-primary');
-    const startPause = btn('timer-toggle', () => {
-        const c = ctx.s.room.clock;
-        ctx.act(c && c.running ? 'timer_pause' : 'timer_start');
-    });
     const plus1 = btn('timer-plus1', () => ctx.act('timer_add', { seconds: 60 }));
     const plus5 = btn('timer-plus5', () => ctx.act('timer_add', { seconds: 300 }));
     const set = btn('timer-set', async () => {
@@ -34,8 +26,8 @@ export function createControls(ctx) {
     const title = h('h2', { class: 'controls-title', id: 'controls-title' });
     const el = h('section', { class: 'controls', 'aria-labelledby': 'controls-title' },
         title,
-        h('div', { class: 'controls-row', role: 'group', 'aria-label': t('fac.steps_group') }, prev, next, newConsultation),
-        h('div', { class: 'controls-row', role: 'group', 'aria-label': t('fac.clock_group') }, startPause, plus1, plus5, set),
+        h('div', { class: 'controls-row', role: 'group', 'aria-label': t('fac.clock_group') }, plus1, plus5, set),
+        h('div', { class: 'controls-row' }, newConsultation),
         h('div', { class: 'controls-row controls-end' }, close));
 
     function update() {
@@ -44,19 +36,8 @@ export function createControls(ctx) {
         el.hidden = !r || !isFacilitator(s) || r.step === 'closed';
         if (el.hidden) return;
         setText(title, t('fac.title'));
-        const i = ORDER.indexOf(r.step);
-        // step_prev from the first consultation's topic goes back to opening.
-        const first = r.step === 'opening';
-        prev.disabled = first;
-        setText(prev, first ? t('fac.prev') : t('fac.prev_to', { step: t(`steps.${ORDER[i - 1]}.label`) }));
-        const last = r.step === 'learning';
-        next.hidden = last;
-        setText(next, t('fac.next_to', { step: t(`steps.${ORDER[i + 1] || 'learning'}.label`) }));
-        newConsultation.hidden = !last;
+        newConsultation.hidden = r.step !== 'learning';
         setText(newConsultation, t('fac.new_consultation'));
-        const running = r.clock && r.clock.running;
-        setText(startPause, running ? t('fac.pause') : t('fac.start'));
-        startPause.setAttribute('aria-pressed', running ? 'true' : 'false');
         setText(plus1, t('fac.plus1'));
         setText(plus5, t('fac.plus5'));
         setText(set, t('fac.set'));

@@ -27,6 +27,33 @@ export function showError(code) {
     setTimeout(() => toast.remove(), ERROR_MS);
 }
 
+/**
+ * An error about the state of the room (the contract is not confirmed, no
+ * client yet...) is cleared when an event changes that state: the events
+ * that may make it obsolete, by error code. Errors about one's own input
+ * stay until closed or timed out.
+ */
+const OBSOLETE_ON = {
+    contract_not_acked: ['contract', 'contract_ack', 'member_removed', 'role'],
+    no_contract: ['contract'],
+    no_problem: ['problem'],
+    no_client: ['client'],
+    wrong_step: ['step'],
+    client_muted: ['step', 'client'],
+    not_your_role: ['role', 'client', 'facilitator'],
+    not_facilitator: ['facilitator'],
+};
+
+/** Called with each event the room applies: drops the errors it settles. */
+export function settleErrors(eventType) {
+    const region = document.getElementById('alerts');
+    if (!region) return;
+    for (const el of region.querySelectorAll('.toast')) {
+        const on = OBSOLETE_ON[el.dataset.code];
+        if (on && on.includes(eventType)) el.remove();
+    }
+}
+
 export function clearErrors() {
     const region = document.getElementById('alerts');
     if (region) region.replaceChildren();

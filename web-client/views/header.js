@@ -4,7 +4,8 @@
 
 import { h, setText, toggle, reconcile } from '../dom.js';
 import { t } from '../i18n.js';
-import { myRole, myId, currentConsultation } from '../state.js';
+import { myRole, myId, currentConsultation, consultants, isFacilitator, memberName } from '../state.js';
+import { seenStep, markStepSeen } from '../storage.js';
 import { createClock } from './clock.js';
 import { copyField, languageButton } from './common.js';
 
@@ -87,48 +88,167 @@ export function createProgress(ctx) {
     return { el, update };
 }
 
-/** The current step, its purpose, my role and what it lets me do now. */
+// Steps whose rules let people speak: a hand means "I would like the floor".
+const SPEAKING = new Set(['opening', 'topic', 'clarification', 'contract', 'consultation', 'learning']);
+
+/**
+ * The sticky bar of the room (issue 12): the step (number and name), my
+ * role, the clock, and for the facilitator previous / pause / next and the
+ * whole session's budget against the time spent. It stays at the top of
+ * the viewport whatever the scroll, so it holds only what fits one or two
+ * lines at 390 px. The purpose of the step and the rules for my role are
+ * in a fold under it (help): open the first time this browser shows a
+ * step, folded after that; the "?" button reopens it.
+ */
 export function createStepInfo(ctx) {
-    const kicker = h('p', { class: 'now-kicker' });
-    const title = h('h1', { class: 'now-title', tabindex: '-1' });
-    const purpose = h('p', { class: 'now-purpose' });
-    const role = h('p', { class: 'now-role' });
+    const kicker = h('span', { class: 'now-kicker' });
+    const title = h('h1', { class: 'now-title', tabindex: '-1', id: 'now-title' });
     const roleName = h('strong', { class: 'role-name' });
-    const rules = h('span', { class: 'now-rules' });
-    role.append(roleName, ' ', rules);
-    const handBtn = h('button', { type: 'button', class: 'btn btn-hand', 'data-action': 'hand',
+    const role = h('p', { class: 'now-role' }, roleName);
+    const helpBtn = h('button', { type: 'button', class: 'btn btn-small btn-help', 'data-action': 'help',
+        'aria-controls': 'now-help', onclick: () => { helpOpen = !helpOpen; update(); } });
+    const handBtn = h('button', { type: 'button', class: 'btn btn-small btn-hand', 'data-action': 'hand',
         onclick: () => {
             const up = ctx.s.room.hands.includes(myId(ctx.s));
             ctx.act(up ? 'hand_lower' : 'hand_raise');
         } });
     const clock = createClock(ctx);
-    const el = h('section', { class: 'now', 'aria-labelledby': 'now-title' },
-        h('div', { class: 'now-main' }, kicker, title, purpose, role, handBtn), clock.el);
-    title.id = 'now-title';
+    const fac = createBarControls(ctx);
+    const sessionBudget = h('p', { class: 'session-budget', 'data-session-budget': '' });
+    // The client's recadrage signal reaches the facilitator here, whatever
+    // the scroll, as an ARIA alert.
+    const recadrage = h('p', { class: 'recadrage-alert', role: 'alert' });
+    const bar = h('section', { class: 'stepbar', 'aria-labelledby': 'now-title' },
+        h('div', { class: 'stepbar-row' },
+            h('div', { class: 'stepbar-step' }, kicker, title),
+            clock.el),
+        h('div', { class: 'stepbar-row stepbar-tools' }, role, helpBtn, handBtn, fac.el, sessionBudget),
+        recadrage);
+    const purpose = h('p', { class: 'now-purpose' });
+    const rules = h('p', { class: 'now-rules' });
+    const help = h('section', { class: 'now-help', id: 'now-help', 'aria-label': t('now.help_label') }, purpose, rules);
+    let helpOpen = false;
+    let helpStep = '';
 
     function update() {
         const s = ctx.s;
         const r = s.room;
-        if (!r) { el.hidden = true; return; }
-        el.hidden = false;
+        if (!r) { bar.hidden = true; help.hidden = true; return; }
+        bar.hidden = false;
         const c = currentConsultation(r);
         const my = myRole(s);
+        // First view of a step in this browser: the help is open; later, folded.
+        if (r.step !== helpStep) {
+            helpStep = r.step;
+            helpOpen = r.step !== 'closed' && !seenStep(r.step);
+            markStepSeen(r.step);
+        }
         setText(kicker, c && r.step !== 'opening' ? t('now.consultation', { n: c.index + 1 }) : t('now.session'));
         kicker.hidden = r.step === 'closed';
         setText(title, t(`steps.${r.step}.label`));
+        title.dataset.step = r.step;
         setText(purpose, t(`steps.${r.step}.purpose`));
         setText(roleName, t('now.you_are', { role: t(`roles.${my}`) }));
         setText(rules, t(`rules.${r.step}.${my}`));
         role.hidden = r.step === 'closed';
-        const canHand = r.step !== 'closed'
+        help.hidden = !helpOpen;
+        helpBtn.hidden = r.step === 'closed';
+        setText(helpBtn, t('now.help_button'));
+        helpBtn.setAttribute('aria-expanded', helpOpen ? 'true' : 'false');
+        helpBtn.setAttribute('aria-label', t(helpOpen ? 'now.help_hide' : 'now.help_show'));
+        helpBtn.title = t(helpOpen ? 'now.help_hide' : 'now.help_show');
+        const canHand = SPEAKING.has(r.step)
             && (my === 'consultant' || (my === 'client' && r.step !== 'consultation'));
         const up = r.hands.includes(myId(s));
         handBtn.hidden = !canHand && !up;
         setText(handBtn, up ? t('hands.lower_mine') : t('hands.raise'));
         handBtn.setAttribute('aria-pressed', up ? 'true' : 'false');
         toggle(handBtn, 'is-up', up);
+        fac.update();
+        const signals = (c && c.recadrages) || 0;
+        recadrage.hidden = !(isFacilitator(s) && r.step === 'consultation' && signals > 0);
+        setText(recadrage, recadrage.hidden ? '' : t('consultation.recadrage_alert', { n: signals, name: memberName(s, c && c.client) }));
+        updateBudget();
         clock.update();
     }
-    update();
-    return { el, update, destroy: clock.destroy, focusTitle: () => title.focus() };
+
+    // Planned: every step of the opening and of each consultation so far;
+    // spent: the server's time since the session opened.
+    function updateBudget() {
+        const s = ctx.s;
+        const r = s.room;
+        const show = r && isFacilitator(s) && r.step !== 'closed' && r.budgets && r.created_ms && r.clock && r.clock.server_ms;
+        sessionBudget.hidden = !show;
+        if (!show) return;
+        const per = BAR.slice(1).reduce((a, k) => a + (r.budgets[k] || 0), 0);
+        const planned = (r.budgets.opening || 0) + per * Math.max(1, r.consultations.length);
+        const spent = r.clock.server_ms - r.created_ms + (performance.now() - s.clockAt);
+        const over = spent > planned;
+        toggle(sessionBudget, 'is-over', over);
+        setText(sessionBudget, t('now.session_budget', { spent: Math.floor(spent / 60000), planned: Math.round(planned / 60000) }));
+    }
+
+    return {
+        el: bar,
+        help,
+        update,
+        tick() { clock.update(); updateBudget(); },
+        destroy: clock.destroy,
+        focusTitle: () => title.focus(),
+    };
+}
+
+/** The facilitator's three buttons in the bar: previous, pause/start, next. */
+function createBarControls(ctx) {
+    const btn = (action, cls, onclick) => h('button', { type: 'button', class: ['btn', 'btn-small', cls], 'data-action': action, onclick });
+    const prev = btn('step-prev', null, () => ctx.act('step_prev'));
+    const toggleBtn = btn('timer-toggle', null, () => {
+        const c = ctx.s.room.clock;
+        ctx.act(c && c.running ? 'timer_pause' : 'timer_start');
+    });
+    const next = btn('step-next', 'btn-primary', () => {
+        const st = contractState(ctx.s);
+        ctx.act('step_next', st && st.has && !st.all ? { force: true } : undefined);
+    });
+    const el = h('div', { class: 'stepbar-fac', role: 'group', 'aria-label': t('fac.steps_group') }, prev, toggleBtn, next);
+    function update() {
+        const s = ctx.s;
+        const r = s.room;
+        el.hidden = !r || !isFacilitator(s) || r.step === 'closed';
+        if (el.hidden) return;
+        const i = BAR.indexOf(r.step);
+        prev.disabled = r.step === 'opening';
+        setText(prev, r.step === 'opening' ? t('fac.prev_short_none') : t('fac.prev_short', { step: t(`steps.${BAR[i - 1]}.short`) }));
+        prev.title = r.step === 'opening' ? t('fac.prev') : t('fac.prev_to', { step: t(`steps.${BAR[i - 1]}.label`) });
+        const running = r.clock && r.clock.running;
+        setText(toggleBtn, running ? t('fac.pause_short') : t('fac.start_short'));
+        toggleBtn.setAttribute('aria-pressed', running ? 'true' : 'false');
+        next.hidden = r.step === 'learning';
+        const st = contractState(s);
+        if (st && st.has && !st.all) {
+            setText(next, t('fac.next_force', { n: st.acked, total: st.total }));
+            next.title = t('contract.force');
+            toggle(next, 'is-force', true);
+        } else {
+            setText(next, t('fac.next_short', { step: t(`steps.${BAR[i + 1] || 'learning'}.short`) }));
+            next.title = t('fac.next_to', { step: t(`steps.${BAR[i + 1] || 'learning'}.label`) });
+            toggle(next, 'is-force', false);
+        }
+    }
+    return { el, update };
+}
+
+/**
+ * The contract's acknowledgements as the server counts them (only
+ * connected consultants are waited for): {has, acked, total, all}, or null
+ * outside the contract step.
+ */
+export function contractState(s) {
+    const r = s.room;
+    if (!r || r.step !== 'contract') return null;
+    const c = currentConsultation(r);
+    const acked = (c && c.acks) || [];
+    const awaited = consultants(s).filter((m) => m.online || acked.includes(m.id));
+    const n = awaited.filter((m) => acked.includes(m.id)).length;
+    return { has: Boolean(c && c.contract), acked: n, total: awaited.length, all: awaited.length > 0 && n === awaited.length };
 }

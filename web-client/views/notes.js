@@ -1,6 +1,9 @@
-// views/notes.js - the private notes drawer: open from any step (closed
+// views/notes.js - the private notes panel: open from any step (closed
 // too, to read), seen only by their author (the server sends a note to no
 // one else). A closed session takes no new note (session_closed).
+// It no longer covers the room (issue 12): a non-modal dialog, a side panel
+// at 1000 px and wider (the room makes room for it), a sheet at the bottom
+// below that, so the sticky bar and the step's work stay visible and usable.
 
 import { h, setText, reconcile } from '../dom.js';
 import { t } from '../i18n.js';
@@ -26,8 +29,17 @@ export function createNotes(ctx) {
     const recordSlot = h('div', { class: 'notes-record' });
     el.append(recordSlot);
     let shownRecord = null;
-    // A click on the backdrop closes the drawer.
-    el.addEventListener('click', (e) => { if (e.target === el) el.close(); });
+    // Non-modal: Escape closes it by hand, and the focus goes back to the
+    // button that opened it.
+    let opener = null;
+    el.addEventListener('keydown', (e) => {
+        if (e.key === 'Escape') { e.preventDefault(); el.close(); }
+    });
+    el.addEventListener('close', () => {
+        document.body.classList.remove('notes-open');
+        if (opener && opener.isConnected) opener.focus();
+        opener = null;
+    });
 
     function update() {
         const s = ctx.s;
@@ -58,7 +70,9 @@ export function createNotes(ctx) {
         el,
         update,
         open() {
-            if (!el.open) el.showModal();
+            opener = document.activeElement;
+            if (!el.open) el.show();
+            document.body.classList.add('notes-open');
             comp.textarea.focus();
         },
     };

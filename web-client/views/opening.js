@@ -24,11 +24,20 @@ export function createOpening(ctx) {
 
     function debriefForm(d) {
         const outcome = choice(`outcome-${d.id}`, t('opening.outcome_legend'),
-            OUTCOMES.map((o) => ({ value: o, label: t(`outcomes.${o}`) })), 'done');
+            OUTCOMES.map((o) => ({ value: o, label: t(`outcomes.${o}`) })), null);
+        // No outcome is preselected: the earlier client says where it stands.
         const c = composer(ctx, {
             key: `debrief:${d.id}`, name: 'debrief', label: t('opening.debrief_comment'), submit: t('opening.debrief_submit'), rows: 2,
             extra: outcome, optional: true,
-            onSubmit: (text) => ctx.send('debrief_post', { debrief_id: d.id, outcome: choiceValue(outcome), ...(text ? { text } : {}) }),
+            onSubmit: (text) => {
+                const o = choiceValue(outcome);
+                if (!o) {
+                    const first = outcome.querySelector('input');
+                    if (first) first.focus();
+                    return Promise.reject({ code: 'outcome_required' });
+                }
+                return ctx.send('debrief_post', { debrief_id: d.id, outcome: o, ...(text ? { text } : {}) });
+            },
         });
         return c.el;
     }

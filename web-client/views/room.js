@@ -26,7 +26,7 @@ import { createLearning } from './learning.js';
 import { createClosed } from './closed.js';
 import { createNoSession } from './nosession.js';
 import { messagePage } from './message.js';
-import { announce, showError, clearErrors } from './feedback.js';
+import { announce, showError, clearErrors, settleErrors } from './feedback.js';
 
 const PANELS = {
     opening: createOpening,
@@ -99,9 +99,10 @@ export function mountRoom(root, groupId, entry, app) {
         const news = apply(s, msg);
         if (msg.type === 'tick') {
             // Only the clock changes: no need to redraw the room.
-            if (parts && !scheduled) parts.info.update();
+            if (parts && !scheduled) parts.info.tick();
             return;
         }
+        if (typeof msg.seq === 'number') settleErrors(msg.type);
         if (msg.type === 'welcome') onWelcome();
         if (msg.type === 'session_opened') announce(t('announce.session_opened'));
         for (const n of news) {
@@ -109,8 +110,6 @@ export function mountRoom(root, groupId, entry, app) {
                 announce(t('announce.card', { name: memberName(s, n.card.author), what: t(`announce.types.${n.card.type}`), text: n.card.text.slice(0, 200) }));
             } else if (n.kind === 'step') {
                 announce(t('announce.step', { step: t(`steps.${n.step}.label`) }));
-            } else if (n.kind === 'recadrage' && myRole(s) === 'facilitator') {
-                announce(t('announce.recadrage', { n: n.count }));
             } else if (n.kind === 'removed') {
                 fatal = 'member_removed';
                 conn.stop();
@@ -147,6 +146,7 @@ export function mountRoom(root, groupId, entry, app) {
 
     function build() {
         destroyParts();
+        document.body.classList.remove('notes-open');
         const banner = h('div', { class: 'banner', role: 'status', hidden: true });
         const panelSlot = h('div', { class: 'panel', id: 'panel' });
         parts = {
@@ -165,15 +165,20 @@ export function mountRoom(root, groupId, entry, app) {
         parts.retry = retry;
         parts.bannerText = h('span');
         banner.append(parts.bannerText, ' ', retry);
+        // Issue 12: the sticky bar first, then what the role works on (the
+        // step's panel), then the rest: the facilitator's other tools, the
+        // steps of the session, hands and members.
         fill(root,
             parts.topbar.el,
             banner,
             h('main', { class: 'room', id: 'main' },
-                parts.progress.el,
+                parts.info.el,
                 parts.grid = h('div', { class: 'room-grid' },
-                    parts.info.el, parts.controls.el, parts.pinned.el,
-                    h('div', { class: 'room-side' }, parts.hands.el, parts.members.el),
-                    panelSlot)),
+                    parts.info.help, parts.pinned.el,
+                    panelSlot,
+                    parts.controls.el,
+                    parts.progress.el,
+                    h('div', { class: 'room-side' }, parts.hands.el, parts.members.el))),
             parts.notes.el);
         panel = null;
         panelKey = '';

@@ -1,12 +1,14 @@
 // views/synthesis.js - step 5: only the client speaks: what they keep,
 // what they will do, by when. The client writes the action plan (and may
-// still mark contributions "à retenir"); everyone else reads the plan.
+// still mark contributions "à retenir"); everyone else reads the plan, with
+// the case at hand (recall.js).
 
 import { h, reconcile, newId } from '../dom.js';
 import { t } from '../i18n.js';
 import { myRole, cardsOf } from '../state.js';
 import { composer, byline, section, emptyNote, list } from './common.js';
 import { contributionNode, updateContribution } from './consultation.js';
+import { createRecall } from './recall.js';
 
 export function createSynthesis(ctx) {
     const role = myRole(ctx.s);
@@ -28,13 +30,16 @@ export function createSynthesis(ctx) {
     const kept = list('kept', t('synthesis.kept'));
     const noKept = emptyNote(t('synthesis.no_kept'));
     const all = list('stack', t('consultation.stack'));
+    const recall = createRecall(ctx);
     const el = h('div', { class: 'step-panel step-synthesis' },
         section(t('synthesis.plan'), comp && comp.el, actions, noAction),
         isClient ? section(t('synthesis.kept'), h('p', { class: 'hint', text: t('synthesis.kept_hint') }), kept, noKept) : null,
-        isClient ? h('details', { class: 'block' }, h('summary', { class: 'block-title', text: t('synthesis.all') }), all) : null);
+        isClient ? h('details', { class: 'block' }, h('summary', { class: 'block-title', text: t('synthesis.all') }), all) : null,
+        recall.el);
 
     function update() {
         const s = ctx.s;
+        recall.update();
         const items = cardsOf(s, 'action');
         noAction.hidden = items.length > 0;
         reconcile(actions, items, (x) => x.id, (card) => {

@@ -1,0 +1,414 @@
+/*
+ * store_read.c - the reads behind the exports and the history view:
+ * a member's journal, a group's history, a session's minutes (see store.h).
+ *
+ * Invariants:
+ *   - Every read uses the read-only connection `r` under read_mu, so that
+ *     the reads may come from any thread and never block the writer
+ *     (WAL: readers see the last commit).
+ *   - What a read returns is a new allocation owned by the caller; no
+ *     pointer into SQLite's rows outlives the read.
+ *
+ * Expected load: rare (an export, a history view); each is a handful of
+ * queries over one member's or one group's rows.
+ */
+#include "store_internal.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "array.h"
+#include "errors.h"
+
+/* ---- reads ----------------------------------------------------------------------- */
+
+/* Duplicates column i into *dst (NULL stays NULL). Returns -1 on allocation
+ * failure. */
+static int col_dup(sqlite3_stmt *st, int i, char **dst)
+{
+    const char *t = store_col_text(st, i);
+
+    *dst = util_strdup_or_null(t);
+    return t && !*dst ? -1 : 0;
+}
+
+void store_journal_free(struct store_journal *j)
+{
+    if (!j)
+        return;
+    for (size_t i = 0; i < j->nentries; i++)
+        free(j->entries[i].text);
+    for (size_t i = 0; i < j->ncases; i++) {
+        for (size_t k = 0; k < j->cases[i].nitems; k++)
+            free(j->cases[i].items[k].text);
+        free(j->cases[i].items);
+        free(j->cases[i].problem);
+        free(j->cases[i].contract);
+    }
+    for (size_t i = 0; i < j->nplans; i++) {
+        free(j->plans[i].text);
+        free(j->plans[i].due);
+        free(j->plans[i].comment);
+    }
+    free(j->entries);
+    free(j->cases);
+    free(j->plans);
+    free(j);
+}
+
+static int read_entries(sqlite3 *db, const char *member, struct store_journal *j)
+{
+    // clang-format off
+    static const char sql[] =
+        "SELECT session_id, type, variant, step, idx, created_ms, text"
+        "  FROM notebook"
+        " WHERE member = ?1"
+        " ORDER BY created_ms, session_id, card";
+    // clang-format on
+    sqlite3_stmt *st = store_stmt_prepare(db, sql);
+    size_t cap = 0;
+    int rc = 0, step;
+
+    if (!st)
+        return CODEV_E_INTERNAL;
+    sqlite3_bind_text(st, 1, member, -1, SQLITE_STATIC);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_entry *e;
+        int s_idx = step_from_name(store_col_text(st, 3));
+        if (array_grow((void **)&j->entries, &cap, j->nentries + 1, sizeof(*e))) {
+            rc = CODEV_E_INTERNAL;
+            break;
+        }
+        e = &j->entries[j->nentries];
+        memset(e, 0, sizeof(*e));
+        store_id_copy(e->session_id, store_col_text(st, 0));
+        e->type = store_col_text(st, 1) && strcmp(store_col_text(st, 1), "note") == 0
+                      ? CARD_NOTE
+                      : CARD_LEARNING;
+        e->variant = sqlite3_column_int(st, 2);
+        e->step = s_idx < 0 ? STEP_OPENING : (enum step)s_idx;
+        e->consultation = sqlite3_column_int(st, 4);
+        e->created_ms = sqlite3_column_int64(st, 5);
+        if (col_dup(st, 6, &e->text) || !e->text) {
+            free(e->text);
+            rc = CODEV_E_INTERNAL;
+            break;
+        }
+        j->nentries++;
+    }
+    if (!rc && step != SQLITE_DONE)
+        rc = CODEV_E_INTERNAL;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int read_case_items(sqlite3 *db, struct store_case *c)
+{
+    // clang-format off
+    static const char sql[] =
+        "SELECT card, variant, marked, text"
+        "  FROM case_items"
+        " WHERE session_id = ?1"
+        "   AND idx = ?2"
+        " ORDER BY card";
+    // clang-format on
+    sqlite3_stmt *st = store_stmt_prepare(db, sql);
+    size_t cap = 0;
+    int rc = 0, step;
+
+    if (!st)
+        return CODEV_E_INTERNAL;
+    sqlite3_bind_text(st, 1, c->session_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, c->consultation);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_case_item *it;
+        if (array_grow((void **)&c->items, &cap, c->nitems + 1, sizeof(*it))) {
+            rc = CODEV_E_INTERNAL;
+            break;
+        }
+        it = &c->items[c->nitems];
+        it->card = (uint32_t)sqlite3_column_int64(st, 0);
+        it->variant = sqlite3_column_int(st, 1);
+        it->marked = sqlite3_column_int(st, 2) != 0;
+        if (col_dup(st, 3, &it->text) || !it->text) {
+            free(it->text);
+            rc = CODEV_E_INTERNAL;
+            break;
+        }
+        c->nitems++;
+    }
+    if (!rc && step != SQLITE_DONE)
+        rc = CODEV_E_INTERNAL;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int read_cases(sqlite3 *db, const char *member, struct store_journal *j)
+{
+    // clang-format off
+    static const char sql[] =
+        "SELECT c.session_id, c.idx, s.closed_ms, c.problem, c.contract"
+        "  FROM cases c"
+        "  JOIN sessions s"
+        "    ON s.id = c.session_id"
+        " WHERE c.client = ?1"
+        " ORDER BY s.closed_ms, c.session_id, c.idx";
+    // clang-format on
+    sqlite3_stmt *st = store_stmt_prepare(db, sql);
+    size_t cap = 0;
+    int rc = 0, step;
+
+    if (!st)
+        return CODEV_E_INTERNAL;
+    sqlite3_bind_text(st, 1, member, -1, SQLITE_STATIC);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_case *c;
+        if (array_grow((void **)&j->cases, &cap, j->ncases + 1, sizeof(*c))) {
+            rc = CODEV_E_INTERNAL;
+            break;
+        }
+        c = &j->cases[j->ncases++];
+        memset(c, 0, sizeof(*c));
+        store_id_copy(c->session_id, store_col_text(st, 0));
+        c->consultation = sqlite3_column_int(st, 1);
+        c->closed_ms = sqlite3_column_int64(st, 2);
+        if (col_dup(st, 3, &c->problem) || col_dup(st, 4, &c->contract) ||
+            read_case_items(db, c)) {
+            rc = CODEV_E_INTERNAL;
+            break;
+        }
+    }
+    if (!rc && step != SQLITE_DONE)
+        rc = CODEV_E_INTERNAL;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int read_plans(sqlite3 *db, const char *member, struct store_journal *j)
+{
+    // clang-format off
+    static const char sql[] =
+        "SELECT id, session_id, consultation, text, due, debriefed, outcome, comment"
+        "  FROM plans"
+        " WHERE client = ?1"
+        " ORDER BY group_id, ordinal";
+    // clang-format on
+    sqlite3_stmt *st = store_stmt_prepare(db, sql);
+    size_t cap = 0;
+    int rc = 0, step;
+
+    if (!st)
+        return CODEV_E_INTERNAL;
+    sqlite3_bind_text(st, 1, member, -1, SQLITE_STATIC);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_plan *p;
+        if (array_grow((void **)&j->plans, &cap, j->nplans + 1, sizeof(*p))) {
+            rc = CODEV_E_INTERNAL;
+            break;
+        }
+        p = &j->plans[j->nplans++];
+        memset(p, 0, sizeof(*p));
+        store_id_copy(p->id, store_col_text(st, 0));
+        store_id_copy(p->session_id, store_col_text(st, 1));
+        p->consultation =
+            sqlite3_column_type(st, 2) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 2);
+        p->debriefed = sqlite3_column_int(st, 5) != 0;
+        p->outcome =
+            sqlite3_column_type(st, 6) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 6);
+        if (col_dup(st, 3, &p->text) || !p->text || col_dup(st, 4, &p->due) ||
+            col_dup(st, 7, &p->comment)) {
+            rc = CODEV_E_INTERNAL;
+            break;
+        }
+    }
+    if (!rc && step != SQLITE_DONE)
+        rc = CODEV_E_INTERNAL;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int store_journal_read(struct store *s, const char *member_id, struct store_journal **out)
+{
+    struct store_journal *j = calloc(1, sizeof(*j));
+    int rc = CODEV_E_INTERNAL;
+
+    *out = NULL;
+    if (!j || !member_id)
+        goto out;
+    pthread_mutex_lock(&s->read_mu);
+    rc = read_entries(s->r, member_id, j);
+    if (!rc)
+        rc = read_cases(s->r, member_id, j);
+    if (!rc)
+        rc = read_plans(s->r, member_id, j);
+    pthread_mutex_unlock(&s->read_mu);
+out:
+    if (rc) {
+        store_journal_free(j);
+        return CODEV_E_INTERNAL;
+    }
+    *out = j;
+    return 0;
+}
+
+void store_history_free(struct store_history *h)
+{
+    if (!h)
+        return;
+    for (size_t i = 0; i < h->nsessions; i++)
+        free(h->sessions[i].consultations);
+    free(h->sessions);
+    free(h);
+}
+
+static int read_session_history(sqlite3 *db, struct store_session_history *sh)
+{
+    // clang-format off
+    static const char sql_consultations[] =
+        "SELECT idx, client, facilitator"
+        "  FROM consultations"
+        " WHERE session_id = ?1"
+        " ORDER BY idx";
+    static const char sql_steps[] =
+        "SELECT idx, step, planned_ms, used_ms"
+        "  FROM consultation_steps"
+        " WHERE session_id = ?1";
+    // clang-format on
+    sqlite3_stmt *st = store_stmt_prepare(db, sql_consultations);
+    size_t cap = 0;
+    int rc = 0, step;
+
+    if (!st)
+        return CODEV_E_INTERNAL;
+    sqlite3_bind_text(st, 1, sh->id, -1, SQLITE_STATIC);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_consultation_history *c;
+        if (array_grow((void **)&sh->consultations, &cap, sh->nconsultations + 1,
+                       sizeof(*c))) {
+            rc = CODEV_E_INTERNAL;
+            break;
+        }
+        c = &sh->consultations[sh->nconsultations++];
+        memset(c, 0, sizeof(*c));
+        store_id_copy(c->client, store_col_text(st, 1));
+        store_id_copy(c->facilitator, store_col_text(st, 2));
+    }
+    if (!rc && step != SQLITE_DONE)
+        rc = CODEV_E_INTERNAL;
+    sqlite3_finalize(st);
+    if (rc)
+        return rc;
+    st = store_stmt_prepare(db, sql_steps);
+    if (!st)
+        return CODEV_E_INTERNAL;
+    sqlite3_bind_text(st, 1, sh->id, -1, SQLITE_STATIC);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        int idx = sqlite3_column_int(st, 0), k = step_from_name(store_col_text(st, 1));
+        if (idx < 0 || (size_t)idx >= sh->nconsultations || k < 0)
+            continue;
+        sh->consultations[idx].steps[k].planned_ms = sqlite3_column_int64(st, 2);
+        sh->consultations[idx].steps[k].used_ms = sqlite3_column_int64(st, 3);
+    }
+    if (step != SQLITE_DONE)
+        rc = CODEV_E_INTERNAL;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int store_history_read(struct store *s, const char *group_id, struct store_history **out)
+{
+    // clang-format off
+    static const char sql[] =
+        "SELECT id, opened_ms, closed_ms, opening_planned_ms, opening_used_ms"
+        "  FROM sessions"
+        " WHERE group_id = ?1"
+        "   AND closed_ms IS NOT NULL"
+        " ORDER BY opened_ms, rowid";
+    // clang-format on
+    struct store_history *h = calloc(1, sizeof(*h));
+    sqlite3_stmt *st = NULL;
+    size_t cap = 0;
+    int rc = CODEV_E_INTERNAL, step;
+
+    *out = NULL;
+    if (!h || !group_id) {
+        free(h);
+        return CODEV_E_INTERNAL;
+    }
+    pthread_mutex_lock(&s->read_mu);
+    st = store_stmt_prepare(s->r, sql);
+    if (!st)
+        goto out;
+    sqlite3_bind_text(st, 1, group_id, -1, SQLITE_STATIC);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_session_history *sh;
+        if (array_grow((void **)&h->sessions, &cap, h->nsessions + 1, sizeof(*sh)))
+            goto out;
+        sh = &h->sessions[h->nsessions++];
+        memset(sh, 0, sizeof(*sh));
+        store_id_copy(sh->id, store_col_text(st, 0));
+        sh->opened_ms = sqlite3_column_int64(st, 1);
+        sh->closed_ms = sqlite3_column_int64(st, 2);
+        sh->opening.planned_ms = sqlite3_column_int64(st, 3);
+        sh->opening.used_ms = sqlite3_column_int64(st, 4);
+        if (read_session_history(s->r, sh))
+            goto out;
+    }
+    if (step == SQLITE_DONE)
+        rc = 0;
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->read_mu);
+    if (rc) {
+        store_history_free(h);
+        return rc;
+    }
+    *out = h;
+    return 0;
+}
+
+int store_minutes_read(struct store *s, const char *session_id, struct room **out)
+{
+    // clang-format off
+    static const char sql[] =
+        "SELECT 1"
+        "  FROM sessions"
+        " WHERE id = ?1"
+        "   AND retention = 'keep'"
+        "   AND closed_ms IS NOT NULL";
+    // clang-format on
+    sqlite3_stmt *st;
+    struct store_replay rp;
+    int rc = CODEV_E_NOT_FOUND;
+
+    *out = NULL;
+    memset(&rp, 0, sizeof(rp));
+    if (!session_id)
+        return CODEV_E_NOT_FOUND;
+    pthread_mutex_lock(&s->read_mu);
+    /* One read transaction, so that the session row and its journal agree. */
+    if (store_db_exec(s->r, "BEGIN")) {
+        rc = CODEV_E_INTERNAL;
+        goto unlock;
+    }
+    st = store_stmt_prepare(s->r, sql);
+    if (!st) {
+        rc = CODEV_E_INTERNAL;
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, session_id, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        rc = store_replay_session(s->r, session_id, &rp);
+    sqlite3_finalize(st);
+    if (!rc) {
+        *out = rp.room;
+        rp.room = NULL;
+        store_replay_release(&rp);
+    }
+out:
+    store_db_exec(s->r, "COMMIT");
+unlock:
+    pthread_mutex_unlock(&s->read_mu);
+    return rc;
+}

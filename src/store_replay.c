@@ -1,0 +1,658 @@
+/*
+ * store_replay.c - rebuilding rooms from their journal: at start-up
+ * (store_load: groups, members, plans, every open session, the closed room
+ * of every other group), at a session's close (store_session_finalize:
+ * history, what each person keeps, retention) and for the minutes
+ * (store_read.c). See store.h.
+ *
+ * Invariants:
+ *   - A replay applies the journal in journal.id order through room_apply
+ *     at each record's journaled instant; the room is deterministic, so the
+ *     rebuilt room is the room as it was. A record that replays differently
+ *     is counted as a mismatch and skipped, never fatal.
+ *   - store_load runs on the main thread before anything is submitted, on
+ *     the writer's connection (the writer thread is idle).
+ *   - Under retention "personal" the journal rows are deleted in the same
+ *     transaction that copies what each person keeps.
+ *
+ * Expected load: O(journal) per replay; replays happen at start-up, at a
+ * close and for minutes.
+ */
+#include "store_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "array.h"
+#include "errors.h"
+
+/* ---- replay ------------------------------------------------------------------- */
+
+void store_replay_release(struct store_replay *rp)
+{
+    room_free(rp->room);
+    free(rp->facilitators);
+    memset(rp, 0, sizeof(*rp));
+}
+
+static int parse_budgets(const char *text, int64_t *budget_ms)
+{
+    char *end;
+
+    for (int i = 0; i < STEP_COUNT; i++) {
+        budget_ms[i] = text ? strtoll(text, &end, 10) : 0;
+        if (!text || end == text)
+            return CODEV_E_INTERNAL;
+        text = end;
+    }
+    return 0;
+}
+
+static int parse_limits(const char *text, struct room_limits *l)
+{
+    if (!text || sscanf(text, "%u %u %u %u", &l->text_max_chars, &l->long_text_max_chars,
+                        &l->cards_per_step, &l->members_max) != 4)
+        return CODEV_E_INTERNAL;
+    return 0;
+}
+
+/* Applies the iterator's current journal row (enum store_journal_col). */
+static void replay_row(struct store_replay *rp, const struct store_rows *row)
+{
+    struct room *r = rp->room;
+    int kind = (int)store_rows_int(row, JCOL_KIND);
+    const char *member = store_rows_text(row, JCOL_MEMBER);
+    const char *cmd_id = store_rows_text(row, JCOL_CMD_ID);
+    struct room_cmd cmd;
+    uint64_t seq = 0;
+    bool dup = false;
+    int idx, type, rc;
+
+    rp->records++;
+    if (kind == JOURNAL_MEMBER) {
+        rc = room_member_add(r, member, store_rows_text(row, JCOL_NAME),
+                             store_rows_int(row, JCOL_FACILITATOR) != 0,
+                             store_rows_int(row, JCOL_OBSERVER) != 0);
+        rp->mismatches += rc < 0;
+        return;
+    }
+    if (kind == JOURNAL_DEBRIEF) {
+        rc = room_debrief_add(r, store_rows_text(row, JCOL_REF), member,
+                              store_rows_text(row, JCOL_TEXT),
+                              store_rows_text(row, JCOL_DUE));
+        rp->mismatches += rc < 0;
+        return;
+    }
+    idx = (int)store_rows_int(row, JCOL_MEMBER_IDX);
+    type = room_cmd_from_name(store_rows_text(row, JCOL_CMD));
+    if (kind != JOURNAL_CMD || type < 0 || idx < 0 || (size_t)idx >= r->nmembers ||
+        !member || strcmp(r->members[idx].id, member) != 0) {
+        rp->mismatches++;
+        return;
+    }
+    memset(&cmd, 0, sizeof(cmd));
+    cmd.type = (enum room_cmd_type)type;
+    snprintf(cmd.id, sizeof(cmd.id), "%s", cmd_id ? cmd_id : "");
+    cmd.text = store_rows_text(row, JCOL_TEXT);
+    cmd.due = store_rows_text(row, JCOL_DUE);
+    cmd.target = store_rows_text(row, JCOL_TARGET);
+    cmd.ref = store_rows_text(row, JCOL_REF);
+    cmd.card = (uint32_t)store_rows_int(row, JCOL_CARD);
+    cmd.seconds = store_rows_int(row, JCOL_SECONDS);
+    cmd.variant = (int)store_rows_int(row, JCOL_VARIANT);
+    cmd.flag = store_rows_int(row, JCOL_FLAG) != 0;
+    rp->last_ms = store_rows_int(row, JCOL_AT_MS);
+    rc = room_apply(r, idx, &cmd, rp->last_ms, &seq, &dup);
+    room_outbox_clear(r);
+    if (rc || dup || seq != (uint64_t)store_rows_int(row, JCOL_SEQ))
+        rp->mismatches++;
+    while (rp->nfacilitators < r->nconsultations) {
+        if (array_grow((void **)&rp->facilitators, &rp->facilitators_cap,
+                       rp->nfacilitators + 1, sizeof(*rp->facilitators))) {
+            rp->mismatches++;
+            return;
+        }
+        store_id_copy(rp->facilitators[rp->nfacilitators++],
+                      r->facilitator >= 0 ? r->members[r->facilitator].id : "");
+    }
+}
+
+/*
+ * Rebuilds session_id's room from db into *rp (zeroed first). Returns 0,
+ * CODEV_E_NOT_FOUND when there is no such session, or CODEV_E_INTERNAL.
+ * On error *rp holds nothing. Reads through the row iterator only.
+ */
+int store_replay_session(sqlite3 *db, const char *session_id, struct store_replay *rp)
+{
+    struct store_rows *it = NULL;
+    int64_t budgets[STEP_COUNT];
+    /* What the journal does not keep (the session budget) is 0: no limit,
+     * for commands that were accepted live; hub_session_attach puts the
+     * budget back on a room that goes on. */
+    struct room_limits limits = {0};
+    int rc = CODEV_E_INTERNAL, step;
+
+    memset(rp, 0, sizeof(*rp));
+    if (store_rows_session_open(db, session_id, &it))
+        return CODEV_E_INTERNAL;
+    step = store_rows_next(it);
+    if (step != 1) {
+        rc = step == 0 ? CODEV_E_NOT_FOUND : CODEV_E_INTERNAL;
+        goto out;
+    }
+    store_id_copy(rp->group_id, store_rows_text(it, SCOL_GROUP_ID));
+    rp->opened_ms = rp->last_ms = store_rows_int(it, SCOL_OPENED_MS);
+    rp->closed = store_rows_int(it, SCOL_CLOSED) != 0;
+    if (parse_budgets(store_rows_text(it, SCOL_BUDGETS), budgets) ||
+        parse_limits(store_rows_text(it, SCOL_LIMITS), &limits))
+        goto out;
+    rp->room = room_new(session_id, budgets, &limits, rp->opened_ms);
+    if (!rp->room)
+        goto out;
+    store_rows_free(it);
+    if (store_rows_journal_open(db, session_id, &it))
+        goto out;
+    while ((step = store_rows_next(it)) == 1)
+        replay_row(rp, it);
+    if (step != 0)
+        goto out;
+    rc = 0;
+out:
+    store_rows_free(it);
+    if (rc)
+        store_replay_release(rp);
+    return rc;
+}
+
+/* ---- closing a session ------------------------------------------------------ */
+
+/* What a close writes: the history, what each person keeps, the debriefs.
+ * Positional parameters, in each table's column order (store_schema.c). */
+// clang-format off
+static const char sql_session_member[] =
+    "INSERT OR REPLACE INTO session_members"
+    "     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+static const char sql_consultation[] =
+    "INSERT OR REPLACE INTO consultations"
+    "     VALUES (?1, ?2, ?3, ?4)";
+static const char sql_consultation_step[] =
+    "INSERT OR REPLACE INTO consultation_steps"
+    "     VALUES (?1, ?2, ?3, ?4, ?5)";
+static const char sql_case[] =
+    "INSERT OR REPLACE INTO cases"
+    "     VALUES (?1, ?2, ?3, ?4, ?5)";
+static const char sql_case_item[] =
+    "INSERT OR REPLACE INTO case_items"
+    "     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+static const char sql_notebook[] =
+    "INSERT OR REPLACE INTO notebook"
+    "     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+static const char sql_plan_debriefed[] =
+    "UPDATE plans"
+    "   SET outcome = ?1, comment = ?2, debriefed = 1"
+    " WHERE id = ?3";
+static const char sql_session_closed[] =
+    "UPDATE sessions"
+    "   SET closed_ms = ?1, retention = ?2, opening_planned_ms = ?3,"
+    "       opening_used_ms = ?4, closed_seq = ?6, closed_cards = ?7"
+    " WHERE id = ?5";
+static const char sql_journal_delete[] =
+    "DELETE FROM journal WHERE session_id = ?1";
+// clang-format on
+
+/* Writes the history and the personal records of a replayed, closed room. */
+static int finalize_records(sqlite3 *db, const char *sid, const struct store_replay *rp)
+{
+    const struct room *r = rp->room;
+    int rc = 0;
+
+    for (size_t i = 0; !rc && i < r->nmembers; i++)
+        rc =
+            store_db_run(db, sql_session_member, "titiii", sid, (int64_t)i,
+                         r->members[i].id, (int64_t)((int)i == r->facilitator),
+                         (int64_t)r->members[i].observer, (int64_t)r->members[i].removed);
+
+    for (size_t i = 0; !rc && i < r->nconsultations; i++) {
+        const struct room_consultation *c = &r->consultations[i];
+        const char *client = c->client >= 0 ? r->members[c->client].id : NULL;
+        rc = store_db_run(
+            db, sql_consultation, "titt", sid, (int64_t)i, client,
+            i < rp->nfacilitators && rp->facilitators[i][0] ? rp->facilitators[i] : NULL);
+        for (int k = STEP_TOPIC; !rc && k <= STEP_LEARNING; k++)
+            rc = store_db_run(db, sql_consultation_step, "titii", sid, (int64_t)i,
+                              step_name((enum step)k), c->step_budget_ms[k],
+                              c->step_used_ms[k]);
+        if (!rc && client)
+            rc = store_db_run(db, sql_case, "tittt", sid, (int64_t)i, client, c->problem,
+                              c->contract);
+    }
+    for (size_t i = 0; !rc && i < r->ncards; i++) {
+        const struct room_card *c = &r->cards[i];
+        if (c->type == CARD_CONTRIBUTION && c->consultation >= 0 &&
+            r->consultations[c->consultation].client >= 0)
+            rc = store_db_run(db, sql_case_item, "tiiiit", sid, (int64_t)c->consultation,
+                              (int64_t)c->id, (int64_t)c->variant, (int64_t)c->marked,
+                              c->text);
+        else if (c->type == CARD_LEARNING || c->type == CARD_NOTE)
+            rc = store_db_run(db, sql_notebook, "tittitiit", sid, (int64_t)c->id,
+                              r->members[c->author].id, room_card_type_name(c->type),
+                              (int64_t)c->variant, step_name(c->step),
+                              (int64_t)c->consultation, c->created_ms, c->text);
+    }
+    for (size_t i = 0; !rc && i < r->ndebriefs; i++) {
+        const struct room_debrief *d = &r->debriefs[i];
+        if (d->outcome >= 0)
+            rc = store_db_run(db, sql_plan_debriefed, "itt", (int64_t)d->outcome,
+                              d->comment, d->id);
+    }
+    return rc;
+}
+
+/* Closes session sid in db's open transaction (store_internal.h). */
+int store_session_finalize(struct store *s, sqlite3 *db, const char *sid, int retention,
+                           int64_t closed_ms)
+{
+    struct store_replay rp;
+    int rc = store_replay_session(db, sid, &rp);
+
+    if (rc)
+        return rc;
+    if (closed_ms < 0)
+        closed_ms = rp.last_ms;
+    rc = store_db_run(db, sql_session_closed, "itiitii", closed_ms,
+                      hub_retention_name(retention), rp.room->opening_budget_ms,
+                      rp.room->opening_used_ms, sid, (int64_t)rp.room->seq,
+                      (int64_t)rp.room->ncards);
+    if (!rc)
+        rc = finalize_records(db, sid, &rp);
+    if (!rc && retention == HUB_RETENTION_PERSONAL) {
+        rc = store_db_run(db, sql_journal_delete, "t", sid);
+        s->checkpoint_wanted = true;
+    }
+    store_replay_release(&rp);
+    return rc;
+}
+
+/* ---- loading -------------------------------------------------------------------- */
+
+static int load_groups(struct store *s, struct hub *h, struct store_load_report *rep)
+{
+    // clang-format off
+    static const char sql[] =
+        "SELECT id, name, language, format, facilitator, invite_hash, retention,"
+        "       coalesce(active_ms, created_ms),"
+        "       EXISTS (SELECT 1 FROM sessions WHERE group_id = groups.id)"
+        "  FROM groups"
+        " ORDER BY rowid";
+    // clang-format on
+    sqlite3_stmt *st = store_stmt_prepare(s->w, sql);
+    struct hub_group *g;
+    int rc = 0, step;
+
+    if (!st)
+        return CODEV_E_INTERNAL;
+    while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        int retention = hub_retention_from_name(store_col_text(st, 6));
+        if (sqlite3_column_bytes(st, 5) != AUTH_HASH_LEN || retention < 0) {
+            rc = CODEV_E_INTERNAL;
+            break;
+        }
+        rc = hub_group_insert(h, store_col_text(st, 0), store_col_text(st, 1),
+                              store_col_text(st, 2), sqlite3_column_int(st, 3),
+                              store_col_text(st, 4), sqlite3_column_blob(st, 5),
+                              (enum hub_retention)retention, &g);
+        if (!rc) {
+            g->active_ms = sqlite3_column_int64(st, 7);
+            g->opened_once = sqlite3_column_int(st, 8) != 0;
+        }
+        rep->groups += rc == 0;
+    }
+    if (!rc && step != SQLITE_DONE)
+        rc = CODEV_E_INTERNAL;
+    sqlite3_finalize(st);
+    return rc ? CODEV_E_INTERNAL : 0;
+}
+
+static int load_members(struct store *s, struct hub *h, struct store_load_report *rep)
+{
+    // clang-format off
+    static const char sql[] =
+        "SELECT group_id, id, name, key_hash, observer, removed"
+        "  FROM members"
+        " ORDER BY group_id, ordinal";
+    // clang-format on
+    sqlite3_stmt *st = store_stmt_prepare(s->w, sql);
+    int rc = 0, step;
+
+    if (!st)
+        return CODEV_E_INTERNAL;
+    while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        struct hub_group *g = hub_group_find(h, store_col_text(st, 0));
+        if (!g || sqlite3_column_bytes(st, 3) != AUTH_HASH_LEN) {
+            rc = CODEV_E_INTERNAL;
+            break;
+        }
+        rc = hub_member_insert(g, store_col_text(st, 1), store_col_text(st, 2),
+                               sqlite3_column_blob(st, 3), sqlite3_column_int(st, 4) != 0,
+                               sqlite3_column_int(st, 5) != 0);
+        rc = rc < 0 ? rc : 0;
+        rep->members += rc == 0;
+    }
+    if (!rc && step != SQLITE_DONE)
+        rc = CODEV_E_INTERNAL;
+    sqlite3_finalize(st);
+    return rc ? CODEV_E_INTERNAL : 0;
+}
+
+static int load_plans(struct store *s, struct hub *h, struct store_load_report *rep)
+{
+    // clang-format off
+    static const char sql[] =
+        "SELECT group_id, id, client, text, due, debriefed, session_id, consultation"
+        "  FROM plans"
+        " ORDER BY group_id, ordinal";
+    // clang-format on
+    sqlite3_stmt *st = store_stmt_prepare(s->w, sql);
+    int rc = 0, step;
+
+    if (!st)
+        return CODEV_E_INTERNAL;
+    while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        struct hub_group *g = hub_group_find(h, store_col_text(st, 0));
+        struct hub_plan p;
+
+        if (!g) {
+            rc = CODEV_E_INTERNAL;
+            break;
+        }
+        memset(&p, 0, sizeof(p));
+        store_id_copy(p.id, store_col_text(st, 1));
+        store_id_copy(p.client, store_col_text(st, 2));
+        p.text = (char *)store_col_text(st, 3);
+        p.due = (char *)store_col_text(st, 4);
+        p.debriefed = sqlite3_column_int(st, 5) != 0;
+        store_id_copy(p.session, store_col_text(st, 6));
+        p.consultation =
+            sqlite3_column_type(st, 7) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 7);
+        rc = hub_plan_insert(g, &p);
+        rep->plans += rc == 0;
+    }
+    if (!rc && step != SQLITE_DONE)
+        rc = CODEV_E_INTERNAL;
+    sqlite3_finalize(st);
+    return rc ? CODEV_E_INTERNAL : 0;
+}
+
+/* Finalizes, at load, a session whose journal ends in its close. */
+static int load_finalize(struct store *s, const struct hub_group *g, const char *sid,
+                         int64_t now_ms)
+{
+    int rc;
+
+    if (store_db_exec(s->w, "BEGIN IMMEDIATE"))
+        return CODEV_E_INTERNAL;
+    rc = store_group_write(s, g, now_ms);
+    if (!rc)
+        rc = store_session_finalize(s, s->w, sid, g->retention, -1);
+    if (rc || store_db_exec(s->w, "COMMIT")) {
+        store_db_exec(s->w, "ROLLBACK");
+        rc = CODEV_E_INTERNAL;
+    }
+    return rc;
+}
+
+static int load_sessions(struct store *s, struct hub *h, int64_t now_ms,
+                         struct store_load_report *rep)
+{
+    // clang-format off
+    static const char sql[] =
+        "SELECT id"
+        "  FROM sessions"
+        " WHERE closed_ms IS NULL"
+        " ORDER BY opened_ms, rowid";
+    // clang-format on
+    sqlite3_stmt *st = store_stmt_prepare(s->w, sql);
+    char(*ids)[AUTH_UUID_LEN + 1] = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0, step;
+
+    if (!st)
+        return CODEV_E_INTERNAL;
+    /* Collect first: finalizing writes to the tables being read. */
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (array_grow((void **)&ids, &cap, n + 1, sizeof(*ids))) {
+            rc = CODEV_E_INTERNAL;
+            break;
+        }
+        store_id_copy(ids[n++], store_col_text(st, 0));
+    }
+    if (!rc && step != SQLITE_DONE)
+        rc = CODEV_E_INTERNAL;
+    sqlite3_finalize(st);
+
+    for (size_t i = 0; !rc && i < n; i++) {
+        struct store_replay rp;
+        struct hub_group *g;
+        bool closed;
+
+        rc = store_replay_session(s->w, ids[i], &rp);
+        if (rc)
+            break;
+        rep->records_replayed += rp.records;
+        rep->replay_mismatches += rp.mismatches;
+        g = hub_group_find(h, rp.group_id);
+        if (!g) {
+            store_replay_release(&rp);
+            rc = CODEV_E_INTERNAL;
+            break;
+        }
+        closed = rp.room->step == STEP_CLOSED;
+        g->room_active_ms = rp.last_ms;
+        rc = hub_session_attach(h, g, rp.room);
+        rp.room = NULL; /* the hub took it, also on error */
+        store_replay_release(&rp);
+        if (rc)
+            break;
+        hub_sync(h, g);
+        if (closed) {
+            rc = load_finalize(s, g, ids[i], now_ms);
+            rep->sessions_finalized += rc == 0;
+        } else {
+            rep->sessions_rebuilt++;
+        }
+    }
+    free(ids);
+    return rc ? CODEV_E_INTERNAL : 0;
+}
+
+/* Fills c (members and consultations, allocated in *ms and *ks) with the
+ * text-free description of closed session sid, from session_members and
+ * the history tables. Names come from g. Returns 0 or CODEV_E_INTERNAL. */
+static int load_closed_parts(struct store *s, const struct hub_group *g, const char *sid,
+                             struct hub_closed *c, struct hub_closed_member **ms,
+                             struct hub_closed_consultation **ks)
+{
+    // clang-format off
+    static const char sql_members[] =
+        "SELECT member, facilitator, observer, removed"
+        "  FROM session_members"
+        " WHERE session_id = ?1"
+        " ORDER BY idx";
+    static const char sql_consultations[] =
+        "SELECT c.idx, c.client, st.step, st.planned_ms, st.used_ms"
+        "  FROM consultations c"
+        "  LEFT JOIN consultation_steps st"
+        "    ON st.session_id = c.session_id"
+        "   AND st.idx = c.idx"
+        " WHERE c.session_id = ?1"
+        " ORDER BY c.idx";
+    // clang-format on
+    sqlite3_stmt *st = store_stmt_prepare(s->w, sql_members);
+    size_t mcap = 0, kcap = 0;
+    int rc = 0, step;
+
+    if (!st)
+        return CODEV_E_INTERNAL;
+    sqlite3_bind_text(st, 1, sid, -1, SQLITE_STATIC);
+    while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        struct hub_closed_member *m;
+        const struct hub_member *hm = hub_member_find(g, store_col_text(st, 0));
+        if (array_grow((void **)ms, &mcap, c->nmembers + 1, sizeof(**ms))) {
+            rc = CODEV_E_INTERNAL;
+            break;
+        }
+        m = &(*ms)[c->nmembers++];
+        memset(m, 0, sizeof(*m));
+        store_id_copy(m->id, store_col_text(st, 0));
+        m->name = hm ? hm->name : "";
+        m->facilitator = sqlite3_column_int(st, 1) != 0;
+        m->observer = sqlite3_column_int(st, 2) != 0;
+        m->removed = sqlite3_column_int(st, 3) != 0;
+    }
+    sqlite3_finalize(st);
+    if (rc)
+        return rc;
+    st = store_stmt_prepare(s->w, sql_consultations);
+    if (!st)
+        return CODEV_E_INTERNAL;
+    sqlite3_bind_text(st, 1, sid, -1, SQLITE_STATIC);
+    while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        size_t idx = (size_t)sqlite3_column_int64(st, 0);
+        int k = step_from_name(store_col_text(st, 2));
+        if (idx >= c->nconsultations) {
+            if (idx != c->nconsultations ||
+                array_grow((void **)ks, &kcap, idx + 1, sizeof(**ks))) {
+                rc = CODEV_E_INTERNAL;
+                break;
+            }
+            memset(&(*ks)[idx], 0, sizeof(**ks));
+            store_id_copy((*ks)[idx].client,
+                          store_col_text(st, 1) ? store_col_text(st, 1) : "");
+            c->nconsultations++;
+        }
+        if (k >= STEP_TOPIC && k <= STEP_LEARNING) {
+            (*ks)[idx].planned_ms[k] = sqlite3_column_int64(st, 3);
+            (*ks)[idx].used_ms[k] = sqlite3_column_int64(st, 4);
+        }
+    }
+    sqlite3_finalize(st);
+    c->members = *ms;
+    c->consultations = *ks;
+    return rc;
+}
+
+/*
+ * Gives g, with no open session, the closed room of its last session, as it
+ * was before the restart (hub_sync): under the retention it closed with,
+ * "keep" rebuilds the full room from the kept journal, "personal" the
+ * text-free closed room. A group whose last session left no record of its
+ * members (closed before schema v3) gets none.
+ */
+static int load_closed_room(struct store *s, struct hub_group *g)
+{
+    // clang-format off
+    static const char sql[] =
+        "SELECT id, retention, opened_ms, budgets, limits,"
+        "       coalesce(opening_planned_ms, 0), coalesce(opening_used_ms, 0),"
+        "       coalesce(closed_seq, 0), coalesce(closed_cards, 0)"
+        "  FROM sessions"
+        " WHERE group_id = ?1"
+        "   AND closed_ms IS NOT NULL"
+        " ORDER BY opened_ms DESC, rowid DESC"
+        " LIMIT 1";
+    // clang-format on
+    sqlite3_stmt *st = store_stmt_prepare(s->w, sql);
+    char sid[AUTH_UUID_LEN + 1];
+    int64_t budgets[STEP_COUNT];
+    struct room_limits limits;
+    struct hub_closed c = {.session_id = sid, .budgets = budgets, .limits = &limits};
+    struct hub_closed_member *ms = NULL;
+    struct hub_closed_consultation *ks = NULL;
+    bool keep;
+    int rc = 0;
+
+    if (!st)
+        return CODEV_E_INTERNAL;
+    sqlite3_bind_text(st, 1, g->id, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return 0;
+    }
+    store_id_copy(sid, store_col_text(st, 0));
+    keep = store_col_text(st, 1) && strcmp(store_col_text(st, 1), "keep") == 0;
+    c.opened_ms = sqlite3_column_int64(st, 2);
+    c.opening_planned_ms = sqlite3_column_int64(st, 5);
+    c.opening_used_ms = sqlite3_column_int64(st, 6);
+    c.seq = (uint64_t)sqlite3_column_int64(st, 7);
+    c.ncards = (size_t)sqlite3_column_int64(st, 8);
+    if (parse_budgets(store_col_text(st, 3), budgets) ||
+        parse_limits(store_col_text(st, 4), &limits))
+        rc = CODEV_E_INTERNAL;
+    sqlite3_finalize(st);
+    if (rc)
+        return rc;
+    if (keep) {
+        struct store_replay rp;
+        if (store_replay_session(s->w, sid, &rp) == 0 && rp.room->step == STEP_CLOSED) {
+            g->room = rp.room;
+            rp.room = NULL;
+            store_replay_release(&rp);
+            return 0;
+        }
+        if (rp.room)
+            store_replay_release(&rp);
+    }
+    rc = load_closed_parts(s, g, sid, &c, &ms, &ks);
+    if (!rc && c.nmembers && !(g->room = hub_closed_room_new(&c)))
+        rc = CODEV_E_INTERNAL;
+    free(ms);
+    free(ks);
+    return rc;
+}
+
+/* The closed rooms of every group without an open session. A closed room
+ * is only what its members see of a session that is over: one that cannot
+ * be read is skipped (counted in the report) rather than keeping the whole
+ * server from starting. */
+static void load_closed_rooms(struct store *s, struct hub *h,
+                              struct store_load_report *rep)
+{
+    for (size_t b = 0; b < h->nbuckets; b++)
+        for (struct hub_group *g = h->buckets[b]; g; g = g->next)
+            if (!g->room && g->opened_once && load_closed_room(s, g) != 0) {
+                g->room = NULL;
+                rep->closed_rooms_skipped++;
+            }
+}
+
+int store_load(struct store *s, struct hub *h, int64_t now_ms,
+               struct store_load_report *report)
+{
+    struct store_load_report rep;
+    uint64_t submitted;
+    int rc;
+
+    memset(&rep, 0, sizeof(rep));
+    pthread_mutex_lock(&s->mu);
+    submitted = s->submitted;
+    pthread_mutex_unlock(&s->mu);
+    if (submitted || s->version < store_schema_version_latest())
+        return CODEV_E_INTERNAL;
+    rc = load_groups(s, h, &rep);
+    if (!rc)
+        rc = load_members(s, h, &rep);
+    if (!rc)
+        rc = load_plans(s, h, &rep);
+    if (!rc)
+        rc = load_sessions(s, h, now_ms, &rep);
+    if (!rc)
+        load_closed_rooms(s, h, &rep);
+    if (s->checkpoint_wanted &&
+        sqlite3_wal_checkpoint_v2(s->w, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) ==
+            SQLITE_OK)
+        s->checkpoint_wanted = false;
+    if (report)
+        *report = rep;
+    return rc;
+}

@@ -1,0 +1,205 @@
+/*
+ * store_schema.c - the schema of codevd.db, as numbered migrations, and
+ * the migration runner (see store.h).
+ *
+ * Invariants:
+ *   - migrations[i] takes the schema from version i to version i + 1, in
+ *     one transaction with the schema_version row: a crash leaves the
+ *     database at a version, never between two.
+ *   - A released migration is never edited; a change is a new migration
+ *     appended. A database newer than this codevd is never touched.
+ *
+ * Expected load: once at start-up; a migration runs once per database.
+ */
+#include "store_internal.h"
+
+#include <stdio.h>
+
+#include "errors.h"
+
+/*
+ * The migrations, in order: migrations[i] takes the schema from version i to
+ * version i + 1. Never edit a released migration; append a new one.
+ */
+// clang-format off
+static const char *const migrations[] = {
+    /* 1: the base schema. */
+    "CREATE TABLE groups ("
+    "  id TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL,"
+    "  language TEXT NOT NULL,"
+    "  format INTEGER NOT NULL,"
+    "  facilitator TEXT NOT NULL,"
+    "  invite_hash BLOB NOT NULL,"
+    "  created_ms INTEGER NOT NULL);"
+    "CREATE TABLE members ("
+    "  id TEXT PRIMARY KEY,"
+    "  group_id TEXT NOT NULL REFERENCES groups(id),"
+    "  ordinal INTEGER NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  key_hash BLOB NOT NULL,"
+    "  observer INTEGER NOT NULL DEFAULT 0,"
+    "  removed INTEGER NOT NULL DEFAULT 0,"
+    "  UNIQUE (group_id, ordinal));"
+    "CREATE TABLE plans ("
+    "  id TEXT PRIMARY KEY,"
+    "  group_id TEXT NOT NULL REFERENCES groups(id),"
+    "  ordinal INTEGER NOT NULL,"
+    "  client TEXT NOT NULL REFERENCES members(id),"
+    "  session_id TEXT,"
+    "  consultation INTEGER,"
+    "  text TEXT NOT NULL,"
+    "  due TEXT,"
+    "  outcome INTEGER,"
+    "  comment TEXT,"
+    "  debriefed INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE sessions ("
+    "  id TEXT PRIMARY KEY,"
+    "  group_id TEXT NOT NULL REFERENCES groups(id),"
+    "  opened_ms INTEGER NOT NULL,"
+    "  closed_ms INTEGER,"
+    "  budgets TEXT NOT NULL," /* STEP_COUNT budgets in ms, space-separated */
+    "  limits TEXT NOT NULL,"  /* the room_limits, space-separated */
+    "  opening_planned_ms INTEGER,"
+    "  opening_used_ms INTEGER);"
+    "CREATE TABLE journal ("
+    "  id INTEGER PRIMARY KEY,"
+    "  session_id TEXT NOT NULL REFERENCES sessions(id),"
+    "  kind INTEGER NOT NULL,"
+    "  member TEXT NOT NULL," /* added member, debrief client, or sender */
+    "  member_idx INTEGER,"
+    "  name TEXT, facilitator INTEGER, observer INTEGER,"
+    "  cmd TEXT, cmd_id TEXT, text TEXT, due TEXT, target TEXT, ref TEXT,"
+    "  card INTEGER, seconds INTEGER, variant INTEGER, flag INTEGER,"
+    "  at_ms INTEGER, seq INTEGER);"
+    "CREATE INDEX journal_session ON journal(session_id, id);"
+    "CREATE TABLE consultations ("
+    "  session_id TEXT NOT NULL REFERENCES sessions(id),"
+    "  idx INTEGER NOT NULL,"
+    "  client TEXT,"
+    "  facilitator TEXT,"
+    "  PRIMARY KEY (session_id, idx));"
+    "CREATE TABLE consultation_steps ("
+    "  session_id TEXT NOT NULL,"
+    "  idx INTEGER NOT NULL,"
+    "  step TEXT NOT NULL,"
+    "  planned_ms INTEGER NOT NULL,"
+    "  used_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY (session_id, idx, step),"
+    "  FOREIGN KEY (session_id, idx) REFERENCES consultations(session_id, idx));"
+    "CREATE TABLE cases ("
+    "  session_id TEXT NOT NULL,"
+    "  idx INTEGER NOT NULL,"
+    "  client TEXT NOT NULL REFERENCES members(id),"
+    "  problem TEXT,"
+    "  contract TEXT,"
+    "  PRIMARY KEY (session_id, idx),"
+    "  FOREIGN KEY (session_id, idx) REFERENCES consultations(session_id, idx));"
+    "CREATE INDEX cases_client ON cases(client);"
+    "CREATE TABLE case_items ("
+    "  session_id TEXT NOT NULL,"
+    "  idx INTEGER NOT NULL,"
+    "  card INTEGER NOT NULL,"
+    "  variant INTEGER NOT NULL,"
+    "  marked INTEGER NOT NULL,"
+    "  text TEXT NOT NULL,"
+    "  PRIMARY KEY (session_id, card),"
+    "  FOREIGN KEY (session_id, idx) REFERENCES cases(session_id, idx));"
+    "CREATE TABLE notebook ("
+    "  session_id TEXT NOT NULL REFERENCES sessions(id),"
+    "  card INTEGER NOT NULL,"
+    "  member TEXT NOT NULL REFERENCES members(id),"
+    "  type TEXT NOT NULL,"
+    "  variant INTEGER NOT NULL,"
+    "  step TEXT NOT NULL,"
+    "  idx INTEGER NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  text TEXT NOT NULL,"
+    "  PRIMARY KEY (session_id, card));"
+    "CREATE INDEX notebook_member ON notebook(member, created_ms);",
+
+    /* 2: retention becomes a group setting (and is recorded per session, as
+     * applied at its close); indexes for loading and the history view. */
+    "ALTER TABLE groups ADD COLUMN retention TEXT NOT NULL DEFAULT 'personal'"
+    "  CHECK (retention IN ('personal', 'keep'));"
+    "ALTER TABLE sessions ADD COLUMN retention TEXT"
+    "  CHECK (retention IN ('personal', 'keep'));"
+    "CREATE INDEX sessions_group ON sessions(group_id, opened_ms);"
+    "CREATE INDEX sessions_open ON sessions(opened_ms) WHERE closed_ms IS NULL;"
+    "CREATE INDEX plans_group ON plans(group_id, ordinal);"
+    "CREATE INDEX plans_client ON plans(client);",
+
+    /* 3: a group's last activity (creation, join, invite, settings), for
+     * the expiry of groups that never opened a session; who was in each
+     * closed session (room order and flags), for its closed room. */
+    "ALTER TABLE groups ADD COLUMN active_ms INTEGER;"
+    "UPDATE groups SET active_ms = created_ms;"
+    "ALTER TABLE sessions ADD COLUMN closed_seq INTEGER;"
+    "ALTER TABLE sessions ADD COLUMN closed_cards INTEGER;"
+    "CREATE TABLE session_members ("
+    "  session_id TEXT NOT NULL REFERENCES sessions(id),"
+    "  idx INTEGER NOT NULL,"
+    "  member TEXT NOT NULL,"
+    "  facilitator INTEGER NOT NULL,"
+    "  observer INTEGER NOT NULL,"
+    "  removed INTEGER NOT NULL,"
+    "  PRIMARY KEY (session_id, idx));",
+};
+// clang-format on
+
+#define STORE_SCHEMA_LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+/* ---- schema ----------------------------------------------------------------- */
+
+static int schema_version_get(sqlite3 *db, int *version)
+{
+    sqlite3_stmt *st = store_stmt_prepare(db, "SELECT max(version) FROM schema_version");
+    int rc = CODEV_E_INTERNAL;
+
+    if (!st)
+        return rc;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *version = sqlite3_column_int(st, 0);
+        rc = 0;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Applies migrations version+1 .. target, each in its own transaction. */
+int store_schema_migrate(sqlite3 *db, int target, int *version)
+{
+    char sql[96];
+
+    if (store_db_exec(
+            db, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)") ||
+        schema_version_get(db, version))
+        return CODEV_E_INTERNAL;
+    if (*version > STORE_SCHEMA_LATEST)
+        return CODEV_E_INTERNAL; /* made by a newer codevd: do not touch it */
+    while (*version < target) {
+        snprintf(sql, sizeof(sql),
+                 "DELETE FROM schema_version; INSERT INTO schema_version "
+                 "VALUES (%d);",
+                 *version + 1);
+        if (store_db_exec(db, "BEGIN IMMEDIATE"))
+            return CODEV_E_INTERNAL;
+        if (store_db_exec(db, migrations[*version]) || store_db_exec(db, sql) ||
+            store_db_exec(db, "COMMIT")) {
+            store_db_exec(db, "ROLLBACK");
+            return CODEV_E_INTERNAL;
+        }
+        (*version)++;
+    }
+    return 0;
+}
+
+int store_schema_version(const struct store *s)
+{
+    return s->version;
+}
+
+int store_schema_version_latest(void)
+{
+    return STORE_SCHEMA_LATEST;
+}
