@@ -549,7 +549,9 @@ void http_api_handle(struct hub *hub, struct store *store,
         if (method != HTTP_API_GET)
             goto method;
         reply->status = 200;
-        reply->body = json_pack("{s:s, s:s}", "status", "ok", "version", CODEVD_VERSION);
+        reply->body =
+            json_pack("{s:s, s:s, s:I}", "status", "ok", "version", CODEVD_VERSION,
+                      "connections", (json_int_t)(gate ? gate->connections : 0));
         return;
     }
     if (strcmp(path, "/api/groups") == 0) {

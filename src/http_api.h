@@ -21,15 +21,17 @@
 enum http_api_method { HTTP_API_GET, HTTP_API_POST, HTTP_API_DELETE, HTTP_API_OTHER };
 
 /*
- * The edge's budget for the exports, asked once the caller's key has been
- * checked (so that requests with no key or a wrong one never use it up)
- * and before the store is read: true lets the export run; false answers 429
- * rate_limited with Retry-After: *retry_after_s. NULL allows every export.
+ * What the edge tells the API. export_allowed is its budget for the
+ * exports, asked once the caller's key has been checked (so that requests
+ * with no key or a wrong one never use it up) and before the store is
+ * read: true lets the export run; false answers 429 rate_limited with
+ * Retry-After: *retry_after_s. NULL allows every export.
  */
 struct http_api_gate {
     bool (*export_allowed)(void *arg, struct hub_member *m, int *retry_after_s);
     void *arg;
-    bool offload; /* answer exports with reply->job instead of running them */
+    bool offload;       /* answer exports with reply->job instead of running them */
+    size_t connections; /* accepted connections open now (GET /api/health) */
 };
 
 struct http_api_reply {

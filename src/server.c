@@ -2015,8 +2015,10 @@ static void export_thread_stop(struct server *s)
 
 static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
 {
-    const struct http_api_gate gate = {
-        .export_allowed = server_export_allowed, .arg = s, .offload = true};
+    const struct http_api_gate gate = {.export_allowed = server_export_allowed,
+                                       .arg = s,
+                                       .offload = true,
+                                       .connections = s->npeers};
     struct http_api_reply reply;
     int64_t now = now_ms();
     bool anon = http_is_anonymous(h), create = http_is_create(h);

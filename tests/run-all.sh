@@ -10,6 +10,11 @@
 #   browser      headless Chromium against a real codevd (node --test)
 #   asan         unit + integration again, built with ASan + UBSan
 #   valgrind     the core integration scenarios with codevd under valgrind
+#
+# poll, valgrind and asan are meson test setups (the root meson.build says
+# what each wraps; tests/asan.ini is the native file of the ASan build dir):
+# this script runs them with meson test and counts their cases as it counts
+# the others.
 #   fuzz         the libFuzzer harness for FUZZ_SECONDS (default 60)
 #   lint         clang-format and cppcheck on src/
 #   fresh        scripts/fresh-check.sh: both README commands in a new
@@ -37,14 +42,15 @@ finish() {
     exit $?
 }
 
-# build DIR [meson options...]: configures (once) and builds; counts a failure.
+# build DIR [meson setup options...]: configures (once) and builds; counts a
+# failure. The options only apply when the dir is new.
 build() {
     local dir=$1
     shift
-    local how=setup
+    local how=(setup "$dir" -Dtests=enabled "$@")
     # A build dir that scripts/run.sh made has the tests off: turn them on.
-    [ -f "$dir/build.ninja" ] && how=configure
-    meson $how "$dir" -Dtests=enabled "$@" >"$log_dir/setup-$(basename "$dir").log" 2>&1 ||
+    [ -f "$dir/build.ninja" ] && how=(configure "$dir" -Dtests=enabled)
+    meson "${how[@]}" >"$log_dir/setup-$(basename "$dir").log" 2>&1 ||
         { cat "$log_dir/setup-$(basename "$dir").log"; return 1; }
     ninja -C "$dir" >"$log_dir/build-$(basename "$dir").log" 2>&1 ||
         { cat "$log_dir/build-$(basename "$dir").log"; return 1; }
@@ -109,6 +115,56 @@ node_suite() {
     echo "$label: ${p:-0} passed, ${f:-0} failed"
 }
 
+# meson_suite DIR SETUP LABEL SUITE...: meson test with that test setup of
+# the root meson.build, one test at a time; then each test's output is
+# counted as above: a node suite by its "# pass"/"# fail" lines, a unit test
+# by its TAP lines, and a test that failed without a failing case (a crash,
+# a sanitizer report, a server that did not exit cleanly) counts one more.
+meson_suite() {
+    local dir=$1 setup=$2 label=$3 args=() s name result out before p f
+    shift 3
+    for s in "$@"; do args+=(--suite "$s"); done
+    rm -f "$dir/meson-logs/testlog-$setup.json"
+    meson test -C "$dir" --no-rebuild --num-processes 1 --setup "$setup" "${args[@]}" \
+        >"$log_dir/$label-meson.log" 2>&1
+    # One line per test: its name and result; its output goes to a file.
+    if ! node -e '
+        const fs = require("fs");
+        const [log, prefix] = process.argv.slice(1);
+        for (const line of fs.readFileSync(log, "utf8").split("\n").filter(Boolean)) {
+            const t = JSON.parse(line), name = t.name.replace(/^.* \/ /, ""); /* "codevd:unit / clock" */
+            fs.writeFileSync(`${prefix}-${name}.tap`, t.stdout || "");
+            console.log(`${name} ${t.result}`);
+        }' "$dir/meson-logs/testlog-$setup.json" "$log_dir/$label" >"$log_dir/$label-results" 2>&1 ||
+        [ ! -s "$log_dir/$label-results" ]; then
+        tail -40 "$log_dir/$label-meson.log"
+        echo "$label: meson test ran nothing"
+        failed=$((failed + 1))
+        return
+    fi
+    while read -r name result; do
+        out="$log_dir/$label-$name.tap"
+        before=$failed
+        if grep -qE '^# pass [0-9]+$' "$out"; then
+            p=$(sed -nE 's/^# pass ([0-9]+)$/\1/p' "$out" | tail -1)
+            f=$(sed -nE 's/^# fail ([0-9]+)$/\1/p' "$out" | tail -1)
+            passed=$((passed + p))
+            failed=$((failed + ${f:-0}))
+            [ $failed -ne $before ] && grep -E -B2 -A30 '^\s*not ok' "$out" | head -200
+            echo "$label/$name: $p passed, ${f:-0} failed"
+        else
+            count_tap "$out"
+            [ $failed -ne $before ] && grep -vE '^\s*ok ' "$out" | head -80
+            echo "$label/$name: $(grep -cE '^\s*ok ' "$out") ok"
+        fi
+        if [ "$result" != OK ] && [ $failed -eq $before ]; then
+            tail -60 "$out"
+            echo "$label/$name: $result without a failing case (crash, sanitizer or valgrind report)"
+            failed=$((failed + 1))
+        fi
+    done <"$log_dir/$label-results"
+}
+
 for suite in $suites; do
     case $suite in
     unit)
@@ -119,33 +175,21 @@ for suite in $suites; do
         node_suite "$suite" "$root/$builddir/src/codevd" tests/"$suite"/*.test.mjs
         ;;
     asan)
-        # The same unit and integration tests, built with ASan + UBSan: any
-        # report fails the case (unit) or the server's clean exit (integration).
-        if build build-asan -Db_sanitize=address,undefined -Db_lundef=false; then
-            export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-            unit_suite build-asan asan
-            node_suite asan-integration "$root/build-asan/src/codevd" tests/integration/*.test.mjs
-            unset ASAN_OPTIONS UBSAN_OPTIONS
+        # The same unit and integration tests, built with ASan + UBSan.
+        if build build-asan --native-file tests/asan.ini; then
+            meson_suite build-asan asan asan unit integration
         else
             failed=$((failed + 1))
         fi
         ;;
     poll)
         # The poll() fallback (no libuv plugin): the scenarios that exercise
-        # the loop most (writes, closes, timers, pings, reconnects, kill -9).
-        CODEVD_ARGS="--set event_loop=poll" node_suite poll "$root/$builddir/src/codevd" \
-            tests/integration/complete-session.test.mjs tests/integration/hardening.test.mjs \
-            tests/integration/ticks.test.mjs tests/integration/reconnect.test.mjs \
-            tests/integration/durability.test.mjs
+        # the loop most.
+        meson_suite "$builddir" poll poll loop
         ;;
     valgrind)
-        # codevd under valgrind for the core scenarios: any error or definite
-        # leak makes it exit 99 instead of 0, which fails the test's stop().
-        CODEVD_WRAPPER="valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect -q" \
-            node_suite valgrind "$root/$builddir/src/codevd" \
-            tests/integration/complete-session.test.mjs tests/integration/visibility.test.mjs \
-            tests/integration/reconnect.test.mjs tests/integration/bad-frames.test.mjs \
-            tests/integration/http-api.test.mjs
+        # codevd under valgrind for the core scenarios.
+        meson_suite "$builddir" valgrind valgrind core
         ;;
     fuzz)
         # One test: the libFuzzer harness runs for FUZZ_SECONDS without a crash.

@@ -27,8 +27,8 @@ const nextError = (c, ms = 2000) => c.next((m) => m.type === 'error', ms);
  */
 async function sessionGoesOn(g, sender) {
     const others = g.everyone.filter((c) => c !== sender);
-    await Promise.all(others.map((c) => c.expectNone(isSignificant, 200)));
-    await sender.expectNone(isSignificant, 0);
+    await Promise.all(others.map((c) => c.expectNoneAfterBarrier(isSignificant)));
+    await sender.expectNoneAfterBarrier(isSignificant);
     const ack = await sender.ok({ type: 'question_ask', text: 'Une vraie question, après le message invalide ?' });
     for (const c of g.everyone) {
         const ev = await c.nextEvent('card_added');
@@ -160,7 +160,7 @@ test('an oversized message (> 65536 bytes): too_large and close 1009; the others
     const errors = K.received((m) => m.type === 'error');
     assert.deepEqual(errors.map((e) => e.code), ['too_large'], 'one too_large error before the close');
     const others = g.everyone.filter((c) => c !== K);
-    await Promise.all(others.map((c) => c.expectNone((m) => isSignificant(m), 200)));
+    await Promise.all(others.map((c) => c.expectNoneAfterBarrier(isSignificant)));
     // The member reconnects and goes on; the others see the new question.
     const back = await reconnect(srv, K);
     const ack = await back.ok({ type: 'question_ask', text: 'Une question de taille raisonnable ?' });
@@ -207,7 +207,7 @@ test('a text frame that is not valid UTF-8: bad_json, or a 1007 close as RFC 645
     } else {
         assert.equal(outcome.close.code, 1007);
         const others = g.everyone.filter((c) => c !== K);
-        await Promise.all(others.map((c) => c.expectNone(isSignificant, 200)));
+        await Promise.all(others.map((c) => c.expectNoneAfterBarrier(isSignificant)));
         assertAllClean(g);
         await closeAll(g);
     }

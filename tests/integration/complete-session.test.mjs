@@ -22,9 +22,9 @@ async function seenBy(who, type, ack, pred = () => true) {
     return evs[0];
 }
 
-/** No client in `who` has (or receives within ms) an event of this type matching pred. */
-async function notSeenBy(who, type, pred = () => true, ms = 150) {
-    await Promise.all(who.map((c) => c.expectNone((m) => m.type === type && pred(m), ms)));
+/** No client in `who` has received an event of this type matching pred, by a barrier. */
+async function notSeenBy(who, type, pred = () => true) {
+    await Promise.all(who.map((c) => c.expectNoneAfterBarrier((m) => m.type === type && pred(m))));
 }
 
 test('a complete session: every step, every command, what each participant receives', async (t) => {
@@ -116,7 +116,7 @@ test('a complete session: every step, every command, what each participant recei
 
     ack = await F.ok({ type: 'step_next' });
     assert.equal((await seenBy(all, 'step', ack)).step, 'clarification');
-    await notSeenBy(others(K2), 'card_added', (m) => m.card.id === noteK2, 0);
+    await notSeenBy(others(K2), 'card_added', (m) => m.card.id === noteK2);
 
     // ---- clarification ----------------------------------------------------
     ack = await K0.ok({ type: 'question_ask', text: "Qu'est-ce qui a changé concrètement en septembre ?" });
@@ -229,9 +229,9 @@ test('a complete session: every step, every command, what each participant recei
 
     ack = await F.ok({ type: 'step_next' });
     assert.equal((await seenBy(all, 'step', ack)).step, 'synthesis');
-    await notSeenBy(others(C), 'mark', () => true, 0);
-    await notSeenBy(others(C, F), 'recadrage', () => true, 0);
-    await notSeenBy(others(O), 'card_added', (m) => m.card.id === noteO.id, 0);
+    await notSeenBy(others(C), 'mark', () => true);
+    await notSeenBy(others(C, F), 'recadrage', () => true);
+    await notSeenBy(others(O), 'card_added', (m) => m.card.id === noteO.id);
 
     // ---- synthesis --------------------------------------------------------
     ack = await C.ok({ type: 'mark_set', card_id: contributions[1].id, marked: true });

@@ -259,8 +259,8 @@ describe('exports after a real session', () => {
         assertError(await api(srv.url, 'POST', path, { key: g.F.key, body: { retention: true } }), 400, 'bad_field', 'not a string');
         assertError(await api(srv.url, 'POST', path, { key: g.F.key, body: {} }), 400, 'missing_field', 'no retention');
         assertError(await api(srv.url, 'GET', path, { key: g.F.key }), 405, 'method_not_allowed', 'GET');
-        await sleep(100);
-        for (const c of g.everyone) assert.deepEqual(c.peek((m) => m.type === 'group_updated'), [], `${c.name}: nothing changed yet`);
+        /* Nothing changed yet: no group_updated before a barrier on each socket. */
+        await Promise.all(g.everyone.map((c) => c.expectNoneAfterBarrier((m) => m.type === 'group_updated')));
 
         const res = await api(srv.url, 'POST', path, { key: g.F.key, body: { retention: 'keep' }, schema: 'settings_response' });
         assert.equal(res.status, 200, res.text);

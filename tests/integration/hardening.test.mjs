@@ -8,7 +8,7 @@ import path from 'node:path';
 import https from 'node:https';
 import WebSocket from 'ws';
 import { startServer, repoRoot, testCertificate } from '../lib/server.mjs';
-import { Client, PROTOCOL } from './lib/client.mjs';
+import { Client, PROTOCOL, waitConnections, waitFor } from './lib/client.mjs';
 import { setupGroup, advance, reconnect } from './lib/scenario.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -43,11 +43,12 @@ test('connections over the per-address limit get too_many_connections and close 
         const err = await extra.next((m) => m.type === 'error');
         assert.equal(err.code, 'too_many_connections');
         assert.deepEqual(await bye, { code: 1013, reason: 'too_many_connections' });
-        // Closing one frees a place.
+        // Closing one frees a place, once the server has seen it go.
         await ok[0].close();
-        await sleep(100);
+        await waitConnections(srv.url, 2);
         const again = await Client.connect(srv.wsUrl, { name: 'again' });
-        await again.expectNone((m) => m.type === 'error', 300);
+        await again.expectNoneAfterBarrier((m) => m.type === 'error');
+        assert.equal(again.isOpen, true);
         await Promise.all([...ok.slice(1), again].map((c) => c.close()));
     } finally {
         await srv.stop();
@@ -121,10 +122,14 @@ test('a reader that stops reading is dropped as slow_consumer while the others g
     });
     const g = await setupGroup(srv);
     await advance(g, 'consultation');
+    /* The server logs each hello it accepts: the peer is attached once its
+     * own line (a second for the observer's member id) is in the log. */
+    const attached = () => srv.log().split(`as member ${g.O.memberId}`).length - 1;
+    const before = attached();
     const p = peer([srv.port, 'noread', g.groupId, g.O.key]);
     try {
         await p.waitLine(/upgraded/);
-        await sleep(300);
+        await waitFor(() => attached() > before, 'the hello of the peer that does not read', 20000);
         const big = 'é'.repeat(20000); /* 40 kB per card: megabytes soon fill the kernel buffers */
         const times = [];
         /* Loopback buffers can take 3-4 MB before the socket is full (seen:

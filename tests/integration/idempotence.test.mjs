@@ -24,7 +24,7 @@ test('the same command id sent twice makes one card; the second ack is a duplica
     for (const c of g.everyone) {
         const ev = await c.nextEvent('card_added');
         assert.equal(ev.seq, first.seq);
-        await c.expectNone(isSignificant, 200);
+        await c.expectNoneAfterBarrier(isSignificant);
     }
     const fresh = await reconnect(srv, g.K[1]);
     assert.equal(fresh.welcome.room.seq, first.seq);
@@ -44,7 +44,7 @@ test('a command resent on a new connection after a drop, with the same id, is no
     const back = await reconnect(srv, K, first.seq);
     const again = await back.ok(q);
     assert.deepEqual(again, { type: 'ack', id: 'q-7f3a-1', seq: first.seq, duplicate: true });
-    await Promise.all(g.everyone.filter((c) => c !== K).map((c) => c.expectNone((m) => isSignificant(m) && m.type !== 'presence' && m.seq > first.seq, 300)));
+    await Promise.all(g.everyone.filter((c) => c !== K).map((c) => c.expectNoneAfterBarrier((m) => isSignificant(m) && m.type !== 'presence' && m.seq > first.seq)));
     assert.equal(back.welcome.room.cards.filter((c) => c.type === 'question').length, 1);
     assertAllClean(g, [back]);
     await closeAll(g, [back]);

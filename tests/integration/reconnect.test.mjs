@@ -5,7 +5,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../lib/server.mjs';
-import { isSignificant } from './lib/client.mjs';
+import { isSignificant, waitConnections } from './lib/client.mjs';
 import { setupGroup, advance, assertAllClean, closeAll, reconnect, settle } from './lib/scenario.mjs';
 
 let srv;
@@ -70,9 +70,13 @@ test('presence is announced for a member\'s first connection and last disconnect
     const g = await setupGroup(srv);
     const K = g.K[0];
     const tab2 = await reconnect(srv, K);
-    await g.F.expectNone((m) => m.type === 'presence', 300);
+    await g.F.expectNoneAfterBarrier((m) => m.type === 'presence');
+    /* The server's own word that it has seen tab2 go (its connection count
+     * falls), then a barrier: a presence would have been sent by then. */
+    const open = await waitConnections(srv.url, () => true);
     await tab2.close();
-    await g.F.expectNone((m) => m.type === 'presence', 300);
+    await waitConnections(srv.url, (n) => n < open);
+    await g.F.expectNoneAfterBarrier((m) => m.type === 'presence');
     await K.close();
     const off = await g.F.nextEvent('presence');
     assert.deepEqual([off.member_id, off.online], [K.memberId, false]);
@@ -84,7 +88,7 @@ test('presence is announced for a member\'s first connection and last disconnect
         assert.deepEqual(c.received((m) => m.type === 'presence' && m.member_id === K.memberId).slice(-2).map((m) => m.online),
             [false, true], c.name);
     }
-    await Promise.all(g.everyone.filter((c) => c !== K).map((c) => c.expectNone(isSignificant, 0)));
+    await Promise.all(g.everyone.filter((c) => c !== K).map((c) => c.expectNoneAfterBarrier(isSignificant)));
     assertAllClean(g, [again, tab2]);
     await closeAll(g, [again]);
 });

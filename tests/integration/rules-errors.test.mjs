@@ -12,9 +12,9 @@ let srv;
 test.before(async () => { srv = await startServer(); });
 test.after(async () => { await srv.stop(); });
 
-/** Asserts that nobody but `sender` received anything significant. */
-async function nobodyElseHears(g, sender, ms = 200) {
-    await Promise.all(g.everyone.filter((c) => c !== sender).map((c) => c.expectNone(isSignificant, ms)));
+/** Asserts that nobody but `sender` received anything significant, by a barrier. */
+async function nobodyElseHears(g, sender) {
+    await Promise.all(g.everyone.filter((c) => c !== sender).map((c) => c.expectNoneAfterBarrier(isSignificant)));
 }
 
 async function group(step = 'opening', opts) {

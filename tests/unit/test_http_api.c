@@ -11,18 +11,12 @@
 #include <string.h>
 
 #include "http_api.h"
+#include "test_helpers.h"
 
 static struct hub *new_hub(void)
 {
-    struct config cfg = {
-        .text_max_chars = 1000,
-        .long_text_max_chars = 4000,
-        .name_max_chars = 60,
-        .cards_per_step = 30,
-        .members_max = 16,
-        .groups_max = 100,
-        .sessions_max = 100,
-    };
+    struct config cfg = test_config();
+
     return hub_new(&cfg);
 }
 
@@ -76,6 +70,21 @@ static void health_answers_ok(void **state)
     assert_int_equal(c.status, 405);
     assert_string_equal(error_code(&c), "method_not_allowed");
     json_decref(c.body);
+    hub_free(h);
+}
+
+static void health_reports_the_connections_the_edge_counts(void **state)
+{
+    struct hub *h = new_hub();
+    const struct http_api_gate gate = {.connections = 7};
+    struct http_api_reply reply;
+
+    (void)state;
+    http_api_handle(h, NULL, &gate, HTTP_API_GET, "/api/health", NULL, NULL, "", 0, 1000,
+                    &reply);
+    assert_int_equal(reply.status, 200);
+    assert_int_equal(json_integer_value(json_object_get(reply.body, "connections")), 7);
+    json_decref(reply.body);
     hub_free(h);
 }
 
@@ -238,6 +247,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(health_answers_ok),
+        cmocka_unit_test(health_reports_the_connections_the_edge_counts),
         cmocka_unit_test(creating_a_group_returns_its_secrets),
         cmocka_unit_test(bad_create_bodies_get_clear_errors),
         cmocka_unit_test(brackets_in_names_are_not_nesting),

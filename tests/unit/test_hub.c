@@ -13,19 +13,7 @@
 
 #include "errors.h"
 #include "hub.h"
-
-static struct config test_config(void)
-{
-    return (struct config){
-        .text_max_chars = 1000,
-        .long_text_max_chars = 4000,
-        .name_max_chars = 60,
-        .cards_per_step = 30,
-        .members_max = 4,
-        .groups_max = 3,
-        .sessions_max = 2,
-    };
-}
+#include "test_helpers.h"
 
 struct fixture {
     struct hub *hub;
@@ -39,6 +27,10 @@ static int setup(void **state)
     struct config cfg = test_config();
     struct fixture *f = calloc(1, sizeof(*f));
 
+    /* Small limits, so that the tests reach them. */
+    cfg.members_max = 4;
+    cfg.groups_max = 3;
+    cfg.sessions_max = 2;
     f->hub = hub_new(&cfg);
     assert_int_equal(hub_group_create(f->hub, "  Managers Lyon ", "Léa", "fr", 90, &f->g,
                                       f->fac_id, f->fac_key, f->invite),

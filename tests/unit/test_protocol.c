@@ -14,6 +14,7 @@
 #include "errors.h"
 #include "hub.h"
 #include "protocol.h"
+#include "test_helpers.h"
 
 static const struct proto_limits limits = {.max_bytes = 65536, .max_depth = 8};
 
@@ -362,14 +363,8 @@ static char *dump(json_t *j)
 static void a_spliced_welcome_is_the_whole_welcome(void **state)
 {
     static const char mark[] = "\"\\u0001room\\u0001\"}";
-    struct config cfg = {.text_max_chars = 1000,
-                         .long_text_max_chars = 4000,
-                         .name_max_chars = 60,
-                         .cards_per_step = 30,
-                         .members_max = 16,
-                         .groups_max = 4,
-                         .sessions_max = 4};
-    struct hub *h = hub_new(&cfg);
+    struct config cfg = test_config();
+    struct hub *h;
     struct hub_group *g;
     char ids[4][AUTH_UUID_LEN + 1], key[AUTH_SECRET_LEN + 1], inv[AUTH_SECRET_LEN + 1];
     const char *names[] = {"Ben", "Cy", "Dee"};
@@ -379,6 +374,7 @@ static void a_spliced_welcome_is_the_whole_welcome(void **state)
     int idx;
 
     (void)state;
+    h = hub_new(&cfg);
     assert_non_null(h);
     assert_int_equal(hub_group_create(h, "G [1]", "Léa", "fr", 90, &g, ids[0], key, inv),
                      0);

@@ -23,24 +23,12 @@
 #include "hub.h"
 #include "store.h"
 #include "store_internal.h" /* the journal row iterator */
+#include "test_helpers.h"
 
 #define T0  1700000000000LL /* the session opens */
 #define MIN (60 * 1000LL)
 
 #define CMD(t, ...) ((struct room_cmd){.type = (t), __VA_ARGS__})
-
-static struct config test_config(void)
-{
-    return (struct config){
-        .text_max_chars = 1000,
-        .long_text_max_chars = 4000,
-        .name_max_chars = 60,
-        .cards_per_step = 30,
-        .members_max = 16,
-        .groups_max = 100,
-        .sessions_max = 100,
-    };
-}
 
 /* What a drain reported. */
 struct acks {

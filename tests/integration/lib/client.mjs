@@ -5,7 +5,8 @@
 //   const ack = await c.send({ type: 'hand_raise' });    // id assigned; ack or error
 //   await c.ok({ type: 'hand_raise' });                  // same, asserts an ack
 //   const ev = await c.next((m) => m.type === 'hands');  // consumes from the inbox
-//   await c.expectNone((m) => m.type !== 'tick', 300);   // nothing else arrives
+//   await c.barrier();                                    // all queued before has arrived
+//   await c.expectNoneAfterBarrier((m) => m.type !== 'tick'); // and nothing else did
 //
 // Every server message is validated against proto/schema/server/*.json;
 // schema violations, seq disorder and malformed frames are recorded in
@@ -18,6 +19,8 @@ import { validateServerMessage, validateClientMessage, validateHttp } from './sc
 
 export const PROTOCOL = 'codev.v1';
 const DEFAULT_TIMEOUT = 3000;
+/** The type of barrier(): no command has it, so the server refuses it (unknown_type) and changes nothing. */
+const BARRIER_TYPE = 'test_barrier';
 let clientCounter = 0;
 
 /** Messages the server sends without seq (state that is not a command's effect). */
@@ -269,9 +272,29 @@ export class Client {
         return this.next((m) => m.type === type && pred(m), timeoutMs);
     }
 
-    /** Asserts that no inbox message matches pred now or within ms. */
-    async expectNone(pred = isSignificant, ms = 300) {
-        await new Promise((r) => setTimeout(r, ms));
+    /**
+     * Resolves once the server has answered a command sent now on this
+     * connection. The server handles a connection's frames in order and
+     * queues every event for a recipient the moment it applies a command,
+     * so by then every message it queued for this client before (the
+     * events of any command it handled earlier, from any connection, such
+     * as one whose reply its sender has already awaited) is in the inbox.
+     * The command is one the server refuses without any effect (a type it
+     * does not know); its reply is consumed, never put in the inbox.
+     */
+    async barrier(timeoutMs = DEFAULT_TIMEOUT) {
+        const reply = await this.send({ type: BARRIER_TYPE }, { unchecked: true, timeoutMs });
+        assert.equal(reply.type, 'error', `${this.name}: the barrier was accepted: ${JSON.stringify(reply)}`);
+        assert.ok(['unknown_type', 'rate_limited'].includes(reply.code), `${this.name}: barrier answered ${JSON.stringify(reply)}`);
+    }
+
+    /**
+     * Asserts that no inbox message matches pred once a barrier() has
+     * passed: whatever the server sent before that barrier has arrived, so
+     * an absence now is an absence, not a slow machine.
+     */
+    async expectNoneAfterBarrier(pred = isSignificant) {
+        await this.barrier();
         const hits = this.inbox.filter(pred);
         assert.deepEqual(hits, [], `${this.name} received unexpected messages`);
     }
@@ -389,4 +412,53 @@ export async function openSession(baseUrl, groupId, key) {
 /** GET /api/groups/{id} with a member's key; asserts 200. */
 export async function getGroup(baseUrl, groupId, key) {
     return expectStatus(await api(baseUrl, 'GET', `/api/groups/${groupId}`, { key, schema: 'group' }), 200, 'getGroup');
+}
+
+/**
+ * GET /api/health on a connection of its own (no keep-alive) from
+ * 127.0.0.2, so that it never takes a place under the per-address limits
+ * of the clients under test (127.0.0.1). Resolves with the body; asserts
+ * 200 and the schema.
+ */
+export async function health(baseUrl) {
+    const { request } = await import(baseUrl.startsWith('https:') ? 'node:https' : 'node:http');
+    const res = await new Promise((resolve, reject) => {
+        const req = request(`${baseUrl}/api/health`,
+            { agent: false, localAddress: '127.0.0.2', rejectUnauthorized: false }, (r) => {
+                let text = '';
+                r.setEncoding('utf8');
+                r.on('data', (d) => { text += d; });
+                r.on('end', () => resolve({ status: r.statusCode, text }));
+                r.on('error', reject);
+            });
+        req.on('error', reject);
+        req.end();
+    });
+    assert.equal(res.status, 200, `GET /api/health: HTTP ${res.status} ${res.text}`);
+    const body = JSON.parse(res.text);
+    assert.deepEqual(validateHttp('health', body), [], 'GET /api/health: body does not match its schema');
+    return body;
+}
+
+/**
+ * Resolves once the server counts n open connections besides the health
+ * request that asks (/api/health "connections" counts that one too): the
+ * server's own word that it has seen connections close (or open). n may
+ * be a predicate of that count instead. Polls; rejects after timeoutMs.
+ */
+export async function waitConnections(baseUrl, n, timeoutMs = 10000) {
+    const ok = typeof n === 'function' ? n : (k) => k === n;
+    let seen;
+    for (const until = Date.now() + timeoutMs; Date.now() < until; await new Promise((r) => setTimeout(r, 20))) {
+        seen = (await health(baseUrl)).connections - 1;
+        if (ok(seen)) return seen;
+    }
+    throw new Error(`the server counts ${seen} other connections, not ${n}, after ${timeoutMs} ms`);
+}
+
+/** Resolves once cond() is true (polled every 10 ms); rejects naming what after timeoutMs. */
+export async function waitFor(cond, what, timeoutMs = 5000) {
+    for (const until = Date.now() + timeoutMs; Date.now() < until; await new Promise((r) => setTimeout(r, 10)))
+        if (cond()) return;
+    if (!cond()) throw new Error(`${what}: not within ${timeoutMs} ms`);
 }
