@@ -64,6 +64,7 @@
 #include "protocol.h"
 #include "ratelimit.h"
 #include "store.h"
+#include "waits.h"
 
 #if defined(CODEVD_HAVE_LIBUV) && defined(LWS_WITH_LIBUV)
 #define SERVER_UV 1 /* the event_loop setting can choose epoll (libuv) */
@@ -235,24 +236,6 @@ struct export_task {
     const char *filename;     /* static, or NULL */
 };
 
-/* An answer that waits for the store. One entry per submitted record, in
- * submission order (store_drain reports in that order), plus entries with
- * token 0, which only wait for every record before them (the ack of a
- * duplicate command: its original may not be committed yet). */
-enum wait_kind { WAIT_NONE, WAIT_WS, WAIT_HTTP };
-
-struct wait {
-    uint64_t token; /* the record's token, or 0 */
-    enum wait_kind kind;
-    void *owner; /* struct conn or struct http_req; NULL once closed */
-    json_t *msg; /* WAIT_WS: the ack to send */
-};
-
-struct waits {
-    struct wait *v; /* ring */
-    size_t cap, head, n;
-};
-
 struct server {
     const struct config *cfg;
     struct lws_context *ctx;
@@ -339,6 +322,12 @@ static int64_t mono_ms(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* waits_free's msg_free: the acks still waiting at exit. */
+static void server_json_free(void *j)
+{
+    json_decref(j);
 }
 
 static struct server *server_of(struct lws *wsi)
@@ -675,54 +664,39 @@ static void server_group_drop(struct server *s, struct hub_group *g, const char 
 
 /* ---- answers that wait for the store ---------------------------------------- */
 
-static int waits_push(struct server *s, uint64_t token, enum wait_kind kind, void *owner,
-                      json_t *msg)
+/* Queues an answer in server.waits (waits.c) behind the record token (0: a
+ * barrier, behind every record so far). A WebSocket ack (msg, stolen on
+ * success) counts in its connection's inflight until released. Returns 0,
+ * or CODEV_E_INTERNAL (out of memory: nothing queued, msg still the
+ * caller's). */
+static int server_wait_push(struct server *s, uint64_t token, enum waits_kind kind,
+                            void *owner, json_t *msg)
 {
-    struct waits *w = &s->waits;
+    int rc = waits_push(&s->waits, token, kind, owner, msg);
 
-    if (kind == WAIT_WS && owner)
+    if (!rc && kind == WAITS_WS && owner)
         ((struct conn *)owner)->inflight++;
-    if (w->n == w->cap) {
-        size_t ncap = w->cap ? w->cap * 2 : 64;
-        struct wait *nv = malloc(ncap * sizeof(*nv));
-        if (!nv)
-            return -1;
-        for (size_t i = 0; i < w->n; i++)
-            nv[i] = w->v[(w->head + i) % w->cap];
-        free(w->v);
-        w->v = nv;
-        w->cap = ncap;
-        w->head = 0;
-    }
-    w->v[(w->head + w->n) % w->cap] = (struct wait){token, kind, owner, msg};
-    w->n++;
-    return 0;
+    return rc;
 }
 
-/* Forgets owner (a connection or HTTP request that is going away). */
-static void waits_forget(struct server *s, const void *owner)
+/* waits_release_fn: delivers the answer of a wait whose record committed
+ * (rc 0) or failed. */
+static void wait_release(void *arg, struct wait *e, int rc)
 {
-    struct waits *w = &s->waits;
+    struct server *s = arg;
+    json_t *msg = e->msg;
 
-    for (size_t i = 0; i < w->n; i++)
-        if (w->v[(w->head + i) % w->cap].owner == owner)
-            w->v[(w->head + i) % w->cap].owner = NULL;
-}
-
-/* Delivers the answer of a wait whose record committed (rc 0) or failed. */
-static void wait_release(struct server *s, struct wait *e, int rc)
-{
-    if (e->kind == WAIT_WS && e->owner) {
+    if (e->kind == WAITS_WS && e->owner) {
         struct conn *c = e->owner;
         c->inflight--;
         if (rc == 0) {
-            conn_send(s, c, e->msg);
-            e->msg = NULL;
+            conn_send(s, c, msg);
+            msg = NULL;
         } else {
-            conn_error(s, c, json_string_value(json_object_get(e->msg, "id")),
+            conn_error(s, c, json_string_value(json_object_get(msg, "id")),
                        CODEV_E_INTERNAL);
         }
-    } else if (e->kind == WAIT_HTTP && e->owner) {
+    } else if (e->kind == WAITS_HTTP && e->owner) {
         struct http_req *h = e->owner;
         if (rc) {
             size_t len;
@@ -737,49 +711,29 @@ static void wait_release(struct server *s, struct wait *e, int rc)
         h->waiting = false;
         lws_callback_on_writable(h->wsi);
     }
-    json_decref(e->msg);
-}
-
-/* Releases the entries at the head that wait for nothing more. */
-static void waits_release_barriers(struct server *s)
-{
-    struct waits *w = &s->waits;
-
-    while (w->n && w->v[w->head].token == 0) {
-        wait_release(s, &w->v[w->head], 0);
-        w->head = (w->head + 1) % w->cap;
-        w->n--;
-    }
+    json_decref(msg);
 }
 
 /* store_drain callback: the record with this token is committed (or failed). */
 static void on_committed(void *arg, uint64_t token, int rc)
 {
     struct server *s = arg;
-    struct waits *w = &s->waits;
 
-    waits_release_barriers(s);
-    if (!w->n || w->v[w->head].token != token) {
-        log_err("store reported token %llu out of order", (unsigned long long)token);
-        return;
-    }
     if (rc)
         log_err("store: record %llu failed: %s", (unsigned long long)token,
                 codev_err_name(rc));
-    wait_release(s, &w->v[w->head], rc);
-    w->head = (w->head + 1) % w->cap;
-    w->n--;
-    waits_release_barriers(s);
+    if (waits_commit(&s->waits, token, rc, wait_release, s))
+        log_err("store reported token %llu out of order", (unsigned long long)token);
 }
 
 /* Sends ack to c once every record submitted so far is committed. */
 static void conn_ack_after_commits(struct server *s, struct conn *c, json_t *ack)
 {
-    if (!s->waits.n) {
+    if (waits_is_empty(&s->waits)) {
         conn_send(s, c, ack);
         return;
     }
-    if (waits_push(s, 0, WAIT_WS, c, ack))
+    if (server_wait_push(s, 0, WAITS_WS, c, ack))
         json_decref(ack);
 }
 
@@ -858,8 +812,8 @@ static void handle_session_open(struct server *s, struct conn *c,
         log_err("group %s: session %s not journaled: %s", g->id, g->room->session_id,
                 codev_err_name(rc));
         conn_error(s, c, msg->id, CODEV_E_INTERNAL);
-    } else if (waits_push(s, token, WAIT_WS, c,
-                          proto_ack_json(msg->id, g->room->seq, false))) {
+    } else if (server_wait_push(s, token, WAITS_WS, c,
+                                proto_ack_json(msg->id, g->room->seq, false))) {
         log_err("out of memory for a pending ack");
     }
     group_session_opened(s, g);
@@ -888,7 +842,7 @@ static void server_journal(struct server *s, struct conn *c, struct hub_group *g
     }
     if (closed) {
         log_info("group %s: session %s closed", g->id, g->room->session_id);
-        waits_push(s, token, WAIT_NONE, NULL, NULL);
+        server_wait_push(s, token, WAITS_NONE, NULL, NULL);
         token = ++s->next_token;
         rc = store_submit_session_close(s->store, g, now, token);
         if (rc) {
@@ -898,7 +852,7 @@ static void server_journal(struct server *s, struct conn *c, struct hub_group *g
             return;
         }
     }
-    if (waits_push(s, token, WAIT_WS, c, proto_ack_json(cmd->id, seq, false)))
+    if (server_wait_push(s, token, WAITS_WS, c, proto_ack_json(cmd->id, seq, false)))
         log_err("out of memory for a pending ack");
 }
 
@@ -916,7 +870,7 @@ static void group_save_rotated(struct server *s, struct hub_group *g, int64_t no
         return;
     }
     g->invite_rotated = false;
-    if (waits_push(s, token, WAIT_NONE, NULL, NULL))
+    if (server_wait_push(s, token, WAITS_NONE, NULL, NULL))
         log_err("out of memory for a pending record");
 }
 
@@ -1736,7 +1690,7 @@ static int callback_codev(struct lws *wsi, enum lws_callback_reasons reason, voi
         if (c->all_next)
             c->all_next->all_prev = c->all_prev;
         c->all_prev = c->all_next = NULL;
-        waits_forget(s, c);
+        waits_forget(&s->waits, c);
         if (c->group) {
             struct hub_group *g = c->group;
             conn_online(s, c, -1);
@@ -2140,7 +2094,7 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
                                             : "GET",
              h->path, h->status);
     h->responded = true;
-    if (token && !waits_push(s, token, WAIT_HTTP, h, NULL)) {
+    if (token && !server_wait_push(s, token, WAITS_HTTP, h, NULL)) {
         h->waiting = true;
         return;
     }
@@ -2254,7 +2208,7 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
          * no pointer behind. user is ours only while "http" is bound. */
         if (h && lws_get_protocol(wsi) &&
             strcmp(lws_get_protocol(wsi)->name, "http") == 0) {
-            waits_forget(s, h);
+            waits_forget(&s->waits, h);
             http_body_wait(s, h, false);
         }
         server_wsi_destroyed(s, wsi);
@@ -2268,7 +2222,7 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
             peer_set_state(peer_of(wsi), PEER_WAITING);
         return 0;
     case LWS_CALLBACK_HTTP:
-        waits_forget(s, h);
+        waits_forget(&s->waits, h);
         export_forget(h);
         http_body_wait(s, h, false);
         http_req_reset(h);
@@ -2331,7 +2285,7 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
         /* A connection that closes before its request was read (a silent
          * peer dropped by the handshake timeout) has no pss. */
         if (h) {
-            waits_forget(s, h);
+            waits_forget(&s->waits, h);
             export_forget(h);
             http_body_wait(s, h, false);
             http_req_reset(h);
@@ -2471,13 +2425,13 @@ static void group_close_idle(struct server *s, struct hub_group *g, int64_t now)
              r->session_id, s->cfg->session_idle_close_s);
     token = ++s->next_token;
     if (store_submit_cmd(s->store, r, r->facilitator, &cmd, now, seq, token) ||
-        waits_push(s, token, WAIT_NONE, NULL, NULL)) {
+        server_wait_push(s, token, WAITS_NONE, NULL, NULL)) {
         log_err("group %s: idle close not journaled", g->id);
         return;
     }
     token = ++s->next_token;
     if (store_submit_session_close(s->store, g, now, token) ||
-        waits_push(s, token, WAIT_NONE, NULL, NULL))
+        server_wait_push(s, token, WAITS_NONE, NULL, NULL))
         log_err("group %s: close not journaled (finished at the next start)", g->id);
 }
 
@@ -2487,7 +2441,7 @@ static void group_expire(struct server *s, struct hub_group *g)
     uint64_t token = ++s->next_token;
 
     if (store_submit_group_delete(s->store, g->id, token) ||
-        waits_push(s, token, WAIT_NONE, NULL, NULL)) {
+        server_wait_push(s, token, WAITS_NONE, NULL, NULL)) {
         log_err("group %s: expiry not journaled", g->id);
         return;
     }
@@ -2976,9 +2930,7 @@ void server_free(struct server *s)
     while (s->peers)         /* only when the context was never made */
         peer_release(s, s->peers);
     free(s->dirty);
-    for (size_t i = 0; i < s->waits.n; i++)
-        json_decref(s->waits.v[(s->waits.head + i) % s->waits.cap].msg);
-    free(s->waits.v);
+    waits_free(&s->waits, server_json_free);
     for (size_t b = 0; b < SERVER_IP_BUCKETS; b++) {
         while (s->ips[b]) {
             struct ip_count *next = s->ips[b]->next;
