@@ -21,6 +21,7 @@
  */
 #include "server_internal.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,23 +49,13 @@ static bool http_export_allowed(void *arg, struct hub_member *m, int *retry_afte
     return true;
 }
 
-/* POST /api/groups: creates a group. */
-static bool http_is_create(const struct http_req *h)
+/* A call made without a member key: creating or joining a group (the
+ * route table says which), or any call with no Bearer key at all. Calls
+ * with a key that turns out wrong are charged after the fact (see
+ * http_respond). */
+static bool http_is_anonymous(const struct http_req *h, unsigned route)
 {
-    return h->method == HTTP_API_POST && strcmp(h->path, "/api/groups") == 0;
-}
-
-/* A call made without a member key: creating or joining a group, or any
- * call with no Bearer key at all. Calls with a key that turns out wrong are
- * charged after the fact (see http_respond). */
-static bool http_is_anonymous(const struct http_req *h)
-{
-    size_t n = strlen(h->path);
-
-    return http_is_create(h) ||
-           (h->method == HTTP_API_POST && n > 8 &&
-            strcmp(h->path + n - 8, "/members") == 0) ||
-           strncmp(h->auth, "Bearer ", 7) != 0;
+    return (route & HTTP_API_ROUTE_KEYLESS) || strncmp(h->auth, "Bearer ", 7) != 0;
 }
 
 /*
@@ -307,7 +298,8 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
         .export_allowed = http_export_allowed, .arg = s, .offload = true};
     struct http_api_reply reply;
     int64_t now = server_now_ms(s);
-    bool anon = http_is_anonymous(h), create = http_is_create(h);
+    unsigned route = http_api_route_flags(h->method, h->path);
+    bool anon = http_is_anonymous(h, route), create = route & HTTP_API_ROUTE_CREATES;
     struct rate_addr *addr;
     char peer[RATE_ADDR_LEN] = "";
     uint64_t token = 0;
@@ -344,6 +336,9 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
                                         .retry_after_s = retry};
         }
     }
+    /* Only a route that reads the disk hands back an export (the table in
+     * http_api.c and its handlers agree). */
+    assert(!reply.job || (route & HTTP_API_ROUTE_READS_DISK));
     if (reply.job) {
         /* An export: the answer comes from the export thread. */
         if (!export_submit(s, h, reply.job)) {
@@ -356,16 +351,14 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
         reply = (struct http_api_reply){.status = 500,
                                         .body = http_api_error_json(CODEV_E_INTERNAL)};
     }
-    if (reply.created || reply.updated || reply.joined)
-        (reply.created   ? reply.created
-         : reply.updated ? reply.updated
-                         : reply.joined)
-            ->active_ms = now;
+    if (reply.effect == HTTP_API_EFFECT_CREATED ||
+        reply.effect == HTTP_API_EFFECT_UPDATED || reply.effect == HTTP_API_EFFECT_JOINED)
+        reply.group->active_ms = now;
     /* The facilitator deleted the group: gone from the store (the answer
      * waits for the commit), its sockets closed, gone from the hub. */
-    if (reply.deleted) {
+    if (reply.effect == HTTP_API_EFFECT_DELETED) {
         token = ++s->next_token;
-        rc = store_submit_group_delete(s->store, reply.deleted->id, token);
+        rc = store_submit_group_delete(s->store, reply.group->id, token);
         if (rc) {
             log_err("http %.40s: delete not journaled: %s", h->path, codev_err_name(rc));
             json_decref(reply.body);
@@ -373,21 +366,22 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
             reply.body = http_api_error_json(CODEV_E_INTERNAL);
             token = 0;
         } else {
-            dispatch_group_drop(s, reply.deleted, "deleted by its facilitator");
+            dispatch_group_drop(s, reply.group, "deleted by its facilitator");
         }
-        reply.deleted = NULL;
+        reply.effect = HTTP_API_EFFECT_NONE;
+        reply.group = NULL;
     }
     /* What changed a group is journaled; the answer waits for the commit. */
-    if (reply.created || reply.updated || reply.joined || reply.opened) {
+    if (reply.effect != HTTP_API_EFFECT_NONE) {
         token = ++s->next_token;
-        if (reply.created || reply.updated)
-            rc = store_submit_group(
-                s->store, reply.created ? reply.created : reply.updated, now, token);
-        else if (reply.joined)
-            rc = store_submit_member_join(s->store, reply.joined, reply.joined_room_idx,
+        if (reply.effect == HTTP_API_EFFECT_CREATED ||
+            reply.effect == HTTP_API_EFFECT_UPDATED)
+            rc = store_submit_group(s->store, reply.group, now, token);
+        else if (reply.effect == HTTP_API_EFFECT_JOINED)
+            rc = store_submit_member_join(s->store, reply.group, reply.joined_room_idx,
                                           now, token);
         else
-            rc = store_submit_session_open(s->store, reply.opened, token);
+            rc = store_submit_session_open(s->store, reply.group, token);
         if (rc) {
             log_err("http %.40s: not journaled: %s", h->path, codev_err_name(rc));
             json_decref(reply.body);
@@ -413,14 +407,14 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
         h->filename = NULL;
     }
     json_decref(reply.body);
-    if (reply.opened)
-        dispatch_session_opened(s, reply.opened);
-    if (reply.updated)
-        group_send(s, reply.updated, proto_group_updated_json(reply.updated), NULL, NULL);
-    if (reply.joined)
-        group_send(s, reply.joined,
+    if (reply.effect == HTTP_API_EFFECT_OPENED)
+        dispatch_session_opened(s, reply.group);
+    else if (reply.effect == HTTP_API_EFFECT_UPDATED)
+        group_send(s, reply.group, proto_group_updated_json(reply.group), NULL, NULL);
+    else if (reply.effect == HTTP_API_EFFECT_JOINED)
+        group_send(s, reply.group,
                    proto_member_joined_json(
-                       reply.joined, hub_member_find(reply.joined, reply.joined_id)),
+                       reply.group, hub_member_find(reply.group, reply.joined_id)),
                    NULL, NULL);
     log_info("http %s %.40s -> %d",
              h->method == HTTP_API_POST     ? "POST"
