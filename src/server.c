@@ -159,11 +159,10 @@ struct server *server_new(const struct config *cfg)
         return NULL;
     s->timer_fd = -1;
     s->lst.reserve_fd = -1;
-    if (getenv("CODEVD_TIME_OFFSET_MS")) {
-        s->time_offset_ms = strtoll(getenv("CODEVD_TIME_OFFSET_MS"), NULL, 10);
-        log_warn("clock shifted by %lld ms (CODEVD_TIME_OFFSET_MS)",
+    s->time_offset_ms = (int64_t)cfg->test_time_offset_s * 1000;
+    if (s->time_offset_ms)
+        log_warn("clock shifted by %lld ms (test_time_offset_s, a test-only setting)",
                  (long long)s->time_offset_ms);
-    }
     s->cfg = cfg;
     s->limits = (struct proto_limits){.max_bytes = cfg->ws_max_message,
                                       .max_depth = (int)cfg->json_max_depth};

@@ -253,10 +253,10 @@ struct server {
     struct store *store;
     struct waits waits;
     uint64_t next_token;
-    int64_t time_offset_ms;                 /* CODEVD_TIME_OFFSET_MS (server_now_ms) */
-    atomic_bool wake_ok;                    /* the writer thread may wake the loop */
-    int timer_fd;                           /* timerfd, TICK_SLOT_US period */
-    bool timer_on;                          /* armed (someone is connected) */
+    int64_t time_offset_ms; /* test_time_offset_s, in ms (server_now_ms) */
+    atomic_bool wake_ok;    /* the writer thread may wake the loop */
+    int timer_fd;           /* timerfd, TICK_SLOT_US period */
+    bool timer_on;          /* armed (someone is connected) */
     struct group_edge *ticking[TICK_SLOTS]; /* groups whose clock runs, by slot */
     unsigned tick_slot;                     /* the slot the next pass serves */
     volatile sig_atomic_t stopping;
@@ -317,7 +317,7 @@ static inline struct server *server_of(struct lws *wsi)
     return lws_context_user(lws_get_context(wsi));
 }
 
-/* Wall-clock ms, shifted by CODEVD_TIME_OFFSET_MS (tests only). */
+/* Wall-clock ms, shifted by test_time_offset_s (a test-only setting). */
 static inline int64_t server_now_ms(const struct server *s)
 {
     struct timespec ts;
