@@ -41,7 +41,14 @@
     (LWS_LIBRARY_VERSION_NUMBER < 4001000 || LWS_LIBRARY_VERSION_NUMBER >= 4002000)
 #error "SERVER_WRITE_CLOSE (LWS_WRITE_CLOSE = 4) was checked on lws 4.1 only"
 #endif
-#define SERVER_WRITE_CLOSE ((enum lws_write_protocol)4)
+#define SERVER_WRITE_CLOSE    ((enum lws_write_protocol)4)
+#define CLOSE_SLOW_CONSUMER   4002 /* application close codes (4000-4999) */
+#define CLOSE_TRY_AGAIN_LATER 1013 /* RFC 6455 registry: try again later */
+/* A message larger than one frame (a welcome) goes out as fragments of this
+ * size, each copied to the scratch buffer when the socket takes it, so that
+ * lws never holds more than one slice per connection (it copies what the
+ * socket refuses) and the message itself stays shared. */
+#define SERVER_SLICE (64 * 1024)
 
 /* The member's index in the group's current room, cached per room. */
 int conn_member_idx(struct conn *c)

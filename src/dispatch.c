@@ -29,6 +29,14 @@
 #include "errors.h"
 #include "log.h"
 
+#define CLOSE_MEMBER_REMOVED 4001 /* application close codes (4000-4999) */
+#define CLOSE_GROUP_DELETED  4003
+/* Commands a connection may have unanswered (sent, ack still waiting for
+ * the journal). Half of ROOM_SEEN_MAX: a client that reconnects and resends
+ * all of them, while another tab of the same member does the same, still
+ * finds every id in the member's memory of accepted commands. */
+#define SERVER_INFLIGHT_MAX (ROOM_SEEN_MAX / 2)
+
 /* Returns the encoded view of r for viewer (borrowed: the cache keeps it
  * until a sweep finds nobody writing it), encoding it unless a joiner
  * already did at this room version; NULL on allocation failure. */

@@ -28,6 +28,16 @@
 #include "errors.h"
 #include "log.h"
 
+/* The exports run on the export thread, one at a time: bounded in rate for
+ * the whole server (and per member, by http_exports_per_min) so that no
+ * client can keep the disk busy or the export queue long. */
+#define SERVER_EXPORTS_PER_MIN   3000.0 /* 50 a second */
+#define SERVER_EXPORTS_BURST     100.0
+#define SERVER_HTTP_ADDR_IDLE_MS 60000 /* every budget is a minute's worth */
+
+/* The buckets of struct rate_addr. */
+enum { ADDR_ANON, ADDR_CREATE };
+
 /* Bytes of an answer written per WRITEABLE: a 12 MB export written at once
  * had lws copy it whole into its own buffer, on the loop (tens of ms). */
 #define SERVER_HTTP_SLICE (64 * 1024)

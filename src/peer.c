@@ -25,6 +25,12 @@
 
 #include "log.h"
 
+/* Connections over a limit are still accepted to be told so (a 503, or an
+ * error frame and close 1013), up to this many at once; beyond, they are
+ * closed at accept. */
+#define SERVER_REFUSING_MAX 64
+#define SERVER_ACCEPT_BATCH 64 /* accepts per wake-up of a listening socket */
+
 /* The counts of address ip, created at zero when new. Returns NULL when out
  * of memory. */
 static struct ip_count *ip_count_find(struct server *s, const char *ip)

@@ -51,60 +51,22 @@
 #define SERVER_UV 1 /* the event_loop setting can choose epoll (libuv) */
 #endif
 
-/* lws_write's close-frame type: private in lws 4.1 (LWS_WRITE_CLOSE in
- * roles/ws/private-lib-roles-ws.h, 4 since lws 1.x), see conn_send_close. */
-#define SERVER_WRITE_CLOSE ((enum lws_write_protocol)4)
-#define SERVER_SCRATCH     (256 * 1024) /* batch frame buffer, LWS_PRE included */
-#define SERVER_MAX_FRAME   (64 * 1024)  /* bytes of one batched frame */
+/* The constants the shared structs need, or several files; each file keeps
+ * its own. */
+#define SERVER_SCRATCH   (256 * 1024) /* batch frame buffer, LWS_PRE included */
+#define SERVER_MAX_FRAME (64 * 1024)  /* bytes of one batched frame */
 /* Ticks are spread over the second: a group ticks in one of TICK_SLOTS
  * slots (by its id), and one pass every 1/TICK_SLOTS s serves one slot, so
  * thousands of rooms never tick in the same instant. */
-#define TICK_SLOTS           50
-#define TICK_SLOT_US         (1000 * 1000 / TICK_SLOTS)
-#define CLOSE_MEMBER_REMOVED 4001 /* application close codes (4000-4999) */
-#define CLOSE_SLOW_CONSUMER  4002
-#define CLOSE_GROUP_DELETED  4003
-/* Commands a connection may have unanswered (sent, ack still waiting for
- * the journal). Half of ROOM_SEEN_MAX: a client that reconnects and resends
- * all of them, while another tab of the same member does the same, still
- * finds every id in the member's memory of accepted commands. */
-#define SERVER_INFLIGHT_MAX   (ROOM_SEEN_MAX / 2)
-#define CLOSE_TRY_AGAIN_LATER 1013 /* RFC 6455 registry: try again later */
-#define SERVER_IP_BUCKETS     1024
-#define CLOSE_HELLO_TIMEOUT   4004
-/* Connections over a limit are still accepted to be told so (a 503, or an
- * error frame and close 1013), up to this many at once; beyond, they are
- * closed at accept. */
-#define SERVER_REFUSING_MAX 64
-#define SERVER_ACCEPT_BATCH 64 /* accepts per wake-up of a listening socket */
-/* Forward-secret AEAD suites only, for TLS 1.2 (TLS 1.3 has nothing else). */
-#define SERVER_TLS12_CIPHERS                                                             \
-    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                         \
-    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                         \
-    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
-#define SERVER_PING_LEN 16 /* a ping's payload: 8 random bytes in hex */
-/* A message larger than one frame (a welcome) goes out as fragments of this
- * size, each copied to the scratch buffer when the socket takes it, so that
- * lws never holds more than one slice per connection (it copies what the
- * socket refuses) and the message itself stays shared. */
-#define SERVER_SLICE (64 * 1024)
+#define TICK_SLOTS        50
+#define TICK_SLOT_US      (1000 * 1000 / TICK_SLOTS)
+#define SERVER_IP_BUCKETS 1024 /* the counts per address, hashed */
+#define SERVER_PING_LEN   16   /* a ping's payload: 8 random bytes in hex */
 /* Encoded room views (the snapshot without its clock) kept for joiners
  * arriving together: keyed by session, room version and viewer; an entry
  * no connection still writes is dropped by the next sweep. */
-#define SERVER_VIEW_SLOTS 16
-
-/* ---- HTTP API --------------------------------------------------------------- */
-
-/* The exports read the store synchronously on the loop thread: small reads,
- * but bounded in rate for the whole server (and per member, by
- * http_exports_per_min) so that no client can keep the loop on the disk. */
-#define SERVER_EXPORTS_PER_MIN   3000.0 /* 50 a second */
-#define SERVER_EXPORTS_BURST     100.0
-#define SERVER_HTTP_ADDR_SLOTS   4096
-#define SERVER_HTTP_ADDR_IDLE_MS 60000 /* every budget is a minute's worth */
-
-/* The buckets of struct rate_addr. */
-enum { ADDR_ANON, ADDR_CREATE };
+#define SERVER_VIEW_SLOTS      16
+#define SERVER_HTTP_ADDR_SLOTS 4096 /* the HTTP budgets per address, hashed */
 
 /* A token bucket. Zeroed, it is full on first use. */
 struct bucket {

@@ -30,6 +30,8 @@
 #include "errors.h"
 #include "log.h"
 
+#define CLOSE_HELLO_TIMEOUT 4004 /* application close code (4000-4999) */
+
 /* ---- idle sessions and unused groups ----------------------------------------- */
 
 #define SERVER_LIFECYCLE_BATCH  64    /* groups closed or deleted per pass */
