@@ -140,6 +140,8 @@ static const struct config_key config_keys[] = {
     U32(http_body_timeout_s, 1, 3600, 30, "seconds for a request's whole body, absolute"),
     U32(hello_timeout_s, 1, 600, 10, "seconds for a WebSocket to send a valid hello"),
     U32(unauth_per_ip, 1, 1000000, 16, "WebSockets without hello per client address"),
+    U32(test_time_offset_s, 0, 315360000, 0,
+        "TEST ONLY: seconds added to the server's wall clock"),
 };
 
 #undef OFF

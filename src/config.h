@@ -77,6 +77,10 @@ struct config {
     uint32_t http_body_timeout_s;   /* a request's whole body, absolute, default 30 */
     uint32_t hello_timeout_s;       /* a WebSocket's first valid hello, default 10 */
     uint32_t unauth_per_ip;         /* WebSockets without hello per address, default 16 */
+
+    /* tests only */
+    uint32_t test_time_offset_s; /* seconds added to the wall clock (a month passes
+                                  * between two runs), default 0 */
 };
 
 /* Error detail for config_load_file and config_set. */

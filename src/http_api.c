@@ -3,7 +3,7 @@
  * (journal, history, minutes) over HTTP (see http_api.h).
  *
  * The exports read the store and format what they read. A journal grows
- * with every session a member attended (12 MB is reachable), so server.c
+ * with every session a member attended (12 MB is reachable), so http.c
  * has them made off the loop thread: with http_api_gate.offload the answer
  * is an http_api_job holding a snapshot of the group, which
  * http_api_job_run makes on the export thread. The history answer is cut
@@ -140,7 +140,8 @@ static void create_group(struct hub *hub, json_t *in, struct http_api_reply *rep
     reply->status = 201;
     reply->body = json_pack("{s:s, s:s, s:s, s:s}", "group_id", g->id, "member_id",
                             member_id, "member_key", key, "invite_code", invite);
-    reply->created = g;
+    reply->effect = HTTP_API_EFFECT_CREATED;
+    reply->group = g;
 }
 
 static void join_group(struct hub *hub, struct hub_group *g, json_t *in,
@@ -163,7 +164,8 @@ static void join_group(struct hub *hub, struct hub_group *g, json_t *in,
     reply->status = 201;
     reply->body = json_pack("{s:s, s:s, s:s}", "group_id", g->id, "member_id", member_id,
                             "member_key", key);
-    reply->joined = g;
+    reply->effect = HTTP_API_EFFECT_JOINED;
+    reply->group = g;
     reply->joined_room_idx = idx;
     memcpy(reply->joined_id, member_id, sizeof(reply->joined_id));
 }
@@ -229,7 +231,8 @@ static void open_session(struct hub *hub, struct hub_group *g, const char *auth,
     }
     reply->status = 201;
     reply->body = json_pack("{s:s}", "session_id", g->room->session_id);
-    reply->opened = g;
+    reply->effect = HTTP_API_EFFECT_OPENED;
+    reply->group = g;
 }
 
 /* POST /api/groups/{id}/invite: the facilitator replaces the invite code;
@@ -250,7 +253,8 @@ static void invite_rotate(struct hub_group *g, const char *auth,
     }
     reply->status = 200;
     reply->body = json_pack("{s:s}", "invite_code", invite);
-    reply->updated = g;
+    reply->effect = HTTP_API_EFFECT_UPDATED;
+    reply->group = g;
 }
 
 /* POST /api/groups/{id}/settings: the facilitator changes the retention. */
@@ -275,7 +279,8 @@ static void settings_set(struct hub_group *g, const char *auth, json_t *in,
     reply->status = 200;
     reply->body = json_pack("{s:O}", "group", json_object_get(updated, "group"));
     json_decref(updated);
-    reply->updated = g;
+    reply->effect = HTTP_API_EFFECT_UPDATED;
+    reply->group = g;
 }
 
 /*
@@ -424,7 +429,7 @@ static void minutes_get(const struct hub_group *g, struct store *store, const ch
 }
 
 /* DELETE /api/groups/{id}: the facilitator deletes the group and all its
- * data. The edge does the deleting (reply->deleted): sockets, store, hub. */
+ * data. The edge does the deleting (HTTP_API_EFFECT_DELETED): sockets, store, hub. */
 static void group_delete(struct hub_group *g, const char *auth,
                          struct http_api_reply *reply)
 {
@@ -432,7 +437,8 @@ static void group_delete(struct hub_group *g, const char *auth,
         return;
     reply->status = 200;
     reply->body = json_pack("{s:s}", "deleted", g->id);
-    reply->deleted = g;
+    reply->effect = HTTP_API_EFFECT_DELETED;
+    reply->group = g;
 }
 
 enum route {
@@ -485,6 +491,36 @@ static enum route route_of(const char *rest, char sid[AUTH_UUID_LEN + 1])
         return ROUTE_MINUTES;
     }
     return ROUTE_NONE;
+}
+
+/* The routes, each with what it is (http_api_route_flags): the one table
+ * the edge reads instead of guessing from the path. */
+static const struct {
+    enum route route;
+    enum http_api_method method;
+    unsigned flags;
+} route_table[] = {
+    {ROUTE_MEMBERS, HTTP_API_POST, HTTP_API_ROUTE_KEYLESS},
+    {ROUTE_JOURNAL, HTTP_API_GET, HTTP_API_ROUTE_READS_DISK},
+    {ROUTE_HISTORY, HTTP_API_GET, HTTP_API_ROUTE_READS_DISK},
+    {ROUTE_MINUTES, HTTP_API_GET, HTTP_API_ROUTE_READS_DISK},
+};
+
+unsigned http_api_route_flags(enum http_api_method method, const char *path)
+{
+    char sid[AUTH_UUID_LEN + 1];
+    enum route route;
+
+    if (strcmp(path, "/api/groups") == 0)
+        return method == HTTP_API_POST ? HTTP_API_ROUTE_KEYLESS | HTTP_API_ROUTE_CREATES
+                                       : 0;
+    if (strncmp(path, "/api/groups/", 12) != 0 || strlen(path + 12) < AUTH_UUID_LEN)
+        return 0;
+    route = route_of(path + 12 + AUTH_UUID_LEN, sid);
+    for (size_t i = 0; i < sizeof(route_table) / sizeof(route_table[0]); i++)
+        if (route_table[i].route == route && route_table[i].method == method)
+            return route_table[i].flags;
+    return 0;
 }
 
 struct http_api_job *http_api_job_new(const struct http_api_job *src)

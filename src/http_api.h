@@ -1,11 +1,12 @@
 /*
  * http_api.h - the JSON HTTP API under /api (proto/README.md section 1).
  *
- * Decides and answers; knows nothing of lws (server.c reads the request and
- * writes the reply) nor of the store. Effects are reported in the reply
- * (a group was created, a member joined, a session was opened) so that
- * server.c can journal them, answer once they are committed, and tell the
- * group's sockets. ONLY used from the lws service thread.
+ * Decides and answers; knows nothing of lws (http.c reads the request and
+ * writes the reply) nor of the store. The effect of a call is reported in
+ * the reply (one enum, one group: a group was created, a member joined, a
+ * session was opened...) so that http.c can journal it, answer once it is
+ * committed, and tell the group's sockets. ONLY used from the lws service
+ * thread.
  */
 #ifndef CODEV_HTTP_API_H
 #define CODEV_HTTP_API_H
@@ -34,6 +35,19 @@ struct http_api_gate {
     size_t connections; /* accepted connections open now (GET /api/health) */
 };
 
+/* What a call changed, for the edge to journal and announce (the group is
+ * reply->group). */
+enum http_api_effect {
+    HTTP_API_EFFECT_NONE,    /* nothing (a read, or a refusal) */
+    HTTP_API_EFFECT_CREATED, /* the group was created */
+    HTTP_API_EFFECT_UPDATED, /* its settings or invite changed: journal it, tell its
+                              * sockets with group_updated */
+    HTTP_API_EFFECT_JOINED,  /* a member joined (reply->joined_id, joined_room_idx) */
+    HTTP_API_EFFECT_OPENED,  /* a session was opened in it */
+    HTTP_API_EFFECT_DELETED, /* its facilitator deleted it: the edge closes its
+                              * sockets, deletes it from the store and the hub */
+};
+
 struct http_api_reply {
     int status;   /* HTTP status */
     json_t *body; /* new reference: the JSON answer, or NULL when text */
@@ -41,16 +55,11 @@ struct http_api_reply {
     size_t text_len;
     const char *content_type;          /* of text (static string) */
     const char *filename;              /* suggested download name (static), or NULL */
-    struct hub_group *created;         /* this group was created, or NULL */
-    struct hub_group *opened;          /* a session was opened in this group, or NULL */
-    struct hub_group *updated;         /* this group's settings changed (journal it, tell
-                                        * its sockets with group_updated), or NULL */
-    struct hub_group *joined;          /* a member joined this group, or NULL */
-    int joined_room_idx;               /* the new member's room index, or -1 */
-    char joined_id[AUTH_UUID_LEN + 1]; /* the new member's id */
-    struct hub_group *deleted;         /* the facilitator deleted this group: the
-                                        * edge closes its sockets, deletes it from
-                                        * the store and the hub, or NULL */
+    enum http_api_effect effect;       /* what the call changed */
+    struct hub_group *group;           /* the group it changed (borrowed from the
+                                        * hub), NULL with HTTP_API_EFFECT_NONE */
+    int joined_room_idx;               /* JOINED: the new member's room index, or -1 */
+    char joined_id[AUTH_UUID_LEN + 1]; /* JOINED: the new member's id */
     bool authenticated;                /* a member key was checked and accepted */
     int retry_after_s;                 /* with a 429: seconds to wait, else 0 */
     struct http_api_job *job;          /* an export to run (gate->offload), owned by
@@ -98,6 +107,18 @@ void http_api_handle(struct hub *hub, struct store *store,
                      const char *path, const char *query, const char *auth,
                      const char *body, size_t len, int64_t now_ms,
                      struct http_api_reply *reply);
+
+/* What a route is, known from its method and path alone (before the call
+ * is handled, so that the edge charges the right budgets): */
+enum http_api_route_flag {
+    HTTP_API_ROUTE_KEYLESS = 1,    /* called without a member key: create, join */
+    HTTP_API_ROUTE_CREATES = 2,    /* creates a group: POST /api/groups */
+    HTTP_API_ROUTE_READS_DISK = 4, /* an export: journal, history, minutes */
+};
+
+/* The HTTP_API_ROUTE_* flags of the route that method and path name; 0 for
+ * the others and for a path that names no route. Pure. */
+unsigned http_api_route_flags(enum http_api_method method, const char *path);
 
 /* The error body {"error":{"code","message"}} for code (new reference). */
 json_t *http_api_error_json(int code);

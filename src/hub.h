@@ -71,11 +71,9 @@ struct hub_group {
     size_t nmembers, members_cap;
     struct hub_plan *plans;
     size_t nplans, plans_cap;
-    struct room *room; /* the open (or last closed) session, or NULL */
-    bool room_counted; /* room counts in hub.open_sessions */
-    void *conns;       /* the edge's list of attached connections */
-    struct hub_group *tick_prev, *tick_next; /* the edge's list of ticking groups */
-    bool ticking;                            /* in that list */
+    struct room *room;      /* the open (or last closed) session, or NULL */
+    bool room_counted;      /* room counts in hub.open_sessions */
+    void *edge;             /* the edge's own state (connections, tick), or NULL */
     int64_t active_ms;      /* last creation, join, invite or settings change */
     int64_t room_active_ms; /* the open room's last accepted command, or opening */
     bool opened_once;       /* a session was ever opened (then it never expires) */

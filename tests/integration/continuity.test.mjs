@@ -1,6 +1,6 @@
 // Continuity across sessions (issue 4): a group meets again a "month" later
 // (the server restarts on the same data dir with its clock moved on by
-// CODEVD_TIME_OFFSET_MS) and the new session opens with the earlier
+// the test-only setting test_time_offset_s) and the new session opens with the earlier
 // client's action plan to debrief; the earlier client records an outcome
 // and a comment for one item, which the next session (another month, another
 // restart) no longer shows, and which the client's journal export keeps.
@@ -58,7 +58,7 @@ test('a month later the plan is there to debrief; the debrief is recorded and ke
         await srv.stop({ keepData: true });
 
         // Session 2, a month later, after a restart.
-        const srv2 = await startServer({ dataDir, env: { CODEVD_TIME_OFFSET_MS: String(MONTH) } });
+        const srv2 = await startServer({ dataDir, args: ['--set', `test_time_offset_s=${MONTH / 1000}`] });
         servers.push(srv2);
         const p2 = await reconnectAll(srv2, g);
         const room2 = await openSession(p2);
@@ -87,7 +87,7 @@ test('a month later the plan is there to debrief; the debrief is recorded and ke
         await srv2.stop({ keepData: true });
 
         // Session 3, another month later: only the items not debriefed yet.
-        const srv3 = await startServer({ dataDir, env: { CODEVD_TIME_OFFSET_MS: String(2 * MONTH) } });
+        const srv3 = await startServer({ dataDir, args: ['--set', `test_time_offset_s=${(2 * MONTH) / 1000}`] });
         servers.push(srv3);
         const p3 = await reconnectAll(srv3, g);
         const room3 = await openSession(p3);

@@ -287,7 +287,7 @@ test('groups idle past group_idle_expire_s while codevd was down are deleted at 
     await srv.stop({ keepData: true });
     // 31 days later: the default group_idle_expire_s is 30 days, and the
     // default session_idle_close_s (12 h) closes the open session.
-    const srv2 = await startServer({ dataDir: srv.dataDir, env: { CODEVD_TIME_OFFSET_MS: String(31 * 86400 * 1000) } });
+    const srv2 = await startServer({ dataDir: srv.dataDir, args: ['--set', `test_time_offset_s=${31 * 86400}`] });
     try {
         assert.equal((await api(srv2.url, 'GET', `/api/groups/${unused.group_id}`, { key: unused.member_key })).status, 404);
         const g = await getGroup(srv2.url, opened.group_id, opened.member_key);

@@ -73,6 +73,7 @@ static const struct num_key num_keys[] = {
     NUM(http_body_timeout_s, 1, 3600, 30),
     NUM(hello_timeout_s, 1, 600, 10),
     NUM(unauth_per_ip, 1, 1000000, 16),
+    NUM(test_time_offset_s, 0, 315360000, 0),
 };
 
 #define NUM_KEY_COUNT (sizeof num_keys / sizeof num_keys[0])
@@ -384,6 +385,7 @@ static void each_key_parses_from_file(void **state)
     assert_int_equal(c.http_body_timeout_s, 45);
     assert_int_equal(c.hello_timeout_s, 15);
     assert_int_equal(c.unauth_per_ip, 32);
+    assert_int_equal(c.test_time_offset_s, 60);
     assert_int_equal(config_validate(&c, &err), 0);
     config_free(&c);
 }

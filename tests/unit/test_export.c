@@ -378,7 +378,8 @@ static void an_empty_journal_is_a_whole_document(void **state)
     md = export_journal_text(&empty, &ctx, EXPORT_MARKDOWN, &len);
     assert_non_null(md);
     assert_has(md, "## Mes apprentissages\n\n_Rien pour l’instant._\n");
-    assert_has(md, "## Mes consultations comme personne cliente\n\n_Rien pour l’instant._\n");
+    assert_has(md,
+               "## Mes consultations comme personne cliente\n\n_Rien pour l’instant._\n");
     assert_lacks(md, "Autres actions");
     html = export_journal_text(&empty, &ctx, EXPORT_HTML, &len);
     assert_non_null(html);
@@ -459,7 +460,9 @@ static void history_text_has_a_table_per_consultation_in_both_languages(void **s
     md = export_history_text(&f.history, &ctx, EXPORT_MARKDOWN, &len);
     assert_non_null(md);
     assert_has(md, "# Historique des séances — Managers Lyon\n");
-    assert_has(md, "### Consultation 1 — Personne cliente : Karim \\<i\\> · Animation : Claire\n");
+    assert_has(
+        md,
+        "### Consultation 1 — Personne cliente : Karim \\<i\\> · Animation : Claire\n");
     assert_has(md, "| Étape | Prévu | Réel |\n|---|---|---|\n");
     assert_has(md, "| Choix du sujet | 5:00 | 3:12 |\n");
     assert_has(md, "| 4. Consultation | 25:00 | 31:00 |\n");

@@ -203,7 +203,8 @@ static void joining_reading_and_opening_need_the_right_secret(void **state)
              str(&g, "invite_code"));
     c = call(h, HTTP_API_POST, members, NULL, body);
     assert_int_equal(c.status, 201);
-    assert_ptr_equal(c.reply.joined, hub_group_find(h, str(&g, "group_id")));
+    assert_int_equal(c.reply.effect, HTTP_API_EFFECT_JOINED);
+    assert_ptr_equal(c.reply.group, hub_group_find(h, str(&g, "group_id")));
     assert_int_equal(c.reply.joined_room_idx, -1);
     snprintf(mem, sizeof(mem), "Bearer %s", str(&c, "member_key"));
     json_decref(c.body);
@@ -227,7 +228,8 @@ static void joining_reading_and_opening_need_the_right_secret(void **state)
     c = call(h, HTTP_API_POST, sessions, fac, NULL);
     assert_int_equal(c.status, 201);
     assert_true(auth_uuid_wellformed(str(&c, "session_id")));
-    assert_non_null(c.reply.opened);
+    assert_int_equal(c.reply.effect, HTTP_API_EFFECT_OPENED);
+    assert_non_null(c.reply.group);
     json_decref(c.body);
     c = call(h, HTTP_API_POST, sessions, fac, "{}");
     assert_int_equal(c.status, 409);
@@ -243,6 +245,35 @@ static void joining_reading_and_opening_need_the_right_secret(void **state)
     hub_free(h);
 }
 
+/* The route table tells the edge, from method and path alone, which calls
+ * need no key, which create a group and which read the disk. */
+static void the_route_table_says_what_each_route_is(void **state)
+{
+    const char *gid = "/api/groups/0b6c7b1e-3f1a-4c2d-9e8f-1a2b3c4d5e6f";
+    char p[200];
+
+    (void)state;
+    assert_int_equal(http_api_route_flags(HTTP_API_POST, "/api/groups"),
+                     HTTP_API_ROUTE_KEYLESS | HTTP_API_ROUTE_CREATES);
+    assert_int_equal(http_api_route_flags(HTTP_API_GET, "/api/groups"), 0);
+    assert_int_equal(http_api_route_flags(HTTP_API_GET, "/api/health"), 0);
+    snprintf(p, sizeof(p), "%s/members", gid);
+    assert_int_equal(http_api_route_flags(HTTP_API_POST, p), HTTP_API_ROUTE_KEYLESS);
+    assert_int_equal(http_api_route_flags(HTTP_API_GET, p), 0);
+    snprintf(p, sizeof(p), "%s/journal", gid);
+    assert_int_equal(http_api_route_flags(HTTP_API_GET, p), HTTP_API_ROUTE_READS_DISK);
+    snprintf(p, sizeof(p), "%s/history", gid);
+    assert_int_equal(http_api_route_flags(HTTP_API_GET, p), HTTP_API_ROUTE_READS_DISK);
+    snprintf(p, sizeof(p), "%s/sessions/%s/minutes", gid, gid + 12);
+    assert_int_equal(http_api_route_flags(HTTP_API_GET, p), HTTP_API_ROUTE_READS_DISK);
+    snprintf(p, sizeof(p), "%s/sessions", gid);
+    assert_int_equal(http_api_route_flags(HTTP_API_POST, p), 0);
+    assert_int_equal(http_api_route_flags(HTTP_API_GET, gid), 0);
+    /* A suffix alone is not a route. */
+    assert_int_equal(http_api_route_flags(HTTP_API_POST, "/api/elsewhere/members"), 0);
+    assert_int_equal(http_api_route_flags(HTTP_API_GET, "/api/x/journal"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -253,6 +284,7 @@ int main(void)
         cmocka_unit_test(brackets_in_names_are_not_nesting),
         cmocka_unit_test(unknown_paths_and_groups_are_404),
         cmocka_unit_test(joining_reading_and_opening_need_the_right_secret),
+        cmocka_unit_test(the_route_table_says_what_each_route_is),
     };
     return cmocka_run_group_tests_name("http_api", tests, NULL, NULL);
 }

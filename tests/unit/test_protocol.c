@@ -357,7 +357,7 @@ static char *dump(json_t *j)
 }
 
 /* The edge splices a welcome from the member's head, a shared room view
- * and the clock (server.c conn_send_welcome): the result must be the whole
+ * and the clock (dispatch.c conn_send_welcome): the result must be the whole
  * welcome, for the facilitator, a member with a private note
  * and the members who see the public view. */
 static void a_spliced_welcome_is_the_whole_welcome(void **state)

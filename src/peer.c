@@ -1,0 +1,298 @@
+/*
+ * peer.c - accepted connections: the listening sockets' wiring into the
+ * loop, the counts per address, the hand-over to lws, the HTTP header
+ * deadline and the once-a-second edge log.
+ *
+ * Invariants:
+ *   - lws does not listen: listener.c does, and each accepted connection
+ *     is counted (struct peer, the opaque user data of its network wsi,
+ *     from peer_adopt to LWS_CALLBACK_WSI_DESTROY) against connections_max
+ *     and connections_per_ip before lws gets it.
+ *   - Over a limit, a connection is still accepted to be told so (a 503,
+ *     or an error frame and close 1013), up to SERVER_REFUSING_MAX at once;
+ *     beyond, it is closed at accept. Shed and refused connections are
+ *     counted and logged one line a second at most.
+ *   - The header deadline is absolute: bytes trickling in do not extend it.
+ * Expected load: thousands of accepts a second at peak; O(1) per accept,
+ * the sweep O(peers) once a second.
+ */
+#include "server_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* Connections over a limit are still accepted to be told so (a 503, or an
+ * error frame and close 1013), up to this many at once; beyond, they are
+ * closed at accept. */
+#define SERVER_REFUSING_MAX 64
+#define SERVER_ACCEPT_BATCH 64 /* accepts per wake-up of a listening socket */
+
+/* The counts of address ip, created at zero when new. Returns NULL when out
+ * of memory. */
+static struct ip_count *ip_count_find(struct server *s, const char *ip)
+{
+    uint64_t h = 1469598103934665603ULL;
+    struct ip_count *e;
+
+    for (const char *p = ip; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    for (e = s->ips[h % SERVER_IP_BUCKETS]; e; e = e->next)
+        if (strcmp(e->ip, ip) == 0)
+            return e;
+    e = calloc(1, sizeof(*e));
+    if (!e)
+        return NULL;
+    snprintf(e->ip, sizeof(e->ip), "%s", ip);
+    e->next = s->ips[h % SERVER_IP_BUCKETS];
+    s->ips[h % SERVER_IP_BUCKETS] = e;
+    return e;
+}
+
+/* Frees e once nothing counts on it. */
+void ip_count_gc(struct server *s, struct ip_count *e)
+{
+    if (!e || e->n || e->unauth)
+        return;
+    for (size_t b = 0; b < SERVER_IP_BUCKETS; b++) {
+        for (struct ip_count **pp = &s->ips[b]; *pp; pp = &(*pp)->next) {
+            if (*pp == e) {
+                *pp = e->next;
+                free(e);
+                return;
+            }
+        }
+    }
+}
+
+/* The peer of wsi (a WebSocket, an HTTP/2 stream or the connection itself),
+ * or NULL. */
+struct peer *peer_of(struct lws *wsi)
+{
+    struct lws *nwsi = lws_get_network_wsi(wsi);
+
+    return nwsi ? lws_get_opaque_user_data(nwsi) : NULL;
+}
+
+void peer_set_state(struct peer *p, enum peer_state state)
+{
+    if (!p || p->state == PEER_UPGRADED)
+        return;
+    p->state = state;
+    p->since_ms = server_mono_ms();
+}
+
+/* Forgets p: its counts go, and it is freed. */
+static void peer_release(struct server *s, struct peer *p)
+{
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        s->peers = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    if (p->refusing) {
+        s->nrefusing--;
+    } else {
+        s->npeers--;
+        p->ip->n--;
+        ip_count_gc(s, p->ip);
+    }
+    free(p);
+}
+
+/* Connections closed at accept because the process was out of descriptors
+ * (shed) and connections accepted over a limit (over): counted, and logged
+ * one line a second at most, however fast they come. Called with nothing
+ * new from the once-a-second sweep, which logs what is still counted. */
+void peer_edge_log(struct server *s, int64_t mono)
+{
+    if (s->shed && mono - s->shed_log_ms >= 1000) {
+        log_warn("out of file descriptors: %llu connections closed at accept",
+                 (unsigned long long)s->shed);
+        s->shed = 0;
+        s->shed_log_ms = mono;
+    }
+    if (s->over && mono - s->over_log_ms >= 1000) {
+        log_notice(
+            "%llu connections refused over connections_max, connections_per_ip "
+            "or unauth_per_ip (%zu connections, %zu WebSockets, %zu being refused)",
+            (unsigned long long)s->over, s->npeers, s->nconns, s->nrefusing);
+        s->over = 0;
+        s->over_log_ms = mono;
+    }
+}
+
+/* Counts the accepted connection fd from ip and hands it to lws, which
+ * speaks HTTP/1, HTTP/2 and TLS on it; over connections_max or
+ * connections_per_ip it is marked refusing (or closed when too many are). */
+static void peer_adopt(struct server *s, int fd, const char *ip)
+{
+    struct ip_count *e = ip_count_find(s, ip);
+    struct peer *p = e ? calloc(1, sizeof(*p)) : NULL;
+    bool over =
+        s->npeers >= s->cfg->connections_max || (e && e->n >= s->cfg->connections_per_ip);
+    lws_adopt_desc_t info = {
+        .vh = lws_get_vhost_by_name(s->ctx, "codevd"),
+        .type = LWS_ADOPT_SOCKET | LWS_ADOPT_HTTP | LWS_ADOPT_ALLOW_SSL,
+        .fd.sockfd = fd,
+    };
+    struct lws *wsi;
+
+    if (over) {
+        s->over++;
+        peer_edge_log(s, server_mono_ms());
+    }
+    if (!p || (over && s->nrefusing >= SERVER_REFUSING_MAX)) {
+        close(fd);
+        free(p);
+        ip_count_gc(s, e);
+        return;
+    }
+    if (over) {
+        p->refusing = true;
+        s->nrefusing++;
+        ip_count_gc(s, e);
+    } else {
+        p->ip = e;
+        e->n++;
+        s->npeers++;
+    }
+    p->state = PEER_WAITING;
+    p->since_ms = server_mono_ms();
+    p->next = s->peers;
+    if (s->peers)
+        s->peers->prev = p;
+    s->peers = p;
+    timer_arm(s, true);
+    p->adopting = true;
+    s->adopting = p;
+    info.opaque = p;
+    wsi = lws_adopt_descriptor_vhost_via_info(&info); /* closes fd on failure */
+    s->adopting = NULL;
+    p->adopting = false;
+    /* A failed adoption (a TLS handshake refused at once) may destroy its
+     * wsi now or, on libuv, once its handle is closed: then p waits, with
+     * no wsi, for that LWS_CALLBACK_WSI_DESTROY. */
+    if (p->gone || (!wsi && !p->created))
+        peer_release(s, p);
+    else
+        p->wsi = wsi;
+}
+
+/* LWS_CALLBACK_WSI_DESTROY of any wsi: when it is an accepted connection,
+ * forget it. */
+void peer_wsi_destroyed(struct server *s, struct lws *wsi)
+{
+    struct peer *p = lws_get_opaque_user_data(wsi);
+
+    if (!p || lws_get_network_wsi(wsi) != wsi)
+        return;
+    lws_set_opaque_user_data(wsi, NULL);
+    if (p->adopting) {
+        p->gone = true; /* peer_adopt releases it */
+        return;
+    }
+    peer_release(s, p);
+}
+
+/* The header deadline, once a second: headers within http_header_timeout_s
+ * of the connection (or of the end of its previous request). Absolute:
+ * bytes trickling in do not extend it. (http_bodies_sweep keeps the body's.) */
+void peer_sweep(struct server *s, int64_t mono)
+{
+    int64_t headers = (int64_t)s->cfg->http_header_timeout_s * 1000;
+
+    peer_edge_log(s, mono);
+    for (struct peer *p = s->peers; p; p = p->next) {
+        if (p->killed || !p->wsi || p->state != PEER_WAITING ||
+            mono - p->since_ms < headers)
+            continue;
+        log_info("connection from %s: request headers not complete in time, closing",
+                 p->ip ? p->ip->ip : "(refused)");
+        p->killed = true;
+        lws_set_timeout(p->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    }
+}
+
+/* A listening socket is readable: accept what waits, a batch at a time
+ * (the loop calls again while more wait). */
+static void peer_accept(struct server *s, int fd)
+{
+    char ip[48];
+    bool shed;
+
+    for (int i = 0; i < SERVER_ACCEPT_BATCH; i++) {
+        int cfd = listener_accept(&s->lst, fd, ip, sizeof(ip), &shed);
+        if (cfd >= 0) {
+            peer_adopt(s, cfd, ip);
+        } else if (shed) {
+            s->shed++;
+            peer_edge_log(s, server_mono_ms());
+        } else {
+            break;
+        }
+    }
+}
+
+int peer_listen_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                         void *in, size_t len)
+{
+    struct server *s = server_of(wsi);
+
+    (void)user;
+    (void)in;
+    (void)len;
+    switch (reason) {
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        return 1; /* not a WebSocket subprotocol */
+    case LWS_CALLBACK_RAW_RX_FILE:
+        if (!s->stopping)
+            peer_accept(s, lws_get_socket_fd(wsi));
+        return 0;
+    case LWS_CALLBACK_RAW_CLOSE_FILE:
+        /* lws closes the socket: it is no longer ours to close. */
+        for (size_t i = 0; i < s->lst.nfds; i++)
+            if (s->lst_wsi[i] == wsi)
+                s->lst.fds[i] = -1, s->lst_wsi[i] = NULL;
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+/* Adds each listening socket to the loop (peer_listen_callback accepts). */
+int peer_listen_start(struct server *s)
+{
+    struct lws_vhost *vh = lws_get_vhost_by_name(s->ctx, "codevd");
+    lws_sock_file_fd_type fd;
+
+    for (size_t i = 0; i < s->lst.nfds; i++) {
+        fd.filefd = s->lst.fds[i];
+        s->lst_wsi[i] = vh ? lws_adopt_descriptor_vhost(vh, LWS_ADOPT_RAW_FILE_DESC, fd,
+                                                        "codev-listen", NULL)
+                           : NULL;
+        if (!s->lst_wsi[i]) {
+            log_err("cannot add the listening socket to the event loop");
+            s->lst.fds[i] = -1; /* as for the timer: whether lws closed it is not said */
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void peer_free_all(struct server *s)
+{
+    while (s->peers)
+        peer_release(s, s->peers);
+    for (size_t b = 0; b < SERVER_IP_BUCKETS; b++) {
+        while (s->ips[b]) {
+            struct ip_count *next = s->ips[b]->next;
+            free(s->ips[b]);
+            s->ips[b] = next;
+        }
+    }
+}

@@ -1,0 +1,467 @@
+/*
+ * server_internal.h - what the edge's files share: struct server and the
+ * per-connection and per-request state, and the few functions one file
+ * calls in another. Not a public header: only server.c, conn.c,
+ * dispatch.c, http.c, peer.c and timer.c include it (main.c sees server.h).
+ *
+ * The edge's files, one job each:
+ *   server.c    the lws context, the loop, start and stop.
+ *   peer.c      accepted connections: listening sockets, counts per
+ *               address, adoption into lws, the HTTP deadlines.
+ *   conn.c      a WebSocket's life: upgrade, receive and reassembly, the
+ *               outgoing queue, direct flush, keep-alive pings, close frames.
+ *   dispatch.c  the broker: hello, session_open, commands, journaling and
+ *               ack-after-commit (waits.c keeps the order), welcome views.
+ *   http.c      the HTTP edge: requests, budgets, API answers, the export
+ *               thread, responses in slices.
+ *   timer.c     the timerfd: tick slots, keep-alive sweep, idle closes and
+ *               expiries, memory trim.
+ *
+ * Invariants (for every function declared here unless it says otherwise):
+ * ONLY called from the lws service thread; nothing blocks; a struct conn
+ * or struct http_req is lws's per-session data, never freed by us.
+ */
+#ifndef CODEV_SERVER_INTERNAL_H
+#define CODEV_SERVER_INTERNAL_H
+
+#include "codevd_config.h"
+
+#if defined(CODEVD_HAVE_LIBUV)
+#include <uv.h> /* before libwebsockets.h, which then declares its libuv helpers */
+#endif
+#include <libwebsockets.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "config.h"
+#include "fanout.h"
+#include "http_api.h"
+#include "hub.h"
+#include "listener.h"
+#include "protocol.h"
+#include "ratelimit.h"
+#include "store.h"
+#include "waits.h"
+
+#if defined(CODEVD_HAVE_LIBUV) && defined(LWS_WITH_LIBUV)
+#define SERVER_UV 1 /* the event_loop setting can choose epoll (libuv) */
+#endif
+
+/* The constants the shared structs need, or several files; each file keeps
+ * its own. */
+#define SERVER_SCRATCH   (256 * 1024) /* batch frame buffer, LWS_PRE included */
+#define SERVER_MAX_FRAME (64 * 1024)  /* bytes of one batched frame */
+/* Ticks are spread over the second: a group ticks in one of TICK_SLOTS
+ * slots (by its id), and one pass every 1/TICK_SLOTS s serves one slot, so
+ * thousands of rooms never tick in the same instant. */
+#define TICK_SLOTS        50
+#define TICK_SLOT_US      (1000 * 1000 / TICK_SLOTS)
+#define SERVER_IP_BUCKETS 1024 /* the counts per address, hashed */
+#define SERVER_PING_LEN   16   /* a ping's payload: 8 random bytes in hex */
+/* Encoded room views (the snapshot without its clock) kept for joiners
+ * arriving together: keyed by session, room version and viewer; an entry
+ * no connection still writes is dropped by the next sweep. */
+#define SERVER_VIEW_SLOTS      16
+#define SERVER_HTTP_ADDR_SLOTS 4096 /* the HTTP budgets per address, hashed */
+
+/* A token bucket. Zeroed, it is full on first use. */
+struct bucket {
+    double tokens;
+    int64_t ms; /* last refill, 0 = never used */
+};
+
+/* The connections of one peer address. */
+struct ip_count {
+    char ip[48];
+    uint32_t n;      /* accepted connections (HTTP, WebSocket, TLS) */
+    uint32_t unauth; /* WebSockets that have not said hello */
+    struct ip_count *next;
+};
+
+/* Where an accepted connection stands, for the HTTP deadlines. */
+enum peer_state {
+    PEER_WAITING,   /* for a request's headers: http_header_timeout_s */
+    PEER_ANSWERING, /* the headers are in (the body has its own deadline) */
+    PEER_UPGRADED,  /* a WebSocket, or HTTP/2 (lws keeps its streams) */
+};
+
+/* One accepted TCP connection, from listener_accept to LWS_CALLBACK_WSI_DESTROY
+ * of its network wsi (whose opaque user data it is). */
+struct peer {
+    struct lws *wsi;     /* the network wsi; NULL before adoption */
+    struct ip_count *ip; /* its address's counts; NULL when refusing */
+    enum peer_state state;
+    bool refusing;    /* over a limit: told so, then closed */
+    bool adopting;    /* inside lws_adopt_descriptor_vhost_via_info */
+    bool created;     /* lws made a wsi for it: LWS_CALLBACK_WSI_DESTROY will come */
+    bool gone;        /* lws destroyed its wsi while adopting */
+    bool killed;      /* a deadline passed: lws closes it */
+    int64_t since_ms; /* monotonic ms the state's deadline counts from */
+    struct peer *prev, *next; /* server.peers */
+};
+
+struct conn {
+    struct lws *wsi;
+    uint64_t id;             /* for logs */
+    struct hub_group *group; /* set once attached */
+    char member_id[AUTH_UUID_LEN + 1];
+    const struct room *idx_room; /* room the cached index belongs to */
+    int idx;                     /* member index in idx_room */
+    struct conn *prev, *next;    /* the group's list */
+    struct fan_queue q;
+    unsigned char *rx; /* message being reassembled */
+    size_t rx_len;
+    bool rx_discard; /* the rest of an oversized/binary message */
+    bool rx_binary;
+    struct bucket commands; /* command rate */
+    int close_code;         /* when non-zero: close after the queue drains */
+    const char *close_reason;
+    bool counted;        /* counted in server.nconns */
+    bool direct;         /* may write outside WRITEABLE (a plain TCP/TLS socket) */
+    bool peer_closing;   /* the peer sent a close frame: write nothing more */
+    bool ping_due;       /* a keep-alive ping waits to be written */
+    bool close_sent;     /* our close frame is written: wait for the peer's */
+    uint32_t inflight;   /* acks waiting in server.waits */
+    uint32_t dirty_at;   /* 1 + index in server.dirty, or 0 */
+    int64_t rx_ms;       /* monotonic ms of the last frame or answered ping */
+    int64_t ping_ms;     /* monotonic ms of the last ping sent */
+    struct ip_count *ip; /* its peer address's count (borrowed from its peer), or NULL */
+    bool unauth;         /* counted in ip->unauth: no hello accepted yet */
+    int64_t open_ms;     /* monotonic ms of the upgrade, for hello_timeout_s */
+    struct conn *all_prev, *all_next; /* server.all: every WebSocket */
+
+    /* The payload of our last ping (random, new for each ping): only a pong
+     * that carries it shows the peer reads what we send; an unsolicited
+     * pong, or one with another payload, proves nothing and is ignored. */
+    unsigned char ping_payload[SERVER_PING_LEN];
+    bool ping_waiting; /* a ping went out and its pong has not come back */
+    /* A large or spliced message being written in slices (SERVER_SLICE). */
+    struct fan_msg *out; /* one reference, or NULL */
+    size_t out_off;      /* bytes of it written */
+};
+
+/* The edge's own state for a group (hub_group.edge): made by the first
+ * hello, freed by timer_group_update once nobody is attached and the group
+ * is out of its tick slot. */
+struct group_edge {
+    struct hub_group *group;                  /* whose it is (borrowed) */
+    struct conn *conns;                       /* attached connections */
+    struct group_edge *tick_prev, *tick_next; /* its tick slot's list */
+    bool ticking;                             /* in that list */
+};
+
+/* g's attached connections (borrowed), or NULL. */
+static inline struct conn *group_conns(const struct hub_group *g)
+{
+    return g->edge ? ((struct group_edge *)g->edge)->conns : NULL;
+}
+
+/* One encoded room view (see SERVER_VIEW_SLOTS). */
+struct view_entry {
+    char session_id[ROOM_ID_LEN + 1];
+    uint64_t version;    /* room.version it was encoded at */
+    int viewer;          /* proto_room_view_of's answer */
+    struct fan_msg *msg; /* one reference (the cache's), or NULL */
+};
+
+struct http_req {
+    struct lws *wsi;
+    enum http_api_method method;
+    char path[256];
+    char query[128];
+    char auth[128];
+    const char *content_type; /* of resp */
+    const char *filename;     /* Content-Disposition attachment name, or NULL */
+    char *body;
+    size_t body_len;
+    bool body_too_large;
+    unsigned char *resp; /* LWS_PRE + JSON */
+    size_t resp_len;
+    size_t resp_off;      /* bytes of resp written (http_write slices) */
+    bool headers_written; /* the status line and headers are out */
+    int status;
+    int retry_after_s; /* a Retry-After header with the 429, or 0 */
+    bool responded;
+    bool waiting;             /* the answer waits for a commit or the export thread */
+    struct export_task *task; /* its export, on the export thread, or NULL */
+    /* While its body is read: in server.bodies, for http_body_timeout_s. */
+    bool body_listed;
+    bool body_late;  /* the deadline passed: lws closes it */
+    int64_t body_ms; /* monotonic ms the headers were in */
+    struct http_req *body_prev, *body_next;
+};
+
+/* An export made on the export thread: the request's job, then its answer
+ * (written by the export thread before it hands the task back). */
+struct export_task {
+    struct export_task *next;
+    struct http_api_job *job; /* owned */
+    struct http_req *h;       /* loop thread only: NULL once the request is gone */
+    int status;
+    unsigned char *resp; /* LWS_PRE + body, or NULL */
+    size_t resp_len;
+    const char *content_type; /* static */
+    const char *filename;     /* static, or NULL */
+};
+
+struct server {
+    const struct config *cfg;
+    struct lws_context *ctx;
+    struct hub *hub;
+    struct store *store;
+    struct waits waits;
+    uint64_t next_token;
+    int64_t time_offset_ms; /* test_time_offset_s, in ms (server_now_ms) */
+    atomic_bool wake_ok;    /* the writer thread may wake the loop */
+    int timer_fd;           /* timerfd, TICK_SLOT_US period */
+    bool timer_on;          /* armed (someone is connected) */
+    struct group_edge *ticking[TICK_SLOTS]; /* groups whose clock runs, by slot */
+    unsigned tick_slot;                     /* the slot the next pass serves */
+    volatile sig_atomic_t stopping;
+    uint64_t next_conn_id;
+    size_t nconns;
+    size_t conns_peak;    /* most connections since the heap was last trimmed */
+    bool busy_since_idle; /* 1000+ connections since the server was last empty */
+    unsigned idle_passes; /* timer passes with nobody connected */
+    struct conn *all;     /* every WebSocket connection, for the keep-alive sweep */
+    struct conn **dirty;  /* connections with something to write; NULL = closed */
+    size_t ndirty, dirty_cap;
+#if defined(SERVER_UV)
+    bool uv;              /* lws runs on loop (libuv: epoll) */
+    bool prepare_on;      /* prepare is initialised */
+    uv_loop_t loop;       /* ours ("foreign" to lws): main.c keeps the signals */
+    uv_prepare_t prepare; /* runs conn_flush_dirty before each sleep */
+#endif
+    struct ip_count *ips[SERVER_IP_BUCKETS];
+    struct rate_bucket exports;    /* the exports of the whole server */
+    struct rate_bucket creates;    /* groups created on the whole server */
+    struct rate_table *http_addrs; /* HTTP budgets per client address */
+    int64_t lifecycle_mono;        /* last idle-close/expiry pass (monotonic ms) */
+    /* The export thread: the exports read and format whole journals, so
+     * they run away from the loop (a 12 MB journal took the loop for
+     * hundreds of ms). Its lists are under export_mu. */
+    pthread_t export_thread;
+    bool export_started;
+    bool export_stopping;
+    pthread_mutex_t export_mu;
+    pthread_cond_t export_cv;
+    struct export_task *export_todo, *export_todo_tail, *export_done;
+    struct view_entry views[SERVER_VIEW_SLOTS];
+    struct listener lst;               /* our listening sockets */
+    struct lws *lst_wsi[LISTENER_MAX]; /* each adopted into the loop */
+    struct peer *peers;                /* every accepted connection */
+    struct http_req *bodies;           /* requests whose body is being read */
+    struct peer *adopting;             /* the one being handed to lws, or NULL */
+    size_t npeers;                     /* counted against the limits */
+    size_t nrefusing;                  /* over a limit, being told so */
+    uint64_t shed;                     /* closed at accept (EMFILE), not logged */
+    int64_t shed_log_ms;               /* mono ms of the last such log line */
+    uint64_t over;                     /* accepted over a limit, not logged */
+    int64_t over_log_ms;               /* mono ms of the last such log line */
+    unsigned char *scratch;
+    struct proto_limits limits;
+    struct lws_protocol_vhost_options headers[6];
+    struct lws_protocol_vhost_options mimetypes[3];
+    struct lws_http_mount mount_api;
+    struct lws_http_mount mount_web;
+    lws_retry_bo_t retry;
+};
+
+/* ---- server.c: the context ---------------------------------------------------- */
+
+/* The server a wsi belongs to (borrowed). */
+static inline struct server *server_of(struct lws *wsi)
+{
+    return lws_context_user(lws_get_context(wsi));
+}
+
+/* Wall-clock ms, shifted by test_time_offset_s (a test-only setting). */
+static inline int64_t server_now_ms(const struct server *s)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + s->time_offset_ms;
+}
+
+/* Monotonic ms, for intervals: keep-alive, deadlines and the timer. */
+static inline int64_t server_mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* LWS_CALLBACK_EVENT_WAIT_CANCELLED: another thread (the store's writer,
+ * the export thread) or server_stop woke the loop. Delivers what the store
+ * committed and what the export thread finished; stops a libuv loop that
+ * is stopping. */
+void server_woken(struct server *s);
+
+/* ---- peer.c: accepted connections ------------------------------------------- */
+
+/* The peer of wsi (a WebSocket, an HTTP/2 stream or the connection itself),
+ * or NULL. Borrowed. */
+struct peer *peer_of(struct lws *wsi);
+
+/* Moves p (may be NULL) to state, restarting its deadline; an upgraded
+ * peer stays upgraded. */
+void peer_set_state(struct peer *p, enum peer_state state);
+
+/* LWS_CALLBACK_WSI_DESTROY of any wsi: when it is an accepted connection,
+ * its counts go and it is freed. */
+void peer_wsi_destroyed(struct server *s, struct lws *wsi);
+
+/* Logs, once a second at most, the connections shed at accept (out of
+ * descriptors) and refused over a limit, counted in s->shed and s->over. */
+void peer_edge_log(struct server *s, int64_t mono);
+
+/* Frees e (an address's counts) once nothing counts on it. NULL is a no-op. */
+void ip_count_gc(struct server *s, struct ip_count *e);
+
+/* The HTTP header deadline, once a second (the sweep): a connection whose
+ * request headers are not all in within http_header_timeout_s is closed.
+ * Also logs what peer_edge_log still counts. */
+void peer_sweep(struct server *s, int64_t mono);
+
+/* lws protocol "codev-listen": a listening socket is readable. */
+int peer_listen_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                         void *in, size_t len);
+
+/* Adds each listening socket to the loop. Returns 0, or -1 (logged). */
+int peer_listen_start(struct server *s);
+
+/* Frees every peer and address count left (at exit, when the context was
+ * never made or lws did not destroy them). */
+void peer_free_all(struct server *s);
+
+/* ---- conn.c: WebSocket connections ------------------------------------------- */
+
+/* lws protocol "codev.v1": the WebSocket's callback. */
+int conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                  size_t len);
+
+/* The member's index in the group's current room (cached per room), or -1. */
+int conn_member_idx(struct conn *c);
+
+/* Asks for c to be closed with code and reason (static) once what is queued
+ * is written; the first call wins. Bounded by a 5 s lws timeout. */
+void conn_close_later(struct conn *c, int code, const char *reason);
+
+/* Marks c for the next conn_flush_dirty. */
+void conn_dirty(struct server *s, struct conn *c);
+
+/* Queues m (borrowed: the queue takes its own reference) on c; a connection
+ * over out_queue_frames / out_queue_bytes is closed as a slow consumer.
+ * m may be NULL (a failed encoding): nothing happens. */
+void conn_push(struct server *s, struct conn *c, struct fan_msg *m);
+
+/* Encodes j (stolen; may be NULL) once and queues it on c. */
+void conn_send(struct server *s, struct conn *c, json_t *j);
+
+/* Queues the error frame for code (with the command id, or NULL) on c. */
+void conn_error(struct server *s, struct conn *c, const char *id, int code);
+
+/* Encodes j (stolen) once and queues it on every attached connection of g
+ * that may see it: all when ev is NULL, else as room_event_visible says;
+ * except (may be NULL) is skipped. */
+void group_send(struct server *s, struct hub_group *g, json_t *j,
+                const struct room_event *ev, const struct conn *except);
+
+/* c said hello (or closed before): it no longer counts against
+ * unauth_per_ip. */
+void conn_unauth_release(struct server *s, struct conn *c);
+
+/* Once per loop iteration, before the loop sleeps: every dirty connection
+ * writes what it has, in as few frames as it fits. */
+void conn_flush_dirty(struct server *s);
+
+/* ---- dispatch.c: the broker ------------------------------------------------- */
+
+/* A whole text message from c: decoded, rate-checked, then hello,
+ * session_open or a room command. buf is borrowed (len bytes). */
+void dispatch_message(struct server *s, struct conn *c, const char *buf, size_t len);
+
+/* c is closing: counted offline (presence sent when it was the member's
+ * last), taken out of its group's list and the tick list as needed. */
+void dispatch_conn_closed(struct server *s, struct conn *c);
+
+/* Queues an answer behind the record token (0: a barrier, behind every
+ * record submitted so far). kind WAITS_WS: owner is a struct conn and msg
+ * its ack (stolen on success, counted in c->inflight); WAITS_HTTP: owner is
+ * a struct http_req and msg NULL. Returns 0 or CODEV_E_INTERNAL (out of
+ * memory: nothing queued, msg still the caller's). */
+int dispatch_wait_push(struct server *s, uint64_t token, enum waits_kind kind,
+                       void *owner, json_t *msg);
+
+/* store_drain callback (arg is the server): the record with token
+ * committed (rc 0) or failed; the answers it holds go out. */
+void dispatch_committed(void *arg, uint64_t token, int rc);
+
+/* A session was opened in g (by HTTP): everyone connected is counted online
+ * in the new room and gets its snapshot; g's tick is updated. */
+void dispatch_session_opened(struct server *s, struct hub_group *g);
+
+/* Takes g away: each connection gets a group_deleted error and close code
+ * 4003 and is detached, then g is deleted from the hub (the caller has
+ * submitted its deletion to the store). why (static) is for the log. */
+void dispatch_group_drop(struct server *s, struct hub_group *g, const char *why);
+
+/* hub_sync replaced g's invite (a member was removed): submits the group so
+ * that the old code stays dead after a restart (retried later on failure). */
+void dispatch_group_save_rotated(struct server *s, struct hub_group *g, int64_t now);
+
+/* Drops the cached welcome views no connection still writes (all: every
+ * one, at exit). */
+void dispatch_views_trim(struct server *s, bool all);
+
+/* ---- http.c: the HTTP edge -------------------------------------------------- */
+
+/* lws protocol "http": the API's callback, and lws's for the static files. */
+int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                  size_t len);
+
+/* The body deadline, once a second: a request whose body is not in within
+ * http_body_timeout_s of its headers is closed. */
+void http_bodies_sweep(struct server *s, int64_t mono);
+
+/* Starts the export thread. Returns 0, or -1 (logged). */
+int http_export_start(struct server *s);
+
+/* Hands the exports the thread finished to their requests (those still
+ * there), which then write their answers. */
+void http_export_drain(struct server *s);
+
+/* Stops the export thread (an export under way finishes first) and drops
+ * what is left. Before the store closes. No-op when it never started. */
+void http_export_stop(struct server *s);
+
+/* ---- timer.c: the timerfd ----------------------------------------------------- */
+
+/* lws protocol "codev-timer": the timerfd fired. */
+int timer_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                   void *in, size_t len);
+
+/* Creates the timerfd and adds it to the loop, on the slow beat. Returns 0,
+ * or -1 (logged). */
+int timer_start(struct server *s);
+
+/* Runs the timer every TICK_SLOT_US (on), or on the slow beat of the
+ * lifecycle pass only (off, nobody connected). Returns 0 or -1 (logged). */
+int timer_arm(struct server *s, bool on);
+
+/* Puts g in its tick slot while its clock runs and someone is connected,
+ * takes it out otherwise. Call after anything that may change either; it
+ * frees g's edge state once nobody is attached (g->edge is then NULL). */
+void timer_group_update(struct server *s, struct hub_group *g);
+
+/* One lifecycle pass: idle sessions closed, unused groups expired, rotated
+ * invites saved (runs at start, then from the timer). */
+void timer_lifecycle(struct server *s);
+
+#endif
