@@ -21,6 +21,7 @@
  * decode, one room_apply and O(recipients) queue pushes.
  */
 #include "server_internal.h"
+#include "util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -43,12 +44,10 @@
 static struct fan_msg *dispatch_room_view(struct server *s, const struct room *r,
                                           int viewer)
 {
-    uint64_t h = 1469598103934665603ULL;
+    uint64_t h = util_fnv1a64(r->session_id);
     struct view_entry *e;
     json_t *j;
 
-    for (const char *p = r->session_id; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
     e = &s->views[(h ^ (uint64_t)(viewer + 1)) % SERVER_VIEW_SLOTS];
     if (e->msg && e->version == r->version && e->viewer == viewer &&
         strcmp(e->session_id, r->session_id) == 0)

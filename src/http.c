@@ -545,7 +545,9 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
         if (h && lws_get_protocol(wsi) &&
             strcmp(lws_get_protocol(wsi)->name, "http") == 0) {
             waits_forget(&s->waits, h);
+            export_forget(h); /* the export thread's answer must not find it */
             http_body_wait(s, h, false);
+            http_req_reset(h);
         }
         peer_wsi_destroyed(s, wsi);
         return 0;

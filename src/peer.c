@@ -16,7 +16,9 @@
  * Expected load: thousands of accepts a second at peak; O(1) per accept,
  * the sweep O(peers) once a second.
  */
+#include "ratelimit.h"
 #include "server_internal.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,22 +33,25 @@
 #define SERVER_REFUSING_MAX 64
 #define SERVER_ACCEPT_BATCH 64 /* accepts per wake-up of a listening socket */
 
-/* The counts of address ip, created at zero when new. Returns NULL when out
- * of memory. */
+/* The counts of the client at address ip, created at zero when new: keyed
+ * as the HTTP budgets are (rate_addr_prefix: an IPv6 address by its /64),
+ * so that a host cannot pass connections_per_ip or unauth_per_ip by
+ * taking another address of its own /64. Returns NULL when out of memory. */
 static struct ip_count *ip_count_find(struct server *s, const char *ip)
 {
-    uint64_t h = 1469598103934665603ULL;
+    char key[RATE_ADDR_LEN];
+    uint64_t h;
     struct ip_count *e;
 
-    for (const char *p = ip; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    rate_addr_prefix(ip, key);
+    h = util_fnv1a64(key);
     for (e = s->ips[h % SERVER_IP_BUCKETS]; e; e = e->next)
-        if (strcmp(e->ip, ip) == 0)
+        if (strcmp(e->ip, key) == 0)
             return e;
     e = calloc(1, sizeof(*e));
     if (!e)
         return NULL;
-    snprintf(e->ip, sizeof(e->ip), "%s", ip);
+    snprintf(e->ip, sizeof(e->ip), "%s", key);
     e->next = s->ips[h % SERVER_IP_BUCKETS];
     s->ips[h % SERVER_IP_BUCKETS] = e;
     return e;

@@ -81,6 +81,13 @@ static void lws_log_emit(int level, const char *line)
 
     while (n && line[n - 1] == '\n')
         n--;
+    /* lws dumps a request's headers when it reaps one held too long: never
+     * let a member key (Authorization: Bearer ...) or a cookie reach the log. */
+    if (strcasestr(line, "authorization") || strcasestr(line, "bearer") ||
+        strcasestr(line, "cookie")) {
+        line = "(a line holding request headers, withheld)";
+        n = strlen(line);
+    }
     if (level & LLL_ERR)
         log_err("lws: %.*s", (int)n, line);
     else if (level & LLL_WARN)
@@ -144,6 +151,9 @@ static int server_store_open(struct server *s)
     if (rep.replay_mismatches)
         log_warn("store: %zu journal records replayed differently and were skipped",
                  rep.replay_mismatches);
+    if (rep.closed_rooms_skipped)
+        log_warn("store: %zu closed rooms could not be read and are shown as none",
+                 rep.closed_rooms_skipped);
     return 0;
 }
 

@@ -17,6 +17,7 @@
  * the lifecycle pass O(groups) every few seconds.
  */
 #include "server_internal.h"
+#include "util.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -40,11 +41,7 @@
 
 static unsigned tick_slot_of(const struct hub_group *g)
 {
-    uint32_t h = 2166136261u;
-
-    for (const char *p = g->id; *p; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
-    return h % TICK_SLOTS;
+    return (unsigned)(util_fnv1a64(g->id) % TICK_SLOTS);
 }
 
 /* Puts g in its tick slot while its clock runs and someone is connected,
