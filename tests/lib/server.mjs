@@ -118,7 +118,8 @@ async function startServerOnce(opts) {
     // Every test client comes from loopback: the HTTP budgets per address
     // (proto/README.md 2.7) would throttle the suites themselves. Tests of
     // those budgets set their own values in opts.args, which come later and win.
-    const budgets = ['--set', 'http_anon_per_min=100000', '--set', 'http_create_per_min=100000',
+    // opts.defaults: the server exactly as shipped (the hostile-load script).
+    const budgets = opts.defaults ? [] : ['--set', 'http_anon_per_min=100000', '--set', 'http_create_per_min=100000',
         '--set', 'http_create_global_per_min=1000000', '--set', 'http_exports_per_min=100000'];
     const argv = [...wrapper, bin, '--port', String(port), '--data-dir', dataDir,
         '--log-level', opts.logLevel || 'info', ...budgets, ...extra, ...(opts.args || [])];
