@@ -340,6 +340,10 @@ static int conn_write_some(struct server *s, struct conn *c)
             return -1;
         }
     }
+    /* The socket is full: the stall counts from now until lws can write
+     * again (conn_writeable), whatever the peer sends meanwhile. */
+    if (lws_partial_buffered(c->wsi) && !c->stall_ms)
+        c->stall_ms = server_mono_ms();
     /* No ping between the fragments of a message. */
     if (c->ping_due && !c->out && !lws_partial_buffered(c->wsi)) {
         /* With a payload (lws 4.1 does not report an empty pong), new for
@@ -382,6 +386,7 @@ static int conn_send_close(struct conn *c)
  * asked for (conn_close_later). */
 static int conn_writeable(struct server *s, struct conn *c)
 {
+    c->stall_ms = 0; /* the socket took what lws held: progress */
     if (c->peer_closing || c->close_sent)
         return 0;
     if (conn_write_some(s, c))

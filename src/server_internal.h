@@ -128,6 +128,9 @@ struct conn {
     uint32_t inflight;   /* acks waiting in server.waits */
     uint32_t dirty_at;   /* 1 + index in server.dirty, or 0 */
     int64_t rx_ms;       /* monotonic ms of the last frame or answered ping */
+    int64_t stall_ms;    /* monotonic ms since the socket took none of what lws
+                            holds for it (0: not stalled): a peer that sends
+                            but never reads is dropped however alive it looks */
     int64_t ping_ms;     /* monotonic ms of the last ping sent */
     struct ip_count *ip; /* its peer address's count (borrowed from its peer), or NULL */
     bool unauth;         /* counted in ip->unauth: no hello accepted yet */

@@ -112,8 +112,9 @@ static void timer_trim(struct server *s)
 /* Keep-alive, once a second: a connection silent for idle_timeout_s gets a
  * ping (again every idle_timeout_s); one silent for min(idle_timeout_s, 10)
  * s more is dropped: only a frame or the pong that answers our last ping
- * (its payload) breaks the silence. One pass over every connection
- * instead of a timer each: lws keeps its timers in a sorted list, and
+ * (its payload) breaks the silence. A connection whose socket has taken
+ * nothing for as long is dropped too, however many frames it sends. One pass over every
+ * connection instead of a timer each: lws keeps its timers in a sorted list, and
  * re-sorting them on every pong cost 20-27% of the CPU at 10-18k. */
 static void timer_sweep(struct server *s, int64_t mono)
 {
@@ -134,6 +135,13 @@ static void timer_sweep(struct server *s, int64_t mono)
         }
         if (silent >= hangup) {
             log_info("conn %llu: no answer to ping, dropping", (unsigned long long)c->id);
+            c->peer_closing = true;
+            lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        } else if (c->stall_ms && mono - c->stall_ms >= hangup) {
+            /* Frames keep coming but the socket takes nothing: a reader
+             * that never reads, holding its queue (up to out_queue_bytes). */
+            log_info("conn %llu: slow consumer: nothing read for %lld ms, dropping",
+                     (unsigned long long)c->id, (long long)(mono - c->stall_ms));
             c->peer_closing = true;
             lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
         } else if (silent >= idle && mono - c->ping_ms >= idle) {

@@ -187,6 +187,35 @@ test('unsolicited pongs, or pongs with another payload than our ping, do not kee
     }
 });
 
+test('a peer that sends but never reads is dropped once its socket takes nothing for the hang-up time', async () => {
+    // Its queue is allowed to grow large: what must drop it is the stall,
+    // not the queue cap (issue 10 review: frames kept it "alive" forever).
+    const srv = await startServer({
+        args: ['--set', 'idle_timeout_s=2', '--set', 'out_queue_bytes=100000000', '--set', 'out_queue_frames=100000',
+            '--set', 'text_max_chars=20000', '--set', 'long_text_max_chars=20000', '--set', 'ws_max_message=200000',
+            '--set', 'cards_per_step=1000', '--set', 'room_bytes_max=50000000', '--set', 'group_journal_max_bytes=100000000',
+            '--set', 'room_member_share=1', '--set', 'commands_per_sec=1000', '--set', 'commands_burst=1000'],
+    });
+    const g = await setupGroup(srv);
+    await advance(g, 'consultation');
+    const p = peer([srv.port, 'chatty', g.groupId, g.O.key]);
+    try {
+        await p.waitLine(/upgraded/);
+        await waitFor(() => /attached .* as member/.test(srv.log()), 'the chatty peer attached');
+        const big = 'é'.repeat(19990);
+        for (let i = 0; i < 300 && !/slow consumer: nothing read/.test(srv.log()); i++)
+            await g.K[i % g.K.length].ok({ type: 'contribution_post', kind: 'suggestion', text: `${big}${i}` }, { unchecked: true });
+        await waitFor(() => /slow consumer: nothing read/.test(srv.log()), 'the stalled peer dropped', 30000);
+        const line = await p.waitLine(/^closed/, 30000);
+        assert.ok(Number(line.split(' ')[1]) < 60, line);
+        // The others go on.
+        await g.K[0].ok({ type: 'contribution_post', kind: 'feeling', text: 'Toujours là' });
+    } finally {
+        p.kill();
+        await srv.stop();
+    }
+});
+
 test('a silent peer that answers pings stays connected past the hang-up time', async () => {
     const srv = await startServer({ args: ['--set', 'idle_timeout_s=2'] });
     try {

@@ -12,6 +12,9 @@ MODE:
   noreadmany - as noread, COUNT connections from this one process; prints
              "upgraded COUNT" once every one said hello, then sleeps until
              killed
+  chatty   - as noread (never reads, tiny receive buffer), but sends a
+             small text frame every 0.5 s, as if alive; prints "closed
+             <seconds>" once a send fails (the server dropped us)
   fakepong - handshake, send hello, read frames, never answer pings but send
              unsolicited pongs (the old fixed payload "codev", and random
              ones) every 0.2 s; prints "closed <seconds>" when the server
@@ -53,7 +56,7 @@ if mode == "noreadmany":
     sys.exit(0)
 
 s = socket.socket()
-if mode == "noread":
+if mode in ("noread", "chatty"):
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
 s.connect(("127.0.0.1", port))
 start = time.time()
@@ -89,6 +92,15 @@ if mode == "noread":
     # Never read again: the server must drop us once its queue for us is full
     # (the test watches the server's side). Stay until killed.
     time.sleep(120)
+elif mode == "chatty":
+    # Looks alive to a server that counts incoming frames; reads nothing.
+    while time.time() - start < 60:
+        time.sleep(0.5)
+        try:
+            send_text(b'{"type":"test_barrier"}')
+        except (BrokenPipeError, ConnectionResetError):
+            break
+    print("closed %.1f" % (time.time() - start), flush=True)
 elif mode == "fakepong":
     s.settimeout(0.2)
     while time.time() - start < 60:
