@@ -506,9 +506,12 @@ static int http_write(struct lws *wsi, struct http_req *h)
 
 static void http_req_reset(struct http_req *h)
 {
+    bool h2_stream = h->h2_stream; /* the stream outlives its requests' state */
+
     free(h->body);
     free(h->resp);
     memset(h, 0, sizeof(*h));
+    h->h2_stream = h2_stream;
 }
 
 int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -531,8 +534,8 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
                 lws_return_http_status(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL);
             return 1; /* closes the connection */
         }
-        peer_set_state(p,
-                       lws_get_network_wsi(wsi) == wsi ? PEER_ANSWERING : PEER_UPGRADED);
+        /* An HTTP/2 stream: counted once bound (LWS_CALLBACK_HTTP). */
+        peer_set_state(p, lws_get_network_wsi(wsi) == wsi ? PEER_ANSWERING : PEER_H2);
         return 0;
     }
     case LWS_CALLBACK_WSI_CREATE:
@@ -548,6 +551,9 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
             export_forget(h); /* the export thread's answer must not find it */
             http_body_wait(s, h, false);
             http_req_reset(h);
+            if (h->h2_stream)
+                peer_stream_closed(peer_of(wsi));
+            h->h2_stream = false;
         }
         peer_wsi_destroyed(s, wsi);
         return 0;
@@ -564,6 +570,16 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
         export_forget(h);
         http_body_wait(s, h, false);
         http_req_reset(h);
+        if (lws_get_network_wsi(wsi) != wsi && !h->h2_stream) {
+            /* An HTTP/2 stream: the connection is busy while one is open.
+             * (lws re-arms its idle timer on every HTTP/2 frame, PINGs
+             * too: without this, one request held a connection for ever.) */
+            struct peer *p = peer_of(wsi);
+            if (p && p->state == PEER_H2) {
+                h->h2_stream = true;
+                p->streams++;
+            }
+        }
         h->wsi = wsi;
         m = lws_http_get_uri_and_method(wsi, &uri, &ulen);
         h->method = m == LWSHUMETH_GET      ? HTTP_API_GET
@@ -627,6 +643,9 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
             export_forget(h);
             http_body_wait(s, h, false);
             http_req_reset(h);
+            if (h->h2_stream) /* while the stream still knows its connection */
+                peer_stream_closed(peer_of(wsi));
+            h->h2_stream = false;
         }
         return 0;
 

@@ -90,6 +90,14 @@ void peer_set_state(struct peer *p, enum peer_state state)
     p->since_ms = server_mono_ms();
 }
 
+void peer_stream_closed(struct peer *p)
+{
+    if (!p || p->state != PEER_H2 || !p->streams)
+        return;
+    if (--p->streams == 0)
+        p->since_ms = server_mono_ms(); /* idle: the header deadline again */
+}
+
 /* Forgets p: its counts go, and it is freed. */
 static void peer_release(struct server *s, struct peer *p)
 {
@@ -213,10 +221,11 @@ void peer_sweep(struct server *s, int64_t mono)
 
     peer_edge_log(s, mono);
     for (struct peer *p = s->peers; p; p = p->next) {
-        if (p->killed || !p->wsi || p->state != PEER_WAITING ||
-            mono - p->since_ms < headers)
+        bool idle = p->state == PEER_WAITING || (p->state == PEER_H2 && !p->streams);
+
+        if (p->killed || !p->wsi || !idle || mono - p->since_ms < headers)
             continue;
-        log_info("connection from %s: request headers not complete in time, closing",
+        log_info("connection from %s: no complete request in time, closing",
                  p->ip ? p->ip->ip : "(refused)");
         p->killed = true;
         lws_set_timeout(p->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);

@@ -86,7 +86,9 @@ struct ip_count {
 enum peer_state {
     PEER_WAITING,   /* for a request's headers: http_header_timeout_s */
     PEER_ANSWERING, /* the headers are in (the body has its own deadline) */
-    PEER_UPGRADED,  /* a WebSocket, or HTTP/2 (lws keeps its streams) */
+    PEER_H2,        /* HTTP/2: idle while no stream is open (peer.streams), and
+                       then under the header deadline again */
+    PEER_UPGRADED,  /* a WebSocket (over HTTP/1.1 or HTTP/2): its own keep-alive */
 };
 
 /* One accepted TCP connection, from listener_accept to LWS_CALLBACK_WSI_DESTROY
@@ -101,6 +103,7 @@ struct peer {
     bool gone;        /* lws destroyed its wsi while adopting */
     bool killed;      /* a deadline passed: lws closes it */
     int64_t since_ms; /* monotonic ms the state's deadline counts from */
+    uint32_t streams; /* PEER_H2: requests open (HTTP/2 streams) */
     struct peer *prev, *next; /* server.peers */
 };
 
@@ -195,6 +198,7 @@ struct http_req {
     bool body_listed;
     bool body_late;  /* the deadline passed: lws closes it */
     int64_t body_ms; /* monotonic ms the headers were in */
+    bool h2_stream;  /* counted in its peer's streams (kept across resets) */
     struct http_req *body_prev, *body_next;
 };
 
@@ -315,6 +319,10 @@ struct peer *peer_of(struct lws *wsi);
 /* Moves p (may be NULL) to state, restarting its deadline; an upgraded
  * peer stays upgraded. */
 void peer_set_state(struct peer *p, enum peer_state state);
+
+/* An HTTP/2 stream of p's ended: with none left, the connection is idle and
+ * under the header deadline again (peer_sweep). p may be NULL. Loop. */
+void peer_stream_closed(struct peer *p);
 
 /* LWS_CALLBACK_WSI_DESTROY of any wsi: when it is an accepted connection,
  * its counts go and it is freed. */

@@ -208,7 +208,7 @@ test('headers trickled byte by byte are closed at the absolute header deadline',
     try {
         await within(s.gone, 8000, 'the trickling headers are closed');
         assert.ok(Date.now() - t0 >= 1900);
-        assert.match(srv.log(), /request headers not complete in time/);
+        assert.match(srv.log(), /no complete request in time/);
     } finally {
         clearInterval(drip);
         s.destroy();
@@ -381,6 +381,34 @@ test('over HTTP/2 too, a trickled request body is closed at the absolute body de
         assert.match(srv.log(), /request body not complete in time/);
     } finally {
         clearInterval(drip);
+        session.destroy();
+        await srv.stop();
+        rmSync(tls.dir, { recursive: true, force: true });
+    }
+});
+
+test('an HTTP/2 connection with no stream open is closed at the header deadline, whatever PINGs keep it busy', async () => {
+    const tls = testCertificate();
+    const srv = await startServer({ args: [...tls.args, '--set', 'http_header_timeout_s=2'], tls: true });
+    const session = http2.connect(srv.url, { rejectUnauthorized: false });
+    session.on('error', () => {});
+    const closed = new Promise((resolve) => session.once('close', resolve));
+    let pinger;
+    try {
+        // One request, answered: the connection is then idle.
+        const stream = session.request({ ':path': '/api/health' });
+        stream.resume();
+        await new Promise((resolve) => stream.once('close', resolve));
+        assert.equal(stream.rstCode, 0);
+        const t0 = Date.now();
+        // lws re-arms its own idle timer on every HTTP/2 frame: PINGs would
+        // hold the connection (and a slot of connections_per_ip) for ever.
+        pinger = setInterval(() => { if (!session.destroyed && !session.closed) session.ping(() => {}); }, 500);
+        await within(closed, 10000, 'the idle HTTP/2 connection is closed');
+        assert.ok(Date.now() - t0 >= 1500, 'closed before the deadline');
+        assert.match(srv.log(), /no complete request in time/);
+    } finally {
+        clearInterval(pinger);
         session.destroy();
         await srv.stop();
         rmSync(tls.dir, { recursive: true, force: true });
