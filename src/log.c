@@ -20,17 +20,30 @@ void log_write(enum config_log_level level, const char *fmt, ...)
 {
     struct timespec ts;
     struct tm tm;
-    char stamp[32];
+    char stamp[32], line[1024];
     va_list ap;
+    int n;
 
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
     strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+    va_start(ap, fmt);
+    n = vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    /* One event, one line: a control character from a client (a path, a
+     * header lws reports) could forge another line. Shown as \xNN. */
     flockfile(stderr);
     fprintf(stderr, "%s.%03ldZ %s ", stamp, ts.tv_nsec / 1000000, level_tag[level]);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
+    for (const unsigned char *p = (const unsigned char *)line; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            fprintf(stderr, "\\x%02x", *p);
+        else
+            putc_unlocked(*p, stderr);
+    }
+    if ((size_t)n >= sizeof(line))
+        fputs("...", stderr);
     fputc('\n', stderr);
     funlockfile(stderr);
 }
