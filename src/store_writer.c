@@ -26,9 +26,11 @@
 #include "store_internal.h"
 #include "util.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "array.h"
 #include "errors.h"
@@ -466,6 +468,17 @@ static int write_group_delete(struct store *s, const char *group_id)
 
 /* ---- the writer thread ------------------------------------------------------------- */
 
+/* When deleted text waits in the WAL, truncates the WAL (a checkpoint that
+ * a reader's open transaction can hold off: then checkpoint_wanted stays
+ * and the writer tries again). Writer thread. */
+static void store_checkpoint_try(struct store *s)
+{
+    if (s->checkpoint_wanted &&
+        sqlite3_wal_checkpoint_v2(s->w, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) ==
+            SQLITE_OK)
+        s->checkpoint_wanted = false;
+}
+
 static int write_rec(struct store *s, struct store_rec *rec)
 {
     int rc = 0;
@@ -529,10 +542,7 @@ static void write_batch(struct store *s, struct store_rec *batch)
     if (broken)
         for (struct store_rec *rec = batch; rec; rec = rec->next)
             rec->rc = CODEV_E_INTERNAL;
-    if (s->checkpoint_wanted &&
-        sqlite3_wal_checkpoint_v2(s->w, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) ==
-            SQLITE_OK)
-        s->checkpoint_wanted = false;
+    store_checkpoint_try(s);
 }
 
 void *store_writer_main(void *arg)
@@ -544,8 +554,24 @@ void *store_writer_main(void *arg)
         uint64_t n = 0;
 
         pthread_mutex_lock(&s->mu);
-        while (!s->pending && !s->stopping)
-            pthread_cond_wait(&s->work_cv, &s->mu);
+        while (!s->pending && !s->stopping) {
+            struct timespec at;
+
+            if (!s->checkpoint_wanted) {
+                pthread_cond_wait(&s->work_cv, &s->mu);
+                continue;
+            }
+            /* Deleted text still in the WAL (a reader held the checkpoint
+             * off): try again every second rather than at the next write,
+             * which on a quiet server may never come. */
+            clock_gettime(CLOCK_REALTIME, &at);
+            at.tv_sec += 1;
+            if (pthread_cond_timedwait(&s->work_cv, &s->mu, &at) == ETIMEDOUT) {
+                pthread_mutex_unlock(&s->mu);
+                store_checkpoint_try(s);
+                pthread_mutex_lock(&s->mu);
+            }
+        }
         batch = s->pending;
         tail = s->pending_tail;
         s->pending = s->pending_tail = NULL;

@@ -1024,6 +1024,39 @@ static void an_unreadable_closed_room_is_skipped_not_fatal(void **state)
     assert_int_equal(f->g->nplans, 1);
 }
 
+/* A deleted group's text leaves the WAL even when a reader held the
+ * checkpoint off at the delete: the writer tries again by itself, with no
+ * further write to carry it (a quiet server). */
+static void deleted_text_leaves_the_wal_once_a_reader_lets_go(void **state)
+{
+    struct fx *f = *state;
+    char path[160];
+    sqlite3 *reader;
+    sqlite3_stmt *st;
+
+    make_group(f, T0);
+    drive_consultation(f);
+    commit_all(f);
+    assert_true(on_disk(f, "QUESTION-SECRET"));
+    snprintf(path, sizeof(path), "%s/codevd.db", f->dir);
+    assert_int_equal(sqlite3_open_v2(path, &reader, SQLITE_OPEN_READONLY, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_exec(reader, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(reader, "SELECT count(*) FROM groups", -1, &st, NULL),
+        SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW); /* a read transaction is open */
+    assert_int_equal(store_submit_group_delete(f->store, f->g->id, f->token++), 0);
+    commit_all(f);
+    assert_true(on_disk(f, "QUESTION-SECRET")); /* the reader holds the old pages */
+    sqlite3_finalize(st);
+    assert_int_equal(sqlite3_exec(reader, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(reader);
+    for (int i = 0; i < 100 && on_disk(f, "QUESTION-SECRET"); i++)
+        usleep(50 * 1000); /* the writer's retry comes within a second or two */
+    assert_false(on_disk(f, "QUESTION-SECRET"));
+}
+
 static void an_action_plan_is_debriefed_in_the_next_session_after_a_restart(void **state)
 {
     struct fx *f = *state;
@@ -1193,6 +1226,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             a_session_closed_just_before_a_crash_is_finalized_at_load, setup, teardown),
         cmocka_unit_test_setup_teardown(an_unreadable_closed_room_is_skipped_not_fatal,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(deleted_text_leaves_the_wal_once_a_reader_lets_go,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             an_action_plan_is_debriefed_in_the_next_session_after_a_restart, setup,
