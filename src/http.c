@@ -31,8 +31,11 @@
 /* The exports run on the export thread, one at a time: bounded in rate for
  * the whole server (and per member, by http_exports_per_min) so that no
  * client can keep the disk busy or the export queue long. */
-#define SERVER_EXPORTS_PER_MIN   3000.0 /* 50 a second */
-#define SERVER_EXPORTS_BURST     100.0
+#define SERVER_EXPORTS_PER_MIN 3000.0 /* 50 a second */
+#define SERVER_EXPORTS_BURST   100.0
+/* Exports waiting for the export thread (each holds a request and, once
+ * made, its answer): past this, 429 rate_limited, Retry-After 1. */
+#define SERVER_EXPORTS_QUEUED    32
 #define SERVER_HTTP_ADDR_IDLE_MS 60000 /* every budget is a minute's worth */
 
 /* The buckets of struct rate_addr. */
@@ -172,7 +175,8 @@ static void *export_thread_main(void *arg)
         if (!s->export_todo)
             s->export_todo_tail = NULL;
         pthread_mutex_unlock(&s->export_mu);
-        export_task_run(s, t);
+        if (!atomic_load(&t->cancelled)) /* nobody waits for it any more */
+            export_task_run(s, t);
         pthread_mutex_lock(&s->export_mu);
         t->next = s->export_done;
         s->export_done = t;
@@ -190,15 +194,22 @@ static void export_task_free(struct export_task *t)
     free(t);
 }
 
-/* Queues job (taking it) for h. Returns 0, or -1 (job not taken). Loop. */
+/* Queues job (taking it) for h. Returns 0, CODEV_E_RATE_LIMITED when
+ * SERVER_EXPORTS_QUEUED exports already wait (the server's exports share
+ * one thread: past that, answer "later" rather than hold requests and
+ * their memory), or -1 (job not taken). Loop. */
 static int export_submit(struct server *s, struct http_req *h, struct http_api_job *job)
 {
-    struct export_task *t = calloc(1, sizeof(*t));
+    struct export_task *t;
 
+    if (s->export_queued >= SERVER_EXPORTS_QUEUED)
+        return CODEV_E_RATE_LIMITED;
+    t = calloc(1, sizeof(*t));
     if (!t || !s->export_started) {
         free(t);
         return -1;
     }
+    s->export_queued++;
     t->job = job;
     t->h = h;
     h->task = t;
@@ -216,8 +227,10 @@ static int export_submit(struct server *s, struct http_req *h, struct http_api_j
 /* The request h goes away: its export, if any, will be dropped. Loop. */
 static void export_forget(struct http_req *h)
 {
-    if (h->task)
+    if (h->task) {
         h->task->h = NULL;
+        atomic_store(&h->task->cancelled, true);
+    }
     h->task = NULL;
 }
 
@@ -235,6 +248,8 @@ void http_export_drain(struct server *s)
     while (t) {
         struct export_task *next = t->next;
         struct http_req *h = t->h;
+
+        s->export_queued--;
         if (h) {
             h->task = NULL;
             h->status = t->resp ? t->status : 500;
@@ -353,15 +368,22 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
     assert(!reply.job || (route & HTTP_API_ROUTE_READS_DISK));
     if (reply.job) {
         /* An export: the answer comes from the export thread. */
-        if (!export_submit(s, h, reply.job)) {
+        rc = export_submit(s, h, reply.job);
+        if (!rc) {
             log_info("http GET %.40s -> export thread", h->path);
             h->responded = true;
             h->waiting = true;
             return;
         }
         http_api_job_free(reply.job);
-        reply = (struct http_api_reply){.status = 500,
-                                        .body = http_api_error_json(CODEV_E_INTERNAL)};
+        reply =
+            rc == CODEV_E_RATE_LIMITED
+                ? (struct http_api_reply){.status = 429,
+                                          .body =
+                                              http_api_error_json(CODEV_E_RATE_LIMITED),
+                                          .retry_after_s = 1}
+                : (struct http_api_reply){.status = 500,
+                                          .body = http_api_error_json(CODEV_E_INTERNAL)};
     }
     if (reply.effect == HTTP_API_EFFECT_CREATED ||
         reply.effect == HTTP_API_EFFECT_UPDATED || reply.effect == HTTP_API_EFFECT_JOINED)

@@ -208,6 +208,7 @@ struct export_task {
     struct export_task *next;
     struct http_api_job *job; /* owned */
     struct http_req *h;       /* loop thread only: NULL once the request is gone */
+    atomic_bool cancelled;    /* the request is gone: the thread skips the work */
     int status;
     unsigned char *resp; /* LWS_PRE + body, or NULL */
     size_t resp_len;
@@ -257,6 +258,7 @@ struct server {
     pthread_mutex_t export_mu;
     pthread_cond_t export_cv;
     struct export_task *export_todo, *export_todo_tail, *export_done;
+    uint32_t export_queued; /* loop thread: tasks submitted, not yet drained */
     struct view_entry views[SERVER_VIEW_SLOTS];
     struct listener lst;               /* our listening sockets */
     struct lws *lst_wsi[LISTENER_MAX]; /* each adopted into the loop */

@@ -92,3 +92,34 @@ test('a 12 MB journal export does not delay another member\'s acks', async () =>
         await srv.stop();
     }
 });
+
+test('exports waiting for the export thread are bounded: past 32, 429 rate_limited with Retry-After, never a 500', async () => {
+    const srv = await startServer({
+        args: ['--set', `text_max_chars=${NOTE_CHARS}`, '--set', `long_text_max_chars=${NOTE_CHARS}`, '--set', 'ws_max_message=1048576', '--set', 'cards_per_step=1000',
+            '--set', 'commands_per_sec=10000', '--set', 'commands_burst=100000', '--set', 'room_bytes_max=16777216',
+            '--set', 'out_queue_bytes=20000000', '--set', 'group_journal_max_bytes=33554432', '--set', 'room_member_share=1'],
+    });
+    try {
+        const g = await createGroup(srv.url);
+        const F = await connectMember(srv, g.group_id, g, 'Claire');
+        await F.ok({ type: 'session_open' });
+        for (let i = 0; i < 40; i++) {
+            await F.ok({ type: 'note_post', text: `${i} `.padEnd(NOTE_CHARS, 'n') }, { timeoutMs: 10000, unchecked: true });
+            F.drain();
+        }
+        await F.ok({ type: 'session_close' });
+        // 60 at once: the thread makes one at a time (4 MB each).
+        const all = await Promise.all(Array.from({ length: 60 }, () =>
+            fetch(`${srv.url}/api/groups/${g.group_id}/journal`, { headers: { authorization: `Bearer ${g.member_key}` } })
+                .then(async (r) => ({ status: r.status, retry: r.headers.get('retry-after'), len: (await r.text()).length }))));
+        const counts = {};
+        for (const r of all) counts[r.status] = (counts[r.status] || 0) + 1;
+        assert.deepEqual(Object.keys(counts).sort(), ['200', '429'], JSON.stringify(counts));
+        assert.ok(counts[200] >= 32, JSON.stringify(counts));
+        for (const r of all.filter((x) => x.status === 429)) assert.equal(r.retry, '1');
+        for (const r of all.filter((x) => x.status === 200)) assert.ok(r.len > 4000000);
+        await F.close();
+    } finally {
+        await srv.stop();
+    }
+});
