@@ -4,14 +4,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { repoRoot, startServer } from '../../lib/server.mjs';
-import { startFake } from './fake-server.mjs';
 
 export const fr = JSON.parse(readFileSync(path.join(repoRoot, 'web-client/i18n/fr.json'), 'utf8'));
 export const en = JSON.parse(readFileSync(path.join(repoRoot, 'web-client/i18n/en.json'), 'utf8'));
 
-/** The real codevd, unless CODEV_FAKE=1 asks for the in-process stand-in. */
+/** The real codevd (tests/lib/server.mjs). */
 export async function startBackend() {
-    if (process.env.CODEV_FAKE === '1') return startFake();
     return startServer();
 }
 
