@@ -5,14 +5,14 @@
 
 import { h, reconcile, newId } from '../dom.js';
 import { t } from '../i18n.js';
-import { myRole, cardsOf } from '../state.js';
+import { may, cardsOf } from '../state.js';
 import { composer, byline, section, emptyNote, list } from './common.js';
 import { contributionNode, updateContribution } from './consultation.js';
 import { createRecall } from './recall.js';
 
 export function createSynthesis(ctx) {
-    const role = myRole(ctx.s);
-    const isClient = role === 'client';
+    // Who writes the plan (the client) also keeps contributions.
+    const isClient = may(ctx.s, 'action_add');
     const cIndex = ctx.s.room.consultation;
     const dueId = newId('due');
     const due = h('input', { id: dueId, type: 'text', class: 'due-input', maxlength: 40, placeholder: t('synthesis.due_placeholder') });
