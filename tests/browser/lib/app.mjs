@@ -71,6 +71,19 @@ export async function seeCard(pages, text) {
     await Promise.all(pages.map((p) => card(p, text).waitFor()));
 }
 
+/**
+ * A barrier before an absence check (STYLE.md 14): page raises its hand and
+ * lowers it again, and every page in pages sees both. Whatever the server
+ * sent before reached those pages by then; nothing stays on screen.
+ */
+export async function barrier(page, pages) {
+    const mine = (p) => p.locator('.hands .hand').first();
+    await act(page, 'hand');
+    await Promise.all(pages.map((p) => mine(p).waitFor({ state: 'attached' })));
+    await act(page, 'hand');
+    await Promise.all(pages.map((p) => mine(p).waitFor({ state: 'detached' })));
+}
+
 export async function act(page, action) {
     await page.locator(`[data-action="${action}"]:visible`).first().click();
 }
