@@ -557,11 +557,12 @@ static json_t *proto_steps_json(void)
  * them again). */
 static json_t *proto_limits_json(const struct hub *h)
 {
-    return json_pack("{s:I, s:I, s:I, s:I}", "text_max_chars",
+    return json_pack("{s:I, s:I, s:I, s:I, s:I}", "text_max_chars",
                      (json_int_t)h->room_limits.text_max_chars, "long_text_max_chars",
                      (json_int_t)h->room_limits.long_text_max_chars, "name_max_chars",
                      (json_int_t)h->name_max_chars, "cards_per_step",
-                     (json_int_t)h->room_limits.cards_per_step);
+                     (json_int_t)h->room_limits.cards_per_step, "due_max_chars",
+                     (json_int_t)ROOM_DUE_MAX_CHARS);
 }
 
 /* The welcome with room (stolen) as its last member. */
