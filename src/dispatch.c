@@ -96,7 +96,7 @@ static void conn_send_welcome(struct server *s, struct conn *c, struct hub_group
         goto out;
     body = dispatch_room_view(
         s, g->room, proto_room_view_of(g->room, room_member_find(g->room, m->id)));
-    j = proto_welcome_head_json(g, m, now);
+    j = proto_welcome_head_json(s->hub, g, m, now);
     head = j ? proto_dump(j, 0, &head_len) : NULL;
     json_decref(j);
     j = proto_room_clock_json(g->room, now);
@@ -118,7 +118,7 @@ out:
     if (msg)
         conn_push(s, c, msg);
     else
-        conn_send(s, c, proto_welcome_json(g, m, now));
+        conn_send(s, c, proto_welcome_json(s->hub, g, m, now));
     fan_msg_unref(msg);
     free(head);
     free(clock);

@@ -520,31 +520,79 @@ json_t *proto_member_joined_json(const struct hub_group *g, const struct hub_mem
     return json_pack("{s:s, s:o}", "type", "member_joined", "member", member);
 }
 
-/* The welcome with room (stolen) as its last member. */
-static json_t *proto_welcome_with(const struct hub_group *g, const struct hub_member *m,
-                                  int64_t now_ms, json_t *room)
+json_t *proto_rules_json(void)
 {
-    return json_pack("{s:s, s:s, s:I, s:{s:s, s:s, s:s}, s:o, s:o}", "type", "welcome",
-                     "protocol", PROTO_NAME, "server_ms", (json_int_t)now_ms, "you",
-                     "member_id", m->id, "name", m->name, "role", proto_group_role(g, m),
-                     "group", proto_group_info_json(g), "room", room);
+    json_t *rules = json_object();
+
+    for (int role = 0; rules && role < ROLE_COUNT; role++) {
+        json_t *cmds = json_object();
+
+        for (int t = 0; cmds && t < CMD_TYPE_COUNT; t++) {
+            enum rules_action a = room_cmd_rules_action((enum room_cmd_type)t);
+            json_t *steps = json_array();
+
+            for (int st = 0; steps && st < STEP_COUNT; st++)
+                if (rules_check(a, (enum role)role, (enum step)st) == 0)
+                    json_array_append_new(steps, json_string(step_name(st)));
+            if (steps && json_array_size(steps) > 0)
+                json_object_set_new(cmds, room_cmd_name((enum room_cmd_type)t), steps);
+            else
+                json_decref(steps);
+        }
+        json_object_set_new(rules, role_name((enum role)role), cmds);
+    }
+    return rules;
 }
 
-json_t *proto_welcome_json(const struct hub_group *g, const struct hub_member *m,
-                           int64_t now_ms)
+static json_t *proto_steps_json(void)
+{
+    json_t *a = json_array();
+
+    for (int st = 0; a && st < STEP_COUNT; st++)
+        json_array_append_new(a, json_string(step_name(st)));
+    return a;
+}
+
+/* The limits the page shows and checks before sending (the server checks
+ * them again). */
+static json_t *proto_limits_json(const struct hub *h)
+{
+    return json_pack("{s:I, s:I, s:I, s:I, s:I}", "text_max_chars",
+                     (json_int_t)h->room_limits.text_max_chars, "long_text_max_chars",
+                     (json_int_t)h->room_limits.long_text_max_chars, "name_max_chars",
+                     (json_int_t)h->name_max_chars, "cards_per_step",
+                     (json_int_t)h->room_limits.cards_per_step, "due_max_chars",
+                     (json_int_t)ROOM_DUE_MAX_CHARS);
+}
+
+/* The welcome with room (stolen) as its last member. */
+static json_t *proto_welcome_with(const struct hub *h, const struct hub_group *g,
+                                  const struct hub_member *m, int64_t now_ms,
+                                  json_t *room)
+{
+    return json_pack("{s:s, s:s, s:I, s:{s:s, s:s, s:s}, s:o, s:o, s:o, s:o, s:o}",
+                     "type", "welcome", "protocol", PROTO_NAME, "server_ms",
+                     (json_int_t)now_ms, "you", "member_id", m->id, "name", m->name,
+                     "role", proto_group_role(g, m), "group", proto_group_info_json(g),
+                     "steps", proto_steps_json(), "limits", proto_limits_json(h), "rules",
+                     proto_rules_json(), "room", room);
+}
+
+json_t *proto_welcome_json(const struct hub *h, const struct hub_group *g,
+                           const struct hub_member *m, int64_t now_ms)
 {
     const struct room *r = hub_room_of(g, m->id); /* a closed room: its members only */
     json_t *room = json_null();
 
     if (r)
         room = proto_room_json(r, room_member_find(r, m->id), now_ms);
-    return proto_welcome_with(g, m, now_ms, room);
+    return proto_welcome_with(h, g, m, now_ms, room);
 }
 
-json_t *proto_welcome_head_json(const struct hub_group *g, const struct hub_member *m,
-                                int64_t now_ms)
+json_t *proto_welcome_head_json(const struct hub *h, const struct hub_group *g,
+                                const struct hub_member *m, int64_t now_ms)
 {
-    return proto_welcome_with(g, m, now_ms,
+    return proto_welcome_with(h, g, m, now_ms,
                               hub_room_of(g, m->id) ? json_string(PROTO_SPLICE_MARK)
                                                     : json_null());
 }

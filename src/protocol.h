@@ -89,9 +89,13 @@ json_t *proto_ack_json(const char *id, uint64_t seq, bool duplicate);
 /* The room snapshot as member sees it (proto/README.md 2.2). */
 json_t *proto_room_json(const struct room *r, int member, int64_t now_ms);
 
-/* welcome for member m of group g (room snapshot or null). */
-json_t *proto_welcome_json(const struct hub_group *g, const struct hub_member *m,
-                           int64_t now_ms);
+/* welcome for member m of group g of hub h (room snapshot or null). Besides
+ * the room it carries what the page must not decide on its own
+ * (proto/README.md 2.2): "steps" (the wire step names in order), "limits"
+ * (h's limits in force) and "rules" (for each role, each command it may
+ * send and the steps where rules.c allows it). h is borrowed. */
+json_t *proto_welcome_json(const struct hub *h, const struct hub_group *g,
+                           const struct hub_member *m, int64_t now_ms);
 
 /*
  * The parts of a welcome that the edge splices, so that simultaneous
@@ -110,8 +114,13 @@ json_t *proto_welcome_json(const struct hub_group *g, const struct hub_member *m
  * proto_welcome_json's message, members in another order.
  */
 #define PROTO_SPLICE_MARK "\x01room\x01"
-json_t *proto_welcome_head_json(const struct hub_group *g, const struct hub_member *m,
-                                int64_t now_ms);
+json_t *proto_welcome_head_json(const struct hub *h, const struct hub_group *g,
+                                const struct hub_member *m, int64_t now_ms);
+
+/* Returns a new reference: the "rules" object of a welcome, generated from
+ * ROOM_CMD_MAP and rules_check: {role: {command: [step, ...]}}, a command
+ * listed only when allowed in at least one step. Any thread. */
+json_t *proto_rules_json(void);
 json_t *proto_room_view_json(const struct room *r, int viewer);
 json_t *proto_room_clock_json(const struct room *r, int64_t now_ms);
 int proto_room_view_of(const struct room *r, int member);

@@ -9,9 +9,11 @@
 //   step change) that the page announces to screen readers.
 // Roles are derived from the room (facilitator id, current client,
 // observer flag) so that one event changes everyone's role consistently.
+// What a member may do and which limits hold are the server's: `welcome`
+// brings the step list, the limits in force and the rules table (generated
+// from rules.c, proto/README.md 2.1); `may` reads the table with the
+// member's role and step now, so no view re-implements a rule.
 
-export const STEPS = ['opening', 'topic', 'expose', 'clarification', 'contract',
-    'consultation', 'synthesis', 'learning', 'closed'];
 export const ROLES = ['facilitator', 'client', 'consultant', 'observer'];
 export const KINDS = ['suggestion', 'experience', 'feeling'];
 export const DIMENSIONS = ['process', 'content'];
@@ -22,6 +24,9 @@ export function createState() {
         you: null,            // {member_id, name, role}
         group: null,          // {id, name, language, format}
         room: null,           // the snapshot, kept up to date
+        steps: [],            // the steps in order, from welcome
+        limits: {},           // the limits in force, from welcome
+        rules: {},            // role -> command -> steps allowed, from welcome
         lastSeq: 0,
         clockAt: 0,           // performance.now() when room.clock was received
         groupMembers: [],     // members when no session is open (HTTP)
@@ -63,6 +68,9 @@ export function apply(s, msg) {
     if (t === 'welcome') {
         s.you = msg.you || s.you;
         s.group = msg.group || s.group;
+        s.steps = msg.steps || s.steps;
+        s.limits = msg.limits || s.limits;
+        s.rules = msg.rules || s.rules;
         s.room = msg.room ? normalizeRoom(msg.room) : null;
         s.lastSeq = s.room ? (s.room.seq || 0) : 0;
         if (s.room) s.clockAt = performance.now();
@@ -247,6 +255,24 @@ export function myId(s) {
 
 export function myRole(s) {
     return roleOf(s, myId(s));
+}
+
+/** True when the member may send the command cmd now, by the server's
+ * rules table (welcome.rules) for its role in the room's step. */
+export function may(s, cmd) {
+    if (!s.room) return false;
+    const allowed = (s.rules[myRole(s)] || {})[cmd];
+    return Boolean(allowed && allowed.includes(s.room.step));
+}
+
+/** A limit in force on the server (welcome.limits), e.g. 'text_max_chars'. */
+export function limit(s, name) {
+    return s.limits[name];
+}
+
+/** The steps a session goes through, 'closed' left out (the step bar). */
+export function sessionSteps(s) {
+    return s.steps.filter((x) => x !== 'closed');
 }
 
 export function isFacilitator(s) {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { launch, person, shotPath, realProblems, fitsWidth } from './lib/browser.mjs';
 import { stickyInView, firstScreen, axeProblems } from './lib/layout.mjs';
 import { validateClientMessage, validateHttp } from '../integration/lib/schemas.mjs';
-import { startBackend, createGroup, join, waitStep, panel, post, seeCard, card, act, clockSeconds, fr } from './lib/app.mjs';
+import { startBackend, createGroup, join, waitStep, panel, post, seeCard, card, act, barrier, clockSeconds, fr } from './lib/app.mjs';
 
 let server;
 let browser;
@@ -280,7 +280,8 @@ test('a whole session, five browsers, every step', async (root) => {
         });
         await P.client.locator('#alerts .toast', { hasText: fr.errors.client_muted }).waitFor();
         assert.equal(await P.client.locator('#alerts').textContent().then((s) => s.includes('client_muted')), false, 'no raw code');
-        await P.k2.waitForTimeout(300);
+        // The refusal came after the forged command; a later hand reaches everyone after any card would have.
+        await barrier(P.k2, all);
         for (const p of all) assert.equal(await card(p, 'FORGED').count(), 0, 'the forged card reached nobody');
 
         // Marks ("à retenir") are private to the client; recadrage reaches the facilitator.
@@ -352,7 +353,8 @@ test('a whole session, five browsers, every step', async (root) => {
         assert.ok(sheetTop > barBottom && sheetTop >= vh * 0.4, `sheet from ${sheetTop}, bar to ${barBottom}`);
         await P.k1.screenshot({ path: shotPath('08-learning-notes-consultant-fr') });
         await P.k1.locator('[data-action=notes-close]').click();
-        await P.k2.waitForTimeout(300);
+        // K1's hand, sent after the note, reaches the others after any copy of it would have.
+        await barrier(P.k1, [P.facilitator, P.client, P.k2, P.k3]);
         for (const p of [P.facilitator, P.client, P.k2, P.k3]) assert.equal(await card(p, 'relire le contrat').count(), 0);
     });
 

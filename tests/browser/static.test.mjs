@@ -24,6 +24,12 @@ function files(dir, ext) {
 const jsFiles = files(WEB, '.js');
 const js = jsFiles.map((f) => ({ f: path.relative(WEB, f), src: readFileSync(f, 'utf8') }));
 
+// The contract's enums (proto/schema/defs.json), which the server's welcome
+// also sends: the steps and the roles.
+const defs = JSON.parse(readFileSync(path.join(repoRoot, 'proto/schema/defs.json'), 'utf8')).$defs;
+const STEPS = defs.step.enum;
+const ROLES = defs.role.enum;
+
 const isPlural = (v) => v && typeof v === 'object' && 'other' in v && Object.keys(v).every((k) => ['zero', 'one', 'two', 'few', 'many', 'other'].includes(k));
 
 /** Flattens to { 'a.b.c': string | {one, other} }. */
@@ -91,8 +97,6 @@ test('every error code of proto/README.md has a sentence in both languages', () 
 });
 
 test('every key the code asks for exists', () => {
-    const STEPS = ['opening', 'topic', 'expose', 'clarification', 'contract', 'consultation', 'synthesis', 'learning', 'closed'];
-    const ROLES = ['facilitator', 'client', 'consultant', 'observer'];
     const wanted = new Set();
     for (const { src } of js) for (const m of src.matchAll(/\bt\('([a-z0-9_.-]+)'/g)) wanted.add(m[1]);
     assert.ok(wanted.size > 150, `found ${wanted.size} literal keys`);
@@ -113,6 +117,41 @@ test('every key the code asks for exists', () => {
         for (const m of src.matchAll(/\bt\(`([^`]+)`/g)) {
             assert.match(m[1], /^(steps|rules|roles|kinds|dims|outcomes|clock|conn|announce\.types|errors)\.\$\{/, `${f}: t(\`${m[1]}\`)`);
         }
+    }
+});
+
+// STYLE.md 13: the server tells the page what a member may do now and which
+// limits hold (welcome.rules, welcome.limits, welcome.steps); the page keeps
+// no copy. These patterns are how the copies looked.
+test('the page takes rules, limits and steps from the server, not from its own copies', () => {
+    const views = js.filter(({ f }) => f.startsWith('views/'));
+    const roleName = `'(?:${ROLES.join('|')})'`;
+    for (const { f, src } of views) {
+        // A limit of the server's config: a constant, or a number given as a maximum.
+        assert.doesNotMatch(src, /\b(?:LONG_)?TEXT_MAX\b|\bmax:\s*\d/, `${f}: a text limit the server sends in welcome.limits`);
+        // The home page's name fields come before any welcome: the one exception.
+        if (f !== 'views/home.js') assert.doesNotMatch(src, /\bmaxlength:\s*\d/, `${f}: a length limit the server sends in welcome.limits`);
+        assert.doesNotMatch(src, /(?<![/*]\s*)\b(?:1000|4000)\b(?!\s*px)/, `${f}: the server's default text limit`);
+        // What I may do, decided from my role: welcome.rules says it (state.js may()).
+        assert.doesNotMatch(src, new RegExp(`\\b(?:role|my|myRole\\([^)]*\\))\\s*[!=]==\\s*${roleName}`),
+            `${f}: a right derived from the member's role instead of may()`);
+        assert.doesNotMatch(src, /\bconst (?:can(?:[A-Z]\w*)?|isClient)\s*=(?!\s*may\()/, `${f}: a right not taken from may()`);
+        assert.doesNotMatch(src, /\bisFacilitator\([^)]*\)\s*(?:\?|&&)\s*[^\n]*\bctx\.act\(/, `${f}: a facilitator command gated by role`);
+    }
+    const state = js.find(({ f }) => f === 'state.js').src;
+    assert.match(state, /export function may\(s, cmd\)/);
+    assert.match(state, /s\.rules = msg\.rules/, 'state.js keeps welcome.rules');
+    assert.match(state, /s\.limits = msg\.limits/, 'state.js keeps welcome.limits');
+    // The step list: one source, the server's welcome.steps.
+    for (const { f, src } of js) {
+        assert.doesNotMatch(src, /'opening',\s*'topic',\s*'expose'/, `${f}: a copy of the step list (welcome.steps has it)`);
+    }
+    // Each step's composer is offered by may(), with the command it sends.
+    const gated = { 'opening.js': 'checkin_post', 'topic.js': 'topic_propose', 'expose.js': 'problem_set', 'clarification.js': 'question_ask',
+        'contract.js': 'contract_set', 'consultation.js': 'contribution_post', 'synthesis.js': 'action_add', 'learning.js': 'learning_post' };
+    for (const [file, cmd] of Object.entries(gated)) {
+        const src = views.find(({ f }) => f === `views/${file}`).src;
+        assert.match(src, new RegExp(`may\\(ctx\\.s, '${cmd}'\\)`), `${file}: may(ctx.s, '${cmd}')`);
     }
 });
 

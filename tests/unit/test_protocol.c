@@ -394,8 +394,8 @@ static void a_spliced_welcome_is_the_whole_welcome(void **state)
     for (int i = 0; i < 4; i++) {
         const struct hub_member *m = hub_member_find(g, ids[i]);
         int viewer = proto_room_view_of(g->room, room_member_find(g->room, ids[i]));
-        json_t *whole = proto_welcome_json(g, m, 5000), *spliced;
-        char *head = dump(proto_welcome_head_json(g, m, 5000));
+        json_t *whole = proto_welcome_json(h, g, m, 5000), *spliced;
+        char *head = dump(proto_welcome_head_json(h, g, m, 5000));
         char *view = dump(proto_room_view_json(g->room, viewer));
         char *clock = dump(proto_room_clock_json(g->room, 5000));
         size_t hl = strlen(head), vl = strlen(view);

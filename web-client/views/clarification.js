@@ -4,15 +4,14 @@
 
 import { h, setText, toggle, reconcile } from '../dom.js';
 import { t } from '../i18n.js';
-import { myRole, cardsOf, isFacilitator } from '../state.js';
+import { may, cardsOf } from '../state.js';
 import { composer, byline, section, emptyNote, tagNode, list } from './common.js';
 import { problemBlock, problemComposer } from './expose.js';
 
 export function createClarification(ctx) {
-    const role = myRole(ctx.s);
     const problem = problemBlock(ctx);
-    const amend = role === 'client' ? problemComposer(ctx, 'clarification.amend_label') : null;
-    const ask = role === 'consultant' ? composer(ctx, {
+    const amend = may(ctx.s, 'problem_set') ? problemComposer(ctx, 'clarification.amend_label') : null;
+    const ask = may(ctx.s, 'question_ask') ? composer(ctx, {
         key: `question:${ctx.s.room.consultation}`, name: 'question', label: t('clarification.ask_label'),
         hint: t('clarification.ask_hint'), placeholder: t('clarification.ask_placeholder'), submit: t('clarification.ask_submit'), rows: 2,
         onSubmit: (text) => ctx.send('question_ask', { text }),
@@ -32,7 +31,7 @@ export function createClarification(ctx) {
             h('p', { class: 'card-text', text: card.text }),
             h('div', { class: 'answer' }, h('p', { class: 'answer-label' }), h('p', { class: 'answer-text' })),
             h('div', { class: 'card-actions' }));
-        if (role === 'client') {
+        if (may(ctx.s, 'question_answer')) {
             const form = composer(ctx, {
                 key: `answer:${card.id}`, name: 'answer', label: t('clarification.answer_label'), submit: t('clarification.answer_submit'), rows: 2,
                 className: 'composer-inline',
@@ -42,7 +41,7 @@ export function createClarification(ctx) {
             li.querySelector('.card-actions').append(h('details', { class: 'answer-edit', open: true },
                 h('summary', { class: 'btn btn-small' }), form));
         }
-        if (isFacilitator(ctx.s)) {
+        if (may(ctx.s, 'question_flag')) {
             li.querySelector('.card-actions').append(h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'flag',
                 onclick: () => {
                     const cur = ctx.s.room.cards.find((c) => c.id === card.id);

@@ -4,10 +4,7 @@
 
 import { h, setText, toggle, newId } from '../dom.js';
 import { t, timeOfDay } from '../i18n.js';
-import { memberName, myId } from '../state.js';
-
-export const TEXT_MAX = 1000;
-export const LONG_TEXT_MAX = 4000;
+import { memberName, myId, limit } from '../state.js';
 
 /** Counts Unicode characters as the server does. */
 export function charCount(s) {
@@ -17,11 +14,14 @@ export function charCount(s) {
 /**
  * A composer: label, textarea, optional extra controls, a submit button.
  * opts.key: draft key; opts.onSubmit(text) -> Promise (the server's ack).
+ * opts.long: a problem or contract (the server's long_text_max_chars,
+ * else its text_max_chars).
  * The draft is cleared only when the server accepted the text.
  */
 export function composer(ctx, opts) {
     const id = newId('composer');
-    const max = opts.max || TEXT_MAX;
+    // Read when used: the limits come with welcome, which may arrive later.
+    const maxChars = () => limit(ctx.s, opts.long ? 'long_text_max_chars' : 'text_max_chars');
     const textarea = h('textarea', {
         id,
         class: 'composer-input',
@@ -44,6 +44,7 @@ export function composer(ctx, opts) {
 
     function updateCount() {
         const n = charCount(textarea.value);
+        const max = maxChars();
         toggle(count, 'over', n > max);
         setText(count, n > max * 0.8 ? t('composer.count', { n, max }) : '');
     }
@@ -67,7 +68,7 @@ export function composer(ctx, opts) {
             textarea.focus();
             return;
         }
-        if (charCount(text) > max) {
+        if (charCount(text) > maxChars()) {
             setText(status, t('errors.text_too_long'));
             return;
         }

@@ -7,7 +7,7 @@
 
 import { h, setText, toggle, reconcile } from '../dom.js';
 import { t } from '../i18n.js';
-import { myRole, cardsOf, currentConsultation, consultants, memberName, KINDS } from '../state.js';
+import { may, cardsOf, currentConsultation, consultants, memberName, KINDS } from '../state.js';
 import { createRecall } from './recall.js';
 import { composer, byline, section, emptyNote, choice, choiceValue, tagNode, list } from './common.js';
 
@@ -36,12 +36,13 @@ export function updateContribution(li, card) {
 }
 
 export function createConsultation(ctx) {
-    const role = myRole(ctx.s);
+    // The client listens: it may only ask for a recadrage and mark cards.
+    const listens = may(ctx.s, 'recadrage');
     const cIndex = ctx.s.room.consultation;
     let kind = 'suggestion';
     const kindChoice = choice('kind', t('consultation.kind_legend'),
         KINDS.map((k) => ({ value: k, label: t(`kinds.${k}`) })), kind, (v) => { kind = v; });
-    const comp = role === 'consultant' ? composer(ctx, {
+    const comp = may(ctx.s, 'contribution_post') ? composer(ctx, {
         key: `contribution:${cIndex}`, name: 'contribution', label: t('consultation.label'),
         placeholder: t('consultation.placeholder'), submit: t('consultation.submit'), rows: 3, extra: kindChoice,
         onSubmit: (text) => ctx.send('contribution_post', { kind: choiceValue(kindChoice) || kind, text }),
@@ -52,7 +53,7 @@ export function createConsultation(ctx) {
         text: t('consultation.recadrage'), onclick: () => ctx.act('recadrage') });
     // The client's one compact box: "you are listening", and the one thing
     // the client may do (recadrage). The stack follows at once.
-    const listening = role === 'client' ? h('div', { class: 'listening', role: 'note' },
+    const listening = listens ? h('div', { class: 'listening', role: 'note' },
         h('p', { class: 'listening-title', text: t('consultation.listening_title') }),
         h('p', { class: 'listening-text', text: t('consultation.listening_text') }),
         h('div', { class: 'recadrage-box' }, recadrageBtn, recadrageCount,
@@ -63,7 +64,7 @@ export function createConsultation(ctx) {
     const stack = list('stack', t('consultation.stack'));
     const none = emptyNote(t('consultation.none'));
     const stackTitle = h('h2', { class: 'block-title', id: 'stack-title' });
-    const el = h('div', { class: ['step-panel', 'step-consultation', role === 'client' ? 'is-listening' : null] },
+    const el = h('div', { class: ['step-panel', 'step-consultation', listens ? 'is-listening' : null] },
         listening, comp && comp.el,
         h('section', { class: 'block block-stack', 'aria-labelledby': 'stack-title' }, stackTitle, stack, none, counts),
         recall.el);
@@ -88,7 +89,7 @@ export function createConsultation(ctx) {
             li.setAttribute('aria-label', t('consultation.count_label', { name: p.m.name, n: p.n }));
         });
         const added = reconcile(stack, cards.slice().reverse(), (x) => x.id,
-            (card) => contributionNode(ctx, card, role === 'client'), updateContribution);
+            (card) => contributionNode(ctx, card, may(s, 'mark_set')), updateContribution);
         if (mounted) {
             for (const card of added) {
                 const li = stack.querySelector(`[data-card-id="${card.id}"]`);

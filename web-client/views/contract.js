@@ -7,8 +7,8 @@
 
 import { h, setText, toggle, reconcile } from '../dom.js';
 import { t } from '../i18n.js';
-import { myRole, myId, cardsOf, currentConsultation, consultants, memberName } from '../state.js';
-import { composer, cardNode, section, emptyNote, list, LONG_TEXT_MAX } from './common.js';
+import { may, myId, cardsOf, currentConsultation, consultants, memberName } from '../state.js';
+import { composer, cardNode, section, emptyNote, list } from './common.js';
 
 // Not in the contract step itself: the panel shows it there.
 const PINNED_STEPS = new Set(['consultation', 'synthesis', 'learning']);
@@ -32,17 +32,16 @@ export function createPinnedContract(ctx) {
 }
 
 export function createContract(ctx) {
-    const role = myRole(ctx.s);
     const cIndex = ctx.s.room.consultation;
-    const reform = role === 'consultant' ? composer(ctx, {
+    const reform = may(ctx.s, 'reformulation_post') ? composer(ctx, {
         key: `reformulation:${cIndex}`, name: 'reformulation', label: t('contract.reform_label'),
         placeholder: t('contract.reform_placeholder'), submit: t('contract.reform_submit'), rows: 2,
         onSubmit: (text) => ctx.send('reformulation_post', { text }),
     }) : null;
     const c0 = currentConsultation(ctx.s.room);
-    const write = role === 'client' ? composer(ctx, {
+    const write = may(ctx.s, 'contract_set') ? composer(ctx, {
         key: `contract:${cIndex}`, name: 'contract', label: t('contract.write_label'), hint: t('contract.write_hint'),
-        submit: t('contract.write_submit'), rows: 4, max: LONG_TEXT_MAX, keepAfterSend: true,
+        submit: t('contract.write_submit'), rows: 4, long: true, keepAfterSend: true,
         initial: (c0 && c0.contract) || t('contract.prefix'),
         onSubmit: (text) => ctx.send('contract_set', { text }),
     }) : null;
@@ -77,7 +76,7 @@ export function createContract(ctx) {
             setText(li.querySelector('.ack-text'), t(ok ? 'contract.acked' : (away ? 'contract.offline' : 'contract.waiting'), { name: m.name }));
         });
         const mine = acked.includes(myId(s));
-        ackBtn.hidden = role !== 'consultant' || !has;
+        ackBtn.hidden = !may(s, 'contract_ack') || !has;
         ackBtn.disabled = mine;
         setText(ackBtn, mine ? t('contract.ack_done') : t('contract.ack'));
         const cards = cardsOf(s, 'reformulation');

@@ -7,7 +7,7 @@
 import { h, setText } from '../dom.js';
 import { t } from '../i18n.js';
 import { confirmDialog, minutesDialog } from './dialog.js';
-import { isFacilitator, remainingMs } from '../state.js';
+import { may, remainingMs } from '../state.js';
 
 export function createControls(ctx) {
     const btn = (action, onclick, cls = '') => h('button', { type: 'button', class: ['btn', cls], 'data-action': action, onclick });
@@ -33,7 +33,7 @@ export function createControls(ctx) {
     function update() {
         const s = ctx.s;
         const r = s.room;
-        el.hidden = !r || !isFacilitator(s) || r.step === 'closed';
+        el.hidden = !r || !may(s, 'step_next');
         if (el.hidden) return;
         setText(title, t('fac.title'));
         newConsultation.hidden = r.step !== 'learning';

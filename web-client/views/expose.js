@@ -3,8 +3,8 @@
 
 import { h, setText } from '../dom.js';
 import { t } from '../i18n.js';
-import { myRole, currentConsultation, memberName } from '../state.js';
-import { composer, section, LONG_TEXT_MAX } from './common.js';
+import { may, currentConsultation, memberName } from '../state.js';
+import { composer, section } from './common.js';
 
 /** The problem statement as everyone sees it (also used by later steps). */
 export function problemBlock(ctx) {
@@ -28,19 +28,18 @@ export function problemComposer(ctx, labelKey) {
     const c = currentConsultation(ctx.s.room);
     return composer(ctx, {
         key: `problem:${ctx.s.room.consultation}`, name: 'problem', label: t(labelKey), placeholder: t('expose.placeholder'),
-        submit: t('expose.submit'), rows: 8, max: LONG_TEXT_MAX, keepAfterSend: true, initial: (c && c.problem) || '',
+        submit: t('expose.submit'), rows: 8, long: true, keepAfterSend: true, initial: (c && c.problem) || '',
         onSubmit: (text) => ctx.send('problem_set', { text }),
     });
 }
 
 export function createExpose(ctx) {
-    const role = myRole(ctx.s);
     const problem = problemBlock(ctx);
-    const comp = role === 'client' ? problemComposer(ctx, 'expose.label') : null;
+    const comp = may(ctx.s, 'problem_set') ? problemComposer(ctx, 'expose.label') : null;
     const el = h('div', { class: 'step-panel step-expose' },
         comp ? section(t('expose.write_title'), comp.el) : null,
         section(t('expose.title'), problem.el),
-        role !== 'client' ? h('p', { class: 'listen-note' }, h('span', { text: t('expose.listen') }), ' ',
+        !comp ? h('p', { class: 'listen-note' }, h('span', { text: t('expose.listen') }), ' ',
             h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'open-notes', text: t('notes.open'), onclick: () => ctx.openNotes() })) : null);
     function update() { problem.update(); }
     update();

@@ -4,13 +4,10 @@
 
 import { h, setText, toggle, reconcile } from '../dom.js';
 import { t } from '../i18n.js';
-import { myRole, myId, currentConsultation, consultants, isFacilitator, memberName } from '../state.js';
+import { myRole, myId, currentConsultation, consultants, isFacilitator, memberName, may, sessionSteps } from '../state.js';
 import { seenStep, markStepSeen } from '../storage.js';
 import { createClock } from './clock.js';
 import { copyField, languageButton } from './common.js';
-
-const BAR = ['opening', 'topic', 'expose', 'clarification', 'contract', 'consultation',
-    'synthesis', 'learning'];
 
 export function createTopbar(ctx) {
     const name = h('span', { class: 'topbar-group' });
@@ -68,11 +65,12 @@ export function createProgress(ctx) {
         const r = ctx.s.room;
         el.hidden = !r;
         if (!r) return;
-        const cur = BAR.indexOf(r.step);
-        reconcile(ol, BAR, (x) => x, (step) => h('li', { class: 'progress-step', 'data-step': step },
+        const order = sessionSteps(ctx.s);
+        const cur = order.indexOf(r.step);
+        reconcile(ol, order, (x) => x, (step) => h('li', { class: 'progress-step', 'data-step': step },
             h('span', { class: 'progress-dot', 'aria-hidden': 'true' }),
             h('span', { class: 'progress-label' })), (li, step) => {
-            const i = BAR.indexOf(step);
+            const i = order.indexOf(step);
             const done = r.step === 'closed' || i < cur;
             toggle(li, 'is-done', done);
             toggle(li, 'is-current', i === cur);
@@ -157,8 +155,8 @@ export function createStepInfo(ctx) {
         helpBtn.setAttribute('aria-expanded', helpOpen ? 'true' : 'false');
         helpBtn.setAttribute('aria-label', t(helpOpen ? 'now.help_hide' : 'now.help_show'));
         helpBtn.title = t(helpOpen ? 'now.help_hide' : 'now.help_show');
-        const canHand = SPEAKING.has(r.step)
-            && (my === 'consultant' || (my === 'client' && r.step !== 'consultation'));
+        // The right is the server's; which steps show the hand is the page's.
+        const canHand = may(s, 'hand_raise') && SPEAKING.has(r.step);
         const up = r.hands.includes(myId(s));
         handBtn.hidden = !canHand && !up;
         setText(handBtn, up ? t('hands.lower_mine') : t('hands.raise'));
@@ -180,7 +178,7 @@ export function createStepInfo(ctx) {
         const show = r && isFacilitator(s) && r.step !== 'closed' && r.budgets && r.created_ms && r.clock && r.clock.server_ms;
         sessionBudget.hidden = !show;
         if (!show) return;
-        const per = BAR.slice(1).reduce((a, k) => a + (r.budgets[k] || 0), 0);
+        const per = sessionSteps(s).slice(1).reduce((a, k) => a + (r.budgets[k] || 0), 0);
         const planned = (r.budgets.opening || 0) + per * Math.max(1, r.consultations.length);
         const spent = r.clock.server_ms - r.created_ms + (performance.now() - s.clockAt);
         const over = spent > planned;
@@ -214,12 +212,13 @@ function createBarControls(ctx) {
     function update() {
         const s = ctx.s;
         const r = s.room;
-        el.hidden = !r || !isFacilitator(s) || r.step === 'closed';
+        el.hidden = !r || !may(s, 'step_next');
         if (el.hidden) return;
-        const i = BAR.indexOf(r.step);
+        const order = sessionSteps(s);
+        const i = order.indexOf(r.step);
         prev.disabled = r.step === 'opening';
-        setText(prev, r.step === 'opening' ? t('fac.prev_short_none') : t('fac.prev_short', { step: t(`steps.${BAR[i - 1]}.short`) }));
-        prev.title = r.step === 'opening' ? t('fac.prev') : t('fac.prev_to', { step: t(`steps.${BAR[i - 1]}.label`) });
+        setText(prev, r.step === 'opening' ? t('fac.prev_short_none') : t('fac.prev_short', { step: t(`steps.${order[i - 1]}.short`) }));
+        prev.title = r.step === 'opening' ? t('fac.prev') : t('fac.prev_to', { step: t(`steps.${order[i - 1]}.label`) });
         const running = r.clock && r.clock.running;
         setText(toggleBtn, running ? t('fac.pause_short') : t('fac.start_short'));
         toggleBtn.setAttribute('aria-pressed', running ? 'true' : 'false');
@@ -230,8 +229,8 @@ function createBarControls(ctx) {
             next.title = t('contract.force');
             toggle(next, 'is-force', true);
         } else {
-            setText(next, t('fac.next_short', { step: t(`steps.${BAR[i + 1] || 'learning'}.short`) }));
-            next.title = t('fac.next_to', { step: t(`steps.${BAR[i + 1] || 'learning'}.label`) });
+            setText(next, t('fac.next_short', { step: t(`steps.${order[i + 1] || 'learning'}.short`) }));
+            next.title = t('fac.next_to', { step: t(`steps.${order[i + 1] || 'learning'}.label`) });
             toggle(next, 'is-force', false);
         }
     }

@@ -4,13 +4,12 @@
 
 import { h, reconcile } from '../dom.js';
 import { t } from '../i18n.js';
-import { myRole, cardsOf, isFacilitator } from '../state.js';
+import { may, cardsOf } from '../state.js';
 import { composer, cardNode, section, emptyNote, choice, choiceValue, list } from './common.js';
 import { confirmDialog } from './dialog.js';
 
 export function createLearning(ctx) {
-    const role = myRole(ctx.s);
-    const can = role === 'facilitator' || role === 'client' || role === 'consultant';
+    const can = may(ctx.s, 'learning_post');
     const dim = choice('dimension', t('learning.dim_legend'),
         ['process', 'content'].map((d) => ({ value: d, label: t(`dims.${d}`) })), 'content');
     const comp = can ? composer(ctx, {
@@ -40,7 +39,7 @@ export function createLearning(ctx) {
 
     function update() {
         const s = ctx.s;
-        next.hidden = !isFacilitator(s);
+        next.hidden = !may(s, 'consultation_new');
         const cards = cardsOf(s, 'learning');
         const p = cards.filter((c) => c.dimension === 'process');
         const c = cards.filter((x) => x.dimension !== 'process');

@@ -5,7 +5,7 @@
 
 import { h, setText, toggle, reconcile } from '../dom.js';
 import { t } from '../i18n.js';
-import { roleOf, myId, isFacilitator, memberName } from '../state.js';
+import { roleOf, myId, may, memberName } from '../state.js';
 import { confirmDialog } from './dialog.js';
 
 const ROLE_ORDER = { facilitator: 0, client: 1, consultant: 2, observer: 3 };
@@ -24,7 +24,8 @@ export function createHands(ctx) {
         toggle(el, 'is-empty', r.hands.length === 0);
         empty.hidden = r.hands.length > 0;
         setText(empty, t('hands.none'));
-        const fac = isFacilitator(s);
+        // Lowering another's hand is checked as removing a member (room.h).
+        const fac = may(s, 'member_remove');
         reconcile(ol, r.hands, (id) => id, (id) => {
             const lower = h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'hand-lower',
                 onclick: () => ctx.act('hand_lower', id === myId(ctx.s) ? {} : { member_id: id }) });
@@ -48,14 +49,13 @@ export function createMembers(ctx) {
 
     function actions(m) {
         const s = ctx.s;
-        const r = s.room;
-        const role = roleOf(s, m.id);
+        const theirs = roleOf(s, m.id); // the role of the member acted on, not mine
         const items = [];
         const b = (action, label, fn, cls) => h('button', { type: 'button', class: ['btn btn-small', cls], 'data-action': action, text: label, onclick: fn });
-        if (r && r.step === 'topic' && role === 'consultant') {
+        if (may(s, 'client_assign') && theirs === 'consultant') {
             items.push(b('assign-client', t('members.assign_client'), () => ctx.act('client_assign', { member_id: m.id })));
         }
-        if (role !== 'observer' && role !== 'client') {
+        if (theirs !== 'observer' && theirs !== 'client') {
             items.push(b('handover', t('members.handover'), async () => {
                 if (await confirmDialog({ title: t('members.handover_title', { name: m.name }), text: t('members.handover_text'), ok: t('members.handover') })) {
                     ctx.act('facilitator_handover', { member_id: m.id });
@@ -82,7 +82,7 @@ export function createMembers(ctx) {
             || (a.id === me ? -1 : b.id === me ? 1 : 0) || a.name.localeCompare(b.name));
         const online = list.filter((m) => m.online || m.id === me).length;
         setText(title, t('members.title', { n: list.length, online }));
-        const fac = isFacilitator(s) && s.room && s.room.step !== 'closed';
+        const fac = may(s, 'member_remove');
         reconcile(ul, list, (m) => m.id, (m) => h('li', { class: 'member', 'data-member-id': m.id },
             h('span', { class: 'presence', 'aria-hidden': 'true' }),
             h('span', { class: 'member-name' }),

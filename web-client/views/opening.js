@@ -3,12 +3,11 @@
 
 import { h, setText, reconcile } from '../dom.js';
 import { t } from '../i18n.js';
-import { myRole, myId, cardsOf, memberName, OUTCOMES } from '../state.js';
+import { myId, cardsOf, memberName, may, OUTCOMES } from '../state.js';
 import { composer, cardNode, section, emptyNote, choice, choiceValue, list } from './common.js';
 
 export function createOpening(ctx) {
-    const role = myRole(ctx.s);
-    const canCheckin = role === 'facilitator' || role === 'consultant';
+    const canCheckin = may(ctx.s, 'checkin_post');
     const checkins = list('checkins', t('opening.checkins'));
     const noCheckin = emptyNote(t('opening.no_checkin'));
     const comp = canCheckin ? composer(ctx, {

@@ -5,17 +5,17 @@
 
 import { h, reconcile, newId } from '../dom.js';
 import { t } from '../i18n.js';
-import { myRole, cardsOf } from '../state.js';
+import { may, cardsOf, limit } from '../state.js';
 import { composer, byline, section, emptyNote, list } from './common.js';
 import { contributionNode, updateContribution } from './consultation.js';
 import { createRecall } from './recall.js';
 
 export function createSynthesis(ctx) {
-    const role = myRole(ctx.s);
-    const isClient = role === 'client';
+    // Who writes the plan (the client) also keeps contributions.
+    const isClient = may(ctx.s, 'action_add');
     const cIndex = ctx.s.room.consultation;
     const dueId = newId('due');
-    const due = h('input', { id: dueId, type: 'text', class: 'due-input', maxlength: 40, placeholder: t('synthesis.due_placeholder') });
+    const due = h('input', { id: dueId, type: 'text', class: 'due-input', maxlength: limit(ctx.s, 'due_max_chars'), placeholder: t('synthesis.due_placeholder') });
     const comp = isClient ? composer(ctx, {
         key: `action:${cIndex}`, name: 'action', label: t('synthesis.label'), placeholder: t('synthesis.placeholder'),
         submit: t('synthesis.submit'), rows: 2,

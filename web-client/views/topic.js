@@ -3,12 +3,11 @@
 
 import { h, setText, reconcile } from '../dom.js';
 import { t } from '../i18n.js';
-import { myRole, cardsOf, memberName, currentConsultation, roleOf, isFacilitator, myId } from '../state.js';
+import { may, cardsOf, memberName, currentConsultation, roleOf, myId } from '../state.js';
 import { composer, cardNode, section, emptyNote, list } from './common.js';
 
 export function createTopic(ctx) {
-    const role = myRole(ctx.s);
-    const canPropose = role === 'facilitator' || role === 'consultant' || role === 'client';
+    const canPropose = may(ctx.s, 'topic_propose');
     const comp = canPropose ? composer(ctx, {
         key: `topic:${ctx.s.room.consultation}`, name: 'topic', label: t('topic.label'), placeholder: t('topic.placeholder'),
         submit: t('topic.submit'), rows: 2,
@@ -32,7 +31,7 @@ export function createTopic(ctx) {
     function update() {
         const s = ctx.s;
         const c = currentConsultation(s.room);
-        const fac = isFacilitator(s);
+        const fac = may(s, 'client_assign');
         setText(clientLine, c && c.client ? t('topic.client_is', { name: memberName(s, c.client) }) : t('topic.no_client'));
         assignForm.hidden = !fac;
         const candidates = s.room.members.filter((m) => {

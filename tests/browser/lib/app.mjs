@@ -4,14 +4,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { repoRoot, startServer } from '../../lib/server.mjs';
-import { startFake } from './fake-server.mjs';
 
 export const fr = JSON.parse(readFileSync(path.join(repoRoot, 'web-client/i18n/fr.json'), 'utf8'));
 export const en = JSON.parse(readFileSync(path.join(repoRoot, 'web-client/i18n/en.json'), 'utf8'));
 
-/** The real codevd, unless CODEV_FAKE=1 asks for the in-process stand-in. */
+/** The real codevd (tests/lib/server.mjs). */
 export async function startBackend() {
-    if (process.env.CODEV_FAKE === '1') return startFake();
     return startServer();
 }
 
@@ -71,6 +69,19 @@ export function card(page, text) {
 
 export async function seeCard(pages, text) {
     await Promise.all(pages.map((p) => card(p, text).waitFor()));
+}
+
+/**
+ * A barrier before an absence check (STYLE.md 14): page raises its hand and
+ * lowers it again, and every page in pages sees both. Whatever the server
+ * sent before reached those pages by then; nothing stays on screen.
+ */
+export async function barrier(page, pages) {
+    const mine = (p) => p.locator('.hands .hand').first();
+    await act(page, 'hand');
+    await Promise.all(pages.map((p) => mine(p).waitFor({ state: 'attached' })));
+    await act(page, 'hand');
+    await Promise.all(pages.map((p) => mine(p).waitFor({ state: 'detached' })));
 }
 
 export async function act(page, action) {

@@ -7,8 +7,6 @@
 import assert from 'node:assert/strict';
 import { Client, createGroup, joinGroup } from './client.mjs';
 
-export const STEPS = ['opening', 'topic', 'expose', 'clarification', 'contract', 'consultation', 'synthesis', 'learning'];
-
 export const TEXT = {
     problem: "Depuis la réorganisation, mon équipe ne se parle plus qu'à travers les tickets et deux personnes pensent partir.",
     contract: "J'aimerais que vous m'aidiez à trouver deux ou trois façons concrètes de recréer des échanges directs dans l'équipe.",
@@ -76,8 +74,10 @@ export function drainAll(g) {
  * client, write the problem, write the contract and acknowledge it.
  */
 export async function advance(g, target) {
-    assert.ok(STEPS.includes(target), `unknown step ${target}`);
-    assert.ok(STEPS.indexOf(target) >= STEPS.indexOf(g.step), `cannot advance from ${g.step} back to ${target}`);
+    // The steps in order, as the server says in welcome ('closed' is not a step_next away).
+    const steps = g.F.welcome.steps.filter((x) => x !== 'closed');
+    assert.ok(steps.includes(target), `unknown step ${target}`);
+    assert.ok(steps.indexOf(target) >= steps.indexOf(g.step), `cannot advance from ${g.step} back to ${target}`);
     while (g.step !== target) {
         if (g.step === 'topic' && !g.clientNamed) {
             await settle(g, (await g.F.ok({ type: 'client_assign', member_id: g.C.memberId })).seq);
@@ -96,7 +96,7 @@ export async function advance(g, target) {
         }
         const ack = await g.F.ok({ type: 'step_next' });
         await settle(g, ack.seq);
-        g.step = STEPS[STEPS.indexOf(g.step) + 1];
+        g.step = steps[steps.indexOf(g.step) + 1];
     }
     drainAll(g);
 }
