@@ -187,7 +187,7 @@ test('a body trickled byte by byte is closed at the absolute body deadline', asy
     s.write(SLOW_POST);
     const drip = setInterval(() => { if (!s.destroyed) { s.write('a'); sent++; } }, 250);
     try {
-        await within(s.gone, 8000, 'the trickling body is closed');
+        await within(s.gone, 20000, 'the trickling body is closed');
         const elapsed = Date.now() - t0;
         assert.ok(elapsed >= 1900, `closed after ${elapsed} ms, before the deadline`);
         assert.ok(sent >= 4, `closed after ${sent} trickled bytes: the trickle went on past the deadline`);
@@ -206,7 +206,7 @@ test('headers trickled byte by byte are closed at the absolute header deadline',
     s.write('GET /api/health HTTP/1.1\r\n');
     const drip = setInterval(() => { if (!s.destroyed) s.write('X'); }, 250);
     try {
-        await within(s.gone, 8000, 'the trickling headers are closed');
+        await within(s.gone, 20000, 'the trickling headers are closed');
         assert.ok(Date.now() - t0 >= 1900);
         assert.match(srv.log(), /no complete request in time/);
     } finally {
@@ -376,7 +376,7 @@ test('over HTTP/2 too, a trickled request body is closed at the absolute body de
         const t0 = Date.now();
         stream.write('{"na');
         drip = setInterval(() => { if (!stream.destroyed && !stream.closed) stream.write('a'); }, 250);
-        await within(gone, 8000, 'the trickling HTTP/2 stream is closed');
+        await within(gone, 20000, 'the trickling HTTP/2 stream is closed');
         assert.ok(Date.now() - t0 >= 1900, 'closed before the deadline');
         assert.match(srv.log(), /request body not complete in time/);
     } finally {
