@@ -3,6 +3,7 @@
  */
 #include "hub.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +49,15 @@ struct hub *hub_new(const struct config *cfg)
     };
     h->groups_max = cfg->groups_max;
     h->sessions_max = cfg->sessions_max;
+    h->groups_per_ip = cfg->groups_per_ip;
+    h->sessions_per_ip = cfg->sessions_per_ip;
+    h->ncreator_buckets = HUB_INITIAL_BUCKETS;
+    h->creators = calloc(h->ncreator_buckets, sizeof(*h->creators));
+    if (!h->creators) {
+        free(h->buckets);
+        free(h);
+        return NULL;
+    }
     h->name_max_chars = cfg->name_max_chars;
     return h;
 }
@@ -79,8 +89,112 @@ void hub_free(struct hub *h)
             g = next;
         }
     }
+    for (size_t b = 0; b < h->ncreator_buckets; b++) {
+        struct hub_creator *c = h->creators[b];
+        while (c) {
+            struct hub_creator *next = c->next;
+            free(c);
+            c = next;
+        }
+    }
     free(h->buckets);
+    free(h->creators);
     free(h);
+}
+
+/* ---- usage per creator address (groups_per_ip, sessions_per_ip) ------------ */
+
+/* Returns the entry of key (borrowed), or NULL: none, or key is "". */
+static struct hub_creator *hub_creator_find(const struct hub *h, const char *key)
+{
+    if (!key || !key[0])
+        return NULL;
+    for (struct hub_creator *c =
+             h->creators[util_fnv1a64(key) & (h->ncreator_buckets - 1)];
+         c; c = c->next)
+        if (strcmp(c->key, key) == 0)
+            return c;
+    return NULL;
+}
+
+/* Returns the entry of key, made with zero counts when missing (borrowed),
+ * or NULL for "" or on allocation failure (then nothing is counted: the
+ * limit is a defence, not bookkeeping the group depends on). */
+static struct hub_creator *hub_creator_get(struct hub *h, const char *key)
+{
+    struct hub_creator *c = hub_creator_find(h, key);
+    size_t b;
+
+    if (c || !key || !key[0])
+        return c;
+    if (h->ncreators + 1 > h->ncreator_buckets) {
+        size_t n = h->ncreator_buckets * 2;
+        struct hub_creator **nb = calloc(n, sizeof(*nb));
+        if (nb) {
+            for (size_t i = 0; i < h->ncreator_buckets; i++) {
+                struct hub_creator *e = h->creators[i];
+                while (e) {
+                    struct hub_creator *next = e->next;
+                    size_t j = util_fnv1a64(e->key) & (n - 1);
+                    e->next = nb[j];
+                    nb[j] = e;
+                    e = next;
+                }
+            }
+            free(h->creators);
+            h->creators = nb;
+            h->ncreator_buckets = n;
+        }
+    }
+    c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    snprintf(c->key, sizeof(c->key), "%s", key);
+    b = util_fnv1a64(c->key) & (h->ncreator_buckets - 1);
+    c->next = h->creators[b];
+    h->creators[b] = c;
+    h->ncreators++;
+    return c;
+}
+
+/* Adds dgroups and dsessions (each -1, 0 or +1) to key's counts; frees the
+ * entry when both reach zero. */
+static void hub_creator_count(struct hub *h, const char *key, int dgroups, int dsessions)
+{
+    struct hub_creator *c =
+        dgroups > 0 || dsessions > 0 ? hub_creator_get(h, key) : hub_creator_find(h, key);
+    struct hub_creator **pp;
+
+    if (!c)
+        return;
+    if (dgroups < 0 && c->groups)
+        c->groups--;
+    else if (dgroups > 0)
+        c->groups++;
+    if (dsessions < 0 && c->sessions)
+        c->sessions--;
+    else if (dsessions > 0)
+        c->sessions++;
+    if (c->groups || c->sessions)
+        return;
+    for (pp = &h->creators[util_fnv1a64(c->key) & (h->ncreator_buckets - 1)]; *pp;
+         pp = &(*pp)->next) {
+        if (*pp == c) {
+            *pp = c->next;
+            h->ncreators--;
+            free(c);
+            return;
+        }
+    }
+}
+
+void hub_creator_usage(const struct hub *h, const char *key, uint32_t *groups,
+                       uint32_t *sessions)
+{
+    const struct hub_creator *c = hub_creator_find(h, key);
+
+    *groups = c ? c->groups : 0;
+    *sessions = c ? c->sessions : 0;
 }
 
 int hub_format_budgets(int format, int64_t *budget_ms)
@@ -230,10 +344,10 @@ static int hub_member_new(struct hub_group *g, const char *name,
     return (int)g->nmembers++;
 }
 
-int hub_group_create(struct hub *h, const char *name, const char *facilitator_name,
-                     const char *language, int format, struct hub_group **out,
-                     char member_id[AUTH_UUID_LEN + 1], char key[AUTH_SECRET_LEN + 1],
-                     char invite[AUTH_SECRET_LEN + 1])
+int hub_group_create(struct hub *h, const char *creator, const char *name,
+                     const char *facilitator_name, const char *language, int format,
+                     struct hub_group **out, char member_id[AUTH_UUID_LEN + 1],
+                     char key[AUTH_SECRET_LEN + 1], char invite[AUTH_SECRET_LEN + 1])
 {
     char gname[1024], fname[1024];
     int64_t budgets[STEP_COUNT];
@@ -247,6 +361,9 @@ int hub_group_create(struct hub *h, const char *name, const char *facilitator_na
         hub_format_budgets(format, budgets))
         return CODEV_E_BAD_FIELD;
     if (h->ngroups >= h->groups_max)
+        return CODEV_E_TOO_MANY_GROUPS;
+    const struct hub_creator *mine = hub_creator_find(h, creator);
+    if (mine && mine->groups >= h->groups_per_ip)
         return CODEV_E_TOO_MANY_GROUPS;
     if (h->ngroups + 1 > h->nbuckets && hub_rehash(h))
         return CODEV_E_INTERNAL;
@@ -266,6 +383,8 @@ int hub_group_create(struct hub *h, const char *name, const char *facilitator_na
     if (rc < 0)
         goto out;
     memcpy(g->facilitator, member_id, AUTH_UUID_LEN + 1);
+    snprintf(g->creator, sizeof(g->creator), "%s", creator ? creator : "");
+    hub_creator_count(h, g->creator, 1, 0);
 
     b = util_fnv1a64(g->id) & (h->nbuckets - 1);
     g->next = h->buckets[b];
@@ -375,6 +494,9 @@ int hub_session_open(struct hub *h, struct hub_group *g, int64_t now_ms)
     if (g->room && g->room->step != STEP_CLOSED)
         return CODEV_E_SESSION_OPEN;
     if (h->open_sessions >= h->sessions_max)
+        return CODEV_E_TOO_MANY_SESSIONS;
+    const struct hub_creator *mine = hub_creator_find(h, g->creator);
+    if (mine && mine->sessions >= h->sessions_per_ip)
         return CODEV_E_TOO_MANY_SESSIONS;
     if (hub_format_budgets(g->format, budgets))
         return CODEV_E_INTERNAL;
@@ -588,6 +710,7 @@ void hub_sync(struct hub *h, struct hub_group *g)
     if (r->step == STEP_CLOSED && g->room_counted) {
         g->room_counted = false;
         h->open_sessions--;
+        hub_creator_count(h, g->creator, 0, -1);
         hub_keep_plans(g, r);
         if (g->retention == HUB_RETENTION_PERSONAL)
             hub_room_strip(g);
@@ -603,6 +726,7 @@ struct hub_group *hub_group_snapshot_new(const struct hub_group *g)
     memcpy(c->id, g->id, sizeof(c->id));
     memcpy(c->language, g->language, sizeof(c->language));
     memcpy(c->facilitator, g->facilitator, sizeof(c->facilitator));
+    memcpy(c->creator, g->creator, sizeof(c->creator));
     c->format = g->format;
     c->retention = g->retention;
     c->name = strdup(g->name);
@@ -643,6 +767,7 @@ void hub_group_delete(struct hub *h, struct hub_group *g)
         h->ngroups--;
         if (g->room_counted)
             h->open_sessions--;
+        hub_creator_count(h, g->creator, -1, g->room_counted ? -1 : 0);
         hub_group_free(g);
         return;
     }
@@ -683,7 +808,8 @@ int hub_group_retention_set(struct hub_group *g, const char *name)
 int hub_group_insert(struct hub *h, const char *id, const char *name,
                      const char *language, int format, const char *facilitator,
                      const uint8_t invite_hash[AUTH_HASH_LEN],
-                     enum hub_retention retention, struct hub_group **out)
+                     enum hub_retention retention, const char *creator,
+                     struct hub_group **out)
 {
     struct hub_group *g;
     size_t b;
@@ -709,6 +835,8 @@ int hub_group_insert(struct hub *h, const char *id, const char *name,
     memcpy(g->facilitator, facilitator, strlen(facilitator) + 1);
     memcpy(g->invite_hash, invite_hash, AUTH_HASH_LEN);
     g->retention = retention;
+    snprintf(g->creator, sizeof(g->creator), "%s", creator ? creator : "");
+    hub_creator_count(h, g->creator, 1, 0);
     b = util_fnv1a64(g->id) & (h->nbuckets - 1);
     g->next = h->buckets[b];
     h->buckets[b] = g;
@@ -780,5 +908,6 @@ int hub_session_attach(struct hub *h, struct hub_group *g, struct room *r)
     g->opened_once = true;
     g->room_counted = true;
     h->open_sessions++;
+    hub_creator_count(h, g->creator, 0, 1);
     return 0;
 }
