@@ -1,5 +1,7 @@
 /*
  * hub.c - groups, members, secrets and the room of each group (see hub.h).
+ * What each creator address holds (groups_per_ip, sessions_per_ip) is kept
+ * by hub_creator.c, through hub_internal.h.
  */
 #include "hub.h"
 
@@ -9,6 +11,7 @@
 
 #include "array.h"
 #include "errors.h"
+#include "hub_internal.h"
 #include "util.h"
 
 #define HUB_INITIAL_BUCKETS 64
@@ -89,112 +92,9 @@ void hub_free(struct hub *h)
             g = next;
         }
     }
-    for (size_t b = 0; b < h->ncreator_buckets; b++) {
-        struct hub_creator *c = h->creators[b];
-        while (c) {
-            struct hub_creator *next = c->next;
-            free(c);
-            c = next;
-        }
-    }
+    hub_creators_free(h);
     free(h->buckets);
-    free(h->creators);
     free(h);
-}
-
-/* ---- usage per creator address (groups_per_ip, sessions_per_ip) ------------ */
-
-/* Returns the entry of key (borrowed), or NULL: none, or key is "". */
-static struct hub_creator *hub_creator_find(const struct hub *h, const char *key)
-{
-    if (!key || !key[0])
-        return NULL;
-    for (struct hub_creator *c =
-             h->creators[util_fnv1a64(key) & (h->ncreator_buckets - 1)];
-         c; c = c->next)
-        if (strcmp(c->key, key) == 0)
-            return c;
-    return NULL;
-}
-
-/* Returns the entry of key, made with zero counts when missing (borrowed),
- * or NULL for "" or on allocation failure (then nothing is counted: the
- * limit is a defence, not bookkeeping the group depends on). */
-static struct hub_creator *hub_creator_get(struct hub *h, const char *key)
-{
-    struct hub_creator *c = hub_creator_find(h, key);
-    size_t b;
-
-    if (c || !key || !key[0])
-        return c;
-    if (h->ncreators + 1 > h->ncreator_buckets) {
-        size_t n = h->ncreator_buckets * 2;
-        struct hub_creator **nb = calloc(n, sizeof(*nb));
-        if (nb) {
-            for (size_t i = 0; i < h->ncreator_buckets; i++) {
-                struct hub_creator *e = h->creators[i];
-                while (e) {
-                    struct hub_creator *next = e->next;
-                    size_t j = util_fnv1a64(e->key) & (n - 1);
-                    e->next = nb[j];
-                    nb[j] = e;
-                    e = next;
-                }
-            }
-            free(h->creators);
-            h->creators = nb;
-            h->ncreator_buckets = n;
-        }
-    }
-    c = calloc(1, sizeof(*c));
-    if (!c)
-        return NULL;
-    snprintf(c->key, sizeof(c->key), "%s", key);
-    b = util_fnv1a64(c->key) & (h->ncreator_buckets - 1);
-    c->next = h->creators[b];
-    h->creators[b] = c;
-    h->ncreators++;
-    return c;
-}
-
-/* Adds dgroups and dsessions (each -1, 0 or +1) to key's counts; frees the
- * entry when both reach zero. */
-static void hub_creator_count(struct hub *h, const char *key, int dgroups, int dsessions)
-{
-    struct hub_creator *c =
-        dgroups > 0 || dsessions > 0 ? hub_creator_get(h, key) : hub_creator_find(h, key);
-    struct hub_creator **pp;
-
-    if (!c)
-        return;
-    if (dgroups < 0 && c->groups)
-        c->groups--;
-    else if (dgroups > 0)
-        c->groups++;
-    if (dsessions < 0 && c->sessions)
-        c->sessions--;
-    else if (dsessions > 0)
-        c->sessions++;
-    if (c->groups || c->sessions)
-        return;
-    for (pp = &h->creators[util_fnv1a64(c->key) & (h->ncreator_buckets - 1)]; *pp;
-         pp = &(*pp)->next) {
-        if (*pp == c) {
-            *pp = c->next;
-            h->ncreators--;
-            free(c);
-            return;
-        }
-    }
-}
-
-void hub_creator_usage(const struct hub *h, const char *key, uint32_t *groups,
-                       uint32_t *sessions)
-{
-    const struct hub_creator *c = hub_creator_find(h, key);
-
-    *groups = c ? c->groups : 0;
-    *sessions = c ? c->sessions : 0;
 }
 
 int hub_format_budgets(int format, int64_t *budget_ms)
