@@ -68,9 +68,10 @@
     X(TOO_MANY_REWRITES, "too_many_rewrites", "This text was rewritten too many times.") \
     X(JOURNAL_FULL, "journal_full", "This session has written as much as it can.")       \
     X(GROUP_FULL, "group_full", "The group has reached its member limit.")               \
-    X(TOO_MANY_GROUPS, "too_many_groups", "The server has reached its group limit.")     \
+    X(TOO_MANY_GROUPS, "too_many_groups",                                                \
+      "The server, or your address, has reached its group limit.")                       \
     X(TOO_MANY_SESSIONS, "too_many_sessions",                                            \
-      "The server has reached its open session limit.")                                  \
+      "The server, or the group's creator address, is at its session limit.")            \
     X(TOO_MANY_CONNECTIONS, "too_many_connections", "Too many connections.")             \
     X(SLOW_CONSUMER, "slow_consumer",                                                    \
       "The connection could not keep up and was closed.")                                \

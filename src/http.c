@@ -319,10 +319,12 @@ void http_export_stop(struct server *s)
 
 static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
 {
+    char creator[RATE_ADDR_LEN] = "";
     const struct http_api_gate gate = {.export_allowed = http_export_allowed,
                                        .arg = s,
                                        .offload = true,
-                                       .connections = s->npeers};
+                                       .connections = s->npeers,
+                                       .creator = creator};
     struct http_api_reply reply;
     int64_t now = server_now_ms(s);
     unsigned route = http_api_route_flags(h->method, h->path);
@@ -333,6 +335,7 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
     int rc = 0, retry = 0;
 
     lws_get_peer_simple(wsi, peer, sizeof(peer));
+    rate_addr_prefix(peer, creator);
     addr = rate_table_get(s->http_addrs, peer, now, SERVER_HTTP_ADDR_IDLE_MS);
     if (h->body_too_large) {
         reply = (struct http_api_reply){.status = 413,

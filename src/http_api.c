@@ -112,7 +112,8 @@ static const char *get_string(json_t *o, const char *key, int *code)
     return NULL;
 }
 
-static void create_group(struct hub *hub, json_t *in, struct http_api_reply *reply)
+static void create_group(struct hub *hub, const char *creator, json_t *in,
+                         struct http_api_reply *reply)
 {
     char member_id[AUTH_UUID_LEN + 1], key[AUTH_SECRET_LEN + 1],
         invite[AUTH_SECRET_LEN + 1];
@@ -131,7 +132,7 @@ static void create_group(struct hub *hub, json_t *in, struct http_api_reply *rep
         reply_error(reply, rc);
         return;
     }
-    rc = hub_group_create(hub, name, facilitator, language,
+    rc = hub_group_create(hub, creator, name, facilitator, language,
                           (int)json_integer_value(format), &g, member_id, key, invite);
     if (rc) {
         reply_error(reply, rc);
@@ -595,7 +596,7 @@ void http_api_handle(struct hub *hub, struct store *store,
             goto method;
         if (!(in = parse_body(body, len, &code)))
             goto error;
-        create_group(hub, in, reply);
+        create_group(hub, gate ? gate->creator : NULL, in, reply);
         goto out;
     }
     if (strncmp(path, "/api/groups/", 12) != 0 || strlen(path + 12) < AUTH_UUID_LEN) {

@@ -31,8 +31,10 @@ enum http_api_method { HTTP_API_GET, HTTP_API_POST, HTTP_API_DELETE, HTTP_API_OT
 struct http_api_gate {
     bool (*export_allowed)(void *arg, struct hub_member *m, int *retry_after_s);
     void *arg;
-    bool offload;       /* answer exports with reply->job instead of running them */
-    size_t connections; /* accepted connections open now (GET /api/health) */
+    bool offload;        /* answer exports with reply->job instead of running them */
+    size_t connections;  /* accepted connections open now (GET /api/health) */
+    const char *creator; /* the client's address key (rate_addr_prefix), borrowed;
+                          * a group created by this call remembers it */
 };
 
 /* What a call changed, for the edge to journal and announce (the group is

@@ -1,13 +1,17 @@
 /*
  * hub.c - groups, members, secrets and the room of each group (see hub.h).
+ * What each creator address holds (groups_per_ip, sessions_per_ip) is kept
+ * by hub_creator.c, through hub_internal.h.
  */
 #include "hub.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "array.h"
 #include "errors.h"
+#include "hub_internal.h"
 #include "util.h"
 
 #define HUB_INITIAL_BUCKETS 64
@@ -48,6 +52,15 @@ struct hub *hub_new(const struct config *cfg)
     };
     h->groups_max = cfg->groups_max;
     h->sessions_max = cfg->sessions_max;
+    h->groups_per_ip = cfg->groups_per_ip;
+    h->sessions_per_ip = cfg->sessions_per_ip;
+    h->ncreator_buckets = HUB_INITIAL_BUCKETS;
+    h->creators = calloc(h->ncreator_buckets, sizeof(*h->creators));
+    if (!h->creators) {
+        free(h->buckets);
+        free(h);
+        return NULL;
+    }
     h->name_max_chars = cfg->name_max_chars;
     return h;
 }
@@ -79,6 +92,7 @@ void hub_free(struct hub *h)
             g = next;
         }
     }
+    hub_creators_free(h);
     free(h->buckets);
     free(h);
 }
@@ -230,10 +244,10 @@ static int hub_member_new(struct hub_group *g, const char *name,
     return (int)g->nmembers++;
 }
 
-int hub_group_create(struct hub *h, const char *name, const char *facilitator_name,
-                     const char *language, int format, struct hub_group **out,
-                     char member_id[AUTH_UUID_LEN + 1], char key[AUTH_SECRET_LEN + 1],
-                     char invite[AUTH_SECRET_LEN + 1])
+int hub_group_create(struct hub *h, const char *creator, const char *name,
+                     const char *facilitator_name, const char *language, int format,
+                     struct hub_group **out, char member_id[AUTH_UUID_LEN + 1],
+                     char key[AUTH_SECRET_LEN + 1], char invite[AUTH_SECRET_LEN + 1])
 {
     char gname[1024], fname[1024];
     int64_t budgets[STEP_COUNT];
@@ -247,6 +261,9 @@ int hub_group_create(struct hub *h, const char *name, const char *facilitator_na
         hub_format_budgets(format, budgets))
         return CODEV_E_BAD_FIELD;
     if (h->ngroups >= h->groups_max)
+        return CODEV_E_TOO_MANY_GROUPS;
+    const struct hub_creator *mine = hub_creator_find(h, creator);
+    if (mine && mine->groups >= h->groups_per_ip)
         return CODEV_E_TOO_MANY_GROUPS;
     if (h->ngroups + 1 > h->nbuckets && hub_rehash(h))
         return CODEV_E_INTERNAL;
@@ -266,6 +283,8 @@ int hub_group_create(struct hub *h, const char *name, const char *facilitator_na
     if (rc < 0)
         goto out;
     memcpy(g->facilitator, member_id, AUTH_UUID_LEN + 1);
+    snprintf(g->creator, sizeof(g->creator), "%s", creator ? creator : "");
+    hub_creator_count(h, g->creator, 1, 0);
 
     b = util_fnv1a64(g->id) & (h->nbuckets - 1);
     g->next = h->buckets[b];
@@ -375,6 +394,9 @@ int hub_session_open(struct hub *h, struct hub_group *g, int64_t now_ms)
     if (g->room && g->room->step != STEP_CLOSED)
         return CODEV_E_SESSION_OPEN;
     if (h->open_sessions >= h->sessions_max)
+        return CODEV_E_TOO_MANY_SESSIONS;
+    const struct hub_creator *mine = hub_creator_find(h, g->creator);
+    if (mine && mine->sessions >= h->sessions_per_ip)
         return CODEV_E_TOO_MANY_SESSIONS;
     if (hub_format_budgets(g->format, budgets))
         return CODEV_E_INTERNAL;
@@ -588,6 +610,7 @@ void hub_sync(struct hub *h, struct hub_group *g)
     if (r->step == STEP_CLOSED && g->room_counted) {
         g->room_counted = false;
         h->open_sessions--;
+        hub_creator_count(h, g->creator, 0, -1);
         hub_keep_plans(g, r);
         if (g->retention == HUB_RETENTION_PERSONAL)
             hub_room_strip(g);
@@ -603,6 +626,7 @@ struct hub_group *hub_group_snapshot_new(const struct hub_group *g)
     memcpy(c->id, g->id, sizeof(c->id));
     memcpy(c->language, g->language, sizeof(c->language));
     memcpy(c->facilitator, g->facilitator, sizeof(c->facilitator));
+    memcpy(c->creator, g->creator, sizeof(c->creator));
     c->format = g->format;
     c->retention = g->retention;
     c->name = strdup(g->name);
@@ -643,6 +667,7 @@ void hub_group_delete(struct hub *h, struct hub_group *g)
         h->ngroups--;
         if (g->room_counted)
             h->open_sessions--;
+        hub_creator_count(h, g->creator, -1, g->room_counted ? -1 : 0);
         hub_group_free(g);
         return;
     }
@@ -683,7 +708,8 @@ int hub_group_retention_set(struct hub_group *g, const char *name)
 int hub_group_insert(struct hub *h, const char *id, const char *name,
                      const char *language, int format, const char *facilitator,
                      const uint8_t invite_hash[AUTH_HASH_LEN],
-                     enum hub_retention retention, struct hub_group **out)
+                     enum hub_retention retention, const char *creator,
+                     struct hub_group **out)
 {
     struct hub_group *g;
     size_t b;
@@ -709,6 +735,8 @@ int hub_group_insert(struct hub *h, const char *id, const char *name,
     memcpy(g->facilitator, facilitator, strlen(facilitator) + 1);
     memcpy(g->invite_hash, invite_hash, AUTH_HASH_LEN);
     g->retention = retention;
+    snprintf(g->creator, sizeof(g->creator), "%s", creator ? creator : "");
+    hub_creator_count(h, g->creator, 1, 0);
     b = util_fnv1a64(g->id) & (h->nbuckets - 1);
     g->next = h->buckets[b];
     h->buckets[b] = g;
@@ -780,5 +808,6 @@ int hub_session_attach(struct hub *h, struct hub_group *g, struct room *r)
     g->opened_once = true;
     g->room_counted = true;
     h->open_sessions++;
+    hub_creator_count(h, g->creator, 0, 1);
     return 0;
 }

@@ -78,7 +78,18 @@ struct hub_group {
     int64_t room_active_ms; /* the open room's last accepted command, or opening */
     bool opened_once;       /* a session was ever opened (then it never expires) */
     bool invite_rotated;    /* hub_sync replaced the invite: the edge saves the group */
-    struct hub_group *next; /* hash bucket chain */
+    char creator[RATE_ADDR_LEN]; /* its creator's address key (rate_addr_prefix), or
+                                  * "" (made before it was kept: counted nowhere) */
+    struct hub_group *next;      /* hash bucket chain */
+};
+
+/* What the groups created from one address key use now (groups_per_ip,
+ * sessions_per_ip). An entry exists while either count is above zero. */
+struct hub_creator {
+    char key[RATE_ADDR_LEN];  /* rate_addr_prefix of the creator's address */
+    uint32_t groups;          /* live groups it created */
+    uint32_t sessions;        /* open sessions of those groups (room_counted) */
+    struct hub_creator *next; /* hash bucket chain */
 };
 
 struct hub {
@@ -89,7 +100,12 @@ struct hub {
     struct room_limits room_limits;
     uint32_t groups_max;
     uint32_t sessions_max;
+    uint32_t groups_per_ip;
+    uint32_t sessions_per_ip;
     uint32_t name_max_chars;
+    struct hub_creator **creators; /* by address key, a hash table */
+    size_t ncreator_buckets;       /* power of two */
+    size_t ncreators;
 };
 
 /* Returns a new empty hub with limits from cfg (borrowed, not kept), or NULL. */
@@ -104,17 +120,20 @@ void hub_free(struct hub *h);
 int hub_format_budgets(int format, int64_t *budget_ms);
 
 /*
- * Creates a group with its facilitator. name and facilitator_name are
+ * Creates a group with its facilitator, remembering creator (the address
+ * key of the client that asks, rate_addr_prefix; borrowed, copied; "" or
+ * NULL counts nowhere). name and facilitator_name are
  * validated (trimmed, 1..name_max_chars, no control or invisible characters), language is
  * "fr" or "en", format 45, 90 or 120. On success returns 0, sets *out
  * (borrowed: the hub owns it) and writes the facilitator's member id, member
  * key and the invite code (the only time the secrets exist in clear).
- * Errors: CODEV_E_BAD_FIELD, CODEV_E_TOO_MANY_GROUPS, CODEV_E_INTERNAL.
+ * Errors: CODEV_E_BAD_FIELD, CODEV_E_TOO_MANY_GROUPS (groups_max, or
+ * groups_per_ip live groups from creator already), CODEV_E_INTERNAL.
  */
-int hub_group_create(struct hub *h, const char *name, const char *facilitator_name,
-                     const char *language, int format, struct hub_group **out,
-                     char member_id[AUTH_UUID_LEN + 1], char key[AUTH_SECRET_LEN + 1],
-                     char invite[AUTH_SECRET_LEN + 1]);
+int hub_group_create(struct hub *h, const char *creator, const char *name,
+                     const char *facilitator_name, const char *language, int format,
+                     struct hub_group **out, char member_id[AUTH_UUID_LEN + 1],
+                     char key[AUTH_SECRET_LEN + 1], char invite[AUTH_SECRET_LEN + 1]);
 
 /* Returns the group with this id (borrowed), or NULL. */
 struct hub_group *hub_group_find(const struct hub *h, const char *id);
@@ -146,7 +165,8 @@ const struct hub_member *hub_member_find(const struct hub_group *g, const char *
 /*
  * Opens a session: a new room with the group's members and the plans still
  * to debrief, replacing a closed room. Errors: CODEV_E_SESSION_OPEN (one is
- * open), CODEV_E_TOO_MANY_SESSIONS, CODEV_E_INTERNAL.
+ * open), CODEV_E_TOO_MANY_SESSIONS (sessions_max, or sessions_per_ip open
+ * sessions of groups with g's creator already), CODEV_E_INTERNAL.
  */
 int hub_session_open(struct hub *h, struct hub_group *g, int64_t now_ms);
 
@@ -229,14 +249,22 @@ int hub_group_retention_set(struct hub_group *g, const char *name);
  * kept, without generating ids or secrets and without the groups_max and
  * members_max limits (what was accepted once stays loaded).
  *
- * hub_group_insert adds a group with no members; invite_hash is copied.
+ * hub_group_insert adds a group with no members; invite_hash and creator
+ * (an address key, or "" or NULL when unknown) are copied, and the group
+ * counts toward its creator's groups.
  * Sets *out (borrowed). Errors: CODEV_E_BAD_FIELD (an id already present, a
  * bad language), CODEV_E_INTERNAL.
  */
 int hub_group_insert(struct hub *h, const char *id, const char *name,
                      const char *language, int format, const char *facilitator,
                      const uint8_t invite_hash[AUTH_HASH_LEN],
-                     enum hub_retention retention, struct hub_group **out);
+                     enum hub_retention retention, const char *creator,
+                     struct hub_group **out);
+
+/* The groups and open sessions the groups created from address key
+ * (borrowed) hold now; 0 and 0 for an unknown key. */
+void hub_creator_usage(const struct hub *h, const char *key, uint32_t *groups,
+                       uint32_t *sessions);
 
 /* Appends a member to g (copies the strings and the hash). Returns its index
  * or CODEV_E_GROUP_FULL (HUB_MEMBERS_STORED_MAX) or CODEV_E_INTERNAL. */

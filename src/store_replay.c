@@ -282,7 +282,8 @@ static int load_groups(struct store *s, struct hub *h, struct store_load_report 
     static const char sql[] =
         "SELECT id, name, language, format, facilitator, invite_hash, retention,"
         "       coalesce(active_ms, created_ms),"
-        "       EXISTS (SELECT 1 FROM sessions WHERE group_id = groups.id)"
+        "       EXISTS (SELECT 1 FROM sessions WHERE group_id = groups.id),"
+        "       creator"
         "  FROM groups"
         " ORDER BY rowid";
     // clang-format on
@@ -301,7 +302,7 @@ static int load_groups(struct store *s, struct hub *h, struct store_load_report 
         rc = hub_group_insert(h, store_col_text(st, 0), store_col_text(st, 1),
                               store_col_text(st, 2), sqlite3_column_int(st, 3),
                               store_col_text(st, 4), sqlite3_column_blob(st, 5),
-                              (enum hub_retention)retention, &g);
+                              (enum hub_retention)retention, store_col_text(st, 9), &g);
         if (!rc) {
             g->active_ms = sqlite3_column_int64(st, 7);
             g->opened_once = sqlite3_column_int(st, 8) != 0;

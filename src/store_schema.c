@@ -144,6 +144,11 @@ static const char *const migrations[] = {
     "  observer INTEGER NOT NULL,"
     "  removed INTEGER NOT NULL,"
     "  PRIMARY KEY (session_id, idx));",
+
+    /* 4: who created each group (the address key of its creator, an IPv4
+     * address or an IPv6 /64), for groups_per_ip and sessions_per_ip
+     * across restarts. NULL for groups made before: counted nowhere. */
+    "ALTER TABLE groups ADD COLUMN creator TEXT;",
 };
 // clang-format on
 

@@ -355,3 +355,58 @@ test('the database files are 0600 and a data dir codevd creates is 0700', async 
         rmSync(parent, { recursive: true, force: true });
     }
 });
+
+test('one address at groups_per_ip and sessions_per_ip is refused; another address creates and opens; the caps hold after a restart', async () => {
+    const caps = ['--set', 'groups_per_ip=2', '--set', 'sessions_per_ip=1'];
+    const srv = await startServer({ args: caps });
+    const { dataDir } = srv;
+    let srv2; // the same data dir after a restart
+    const create = async (from) => request(srv2 ?? srv, 'POST', '/api/groups', { body: GROUP, from });
+    const open = async (g, from) => request(srv2 ?? srv, 'POST', `/api/groups/${g.group_id}/sessions`, { body: {}, key: g.member_key, from });
+    try {
+        // The squatter, 127.0.0.2: two groups, then too_many_groups.
+        const a = await create('127.0.0.2');
+        const b = await create('127.0.0.2');
+        assert.equal(a.status, 201, a.text);
+        assert.equal(b.status, 201, b.text);
+        const third = await create('127.0.0.2');
+        assert.equal(third.status, 429, third.text);
+        assert.equal(third.body.error.code, 'too_many_groups');
+
+        // One session of its groups, then too_many_sessions, whoever opens it.
+        assert.equal((await open(a.body, '127.0.0.2')).status, 201);
+        for (const from of ['127.0.0.2', '127.0.0.1']) {
+            const res = await open(b.body, from);
+            assert.equal(res.status, 429, res.text);
+            assert.equal(res.body.error.code, 'too_many_sessions', from);
+        }
+
+        // A real facilitator from another address is served.
+        const real = await create('127.0.0.1');
+        assert.equal(real.status, 201, real.text);
+        assert.equal((await open(real.body, '127.0.0.1')).status, 201);
+
+        // After a restart the groups remember their creator: same caps.
+        await srv.stop({ keepData: true });
+        srv2 = await startServer({ dataDir, args: caps });
+        const again = await create('127.0.0.2');
+        assert.equal(again.status, 429, again.text);
+        assert.equal(again.body.error.code, 'too_many_groups');
+        const reopen = await open(b.body, '127.0.0.2');
+        assert.equal(reopen.status, 429, reopen.text);
+        assert.equal(reopen.body.error.code, 'too_many_sessions');
+        const other = await create('127.0.0.3');
+        assert.equal(other.status, 201, other.text);
+        assert.equal((await open(other.body, '127.0.0.3')).status, 201);
+
+        // Deleting a group (its session with it) gives the address room again.
+        const del = await request(srv2, 'DELETE', `/api/groups/${a.body.group_id}`, { key: a.body.member_key, from: '127.0.0.2' });
+        assert.equal(del.status, 200, del.text);
+        assert.equal((await open(b.body, '127.0.0.2')).status, 201);
+        assert.equal((await create('127.0.0.2')).status, 201);
+    } finally {
+        if (srv2) await srv2.stop();
+        else await srv.stop();
+        rmSync(dataDir, { recursive: true, force: true });
+    }
+});

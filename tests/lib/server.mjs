@@ -115,12 +115,14 @@ async function startServerOnce(opts) {
         (process.env.CODEVD_WRAPPER ? process.env.CODEVD_WRAPPER.split(' ').filter(Boolean) : []);
     /* CODEVD_ARGS: options for every server of a run (run-all.sh's poll suite). */
     const extra = process.env.CODEVD_ARGS ? process.env.CODEVD_ARGS.split(' ').filter(Boolean) : [];
-    // Every test client comes from loopback: the HTTP budgets per address
-    // (proto/README.md 2.7) would throttle the suites themselves. Tests of
-    // those budgets set their own values in opts.args, which come later and win.
+    // Every test client comes from loopback: the HTTP budgets and the group
+    // and session caps per address (proto/README.md 2.7) would throttle the
+    // suites themselves. Tests of those limits set their own values in
+    // opts.args, which come later and win.
     // opts.defaults: the server exactly as shipped (the hostile-load script).
     const budgets = opts.defaults ? [] : ['--set', 'http_anon_per_min=100000', '--set', 'http_create_per_min=100000',
-        '--set', 'http_create_global_per_min=1000000', '--set', 'http_exports_per_min=100000'];
+        '--set', 'http_create_global_per_min=1000000', '--set', 'http_exports_per_min=100000',
+        '--set', 'groups_per_ip=1000000', '--set', 'sessions_per_ip=1000000'];
     const argv = [...wrapper, bin, '--port', String(port), '--data-dir', dataDir,
         '--log-level', opts.logLevel || 'info', ...budgets, ...extra, ...(opts.args || [])];
     const child = spawn(argv[0], argv.slice(1), {

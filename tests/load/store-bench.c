@@ -97,7 +97,7 @@ int main(int argc, char **argv)
     memset(text, 'x', 100);
     text[100] = '\0';
     if (store_open(&o, &s) ||
-        hub_group_create(hub, "Bench", "Ana", "en", 90, &g, mid, key, inv) ||
+        hub_group_create(hub, "", "Bench", "Ana", "en", 90, &g, mid, key, inv) ||
         store_submit_group(s, g, 0, 0) || hub_session_open(hub, g, 0) ||
         store_submit_session_open(s, g, 0))
         return 1;

@@ -54,6 +54,8 @@ static const struct num_key num_keys[] = {
     NUM(group_journal_max_bytes, 65536, 1073741824, 8388608),
     NUM(groups_max, 1, 10000000, 100000),
     NUM(sessions_max, 1, 1000000, 10000),
+    NUM(groups_per_ip, 1, 1000000, 50),
+    NUM(sessions_per_ip, 1, 1000000, 20),
     NUM(connections_max, 1, 1000000, 19000),
     NUM(connections_per_ip, 1, 1000000, 256),
     NUM(commands_per_sec, 1, 10000, 20),
@@ -366,6 +368,8 @@ static void each_key_parses_from_file(void **state)
     assert_int_equal(c.group_journal_max_bytes, 16777216);
     assert_int_equal(c.groups_max, 10000000);
     assert_int_equal(c.sessions_max, 2000);
+    assert_int_equal(c.groups_per_ip, 7);
+    assert_int_equal(c.sessions_per_ip, 3);
     assert_int_equal(c.connections_max, 5000);
     assert_int_equal(c.connections_per_ip, 100);
     assert_int_equal(c.commands_per_sec, 10);

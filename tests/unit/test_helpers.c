@@ -13,5 +13,7 @@ struct config test_config(void)
         .members_max = 16,
         .groups_max = 100,
         .sessions_max = 100,
+        .groups_per_ip = 50,
+        .sessions_per_ip = 20,
     };
 }

@@ -32,8 +32,8 @@ static int setup(void **state)
     cfg.groups_max = 3;
     cfg.sessions_max = 2;
     f->hub = hub_new(&cfg);
-    assert_int_equal(hub_group_create(f->hub, "  Managers Lyon ", "Léa", "fr", 90, &f->g,
-                                      f->fac_id, f->fac_key, f->invite),
+    assert_int_equal(hub_group_create(f->hub, "", "  Managers Lyon ", "Léa", "fr", 90,
+                                      &f->g, f->fac_id, f->fac_key, f->invite),
                      0);
     *state = f;
     return 0;
@@ -84,23 +84,25 @@ static void bad_group_settings_are_refused(void **state)
 
     memset(long_name, 'a', 61);
     long_name[61] = '\0';
-    assert_int_equal(hub_group_create(f->hub, "G", "F", "de", 90, &g, id, key, inv),
+    assert_int_equal(hub_group_create(f->hub, "", "G", "F", "de", 90, &g, id, key, inv),
                      CODEV_E_BAD_FIELD);
-    assert_int_equal(hub_group_create(f->hub, "G", "F", "fr", 60, &g, id, key, inv),
+    assert_int_equal(hub_group_create(f->hub, "", "G", "F", "fr", 60, &g, id, key, inv),
                      CODEV_E_BAD_FIELD);
-    assert_int_equal(hub_group_create(f->hub, "   ", "F", "fr", 90, &g, id, key, inv),
+    assert_int_equal(hub_group_create(f->hub, "", "   ", "F", "fr", 90, &g, id, key, inv),
                      CODEV_E_BAD_FIELD);
-    assert_int_equal(hub_group_create(f->hub, "G", "F\x01", "fr", 90, &g, id, key, inv),
-                     CODEV_E_BAD_FIELD);
-    assert_int_equal(hub_group_create(f->hub, long_name, "F", "fr", 90, &g, id, key, inv),
-                     CODEV_E_BAD_FIELD);
+    assert_int_equal(
+        hub_group_create(f->hub, "", "G", "F\x01", "fr", 90, &g, id, key, inv),
+        CODEV_E_BAD_FIELD);
+    assert_int_equal(
+        hub_group_create(f->hub, "", long_name, "F", "fr", 90, &g, id, key, inv),
+        CODEV_E_BAD_FIELD);
     /* 60 characters of two bytes each is fine: the limit is in characters */
     {
         char accents[130] = "";
         for (int i = 0; i < 60; i++)
             strcat(accents, "é");
         assert_int_equal(
-            hub_group_create(f->hub, accents, "F", "en", 45, &g, id, key, inv), 0);
+            hub_group_create(f->hub, "", accents, "F", "en", 45, &g, id, key, inv), 0);
     }
 }
 
@@ -155,9 +157,9 @@ static void names_refuse_invisible_and_bidi_characters(void **state)
     int idx;
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        if (hub_group_create(f->hub, bad[i], "F", "fr", 90, &g, id, key, inv) !=
+        if (hub_group_create(f->hub, "", bad[i], "F", "fr", 90, &g, id, key, inv) !=
                 CODEV_E_BAD_FIELD ||
-            hub_group_create(f->hub, "G", bad[i], "fr", 90, &g, id, key, inv) !=
+            hub_group_create(f->hub, "", "G", bad[i], "fr", 90, &g, id, key, inv) !=
                 CODEV_E_BAD_FIELD ||
             hub_member_join(f->hub, f->g, f->invite, bad[i], id, key, &idx) !=
                 CODEV_E_BAD_FIELD)
@@ -174,9 +176,11 @@ static void the_group_limit_is_enforced(void **state)
     char id[AUTH_UUID_LEN + 1], key[AUTH_SECRET_LEN + 1], inv[AUTH_SECRET_LEN + 1];
     struct hub_group *g;
 
-    assert_int_equal(hub_group_create(f->hub, "B", "F", "fr", 90, &g, id, key, inv), 0);
-    assert_int_equal(hub_group_create(f->hub, "C", "F", "fr", 90, &g, id, key, inv), 0);
-    assert_int_equal(hub_group_create(f->hub, "D", "F", "fr", 90, &g, id, key, inv),
+    assert_int_equal(hub_group_create(f->hub, "", "B", "F", "fr", 90, &g, id, key, inv),
+                     0);
+    assert_int_equal(hub_group_create(f->hub, "", "C", "F", "fr", 90, &g, id, key, inv),
+                     0);
+    assert_int_equal(hub_group_create(f->hub, "", "D", "F", "fr", 90, &g, id, key, inv),
                      CODEV_E_TOO_MANY_GROUPS);
 }
 
@@ -187,7 +191,7 @@ static void a_key_opens_only_its_own_group(void **state)
     struct hub_group *other;
 
     assert_int_equal(
-        hub_group_create(f->hub, "B", "Marc", "fr", 90, &other, id, key, inv), 0);
+        hub_group_create(f->hub, "", "B", "Marc", "fr", 90, &other, id, key, inv), 0);
     assert_non_null(hub_member_auth(f->g, f->fac_key));
     assert_null(hub_member_auth(f->g, key));
     assert_null(hub_member_auth(other, f->fac_key));
@@ -241,8 +245,10 @@ static void one_session_at_a_time_within_the_server_limit(void **state)
     assert_non_null(f->g->room);
     assert_int_equal(f->g->room->step, STEP_OPENING);
     assert_int_equal(hub_session_open(f->hub, f->g, 1000), CODEV_E_SESSION_OPEN);
-    assert_int_equal(hub_group_create(f->hub, "B", "F", "fr", 90, &b, id, key, inv), 0);
-    assert_int_equal(hub_group_create(f->hub, "C", "F", "fr", 90, &c, id, key, inv), 0);
+    assert_int_equal(hub_group_create(f->hub, "", "B", "F", "fr", 90, &b, id, key, inv),
+                     0);
+    assert_int_equal(hub_group_create(f->hub, "", "C", "F", "fr", 90, &c, id, key, inv),
+                     0);
     assert_int_equal(hub_session_open(f->hub, b, 1000), 0);
     assert_int_equal(hub_session_open(f->hub, c, 1000), CODEV_E_TOO_MANY_SESSIONS);
     assert_int_equal(f->hub->open_sessions, 2);
@@ -270,6 +276,118 @@ static int apply(struct room *r, const char *member_id, enum room_cmd_type type,
 
     snprintf(cmd.id, sizeof(cmd.id), "c%d", ++counter);
     return room_apply(r, room_member_find(r, member_id), &cmd, now, &seq, NULL);
+}
+
+/* Asserts the groups and open sessions counted for the address key. */
+static void assert_usage(const struct hub *h, const char *key, uint32_t groups,
+                         uint32_t sessions)
+{
+    uint32_t ng, ns;
+
+    hub_creator_usage(h, key, &ng, &ns);
+    assert_int_equal(ng, groups);
+    assert_int_equal(ns, sessions);
+}
+
+static void one_address_is_held_to_its_own_group_and_session_caps(void **state)
+{
+    struct config cfg = test_config();
+    char id[4][AUTH_UUID_LEN + 1], key[AUTH_SECRET_LEN + 1], inv[AUTH_SECRET_LEN + 1];
+    struct hub_group *g[4];
+    struct hub *h;
+
+    (void)state;
+    cfg.groups_per_ip = 2;
+    cfg.sessions_per_ip = 1;
+    h = hub_new(&cfg);
+    assert_non_null(h);
+    assert_int_equal(
+        hub_group_create(h, "10.0.0.1", "A", "F", "fr", 90, &g[0], id[0], key, inv), 0);
+    assert_string_equal(g[0]->creator, "10.0.0.1");
+    assert_int_equal(
+        hub_group_create(h, "10.0.0.1", "B", "F", "fr", 90, &g[1], id[1], key, inv), 0);
+    assert_usage(h, "10.0.0.1", 2, 0);
+    /* At its cap, the address is refused; another address, and a group
+     * whose creator is unknown, are not. */
+    assert_int_equal(
+        hub_group_create(h, "10.0.0.1", "C", "F", "fr", 90, &g[2], id[2], key, inv),
+        CODEV_E_TOO_MANY_GROUPS);
+    assert_int_equal(
+        hub_group_create(h, "10.0.0.2", "C", "F", "fr", 90, &g[2], id[2], key, inv), 0);
+    assert_int_equal(hub_group_create(h, "", "D", "F", "fr", 90, &g[3], id[3], key, inv),
+                     0);
+    assert_usage(h, "10.0.0.1", 2, 0);
+    assert_usage(h, "10.0.0.2", 1, 0);
+    assert_usage(h, "", 0, 0);
+
+    /* Sessions count toward the group's creator, whoever opens them. */
+    assert_int_equal(hub_session_open(h, g[0], 1000), 0);
+    assert_usage(h, "10.0.0.1", 2, 1);
+    assert_int_equal(hub_session_open(h, g[1], 1000), CODEV_E_TOO_MANY_SESSIONS);
+    assert_int_equal(hub_session_open(h, g[2], 1000), 0);
+    assert_int_equal(hub_session_open(h, g[3], 1000), 0);
+    assert_usage(h, "10.0.0.2", 1, 1);
+
+    /* A close frees the session; then the other group may open. */
+    assert_int_equal(apply(g[0]->room, id[0], CMD_SESSION_CLOSE, NULL, NULL, 2000), 0);
+    room_outbox_clear(g[0]->room);
+    hub_sync(h, g[0]);
+    assert_usage(h, "10.0.0.1", 2, 0);
+    assert_int_equal(hub_session_open(h, g[1], 3000), 0);
+    assert_usage(h, "10.0.0.1", 2, 1);
+
+    /* Deleting (or expiring: the same call) a group with an open session
+     * frees both; the address may create again. */
+    hub_group_delete(h, g[1]);
+    assert_usage(h, "10.0.0.1", 1, 0);
+    assert_int_equal(
+        hub_group_create(h, "10.0.0.1", "E", "F", "fr", 90, &g[1], id[1], key, inv), 0);
+    assert_usage(h, "10.0.0.1", 2, 0);
+    hub_group_delete(h, g[0]);
+    hub_group_delete(h, g[1]);
+    assert_usage(h, "10.0.0.1", 0, 0);
+    assert_int_equal(h->ncreators, 1); /* 10.0.0.2 only: empty entries go */
+    hub_free(h);
+}
+
+static void loading_counts_groups_and_sessions_by_creator(void **state)
+{
+    struct config cfg = test_config();
+    uint8_t hash[AUTH_HASH_LEN] = {0};
+    struct hub_group *g[3];
+    struct hub *h;
+    int64_t budgets[STEP_COUNT];
+    struct room *r;
+
+    (void)state;
+    cfg.groups_per_ip = 2;
+    cfg.sessions_per_ip = 1;
+    h = hub_new(&cfg);
+    assert_int_equal(hub_group_insert(h, "g0", "A", "fr", 90, "m0", hash,
+                                      HUB_RETENTION_PERSONAL, "2001:db8:1:2::/64", &g[0]),
+                     0);
+    assert_int_equal(hub_group_insert(h, "g1", "B", "fr", 90, "m1", hash,
+                                      HUB_RETENTION_PERSONAL, "2001:db8:1:2::/64", &g[1]),
+                     0);
+    assert_int_equal(hub_group_insert(h, "g2", "C", "fr", 90, "m2", hash,
+                                      HUB_RETENTION_PERSONAL, NULL, &g[2]),
+                     0);
+    assert_string_equal(g[2]->creator, "");
+    assert_usage(h, "2001:db8:1:2::/64", 2, 0);
+    assert_int_equal(hub_format_budgets(90, budgets), 0);
+    r = room_new("s0", budgets, &h->room_limits, 1000);
+    assert_int_equal(hub_session_attach(h, g[0], r), 0);
+    assert_usage(h, "2001:db8:1:2::/64", 2, 1);
+    /* What was loaded counts toward the caps from here on. */
+    assert_int_equal(hub_session_open(h, g[1], 2000), CODEV_E_TOO_MANY_SESSIONS);
+    {
+        char id[AUTH_UUID_LEN + 1], key[AUTH_SECRET_LEN + 1], inv[AUTH_SECRET_LEN + 1];
+        struct hub_group *x;
+        assert_int_equal(hub_group_create(h, "2001:db8:1:2::/64", "D", "F", "fr", 90, &x,
+                                          id, key, inv),
+                         CODEV_E_TOO_MANY_GROUPS);
+    }
+    hub_free(h);
 }
 
 static void the_action_plan_waits_for_the_next_session_debrief(void **state)
@@ -469,6 +587,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             a_closed_room_keeps_no_text_under_personal_retention, setup, teardown),
         cmocka_unit_test(format_budgets_follow_the_practice_table),
+        cmocka_unit_test(one_address_is_held_to_its_own_group_and_session_caps),
+        cmocka_unit_test(loading_counts_groups_and_sessions_by_creator),
     };
     return cmocka_run_group_tests_name("hub", tests, NULL, NULL);
 }

@@ -376,8 +376,8 @@ static void a_spliced_welcome_is_the_whole_welcome(void **state)
     (void)state;
     h = hub_new(&cfg);
     assert_non_null(h);
-    assert_int_equal(hub_group_create(h, "G [1]", "Léa", "fr", 90, &g, ids[0], key, inv),
-                     0);
+    assert_int_equal(
+        hub_group_create(h, "", "G [1]", "Léa", "fr", 90, &g, ids[0], key, inv), 0);
     for (int i = 0; i < 3; i++)
         assert_int_equal(hub_member_join(h, g, inv, names[i], ids[i + 1], key, &idx), 0);
     assert_int_equal(hub_session_open(h, g, 1000), 0);

@@ -159,8 +159,8 @@ static void make_group(struct fx *f, int64_t now)
     static const char *const names[] = {"Léa", "Ana", "Bruno", "Chloé", "Dev"};
     int idx;
 
-    assert_int_equal(hub_group_create(f->hub, "Managers Lyon", names[F], "fr", 90, &f->g,
-                                      f->id[F], f->key[F], f->invite),
+    assert_int_equal(hub_group_create(f->hub, "", "Managers Lyon", names[F], "fr", 90,
+                                      &f->g, f->id[F], f->key[F], f->invite),
                      0);
     assert_int_equal(store_submit_group(f->store, f->g, now, f->token++), 0);
     for (int m = A; m <= C; m++) {
@@ -576,6 +576,37 @@ static void groups_members_and_plans_come_back_after_a_restart(void **state)
     assert_false(g->plans[0].debriefed);
 }
 
+static void a_group_keeps_its_creator_and_its_counts_after_a_restart(void **state)
+{
+    struct fx *f = *state;
+    char id[AUTH_UUID_LEN + 1], key[AUTH_SECRET_LEN + 1], inv[AUTH_SECRET_LEN + 1];
+    struct hub_group *g2;
+    uint32_t groups, sessions;
+
+    assert_int_equal(hub_group_create(f->hub, "192.0.2.7", "Managers Lyon", "Léa", "fr",
+                                      90, &f->g, id, key, inv),
+                     0);
+    assert_int_equal(store_submit_group(f->store, f->g, T0, f->token++), 0);
+    assert_int_equal(hub_group_create(f->hub, "192.0.2.7", "Other", "Zoé", "en", 45, &g2,
+                                      id, key, inv),
+                     0);
+    assert_int_equal(store_submit_group(f->store, g2, T0, f->token++), 0);
+    f->now = T0;
+    open_session(f);
+    commit_all(f);
+
+    restart_group(f, T0);
+    assert_string_equal(f->g->creator, "192.0.2.7");
+    hub_creator_usage(f->hub, "192.0.2.7", &groups, &sessions);
+    assert_int_equal(groups, 2);
+    assert_int_equal(sessions, 1);
+    /* A later save of the group (its settings) keeps who created it. */
+    assert_int_equal(store_submit_group(f->store, f->g, T0 + 1, f->token++), 0);
+    commit_all(f);
+    restart_group(f, T0);
+    assert_string_equal(f->g->creator, "192.0.2.7");
+}
+
 /* ---- the journal -------------------------------------------------------------- */
 
 static void replay_rebuilds_an_open_room_identical_to_the_original(void **state)
@@ -686,7 +717,7 @@ static void a_full_queue_refuses_submits_until_drained(void **state)
 
     store_close(f->store);
     f->store = open_store(f, 0, 3);
-    assert_int_equal(hub_group_create(f->hub, "Small queue", "Léa", "fr", 45, &f->g,
+    assert_int_equal(hub_group_create(f->hub, "", "Small queue", "Léa", "fr", 45, &f->g,
                                       f->id[F], f->key[F], f->invite),
                      0);
     for (uint64_t t = 1; t <= 3; t++)
@@ -858,9 +889,9 @@ static void personal_retention_erases_text_interleaved_with_another_session(void
     f->hub->room_limits.cards_per_step = 100000;
     make_group(f, T0);
     g1 = f->g;
-    assert_int_equal(
-        hub_group_create(f->hub, "Other group", "Zoé", "en", 45, &g2, id2, key2, inv2),
-        0);
+    assert_int_equal(hub_group_create(f->hub, "", "Other group", "Zoé", "en", 45, &g2,
+                                      id2, key2, inv2),
+                     0);
     assert_int_equal(store_submit_group(f->store, g2, T0, f->token++), 0);
     f->now = T0;
     open_session(f);
@@ -1225,6 +1256,8 @@ int main(void)
             teardown),
         cmocka_unit_test_setup_teardown(
             a_session_closed_just_before_a_crash_is_finalized_at_load, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            a_group_keeps_its_creator_and_its_counts_after_a_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(an_unreadable_closed_room_is_skipped_not_fatal,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(deleted_text_leaves_the_wal_once_a_reader_lets_go,
