@@ -49,8 +49,8 @@ struct config {
     uint32_t members_max;         /* per group, default 16, at most 64 */
     uint32_t groups_max;          /* default 100000 */
     uint32_t sessions_max;        /* open sessions, default 10000 */
-    uint32_t groups_per_ip;       /* live groups per creator address, default 50 */
-    uint32_t sessions_per_ip;     /* open sessions per creator address, default 20 */
+    uint32_t groups_per_ip;       /* live groups per creator address, default 200 */
+    uint32_t sessions_per_ip;     /* open sessions per creator address, default 50 */
     uint32_t connections_max;     /* default 19000 */
     uint32_t connections_per_ip;  /* default 256 */
     uint32_t commands_per_sec;    /* token bucket rate, default 20 */
