@@ -24,6 +24,7 @@
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "errors.h"
 #include "log.h"
@@ -134,6 +135,10 @@ void http_bodies_sweep(struct server *s, int64_t mono)
         log_info("http %.40s: request body not complete in time, closing", h->path);
         h->body_late = true;
         lws_set_timeout(h->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        /* And the socket itself, on HTTP/1 (an HTTP/2 stream shares it):
+         * lws then sees the hang-up at once, whatever its own timers do. */
+        if (lws_get_network_wsi(h->wsi) == h->wsi)
+            shutdown(lws_get_socket_fd(h->wsi), SHUT_RDWR);
     }
 }
 
