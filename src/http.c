@@ -142,6 +142,36 @@ void http_bodies_sweep(struct server *s, int64_t mono)
     }
 }
 
+/* Encodes reply's answer (its text: Markdown or HTML, else its JSON body)
+ * after LWS_PRE bytes of headroom, releasing both; sets *len, the content
+ * type and the attachment name (NULL for JSON). Returns the new buffer, or
+ * NULL when out of memory (*len then 0). Any thread. */
+static unsigned char *http_reply_encode(struct http_api_reply *reply, size_t *len,
+                                        const char **content_type, const char **filename)
+{
+    unsigned char *buf;
+
+    *len = 0;
+    if (reply->text) {
+        buf = malloc(LWS_PRE + reply->text_len + 1);
+        if (buf) {
+            memcpy(buf + LWS_PRE, reply->text, reply->text_len);
+            *len = reply->text_len;
+        }
+        *content_type = reply->content_type;
+        *filename = reply->filename;
+        free(reply->text);
+        reply->text = NULL;
+    } else {
+        buf = proto_dump(reply->body, LWS_PRE, len);
+        *content_type = "application/json";
+        *filename = NULL;
+    }
+    json_decref(reply->body);
+    reply->body = NULL;
+    return buf;
+}
+
 /* Runs t's export and encodes its answer. Export thread. */
 static void export_task_run(struct server *s, struct export_task *t)
 {
@@ -149,19 +179,7 @@ static void export_task_run(struct server *s, struct export_task *t)
 
     http_api_job_run(t->job, s->store, &reply);
     t->status = reply.status;
-    if (reply.text) {
-        t->resp = malloc(LWS_PRE + reply.text_len + 1);
-        if (t->resp)
-            memcpy(t->resp + LWS_PRE, reply.text, reply.text_len);
-        t->resp_len = reply.text_len;
-        t->content_type = reply.content_type;
-        t->filename = reply.filename;
-        free(reply.text);
-    } else {
-        t->resp = proto_dump(reply.body, LWS_PRE, &t->resp_len);
-        t->content_type = "application/json";
-    }
-    json_decref(reply.body);
+    t->resp = http_reply_encode(&reply, &t->resp_len, &t->content_type, &t->filename);
 }
 
 static void *export_thread_main(void *arg)
@@ -434,21 +452,7 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
     }
     h->status = reply.status;
     h->retry_after_s = reply.retry_after_s;
-    if (reply.text) {
-        h->resp = malloc(LWS_PRE + reply.text_len + 1);
-        if (h->resp) {
-            memcpy(h->resp + LWS_PRE, reply.text, reply.text_len);
-            h->resp_len = reply.text_len;
-        }
-        h->content_type = reply.content_type;
-        h->filename = reply.filename;
-        free(reply.text);
-    } else {
-        h->resp = proto_dump(reply.body, LWS_PRE, &h->resp_len);
-        h->content_type = "application/json";
-        h->filename = NULL;
-    }
-    json_decref(reply.body);
+    h->resp = http_reply_encode(&reply, &h->resp_len, &h->content_type, &h->filename);
     if (reply.effect == HTTP_API_EFFECT_OPENED)
         dispatch_session_opened(s, reply.group);
     else if (reply.effect == HTTP_API_EFFECT_UPDATED)
