@@ -136,6 +136,8 @@ static const struct config_key config_keys[] = {
     U32(http_create_global_per_min, 1, 1000000, 120,
         "groups created per minute on the whole server"),
     U32(http_exports_per_min, 1, 100000, 30, "exports per minute per member"),
+    U32(http_writes_per_min, 1, 100000, 60,
+        "writes between sessions (proposals, drafts...) per minute per member"),
     U32(session_idle_close_s, 1, 31536000, 43200,
         "seconds without a command before an open session closes"),
     U32(group_idle_expire_s, 1, 315360000, 2592000,

@@ -198,9 +198,60 @@ void dispatch_conn_closed(struct server *s, struct conn *c)
 
 /* A session was opened in g: count everyone online in the new room and send
  * each connection its own snapshot. */
+/*
+ * A session just opened: the debriefs its earlier clients posted in
+ * advance become theirs in the room, each as the debrief_post they would
+ * have sent (journaled like any command, with the id "advance-<plan id>",
+ * so that a replay rebuilds them); then the group is saved with what it
+ * keeps between sessions (the next session took place; the advance copies
+ * went with hub_sync). A debrief the room refuses (its budget) is left for
+ * the client to post live.
+ */
+static void dispatch_session_prefill(struct server *s, struct hub_group *g, int64_t now)
+{
+    struct room *r = g->room;
+    uint64_t token;
+
+    for (size_t i = 0; i < r->ndebriefs; i++) {
+        const struct room_debrief *d = &r->debriefs[i];
+        const struct hub_plan *p = NULL;
+        struct room_cmd cmd;
+        uint64_t seq = 0;
+        bool dup = false;
+        int rc;
+
+        for (size_t j = 0; j < g->nplans; j++)
+            if (g->plans[j].pre_debriefed && strcmp(g->plans[j].id, d->id) == 0)
+                p = &g->plans[j];
+        if (!p || store_is_full(s->store))
+            continue;
+        memset(&cmd, 0, sizeof(cmd));
+        cmd.type = CMD_DEBRIEF_POST;
+        snprintf(cmd.id, sizeof(cmd.id), "advance-%s", p->id);
+        cmd.ref = p->id;
+        cmd.variant = p->pre_outcome;
+        cmd.text = p->pre_comment;
+        rc = room_apply(r, d->client, &cmd, now, &seq, &dup);
+        room_outbox_clear(r);
+        if (rc || dup)
+            continue;
+        token = ++s->next_token;
+        if (store_submit_cmd(s->store, r, d->client, &cmd, now, seq, token) ||
+            dispatch_wait_push(s, token, WAITS_NONE, NULL, NULL))
+            log_err("group %s: debrief in advance not journaled", g->id);
+    }
+    hub_sync(s->hub, g);
+    token = ++s->next_token;
+    if (store_submit_life(s->store, g, now, token) ||
+        dispatch_wait_push(s, token, WAITS_NONE, NULL, NULL))
+        log_err("group %s: its next session not saved", g->id);
+}
+
 void dispatch_session_opened(struct server *s, struct hub_group *g)
 {
     int64_t now = server_now_ms(s);
+
+    dispatch_session_prefill(s, g, now);
 
     for (struct conn *c = group_conns(g); c; c = c->next) {
         int idx = conn_member_idx(c);

@@ -79,7 +79,12 @@
     X(NOT_FOUND, "not_found", "No such resource.")                                       \
     X(METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed.")                   \
     X(UNAUTHORIZED, "unauthorized", "A valid member key is required.")                   \
-    X(INTERNAL, "internal", "Internal error.")
+    X(INTERNAL, "internal", "Internal error.")                                           \
+    /* Between sessions (HTTP) */                                                        \
+    X(TOO_MANY_PROPOSALS, "too_many_proposals",                                          \
+      "The group, or you, already proposed as many cases as it may hold.")               \
+    X(NOT_AUTHOR, "not_author", "Only its author can change or withdraw this.")          \
+    X(NO_NEXT_SESSION, "no_next_session", "The next session has no date yet.")
 
 enum codev_err {
     CODEV_OK = 0,

@@ -443,6 +443,110 @@ fail:
     return NULL;
 }
 
+/* A member's turns: consultations as client, sessions as facilitator. */
+struct turns {
+    unsigned client, facilitator;
+    int64_t last_client_ms, last_facilitator_ms; /* 0 = never */
+    size_t ordinal;
+};
+
+/* Whether member a comes after member b in the order of the next turns:
+ * never first (in group order), then the least recent, then the fewest. */
+static bool turns_after(const struct turns *t, size_t a, size_t b, bool client)
+{
+    const struct turns *x = &t[a], *y = &t[b];
+    int64_t lx = client ? x->last_client_ms : x->last_facilitator_ms;
+    int64_t ly = client ? y->last_client_ms : y->last_facilitator_ms;
+    unsigned nx = client ? x->client : x->facilitator;
+    unsigned ny = client ? y->client : y->facilitator;
+
+    if ((nx == 0) != (ny == 0))
+        return nx != 0;
+    if (lx != ly)
+        return lx > ly;
+    if (nx != ny)
+        return nx > ny;
+    return x->ordinal > y->ordinal;
+}
+
+/* The ids of the members in idx (n of them, at most a group's), in the
+ * order of the next client's turn or facilitator's, as a JSON array (an
+ * insertion sort: a few dozen members). */
+static json_t *turns_order(const struct hub_group *g, const struct turns *t,
+                           size_t *idx, size_t n, bool client)
+{
+    json_t *a = json_array();
+
+    for (size_t i = 1; i < n; i++) {
+        for (size_t j = i; j > 0 && turns_after(t, idx[j - 1], idx[j], client); j--) {
+            size_t tmp = idx[j - 1];
+            idx[j - 1] = idx[j];
+            idx[j] = tmp;
+        }
+    }
+    for (size_t i = 0; a && i < n; i++)
+        json_array_append_new(a, json_string(g->members[idx[i]].id));
+    return a;
+}
+
+json_t *export_rotation_json(const struct store_history *h,
+                             const struct export_context *ctx)
+{
+    const struct hub_group *g = ctx->group;
+    struct turns *t = calloc(g->nmembers ? g->nmembers : 1, sizeof(*t));
+    size_t *idx = calloc(g->nmembers ? g->nmembers : 1, sizeof(*idx)), n = 0;
+    json_t *members = json_array(), *out = NULL;
+
+    if (!t || !idx || !members)
+        goto done;
+    for (size_t m = 0; m < g->nmembers; m++)
+        t[m].ordinal = m;
+    for (size_t s = 0; s < h->nsessions; s++) {
+        const struct store_session_history *sh = &h->sessions[s];
+        for (size_t m = 0; m < g->nmembers; m++) {
+            bool facilitated = false;
+            for (size_t c = 0; c < sh->nconsultations; c++) {
+                if (strcmp(g->members[m].id, sh->consultations[c].client) == 0) {
+                    t[m].client++;
+                    t[m].last_client_ms = sh->closed_ms;
+                }
+                facilitated = facilitated ||
+                              strcmp(g->members[m].id, sh->consultations[c].facilitator) == 0;
+            }
+            if (facilitated) {
+                t[m].facilitator++;
+                t[m].last_facilitator_ms = sh->closed_ms;
+            }
+        }
+    }
+    for (size_t m = 0; m < g->nmembers; m++) {
+        const struct hub_member *hm = &g->members[m];
+        if (hm->removed)
+            continue;
+        if (json_array_append_new(
+                members,
+                json_pack("{s:s, s:s, s:b, s:i, s:o, s:i, s:o}", "id", hm->id, "name",
+                          hm->name, "observer", hm->observer, "as_client",
+                          (int)t[m].client, "last_client_ms",
+                          int_or_null(t[m].last_client_ms, t[m].client > 0),
+                          "as_facilitator", (int)t[m].facilitator, "last_facilitator_ms",
+                          int_or_null(t[m].last_facilitator_ms, t[m].facilitator > 0))))
+            goto done;
+        if (!hm->observer)
+            idx[n++] = m;
+    }
+    json_t *clients = turns_order(g, t, idx, n, true);
+    json_t *facilitators = turns_order(g, t, idx, n, false);
+    out = json_pack("{s:s, s:i, s:O, s:o, s:o}", "group_id", g->id, "sessions",
+                    (int)h->nsessions, "members", members, "next_clients", clients,
+                    "next_facilitators", facilitators);
+done:
+    json_decref(members);
+    free(t);
+    free(idx);
+    return out;
+}
+
 static void out_person(struct doc *o, const struct export_context *ctx, const char *id)
 {
     const char *name = member_name(ctx, id);

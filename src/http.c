@@ -63,6 +63,16 @@ static bool http_export_allowed(void *arg, struct hub_member *m, int *retry_afte
     return true;
 }
 
+/* http_api_gate: a member's budget for the writes between sessions. */
+static bool http_write_allowed(void *arg, struct hub_member *m, int *retry_after_s)
+{
+    struct server *s = arg;
+    double per_min = s->cfg->http_writes_per_min;
+
+    return rate_bucket_take(&m->writes, per_min, per_min, server_now_ms(s),
+                            retry_after_s);
+}
+
 /* A call made without a member key: creating or joining a group (the
  * route table says which), or any call with no Bearer key at all. Calls
  * with a key that turns out wrong are charged after the fact (see
@@ -344,6 +354,7 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
 {
     char creator[RATE_ADDR_LEN] = "";
     const struct http_api_gate gate = {.export_allowed = http_export_allowed,
+                                       .write_allowed = http_write_allowed,
                                        .arg = s,
                                        .offload = true,
                                        .connections = s->npeers,
@@ -412,7 +423,8 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
                                           .body = http_api_error_json(CODEV_E_INTERNAL)};
     }
     if (reply.effect == HTTP_API_EFFECT_CREATED ||
-        reply.effect == HTTP_API_EFFECT_UPDATED || reply.effect == HTTP_API_EFFECT_JOINED)
+        reply.effect == HTTP_API_EFFECT_UPDATED || reply.effect == HTTP_API_EFFECT_JOINED ||
+        reply.effect == HTTP_API_EFFECT_LIFE)
         reply.group->active_ms = now;
     /* The facilitator deleted the group: gone from the store (the answer
      * waits for the commit), its sockets closed, gone from the hub. */
@@ -437,6 +449,8 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
         if (reply.effect == HTTP_API_EFFECT_CREATED ||
             reply.effect == HTTP_API_EFFECT_UPDATED)
             rc = store_submit_group(s->store, reply.group, now, token);
+        else if (reply.effect == HTTP_API_EFFECT_LIFE)
+            rc = store_submit_life(s->store, reply.group, now, token);
         else if (reply.effect == HTTP_API_EFFECT_JOINED)
             rc = store_submit_member_join(s->store, reply.group, reply.joined_room_idx,
                                           now, token);

@@ -67,6 +67,7 @@ struct hub *hub_new(const struct config *cfg)
 
 static void hub_group_free(struct hub_group *g)
 {
+    hub_life_free(g);
     for (size_t i = 0; i < g->nmembers; i++)
         free(g->members[i].name);
     for (size_t i = 0; i < g->nplans; i++) {
@@ -421,7 +422,10 @@ int hub_session_open(struct hub *h, struct hub_group *g, int64_t now_ms)
     }
     g->opened_once = true;
     g->room_active_ms = now_ms;
-    return hub_session_attach(h, g, r);
+    if (hub_session_attach(h, g, r))
+        return CODEV_E_SESSION_OPEN; /* checked above: not reached */
+    hub_life_session_opened(g);
+    return 0;
 fail:
     room_free(r);
     return CODEV_E_INTERNAL;
@@ -603,15 +607,27 @@ void hub_sync(struct hub *h, struct hub_group *g)
     for (size_t i = 0; i < r->ndebriefs; i++) {
         if (r->debriefs[i].outcome < 0)
             continue;
-        for (size_t j = 0; j < g->nplans; j++)
-            if (strcmp(g->plans[j].id, r->debriefs[i].id) == 0)
-                g->plans[j].debriefed = true;
+        for (size_t j = 0; j < g->nplans; j++) {
+            struct hub_plan *p = &g->plans[j];
+            if (strcmp(p->id, r->debriefs[i].id) != 0)
+                continue;
+            p->debriefed = true;
+            /* The room's debrief is the one kept now (with the plan, at the
+             * close): the copy posted in advance goes. */
+            if (p->pre_comment) {
+                memset(p->pre_comment, 0, strlen(p->pre_comment));
+                free(p->pre_comment);
+                p->pre_comment = NULL;
+            }
+            p->pre_debriefed = false;
+        }
     }
     if (r->step == STEP_CLOSED && g->room_counted) {
         g->room_counted = false;
         h->open_sessions--;
         hub_creator_count(h, g->creator, 0, -1);
         hub_keep_plans(g, r);
+        hub_life_session_closed(g);
         if (g->retention == HUB_RETENTION_PERSONAL)
             hub_room_strip(g);
     }
@@ -780,9 +796,11 @@ int hub_plan_insert(struct hub_group *g, const struct hub_plan *src)
     *p = *src;
     p->text = strdup(src->text);
     p->due = util_strdup_or_null(src->due);
-    if (!p->text || (src->due && !p->due)) {
+    p->pre_comment = util_strdup_or_null(src->pre_comment);
+    if (!p->text || (src->due && !p->due) || (src->pre_comment && !p->pre_comment)) {
         free(p->text);
         free(p->due);
+        free(p->pre_comment);
         return CODEV_E_INTERNAL;
     }
     g->nplans++;

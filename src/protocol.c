@@ -723,6 +723,72 @@ json_t *proto_group_json(const struct hub_group *g)
                      g->facilitator, "members", members, "session", session);
 }
 
+/* {"id", "name"} of a member of g, or null for "" or an unknown id. */
+static json_t *between_person(const struct hub_group *g, const char *id)
+{
+    const struct hub_member *m = id && id[0] ? hub_member_find(g, id) : NULL;
+
+    if (!m)
+        return json_null();
+    return json_pack("{s:s, s:s}", "id", m->id, "name", m->name);
+}
+
+json_t *proto_proposal_json(const struct hub_group *g, const struct hub_proposal *p)
+{
+    bool chosen = p->chosen[0] && g->room && strcmp(p->chosen, g->room->session_id) == 0;
+
+    return json_pack("{s:s, s:o, s:s, s:o, s:I, s:I, s:b}", "id", p->id, "author",
+                     between_person(g, p->author), "title", p->title, "text",
+                     proto_json_string_or_null(p->text), "created_ms",
+                     (json_int_t)p->created_ms, "updated_ms", (json_int_t)p->updated_ms,
+                     "chosen", chosen);
+}
+
+json_t *proto_between_json(const struct hub_group *g, const char *member_id)
+{
+    json_t *rota = json_array(), *proposals = json_array(), *debriefs = json_array();
+    json_t *next = json_null(), *draft = json_null();
+    const struct hub_next *n = &g->next_session;
+    const struct hub_draft *d = hub_draft_find(g, member_id);
+
+    for (size_t i = 0; rota && i < g->nrota; i++)
+        json_array_append_new(rota, json_pack("{s:o, s:o}", "client",
+                                              between_person(g, g->rota[i].client),
+                                              "facilitator",
+                                              between_person(g, g->rota[i].facilitator)));
+    for (size_t i = 0; proposals && i < g->nproposals; i++)
+        json_array_append_new(proposals, proto_proposal_json(g, &g->proposals[i]));
+    for (size_t i = 0; debriefs && i < g->nplans; i++) {
+        const struct hub_plan *p = &g->plans[i];
+        if (p->debriefed || strcmp(p->client, member_id) != 0)
+            continue;
+        json_array_append_new(
+            debriefs,
+            json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "plan_id", p->id, "text", p->text,
+                      "due", proto_json_string_or_null(p->due), "session_id",
+                      proto_json_string_or_null(p->session[0] ? p->session : NULL),
+                      "outcome",
+                      p->pre_debriefed
+                          ? proto_json_string_or_null(room_outcome_name(p->pre_outcome))
+                          : json_null(),
+                      "comment",
+                      proto_json_string_or_null(p->pre_debriefed ? p->pre_comment : NULL)));
+    }
+    if (n->set)
+        next = json_pack("{s:s, s:s, s:i, s:o, s:I, s:s}", "date", n->date, "time",
+                         n->time, "duration_min", n->duration_min, "link",
+                         proto_json_string_or_null(n->link), "start_ms",
+                         (json_int_t)n->start_ms, "time_zone",
+                         g->time_zone[0] ? g->time_zone : "UTC");
+    if (d)
+        draft = json_pack("{s:s, s:I}", "text", d->text, "updated_ms",
+                          (json_int_t)d->updated_ms);
+    return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "group_id", g->id,
+                     "time_zone", g->time_zone[0] ? g->time_zone : "UTC", "rota", rota,
+                     "next_session", next, "proposals", proposals, "draft", draft,
+                     "debriefs", debriefs);
+}
+
 /* Growing output of proto_dump. */
 struct dump_buf {
     unsigned char *p;

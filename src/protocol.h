@@ -149,6 +149,18 @@ json_t *proto_group_updated_json(const struct hub_group *g);
 /* The HTTP view of a group for GET /api/groups/{id}. */
 json_t *proto_group_json(const struct hub_group *g);
 
+/*
+ * What the group keeps between sessions, as member_id sees it (GET
+ * /api/groups/{id}/between): time zone, rota, next session, every case
+ * proposal, and the caller's own exposé draft and plan items waiting for
+ * their debrief (nobody else's). Returns a new reference, or NULL.
+ */
+json_t *proto_between_json(const struct hub_group *g, const char *member_id);
+
+/* One case proposal {"id", "author", "title", "text", "created_ms",
+ * "updated_ms", "chosen"} (new reference, or NULL). */
+json_t *proto_proposal_json(const struct hub_group *g, const struct hub_proposal *p);
+
 /* Serialises j compactly into a new buffer with `headroom` spare bytes in
  * front (LWS_PRE for lws). Returns the buffer (free with free()) and sets
  * *len to the JSON length (headroom excluded), or NULL. Does not steal j. */

@@ -36,6 +36,9 @@
  *       store_submit_session_open(store, g, token)
  *   a group was created, an invite rotated, the retention changed:
  *       store_submit_group(store, g, now, token)
+ *   what it keeps between sessions changed (a rota, the next session, a
+ *   proposal, a draft, a debrief in advance; a session opened):
+ *       store_submit_life(store, g, now, token)
  *   a member joined (hub_member_join succeeded; room_idx from it):
  *       store_submit_member_join(store, g, room_idx, now, token)
  *   before room_apply of a command:
@@ -179,6 +182,13 @@ bool store_is_full(const struct store *s);
 int store_submit_group(struct store *s, const struct hub_group *g, int64_t now_ms,
                        uint64_t token);
 
+/* Saves the group (as store_submit_group) with what it keeps between
+ * sessions (hub_life.c): time zone, next session, rota, proposals, drafts,
+ * debriefs posted in advance. Text that went is deleted (secure_delete, the
+ * WAL truncated after the commit). */
+int store_submit_life(struct store *s, const struct hub_group *g, int64_t now_ms,
+                      uint64_t token);
+
 /* Records that g's room was just opened: its id, instant, budgets and
  * limits, its members in room order (facilitator and observer flags) and
  * the debrief items it was given. Call before any command of the room. */
@@ -198,7 +208,7 @@ int store_submit_cmd(struct store *s, const struct room *r, int member,
 
 /*
  * After g's room closed and hub_sync kept its action plans: saves the group
- * (plans, roles), writes the session's history, extracts what each person
+ * (plans, roles, and what it keeps between sessions), writes the session's history, extracts what each person
  * keeps, updates the debriefed plans, then applies the group's retention
  * (personal: deletes the journal and checkpoints the WAL away; keep: the
  * journal stays as the minutes).

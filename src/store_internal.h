@@ -194,6 +194,12 @@ void store_rec_list_free(struct store_rec *rec);
  * last activity. Writer thread, or the main thread in store_load. */
 int store_group_write(struct store *s, const struct hub_group *g, int64_t now_ms);
 
+/* Writes what g (borrowed) keeps between sessions (hub_life.c): time zone,
+ * next session, rota, proposals, drafts; after store_group_write. Asks for
+ * a truncating checkpoint (text may have gone). Writer thread, or the main
+ * thread in store_load. */
+int store_life_write(struct store *s, const struct hub_group *g);
+
 /* ---- replay and close (store_replay.c) ------------------------------------ */
 
 /* A session rebuilt from its journal. */

@@ -276,6 +276,100 @@ int store_session_finalize(struct store *s, sqlite3 *db, const char *sid, int re
 
 /* ---- loading -------------------------------------------------------------------- */
 
+/* What a groups row (columns 10..) keeps between sessions. */
+static int load_life_group(struct hub_group *g, sqlite3_stmt *st)
+{
+    const char *tz = store_col_text(st, 10), *date = store_col_text(st, 11),
+               *time = store_col_text(st, 12);
+
+    if (tz && strlen(tz) <= HUB_TZ_MAX)
+        memcpy(g->time_zone, tz, strlen(tz) + 1);
+    if (date && time &&
+        hub_next_set(g, date, time, sqlite3_column_int(st, 13), store_col_text(st, 14),
+                     NULL, sqlite3_column_int64(st, 15)))
+        return CODEV_E_INTERNAL;
+    g->next_session.slot = (uint32_t)sqlite3_column_int64(st, 16);
+    g->next_session.sequence = (uint32_t)sqlite3_column_int64(st, 17);
+    return 0;
+}
+
+/* The rota, proposals and drafts of every group. */
+static int load_life(struct store *s, struct hub *h)
+{
+    // clang-format off
+    static const char sql_rota[] =
+        "SELECT group_id, idx, coalesce(client, ''), coalesce(facilitator, '')"
+        "  FROM rota ORDER BY group_id, idx";
+    static const char sql_proposals[] =
+        "SELECT group_id, id, author, title, text, created_ms, updated_ms,"
+        "       coalesce(during, ''), coalesce(chosen, '')"
+        "  FROM proposals ORDER BY group_id, ordinal";
+    static const char sql_drafts[] =
+        "SELECT group_id, author, text, updated_ms FROM drafts ORDER BY rowid";
+    // clang-format on
+    sqlite3_stmt *st = store_stmt_prepare(s->w, sql_rota);
+    int rc = st ? 0 : CODEV_E_INTERNAL, step = SQLITE_DONE;
+
+    while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        struct hub_group *g = hub_group_find(h, store_col_text(st, 0));
+        int64_t i = sqlite3_column_int64(st, 1);
+        if (!g || i != (int64_t)g->nrota || i >= HUB_ROTA_MAX) {
+            rc = CODEV_E_INTERNAL;
+            break;
+        }
+        store_id_copy(g->rota[i].client, store_col_text(st, 2));
+        store_id_copy(g->rota[i].facilitator, store_col_text(st, 3));
+        g->nrota++;
+    }
+    if (!rc && step != SQLITE_DONE)
+        rc = CODEV_E_INTERNAL;
+    sqlite3_finalize(st);
+    st = rc ? NULL : store_stmt_prepare(s->w, sql_proposals);
+    if (!rc && !st)
+        rc = CODEV_E_INTERNAL;
+    while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        struct hub_group *g = hub_group_find(h, store_col_text(st, 0));
+        struct hub_proposal p;
+        if (!g) {
+            rc = CODEV_E_INTERNAL;
+            break;
+        }
+        memset(&p, 0, sizeof(p));
+        store_id_copy(p.id, store_col_text(st, 1));
+        store_id_copy(p.author, store_col_text(st, 2));
+        p.title = (char *)store_col_text(st, 3);
+        p.text = (char *)store_col_text(st, 4);
+        p.created_ms = sqlite3_column_int64(st, 5);
+        p.updated_ms = sqlite3_column_int64(st, 6);
+        store_id_copy(p.during, store_col_text(st, 7));
+        store_id_copy(p.chosen, store_col_text(st, 8));
+        rc = hub_proposal_insert(g, &p);
+    }
+    if (!rc && step != SQLITE_DONE)
+        rc = CODEV_E_INTERNAL;
+    sqlite3_finalize(st);
+    st = rc ? NULL : store_stmt_prepare(s->w, sql_drafts);
+    if (!rc && !st)
+        rc = CODEV_E_INTERNAL;
+    while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        struct hub_group *g = hub_group_find(h, store_col_text(st, 0));
+        struct hub_draft d;
+        if (!g) {
+            rc = CODEV_E_INTERNAL;
+            break;
+        }
+        memset(&d, 0, sizeof(d));
+        store_id_copy(d.author, store_col_text(st, 1));
+        d.text = (char *)store_col_text(st, 2);
+        d.updated_ms = sqlite3_column_int64(st, 3);
+        rc = hub_draft_insert(g, &d);
+    }
+    if (!rc && step != SQLITE_DONE)
+        rc = CODEV_E_INTERNAL;
+    sqlite3_finalize(st);
+    return rc ? CODEV_E_INTERNAL : 0;
+}
+
 static int load_groups(struct store *s, struct hub *h, struct store_load_report *rep)
 {
     // clang-format off
@@ -283,7 +377,8 @@ static int load_groups(struct store *s, struct hub *h, struct store_load_report 
         "SELECT id, name, language, format, facilitator, invite_hash, retention,"
         "       coalesce(active_ms, created_ms),"
         "       EXISTS (SELECT 1 FROM sessions WHERE group_id = groups.id),"
-        "       creator"
+        "       creator, time_zone, next_date, next_time, next_duration, next_link,"
+        "       next_start_ms, next_slot, next_sequence"
         "  FROM groups"
         " ORDER BY rowid";
     // clang-format on
@@ -306,6 +401,7 @@ static int load_groups(struct store *s, struct hub *h, struct store_load_report 
         if (!rc) {
             g->active_ms = sqlite3_column_int64(st, 7);
             g->opened_once = sqlite3_column_int(st, 8) != 0;
+            rc = load_life_group(g, st);
         }
         rep->groups += rc == 0;
     }
@@ -350,7 +446,8 @@ static int load_plans(struct store *s, struct hub *h, struct store_load_report *
 {
     // clang-format off
     static const char sql[] =
-        "SELECT group_id, id, client, text, due, debriefed, session_id, consultation"
+        "SELECT group_id, id, client, text, due, debriefed, session_id, consultation,"
+        "       pre_outcome, pre_comment"
         "  FROM plans"
         " ORDER BY group_id, ordinal";
     // clang-format on
@@ -376,6 +473,9 @@ static int load_plans(struct store *s, struct hub *h, struct store_load_report *
         store_id_copy(p.session, store_col_text(st, 6));
         p.consultation =
             sqlite3_column_type(st, 7) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 7);
+        p.pre_debriefed = sqlite3_column_type(st, 8) != SQLITE_NULL;
+        p.pre_outcome = sqlite3_column_int(st, 8);
+        p.pre_comment = (char *)store_col_text(st, 9);
         rc = hub_plan_insert(g, &p);
         rep->plans += rc == 0;
     }
@@ -394,6 +494,8 @@ static int load_finalize(struct store *s, const struct hub_group *g, const char 
     if (store_db_exec(s->w, "BEGIN IMMEDIATE"))
         return CODEV_E_INTERNAL;
     rc = store_group_write(s, g, now_ms);
+    if (!rc)
+        rc = store_life_write(s, g);
     if (!rc)
         rc = store_session_finalize(s, s->w, sid, g->retention, -1);
     if (rc || store_db_exec(s->w, "COMMIT")) {
@@ -645,6 +747,8 @@ int store_load(struct store *s, struct hub *h, int64_t now_ms,
         rc = load_members(s, h, &rep);
     if (!rc)
         rc = load_plans(s, h, &rep);
+    if (!rc)
+        rc = load_life(s, h);
     if (!rc)
         rc = load_sessions(s, h, now_ms, &rep);
     if (!rc)

@@ -149,6 +149,44 @@ static const char *const migrations[] = {
      * address or an IPv6 /64), for groups_per_ip and sessions_per_ip
      * across restarts. NULL for groups made before: counted nowhere. */
     "ALTER TABLE groups ADD COLUMN creator TEXT;",
+
+    /* 5: the group between sessions (hub_life.c): its time zone and next
+     * session, the rota of coming roles, case proposals, private exposé
+     * drafts, and debriefs posted in advance on the plans. */
+    "ALTER TABLE groups ADD COLUMN time_zone TEXT;"
+    "ALTER TABLE groups ADD COLUMN next_date TEXT;" /* NULL: no next session */
+    "ALTER TABLE groups ADD COLUMN next_time TEXT;"
+    "ALTER TABLE groups ADD COLUMN next_duration INTEGER;"
+    "ALTER TABLE groups ADD COLUMN next_link TEXT;"
+    "ALTER TABLE groups ADD COLUMN next_start_ms INTEGER;"
+    "ALTER TABLE groups ADD COLUMN next_slot INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE groups ADD COLUMN next_sequence INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE rota ("
+    "  group_id TEXT NOT NULL REFERENCES groups(id),"
+    "  idx INTEGER NOT NULL,"
+    "  client TEXT,"
+    "  facilitator TEXT,"
+    "  PRIMARY KEY (group_id, idx));"
+    "CREATE TABLE proposals ("
+    "  id TEXT PRIMARY KEY,"
+    "  group_id TEXT NOT NULL REFERENCES groups(id),"
+    "  ordinal INTEGER NOT NULL,"
+    "  author TEXT NOT NULL REFERENCES members(id),"
+    "  title TEXT NOT NULL,"
+    "  text TEXT,"
+    "  created_ms INTEGER NOT NULL,"
+    "  updated_ms INTEGER NOT NULL,"
+    "  during TEXT,"
+    "  chosen TEXT);"
+    "CREATE INDEX proposals_group ON proposals(group_id, ordinal);"
+    "CREATE TABLE drafts ("
+    "  author TEXT PRIMARY KEY REFERENCES members(id),"
+    "  group_id TEXT NOT NULL REFERENCES groups(id),"
+    "  text TEXT NOT NULL,"
+    "  updated_ms INTEGER NOT NULL);"
+    "CREATE INDEX drafts_group ON drafts(group_id);"
+    "ALTER TABLE plans ADD COLUMN pre_outcome INTEGER;" /* NULL: none in advance */
+    "ALTER TABLE plans ADD COLUMN pre_comment TEXT;",
 };
 // clang-format on
 

@@ -55,10 +55,12 @@ static const char *const stmt_sql[ST_COUNT] = {
         "            observer = excluded.observer, removed = excluded.removed",
     [ST_PLAN_UPSERT] =
         "INSERT INTO plans (id, group_id, ordinal, client, session_id, consultation,"
-        "                   text, due, debriefed)"
-        "     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+        "                   text, due, debriefed, pre_outcome, pre_comment)"
+        "     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
         " ON CONFLICT (id) DO UPDATE"
-        "        SET debriefed = max(debriefed, excluded.debriefed)",
+        "        SET debriefed = max(debriefed, excluded.debriefed),"
+        "            pre_outcome = excluded.pre_outcome,"
+        "            pre_comment = excluded.pre_comment",
     [ST_SESSION_INSERT] =
         "INSERT INTO sessions (id, group_id, opened_ms, budgets, limits)"
         "     VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -83,7 +85,8 @@ enum store_rec_kind {
     REC_MEMBER_JOIN,
     REC_CMD,
     REC_SESSION_CLOSE,
-    REC_GROUP_DELETE
+    REC_GROUP_DELETE,
+    REC_LIFE /* the group with what it keeps between sessions (hub_life.c) */
 };
 
 /*
@@ -153,9 +156,10 @@ struct store_rec {
 };
 
 /* Returns a new clone of g's durable state (settings, invite hash, members
- * with key hashes, plans; no room, no connections), freed with
- * hub_group_snapshot_free, or NULL on allocation failure. */
-static struct hub_group *store_group_clone(const struct hub_group *g)
+ * with key hashes, plans; no room, no connections; with life, what it keeps
+ * between sessions too), freed with hub_group_snapshot_free, or NULL on
+ * allocation failure. */
+static struct hub_group *store_group_clone_life(const struct hub_group *g, bool life)
 {
     struct hub_group *c = hub_group_snapshot_new(g);
 
@@ -172,16 +176,26 @@ static struct hub_group *store_group_clone(const struct hub_group *g)
         *p = g->plans[i];
         p->text = strdup(g->plans[i].text);
         p->due = util_strdup_or_null(g->plans[i].due);
-        if (!p->text || (g->plans[i].due && !p->due)) {
+        p->pre_comment = util_strdup_or_null(g->plans[i].pre_comment);
+        if (!p->text || (g->plans[i].due && !p->due) ||
+            (g->plans[i].pre_comment && !p->pre_comment)) {
             free(p->text);
             free(p->due);
+            free(p->pre_comment);
             goto fail;
         }
     }
+    if (life && hub_life_copy(c, g))
+        goto fail;
     return c;
 fail:
     hub_group_snapshot_free(c);
     return NULL;
+}
+
+static struct hub_group *store_group_clone(const struct hub_group *g)
+{
+    return store_group_clone_life(g, false);
 }
 
 static void session_snap_free(struct session_snap *s)
@@ -332,7 +346,10 @@ int store_group_write(struct store *s, const struct hub_group *g, int64_t now_ms
             (p->session[0] ? sqlite3_bind_int(st, 6, p->consultation)
                            : sqlite3_bind_null(st, 6)) |
             sqlite3_bind_text(st, 7, p->text, -1, SQLITE_STATIC) |
-            store_bind_text(st, 8, p->due) | sqlite3_bind_int(st, 9, p->debriefed);
+            store_bind_text(st, 8, p->due) | sqlite3_bind_int(st, 9, p->debriefed) |
+            (p->pre_debriefed ? sqlite3_bind_int(st, 10, p->pre_outcome)
+                              : sqlite3_bind_null(st, 10)) |
+            store_bind_text(st, 11, p->pre_debriefed ? p->pre_comment : NULL);
         rc = store_stmt_run(st, b);
         if (rc)
             return rc;
@@ -467,6 +484,65 @@ static int write_group_delete(struct store *s, const char *group_id)
     return rc;
 }
 
+/*
+ * Writes what g keeps between sessions: its time zone and next session,
+ * the rota and the proposals (rewritten whole: at most HUB_ROTA_MAX and
+ * HUB_PROPOSALS_MAX rows), and the drafts (a draft rewritten only when its
+ * text changed; the rows of members without a draft deleted). What goes
+ * is deleted under secure_delete, and the WAL truncated after the commit.
+ */
+int store_life_write(struct store *s, const struct hub_group *g)
+{
+    // clang-format off
+    static const char sql_group[] =
+        "UPDATE groups SET time_zone = nullif(?2, ''), next_date = ?3, next_time = ?4,"
+        "       next_duration = ?5, next_link = ?6, next_start_ms = ?7,"
+        "       next_slot = ?8, next_sequence = ?9"
+        " WHERE id = ?1";
+    static const char sql_rota[] =
+        "INSERT INTO rota (group_id, idx, client, facilitator)"
+        "     VALUES (?1, ?2, nullif(?3, ''), nullif(?4, ''))";
+    static const char sql_proposal[] =
+        "INSERT INTO proposals (id, group_id, ordinal, author, title, text, created_ms,"
+        "                       updated_ms, during, chosen)"
+        "     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, nullif(?9, ''), nullif(?10, ''))";
+    static const char sql_draft[] =
+        "INSERT INTO drafts (author, group_id, text, updated_ms) VALUES (?1, ?2, ?3, ?4)"
+        " ON CONFLICT (author) DO UPDATE"
+        "        SET text = excluded.text, updated_ms = excluded.updated_ms"
+        "      WHERE text IS NOT excluded.text";
+    // clang-format on
+    const struct hub_next *n = &g->next_session;
+    int rc;
+
+    rc = store_db_run(s->w, sql_group, "tttititii", g->id, g->time_zone,
+                      n->set ? n->date : NULL, n->set ? n->time : NULL,
+                      (int64_t)n->duration_min, n->set ? n->link : NULL, n->start_ms,
+                      (int64_t)n->slot, (int64_t)n->sequence);
+    if (!rc)
+        rc = store_db_run(s->w, "DELETE FROM rota WHERE group_id = ?1", "t", g->id);
+    for (size_t i = 0; !rc && i < g->nrota; i++)
+        rc = store_db_run(s->w, sql_rota, "titt", g->id, (int64_t)i, g->rota[i].client,
+                          g->rota[i].facilitator);
+    if (!rc)
+        rc = store_db_run(s->w, "DELETE FROM proposals WHERE group_id = ?1", "t", g->id);
+    for (size_t i = 0; !rc && i < g->nproposals; i++) {
+        const struct hub_proposal *p = &g->proposals[i];
+        rc = store_db_run(s->w, sql_proposal, "ttittiitt", p->id, g->id, (int64_t)i,
+                          p->author, p->title, p->text, p->created_ms, p->updated_ms,
+                          p->during, p->chosen);
+    }
+    for (size_t i = 0; !rc && i < g->nmembers; i++)
+        if (!hub_draft_find(g, g->members[i].id))
+            rc = store_db_run(s->w, "DELETE FROM drafts WHERE author = ?1", "t",
+                              g->members[i].id);
+    for (size_t i = 0; !rc && i < g->ndrafts; i++)
+        rc = store_db_run(s->w, sql_draft, "ttti", g->drafts[i].author, g->id,
+                          g->drafts[i].text, g->drafts[i].updated_ms);
+    s->checkpoint_wanted = true;
+    return rc;
+}
+
 /* ---- the writer thread ------------------------------------------------------------- */
 
 /* When deleted text waits in the WAL, truncates the WAL (a checkpoint that
@@ -496,8 +572,13 @@ static int write_rec(struct store *s, struct store_rec *rec)
         return rc;
     case REC_CMD:
         return write_cmd(s, rec->session_id, &rec->cmd);
+    case REC_LIFE:
+        rc = store_group_write(s, rec->group, rec->at_ms);
+        return rc ? rc : store_life_write(s, rec->group);
     case REC_SESSION_CLOSE:
         rc = store_group_write(s, rec->group, rec->at_ms);
+        if (!rc)
+            rc = store_life_write(s, rec->group);
         if (!rc)
             rc = store_session_finalize(s, s->w, rec->session_id, rec->group->retention,
                                         rec->at_ms);
@@ -652,6 +733,24 @@ int store_submit_group(struct store *s, const struct hub_group *g, int64_t now_m
     return store_enqueue(s, rec, token);
 }
 
+int store_submit_life(struct store *s, const struct hub_group *g, int64_t now_ms,
+                      uint64_t token)
+{
+    struct store_rec *rec;
+
+    if (store_is_full(s))
+        return CODEV_E_RATE_LIMITED;
+    if (!g)
+        return CODEV_E_BAD_FIELD;
+    rec = rec_new(REC_LIFE, 0);
+    if (!rec || !(rec->group = store_group_clone_life(g, true))) {
+        rec_free(rec);
+        return CODEV_E_INTERNAL;
+    }
+    rec->at_ms = now_ms;
+    return store_enqueue(s, rec, token);
+}
+
 int store_submit_session_open(struct store *s, const struct hub_group *g, uint64_t token)
 {
     struct store_rec *rec;
@@ -761,7 +860,7 @@ int store_submit_session_close(struct store *s, const struct hub_group *g, int64
     if (!g || !g->room)
         return CODEV_E_BAD_FIELD;
     rec = rec_new(REC_SESSION_CLOSE, 0);
-    if (!rec || !(rec->group = store_group_clone(g))) {
+    if (!rec || !(rec->group = store_group_clone_life(g, true))) {
         rec_free(rec);
         return CODEV_E_INTERNAL;
     }

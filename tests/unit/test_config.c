@@ -69,6 +69,7 @@ static const struct num_key num_keys[] = {
     NUM(http_create_per_min, 1, 100000, 10),
     NUM(http_create_global_per_min, 1, 1000000, 120),
     NUM(http_exports_per_min, 1, 100000, 30),
+    NUM(http_writes_per_min, 1, 100000, 60),
     NUM(session_idle_close_s, 1, 31536000, 43200),
     NUM(group_idle_expire_s, 1, 315360000, 2592000),
     NUM(http_header_timeout_s, 1, 600, 10),
