@@ -467,9 +467,7 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
     h->status = reply.status;
     h->retry_after_s = reply.retry_after_s;
     h->resp = http_reply_encode(&reply, &h->resp_len, &h->content_type, &h->filename);
-    if (reply.effect == HTTP_API_EFFECT_OPENED)
-        dispatch_session_opened(s, reply.group);
-    else if (reply.effect == HTTP_API_EFFECT_UPDATED)
+    if (reply.effect == HTTP_API_EFFECT_UPDATED)
         group_send(s, reply.group, proto_group_updated_json(reply.group), NULL, NULL);
     else if (reply.effect == HTTP_API_EFFECT_JOINED)
         group_send(s, reply.group,
@@ -482,10 +480,14 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
                                             : "GET",
              h->path, h->status);
     h->responded = true;
-    if (token && !dispatch_wait_push(s, token, WAITS_HTTP, h, NULL)) {
+    if (token && !dispatch_wait_push(s, token, WAITS_HTTP, h, NULL))
         h->waiting = true;
+    /* After the answer's wait: the opening submits records of its own
+     * (debriefs posted in advance, the group), whose waits follow. */
+    if (reply.effect == HTTP_API_EFFECT_OPENED)
+        dispatch_session_opened(s, reply.group);
+    if (h->waiting)
         return;
-    }
     lws_callback_on_writable(wsi);
 }
 

@@ -515,7 +515,7 @@ int store_life_write(struct store *s, const struct hub_group *g)
     const struct hub_next *n = &g->next_session;
     int rc;
 
-    rc = store_db_run(s->w, sql_group, "tttititii", g->id, g->time_zone,
+    rc = store_db_run(s->w, sql_group, "ttttitiii", g->id, g->time_zone,
                       n->set ? n->date : NULL, n->set ? n->time : NULL,
                       (int64_t)n->duration_min, n->set ? n->link : NULL, n->start_ms,
                       (int64_t)n->slot, (int64_t)n->sequence);
@@ -528,7 +528,7 @@ int store_life_write(struct store *s, const struct hub_group *g)
         rc = store_db_run(s->w, "DELETE FROM proposals WHERE group_id = ?1", "t", g->id);
     for (size_t i = 0; !rc && i < g->nproposals; i++) {
         const struct hub_proposal *p = &g->proposals[i];
-        rc = store_db_run(s->w, sql_proposal, "ttittiitt", p->id, g->id, (int64_t)i,
+        rc = store_db_run(s->w, sql_proposal, "ttitttiitt", p->id, g->id, (int64_t)i,
                           p->author, p->title, p->text, p->created_ms, p->updated_ms,
                           p->during, p->chosen);
     }
