@@ -64,7 +64,7 @@ struct config {
     uint32_t http_create_per_min; /* groups created per address, default 10 */
     uint32_t http_create_global_per_min; /* groups created, whole server, default 120 */
     uint32_t http_exports_per_min;       /* exports per member, default 30 */
-    uint32_t http_writes_per_min; /* writes between sessions per member, default 60 */
+    uint32_t http_writes_per_min;  /* writes between sessions per member, default 60 */
     uint32_t session_idle_close_s; /* open session without a command, default 43200 */
     uint32_t group_idle_expire_s;  /* never-opened idle group, default 2592000 */
 

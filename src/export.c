@@ -472,8 +472,8 @@ static bool turns_after(const struct turns *t, size_t a, size_t b, bool client)
 /* The ids of the members in idx (n of them, at most a group's), in the
  * order of the next client's turn or facilitator's, as a JSON array (an
  * insertion sort: a few dozen members). */
-static json_t *turns_order(const struct hub_group *g, const struct turns *t,
-                           size_t *idx, size_t n, bool client)
+static json_t *turns_order(const struct hub_group *g, const struct turns *t, size_t *idx,
+                           size_t n, bool client)
 {
     json_t *a = json_array();
 
@@ -510,8 +510,9 @@ json_t *export_rotation_json(const struct store_history *h,
                     t[m].client++;
                     t[m].last_client_ms = sh->closed_ms;
                 }
-                facilitated = facilitated ||
-                              strcmp(g->members[m].id, sh->consultations[c].facilitator) == 0;
+                facilitated =
+                    facilitated ||
+                    strcmp(g->members[m].id, sh->consultations[c].facilitator) == 0;
             }
             if (facilitated) {
                 t[m].facilitator++;

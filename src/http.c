@@ -423,8 +423,8 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
                                           .body = http_api_error_json(CODEV_E_INTERNAL)};
     }
     if (reply.effect == HTTP_API_EFFECT_CREATED ||
-        reply.effect == HTTP_API_EFFECT_UPDATED || reply.effect == HTTP_API_EFFECT_JOINED ||
-        reply.effect == HTTP_API_EFFECT_LIFE)
+        reply.effect == HTTP_API_EFFECT_UPDATED ||
+        reply.effect == HTTP_API_EFFECT_JOINED || reply.effect == HTTP_API_EFFECT_LIFE)
         reply.group->active_ms = now;
     /* The facilitator deleted the group: gone from the store (the answer
      * waits for the commit), its sockets closed, gone from the hub. */

@@ -530,8 +530,8 @@ static void rota_set(struct hub_group *g, const struct hub_member *m, json_t *in
 static void next_set(struct hub_group *g, const struct hub_member *m, json_t *in,
                      struct http_api_reply *reply)
 {
-    json_t *dur = json_object_get(in, "duration_min"), *link = json_object_get(in, "link"),
-           *tzj = json_object_get(in, "time_zone");
+    json_t *dur = json_object_get(in, "duration_min"),
+           *link = json_object_get(in, "link"), *tzj = json_object_get(in, "time_zone");
     int rc = 0;
     const char *date = get_string(in, "date", &rc), *time = get_string(in, "time", &rc);
     const char *tz = json_is_string(tzj) ? json_string_value(tzj) : NULL;
@@ -540,8 +540,8 @@ static void next_set(struct hub_group *g, const struct hub_member *m, json_t *in
 
     if (!rc && (!dur || json_is_null(dur)))
         rc = CODEV_E_MISSING_FIELD;
-    if (!rc && (!json_is_integer(dur) || (link && !json_is_null(link) &&
-                                          !json_is_string(link)) ||
+    if (!rc && (!json_is_integer(dur) ||
+                (link && !json_is_null(link) && !json_is_string(link)) ||
                 (tzj && !json_is_null(tzj) && !tz)))
         rc = CODEV_E_BAD_FIELD;
     if (rc) {
@@ -550,22 +550,24 @@ static void next_set(struct hub_group *g, const struct hub_member *m, json_t *in
     }
     if (json_integer_value(dur) < HUB_NEXT_DURATION_MIN ||
         json_integer_value(dur) > HUB_NEXT_DURATION_MAX ||
-        hub_next_check(date, time, (int)json_integer_value(dur), json_string_value(link))) {
-        reply_error_message(reply, CODEV_E_BAD_FIELD,
-                            "A next session needs a date YYYY-MM-DD, a time HH:MM, a "
-                            "duration of 15 to 720 minutes and, if any, an http(s) link of "
-                            "at most 500 characters.");
+        hub_next_check(date, time, (int)json_integer_value(dur),
+                       json_string_value(link))) {
+        reply_error_message(
+            reply, CODEV_E_BAD_FIELD,
+            "A next session needs a date YYYY-MM-DD, a time HH:MM, a "
+            "duration of 15 to 720 minutes and, if any, an http(s) link of "
+            "at most 500 characters.");
         return;
     }
     if (!tz_name_ok(zone) ||
-        tz_local_to_utc(NULL, zone, atoi(date), atoi(date + 5), atoi(date + 8), atoi(time),
-                        atoi(time + 3), &start_ms)) {
+        tz_local_to_utc(NULL, zone, atoi(date), atoi(date + 5), atoi(date + 8),
+                        atoi(time), atoi(time + 3), &start_ms)) {
         reply_error_message(reply, CODEV_E_BAD_FIELD,
                             "Unknown time zone: give an IANA name such as Europe/Paris.");
         return;
     }
-    rc = hub_next_set(g, date, time, (int)json_integer_value(dur), json_string_value(link),
-                      zone, start_ms);
+    rc = hub_next_set(g, date, time, (int)json_integer_value(dur),
+                      json_string_value(link), zone, start_ms);
     if (rc) {
         reply_error(reply, rc);
         return;
@@ -691,7 +693,8 @@ static void draft_change(struct hub *hub, struct hub_group *g, const struct hub_
     if (!rc && m->observer && !del)
         rc = CODEV_E_OBSERVER_READ_ONLY;
     if (!rc)
-        rc = del ? hub_draft_remove(g, m->id) : hub_draft_set(hub, g, m->id, text, now_ms);
+        rc =
+            del ? hub_draft_remove(g, m->id) : hub_draft_set(hub, g, m->id, text, now_ms);
     if (rc == CODEV_E_NOT_FOUND) {
         reply_error_message(reply, rc, "You have no exposé draft.");
         return;
@@ -710,7 +713,8 @@ static void debrief_advance(struct hub *hub, struct hub_group *g,
 {
     const char *comment;
     int rc = 0, outcome;
-    const char *plan = get_string(in, "plan_id", &rc), *oname = get_string(in, "outcome", &rc);
+    const char *plan = get_string(in, "plan_id", &rc),
+               *oname = get_string(in, "outcome", &rc);
 
     if (!rc)
         rc = get_optional_string(in, "comment", &comment);
@@ -727,24 +731,24 @@ static void debrief_advance(struct hub *hub, struct hub_group *g,
 
 enum route {
     ROUTE_NONE,
-    ROUTE_GROUP,    /* GET, DELETE /api/groups/{id} */
-    ROUTE_MEMBERS,  /* POST   /api/groups/{id}/members */
-    ROUTE_SESSIONS, /* POST   /api/groups/{id}/sessions */
-    ROUTE_SETTINGS, /* POST   /api/groups/{id}/settings */
-    ROUTE_INVITE,   /* POST   /api/groups/{id}/invite */
-    ROUTE_JOURNAL,  /* GET    /api/groups/{id}/journal */
-    ROUTE_HISTORY,  /* GET    /api/groups/{id}/history */
-    ROUTE_MINUTES,  /* GET    /api/groups/{id}/sessions/{session_id}/minutes */
-    ROUTE_ROTATION, /* GET    /api/groups/{id}/rotation */
-    ROUTE_BETWEEN,  /* GET    /api/groups/{id}/between */
-    ROUTE_ROTA,     /* POST   /api/groups/{id}/rota */
-    ROUTE_NEXT,     /* POST, DELETE /api/groups/{id}/next-session */
-    ROUTE_NEXT_ICS, /* GET    /api/groups/{id}/next-session.ics */
+    ROUTE_GROUP,     /* GET, DELETE /api/groups/{id} */
+    ROUTE_MEMBERS,   /* POST   /api/groups/{id}/members */
+    ROUTE_SESSIONS,  /* POST   /api/groups/{id}/sessions */
+    ROUTE_SETTINGS,  /* POST   /api/groups/{id}/settings */
+    ROUTE_INVITE,    /* POST   /api/groups/{id}/invite */
+    ROUTE_JOURNAL,   /* GET    /api/groups/{id}/journal */
+    ROUTE_HISTORY,   /* GET    /api/groups/{id}/history */
+    ROUTE_MINUTES,   /* GET    /api/groups/{id}/sessions/{session_id}/minutes */
+    ROUTE_ROTATION,  /* GET    /api/groups/{id}/rotation */
+    ROUTE_BETWEEN,   /* GET    /api/groups/{id}/between */
+    ROUTE_ROTA,      /* POST   /api/groups/{id}/rota */
+    ROUTE_NEXT,      /* POST, DELETE /api/groups/{id}/next-session */
+    ROUTE_NEXT_ICS,  /* GET    /api/groups/{id}/next-session.ics */
     ROUTE_PROPOSALS, /* POST  /api/groups/{id}/proposals */
-    ROUTE_PROPOSAL, /* POST, DELETE /api/groups/{id}/proposals/{proposal_id} */
-    ROUTE_CHOOSE,   /* POST   /api/groups/{id}/proposals/{proposal_id}/choose */
-    ROUTE_DRAFT,    /* POST, DELETE /api/groups/{id}/draft */
-    ROUTE_DEBRIEFS  /* POST   /api/groups/{id}/debriefs */
+    ROUTE_PROPOSAL,  /* POST, DELETE /api/groups/{id}/proposals/{proposal_id} */
+    ROUTE_CHOOSE,    /* POST   /api/groups/{id}/proposals/{proposal_id}/choose */
+    ROUTE_DRAFT,     /* POST, DELETE /api/groups/{id}/draft */
+    ROUTE_DEBRIEFS   /* POST   /api/groups/{id}/debriefs */
 };
 
 /* Whether s starts with a UUID in text form (8-4-4-4-12 hex digits). */

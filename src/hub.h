@@ -53,9 +53,9 @@ struct hub_plan {
     bool debriefed;                  /* debriefed in a later session */
     char session[AUTH_UUID_LEN + 1]; /* the session it was written in, or "" */
     int consultation;                /* its consultation in that session, or -1 */
-    bool pre_debriefed; /* debriefed in advance (hub_life.c), with: */
-    int pre_outcome;    /* enum room_debrief_outcome */
-    char *pre_comment;  /* owned, or NULL */
+    bool pre_debriefed;              /* debriefed in advance (hub_life.c), with: */
+    int pre_outcome;                 /* enum room_debrief_outcome */
+    char *pre_comment;               /* owned, or NULL */
 };
 
 /* What the store keeps of a session when it closes (DESIGN.md section 5). */
@@ -66,15 +66,15 @@ enum hub_retention {
 
 /* ---- between sessions (hub_life.c) ---------------------------------------- */
 
-#define HUB_ROTA_MAX               12   /* rota entries: the next sessions' roles */
-#define HUB_PROPOSALS_MAX          24   /* case proposals a group holds */
-#define HUB_PROPOSALS_PER_MEMBER   3    /* ... of which one member's */
-#define HUB_PROPOSAL_TITLE_MAX     120  /* characters of a proposal's title */
-#define HUB_PROPOSAL_TEXT_MAX      1000 /* characters of its few lines */
-#define HUB_LINK_MAX               500  /* bytes of a video-call link */
-#define HUB_TZ_MAX                 64   /* bytes of an IANA time zone name */
-#define HUB_NEXT_DURATION_MIN      15   /* minutes of a next session, at least */
-#define HUB_NEXT_DURATION_MAX      720  /* ... and at most */
+#define HUB_ROTA_MAX             12   /* rota entries: the next sessions' roles */
+#define HUB_PROPOSALS_MAX        24   /* case proposals a group holds */
+#define HUB_PROPOSALS_PER_MEMBER 3    /* ... of which one member's */
+#define HUB_PROPOSAL_TITLE_MAX   120  /* characters of a proposal's title */
+#define HUB_PROPOSAL_TEXT_MAX    1000 /* characters of its few lines */
+#define HUB_LINK_MAX             500  /* bytes of a video-call link */
+#define HUB_TZ_MAX               64   /* bytes of an IANA time zone name */
+#define HUB_NEXT_DURATION_MIN    15   /* minutes of a next session, at least */
+#define HUB_NEXT_DURATION_MAX    720  /* ... and at most */
 
 /* One rota entry: who is client and who facilitates at a coming session
  * (member ids, or "" when left open). Entry 0 is the next session. */
@@ -86,11 +86,11 @@ struct hub_rota_entry {
 /* The next session, as the facilitator set it. */
 struct hub_next {
     bool set;
-    char date[11];    /* "YYYY-MM-DD", in the group's time zone */
-    char time[6];     /* "HH:MM" */
-    int duration_min; /* HUB_NEXT_DURATION_MIN..MAX */
-    char *link;       /* owned: an http(s) URL, or NULL */
-    int64_t start_ms; /* the same instant in UTC (tz.c) */
+    char date[11];     /* "YYYY-MM-DD", in the group's time zone */
+    char time[6];      /* "HH:MM" */
+    int duration_min;  /* HUB_NEXT_DURATION_MIN..MAX */
+    char *link;        /* owned: an http(s) URL, or NULL */
+    int64_t start_ms;  /* the same instant in UTC (tz.c) */
     uint32_t slot;     /* which session slot: the iCalendar UID's; grows when a
                         * session opens */
     uint32_t sequence; /* the iCalendar SEQUENCE: grows with every change */

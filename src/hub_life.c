@@ -161,8 +161,7 @@ static bool life_link_ok(const char *l)
     return true;
 }
 
-int hub_next_check(const char *date, const char *time, int duration_min,
-                   const char *link)
+int hub_next_check(const char *date, const char *time, int duration_min, const char *link)
 {
     if (!life_date_ok(date) || !life_time_ok(time) ||
         duration_min < HUB_NEXT_DURATION_MIN || duration_min > HUB_NEXT_DURATION_MAX ||
@@ -330,8 +329,7 @@ int hub_draft_set(struct hub *h, struct hub_group *g, const char *author,
     if (!(copy = strdup(text)))
         return CODEV_E_INTERNAL;
     if (!d) {
-        if (array_grow((void **)&g->drafts, &g->drafts_cap, g->ndrafts + 1,
-                       sizeof(*d))) {
+        if (array_grow((void **)&g->drafts, &g->drafts_cap, g->ndrafts + 1, sizeof(*d))) {
             free(copy);
             return CODEV_E_INTERNAL;
         }
@@ -433,9 +431,8 @@ int hub_proposal_insert(struct hub_group *g, const struct hub_proposal *src)
 {
     struct hub_proposal *p;
 
-    if (!src->title ||
-        array_grow((void **)&g->proposals, &g->proposals_cap, g->nproposals + 1,
-                   sizeof(*p)))
+    if (!src->title || array_grow((void **)&g->proposals, &g->proposals_cap,
+                                  g->nproposals + 1, sizeof(*p)))
         return CODEV_E_INTERNAL;
     p = &g->proposals[g->nproposals];
     *p = *src;

@@ -752,10 +752,9 @@ json_t *proto_between_json(const struct hub_group *g, const char *member_id)
     const struct hub_draft *d = hub_draft_find(g, member_id);
 
     for (size_t i = 0; rota && i < g->nrota; i++)
-        json_array_append_new(rota, json_pack("{s:o, s:o}", "client",
-                                              between_person(g, g->rota[i].client),
-                                              "facilitator",
-                                              between_person(g, g->rota[i].facilitator)));
+        json_array_append_new(
+            rota, json_pack("{s:o, s:o}", "client", between_person(g, g->rota[i].client),
+                            "facilitator", between_person(g, g->rota[i].facilitator)));
     for (size_t i = 0; proposals && i < g->nproposals; i++)
         json_array_append_new(proposals, proto_proposal_json(g, &g->proposals[i]));
     for (size_t i = 0; debriefs && i < g->nplans; i++) {
@@ -764,15 +763,15 @@ json_t *proto_between_json(const struct hub_group *g, const char *member_id)
             continue;
         json_array_append_new(
             debriefs,
-            json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "plan_id", p->id, "text", p->text,
-                      "due", proto_json_string_or_null(p->due), "session_id",
-                      proto_json_string_or_null(p->session[0] ? p->session : NULL),
-                      "outcome",
-                      p->pre_debriefed
-                          ? proto_json_string_or_null(room_outcome_name(p->pre_outcome))
-                          : json_null(),
-                      "comment",
-                      proto_json_string_or_null(p->pre_debriefed ? p->pre_comment : NULL)));
+            json_pack(
+                "{s:s, s:s, s:o, s:o, s:o, s:o}", "plan_id", p->id, "text", p->text,
+                "due", proto_json_string_or_null(p->due), "session_id",
+                proto_json_string_or_null(p->session[0] ? p->session : NULL), "outcome",
+                p->pre_debriefed
+                    ? proto_json_string_or_null(room_outcome_name(p->pre_outcome))
+                    : json_null(),
+                "comment",
+                proto_json_string_or_null(p->pre_debriefed ? p->pre_comment : NULL)));
     }
     if (n->set)
         next = json_pack("{s:s, s:s, s:i, s:o, s:I, s:s}", "date", n->date, "time",

@@ -208,9 +208,9 @@ int store_submit_cmd(struct store *s, const struct room *r, int member,
 
 /*
  * After g's room closed and hub_sync kept its action plans: saves the group
- * (plans, roles, and what it keeps between sessions), writes the session's history, extracts what each person
- * keeps, updates the debriefed plans, then applies the group's retention
- * (personal: deletes the journal and checkpoints the WAL away; keep: the
+ * (plans, roles, and what it keeps between sessions), writes the session's history,
+ * extracts what each person keeps, updates the debriefed plans, then applies the group's
+ * retention (personal: deletes the journal and checkpoints the WAL away; keep: the
  * journal stays as the minutes).
  */
 int store_submit_session_close(struct store *s, const struct hub_group *g, int64_t now_ms,

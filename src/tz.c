@@ -31,8 +31,8 @@ bool tz_name_ok(const char *name)
         }
         if (start && (c == '.' || c == '-'))
             return false;
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '+' || c == '-'))
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+              (c >= '0' && c <= '9') || c == '_' || c == '+' || c == '-'))
             return false;
         start = false;
     }
@@ -197,8 +197,8 @@ static int zone_parse(struct tz_zone *z, const unsigned char *b, size_t n)
         timecnt = (size_t)be(p + 32, 4);
         typecnt = (size_t)be(p + 36, 4);
         charcnt = (size_t)be(p + 40, 4);
-        if (timecnt > 100000 || typecnt == 0 || typecnt > TZ_TYPES_MAX ||
-            leap > 100000 || charcnt > 100000 || isutc > typecnt || isstd > typecnt)
+        if (timecnt > 100000 || typecnt == 0 || typecnt > TZ_TYPES_MAX || leap > 100000 ||
+            charcnt > 100000 || isutc > typecnt || isstd > typecnt)
             return -1;
         size = timecnt * w + timecnt + typecnt * 6 + charcnt + leap * (w + 4) + isstd +
                isutc;
@@ -289,12 +289,12 @@ static int32_t zone_offset(const struct tz_zone *z, int64_t t)
         int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
         int64_t mp = (5 * doy + 2) / 153;
         int y = (int)(yoe + era * 400 + (mp >= 10));
-        int64_t start = tz_days_from_civil(y, z->sm, rule_mday(y, z->sm, z->sw, z->sd)) *
-                            86400 +
-                        z->stime - z->std_off;
-        int64_t end = tz_days_from_civil(y, z->em, rule_mday(y, z->em, z->ew, z->ed)) *
-                          86400 +
-                      z->etime - z->dst_off;
+        int64_t start =
+            tz_days_from_civil(y, z->sm, rule_mday(y, z->sm, z->sw, z->sd)) * 86400 +
+            z->stime - z->std_off;
+        int64_t end =
+            tz_days_from_civil(y, z->em, rule_mday(y, z->em, z->ew, z->ed)) * 86400 +
+            z->etime - z->dst_off;
         bool dst = start < end ? (t >= start && t < end) : !(t >= end && t < start);
         return dst ? z->dst_off : z->std_off;
     }
