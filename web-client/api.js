@@ -51,4 +51,22 @@ export const api = {
     /** My journal of every closed session, as Markdown or printable HTML text. */
     journal: (groupId, key, format) =>
         call('GET', `/api/groups/${enc(groupId)}/journal?format=${enc(format)}`, undefined, key, 'text'),
+    // Between sessions (proto/README.md 1.1).
+    between: (groupId, key) => call('GET', `/api/groups/${enc(groupId)}/between`, undefined, key),
+    rotation: (groupId, key) => call('GET', `/api/groups/${enc(groupId)}/rotation`, undefined, key),
+    rotaSet: (groupId, key, rota) => call('POST', `/api/groups/${enc(groupId)}/rota`, { rota }, key),
+    nextSet: (groupId, key, fields) => call('POST', `/api/groups/${enc(groupId)}/next-session`, fields, key),
+    nextClear: (groupId, key) => call('DELETE', `/api/groups/${enc(groupId)}/next-session`, undefined, key),
+    /** The next session as an iCalendar text. */
+    nextIcs: (groupId, key) => call('GET', `/api/groups/${enc(groupId)}/next-session.ics`, undefined, key, 'text'),
+    propose: (groupId, key, title, text) =>
+        call('POST', `/api/groups/${enc(groupId)}/proposals`, { title, text: text || null }, key),
+    proposalEdit: (groupId, key, id, title, text) =>
+        call('POST', `/api/groups/${enc(groupId)}/proposals/${enc(id)}`, { title, text: text || null }, key),
+    proposalWithdraw: (groupId, key, id) => call('DELETE', `/api/groups/${enc(groupId)}/proposals/${enc(id)}`, undefined, key),
+    proposalChoose: (groupId, key, id) => call('POST', `/api/groups/${enc(groupId)}/proposals/${enc(id)}/choose`, {}, key),
+    draftSet: (groupId, key, text) => call('POST', `/api/groups/${enc(groupId)}/draft`, { text }, key),
+    draftDelete: (groupId, key) => call('DELETE', `/api/groups/${enc(groupId)}/draft`, undefined, key),
+    debriefAdvance: (groupId, key, planId, outcome, comment) =>
+        call('POST', `/api/groups/${enc(groupId)}/debriefs`, { plan_id: planId, outcome, comment: comment || null }, key),
 };
