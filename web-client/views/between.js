@@ -60,9 +60,9 @@ function nextBlock(ctx, b, run) {
     if (fac) {
         const date = h('input', { type: 'date', required: true, value: n ? n.date : '' });
         const time = h('input', { type: 'time', required: true, value: n ? n.time : '' });
-        const dur = h('input', { type: 'number', min: 15, max: 720, required: true, value: n ? n.duration_min : 90 });
-        const link = h('input', { type: 'url', maxlength: 500, value: n && n.link ? n.link : '' });
-        const zone = h('input', { type: 'text', maxlength: 64, value: b.time_zone || Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC' });
+        const dur = h('input', { type: 'number', min: 1, required: true, value: n ? n.duration_min : 90 });
+        const link = h('input', { type: 'url', value: n && n.link ? n.link : '' });
+        const zone = h('input', { type: 'text', value: b.time_zone || Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC' });
         const form = h('form', { class: 'next-form', 'data-form': 'next' },
             h('h3', { text: t('between.next_form') }),
             field('next-date', t('between.date'), date), field('next-time', t('between.time'), time),
@@ -137,7 +137,7 @@ function rotaEditor(ctx, b, rot, run) {
 
 /** The proposal form (new, or editing p). */
 function proposalForm(ctx, run, p) {
-    const title = h('input', { type: 'text', maxlength: 120, required: true, value: p ? p.title : '' });
+    const title = h('input', { type: 'text', required: true, value: p ? p.title : '' });
     const text = h('textarea', { rows: 3 });
     text.value = p && p.text ? p.text : '';
     const key = p ? p.id : 'new';
@@ -253,8 +253,9 @@ export function topicProposals(ctx, fillTopic) {
             rota.textContent = t('between.rota_next', { client: personName(b.rota[0].client), facilitator: personName(b.rota[0].facilitator) });
         }
         listEl.replaceChildren(...b.proposals.map((p) => {
-            const can = (p.author && p.author.id === me) || isFacilitator(ctx.s);
-            return proposalItem(p, can ? h('div', { class: 'card-actions' }, p.chosen
+            // The server decides (not_author): offered to its author and the facilitator.
+            const bring = (p.author && p.author.id === me) || isFacilitator(ctx.s);
+            return proposalItem(p, bring ? h('div', { class: 'card-actions' }, p.chosen
                 ? h('span', { class: 'hint', text: t('between.used') })
                 : h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'use-proposal', text: t('between.use'),
                     onclick: async () => {
