@@ -53,6 +53,10 @@
     X(NO_SUCH_STEP, "no_such_step", "There is no step in that direction.")               \
     X(UNKNOWN_MEMBER, "unknown_member", "No such member in this group.")                 \
     X(UNKNOWN_CARD, "unknown_card", "No such card.")                                     \
+    X(NOT_AUTHOR, "not_author", "Only the author of this card may change it.")           \
+    X(CARD_STEP_OVER, "card_step_over",                                                  \
+      "This card's step is over; it can no longer be changed.")                          \
+    X(CARD_WITHDRAWN, "card_withdrawn", "This card was withdrawn by its author.")        \
     X(UNKNOWN_ACTION, "unknown_action", "No such action plan item.")                     \
     X(BAD_TARGET, "bad_target", "That member cannot take this role.")                    \
     X(ALREADY_DONE, "already_done", "That is already the case.")                         \

@@ -574,7 +574,7 @@ static void minutes_cards(struct doc *o, const struct room *r, int ci,
 
     for (size_t i = 0; i < r->ncards; i++) {
         const struct room_card *c = &r->cards[i];
-        if (c->type != type || c->consultation != ci || c->removed ||
+        if (c->type != type || c->consultation != ci || c->removed || c->withdrawn ||
             !room_card_visible(r, c, -1))
             continue;
         if (n++ == 0) {

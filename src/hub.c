@@ -440,7 +440,7 @@ static void hub_keep_plans(struct hub_group *g, const struct room *r)
         const struct room_consultation *k;
         struct hub_plan *p;
 
-        if (c->type != CARD_ACTION || c->removed || c->consultation < 0)
+        if (c->type != CARD_ACTION || c->removed || c->withdrawn || c->consultation < 0)
             continue;
         k = &r->consultations[c->consultation];
         if (k->client < 0)

@@ -356,6 +356,12 @@ static json_t *proto_card_json(const struct room *r, const struct room_card *c,
 
     if (!j)
         return NULL;
+    /* Present only when true: a card its author corrected, or withdrew
+     * (then its text is "" and its answer or due date null). */
+    if (c->edits)
+        json_object_set_new(j, "edited", json_true());
+    if (c->withdrawn)
+        json_object_set_new(j, "withdrawn", json_true());
     switch (c->type) {
     case CARD_CONTRIBUTION:
         /* Always there (a new card is unmarked, the same for everyone);
@@ -400,8 +406,10 @@ static json_t *proto_consultation_json(const struct room *r, int index, int view
                   proto_json_string_or_null(k->problem), "contract",
                   proto_json_string_or_null(k->contract), "acks", acks, "step_used_ms",
                   used);
-    if (j && viewer >= 0 && (viewer == k->client || viewer == r->facilitator))
+    if (j && viewer >= 0 && (viewer == k->client || viewer == r->facilitator)) {
         json_object_set_new(j, "recadrages", json_integer(k->recadrages));
+        json_object_set_new(j, "recadrages_seen", json_integer(k->recadrages_seen));
+    }
     return j;
 }
 
@@ -662,6 +670,11 @@ json_t *proto_event_json(const struct room *r, const struct room_event *ev,
         json_object_set_new(j, "consultation", json_integer(ev->index));
         json_object_set_new(j, "count",
                             json_integer(r->consultations[ev->index].recadrages));
+        break;
+    case EV_RECADRAGE_ACK:
+        json_object_set_new(j, "consultation", json_integer(ev->index));
+        json_object_set_new(j, "count",
+                            json_integer(r->consultations[ev->index].recadrages_seen));
         break;
     case EV_HANDS:
         json_object_set_new(j, "hands", proto_hands_json(r));

@@ -671,6 +671,12 @@ static int room_dispatch(struct room *r, int member, const struct room_cmd *cmd,
         return room_cmd_hand_lower(r, member, cmd, now_ms);
     case CMD_NOTE_POST:
         return room_card_post(r, member, CARD_NOTE, cmd, now_ms);
+    case CMD_RECADRAGE_ACK:
+        return room_cmd_recadrage_ack(r, member, now_ms);
+    case CMD_CARD_EDIT:
+        return room_cmd_card_edit(r, member, cmd, now_ms);
+    case CMD_CARD_WITHDRAW:
+        return room_cmd_card_withdraw(r, member, cmd, now_ms);
     default:
         return CODEV_E_UNKNOWN_TYPE;
     }

@@ -114,6 +114,9 @@ struct room_card {
     bool marked;            /* contribution: the client's "à retenir" (client only) */
     bool removed;           /* action removed by the client */
     uint32_t answer_writes; /* question: times the answer was written */
+    uint32_t edits;         /* times its author corrected the text (card_edit) */
+    bool withdrawn;         /* withdrawn by its author (card_withdraw): the card
+                               keeps its id and place, its texts are gone */
 };
 
 struct room_seen {
@@ -152,6 +155,8 @@ struct room_consultation {
     int64_t step_used_ms[STEP_COUNT]; /* time spent per step, for history */
     uint32_t recadrages;              /* refocus signals sent by the client */
     int64_t last_recadrage_ms;
+    uint32_t recadrages_seen; /* signals the facilitator acknowledged (recadrage_ack);
+                                 <= recadrages, pending while lower */
     uint32_t problem_writes;  /* times the problem was written */
     uint32_t contract_writes; /* times the contract was written */
 };
@@ -180,7 +185,8 @@ struct room_debrief {
     X(ROLE, "role")                     /* a member became or stopped being observer */  \
     X(MEMBER_REMOVED, "member_removed") /* a member was removed */                       \
     X(CARD_ADDED, "card_added")                                                          \
-    X(CARD_UPDATED, "card_updated")     /* question answered or flagged */               \
+    X(CARD_UPDATED, "card_updated")     /* question answered or flagged; card edited or  \
+                                           withdrawn by its author */                    \
     X(CARD_REMOVED, "card_removed")     /* action removed */                             \
     X(PROBLEM, "problem")               /* problem statement written or amended */       \
     X(CONTRACT, "contract")             /* contract written or rewritten (acks reset) */ \
@@ -189,7 +195,8 @@ struct room_debrief {
     X(RECADRAGE, "recadrage")           /* refocus signal (client, facilitator only) */  \
     X(HANDS, "hands")                   /* the hand queue changed */                     \
     X(DEBRIEF, "debrief")               /* an earlier plan item was debriefed */         \
-    X(CLOSED, "closed")                 /* the session closed */
+    X(CLOSED, "closed")                 /* the session closed */                         \
+    X(RECADRAGE_ACK, "recadrage_ack")   /* the facilitator saw the refocus signals */
 
 enum room_event_type {
 #define ROOM_EVENT_ENUM(suffix, wire) EV_##suffix,
@@ -322,7 +329,10 @@ enum room_cmd_field {
     X(DEBRIEF_POST, "debrief_post", RULES_DEBRIEF, FLD_DEBRIEF | FLD_OUTCOME, FLD_TEXT)  \
     X(HAND_RAISE, "hand_raise", RULES_HAND, 0, 0)                                        \
     X(HAND_LOWER, "hand_lower", RULES_HAND, 0, FLD_MEMBER)                               \
-    X(NOTE_POST, "note_post", RULES_NOTE, FLD_TEXT, 0)
+    X(NOTE_POST, "note_post", RULES_NOTE, FLD_TEXT, 0)                                   \
+    X(RECADRAGE_ACK, "recadrage_ack", RULES_RECADRAGE_ACK, 0, 0)                         \
+    X(CARD_EDIT, "card_edit", RULES_CARD_OWN, FLD_CARD | FLD_TEXT, 0)                    \
+    X(CARD_WITHDRAW, "card_withdraw", RULES_CARD_OWN, FLD_CARD, 0)
 
 enum room_cmd_type {
 #define ROOM_CMD_ENUM(suffix, wire, action, required, optional) CMD_##suffix,
@@ -341,7 +351,8 @@ struct room_cmd {
     const char *due;              /* action_add: optional "by when" */
     const char *target; /* member id: assign, handover, remove, role_set, hand_lower */
     const char *ref;    /* debrief_post: the plan item id */
-    uint32_t card;      /* question_answer/flag, mark_set, action_remove */
+    uint32_t card;      /* question_answer/flag, mark_set, action_remove, card_edit,
+                           card_withdraw */
     int64_t seconds;    /* timer_add (may be < 0), timer_set */
     int variant;        /* contribution kind, learning dimension, debrief outcome */
     bool flag;          /* question_flag, mark_set, role_set observer, step_next force */

@@ -107,6 +107,22 @@ int room_cmd_mark_set(struct room *r, int member, const struct room_cmd *cmd,
  * client and the facilitator see it. */
 int room_cmd_recadrage(struct room *r, int member, int64_t now_ms);
 
+/* recadrage_ack: the facilitator acknowledges the pending refocus signals
+ * of the current consultation (ALREADY_DONE when none is pending); the
+ * client and the facilitator see it. */
+int room_cmd_recadrage_ack(struct room *r, int member, int64_t now_ms);
+
+/* card_edit and card_withdraw: the author of a card corrects its text or
+ * withdraws it, only while the card's step (of this consultation) runs.
+ * Refusals: UNKNOWN_CARD, NOT_AUTHOR, CARD_WITHDRAWN, CARD_STEP_OVER, then
+ * (edit) the text checks, ALREADY_DONE for the same text,
+ * TOO_MANY_REWRITES, ROOM_FULL. EV_CARD_UPDATED, to the author alone for
+ * a private note. */
+int room_cmd_card_edit(struct room *r, int member, const struct room_cmd *cmd,
+                       int64_t now_ms);
+int room_cmd_card_withdraw(struct room *r, int member, const struct room_cmd *cmd,
+                           int64_t now_ms);
+
 /* action_remove: the client withdraws an item of the current action plan.
  * The card stays (ids are never reused) with removed set. */
 int room_cmd_action_remove(struct room *r, int member, const struct room_cmd *cmd,

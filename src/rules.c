@@ -80,6 +80,12 @@ static const struct rules_row rules_table[RULES_ACTION_COUNT] = {
     [RULES_DEBRIEF] = {R_F | R_K, S_OPENING, false, false},
     [RULES_HAND] = {R_C | R_K, S_OPEN, false, false},
     [RULES_NOTE] = {R_F | R_C | R_K | R_O, S_OPEN, false, true},
+    [RULES_RECADRAGE_ACK] = {R_F, S_CONSULTATION, true, false},
+    /* Whoever wrote a card may correct or withdraw it while its step runs
+     * (room_cards.c checks the author and the step): the client listening
+     * in consultation may still fix a private note. Observers only read
+     * and keep notes, as everywhere else. */
+    [RULES_CARD_OWN] = {R_F | R_C | R_K, S_OPEN, false, true},
 };
 
 static const char *const step_names[STEP_COUNT] = {

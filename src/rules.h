@@ -53,6 +53,9 @@ enum rules_action {
     RULES_DEBRIEF,         /* debrief_post (plus: only the earlier client) */
     RULES_HAND,            /* hand_raise, hand_lower (own hand) */
     RULES_NOTE,            /* note_post */
+    RULES_RECADRAGE_ACK,   /* recadrage_ack */
+    RULES_CARD_OWN,        /* card_edit, card_withdraw (plus: only the author, only
+                              while the card's step runs) */
     RULES_ACTION_COUNT
 };
 

@@ -229,6 +229,8 @@ static int finalize_records(sqlite3 *db, const char *sid, const struct store_rep
     }
     for (size_t i = 0; !rc && i < r->ncards; i++) {
         const struct room_card *c = &r->cards[i];
+        if (c->withdrawn) /* withdrawn by its author: nobody keeps it */
+            continue;
         if (c->type == CARD_CONTRIBUTION && c->consultation >= 0 &&
             r->consultations[c->consultation].client >= 0)
             rc = store_db_run(db, sql_case_item, "tiiiit", sid, (int64_t)c->consultation,

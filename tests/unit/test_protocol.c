@@ -210,6 +210,9 @@ static void commands_decode_into_room_commands(void **state)
         {"{\"type\":\"action_add\",\"id\":\"c5\",\"text\":\"Appeler\",\"due\":\"\"}",
          CMD_ACTION_ADD},
         {"{\"type\":\"hand_lower\",\"id\":\"c6\",\"extra\":true}", CMD_HAND_LOWER},
+        {"{\"type\":\"card_edit\",\"id\":\"c7\",\"card_id\":9,\"text\":\"Corrigé\"}",
+         CMD_CARD_EDIT},
+        {"{\"type\":\"card_withdraw\",\"id\":\"c8\",\"card_id\":9}", CMD_CARD_WITHDRAW},
     };
     struct proto_msg msg;
     struct proto_error err;
@@ -240,6 +243,14 @@ static void commands_decode_into_room_commands(void **state)
             break;
         case CMD_ACTION_ADD:
             assert_null(msg.cmd.due); /* an empty "by when" is none */
+            break;
+        case CMD_CARD_EDIT:
+            assert_int_equal(msg.cmd.card, 9);
+            assert_string_equal(msg.cmd.text, "Corrigé");
+            break;
+        case CMD_CARD_WITHDRAW:
+            assert_int_equal(msg.cmd.card, 9);
+            assert_null(msg.cmd.text);
             break;
         default:
             break;
@@ -419,6 +430,97 @@ static void a_spliced_welcome_is_the_whole_welcome(void **state)
     hub_free(h);
 }
 
+/* Applies a command of type t from member with the given fields; asserts it
+ * is accepted. */
+static void apply_ok(struct room *r, int member, enum room_cmd_type t, const char *text,
+                     const char *target, uint32_t card, bool flag, int64_t now)
+{
+    static unsigned n;
+    struct room_cmd c = {
+        .type = t, .text = text, .target = target, .card = card, .flag = flag};
+    uint64_t seq;
+    int rc;
+
+    snprintf(c.id, sizeof(c.id), "p%u", ++n);
+    rc = room_apply(r, member, &c, now, &seq, NULL);
+    if (rc)
+        fail_msg("%s: %s", room_cmd_name(t), codev_err_name(rc));
+}
+
+/* Issue 12: a corrected card says "edited", a withdrawn one "withdrawn"
+ * with an empty text and no answer; recadrage_ack carries the signals
+ * seen, and the snapshot's recadrages_seen goes to the client and the
+ * facilitator only. */
+static void edited_withdrawn_cards_and_recadrage_ack_encode(void **state)
+{
+    const struct room_limits l = {.text_max_chars = 100,
+                                  .long_text_max_chars = 100,
+                                  .cards_per_step = 10,
+                                  .members_max = 8};
+    struct room *r = room_new("s", NULL, &l, 1000);
+    json_t *snap, *cards, *card, *ev, *cons;
+    uint32_t q;
+
+    (void)state;
+    assert_non_null(r);
+    assert_int_equal(room_member_add(r, "f", "F", true, false), 0);
+    assert_int_equal(room_member_add(r, "c", "C", false, false), 1);
+    assert_int_equal(room_member_add(r, "k", "K", false, false), 2);
+    apply_ok(r, 0, CMD_STEP_NEXT, NULL, NULL, 0, false, 2000);
+    apply_ok(r, 0, CMD_CLIENT_ASSIGN, NULL, "c", 0, false, 2000);
+    apply_ok(r, 0, CMD_STEP_NEXT, NULL, NULL, 0, false, 2000);
+    apply_ok(r, 1, CMD_PROBLEM_SET, "P", NULL, 0, false, 2000);
+    apply_ok(r, 0, CMD_STEP_NEXT, NULL, NULL, 0, false, 2000);
+    apply_ok(r, 2, CMD_QUESTION_ASK, "Qui ?", NULL, 0, false, 3000);
+    q = (uint32_t)r->ncards;
+    apply_ok(r, 1, CMD_QUESTION_ANSWER, "Moi.", NULL, q, false, 3000);
+    apply_ok(r, 2, CMD_CARD_EDIT, "Qui décide ?", NULL, q, false, 3000);
+    apply_ok(r, 2, CMD_QUESTION_ASK, "Quand ?", NULL, 0, false, 3000);
+    apply_ok(r, 2, CMD_CARD_WITHDRAW, NULL, NULL, q + 1, false, 3000);
+
+    snap = proto_room_json(r, 2, 4000);
+    cards = json_object_get(snap, "cards");
+    assert_int_equal(json_array_size(cards), 2);
+    card = json_array_get(cards, 0);
+    assert_string_equal(json_string_value(json_object_get(card, "text")), "Qui décide ?");
+    assert_true(json_is_true(json_object_get(card, "edited")));
+    assert_null(json_object_get(card, "withdrawn"));
+    assert_string_equal(json_string_value(json_object_get(card, "answer")), "Moi.");
+    card = json_array_get(cards, 1);
+    assert_int_equal(json_integer_value(json_object_get(card, "id")), q + 1);
+    assert_string_equal(json_string_value(json_object_get(card, "text")), "");
+    assert_true(json_is_true(json_object_get(card, "withdrawn")));
+    assert_null(json_object_get(card, "edited"));
+    assert_true(json_is_null(json_object_get(card, "answer")));
+    json_decref(snap);
+
+    apply_ok(r, 0, CMD_STEP_NEXT, NULL, NULL, 0, false, 5000);
+    apply_ok(r, 1, CMD_CONTRACT_SET, "Aidez-moi", NULL, 0, false, 5000);
+    apply_ok(r, 0, CMD_STEP_NEXT, NULL, NULL, 0, true, 5000);
+    apply_ok(r, 1, CMD_RECADRAGE, NULL, NULL, 0, false, 6000);
+    room_outbox_clear(r);
+    apply_ok(r, 0, CMD_RECADRAGE_ACK, NULL, NULL, 0, false, 7000);
+    assert_int_equal(r->nout, 1);
+    ev = proto_event_json(r, &r->out[0], 7000);
+    assert_string_equal(json_string_value(json_object_get(ev, "type")), "recadrage_ack");
+    assert_int_equal(json_integer_value(json_object_get(ev, "consultation")), 0);
+    assert_int_equal(json_integer_value(json_object_get(ev, "count")), 1);
+    json_decref(ev);
+    for (int m = 0; m < 3; m++) {
+        snap = proto_room_json(r, m, 8000);
+        cons = json_array_get(json_object_get(snap, "consultations"), 0);
+        if (m == 2) {
+            assert_null(json_object_get(cons, "recadrages_seen"));
+        } else {
+            assert_int_equal(json_integer_value(json_object_get(cons, "recadrages")), 1);
+            assert_int_equal(json_integer_value(json_object_get(cons, "recadrages_seen")),
+                             1);
+        }
+        json_decref(snap);
+    }
+    room_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -432,6 +534,7 @@ int main(void)
         cmocka_unit_test(a_spliced_welcome_is_the_whole_welcome),
         cmocka_unit_test(error_json_carries_code_id_and_detail),
         cmocka_unit_test(error_names_round_trip),
+        cmocka_unit_test(edited_withdrawn_cards_and_recadrage_ack_encode),
     };
     return cmocka_run_group_tests_name("protocol", tests, NULL, NULL);
 }

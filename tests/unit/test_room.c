@@ -1823,6 +1823,286 @@ static void recadrage_follows_the_facilitator_after_a_handover(void **state)
     assert_true(room_event_visible(f->r, &recadrage, ANA));
 }
 
+/* ---- recadrage acknowledged (issue 12) ---------------------------------- */
+
+static void recadrage_ack_clears_the_pending_signals(void **state)
+{
+    struct fx *f = *state;
+    struct room_event ack;
+
+    walk_to(f, STEP_CONSULTATION);
+    refuse(f, FA, CMD_RECADRAGE_ACK, CODEV_E_ALREADY_DONE); /* nothing pending */
+    assert_int_equal(send(f, ANA, CMD_RECADRAGE), 0);
+    assert_int_equal(send(f, ANA, CMD_RECADRAGE), 0);
+    refuse(f, ANA, CMD_RECADRAGE_ACK, CODEV_E_NOT_FACILITATOR);
+    refuse(f, BEN, CMD_RECADRAGE_ACK, CODEV_E_NOT_FACILITATOR);
+    refuse(f, OBS, CMD_RECADRAGE_ACK, CODEV_E_OBSERVER_READ_ONLY);
+    f->now += 3000;
+    assert_int_equal(send(f, FA, CMD_RECADRAGE_ACK), 0);
+    expect_events(f, 1, EV_RECADRAGE_ACK);
+    ack = *last_event(f);
+    assert_int_equal(ack.audience, AUD_CLIENT_FACILITATOR);
+    assert_int_equal(ack.index, 0);
+    assert_int_equal(room_consultation_current(f->r)->recadrages_seen, 2);
+    assert_true(room_event_visible(f->r, &ack, ANA));
+    assert_true(room_event_visible(f->r, &ack, FA));
+    for (int m = BEN; m <= OBS; m++)
+        assert_false(room_event_visible(f->r, &ack, m));
+    refuse(f, FA, CMD_RECADRAGE_ACK, CODEV_E_ALREADY_DONE);
+    /* A new signal is pending again until seen. */
+    assert_int_equal(send(f, ANA, CMD_RECADRAGE), 0);
+    assert_int_equal(room_consultation_current(f->r)->recadrages_seen, 2);
+    assert_int_equal(send(f, FA, CMD_RECADRAGE_ACK), 0);
+    assert_int_equal(room_consultation_current(f->r)->recadrages_seen, 3);
+    assert_int_equal(send(f, ANA, CMD_RECADRAGE), 0);
+    assert_int_equal(send(f, FA, CMD_STEP_NEXT), 0);
+    refuse(f, FA, CMD_RECADRAGE_ACK, CODEV_E_WRONG_STEP);
+}
+
+/* ---- an author's corrections and withdrawals (issue 12) ------------------ */
+
+/* Every refusal of card_edit / card_withdraw, on a room in clarification
+ * where Ben asked question `q` and wrote private note `n` (Ana answered
+ * the question). Each case may first withdraw q (as Ben) or move on to
+ * the contract step; then the command is refused with `want` and the room
+ * is left as it was. */
+struct own_case {
+    const char *name;
+    bool withdraw_first;
+    bool contract_first;
+    int member;
+    enum room_cmd_type type;
+    int card; /* 'q', 'n', or a literal id */
+    const char *text;
+    int want;
+};
+
+static void card_edit_and_withdraw_refusals(void **state)
+{
+    const struct own_case cases[] = {
+        {"someone else's question", false, false, CLE, CMD_CARD_EDIT, 'q', "Mienne ?",
+         CODEV_E_NOT_AUTHOR},
+        {"the client withdraws a consultant's question", false, false, ANA,
+         CMD_CARD_WITHDRAW, 'q', NULL, CODEV_E_NOT_AUTHOR},
+        {"the facilitator edits a consultant's question", false, false, FA, CMD_CARD_EDIT,
+         'q', "Autre ?", CODEV_E_NOT_AUTHOR},
+        {"someone else's private note is no card of theirs", false, false, CLE,
+         CMD_CARD_EDIT, 'n', "lu", CODEV_E_UNKNOWN_CARD},
+        {"no such card", false, false, BEN, CMD_CARD_WITHDRAW, 999, NULL,
+         CODEV_E_UNKNOWN_CARD},
+        {"card 0", false, false, BEN, CMD_CARD_EDIT, 0, "x", CODEV_E_UNKNOWN_CARD},
+        {"an observer", false, false, OBS, CMD_CARD_EDIT, 'n', "x",
+         CODEV_E_OBSERVER_READ_ONLY},
+        {"blank text", false, false, BEN, CMD_CARD_EDIT, 'q', " \n ", CODEV_E_TEXT_EMPTY},
+        {"no text", false, false, BEN, CMD_CARD_EDIT, 'q', NULL, CODEV_E_TEXT_EMPTY},
+        {"the same text", false, false, BEN, CMD_CARD_EDIT, 'q', "Depuis quand ?",
+         CODEV_E_ALREADY_DONE},
+        {"edit a withdrawn card", true, false, BEN, CMD_CARD_EDIT, 'q', "Encore ?",
+         CODEV_E_CARD_WITHDRAWN},
+        {"withdraw it twice", true, false, BEN, CMD_CARD_WITHDRAW, 'q', NULL,
+         CODEV_E_CARD_WITHDRAWN},
+        {"answer a withdrawn question", true, false, ANA, CMD_QUESTION_ANSWER, 'q',
+         "Oui.", CODEV_E_CARD_WITHDRAWN},
+        {"flag a withdrawn question", true, false, FA, CMD_QUESTION_FLAG, 'q', NULL,
+         CODEV_E_CARD_WITHDRAWN},
+        {"edit once its step is over", false, true, BEN, CMD_CARD_EDIT, 'q', "Tard ?",
+         CODEV_E_CARD_STEP_OVER},
+        {"withdraw once its step is over", false, true, BEN, CMD_CARD_WITHDRAW, 'q', NULL,
+         CODEV_E_CARD_STEP_OVER},
+        {"a note of an earlier step", false, true, BEN, CMD_CARD_WITHDRAW, 'n', NULL,
+         CODEV_E_CARD_STEP_OVER},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct own_case *k = &cases[i];
+        struct room_limits l = default_limits();
+        struct fx *f = fx_new_with(&l);
+        struct room_cmd c;
+        uint32_t q, n;
+        struct snap s;
+        int got;
+
+        walk_to(f, STEP_CLARIFICATION);
+        assert_int_equal(send_text(f, BEN, CMD_QUESTION_ASK, "Depuis quand ?"), 0);
+        q = last_event(f)->card;
+        assert_int_equal(send_text(f, BEN, CMD_NOTE_POST, "à suivre"), 0);
+        n = last_event(f)->card;
+        c = mk(f, CMD_QUESTION_ANSWER);
+        c.card = q;
+        c.text = "Six mois.";
+        assert_int_equal(run(f, ANA, &c), 0);
+        if (k->withdraw_first)
+            assert_int_equal(send_card(f, BEN, CMD_CARD_WITHDRAW, q, false), 0);
+        if (k->contract_first)
+            walk_to(f, STEP_CONTRACT);
+        c = mk(f, k->type);
+        c.card = k->card == 'q' ? q : k->card == 'n' ? n : (uint32_t)k->card;
+        c.text = k->text;
+        c.flag = true;
+        snap_take(&s, f->r);
+        got = run(f, k->member, &c);
+        if (got != k->want)
+            fail_msg("%s: want %s, got %s", k->name, codev_err_name(k->want),
+                     got ? codev_err_name(got) : "ok");
+        assert_int_equal(f->r->nout, 0);
+        snap_check(&s, f->r);
+        teardown((void **)&f);
+    }
+}
+
+/* A correction replaces the text, marks the card edited and counts as a
+ * rewrite; the room's bytes and the author's share follow the new text;
+ * the journal pays for every correction. An edit loop stops at
+ * rewrites_max; a correction that no longer fits the room is refused,
+ * a shorter one always fits. */
+static void card_edit_corrects_within_the_rewrite_and_byte_limits(void **state)
+{
+    struct room_limits l = default_limits();
+    struct fx *f;
+    uint32_t k, n;
+    size_t bytes;
+    uint64_t journal, mine;
+    char *big;
+
+    (void)state;
+    l.rewrites_max = 3;
+    f = fx_new_with(&l);
+    walk_to(f, STEP_CONSULTATION);
+    assert_int_equal(
+        send_variant(f, BEN, CMD_CONTRIBUTION_POST, KIND_SUGGESTION, "Essai"), 0);
+    k = last_event(f)->card;
+    bytes = f->r->bytes;
+    journal = f->r->journal_bytes;
+    mine = f->r->members[BEN].bytes;
+    {
+        struct room_cmd c = mk(f, CMD_CARD_EDIT);
+        c.card = k;
+        c.text = "Essaie \"ça\"";
+        assert_int_equal(run(f, BEN, &c), 0);
+    }
+    expect_events(f, 1, EV_CARD_UPDATED);
+    assert_int_equal(last_event(f)->audience, AUD_ALL);
+    assert_int_equal(last_event(f)->card, k);
+    assert_string_equal(room_card_get(f->r, k)->text, "Essaie \"ça\"");
+    assert_int_equal(room_card_get(f->r, k)->edits, 1);
+    assert_int_equal(f->r->bytes, bytes - 5 + room_json_len("Essaie \"ça\""));
+    assert_int_equal(f->r->members[BEN].bytes, mine - 5 + room_json_len("Essaie \"ça\""));
+    assert_int_equal(f->r->journal_bytes,
+                     journal + ROOM_JOURNAL_OVERHEAD + room_json_len("Essaie \"ça\""));
+    /* The loop: two more corrections pass, the fourth is refused. */
+    for (int i = 0; i < 2; i++) {
+        struct room_cmd c = mk(f, CMD_CARD_EDIT);
+        c.card = k;
+        c.text = i ? "Essaie B" : "Essaie A";
+        assert_int_equal(run(f, BEN, &c), 0);
+    }
+    {
+        struct room_cmd c = mk(f, CMD_CARD_EDIT);
+        c.card = k;
+        c.text = "Essaie C";
+        expect_refused(f, BEN, &c, CODEV_E_TOO_MANY_REWRITES);
+    }
+    /* Withdrawing is still possible after the last correction. */
+    assert_int_equal(send_card(f, BEN, CMD_CARD_WITHDRAW, k, false), 0);
+
+    /* A private note's correction goes to its author alone. */
+    assert_int_equal(send_text(f, CLE, CMD_NOTE_POST, "à moi"), 0);
+    n = last_event(f)->card;
+    {
+        struct room_cmd c = mk(f, CMD_CARD_EDIT);
+        c.card = n;
+        c.text = "à moi seule";
+        assert_int_equal(run(f, CLE, &c), 0);
+    }
+    assert_int_equal(last_event(f)->audience, AUD_MEMBER);
+    assert_int_equal(last_event(f)->member, CLE);
+
+    /* Bytes: a room at its byte budget refuses a longer correction and
+     * takes a shorter one. */
+    f->r->limits.bytes_max = (uint32_t)f->r->bytes;
+    big = repeat("é", 20);
+    {
+        struct room_cmd c = mk(f, CMD_CARD_EDIT);
+        c.card = n;
+        c.text = big;
+        expect_refused(f, CLE, &c, CODEV_E_ROOM_FULL);
+    }
+    {
+        struct room_cmd c = mk(f, CMD_CARD_EDIT);
+        c.card = n;
+        c.text = "à moi";
+        assert_int_equal(run(f, CLE, &c), 0);
+    }
+    free(big);
+    teardown((void **)&f);
+}
+
+/* A withdrawn card keeps its id and place; its texts are wiped and the
+ * room's bytes and the author's share give them back; the item stays
+ * counted; a contribution's mark is cleared. */
+static void card_withdraw_empties_the_card_and_gives_its_bytes_back(void **state)
+{
+    struct fx *f = *state;
+    const struct room_card *c;
+    uint32_t k;
+    size_t bytes, items;
+    uint64_t mine;
+
+    walk_to(f, STEP_CONSULTATION);
+    assert_int_equal(
+        send_variant(f, BEN, CMD_CONTRIBUTION_POST, KIND_EXPERIENCE, "Moi, j'ai..."), 0);
+    k = last_event(f)->card;
+    assert_int_equal(send_card(f, ANA, CMD_MARK_SET, k, true), 0);
+    bytes = f->r->bytes;
+    items = f->r->items;
+    mine = f->r->members[BEN].bytes;
+    assert_int_equal(send_card(f, BEN, CMD_CARD_WITHDRAW, k, false), 0);
+    expect_events(f, 1, EV_CARD_UPDATED);
+    assert_int_equal(last_event(f)->audience, AUD_ALL);
+    c = room_card_get(f->r, k);
+    assert_true(c->withdrawn);
+    assert_false(c->marked);
+    assert_string_equal(c->text, "");
+    assert_int_equal(c->id, k);
+    assert_int_equal(f->r->ncards, k);
+    assert_int_equal(f->r->items, items);
+    assert_int_equal(f->r->bytes, bytes - room_json_len("Moi, j'ai..."));
+    assert_int_equal(f->r->members[BEN].bytes, mine - room_json_len("Moi, j'ai..."));
+    {
+        struct room_cmd m = mk(f, CMD_MARK_SET);
+        m.card = k;
+        m.flag = true;
+        expect_refused(f, ANA, &m, CODEV_E_CARD_WITHDRAWN);
+    }
+    /* The client, listening, may still withdraw its own private note. */
+    assert_int_equal(send_text(f, ANA, CMD_NOTE_POST, "brouillon"), 0);
+    k = last_event(f)->card;
+    assert_int_equal(send_card(f, ANA, CMD_CARD_WITHDRAW, k, false), 0);
+    assert_int_equal(last_event(f)->audience, AUD_MEMBER);
+}
+
+/* A question withdrawn after its answer loses the answer too. */
+static void a_withdrawn_question_loses_its_answer(void **state)
+{
+    struct fx *f = *state;
+    struct room_cmd c;
+    uint32_t q;
+    size_t bytes;
+
+    walk_to(f, STEP_CLARIFICATION);
+    assert_int_equal(send_text(f, CLE, CMD_QUESTION_ASK, "Qui décide ?"), 0);
+    q = last_event(f)->card;
+    c = mk(f, CMD_QUESTION_ANSWER);
+    c.card = q;
+    c.text = "Moi.";
+    assert_int_equal(run(f, ANA, &c), 0);
+    bytes = f->r->bytes;
+    assert_int_equal(send_card(f, CLE, CMD_CARD_WITHDRAW, q, false), 0);
+    assert_null(room_card_get(f->r, q)->answer);
+    assert_int_equal(f->r->bytes, bytes - room_json_len("Qui décide ?") - 4);
+}
+
 static void outbox_clear_forgets_events_but_not_seq(void **state)
 {
     struct fx *f = *state;
@@ -1853,7 +2133,7 @@ static void enum_names_are_the_wire_names(void **state)
         "step",    "clock",          "consultation", "client",       "facilitator",
         "role",    "member_removed", "card_added",   "card_updated", "card_removed",
         "problem", "contract",       "contract_ack", "mark",         "recadrage",
-        "hands",   "debrief",        "closed"};
+        "hands",   "debrief",        "closed",       "recadrage_ack"};
     static const char *const cmds[] = {"step_next",          "step_prev",
                                        "consultation_new",   "session_close",
                                        "timer_start",        "timer_pause",
@@ -1869,7 +2149,8 @@ static void enum_names_are_the_wire_names(void **state)
                                        "action_add",         "action_remove",
                                        "learning_post",      "debrief_post",
                                        "hand_raise",         "hand_lower",
-                                       "note_post"};
+                                       "note_post",          "recadrage_ack",
+                                       "card_edit",          "card_withdraw"};
 
     assert_int_equal(sizeof(cards) / sizeof(cards[0]), CARD_TYPE_COUNT);
     for (int i = 0; i < CARD_TYPE_COUNT; i++)
@@ -1933,6 +2214,9 @@ static void every_command_is_checked_as_its_own_action(void **state)
         RULES_HAND,
         RULES_HAND,
         RULES_NOTE,
+        RULES_RECADRAGE_ACK,
+        RULES_CARD_OWN,
+        RULES_CARD_OWN,
     };
     bool used[RULES_ACTION_COUNT] = {false};
 
@@ -2037,6 +2321,11 @@ int main(void)
         T(consultant_never_sees_marks_recadrage_or_others_notes),
         T(recadrage_follows_the_facilitator_after_a_handover),
         T(outbox_clear_forgets_events_but_not_seq),
+        T(recadrage_ack_clears_the_pending_signals),
+        cmocka_unit_test(card_edit_and_withdraw_refusals),
+        cmocka_unit_test(card_edit_corrects_within_the_rewrite_and_byte_limits),
+        T(card_withdraw_empties_the_card_and_gives_its_bytes_back),
+        T(a_withdrawn_question_loses_its_answer),
         cmocka_unit_test(enum_names_are_the_wire_names),
         cmocka_unit_test(every_command_is_checked_as_its_own_action),
         cmocka_unit_test(unknown_names_and_values_give_null_or_minus_one),

@@ -59,10 +59,13 @@ static const struct spec specs[] = {
     {RULES_DEBRIEF, "debrief", "F:opening K:opening"},
     {RULES_HAND, "hand", "C:* K:*"},
     {RULES_NOTE, "note", "F:* C:* K:* O:*"},
+    {RULES_RECADRAGE_ACK, "recadrage_ack", "F:consultation"},
+    {RULES_CARD_OWN, "card_own", "F:* C:* K:*"},
 };
 
 /* What the client may still do during the consultation (proto 2.3). */
-static const enum rules_action muted_ok[] = {RULES_MARK, RULES_RECADRAGE, RULES_NOTE};
+static const enum rules_action muted_ok[] = {RULES_MARK, RULES_RECADRAGE, RULES_NOTE,
+                                             RULES_CARD_OWN};
 
 static const char role_letters[ROLE_COUNT] = {
     [ROLE_FACILITATOR] = 'F',
