@@ -60,7 +60,8 @@ function normalizeRoom(room) {
 /**
  * Applies one server message to s. Returns a list of news items:
  * {kind: 'card', card} | {kind: 'step', step} | {kind: 'closed'} |
- * {kind: 'removed'} | {kind: 'session'} | {kind: 'recadrage', count}.
+ * {kind: 'removed'} | {kind: 'session'} | {kind: 'recadrage', count} |
+ * {kind: 'recadrage_ack', count}.
  */
 export function apply(s, msg) {
     const news = [];
@@ -163,7 +164,16 @@ export function apply(s, msg) {
         }
         break;
     case 'card_updated':
-        if (msg.card) upsert(r.cards, msg.card);
+        // Edited or withdrawn by its author, or a question answered or
+        // flagged. The event is encoded once for everyone, so its `marked`
+        // is false: the client keeps its own mark (a withdrawn card has
+        // none). Flags absent from the event are false.
+        if (msg.card) {
+            const old = r.cards.find((c) => c.id === msg.card.id);
+            const card = { edited: false, withdrawn: false, ...msg.card };
+            if (old && old.marked && card.type === 'contribution' && !card.withdrawn) card.marked = true;
+            upsert(r.cards, card);
+        }
         break;
     case 'card_removed':
         r.cards = r.cards.filter((c) => c.id !== msg.card_id);
@@ -192,6 +202,12 @@ export function apply(s, msg) {
         const c = consultationAt(r, msg.consultation);
         if (c) c.recadrages = msg.count;
         news.push({ kind: 'recadrage', count: msg.count });
+        break;
+    }
+    case 'recadrage_ack': {
+        const c = consultationAt(r, msg.consultation);
+        if (c) c.recadrages_seen = msg.count;
+        news.push({ kind: 'recadrage_ack', count: msg.count });
         break;
     }
     case 'hands':

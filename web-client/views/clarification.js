@@ -5,7 +5,7 @@
 import { h, setText, toggle, reconcile } from '../dom.js';
 import { t } from '../i18n.js';
 import { may, cardsOf } from '../state.js';
-import { composer, byline, section, emptyNote, tagNode, list } from './common.js';
+import { composer, byline, section, emptyNote, tagNode, list, updateCard } from './common.js';
 import { problemBlock, problemComposer } from './expose.js';
 
 export function createClarification(ctx) {
@@ -52,6 +52,10 @@ export function createClarification(ctx) {
     }
 
     function updateQuestion(li, card) {
+        updateCard(ctx, li, card);
+        const actions = li.querySelector(':scope > .card-actions');
+        if (actions) actions.hidden = Boolean(card.withdrawn);
+        li.querySelector('.answer').hidden = Boolean(card.withdrawn);
         const flagSlot = li.querySelector('.flag-slot');
         if (card.flagged && !flagSlot.firstChild) flagSlot.append(tagNode('flagged', t('clarification.flagged')));
         if (!card.flagged) flagSlot.replaceChildren();

@@ -115,7 +115,12 @@ export function createStepInfo(ctx) {
     const sessionBudget = h('p', { class: 'session-budget', 'data-session-budget': '' });
     // The client's recadrage signal reaches the facilitator here, whatever
     // the scroll, as an ARIA alert.
-    const recadrage = h('p', { class: 'recadrage-alert', role: 'alert' });
+    // "Pris en compte" clears it for the facilitator (recadrage_ack) and
+    // tells the client, discreetly, that it was seen.
+    const recadrageText = h('span', { class: 'recadrage-alert-text' });
+    const recadrageAck = h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'recadrage-ack',
+        onclick: () => ctx.act('recadrage_ack') });
+    const recadrage = h('p', { class: 'recadrage-alert', role: 'alert' }, recadrageText, recadrageAck);
     const bar = h('section', { class: 'stepbar', 'aria-labelledby': 'now-title' },
         h('div', { class: 'stepbar-row' },
             h('div', { class: 'stepbar-step' }, kicker, title),
@@ -164,8 +169,10 @@ export function createStepInfo(ctx) {
         toggle(handBtn, 'is-up', up);
         fac.update();
         const signals = (c && c.recadrages) || 0;
-        recadrage.hidden = !(isFacilitator(s) && r.step === 'consultation' && signals > 0);
-        setText(recadrage, recadrage.hidden ? '' : t('consultation.recadrage_alert', { n: signals, name: memberName(s, c && c.client) }));
+        const pending = signals - ((c && c.recadrages_seen) || 0);
+        recadrage.hidden = !(isFacilitator(s) && r.step === 'consultation' && pending > 0);
+        setText(recadrageText, recadrage.hidden ? '' : t('consultation.recadrage_alert', { n: signals, name: memberName(s, c && c.client) }));
+        setText(recadrageAck, t('consultation.recadrage_ack'));
         updateBudget();
         clock.update();
     }

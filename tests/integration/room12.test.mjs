@@ -1,0 +1,140 @@
+// Issue 12, server side, over real WebSockets: the facilitator acknowledges
+// the client's refocus signals (recadrage_ack); an author corrects or
+// withdraws its own card while its step runs (card_edit, card_withdraw).
+// Each also survives a restart of the server mid-session (the journal
+// replays it). Every message is checked against proto/schema by the
+// client library (assertClean).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { startServer } from '../lib/server.mjs';
+import { setupGroup, advance, reconnect, settle, closeAll, assertAllClean } from './lib/scenario.mjs';
+
+/** Stops srv keeping its data, starts a new server on the same data dir. */
+async function restart(srv) {
+    await srv.stop({ keepData: true });
+    return startServer({ dataDir: srv.dataDir });
+}
+
+/** The room as member c sees it after a fresh hello. */
+async function roomOf(srv, c) {
+    const back = await reconnect(srv, c);
+    const room = back.welcome.room;
+    await back.close();
+    return room;
+}
+
+test('recadrage_ack: the facilitator marks the signals seen, the client is told, nobody else; it survives a restart', async () => {
+    let srv = await startServer();
+    try {
+        const g = await setupGroup(srv);
+        await advance(g, 'consultation');
+        const [k] = g.K;
+        await g.F.refused({ type: 'recadrage_ack' }, 'already_done');
+        await g.C.ok({ type: 'recadrage' });
+        const sig = await g.C.ok({ type: 'recadrage' });
+        await settle(g, sig.seq, [g.F, g.C]);
+        await g.C.refused({ type: 'recadrage_ack' }, 'not_facilitator');
+        await k.refused({ type: 'recadrage_ack' }, 'not_facilitator');
+        await g.O.refused({ type: 'recadrage_ack' }, 'observer_read_only');
+
+        const ack = await g.F.ok({ type: 'recadrage_ack' });
+        const forClient = await g.C.nextEvent('recadrage_ack');
+        assert.equal(forClient.seq, ack.seq);
+        assert.equal(forClient.count, 2);
+        assert.equal(forClient.consultation, 0);
+        assert.equal((await g.F.nextEvent('recadrage_ack')).count, 2);
+        // A consultant and the observer never see it: after a barrier, nothing.
+        for (const c of [k, g.O]) await c.expectNoneAfterBarrier((m) => m.type === 'recadrage_ack' || m.type === 'recadrage');
+        await g.F.refused({ type: 'recadrage_ack' }, 'already_done');
+        // A third signal is pending again (the facilitator's snapshot says so).
+        const third = await g.C.ok({ type: 'recadrage' });
+        await settle(g, third.seq, [g.F]);
+
+        await closeAll(g);
+        srv = await restart(srv);
+        const asF = (await roomOf(srv, g.F)).consultations[0];
+        assert.equal(asF.recadrages, 3);
+        assert.equal(asF.recadrages_seen, 2);
+        const asC = (await roomOf(srv, g.C)).consultations[0];
+        assert.equal(asC.recadrages_seen, 2);
+        const asK = (await roomOf(srv, k)).consultations[0];
+        assert.equal(asK.recadrages_seen, undefined);
+        assert.equal(asK.recadrages, undefined);
+        assertAllClean(g);
+    } finally {
+        await srv.stop().catch(() => {});
+        rmSync(srv.dataDir, { recursive: true, force: true });
+    }
+});
+
+test('card_edit and card_withdraw: only the author, only while the card\'s step runs; others see "edited" / "withdrawn"; it survives a restart', async () => {
+    let srv = await startServer({ args: ['--set', 'rewrites_max=3'] });
+    try {
+        const g = await setupGroup(srv);
+        await advance(g, 'consultation');
+        const [k0, k1] = g.K;
+        const posted = await k0.ok({ type: 'contribution_post', kind: 'suggestion', text: 'Essaie le tour de table du lundi' });
+        await settle(g, posted.seq);
+        const id = g.F.received((m) => m.type === 'card_added').pop().card.id;
+        await g.C.ok({ type: 'mark_set', card_id: id, marked: true });
+
+        // Someone else's card, an unknown card, a blank text, the same text.
+        await k1.refused({ type: 'card_edit', card_id: id, text: 'La mienne' }, 'not_author');
+        await g.F.refused({ type: 'card_withdraw', card_id: id }, 'not_author');
+        await g.C.refused({ type: 'card_withdraw', card_id: id }, 'not_author');
+        await g.O.refused({ type: 'card_edit', card_id: id, text: 'x' }, 'observer_read_only');
+        await k0.refused({ type: 'card_edit', card_id: 99999, text: 'x' }, 'unknown_card');
+        await k0.refused({ type: 'card_edit', card_id: id, text: '   ' }, 'text_empty', { unchecked: true });
+        await k0.refused({ type: 'card_edit', card_id: id, text: 'Essaie le tour de table du lundi' }, 'already_done');
+        await k0.refused({ type: 'card_edit', card_id: id, text: 'é'.repeat(1001) }, 'text_too_long', { unchecked: true });
+
+        const edited = await k0.ok({ type: 'card_edit', card_id: id, text: 'Essaie le tour de table du lundi matin' });
+        await settle(g, edited.seq);
+        for (const c of g.everyone) {
+            const ev = c.received((m) => m.type === 'card_updated' && m.card.id === id).pop();
+            assert.equal(ev.card.text, 'Essaie le tour de table du lundi matin', c.name);
+            assert.equal(ev.card.edited, true);
+            assert.equal(ev.card.marked, false, 'the shared encoding never carries the mark');
+        }
+        // The edit loop stops at rewrites_max (3): two more pass, the fourth is refused.
+        await k0.ok({ type: 'card_edit', card_id: id, text: 'Version 2' });
+        await k0.ok({ type: 'card_edit', card_id: id, text: 'Version 3' });
+        await k0.refused({ type: 'card_edit', card_id: id, text: 'Version 4' }, 'too_many_rewrites');
+
+        // A second card, withdrawn: it keeps its place, its text is gone.
+        await k1.ok({ type: 'contribution_post', kind: 'experience', text: 'Chez nous, on a essayé les binômes' });
+        const second = k1.received((m) => m.type === 'card_added').pop()?.card.id
+            ?? (await k1.nextEvent('card_added')).card.id;
+        const gone = await k1.ok({ type: 'card_withdraw', card_id: second });
+        await settle(g, gone.seq);
+        const ev = g.K[2].received((m) => m.type === 'card_updated' && m.card.id === second).pop();
+        assert.equal(ev.card.withdrawn, true);
+        assert.equal(ev.card.text, '');
+        await k1.refused({ type: 'card_withdraw', card_id: second }, 'card_withdrawn');
+        await k1.refused({ type: 'card_edit', card_id: second, text: 'Finalement' }, 'card_withdrawn');
+        await g.C.refused({ type: 'mark_set', card_id: second, marked: true }, 'card_withdrawn');
+
+        // Its step is over: neither can be changed any more.
+        await advance(g, 'synthesis');
+        await k0.refused({ type: 'card_edit', card_id: id, text: 'Trop tard' }, 'card_step_over');
+        await k0.refused({ type: 'card_withdraw', card_id: id }, 'card_step_over');
+
+        await closeAll(g);
+        srv = await restart(srv);
+        const room = await roomOf(srv, g.C);
+        const a = room.cards.find((c) => c.id === id);
+        const b = room.cards.find((c) => c.id === second);
+        assert.equal(a.text, 'Version 3');
+        assert.equal(a.edited, true);
+        assert.equal(a.marked, true, 'the client still sees its mark');
+        assert.equal(b.withdrawn, true);
+        assert.equal(b.text, '');
+        assert.ok(!JSON.stringify(room).includes('binômes'), 'the withdrawn text is in no snapshot');
+        assert.ok(room.cards.indexOf(b) > room.cards.indexOf(a), 'the withdrawn card keeps its place');
+        assertAllClean(g);
+    } finally {
+        await srv.stop().catch(() => {});
+        rmSync(srv.dataDir, { recursive: true, force: true });
+    }
+});
