@@ -446,7 +446,7 @@ static int room_cmd_timer(struct room *r, int member, const struct room_cmd *cmd
         err = clock_pause(&next, now_ms);
         break;
     case CMD_TIMER_ADD:
-        err = clock_add(&next, cmd->seconds * 1000);
+        err = clock_add(&next, cmd->seconds * 1000, now_ms);
         break;
     default:
         err = clock_set_remaining(&next, cmd->seconds * 1000, now_ms);

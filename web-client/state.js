@@ -304,6 +304,20 @@ export function cardsOf(s, type, consultation = s.room ? s.room.consultation : n
         .sort((a, b) => a.id - b.id);
 }
 
+/** Is the step untimed (the facilitator set it to 0: budget 0)? Then the
+ * clock counts the time spent and never overruns (proto 2.3, timer_set). */
+export function untimed(s) {
+    const c = s.room && s.room.clock;
+    return Boolean(c) && c.budget_ms === 0;
+}
+
+/** Ms spent on the step clock now, from the last server clock state. */
+export function usedMs(s, now = performance.now()) {
+    const c = s.room && s.room.clock;
+    if (!c) return null;
+    return c.used_ms + (c.running ? Math.max(0, now - s.clockAt) : 0);
+}
+
 /** Remaining ms on the step clock now, from the last server clock state. */
 export function remainingMs(s, now = performance.now()) {
     const c = s.room && s.room.clock;

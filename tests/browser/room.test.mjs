@@ -122,13 +122,19 @@ test('facilitator actions: observer, hand over, remove; keyboard only posting', 
     await K1.locator('.clock.is-paused').waitFor();
     assert.equal(await K1.locator('.clock.is-warning').count(), 0, 'no warning on a paused clock');
 
-    // The clock: start, set to 0 (overrun shows as +m:ss: in red for the
-    // facilitator, calmly for everyone else), +1 min, pause.
+    // The clock: start, set to 1 min then take it away (overrun shows as
+    // +m:ss: in red for the facilitator, calmly for everyone else), +1 min,
+    // pause. (Setting 0 makes the step untimed: room12.test.mjs.)
     await act(F, 'timer-toggle');
     await K1.locator('.clock.is-running').waitFor();
     await act(F, 'timer-set');
-    await F.locator('dialog.dialog input[type=number]').fill('0');
+    await F.locator('dialog.dialog input[type=number]').fill('1');
     await F.locator('dialog.dialog button[type=submit]').click();
+    await F.locator('.clock.is-warning').waitFor();
+    await F.evaluate(() => {
+        const ws = window.__sockets[window.__sockets.length - 1];
+        ws.send(JSON.stringify({ type: 'timer_add', id: 'minus-one', seconds: -60 }));
+    });
     await F.locator('.clock.is-overrun').waitFor();
     await K1.locator('.clock.is-overrun-calm').waitFor();
     assert.match(await K1.locator('[data-clock]').textContent(), /^\+0:0\d$/);

@@ -116,6 +116,26 @@ test('recadrage noted, cards corrected and withdrawn', async (root) => {
         await P.client.waitForFunction(() => document.querySelector('.recadrage-seen').textContent === '');
         await barrier(P.k1, all);
         assert.equal(await P.k1.locator('.recadrage-alert:visible, .recadrage-seen:visible').count(), 0, 'consultants see neither');
+    });
+
+    await t.test('"Régler… 0": the step is untimed, the clock counts the time spent, never "+0:02 sur 0 min"', async () => {
+        await act(P.facilitator, 'timer-set');
+        await P.facilitator.locator('dialog.dialog label', { hasText: fr.fac.set_label }).waitFor();
+        await P.facilitator.locator('dialog.dialog input[type=number]').fill('0');
+        await P.facilitator.locator('dialog.dialog button[type=submit]').click();
+        await Promise.all(all.map((p) => p.locator('.clock[data-state=untimed]', { hasText: fr.clock.untimed }).waitFor()));
+        for (const p of all) await p.locator('.clock-budget', { hasText: fr.clock.untimed_budget }).waitFor();
+        // Time passes and is counted; no overrun anywhere.
+        const first = await P.client.locator('[data-clock]').textContent();
+        await P.client.waitForFunction((was) => document.querySelector('[data-clock]').textContent !== was, first);
+        for (const p of all) {
+            assert.doesNotMatch(await p.locator('[data-clock]').textContent(), /^\+/, `${p.personName}: no "+"`);
+            assert.equal(await p.locator('.clock.is-overrun, .clock.is-overrun-calm, .clock.is-warning').count(), 0);
+        }
+        await P.facilitator.screenshot({ path: shotPath('room12-untimed-facilitator-fr') });
+        // +1 min times it again.
+        await act(P.facilitator, 'timer-plus1');
+        await P.client.locator('.clock[data-state=running].is-warning').waitFor();
         for (const p of all) assert.deepEqual(realProblems(p), [], `${p.personName}: no page error`);
     });
 });

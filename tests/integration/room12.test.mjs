@@ -138,3 +138,48 @@ test('card_edit and card_withdraw: only the author, only while the card\'s step 
         rmSync(srv.dataDir, { recursive: true, force: true });
     }
 });
+
+test('timer_set 0: the step is untimed (time counts, no overrun), stays so across a step back and forth and a restart; +1 min times it again', async () => {
+    let srv = await startServer();
+    try {
+        const g = await setupGroup(srv);
+        await advance(g, 'clarification');
+        const set = await g.F.ok({ type: 'timer_set', seconds: 0 });
+        const ev = await g.K[0].nextEvent('clock', (m) => m.seq === set.seq);
+        assert.equal(ev.clock.budget_ms, 0);
+        assert.equal(ev.clock.remaining_ms, 0);
+        assert.equal(ev.clock.running, true);
+        // Time passes: a tick shows it spent, never an overrun.
+        const tick = await g.K[0].next((m) => m.type === 'tick' && m.clock.used_ms > ev.clock.used_ms + 500, 5000);
+        assert.equal(tick.clock.remaining_ms, 0);
+        assert.equal(tick.clock.budget_ms, 0);
+        // Forward and back: still untimed, the time spent kept.
+        await settle(g, (await g.F.ok({ type: 'step_next' })).seq);
+        const back = await g.F.ok({ type: 'step_prev' });
+        const step = await g.K[0].nextEvent('step', (m) => m.seq === back.seq);
+        assert.equal(step.step, 'clarification');
+        assert.equal(step.clock.budget_ms, 0);
+        assert.ok(step.clock.used_ms >= tick.clock.used_ms);
+        await g.F.refused({ type: 'timer_add', seconds: -60 }, 'bad_duration');
+
+        await closeAll(g);
+        srv = await restart(srv);
+        const room = await roomOf(srv, g.F);
+        assert.equal(room.clock.step, 'clarification');
+        assert.equal(room.clock.budget_ms, 0);
+        assert.equal(room.clock.remaining_ms, 0);
+
+        // +1 min times it again from now.
+        const F = await reconnect(srv, g.F);
+        const add = await F.ok({ type: 'timer_add', seconds: 60 });
+        const clock = (await F.nextEvent('clock', (m) => m.seq === add.seq)).clock;
+        assert.equal(clock.remaining_ms, 60000);
+        assert.equal(clock.budget_ms, clock.used_ms + 60000);
+        F.assertClean();
+        await F.close();
+        assertAllClean(g);
+    } finally {
+        await srv.stop().catch(() => {});
+        rmSync(srv.dataDir, { recursive: true, force: true });
+    }
+});

@@ -989,8 +989,21 @@ static void timer_set_sets_the_remaining_time(void **state)
     expect_refused(f, FA, &c, CODEV_E_BAD_DURATION);
     assert_int_equal(send_seconds(f, FA, CMD_TIMER_SET, 28800), 0);
     assert_int_equal(clock_remaining(&f->r->clock, f->now), 28800 * 1000LL);
+    /* 0: the step becomes untimed (issue 12): it counts time, never
+     * overruns, and stays untimed when the facilitator comes back to it. */
     assert_int_equal(send_seconds(f, FA, CMD_TIMER_SET, 0), 0);
+    assert_int_equal(f->r->clock.budget_ms, 0);
+    f->now += 7 * MIN;
     assert_int_equal(clock_remaining(&f->r->clock, f->now), 0);
+    assert_int_equal(clock_used(&f->r->clock, f->now), 11 * MIN);
+    assert_int_equal(send(f, FA, CMD_STEP_NEXT), 0);
+    f->now += MIN;
+    assert_int_equal(send(f, FA, CMD_STEP_PREV), 0);
+    assert_true(clock_untimed(&f->r->clock));
+    assert_int_equal(clock_used(&f->r->clock, f->now), 11 * MIN);
+    /* +1 min times it again from now. */
+    assert_int_equal(send_seconds(f, FA, CMD_TIMER_ADD, 60), 0);
+    assert_int_equal(clock_remaining(&f->r->clock, f->now), MIN);
 }
 
 static void clock_accumulates_across_step_back_and_forth(void **state)

@@ -1,5 +1,6 @@
 // views/clock.js - the server's step clock, in the sticky bar: remaining
-// time, overrun (shown as +m:ss, never cut), paused state. Overrun is the
+// time, overrun (shown as +m:ss, never cut), paused state; an untimed step
+// (budget 0) shows the time spent instead, with no overrun. Overrun is the
 // facilitator's business: only the facilitator sees it in red; everyone
 // else (the listening client above all) sees it calmly, in grey. The numbers come from
 // the last clock the server sent (tick, step, clock, welcome); between two
@@ -7,7 +8,7 @@
 
 import { h, setText, toggle } from '../dom.js';
 import { t } from '../i18n.js';
-import { remainingMs, isFacilitator } from '../state.js';
+import { remainingMs, usedMs, untimed, isFacilitator } from '../state.js';
 import { formatDuration } from './common.js';
 
 const WARN_MS = 60000;
@@ -29,6 +30,21 @@ export function createClock(ctx) {
             return;
         }
         el.hidden = false;
+        // Untimed (the facilitator set 0): the time spent, no budget, no
+        // warning, never an overrun.
+        if (untimed(s)) {
+            const state = c.running ? 'untimed' : 'untimed-paused';
+            setText(value, formatDuration(usedMs(s)));
+            setText(label, t(`clock.${state}`));
+            setText(budget, t('clock.untimed_budget'));
+            for (const cls of ['is-warning', 'is-overrun', 'is-overrun-calm']) toggle(el, cls, false);
+            toggle(el, 'is-paused', !c.running);
+            toggle(el, 'is-running', c.running);
+            el.dataset.state = state;
+            lastState = state;
+            warned = false;
+            return;
+        }
         const rem = remainingMs(s);
         const over = rem < 0;
         setText(value, (over ? '+' : '') + formatDuration(over ? -rem : rem + 999));
