@@ -258,23 +258,36 @@ static void invite_rotate(struct hub_group *g, const char *auth,
     reply->group = g;
 }
 
-/* POST /api/groups/{id}/settings: the facilitator changes the retention. */
+/* POST /api/groups/{id}/settings: the facilitator changes the retention,
+ * the warning before a step's end (warn_before_s), or both. At least one
+ * is needed; both are checked before either is applied. */
 static void settings_set(struct hub_group *g, const char *auth, json_t *in,
                          struct http_api_reply *reply)
 {
-    json_t *updated;
+    json_t *updated, *warn = json_object_get(in, "warn_before_s");
+    json_t *retention = json_object_get(in, "retention");
+    struct hub_group check;
     int rc = 0;
-    const char *retention;
 
     if (!authorise_facilitator(g, auth, reply))
         return;
-    retention = get_string(in, "retention", &rc);
-    if (!rc)
-        rc = hub_group_retention_set(g, retention);
+    if ((!retention || json_is_null(retention)) && (!warn || json_is_null(warn)))
+        rc = CODEV_E_MISSING_FIELD;
+    check = *g; /* a shallow copy to validate on: nothing of g changes yet */
+    if (!rc && retention && !json_is_null(retention))
+        rc = json_is_string(retention)
+                 ? hub_group_retention_set(&check, json_string_value(retention))
+                 : CODEV_E_BAD_FIELD;
+    if (!rc && warn && !json_is_null(warn))
+        rc = json_is_integer(warn)
+                 ? hub_group_warn_before_set(&check, json_integer_value(warn))
+                 : CODEV_E_BAD_FIELD;
     if (rc) {
         reply_error(reply, rc);
         return;
     }
+    g->retention = check.retention;
+    g->warn_before_s = check.warn_before_s;
     /* The same group object as the group_updated message carries. */
     updated = proto_group_updated_json(g);
     reply->status = 200;

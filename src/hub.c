@@ -278,6 +278,7 @@ int hub_group_create(struct hub *h, const char *creator, const char *name,
     auth_uuid_new(g->id);
     memcpy(g->language, language, 3);
     g->format = format;
+    g->warn_before_s = HUB_WARN_BEFORE_DEFAULT_S;
     auth_hash(invite, AUTH_SECRET_LEN, g->invite_hash);
     rc = hub_member_new(g, fname, member_id, key);
     if (rc < 0)
@@ -629,6 +630,7 @@ struct hub_group *hub_group_snapshot_new(const struct hub_group *g)
     memcpy(c->creator, g->creator, sizeof(c->creator));
     c->format = g->format;
     c->retention = g->retention;
+    c->warn_before_s = g->warn_before_s;
     c->name = strdup(g->name);
     if (!c->name || (g->nmembers && array_grow((void **)&c->members, &c->members_cap,
                                                g->nmembers, sizeof(*c->members))))
@@ -705,6 +707,14 @@ int hub_group_retention_set(struct hub_group *g, const char *name)
     return 0;
 }
 
+int hub_group_warn_before_set(struct hub_group *g, long long seconds)
+{
+    if (seconds < 0 || seconds > HUB_WARN_BEFORE_MAX_S)
+        return CODEV_E_BAD_FIELD;
+    g->warn_before_s = (int)seconds;
+    return 0;
+}
+
 int hub_group_insert(struct hub *h, const char *id, const char *name,
                      const char *language, int format, const char *facilitator,
                      const uint8_t invite_hash[AUTH_HASH_LEN],
@@ -735,6 +745,7 @@ int hub_group_insert(struct hub *h, const char *id, const char *name,
     memcpy(g->facilitator, facilitator, strlen(facilitator) + 1);
     memcpy(g->invite_hash, invite_hash, AUTH_HASH_LEN);
     g->retention = retention;
+    g->warn_before_s = HUB_WARN_BEFORE_DEFAULT_S; /* the store sets what was kept */
     snprintf(g->creator, sizeof(g->creator), "%s", creator ? creator : "");
     hub_creator_count(h, g->creator, 1, 0);
     b = util_fnv1a64(g->id) & (h->nbuckets - 1);

@@ -67,6 +67,8 @@ struct hub_group {
     char facilitator[AUTH_UUID_LEN + 1]; /* member id */
     uint8_t invite_hash[AUTH_HASH_LEN];
     enum hub_retention retention; /* HUB_RETENTION_PERSONAL unless set */
+    int warn_before_s; /* the page's warning before a step's time is up, in seconds;
+                          0: none (HUB_WARN_BEFORE_*) */
     struct hub_member *members;
     size_t nmembers, members_cap;
     struct hub_plan *plans;
@@ -233,6 +235,16 @@ const struct room *hub_room_of(const struct hub_group *g, const char *member_id)
  * NULL. Free it with hub_group_snapshot_free (NULL is a no-op). */
 struct hub_group *hub_group_snapshot_new(const struct hub_group *g);
 void hub_group_snapshot_free(struct hub_group *snap);
+
+/* The warning before a step's time is up (group setting warn_before_s):
+ * by default one minute, 0 for none, at most ten minutes. */
+#define HUB_WARN_BEFORE_DEFAULT_S 60
+#define HUB_WARN_BEFORE_MAX_S     600
+
+/* Sets the group's warn_before_s. Returns 0, or CODEV_E_BAD_FIELD outside
+ * [0, HUB_WARN_BEFORE_MAX_S] (the group is unchanged). Who may change it
+ * (the facilitator) is the caller's check. */
+int hub_group_warn_before_set(struct hub_group *g, long long seconds);
 
 /* Wire names of the retention settings: "personal", "keep" (static strings;
  * NULL out of range), and the reverse look-up (-1 when unknown). */

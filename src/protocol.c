@@ -501,9 +501,9 @@ int proto_room_view_of(const struct room *r, int member)
 
 static json_t *proto_group_info_json(const struct hub_group *g)
 {
-    return json_pack("{s:s, s:s, s:s, s:i, s:s}", "id", g->id, "name", g->name,
+    return json_pack("{s:s, s:s, s:s, s:i, s:s, s:i}", "id", g->id, "name", g->name,
                      "language", g->language, "format", g->format, "retention",
-                     hub_retention_name(g->retention));
+                     hub_retention_name(g->retention), "warn_before_s", g->warn_before_s);
 }
 
 static const char *proto_group_role(const struct hub_group *g, const struct hub_member *m)
@@ -730,10 +730,11 @@ json_t *proto_group_json(const struct hub_group *g)
     if (g->room)
         session = json_pack("{s:s, s:s}", "session_id", g->room->session_id, "step",
                             step_name(g->room->step));
-    return json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:o, s:o}", "group_id", g->id,
+    return json_pack("{s:s, s:s, s:s, s:i, s:s, s:i, s:s, s:o, s:o}", "group_id", g->id,
                      "name", g->name, "language", g->language, "format", g->format,
-                     "retention", hub_retention_name(g->retention), "facilitator",
-                     g->facilitator, "members", members, "session", session);
+                     "retention", hub_retention_name(g->retention), "warn_before_s",
+                     g->warn_before_s, "facilitator", g->facilitator, "members", members,
+                     "session", session);
 }
 
 /* Growing output of proto_dump. */

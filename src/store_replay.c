@@ -285,7 +285,7 @@ static int load_groups(struct store *s, struct hub *h, struct store_load_report 
         "SELECT id, name, language, format, facilitator, invite_hash, retention,"
         "       coalesce(active_ms, created_ms),"
         "       EXISTS (SELECT 1 FROM sessions WHERE group_id = groups.id),"
-        "       creator"
+        "       creator, warn_before_s"
         "  FROM groups"
         " ORDER BY rowid";
     // clang-format on
@@ -308,6 +308,8 @@ static int load_groups(struct store *s, struct hub *h, struct store_load_report 
         if (!rc) {
             g->active_ms = sqlite3_column_int64(st, 7);
             g->opened_once = sqlite3_column_int(st, 8) != 0;
+            if (hub_group_warn_before_set(g, sqlite3_column_int(st, 10)))
+                g->warn_before_s = HUB_WARN_BEFORE_DEFAULT_S;
         }
         rep->groups += rc == 0;
     }

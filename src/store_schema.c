@@ -149,6 +149,10 @@ static const char *const migrations[] = {
      * address or an IPv6 /64), for groups_per_ip and sessions_per_ip
      * across restarts. NULL for groups made before: counted nowhere. */
     "ALTER TABLE groups ADD COLUMN creator TEXT;",
+
+    /* 5: the page's warning before a step's time is up, per group, in
+     * seconds (0: none); groups made before warn a minute before. */
+    "ALTER TABLE groups ADD COLUMN warn_before_s INTEGER NOT NULL DEFAULT 60;",
 };
 // clang-format on
 

@@ -136,6 +136,34 @@ test('recadrage noted, cards corrected and withdrawn', async (root) => {
         // +1 min times it again.
         await act(P.facilitator, 'timer-plus1');
         await P.client.locator('.clock[data-state=running].is-warning').waitFor();
-        for (const p of all) assert.deepEqual(realProblems(p), [], `${p.personName}: no page error`);
+    });
+
+    await t.test('the group\'s warning (warn_before_s) replaces the fixed minute; 0 turns it off', async () => {
+        // The facilitator's key is the page's (localStorage); the settings API takes it.
+        const setWarn = (seconds) => P.facilitator.evaluate(async (sec) => {
+            const [gid, entry] = Object.entries(JSON.parse(localStorage.getItem('codev.groups')))[0];
+            const key = entry.key || entry.member_key;
+            const res = await fetch(`/api/groups/${gid}/settings`, { method: 'POST',
+                headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${key}` },
+                body: JSON.stringify({ warn_before_s: sec }) });
+            return res.status;
+        }, seconds);
+        const setClock = async (minutes) => {
+            await act(P.facilitator, 'timer-set');
+            await P.facilitator.locator('dialog.dialog input[type=number]').fill(String(minutes));
+            await P.facilitator.locator('dialog.dialog button[type=submit]').click();
+        };
+        assert.equal(await setWarn(180), 200);
+        await setClock(5);
+        await Promise.all(all.map((p) => p.locator('.clock.is-running:not(.is-warning)').waitFor()));
+        await setClock(2);
+        // Two minutes left, three minutes of warning: amber everywhere, and
+        // said once with the time actually left.
+        await Promise.all(all.map((p) => p.locator('.clock.is-warning').waitFor()));
+        await P.k2.locator('#announcer p', { hasText: fr.clock.minutes_left.other.replace('{n}', '2') }).waitFor({ state: 'attached' });
+        assert.equal(await setWarn(0), 200);
+        await Promise.all(all.map((p) => p.locator('.clock.is-running:not(.is-warning)').waitFor()));
+        assert.equal(await setWarn(601), 400);
+        for (const p of all) assert.deepEqual(realProblems(p, [/400/]), [], `${p.personName}: no page error`);
     });
 });

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { startServer } from '../lib/server.mjs';
 import { setupGroup, advance, reconnect, settle, closeAll, assertAllClean } from './lib/scenario.mjs';
+import { api } from './lib/client.mjs';
 
 /** Stops srv keeping its data, starts a new server on the same data dir. */
 async function restart(srv) {
@@ -178,6 +179,57 @@ test('timer_set 0: the step is untimed (time counts, no overrun), stays so acros
         F.assertClean();
         await F.close();
         assertAllClean(g);
+    } finally {
+        await srv.stop().catch(() => {});
+        rmSync(srv.dataDir, { recursive: true, force: true });
+    }
+});
+
+test('warn_before_s: the facilitator sets the group\'s warning (0…600 s), members are told, a bad value changes nothing, it survives a restart', async () => {
+    let srv = await startServer();
+    try {
+        const g = await setupGroup(srv);
+        assert.equal(g.F.welcome.group.warn_before_s, 60, 'one minute by default');
+        const path = `/api/groups/${g.groupId}/settings`;
+        const refused = async (body, status, code, key = g.F.key) => {
+            const res = await api(srv.url, 'POST', path, { key, body });
+            assert.equal(res.status, status, `${JSON.stringify(body)}: ${res.text}`);
+            assert.equal(res.body.error.code, code, JSON.stringify(body));
+        };
+        await refused({ warn_before_s: 120 }, 403, 'not_facilitator', g.K[0].key);
+        await refused({ warn_before_s: -1 }, 400, 'bad_field');
+        await refused({ warn_before_s: 601 }, 400, 'bad_field');
+        await refused({ warn_before_s: 1e12 }, 400, 'bad_field');
+        await refused({ warn_before_s: '60' }, 400, 'bad_field');
+        await refused({ warn_before_s: 1.5 }, 400, 'bad_field');
+        await refused({}, 400, 'missing_field');
+        // Both given, one bad: neither is applied.
+        await refused({ retention: 'keep', warn_before_s: 9999 }, 400, 'bad_field');
+        await refused({ retention: 'forever', warn_before_s: 30 }, 400, 'bad_field');
+        await Promise.all(g.everyone.map((c) => c.expectNoneAfterBarrier((m) => m.type === 'group_updated')));
+        let group = await api(srv.url, 'GET', `/api/groups/${g.groupId}`, { key: g.K[1].key, schema: 'group' });
+        assert.equal(group.body.warn_before_s, 60);
+        assert.equal(group.body.retention, 'personal');
+
+        const res = await api(srv.url, 'POST', path, { key: g.F.key, body: { warn_before_s: 120 }, schema: 'settings_response' });
+        assert.equal(res.status, 200, res.text);
+        assert.deepEqual(res.schemaErrors, []);
+        assert.equal(res.body.group.warn_before_s, 120);
+        assert.equal(res.body.group.retention, 'personal', 'the other setting is left as it was');
+        for (const c of g.everyone) assert.equal((await c.nextEvent('group_updated')).group.warn_before_s, 120, c.name);
+        const off = await api(srv.url, 'POST', path, { key: g.F.key, body: { warn_before_s: 0 } });
+        assert.equal(off.body.group.warn_before_s, 0);
+        const back = await api(srv.url, 'POST', path, { key: g.F.key, body: { warn_before_s: 600 } });
+        assert.equal(back.body.group.warn_before_s, 600);
+
+        await closeAll(g);
+        srv = await restart(srv);
+        const again = await reconnect(srv, g.K[0]);
+        assert.equal(again.welcome.group.warn_before_s, 600);
+        group = await api(srv.url, 'GET', `/api/groups/${g.groupId}`, { key: g.K[1].key, schema: 'group' });
+        assert.equal(group.body.warn_before_s, 600);
+        again.assertClean();
+        await again.close();
     } finally {
         await srv.stop().catch(() => {});
         rmSync(srv.dataDir, { recursive: true, force: true });

@@ -558,6 +558,41 @@ static void a_closed_room_keeps_no_text_under_personal_retention(void **state)
     assert_null(hub_room_of(f->g, late));
 }
 
+/* Issue 12: the warning before a step's end is a group setting, one minute
+ * by default, 0 (none) to ten minutes; a refused value changes nothing, and
+ * the store's snapshot of the group carries it. */
+static void warn_before_is_bounded_and_kept_in_the_snapshot(void **state)
+{
+    struct fixture *f = *state;
+    const struct {
+        long long seconds;
+        int want;
+        int now; /* the setting afterwards */
+    } cases[] = {
+        {120, 0, 120},
+        {0, 0, 0},
+        {HUB_WARN_BEFORE_MAX_S, 0, HUB_WARN_BEFORE_MAX_S},
+        {-1, CODEV_E_BAD_FIELD, HUB_WARN_BEFORE_MAX_S},
+        {HUB_WARN_BEFORE_MAX_S + 1, CODEV_E_BAD_FIELD, HUB_WARN_BEFORE_MAX_S},
+        {1LL << 40, CODEV_E_BAD_FIELD, HUB_WARN_BEFORE_MAX_S},
+        {-(1LL << 40), CODEV_E_BAD_FIELD, HUB_WARN_BEFORE_MAX_S},
+        {45, 0, 45},
+    };
+    struct hub_group *snap;
+
+    assert_int_equal(f->g->warn_before_s, HUB_WARN_BEFORE_DEFAULT_S);
+    assert_int_equal(HUB_WARN_BEFORE_DEFAULT_S, 60);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(hub_group_warn_before_set(f->g, cases[i].seconds),
+                         cases[i].want);
+        assert_int_equal(f->g->warn_before_s, cases[i].now);
+    }
+    snap = hub_group_snapshot_new(f->g);
+    assert_non_null(snap);
+    assert_int_equal(snap->warn_before_s, 45);
+    hub_group_snapshot_free(snap);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -589,6 +624,8 @@ int main(void)
         cmocka_unit_test(format_budgets_follow_the_practice_table),
         cmocka_unit_test(one_address_is_held_to_its_own_group_and_session_caps),
         cmocka_unit_test(loading_counts_groups_and_sessions_by_creator),
+        cmocka_unit_test_setup_teardown(warn_before_is_bounded_and_kept_in_the_snapshot,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests_name("hub", tests, NULL, NULL);
 }

@@ -11,7 +11,23 @@ import { t } from '../i18n.js';
 import { remainingMs, usedMs, untimed, isFacilitator } from '../state.js';
 import { formatDuration } from './common.js';
 
-const WARN_MS = 60000;
+// The warning before the step's time is up: the group's setting
+// (welcome.group.warn_before_s, proto 2.1; 0: none), one minute when absent.
+function warnMs(s) {
+    const w = s.group && s.group.warn_before_s;
+    return (typeof w === 'number' ? w : 60) * 1000;
+}
+
+/** What is said once to screen readers when the warning starts: the time
+ * actually left (the warning may begin below its threshold, after a
+ * "Régler…"), in minutes, or in seconds under 45 s. */
+function warnText(rem) {
+    if (rem >= 45000) {
+        const n = Math.max(1, Math.round(rem / 60000));
+        return n === 1 ? t('clock.one_minute') : t('clock.minutes_left', { n });
+    }
+    return t('clock.seconds_left', { n: Math.max(1, Math.ceil(rem / 1000)) });
+}
 
 export function createClock(ctx) {
     const value = h('span', { class: 'clock-value', 'data-clock': '' });
@@ -53,12 +69,13 @@ export function createClock(ctx) {
         else if (c.running) state = 'running';
         else state = c.used_ms > 0 ? 'paused' : 'stopped';
         const calm = over && !isFacilitator(s);
-        // The last minute: amber, and said once to screen readers. (The
-        // threshold is fixed here; a per-group setting needs the server.)
-        const warn = !over && c.running && rem <= WARN_MS;
+        // The last minute (or the group's warn_before_s): amber, and said
+        // once to screen readers.
+        const limitMs = warnMs(s);
+        const warn = limitMs > 0 && !over && c.running && rem <= limitMs;
         toggle(el, 'is-warning', warn);
-        if (warn && !warned) { warned = true; ctx.announce(t('clock.one_minute')); }
-        if (rem > WARN_MS) warned = false;
+        if (warn && !warned) { warned = true; ctx.announce(warnText(rem)); }
+        if (rem > limitMs) warned = false;
         toggle(el, 'is-overrun', over && !calm);
         toggle(el, 'is-overrun-calm', calm);
         toggle(el, 'is-paused', !c.running);
