@@ -213,6 +213,20 @@ test('a complete session: every step, every command, what each participant recei
     ack = await C.ok({ type: 'recadrage' });
     ev = await seenBy([C, F], 'recadrage', ack);
     assert.deepEqual([ev.consultation, ev.count], [0, 1]);
+    ack = await F.ok({ type: 'recadrage_ack' });
+    ev = await seenBy([C, F], 'recadrage_ack', ack);
+    assert.deepEqual([ev.consultation, ev.count], [0, 1]);
+
+    // An author corrects, then withdraws, a card of the running step (a
+    // private note here: its events go to its author alone).
+    ack = await K2.ok({ type: 'note_post', text: 'Demander pour les tikets.' });
+    const noteK2b = (await seenBy([K2], 'card_added', ack)).card;
+    ack = await K2.ok({ type: 'card_edit', card_id: noteK2b.id, text: 'Demander pour les tickets.' });
+    ev = await seenBy([K2], 'card_updated', ack);
+    assert.deepEqual([ev.card.text, ev.card.edited], ['Demander pour les tickets.', true]);
+    ack = await K2.ok({ type: 'card_withdraw', card_id: noteK2b.id });
+    ev = await seenBy([K2], 'card_updated', ack);
+    assert.deepEqual([ev.card.text, ev.card.withdrawn], ['', true]);
 
     ack = await K0.ok({ type: 'hand_raise' });
     assert.deepEqual((await seenBy(all, 'hands', ack)).hands, [K0.memberId]);
@@ -231,6 +245,8 @@ test('a complete session: every step, every command, what each participant recei
     assert.equal((await seenBy(all, 'step', ack)).step, 'synthesis');
     await notSeenBy(others(C), 'mark', () => true);
     await notSeenBy(others(C, F), 'recadrage', () => true);
+    await notSeenBy(others(C, F), 'recadrage_ack', () => true);
+    await notSeenBy(others(K2), 'card_updated', (m) => m.card.id === noteK2b.id);
     await notSeenBy(others(O), 'card_added', (m) => m.card.id === noteO.id);
 
     // ---- synthesis --------------------------------------------------------

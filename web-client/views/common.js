@@ -156,8 +156,9 @@ export function updateCard(ctx, li, card, opts = {}) {
     if (label && !state) { state = h('span', { class: 'tag tag-state card-state' }); head.append(state); }
     if (state) { setText(state, label); state.hidden = !label; }
     let tools = li.querySelector(':scope > .card-own');
-    const can = canChangeCard(ctx.s, card);
-    if (!can) { if (tools) tools.remove(); return; }
+    // may('card_edit') and the card's author and step (the server checks again).
+    const changeable = canChangeCard(ctx.s, card);
+    if (!changeable) { if (tools) tools.remove(); return; }
     if (!tools) {
         tools = ownTools(ctx, card, opts);
         li.append(tools);
