@@ -311,9 +311,16 @@ test('a whole session, five browsers, every step', async (root) => {
         await P.k1.locator('[data-recall] .problem-text', { hasText: 'rate une échéance sur deux' }).waitFor();
         await P.k1.locator('[data-recall] summary').click();
         // Overrun: red for the facilitator only, calm for everyone else.
+        // (Setting 0 makes a step untimed since issue 12: set 1 minute and
+        // take it back instead.)
         await act(P.facilitator, 'timer-set');
-        await P.facilitator.locator('dialog.dialog input[type=number]').fill('0');
+        await P.facilitator.locator('dialog.dialog input[type=number]').fill('1');
         await P.facilitator.locator('dialog.dialog button[type=submit]').click();
+        await P.facilitator.locator('.clock.is-warning').waitFor();
+        await P.facilitator.evaluate(() => {
+            const ws = window.__sockets[window.__sockets.length - 1];
+            ws.send(JSON.stringify({ type: 'timer_add', id: 'overrun-1', seconds: -60 }));
+        });
         await P.facilitator.locator('.clock.is-overrun').waitFor();
         await P.client.locator('.clock.is-overrun-calm').waitFor();
         assert.equal(await P.client.locator('.clock.is-overrun').count(), 0, 'no red overrun for the client');
