@@ -141,7 +141,7 @@ void group_send(struct server *s, struct hub_group *g, json_t *j,
     if (!m)
         return;
     for (struct conn *c = group_conns(g); c; c = c->next) {
-        if (c == except)
+        if (c == except || c->owed) /* owed a view: it will hold this */
             continue;
         if (ev && !room_event_visible(g->room, ev, conn_member_idx(c)))
             continue;

@@ -9,10 +9,22 @@
  * Invariants:
  *   - A connection is "attached" once its hello succeeded: it is then in
  *     its group's list and counted online in the room.
- *   - Nothing is acknowledged before it is durable: every accepted command,
+ *   - Nothing anyone sees is ahead of the disk: every accepted command,
  *     and every HTTP call that changes a group (http.c), is submitted to the
- *     store, and its answer waits in server.waits (waits.c keeps the order)
- *     until store_drain reports the commit. Others see the events at once.
+ *     store; its events are encoded at once but held in server.waits
+ *     (waits.c keeps the order) with its answer, and both go out when
+ *     store_drain reports the commit, in commit order. The loop never waits:
+ *     later commands are decided against the room with the pending ones
+ *     applied (the room is the committed records plus those in flight).
+ *   - A room view (welcome, session_opened) shows only what is committed:
+ *     a connection that needs one while its room has records in flight is
+ *     owed it (conn.owed) and gets it once none is; meanwhile it is sent
+ *     nothing of the group, which the view will hold.
+ *   - A record that fails is refused (store_unavailable), its events are
+ *     dropped, and once the group has nothing more in flight its room is
+ *     rebuilt from the store (dispatch_room_rollback): nobody saw what
+ *     failed, and seq numbers are not consumed. While the store fails,
+ *     records are refused at once but for a trial a second.
  *   - A connection has at most SERVER_INFLIGHT_MAX acks waiting.
  *   - A welcome's room view is encoded once per session, room version and
  *     viewer, and shared by the joiners who arrive together (the view
@@ -37,6 +49,28 @@
  * all of them, while another tab of the same member does the same, still
  * finds every id in the member's memory of accepted commands. */
 #define SERVER_INFLIGHT_MAX (ROOM_SEEN_MAX / 2)
+/* While the store fails: one trial record this often. */
+#define SERVER_STORE_TRIAL_MS 1000
+
+/* One message held until its record commits: encoded when the command was
+ * applied, with who may see it decided then (a later command in flight
+ * may change the room's facilitator or client before this one commits). */
+struct held_msg {
+    struct fan_msg *msg;
+    uint64_t viewers; /* bit i: room member i may see it (ROOM_MEMBERS_HARD_MAX 64) */
+    bool everyone;    /* every attached connection, member of the room or not */
+    char removed[AUTH_UUID_LEN + 1]; /* a member_removed event: whose
+                                        connections close once it is out */
+};
+
+/* What one record holds back (a waits entry's msg, kind WAITS_EVENTS). */
+struct held {
+    size_t n;
+    struct held_msg m[];
+};
+
+static void group_close_member(struct server *s, struct hub_group *g,
+                               const char *member_id);
 
 /* Returns the encoded view of r for viewer (borrowed: the cache keeps it
  * until a sweep finds nobody writing it), encoding it unless a joiner
@@ -125,19 +159,30 @@ out:
     free(tail);
 }
 
-/* Puts c in g's list of attached connections, making g's edge state on the
- * first. Returns 0, or CODEV_E_INTERNAL (out of memory: c not attached). */
-static int group_attach(struct conn *c, struct hub_group *g)
+/* g's edge state, made on first use (timer_group_update frees it once
+ * nothing needs it). NULL when out of memory. */
+static struct group_edge *group_edge_get(struct hub_group *g)
 {
     struct group_edge *e = g->edge;
 
     if (!e) {
         e = calloc(1, sizeof(*e));
         if (!e)
-            return CODEV_E_INTERNAL;
+            return NULL;
         e->group = g;
         g->edge = e;
     }
+    return e;
+}
+
+/* Puts c in g's list of attached connections, making g's edge state on the
+ * first. Returns 0, or CODEV_E_INTERNAL (out of memory: c not attached). */
+static int group_attach(struct conn *c, struct hub_group *g)
+{
+    struct group_edge *e = group_edge_get(g);
+
+    if (!e)
+        return CODEV_E_INTERNAL;
     c->group = g;
     c->prev = NULL;
     c->next = e->conns;
@@ -196,21 +241,107 @@ void dispatch_conn_closed(struct server *s, struct conn *c)
     timer_group_update(s, g);
 }
 
-/* A session was opened in g: count everyone online in the new room and send
- * each connection its own snapshot. */
-void dispatch_session_opened(struct server *s, struct hub_group *g)
+static void held_free(struct held *h)
 {
-    int64_t now = server_now_ms(s);
+    for (size_t i = 0; h && i < h->n; i++)
+        fan_msg_unref(h->m[i].msg);
+    free(h);
+}
 
+/* Holds h (taken, may be NULL: nothing to send) behind the record token of
+ * g: counted in g's records in flight until it commits or fails. Returns 0,
+ * or CODEV_E_INTERNAL (out of memory: h freed, nothing counted). */
+static int group_hold(struct server *s, struct hub_group *g, uint64_t token,
+                      struct held *h)
+{
+    struct group_edge *e = group_edge_get(g);
+
+    if (!e || waits_push(&s->waits, token, WAITS_EVENTS, g, h)) {
+        held_free(h);
+        return CODEV_E_INTERNAL;
+    }
+    e->pending++;
+    return 0;
+}
+
+void dispatch_session_opened(struct server *s, struct hub_group *g, uint64_t token)
+{
     for (struct conn *c = group_conns(g); c; c = c->next) {
         int idx = conn_member_idx(c);
         if (idx >= 0)
             room_member_set_online(g->room, idx, +1);
+        if (!c->owed)
+            c->owed = OWED_SESSION;
     }
-    for (struct conn *c = group_conns(g); c; c = c->next)
-        conn_send(s, c, proto_session_opened_json(g->room, conn_member_idx(c), now));
+    /* The snapshots go once the opening (and all else of g in flight)
+     * commits: group_settled. */
+    if (group_hold(s, g, token, NULL))
+        log_err("group %s: out of memory holding the session's opening", g->id);
     timer_group_update(s, g);
     log_info("group %s: session %s opened", g->id, g->room->session_id);
+}
+
+void dispatch_hold_all(struct server *s, struct hub_group *g, uint64_t token, json_t *j)
+{
+    struct held *h;
+
+    if (!j)
+        return;
+    h = calloc(1, sizeof(*h) + sizeof(h->m[0]));
+    if (h) {
+        h->m[0].msg = fan_msg_new(j, LWS_PRE, false);
+        h->m[0].everyone = true;
+        h->n = h->m[0].msg ? 1 : 0;
+    }
+    json_decref(j);
+    if (!h || group_hold(s, g, token, h))
+        log_err("group %s: out of memory holding an update", g->id);
+}
+
+/* Encodes the events of r's outbox, each with the members who may see it
+ * now. Returns a new held (NULL when out of memory: logged). */
+static struct held *held_from_outbox(const struct room *r, int64_t now)
+{
+    struct held *h = calloc(1, sizeof(*h) + r->nout * sizeof(h->m[0]));
+
+    if (!h)
+        return NULL;
+    for (size_t i = 0; i < r->nout; i++) {
+        const struct room_event *ev = &r->out[i];
+        struct held_msg *m = &h->m[h->n];
+        json_t *j = proto_event_json(r, ev, now);
+
+        m->msg = j ? fan_msg_new(j, LWS_PRE, false) : NULL;
+        json_decref(j);
+        if (!m->msg)
+            continue;
+        for (size_t k = 0; k < r->nmembers && k < 64; k++)
+            if (room_event_visible(r, ev, (int)k))
+                m->viewers |= UINT64_C(1) << k;
+        if (ev->type == EV_MEMBER_REMOVED)
+            memcpy(m->removed, r->members[ev->member].id, sizeof(m->removed));
+        h->n++;
+    }
+    return h;
+}
+
+/* Sends what h holds to the connections of g that may see it; closes the
+ * connections of a removed member. */
+static void held_deliver(struct server *s, struct hub_group *g, const struct held *h)
+{
+    for (size_t i = 0; i < h->n; i++) {
+        const struct held_msg *m = &h->m[i];
+        for (struct conn *c = group_conns(g); c; c = c->next) {
+            int idx;
+            if (c->owed)
+                continue;
+            idx = m->everyone ? 0 : conn_member_idx(c);
+            if (m->everyone || (idx >= 0 && idx < 64 && (m->viewers >> idx & 1)))
+                conn_push(s, c, m->msg);
+        }
+        if (m->removed[0])
+            group_close_member(s, g, m->removed);
+    }
 }
 
 /* Closes every connection of a member who was removed. */
@@ -239,6 +370,15 @@ void dispatch_group_drop(struct server *s, struct hub_group *g, const char *why)
         c->idx_room = NULL;
         group_detach(c);
     }
+    /* Its held records stay in order, with nobody to send to. */
+    waits_forget(&s->waits, g);
+    if (g->edge) {
+        struct group_edge *e = g->edge;
+        if (e->retrying)
+            s->rollbacks_due--;
+        e->pending = 0;
+        e->rollback = e->retrying = false;
+    }
     timer_group_update(s, g);
     log_info("group %s: deleted (%s)", g->id, why);
     hub_group_delete(s->hub, g);
@@ -259,37 +399,147 @@ int dispatch_wait_push(struct server *s, uint64_t token, enum waits_kind kind,
     return rc;
 }
 
-/* waits_release_fn: delivers the answer of a wait whose record committed
- * (rc 0) or failed. */
+/* Sends the room views g's connections are owed (conn.owed): g has no
+ * record in flight, so its room is what is committed. */
+static void group_send_owed(struct server *s, struct hub_group *g)
+{
+    int64_t now = server_now_ms(s);
+
+    for (struct conn *c = group_conns(g); c; c = c->next) {
+        const struct hub_member *m;
+        uint8_t owed = c->owed;
+
+        if (!owed)
+            continue;
+        c->owed = OWED_NONE;
+        m = hub_member_find(g, c->member_id);
+        if (owed == OWED_SESSION && g->room)
+            conn_send(s, c, proto_session_opened_json(g->room, conn_member_idx(c), now));
+        else if (owed == OWED_WELCOME && m)
+            conn_send_welcome(s, c, g, m, now);
+    }
+}
+
+/*
+ * A record of g failed and none is in flight any more: g's room becomes
+ * what the store holds (the journal replayed), as if the failed commands
+ * had never come. Nobody saw them (their events were held), so nobody is
+ * told; the senders were refused. When the store cannot be read either,
+ * the rollback stays due (commands to g are refused) and
+ * dispatch_store_sweep tries again.
+ */
+static void dispatch_room_rollback(struct server *s, struct hub_group *g)
+{
+    struct group_edge *e = g->edge;
+    struct room *r = NULL;
+    uint64_t version = g->room ? g->room->version : 0;
+    int rc;
+
+    if (g->room) {
+        rc = store_room_reload(s->store, g->room->session_id, &r);
+        if (rc && rc != CODEV_E_NOT_FOUND) {
+            if (!e->retrying)
+                s->rollbacks_due++;
+            e->retrying = true;
+            log_err("group %s: room not rebuilt after a failed write: %s (will retry)",
+                    g->id, codev_err_name(rc));
+            return;
+        }
+    }
+    if (e->retrying)
+        s->rollbacks_due--;
+    e->retrying = false;
+    e->rollback = false;
+    for (struct conn *c = group_conns(g); c; c = c->next)
+        c->idx_room = NULL;
+    if (hub_session_replace(s->hub, g, r)) {
+        log_err("group %s: room not put back after a failed write", g->id);
+    } else if (g->room) {
+        /* Views cached at the room's old versions show what failed. */
+        g->room->version = version + 1;
+        for (struct conn *c = group_conns(g); c; c = c->next) {
+            int idx = conn_member_idx(c);
+            if (idx >= 0)
+                room_member_set_online(g->room, idx, +1);
+        }
+    }
+    log_warn("group %s: room rolled back to what the store holds (seq %llu)", g->id,
+             g->room ? (unsigned long long)g->room->seq : 0ULL);
+}
+
+/* g has no record in flight any more: a rollback if one failed, then the
+ * views its connections are owed. May free g's edge. */
+static void group_settled(struct server *s, struct hub_group *g)
+{
+    struct group_edge *e = g->edge;
+
+    if (e->rollback)
+        dispatch_room_rollback(s, g);
+    if (!e->rollback)
+        group_send_owed(s, g);
+    timer_group_update(s, g);
+}
+
+/* waits_release_fn: delivers what waited for a record that committed (rc
+ * 0) or failed. */
 static void wait_release(void *arg, struct wait *e, int rc)
 {
     struct server *s = arg;
-    json_t *msg = e->msg;
+    json_t *msg = NULL;
 
-    if (e->kind == WAITS_WS && e->owner) {
-        struct conn *c = e->owner;
-        c->inflight--;
-        if (rc == 0) {
-            conn_send(s, c, msg);
-            msg = NULL;
-        } else {
-            conn_error(s, c, json_string_value(json_object_get(msg, "id")),
-                       CODEV_E_INTERNAL);
+    switch (e->kind) {
+    case WAITS_WS:
+        msg = e->msg;
+        if (e->owner) {
+            struct conn *c = e->owner;
+            c->inflight--;
+            if (rc == 0) {
+                conn_send(s, c, msg);
+                msg = NULL;
+            } else {
+                conn_error(s, c, json_string_value(json_object_get(msg, "id")),
+                           CODEV_E_STORE_UNAVAILABLE);
+            }
         }
-    } else if (e->kind == WAITS_HTTP && e->owner) {
-        struct http_req *h = e->owner;
-        if (rc) {
-            size_t len;
-            json_t *err = http_api_error_json(CODEV_E_INTERNAL);
-            unsigned char *buf = proto_dump(err, LWS_PRE, &len);
-            json_decref(err);
-            free(h->resp);
-            h->resp = buf;
-            h->resp_len = len;
-            h->status = 500;
+        break;
+    case WAITS_HTTP:
+        if (e->owner) {
+            struct http_req *h = e->owner;
+            if (rc) {
+                size_t len;
+                json_t *err = http_api_error_json(CODEV_E_STORE_UNAVAILABLE);
+                unsigned char *buf = proto_dump(err, LWS_PRE, &len);
+                json_decref(err);
+                free(h->resp);
+                h->resp = buf;
+                h->resp_len = len;
+                h->status = 503;
+            }
+            h->waiting = false;
+            lws_callback_on_writable(h->wsi);
         }
-        h->waiting = false;
-        lws_callback_on_writable(h->wsi);
+        break;
+    case WAITS_EVENTS:
+        if (e->owner) {
+            struct hub_group *g = e->owner;
+            struct group_edge *ge = g->edge;
+            ge->pending--;
+            if (rc) {
+                ge->rollback = true;
+                ge->failures++;
+            } else if (e->msg) {
+                held_deliver(s, g, e->msg);
+            }
+            if (!ge->pending)
+                group_settled(s, g);
+        }
+        held_free(e->msg);
+        break;
+    case WAITS_NONE:
+    case WAITS_FRAME:
+    case WAITS_WELCOME:
+        msg = e->msg;
+        break;
     }
     json_decref(msg);
 }
@@ -298,12 +548,64 @@ static void wait_release(void *arg, struct wait *e, int rc)
 void dispatch_committed(void *arg, uint64_t token, int rc)
 {
     struct server *s = arg;
+    bool after = token > s->resume_token;
 
-    if (rc)
-        log_err("store: record %llu failed: %s", (unsigned long long)token,
-                codev_err_name(rc));
+    if (rc && (!s->store_failing || after)) {
+        /* Everything submitted until now was decided on top of what
+         * failed: it fails too, unwritten; what comes next is tried. */
+        if (!s->store_failing)
+            log_err("store: record %llu failed: %s; refusing changes until a write "
+                    "succeeds",
+                    (unsigned long long)token, codev_err_name(rc));
+        s->store_failing = true;
+        store_resume(s->store);
+        s->resume_token = s->next_token;
+    } else if (!rc && s->store_failing && after) {
+        s->store_failing = false;
+        log_warn("store: writing again (record %llu committed)",
+                 (unsigned long long)token);
+    }
+    if (after)
+        s->trial_inflight = false;
     if (waits_commit(&s->waits, token, rc, wait_release, s))
         log_err("store reported token %llu out of order", (unsigned long long)token);
+}
+
+bool dispatch_store_ready(struct server *s, const struct hub_group *g)
+{
+    const struct group_edge *e = g ? g->edge : NULL;
+    int64_t mono;
+
+    if (!s->store_failing)
+        return !e || !e->rollback;
+    if (e && (e->pending || e->rollback))
+        return false;
+    mono = server_mono_ms();
+    if (s->trial_inflight || mono - s->trial_mono < SERVER_STORE_TRIAL_MS)
+        return false;
+    s->trial_mono = mono;
+    s->trial_inflight = true;
+    return true;
+}
+
+void dispatch_store_sweep(struct server *s)
+{
+    uint64_t token;
+
+    /* Rollbacks that could not read the store (dispatch_room_rollback). */
+    for (size_t b = 0; s->rollbacks_due && b < s->hub->nbuckets; b++)
+        for (struct hub_group *g = s->hub->buckets[b]; g; g = g->next) {
+            struct group_edge *e = g->edge;
+            if (e && e->rollback && !e->pending)
+                group_settled(s, g);
+        }
+
+    if (s->store_failing && dispatch_store_ready(s, NULL)) {
+        token = ++s->next_token;
+        if (store_submit_probe(s->store, token) ||
+            dispatch_wait_push(s, token, WAITS_NONE, NULL, NULL))
+            s->trial_inflight = false;
+    }
 }
 
 /* Sends ack to c once every record submitted so far is committed. */
@@ -345,7 +647,11 @@ static void handle_hello(struct server *s, struct conn *c, const struct proto_ms
     c->idx_room = NULL;
     conn_online(s, c, +1);
     timer_group_update(s, g);
-    conn_send_welcome(s, c, g, m, server_now_ms(s));
+    if (((struct group_edge *)g->edge)->pending ||
+        ((struct group_edge *)g->edge)->rollback)
+        c->owed = OWED_WELCOME; /* group_settled sends it */
+    else
+        conn_send_welcome(s, c, g, m, server_now_ms(s));
     log_info("conn %llu: attached to group %s as member %s (last_seq %lld)",
              (unsigned long long)c->id, g->id, m->id, (long long)msg->last_seq);
 }
@@ -371,6 +677,10 @@ static void handle_session_open(struct server *s, struct conn *c,
         conn_error(s, c, msg->id, CODEV_E_RATE_LIMITED);
         return;
     }
+    if (!dispatch_store_ready(s, g)) {
+        conn_error(s, c, msg->id, CODEV_E_STORE_UNAVAILABLE);
+        return;
+    }
     rc = hub_session_open(s->hub, g, server_now_ms(s));
     if (rc) {
         conn_error(s, c, msg->id, rc);
@@ -381,19 +691,23 @@ static void handle_session_open(struct server *s, struct conn *c,
     if (rc) {
         log_err("group %s: session %s not journaled: %s", g->id, g->room->session_id,
                 codev_err_name(rc));
-        conn_error(s, c, msg->id, CODEV_E_INTERNAL);
-    } else if (dispatch_wait_push(s, token, WAITS_WS, c,
-                                  proto_ack_json(msg->id, g->room->seq, false))) {
-        log_err("out of memory for a pending ack");
+        hub_session_replace(s->hub, g, NULL);
+        conn_error(s, c, msg->id, CODEV_E_STORE_UNAVAILABLE);
+        return;
     }
-    dispatch_session_opened(s, g);
+    dispatch_session_opened(s, g, token);
+    if (dispatch_wait_push(s, token, WAITS_WS, c,
+                           proto_ack_json(msg->id, g->room->seq, false)))
+        log_err("out of memory for a pending ack");
 }
 
-/* Journals an accepted command (and the close it caused); the sender's ack
- * waits for the commit. */
-static void dispatch_journal(struct server *s, struct conn *c, struct hub_group *g,
-                             int idx, const struct room_cmd *cmd, int64_t now,
-                             uint64_t seq, bool closed)
+/* Journals an accepted command (and the close it caused), holding its
+ * events (h, taken) behind its record; the sender's ack (c may be NULL)
+ * follows them. Returns 0, or CODEV_E_STORE_UNAVAILABLE when the record
+ * could not be submitted (the room must be rolled back: done here). */
+static int dispatch_journal(struct server *s, struct conn *c, struct hub_group *g,
+                            int idx, const struct room_cmd *cmd, int64_t now,
+                            uint64_t seq, bool closed, struct held *h)
 {
     struct room_cmd journaled = *cmd;
     uint64_t token = ++s->next_token;
@@ -405,25 +719,36 @@ static void dispatch_journal(struct server *s, struct conn *c, struct hub_group 
         journaled.flag = true;
     rc = store_submit_cmd(s->store, g->room, idx, &journaled, now, seq, token);
     if (rc) {
+        struct group_edge *e = group_edge_get(g);
         log_err("group %s: command seq %llu not journaled: %s", g->id,
                 (unsigned long long)seq, codev_err_name(rc));
-        conn_error(s, c, cmd->id, CODEV_E_INTERNAL);
-        return;
+        held_free(h);
+        if (e) {
+            e->rollback = true;
+            if (!e->pending)
+                group_settled(s, g);
+        }
+        return CODEV_E_STORE_UNAVAILABLE;
     }
+    if (group_hold(s, g, token, h))
+        log_err("group %s: out of memory holding seq %llu", g->id,
+                (unsigned long long)seq);
     if (closed) {
         log_info("group %s: session %s closed", g->id, g->room->session_id);
-        dispatch_wait_push(s, token, WAITS_NONE, NULL, NULL);
         token = ++s->next_token;
         rc = store_submit_session_close(s->store, g, now, token);
         if (rc) {
             /* store_load finishes a close whose record is missing. */
             log_err("group %s: close not journaled: %s", g->id, codev_err_name(rc));
-            conn_send(s, c, proto_ack_json(cmd->id, seq, false));
-            return;
+            token = 0; /* the ack still waits for the command's record */
+        } else {
+            dispatch_wait_push(s, token, WAITS_NONE, NULL, NULL);
         }
     }
-    if (dispatch_wait_push(s, token, WAITS_WS, c, proto_ack_json(cmd->id, seq, false)))
+    if (c &&
+        dispatch_wait_push(s, token, WAITS_WS, c, proto_ack_json(cmd->id, seq, false)))
         log_err("out of memory for a pending ack");
+    return 0;
 }
 
 /* hub_sync replaced g's invite (a member was removed): save the group so
@@ -444,16 +769,56 @@ void dispatch_group_save_rotated(struct server *s, struct hub_group *g, int64_t 
         log_err("out of memory for a pending record");
 }
 
+int dispatch_apply(struct server *s, struct hub_group *g, struct conn *c, int idx,
+                   const struct room_cmd *cmd, int64_t now)
+{
+    struct room *r = g->room;
+    struct held *h;
+    uint64_t seq = 0;
+    bool dup = false, closed;
+    int rc;
+
+    /* Two records at most follow (the command, and the close it may cause):
+     * refuse while the journal's queue is full rather than apply what
+     * could not be made durable. */
+    if (store_is_full(s->store))
+        return CODEV_E_RATE_LIMITED;
+    if (!dispatch_store_ready(s, g))
+        return CODEV_E_STORE_UNAVAILABLE;
+    rc = room_apply(r, idx, cmd, now, &seq, &dup);
+    if (rc) {
+        room_outbox_clear(r);
+        if (s->store_failing)
+            s->trial_inflight = false; /* nothing was submitted */
+        return rc;
+    }
+    if (dup) {
+        room_outbox_clear(r);
+        if (s->store_failing)
+            s->trial_inflight = false;
+        if (c)
+            conn_ack_after_commits(s, c, proto_ack_json(cmd->id, seq, true));
+        return 0;
+    }
+    closed = r->nout && r->out[r->nout - 1].type == EV_CLOSED;
+    h = held_from_outbox(r, now);
+    room_outbox_clear(r);
+    if (!h)
+        log_err("group %s: out of memory encoding seq %llu", g->id,
+                (unsigned long long)seq);
+    hub_sync(s->hub, g);
+    timer_group_update(s, g);
+    g->room_active_ms = now;
+    dispatch_group_save_rotated(s, g, now);
+    return dispatch_journal(s, c, g, idx, cmd, now, seq, closed, h);
+}
+
 static void handle_command(struct server *s, struct conn *c, const struct proto_msg *msg)
 {
     struct hub_group *g = c->group;
-    struct room *r = g->room;
-    int64_t now = server_now_ms(s);
-    uint64_t seq = 0;
-    bool dup = false, closed;
     int idx, rc;
 
-    if (!r) {
+    if (!g->room) {
         conn_error(s, c, msg->id, CODEV_E_NO_SESSION);
         return;
     }
@@ -462,38 +827,12 @@ static void handle_command(struct server *s, struct conn *c, const struct proto_
         conn_error(s, c, msg->id, CODEV_E_MEMBER_REMOVED);
         return;
     }
-    /* Two records at most follow (the command, and the close it may cause):
-     * refuse while the journal's queue is full rather than apply what
-     * could not be made durable. */
-    if (store_is_full(s->store)) {
-        conn_error(s, c, msg->id, CODEV_E_RATE_LIMITED);
-        return;
-    }
-    rc = room_apply(r, idx, &msg->cmd, now, &seq, &dup);
+    rc = dispatch_apply(s, g, c, idx, &msg->cmd, server_now_ms(s));
     if (rc) {
         log_debug("conn %llu: %s refused: %s", (unsigned long long)c->id,
                   room_cmd_name(msg->cmd.type), codev_err_name(rc));
         conn_error(s, c, msg->id, rc);
-        return;
     }
-    for (size_t i = 0; i < r->nout; i++) {
-        const struct room_event *ev = &r->out[i];
-        group_send(s, g, proto_event_json(r, ev, now), ev, NULL);
-    }
-    for (size_t i = 0; i < r->nout; i++)
-        if (r->out[i].type == EV_MEMBER_REMOVED)
-            group_close_member(s, g, r->members[r->out[i].member].id);
-    closed = r->nout && r->out[r->nout - 1].type == EV_CLOSED;
-    room_outbox_clear(r);
-    if (dup) {
-        conn_ack_after_commits(s, c, proto_ack_json(msg->id, seq, true));
-        return;
-    }
-    hub_sync(s->hub, g);
-    timer_group_update(s, g);
-    g->room_active_ms = now;
-    dispatch_group_save_rotated(s, g, now);
-    dispatch_journal(s, c, g, idx, &msg->cmd, now, seq, closed);
 }
 
 /* Refills b at rate tokens a second, up to burst, then takes one token if

@@ -75,6 +75,8 @@
     X(TOO_MANY_CONNECTIONS, "too_many_connections", "Too many connections.")             \
     X(SLOW_CONSUMER, "slow_consumer",                                                    \
       "The connection could not keep up and was closed.")                                \
+    X(STORE_UNAVAILABLE, "store_unavailable",                                            \
+      "The server cannot save right now; nothing was changed. Try again shortly.")       \
     /* HTTP */                                                                           \
     X(NOT_FOUND, "not_found", "No such resource.")                                       \
     X(METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed.")                   \

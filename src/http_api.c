@@ -53,6 +53,8 @@ int http_api_status(int code)
         return 429;
     case CODEV_E_INTERNAL:
         return 500;
+    case CODEV_E_STORE_UNAVAILABLE:
+        return 503;
     default:
         return 400;
     }
@@ -585,11 +587,14 @@ void http_api_handle(struct hub *hub, struct store *store,
     if (strcmp(path, "/api/health") == 0) {
         if (method != HTTP_API_GET)
             goto method;
-        reply->status = 200;
+        /* While the store fails, 503: a load balancer then sends the
+         * group's members elsewhere, or a person looks. */
+        reply->status = gate && gate->store_failing ? 503 : 200;
         /* limits: what the front page's forms need before any group exists
          * (the room's limits come with the welcome). */
-        reply->body = json_pack("{s:s, s:s, s:I, s:{s:I}}", "status", "ok", "version",
-                                CODEVD_VERSION, "connections",
+        reply->body = json_pack("{s:s, s:s, s:I, s:{s:I}}", "status",
+                                gate && gate->store_failing ? "store_unavailable" : "ok",
+                                "version", CODEVD_VERSION, "connections",
                                 (json_int_t)(gate ? gate->connections : 0), "limits",
                                 "name_max_chars", (json_int_t)hub->name_max_chars);
         return;

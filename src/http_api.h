@@ -33,6 +33,7 @@ struct http_api_gate {
     void *arg;
     bool offload;        /* answer exports with reply->job instead of running them */
     size_t connections;  /* accepted connections open now (GET /api/health) */
+    bool store_failing;  /* the store fails writes now (GET /api/health: 503) */
     const char *creator; /* the client's address key (rate_addr_prefix), borrowed;
                           * a group created by this call remembers it */
 };

@@ -811,3 +811,48 @@ int hub_session_attach(struct hub *h, struct hub_group *g, struct room *r)
     hub_creator_count(h, g->creator, 0, 1);
     return 0;
 }
+
+int hub_session_replace(struct hub *h, struct hub_group *g, struct room *r)
+{
+    char sid[ROOM_ID_LEN + 1] = "";
+    int rc;
+
+    if (g->room) {
+        memcpy(sid, g->room->session_id, sizeof(sid));
+        if (g->room_counted) {
+            g->room_counted = false;
+            h->open_sessions--;
+            hub_creator_count(h, g->creator, 0, -1);
+        }
+        room_free(g->room);
+        g->room = NULL;
+    }
+    /* Plans kept by a close that did not commit. */
+    for (size_t i = 0; sid[0] && i < g->nplans;) {
+        if (strcmp(g->plans[i].session, sid) != 0) {
+            i++;
+            continue;
+        }
+        free(g->plans[i].text);
+        free(g->plans[i].due);
+        memmove(&g->plans[i], &g->plans[i + 1], (g->nplans - i - 1) * sizeof(*g->plans));
+        g->nplans--;
+    }
+    if (!r)
+        return 0;
+    rc = hub_session_attach(h, g, r);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < r->nmembers; i++) {
+        struct hub_member *m = hub_member_mut(g, r->members[i].id);
+        if (m && m->removed && !r->members[i].removed)
+            m->removed = false;
+    }
+    /* Debriefs that did not commit: the plan waits for its debrief again. */
+    for (size_t i = 0; i < r->ndebriefs; i++)
+        for (size_t j = 0; r->debriefs[i].outcome < 0 && j < g->nplans; j++)
+            if (strcmp(g->plans[j].id, r->debriefs[i].id) == 0)
+                g->plans[j].debriefed = false;
+    hub_sync(h, g);
+    return 0;
+}

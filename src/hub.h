@@ -283,6 +283,17 @@ int hub_plan_insert(struct hub_group *g, const struct hub_plan *p);
  * CODEV_E_SESSION_OPEN (g already has an open room). */
 int hub_session_attach(struct hub *h, struct hub_group *g, struct room *r);
 
+/*
+ * Undoes what the loop did in memory beyond the store (a failed write's
+ * rollback): frees g's room and uncounts it if it was counted, drops the
+ * action plans its close kept (they are kept again when the close
+ * commits), and when r is not NULL attaches it as hub_session_attach does
+ * (taking ownership), then syncs the group from it. A member whose removal
+ * did not commit is a member again. Returns 0 or hub_session_attach's
+ * error.
+ */
+int hub_session_replace(struct hub *h, struct hub_group *g, struct room *r);
+
 /* Validates and trims a display or group name into out (capacity cap
  * bytes). Returns 0 or CODEV_E_BAD_FIELD: empty, too long, or holding a
  * control character (C0, DEL, C1) or an invisible or direction-changing

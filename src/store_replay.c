@@ -165,6 +165,27 @@ out:
     return rc;
 }
 
+int store_room_reload(struct store *s, const char *session_id, struct room **out)
+{
+    struct store_replay rp;
+    int rc;
+
+    *out = NULL;
+    pthread_mutex_lock(&s->read_mu);
+    rc = store_replay_session(s->r, session_id, &rp);
+    pthread_mutex_unlock(&s->read_mu);
+    if (rc)
+        return rc;
+    if (rp.mismatches) {
+        store_replay_release(&rp);
+        return CODEV_E_INTERNAL;
+    }
+    *out = rp.room;
+    rp.room = NULL;
+    store_replay_release(&rp);
+    return 0;
+}
+
 /* ---- closing a session ------------------------------------------------------ */
 
 /* What a close writes: the history, what each person keeps, the debriefs.

@@ -5,9 +5,11 @@
  *
  * Invariants:
  *   - Records are committed in submission order: the writer takes the whole
- *     pending list, writes it in one transaction (each record inside its own
- *     savepoint, so that one failing record fails alone), commits, and
- *     appends the list to the done list, which store_drain empties in order.
+ *     pending list, writes it in one transaction, commits, and appends the
+ *     list to the done list, which store_drain empties in order.
+ *   - A batch commits whole or fails whole (write_batch), and after a
+ *     failure nothing submitted before the loop saw it commits: a record
+ *     never reaches the disk without every record submitted before it.
  *   - in_flight (submitted and not yet drained) never exceeds queue_max; it
  *     is only read and written by the submitting thread.
  *   - A record owns copies of everything it writes: the loop may change or
@@ -83,7 +85,8 @@ enum store_rec_kind {
     REC_MEMBER_JOIN,
     REC_CMD,
     REC_SESSION_CLOSE,
-    REC_GROUP_DELETE
+    REC_GROUP_DELETE,
+    REC_PROBE /* writes one row again: is the disk writable? */
 };
 
 /*
@@ -141,6 +144,7 @@ struct store_rec {
     struct store_rec *next;
     enum store_rec_kind kind;
     uint64_t token;
+    uint64_t epoch;                     /* store.epoch when it was submitted */
     int rc;                             /* set by the writer */
     char session_id[AUTH_UUID_LEN + 1]; /* MEMBER_JOIN (journaled), CMD, SESSION_CLOSE */
     char group_id[AUTH_UUID_LEN + 1];   /* GROUP_DELETE */
@@ -504,22 +508,42 @@ static int write_rec(struct store *s, struct store_rec *rec)
         return rc;
     case REC_GROUP_DELETE:
         return write_group_delete(s, rec->group_id);
+    case REC_PROBE:
+        /* SQLite writes the row even when nothing changes: the commit
+         * appends a page to the WAL, as a real record would. */
+        return store_db_exec(s->w, "UPDATE schema_version SET version = version");
     }
     return CODEV_E_INTERNAL;
 }
 
 /* Writes a batch in one transaction, each record of several statements in
- * its own savepoint. Sets every rec->rc. */
+ * its own savepoint. Sets every rec->rc.
+ *
+ * A batch commits whole or not at all: when any record fails, the
+ * transaction is rolled back and every record of the batch fails with
+ * CODEV_E_STORE_UNAVAILABLE. The loop has applied a record's successors
+ * on top of it (the room decided them against its effects), so none of
+ * them may commit without it: the writer then fails, without writing, every
+ * later record submitted in the same epoch or an earlier one, until the
+ * loop, having seen the failure, moves to a new epoch (store_resume). */
 static void write_batch(struct store *s, struct store_rec *batch)
 {
-    bool open = store_db_exec(s->w, "BEGIN IMMEDIATE") == 0, broken = false;
+    bool open = false, broken = false, tried = false;
 
     for (struct store_rec *rec = batch; rec; rec = rec->next) {
-        if (!open || broken) {
-            rec->rc = CODEV_E_INTERNAL;
+        if (s->failing && rec->epoch <= s->failed_epoch) {
+            rec->rc = CODEV_E_STORE_UNAVAILABLE;
             continue;
         }
-        if (rec->kind == REC_CMD) {
+        if (!tried) {
+            tried = true;
+            open = store_db_exec(s->w, "BEGIN IMMEDIATE") == 0;
+        }
+        if (!open || broken) {
+            broken = true;
+            break;
+        }
+        if (rec->kind == REC_CMD || rec->kind == REC_PROBE) {
             /* A command is one INSERT, atomic by itself: no savepoint
              * (two statements fewer per command, the commonest record). */
             rec->rc = write_rec(s, rec);
@@ -531,18 +555,25 @@ static void write_batch(struct store *s, struct store_rec *batch)
                 stmt_simple(s, ST_ROLLBACK_TO);
             stmt_simple(s, ST_RELEASE);
         }
-        /* An error that rolled the whole transaction back (I/O error,
-         * disk full) leaves autocommit on: the batch is lost. */
-        if (sqlite3_get_autocommit(s->w))
+        if (rec->rc)
             broken = true;
     }
-    if (open && !broken && store_db_exec(s->w, "COMMIT")) {
-        store_db_exec(s->w, "ROLLBACK");
+    if (!tried)
+        return; /* every record failed fast */
+    if (open && !broken && store_db_exec(s->w, "COMMIT"))
         broken = true;
+    if (broken) {
+        if (open && !sqlite3_get_autocommit(s->w))
+            store_db_exec(s->w, "ROLLBACK");
+        s->failing = true;
+        for (struct store_rec *rec = batch; rec; rec = rec->next) {
+            rec->rc = CODEV_E_STORE_UNAVAILABLE;
+            if (rec->epoch > s->failed_epoch)
+                s->failed_epoch = rec->epoch;
+        }
+        return;
     }
-    if (broken)
-        for (struct store_rec *rec = batch; rec; rec = rec->next)
-            rec->rc = CODEV_E_INTERNAL;
+    s->failing = false;
     store_checkpoint_try(s);
 }
 
@@ -610,6 +641,7 @@ bool store_is_full(const struct store *s)
 static int store_enqueue(struct store *s, struct store_rec *rec, uint64_t token)
 {
     rec->token = token;
+    rec->epoch = s->epoch;
     rec->next = NULL;
     pthread_mutex_lock(&s->mu);
     if (s->pending_tail)
@@ -783,6 +815,23 @@ int store_submit_group_delete(struct store *s, const char *group_id, uint64_t to
         return CODEV_E_INTERNAL;
     store_id_copy(rec->group_id, group_id);
     return store_enqueue(s, rec, token);
+}
+
+int store_submit_probe(struct store *s, uint64_t token)
+{
+    struct store_rec *rec;
+
+    if (store_is_full(s))
+        return CODEV_E_RATE_LIMITED;
+    rec = rec_new(REC_PROBE, 0);
+    if (!rec)
+        return CODEV_E_INTERNAL;
+    return store_enqueue(s, rec, token);
+}
+
+void store_resume(struct store *s)
+{
+    s->epoch++;
 }
 
 size_t store_drain(struct store *s, store_done_fn fn, void *arg)

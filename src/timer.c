@@ -72,7 +72,7 @@ void timer_group_update(struct server *s, struct hub_group *g)
         }
         e->ticking = want;
     }
-    if (!e->conns && !e->ticking) {
+    if (!e->conns && !e->ticking && !e->pending && !e->rollback) {
         g->edge = NULL;
         free(e);
     }
@@ -90,7 +90,8 @@ static void timer_tick_slot(struct server *s, unsigned slot, int64_t now)
 
         json_decref(j);
         for (struct conn *c = e->conns; m && c; c = c->next)
-            conn_push(s, c, m);
+            if (!c->owed) /* its view, when it goes, carries the clock */
+                conn_push(s, c, m);
         fan_msg_unref(m);
     }
 }
@@ -153,6 +154,7 @@ static void timer_sweep(struct server *s, int64_t mono)
     peer_sweep(s, mono);
     http_bodies_sweep(s, mono);
     dispatch_views_trim(s, false);
+    dispatch_store_sweep(s);
     timer_trim(s);
 }
 
@@ -178,44 +180,25 @@ static int64_t timer_lifecycle_period(const struct server *s)
  */
 static void group_close_idle(struct server *s, struct hub_group *g, int64_t now)
 {
-    struct room *r = g->room;
     struct room_cmd cmd = {.type = CMD_SESSION_CLOSE};
     char uuid[AUTH_UUID_LEN + 1];
-    uint64_t seq = 0, token;
-    bool dup = false;
     int rc;
 
     /* A fresh id: a client may send any id, and one equal to ours would
      * make our close a duplicate of theirs. */
     auth_uuid_new(uuid);
     snprintf(cmd.id, sizeof(cmd.id), "idle-close-%s", uuid);
-    rc = r->facilitator < 0 ? CODEV_E_INTERNAL
-                            : room_apply(r, r->facilitator, &cmd, now, &seq, &dup);
-    if (rc || dup) {
-        room_outbox_clear(r);
-        log_warn("group %s: idle session %s not closed: %s", g->id, r->session_id,
+    rc = g->room->facilitator < 0
+             ? CODEV_E_INTERNAL
+             : dispatch_apply(s, g, NULL, g->room->facilitator, &cmd, now);
+    if (rc) {
+        log_warn("group %s: idle session %s not closed: %s", g->id, g->room->session_id,
                  codev_err_name(rc));
         g->room_active_ms = now; /* try again after another idle period */
         return;
     }
-    for (size_t i = 0; i < r->nout; i++)
-        group_send(s, g, proto_event_json(r, &r->out[i], now), &r->out[i], NULL);
-    room_outbox_clear(r);
-    hub_sync(s->hub, g);
-    r = g->room; /* hub_sync may have replaced it by its text-free version */
-    timer_group_update(s, g);
     log_info("group %s: session %s closed after %u s without a command", g->id,
-             r->session_id, s->cfg->session_idle_close_s);
-    token = ++s->next_token;
-    if (store_submit_cmd(s->store, r, r->facilitator, &cmd, now, seq, token) ||
-        dispatch_wait_push(s, token, WAITS_NONE, NULL, NULL)) {
-        log_err("group %s: idle close not journaled", g->id);
-        return;
-    }
-    token = ++s->next_token;
-    if (store_submit_session_close(s->store, g, now, token) ||
-        dispatch_wait_push(s, token, WAITS_NONE, NULL, NULL))
-        log_err("group %s: close not journaled (finished at the next start)", g->id);
+             g->room->session_id, s->cfg->session_idle_close_s);
 }
 
 /* Deletes g, which never opened a session and was idle group_idle_expire_s. */
