@@ -55,6 +55,7 @@ struct config {
     uint32_t connections_per_ip;  /* default 256 */
     uint32_t commands_per_sec;    /* token bucket rate, default 20 */
     uint32_t commands_burst;      /* token bucket size, default 40 */
+    uint32_t question_checks_per_sec; /* question_check rate and burst, default 5 */
     uint32_t http_body_max;       /* bytes, default 16384 */
     uint32_t out_queue_frames;    /* per connection, default 256 */
     uint32_t out_queue_bytes;     /* per connection, default 1048576 */
