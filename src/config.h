@@ -55,7 +55,6 @@ struct config {
     uint32_t connections_per_ip;  /* default 256 */
     uint32_t commands_per_sec;    /* token bucket rate, default 20 */
     uint32_t commands_burst;      /* token bucket size, default 40 */
-    uint32_t question_checks_per_sec; /* question_check rate and burst, default 5 */
     uint32_t http_body_max;       /* bytes, default 16384 */
     uint32_t out_queue_frames;    /* per connection, default 256 */
     uint32_t out_queue_bytes;     /* per connection, default 1048576 */
@@ -67,6 +66,10 @@ struct config {
     uint32_t http_exports_per_min;       /* exports per member, default 30 */
     uint32_t session_idle_close_s; /* open session without a command, default 43200 */
     uint32_t group_idle_expire_s;  /* never-opened idle group, default 2592000 */
+
+    /* question_check queries per second per connection, and their burst:
+     * default 5 */
+    uint32_t question_checks_per_sec;
 
     /* The session budget (proto/README.md 2.7). */
     uint32_t room_items_max;          /* cards + consultations, default 2000 */

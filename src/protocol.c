@@ -349,8 +349,8 @@ static json_t *proto_cues_json(const char *cue, const char *lang)
     json_t *a = json_array();
 
     if (a && cue)
-        json_array_append_new(a, json_pack("{s:s, s:s}", "cue", cue, "lang",
-                                           lang ? lang : ""));
+        json_array_append_new(
+            a, json_pack("{s:s, s:s}", "cue", cue, "lang", lang ? lang : ""));
     return a;
 }
 
@@ -468,9 +468,9 @@ static json_t *proto_room_build(const struct room *r, int member, int64_t now_ms
         json_array_append_new(consultations, proto_consultation_json(r, (int)i, member));
     for (size_t i = 0; i < r->ncards; i++)
         if (!r->cards[i].removed && room_card_visible(r, &r->cards[i], member))
-            json_array_append_new(
-                cards, proto_card_json(r, &r->cards[i], member,
-                                       room_card_advice_visible(r, &r->cards[i], member)));
+            json_array_append_new(cards, proto_card_json(r, &r->cards[i], member,
+                                                         room_card_advice_visible(
+                                                             r, &r->cards[i], member)));
     for (size_t i = 0; i < r->ndebriefs; i++)
         json_array_append_new(debriefs, proto_debrief_json(r, (int)i));
     j = json_pack("{s:s, s:I, s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",

@@ -282,8 +282,7 @@ bool room_card_visible(const struct room *r, const struct room_card *c, int memb
 
 /* May member see c's advice verdict? A question's, its author and the
  * current facilitator only. */
-bool room_card_advice_visible(const struct room *r, const struct room_card *c,
-                              int member)
+bool room_card_advice_visible(const struct room *r, const struct room_card *c, int member)
 {
     if (!r || !c || c->type != CARD_QUESTION || member < 0 ||
         (size_t)member >= r->nmembers)

@@ -459,8 +459,10 @@ static void advice_verdict_is_encoded_for_its_audience_only(void **state)
 {
     static const int64_t budgets[STEP_COUNT] = {60000, 60000, 60000, 60000, 60000,
                                                 60000, 60000, 60000, 0};
-    const struct room_limits l = {.text_max_chars = 1000, .long_text_max_chars = 4000,
-                                  .cards_per_step = 30, .members_max = 16};
+    const struct room_limits l = {.text_max_chars = 1000,
+                                  .long_text_max_chars = 4000,
+                                  .cards_per_step = 30,
+                                  .members_max = 16};
     struct room *r = room_new("11111111-2222-3333-4444-555555555555", budgets, &l, 1000);
     enum { FA, ANA, BEN, CLE };
     const struct room_event *ev;

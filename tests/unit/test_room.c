@@ -1449,8 +1449,7 @@ static void question_check_answers_without_changing_the_room(void **state)
     /* Refused as question_ask would be, in the same order. */
     assert_int_equal(check_q(f, ANA, "Depuis quand ?", &res), CODEV_E_NOT_YOUR_ROLE);
     assert_int_equal(check_q(f, FA, "Depuis quand ?", &res), CODEV_E_NOT_YOUR_ROLE);
-    assert_int_equal(check_q(f, OBS, "Depuis quand ?", &res),
-                     CODEV_E_OBSERVER_READ_ONLY);
+    assert_int_equal(check_q(f, OBS, "Depuis quand ?", &res), CODEV_E_OBSERVER_READ_ONLY);
     assert_int_equal(check_q(f, BEN, "   ", &res), CODEV_E_TEXT_EMPTY);
     assert_int_equal(check_q(f, BEN, NULL, &res), CODEV_E_TEXT_EMPTY);
     assert_int_equal(check_q(f, BEN, long_text, &res), CODEV_E_TEXT_TOO_LONG);
@@ -2208,8 +2207,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(question_check_answers_without_changing_the_room,
                                         setup, teardown),
         cmocka_unit_test(question_check_takes_no_card_of_the_step_budget),
-        cmocka_unit_test_setup_teardown(question_verdict_is_kept_for_author_and_facilitator,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            question_verdict_is_kept_for_author_and_facilitator, setup, teardown),
         cmocka_unit_test_setup_teardown(question_park_posts_a_private_parked_note, setup,
                                         teardown),
         cmocka_unit_test(unknown_names_and_values_give_null_or_minus_one),
