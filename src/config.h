@@ -82,7 +82,7 @@ struct config {
     uint32_t unauth_per_ip;         /* WebSockets without hello per address, default 16 */
 
     /* the group's life (issue 14) */
-    uint32_t facilitator_grace_s;   /* an absent facilitator's powers pass on, default 60 */
+    uint32_t facilitator_grace_s; /* an absent facilitator's powers pass on, default 60 */
     uint32_t display_max_per_group; /* display links open at once per group, default 8 */
 
     /* tests only */

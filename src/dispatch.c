@@ -30,8 +30,8 @@
 #include "errors.h"
 #include "log.h"
 
-#define CLOSE_MEMBER_REMOVED 4001 /* application close codes (4000-4999) */
-#define CLOSE_GROUP_DELETED  4003
+#define CLOSE_MEMBER_REMOVED  4001 /* application close codes (4000-4999) */
+#define CLOSE_GROUP_DELETED   4003
 #define CLOSE_DISPLAY_REVOKED 4005
 /* Commands a connection may have unanswered (sent, ack still waiting for
  * the journal). Half of ROOM_SEEN_MAX: a client that reconnects and resends
@@ -454,7 +454,8 @@ static void handle_hello(struct server *s, struct conn *c, const struct proto_ms
         timer_away_start(s, g);
     idx = conn_member_idx(c);
     if (idx >= 0 && idx == e->offered)
-        conn_send(s, c, proto_facilitator_offer_json(r->members[r->facilitator].id, true));
+        conn_send(s, c,
+                  proto_facilitator_offer_json(r->members[r->facilitator].id, true));
 }
 
 static void handle_session_open(struct server *s, struct conn *c,

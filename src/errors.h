@@ -83,7 +83,8 @@
       "Only the facilitator who was away can take the role back.")                       \
     X(NO_OFFER, "no_offer", "No offer to facilitate is waiting for you.")                \
     X(DISPLAY_READ_ONLY, "display_read_only", "A display link only shows the session.")  \
-    X(BAD_DISPLAY, "bad_display", "This display link is not valid (revoked or replaced).") \
+    X(BAD_DISPLAY, "bad_display",                                                        \
+      "This display link is not valid (revoked or replaced).")                           \
     X(TOO_MANY_DISPLAYS, "too_many_displays",                                            \
       "This group has as many displays open as it may.")                                 \
     X(INTERNAL, "internal", "Internal error.")

@@ -80,9 +80,9 @@ struct hub_group {
     bool invite_rotated;    /* hub_sync replaced the invite: the edge saves the group */
     char creator[RATE_ADDR_LEN]; /* its creator's address key (rate_addr_prefix), or
                                   * "" (made before it was kept: counted nowhere) */
-    bool display_set;                   /* a display link exists (display_hash) */
+    bool display_set;            /* a display link exists (display_hash) */
     uint8_t display_hash[AUTH_HASH_LEN]; /* SHA-256 of its token, like the invite's */
-    struct hub_group *next;      /* hash bucket chain */
+    struct hub_group *next;              /* hash bucket chain */
 };
 
 /* What the groups created from one address key use now (groups_per_ip,

@@ -25,21 +25,21 @@
 #define PROTO_NAME "codev.v1"
 
 enum proto_kind {
-    PROTO_HELLO,        /* attach to a group */
-    PROTO_SESSION_OPEN, /* the facilitator opens a session */
-    PROTO_COMMAND,      /* a room command (msg.cmd) */
+    PROTO_HELLO,             /* attach to a group */
+    PROTO_SESSION_OPEN,      /* the facilitator opens a session */
+    PROTO_COMMAND,           /* a room command (msg.cmd) */
     PROTO_FACILITATOR_ACCEPT /* a member accepts the offer to facilitate (the edge's) */
 };
 
 struct proto_msg {
     enum proto_kind kind;
-    json_t *root;           /* owned: the parsed message */
-    const char *id;         /* command id (borrowed), NULL for hello */
-    const char *group_id;   /* hello */
-    const char *member_key; /* hello (a member), or NULL */
+    json_t *root;              /* owned: the parsed message */
+    const char *id;            /* command id (borrowed), NULL for hello */
+    const char *group_id;      /* hello */
+    const char *member_key;    /* hello (a member), or NULL */
     const char *display_token; /* hello (a display), or NULL: exactly one is set */
-    int64_t last_seq;       /* hello, -1 when absent */
-    struct room_cmd cmd;    /* PROTO_COMMAND */
+    int64_t last_seq;          /* hello, -1 when absent */
+    struct room_cmd cmd;       /* PROTO_COMMAND */
 };
 
 /* What went wrong with a client message, modelled on json_error_t. */

@@ -199,8 +199,8 @@ struct server *server_new(const struct config *cfg)
     if (server_store_open(s) || http_export_start(s))
         goto fail;
 
-    s->headers[0] = (struct lws_protocol_vhost_options){&s->headers[1], NULL,
-                                                        "content-security-policy:", s->csp};
+    s->headers[0] = (struct lws_protocol_vhost_options){
+        &s->headers[1], NULL, "content-security-policy:", s->csp};
     s->headers[1] = (struct lws_protocol_vhost_options){
         &s->headers[2], NULL, "referrer-policy:", "no-referrer"};
     s->headers[2] = (struct lws_protocol_vhost_options){

@@ -1284,9 +1284,12 @@ static void a_display_sees_what_is_for_all_and_nothing_private(void **state)
     assert_false(room_card_visible(f->r, room_card_get(f->r, ev.card), ROOM_PUBLIC));
     assert_int_equal(send_text(f, ANA, CMD_CHECKIN_POST, "bonjour"), 0);
     assert_true(room_event_visible(f->r, &f->r->out[0], ROOM_PUBLIC));
-    assert_true(room_card_visible(f->r, room_card_get(f->r, f->r->out[0].card), ROOM_PUBLIC));
-    ev = (struct room_event){.type = EV_RECADRAGE, .audience = AUD_CLIENT_FACILITATOR,
-                             .member = ANA, .index = 0};
+    assert_true(
+        room_card_visible(f->r, room_card_get(f->r, f->r->out[0].card), ROOM_PUBLIC));
+    ev = (struct room_event){.type = EV_RECADRAGE,
+                             .audience = AUD_CLIENT_FACILITATOR,
+                             .member = ANA,
+                             .index = 0};
     assert_false(room_event_visible(f->r, &ev, ROOM_PUBLIC));
     ev.audience = AUD_MEMBER;
     assert_false(room_event_visible(f->r, &ev, ROOM_PUBLIC));
