@@ -32,8 +32,9 @@
 #include "errors.h"
 #include "log.h"
 
-#define CLOSE_MEMBER_REMOVED 4001 /* application close codes (4000-4999) */
-#define CLOSE_GROUP_DELETED  4003
+#define CLOSE_MEMBER_REMOVED  4001 /* application close codes (4000-4999) */
+#define CLOSE_GROUP_DELETED   4003
+#define CLOSE_DISPLAY_REVOKED 4005
 /* Commands a connection may have unanswered (sent, ack still waiting for
  * the journal). Half of ROOM_SEEN_MAX: a client that reconnects and resends
  * all of them, while another tab of the same member does the same, still
@@ -138,6 +139,7 @@ static int group_attach(struct conn *c, struct hub_group *g)
         if (!e)
             return CODEV_E_INTERNAL;
         e->group = g;
+        e->offered = -1;
         g->edge = e;
     }
     c->group = g;
@@ -165,6 +167,28 @@ static void group_detach(struct conn *c)
     c->group = NULL;
 }
 
+/* Ends the offer to facilitate that g's edge holds, if any: its member is
+ * told ("open": false). */
+static void dispatch_offer_end(struct server *s, struct hub_group *g)
+{
+    struct group_edge *e = g->edge;
+    const struct room *r = g->room;
+    int offered = e ? e->offered : -1;
+
+    if (offered < 0)
+        return;
+    e->offered = -1;
+    if (!r || (size_t)offered >= r->nmembers || r->facilitator < 0)
+        return;
+    for (struct conn *c = e->conns; c; c = c->next)
+        if (!c->display && strcmp(c->member_id, r->members[offered].id) == 0)
+            conn_send(s, c,
+                      proto_facilitator_offer_json(
+                          r->facilitator_away >= 0 ? r->members[r->facilitator_away].id
+                                                   : r->members[r->facilitator].id,
+                          false));
+}
+
 /* Counts c online in its group's room; announces the member's first
  * connection. */
 static void conn_online(struct server *s, struct conn *c, int delta)
@@ -185,6 +209,16 @@ static void conn_online(struct server *s, struct conn *c, int delta)
     if ((before == 0) != (m->online == 0))
         group_send(s, c->group, proto_presence_json(c->member_id, m->online > 0), NULL,
                    c);
+    /* The facilitator's absence counts from their last connection's close
+     * (the grace, timer.c) and ends when one opens again. */
+    if (r && r->step != STEP_CLOSED && idx >= 0 && idx == r->facilitator) {
+        if (m->online == 0)
+            timer_away_start(s, c->group);
+        else if (before == 0) {
+            timer_away_stop(s, c->group);
+            dispatch_offer_end(s, c->group);
+        }
+    }
 }
 
 void dispatch_conn_closed(struct server *s, struct conn *c)
@@ -193,7 +227,8 @@ void dispatch_conn_closed(struct server *s, struct conn *c)
 
     if (!g)
         return;
-    conn_online(s, c, -1);
+    if (!c->display) /* a display is in no presence list */
+        conn_online(s, c, -1);
     group_detach(c);
     timer_group_update(s, g);
 }
@@ -204,6 +239,10 @@ void dispatch_session_opened(struct server *s, struct hub_group *g)
 {
     int64_t now = server_now_ms(s);
 
+    /* A new room: an offer or an absence of the last one means nothing. */
+    if (g->edge)
+        ((struct group_edge *)g->edge)->offered = -1;
+    timer_away_stop(s, g);
     for (struct conn *c = group_conns(g); c; c = c->next) {
         int idx = conn_member_idx(c);
         if (idx >= 0)
@@ -244,6 +283,22 @@ void dispatch_group_drop(struct server *s, struct hub_group *g, const char *why)
     timer_group_update(s, g);
     log_info("group %s: deleted (%s)", g->id, why);
     hub_group_delete(s->hub, g);
+}
+
+void dispatch_displays_close(struct server *s, struct hub_group *g)
+{
+    struct conn *c = group_conns(g), *next;
+
+    for (; c; c = next) {
+        next = c->next;
+        if (!c->display)
+            continue;
+        conn_error(s, c, NULL, CODEV_E_BAD_DISPLAY);
+        conn_close_later(c, CLOSE_DISPLAY_REVOKED, "display_revoked");
+        c->idx_room = NULL;
+        group_detach(c);
+    }
+    timer_group_update(s, g);
 }
 
 /* Queues an answer in server.waits (waits.c) behind the record token (0: a
@@ -319,13 +374,53 @@ static void conn_ack_after_commits(struct server *s, struct conn *c, json_t *ack
         json_decref(ack);
 }
 
+/* hello with the group's display token: attached as a display (ROOM_PUBLIC,
+ * no presence, nothing to send), within display_max_per_group. */
+static void handle_display_hello(struct server *s, struct conn *c, struct hub_group *g,
+                                 const char *token)
+{
+    uint32_t n = 0;
+
+    if (!hub_display_auth(g, token)) {
+        log_info("conn %llu: bad display token for group %s", (unsigned long long)c->id,
+                 g->id);
+        conn_error(s, c, NULL, CODEV_E_BAD_DISPLAY);
+        return;
+    }
+    for (const struct conn *o = group_conns(g); o; o = o->next)
+        n += o->display;
+    if (n >= s->cfg->display_max_per_group) {
+        conn_error(s, c, NULL, CODEV_E_TOO_MANY_DISPLAYS);
+        return;
+    }
+    if (group_attach(c, g)) {
+        conn_error(s, c, NULL, CODEV_E_INTERNAL);
+        return;
+    }
+    c->display = true;
+    c->member_id[0] = '\0';
+    c->idx_room = NULL;
+    conn_unauth_release(s, c);
+    timer_group_update(s, g);
+    conn_send(s, c, proto_display_welcome_json(g, server_now_ms(s)));
+    log_info("conn %llu: attached to group %s as a display (%u)",
+             (unsigned long long)c->id, g->id, n + 1);
+}
+
 static void handle_hello(struct server *s, struct conn *c, const struct proto_msg *msg)
 {
     struct hub_group *g = hub_group_find(s->hub, msg->group_id);
     const struct hub_member *m;
+    const struct room *r;
+    struct group_edge *e;
+    int idx;
 
     if (!g) {
         conn_error(s, c, NULL, CODEV_E_UNKNOWN_GROUP);
+        return;
+    }
+    if (msg->display_token) {
+        handle_display_hello(s, c, g, msg->display_token);
         return;
     }
     m = hub_member_auth(g, msg->member_key);
@@ -350,6 +445,19 @@ static void handle_hello(struct server *s, struct conn *c, const struct proto_ms
     conn_send_welcome(s, c, g, m, server_now_ms(s));
     log_info("conn %llu: attached to group %s as member %s (last_seq %lld)",
              (unsigned long long)c->id, g->id, m->id, (long long)msg->last_seq);
+    /* The facilitator may never have come back since a restart: their
+     * absence counts from the first member who does. An offer waiting for
+     * this member is told again. */
+    r = g->room;
+    e = g->edge;
+    if (!r || r->step == STEP_CLOSED || r->facilitator < 0 || !e)
+        return;
+    if (r->members[r->facilitator].online <= 0)
+        timer_away_start(s, g);
+    idx = conn_member_idx(c);
+    if (idx >= 0 && idx == e->offered)
+        conn_send(s, c,
+                  proto_facilitator_offer_json(r->members[r->facilitator].id, true));
 }
 
 static void handle_session_open(struct server *s, struct conn *c,
@@ -446,6 +554,152 @@ void dispatch_group_save_rotated(struct server *s, struct hub_group *g, int64_t 
         log_err("out of memory for a pending record");
 }
 
+/* Sends the outbox of g's room to the group (each event to whom may see
+ * it), closes removed members, ends an offer to facilitate that a new
+ * facilitator or the close made moot, and clears the outbox. Returns true
+ * when the session closed. */
+static bool dispatch_outbox_send(struct server *s, struct hub_group *g, int64_t now)
+{
+    struct room *r = g->room;
+    bool closed, ends_offer = false;
+
+    for (size_t i = 0; i < r->nout; i++) {
+        const struct room_event *ev = &r->out[i];
+        group_send_event(s, g, ev, now);
+        ends_offer |= ev->type == EV_FACILITATOR || ev->type == EV_CLOSED;
+    }
+    for (size_t i = 0; i < r->nout; i++)
+        if (r->out[i].type == EV_MEMBER_REMOVED)
+            group_close_member(s, g, r->members[r->out[i].member].id);
+    closed = r->nout && r->out[r->nout - 1].type == EV_CLOSED;
+    if (ends_offer)
+        dispatch_offer_end(s, g);
+    if (closed)
+        timer_away_stop(s, g);
+    room_outbox_clear(r);
+    return closed;
+}
+
+/*
+ * Applies a command the server sends for member sender (the absent
+ * facilitator's handover): a fresh id "<why>-<uuid>", room_apply, the
+ * events to the group, then journaled like a member's command so that a
+ * replay gives the same room. ack_to (may be NULL) gets the ack with ack_id
+ * once it is durable. Returns 0 or the refusal (nothing changed).
+ */
+static int dispatch_system_cmd(struct server *s, struct hub_group *g, int sender,
+                               struct room_cmd *cmd, const char *why, struct conn *ack_to,
+                               const char *ack_id)
+{
+    struct room *r = g->room;
+    int64_t now = server_now_ms(s);
+    char uuid[AUTH_UUID_LEN + 1];
+    uint64_t seq = 0, token;
+    bool dup = false;
+    int rc;
+
+    if (store_is_full(s->store))
+        return CODEV_E_RATE_LIMITED;
+    auth_uuid_new(uuid);
+    snprintf(cmd->id, sizeof(cmd->id), "%s-%s", why, uuid);
+    rc = room_apply(r, sender, cmd, now, &seq, &dup);
+    if (rc || dup) {
+        room_outbox_clear(r);
+        return rc ? rc : CODEV_E_INTERNAL;
+    }
+    dispatch_outbox_send(s, g, now);
+    hub_sync(s->hub, g);
+    timer_group_update(s, g);
+    token = ++s->next_token;
+    rc = store_submit_cmd(s->store, r, sender, cmd, now, seq, token);
+    if (rc) {
+        log_err("group %s: %s command seq %llu not journaled: %s", g->id, why,
+                (unsigned long long)seq, codev_err_name(rc));
+        if (ack_to)
+            conn_error(s, ack_to, ack_id, CODEV_E_INTERNAL);
+        return 0;
+    }
+    if (dispatch_wait_push(s, token, ack_to ? WAITS_WS : WAITS_NONE, ack_to,
+                           ack_to ? proto_ack_json(ack_id, seq, false) : NULL))
+        log_err("out of memory for a pending ack");
+    return 0;
+}
+
+/* May member i of r stand in for the facilitator: present in the room, not
+ * removed, not an observer, not the client? */
+static bool dispatch_may_stand_in(const struct room *r, int i)
+{
+    const struct room_consultation *k = room_consultation_current(r);
+
+    return i >= 0 && (size_t)i < r->nmembers && i != r->facilitator &&
+           !r->members[i].removed && !r->members[i].observer &&
+           r->members[i].online > 0 && !(k && k->client == i);
+}
+
+void dispatch_facilitator_absent(struct server *s, struct hub_group *g)
+{
+    struct room *r = g->room;
+    struct group_edge *e = g->edge;
+    struct room_cmd cmd = {.type = CMD_FACILITATOR_HANDOVER, .variant = HANDOVER_AUTO};
+    int f, rc;
+
+    if (!r || !e || r->step == STEP_CLOSED || r->facilitator < 0)
+        return;
+    f = r->facilitator;
+    if (r->members[f].online > 0)
+        return;
+    if (dispatch_may_stand_in(r, r->cofacilitator)) {
+        cmd.target = r->members[r->cofacilitator].id;
+        rc = dispatch_system_cmd(s, g, f, &cmd, "auto", NULL, NULL);
+        if (rc)
+            log_warn("group %s: facilitator away, no handover: %s", g->id,
+                     codev_err_name(rc));
+        else
+            log_info("group %s: facilitator away %u s, the co-facilitator takes over",
+                     g->id, s->cfg->facilitator_grace_s);
+        return;
+    }
+    /* No co-facilitator at hand: the longest-serving member present (the
+     * group's order, which is the room's) is asked. */
+    for (size_t i = 0; i < r->nmembers; i++) {
+        if (!dispatch_may_stand_in(r, (int)i))
+            continue;
+        e->offered = (int)i;
+        for (struct conn *c = e->conns; c; c = c->next)
+            if (!c->display && strcmp(c->member_id, r->members[i].id) == 0)
+                conn_send(s, c, proto_facilitator_offer_json(r->members[f].id, true));
+        log_info("group %s: facilitator away %u s, the role is offered to a member",
+                 g->id, s->cfg->facilitator_grace_s);
+        return;
+    }
+}
+
+/* facilitator_accept: the member the edge offered the role takes it, as the
+ * absent facilitator's handover (reason "offer", journaled). */
+static void handle_facilitator_accept(struct server *s, struct conn *c,
+                                      const struct proto_msg *msg)
+{
+    struct hub_group *g = c->group;
+    struct room *r = g->room;
+    struct group_edge *e = g->edge;
+    struct room_cmd cmd = {.type = CMD_FACILITATOR_HANDOVER, .variant = HANDOVER_OFFER};
+    int idx = conn_member_idx(c), rc;
+
+    if (!r) {
+        conn_error(s, c, msg->id, CODEV_E_NO_SESSION);
+        return;
+    }
+    if (!e || idx < 0 || e->offered != idx || r->step == STEP_CLOSED ||
+        r->members[r->facilitator].online > 0 || !dispatch_may_stand_in(r, idx)) {
+        conn_error(s, c, msg->id, CODEV_E_NO_OFFER);
+        return;
+    }
+    cmd.target = r->members[idx].id;
+    rc = dispatch_system_cmd(s, g, r->facilitator, &cmd, "offer", c, msg->id);
+    if (rc)
+        conn_error(s, c, msg->id, rc);
+}
+
 static void handle_command(struct server *s, struct conn *c, const struct proto_msg *msg)
 {
     struct hub_group *g = c->group;
@@ -478,13 +732,7 @@ static void handle_command(struct server *s, struct conn *c, const struct proto_
         conn_error(s, c, msg->id, rc);
         return;
     }
-    for (size_t i = 0; i < r->nout; i++)
-        group_send_event(s, g, &r->out[i], now);
-    for (size_t i = 0; i < r->nout; i++)
-        if (r->out[i].type == EV_MEMBER_REMOVED)
-            group_close_member(s, g, r->members[r->out[i].member].id);
-    closed = r->nout && r->out[r->nout - 1].type == EV_CLOSED;
-    room_outbox_clear(r);
+    closed = dispatch_outbox_send(s, g, now);
     if (dup) {
         conn_ack_after_commits(s, c, proto_ack_json(msg->id, seq, true));
         return;
@@ -583,10 +831,14 @@ void dispatch_message(struct server *s, struct conn *c, const char *buf, size_t 
             handle_hello(s, c, &msg);
     } else if (!c->group) {
         conn_error(s, c, msg.id, CODEV_E_HELLO_REQUIRED);
+    } else if (c->display) {
+        conn_error(s, c, msg.id, CODEV_E_DISPLAY_READ_ONLY);
     } else if (msg.kind == PROTO_SESSION_OPEN) {
         handle_session_open(s, c, &msg);
     } else if (msg.cmd.type == CMD_QUESTION_CHECK) {
         handle_question_check(s, c, &msg);
+    } else if (msg.kind == PROTO_FACILITATOR_ACCEPT) {
+        handle_facilitator_accept(s, c, &msg);
     } else {
         handle_command(s, c, &msg);
     }

@@ -25,19 +25,21 @@
 #define PROTO_NAME "codev.v1"
 
 enum proto_kind {
-    PROTO_HELLO,        /* attach to a group */
-    PROTO_SESSION_OPEN, /* the facilitator opens a session */
-    PROTO_COMMAND       /* a room command (msg.cmd) */
+    PROTO_HELLO,             /* attach to a group */
+    PROTO_SESSION_OPEN,      /* the facilitator opens a session */
+    PROTO_COMMAND,           /* a room command (msg.cmd) */
+    PROTO_FACILITATOR_ACCEPT /* a member accepts the offer to facilitate (the edge's) */
 };
 
 struct proto_msg {
     enum proto_kind kind;
-    json_t *root;           /* owned: the parsed message */
-    const char *id;         /* command id (borrowed), NULL for hello */
-    const char *group_id;   /* hello */
-    const char *member_key; /* hello */
-    int64_t last_seq;       /* hello, -1 when absent */
-    struct room_cmd cmd;    /* PROTO_COMMAND */
+    json_t *root;              /* owned: the parsed message */
+    const char *id;            /* command id (borrowed), NULL for hello */
+    const char *group_id;      /* hello */
+    const char *member_key;    /* hello (a member), or NULL */
+    const char *display_token; /* hello (a display), or NULL: exactly one is set */
+    int64_t last_seq;          /* hello, -1 when absent */
+    struct room_cmd cmd;       /* PROTO_COMMAND */
 };
 
 /* What went wrong with a client message, modelled on json_error_t. */
@@ -145,6 +147,14 @@ json_t *proto_check_ack_json(const char *id, const struct advice_result *res);
 
 /* {"type":"tick","server_ms","clock"} */
 json_t *proto_tick_json(const struct room *r, int64_t now_ms);
+
+/* {"type":"display_welcome","protocol","server_ms","group","steps","room"}: the
+ * welcome of a display connection; room is the open session as ROOM_PUBLIC
+ * sees it (no member's own view), or null when none is open. */
+json_t *proto_display_welcome_json(const struct hub_group *g, int64_t now_ms);
+
+/* {"type":"facilitator_offer","facilitator","open"} */
+json_t *proto_facilitator_offer_json(const char *facilitator_id, bool open);
 
 /* {"type":"presence","member_id","online"} */
 json_t *proto_presence_json(const char *member_id, bool online);

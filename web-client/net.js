@@ -13,7 +13,7 @@
 
 const PROTOCOL = 'codev.v1';
 const FATAL_HELLO = new Set(['unknown_group', 'bad_key', 'member_removed', 'bad_field',
-    'missing_field']);
+    'missing_field', 'bad_display', 'too_many_displays']);
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_MAX_MS = 15000;
 // With a running clock the server ticks every second: this much silence
@@ -154,7 +154,7 @@ export class Connection {
     }
 
     handle(msg) {
-        if (msg.type === 'welcome') {
+        if (msg.type === 'welcome' || msg.type === 'display_welcome') {
             this.welcomed = true;
             this.attempt = 0;
             this.setStatus('open');

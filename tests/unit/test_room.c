@@ -1169,6 +1169,134 @@ static void handover_to_the_current_client_is_refused(void **state)
     expect_events(f, 1, EV_FACILITATOR);
 }
 
+/* The edge's handover for an absent facilitator (cmd.variant). */
+static int send_handover(struct fx *f, int member, const char *target, int reason)
+{
+    struct room_cmd c = mk(f, CMD_FACILITATOR_HANDOVER);
+
+    c.target = target;
+    c.variant = reason;
+    return run(f, member, &c);
+}
+
+static void cofacilitator_is_named_and_cleared_by_the_facilitator(void **state)
+{
+    struct fx *f = *state;
+    struct room_cmd none = mk(f, CMD_COFACILITATOR_SET);
+
+    assert_int_equal(f->r->cofacilitator, -1);
+    refuse_target(f, ANA, CMD_COFACILITATOR_SET, ids[BEN], CODEV_E_NOT_FACILITATOR);
+    refuse_target(f, FA, CMD_COFACILITATOR_SET, ids[FA], CODEV_E_BAD_TARGET);
+    refuse_target(f, FA, CMD_COFACILITATOR_SET, ids[OBS], CODEV_E_BAD_TARGET);
+    refuse_target(f, FA, CMD_COFACILITATOR_SET, "nobody", CODEV_E_UNKNOWN_MEMBER);
+    assert_int_equal(run(f, FA, &none), CODEV_E_ALREADY_DONE);
+    assert_int_equal(send_target(f, FA, CMD_COFACILITATOR_SET, ids[BEN]), 0);
+    expect_events(f, 1, EV_COFACILITATOR);
+    assert_int_equal(f->r->out[0].member, BEN);
+    assert_int_equal(f->r->cofacilitator, BEN);
+    refuse_target(f, FA, CMD_COFACILITATOR_SET, ids[BEN], CODEV_E_ALREADY_DONE);
+    none = mk(f, CMD_COFACILITATOR_SET);
+    assert_int_equal(run(f, FA, &none), 0);
+    expect_events(f, 1, EV_COFACILITATOR);
+    assert_int_equal(f->r->out[0].member, -1);
+    assert_int_equal(f->r->cofacilitator, -1);
+    /* Made an observer or removed, the co-facilitator is one no more. */
+    assert_int_equal(send_target(f, FA, CMD_COFACILITATOR_SET, ids[BEN]), 0);
+    {
+        struct room_cmd c = mk(f, CMD_ROLE_SET);
+        c.target = ids[BEN];
+        c.flag = true;
+        assert_int_equal(run(f, FA, &c), 0);
+        expect_events(f, 2, EV_ROLE, EV_COFACILITATOR);
+    }
+    assert_int_equal(f->r->cofacilitator, -1);
+    assert_int_equal(send_target(f, FA, CMD_COFACILITATOR_SET, ids[CLE]), 0);
+    assert_int_equal(send_target(f, FA, CMD_MEMBER_REMOVE, ids[CLE]), 0);
+    expect_events(f, 2, EV_MEMBER_REMOVED, EV_COFACILITATOR);
+    assert_int_equal(f->r->cofacilitator, -1);
+}
+
+static void auto_handover_goes_to_the_cofacilitator_and_can_be_reclaimed(void **state)
+{
+    struct fx *f = *state;
+    struct clock before;
+
+    assert_int_equal(send(f, FA, CMD_TIMER_START), 0);
+    assert_int_equal(send_target(f, FA, CMD_COFACILITATOR_SET, ids[BEN]), 0);
+    before = f->r->clock;
+    /* Only to the co-facilitator, and never from the wire's variant. */
+    assert_int_equal(send_handover(f, FA, ids[CLE], HANDOVER_AUTO), CODEV_E_BAD_TARGET);
+    assert_int_equal(send_handover(f, FA, ids[BEN], HANDOVER_RECLAIM), CODEV_E_BAD_FIELD);
+    assert_int_equal(send_handover(f, FA, ids[BEN], 99), CODEV_E_BAD_FIELD);
+    f->now += 65000;
+    assert_int_equal(send_handover(f, FA, ids[BEN], HANDOVER_AUTO), 0);
+    expect_events(f, 2, EV_FACILITATOR, EV_COFACILITATOR);
+    assert_int_equal(f->r->out[0].index, HANDOVER_AUTO);
+    assert_int_equal(f->r->facilitator, BEN);
+    assert_int_equal(f->r->facilitator_away, FA);
+    assert_int_equal(f->r->cofacilitator, -1);
+    /* The clock kept running, untouched. */
+    assert_true(f->r->clock.running);
+    assert_memory_equal(&f->r->clock, &before, sizeof(before));
+    /* The stand-in facilitates. */
+    assert_int_equal(send(f, BEN, CMD_STEP_NEXT), 0);
+    /* Only the facilitator who was away takes it back. */
+    refuse(f, CLE, CMD_FACILITATOR_RECLAIM, CODEV_E_NOT_AWAY_FACILITATOR);
+    refuse(f, BEN, CMD_FACILITATOR_RECLAIM, CODEV_E_NOT_YOUR_ROLE);
+    refuse(f, OBS, CMD_FACILITATOR_RECLAIM, CODEV_E_OBSERVER_READ_ONLY);
+    assert_int_equal(send(f, FA, CMD_FACILITATOR_RECLAIM), 0);
+    expect_events(f, 2, EV_FACILITATOR, EV_COFACILITATOR);
+    assert_int_equal(f->r->out[0].index, HANDOVER_RECLAIM);
+    assert_int_equal(f->r->out[1].member, BEN);
+    assert_int_equal(f->r->facilitator, FA);
+    assert_int_equal(f->r->facilitator_away, -1);
+    assert_int_equal(f->r->cofacilitator, BEN);
+    refuse(f, FA, CMD_FACILITATOR_RECLAIM, CODEV_E_NOT_YOUR_ROLE);
+}
+
+static void offer_handover_and_a_manual_handover_end_the_right_to_reclaim(void **state)
+{
+    struct fx *f = *state;
+
+    assert_int_equal(send_handover(f, FA, ids[CLE], HANDOVER_OFFER), 0);
+    expect_events(f, 1, EV_FACILITATOR);
+    assert_int_equal(f->r->out[0].index, HANDOVER_OFFER);
+    assert_int_equal(f->r->facilitator_away, FA);
+    /* A second absence keeps the first facilitator's right. */
+    assert_int_equal(send_handover(f, CLE, ids[BEN], HANDOVER_OFFER), 0);
+    assert_int_equal(f->r->facilitator_away, FA);
+    /* A deliberate handover ends it. */
+    assert_int_equal(send_target(f, BEN, CMD_FACILITATOR_HANDOVER, ids[ANA]), 0);
+    assert_int_equal(f->r->out[0].index, HANDOVER_MANUAL);
+    assert_int_equal(f->r->facilitator_away, -1);
+    refuse(f, FA, CMD_FACILITATOR_RECLAIM, CODEV_E_NOT_AWAY_FACILITATOR);
+}
+
+static void a_display_sees_what_is_for_all_and_nothing_private(void **state)
+{
+    struct fx *f = *state;
+    struct room_event ev = {.type = EV_CARD_ADDED, .audience = AUD_ALL, .member = ANA};
+
+    assert_int_equal(send_text(f, ANA, CMD_NOTE_POST, "private"), 0);
+    ev.card = f->r->out[0].card;
+    assert_false(room_event_visible(f->r, &f->r->out[0], ROOM_PUBLIC));
+    assert_false(room_event_visible(f->r, &ev, ROOM_PUBLIC)); /* a note's card */
+    assert_false(room_card_visible(f->r, room_card_get(f->r, ev.card), ROOM_PUBLIC));
+    assert_int_equal(send_text(f, ANA, CMD_CHECKIN_POST, "bonjour"), 0);
+    assert_true(room_event_visible(f->r, &f->r->out[0], ROOM_PUBLIC));
+    assert_true(
+        room_card_visible(f->r, room_card_get(f->r, f->r->out[0].card), ROOM_PUBLIC));
+    ev = (struct room_event){.type = EV_RECADRAGE,
+                             .audience = AUD_CLIENT_FACILITATOR,
+                             .member = ANA,
+                             .index = 0};
+    assert_false(room_event_visible(f->r, &ev, ROOM_PUBLIC));
+    ev.audience = AUD_MEMBER;
+    assert_false(room_event_visible(f->r, &ev, ROOM_PUBLIC));
+    assert_false(room_event_visible(f->r, &ev, -1));
+    assert_false(room_event_visible(f->r, &ev, -3));
+}
+
 static void member_remove_takes_the_member_and_its_hand_out(void **state)
 {
     struct fx *f = *state;
@@ -2015,7 +2143,7 @@ static void enum_names_are_the_wire_names(void **state)
         "step",    "clock",          "consultation", "client",       "facilitator",
         "role",    "member_removed", "card_added",   "card_updated", "card_removed",
         "problem", "contract",       "contract_ack", "mark",         "recadrage",
-        "hands",   "debrief",        "closed"};
+        "hands",   "debrief",        "closed",       "cofacilitator"};
     static const char *const cmds[] = {"step_next",          "step_prev",
                                        "consultation_new",   "session_close",
                                        "timer_start",        "timer_pause",
@@ -2032,7 +2160,8 @@ static void enum_names_are_the_wire_names(void **state)
                                        "learning_post",      "debrief_post",
                                        "hand_raise",         "hand_lower",
                                        "note_post",          "question_check",
-                                       "question_park"};
+                                       "question_park",      "cofacilitator_set",
+                                       "facilitator_reclaim"};
 
     assert_int_equal(sizeof(cards) / sizeof(cards[0]), CARD_TYPE_COUNT);
     for (int i = 0; i < CARD_TYPE_COUNT; i++)
@@ -2098,6 +2227,8 @@ static void every_command_is_checked_as_its_own_action(void **state)
         RULES_NOTE,
         RULES_QUESTION_ASK,
         RULES_QUESTION_ASK,
+        RULES_COFACILITATOR,
+        RULES_RECLAIM,
     };
     bool used[RULES_ACTION_COUNT] = {false};
 
@@ -2176,6 +2307,10 @@ int main(void)
         T(client_assign_checks_its_target),
         T(handover_makes_another_member_facilitator),
         T(handover_to_the_current_client_is_refused),
+        T(cofacilitator_is_named_and_cleared_by_the_facilitator),
+        T(auto_handover_goes_to_the_cofacilitator_and_can_be_reclaimed),
+        T(offer_handover_and_a_manual_handover_end_the_right_to_reclaim),
+        T(a_display_sees_what_is_for_all_and_nothing_private),
         T(member_remove_takes_the_member_and_its_hand_out),
         T(role_set_switches_observer_on_and_off),
         cmocka_unit_test(utf8_chars_counts_code_points),
