@@ -55,6 +55,8 @@ int conn_member_idx(struct conn *c)
 {
     const struct room *r = c->group ? c->group->room : NULL;
 
+    if (c->display)
+        return ROOM_PUBLIC;
     if (!r)
         return -1;
     if (c->idx_room != r) {

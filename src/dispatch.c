@@ -25,6 +25,8 @@
  *     rebuilt from the store (dispatch_room_rollback): nobody saw what
  *     failed, and seq numbers are not consumed. While the store fails,
  *     records are refused at once but for a trial a second.
+ *   - question_check is the exception: a read-only query, answered at once
+ *     (nothing to make durable), never journaled and never broadcast.
  *   - A connection has at most SERVER_INFLIGHT_MAX acks waiting.
  *   - A welcome's room view is encoded once per session, room version and
  *     viewer, and shared by the joiners who arrive together (the view
@@ -42,8 +44,9 @@
 #include "errors.h"
 #include "log.h"
 
-#define CLOSE_MEMBER_REMOVED 4001 /* application close codes (4000-4999) */
-#define CLOSE_GROUP_DELETED  4003
+#define CLOSE_MEMBER_REMOVED  4001 /* application close codes (4000-4999) */
+#define CLOSE_GROUP_DELETED   4003
+#define CLOSE_DISPLAY_REVOKED 4005
 /* Commands a connection may have unanswered (sent, ack still waiting for
  * the journal). Half of ROOM_SEEN_MAX: a client that reconnects and resends
  * all of them, while another tab of the same member does the same, still
@@ -57,8 +60,11 @@
  * may change the room's facilitator or client before this one commits). */
 struct held_msg {
     struct fan_msg *msg;
+    struct fan_msg *advice; /* the same with a question's advice verdict, or NULL */
     uint64_t viewers; /* bit i: room member i may see it (ROOM_MEMBERS_HARD_MAX 64) */
-    bool everyone;    /* every attached connection, member of the room or not */
+    uint64_t advice_viewers; /* bit i: member i gets the advice form */
+    bool everyone;           /* every attached connection, member of the room or not */
+    bool public_view;        /* a display (ROOM_PUBLIC) may see it */
     char removed[AUTH_UUID_LEN + 1]; /* a member_removed event: whose
                                         connections close once it is out */
 };
@@ -170,6 +176,7 @@ static struct group_edge *group_edge_get(struct hub_group *g)
         if (!e)
             return NULL;
         e->group = g;
+        e->offered = -1;
         g->edge = e;
     }
     return e;
@@ -208,6 +215,28 @@ static void group_detach(struct conn *c)
     c->group = NULL;
 }
 
+/* Ends the offer to facilitate that g's edge holds, if any: its member is
+ * told ("open": false). */
+static void dispatch_offer_end(struct server *s, struct hub_group *g)
+{
+    struct group_edge *e = g->edge;
+    const struct room *r = g->room;
+    int offered = e ? e->offered : -1;
+
+    if (offered < 0)
+        return;
+    e->offered = -1;
+    if (!r || (size_t)offered >= r->nmembers || r->facilitator < 0)
+        return;
+    for (struct conn *c = e->conns; c; c = c->next)
+        if (!c->display && strcmp(c->member_id, r->members[offered].id) == 0)
+            conn_send(s, c,
+                      proto_facilitator_offer_json(
+                          r->facilitator_away >= 0 ? r->members[r->facilitator_away].id
+                                                   : r->members[r->facilitator].id,
+                          false));
+}
+
 /* Counts c online in its group's room; announces the member's first
  * connection. */
 static void conn_online(struct server *s, struct conn *c, int delta)
@@ -228,6 +257,16 @@ static void conn_online(struct server *s, struct conn *c, int delta)
     if ((before == 0) != (m->online == 0))
         group_send(s, c->group, proto_presence_json(c->member_id, m->online > 0), NULL,
                    c);
+    /* The facilitator's absence counts from their last connection's close
+     * (the grace, timer.c) and ends when one opens again. */
+    if (r && r->step != STEP_CLOSED && idx >= 0 && idx == r->facilitator) {
+        if (m->online == 0)
+            timer_away_start(s, c->group);
+        else if (before == 0) {
+            timer_away_stop(s, c->group);
+            dispatch_offer_end(s, c->group);
+        }
+    }
 }
 
 void dispatch_conn_closed(struct server *s, struct conn *c)
@@ -236,15 +275,18 @@ void dispatch_conn_closed(struct server *s, struct conn *c)
 
     if (!g)
         return;
-    conn_online(s, c, -1);
+    if (!c->display) /* a display is in no presence list */
+        conn_online(s, c, -1);
     group_detach(c);
     timer_group_update(s, g);
 }
 
 static void held_free(struct held *h)
 {
-    for (size_t i = 0; h && i < h->n; i++)
+    for (size_t i = 0; h && i < h->n; i++) {
         fan_msg_unref(h->m[i].msg);
+        fan_msg_unref(h->m[i].advice);
+    }
     free(h);
 }
 
@@ -266,6 +308,10 @@ static int group_hold(struct server *s, struct hub_group *g, uint64_t token,
 
 void dispatch_session_opened(struct server *s, struct hub_group *g, uint64_t token)
 {
+    /* A new room: an offer or an absence of the last one means nothing. */
+    if (g->edge)
+        ((struct group_edge *)g->edge)->offered = -1;
+    timer_away_stop(s, g);
     for (struct conn *c = group_conns(g); c; c = c->next) {
         int idx = conn_member_idx(c);
         if (idx >= 0)
@@ -309,15 +355,26 @@ static struct held *held_from_outbox(const struct room *r, int64_t now)
     for (size_t i = 0; i < r->nout; i++) {
         const struct room_event *ev = &r->out[i];
         struct held_msg *m = &h->m[h->n];
-        json_t *j = proto_event_json(r, ev, now);
+        const struct room_card *card = ev->card ? room_card_get(r, ev->card) : NULL;
+        json_t *j = proto_event_json(r, ev, now),
+               *jv = proto_event_advice_json(r, ev, now);
 
         m->msg = j ? fan_msg_new(j, LWS_PRE, false) : NULL;
+        m->advice = jv ? fan_msg_new(jv, LWS_PRE, false) : NULL;
         json_decref(j);
-        if (!m->msg)
+        json_decref(jv);
+        if (!m->msg) {
+            fan_msg_unref(m->advice);
+            m->advice = NULL;
             continue;
-        for (size_t k = 0; k < r->nmembers && k < 64; k++)
+        }
+        for (size_t k = 0; k < r->nmembers && k < 64; k++) {
             if (room_event_visible(r, ev, (int)k))
                 m->viewers |= UINT64_C(1) << k;
+            if (m->advice && room_card_advice_visible(r, card, (int)k))
+                m->advice_viewers |= UINT64_C(1) << k;
+        }
+        m->public_view = room_event_visible(r, ev, ROOM_PUBLIC);
         if (ev->type == EV_MEMBER_REMOVED)
             memcpy(m->removed, r->members[ev->member].id, sizeof(m->removed));
         h->n++;
@@ -335,9 +392,17 @@ static void held_deliver(struct server *s, struct hub_group *g, const struct hel
             int idx;
             if (c->owed)
                 continue;
-            idx = m->everyone ? 0 : conn_member_idx(c);
-            if (m->everyone || (idx >= 0 && idx < 64 && (m->viewers >> idx & 1)))
+            if (m->everyone) {
                 conn_push(s, c, m->msg);
+                continue;
+            }
+            idx = conn_member_idx(c);
+            if (idx == ROOM_PUBLIC && m->public_view)
+                conn_push(s, c, m->msg);
+            else if (idx >= 0 && idx < 64 && (m->viewers >> idx & 1))
+                conn_push(s, c,
+                          m->advice && (m->advice_viewers >> idx & 1) ? m->advice
+                                                                      : m->msg);
         }
         if (m->removed[0])
             group_close_member(s, g, m->removed);
@@ -384,6 +449,22 @@ void dispatch_group_drop(struct server *s, struct hub_group *g, const char *why)
     hub_group_delete(s->hub, g);
 }
 
+void dispatch_displays_close(struct server *s, struct hub_group *g)
+{
+    struct conn *c = group_conns(g), *next;
+
+    for (; c; c = next) {
+        next = c->next;
+        if (!c->display)
+            continue;
+        conn_error(s, c, NULL, CODEV_E_BAD_DISPLAY);
+        conn_close_later(c, CLOSE_DISPLAY_REVOKED, "display_revoked");
+        c->idx_room = NULL;
+        group_detach(c);
+    }
+    timer_group_update(s, g);
+}
+
 /* Queues an answer in server.waits (waits.c) behind the record token (0: a
  * barrier, behind every record so far). A WebSocket ack (msg, stolen on
  * success) counts in its connection's inflight until released. Returns 0,
@@ -412,11 +493,13 @@ static void group_send_owed(struct server *s, struct hub_group *g)
         if (!owed)
             continue;
         c->owed = OWED_NONE;
-        m = hub_member_find(g, c->member_id);
+        m = c->display ? NULL : hub_member_find(g, c->member_id);
         if (owed == OWED_SESSION && g->room)
             conn_send(s, c, proto_session_opened_json(g->room, conn_member_idx(c), now));
         else if (owed == OWED_WELCOME && m)
             conn_send_welcome(s, c, g, m, now);
+        else if (owed == OWED_DISPLAY)
+            conn_send(s, c, proto_display_welcome_json(g, now));
     }
 }
 
@@ -619,13 +702,57 @@ static void conn_ack_after_commits(struct server *s, struct conn *c, json_t *ack
         json_decref(ack);
 }
 
+/* hello with the group's display token: attached as a display (ROOM_PUBLIC,
+ * no presence, nothing to send), within display_max_per_group. */
+static void handle_display_hello(struct server *s, struct conn *c, struct hub_group *g,
+                                 const char *token)
+{
+    uint32_t n = 0;
+
+    if (!hub_display_auth(g, token)) {
+        log_info("conn %llu: bad display token for group %s", (unsigned long long)c->id,
+                 g->id);
+        conn_error(s, c, NULL, CODEV_E_BAD_DISPLAY);
+        return;
+    }
+    for (const struct conn *o = group_conns(g); o; o = o->next)
+        n += o->display;
+    if (n >= s->cfg->display_max_per_group) {
+        conn_error(s, c, NULL, CODEV_E_TOO_MANY_DISPLAYS);
+        return;
+    }
+    if (group_attach(c, g)) {
+        conn_error(s, c, NULL, CODEV_E_INTERNAL);
+        return;
+    }
+    c->display = true;
+    c->member_id[0] = '\0';
+    c->idx_room = NULL;
+    conn_unauth_release(s, c);
+    timer_group_update(s, g);
+    if (((struct group_edge *)g->edge)->pending ||
+        ((struct group_edge *)g->edge)->rollback)
+        c->owed = OWED_DISPLAY; /* group_settled sends it */
+    else
+        conn_send(s, c, proto_display_welcome_json(g, server_now_ms(s)));
+    log_info("conn %llu: attached to group %s as a display (%u)",
+             (unsigned long long)c->id, g->id, n + 1);
+}
+
 static void handle_hello(struct server *s, struct conn *c, const struct proto_msg *msg)
 {
     struct hub_group *g = hub_group_find(s->hub, msg->group_id);
     const struct hub_member *m;
+    const struct room *r;
+    struct group_edge *e;
+    int idx;
 
     if (!g) {
         conn_error(s, c, NULL, CODEV_E_UNKNOWN_GROUP);
+        return;
+    }
+    if (msg->display_token) {
+        handle_display_hello(s, c, g, msg->display_token);
         return;
     }
     m = hub_member_auth(g, msg->member_key);
@@ -654,6 +781,19 @@ static void handle_hello(struct server *s, struct conn *c, const struct proto_ms
         conn_send_welcome(s, c, g, m, server_now_ms(s));
     log_info("conn %llu: attached to group %s as member %s (last_seq %lld)",
              (unsigned long long)c->id, g->id, m->id, (long long)msg->last_seq);
+    /* The facilitator may never have come back since a restart: their
+     * absence counts from the first member who does. An offer waiting for
+     * this member is told again. */
+    r = g->room;
+    e = g->edge;
+    if (!r || r->step == STEP_CLOSED || r->facilitator < 0 || !e)
+        return;
+    if (r->members[r->facilitator].online <= 0)
+        timer_away_start(s, g);
+    idx = conn_member_idx(c);
+    if (idx >= 0 && idx == e->offered)
+        conn_send(s, c,
+                  proto_facilitator_offer_json(r->members[r->facilitator].id, true));
 }
 
 static void handle_session_open(struct server *s, struct conn *c,
@@ -775,7 +915,7 @@ int dispatch_apply(struct server *s, struct hub_group *g, struct conn *c, int id
     struct room *r = g->room;
     struct held *h;
     uint64_t seq = 0;
-    bool dup = false, closed;
+    bool dup = false, closed, ends_offer = false;
     int rc;
 
     /* Two records at most follow (the command, and the close it may cause):
@@ -801,8 +941,16 @@ int dispatch_apply(struct server *s, struct hub_group *g, struct conn *c, int id
         return 0;
     }
     closed = r->nout && r->out[r->nout - 1].type == EV_CLOSED;
+    for (size_t i = 0; i < r->nout; i++)
+        ends_offer |= r->out[i].type == EV_FACILITATOR || r->out[i].type == EV_CLOSED;
     h = held_from_outbox(r, now);
     room_outbox_clear(r);
+    /* An offer to facilitate that a new facilitator or the close made moot
+     * ends; a closed session has no absence to watch. */
+    if (ends_offer)
+        dispatch_offer_end(s, g);
+    if (closed)
+        timer_away_stop(s, g);
     if (!h)
         log_err("group %s: out of memory encoding seq %llu", g->id,
                 (unsigned long long)seq);
@@ -811,6 +959,108 @@ int dispatch_apply(struct server *s, struct hub_group *g, struct conn *c, int id
     g->room_active_ms = now;
     dispatch_group_save_rotated(s, g, now);
     return dispatch_journal(s, c, g, idx, cmd, now, seq, closed, h);
+}
+
+/*
+ * Applies a command the server sends for member sender (the absent
+ * facilitator's handover): a fresh id "<why>-<uuid>", room_apply, the
+ * events to the group, then journaled like a member's command so that a
+ * replay gives the same room. ack_to (may be NULL) gets the ack with ack_id
+ * once it is durable. Returns 0 or the refusal (nothing changed).
+ */
+static int dispatch_system_cmd(struct server *s, struct hub_group *g, int sender,
+                               struct room_cmd *cmd, const char *why, struct conn *ack_to,
+                               const char *ack_id)
+{
+    char uuid[AUTH_UUID_LEN + 1];
+    int rc;
+
+    auth_uuid_new(uuid);
+    snprintf(cmd->id, sizeof(cmd->id), "%s-%s", why, uuid);
+    rc = dispatch_apply(s, g, NULL, sender, cmd, server_now_ms(s));
+    if (rc)
+        return rc;
+    /* Behind the record just submitted (and its events), like a member's
+     * own ack. */
+    if (ack_to && dispatch_wait_push(s, s->next_token, WAITS_WS, ack_to,
+                                     proto_ack_json(ack_id, g->room->seq, false)))
+        log_err("out of memory for a pending ack");
+    return 0;
+}
+
+/* May member i of r stand in for the facilitator: present in the room, not
+ * removed, not an observer, not the client? */
+static bool dispatch_may_stand_in(const struct room *r, int i)
+{
+    const struct room_consultation *k = room_consultation_current(r);
+
+    return i >= 0 && (size_t)i < r->nmembers && i != r->facilitator &&
+           !r->members[i].removed && !r->members[i].observer &&
+           r->members[i].online > 0 && !(k && k->client == i);
+}
+
+void dispatch_facilitator_absent(struct server *s, struct hub_group *g)
+{
+    struct room *r = g->room;
+    struct group_edge *e = g->edge;
+    struct room_cmd cmd = {.type = CMD_FACILITATOR_HANDOVER, .variant = HANDOVER_AUTO};
+    int f, rc;
+
+    if (!r || !e || r->step == STEP_CLOSED || r->facilitator < 0)
+        return;
+    f = r->facilitator;
+    if (r->members[f].online > 0)
+        return;
+    if (dispatch_may_stand_in(r, r->cofacilitator)) {
+        cmd.target = r->members[r->cofacilitator].id;
+        rc = dispatch_system_cmd(s, g, f, &cmd, "auto", NULL, NULL);
+        if (rc)
+            log_warn("group %s: facilitator away, no handover: %s", g->id,
+                     codev_err_name(rc));
+        else
+            log_info("group %s: facilitator away %u s, the co-facilitator takes over",
+                     g->id, s->cfg->facilitator_grace_s);
+        return;
+    }
+    /* No co-facilitator at hand: the longest-serving member present (the
+     * group's order, which is the room's) is asked. */
+    for (size_t i = 0; i < r->nmembers; i++) {
+        if (!dispatch_may_stand_in(r, (int)i))
+            continue;
+        e->offered = (int)i;
+        for (struct conn *c = e->conns; c; c = c->next)
+            if (!c->display && strcmp(c->member_id, r->members[i].id) == 0)
+                conn_send(s, c, proto_facilitator_offer_json(r->members[f].id, true));
+        log_info("group %s: facilitator away %u s, the role is offered to a member",
+                 g->id, s->cfg->facilitator_grace_s);
+        return;
+    }
+}
+
+/* facilitator_accept: the member the edge offered the role takes it, as the
+ * absent facilitator's handover (reason "offer", journaled). */
+static void handle_facilitator_accept(struct server *s, struct conn *c,
+                                      const struct proto_msg *msg)
+{
+    struct hub_group *g = c->group;
+    struct room *r = g->room;
+    struct group_edge *e = g->edge;
+    struct room_cmd cmd = {.type = CMD_FACILITATOR_HANDOVER, .variant = HANDOVER_OFFER};
+    int idx = conn_member_idx(c), rc;
+
+    if (!r) {
+        conn_error(s, c, msg->id, CODEV_E_NO_SESSION);
+        return;
+    }
+    if (!e || idx < 0 || e->offered != idx || r->step == STEP_CLOSED ||
+        r->members[r->facilitator].online > 0 || !dispatch_may_stand_in(r, idx)) {
+        conn_error(s, c, msg->id, CODEV_E_NO_OFFER);
+        return;
+    }
+    cmd.target = r->members[idx].id;
+    rc = dispatch_system_cmd(s, g, r->facilitator, &cmd, "offer", c, msg->id);
+    if (rc)
+        conn_error(s, c, msg->id, rc);
 }
 
 static void handle_command(struct server *s, struct conn *c, const struct proto_msg *msg)
@@ -833,6 +1083,39 @@ static void handle_command(struct server *s, struct conn *c, const struct proto_
                   room_cmd_name(msg->cmd.type), codev_err_name(rc));
         conn_error(s, c, msg->id, rc);
     }
+}
+
+static bool bucket_take(struct bucket *b, double rate, double burst, int64_t now);
+
+/* question_check: a read-only query. The room says whether the sender may
+ * ask this text now and whether it looks like advice; the ack goes at
+ * once: no sequence number, no idempotence ring, no journal, no commit to
+ * wait for, nothing broadcast. Its own bucket (question_checks_per_sec)
+ * bounds a page that checks on every keystroke pause. */
+static void handle_question_check(struct server *s, struct conn *c,
+                                  const struct proto_msg *msg)
+{
+    struct room *r = c->group->room;
+    struct advice_result res;
+    double rate = s->cfg->question_checks_per_sec;
+    int rc;
+
+    if (!bucket_take(&c->checks, rate, rate, server_now_ms(s))) {
+        conn_error(s, c, msg->id, CODEV_E_RATE_LIMITED);
+        return;
+    }
+    if (!r) {
+        conn_error(s, c, msg->id, CODEV_E_NO_SESSION);
+        return;
+    }
+    rc = room_question_check(r, conn_member_idx(c), msg->cmd.text, &res);
+    if (rc == CODEV_E_UNKNOWN_MEMBER)
+        rc = CODEV_E_MEMBER_REMOVED; /* as handle_command answers it */
+    if (rc) {
+        conn_error(s, c, msg->id, rc);
+        return;
+    }
+    conn_send(s, c, proto_check_ack_json(msg->id, &res));
 }
 
 /* Refills b at rate tokens a second, up to burst, then takes one token if
@@ -889,8 +1172,14 @@ void dispatch_message(struct server *s, struct conn *c, const char *buf, size_t 
             handle_hello(s, c, &msg);
     } else if (!c->group) {
         conn_error(s, c, msg.id, CODEV_E_HELLO_REQUIRED);
+    } else if (c->display) {
+        conn_error(s, c, msg.id, CODEV_E_DISPLAY_READ_ONLY);
     } else if (msg.kind == PROTO_SESSION_OPEN) {
         handle_session_open(s, c, &msg);
+    } else if (msg.cmd.type == CMD_QUESTION_CHECK) {
+        handle_question_check(s, c, &msg);
+    } else if (msg.kind == PROTO_FACILITATOR_ACCEPT) {
+        handle_facilitator_accept(s, c, &msg);
     } else {
         handle_command(s, c, &msg);
     }

@@ -81,6 +81,14 @@
     X(NOT_FOUND, "not_found", "No such resource.")                                       \
     X(METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed.")                   \
     X(UNAUTHORIZED, "unauthorized", "A valid member key is required.")                   \
+    X(NOT_AWAY_FACILITATOR, "not_away_facilitator",                                      \
+      "Only the facilitator who was away can take the role back.")                       \
+    X(NO_OFFER, "no_offer", "No offer to facilitate is waiting for you.")                \
+    X(DISPLAY_READ_ONLY, "display_read_only", "A display link only shows the session.")  \
+    X(BAD_DISPLAY, "bad_display",                                                        \
+      "This display link is not valid (revoked or replaced).")                           \
+    X(TOO_MANY_DISPLAYS, "too_many_displays",                                            \
+      "This group has as many displays open as it may.")                                 \
     X(INTERNAL, "internal", "Internal error.")
 
 enum codev_err {

@@ -418,7 +418,8 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
                                           .body = http_api_error_json(CODEV_E_INTERNAL)};
     }
     if (reply.effect == HTTP_API_EFFECT_CREATED ||
-        reply.effect == HTTP_API_EFFECT_UPDATED || reply.effect == HTTP_API_EFFECT_JOINED)
+        reply.effect == HTTP_API_EFFECT_UPDATED ||
+        reply.effect == HTTP_API_EFFECT_JOINED || reply.effect == HTTP_API_EFFECT_DISPLAY)
         reply.group->active_ms = now;
     /* The facilitator deleted the group: gone from the store (the answer
      * waits for the commit), its sockets closed, gone from the hub. */
@@ -441,7 +442,8 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
     if (reply.effect != HTTP_API_EFFECT_NONE) {
         token = ++s->next_token;
         if (reply.effect == HTTP_API_EFFECT_CREATED ||
-            reply.effect == HTTP_API_EFFECT_UPDATED)
+            reply.effect == HTTP_API_EFFECT_UPDATED ||
+            reply.effect == HTTP_API_EFFECT_DISPLAY)
             rc = store_submit_group(s->store, reply.group, now, token);
         else if (reply.effect == HTTP_API_EFFECT_JOINED)
             rc = store_submit_member_join(s->store, reply.group, reply.joined_room_idx,
@@ -470,7 +472,12 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
         dispatch_session_opened(s, reply.group, token);
     else if (reply.effect == HTTP_API_EFFECT_UPDATED)
         dispatch_hold_all(s, reply.group, token, proto_group_updated_json(reply.group));
-    else if (reply.effect == HTTP_API_EFFECT_JOINED)
+    else if (reply.effect == HTTP_API_EFFECT_DISPLAY) {
+        /* The old token is dead: its screens close now, not at their next
+         * reconnection. */
+        dispatch_displays_close(s, reply.group);
+        dispatch_hold_all(s, reply.group, token, proto_group_updated_json(reply.group));
+    } else if (reply.effect == HTTP_API_EFFECT_JOINED)
         dispatch_hold_all(
             s, reply.group, token,
             proto_member_joined_json(reply.group,

@@ -260,6 +260,32 @@ static void invite_rotate(struct hub_group *g, const char *auth,
     reply->group = g;
 }
 
+/* POST /api/groups/{id}/display: the facilitator makes the group's display
+ * link (a read-only screen of the session), replacing any earlier one;
+ * DELETE revokes it. The token is in the answer, the only time it exists in
+ * clear, like an invite code. */
+static void display_set(struct hub_group *g, const char *auth, bool revoke,
+                        struct http_api_reply *reply)
+{
+    char token[AUTH_SECRET_LEN + 1];
+
+    if (!authorise_facilitator(g, auth, reply))
+        return;
+    if (revoke) {
+        hub_display_revoke(g);
+        reply->body = json_pack("{s:b}", "display", false);
+    } else {
+        if (hub_display_rotate(g, token)) {
+            reply_error(reply, CODEV_E_INTERNAL);
+            return;
+        }
+        reply->body = json_pack("{s:s, s:s}", "group_id", g->id, "display_token", token);
+    }
+    reply->status = 200;
+    reply->effect = HTTP_API_EFFECT_DISPLAY;
+    reply->group = g;
+}
+
 /* POST /api/groups/{id}/settings: the facilitator changes the retention. */
 static void settings_set(struct hub_group *g, const char *auth, json_t *in,
                          struct http_api_reply *reply)
@@ -451,6 +477,7 @@ enum route {
     ROUTE_SESSIONS, /* POST   /api/groups/{id}/sessions */
     ROUTE_SETTINGS, /* POST   /api/groups/{id}/settings */
     ROUTE_INVITE,   /* POST   /api/groups/{id}/invite */
+    ROUTE_DISPLAY,  /* POST, DELETE /api/groups/{id}/display */
     ROUTE_JOURNAL,  /* GET    /api/groups/{id}/journal */
     ROUTE_HISTORY,  /* GET    /api/groups/{id}/history */
     ROUTE_MINUTES   /* GET    /api/groups/{id}/sessions/{session_id}/minutes */
@@ -481,6 +508,7 @@ static enum route route_of(const char *rest, char sid[AUTH_UUID_LEN + 1])
                  {"/sessions", ROUTE_SESSIONS},
                  {"/settings", ROUTE_SETTINGS},
                  {"/invite", ROUTE_INVITE},
+                 {"/display", ROUTE_DISPLAY},
                  {"/journal", ROUTE_JOURNAL},
                  {"/history", ROUTE_HISTORY}};
 
@@ -638,6 +666,14 @@ void http_api_handle(struct hub *hub, struct store *store,
             invite_rotate(g, auth, reply);
         else
             settings_set(g, auth, in, reply);
+        goto out;
+    }
+    if (route == ROUTE_DISPLAY) {
+        if (method != HTTP_API_POST && method != HTTP_API_DELETE)
+            goto method;
+        if (method == HTTP_API_POST && !(in = parse_body(body, len, &code)))
+            goto error;
+        display_set(g, auth, method == HTTP_API_DELETE, reply);
         goto out;
     }
     if (route == ROUTE_GROUP && method == HTTP_API_DELETE) {

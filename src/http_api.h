@@ -49,6 +49,9 @@ enum http_api_effect {
     HTTP_API_EFFECT_OPENED,  /* a session was opened in it */
     HTTP_API_EFFECT_DELETED, /* its facilitator deleted it: the edge closes its
                               * sockets, deletes it from the store and the hub */
+    HTTP_API_EFFECT_DISPLAY, /* its display link was replaced or revoked: journal
+                              * it, close its display sockets, tell the others
+                              * with group_updated */
 };
 
 struct http_api_reply {

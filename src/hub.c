@@ -362,6 +362,41 @@ int hub_invite_rotate(struct hub_group *g, char invite[AUTH_SECRET_LEN + 1])
     return 0;
 }
 
+int hub_display_rotate(struct hub_group *g, char token[AUTH_SECRET_LEN + 1])
+{
+    if (auth_secret_new(token))
+        return CODEV_E_INTERNAL;
+    auth_hash(token, AUTH_SECRET_LEN, g->display_hash);
+    g->display_set = true;
+    return 0;
+}
+
+void hub_display_revoke(struct hub_group *g)
+{
+    memset(g->display_hash, 0, sizeof(g->display_hash));
+    g->display_set = false;
+}
+
+bool hub_display_auth(const struct hub_group *g, const char *token)
+{
+    uint8_t hash[AUTH_HASH_LEN];
+
+    if (!token || !auth_secret_wellformed(token))
+        return false;
+    auth_hash(token, AUTH_SECRET_LEN, hash);
+    return auth_hash_equal(hash, g->display_hash) && g->display_set;
+}
+
+void hub_display_load(struct hub_group *g, const uint8_t *hash)
+{
+    if (!hash) {
+        hub_display_revoke(g);
+        return;
+    }
+    memcpy(g->display_hash, hash, AUTH_HASH_LEN);
+    g->display_set = true;
+}
+
 const struct hub_member *hub_member_auth(const struct hub_group *g, const char *key)
 {
     uint8_t hash[AUTH_HASH_LEN];

@@ -80,7 +80,9 @@ struct hub_group {
     bool invite_rotated;    /* hub_sync replaced the invite: the edge saves the group */
     char creator[RATE_ADDR_LEN]; /* its creator's address key (rate_addr_prefix), or
                                   * "" (made before it was kept: counted nowhere) */
-    struct hub_group *next;      /* hash bucket chain */
+    bool display_set;            /* a display link exists (display_hash) */
+    uint8_t display_hash[AUTH_HASH_LEN]; /* SHA-256 of its token, like the invite's */
+    struct hub_group *next;              /* hash bucket chain */
 };
 
 /* What the groups created from one address key use now (groups_per_ip,
@@ -154,6 +156,18 @@ int hub_member_join(struct hub *h, struct hub_group *g, const char *invite,
  * old code stops working at once). Returns 0, or CODEV_E_INTERNAL when the
  * random generator fails (the old code then stays). */
 int hub_invite_rotate(struct hub_group *g, char invite[AUTH_SECRET_LEN + 1]);
+
+/* The display link (a read-only screen of the session, proto/README.md 2.1):
+ * hub_display_rotate makes a new token, written to token (the only time it
+ * exists in clear; the old one stops working at once) and returns 0, or
+ * CODEV_E_INTERNAL when the random generator fails (nothing changes).
+ * hub_display_revoke forgets it. hub_display_auth says whether token opens
+ * g's display link (constant-time in the token; false without a link).
+ * hub_display_load sets the hash the store kept (NULL: no link). */
+int hub_display_rotate(struct hub_group *g, char token[AUTH_SECRET_LEN + 1]);
+void hub_display_revoke(struct hub_group *g);
+bool hub_display_auth(const struct hub_group *g, const char *token);
+void hub_display_load(struct hub_group *g, const uint8_t *hash);
 
 /* Returns the member whose key this is (borrowed; removed members too, the
  * caller checks ->removed), or NULL. Constant-time in the key. */

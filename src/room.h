@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "advice.h"
 #include "clock.h"
 #include "rules.h"
 
@@ -114,6 +115,13 @@ struct room_card {
     bool marked;            /* contribution: the client's "à retenir" (client only) */
     bool removed;           /* action removed by the client */
     uint32_t answer_writes; /* question: times the answer was written */
+    /* question: advice.c's verdict on the text, computed once when posted
+     * (pure, so a replay gives the same); shown only to the question's
+     * author and the facilitator (room_card_advice_visible). */
+    bool advice_like;
+    const char *advice_cue;  /* static (advice.c), or NULL */
+    const char *advice_lang; /* "fr" or "en", static, or NULL */
+    bool parked;             /* note: a question parked for the consultation */
 };
 
 struct room_seen {
@@ -189,7 +197,8 @@ struct room_debrief {
     X(RECADRAGE, "recadrage")           /* refocus signal (client, facilitator only) */  \
     X(HANDS, "hands")                   /* the hand queue changed */                     \
     X(DEBRIEF, "debrief")               /* an earlier plan item was debriefed */         \
-    X(CLOSED, "closed")                 /* the session closed */
+    X(CLOSED, "closed")                 /* the session closed */                         \
+    X(COFACILITATOR, "cofacilitator")   /* the co-facilitator was named or cleared */
 
 enum room_event_type {
 #define ROOM_EVENT_ENUM(suffix, wire) EV_##suffix,
@@ -212,8 +221,26 @@ struct room_event {
     int member; /* the member concerned (actor, target or audience) */
     int64_t at_ms;
     uint32_t card; /* card id for card, mark events; else 0 */
-    int index;     /* consultation or debrief index; else -1 */
+    int index;     /* consultation or debrief index; EV_FACILITATOR: its enum
+                      room_handover_reason; else -1 */
 };
+
+/* Why the facilitator changed (EV_FACILITATOR's index, "reason" on the wire).
+ * facilitator_handover sent by a member is always MANUAL; AUTO and OFFER are
+ * the edge's forms of it (room_cmd.variant, never decoded from the wire, see
+ * ROOM_CMD_MAP); RECLAIM is facilitator_reclaim. */
+enum room_handover_reason {
+    HANDOVER_MANUAL,  /* the facilitator handed over */
+    HANDOVER_AUTO,    /* the facilitator was away past the grace: the co-facilitator */
+    HANDOVER_OFFER,   /* the facilitator was away: a member accepted the edge's offer */
+    HANDOVER_RECLAIM, /* the facilitator who was away took the role back */
+    HANDOVER_REASON_COUNT
+};
+
+/* The viewer index of a display (a read-only screen, no member): it sees
+ * what every member sees and nothing addressed to anyone in particular
+ * (room_event_visible, room_card_visible). */
+#define ROOM_PUBLIC (-2)
 
 struct room {
     char session_id[ROOM_ID_LEN + 1];
@@ -222,6 +249,11 @@ struct room {
     uint64_t seq;          /* last sequence number given */
     uint64_t hand_counter; /* orders the hand queue */
     int facilitator;       /* member index */
+    int cofacilitator;     /* member index named by the facilitator to take over
+                              when they are away (edge: facilitator_grace_s), or -1 */
+    int facilitator_away;  /* the facilitator the role was taken from while away
+                              (HANDOVER_AUTO, HANDOVER_OFFER), who alone may
+                              facilitator_reclaim it; or -1 */
     struct room_limits limits;
     int64_t budget_ms[STEP_COUNT]; /* default budget of each step */
     int64_t opening_budget_ms;     /* opening happens once per session, outside any
@@ -288,6 +320,17 @@ enum room_cmd_field {
  * forgotten in one of several tables. Fields are FLD_* bits or 0.
  * hand_lower aimed at another member's hand is a facilitator power: room.c
  * checks it as RULES_MEMBER_REMOVE (room_cmd_action).
+ * question_check is a read-only query, not a change: room_apply refuses it
+ * (the edge answers it with room_question_check, unsequenced and never
+ * journaled); it is a row so that its wire name, fields and rights (those
+ * of question_ask) come from the same table as every command's.
+ * question_park posts a private note marked parked (a question kept for the
+ * consultation), with question_ask's rights.
+ * facilitator_handover has edge-only forms: cmd.variant (an enum
+ * room_handover_reason; the decoder never sets it for this command, so a
+ * member's handover is always HANDOVER_MANUAL) AUTO or OFFER is the edge
+ * acting for an absent facilitator (src/timer.c), journaled like any
+ * command so that a replay gives the same room.
  */
 /* clang-format off */
 #define ROOM_CMD_MAP(X)                                                                  \
@@ -322,7 +365,11 @@ enum room_cmd_field {
     X(DEBRIEF_POST, "debrief_post", RULES_DEBRIEF, FLD_DEBRIEF | FLD_OUTCOME, FLD_TEXT)  \
     X(HAND_RAISE, "hand_raise", RULES_HAND, 0, 0)                                        \
     X(HAND_LOWER, "hand_lower", RULES_HAND, 0, FLD_MEMBER)                               \
-    X(NOTE_POST, "note_post", RULES_NOTE, FLD_TEXT, 0)
+    X(NOTE_POST, "note_post", RULES_NOTE, FLD_TEXT, 0)                                   \
+    X(QUESTION_CHECK, "question_check", RULES_QUESTION_ASK, FLD_TEXT, 0)                 \
+    X(QUESTION_PARK, "question_park", RULES_QUESTION_ASK, FLD_TEXT, 0)                   \
+    X(COFACILITATOR_SET, "cofacilitator_set", RULES_COFACILITATOR, 0, FLD_MEMBER)        \
+    X(FACILITATOR_RECLAIM, "facilitator_reclaim", RULES_RECLAIM, 0, 0)
 
 enum room_cmd_type {
 #define ROOM_CMD_ENUM(suffix, wire, action, required, optional) CMD_##suffix,
@@ -343,7 +390,8 @@ struct room_cmd {
     const char *ref;    /* debrief_post: the plan item id */
     uint32_t card;      /* question_answer/flag, mark_set, action_remove */
     int64_t seconds;    /* timer_add (may be < 0), timer_set */
-    int variant;        /* contribution kind, learning dimension, debrief outcome */
+    int variant;        /* contribution kind, learning dimension, debrief outcome;
+                           facilitator_handover: enum room_handover_reason (edge) */
     bool flag;          /* question_flag, mark_set, role_set observer, step_next force */
 };
 
@@ -400,9 +448,27 @@ void room_outbox_clear(struct room *r);
 
 /* May member see event ev / card c? The rules: private notes only to their
  * author; "à retenir" marks only to the client of that consultation;
- * recadrage only to that client and the facilitator; the rest to all. */
+ * recadrage only to that client and the facilitator; the rest to all.
+ * member ROOM_PUBLIC (a display) sees what is for all and nothing else. */
 bool room_event_visible(const struct room *r, const struct room_event *ev, int member);
 bool room_card_visible(const struct room *r, const struct room_card *c, int member);
+
+/* May member see the advice verdict of card c (advice_like, its cue)? Only
+ * for a question, and only its author and the current facilitator. */
+bool room_card_advice_visible(const struct room *r, const struct room_card *c,
+                              int member);
+
+/*
+ * question_check: may member ask text as a question now, and does it look
+ * like advice? Read-only: changes nothing, takes no sequence number, is not
+ * journaled, and costs no card of the member's per-step budget. Checks, in
+ * order: the member (UNKNOWN_MEMBER, MEMBER_REMOVED), rules_check as
+ * question_ask (wrong step, role...), the text as question_ask checks it
+ * (TEXT_EMPTY, TEXT_TOO_LONG), then fills *out from advice_check.
+ * Returns 0 or the error (then *out is untouched).
+ */
+int room_question_check(const struct room *r, int member, const char *text,
+                        struct advice_result *out);
 
 /* Returns the card with this id, or NULL. */
 const struct room_card *room_card_get(const struct room *r, uint32_t id);

@@ -80,6 +80,8 @@ static const struct rules_row rules_table[RULES_ACTION_COUNT] = {
     [RULES_DEBRIEF] = {R_F | R_K, S_OPENING, false, false},
     [RULES_HAND] = {R_C | R_K, S_OPEN, false, false},
     [RULES_NOTE] = {R_F | R_C | R_K | R_O, S_OPEN, false, true},
+    [RULES_COFACILITATOR] = {R_F, S_OPEN, true, false},
+    [RULES_RECLAIM] = {R_K, S_OPEN, false, false},
 };
 
 static const char *const step_names[STEP_COUNT] = {

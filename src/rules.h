@@ -53,6 +53,9 @@ enum rules_action {
     RULES_DEBRIEF,         /* debrief_post (plus: only the earlier client) */
     RULES_HAND,            /* hand_raise, hand_lower (own hand) */
     RULES_NOTE,            /* note_post */
+    RULES_COFACILITATOR,   /* cofacilitator_set */
+    RULES_RECLAIM,         /* facilitator_reclaim (plus: only the facilitator who
+                              was away) */
     RULES_ACTION_COUNT
 };
 

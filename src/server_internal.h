@@ -121,6 +121,7 @@ struct conn {
     bool rx_discard; /* the rest of an oversized/binary message */
     bool rx_binary;
     struct bucket commands; /* command rate */
+    struct bucket checks;   /* question_check rate */
     int close_code;         /* when non-zero: close after the queue drains */
     const char *close_reason;
     bool counted;      /* counted in server.nconns */
@@ -142,6 +143,8 @@ struct conn {
     int64_t ping_ms;     /* monotonic ms of the last ping sent */
     struct ip_count *ip; /* its peer address's count (borrowed from its peer), or NULL */
     bool unauth;         /* counted in ip->unauth: no hello accepted yet */
+    bool display;        /* attached with the group's display token: reads the
+                            session as ROOM_PUBLIC, sends nothing, no presence */
     int64_t open_ms;     /* monotonic ms of the upgrade, for hello_timeout_s */
     struct conn *all_prev, *all_next; /* server.all: every WebSocket */
 
@@ -169,10 +172,17 @@ struct group_edge {
     uint32_t failures; /* records of the group that failed, ever */
     bool retrying;     /* its rollback could not read the store: counted in
                           server.rollbacks_due, retried once a second */
+    /* The facilitator's absence (facilitator_grace_s): listed in server.away
+     * from their last connection's close until they come back, the grace
+     * runs out or nobody is left attached. */
+    bool away_listed;
+    int64_t away_mono;                        /* monotonic ms the absence began */
+    struct group_edge *away_prev, *away_next; /* server.away */
+    int offered; /* room index of the member offered the role (not journaled), or -1 */
 };
 
 /* What room view a connection is owed (conn.owed). */
-enum conn_owed { OWED_NONE, OWED_WELCOME, OWED_SESSION };
+enum conn_owed { OWED_NONE, OWED_WELCOME, OWED_SESSION, OWED_DISPLAY };
 
 /* g's attached connections (borrowed), or NULL. */
 static inline struct conn *group_conns(const struct hub_group *g)
@@ -251,6 +261,7 @@ struct server {
     int timer_fd;           /* timerfd, TICK_SLOT_US period */
     bool timer_on;          /* armed (someone is connected) */
     struct group_edge *ticking[TICK_SLOTS]; /* groups whose clock runs, by slot */
+    struct group_edge *away;                /* groups whose facilitator is away */
     unsigned tick_slot;                     /* the slot the next pass serves */
     volatile sig_atomic_t stopping;
     uint64_t next_conn_id;
@@ -295,6 +306,7 @@ struct server {
     uint64_t over;                     /* accepted over a limit, not logged */
     int64_t over_log_ms;               /* mono ms of the last such log line */
     unsigned char *scratch;
+    char *csp; /* the Content-Security-Policy header's value (frame_ancestors) */
     struct proto_limits limits;
     struct lws_protocol_vhost_options headers[6];
     struct lws_protocol_vhost_options mimetypes[3];
@@ -382,7 +394,8 @@ void peer_free_all(struct server *s);
 int conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                   size_t len);
 
-/* The member's index in the group's current room (cached per room), or -1. */
+/* The member's index in the group's current room (cached per room), or -1;
+ * ROOM_PUBLIC for a display connection. */
 int conn_member_idx(struct conn *c);
 
 /* Asks for c to be closed with code and reason (static) once what is queued
@@ -481,6 +494,15 @@ void dispatch_group_save_rotated(struct server *s, struct hub_group *g, int64_t 
  * one, at exit). */
 void dispatch_views_trim(struct server *s, bool all);
 
+/* g's display link was replaced or revoked: each display connection gets
+ * the error bad_display and close code 4005 and is detached. */
+void dispatch_displays_close(struct server *s, struct hub_group *g);
+
+/* g's facilitator has been away facilitator_grace_s (timer.c): hands the
+ * role to a connected co-facilitator (journaled, reason "auto"), or offers
+ * it to the longest-serving member connected, or does nothing. */
+void dispatch_facilitator_absent(struct server *s, struct hub_group *g);
+
 /* ---- http.c: the HTTP edge -------------------------------------------------- */
 
 /* lws protocol "http": the API's callback, and lws's for the static files. */
@@ -524,5 +546,12 @@ void timer_group_update(struct server *s, struct hub_group *g);
 /* One lifecycle pass: idle sessions closed, unused groups expired, rotated
  * invites saved (runs at start, then from the timer). */
 void timer_lifecycle(struct server *s);
+
+/* The facilitator of g's open session is away from now (timer_away_start:
+ * no-op when already counted or g has no edge state), or back
+ * (timer_away_stop). The sweep calls dispatch_facilitator_absent once the
+ * absence reaches facilitator_grace_s. */
+void timer_away_start(struct server *s, struct hub_group *g);
+void timer_away_stop(struct server *s, struct hub_group *g);
 
 #endif

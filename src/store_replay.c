@@ -304,7 +304,7 @@ static int load_groups(struct store *s, struct hub *h, struct store_load_report 
         "SELECT id, name, language, format, facilitator, invite_hash, retention,"
         "       coalesce(active_ms, created_ms),"
         "       EXISTS (SELECT 1 FROM sessions WHERE group_id = groups.id),"
-        "       creator"
+        "       creator, display_hash"
         "  FROM groups"
         " ORDER BY rowid";
     // clang-format on
@@ -327,6 +327,9 @@ static int load_groups(struct store *s, struct hub *h, struct store_load_report 
         if (!rc) {
             g->active_ms = sqlite3_column_int64(st, 7);
             g->opened_once = sqlite3_column_int(st, 8) != 0;
+            hub_display_load(g, sqlite3_column_bytes(st, 10) == AUTH_HASH_LEN
+                                    ? sqlite3_column_blob(st, 10)
+                                    : NULL);
         }
         rep->groups += rc == 0;
     }

@@ -149,6 +149,12 @@ static const char *const migrations[] = {
      * address or an IPv6 /64), for groups_per_ip and sessions_per_ip
      * across restarts. NULL for groups made before: counted nowhere. */
     "ALTER TABLE groups ADD COLUMN creator TEXT;",
+
+    /* 5 (issue 14, the display link; numbered after the other migration of
+     * issue 14 when both are merged): the SHA-256 of the group's display
+     * token, like invite_hash; NULL when the group has no display link. */
+    "ALTER TABLE groups ADD COLUMN display_hash BLOB"
+    "  CHECK (display_hash IS NULL OR length(display_hash) = 32);",
 };
 // clang-format on
 

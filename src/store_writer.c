@@ -42,13 +42,13 @@
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_GROUP_UPSERT] =
         "INSERT INTO groups (id, name, language, format, facilitator, invite_hash,"
-        "                    retention, created_ms, active_ms, creator)"
-        "     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, nullif(?9, ''))"
+        "                    retention, created_ms, active_ms, creator, display_hash)"
+        "     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, nullif(?9, ''), ?10)"
         " ON CONFLICT (id) DO UPDATE"
         "        SET name = excluded.name, language = excluded.language,"
         "            format = excluded.format, facilitator = excluded.facilitator,"
         "            invite_hash = excluded.invite_hash, retention = excluded.retention,"
-        "            active_ms = excluded.active_ms",
+        "            active_ms = excluded.active_ms, display_hash = excluded.display_hash",
     [ST_MEMBER_UPSERT] =
         "INSERT INTO members (id, group_id, ordinal, name, key_hash, observer, removed)"
         "     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
@@ -91,7 +91,7 @@ enum store_rec_kind {
 
 /*
  * A group travels to the writer as a clone of the hub's own struct
- * hub_group (store_group_clone: settings, invite hash, members with their
+ * hub_group (store_group_clone: settings, invite and display hashes, members with their
  * key hashes, plans; no room, no connections), owned by its record and
  * freed with hub_group_snapshot_free on the loop thread at store_drain (or
  * at store_close). The writer only reads it.
@@ -166,6 +166,7 @@ static struct hub_group *store_group_clone(const struct hub_group *g)
     if (!c)
         return NULL;
     memcpy(c->invite_hash, g->invite_hash, AUTH_HASH_LEN);
+    hub_display_load(c, g->display_set ? g->display_hash : NULL);
     for (size_t i = 0; i < c->nmembers; i++)
         memcpy(c->members[i].key_hash, g->members[i].key_hash, AUTH_HASH_LEN);
     if (g->nplans &&
@@ -306,7 +307,10 @@ int store_group_write(struct store *s, const struct hub_group *g, int64_t now_ms
         sqlite3_bind_blob(st, 6, g->invite_hash, AUTH_HASH_LEN, SQLITE_STATIC) |
         store_bind_text(st, 7, hub_retention_name(g->retention)) |
         sqlite3_bind_int64(st, 8, now_ms) |
-        sqlite3_bind_text(st, 9, g->creator, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 9, g->creator, -1, SQLITE_STATIC) |
+        (g->display_set
+             ? sqlite3_bind_blob(st, 10, g->display_hash, AUTH_HASH_LEN, SQLITE_STATIC)
+             : sqlite3_bind_null(st, 10));
     rc = store_stmt_run(st, b);
     if (rc)
         return rc;

@@ -10,6 +10,8 @@
  *     lws_sul deadline and keeps its timers in one sorted list.
  *   - A group is in its tick slot exactly while its clock runs and someone
  *     is connected (timer_group_update).
+ *   - A group is in server.away while its open session's facilitator has no
+ *     connection and someone else is attached, until the grace runs out.
  *   - Nobody connected: the timer falls back to a one-second beat for the
  *     lifecycle pass only, and memory is returned to the system once.
  * Expected load: 50 wake-ups a second while anyone is connected; each
@@ -72,9 +74,59 @@ void timer_group_update(struct server *s, struct hub_group *g)
         }
         e->ticking = want;
     }
-    if (!e->conns && !e->ticking && !e->pending && !e->rollback) {
+    if (!e->conns)
+        timer_away_stop(s, g); /* nobody left to take over */
+    if (!e->conns && !e->ticking && !e->pending && !e->rollback && !e->away_listed) {
         g->edge = NULL;
         free(e);
+    }
+}
+
+void timer_away_start(struct server *s, struct hub_group *g)
+{
+    struct group_edge *e = g->edge;
+
+    if (!e || e->away_listed)
+        return;
+    e->away_mono = server_mono_ms();
+    e->away_prev = NULL;
+    e->away_next = s->away;
+    if (s->away)
+        s->away->away_prev = e;
+    s->away = e;
+    e->away_listed = true;
+}
+
+void timer_away_stop(struct server *s, struct hub_group *g)
+{
+    struct group_edge *e = g->edge;
+
+    if (!e || !e->away_listed)
+        return;
+    if (e->away_prev)
+        e->away_prev->away_next = e->away_next;
+    else
+        s->away = e->away_next;
+    if (e->away_next)
+        e->away_next->away_prev = e->away_prev;
+    e->away_prev = e->away_next = NULL;
+    e->away_listed = false;
+}
+
+/* Once a second: the groups whose facilitator has been away for
+ * facilitator_grace_s get dispatch_facilitator_absent, once per absence.
+ * O(groups with an absent facilitator). */
+static void timer_away_sweep(struct server *s, int64_t mono)
+{
+    int64_t grace = (int64_t)s->cfg->facilitator_grace_s * 1000;
+    struct group_edge *e = s->away, *next;
+
+    for (; e; e = next) {
+        next = e->away_next;
+        if (mono - e->away_mono < grace)
+            continue;
+        timer_away_stop(s, e->group);
+        dispatch_facilitator_absent(s, e->group);
     }
 }
 
@@ -151,6 +203,7 @@ static void timer_sweep(struct server *s, int64_t mono)
             conn_dirty(s, c);
         }
     }
+    timer_away_sweep(s, mono);
     peer_sweep(s, mono);
     http_bodies_sweep(s, mono);
     dispatch_views_trim(s, false);

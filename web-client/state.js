@@ -4,7 +4,9 @@
 //   snapshot's seq becomes lastSeq.
 // - Events carry seq: one with seq <= lastSeq was already applied (it is in
 //   the snapshot, or arrived twice) and is ignored.
-// - `tick`, `presence`, `member_joined` carry no seq and are always applied.
+// - `tick`, `presence`, `member_joined` carry no seq and are always applied;
+//   so does `facilitator_offer` (the edge asks me to stand in for an absent
+//   facilitator). `display_welcome` makes this page a display screen.
 // - Every applied message may produce "news" (a card from someone else, a
 //   step change) that the page announces to screen readers.
 // Roles are derived from the room (facilitator id, current client,
@@ -31,6 +33,8 @@ export function createState() {
         clockAt: 0,           // performance.now() when room.clock was received
         groupMembers: [],     // members when no session is open (HTTP)
         removed: false,       // this member was removed
+        offer: null,          // {facilitator} while the edge offers me facilitation
+        display: false,       // a display screen (display_welcome): reads only
         version: 0,           // bumps on every applied change
     };
 }
@@ -60,7 +64,8 @@ function normalizeRoom(room) {
 /**
  * Applies one server message to s. Returns a list of news items:
  * {kind: 'card', card} | {kind: 'step', step} | {kind: 'closed'} |
- * {kind: 'removed'} | {kind: 'session'} | {kind: 'recadrage', count}.
+ * {kind: 'removed'} | {kind: 'session'} | {kind: 'recadrage', count} |
+ * {kind: 'facilitator', member, reason}.
  */
 export function apply(s, msg) {
     const news = [];
@@ -74,6 +79,23 @@ export function apply(s, msg) {
         s.room = msg.room ? normalizeRoom(msg.room) : null;
         s.lastSeq = s.room ? (s.room.seq || 0) : 0;
         if (s.room) s.clockAt = performance.now();
+        s.version += 1;
+        return news;
+    }
+    if (t === 'display_welcome') {
+        // A display screen: no "you", no rules; the room as everyone sees it.
+        s.display = true;
+        s.you = null;
+        s.group = msg.group || s.group;
+        s.steps = msg.steps || s.steps;
+        s.room = msg.room ? normalizeRoom(msg.room) : null;
+        s.lastSeq = s.room ? (s.room.seq || 0) : 0;
+        if (s.room) s.clockAt = performance.now();
+        s.version += 1;
+        return news;
+    }
+    if (t === 'facilitator_offer') {
+        s.offer = msg.open ? { facilitator: msg.facilitator } : null;
         s.version += 1;
         return news;
     }
@@ -143,6 +165,13 @@ export function apply(s, msg) {
     }
     case 'facilitator':
         r.facilitator = msg.member_id;
+        r.facilitator_away = msg.facilitator_away ?? null;
+        if (r.cofacilitator === msg.member_id) r.cofacilitator = null;
+        s.offer = null;
+        news.push({ kind: 'facilitator', member: msg.member_id, reason: msg.reason });
+        break;
+    case 'cofacilitator':
+        r.cofacilitator = msg.member_id ?? null;
         break;
     case 'role':
         if (msg.member) upsert(r.members, msg.member);

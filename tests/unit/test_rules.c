@@ -59,6 +59,8 @@ static const struct spec specs[] = {
     {RULES_DEBRIEF, "debrief", "F:opening K:opening"},
     {RULES_HAND, "hand", "C:* K:*"},
     {RULES_NOTE, "note", "F:* C:* K:* O:*"},
+    {RULES_COFACILITATOR, "cofacilitator", "F:*"},
+    {RULES_RECLAIM, "reclaim", "K:*"},
 };
 
 /* What the client may still do during the consultation (proto 2.3). */

@@ -1,7 +1,8 @@
 // views/members.js - who is here (role, presence) and the raised hands in
 // the order they went up. The facilitator also gets, per member: name as
-// client (in the topic step), hand over facilitation, observer on/off,
-// remove; and can lower anyone's hand.
+// client (in the topic step), co-facilitator (who takes over if the
+// facilitator is away), hand over facilitation, observer on/off, remove;
+// and can lower anyone's hand.
 
 import { h, setText, toggle, reconcile } from '../dom.js';
 import { t } from '../i18n.js';
@@ -55,6 +56,11 @@ export function createMembers(ctx) {
         if (may(s, 'client_assign') && theirs === 'consultant') {
             items.push(b('assign-client', t('members.assign_client'), () => ctx.act('client_assign', { member_id: m.id })));
         }
+        if (may(s, 'cofacilitator_set') && theirs !== 'observer') {
+            const named = s.room.cofacilitator === m.id;
+            items.push(b('cofacilitator', named ? t('members.cofac_clear') : t('members.cofac_set'),
+                () => ctx.act('cofacilitator_set', named ? {} : { member_id: m.id })));
+        }
         if (theirs !== 'observer' && theirs !== 'client') {
             items.push(b('handover', t('members.handover'), async () => {
                 if (await confirmDialog({ title: t('members.handover_title', { name: m.name }), text: t('members.handover_text'), ok: t('members.handover') })) {
@@ -87,6 +93,7 @@ export function createMembers(ctx) {
             h('span', { class: 'presence', 'aria-hidden': 'true' }),
             h('span', { class: 'member-name' }),
             h('span', { class: 'tag member-role' }),
+            h('span', { class: 'tag member-cofac' }),
             h('span', { class: 'sr-only member-presence' }),
             h('span', { class: 'member-actions' })), (li, m) => {
             const role = roleOf(s, m.id);
@@ -97,9 +104,12 @@ export function createMembers(ctx) {
             const tag = li.querySelector('.member-role');
             setText(tag, t(`roles.${role}`));
             tag.className = `tag member-role role-${role}`;
+            const cofac = li.querySelector('.member-cofac');
+            cofac.hidden = !(s.room && s.room.cofacilitator === m.id);
+            setText(cofac, t('members.cofac_tag'));
             setText(li.querySelector('.member-presence'), on ? t('members.online') : t('members.offline'));
             const slot = li.querySelector('.member-actions');
-            const key = fac && m.id !== me ? `${role}|${m.observer}|${s.room.step}|${t('members.remove')}` : '';
+            const key = fac && m.id !== me ? `${role}|${m.observer}|${s.room.step}|${s.room.cofacilitator === m.id}|${t('members.remove')}` : '';
             if (slot.dataset.key !== key) {
                 slot.dataset.key = key;
                 slot.replaceChildren();
