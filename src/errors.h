@@ -79,6 +79,12 @@
     X(NOT_FOUND, "not_found", "No such resource.")                                       \
     X(METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed.")                   \
     X(UNAUTHORIZED, "unauthorized", "A valid member key is required.")                   \
+    X(NO_FLOOR, "no_floor", "Nobody has the floor.")                                     \
+    X(NOT_SPEAKER, "not_speaker", "Only the member who has the floor can do this.")      \
+    X(NO_ROUND, "no_round", "No round is running.")                                      \
+    X(ROUND_ACTIVE, "round_active", "A round is running: skip or stop it first.")        \
+    X(ROUND_EMPTY, "round_empty", "Nobody connected can take a turn in this step.")      \
+    X(MEMBER_OFFLINE, "member_offline", "That member is not connected.")                 \
     X(INTERNAL, "internal", "Internal error.")
 
 enum codev_err {

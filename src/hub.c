@@ -627,6 +627,7 @@ struct hub_group *hub_group_snapshot_new(const struct hub_group *g)
     memcpy(c->language, g->language, sizeof(c->language));
     memcpy(c->facilitator, g->facilitator, sizeof(c->facilitator));
     memcpy(c->creator, g->creator, sizeof(c->creator));
+    memcpy(c->round_last, g->round_last, sizeof(c->round_last));
     c->format = g->format;
     c->retention = g->retention;
     c->name = strdup(g->name);
@@ -804,6 +805,10 @@ int hub_session_attach(struct hub *h, struct hub_group *g, struct room *r)
     r->limits.rewrites_max = h->room_limits.rewrites_max;
     r->limits.journal_bytes_max = h->room_limits.journal_bytes_max;
     r->limits.member_share = h->room_limits.member_share;
+    /* The group's memory of its last round (a rebuilt room knows its own
+     * rounds; the group's is as recent or more). */
+    if (g->round_last[0])
+        room_round_seed_set(r, g->round_last);
     g->room = r;
     g->opened_once = true;
     g->room_counted = true;

@@ -80,6 +80,9 @@ struct hub_group {
     bool invite_rotated;    /* hub_sync replaced the invite: the edge saves the group */
     char creator[RATE_ADDR_LEN]; /* its creator's address key (rate_addr_prefix), or
                                   * "" (made before it was kept: counted nowhere) */
+    char round_last[AUTH_UUID_LEN + 1]; /* first member of the group's last round
+                                         * (tour de table), or "": where the next
+                                         * round starts, across sessions (room_floor.c) */
     struct hub_group *next;      /* hash bucket chain */
 };
 

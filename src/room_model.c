@@ -48,6 +48,8 @@ struct room *room_new(const char *session_id, const int64_t *budget_ms,
     r->created_ms = now_ms;
     r->step = STEP_OPENING;
     r->facilitator = -1;
+    r->floor_member = -1;
+    r->round_seed = -1;
     r->limits = *limits;
     if (r->limits.members_max > ROOM_MEMBERS_HARD_MAX)
         r->limits.members_max = ROOM_MEMBERS_HARD_MAX;
@@ -255,6 +257,9 @@ bool room_event_visible(const struct room *r, const struct room_event *ev, int m
     switch (ev->audience) {
     case AUD_MEMBER:
         audience = member == ev->member;
+        break;
+    case AUD_FACILITATOR:
+        audience = member == r->facilitator;
         break;
     case AUD_CLIENT_FACILITATOR:
         audience = member == r->facilitator ||

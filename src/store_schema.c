@@ -149,6 +149,20 @@ static const char *const migrations[] = {
      * address or an IPv6 /64), for groups_per_ip and sessions_per_ip
      * across restarts. NULL for groups made before: counted nowhere. */
     "ALTER TABLE groups ADD COLUMN creator TEXT;",
+
+    /* 5: the floor (room_floor.c): where the group's next round starts
+     * (the first member of its last round), and each closed session's
+     * balance: per member and step, the time they held the floor, their
+     * turns and their passes (the facilitator's history). */
+    "ALTER TABLE groups ADD COLUMN round_last TEXT;"
+    "CREATE TABLE session_floor ("
+    "  session_id TEXT NOT NULL REFERENCES sessions(id),"
+    "  member TEXT NOT NULL,"
+    "  step TEXT NOT NULL,"
+    "  floor_ms INTEGER NOT NULL,"
+    "  turns INTEGER NOT NULL,"
+    "  passes INTEGER NOT NULL,"
+    "  PRIMARY KEY (session_id, member, step));",
 };
 // clang-format on
 

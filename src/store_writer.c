@@ -40,13 +40,14 @@
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_GROUP_UPSERT] =
         "INSERT INTO groups (id, name, language, format, facilitator, invite_hash,"
-        "                    retention, created_ms, active_ms, creator)"
-        "     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, nullif(?9, ''))"
+        "                    retention, created_ms, active_ms, creator, round_last)"
+        "     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, nullif(?9, ''),"
+        "             nullif(?10, ''))"
         " ON CONFLICT (id) DO UPDATE"
         "        SET name = excluded.name, language = excluded.language,"
         "            format = excluded.format, facilitator = excluded.facilitator,"
         "            invite_hash = excluded.invite_hash, retention = excluded.retention,"
-        "            active_ms = excluded.active_ms",
+        "            active_ms = excluded.active_ms, round_last = excluded.round_last",
     [ST_MEMBER_UPSERT] =
         "INSERT INTO members (id, group_id, ordinal, name, key_hash, observer, removed)"
         "     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
@@ -302,7 +303,8 @@ int store_group_write(struct store *s, const struct hub_group *g, int64_t now_ms
         sqlite3_bind_blob(st, 6, g->invite_hash, AUTH_HASH_LEN, SQLITE_STATIC) |
         store_bind_text(st, 7, hub_retention_name(g->retention)) |
         sqlite3_bind_int64(st, 8, now_ms) |
-        sqlite3_bind_text(st, 9, g->creator, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 9, g->creator, -1, SQLITE_STATIC) |
+        sqlite3_bind_text(st, 10, g->round_last, -1, SQLITE_STATIC);
     rc = store_stmt_run(st, b);
     if (rc)
         return rc;

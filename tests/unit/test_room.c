@@ -1853,7 +1853,7 @@ static void enum_names_are_the_wire_names(void **state)
         "step",    "clock",          "consultation", "client",       "facilitator",
         "role",    "member_removed", "card_added",   "card_updated", "card_removed",
         "problem", "contract",       "contract_ack", "mark",         "recadrage",
-        "hands",   "debrief",        "closed"};
+        "hands",   "debrief",        "closed",       "floor",        "balance"};
     static const char *const cmds[] = {"step_next",          "step_prev",
                                        "consultation_new",   "session_close",
                                        "timer_start",        "timer_pause",
@@ -1869,7 +1869,10 @@ static void enum_names_are_the_wire_names(void **state)
                                        "action_add",         "action_remove",
                                        "learning_post",      "debrief_post",
                                        "hand_raise",         "hand_lower",
-                                       "note_post"};
+                                       "note_post",          "floor_give",
+                                       "floor_end",          "round_start",
+                                       "turn_pass",          "round_skip",
+                                       "round_stop"};
 
     assert_int_equal(sizeof(cards) / sizeof(cards[0]), CARD_TYPE_COUNT);
     for (int i = 0; i < CARD_TYPE_COUNT; i++)
@@ -1933,6 +1936,12 @@ static void every_command_is_checked_as_its_own_action(void **state)
         RULES_HAND,
         RULES_HAND,
         RULES_NOTE,
+        RULES_FLOOR_GIVE,
+        RULES_FLOOR_END,
+        RULES_ROUND,
+        RULES_TURN_PASS,
+        RULES_ROUND,
+        RULES_ROUND,
     };
     bool used[RULES_ACTION_COUNT] = {false};
 
