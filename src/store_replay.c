@@ -248,7 +248,7 @@ static int finalize_records(sqlite3 *db, const char *sid, const struct store_rep
         for (int k = 0; !rc && k < STEP_COUNT; k++) {
             const struct room_floor_tally *t = &r->members[i].floor[k];
             if (t->ms || t->turns || t->passes)
-                rc = store_db_run(db, sql_session_floor, "ttiiii", sid, r->members[i].id,
+                rc = store_db_run(db, sql_session_floor, "tttiii", sid, r->members[i].id,
                                   step_name((enum step)k), t->ms, (int64_t)t->turns,
                                   (int64_t)t->passes);
         }
