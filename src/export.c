@@ -411,11 +411,11 @@ static json_t *balance_json(const struct export_context *ctx,
             if (f->steps[k].ms || f->steps[k].turns || f->steps[k].passes)
                 json_object_set_new(steps, step_name((enum step)k),
                                     tally_json(&f->steps[k]));
-        json_array_append_new(
-            a, json_pack("{s:o, s:I, s:I, s:I, s:o}", "member", person_json(ctx, f->member),
-                         "ms", (json_int_t)f->total.ms, "turns",
-                         (json_int_t)f->total.turns, "passes",
-                         (json_int_t)f->total.passes, "steps", steps));
+        json_array_append_new(a, json_pack("{s:o, s:I, s:I, s:I, s:o}", "member",
+                                           person_json(ctx, f->member), "ms",
+                                           (json_int_t)f->total.ms, "turns",
+                                           (json_int_t)f->total.turns, "passes",
+                                           (json_int_t)f->total.passes, "steps", steps));
     }
     return a;
 }
@@ -445,11 +445,11 @@ json_t *export_history_json(const struct store_history *h,
         }
         if (!cons ||
             json_array_append_new(
-                sessions,
-                json_pack("{s:s, s:I, s:I, s:o, s:o, s:o}", "session_id", sh->id,
-                          "opened_ms", (json_int_t)sh->opened_ms, "closed_ms",
-                          (json_int_t)sh->closed_ms, "opening", step_time_json(&sh->opening),
-                          "consultations", cons, "balance", balance_json(ctx, sh))))
+                sessions, json_pack("{s:s, s:I, s:I, s:o, s:o, s:o}", "session_id",
+                                    sh->id, "opened_ms", (json_int_t)sh->opened_ms,
+                                    "closed_ms", (json_int_t)sh->closed_ms, "opening",
+                                    step_time_json(&sh->opening), "consultations", cons,
+                                    "balance", balance_json(ctx, sh))))
             goto fail;
     }
     for (size_t m = 0; g && m < g->nmembers; m++) {

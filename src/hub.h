@@ -83,7 +83,7 @@ struct hub_group {
     char round_last[AUTH_UUID_LEN + 1]; /* first member of the group's last round
                                          * (tour de table), or "": where the next
                                          * round starts, across sessions (room_floor.c) */
-    struct hub_group *next;      /* hash bucket chain */
+    struct hub_group *next;             /* hash bucket chain */
 };
 
 /* What the groups created from one address key use now (groups_per_ip,

@@ -452,10 +452,10 @@ static json_t *proto_round_json(const struct room *r)
         return json_null();
     }
     for (unsigned i = 0; order && i < rd->n; i++)
-        json_array_append_new(order, json_pack("{s:o, s:s}", "member_id",
-                                               member_id_or_null(r, rd->order[i]),
-                                               "status",
-                                               room_turn_status_name(rd->status[i])));
+        json_array_append_new(order,
+                              json_pack("{s:o, s:s}", "member_id",
+                                        member_id_or_null(r, rd->order[i]), "status",
+                                        room_turn_status_name(rd->status[i])));
     return json_pack("{s:b, s:s, s:s, s:o, s:I, s:i, s:o}", "active", rd->active, "step",
                      step_name(rd->step), "mode", room_round_mode_name(rd->mode),
                      "turn_ms", rd->turn_ms ? json_integer(rd->turn_ms) : json_null(),

@@ -151,14 +151,14 @@ enum room_turn_status {
 /* A tour de table (room_floor.c). order holds member indexes, at most one
  * per member; pos is the current position, n once the round is over. */
 struct room_round {
-    bool active;         /* the round runs; false: over or stopped (kept for
-                          * display until the step changes), or none (n 0) */
-    enum step step;      /* the step it was started in */
-    int mode;            /* enum room_round_mode */
-    int64_t turn_ms;     /* turn budget, 0 for none */
-    int64_t started_ms;  /* round_start's instant */
-    unsigned n;          /* members in the order, <= ROOM_MEMBERS_HARD_MAX */
-    unsigned pos;        /* current position, n when over */
+    bool active;        /* the round runs; false: over or stopped (kept for
+                         * display until the step changes), or none (n 0) */
+    enum step step;     /* the step it was started in */
+    int mode;           /* enum room_round_mode */
+    int64_t turn_ms;    /* turn budget, 0 for none */
+    int64_t started_ms; /* round_start's instant */
+    unsigned n;         /* members in the order, <= ROOM_MEMBERS_HARD_MAX */
+    unsigned pos;       /* current position, n when over */
     int order[ROOM_MEMBERS_HARD_MAX];
     uint8_t status[ROOM_MEMBERS_HARD_MAX]; /* enum room_turn_status */
 };
@@ -246,8 +246,8 @@ enum room_event_type {
 /* clang-format on */
 
 enum room_audience {
-    AUD_ALL,               /* every member and observer */
-    AUD_MEMBER,            /* one member only (event.member) */
+    AUD_ALL,                /* every member and observer */
+    AUD_MEMBER,             /* one member only (event.member) */
     AUD_CLIENT_FACILITATOR, /* the current client and the facilitator */
     AUD_FACILITATOR         /* the facilitator only (whoever it is at fan-out) */
 };
@@ -305,9 +305,9 @@ struct room {
     int floor_member;       /* member index, or -1: nobody has the floor */
     int64_t floor_since_ms; /* when they got it */
     struct room_round round;
-    bool round_moved;       /* the last command moved the round on (journal form) */
-    int round_seed;         /* first member of the group's previous round, or -1:
-                               edge-provided memory, read by a live round_start only */
+    bool round_moved; /* the last command moved the round on (journal form) */
+    int round_seed;   /* first member of the group's previous round, or -1:
+                         edge-provided memory, read by a live round_start only */
 };
 
 /* The fields a command may carry on the wire (proto/README.md section 2.3),

@@ -31,8 +31,8 @@
 #include "errors.h"
 #include "log.h"
 
-#define CLOSE_HELLO_TIMEOUT 4004 /* application close code (4000-4999) */
-#define TIMER_TURNS_PER_SLOT 64  /* expired turns moved on per slot and tick */
+#define CLOSE_HELLO_TIMEOUT  4004 /* application close code (4000-4999) */
+#define TIMER_TURNS_PER_SLOT 64   /* expired turns moved on per slot and tick */
 
 /* ---- idle sessions and unused groups ----------------------------------------- */
 

@@ -312,8 +312,8 @@ static void a_step_change_ends_the_floor_and_the_round(void **state)
 
 /* The issue's case: three consultants in consultation, one passing, one
  * offline; the client is never in the order. */
-static void a_consultation_round_skips_the_client_and_the_offline_and_counts_a_pass(
-    void **state)
+static void
+a_consultation_round_skips_the_client_and_the_offline_and_counts_a_pass(void **state)
 {
     struct fx *f = *state;
 

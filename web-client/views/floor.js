@@ -30,7 +30,7 @@ export function createFloorBar(ctx) {
     const alert = h('p', { class: 'floor-alert', role: 'alert' });
     const order = h('ol', { class: 'round-order', 'aria-label': t('floor.round_order') });
     const el = h('div', { class: 'floor-bar', 'data-floor': '' },
-        h('div', { class: 'floor-row' }, h('span', { class: 'floor-icon', 'aria-hidden': 'true', text: '🎙' }), who, time,
+        h('div', { class: 'floor-row' }, h('span', { class: 'floor-dot', 'aria-hidden': 'true' }), who, time,
             h('span', { class: 'floor-actions' }, done, pass, skip, stop)),
         alert, order);
     let alerted = '';
