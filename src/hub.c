@@ -541,8 +541,8 @@ static void hub_wipe(char **text)
  * Makes g's closed room its text-free version, in place (the same room, so
  * that pointers and member indexes held elsewhere stay valid): cards become
  * hidden placeholders (their ids stay taken), problems, contracts, acks,
- * refocus counts, hands and debriefs go, and the clock is reset, exactly as
- * hub_closed_room_new builds it at start-up.
+ * refocus counts, hands, debriefs and the floor balance go, and the clock is
+ * reset, exactly as hub_closed_room_new builds it at start-up.
  */
 static void hub_room_strip(struct hub_group *g)
 {
@@ -571,8 +571,11 @@ static void hub_room_strip(struct hub_group *g)
         hub_wipe(&r->debriefs[i].comment);
     }
     r->ndebriefs = 0;
-    for (size_t i = 0; i < r->nmembers; i++)
+    for (size_t i = 0; i < r->nmembers; i++) {
         r->members[i].hand = 0;
+        /* The balance is in the history (session_floor), not the closed room. */
+        memset(r->members[i].floor, 0, sizeof(r->members[i].floor));
+    }
     clock_init(&r->clock, 0, 0);
     r->version++; /* a view cached before the strip holds the text: never serve it */
 }
