@@ -123,6 +123,8 @@ static const struct config_key config_keys[] = {
     U32(connections_per_ip, 1, 1000000, 256, "open connections per client address"),
     U32(commands_per_sec, 1, 10000, 20, "commands per second per connection"),
     U32(commands_burst, 1, 100000, 40, "commands in a burst per connection"),
+    U32(question_checks_per_sec, 1, 10000, 5,
+        "question_check queries per second per connection (and in a burst)"),
     U32(http_body_max, 256, 16777216, 16384, "bytes of an HTTP request body"),
     U32(out_queue_frames, 4, 100000, 256, "queued outgoing frames per connection"),
     U32(out_queue_bytes, 4096, 1073741824, 1048576,

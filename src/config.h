@@ -67,6 +67,10 @@ struct config {
     uint32_t session_idle_close_s; /* open session without a command, default 43200 */
     uint32_t group_idle_expire_s;  /* never-opened idle group, default 2592000 */
 
+    /* question_check queries per second per connection, and their burst:
+     * default 5 */
+    uint32_t question_checks_per_sec;
+
     /* The session budget (proto/README.md 2.7). */
     uint32_t room_items_max;          /* cards + consultations, default 2000 */
     uint32_t room_bytes_max;          /* room bytes per session, default 786432 */

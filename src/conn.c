@@ -150,6 +150,42 @@ void group_send(struct server *s, struct hub_group *g, json_t *j,
     fan_msg_unref(m);
 }
 
+/* Sends the room's event ev to every connection of g that may see it,
+ * encoded once per audience: a question's card_added or card_updated has a
+ * second encoding, with the advice verdict, for the connections of the
+ * question's author and of the facilitator (room_card_advice_visible);
+ * everyone else gets the encoding without it. */
+void group_send_event(struct server *s, struct hub_group *g, const struct room_event *ev,
+                      int64_t now)
+{
+    const struct room *r = g->room;
+    json_t *jv = proto_event_advice_json(r, ev, now), *j;
+    struct fan_msg *m = NULL, *mv;
+
+    if (!jv) {
+        group_send(s, g, proto_event_json(r, ev, now), ev, NULL);
+        return;
+    }
+    mv = fan_msg_new(jv, LWS_PRE, false);
+    json_decref(jv);
+    j = proto_event_json(r, ev, now);
+    if (j)
+        m = fan_msg_new(j, LWS_PRE, false);
+    json_decref(j);
+    if (!m || !mv)
+        goto out;
+    for (struct conn *c = group_conns(g); c; c = c->next) {
+        int idx = conn_member_idx(c);
+        if (!room_event_visible(r, ev, idx))
+            continue;
+        conn_push(s, c,
+                  room_card_advice_visible(r, room_card_get(r, ev->card), idx) ? mv : m);
+    }
+out:
+    fan_msg_unref(m);
+    fan_msg_unref(mv);
+}
+
 /* A WebSocket said hello (or closed before): it no longer counts against
  * unauth_per_ip. */
 void conn_unauth_release(struct server *s, struct conn *c)

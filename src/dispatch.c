@@ -13,6 +13,8 @@
  *     and every HTTP call that changes a group (http.c), is submitted to the
  *     store, and its answer waits in server.waits (waits.c keeps the order)
  *     until store_drain reports the commit. Others see the events at once.
+ *   - question_check is the exception: a read-only query, answered at once
+ *     (nothing to make durable), never journaled and never broadcast.
  *   - A connection has at most SERVER_INFLIGHT_MAX acks waiting.
  *   - A welcome's room view is encoded once per session, room version and
  *     viewer, and shared by the joiners who arrive together (the view
@@ -534,10 +536,8 @@ static void handle_command(struct server *s, struct conn *c, const struct proto_
         conn_error(s, c, msg->id, rc);
         return;
     }
-    for (size_t i = 0; i < r->nout; i++) {
-        const struct room_event *ev = &r->out[i];
-        group_send(s, g, proto_event_json(r, ev, now), ev, NULL);
-    }
+    for (size_t i = 0; i < r->nout; i++)
+        group_send_event(s, g, &r->out[i], now);
     for (size_t i = 0; i < r->nout; i++)
         if (r->out[i].type == EV_MEMBER_REMOVED)
             group_close_member(s, g, r->members[r->out[i].member].id);
@@ -554,6 +554,39 @@ static void handle_command(struct server *s, struct conn *c, const struct proto_
     dispatch_journal(s, c, g, idx, &msg->cmd, now, seq, closed);
     if (msg->cmd.type == CMD_ROUND_START)
         dispatch_round_remember(s, g, now);
+}
+
+static bool bucket_take(struct bucket *b, double rate, double burst, int64_t now);
+
+/* question_check: a read-only query. The room says whether the sender may
+ * ask this text now and whether it looks like advice; the ack goes at
+ * once: no sequence number, no idempotence ring, no journal, no commit to
+ * wait for, nothing broadcast. Its own bucket (question_checks_per_sec)
+ * bounds a page that checks on every keystroke pause. */
+static void handle_question_check(struct server *s, struct conn *c,
+                                  const struct proto_msg *msg)
+{
+    struct room *r = c->group->room;
+    struct advice_result res;
+    double rate = s->cfg->question_checks_per_sec;
+    int rc;
+
+    if (!bucket_take(&c->checks, rate, rate, server_now_ms(s))) {
+        conn_error(s, c, msg->id, CODEV_E_RATE_LIMITED);
+        return;
+    }
+    if (!r) {
+        conn_error(s, c, msg->id, CODEV_E_NO_SESSION);
+        return;
+    }
+    rc = room_question_check(r, conn_member_idx(c), msg->cmd.text, &res);
+    if (rc == CODEV_E_UNKNOWN_MEMBER)
+        rc = CODEV_E_MEMBER_REMOVED; /* as handle_command answers it */
+    if (rc) {
+        conn_error(s, c, msg->id, rc);
+        return;
+    }
+    conn_send(s, c, proto_check_ack_json(msg->id, &res));
 }
 
 /* Refills b at rate tokens a second, up to burst, then takes one token if
@@ -612,6 +645,8 @@ void dispatch_message(struct server *s, struct conn *c, const char *buf, size_t 
         conn_error(s, c, msg.id, CODEV_E_HELLO_REQUIRED);
     } else if (msg.kind == PROTO_SESSION_OPEN) {
         handle_session_open(s, c, &msg);
+    } else if (msg.cmd.type == CMD_QUESTION_CHECK) {
+        handle_question_check(s, c, &msg);
     } else {
         handle_command(s, c, &msg);
     }

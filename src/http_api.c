@@ -586,9 +586,12 @@ void http_api_handle(struct hub *hub, struct store *store,
         if (method != HTTP_API_GET)
             goto method;
         reply->status = 200;
-        reply->body =
-            json_pack("{s:s, s:s, s:I}", "status", "ok", "version", CODEVD_VERSION,
-                      "connections", (json_int_t)(gate ? gate->connections : 0));
+        /* limits: what the front page's forms need before any group exists
+         * (the room's limits come with the welcome). */
+        reply->body = json_pack("{s:s, s:s, s:I, s:{s:I}}", "status", "ok", "version",
+                                CODEVD_VERSION, "connections",
+                                (json_int_t)(gate ? gate->connections : 0), "limits",
+                                "name_max_chars", (json_int_t)hub->name_max_chars);
         return;
     }
     if (strcmp(path, "/api/groups") == 0) {

@@ -346,10 +346,22 @@ static json_t *proto_member_json(const struct room *r, int idx)
                      "online", m->online > 0);
 }
 
+/* The advice verdict's cues: [] or [{"cue", "lang"}]. */
+static json_t *proto_cues_json(const char *cue, const char *lang)
+{
+    json_t *a = json_array();
+
+    if (a && cue)
+        json_array_append_new(
+            a, json_pack("{s:s, s:s}", "cue", cue, "lang", lang ? lang : ""));
+    return a;
+}
+
 /* viewer: the member the card is encoded for, or -1 for a shared encoding
- * (then the client's private "marked" flag reads false). */
+ * (then the client's private "marked" flag reads false). advice: add a
+ * question's advice verdict (the caller checked room_card_advice_visible). */
 static json_t *proto_card_json(const struct room *r, const struct room_card *c,
-                               int viewer)
+                               int viewer, bool advice)
 {
     json_t *j = json_pack(
         "{s:I, s:s, s:s, s:o, s:s, s:I, s:s}", "id", (json_int_t)c->id, "type",
@@ -374,6 +386,15 @@ static json_t *proto_card_json(const struct room *r, const struct room_card *c,
     case CARD_QUESTION:
         json_object_set_new(j, "answer", proto_json_string_or_null(c->answer));
         json_object_set_new(j, "flagged", json_boolean(c->flagged));
+        if (advice) {
+            json_object_set_new(j, "advice_like", json_boolean(c->advice_like));
+            json_object_set_new(j, "advice_cues",
+                                proto_cues_json(c->advice_cue, c->advice_lang));
+        }
+        break;
+    case CARD_NOTE:
+        if (c->parked)
+            json_object_set_new(j, "parked", json_true());
         break;
     case CARD_ACTION:
         json_object_set_new(j, "due", proto_json_string_or_null(c->due));
@@ -527,7 +548,9 @@ static json_t *proto_room_build(const struct room *r, int member, int64_t now_ms
         json_array_append_new(consultations, proto_consultation_json(r, (int)i, member));
     for (size_t i = 0; i < r->ncards; i++)
         if (!r->cards[i].removed && room_card_visible(r, &r->cards[i], member))
-            json_array_append_new(cards, proto_card_json(r, &r->cards[i], member));
+            json_array_append_new(cards, proto_card_json(r, &r->cards[i], member,
+                                                         room_card_advice_visible(
+                                                             r, &r->cards[i], member)));
     for (size_t i = 0; i < r->ndebriefs; i++)
         json_array_append_new(debriefs, proto_debrief_json(r, (int)i));
     j = json_pack("{s:s, s:I, s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
@@ -572,7 +595,8 @@ int proto_room_view_of(const struct room *r, int member)
         if (r->consultations[i].client == member)
             return member;
     for (size_t i = 0; i < r->ncards; i++)
-        if (r->cards[i].type == CARD_NOTE && r->cards[i].author == member)
+        if ((r->cards[i].type == CARD_NOTE || r->cards[i].type == CARD_QUESTION) &&
+            r->cards[i].author == member)
             return member;
     return -1;
 }
@@ -683,8 +707,9 @@ json_t *proto_welcome_head_json(const struct hub *h, const struct hub_group *g,
                                                     : json_null());
 }
 
-json_t *proto_event_json(const struct room *r, const struct room_event *ev,
-                         int64_t now_ms)
+/* One event; advice: with the advice verdict of its question card. */
+static json_t *proto_event_build(const struct room *r, const struct room_event *ev,
+                                 int64_t now_ms, bool advice)
 {
     json_t *j = json_pack("{s:s, s:I, s:I}", "type", room_event_name(ev->type), "seq",
                           (json_int_t)ev->seq, "at_ms", (json_int_t)ev->at_ms);
@@ -722,7 +747,7 @@ json_t *proto_event_json(const struct room *r, const struct room_event *ev,
     case EV_CARD_ADDED:
     case EV_CARD_UPDATED:
         if (c)
-            json_object_set_new(j, "card", proto_card_json(r, c, -1));
+            json_object_set_new(j, "card", proto_card_json(r, c, -1, advice));
         break;
     case EV_CARD_REMOVED:
         json_object_set_new(j, "card_id", json_integer(ev->card));
@@ -768,6 +793,29 @@ json_t *proto_event_json(const struct room *r, const struct room_event *ev,
     }
     json_decref(cons);
     return j;
+}
+
+json_t *proto_event_json(const struct room *r, const struct room_event *ev,
+                         int64_t now_ms)
+{
+    return proto_event_build(r, ev, now_ms, false);
+}
+
+json_t *proto_event_advice_json(const struct room *r, const struct room_event *ev,
+                                int64_t now_ms)
+{
+    const struct room_card *c = ev->card ? room_card_get(r, ev->card) : NULL;
+
+    if (!c || c->type != CARD_QUESTION ||
+        (ev->type != EV_CARD_ADDED && ev->type != EV_CARD_UPDATED))
+        return NULL;
+    return proto_event_build(r, ev, now_ms, true);
+}
+
+json_t *proto_check_ack_json(const char *id, const struct advice_result *res)
+{
+    return json_pack("{s:s, s:s, s:b, s:o}", "type", "ack", "id", id, "advice_like",
+                     res->advice_like, "cues", proto_cues_json(res->cue, res->lang));
 }
 
 /* The floor as of now_ms for a tick: who, since when, for how long, and

@@ -108,8 +108,9 @@ json_t *proto_welcome_json(const struct hub *h, const struct hub_group *g,
  *   - proto_room_clock_json: that "clock" member, as of now_ms.
  *   - proto_room_view_of: the view member sees: -1 (the public view, as
  *     proto_room_view_json(r, -1) encodes it) when member has no private
- *     note, is not the facilitator and was never a client in this session,
- *     else member itself.
+ *     note, asked no question (whose advice verdict only its author and
+ *     the facilitator see), is not the facilitator and was never a client
+ *     in this session, else member itself.
  * head + view (without its closing brace) + ',"clock":' + clock + "}}" is
  * proto_welcome_json's message, members in another order.
  */
@@ -126,9 +127,21 @@ json_t *proto_room_clock_json(const struct room *r, int64_t now_ms);
 int proto_room_view_of(const struct room *r, int member);
 
 /* One event (proto/README.md 2.4). The encoding is the same for everyone
- * allowed to see it (visibility is the caller's business). */
+ * allowed to see it (visibility is the caller's business), but for the
+ * advice verdict of a question. */
 json_t *proto_event_json(const struct room *r, const struct room_event *ev,
                          int64_t now_ms);
+
+/* The same event with its question card's advice verdict ("advice_like",
+ * "advice_cues"), for the recipients room_card_advice_visible allows; NULL
+ * when ev is not a card_added or card_updated of a question (then everyone
+ * gets proto_event_json's), or on allocation failure. */
+json_t *proto_event_advice_json(const struct room *r, const struct room_event *ev,
+                                int64_t now_ms);
+
+/* question_check's answer: {"type":"ack","id","advice_like","cues":[{"cue",
+ * "lang"}]}, no seq (a query changes nothing). */
+json_t *proto_check_ack_json(const char *id, const struct advice_result *res);
 
 /* {"type":"tick","server_ms","clock"} */
 json_t *proto_tick_json(const struct room *r, int64_t now_ms);

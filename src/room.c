@@ -684,7 +684,12 @@ static int room_dispatch(struct room *r, int member, const struct room_cmd *cmd,
     case CMD_HAND_LOWER:
         return room_cmd_hand_lower(r, member, cmd, now_ms);
     case CMD_NOTE_POST:
+    case CMD_QUESTION_PARK:
         return room_card_post(r, member, CARD_NOTE, cmd, now_ms);
+    case CMD_QUESTION_CHECK:
+        /* A query, not a change: the edge answers it with
+         * room_question_check and never brings it here. */
+        return CODEV_E_INTERNAL;
     case CMD_FLOOR_GIVE:
     case CMD_FLOOR_END:
     case CMD_ROUND_START:

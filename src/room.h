@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "advice.h"
 #include "clock.h"
 #include "rules.h"
 
@@ -114,6 +115,13 @@ struct room_card {
     bool marked;            /* contribution: the client's "à retenir" (client only) */
     bool removed;           /* action removed by the client */
     uint32_t answer_writes; /* question: times the answer was written */
+    /* question: advice.c's verdict on the text, computed once when posted
+     * (pure, so a replay gives the same); shown only to the question's
+     * author and the facilitator (room_card_advice_visible). */
+    bool advice_like;
+    const char *advice_cue;  /* static (advice.c), or NULL */
+    const char *advice_lang; /* "fr" or "en", static, or NULL */
+    bool parked;             /* note: a question parked for the consultation */
 };
 
 struct room_seen {
@@ -344,6 +352,12 @@ enum room_cmd_field {
  * forgotten in one of several tables. Fields are FLD_* bits or 0.
  * hand_lower aimed at another member's hand is a facilitator power: room.c
  * checks it as RULES_MEMBER_REMOVE (room_cmd_action).
+ * question_check is a read-only query, not a change: room_apply refuses it
+ * (the edge answers it with room_question_check, unsequenced and never
+ * journaled); it is a row so that its wire name, fields and rights (those
+ * of question_ask) come from the same table as every command's.
+ * question_park posts a private note marked parked (a question kept for the
+ * consultation), with question_ask's rights.
  */
 /* clang-format off */
 #define ROOM_CMD_MAP(X)                                                                  \
@@ -378,7 +392,9 @@ enum room_cmd_field {
     X(DEBRIEF_POST, "debrief_post", RULES_DEBRIEF, FLD_DEBRIEF | FLD_OUTCOME, FLD_TEXT)  \
     X(HAND_RAISE, "hand_raise", RULES_HAND, 0, 0)                                        \
     X(HAND_LOWER, "hand_lower", RULES_HAND, 0, FLD_MEMBER)                               \
-    X(NOTE_POST, "note_post", RULES_NOTE, FLD_TEXT, 0)                                  \
+    X(NOTE_POST, "note_post", RULES_NOTE, FLD_TEXT, 0)                                   \
+    X(QUESTION_CHECK, "question_check", RULES_QUESTION_ASK, FLD_TEXT, 0)                 \
+    X(QUESTION_PARK, "question_park", RULES_QUESTION_ASK, FLD_TEXT, 0)                   \
     X(FLOOR_GIVE, "floor_give", RULES_FLOOR_GIVE, FLD_MEMBER, 0)                         \
     X(FLOOR_END, "floor_end", RULES_FLOOR_END, 0, 0)                                     \
     X(ROUND_START, "round_start", RULES_ROUND, 0, FLD_SECONDS | FLD_MODE)                \
@@ -465,6 +481,23 @@ void room_outbox_clear(struct room *r);
  * recadrage only to that client and the facilitator; the rest to all. */
 bool room_event_visible(const struct room *r, const struct room_event *ev, int member);
 bool room_card_visible(const struct room *r, const struct room_card *c, int member);
+
+/* May member see the advice verdict of card c (advice_like, its cue)? Only
+ * for a question, and only its author and the current facilitator. */
+bool room_card_advice_visible(const struct room *r, const struct room_card *c,
+                              int member);
+
+/*
+ * question_check: may member ask text as a question now, and does it look
+ * like advice? Read-only: changes nothing, takes no sequence number, is not
+ * journaled, and costs no card of the member's per-step budget. Checks, in
+ * order: the member (UNKNOWN_MEMBER, MEMBER_REMOVED), rules_check as
+ * question_ask (wrong step, role...), the text as question_ask checks it
+ * (TEXT_EMPTY, TEXT_TOO_LONG), then fills *out from advice_check.
+ * Returns 0 or the error (then *out is untouched).
+ */
+int room_question_check(const struct room *r, int member, const char *text,
+                        struct advice_result *out);
 
 /* Returns the card with this id, or NULL. */
 const struct room_card *room_card_get(const struct room *r, uint32_t id);

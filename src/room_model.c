@@ -285,6 +285,16 @@ bool room_card_visible(const struct room *r, const struct room_card *c, int memb
     return c->type != CARD_NOTE || c->author == member;
 }
 
+/* May member see c's advice verdict? A question's, its author and the
+ * current facilitator only. */
+bool room_card_advice_visible(const struct room *r, const struct room_card *c, int member)
+{
+    if (!r || !c || c->type != CARD_QUESTION || member < 0 ||
+        (size_t)member >= r->nmembers)
+        return false;
+    return member == c->author || member == r->facilitator;
+}
+
 /* Returns the card with this id (borrowed), or NULL. */
 const struct room_card *room_card_get(const struct room *r, uint32_t id)
 {

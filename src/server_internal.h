@@ -121,6 +121,7 @@ struct conn {
     bool rx_discard; /* the rest of an oversized/binary message */
     bool rx_binary;
     struct bucket commands; /* command rate */
+    struct bucket checks;   /* question_check rate */
     int close_code;         /* when non-zero: close after the queue drains */
     const char *close_reason;
     bool counted;        /* counted in server.nconns */
@@ -385,6 +386,12 @@ void conn_error(struct server *s, struct conn *c, const char *id, int code);
  * except (may be NULL) is skipped. */
 void group_send(struct server *s, struct hub_group *g, json_t *j,
                 const struct room_event *ev, const struct conn *except);
+
+/* Sends event ev of g's room to every connection that may see it, encoded
+ * once per audience (a question's advice verdict only to its author and
+ * the facilitator: room_card_advice_visible). */
+void group_send_event(struct server *s, struct hub_group *g, const struct room_event *ev,
+                      int64_t now);
 
 /* c said hello (or closed before): it no longer counts against
  * unauth_per_ip. */

@@ -212,7 +212,7 @@ static void group_close_idle(struct server *s, struct hub_group *g, int64_t now)
         return;
     }
     for (size_t i = 0; i < r->nout; i++)
-        group_send(s, g, proto_event_json(r, &r->out[i], now), &r->out[i], NULL);
+        group_send_event(s, g, &r->out[i], now);
     room_outbox_clear(r);
     hub_sync(s->hub, g);
     r = g->room; /* hub_sync may have replaced it by its text-free version */

@@ -42,6 +42,8 @@ async function call(method, path, body, key, as = 'json') {
 const enc = encodeURIComponent;
 
 export const api = {
+    /** Status, and the limits the front page needs before any group exists. */
+    health: () => call('GET', '/api/health'),
     createGroup: (fields) => call('POST', '/api/groups', fields),
     join: (groupId, inviteCode, displayName) =>
         call('POST', `/api/groups/${enc(groupId)}/members`,

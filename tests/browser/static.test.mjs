@@ -130,8 +130,7 @@ test('the page takes rules, limits and steps from the server, not from its own c
     for (const { f, src } of views) {
         // A limit of the server's config: a constant, or a number given as a maximum.
         assert.doesNotMatch(src, /\b(?:LONG_)?TEXT_MAX\b|\bmax:\s*\d/, `${f}: a text limit the server sends in welcome.limits`);
-        // The home page's name fields come before any welcome: the one exception.
-        if (f !== 'views/home.js') assert.doesNotMatch(src, /\bmaxlength:\s*\d/, `${f}: a length limit the server sends in welcome.limits`);
+        assert.doesNotMatch(src, /\bmaxlength:\s*\d/, `${f}: a length limit the server sends (welcome.limits, or /api/health for the front page)`);
         assert.doesNotMatch(src, /(?<![/*]\s*)\b(?:1000|4000)\b(?!\s*px)/, `${f}: the server's default text limit`);
         // What I may do, decided from my role: welcome.rules says it (state.js may()).
         assert.doesNotMatch(src, new RegExp(`\\b(?:role|my|myRole\\([^)]*\\))\\s*[!=]==\\s*${roleName}`),

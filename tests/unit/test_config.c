@@ -60,6 +60,7 @@ static const struct num_key num_keys[] = {
     NUM(connections_per_ip, 1, 1000000, 256),
     NUM(commands_per_sec, 1, 10000, 20),
     NUM(commands_burst, 1, 100000, 40),
+    NUM(question_checks_per_sec, 1, 10000, 5),
     NUM(http_body_max, 256, 16777216, 16384),
     NUM(out_queue_frames, 4, 100000, 256),
     NUM(out_queue_bytes, 4096, 1073741824, 1048576),

@@ -1413,6 +1413,168 @@ static void question_answer_and_flag_apply_to_questions_of_this_consultation(voi
     expect_refused(f, CLE, &c, CODEV_E_UNKNOWN_CARD);
 }
 
+/* question_check: what the room answers, and that it changes nothing. */
+static int check_q(struct fx *f, int member, const char *text, struct advice_result *res)
+{
+    struct snap s;
+    int rc;
+
+    room_outbox_clear(f->r);
+    snap_take(&s, f->r);
+    rc = room_question_check(f->r, member, text, res);
+    assert_int_equal(f->r->nout, 0);
+    snap_check(&s, f->r);
+    return rc;
+}
+
+static void question_check_answers_without_changing_the_room(void **state)
+{
+    struct fx *f = *state;
+    struct advice_result res = {0};
+    char *long_text = repeat("é", 1001);
+
+    walk_to(f, STEP_CLARIFICATION);
+    assert_int_equal(check_q(f, BEN, "As-tu pensé à en parler à ta directrice ?", &res),
+                     0);
+    assert_true(res.advice_like);
+    assert_non_null(res.cue);
+    assert_string_equal(res.lang, "fr");
+    assert_int_equal(check_q(f, BEN, "Depuis quand est-ce que ça dure ?", &res), 0);
+    assert_false(res.advice_like);
+    assert_null(res.cue);
+    assert_null(res.lang);
+    assert_int_equal(check_q(f, CLE, "Why don't you delegate it?", &res), 0);
+    assert_true(res.advice_like);
+    assert_string_equal(res.lang, "en");
+    /* Refused as question_ask would be, in the same order. */
+    assert_int_equal(check_q(f, ANA, "Depuis quand ?", &res), CODEV_E_NOT_YOUR_ROLE);
+    assert_int_equal(check_q(f, FA, "Depuis quand ?", &res), CODEV_E_NOT_YOUR_ROLE);
+    assert_int_equal(check_q(f, OBS, "Depuis quand ?", &res), CODEV_E_OBSERVER_READ_ONLY);
+    assert_int_equal(check_q(f, BEN, "   ", &res), CODEV_E_TEXT_EMPTY);
+    assert_int_equal(check_q(f, BEN, NULL, &res), CODEV_E_TEXT_EMPTY);
+    assert_int_equal(check_q(f, BEN, long_text, &res), CODEV_E_TEXT_TOO_LONG);
+    long_text[strlen(long_text) - 2] = '\0'; /* 1000 characters */
+    assert_int_equal(check_q(f, BEN, long_text, &res), 0);
+    assert_int_equal(check_q(f, 99, "Depuis quand ?", &res), CODEV_E_UNKNOWN_MEMBER);
+    assert_int_equal(check_q(f, -1, "Depuis quand ?", &res), CODEV_E_UNKNOWN_MEMBER);
+    assert_int_equal(room_question_check(NULL, BEN, "Q", &res), CODEV_E_INTERNAL);
+    assert_int_equal(room_question_check(f->r, BEN, "Q", NULL), CODEV_E_INTERNAL);
+    /* Never through room_apply: it would take a seq and the idempotence ring. */
+    refuse_text(f, BEN, CMD_QUESTION_CHECK, "Depuis quand ?", CODEV_E_INTERNAL);
+    f->now += MIN;
+    assert_int_equal(send(f, FA, CMD_STEP_NEXT), 0); /* contract */
+    assert_int_equal(check_q(f, BEN, "Depuis quand ?", &res), CODEV_E_WRONG_STEP);
+    assert_int_equal(send_target(f, FA, CMD_MEMBER_REMOVE, ids[CLE]), 0);
+    assert_int_equal(check_q(f, CLE, "Depuis quand ?", &res), CODEV_E_MEMBER_REMOVED);
+    free(long_text);
+}
+
+/* A check posts nothing: a member at its per-step card limit may still
+ * check, and asking is what the limit refuses. */
+static void question_check_takes_no_card_of_the_step_budget(void **state)
+{
+    struct room_limits l = default_limits();
+    struct fx *f;
+    struct advice_result res;
+
+    (void)state;
+    l.cards_per_step = 1;
+    f = fx_new_with(&l);
+    walk_to(f, STEP_CLARIFICATION);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(check_q(f, BEN, "Et si tu lui demandais ?", &res), 0);
+    assert_int_equal(f->r->members[BEN].step_cards, 0);
+    assert_int_equal(send_text(f, BEN, CMD_QUESTION_ASK, "Depuis quand ?"), 0);
+    assert_int_equal(check_q(f, BEN, "Et si tu lui demandais ?", &res), 0);
+    assert_true(res.advice_like);
+    refuse_text(f, BEN, CMD_QUESTION_ASK, "Et ensuite ?", CODEV_E_TOO_MANY_CARDS);
+    room_free(f->r);
+    free(f);
+}
+
+/* The verdict is computed when the question is posted, kept on the card,
+ * and visible to its author and the current facilitator only. */
+static void question_verdict_is_kept_for_author_and_facilitator(void **state)
+{
+    struct fx *f = *state;
+    const struct room_card *c;
+    uint32_t advice, clean;
+
+    walk_to(f, STEP_CLARIFICATION);
+    assert_int_equal(
+        send_text(f, BEN, CMD_QUESTION_ASK, "Pourquoi ne pas lui en parler ?"), 0);
+    advice = last_event(f)->card;
+    assert_int_equal(last_event(f)->audience, AUD_ALL);
+    assert_int_equal(send_text(f, CLE, CMD_QUESTION_ASK, "Comment réagit-elle ?"), 0);
+    clean = last_event(f)->card;
+    c = room_card_get(f->r, advice);
+    assert_true(c->advice_like);
+    assert_non_null(c->advice_cue);
+    assert_string_equal(c->advice_lang, "fr");
+    c = room_card_get(f->r, clean);
+    assert_false(c->advice_like);
+    assert_null(c->advice_cue);
+    assert_null(c->advice_lang);
+    c = room_card_get(f->r, advice);
+    assert_true(room_card_advice_visible(f->r, c, FA));
+    assert_true(room_card_advice_visible(f->r, c, BEN));
+    assert_false(room_card_advice_visible(f->r, c, ANA));
+    assert_false(room_card_advice_visible(f->r, c, CLE));
+    assert_false(room_card_advice_visible(f->r, c, OBS));
+    assert_false(room_card_advice_visible(f->r, c, -1));
+    assert_false(room_card_advice_visible(f->r, c, 99));
+    assert_true(room_card_advice_visible(f->r, room_card_get(f->r, clean), CLE));
+    assert_false(room_card_advice_visible(f->r, room_card_get(f->r, clean), BEN));
+    /* Every member still sees the question itself. */
+    for (int m = FA; m <= OBS; m++)
+        assert_true(room_card_visible(f->r, c, m));
+    /* Facilitation handed over: the verdict goes with it. */
+    assert_int_equal(send_target(f, FA, CMD_FACILITATOR_HANDOVER, ids[CLE]), 0);
+    assert_true(room_card_advice_visible(f->r, c, CLE));
+    assert_false(room_card_advice_visible(f->r, c, FA));
+    /* Only questions carry one. */
+    assert_int_equal(send_text(f, BEN, CMD_NOTE_POST, "Pourquoi ne pas lui en parler ?"),
+                     0);
+    c = room_card_get(f->r, last_event(f)->card);
+    assert_false(c->advice_like);
+    assert_false(room_card_advice_visible(f->r, c, BEN));
+}
+
+/* question_park: a private note marked parked, with question_ask's rights,
+ * journaled like any command (it takes a seq) and counted as a card. */
+static void question_park_posts_a_private_parked_note(void **state)
+{
+    struct fx *f = *state;
+    const struct room_event *ev;
+    const struct room_card *c;
+    uint64_t before;
+
+    walk_to(f, STEP_CLARIFICATION);
+    before = f->r->seq;
+    assert_int_equal(send_text(f, BEN, CMD_QUESTION_PARK, "As-tu pensé à déléguer ?"), 0);
+    assert_int_equal(f->r->seq, before + 1);
+    ev = last_event(f);
+    assert_int_equal(ev->type, EV_CARD_ADDED);
+    assert_int_equal(ev->audience, AUD_MEMBER);
+    c = room_card_get(f->r, ev->card);
+    assert_int_equal(c->type, CARD_NOTE);
+    assert_true(c->parked);
+    assert_int_equal(c->consultation, 0);
+    assert_int_equal(c->step, STEP_CLARIFICATION);
+    assert_int_equal(f->r->members[BEN].step_cards, 1);
+    for (int m = FA; m <= OBS; m++) {
+        assert_int_equal(room_event_visible(f->r, ev, m), m == BEN);
+        assert_int_equal(room_card_visible(f->r, c, m), m == BEN);
+    }
+    assert_int_equal(send_text(f, BEN, CMD_NOTE_POST, "une note"), 0);
+    assert_false(room_card_get(f->r, last_event(f)->card)->parked);
+    refuse_text(f, ANA, CMD_QUESTION_PARK, "Q ?", CODEV_E_NOT_YOUR_ROLE);
+    refuse_text(f, OBS, CMD_QUESTION_PARK, "Q ?", CODEV_E_OBSERVER_READ_ONLY);
+    refuse_text(f, BEN, CMD_QUESTION_PARK, " ", CODEV_E_TEXT_EMPTY);
+    walk_to(f, STEP_CONSULTATION);
+    refuse_text(f, BEN, CMD_QUESTION_PARK, "Q ?", CODEV_E_WRONG_STEP);
+}
+
 static void mark_applies_to_contributions_in_consultation_and_synthesis(void **state)
 {
     struct fx *f = *state;
@@ -1869,7 +2031,8 @@ static void enum_names_are_the_wire_names(void **state)
                                        "action_add",         "action_remove",
                                        "learning_post",      "debrief_post",
                                        "hand_raise",         "hand_lower",
-                                       "note_post",          "floor_give",
+                                       "note_post",          "question_check",
+                                       "question_park",      "floor_give",
                                        "floor_end",          "round_start",
                                        "turn_pass",          "round_skip",
                                        "round_stop"};
@@ -1936,6 +2099,8 @@ static void every_command_is_checked_as_its_own_action(void **state)
         RULES_HAND,
         RULES_HAND,
         RULES_NOTE,
+        RULES_QUESTION_ASK,
+        RULES_QUESTION_ASK,
         RULES_FLOOR_GIVE,
         RULES_FLOOR_END,
         RULES_ROUND,
@@ -2048,6 +2213,13 @@ int main(void)
         T(outbox_clear_forgets_events_but_not_seq),
         cmocka_unit_test(enum_names_are_the_wire_names),
         cmocka_unit_test(every_command_is_checked_as_its_own_action),
+        cmocka_unit_test_setup_teardown(question_check_answers_without_changing_the_room,
+                                        setup, teardown),
+        cmocka_unit_test(question_check_takes_no_card_of_the_step_budget),
+        cmocka_unit_test_setup_teardown(
+            question_verdict_is_kept_for_author_and_facilitator, setup, teardown),
+        cmocka_unit_test_setup_teardown(question_park_posts_a_private_parked_note, setup,
+                                        teardown),
         cmocka_unit_test(unknown_names_and_values_give_null_or_minus_one),
     };
 

@@ -59,6 +59,9 @@ export function mountRoom(root, groupId, entry, app) {
         errorText,
         announce,
         send: (type, fields) => conn.send(type, fields),
+        // A read-only query (question_check): its answer or refusal goes
+        // to the caller only.
+        query: (type, fields) => conn.send(type, fields, { quiet: true }),
         act: (type, fields) => { conn.send(type, fields).catch(() => { /* shown by onMessage */ }); },
         openNotes: () => parts && parts.notes.open(),
         switchLanguage: () => app.switchLanguage(),
