@@ -850,6 +850,7 @@ static int dispatch_journal(struct server *s, struct conn *c, struct hub_group *
                             uint64_t seq, bool closed, struct held *h)
 {
     struct room_cmd journaled = *cmd;
+    char order[ROOM_ROUND_TEXT_MAX];
     uint64_t token = ++s->next_token;
     int rc;
 
@@ -857,6 +858,8 @@ static int dispatch_journal(struct server *s, struct conn *c, struct hub_group *
      * journal does not keep: what passed is replayed as forced. */
     if (journaled.type == CMD_STEP_NEXT)
         journaled.flag = true;
+    /* So do the floor's decisions (room_floor.c): journaled as made. */
+    room_floor_journal_form(g->room, &journaled, order, sizeof(order));
     rc = store_submit_cmd(s->store, g->room, idx, &journaled, now, seq, token);
     if (rc) {
         struct group_edge *e = group_edge_get(g);
@@ -889,6 +892,46 @@ static int dispatch_journal(struct server *s, struct conn *c, struct hub_group *
         dispatch_wait_push(s, token, WAITS_WS, c, proto_ack_json(cmd->id, seq, false)))
         log_err("out of memory for a pending ack");
     return 0;
+}
+
+/* A round started in g: the group remembers its first member, so that the
+ * next round (in this session or a later one) starts after them; saved
+ * with the group (room_floor.c). */
+static void dispatch_round_remember(struct server *s, struct hub_group *g, int64_t now)
+{
+    const struct room *r = g->room;
+    uint64_t token;
+
+    if (!r || !r->round.active || r->round.n == 0)
+        return;
+    snprintf(g->round_last, sizeof(g->round_last), "%s",
+             r->members[r->round.order[0]].id);
+    token = ++s->next_token;
+    if (store_submit_group(s->store, g, now, token) ||
+        dispatch_wait_push(s, token, WAITS_NONE, NULL, NULL))
+        log_err("group %s: round start not remembered", g->id);
+}
+
+/*
+ * The turn budget of g's round ran out in auto mode (timer.c checks it at
+ * each tick): the server moves the round on, as round_skip from the
+ * facilitator with variant 1 ("expired"), applied, sent and journaled like
+ * a command (the room refuses that form before the budget has run out, so
+ * the replay at the journaled instant agrees).
+ */
+void dispatch_turn_expire(struct server *s, struct hub_group *g, int64_t now)
+{
+    struct room_cmd cmd = {.type = CMD_ROUND_SKIP, .variant = 1};
+    char uuid[AUTH_UUID_LEN + 1];
+    int rc;
+
+    if (!g->room || g->room->facilitator < 0)
+        return;
+    auth_uuid_new(uuid);
+    snprintf(cmd.id, sizeof(cmd.id), "turn-expire-%s", uuid);
+    rc = dispatch_apply(s, g, NULL, g->room->facilitator, &cmd, now);
+    if (rc) /* tried again at the next tick */
+        log_warn("group %s: expired turn not moved on: %s", g->id, codev_err_name(rc));
 }
 
 /* hub_sync replaced g's invite (a member was removed): save the group so
@@ -958,7 +1001,10 @@ int dispatch_apply(struct server *s, struct hub_group *g, struct conn *c, int id
     timer_group_update(s, g);
     g->room_active_ms = now;
     dispatch_group_save_rotated(s, g, now);
-    return dispatch_journal(s, c, g, idx, cmd, now, seq, closed, h);
+    rc = dispatch_journal(s, c, g, idx, cmd, now, seq, closed, h);
+    if (!rc && cmd->type == CMD_ROUND_START)
+        dispatch_round_remember(s, g, now);
+    return rc;
 }
 
 /*

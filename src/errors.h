@@ -89,6 +89,12 @@
       "This display link is not valid (revoked or replaced).")                           \
     X(TOO_MANY_DISPLAYS, "too_many_displays",                                            \
       "This group has as many displays open as it may.")                                 \
+    X(NO_FLOOR, "no_floor", "Nobody has the floor.")                                     \
+    X(NOT_SPEAKER, "not_speaker", "Only the member who has the floor can do this.")      \
+    X(NO_ROUND, "no_round", "No round is running.")                                      \
+    X(ROUND_ACTIVE, "round_active", "A round is running: skip or stop it first.")        \
+    X(ROUND_EMPTY, "round_empty", "Nobody connected can take a turn in this step.")      \
+    X(MEMBER_OFFLINE, "member_offline", "That member is not connected.")                 \
     X(INTERNAL, "internal", "Internal error.")
 
 enum codev_err {

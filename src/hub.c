@@ -576,8 +576,8 @@ static void hub_wipe(char **text)
  * Makes g's closed room its text-free version, in place (the same room, so
  * that pointers and member indexes held elsewhere stay valid): cards become
  * hidden placeholders (their ids stay taken), problems, contracts, acks,
- * refocus counts, hands and debriefs go, and the clock is reset, exactly as
- * hub_closed_room_new builds it at start-up.
+ * refocus counts, hands, debriefs and the floor balance go, and the clock is
+ * reset, exactly as hub_closed_room_new builds it at start-up.
  */
 static void hub_room_strip(struct hub_group *g)
 {
@@ -606,8 +606,11 @@ static void hub_room_strip(struct hub_group *g)
         hub_wipe(&r->debriefs[i].comment);
     }
     r->ndebriefs = 0;
-    for (size_t i = 0; i < r->nmembers; i++)
+    for (size_t i = 0; i < r->nmembers; i++) {
         r->members[i].hand = 0;
+        /* The balance is in the history (session_floor), not the closed room. */
+        memset(r->members[i].floor, 0, sizeof(r->members[i].floor));
+    }
     clock_init(&r->clock, 0, 0);
     r->version++; /* a view cached before the strip holds the text: never serve it */
 }
@@ -662,6 +665,7 @@ struct hub_group *hub_group_snapshot_new(const struct hub_group *g)
     memcpy(c->language, g->language, sizeof(c->language));
     memcpy(c->facilitator, g->facilitator, sizeof(c->facilitator));
     memcpy(c->creator, g->creator, sizeof(c->creator));
+    memcpy(c->round_last, g->round_last, sizeof(c->round_last));
     c->format = g->format;
     c->retention = g->retention;
     c->name = strdup(g->name);
@@ -839,6 +843,10 @@ int hub_session_attach(struct hub *h, struct hub_group *g, struct room *r)
     r->limits.rewrites_max = h->room_limits.rewrites_max;
     r->limits.journal_bytes_max = h->room_limits.journal_bytes_max;
     r->limits.member_share = h->room_limits.member_share;
+    /* The group's memory of its last round (a rebuilt room knows its own
+     * rounds; the group's is as recent or more). */
+    if (g->round_last[0])
+        room_round_seed_set(r, g->round_last);
     g->room = r;
     g->opened_once = true;
     g->room_counted = true;

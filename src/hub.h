@@ -82,6 +82,9 @@ struct hub_group {
                                   * "" (made before it was kept: counted nowhere) */
     bool display_set;            /* a display link exists (display_hash) */
     uint8_t display_hash[AUTH_HASH_LEN]; /* SHA-256 of its token, like the invite's */
+    char round_last[AUTH_UUID_LEN + 1];  /* first member of the group's last round
+                                          * (tour de table), or "": where the next
+                                          * round starts, across sessions (room_floor.c) */
     struct hub_group *next;              /* hash bucket chain */
 };
 

@@ -23,7 +23,8 @@ enum proto_ftype {
     FT_BOOL,
     FT_KIND,
     FT_DIMENSION,
-    FT_OUTCOME
+    FT_OUTCOME,
+    FT_MODE
 };
 
 static const struct {
@@ -37,7 +38,7 @@ static const struct {
     {FLD_KIND, "kind", FT_KIND},          {FLD_DIMENSION, "dimension", FT_DIMENSION},
     {FLD_OUTCOME, "outcome", FT_OUTCOME}, {FLD_FLAGGED, "flagged", FT_BOOL},
     {FLD_MARKED, "marked", FT_BOOL},      {FLD_OBSERVER, "observer", FT_BOOL},
-    {FLD_FORCE, "force", FT_BOOL},
+    {FLD_FORCE, "force", FT_BOOL},        {FLD_MODE, "mode", FT_MODE},
 };
 
 static const struct {
@@ -141,10 +142,12 @@ static int proto_get_field(json_t *root, unsigned flag, bool required,
     case FT_KIND:
     case FT_DIMENSION:
     case FT_OUTCOME:
+    case FT_MODE:
         if (!json_is_string(v))
             return proto_fail(err, CODEV_E_BAD_FIELD, name, "must be a string");
         x = type == FT_KIND        ? room_kind_from_name(json_string_value(v))
             : type == FT_DIMENSION ? room_dimension_from_name(json_string_value(v))
+            : type == FT_MODE      ? room_round_mode_from_name(json_string_value(v))
                                    : room_outcome_from_name(json_string_value(v));
         if (x < 0)
             return proto_fail(err, CODEV_E_BAD_FIELD, name, "unknown value");
@@ -458,6 +461,83 @@ static json_t *proto_hands_json(const struct room *r)
     return a;
 }
 
+/* {"member_id", "since_ms"} of whoever has the floor, or null. */
+static json_t *proto_floor_json(const struct room *r)
+{
+    if (r->floor_member < 0)
+        return json_null();
+    return json_pack("{s:o, s:I}", "member_id", member_id_or_null(r, r->floor_member),
+                     "since_ms", (json_int_t)r->floor_since_ms);
+}
+
+/* The round of the current step (running, or over and kept until the step
+ * changes), or null. */
+static json_t *proto_round_json(const struct room *r)
+{
+    const struct room_round *rd = &r->round;
+    json_t *order = json_array();
+
+    if (rd->n == 0) {
+        json_decref(order);
+        return json_null();
+    }
+    for (unsigned i = 0; order && i < rd->n; i++)
+        json_array_append_new(order,
+                              json_pack("{s:o, s:s}", "member_id",
+                                        member_id_or_null(r, rd->order[i]), "status",
+                                        room_turn_status_name(rd->status[i])));
+    return json_pack("{s:b, s:s, s:s, s:o, s:I, s:i, s:o}", "active", rd->active, "step",
+                     step_name(rd->step), "mode", room_round_mode_name(rd->mode),
+                     "turn_ms", rd->turn_ms ? json_integer(rd->turn_ms) : json_null(),
+                     "started_ms", (json_int_t)rd->started_ms, "position", (int)rd->pos,
+                     "order", order);
+}
+
+/* {"ms", "turns", "passes"} */
+static json_t *proto_tally_json(const struct room_floor_tally *t)
+{
+    return json_pack("{s:I, s:I, s:I}", "ms", (json_int_t)t->ms, "turns",
+                     (json_int_t)t->turns, "passes", (json_int_t)t->passes);
+}
+
+/* One member's balance: the session's totals and each step where they
+ * held the floor (the floor they hold now is not in it: add the time
+ * since floor.since_ms). */
+static json_t *proto_balance_entry_json(const struct room *r, int m)
+{
+    struct room_floor_tally total = {0};
+    json_t *steps = json_object();
+
+    for (int k = 0; steps && k < STEP_COUNT; k++) {
+        const struct room_floor_tally *t = &r->members[m].floor[k];
+        if (!t->ms && !t->turns && !t->passes)
+            continue;
+        total.ms += t->ms;
+        total.turns += t->turns;
+        total.passes += t->passes;
+        json_object_set_new(steps, step_name(k), proto_tally_json(t));
+    }
+    return json_pack("{s:s, s:I, s:I, s:I, s:o}", "member_id", r->members[m].id, "ms",
+                     (json_int_t)total.ms, "turns", (json_int_t)total.turns, "passes",
+                     (json_int_t)total.passes, "steps", steps);
+}
+
+/* The balance of every member who has held the floor this session. */
+static json_t *proto_balance_json(const struct room *r)
+{
+    json_t *a = json_array();
+
+    for (size_t i = 0; a && i < r->nmembers; i++) {
+        bool any = false;
+        for (int k = 0; k < STEP_COUNT; k++)
+            any |= r->members[i].floor[k].ms || r->members[i].floor[k].turns ||
+                   r->members[i].floor[k].passes;
+        if (any)
+            json_array_append_new(a, proto_balance_entry_json(r, (int)i));
+    }
+    return a;
+}
+
 /* The snapshot as member sees it; with the clock only when with_clock (the
  * clock changes with time, not with the room's version). */
 static json_t *proto_room_build(const struct room *r, int member, int64_t now_ms,
@@ -494,7 +574,11 @@ static json_t *proto_room_build(const struct room *r, int member, int64_t now_ms
         json_object_set_new(j, "cofacilitator", member_id_or_null(r, r->cofacilitator));
         json_object_set_new(j, "facilitator_away",
                             member_id_or_null(r, r->facilitator_away));
+        json_object_set_new(j, "floor", proto_floor_json(r));
+        json_object_set_new(j, "round", proto_round_json(r));
     }
+    if (j && member >= 0 && member == r->facilitator)
+        json_object_set_new(j, "balance", proto_balance_json(r));
     if (j && with_clock)
         json_object_set_new(j, "clock", proto_clock_json(r, now_ms));
     return j;
@@ -727,6 +811,13 @@ static json_t *proto_event_build(const struct room *r, const struct room_event *
     case EV_DEBRIEF:
         json_object_set_new(j, "debrief", proto_debrief_json(r, ev->index));
         break;
+    case EV_FLOOR:
+        json_object_set_new(j, "floor", proto_floor_json(r));
+        json_object_set_new(j, "round", proto_round_json(r));
+        break;
+    case EV_BALANCE:
+        json_object_set_new(j, "balance", proto_balance_entry_json(r, ev->member));
+        break;
     case EV_CLOSED:
     case EV_TYPE_COUNT:
         break;
@@ -758,10 +849,31 @@ json_t *proto_check_ack_json(const char *id, const struct advice_result *res)
                      res->advice_like, "cues", proto_cues_json(res->cue, res->lang));
 }
 
+/* The floor as of now_ms for a tick: who, since when, for how long, and
+ * with a turn budget the remaining turn time (negative once over). */
+static json_t *proto_floor_now_json(const struct room *r, int64_t now_ms)
+{
+    json_t *j;
+
+    if (r->floor_member < 0)
+        return json_null();
+    j = json_pack("{s:o, s:I, s:I}", "member_id", member_id_or_null(r, r->floor_member),
+                  "since_ms", (json_int_t)r->floor_since_ms, "elapsed_ms",
+                  (json_int_t)(now_ms - r->floor_since_ms));
+    if (j && r->round.active && r->round.turn_ms > 0) {
+        json_object_set_new(j, "turn_ms", json_integer(r->round.turn_ms));
+        json_object_set_new(
+            j, "remaining_ms",
+            json_integer(r->round.turn_ms - (now_ms - r->floor_since_ms)));
+    }
+    return j;
+}
+
 json_t *proto_tick_json(const struct room *r, int64_t now_ms)
 {
-    return json_pack("{s:s, s:I, s:o}", "type", "tick", "server_ms", (json_int_t)now_ms,
-                     "clock", proto_clock_json(r, now_ms));
+    return json_pack("{s:s, s:I, s:o, s:o}", "type", "tick", "server_ms",
+                     (json_int_t)now_ms, "clock", proto_clock_json(r, now_ms), "floor",
+                     proto_floor_now_json(r, now_ms));
 }
 
 json_t *proto_display_welcome_json(const struct hub_group *g, int64_t now_ms)

@@ -62,6 +62,8 @@
 /* Most events one command appends: hands lowered, a new consultation and
  * the new step (step_next from opening, consultation_new). */
 #define ROOM_EVENTS_PER_CMD 3
+/* What a step change may add: the floor's end (balance) and the floor. */
+#define ROOM_FLOOR_EVENTS 2
 /* timer_add takes at most one hour either way. */
 #define ROOM_TIMER_ADD_MAX_S 3600
 /* timer_set takes a remaining time up to the largest budget. */
@@ -172,6 +174,10 @@ int room_rewrite_check(const struct room *r, uint32_t writes)
  * record's fixed part. */
 static uint64_t room_journal_cost(const struct room_cmd *cmd)
 {
+    /* round_start's text is the order the server journals (a replay
+     * carries it; a live command has none): the same cost either way. */
+    if (cmd->type == CMD_ROUND_START)
+        return ROOM_JOURNAL_OVERHEAD;
     return ROOM_JOURNAL_OVERHEAD + room_json_len(cmd->text) + room_json_len(cmd->due);
 }
 
@@ -295,12 +301,13 @@ static int room_step_change(struct room *r, enum step to, bool open_consultation
 
     if (open_consultation && room_budget_check(r, 1, 0, ROOM_CONSULTATION_OVERHEAD))
         return CODEV_E_ROOM_FULL;
-    if (room_events_reserve(r, ROOM_EVENTS_PER_CMD))
+    if (room_events_reserve(r, ROOM_EVENTS_PER_CMD + ROOM_FLOOR_EVENTS))
         return CODEV_E_INTERNAL;
     if (open_consultation && array_grow((void **)&r->consultations, &r->consultations_cap,
                                         r->nconsultations + 1, sizeof(*r->consultations)))
         return CODEV_E_INTERNAL;
 
+    room_floor_leave_step(r, actor, now_ms);
     room_clock_fold(r, now_ms);
     for (size_t i = 0; i < r->nmembers; i++) {
         hands |= room_hand_drop(r, (int)i);
@@ -590,7 +597,9 @@ static int room_cmd_member_remove(struct room *r, int member, const struct room_
         return CODEV_E_UNKNOWN_MEMBER;
     if (t == member || t == room_client_current(r))
         return CODEV_E_BAD_TARGET;
-    if (room_events_reserve(r, 3))
+    if (room_floor_member_gone_check(r, cmd, t))
+        return CODEV_E_BAD_FIELD;
+    if (room_events_reserve(r, 3 + ROOM_FLOOR_EVENTS))
         return CODEV_E_INTERNAL;
     r->members[t].removed = true;
     if (r->facilitator_away == t)
@@ -599,6 +608,7 @@ static int room_cmd_member_remove(struct room *r, int member, const struct room_
     if (room_hand_drop(r, t))
         room_emit(r, EV_HANDS, AUD_ALL, t, 0, -1, now_ms);
     room_cofacilitator_drop(r, t, now_ms);
+    room_floor_member_gone(r, cmd, t, member, now_ms);
     return 0;
 }
 
@@ -615,14 +625,18 @@ static int room_cmd_role_set(struct room *r, int member, const struct room_cmd *
         return CODEV_E_BAD_TARGET;
     if (r->members[t].observer == cmd->flag)
         return CODEV_E_ALREADY_DONE;
-    if (room_events_reserve(r, 3))
+    if (cmd->flag && room_floor_member_gone_check(r, cmd, t))
+        return CODEV_E_BAD_FIELD;
+    if (room_events_reserve(r, 3 + ROOM_FLOOR_EVENTS))
         return CODEV_E_INTERNAL;
     r->members[t].observer = cmd->flag;
     room_emit(r, EV_ROLE, AUD_ALL, t, 0, -1, now_ms);
     if (cmd->flag && room_hand_drop(r, t))
         room_emit(r, EV_HANDS, AUD_ALL, t, 0, -1, now_ms);
-    if (cmd->flag)
+    if (cmd->flag) {
         room_cofacilitator_drop(r, t, now_ms);
+        room_floor_member_gone(r, cmd, t, member, now_ms);
+    }
     return 0;
 }
 
@@ -760,6 +774,13 @@ static int room_dispatch(struct room *r, int member, const struct room_cmd *cmd,
         return room_cmd_cofacilitator_set(r, cmd, now_ms);
     case CMD_FACILITATOR_RECLAIM:
         return room_cmd_reclaim(r, member, now_ms);
+    case CMD_FLOOR_GIVE:
+    case CMD_FLOOR_END:
+    case CMD_ROUND_START:
+    case CMD_TURN_PASS:
+    case CMD_ROUND_SKIP:
+    case CMD_ROUND_STOP:
+        return room_floor_dispatch(r, member, cmd, now_ms);
     default:
         return CODEV_E_UNKNOWN_TYPE;
     }
@@ -833,6 +854,7 @@ int room_apply(struct room *r, int member, const struct room_cmd *cmd, int64_t n
         if (!grown)
             return CODEV_E_INTERNAL;
     }
+    r->round_moved = false;
     err = room_dispatch(r, member, cmd, now_ms);
     if (err) {
         free(grown);

@@ -129,6 +129,48 @@ struct room_seen {
     uint64_t seq;  /* the sequence number the command was acked with */
 };
 
+/* One member's floor in one step (room_floor.c): the time they held it,
+ * the turns they took and the turns of a round they passed. */
+struct room_floor_tally {
+    int64_t ms;
+    uint32_t turns;
+    uint32_t passes;
+};
+
+/* A round's turn budget bounds (round_start "seconds"; 0 or absent: none). */
+#define ROOM_TURN_MIN_S 10
+#define ROOM_TURN_MAX_S 1800
+
+/* What the server does when a round's turn budget runs out. */
+enum room_round_mode { ROUND_SIGNAL, ROUND_AUTO, ROUND_MODE_COUNT };
+
+/* Where each member of a round's order stands. */
+enum room_turn_status {
+    TURN_PENDING,  /* not reached yet */
+    TURN_SPEAKING, /* has the floor now */
+    TURN_SPOKE,    /* took the turn and ended it (or the round was stopped) */
+    TURN_PASSED,   /* passed (turn_pass) */
+    TURN_SKIPPED,  /* skipped by the facilitator, or removed while speaking */
+    TURN_EXPIRED,  /* moved on by the server when the turn budget ran out */
+    TURN_ABSENT,   /* offline when the turn came: skipped */
+    TURN_STATUS_COUNT
+};
+
+/* A tour de table (room_floor.c). order holds member indexes, at most one
+ * per member; pos is the current position, n once the round is over. */
+struct room_round {
+    bool active;        /* the round runs; false: over or stopped (kept for
+                         * display until the step changes), or none (n 0) */
+    enum step step;     /* the step it was started in */
+    int mode;           /* enum room_round_mode */
+    int64_t turn_ms;    /* turn budget, 0 for none */
+    int64_t started_ms; /* round_start's instant */
+    unsigned n;         /* members in the order, <= ROOM_MEMBERS_HARD_MAX */
+    unsigned pos;       /* current position, n when over */
+    int order[ROOM_MEMBERS_HARD_MAX];
+    uint8_t status[ROOM_MEMBERS_HARD_MAX]; /* enum room_turn_status */
+};
+
 struct room_member {
     char id[ROOM_ID_LEN + 1];
     char *name;          /* display name, owned */
@@ -148,6 +190,8 @@ struct room_member {
     unsigned seen_n;        /* entries in use */
     unsigned seen_cap;      /* entries allocated */
     unsigned seen_next;     /* once full: the oldest entry, next to replace */
+    /* The floor balance (room_floor.c): per step, time held and turns. */
+    struct room_floor_tally floor[STEP_COUNT];
 };
 
 struct room_consultation {
@@ -198,7 +242,9 @@ struct room_debrief {
     X(HANDS, "hands")                   /* the hand queue changed */                     \
     X(DEBRIEF, "debrief")               /* an earlier plan item was debriefed */         \
     X(CLOSED, "closed")                 /* the session closed */                         \
-    X(COFACILITATOR, "cofacilitator")   /* the co-facilitator was named or cleared */
+    X(COFACILITATOR, "cofacilitator")   /* the co-facilitator was named or cleared */ \
+    X(FLOOR, "floor")                   /* the floor or the round changed (room_floor.c) */ \
+    X(BALANCE, "balance")               /* a member's floor tally changed (facilitator) */
 
 enum room_event_type {
 #define ROOM_EVENT_ENUM(suffix, wire) EV_##suffix,
@@ -209,9 +255,10 @@ enum room_event_type {
 /* clang-format on */
 
 enum room_audience {
-    AUD_ALL,               /* every member and observer */
-    AUD_MEMBER,            /* one member only (event.member) */
-    AUD_CLIENT_FACILITATOR /* the current client and the facilitator */
+    AUD_ALL,                /* every member and observer */
+    AUD_MEMBER,             /* one member only (event.member) */
+    AUD_CLIENT_FACILITATOR, /* the current client and the facilitator */
+    AUD_FACILITATOR         /* the facilitator only (whoever it is at fan-out) */
 };
 
 struct room_event {
@@ -285,6 +332,14 @@ struct room {
                                plus ROOM_*_OVERHEAD per item */
     uint64_t journal_bytes; /* bytes of every accepted command's text, rewrites
                                included, plus ROOM_JOURNAL_OVERHEAD each */
+
+    /* The floor (room_floor.c): who speaks now, since when, and the round. */
+    int floor_member;       /* member index, or -1: nobody has the floor */
+    int64_t floor_since_ms; /* when they got it */
+    struct room_round round;
+    bool round_moved; /* the last command moved the round on (journal form) */
+    int round_seed;   /* first member of the group's previous round, or -1:
+                         edge-provided memory, read by a live round_start only */
 };
 
 /* The fields a command may carry on the wire (proto/README.md section 2.3),
@@ -304,6 +359,7 @@ enum room_cmd_field {
     FLD_MARKED = 1u << 10,   /* "marked" -> cmd.flag */
     FLD_OBSERVER = 1u << 11, /* "observer" -> cmd.flag */
     FLD_FORCE = 1u << 12,    /* "force" -> cmd.flag */
+    FLD_MODE = 1u << 13,     /* "mode" (auto | signal) -> cmd.variant */
 };
 
 /*
@@ -369,7 +425,13 @@ enum room_cmd_field {
     X(QUESTION_CHECK, "question_check", RULES_QUESTION_ASK, FLD_TEXT, 0)                 \
     X(QUESTION_PARK, "question_park", RULES_QUESTION_ASK, FLD_TEXT, 0)                   \
     X(COFACILITATOR_SET, "cofacilitator_set", RULES_COFACILITATOR, 0, FLD_MEMBER)        \
-    X(FACILITATOR_RECLAIM, "facilitator_reclaim", RULES_RECLAIM, 0, 0)
+    X(FACILITATOR_RECLAIM, "facilitator_reclaim", RULES_RECLAIM, 0, 0) \
+    X(FLOOR_GIVE, "floor_give", RULES_FLOOR_GIVE, FLD_MEMBER, 0)                         \
+    X(FLOOR_END, "floor_end", RULES_FLOOR_END, 0, 0)                                     \
+    X(ROUND_START, "round_start", RULES_ROUND, 0, FLD_SECONDS | FLD_MODE)                \
+    X(TURN_PASS, "turn_pass", RULES_TURN_PASS, 0, 0)                                     \
+    X(ROUND_SKIP, "round_skip", RULES_ROUND, 0, 0)                                       \
+    X(ROUND_STOP, "round_stop", RULES_ROUND, 0, 0)
 
 enum room_cmd_type {
 #define ROOM_CMD_ENUM(suffix, wire, action, required, optional) CMD_##suffix,
@@ -501,5 +563,41 @@ int room_kind_from_name(const char *name);
 int room_dimension_from_name(const char *name);
 int room_outcome_from_name(const char *name);
 int room_cmd_from_name(const char *name);
+
+/* ---- the floor, rounds and balance (room_floor.c) ------------------------ */
+
+/* Wire names of enum room_round_mode ("signal", "auto") and enum
+ * room_turn_status ("pending" ... "absent"); NULL out of range; -1 when
+ * unknown. */
+const char *room_round_mode_name(int mode);
+int room_round_mode_from_name(const char *name);
+const char *room_turn_status_name(int status);
+
+/* Gives the room the group's memory of its previous round: member_id (or
+ * NULL / "" for none) was the first of it, so the next round starts after
+ * them. Not a command and not journaled: only a live round_start reads it,
+ * and its journal record carries the order it computed. */
+void room_round_seed_set(struct room *r, const char *member_id);
+
+/* Has the current turn of an active round used its whole budget at now_ms
+ * (any mode)? And the same in auto mode, where the edge then applies
+ * round_skip as the facilitator with variant 1 (room_floor.c). */
+bool room_floor_turn_due(const struct room *r, int64_t now_ms);
+bool room_floor_turn_auto_due(const struct room *r, int64_t now_ms);
+
+/* Room for a round_start's journaled order: member ids and spaces. */
+#define ROOM_ROUND_TEXT_MAX (ROOM_MEMBERS_HARD_MAX * (ROOM_ID_LEN + 1) + 1)
+
+/*
+ * Turns cmd, just accepted live by room_apply on r, into the form to
+ * journal, so that a replay without presence or the group's memory makes
+ * the same decisions: floor_give gets flag (its presence check passed);
+ * round_start gets text = the order it computed (written into buf of cap
+ * >= ROOM_ROUND_TEXT_MAX bytes); a command that moved a round on gets card
+ * = the round's position after it + 1. Other commands are left as they
+ * are.
+ */
+void room_floor_journal_form(const struct room *r, struct room_cmd *cmd, char *buf,
+                             size_t cap);
 
 #endif

@@ -50,6 +50,8 @@ struct room *room_new(const char *session_id, const int64_t *budget_ms,
     r->facilitator = -1;
     r->cofacilitator = -1;
     r->facilitator_away = -1;
+    r->floor_member = -1;
+    r->round_seed = -1;
     r->limits = *limits;
     if (r->limits.members_max > ROOM_MEMBERS_HARD_MAX)
         r->limits.members_max = ROOM_MEMBERS_HARD_MAX;
@@ -261,6 +263,8 @@ bool room_event_visible(const struct room *r, const struct room_event *ev, int m
         return false;
     else if (ev->audience == AUD_MEMBER)
         audience = member == ev->member;
+    else if (ev->audience == AUD_FACILITATOR)
+        audience = member == r->facilitator;
     else if (ev->audience == AUD_CLIENT_FACILITATOR)
         audience = member == r->facilitator ||
                    (ev->index >= 0 && (size_t)ev->index < r->nconsultations &&

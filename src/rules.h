@@ -56,6 +56,10 @@ enum rules_action {
     RULES_COFACILITATOR,   /* cofacilitator_set */
     RULES_RECLAIM,         /* facilitator_reclaim (plus: only the facilitator who
                               was away) */
+    RULES_FLOOR_GIVE,      /* floor_give */
+    RULES_FLOOR_END,       /* floor_end (plus: the speaker or the facilitator) */
+    RULES_ROUND,           /* round_start, round_skip, round_stop */
+    RULES_TURN_PASS,       /* turn_pass (plus: the speaker of a round) */
     RULES_ACTION_COUNT
 };
 

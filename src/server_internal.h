@@ -490,6 +490,10 @@ void dispatch_group_drop(struct server *s, struct hub_group *g, const char *why)
  * that the old code stays dead after a restart (retried later on failure). */
 void dispatch_group_save_rotated(struct server *s, struct hub_group *g, int64_t now);
 
+/* g's round turn ran out in auto mode: the server moves it on (a journaled
+ * round_skip from the facilitator; dispatch.c explains). */
+void dispatch_turn_expire(struct server *s, struct hub_group *g, int64_t now);
+
 /* Drops the cached welcome views no connection still writes (all: every
  * one, at exit). */
 void dispatch_views_trim(struct server *s, bool all);

@@ -352,6 +352,14 @@ struct store_consultation_history {
     struct store_step_time steps[STEP_COUNT]; /* topic .. learning; others zero */
 };
 
+/* One member's floor in a closed session (the balance, room_floor.c):
+ * time held, turns and passes per step, and their sums. */
+struct store_floor_history {
+    char member[AUTH_UUID_LEN + 1];
+    struct room_floor_tally steps[STEP_COUNT];
+    struct room_floor_tally total;
+};
+
 struct store_session_history {
     char id[AUTH_UUID_LEN + 1];
     int64_t opened_ms;
@@ -359,6 +367,9 @@ struct store_session_history {
     struct store_step_time opening;
     struct store_consultation_history *consultations;
     size_t nconsultations;
+    struct store_floor_history *floor; /* members who held the floor, in the
+                                          order they first did per member id */
+    size_t nfloor;
 };
 
 struct store_history {

@@ -218,6 +218,9 @@ static const char sql_session_closed[] =
     "   SET closed_ms = ?1, retention = ?2, opening_planned_ms = ?3,"
     "       opening_used_ms = ?4, closed_seq = ?6, closed_cards = ?7"
     " WHERE id = ?5";
+static const char sql_session_floor[] =
+    "INSERT OR REPLACE INTO session_floor"
+    "     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 static const char sql_journal_delete[] =
     "DELETE FROM journal WHERE session_id = ?1";
 // clang-format on
@@ -261,6 +264,15 @@ static int finalize_records(sqlite3 *db, const char *sid, const struct store_rep
                               (int64_t)c->variant, step_name(c->step),
                               (int64_t)c->consultation, c->created_ms, c->text);
     }
+    /* The balance: every member's floor, per step where they held it. */
+    for (size_t i = 0; !rc && i < r->nmembers; i++)
+        for (int k = 0; !rc && k < STEP_COUNT; k++) {
+            const struct room_floor_tally *t = &r->members[i].floor[k];
+            if (t->ms || t->turns || t->passes)
+                rc = store_db_run(db, sql_session_floor, "tttiii", sid, r->members[i].id,
+                                  step_name((enum step)k), t->ms, (int64_t)t->turns,
+                                  (int64_t)t->passes);
+        }
     for (size_t i = 0; !rc && i < r->ndebriefs; i++) {
         const struct room_debrief *d = &r->debriefs[i];
         if (d->outcome >= 0)
@@ -304,7 +316,7 @@ static int load_groups(struct store *s, struct hub *h, struct store_load_report 
         "SELECT id, name, language, format, facilitator, invite_hash, retention,"
         "       coalesce(active_ms, created_ms),"
         "       EXISTS (SELECT 1 FROM sessions WHERE group_id = groups.id),"
-        "       creator, display_hash"
+        "       creator, display_hash, round_last"
         "  FROM groups"
         " ORDER BY rowid";
     // clang-format on
@@ -330,6 +342,7 @@ static int load_groups(struct store *s, struct hub *h, struct store_load_report 
             hub_display_load(g, sqlite3_column_bytes(st, 10) == AUTH_HASH_LEN
                                     ? sqlite3_column_blob(st, 10)
                                     : NULL);
+            store_id_copy(g->round_last, store_col_text(st, 11));
         }
         rep->groups += rc == 0;
     }

@@ -155,6 +155,19 @@ static const char *const migrations[] = {
      * token, like invite_hash; NULL when the group has no display link. */
     "ALTER TABLE groups ADD COLUMN display_hash BLOB"
     "  CHECK (display_hash IS NULL OR length(display_hash) = 32);",
+    /* 6: the floor (room_floor.c): where the group's next round starts
+     * (the first member of its last round), and each closed session's
+     * balance: per member and step, the time they held the floor, their
+     * turns and their passes (the facilitator's history). */
+    "ALTER TABLE groups ADD COLUMN round_last TEXT;"
+    "CREATE TABLE session_floor ("
+    "  session_id TEXT NOT NULL REFERENCES sessions(id),"
+    "  member TEXT NOT NULL,"
+    "  step TEXT NOT NULL,"
+    "  floor_ms INTEGER NOT NULL,"
+    "  turns INTEGER NOT NULL,"
+    "  passes INTEGER NOT NULL,"
+    "  PRIMARY KEY (session_id, member, step));",
 };
 // clang-format on
 

@@ -42,13 +42,16 @@
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_GROUP_UPSERT] =
         "INSERT INTO groups (id, name, language, format, facilitator, invite_hash,"
-        "                    retention, created_ms, active_ms, creator, display_hash)"
-        "     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, nullif(?9, ''), ?10)"
+        "                    retention, created_ms, active_ms, creator, display_hash,"
+        "                    round_last)"
+        "     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, nullif(?9, ''), ?10,"
+        "             nullif(?11, ''))"
         " ON CONFLICT (id) DO UPDATE"
         "        SET name = excluded.name, language = excluded.language,"
         "            format = excluded.format, facilitator = excluded.facilitator,"
         "            invite_hash = excluded.invite_hash, retention = excluded.retention,"
-        "            active_ms = excluded.active_ms, display_hash = excluded.display_hash",
+        "            active_ms = excluded.active_ms, display_hash = excluded.display_hash,"
+        "            round_last = excluded.round_last",
     [ST_MEMBER_UPSERT] =
         "INSERT INTO members (id, group_id, ordinal, name, key_hash, observer, removed)"
         "     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
@@ -310,7 +313,8 @@ int store_group_write(struct store *s, const struct hub_group *g, int64_t now_ms
         sqlite3_bind_text(st, 9, g->creator, -1, SQLITE_STATIC) |
         (g->display_set
              ? sqlite3_bind_blob(st, 10, g->display_hash, AUTH_HASH_LEN, SQLITE_STATIC)
-             : sqlite3_bind_null(st, 10));
+             : sqlite3_bind_null(st, 10)) |
+        sqlite3_bind_text(st, 11, g->round_last, -1, SQLITE_STATIC);
     rc = store_stmt_run(st, b);
     if (rc)
         return rc;

@@ -33,7 +33,8 @@
 #include "errors.h"
 #include "log.h"
 
-#define CLOSE_HELLO_TIMEOUT 4004 /* application close code (4000-4999) */
+#define CLOSE_HELLO_TIMEOUT  4004 /* application close code (4000-4999) */
+#define TIMER_TURNS_PER_SLOT 64   /* expired turns moved on per slot and tick */
 
 /* ---- idle sessions and unused groups ----------------------------------------- */
 
@@ -46,12 +47,14 @@ static unsigned tick_slot_of(const struct hub_group *g)
     return (unsigned)(util_fnv1a64(g->id) % TICK_SLOTS);
 }
 
-/* Puts g in its tick slot while its clock runs and someone is connected,
- * takes it out otherwise. Call after anything that may change either. */
+/* Puts g in its tick slot while its clock runs or someone has the floor
+ * (the tick carries the floor's time) and someone is connected, takes it
+ * out otherwise. Call after anything that may change either. */
 void timer_group_update(struct server *s, struct hub_group *g)
 {
     struct group_edge *e = g->edge;
-    bool want = e && g->room && g->room->clock.running && e->conns;
+    bool want = e && g->room && (g->room->clock.running || g->room->floor_member >= 0) &&
+                e->conns;
     struct group_edge **head = &s->ticking[tick_slot_of(g)];
 
     if (!e)
@@ -135,6 +138,16 @@ static void timer_away_sweep(struct server *s, int64_t mono)
  * queue. Each group is served once a second. */
 static void timer_tick_slot(struct server *s, unsigned slot, int64_t now)
 {
+    struct hub_group *due[TIMER_TURNS_PER_SLOT];
+    size_t ndue = 0;
+
+    /* Turns over in auto mode move on first (outside the walk: moving on
+     * may take the group out of the list); the rest at the next tick. */
+    for (struct group_edge *e = s->ticking[slot]; e; e = e->tick_next)
+        if (ndue < TIMER_TURNS_PER_SLOT && room_floor_turn_auto_due(e->group->room, now))
+            due[ndue++] = e->group;
+    for (size_t i = 0; i < ndue; i++)
+        dispatch_turn_expire(s, due[i], now);
     for (struct group_edge *e = s->ticking[slot]; e; e = e->tick_next) {
         struct hub_group *g = e->group;
         json_t *j = proto_tick_json(g->room, now);

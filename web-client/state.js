@@ -58,6 +58,9 @@ function normalizeRoom(room) {
     room.debriefs = room.debriefs || [];
     room.consultations = room.consultations || [];
     for (const c of room.consultations) c.acks = c.acks || [];
+    room.floor = room.floor || null;
+    room.round = room.round || null;
+    room.balance = room.balance || [];
     return room;
 }
 
@@ -229,6 +232,20 @@ export function apply(s, msg) {
     case 'debrief':
         if (msg.debrief) upsert(r.debriefs, msg.debrief);
         break;
+    case 'floor': {
+        const was = r.floor ? r.floor.member_id : null;
+        r.floor = msg.floor || null;
+        r.round = msg.round || null;
+        if (r.floor && r.floor.member_id !== was) news.push({ kind: 'floor', member: r.floor.member_id });
+        break;
+    }
+    case 'balance': {
+        if (!msg.balance) break;
+        const i = r.balance.findIndex((b) => b.member_id === msg.balance.member_id);
+        if (i >= 0) r.balance[i] = msg.balance;
+        else r.balance.push(msg.balance);
+        break;
+    }
     case 'closed':
         if (r.step !== 'closed') news.push({ kind: 'step', step: 'closed' }, { kind: 'closed' });
         r.step = 'closed';
@@ -324,6 +341,26 @@ export function remainingMs(s, now = performance.now()) {
     let rem = typeof c.remaining_ms === 'number' ? c.remaining_ms : (c.budget_ms - c.used_ms);
     if (c.running) rem -= Math.max(0, now - s.clockAt);
     return rem;
+}
+
+/** The server's time now, as the last clock it sent says. */
+export function serverNow(s, now = performance.now()) {
+    const c = s.room && s.room.clock;
+    if (!c || typeof c.server_ms !== 'number') return null;
+    return c.server_ms + Math.max(0, now - s.clockAt);
+}
+
+/**
+ * The floor now: {member, elapsed, remaining} (remaining null without a
+ * turn budget, negative once over), or null when nobody has it.
+ */
+export function floorNow(s, now = performance.now()) {
+    const r = s.room;
+    if (!r || !r.floor) return null;
+    const at = serverNow(s, now);
+    const elapsed = at === null ? 0 : Math.max(0, at - r.floor.since_ms);
+    const budget = r.round && r.round.active && r.round.turn_ms ? r.round.turn_ms : null;
+    return { member: r.floor.member_id, elapsed, remaining: budget === null ? null : budget - elapsed };
 }
 
 /** Consultants now (excluding facilitator, client and observers). */

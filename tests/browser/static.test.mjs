@@ -110,12 +110,13 @@ test('every key the code asks for exists', () => {
     for (const c of ['running', 'paused', 'stopped', 'overrun', 'overrun-paused', 'overrun-calm']) wanted.add(`clock.${c}`);
     for (const c of ['idle', 'connecting', 'open', 'lost', 'fatal']) wanted.add(`conn.${c}`);
     for (const c of ['checkin', 'topic', 'question', 'reformulation', 'contribution', 'action', 'learning', 'note']) wanted.add(`announce.types.${c}`);
+    for (const c of ['pending', 'speaking', 'spoke', 'passed', 'skipped', 'expired', 'absent']) wanted.add(`floor.status.${c}`);
     const missing = [...wanted].filter((k) => !lookup(FR, k) || !lookup(EN, k));
     assert.deepEqual(missing, []);
     // And the template keys in the code are only of the enumerated families.
     for (const { f, src } of js) {
         for (const m of src.matchAll(/\bt\(`([^`]+)`/g)) {
-            assert.match(m[1], /^(steps|rules|roles|kinds|dims|outcomes|clock|conn|announce\.types|errors)\.\$\{/, `${f}: t(\`${m[1]}\`)`);
+            assert.match(m[1], /^(steps|rules|roles|kinds|dims|outcomes|clock|conn|announce\.types|errors|floor\.status)\.\$\{/, `${f}: t(\`${m[1]}\`)`);
         }
     }
 });

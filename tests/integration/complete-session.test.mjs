@@ -258,6 +258,30 @@ test('a complete session: every step, every command, what each participant recei
     ack = await F.ok({ type: 'hand_lower', member_id: K1.memberId });
     assert.deepEqual((await seenBy(all, 'hands', ack)).hands, []);
 
+    // The floor (issue 13): given from the hand queue, ended; a round of the
+    // three consultants (never the client), a pass, a skip, a stop.
+    ack = await K2.ok({ type: 'hand_raise' });
+    await seenBy(all, 'hands', ack);
+    ack = await F.ok({ type: 'floor_give', member_id: K2.memberId });
+    ev = await seenBy(all, 'floor', ack);
+    assert.equal(ev.floor.member_id, K2.memberId);
+    ack = await K2.ok({ type: 'floor_end' });
+    ev = await seenBy(all, 'floor', ack);
+    assert.equal(ev.floor, null);
+    ack = await F.ok({ type: 'round_start', seconds: 120, mode: 'signal' });
+    ev = await seenBy(all, 'floor', ack);
+    assert.deepEqual(ev.round.order.map((o) => o.member_id).sort(), [K0.memberId, K1.memberId, K2.memberId].sort());
+    const firstSpeaker = all.find((c) => c.memberId === ev.floor.member_id);
+    ack = await firstSpeaker.ok({ type: 'turn_pass' });
+    ev = await seenBy(all, 'floor', ack);
+    assert.equal(ev.round.order[0].status, 'passed');
+    ack = await F.ok({ type: 'round_skip' });
+    ev = await seenBy(all, 'floor', ack);
+    assert.equal(ev.round.order[1].status, 'skipped');
+    ack = await F.ok({ type: 'round_stop' });
+    ev = await seenBy(all, 'floor', ack);
+    assert.deepEqual([ev.round.active, ev.floor], [false, null]);
+
     ack = await O.ok({ type: 'note_post', text: "Observation : le client n'a pas parlé pendant la consultation." });
     const noteO = (await seenBy([O], 'card_added', ack)).card;
     assert.deepEqual([noteO.type, noteO.author, noteO.step], ['note', O.memberId, 'consultation']);

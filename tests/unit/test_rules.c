@@ -61,6 +61,13 @@ static const struct spec specs[] = {
     {RULES_NOTE, "note", "F:* C:* K:* O:*"},
     {RULES_COFACILITATOR, "cofacilitator", "F:*"},
     {RULES_RECLAIM, "reclaim", "K:*"},
+    {RULES_FLOOR_GIVE, "floor_give", "F:*"},
+    {RULES_FLOOR_END, "floor_end", "F:* C:* K:*"},
+    {RULES_ROUND, "round", "F:opening,clarification,consultation,learning"},
+    {RULES_TURN_PASS, "turn_pass",
+     "F:opening,clarification,consultation,learning "
+     "C:opening,clarification,consultation,learning "
+     "K:opening,clarification,consultation,learning"},
 };
 
 /* What the client may still do during the consultation (proto 2.3). */

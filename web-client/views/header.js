@@ -9,6 +9,7 @@ import { seenStep, markStepSeen } from '../storage.js';
 import { createClock } from './clock.js';
 import { copyField, languageButton } from './common.js';
 import { api } from '../api.js';
+import { createFloorBar } from './floor.js';
 
 export function createTopbar(ctx) {
     const name = h('span', { class: 'topbar-group' });
@@ -175,11 +176,14 @@ export function createStepInfo(ctx) {
     // The client's recadrage signal reaches the facilitator here, whatever
     // the scroll, as an ARIA alert.
     const recadrage = h('p', { class: 'recadrage-alert', role: 'alert' });
+    // Who has the floor and for how long (issue 13), for everyone.
+    const floor = createFloorBar(ctx);
     const bar = h('section', { class: 'stepbar', 'aria-labelledby': 'now-title' },
         h('div', { class: 'stepbar-row' },
             h('div', { class: 'stepbar-step' }, kicker, title),
             clock.el),
         h('div', { class: 'stepbar-row stepbar-tools' }, role, helpBtn, handBtn, fac.el, sessionBudget),
+        floor.el,
         recadrage);
     const purpose = h('p', { class: 'now-purpose' });
     const rules = h('p', { class: 'now-rules' });
@@ -227,6 +231,7 @@ export function createStepInfo(ctx) {
         setText(recadrage, recadrage.hidden ? '' : t('consultation.recadrage_alert', { n: signals, name: memberName(s, c && c.client) }));
         updateBudget();
         clock.update();
+        floor.update();
     }
 
     // Planned: every step of the opening and of each consultation so far;
@@ -249,7 +254,7 @@ export function createStepInfo(ctx) {
         el: bar,
         help,
         update,
-        tick() { clock.update(); updateBudget(); },
+        tick() { clock.update(); updateBudget(); floor.tick(); },
         destroy: clock.destroy,
         focusTitle: () => title.focus(),
     };

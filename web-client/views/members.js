@@ -27,13 +27,21 @@ export function createHands(ctx) {
         setText(empty, t('hands.none'));
         // Lowering another's hand is checked as removing a member (room.h).
         const fac = may(s, 'member_remove');
+        const giving = may(s, 'floor_give') && !(r.round && r.round.active);
         reconcile(ol, r.hands, (id) => id, (id) => {
             const lower = h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'hand-lower',
                 onclick: () => ctx.act('hand_lower', id === myId(ctx.s) ? {} : { member_id: id }) });
-            return h('li', { class: 'hand', 'data-member-id': id }, h('span', { class: 'hand-name' }), lower);
+            // Issue 13: the facilitator gives the floor from the queue (the hand goes down).
+            const give = h('button', { type: 'button', class: 'btn btn-small btn-primary', 'data-action': 'hand-give-floor',
+                onclick: () => ctx.act('floor_give', { member_id: id }) });
+            return h('li', { class: 'hand', 'data-member-id': id }, h('span', { class: 'hand-name' }), give, lower);
         }, (li, id) => {
             setText(li.querySelector('.hand-name'), memberName(s, id));
-            const lower = li.querySelector('button');
+            const give = li.querySelector('[data-action="hand-give-floor"]');
+            give.hidden = !giving;
+            setText(give, t('floor.give'));
+            give.setAttribute('aria-label', t('floor.give_to', { name: memberName(s, id) }));
+            const lower = li.querySelector('[data-action="hand-lower"]');
             lower.hidden = !(fac || id === myId(s));
             setText(lower, id === myId(s) ? t('hands.lower_mine') : t('hands.lower'));
             lower.setAttribute('aria-label', t('hands.lower_label', { name: memberName(s, id) }));

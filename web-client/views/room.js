@@ -14,6 +14,7 @@ import { api } from '../api.js';
 import { createTopbar, createProgress, createStepInfo } from './header.js';
 import { createControls } from './controls.js';
 import { createMembers, createHands } from './members.js';
+import { createFloorPanel } from './floor.js';
 import { createNotes } from './notes.js';
 import { createSafetyNet } from './safety.js';
 import { createOpening } from './opening.js';
@@ -89,7 +90,7 @@ export function mountRoom(root, groupId, entry, app) {
             if (status === 'fatal') fatal = detail.code;
             schedule();
         },
-        expectTicks: () => Boolean(s.room && s.room.clock && s.room.clock.running),
+        expectTicks: () => Boolean(s.room && ((s.room.clock && s.room.clock.running) || s.room.floor)),
     });
 
     function onMessage(msg) {
@@ -103,7 +104,7 @@ export function mountRoom(root, groupId, entry, app) {
         const news = apply(s, msg);
         if (msg.type === 'tick') {
             // Only the clock changes: no need to redraw the room.
-            if (parts && !scheduled) parts.info.tick();
+            if (parts && !scheduled) { parts.info.tick(); parts.floor.tick(); }
             return;
         }
         if (typeof msg.seq === 'number') settleErrors(msg.type);
@@ -164,6 +165,7 @@ export function mountRoom(root, groupId, entry, app) {
             controls: createControls(ctx),
             pinned: createPinnedContract(ctx),
             hands: createHands(ctx),
+            floor: createFloorPanel(ctx),
             members: createMembers(ctx),
             notes: createNotes(ctx),
             safety: createSafetyNet(ctx),
@@ -187,7 +189,7 @@ export function mountRoom(root, groupId, entry, app) {
                     panelSlot,
                     parts.controls.el,
                     parts.progress.el,
-                    h('div', { class: 'room-side' }, parts.hands.el, parts.members.el))),
+                    h('div', { class: 'room-side' }, parts.floor.el, parts.hands.el, parts.members.el))),
             parts.notes.el);
         panel = null;
         panelKey = '';
@@ -242,7 +244,7 @@ export function mountRoom(root, groupId, entry, app) {
         } else if (panel) {
             panel.update();
         }
-        for (const name of ['topbar', 'progress', 'info', 'controls', 'pinned', 'hands', 'members', 'notes', 'safety']) parts[name].update();
+        for (const name of ['topbar', 'progress', 'info', 'controls', 'pinned', 'hands', 'floor', 'members', 'notes', 'safety']) parts[name].update();
     }
 
     build();
