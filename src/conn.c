@@ -55,6 +55,8 @@ int conn_member_idx(struct conn *c)
 {
     const struct room *r = c->group ? c->group->room : NULL;
 
+    if (c->display)
+        return ROOM_PUBLIC;
     if (!r)
         return -1;
     if (c->idx_room != r) {
@@ -141,7 +143,7 @@ void group_send(struct server *s, struct hub_group *g, json_t *j,
     if (!m)
         return;
     for (struct conn *c = group_conns(g); c; c = c->next) {
-        if (c == except)
+        if (c == except || c->owed) /* owed a view: it will hold this */
             continue;
         if (ev && !room_event_visible(g->room, ev, conn_member_idx(c)))
             continue;

@@ -79,10 +79,26 @@
     X(TOO_MANY_CONNECTIONS, "too_many_connections", "Too many connections.")             \
     X(SLOW_CONSUMER, "slow_consumer",                                                    \
       "The connection could not keep up and was closed.")                                \
+    X(STORE_UNAVAILABLE, "store_unavailable",                                            \
+      "The server cannot save right now; nothing was changed. Try again shortly.")       \
     /* HTTP */                                                                           \
     X(NOT_FOUND, "not_found", "No such resource.")                                       \
     X(METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed.")                   \
     X(UNAUTHORIZED, "unauthorized", "A valid member key is required.")                   \
+    X(NOT_AWAY_FACILITATOR, "not_away_facilitator",                                      \
+      "Only the facilitator who was away can take the role back.")                       \
+    X(NO_OFFER, "no_offer", "No offer to facilitate is waiting for you.")                \
+    X(DISPLAY_READ_ONLY, "display_read_only", "A display link only shows the session.")  \
+    X(BAD_DISPLAY, "bad_display",                                                        \
+      "This display link is not valid (revoked or replaced).")                           \
+    X(TOO_MANY_DISPLAYS, "too_many_displays",                                            \
+      "This group has as many displays open as it may.")                                 \
+    X(NO_FLOOR, "no_floor", "Nobody has the floor.")                                     \
+    X(NOT_SPEAKER, "not_speaker", "Only the member who has the floor can do this.")      \
+    X(NO_ROUND, "no_round", "No round is running.")                                      \
+    X(ROUND_ACTIVE, "round_active", "A round is running: skip or stop it first.")        \
+    X(ROUND_EMPTY, "round_empty", "Nobody connected can take a turn in this step.")      \
+    X(MEMBER_OFFLINE, "member_offline", "That member is not connected.")                 \
     X(INTERNAL, "internal", "Internal error.")
 
 enum codev_err {

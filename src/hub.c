@@ -363,6 +363,41 @@ int hub_invite_rotate(struct hub_group *g, char invite[AUTH_SECRET_LEN + 1])
     return 0;
 }
 
+int hub_display_rotate(struct hub_group *g, char token[AUTH_SECRET_LEN + 1])
+{
+    if (auth_secret_new(token))
+        return CODEV_E_INTERNAL;
+    auth_hash(token, AUTH_SECRET_LEN, g->display_hash);
+    g->display_set = true;
+    return 0;
+}
+
+void hub_display_revoke(struct hub_group *g)
+{
+    memset(g->display_hash, 0, sizeof(g->display_hash));
+    g->display_set = false;
+}
+
+bool hub_display_auth(const struct hub_group *g, const char *token)
+{
+    uint8_t hash[AUTH_HASH_LEN];
+
+    if (!token || !auth_secret_wellformed(token))
+        return false;
+    auth_hash(token, AUTH_SECRET_LEN, hash);
+    return auth_hash_equal(hash, g->display_hash) && g->display_set;
+}
+
+void hub_display_load(struct hub_group *g, const uint8_t *hash)
+{
+    if (!hash) {
+        hub_display_revoke(g);
+        return;
+    }
+    memcpy(g->display_hash, hash, AUTH_HASH_LEN);
+    g->display_set = true;
+}
+
 const struct hub_member *hub_member_auth(const struct hub_group *g, const char *key)
 {
     uint8_t hash[AUTH_HASH_LEN];
@@ -542,8 +577,8 @@ static void hub_wipe(char **text)
  * Makes g's closed room its text-free version, in place (the same room, so
  * that pointers and member indexes held elsewhere stay valid): cards become
  * hidden placeholders (their ids stay taken), problems, contracts, acks,
- * refocus counts, hands and debriefs go, and the clock is reset, exactly as
- * hub_closed_room_new builds it at start-up.
+ * refocus counts, hands, debriefs and the floor balance go, and the clock is
+ * reset, exactly as hub_closed_room_new builds it at start-up.
  */
 static void hub_room_strip(struct hub_group *g)
 {
@@ -572,8 +607,11 @@ static void hub_room_strip(struct hub_group *g)
         hub_wipe(&r->debriefs[i].comment);
     }
     r->ndebriefs = 0;
-    for (size_t i = 0; i < r->nmembers; i++)
+    for (size_t i = 0; i < r->nmembers; i++) {
         r->members[i].hand = 0;
+        /* The balance is in the history (session_floor), not the closed room. */
+        memset(r->members[i].floor, 0, sizeof(r->members[i].floor));
+    }
     clock_init(&r->clock, 0, 0);
     r->version++; /* a view cached before the strip holds the text: never serve it */
 }
@@ -628,6 +666,7 @@ struct hub_group *hub_group_snapshot_new(const struct hub_group *g)
     memcpy(c->language, g->language, sizeof(c->language));
     memcpy(c->facilitator, g->facilitator, sizeof(c->facilitator));
     memcpy(c->creator, g->creator, sizeof(c->creator));
+    memcpy(c->round_last, g->round_last, sizeof(c->round_last));
     c->format = g->format;
     c->retention = g->retention;
     c->warn_before_s = g->warn_before_s;
@@ -815,10 +854,59 @@ int hub_session_attach(struct hub *h, struct hub_group *g, struct room *r)
     r->limits.rewrites_max = h->room_limits.rewrites_max;
     r->limits.journal_bytes_max = h->room_limits.journal_bytes_max;
     r->limits.member_share = h->room_limits.member_share;
+    /* The group's memory of its last round (a rebuilt room knows its own
+     * rounds; the group's is as recent or more). */
+    if (g->round_last[0])
+        room_round_seed_set(r, g->round_last);
     g->room = r;
     g->opened_once = true;
     g->room_counted = true;
     h->open_sessions++;
     hub_creator_count(h, g->creator, 0, 1);
+    return 0;
+}
+
+int hub_session_replace(struct hub *h, struct hub_group *g, struct room *r)
+{
+    char sid[ROOM_ID_LEN + 1] = "";
+    int rc;
+
+    if (g->room) {
+        memcpy(sid, g->room->session_id, sizeof(sid));
+        if (g->room_counted) {
+            g->room_counted = false;
+            h->open_sessions--;
+            hub_creator_count(h, g->creator, 0, -1);
+        }
+        room_free(g->room);
+        g->room = NULL;
+    }
+    /* Plans kept by a close that did not commit. */
+    for (size_t i = 0; sid[0] && i < g->nplans;) {
+        if (strcmp(g->plans[i].session, sid) != 0) {
+            i++;
+            continue;
+        }
+        free(g->plans[i].text);
+        free(g->plans[i].due);
+        memmove(&g->plans[i], &g->plans[i + 1], (g->nplans - i - 1) * sizeof(*g->plans));
+        g->nplans--;
+    }
+    if (!r)
+        return 0;
+    rc = hub_session_attach(h, g, r);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < r->nmembers; i++) {
+        struct hub_member *m = hub_member_mut(g, r->members[i].id);
+        if (m && m->removed && !r->members[i].removed)
+            m->removed = false;
+    }
+    /* Debriefs that did not commit: the plan waits for its debrief again. */
+    for (size_t i = 0; i < r->ndebriefs; i++)
+        for (size_t j = 0; r->debriefs[i].outcome < 0 && j < g->nplans; j++)
+            if (strcmp(g->plans[j].id, r->debriefs[i].id) == 0)
+                g->plans[j].debriefed = false;
+    hub_sync(h, g);
     return 0;
 }

@@ -82,7 +82,12 @@ struct hub_group {
     bool invite_rotated;    /* hub_sync replaced the invite: the edge saves the group */
     char creator[RATE_ADDR_LEN]; /* its creator's address key (rate_addr_prefix), or
                                   * "" (made before it was kept: counted nowhere) */
-    struct hub_group *next;      /* hash bucket chain */
+    bool display_set;            /* a display link exists (display_hash) */
+    uint8_t display_hash[AUTH_HASH_LEN]; /* SHA-256 of its token, like the invite's */
+    char round_last[AUTH_UUID_LEN + 1];  /* first member of the group's last round
+                                          * (tour de table), or "": where the next
+                                          * round starts, across sessions (room_floor.c) */
+    struct hub_group *next;              /* hash bucket chain */
 };
 
 /* What the groups created from one address key use now (groups_per_ip,
@@ -156,6 +161,18 @@ int hub_member_join(struct hub *h, struct hub_group *g, const char *invite,
  * old code stops working at once). Returns 0, or CODEV_E_INTERNAL when the
  * random generator fails (the old code then stays). */
 int hub_invite_rotate(struct hub_group *g, char invite[AUTH_SECRET_LEN + 1]);
+
+/* The display link (a read-only screen of the session, proto/README.md 2.1):
+ * hub_display_rotate makes a new token, written to token (the only time it
+ * exists in clear; the old one stops working at once) and returns 0, or
+ * CODEV_E_INTERNAL when the random generator fails (nothing changes).
+ * hub_display_revoke forgets it. hub_display_auth says whether token opens
+ * g's display link (constant-time in the token; false without a link).
+ * hub_display_load sets the hash the store kept (NULL: no link). */
+int hub_display_rotate(struct hub_group *g, char token[AUTH_SECRET_LEN + 1]);
+void hub_display_revoke(struct hub_group *g);
+bool hub_display_auth(const struct hub_group *g, const char *token);
+void hub_display_load(struct hub_group *g, const uint8_t *hash);
 
 /* Returns the member whose key this is (borrowed; removed members too, the
  * caller checks ->removed), or NULL. Constant-time in the key. */
@@ -294,6 +311,17 @@ int hub_plan_insert(struct hub_group *g, const struct hub_plan *p);
  * uncounts it and keeps its action plans, exactly as after a live close. Errors:
  * CODEV_E_SESSION_OPEN (g already has an open room). */
 int hub_session_attach(struct hub *h, struct hub_group *g, struct room *r);
+
+/*
+ * Undoes what the loop did in memory beyond the store (a failed write's
+ * rollback): frees g's room and uncounts it if it was counted, drops the
+ * action plans its close kept (they are kept again when the close
+ * commits), and when r is not NULL attaches it as hub_session_attach does
+ * (taking ownership), then syncs the group from it. A member whose removal
+ * did not commit is a member again. Returns 0 or hub_session_attach's
+ * error.
+ */
+int hub_session_replace(struct hub *h, struct hub_group *g, struct room *r);
 
 /* Validates and trims a display or group name into out (capacity cap
  * bytes). Returns 0 or CODEV_E_BAD_FIELD: empty, too long, or holding a

@@ -30,13 +30,15 @@
  * Posts a card of the given type from member: checks the variant (kind or
  * dimension), the text, the due date (actions) and the member's card count
  * for this step, then appends the card (copying the strings) and emits
- * EV_CARD_ADDED, to the author alone for a private note.
+ * EV_CARD_ADDED, to the author alone for a private note. A question gets
+ * advice_check's verdict; a note posted by question_park is marked parked.
  */
 int room_card_post(struct room *r, int member, enum room_card_type type,
                    const struct room_cmd *cmd, int64_t now_ms)
 {
     struct room_member *m = &r->members[member];
     struct room_card *card;
+    struct advice_result verdict = {false, NULL, NULL};
     char *text = NULL, *due = NULL;
     bool has_due = false;
     int variant = 0;
@@ -80,6 +82,8 @@ int room_card_post(struct room *r, int member, enum room_card_type type,
     if (!text || (has_due && !due))
         goto out;
 
+    if (type == CARD_QUESTION)
+        advice_check(cmd->text, strlen(cmd->text), ADVICE_LANG_ANY, &verdict);
     card = &r->cards[r->ncards];
     *card = (struct room_card){
         .id = (uint32_t)r->ncards + 1,
@@ -91,6 +95,10 @@ int room_card_post(struct room *r, int member, enum room_card_type type,
         .text = text,
         .variant = variant,
         .due = due,
+        .advice_like = verdict.advice_like,
+        .advice_cue = verdict.cue,
+        .advice_lang = verdict.lang,
+        .parked = type == CARD_NOTE && cmd->type == CMD_QUESTION_PARK,
     };
     text = due = NULL;
     r->ncards++;
@@ -106,6 +114,29 @@ out:
     free(text);
     free(due);
     return err;
+}
+
+/* question_check: see room.h. Checks as room_apply and room_card_post would
+ * for a question_ask (without the per-step card count: a check posts
+ * nothing), then asks advice.c. */
+int room_question_check(const struct room *r, int member, const char *text,
+                        struct advice_result *out)
+{
+    int err;
+
+    if (!r || !out)
+        return CODEV_E_INTERNAL;
+    if (member < 0 || (size_t)member >= r->nmembers)
+        return CODEV_E_UNKNOWN_MEMBER;
+    if (r->members[member].removed)
+        return CODEV_E_MEMBER_REMOVED;
+    err = rules_check(room_cmd_rules_action(CMD_QUESTION_CHECK),
+                      room_member_role(r, member), r->step);
+    if (!err)
+        err = room_text_check(text, r->limits.text_max_chars);
+    if (err)
+        return err;
+    return advice_check(text, strlen(text), ADVICE_LANG_ANY, out) ? CODEV_E_INTERNAL : 0;
 }
 
 /* Checks that *slot, written *writes times so far, may be replaced by text

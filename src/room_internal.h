@@ -133,4 +133,28 @@ int room_cmd_action_remove(struct room *r, int member, const struct room_cmd *cm
 int room_cmd_debrief_post(struct room *r, int member, const struct room_cmd *cmd,
                           int64_t now_ms);
 
+/* ---- the floor, rounds and balance (room_floor.c) ------------------------ */
+
+/* floor_give, floor_end, round_start, turn_pass, round_skip, round_stop:
+ * the state checks and the change of one of them (sender and rules
+ * checked). Returns 0 or the error, with nothing changed. */
+int room_floor_dispatch(struct room *r, int member, const struct room_cmd *cmd,
+                        int64_t now_ms);
+
+/* A step change (the room still in the step being left): ends the floor
+ * (EV_BALANCE) and clears the round, with one EV_FLOOR when there was
+ * either. The outbox must have room for two events. */
+void room_floor_leave_step(struct room *r, int actor, int64_t now_ms);
+
+/* Member t is about to be removed or made observer by cmd: returns 0 when
+ * room_floor_member_gone may follow, or the error of a journaled round
+ * position that cannot be (replay). Writes nothing. */
+int room_floor_member_gone_check(const struct room *r, const struct room_cmd *cmd, int t);
+
+/* Member t was removed or made observer: if t had the floor it ends (a
+ * round moves on, t's turn skipped), with EV_BALANCE and EV_FLOOR. The
+ * outbox must have room for two events. */
+void room_floor_member_gone(struct room *r, const struct room_cmd *cmd, int t, int actor,
+                            int64_t now_ms);
+
 #endif

@@ -165,6 +165,27 @@ out:
     return rc;
 }
 
+int store_room_reload(struct store *s, const char *session_id, struct room **out)
+{
+    struct store_replay rp;
+    int rc;
+
+    *out = NULL;
+    pthread_mutex_lock(&s->read_mu);
+    rc = store_replay_session(s->r, session_id, &rp);
+    pthread_mutex_unlock(&s->read_mu);
+    if (rc)
+        return rc;
+    if (rp.mismatches) {
+        store_replay_release(&rp);
+        return CODEV_E_INTERNAL;
+    }
+    *out = rp.room;
+    rp.room = NULL;
+    store_replay_release(&rp);
+    return 0;
+}
+
 /* ---- closing a session ------------------------------------------------------ */
 
 /* What a close writes: the history, what each person keeps, the debriefs.
@@ -197,6 +218,9 @@ static const char sql_session_closed[] =
     "   SET closed_ms = ?1, retention = ?2, opening_planned_ms = ?3,"
     "       opening_used_ms = ?4, closed_seq = ?6, closed_cards = ?7"
     " WHERE id = ?5";
+static const char sql_session_floor[] =
+    "INSERT OR REPLACE INTO session_floor"
+    "     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 static const char sql_journal_delete[] =
     "DELETE FROM journal WHERE session_id = ?1";
 // clang-format on
@@ -242,6 +266,15 @@ static int finalize_records(sqlite3 *db, const char *sid, const struct store_rep
                               (int64_t)c->variant, step_name(c->step),
                               (int64_t)c->consultation, c->created_ms, c->text);
     }
+    /* The balance: every member's floor, per step where they held it. */
+    for (size_t i = 0; !rc && i < r->nmembers; i++)
+        for (int k = 0; !rc && k < STEP_COUNT; k++) {
+            const struct room_floor_tally *t = &r->members[i].floor[k];
+            if (t->ms || t->turns || t->passes)
+                rc = store_db_run(db, sql_session_floor, "tttiii", sid, r->members[i].id,
+                                  step_name((enum step)k), t->ms, (int64_t)t->turns,
+                                  (int64_t)t->passes);
+        }
     for (size_t i = 0; !rc && i < r->ndebriefs; i++) {
         const struct room_debrief *d = &r->debriefs[i];
         if (d->outcome >= 0)
@@ -285,7 +318,7 @@ static int load_groups(struct store *s, struct hub *h, struct store_load_report 
         "SELECT id, name, language, format, facilitator, invite_hash, retention,"
         "       coalesce(active_ms, created_ms),"
         "       EXISTS (SELECT 1 FROM sessions WHERE group_id = groups.id),"
-        "       creator, warn_before_s"
+        "       creator, display_hash, round_last, warn_before_s"
         "  FROM groups"
         " ORDER BY rowid";
     // clang-format on
@@ -308,7 +341,11 @@ static int load_groups(struct store *s, struct hub *h, struct store_load_report 
         if (!rc) {
             g->active_ms = sqlite3_column_int64(st, 7);
             g->opened_once = sqlite3_column_int(st, 8) != 0;
-            if (hub_group_warn_before_set(g, sqlite3_column_int(st, 10)))
+            hub_display_load(g, sqlite3_column_bytes(st, 10) == AUTH_HASH_LEN
+                                    ? sqlite3_column_blob(st, 10)
+                                    : NULL);
+            store_id_copy(g->round_last, store_col_text(st, 11));
+            if (hub_group_warn_before_set(g, sqlite3_column_int(st, 12)))
                 g->warn_before_s = HUB_WARN_BEFORE_DEFAULT_S;
         }
         rep->groups += rc == 0;

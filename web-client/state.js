@@ -4,7 +4,9 @@
 //   snapshot's seq becomes lastSeq.
 // - Events carry seq: one with seq <= lastSeq was already applied (it is in
 //   the snapshot, or arrived twice) and is ignored.
-// - `tick`, `presence`, `member_joined` carry no seq and are always applied.
+// - `tick`, `presence`, `member_joined` carry no seq and are always applied;
+//   so does `facilitator_offer` (the edge asks me to stand in for an absent
+//   facilitator). `display_welcome` makes this page a display screen.
 // - Every applied message may produce "news" (a card from someone else, a
 //   step change) that the page announces to screen readers.
 // Roles are derived from the room (facilitator id, current client,
@@ -31,6 +33,8 @@ export function createState() {
         clockAt: 0,           // performance.now() when room.clock was received
         groupMembers: [],     // members when no session is open (HTTP)
         removed: false,       // this member was removed
+        offer: null,          // {facilitator} while the edge offers me facilitation
+        display: false,       // a display screen (display_welcome): reads only
         version: 0,           // bumps on every applied change
     };
 }
@@ -54,6 +58,9 @@ function normalizeRoom(room) {
     room.debriefs = room.debriefs || [];
     room.consultations = room.consultations || [];
     for (const c of room.consultations) c.acks = c.acks || [];
+    room.floor = room.floor || null;
+    room.round = room.round || null;
+    room.balance = room.balance || [];
     return room;
 }
 
@@ -61,6 +68,7 @@ function normalizeRoom(room) {
  * Applies one server message to s. Returns a list of news items:
  * {kind: 'card', card} | {kind: 'step', step} | {kind: 'closed'} |
  * {kind: 'removed'} | {kind: 'session'} | {kind: 'recadrage', count} |
+ * {kind: 'facilitator', member, reason}.
  * {kind: 'recadrage_ack', count}.
  */
 export function apply(s, msg) {
@@ -75,6 +83,23 @@ export function apply(s, msg) {
         s.room = msg.room ? normalizeRoom(msg.room) : null;
         s.lastSeq = s.room ? (s.room.seq || 0) : 0;
         if (s.room) s.clockAt = performance.now();
+        s.version += 1;
+        return news;
+    }
+    if (t === 'display_welcome') {
+        // A display screen: no "you", no rules; the room as everyone sees it.
+        s.display = true;
+        s.you = null;
+        s.group = msg.group || s.group;
+        s.steps = msg.steps || s.steps;
+        s.room = msg.room ? normalizeRoom(msg.room) : null;
+        s.lastSeq = s.room ? (s.room.seq || 0) : 0;
+        if (s.room) s.clockAt = performance.now();
+        s.version += 1;
+        return news;
+    }
+    if (t === 'facilitator_offer') {
+        s.offer = msg.open ? { facilitator: msg.facilitator } : null;
         s.version += 1;
         return news;
     }
@@ -144,6 +169,13 @@ export function apply(s, msg) {
     }
     case 'facilitator':
         r.facilitator = msg.member_id;
+        r.facilitator_away = msg.facilitator_away ?? null;
+        if (r.cofacilitator === msg.member_id) r.cofacilitator = null;
+        s.offer = null;
+        news.push({ kind: 'facilitator', member: msg.member_id, reason: msg.reason });
+        break;
+    case 'cofacilitator':
+        r.cofacilitator = msg.member_id ?? null;
         break;
     case 'role':
         if (msg.member) upsert(r.members, msg.member);
@@ -216,6 +248,20 @@ export function apply(s, msg) {
     case 'debrief':
         if (msg.debrief) upsert(r.debriefs, msg.debrief);
         break;
+    case 'floor': {
+        const was = r.floor ? r.floor.member_id : null;
+        r.floor = msg.floor || null;
+        r.round = msg.round || null;
+        if (r.floor && r.floor.member_id !== was) news.push({ kind: 'floor', member: r.floor.member_id });
+        break;
+    }
+    case 'balance': {
+        if (!msg.balance) break;
+        const i = r.balance.findIndex((b) => b.member_id === msg.balance.member_id);
+        if (i >= 0) r.balance[i] = msg.balance;
+        else r.balance.push(msg.balance);
+        break;
+    }
     case 'closed':
         if (r.step !== 'closed') news.push({ kind: 'step', step: 'closed' }, { kind: 'closed' });
         r.step = 'closed';
@@ -325,6 +371,26 @@ export function remainingMs(s, now = performance.now()) {
     let rem = typeof c.remaining_ms === 'number' ? c.remaining_ms : (c.budget_ms - c.used_ms);
     if (c.running) rem -= Math.max(0, now - s.clockAt);
     return rem;
+}
+
+/** The server's time now, as the last clock it sent says. */
+export function serverNow(s, now = performance.now()) {
+    const c = s.room && s.room.clock;
+    if (!c || typeof c.server_ms !== 'number') return null;
+    return c.server_ms + Math.max(0, now - s.clockAt);
+}
+
+/**
+ * The floor now: {member, elapsed, remaining} (remaining null without a
+ * turn budget, negative once over), or null when nobody has it.
+ */
+export function floorNow(s, now = performance.now()) {
+    const r = s.room;
+    if (!r || !r.floor) return null;
+    const at = serverNow(s, now);
+    const elapsed = at === null ? 0 : Math.max(0, at - r.floor.since_ms);
+    const budget = r.round && r.round.active && r.round.turn_ms ? r.round.turn_ms : null;
+    return { member: r.floor.member_id, elapsed, remaining: budget === null ? null : budget - elapsed };
 }
 
 /** Consultants now (excluding facilitator, client and observers). */

@@ -192,3 +192,25 @@ test('facilitator actions: observer, hand over, remove; keyboard only posting', 
     for (const p of [F, K1]) assert.deepEqual(realProblems(p), []);
     for (const p of [F, K1, K2]) await p.context().close();
 });
+
+test('the name fields take their limit from the server (/api/health), on the front page and the join page', async () => {
+    const own = await startServer({ args: ['--set', 'name_max_chars=12'] });
+    try {
+        const F = await person(browser, 'facilitator');
+        await F.goto(own.url + '/');
+        await F.waitForFunction(() => {
+            const f = [...document.querySelectorAll('form[data-form=create] input[type=text]')];
+            return f.length === 2 && f.every((i) => i.maxLength === 12);
+        });
+        const invite = await createGroup(F, own.url, { name: 'Douze', me: 'Anne' });
+        const K = await person(browser, 'consultant');
+        await K.goto(invite);
+        await K.waitForFunction(() => document.querySelector('form[data-form=join] input[name=display_name]')?.maxLength === 12);
+        assert.deepEqual(realProblems(F), []);
+        assert.deepEqual(realProblems(K), []);
+        await F.context().close();
+        await K.context().close();
+    } finally {
+        await own.stop();
+    }
+});

@@ -235,6 +235,39 @@ static void a_rotated_invite_replaces_the_old_one(void **state)
     assert_int_equal(hub_member_join(f->hub, f->g, fresh, "Nouveau", id, key, &idx), 0);
 }
 
+/* The display token: none at first; made, it opens the link and nothing
+ * else does (not the invite, not a member key); replaced, the old one is
+ * dead; revoked, none works; kept as its hash only. */
+static void a_display_token_is_a_rotatable_secret(void **state)
+{
+    struct fixture *f = *state;
+    char first[AUTH_SECRET_LEN + 1], second[AUTH_SECRET_LEN + 1];
+    uint8_t hash[AUTH_HASH_LEN];
+
+    assert_false(f->g->display_set);
+    assert_false(hub_display_auth(f->g, f->invite));
+    assert_int_equal(hub_display_rotate(f->g, first), 0);
+    assert_true(auth_secret_wellformed(first));
+    assert_true(f->g->display_set);
+    assert_true(hub_display_auth(f->g, first));
+    assert_false(hub_display_auth(f->g, f->invite));
+    assert_false(hub_display_auth(f->g, NULL));
+    assert_false(hub_display_auth(f->g, "short"));
+    auth_hash(first, AUTH_SECRET_LEN, hash);
+    assert_memory_equal(f->g->display_hash, hash, AUTH_HASH_LEN);
+    assert_null(memmem(f->g->display_hash, AUTH_HASH_LEN, first, 8));
+    assert_int_equal(hub_display_rotate(f->g, second), 0);
+    assert_string_not_equal(first, second);
+    assert_false(hub_display_auth(f->g, first));
+    assert_true(hub_display_auth(f->g, second));
+    hub_display_revoke(f->g);
+    assert_false(hub_display_auth(f->g, second));
+    hub_display_load(f->g, hash);
+    assert_true(hub_display_auth(f->g, first));
+    hub_display_load(f->g, NULL);
+    assert_false(f->g->display_set);
+}
+
 static void one_session_at_a_time_within_the_server_limit(void **state)
 {
     struct fixture *f = *state;
@@ -607,6 +640,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_key_opens_only_its_own_group, setup, teardown),
         cmocka_unit_test_setup_teardown(
             joining_needs_the_invite_and_respects_the_member_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_display_token_is_a_rotatable_secret, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(a_rotated_invite_replaces_the_old_one, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(one_session_at_a_time_within_the_server_limit,

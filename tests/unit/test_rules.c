@@ -59,6 +59,15 @@ static const struct spec specs[] = {
     {RULES_DEBRIEF, "debrief", "F:opening K:opening"},
     {RULES_HAND, "hand", "C:* K:*"},
     {RULES_NOTE, "note", "F:* C:* K:* O:*"},
+    {RULES_COFACILITATOR, "cofacilitator", "F:*"},
+    {RULES_RECLAIM, "reclaim", "K:*"},
+    {RULES_FLOOR_GIVE, "floor_give", "F:*"},
+    {RULES_FLOOR_END, "floor_end", "F:* C:* K:*"},
+    {RULES_ROUND, "round", "F:opening,clarification,consultation,learning"},
+    {RULES_TURN_PASS, "turn_pass",
+     "F:opening,clarification,consultation,learning "
+     "C:opening,clarification,consultation,learning "
+     "K:opening,clarification,consultation,learning"},
     {RULES_RECADRAGE_ACK, "recadrage_ack", "F:consultation"},
     {RULES_CARD_OWN, "card_own", "F:* C:* K:*"},
 };

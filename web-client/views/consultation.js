@@ -7,7 +7,7 @@
 
 import { h, setText, toggle, reconcile } from '../dom.js';
 import { t } from '../i18n.js';
-import { may, cardsOf, currentConsultation, consultants, memberName, KINDS } from '../state.js';
+import { may, cardsOf, currentConsultation, consultants, memberName, myId, KINDS } from '../state.js';
 import { createRecall } from './recall.js';
 import { composer, byline, section, emptyNote, choice, choiceValue, tagNode, list, updateCard } from './common.js';
 
@@ -49,6 +49,36 @@ export function createConsultation(ctx) {
         onSubmit: (text) => ctx.send('contribution_post', { kind: choiceValue(kindChoice) || kind, text }),
     }) : null;
 
+    // The questions this consultant parked in clarification (private notes
+    // marked parked, kept by the server): offered back until a contribution
+    // of theirs carries the same text. One click puts one in the composer.
+    const parkedList = h('ul', { class: 'parked-list' });
+    const parkedBox = comp ? h('section', { class: 'block parked', hidden: true, 'aria-label': t('consultation.parked_title') },
+        h('h2', { class: 'block-title', text: t('consultation.parked_title') }),
+        h('p', { class: 'hint', text: t('consultation.parked_hint') }), parkedList) : null;
+
+    function useParked(text) {
+        comp.textarea.value = text;
+        comp.textarea.dispatchEvent(new Event('input'));
+        const radio = kindChoice.querySelector('input[value="suggestion"]');
+        if (radio) radio.checked = true;
+        kind = 'suggestion';
+        comp.textarea.focus();
+    }
+
+    function updateParked(s) {
+        if (!parkedBox) return;
+        const me = myId(s);
+        const posted = new Set(cardsOf(s, 'contribution').filter((x) => x.author === me).map((x) => x.text.trim()));
+        const parked = cardsOf(s, 'note').filter((n) => n.parked && n.author === me
+            && (n.consultation ?? null) === (s.room.consultation ?? null) && !posted.has(n.text.trim()));
+        parkedBox.hidden = parked.length === 0;
+        reconcile(parkedList, parked, (n) => n.id, (n) => h('li', { class: 'parked-item', 'data-card-id': n.id },
+            h('p', { class: 'parked-text', text: n.text }),
+            h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'use-parked', text: t('consultation.parked_use'),
+                onclick: () => useParked(n.text) })), () => {});
+    }
+
     const recadrageCount = h('span', { class: 'recadrage-count' });
     // Discreet: the facilitator has seen the signals (recadrage_ack).
     const recadrageSeen = h('span', { class: 'recadrage-seen hint', role: 'status' });
@@ -68,7 +98,7 @@ export function createConsultation(ctx) {
     const none = emptyNote(t('consultation.none'));
     const stackTitle = h('h2', { class: 'block-title', id: 'stack-title' });
     const el = h('div', { class: ['step-panel', 'step-consultation', listens ? 'is-listening' : null] },
-        listening, comp && comp.el,
+        listening, parkedBox, comp && comp.el,
         h('section', { class: 'block block-stack', 'aria-labelledby': 'stack-title' }, stackTitle, stack, none, counts),
         recall.el);
     let mounted = false;
@@ -76,6 +106,7 @@ export function createConsultation(ctx) {
     function update() {
         const s = ctx.s;
         recall.update();
+        updateParked(s);
         const c = currentConsultation(s.room);
         const n = (c && c.recadrages) || 0;
         setText(recadrageCount, n ? t('consultation.recadrage_sent', { n }) : '');

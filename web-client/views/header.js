@@ -8,6 +8,8 @@ import { myRole, myId, currentConsultation, consultants, isFacilitator, memberNa
 import { seenStep, markStepSeen } from '../storage.js';
 import { createClock } from './clock.js';
 import { copyField, languageButton } from './common.js';
+import { api } from '../api.js';
+import { createFloorBar } from './floor.js';
 
 export function createTopbar(ctx) {
     const name = h('span', { class: 'topbar-group' });
@@ -42,9 +44,10 @@ function createMenu(ctx) {
     const personalBox = h('div', { class: 'menu-item' },
         h('p', { class: 'menu-title', text: t('menu.personal_link') }),
         h('p', { class: 'hint', text: t('menu.personal_hint') }), personal.el);
+    const display = createDisplayBox(ctx);
     const el = h('details', { class: 'menu' },
         h('summary', { class: 'btn btn-quiet', text: t('menu.button') }),
-        h('div', { class: 'menu-panel' }, inviteBox, personalBox,
+        h('div', { class: 'menu-panel' }, inviteBox, personalBox, display.el,
             h('p', { class: 'menu-item' }, h('a', { href: '#/', text: t('menu.my_groups') }))));
     el.addEventListener('keydown', (e) => {
         if (e.key === 'Escape' && el.open) { el.open = false; el.querySelector('summary').focus(); }
@@ -54,7 +57,64 @@ function createMenu(ctx) {
         inviteBox.hidden = !link;
         invite.input.value = link || '';
         personal.input.value = ctx.personalLink();
+        display.update();
     }
+    return { el, update };
+}
+
+/**
+ * The facilitator's display link (proto/README.md 2.1, Displays): create,
+ * copy, replace, revoke. The token exists in clear only in the answer that
+ * made it, so a link made earlier (group.display) can only be replaced.
+ */
+function createDisplayBox(ctx) {
+    const field = copyField(ctx.copy, { label: t('display.link'), button: t('menu.copy'), action: 'copy-display' });
+    const note = h('p', { class: 'hint' });
+    const status = h('p', { class: 'hint', role: 'status' });
+    const make = h('button', { type: 'button', class: 'btn', 'data-action': 'display-create', onclick: () => create() });
+    const revoke = h('button', { type: 'button', class: 'btn btn-danger-quiet', 'data-action': 'display-revoke', onclick: () => remove() });
+    const el = h('div', { class: 'menu-item', 'data-display-box': '' },
+        h('p', { class: 'menu-title', text: t('display.menu_title') }),
+        h('p', { class: 'hint', text: t('display.menu_hint') }),
+        field.el, note, h('p', { class: 'inline-form' }, make, revoke), status);
+    let link = '';
+
+    async function create() {
+        try {
+            const r = await api.displayCreate(ctx.groupId, ctx.memberKey);
+            link = `${location.origin}/#/display/${ctx.groupId}/${r.display_token}`;
+            ctx.s.group = { ...ctx.s.group, display: true };
+            setText(status, '');
+        } catch (e) {
+            setText(status, ctx.errorText(e.code));
+        }
+        update();
+    }
+    async function remove() {
+        try {
+            await api.displayRevoke(ctx.groupId, ctx.memberKey);
+            link = '';
+            ctx.s.group = { ...ctx.s.group, display: false };
+            setText(status, t('display.revoked'));
+        } catch (e) {
+            setText(status, ctx.errorText(e.code));
+        }
+        update();
+    }
+    function update() {
+        const s = ctx.s;
+        el.hidden = !s.you || !isFacilitator(s);
+        const exists = Boolean(s.group && s.group.display);
+        if (!exists) link = '';
+        field.el.hidden = !link;
+        field.input.value = link;
+        note.hidden = !exists || Boolean(link);
+        setText(note, t('display.active'));
+        setText(make, exists ? t('display.replace') : t('display.create'));
+        revoke.hidden = !exists;
+        setText(revoke, t('display.revoke'));
+    }
+    update();
     return { el, update };
 }
 
@@ -121,11 +181,14 @@ export function createStepInfo(ctx) {
     const recadrageAck = h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'recadrage-ack',
         onclick: () => ctx.act('recadrage_ack') });
     const recadrage = h('p', { class: 'recadrage-alert', role: 'alert' }, recadrageText, recadrageAck);
+    // Who has the floor and for how long (issue 13), for everyone.
+    const floor = createFloorBar(ctx);
     const bar = h('section', { class: 'stepbar', 'aria-labelledby': 'now-title' },
         h('div', { class: 'stepbar-row' },
             h('div', { class: 'stepbar-step' }, kicker, title),
             clock.el),
         h('div', { class: 'stepbar-row stepbar-tools' }, role, helpBtn, handBtn, fac.el, sessionBudget),
+        floor.el,
         recadrage);
     const purpose = h('p', { class: 'now-purpose' });
     const rules = h('p', { class: 'now-rules' });
@@ -175,6 +238,7 @@ export function createStepInfo(ctx) {
         setText(recadrageAck, t('consultation.recadrage_ack'));
         updateBudget();
         clock.update();
+        floor.update();
     }
 
     // Planned: every step of the opening and of each consultation so far;
@@ -197,7 +261,7 @@ export function createStepInfo(ctx) {
         el: bar,
         help,
         update,
-        tick() { clock.update(); updateBudget(); },
+        tick() { clock.update(); updateBudget(); floor.tick(); },
         destroy: clock.destroy,
         focusTitle: () => title.focus(),
     };
