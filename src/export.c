@@ -391,6 +391,35 @@ static struct rotation *rotation_count(const struct store_history *h,
     return rot;
 }
 
+static json_t *tally_json(const struct room_floor_tally *t)
+{
+    return json_pack("{s:I, s:I, s:I}", "ms", (json_int_t)t->ms, "turns",
+                     (json_int_t)t->turns, "passes", (json_int_t)t->passes);
+}
+
+/* The session's speaking balance: per member who held the floor, the
+ * totals and each step (room_floor.c). */
+static json_t *balance_json(const struct export_context *ctx,
+                            const struct store_session_history *sh)
+{
+    json_t *a = json_array();
+
+    for (size_t i = 0; a && i < sh->nfloor; i++) {
+        const struct store_floor_history *f = &sh->floor[i];
+        json_t *steps = json_object();
+        for (int k = 0; steps && k < STEP_COUNT; k++)
+            if (f->steps[k].ms || f->steps[k].turns || f->steps[k].passes)
+                json_object_set_new(steps, step_name((enum step)k),
+                                    tally_json(&f->steps[k]));
+        json_array_append_new(a, json_pack("{s:o, s:I, s:I, s:I, s:o}", "member",
+                                           person_json(ctx, f->member), "ms",
+                                           (json_int_t)f->total.ms, "turns",
+                                           (json_int_t)f->total.turns, "passes",
+                                           (json_int_t)f->total.passes, "steps", steps));
+    }
+    return a;
+}
+
 json_t *export_history_json(const struct store_history *h,
                             const struct export_context *ctx)
 {
@@ -416,10 +445,11 @@ json_t *export_history_json(const struct store_history *h,
         }
         if (!cons ||
             json_array_append_new(
-                sessions, json_pack("{s:s, s:I, s:I, s:o, s:o}", "session_id", sh->id,
-                                    "opened_ms", (json_int_t)sh->opened_ms, "closed_ms",
-                                    (json_int_t)sh->closed_ms, "opening",
-                                    step_time_json(&sh->opening), "consultations", cons)))
+                sessions, json_pack("{s:s, s:I, s:I, s:o, s:o, s:o}", "session_id",
+                                    sh->id, "opened_ms", (json_int_t)sh->opened_ms,
+                                    "closed_ms", (json_int_t)sh->closed_ms, "opening",
+                                    step_time_json(&sh->opening), "consultations", cons,
+                                    "balance", balance_json(ctx, sh))))
             goto fail;
     }
     for (size_t m = 0; g && m < g->nmembers; m++) {
@@ -573,6 +603,36 @@ static void step_row(struct doc *o, enum label l, const struct store_step_time *
     doc_row_end(o);
 }
 
+/* The session's speaking balance: one row per member who held the floor. */
+static void history_balance(struct doc *o, const struct export_context *ctx,
+                            const struct store_session_history *sh)
+{
+    static const enum label heads[] = {L_MEMBER, L_FLOOR_TIME, L_TURNS, L_PASSES};
+
+    if (!sh->nfloor)
+        return;
+    doc_heading(o, 3, L_BALANCE);
+    doc_table_begin(o, heads, 4);
+    for (size_t i = 0; i < sh->nfloor; i++) {
+        const struct store_floor_history *f = &sh->floor[i];
+        doc_row_begin(o);
+        doc_cell_begin(o);
+        out_person(o, ctx, f->member);
+        doc_cell_end(o);
+        doc_cell_begin(o);
+        doc_duration(o, f->total.ms);
+        doc_cell_end(o);
+        doc_cell_begin(o);
+        doc_fmt(o, "%u", f->total.turns);
+        doc_cell_end(o);
+        doc_cell_begin(o);
+        doc_fmt(o, "%u", f->total.passes);
+        doc_cell_end(o);
+        doc_row_end(o);
+    }
+    doc_table_end(o);
+}
+
 static void history_session(struct doc *o, const struct export_context *ctx,
                             const struct store_session_history *sh)
 {
@@ -613,6 +673,7 @@ static void history_session(struct doc *o, const struct export_context *ctx,
         step_row(o, L_TOTAL, &total);
         doc_table_end(o);
     }
+    history_balance(o, ctx, sh);
 }
 
 char *export_history_text(const struct store_history *h, const struct export_context *ctx,
@@ -679,7 +740,7 @@ static void minutes_cards(struct doc *o, const struct room *r, int ci,
 
     for (size_t i = 0; i < r->ncards; i++) {
         const struct room_card *c = &r->cards[i];
-        if (c->type != type || c->consultation != ci || c->removed ||
+        if (c->type != type || c->consultation != ci || c->removed || c->withdrawn ||
             !room_card_visible(r, c, -1))
             continue;
         if (n++ == 0) {

@@ -65,6 +65,8 @@ int http_api_status(int code)
         return 429;
     case CODEV_E_INTERNAL:
         return 500;
+    case CODEV_E_STORE_UNAVAILABLE:
+        return 503;
     default:
         return 400;
     }
@@ -270,23 +272,62 @@ static void invite_rotate(struct hub_group *g, const char *auth,
     reply->group = g;
 }
 
-/* POST /api/groups/{id}/settings: the facilitator changes the retention. */
-static void settings_set(struct hub_group *g, const char *auth, json_t *in,
-                         struct http_api_reply *reply)
+/* POST /api/groups/{id}/display: the facilitator makes the group's display
+ * link (a read-only screen of the session), replacing any earlier one;
+ * DELETE revokes it. The token is in the answer, the only time it exists in
+ * clear, like an invite code. */
+static void display_set(struct hub_group *g, const char *auth, bool revoke,
+                        struct http_api_reply *reply)
 {
-    json_t *updated;
-    int rc = 0;
-    const char *retention;
+    char token[AUTH_SECRET_LEN + 1];
 
     if (!authorise_facilitator(g, auth, reply))
         return;
-    retention = get_string(in, "retention", &rc);
-    if (!rc)
-        rc = hub_group_retention_set(g, retention);
+    if (revoke) {
+        hub_display_revoke(g);
+        reply->body = json_pack("{s:b}", "display", false);
+    } else {
+        if (hub_display_rotate(g, token)) {
+            reply_error(reply, CODEV_E_INTERNAL);
+            return;
+        }
+        reply->body = json_pack("{s:s, s:s}", "group_id", g->id, "display_token", token);
+    }
+    reply->status = 200;
+    reply->effect = HTTP_API_EFFECT_DISPLAY;
+    reply->group = g;
+}
+
+/* POST /api/groups/{id}/settings: the facilitator changes the retention,
+ * the warning before a step's end (warn_before_s), or both. At least one
+ * is needed; both are checked before either is applied. */
+static void settings_set(struct hub_group *g, const char *auth, json_t *in,
+                         struct http_api_reply *reply)
+{
+    json_t *updated, *warn = json_object_get(in, "warn_before_s");
+    json_t *retention = json_object_get(in, "retention");
+    struct hub_group check;
+    int rc = 0;
+
+    if (!authorise_facilitator(g, auth, reply))
+        return;
+    if ((!retention || json_is_null(retention)) && (!warn || json_is_null(warn)))
+        rc = CODEV_E_MISSING_FIELD;
+    check = *g; /* a shallow copy to validate on: nothing of g changes yet */
+    if (!rc && retention && !json_is_null(retention))
+        rc = json_is_string(retention)
+                 ? hub_group_retention_set(&check, json_string_value(retention))
+                 : CODEV_E_BAD_FIELD;
+    if (!rc && warn && !json_is_null(warn))
+        rc = json_is_integer(warn)
+                 ? hub_group_warn_before_set(&check, json_integer_value(warn))
+                 : CODEV_E_BAD_FIELD;
     if (rc) {
         reply_error(reply, rc);
         return;
     }
+    g->retention = check.retention;
+    g->warn_before_s = check.warn_before_s;
     /* The same group object as the group_updated message carries. */
     updated = proto_group_updated_json(g);
     reply->status = 200;
@@ -736,6 +777,7 @@ enum route {
     ROUTE_SESSIONS,  /* POST   /api/groups/{id}/sessions */
     ROUTE_SETTINGS,  /* POST   /api/groups/{id}/settings */
     ROUTE_INVITE,    /* POST   /api/groups/{id}/invite */
+    ROUTE_DISPLAY,   /* POST, DELETE /api/groups/{id}/display */
     ROUTE_JOURNAL,   /* GET    /api/groups/{id}/journal */
     ROUTE_HISTORY,   /* GET    /api/groups/{id}/history */
     ROUTE_MINUTES,   /* GET    /api/groups/{id}/sessions/{session_id}/minutes */
@@ -776,6 +818,7 @@ static enum route route_of(const char *rest, char sid[AUTH_UUID_LEN + 1])
                  {"/sessions", ROUTE_SESSIONS},
                  {"/settings", ROUTE_SETTINGS},
                  {"/invite", ROUTE_INVITE},
+                 {"/display", ROUTE_DISPLAY},
                  {"/journal", ROUTE_JOURNAL},
                  {"/history", ROUTE_HISTORY},
                  {"/rotation", ROUTE_ROTATION},
@@ -996,10 +1039,16 @@ void http_api_handle(struct hub *hub, struct store *store,
     if (strcmp(path, "/api/health") == 0) {
         if (method != HTTP_API_GET)
             goto method;
-        reply->status = 200;
-        reply->body =
-            json_pack("{s:s, s:s, s:I}", "status", "ok", "version", CODEVD_VERSION,
-                      "connections", (json_int_t)(gate ? gate->connections : 0));
+        /* While the store fails, 503: a load balancer then sends the
+         * group's members elsewhere, or a person looks. */
+        reply->status = gate && gate->store_failing ? 503 : 200;
+        /* limits: what the front page's forms need before any group exists
+         * (the room's limits come with the welcome). */
+        reply->body = json_pack("{s:s, s:s, s:I, s:{s:I}}", "status",
+                                gate && gate->store_failing ? "store_unavailable" : "ok",
+                                "version", CODEVD_VERSION, "connections",
+                                (json_int_t)(gate ? gate->connections : 0), "limits",
+                                "name_max_chars", (json_int_t)hub->name_max_chars);
         return;
     }
     if (strcmp(path, "/api/groups") == 0) {
@@ -1041,6 +1090,14 @@ void http_api_handle(struct hub *hub, struct store *store,
             invite_rotate(g, auth, reply);
         else
             settings_set(g, auth, in, reply);
+        goto out;
+    }
+    if (route == ROUTE_DISPLAY) {
+        if (method != HTTP_API_POST && method != HTTP_API_DELETE)
+            goto method;
+        if (method == HTTP_API_POST && !(in = parse_body(body, len, &code)))
+            goto error;
+        display_set(g, auth, method == HTTP_API_DELETE, reply);
         goto out;
     }
     if (route == ROUTE_GROUP && method == HTTP_API_DELETE) {

@@ -37,6 +37,7 @@ struct http_api_gate {
     void *arg;
     bool offload;        /* answer exports with reply->job instead of running them */
     size_t connections;  /* accepted connections open now (GET /api/health) */
+    bool store_failing;  /* the store fails writes now (GET /api/health: 503) */
     const char *creator; /* the client's address key (rate_addr_prefix), borrowed;
                           * a group created by this call remembers it */
 };
@@ -52,6 +53,9 @@ enum http_api_effect {
     HTTP_API_EFFECT_OPENED,  /* a session was opened in it */
     HTTP_API_EFFECT_DELETED, /* its facilitator deleted it: the edge closes its
                               * sockets, deletes it from the store and the hub */
+    HTTP_API_EFFECT_DISPLAY, /* its display link was replaced or revoked: journal
+                              * it, close its display sockets, tell the others
+                              * with group_updated */
     HTTP_API_EFFECT_LIFE,    /* what it keeps between sessions changed: journal it
                               * with store_submit_life */
 };

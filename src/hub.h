@@ -124,6 +124,8 @@ struct hub_group {
     char facilitator[AUTH_UUID_LEN + 1]; /* member id */
     uint8_t invite_hash[AUTH_HASH_LEN];
     enum hub_retention retention; /* HUB_RETENTION_PERSONAL unless set */
+    int warn_before_s; /* the page's warning before a step's time is up, in seconds;
+                          0: none (HUB_WARN_BEFORE_*) */
     struct hub_member *members;
     size_t nmembers, members_cap;
     struct hub_plan *plans;
@@ -137,6 +139,11 @@ struct hub_group {
     bool invite_rotated;    /* hub_sync replaced the invite: the edge saves the group */
     char creator[RATE_ADDR_LEN]; /* its creator's address key (rate_addr_prefix), or
                                   * "" (made before it was kept: counted nowhere) */
+    bool display_set;            /* a display link exists (display_hash) */
+    uint8_t display_hash[AUTH_HASH_LEN]; /* SHA-256 of its token, like the invite's */
+    char round_last[AUTH_UUID_LEN + 1];  /* first member of the group's last round
+                                          * (tour de table), or "": where the next
+                                          * round starts, across sessions (room_floor.c) */
     /* Between sessions (hub_life.c). */
     char time_zone[HUB_TZ_MAX + 1]; /* IANA name, or "" (UTC) */
     struct hub_rota_entry rota[HUB_ROTA_MAX];
@@ -221,6 +228,18 @@ int hub_member_join(struct hub *h, struct hub_group *g, const char *invite,
  * random generator fails (the old code then stays). */
 int hub_invite_rotate(struct hub_group *g, char invite[AUTH_SECRET_LEN + 1]);
 
+/* The display link (a read-only screen of the session, proto/README.md 2.1):
+ * hub_display_rotate makes a new token, written to token (the only time it
+ * exists in clear; the old one stops working at once) and returns 0, or
+ * CODEV_E_INTERNAL when the random generator fails (nothing changes).
+ * hub_display_revoke forgets it. hub_display_auth says whether token opens
+ * g's display link (constant-time in the token; false without a link).
+ * hub_display_load sets the hash the store kept (NULL: no link). */
+int hub_display_rotate(struct hub_group *g, char token[AUTH_SECRET_LEN + 1]);
+void hub_display_revoke(struct hub_group *g);
+bool hub_display_auth(const struct hub_group *g, const char *token);
+void hub_display_load(struct hub_group *g, const uint8_t *hash);
+
 /* Returns the member whose key this is (borrowed; removed members too, the
  * caller checks ->removed), or NULL. Constant-time in the key. */
 const struct hub_member *hub_member_auth(const struct hub_group *g, const char *key);
@@ -300,6 +319,16 @@ const struct room *hub_room_of(const struct hub_group *g, const char *member_id)
 struct hub_group *hub_group_snapshot_new(const struct hub_group *g);
 void hub_group_snapshot_free(struct hub_group *snap);
 
+/* The warning before a step's time is up (group setting warn_before_s):
+ * by default one minute, 0 for none, at most ten minutes. */
+#define HUB_WARN_BEFORE_DEFAULT_S 60
+#define HUB_WARN_BEFORE_MAX_S     600
+
+/* Sets the group's warn_before_s. Returns 0, or CODEV_E_BAD_FIELD outside
+ * [0, HUB_WARN_BEFORE_MAX_S] (the group is unchanged). Who may change it
+ * (the facilitator) is the caller's check. */
+int hub_group_warn_before_set(struct hub_group *g, long long seconds);
+
 /* Wire names of the retention settings: "personal", "keep" (static strings;
  * NULL out of range), and the reverse look-up (-1 when unknown). */
 const char *hub_retention_name(int retention);
@@ -348,6 +377,17 @@ int hub_plan_insert(struct hub_group *g, const struct hub_plan *p);
  * uncounts it and keeps its action plans, exactly as after a live close. Errors:
  * CODEV_E_SESSION_OPEN (g already has an open room). */
 int hub_session_attach(struct hub *h, struct hub_group *g, struct room *r);
+
+/*
+ * Undoes what the loop did in memory beyond the store (a failed write's
+ * rollback): frees g's room and uncounts it if it was counted, drops the
+ * action plans its close kept (they are kept again when the close
+ * commits), and when r is not NULL attaches it as hub_session_attach does
+ * (taking ownership), then syncs the group from it. A member whose removal
+ * did not commit is a member again. Returns 0 or hub_session_attach's
+ * error.
+ */
+int hub_session_replace(struct hub *h, struct hub_group *g, struct room *r);
 
 /* Validates and trims a display or group name into out (capacity cap
  * bytes). Returns 0 or CODEV_E_BAD_FIELD: empty, too long, or holding a

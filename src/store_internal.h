@@ -110,6 +110,10 @@ struct store {
     bool stopping;
 
     bool checkpoint_wanted; /* writer (or load) only: deleted text to truncate away */
+    bool failing;           /* writer only: the last batch written failed */
+    uint64_t failed_epoch;  /* writer only: records of this epoch or earlier fail
+                               unwritten while failing (write_batch) */
+    uint64_t epoch;         /* submitting thread only: stamped on each record */
     size_t in_flight;       /* submitting thread only */
     pthread_mutex_t read_mu;
 };

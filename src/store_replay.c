@@ -165,6 +165,27 @@ out:
     return rc;
 }
 
+int store_room_reload(struct store *s, const char *session_id, struct room **out)
+{
+    struct store_replay rp;
+    int rc;
+
+    *out = NULL;
+    pthread_mutex_lock(&s->read_mu);
+    rc = store_replay_session(s->r, session_id, &rp);
+    pthread_mutex_unlock(&s->read_mu);
+    if (rc)
+        return rc;
+    if (rp.mismatches) {
+        store_replay_release(&rp);
+        return CODEV_E_INTERNAL;
+    }
+    *out = rp.room;
+    rp.room = NULL;
+    store_replay_release(&rp);
+    return 0;
+}
+
 /* ---- closing a session ------------------------------------------------------ */
 
 /* What a close writes: the history, what each person keeps, the debriefs.
@@ -197,6 +218,9 @@ static const char sql_session_closed[] =
     "   SET closed_ms = ?1, retention = ?2, opening_planned_ms = ?3,"
     "       opening_used_ms = ?4, closed_seq = ?6, closed_cards = ?7"
     " WHERE id = ?5";
+static const char sql_session_floor[] =
+    "INSERT OR REPLACE INTO session_floor"
+    "     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 static const char sql_journal_delete[] =
     "DELETE FROM journal WHERE session_id = ?1";
 // clang-format on
@@ -229,6 +253,8 @@ static int finalize_records(sqlite3 *db, const char *sid, const struct store_rep
     }
     for (size_t i = 0; !rc && i < r->ncards; i++) {
         const struct room_card *c = &r->cards[i];
+        if (c->withdrawn) /* withdrawn by its author: nobody keeps it */
+            continue;
         if (c->type == CARD_CONTRIBUTION && c->consultation >= 0 &&
             r->consultations[c->consultation].client >= 0)
             rc = store_db_run(db, sql_case_item, "tiiiit", sid, (int64_t)c->consultation,
@@ -240,6 +266,15 @@ static int finalize_records(sqlite3 *db, const char *sid, const struct store_rep
                               (int64_t)c->variant, step_name(c->step),
                               (int64_t)c->consultation, c->created_ms, c->text);
     }
+    /* The balance: every member's floor, per step where they held it. */
+    for (size_t i = 0; !rc && i < r->nmembers; i++)
+        for (int k = 0; !rc && k < STEP_COUNT; k++) {
+            const struct room_floor_tally *t = &r->members[i].floor[k];
+            if (t->ms || t->turns || t->passes)
+                rc = store_db_run(db, sql_session_floor, "tttiii", sid, r->members[i].id,
+                                  step_name((enum step)k), t->ms, (int64_t)t->turns,
+                                  (int64_t)t->passes);
+        }
     for (size_t i = 0; !rc && i < r->ndebriefs; i++) {
         const struct room_debrief *d = &r->debriefs[i];
         if (d->outcome >= 0)
@@ -277,19 +312,23 @@ int store_session_finalize(struct store *s, sqlite3 *db, const char *sid, int re
 /* ---- loading -------------------------------------------------------------------- */
 
 /* What a groups row (columns 10..) keeps between sessions. */
-static int load_life_group(struct hub_group *g, sqlite3_stmt *st)
+/* Reads the group's time zone and next session from columns col.. of st
+ * (time_zone, next_date, next_time, next_duration, next_link,
+ * next_start_ms, next_slot, next_sequence). */
+static int load_life_group(struct hub_group *g, sqlite3_stmt *st, int col)
 {
-    const char *tz = store_col_text(st, 10), *date = store_col_text(st, 11),
-               *time = store_col_text(st, 12);
+    const char *tz = store_col_text(st, col), *date = store_col_text(st, col + 1),
+               *time = store_col_text(st, col + 2);
 
     if (tz && strlen(tz) <= HUB_TZ_MAX)
         memcpy(g->time_zone, tz, strlen(tz) + 1);
     if (date && time &&
-        hub_next_set(g, date, time, sqlite3_column_int(st, 13), store_col_text(st, 14),
-                     NULL, sqlite3_column_int64(st, 15)))
+        hub_next_set(g, date, time, sqlite3_column_int(st, col + 3),
+                     store_col_text(st, col + 4), NULL,
+                     sqlite3_column_int64(st, col + 5)))
         return CODEV_E_INTERNAL;
-    g->next_session.slot = (uint32_t)sqlite3_column_int64(st, 16);
-    g->next_session.sequence = (uint32_t)sqlite3_column_int64(st, 17);
+    g->next_session.slot = (uint32_t)sqlite3_column_int64(st, col + 6);
+    g->next_session.sequence = (uint32_t)sqlite3_column_int64(st, col + 7);
     return 0;
 }
 
@@ -377,8 +416,8 @@ static int load_groups(struct store *s, struct hub *h, struct store_load_report 
         "SELECT id, name, language, format, facilitator, invite_hash, retention,"
         "       coalesce(active_ms, created_ms),"
         "       EXISTS (SELECT 1 FROM sessions WHERE group_id = groups.id),"
-        "       creator, time_zone, next_date, next_time, next_duration, next_link,"
-        "       next_start_ms, next_slot, next_sequence"
+        "       creator, display_hash, round_last, warn_before_s, time_zone, next_date,"
+        "       next_time, next_duration, next_link, next_start_ms, next_slot, next_sequence"
         "  FROM groups"
         " ORDER BY rowid";
     // clang-format on
@@ -401,7 +440,13 @@ static int load_groups(struct store *s, struct hub *h, struct store_load_report 
         if (!rc) {
             g->active_ms = sqlite3_column_int64(st, 7);
             g->opened_once = sqlite3_column_int(st, 8) != 0;
-            rc = load_life_group(g, st);
+            hub_display_load(g, sqlite3_column_bytes(st, 10) == AUTH_HASH_LEN
+                                    ? sqlite3_column_blob(st, 10)
+                                    : NULL);
+            store_id_copy(g->round_last, store_col_text(st, 11));
+            if (hub_group_warn_before_set(g, sqlite3_column_int(st, 12)))
+                g->warn_before_s = HUB_WARN_BEFORE_DEFAULT_S;
+            rc = load_life_group(g, st, 13);
         }
         rep->groups += rc == 0;
     }

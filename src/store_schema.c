@@ -150,7 +150,28 @@ static const char *const migrations[] = {
      * across restarts. NULL for groups made before: counted nowhere. */
     "ALTER TABLE groups ADD COLUMN creator TEXT;",
 
-    /* 5: the group between sessions (hub_life.c): its time zone and next
+    /* 5 (issue 14, the display link; numbered after the other migration of
+     * issue 14 when both are merged): the SHA-256 of the group's display
+     * token, like invite_hash; NULL when the group has no display link. */
+    "ALTER TABLE groups ADD COLUMN display_hash BLOB"
+    "  CHECK (display_hash IS NULL OR length(display_hash) = 32);",
+    /* 6: the floor (room_floor.c): where the group's next round starts
+     * (the first member of its last round), and each closed session's
+     * balance: per member and step, the time they held the floor, their
+     * turns and their passes (the facilitator's history). */
+    "ALTER TABLE groups ADD COLUMN round_last TEXT;"
+    "CREATE TABLE session_floor ("
+    "  session_id TEXT NOT NULL REFERENCES sessions(id),"
+    "  member TEXT NOT NULL,"
+    "  step TEXT NOT NULL,"
+    "  floor_ms INTEGER NOT NULL,"
+    "  turns INTEGER NOT NULL,"
+    "  passes INTEGER NOT NULL,"
+    "  PRIMARY KEY (session_id, member, step));",
+    /* 7: the page's warning before a step's time is up, per group, in
+     * seconds (0: none); groups made before warn a minute before. */
+    "ALTER TABLE groups ADD COLUMN warn_before_s INTEGER NOT NULL DEFAULT 60;",
+    /* 8: the group between sessions (hub_life.c): its time zone and next
      * session, the rota of coming roles, case proposals, private exposé
      * drafts, and debriefs posted in advance on the plans. */
     "ALTER TABLE groups ADD COLUMN time_zone TEXT;"

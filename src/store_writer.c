@@ -5,9 +5,11 @@
  *
  * Invariants:
  *   - Records are committed in submission order: the writer takes the whole
- *     pending list, writes it in one transaction (each record inside its own
- *     savepoint, so that one failing record fails alone), commits, and
- *     appends the list to the done list, which store_drain empties in order.
+ *     pending list, writes it in one transaction, commits, and appends the
+ *     list to the done list, which store_drain empties in order.
+ *   - A batch commits whole or fails whole (write_batch), and after a
+ *     failure nothing submitted before the loop saw it commits: a record
+ *     never reaches the disk without every record submitted before it.
  *   - in_flight (submitted and not yet drained) never exceeds queue_max; it
  *     is only read and written by the submitting thread.
  *   - A record owns copies of everything it writes: the loop may change or
@@ -40,13 +42,16 @@
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_GROUP_UPSERT] =
         "INSERT INTO groups (id, name, language, format, facilitator, invite_hash,"
-        "                    retention, created_ms, active_ms, creator)"
-        "     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, nullif(?9, ''))"
+        "                    retention, created_ms, active_ms, creator, display_hash,"
+        "                    round_last, warn_before_s)"
+        "     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, nullif(?9, ''), ?10,"
+        "             nullif(?11, ''), ?12)"
         " ON CONFLICT (id) DO UPDATE"
         "        SET name = excluded.name, language = excluded.language,"
         "            format = excluded.format, facilitator = excluded.facilitator,"
         "            invite_hash = excluded.invite_hash, retention = excluded.retention,"
-        "            active_ms = excluded.active_ms",
+        "            active_ms = excluded.active_ms, display_hash = excluded.display_hash,"
+        "            round_last = excluded.round_last, warn_before_s = excluded.warn_before_s",
     [ST_MEMBER_UPSERT] =
         "INSERT INTO members (id, group_id, ordinal, name, key_hash, observer, removed)"
         "     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
@@ -86,12 +91,13 @@ enum store_rec_kind {
     REC_CMD,
     REC_SESSION_CLOSE,
     REC_GROUP_DELETE,
-    REC_LIFE /* the group with what it keeps between sessions (hub_life.c) */
+    REC_LIFE /* the group with what it keeps between sessions (hub_life.c) */,
+    REC_PROBE /* writes one row again: is the disk writable? */
 };
 
 /*
  * A group travels to the writer as a clone of the hub's own struct
- * hub_group (store_group_clone: settings, invite hash, members with their
+ * hub_group (store_group_clone: settings, invite and display hashes, members with their
  * key hashes, plans; no room, no connections), owned by its record and
  * freed with hub_group_snapshot_free on the loop thread at store_drain (or
  * at store_close). The writer only reads it.
@@ -144,6 +150,7 @@ struct store_rec {
     struct store_rec *next;
     enum store_rec_kind kind;
     uint64_t token;
+    uint64_t epoch;                     /* store.epoch when it was submitted */
     int rc;                             /* set by the writer */
     char session_id[AUTH_UUID_LEN + 1]; /* MEMBER_JOIN (journaled), CMD, SESSION_CLOSE */
     char group_id[AUTH_UUID_LEN + 1];   /* GROUP_DELETE */
@@ -166,6 +173,7 @@ static struct hub_group *store_group_clone_life(const struct hub_group *g, bool 
     if (!c)
         return NULL;
     memcpy(c->invite_hash, g->invite_hash, AUTH_HASH_LEN);
+    hub_display_load(c, g->display_set ? g->display_hash : NULL);
     for (size_t i = 0; i < c->nmembers; i++)
         memcpy(c->members[i].key_hash, g->members[i].key_hash, AUTH_HASH_LEN);
     if (g->nplans &&
@@ -316,7 +324,12 @@ int store_group_write(struct store *s, const struct hub_group *g, int64_t now_ms
         sqlite3_bind_blob(st, 6, g->invite_hash, AUTH_HASH_LEN, SQLITE_STATIC) |
         store_bind_text(st, 7, hub_retention_name(g->retention)) |
         sqlite3_bind_int64(st, 8, now_ms) |
-        sqlite3_bind_text(st, 9, g->creator, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 9, g->creator, -1, SQLITE_STATIC) |
+        (g->display_set
+             ? sqlite3_bind_blob(st, 10, g->display_hash, AUTH_HASH_LEN, SQLITE_STATIC)
+             : sqlite3_bind_null(st, 10)) |
+        sqlite3_bind_text(st, 11, g->round_last, -1, SQLITE_STATIC) |
+        sqlite3_bind_int(st, 12, g->warn_before_s);
     rc = store_stmt_run(st, b);
     if (rc)
         return rc;
@@ -585,22 +598,42 @@ static int write_rec(struct store *s, struct store_rec *rec)
         return rc;
     case REC_GROUP_DELETE:
         return write_group_delete(s, rec->group_id);
+    case REC_PROBE:
+        /* SQLite writes the row even when nothing changes: the commit
+         * appends a page to the WAL, as a real record would. */
+        return store_db_exec(s->w, "UPDATE schema_version SET version = version");
     }
     return CODEV_E_INTERNAL;
 }
 
 /* Writes a batch in one transaction, each record of several statements in
- * its own savepoint. Sets every rec->rc. */
+ * its own savepoint. Sets every rec->rc.
+ *
+ * A batch commits whole or not at all: when any record fails, the
+ * transaction is rolled back and every record of the batch fails with
+ * CODEV_E_STORE_UNAVAILABLE. The loop has applied a record's successors
+ * on top of it (the room decided them against its effects), so none of
+ * them may commit without it: the writer then fails, without writing, every
+ * later record submitted in the same epoch or an earlier one, until the
+ * loop, having seen the failure, moves to a new epoch (store_resume). */
 static void write_batch(struct store *s, struct store_rec *batch)
 {
-    bool open = store_db_exec(s->w, "BEGIN IMMEDIATE") == 0, broken = false;
+    bool open = false, broken = false, tried = false;
 
     for (struct store_rec *rec = batch; rec; rec = rec->next) {
-        if (!open || broken) {
-            rec->rc = CODEV_E_INTERNAL;
+        if (s->failing && rec->epoch <= s->failed_epoch) {
+            rec->rc = CODEV_E_STORE_UNAVAILABLE;
             continue;
         }
-        if (rec->kind == REC_CMD) {
+        if (!tried) {
+            tried = true;
+            open = store_db_exec(s->w, "BEGIN IMMEDIATE") == 0;
+        }
+        if (!open || broken) {
+            broken = true;
+            break;
+        }
+        if (rec->kind == REC_CMD || rec->kind == REC_PROBE) {
             /* A command is one INSERT, atomic by itself: no savepoint
              * (two statements fewer per command, the commonest record). */
             rec->rc = write_rec(s, rec);
@@ -612,18 +645,25 @@ static void write_batch(struct store *s, struct store_rec *batch)
                 stmt_simple(s, ST_ROLLBACK_TO);
             stmt_simple(s, ST_RELEASE);
         }
-        /* An error that rolled the whole transaction back (I/O error,
-         * disk full) leaves autocommit on: the batch is lost. */
-        if (sqlite3_get_autocommit(s->w))
+        if (rec->rc)
             broken = true;
     }
-    if (open && !broken && store_db_exec(s->w, "COMMIT")) {
-        store_db_exec(s->w, "ROLLBACK");
+    if (!tried)
+        return; /* every record failed fast */
+    if (open && !broken && store_db_exec(s->w, "COMMIT"))
         broken = true;
+    if (broken) {
+        if (open && !sqlite3_get_autocommit(s->w))
+            store_db_exec(s->w, "ROLLBACK");
+        s->failing = true;
+        for (struct store_rec *rec = batch; rec; rec = rec->next) {
+            rec->rc = CODEV_E_STORE_UNAVAILABLE;
+            if (rec->epoch > s->failed_epoch)
+                s->failed_epoch = rec->epoch;
+        }
+        return;
     }
-    if (broken)
-        for (struct store_rec *rec = batch; rec; rec = rec->next)
-            rec->rc = CODEV_E_INTERNAL;
+    s->failing = false;
     store_checkpoint_try(s);
 }
 
@@ -691,6 +731,7 @@ bool store_is_full(const struct store *s)
 static int store_enqueue(struct store *s, struct store_rec *rec, uint64_t token)
 {
     rec->token = token;
+    rec->epoch = s->epoch;
     rec->next = NULL;
     pthread_mutex_lock(&s->mu);
     if (s->pending_tail)
@@ -882,6 +923,23 @@ int store_submit_group_delete(struct store *s, const char *group_id, uint64_t to
         return CODEV_E_INTERNAL;
     store_id_copy(rec->group_id, group_id);
     return store_enqueue(s, rec, token);
+}
+
+int store_submit_probe(struct store *s, uint64_t token)
+{
+    struct store_rec *rec;
+
+    if (store_is_full(s))
+        return CODEV_E_RATE_LIMITED;
+    rec = rec_new(REC_PROBE, 0);
+    if (!rec)
+        return CODEV_E_INTERNAL;
+    return store_enqueue(s, rec, token);
+}
+
+void store_resume(struct store *s)
+{
+    s->epoch++;
 }
 
 size_t store_drain(struct store *s, store_done_fn fn, void *arg)

@@ -42,12 +42,17 @@ async function call(method, path, body, key, as = 'json') {
 const enc = encodeURIComponent;
 
 export const api = {
+    /** Status, and the limits the front page needs before any group exists. */
+    health: () => call('GET', '/api/health'),
     createGroup: (fields) => call('POST', '/api/groups', fields),
     join: (groupId, inviteCode, displayName) =>
         call('POST', `/api/groups/${enc(groupId)}/members`,
             { invite_code: inviteCode, display_name: displayName }),
     openSession: (groupId, key) => call('POST', `/api/groups/${enc(groupId)}/sessions`, {}, key),
     group: (groupId, key) => call('GET', `/api/groups/${enc(groupId)}`, undefined, key),
+    /** The facilitator makes (or replaces) the group's display link: {display_token}. */
+    displayCreate: (groupId, key) => call('POST', `/api/groups/${enc(groupId)}/display`, {}, key),
+    displayRevoke: (groupId, key) => call('DELETE', `/api/groups/${enc(groupId)}/display`, undefined, key),
     /** My journal of every closed session, as Markdown or printable HTML text. */
     journal: (groupId, key, format) =>
         call('GET', `/api/groups/${enc(groupId)}/journal?format=${enc(format)}`, undefined, key, 'text'),

@@ -4,7 +4,7 @@
 import { h, setText, reconcile } from '../dom.js';
 import { t } from '../i18n.js';
 import { may, cardsOf, memberName, currentConsultation, roleOf, myId } from '../state.js';
-import { composer, cardNode, section, emptyNote, list } from './common.js';
+import { composer, cardNode, section, emptyNote, list, updateCard } from './common.js';
 import { topicProposals } from './between.js';
 
 export function createTopic(ctx) {
@@ -63,6 +63,7 @@ export function createTopic(ctx) {
             li.append(h('div', { class: 'card-actions' }));
             return li;
         }, (li, card) => {
+            updateCard(ctx, li, card);
             const slot = li.querySelector('.card-actions');
             const r = roleOf(s, card.author);
             const show = fac && card.author !== myId(s) && r === 'consultant';
