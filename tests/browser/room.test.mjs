@@ -128,12 +128,14 @@ test('facilitator actions: observer, hand over, remove; keyboard only posting', 
     await act(F, 'timer-toggle');
     await K1.locator('.clock.is-running').waitFor();
     await act(F, 'timer-set');
-    await F.locator('dialog.dialog input[type=number]').fill('1');
+    await F.locator('dialog.dialog input[type=number]').fill('2');
     await F.locator('dialog.dialog button[type=submit]').click();
-    await F.locator('.clock.is-warning').waitFor();
+    // The set is in (events go out once committed): only then take the two
+    // minutes away, or the set could come after and undo it.
+    await F.waitForFunction(() => /^(2:00|1:5\d)$/.test(document.querySelector('[data-clock]').textContent));
     await F.evaluate(() => {
         const ws = window.__sockets[window.__sockets.length - 1];
-        ws.send(JSON.stringify({ type: 'timer_add', id: 'minus-one', seconds: -60 }));
+        ws.send(JSON.stringify({ type: 'timer_add', id: 'minus-two', seconds: -120 }));
     });
     await F.locator('.clock.is-overrun').waitFor();
     await K1.locator('.clock.is-overrun-calm').waitFor();
