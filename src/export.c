@@ -112,10 +112,11 @@ static json_t *plan_json(const struct store_plan *p)
     const char *outcome = p->outcome >= 0 ? room_outcome_name(p->outcome) : NULL;
 
     return json_pack(
-        "{s:s, s:o, s:o, s:s, s:o, s:b, s:o, s:o}", "id", p->id, "session_id",
+        "{s:s, s:o, s:o, s:s, s:o, s:o, s:b, s:o, s:o}", "id", p->id, "session_id",
         proto_json_string_or_null(p->session_id[0] ? p->session_id : NULL),
         "consultation", int_or_null(p->consultation, p->consultation >= 0), "text",
-        p->text, "due", proto_json_string_or_null(p->due), "debriefed", p->debriefed,
+        p->text, "due", proto_json_string_or_null(p->due), "first_step",
+        proto_json_string_or_null(p->first_step), "debriefed", p->debriefed,
         "outcome", proto_json_string_or_null(outcome), "comment",
         proto_json_string_or_null(p->comment));
 }
@@ -157,12 +158,13 @@ json_t *export_journal_json(const struct store_journal *j,
                                                    c->items[k].text));
         if (!items ||
             json_array_append_new(
-                cases, json_pack("{s:s, s:i, s:I, s:o, s:o, s:o}", "session_id",
+                cases, json_pack("{s:s, s:i, s:I, s:o, s:o, s:o, s:o}", "session_id",
                                  c->session_id, "consultation", c->consultation,
                                  "closed_ms", (json_int_t)c->closed_ms, "problem",
                                  proto_json_string_or_null(c->problem), "contract",
                                  proto_json_string_or_null(c->contract), "contributions",
-                                 items)))
+                                 items, "retained",
+                                 proto_json_string_or_null(c->retained))))
             goto fail;
     }
     for (size_t i = 0; i < j->nplans; i++)
@@ -185,8 +187,32 @@ fail:
 
 /* ---- journal: text ----------------------------------------------------------------- */
 
+/* " (échéance : …, premier pas : …)": an action's due date and first
+ * step, each when it has one; nothing when it has neither. */
+static void action_details(struct doc *o, const char *due, const char *first_step)
+{
+    const char *colon = o->lang == LABEL_FR ? " : " : ": ";
+
+    if (!due && !first_step)
+        return;
+    doc_str(o, " (");
+    if (due) {
+        doc_label(o, L_DUE);
+        doc_str(o, colon);
+        doc_text(o, due);
+    }
+    if (first_step) {
+        if (due)
+            doc_str(o, ", ");
+        doc_label(o, L_FIRST_STEP);
+        doc_str(o, colon);
+        doc_text(o, first_step);
+    }
+    doc_str(o, ")");
+}
+
 /* One action plan item: whose (when who is not NULL), text, due date,
- * debrief outcome and comment. */
+ * first step, debrief outcome and comment. */
 static void plan_item(struct doc *o, const struct store_plan *p, const char *who)
 {
     doc_item_begin(o);
@@ -195,13 +221,7 @@ static void plan_item(struct doc *o, const struct store_plan *p, const char *who
         doc_str(o, " — ");
     }
     doc_text(o, p->text);
-    if (p->due) {
-        doc_str(o, " (");
-        doc_label(o, L_DUE);
-        doc_str(o, o->lang == LABEL_FR ? " : " : ": ");
-        doc_text(o, p->due);
-        doc_str(o, ")");
-    }
+    action_details(o, p->due, p->first_step);
     doc_str(o, " — ");
     doc_str(o, o->fmt == EXPORT_HTML ? "<em>" : "_");
     if (p->debriefed || p->outcome >= 0) {
@@ -286,6 +306,8 @@ static void journal_case(struct doc *o, const struct store_journal *j,
     } else {
         doc_empty_note(o, L_NOTHING);
     }
+    if (c->retained)
+        doc_field(o, L_RETAINED, c->retained);
     doc_heading(o, 4, L_ACTION_PLAN);
     for (size_t i = 0; i < j->nplans; i++) {
         if (!plan_of_case(&j->plans[i], c))
@@ -760,13 +782,8 @@ static void minutes_cards(struct doc *o, const struct room *r, int ci,
             doc_str(o, " — ");
         }
         doc_text(o, c->text);
-        if (type == CARD_ACTION && c->due) {
-            doc_str(o, " (");
-            doc_label(o, L_DUE);
-            doc_str(o, o->lang == LABEL_FR ? " : " : ": ");
-            doc_text(o, c->due);
-            doc_str(o, ")");
-        }
+        if (type == CARD_ACTION)
+            action_details(o, c->due, c->first_step);
         if (type == CARD_QUESTION && c->flagged) {
             doc_str(o, " — ");
             doc_str(o, o->fmt == EXPORT_HTML ? "<em>" : "_");
@@ -810,6 +827,8 @@ static void minutes_consultation(struct doc *o, const struct room *r, size_t ci)
     if (c->contract)
         doc_field(o, L_CONTRACT, c->contract);
     minutes_cards(o, r, (int)ci, CARD_CONTRIBUTION, L_CONTRIBUTIONS);
+    if (c->retained)
+        doc_field(o, L_RETAINED, c->retained);
     minutes_cards(o, r, (int)ci, CARD_ACTION, L_ACTION_PLAN);
     minutes_cards(o, r, (int)ci, CARD_LEARNING, L_LEARNINGS);
 }
@@ -851,6 +870,7 @@ char *export_minutes_text(const struct room *r, const struct export_context *ctx
             const struct room_debrief *d = &r->debriefs[i];
             struct store_plan p = {.text = d->text,
                                    .due = d->due,
+                                   .first_step = d->first_step,
                                    .outcome = d->outcome,
                                    .comment = d->comment,
                                    .debriefed = d->outcome >= 0};

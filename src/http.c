@@ -455,7 +455,7 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
         token = ++s->next_token;
         if (reply.effect == HTTP_API_EFFECT_CREATED ||
             reply.effect == HTTP_API_EFFECT_UPDATED ||
-            reply.effect == HTTP_API_EFFECT_DISPLAY)
+            reply.effect == HTTP_API_EFFECT_DISPLAY || reply.effect == HTTP_API_EFFECT_MEMBER)
             rc = store_submit_group(s->store, reply.group, now, token);
         else if (reply.effect == HTTP_API_EFFECT_LIFE)
             rc = store_submit_life(s->store, reply.group, now, token);
@@ -495,6 +495,11 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
             s, reply.group, token,
             proto_member_joined_json(reply.group,
                                      hub_member_find(reply.group, reply.joined_id)));
+    else if (reply.effect == HTTP_API_EFFECT_MEMBER)
+        dispatch_hold_all(
+            s, reply.group, token,
+            proto_member_updated_json(reply.group,
+                                      hub_member_find(reply.group, reply.joined_id)));
     log_info("http %s %.40s -> %d",
              h->method == HTTP_API_POST     ? "POST"
              : h->method == HTTP_API_DELETE ? "DELETE"

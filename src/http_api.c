@@ -126,6 +126,21 @@ static const char *get_string(json_t *o, const char *key, int *code)
     return NULL;
 }
 
+/* Reads the optional "form" of in (the form of one's role labels: "n",
+ * "f", "m"; absent or null: neutral) into *form. Returns 0, or
+ * CODEV_E_BAD_FIELD for another value. */
+static int get_form(json_t *in, int *form)
+{
+    json_t *v = json_object_get(in, "form");
+
+    *form = FORM_NEUTRAL;
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_string(v) || (*form = room_form_from_name(json_string_value(v))) < 0)
+        return CODEV_E_BAD_FIELD;
+    return 0;
+}
+
 static void create_group(struct hub *hub, const char *creator, json_t *in,
                          struct http_api_reply *reply)
 {
@@ -133,7 +148,7 @@ static void create_group(struct hub *hub, const char *creator, json_t *in,
         invite[AUTH_SECRET_LEN + 1];
     struct hub_group *g;
     json_t *format = json_object_get(in, "format");
-    int rc = 0;
+    int rc = 0, form;
     const char *name = get_string(in, "name", &rc);
     const char *facilitator = get_string(in, "facilitator_name", &rc);
     const char *language = get_string(in, "language", &rc);
@@ -142,6 +157,8 @@ static void create_group(struct hub *hub, const char *creator, json_t *in,
         rc = CODEV_E_MISSING_FIELD;
     if (!rc && !json_is_integer(format))
         rc = CODEV_E_BAD_FIELD;
+    if (!rc)
+        rc = get_form(in, &form);
     if (rc) {
         reply_error(reply, rc);
         return;
@@ -152,6 +169,7 @@ static void create_group(struct hub *hub, const char *creator, json_t *in,
         reply_error(reply, rc);
         return;
     }
+    hub_member_form_set(g, member_id, form); /* checked above: cannot fail */
     reply->status = 201;
     reply->body = json_pack("{s:s, s:s, s:s, s:s}", "group_id", g->id, "member_id",
                             member_id, "member_key", key, "invite_code", invite);
@@ -163,10 +181,12 @@ static void join_group(struct hub *hub, struct hub_group *g, json_t *in,
                        struct http_api_reply *reply)
 {
     char member_id[AUTH_UUID_LEN + 1], key[AUTH_SECRET_LEN + 1];
-    int rc = 0, idx;
+    int rc = 0, idx, form = FORM_NEUTRAL;
     const char *invite = get_string(in, "invite_code", &rc);
     const char *name = get_string(in, "display_name", &rc);
 
+    if (!rc)
+        rc = get_form(in, &form);
     if (rc) {
         reply_error(reply, rc);
         return;
@@ -176,6 +196,7 @@ static void join_group(struct hub *hub, struct hub_group *g, json_t *in,
         reply_error(reply, rc);
         return;
     }
+    hub_member_form_set(g, member_id, form); /* checked above: cannot fail */
     reply->status = 201;
     reply->body = json_pack("{s:s, s:s, s:s}", "group_id", g->id, "member_id", member_id,
                             "member_key", key);
@@ -248,6 +269,49 @@ static void open_session(struct hub *hub, struct hub_group *g, const char *auth,
     reply->body = json_pack("{s:s}", "session_id", g->room->session_id);
     reply->effect = HTTP_API_EFFECT_OPENED;
     reply->group = g;
+}
+
+/* POST /api/groups/{id}/members/me: a member changes their own settings:
+ * "form", the form of their role labels ("n", "f", "m"; required). Any
+ * member, observers too; charged to the caller's write budget. The answer
+ * is {"member": member object}; the group's sockets get member_updated. */
+static void member_me_set(struct hub_group *g, const struct http_api_gate *gate,
+                          const char *auth, const char *body, size_t len,
+                          struct http_api_reply *reply)
+{
+    const struct hub_member *m;
+    json_t *in, *updated, *v;
+    int code = 0, form;
+
+    if (!(m = authorise(g, auth, &code, reply))) {
+        reply_error(reply, code);
+        return;
+    }
+    if (gate && gate->write_allowed &&
+        !gate->write_allowed(gate->arg, (struct hub_member *)m, &reply->retry_after_s)) {
+        reply_error(reply, CODEV_E_RATE_LIMITED);
+        return;
+    }
+    if (!(in = parse_body(body, len, &code))) {
+        reply_error(reply, code);
+        return;
+    }
+    v = json_object_get(in, "form");
+    code = !v || json_is_null(v) ? CODEV_E_MISSING_FIELD : get_form(in, &form);
+    json_decref(in);
+    if (!code)
+        code = hub_member_form_set(g, m->id, form);
+    if (code) {
+        reply_error(reply, code);
+        return;
+    }
+    updated = proto_member_updated_json(g, m);
+    reply->status = 200;
+    reply->body = json_pack("{s:O}", "member", json_object_get(updated, "member"));
+    json_decref(updated);
+    reply->effect = HTTP_API_EFFECT_MEMBER;
+    reply->group = g;
+    memcpy(reply->joined_id, m->id, sizeof(reply->joined_id));
 }
 
 /* POST /api/groups/{id}/invite: the facilitator replaces the invite code;
@@ -782,6 +846,7 @@ enum route {
     ROUTE_HISTORY,   /* GET    /api/groups/{id}/history */
     ROUTE_MINUTES,   /* GET    /api/groups/{id}/sessions/{session_id}/minutes */
     ROUTE_ROTATION,  /* GET    /api/groups/{id}/rotation */
+    ROUTE_ME,        /* POST   /api/groups/{id}/members/me */
     ROUTE_BETWEEN,   /* GET    /api/groups/{id}/between */
     ROUTE_ROTA,      /* POST   /api/groups/{id}/rota */
     ROUTE_NEXT,      /* POST, DELETE /api/groups/{id}/next-session */
@@ -815,6 +880,7 @@ static enum route route_of(const char *rest, char sid[AUTH_UUID_LEN + 1])
         enum route route;
     } fixed[] = {{"", ROUTE_GROUP},
                  {"/members", ROUTE_MEMBERS},
+                 {"/members/me", ROUTE_ME},
                  {"/sessions", ROUTE_SESSIONS},
                  {"/settings", ROUTE_SETTINGS},
                  {"/invite", ROUTE_INVITE},
@@ -1098,6 +1164,12 @@ void http_api_handle(struct hub *hub, struct store *store,
         if (method == HTTP_API_POST && !(in = parse_body(body, len, &code)))
             goto error;
         display_set(g, auth, method == HTTP_API_DELETE, reply);
+        goto out;
+    }
+    if (route == ROUTE_ME) {
+        if (method != HTTP_API_POST)
+            goto method;
+        member_me_set(g, gate, auth, body, len, reply);
         goto out;
     }
     if (route == ROUTE_GROUP && method == HTTP_API_DELETE) {

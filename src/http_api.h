@@ -58,6 +58,9 @@ enum http_api_effect {
                               * with group_updated */
     HTTP_API_EFFECT_LIFE,    /* what it keeps between sessions changed: journal it
                               * with store_submit_life */
+    HTTP_API_EFFECT_MEMBER,  /* a member changed their own settings (reply->joined_id):
+                              * journal the group, tell its sockets with
+                              * member_updated */
 };
 
 struct http_api_reply {
@@ -71,7 +74,8 @@ struct http_api_reply {
     struct hub_group *group;           /* the group it changed (borrowed from the
                                         * hub), NULL with HTTP_API_EFFECT_NONE */
     int joined_room_idx;               /* JOINED: the new member's room index, or -1 */
-    char joined_id[AUTH_UUID_LEN + 1]; /* JOINED: the new member's id */
+    char joined_id[AUTH_UUID_LEN + 1]; /* JOINED: the new member's id; MEMBER: the
+                                        * member who changed */
     bool authenticated;                /* a member key was checked and accepted */
     int retry_after_s;                 /* with a 429: seconds to wait, else 0 */
     struct http_api_job *job;          /* an export to run (gate->offload), owned by

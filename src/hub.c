@@ -73,6 +73,7 @@ static void hub_group_free(struct hub_group *g)
     for (size_t i = 0; i < g->nplans; i++) {
         free(g->plans[i].text);
         free(g->plans[i].due);
+        free(g->plans[i].first_step);
     }
     free(g->members);
     free(g->plans);
@@ -356,6 +357,24 @@ int hub_member_join(struct hub *h, struct hub_group *g, const char *invite,
     return 0;
 }
 
+int hub_member_form_set(struct hub_group *g, const char *member_id, int form)
+{
+    struct hub_member *m = (struct hub_member *)hub_member_find(g, member_id);
+
+    if (form < 0 || form >= FORM_COUNT)
+        return CODEV_E_BAD_FIELD;
+    if (!m)
+        return CODEV_E_UNKNOWN_MEMBER;
+    m->form = (uint8_t)form;
+    if (g->room) {
+        /* Removed members keep their index: set it by id, removed or not. */
+        for (size_t i = 0; i < g->room->nmembers; i++)
+            if (strcmp(g->room->members[i].id, member_id) == 0)
+                room_member_form_set(g->room, (int)i, form);
+    }
+    return 0;
+}
+
 int hub_invite_rotate(struct hub_group *g, char invite[AUTH_SECRET_LEN + 1])
 {
     if (auth_secret_new(invite))
@@ -445,15 +464,17 @@ int hub_session_open(struct hub *h, struct hub_group *g, int64_t now_ms)
         const struct hub_member *m = &g->members[i];
         if (m->removed)
             continue;
-        if (room_member_add(r, m->id, m->name, strcmp(m->id, g->facilitator) == 0,
-                            m->observer) < 0)
+        int idx = room_member_add(r, m->id, m->name, strcmp(m->id, g->facilitator) == 0,
+                                  m->observer);
+        if (idx < 0)
             goto fail;
+        room_member_form_set(r, idx, m->form);
     }
     for (size_t i = 0; i < g->nplans; i++) {
         const struct hub_plan *p = &g->plans[i];
         if (p->debriefed || room_member_find(r, p->client) < 0)
             continue;
-        if (room_debrief_add(r, p->id, p->client, p->text, p->due) < 0)
+        if (room_debrief_add(r, p->id, p->client, p->text, p->due, p->first_step) < 0)
             goto fail;
     }
     g->opened_once = true;
@@ -491,9 +512,11 @@ static void hub_keep_plans(struct hub_group *g, const struct room *r)
         memset(p, 0, sizeof(*p));
         p->text = strdup(c->text);
         p->due = util_strdup_or_null(c->due);
-        if (!p->text || (c->due && !p->due)) {
+        p->first_step = util_strdup_or_null(c->first_step);
+        if (!p->text || (c->due && !p->due) || (c->first_step && !p->first_step)) {
             free(p->text);
             free(p->due);
+            free(p->first_step);
             return;
         }
         auth_uuid_new(p->id);
@@ -594,6 +617,7 @@ static void hub_room_strip(struct hub_group *g)
             memset(c->text, 0, strlen(c->text)); /* an empty text, for who reads it */
         hub_wipe(&c->answer);
         hub_wipe(&c->due);
+        hub_wipe(&c->first_step);
         c->removed = true;
         c->flagged = c->marked = false;
     }
@@ -601,6 +625,7 @@ static void hub_room_strip(struct hub_group *g)
         struct room_consultation *k = &r->consultations[i];
         hub_wipe(&k->problem);
         hub_wipe(&k->contract);
+        hub_wipe(&k->retained);
         k->acks = 0;
         k->recadrages = 0;
         k->last_recadrage_ms = 0;
@@ -608,6 +633,7 @@ static void hub_room_strip(struct hub_group *g)
     for (size_t i = 0; i < r->ndebriefs; i++) {
         hub_wipe(&r->debriefs[i].text);
         hub_wipe(&r->debriefs[i].due);
+        hub_wipe(&r->debriefs[i].first_step);
         hub_wipe(&r->debriefs[i].comment);
     }
     r->ndebriefs = 0;
@@ -696,6 +722,7 @@ struct hub_group *hub_group_snapshot_new(const struct hub_group *g)
         memcpy(m->id, g->members[i].id, sizeof(m->id));
         m->observer = g->members[i].observer;
         m->removed = g->members[i].removed;
+        m->form = g->members[i].form;
         m->name = strdup(g->members[i].name);
         if (!m->name)
             goto fail;
@@ -846,15 +873,29 @@ int hub_plan_insert(struct hub_group *g, const struct hub_plan *src)
     *p = *src;
     p->text = strdup(src->text);
     p->due = util_strdup_or_null(src->due);
+    p->first_step = util_strdup_or_null(src->first_step);
     p->pre_comment = util_strdup_or_null(src->pre_comment);
-    if (!p->text || (src->due && !p->due) || (src->pre_comment && !p->pre_comment)) {
+    if (!p->text || (src->due && !p->due) || (src->first_step && !p->first_step) ||
+        (src->pre_comment && !p->pre_comment)) {
         free(p->text);
         free(p->due);
+        free(p->first_step);
         free(p->pre_comment);
         return CODEV_E_INTERNAL;
     }
     g->nplans++;
     return 0;
+}
+
+void hub_room_forms_sync(struct hub_group *g)
+{
+    struct room *r = g->room;
+
+    for (size_t i = 0; r && i < r->nmembers; i++) {
+        const struct hub_member *m = hub_member_find(g, r->members[i].id);
+        if (m)
+            room_member_form_set(r, (int)i, m->form);
+    }
 }
 
 int hub_session_attach(struct hub *h, struct hub_group *g, struct room *r)
@@ -877,6 +918,7 @@ int hub_session_attach(struct hub *h, struct hub_group *g, struct room *r)
     if (g->round_last[0])
         room_round_seed_set(r, g->round_last);
     g->room = r;
+    hub_room_forms_sync(g);
     g->opened_once = true;
     g->room_counted = true;
     h->open_sessions++;
@@ -907,6 +949,7 @@ int hub_session_replace(struct hub *h, struct hub_group *g, struct room *r)
         }
         free(g->plans[i].text);
         free(g->plans[i].due);
+        free(g->plans[i].first_step);
         memmove(&g->plans[i], &g->plans[i + 1], (g->nplans - i - 1) * sizeof(*g->plans));
         g->nplans--;
     }

@@ -36,6 +36,7 @@ struct hub_member {
     char id[AUTH_UUID_LEN + 1];
     char *name; /* display name, owned */
     uint8_t key_hash[AUTH_HASH_LEN];
+    uint8_t form; /* enum room_form: the form of their role labels, their choice */
     bool observer;
     bool removed;               /* removed by the facilitator: key refused */
     int online;                 /* open connections (maintained by the edge) */
@@ -50,6 +51,7 @@ struct hub_plan {
     char client[AUTH_UUID_LEN + 1];
     char *text;                      /* owned */
     char *due;                       /* owned, or NULL */
+    char *first_step;                /* owned, or NULL: its "premier pas" */
     bool debriefed;                  /* debriefed in a later session */
     char session[AUTH_UUID_LEN + 1]; /* the session it was written in, or "" */
     int consultation;                /* its consultation in that session, or -1 */
@@ -223,6 +225,12 @@ int hub_member_join(struct hub *h, struct hub_group *g, const char *invite,
                     const char *display_name, char member_id[AUTH_UUID_LEN + 1],
                     char key[AUTH_SECRET_LEN + 1], int *room_idx);
 
+/* Sets member member_id's form (enum room_form, from room_form_from_name),
+ * in the group and, when they are in it, in the group's room (open or the
+ * last closed one). Returns 0, CODEV_E_BAD_FIELD (a form out of range) or
+ * CODEV_E_UNKNOWN_MEMBER. */
+int hub_member_form_set(struct hub_group *g, const char *member_id, int form);
+
 /* Replaces the group's invite code with a new one, written to invite (the
  * old code stops working at once). Returns 0, or CODEV_E_INTERNAL when the
  * random generator fails (the old code then stays). */
@@ -361,7 +369,8 @@ int hub_group_insert(struct hub *h, const char *id, const char *name,
 void hub_creator_usage(const struct hub *h, const char *key, uint32_t *groups,
                        uint32_t *sessions);
 
-/* Appends a member to g (copies the strings and the hash). Returns its index
+/* Appends a member to g (copies the strings and the hash; the form is
+ * neutral until hub_member_form_set). Returns its index
  * or CODEV_E_GROUP_FULL (HUB_MEMBERS_STORED_MAX) or CODEV_E_INTERNAL. */
 int hub_member_insert(struct hub_group *g, const char *id, const char *name,
                       const uint8_t key_hash[AUTH_HASH_LEN], bool observer, bool removed);
@@ -370,9 +379,15 @@ int hub_member_insert(struct hub_group *g, const char *id, const char *name,
  * CODEV_E_INTERNAL. */
 int hub_plan_insert(struct hub_group *g, const struct hub_plan *p);
 
+/* Copies each member's form from g to g's room (none: a no-op): a room
+ * rebuilt from the store knows no forms. hub_session_attach calls it; so
+ * does the store for a closed room it loads. */
+void hub_room_forms_sync(struct hub_group *g);
+
 /* Makes r (a rebuilt session) the group's room and counts it as open, as
  * hub_session_open does, with the configured session budget (room_limits
- * items_max, bytes_max, rewrites_max, journal_bytes_max). Takes ownership of r, also on
+ * items_max, bytes_max, rewrites_max, journal_bytes_max) and its members'
+ * forms from the group's (the journal does not keep them). Takes ownership of r, also on
  * error. A room that was rebuilt closed is counted too: the caller's hub_sync() then
  * uncounts it and keeps its action plans, exactly as after a live close. Errors:
  * CODEV_E_SESSION_OPEN (g already has an open room). */

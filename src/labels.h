@@ -58,6 +58,8 @@ enum label_lang { LABEL_FR, LABEL_EN, LABEL_LANG_COUNT };
     X(L_MARKED, "export.marked", "à retenir", "keep")                                                              \
     X(L_ACTION_PLAN, "synthesis.plan", "Plan d’action", "Action plan")                                             \
     X(L_DUE, "export.due", "échéance", "by")                                                                       \
+    X(L_FIRST_STEP, "export.first_step", "premier pas", "first step")                                             \
+    X(L_RETAINED, "synthesis.retained", "Ce que je retiens", "What I take away")                                   \
     X(L_DEBRIEF, "export.debrief", "bilan", "debrief")                                                             \
     X(L_NOT_DEBRIEFED, "export.not_debriefed", "bilan à faire", "not debriefed yet")                               \
     X(L_COMMENT, "export.comment", "commentaire", "comment")                                                       \

@@ -39,6 +39,7 @@ static const struct {
     {FLD_OUTCOME, "outcome", FT_OUTCOME}, {FLD_FLAGGED, "flagged", FT_BOOL},
     {FLD_MARKED, "marked", FT_BOOL},      {FLD_OBSERVER, "observer", FT_BOOL},
     {FLD_FORCE, "force", FT_BOOL},        {FLD_MODE, "mode", FT_MODE},
+    {FLD_FIRST_STEP, "first_step", FT_STRING},
 };
 
 static const struct {
@@ -118,6 +119,8 @@ static int proto_get_field(json_t *root, unsigned flag, bool required,
             msg->cmd.text = json_string_value(v);
         else if (flag == FLD_DUE)
             msg->cmd.due = json_string_length(v) ? json_string_value(v) : NULL;
+        else if (flag == FLD_FIRST_STEP)
+            msg->cmd.first_step = json_string_length(v) ? json_string_value(v) : NULL;
         else if (flag == FLD_MEMBER)
             msg->cmd.target = json_string_value(v);
         else
@@ -350,9 +353,9 @@ static json_t *proto_member_json(const struct room *r, int idx)
 {
     const struct room_member *m = &r->members[idx];
 
-    return json_pack("{s:s, s:s, s:s, s:b, s:b}", "id", m->id, "name", m->name, "role",
-                     role_name(room_member_role(r, idx)), "observer", m->observer,
-                     "online", m->online > 0);
+    return json_pack("{s:s, s:s, s:s, s:b, s:b, s:s}", "id", m->id, "name", m->name,
+                     "role", role_name(room_member_role(r, idx)), "observer", m->observer,
+                     "online", m->online > 0, "form", room_form_name(m->form));
 }
 
 /* The advice verdict's cues: [] or [{"cue", "lang"}]. */
@@ -413,6 +416,7 @@ static json_t *proto_card_json(const struct room *r, const struct room_card *c,
         break;
     case CARD_ACTION:
         json_object_set_new(j, "due", proto_json_string_or_null(c->due));
+        json_object_set_new(j, "first_step", proto_json_string_or_null(c->first_step));
         break;
     case CARD_LEARNING:
         json_object_set_new(j, "dimension", json_string(room_dimension_name(c->variant)));
@@ -439,6 +443,8 @@ static json_t *proto_consultation_json(const struct room *r, int index, int view
                   proto_json_string_or_null(k->problem), "contract",
                   proto_json_string_or_null(k->contract), "acks", acks, "step_used_ms",
                   used);
+    if (j)
+        json_object_set_new(j, "retained", proto_json_string_or_null(k->retained));
     if (j && viewer >= 0 && (viewer == k->client || viewer == r->facilitator)) {
         json_object_set_new(j, "recadrages", json_integer(k->recadrages));
         json_object_set_new(j, "recadrages_seen", json_integer(k->recadrages_seen));
@@ -450,9 +456,10 @@ static json_t *proto_debrief_json(const struct room *r, int index)
 {
     const struct room_debrief *d = &r->debriefs[index];
 
-    return json_pack("{s:s, s:o, s:s, s:o, s:o, s:o}", "id", d->id, "client",
+    return json_pack("{s:s, s:o, s:s, s:o, s:o, s:o, s:o}", "id", d->id, "client",
                      member_id_or_null(r, d->client), "text", d->text, "due",
-                     proto_json_string_or_null(d->due), "outcome",
+                     proto_json_string_or_null(d->due), "first_step",
+                     proto_json_string_or_null(d->first_step), "outcome",
                      d->outcome >= 0 ? json_string(room_outcome_name(d->outcome))
                                      : json_null(),
                      "comment", proto_json_string_or_null(d->comment));
@@ -640,15 +647,31 @@ static const char *proto_group_role(const struct hub_group *g, const struct hub_
     return role_name(m->observer ? ROLE_OBSERVER : ROLE_CONSULTANT);
 }
 
+/* A member object of g's member m as the group sees it (no room of theirs). */
+static json_t *proto_group_member_json(const struct hub_group *g,
+                                       const struct hub_member *m, bool online)
+{
+    return json_pack("{s:s, s:s, s:s, s:b, s:b, s:s}", "id", m->id, "name", m->name,
+                     "role", proto_group_role(g, m), "observer", m->observer, "online",
+                     online, "form", room_form_name(m->form));
+}
+
 json_t *proto_member_joined_json(const struct hub_group *g, const struct hub_member *m)
 {
     int idx = g->room ? room_member_find(g->room, m->id) : -1;
     json_t *member = idx >= 0 ? proto_member_json(g->room, idx)
-                              : json_pack("{s:s, s:s, s:s, s:b, s:b}", "id", m->id,
-                                          "name", m->name, "role", proto_group_role(g, m),
-                                          "observer", m->observer, "online", false);
+                              : proto_group_member_json(g, m, false);
 
     return json_pack("{s:s, s:o}", "type", "member_joined", "member", member);
+}
+
+json_t *proto_member_updated_json(const struct hub_group *g, const struct hub_member *m)
+{
+    int idx = g->room ? room_member_find(g->room, m->id) : -1;
+    json_t *member = idx >= 0 ? proto_member_json(g->room, idx)
+                              : proto_group_member_json(g, m, m->online > 0);
+
+    return json_pack("{s:s, s:o}", "type", "member_updated", "member", member);
 }
 
 json_t *proto_rules_json(void)
@@ -688,12 +711,13 @@ static json_t *proto_steps_json(void)
  * them again). */
 static json_t *proto_limits_json(const struct hub *h)
 {
-    return json_pack("{s:I, s:I, s:I, s:I, s:I}", "text_max_chars",
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "text_max_chars",
                      (json_int_t)h->room_limits.text_max_chars, "long_text_max_chars",
                      (json_int_t)h->room_limits.long_text_max_chars, "name_max_chars",
                      (json_int_t)h->name_max_chars, "cards_per_step",
                      (json_int_t)h->room_limits.cards_per_step, "due_max_chars",
-                     (json_int_t)ROOM_DUE_MAX_CHARS);
+                     (json_int_t)ROOM_DUE_MAX_CHARS, "first_step_max_chars",
+                     (json_int_t)ROOM_FIRST_STEP_MAX_CHARS);
 }
 
 /* The welcome with room (stolen) as its last member. */
@@ -701,10 +725,11 @@ static json_t *proto_welcome_with(const struct hub *h, const struct hub_group *g
                                   const struct hub_member *m, int64_t now_ms,
                                   json_t *room)
 {
-    return json_pack("{s:s, s:s, s:I, s:{s:s, s:s, s:s}, s:o, s:o, s:o, s:o, s:o}",
+    return json_pack("{s:s, s:s, s:I, s:{s:s, s:s, s:s, s:s}, s:o, s:o, s:o, s:o, s:o}",
                      "type", "welcome", "protocol", PROTO_NAME, "server_ms",
                      (json_int_t)now_ms, "you", "member_id", m->id, "name", m->name,
-                     "role", proto_group_role(g, m), "group", proto_group_info_json(g),
+                     "role", proto_group_role(g, m), "form", room_form_name(m->form),
+                     "group", proto_group_info_json(g),
                      "steps", proto_steps_json(), "limits", proto_limits_json(h), "rules",
                      proto_rules_json(), "room", room);
 }
@@ -791,6 +816,11 @@ static json_t *proto_event_build(const struct room *r, const struct room_event *
         break;
     case EV_CARD_REMOVED:
         json_object_set_new(j, "card_id", json_integer(ev->card));
+        break;
+    case EV_RETAINED:
+        json_object_set_new(j, "consultation", json_integer(ev->index));
+        json_object_set_new(
+            j, "text", proto_json_string_or_null(r->consultations[ev->index].retained));
         break;
     case EV_PROBLEM:
     case EV_CONTRACT: {
@@ -932,10 +962,7 @@ json_t *proto_group_json(const struct hub_group *g)
         const struct hub_member *m = &g->members[i];
         if (m->removed)
             continue;
-        json_array_append_new(members, json_pack("{s:s, s:s, s:s, s:b, s:b}", "id", m->id,
-                                                 "name", m->name, "role",
-                                                 proto_group_role(g, m), "observer",
-                                                 m->observer, "online", m->online > 0));
+        json_array_append_new(members, proto_group_member_json(g, m, m->online > 0));
     }
     if (g->room)
         session = json_pack("{s:s, s:s}", "session_id", g->room->session_id, "step",
@@ -988,8 +1015,9 @@ json_t *proto_between_json(const struct hub_group *g, const char *member_id)
         json_array_append_new(
             debriefs,
             json_pack(
-                "{s:s, s:s, s:o, s:o, s:o, s:o}", "plan_id", p->id, "text", p->text,
-                "due", proto_json_string_or_null(p->due), "session_id",
+                "{s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "plan_id", p->id, "text", p->text,
+                "due", proto_json_string_or_null(p->due), "first_step",
+                proto_json_string_or_null(p->first_step), "session_id",
                 proto_json_string_or_null(p->session[0] ? p->session : NULL), "outcome",
                 p->pre_debriefed
                     ? proto_json_string_or_null(room_outcome_name(p->pre_outcome))

@@ -163,6 +163,11 @@ json_t *proto_presence_json(const char *member_id, bool online);
  * it when a session is open). */
 json_t *proto_member_joined_json(const struct hub_group *g, const struct hub_member *m);
 
+/* {"type":"member_updated","member"} for member m of g, after a change of
+ * their own settings (the form of their role labels), as member_joined
+ * encodes it. Returns a new reference. */
+json_t *proto_member_updated_json(const struct hub_group *g, const struct hub_member *m);
+
 /* {"type":"session_opened","room"} as member sees it. */
 json_t *proto_session_opened_json(const struct room *r, int member, int64_t now_ms);
 

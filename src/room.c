@@ -122,6 +122,16 @@ int room_due_check(const char *due, bool *has_due)
     return 0;
 }
 
+/* Checks the optional first step of an action, as room_due_check does, up
+ * to ROOM_FIRST_STEP_MAX_CHARS code points. */
+int room_first_step_check(const char *first_step, bool *has_step)
+{
+    *has_step = first_step && !room_text_is_blank(first_step);
+    if (*has_step && room_utf8_chars(first_step) > ROOM_FIRST_STEP_MAX_CHARS)
+        return CODEV_E_TEXT_TOO_LONG;
+    return 0;
+}
+
 size_t room_json_len(const char *s)
 {
     size_t n = 0;
@@ -178,7 +188,8 @@ static uint64_t room_journal_cost(const struct room_cmd *cmd)
      * carries it; a live command has none): the same cost either way. */
     if (cmd->type == CMD_ROUND_START)
         return ROOM_JOURNAL_OVERHEAD;
-    return ROOM_JOURNAL_OVERHEAD + room_json_len(cmd->text) + room_json_len(cmd->due);
+    return ROOM_JOURNAL_OVERHEAD + room_json_len(cmd->text) + room_json_len(cmd->due) +
+           room_json_len(cmd->first_step);
 }
 
 /* Returns the index of the current consultation, or -1 before the first. */
@@ -787,6 +798,8 @@ static int room_dispatch(struct room *r, int member, const struct room_cmd *cmd,
         return room_cmd_card_edit(r, member, cmd, now_ms);
     case CMD_CARD_WITHDRAW:
         return room_cmd_card_withdraw(r, member, cmd, now_ms);
+    case CMD_RETAIN_SET:
+        return room_cmd_retain_set(r, member, cmd, now_ms);
     default:
         return CODEV_E_UNKNOWN_TYPE;
     }

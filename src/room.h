@@ -45,6 +45,8 @@
     64                        /* remembered command ids per member (twice the            \
                                * unanswered commands a connection may have) */
 #define ROOM_DUE_MAX_CHARS 40 /* the "by when" of an action */
+#define ROOM_FIRST_STEP_MAX_CHARS                                                        \
+    120 /* the "premier pas" (first step) of an action */
 
 /* What an item costs the room's byte budget besides its text: the JSON
  * around a card in a snapshot (ids, author, type, times; about 200 bytes),
@@ -111,6 +113,7 @@ struct room_card {
     int variant;            /* kind (contribution) or dimension (learning); else 0 */
     char *answer;           /* question: the client's answer, owned, or NULL */
     char *due;              /* action: "by when", owned, or NULL */
+    char *first_step;       /* action: "premier pas", owned, or NULL */
     bool flagged;           /* question: "advice in disguise" (facilitator) */
     bool marked;            /* contribution: the client's "à retenir" (client only) */
     bool removed;           /* action removed by the client */
@@ -174,9 +177,16 @@ struct room_round {
     uint8_t status[ROOM_MEMBERS_HARD_MAX]; /* enum room_turn_status */
 };
 
+/* The grammatical form a member chose for the labels of their roles (the
+ * page's French: "cliente" / "client" / "personne cliente"); wire names
+ * "n", "f", "m" (room_form_name). Not a command: the edge sets it from the
+ * group's member (room_member_form_set). */
+enum room_form { FORM_NEUTRAL, FORM_FEMININE, FORM_MASCULINE, FORM_COUNT };
+
 struct room_member {
     char id[ROOM_ID_LEN + 1];
     char *name;          /* display name, owned */
+    uint8_t form;        /* enum room_form */
     bool observer;       /* read-only participant */
     bool removed;        /* removed by the facilitator: no longer a member */
     int online;          /* open connections (maintained by the edge) */
@@ -211,6 +221,9 @@ struct room_consultation {
                                  <= recadrages, pending while lower */
     uint32_t problem_writes;  /* times the problem was written */
     uint32_t contract_writes; /* times the contract was written */
+    char *retained;           /* owned, or NULL: the client's "ce que je retiens"
+                                 (retain_set, synthesis) */
+    uint32_t retained_writes; /* times it was written */
 };
 
 /* An action plan item from an earlier session, for its client to debrief. */
@@ -219,6 +232,7 @@ struct room_debrief {
     int client;               /* member index of the earlier client */
     char *text;               /* the action, owned */
     char *due;                /* owned, or NULL */
+    char *first_step;         /* owned, or NULL: the action's "premier pas" */
     int outcome;              /* enum room_debrief_outcome, or -1 before debrief */
     char *comment;            /* owned, or NULL */
     uint32_t writes;          /* times it was debriefed */
@@ -251,7 +265,8 @@ struct room_debrief {
     X(COFACILITATOR, "cofacilitator")   /* the co-facilitator was named or cleared */ \
     X(FLOOR, "floor")                   /* the floor or the round changed (room_floor.c) */ \
     X(BALANCE, "balance")               /* a member's floor tally changed (facilitator) */ \
-    X(RECADRAGE_ACK, "recadrage_ack")   /* the facilitator saw the refocus signals */
+    X(RECADRAGE_ACK, "recadrage_ack")   /* the facilitator saw the refocus signals */ \
+    X(RETAINED, "retained")             /* the client wrote "ce que je retiens" */
 
 enum room_event_type {
 #define ROOM_EVENT_ENUM(suffix, wire) EV_##suffix,
@@ -367,6 +382,7 @@ enum room_cmd_field {
     FLD_OBSERVER = 1u << 11, /* "observer" -> cmd.flag */
     FLD_FORCE = 1u << 12,    /* "force" -> cmd.flag */
     FLD_MODE = 1u << 13,     /* "mode" (auto | signal) -> cmd.variant */
+    FLD_FIRST_STEP = 1u << 14, /* "first_step" -> cmd.first_step */
 };
 
 /*
@@ -422,7 +438,7 @@ enum room_cmd_field {
       FLD_KIND | FLD_TEXT, 0)                                                            \
     X(MARK_SET, "mark_set", RULES_MARK, FLD_CARD | FLD_MARKED, 0)                        \
     X(RECADRAGE, "recadrage", RULES_RECADRAGE, 0, 0)                                     \
-    X(ACTION_ADD, "action_add", RULES_ACTION_WRITE, FLD_TEXT, FLD_DUE)                   \
+    X(ACTION_ADD, "action_add", RULES_ACTION_WRITE, FLD_TEXT, FLD_DUE | FLD_FIRST_STEP)  \
     X(ACTION_REMOVE, "action_remove", RULES_ACTION_WRITE, FLD_CARD, 0)                   \
     X(LEARNING_POST, "learning_post", RULES_LEARNING, FLD_DIMENSION | FLD_TEXT, 0)       \
     X(DEBRIEF_POST, "debrief_post", RULES_DEBRIEF, FLD_DEBRIEF | FLD_OUTCOME, FLD_TEXT)  \
@@ -441,7 +457,8 @@ enum room_cmd_field {
     X(ROUND_STOP, "round_stop", RULES_ROUND, 0, 0) \
     X(RECADRAGE_ACK, "recadrage_ack", RULES_RECADRAGE_ACK, 0, 0)                         \
     X(CARD_EDIT, "card_edit", RULES_CARD_OWN, FLD_CARD | FLD_TEXT, 0)                    \
-    X(CARD_WITHDRAW, "card_withdraw", RULES_CARD_OWN, FLD_CARD, 0)
+    X(CARD_WITHDRAW, "card_withdraw", RULES_CARD_OWN, FLD_CARD, 0)                       \
+    X(RETAIN_SET, "retain_set", RULES_ACTION_WRITE, FLD_TEXT, 0)
 
 enum room_cmd_type {
 #define ROOM_CMD_ENUM(suffix, wire, action, required, optional) CMD_##suffix,
@@ -458,6 +475,7 @@ struct room_cmd {
     char id[ROOM_CMD_ID_MAX + 1]; /* client command id, non-empty */
     const char *text;             /* card text, answer, contract, problem, comment */
     const char *due;              /* action_add: optional "by when" */
+    const char *first_step;       /* action_add: optional "premier pas" */
     const char *target; /* member id: assign, handover, remove, role_set, hand_lower */
     const char *ref;    /* debrief_post: the plan item id */
     uint32_t card;      /* question_answer/flag, mark_set, action_remove, card_edit,
@@ -495,10 +513,22 @@ void room_member_set_online(struct room *r, int member, int delta);
 enum role room_member_role(const struct room *r, int member);
 
 /* Adds an earlier action plan item for its client to debrief in opening
- * (copies the strings). client_id must be a member. Returns the debrief
+ * (copies the strings; an empty due or first_step is none). client_id must
+ * be a member. Returns the debrief
  * index, CODEV_E_UNKNOWN_MEMBER or CODEV_E_INTERNAL. */
 int room_debrief_add(struct room *r, const char *action_id, const char *client_id,
-                     const char *text, const char *due);
+                     const char *text, const char *due, const char *first_step);
+
+/* Sets member's grammatical form (enum room_form; another value reads as
+ * FORM_NEUTRAL). Not a command and no sequence number, like presence: the
+ * edge copies it from the group's member and announces a change. An index
+ * out of range is ignored. */
+void room_member_form_set(struct room *r, int member, int form);
+
+/* Wire names of enum room_form: "n", "f", "m" (NULL out of range), and the
+ * reverse look-up (-1 when unknown). */
+const char *room_form_name(int form);
+int room_form_from_name(const char *name);
 
 /* Returns the current consultation, or NULL in opening before the first. */
 const struct room_consultation *room_consultation_current(const struct room *r);

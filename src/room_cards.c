@@ -1,7 +1,8 @@
 /*
  * room_cards.c - the commands that write cards and texts: posting a card
  * (check-in, topic, question, reformulation, contribution, action,
- * learning, note), the problem and the contract and their rewrites,
+ * learning, note), the problem, the contract and what the client retains
+ * ("ce que je retiens") and their rewrites,
  * answers, flags, "à retenir" marks, recadrage and its acknowledgement,
  * removing an action, debriefing an earlier one, and an author's
  * corrections and withdrawals of its own cards (see room.h,
@@ -28,8 +29,8 @@
 
 /*
  * Posts a card of the given type from member: checks the variant (kind or
- * dimension), the text, the due date (actions) and the member's card count
- * for this step, then appends the card (copying the strings) and emits
+ * dimension), the text, the due date and first step (actions) and the
+ * member's card count for this step, then appends the card (copying the strings) and emits
  * EV_CARD_ADDED, to the author alone for a private note. A question gets
  * advice_check's verdict; a note posted by question_park is marked parked.
  */
@@ -39,8 +40,8 @@ int room_card_post(struct room *r, int member, enum room_card_type type,
     struct room_member *m = &r->members[member];
     struct room_card *card;
     struct advice_result verdict = {false, NULL, NULL};
-    char *text = NULL, *due = NULL;
-    bool has_due = false;
+    char *text = NULL, *due = NULL, *first_step = NULL;
+    bool has_due = false, has_step = false;
     int variant = 0;
     size_t bytes;
     int err;
@@ -57,13 +58,16 @@ int room_card_post(struct room *r, int member, enum room_card_type type,
         return err;
     if (type == CARD_ACTION) {
         err = room_due_check(cmd->due, &has_due);
+        if (!err)
+            err = room_first_step_check(cmd->first_step, &has_step);
         if (err)
             return err;
     }
     if (m->step_cards >= r->limits.cards_per_step)
         return CODEV_E_TOO_MANY_CARDS;
     bytes = ROOM_CARD_OVERHEAD + room_json_len(cmd->text) +
-            (has_due ? room_json_len(cmd->due) : 0);
+            (has_due ? room_json_len(cmd->due) : 0) +
+            (has_step ? room_json_len(cmd->first_step) : 0);
     err = room_budget_check(r, 1, 0, bytes);
     if (!err &&
         (room_share_over(r, member, (uint64_t)m->items + 1, r->limits.items_max) ||
@@ -79,7 +83,9 @@ int room_card_post(struct room *r, int member, enum room_card_type type,
     text = strdup(cmd->text);
     if (has_due)
         due = strdup(cmd->due);
-    if (!text || (has_due && !due))
+    if (has_step)
+        first_step = strdup(cmd->first_step);
+    if (!text || (has_due && !due) || (has_step && !first_step))
         goto out;
 
     if (type == CARD_QUESTION)
@@ -95,12 +101,13 @@ int room_card_post(struct room *r, int member, enum room_card_type type,
         .text = text,
         .variant = variant,
         .due = due,
+        .first_step = first_step,
         .advice_like = verdict.advice_like,
         .advice_cue = verdict.cue,
         .advice_lang = verdict.lang,
         .parked = type == CARD_NOTE && cmd->type == CMD_QUESTION_PARK,
     };
-    text = due = NULL;
+    text = due = first_step = NULL;
     r->ncards++;
     r->items++;
     r->bytes += bytes;
@@ -113,6 +120,7 @@ int room_card_post(struct room *r, int member, enum room_card_type type,
 out:
     free(text);
     free(due);
+    free(first_step);
     return err;
 }
 
@@ -384,7 +392,7 @@ static void room_text_wipe(char *s)
 
 /* card_withdraw: the author withdraws a card while its step runs. The card
  * keeps its id and its place; its text (and a question's answer, an
- * action's due date) are gone, from the room and so from every snapshot,
+ * action's due date and first step) are gone, from the room and so from every snapshot,
  * event and export. The room's bytes and the author's share shrink by what
  * the texts held; the item stays counted (a withdrawn card still takes its
  * place). */
@@ -400,14 +408,17 @@ int room_cmd_card_withdraw(struct room *r, int member, const struct room_cmd *cm
         return err;
     if (room_events_reserve(r, 1))
         return CODEV_E_INTERNAL;
-    own = room_json_len(card->text) + room_json_len(card->due);
+    own = room_json_len(card->text) + room_json_len(card->due) +
+          room_json_len(card->first_step);
     answer = room_json_len(card->answer);
     room_text_wipe(card->text);
     room_text_wipe(card->answer);
     room_text_wipe(card->due);
+    room_text_wipe(card->first_step);
     free(card->answer);
     free(card->due);
-    card->answer = card->due = NULL;
+    free(card->first_step);
+    card->answer = card->due = card->first_step = NULL;
     card->withdrawn = true;
     card->marked = false;
     card->flagged = false;
@@ -415,6 +426,30 @@ int room_cmd_card_withdraw(struct room *r, int member, const struct room_cmd *cm
     m->bytes = m->bytes >= own ? m->bytes - own : 0;
     room_emit(r, EV_CARD_UPDATED, card->type == CARD_NOTE ? AUD_MEMBER : AUD_ALL, member,
               card->id, card->consultation, now_ms);
+    return 0;
+}
+
+/* retain_set: the client writes or rewrites "ce que je retiens" for the
+ * current consultation (long_text_max_chars, rewrites_max, the room's byte
+ * budget); the same text again is ALREADY_DONE. */
+int room_cmd_retain_set(struct room *r, int member, const struct room_cmd *cmd,
+                        int64_t now_ms)
+{
+    struct room_consultation *c = room_consultation_mut(r);
+    int err = room_text_check(cmd->text, r->limits.long_text_max_chars);
+
+    if (!err && c->retained && strcmp(c->retained, cmd->text) == 0)
+        err = CODEV_E_ALREADY_DONE;
+    if (!err)
+        err = room_text_replace_check(r, &c->retained, cmd->text, c->retained_writes);
+    if (err)
+        return err;
+    if (room_events_reserve(r, 1))
+        return CODEV_E_INTERNAL;
+    err = room_text_replace(r, &c->retained, cmd->text, &c->retained_writes);
+    if (err)
+        return err;
+    room_emit(r, EV_RETAINED, AUD_ALL, member, 0, room_consultation_index(r), now_ms);
     return 0;
 }
 

@@ -41,6 +41,10 @@ int room_text_check(const char *text, uint32_t max_chars);
  * CODEV_E_TEXT_TOO_LONG over ROOM_DUE_MAX_CHARS code points. */
 int room_due_check(const char *due, bool *has_due);
 
+/* Checks the optional first step ("premier pas") of an action like
+ * room_due_check, up to ROOM_FIRST_STEP_MAX_CHARS code points. */
+int room_first_step_check(const char *first_step, bool *has_step);
+
 /* Checks that the room may take add_items more items and hold new_bytes
  * instead of old_bytes: CODEV_E_ROOM_FULL past limits.items_max or
  * limits.bytes_max (0: no limit), else 0. A text that shrinks always fits. */
@@ -73,7 +77,8 @@ struct room_card *room_card_of(struct room *r, uint32_t id, enum room_card_type 
 
 /*
  * Posts a card of the given type from member: checks the variant (kind or
- * dimension), the text, the due date (actions) and the member's card count
+ * dimension), the text, the due date and first step (actions) and the
+ * member's card count
  * for this step, then appends the card (copying the strings) and emits
  * EV_CARD_ADDED, to the author alone for a private note.
  */
@@ -122,6 +127,12 @@ int room_cmd_card_edit(struct room *r, int member, const struct room_cmd *cmd,
                        int64_t now_ms);
 int room_cmd_card_withdraw(struct room *r, int member, const struct room_cmd *cmd,
                            int64_t now_ms);
+
+/* retain_set: the client writes or rewrites what they retain from the
+ * consultation ("ce que je retiens"), one text per consultation, within
+ * long_text_max_chars and rewrites_max; everyone sees it (EV_RETAINED). */
+int room_cmd_retain_set(struct room *r, int member, const struct room_cmd *cmd,
+                        int64_t now_ms);
 
 /* action_remove: the client withdraws an item of the current action plan.
  * The card stays (ids are never reused) with removed set. */

@@ -77,15 +77,18 @@ void room_free(struct room *r)
     for (size_t i = 0; i < r->nconsultations; i++) {
         free(r->consultations[i].problem);
         free(r->consultations[i].contract);
+        free(r->consultations[i].retained);
     }
     for (size_t i = 0; i < r->ncards; i++) {
         free(r->cards[i].text);
         free(r->cards[i].answer);
         free(r->cards[i].due);
+        free(r->cards[i].first_step);
     }
     for (size_t i = 0; i < r->ndebriefs; i++) {
         free(r->debriefs[i].text);
         free(r->debriefs[i].due);
+        free(r->debriefs[i].first_step);
         free(r->debriefs[i].comment);
     }
     free(r->members);
@@ -190,12 +193,13 @@ enum role room_member_role(const struct room *r, int member)
 /* Adds an earlier plan item (see room.h). Returns its index,
  * CODEV_E_UNKNOWN_MEMBER when client_id is no member, CODEV_E_BAD_FIELD for a
  * NULL, empty or over-long action_id or a NULL text, or CODEV_E_INTERNAL. An
- * empty due is stored as NULL. */
+ * empty due or first_step is stored as NULL. */
 int room_debrief_add(struct room *r, const char *action_id, const char *client_id,
-                     const char *text, const char *due)
+                     const char *text, const char *due, const char *first_step)
 {
     struct room_debrief *d;
-    char *text_copy = NULL, *due_copy = NULL;
+    char *text_copy = NULL, *due_copy = NULL, *step_copy = NULL;
+    bool has_due = due && *due, has_step = first_step && *first_step;
     int client, err;
 
     if (!r || !action_id || !text || !*action_id || strlen(action_id) > ROOM_ID_LEN)
@@ -206,9 +210,11 @@ int room_debrief_add(struct room *r, const char *action_id, const char *client_i
 
     err = CODEV_E_INTERNAL;
     text_copy = strdup(text);
-    if (due && *due)
+    if (has_due)
         due_copy = strdup(due);
-    if (!text_copy || (due && *due && !due_copy) ||
+    if (has_step)
+        step_copy = strdup(first_step);
+    if (!text_copy || (has_due && !due_copy) || (has_step && !step_copy) ||
         array_grow((void **)&r->debriefs, &r->debriefs_cap, r->ndebriefs + 1,
                    sizeof(*r->debriefs)))
         goto out;
@@ -218,16 +224,31 @@ int room_debrief_add(struct room *r, const char *action_id, const char *client_i
     d->client = client;
     d->text = text_copy;
     d->due = due_copy;
+    d->first_step = step_copy;
     d->outcome = -1;
     /* Counted, never refused: the plan was within the earlier room's budget. */
-    r->bytes += ROOM_CARD_OVERHEAD + room_json_len(text) + room_json_len(due);
-    text_copy = due_copy = NULL;
+    r->bytes += ROOM_CARD_OVERHEAD + room_json_len(text) + room_json_len(due_copy) +
+                room_json_len(step_copy);
+    text_copy = due_copy = step_copy = NULL;
     err = (int)r->ndebriefs++;
     r->version++;
 out:
     free(text_copy);
     free(due_copy);
+    free(step_copy);
     return err;
+}
+
+/* Sets member's form (see room.h); a change moves the version (snapshots
+ * show it). */
+void room_member_form_set(struct room *r, int member, int form)
+{
+    uint8_t f = form > FORM_NEUTRAL && form < FORM_COUNT ? (uint8_t)form : FORM_NEUTRAL;
+
+    if (!r || member < 0 || (size_t)member >= r->nmembers || r->members[member].form == f)
+        return;
+    r->members[member].form = f;
+    r->version++;
 }
 
 /* Returns the current consultation (borrowed), or NULL in opening before
@@ -375,6 +396,12 @@ static const char *const outcome_names[OUTCOME_COUNT] = {
     [OUTCOME_DROPPED] = "dropped",
 };
 
+static const char *const form_names[FORM_COUNT] = {
+    [FORM_NEUTRAL] = "n",
+    [FORM_FEMININE] = "f",
+    [FORM_MASCULINE] = "m",
+};
+
 static const char *const event_names[] = {
 #define ROOM_EVENT_WIRE(suffix, wire) [EV_##suffix] = wire,
     ROOM_EVENT_MAP(ROOM_EVENT_WIRE)
@@ -452,6 +479,16 @@ int room_dimension_from_name(const char *name)
 int room_outcome_from_name(const char *name)
 {
     return room_name_find(outcome_names, OUTCOME_COUNT, name);
+}
+
+const char *room_form_name(int form)
+{
+    return room_name_at(form_names, FORM_COUNT, form);
+}
+
+int room_form_from_name(const char *name)
+{
+    return room_name_find(form_names, FORM_COUNT, name);
 }
 
 int room_cmd_from_name(const char *name)

@@ -142,7 +142,7 @@ int store_rows_journal_open(sqlite3 *db, const char *session_id, struct store_ro
     static const char sql[] =
         "SELECT session_id, kind, member, member_idx, name, facilitator, observer,"
         "       cmd, cmd_id, text, due, target, ref, card, seconds, variant, flag,"
-        "       at_ms, seq"
+        "       at_ms, seq, first_step"
         "  FROM journal"
         " WHERE session_id = ?1"
         " ORDER BY id";

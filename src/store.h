@@ -316,6 +316,7 @@ struct store_case {
     int64_t closed_ms; /* when the session closed */
     char *problem;     /* owned, or NULL */
     char *contract;    /* owned, or NULL */
+    char *retained;    /* owned, or NULL: "ce que je retiens" */
     struct store_case_item *items;
     size_t nitems;
 };
@@ -327,6 +328,7 @@ struct store_plan {
     int consultation;                   /* or -1 */
     char *text;                         /* owned */
     char *due;                          /* owned, or NULL */
+    char *first_step;                   /* owned, or NULL */
     bool debriefed;
     int outcome;   /* enum room_debrief_outcome, or -1 */
     char *comment; /* owned, or NULL */

@@ -60,6 +60,7 @@ enum store_journal_col {
     JCOL_FLAG,
     JCOL_AT_MS,
     JCOL_SEQ,
+    JCOL_FIRST_STEP, /* CMD (action_add); DEBRIEF: the action's first step */
     JCOL_COUNT
 };
 

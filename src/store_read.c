@@ -45,10 +45,12 @@ void store_journal_free(struct store_journal *j)
         free(j->cases[i].items);
         free(j->cases[i].problem);
         free(j->cases[i].contract);
+        free(j->cases[i].retained);
     }
     for (size_t i = 0; i < j->nplans; i++) {
         free(j->plans[i].text);
         free(j->plans[i].due);
+        free(j->plans[i].first_step);
         free(j->plans[i].comment);
     }
     free(j->entries);
@@ -148,7 +150,7 @@ static int read_cases(sqlite3 *db, const char *member, struct store_journal *j)
 {
     // clang-format off
     static const char sql[] =
-        "SELECT c.session_id, c.idx, s.closed_ms, c.problem, c.contract"
+        "SELECT c.session_id, c.idx, s.closed_ms, c.problem, c.contract, c.retained"
         "  FROM cases c"
         "  JOIN sessions s"
         "    ON s.id = c.session_id"
@@ -174,7 +176,7 @@ static int read_cases(sqlite3 *db, const char *member, struct store_journal *j)
         c->consultation = sqlite3_column_int(st, 1);
         c->closed_ms = sqlite3_column_int64(st, 2);
         if (col_dup(st, 3, &c->problem) || col_dup(st, 4, &c->contract) ||
-            read_case_items(db, c)) {
+            col_dup(st, 5, &c->retained) || read_case_items(db, c)) {
             rc = CODEV_E_INTERNAL;
             break;
         }
@@ -189,7 +191,8 @@ static int read_plans(sqlite3 *db, const char *member, struct store_journal *j)
 {
     // clang-format off
     static const char sql[] =
-        "SELECT id, session_id, consultation, text, due, debriefed, outcome, comment"
+        "SELECT id, session_id, consultation, text, due, debriefed, outcome, comment,"
+        "       first_step"
         "  FROM plans"
         " WHERE client = ?1"
         " ORDER BY group_id, ordinal";
@@ -217,7 +220,7 @@ static int read_plans(sqlite3 *db, const char *member, struct store_journal *j)
         p->outcome =
             sqlite3_column_type(st, 6) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 6);
         if (col_dup(st, 3, &p->text) || !p->text || col_dup(st, 4, &p->due) ||
-            col_dup(st, 7, &p->comment)) {
+            col_dup(st, 7, &p->comment) || col_dup(st, 8, &p->first_step)) {
             rc = CODEV_E_INTERNAL;
             break;
         }

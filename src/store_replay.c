@@ -80,7 +80,8 @@ static void replay_row(struct store_replay *rp, const struct store_rows *row)
     if (kind == JOURNAL_DEBRIEF) {
         rc = room_debrief_add(r, store_rows_text(row, JCOL_REF), member,
                               store_rows_text(row, JCOL_TEXT),
-                              store_rows_text(row, JCOL_DUE));
+                              store_rows_text(row, JCOL_DUE),
+                              store_rows_text(row, JCOL_FIRST_STEP));
         rp->mismatches += rc < 0;
         return;
     }
@@ -96,6 +97,7 @@ static void replay_row(struct store_replay *rp, const struct store_rows *row)
     snprintf(cmd.id, sizeof(cmd.id), "%s", cmd_id ? cmd_id : "");
     cmd.text = store_rows_text(row, JCOL_TEXT);
     cmd.due = store_rows_text(row, JCOL_DUE);
+    cmd.first_step = store_rows_text(row, JCOL_FIRST_STEP);
     cmd.target = store_rows_text(row, JCOL_TARGET);
     cmd.ref = store_rows_text(row, JCOL_REF);
     cmd.card = (uint32_t)store_rows_int(row, JCOL_CARD);
@@ -201,8 +203,8 @@ static const char sql_consultation_step[] =
     "INSERT OR REPLACE INTO consultation_steps"
     "     VALUES (?1, ?2, ?3, ?4, ?5)";
 static const char sql_case[] =
-    "INSERT OR REPLACE INTO cases"
-    "     VALUES (?1, ?2, ?3, ?4, ?5)";
+    "INSERT OR REPLACE INTO cases (session_id, idx, client, problem, contract, retained)"
+    "     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 static const char sql_case_item[] =
     "INSERT OR REPLACE INTO case_items"
     "     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
@@ -248,8 +250,8 @@ static int finalize_records(sqlite3 *db, const char *sid, const struct store_rep
                               step_name((enum step)k), c->step_budget_ms[k],
                               c->step_used_ms[k]);
         if (!rc && client)
-            rc = store_db_run(db, sql_case, "tittt", sid, (int64_t)i, client, c->problem,
-                              c->contract);
+            rc = store_db_run(db, sql_case, "titttt", sid, (int64_t)i, client, c->problem,
+                              c->contract, c->retained);
     }
     for (size_t i = 0; !rc && i < r->ncards; i++) {
         const struct room_card *c = &r->cards[i];
@@ -460,7 +462,7 @@ static int load_members(struct store *s, struct hub *h, struct store_load_report
 {
     // clang-format off
     static const char sql[] =
-        "SELECT group_id, id, name, key_hash, observer, removed"
+        "SELECT group_id, id, name, key_hash, observer, removed, form"
         "  FROM members"
         " ORDER BY group_id, ordinal";
     // clang-format on
@@ -478,6 +480,10 @@ static int load_members(struct store *s, struct hub *h, struct store_load_report
         rc = hub_member_insert(g, store_col_text(st, 1), store_col_text(st, 2),
                                sqlite3_column_blob(st, 3), sqlite3_column_int(st, 4) != 0,
                                sqlite3_column_int(st, 5) != 0);
+        if (rc >= 0) {
+            int form = room_form_from_name(store_col_text(st, 6));
+            g->members[rc].form = form > 0 ? (uint8_t)form : FORM_NEUTRAL;
+        }
         rc = rc < 0 ? rc : 0;
         rep->members += rc == 0;
     }
@@ -492,7 +498,7 @@ static int load_plans(struct store *s, struct hub *h, struct store_load_report *
     // clang-format off
     static const char sql[] =
         "SELECT group_id, id, client, text, due, debriefed, session_id, consultation,"
-        "       pre_outcome, pre_comment"
+        "       pre_outcome, pre_comment, first_step"
         "  FROM plans"
         " ORDER BY group_id, ordinal";
     // clang-format on
@@ -521,6 +527,7 @@ static int load_plans(struct store *s, struct hub *h, struct store_load_report *
         p.pre_debriefed = sqlite3_column_type(st, 8) != SQLITE_NULL;
         p.pre_outcome = sqlite3_column_int(st, 8);
         p.pre_comment = (char *)store_col_text(st, 9);
+        p.first_step = (char *)store_col_text(st, 10);
         rc = hub_plan_insert(g, &p);
         rep->plans += rc == 0;
     }
@@ -768,9 +775,12 @@ static void load_closed_rooms(struct store *s, struct hub *h,
 {
     for (size_t b = 0; b < h->nbuckets; b++)
         for (struct hub_group *g = h->buckets[b]; g; g = g->next)
-            if (!g->room && g->opened_once && load_closed_room(s, g) != 0) {
-                g->room = NULL;
-                rep->closed_rooms_skipped++;
+            if (!g->room && g->opened_once) {
+                if (load_closed_room(s, g) != 0) {
+                    g->room = NULL;
+                    rep->closed_rooms_skipped++;
+                }
+                hub_room_forms_sync(g); /* the members' forms (no room: nothing) */
             }
 }
 

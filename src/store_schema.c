@@ -208,6 +208,15 @@ static const char *const migrations[] = {
     "CREATE INDEX drafts_group ON drafts(group_id);"
     "ALTER TABLE plans ADD COLUMN pre_outcome INTEGER;" /* NULL: none in advance */
     "ALTER TABLE plans ADD COLUMN pre_comment TEXT;",
+    /* 9 (issue 12, the synthesis and the role labels): an action's first
+     * step ("premier pas") in the journal and in the plans kept for the
+     * next session; what the client retains ("ce que je retiens") in their
+     * case; each member's form of their role labels ('n' neutral, 'f', 'm'). */
+    "ALTER TABLE journal ADD COLUMN first_step TEXT;"
+    "ALTER TABLE plans ADD COLUMN first_step TEXT;"
+    "ALTER TABLE cases ADD COLUMN retained TEXT;"
+    "ALTER TABLE members ADD COLUMN form TEXT NOT NULL DEFAULT 'n'"
+    "  CHECK (form IN ('n', 'f', 'm'));",
 };
 // clang-format on
 

@@ -53,15 +53,17 @@ static const char *const stmt_sql[ST_COUNT] = {
         "            active_ms = excluded.active_ms, display_hash = excluded.display_hash,"
         "            round_last = excluded.round_last, warn_before_s = excluded.warn_before_s",
     [ST_MEMBER_UPSERT] =
-        "INSERT INTO members (id, group_id, ordinal, name, key_hash, observer, removed)"
-        "     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+        "INSERT INTO members (id, group_id, ordinal, name, key_hash, observer, removed,"
+        "                     form)"
+        "     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
         " ON CONFLICT (id) DO UPDATE"
         "        SET name = excluded.name, key_hash = excluded.key_hash,"
-        "            observer = excluded.observer, removed = excluded.removed",
+        "            observer = excluded.observer, removed = excluded.removed,"
+        "            form = excluded.form",
     [ST_PLAN_UPSERT] =
         "INSERT INTO plans (id, group_id, ordinal, client, session_id, consultation,"
-        "                   text, due, debriefed, pre_outcome, pre_comment)"
-        "     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+        "                   text, due, debriefed, pre_outcome, pre_comment, first_step)"
+        "     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
         " ON CONFLICT (id) DO UPDATE"
         "        SET debriefed = max(debriefed, excluded.debriefed),"
         "            pre_outcome = excluded.pre_outcome,"
@@ -73,9 +75,9 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_JOURNAL_INSERT] =
         "INSERT INTO journal (session_id, kind, member, member_idx, name, facilitator,"
         "                     observer, cmd, cmd_id, text, due, target, ref, card,"
-        "                     seconds, variant, flag, at_ms, seq)"
+        "                     seconds, variant, flag, at_ms, seq, first_step)"
         "     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-        "             ?15, ?16, ?17, ?18, ?19)",
+        "             ?15, ?16, ?17, ?18, ?19, ?20)",
     [ST_SAVEPOINT] = "SAVEPOINT rec",
     [ST_RELEASE] = "RELEASE rec",
     [ST_ROLLBACK_TO] = "ROLLBACK TO rec",
@@ -115,7 +117,7 @@ struct snap_room_member {
 struct snap_debrief {
     char id[AUTH_UUID_LEN + 1];
     char client[AUTH_UUID_LEN + 1];
-    char *text, *due;
+    char *text, *due, *first_step;
 };
 
 /* How a room was built when its session opened. */
@@ -139,7 +141,7 @@ struct cmd_snap {
     uint64_t seq;
     enum room_cmd_type type;
     char id[ROOM_CMD_ID_MAX + 1];
-    const char *text, *due, *target, *ref;
+    const char *text, *due, *target, *ref, *first_step;
     uint32_t card;
     int64_t seconds;
     int variant;
@@ -184,11 +186,14 @@ static struct hub_group *store_group_clone_life(const struct hub_group *g, bool 
         *p = g->plans[i];
         p->text = strdup(g->plans[i].text);
         p->due = util_strdup_or_null(g->plans[i].due);
+        p->first_step = util_strdup_or_null(g->plans[i].first_step);
         p->pre_comment = util_strdup_or_null(g->plans[i].pre_comment);
         if (!p->text || (g->plans[i].due && !p->due) ||
+            (g->plans[i].first_step && !p->first_step) ||
             (g->plans[i].pre_comment && !p->pre_comment)) {
             free(p->text);
             free(p->due);
+            free(p->first_step);
             free(p->pre_comment);
             goto fail;
         }
@@ -215,6 +220,7 @@ static void session_snap_free(struct session_snap *s)
     for (size_t i = 0; i < s->ndebriefs; i++) {
         free(s->debriefs[i].text);
         free(s->debriefs[i].due);
+        free(s->debriefs[i].first_step);
     }
     free(s->members);
     free(s->debriefs);
@@ -254,9 +260,11 @@ static struct session_snap *session_snap_new(const struct hub_group *g,
         store_id_copy(d->client, r->members[src->client].id);
         d->text = strdup(src->text);
         d->due = util_strdup_or_null(src->due);
-        if (!d->text || (src->due && !d->due)) {
+        d->first_step = util_strdup_or_null(src->first_step);
+        if (!d->text || (src->due && !d->due) || (src->first_step && !d->first_step)) {
             free(d->text);
             free(d->due);
+            free(d->first_step);
             goto fail;
         }
     }
@@ -341,7 +349,8 @@ int store_group_write(struct store *s, const struct hub_group *g, int64_t now_ms
             sqlite3_bind_int64(st, 3, (int64_t)i) |
             sqlite3_bind_text(st, 4, m->name, -1, SQLITE_STATIC) |
             sqlite3_bind_blob(st, 5, m->key_hash, AUTH_HASH_LEN, SQLITE_STATIC) |
-            sqlite3_bind_int(st, 6, m->observer) | sqlite3_bind_int(st, 7, m->removed);
+            sqlite3_bind_int(st, 6, m->observer) | sqlite3_bind_int(st, 7, m->removed) |
+            store_bind_text(st, 8, room_form_name(m->form));
         rc = store_stmt_run(st, b);
         if (rc)
             return rc;
@@ -362,7 +371,8 @@ int store_group_write(struct store *s, const struct hub_group *g, int64_t now_ms
             store_bind_text(st, 8, p->due) | sqlite3_bind_int(st, 9, p->debriefed) |
             (p->pre_debriefed ? sqlite3_bind_int(st, 10, p->pre_outcome)
                               : sqlite3_bind_null(st, 10)) |
-            store_bind_text(st, 11, p->pre_debriefed ? p->pre_comment : NULL);
+            store_bind_text(st, 11, p->pre_debriefed ? p->pre_comment : NULL) |
+            store_bind_text(st, 12, p->first_step);
         rc = store_stmt_run(st, b);
         if (rc)
             return rc;
@@ -425,6 +435,7 @@ static int write_session_open(struct store *s, const struct session_snap *ss)
             sqlite3_bind_text(st, jparam(JCOL_MEMBER), d->client, -1, SQLITE_STATIC) |
             sqlite3_bind_text(st, jparam(JCOL_TEXT), d->text, -1, SQLITE_STATIC) |
             store_bind_text(st, jparam(JCOL_DUE), d->due) |
+            store_bind_text(st, jparam(JCOL_FIRST_STEP), d->first_step) |
             sqlite3_bind_text(st, jparam(JCOL_REF), d->id, -1, SQLITE_STATIC);
         rc = store_stmt_run(st, b);
     }
@@ -449,6 +460,7 @@ static int write_cmd(struct store *s, const char *session_id, const struct cmd_s
         store_bind_text(st, jparam(JCOL_DUE), c->due) |
         store_bind_text(st, jparam(JCOL_TARGET), c->target) |
         store_bind_text(st, jparam(JCOL_REF), c->ref) |
+        store_bind_text(st, jparam(JCOL_FIRST_STEP), c->first_step) |
         sqlite3_bind_int64(st, jparam(JCOL_CARD), c->card) |
         sqlite3_bind_int64(st, jparam(JCOL_SECONDS), c->seconds) |
         sqlite3_bind_int(st, jparam(JCOL_VARIANT), c->variant) |
@@ -854,7 +866,7 @@ int store_submit_cmd(struct store *s, const struct room *r, int member,
                      const struct room_cmd *cmd, int64_t now_ms, uint64_t seq,
                      uint64_t token)
 {
-    size_t lt, ld, lg, lr;
+    size_t lt, ld, lg, lr, lf;
     struct store_rec *rec;
     struct cmd_snap *c;
     char *p;
@@ -868,7 +880,8 @@ int store_submit_cmd(struct store *s, const struct room *r, int member,
     ld = cmd->due ? strlen(cmd->due) : 0;
     lg = cmd->target ? strlen(cmd->target) : 0;
     lr = cmd->ref ? strlen(cmd->ref) : 0;
-    rec = rec_new(REC_CMD, lt + ld + lg + lr + 4);
+    lf = cmd->first_step ? strlen(cmd->first_step) : 0;
+    rec = rec_new(REC_CMD, lt + ld + lg + lr + lf + 5);
     if (!rec)
         return CODEV_E_INTERNAL;
     store_id_copy(rec->session_id, r->session_id);
@@ -884,6 +897,7 @@ int store_submit_cmd(struct store *s, const struct room *r, int member,
     c->due = tail_copy(&p, cmd->due, ld);
     c->target = tail_copy(&p, cmd->target, lg);
     c->ref = tail_copy(&p, cmd->ref, lr);
+    c->first_step = tail_copy(&p, cmd->first_step, lf);
     c->card = cmd->card;
     c->seconds = cmd->seconds;
     c->variant = cmd->variant;

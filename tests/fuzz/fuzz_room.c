@@ -68,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     room_member_set_online(r, 1, 1);
     room_member_set_online(r, 2, 1);
     check(room_debrief_add(r, "00000000-0000-4000-8000-0000000000aa", ids[1], "Plan",
-                           NULL) == 0);
+                           NULL, NULL) == 0);
 
     while (pos < size) {
         const uint8_t *line = data + pos;

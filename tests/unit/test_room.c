@@ -1450,6 +1450,123 @@ static void action_due_is_optional_and_bounded(void **state)
     free(due);
 }
 
+static void action_first_step_is_optional_bounded_and_withdrawn(void **state)
+{
+    struct fx *f = *state;
+    struct room_cmd c;
+    const struct room_card *card;
+    size_t bytes;
+    char *step;
+
+    walk_to(f, STEP_SYNTHESIS);
+    c = mk(f, CMD_ACTION_ADD);
+    c.text = "Un";
+    c.first_step = "  ";
+    assert_int_equal(run(f, ANA, &c), 0);
+    assert_null(room_card_get(f->r, last_event(f)->card)->first_step);
+    step = repeat("é", ROOM_FIRST_STEP_MAX_CHARS + 1);
+    c = mk(f, CMD_ACTION_ADD);
+    c.text = "Deux";
+    c.due = "juin";
+    c.first_step = step;
+    bytes = f->r->bytes;
+    expect_refused(f, ANA, &c, CODEV_E_TEXT_TOO_LONG);
+    assert_int_equal(f->r->bytes, bytes);
+    free(step);
+    step = repeat("é", ROOM_FIRST_STEP_MAX_CHARS);
+    c = mk(f, CMD_ACTION_ADD);
+    c.text = "Deux";
+    c.due = "juin";
+    c.first_step = step;
+    assert_int_equal(run(f, ANA, &c), 0);
+    card = room_card_get(f->r, last_event(f)->card);
+    assert_string_equal(card->first_step, step);
+    assert_string_equal(card->due, "juin");
+    /* Its bytes count in the room, and a withdrawal gives them back. */
+    assert_int_equal(f->r->bytes, bytes + ROOM_CARD_OVERHEAD + room_json_len("Deux") +
+                                      room_json_len("juin") + room_json_len(step));
+    free(step);
+    c = mk(f, CMD_CARD_WITHDRAW);
+    c.card = card->id;
+    assert_int_equal(run(f, ANA, &c), 0);
+    assert_null(card->first_step);
+    assert_null(card->due);
+    assert_int_equal(f->r->bytes, bytes + ROOM_CARD_OVERHEAD);
+    /* A consultant cannot write the plan. */
+    c = mk(f, CMD_ACTION_ADD);
+    c.text = "Moi";
+    c.first_step = "x";
+    expect_refused(f, BEN, &c, CODEV_E_NOT_YOUR_ROLE);
+}
+
+static void retain_set_is_the_clients_one_text_per_consultation(void **state)
+{
+    struct room_limits l = default_limits();
+    struct fx *f;
+    char *s;
+
+    (void)state;
+    l.rewrites_max = 1;
+    l.long_text_max_chars = 60;
+    f = fx_new_with(&l);
+    walk_to(f, STEP_CONSULTATION);
+    /* Only in synthesis, only the client. */
+    refuse_text(f, ANA, CMD_RETAIN_SET, "Trop tôt", CODEV_E_CLIENT_MUTED);
+    walk_to(f, STEP_SYNTHESIS);
+    refuse_text(f, BEN, CMD_RETAIN_SET, "Pas le mien", CODEV_E_NOT_YOUR_ROLE);
+    refuse_text(f, FA, CMD_RETAIN_SET, "Pas le mien", CODEV_E_NOT_YOUR_ROLE);
+    refuse_text(f, OBS, CMD_RETAIN_SET, "Pas le mien", CODEV_E_OBSERVER_READ_ONLY);
+    refuse_text(f, ANA, CMD_RETAIN_SET, " \n", CODEV_E_TEXT_EMPTY);
+    s = repeat("ç", 61);
+    refuse_text(f, ANA, CMD_RETAIN_SET, s, CODEV_E_TEXT_TOO_LONG);
+    free(s);
+    assert_null(room_consultation_current(f->r)->retained);
+
+    assert_int_equal(send_text(f, ANA, CMD_RETAIN_SET, "Déléguer plus"), 0);
+    expect_events(f, 1, EV_RETAINED);
+    assert_int_equal(last_event(f)->audience, AUD_ALL);
+    assert_int_equal(last_event(f)->index, 0);
+    assert_true(room_event_visible(f->r, last_event(f), BEN));
+    assert_true(room_event_visible(f->r, last_event(f), ROOM_PUBLIC));
+    assert_string_equal(room_consultation_current(f->r)->retained, "Déléguer plus");
+    refuse_text(f, ANA, CMD_RETAIN_SET, "Déléguer plus", CODEV_E_ALREADY_DONE);
+    /* One rewrite (rewrites_max 1), then no more. */
+    assert_int_equal(send_text(f, ANA, CMD_RETAIN_SET, "Déléguer, et tôt"), 0);
+    refuse_text(f, ANA, CMD_RETAIN_SET, "Encore", CODEV_E_TOO_MANY_REWRITES);
+    assert_string_equal(room_consultation_current(f->r)->retained, "Déléguer, et tôt");
+    /* The next consultation starts with nothing retained. */
+    walk_to(f, STEP_LEARNING);
+    assert_int_equal(send(f, FA, CMD_CONSULTATION_NEW), 0);
+    assert_null(room_consultation_current(f->r)->retained);
+    assert_string_equal(f->r->consultations[0].retained, "Déléguer, et tôt");
+    teardown((void **)&f);
+}
+
+static void member_form_is_set_and_named(void **state)
+{
+    struct fx *f = *state;
+    uint64_t v = f->r->version;
+
+    assert_int_equal(f->r->members[ANA].form, FORM_NEUTRAL);
+    room_member_form_set(f->r, ANA, FORM_FEMININE);
+    assert_int_equal(f->r->members[ANA].form, FORM_FEMININE);
+    assert_true(f->r->version > v);
+    v = f->r->version;
+    room_member_form_set(f->r, ANA, FORM_FEMININE); /* no change: same version */
+    assert_int_equal(f->r->version, v);
+    room_member_form_set(f->r, ANA, 7); /* out of range reads as neutral */
+    assert_int_equal(f->r->members[ANA].form, FORM_NEUTRAL);
+    room_member_form_set(f->r, 99, FORM_MASCULINE); /* ignored */
+    room_member_form_set(NULL, 0, FORM_MASCULINE);
+    assert_string_equal(room_form_name(FORM_NEUTRAL), "n");
+    assert_string_equal(room_form_name(FORM_FEMININE), "f");
+    assert_string_equal(room_form_name(FORM_MASCULINE), "m");
+    assert_null(room_form_name(FORM_COUNT));
+    assert_int_equal(room_form_from_name("m"), FORM_MASCULINE);
+    assert_int_equal(room_form_from_name("x"), -1);
+    assert_int_equal(room_form_from_name(NULL), -1);
+}
+
 static void variants_out_of_range_are_bad_fields(void **state)
 {
     struct fx *f = *state;
@@ -1826,14 +1943,17 @@ static void debrief_only_by_the_earlier_client(void **state)
     struct room_cmd c;
     int d;
 
-    assert_int_equal(room_debrief_add(f->r, "plan-1", "nobody", "x", NULL),
+    assert_int_equal(room_debrief_add(f->r, "plan-1", "nobody", "x", NULL, NULL),
                      CODEV_E_UNKNOWN_MEMBER);
-    d = room_debrief_add(f->r, "plan-1", ids[BEN], "Appeler le DRH", "");
+    d = room_debrief_add(f->r, "plan-1", ids[BEN], "Appeler le DRH", "", NULL);
     assert_int_equal(d, 0);
     assert_null(f->r->debriefs[0].due);
     assert_int_equal(f->r->debriefs[0].outcome, -1);
-    assert_int_equal(room_debrief_add(f->r, "plan-2", ids[FA], "Déléguer", "juin"), 1);
+    assert_int_equal(
+        room_debrief_add(f->r, "plan-2", ids[FA], "Déléguer", "juin", "Lister"), 1);
     assert_string_equal(f->r->debriefs[1].due, "juin");
+    assert_string_equal(f->r->debriefs[1].first_step, "Lister");
+    assert_null(f->r->debriefs[0].first_step);
 
     c = mk(f, CMD_DEBRIEF_POST);
     c.ref = "plan-9";
@@ -2437,7 +2557,7 @@ static void enum_names_are_the_wire_names(void **state)
         "role",    "member_removed", "card_added",   "card_updated",  "card_removed",
         "problem", "contract",       "contract_ack", "mark",          "recadrage",
         "hands",   "debrief",        "closed",       "cofacilitator", "floor",
-        "balance", "recadrage_ack"};
+        "balance", "recadrage_ack", "retained"};
     static const char *const cmds[] = {"step_next",
                                        "step_prev",
                                        "consultation_new",
@@ -2481,7 +2601,8 @@ static void enum_names_are_the_wire_names(void **state)
                                        "round_stop",
                                        "recadrage_ack",
                                        "card_edit",
-                                       "card_withdraw"};
+                                       "card_withdraw",
+                                       "retain_set"};
 
     assert_int_equal(sizeof(cards) / sizeof(cards[0]), CARD_TYPE_COUNT);
     for (int i = 0; i < CARD_TYPE_COUNT; i++)
@@ -2558,6 +2679,7 @@ static void every_command_is_checked_as_its_own_action(void **state)
         RULES_RECADRAGE_ACK,
         RULES_CARD_OWN,
         RULES_CARD_OWN,
+        RULES_ACTION_WRITE,
     };
     bool used[RULES_ACTION_COUNT] = {false};
 
@@ -2646,6 +2768,9 @@ int main(void)
         T(empty_or_blank_text_is_refused),
         cmocka_unit_test(text_too_long_is_counted_in_code_points),
         T(action_due_is_optional_and_bounded),
+        T(action_first_step_is_optional_bounded_and_withdrawn),
+        cmocka_unit_test(retain_set_is_the_clients_one_text_per_consultation),
+        T(member_form_is_set_and_named),
         T(variants_out_of_range_are_bad_fields),
         T(card_posts_record_author_step_and_consultation),
         T(question_answer_and_flag_apply_to_questions_of_this_consultation),
