@@ -45,9 +45,11 @@ export const api = {
     /** Status, and the limits the front page needs before any group exists. */
     health: () => call('GET', '/api/health'),
     createGroup: (fields) => call('POST', '/api/groups', fields),
-    join: (groupId, inviteCode, displayName) =>
+    join: (groupId, inviteCode, displayName, form) =>
         call('POST', `/api/groups/${enc(groupId)}/members`,
-            { invite_code: inviteCode, display_name: displayName }),
+            { invite_code: inviteCode, display_name: displayName, form: form || 'n' }),
+    /** My own settings: {form} of my role labels. Answers {member}. */
+    memberMe: (groupId, key, fields) => call('POST', `/api/groups/${enc(groupId)}/members/me`, fields, key),
     openSession: (groupId, key) => call('POST', `/api/groups/${enc(groupId)}/sessions`, {}, key),
     group: (groupId, key) => call('GET', `/api/groups/${enc(groupId)}`, undefined, key),
     /** The facilitator makes (or replaces) the group's display link: {display_token}. */

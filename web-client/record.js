@@ -17,10 +17,12 @@ export function buildRecord(s) {
         index: c.index,
         problem: c.problem || null,
         contract: c.contract || null,
+        retained: c.retained || null,
         contributions: cards.filter((x) => x.type === 'contribution' && x.consultation === c.index)
             .map((x) => ({ author: memberName(s, x.author), kind: x.kind, text: x.text, marked: Boolean(x.marked) })),
         actions: cards.filter((x) => x.type === 'action' && x.consultation === c.index)
-            .map((x) => ({ text: x.text, due: x.due || null })),
+            .filter((x) => !x.withdrawn)
+            .map((x) => ({ text: x.text, due: x.due || null, first_step: x.first_step || null })),
     }));
     return {
         group: s.group ? s.group.name : '',
@@ -61,9 +63,11 @@ export function toMarkdown(rec) {
         for (const x of c.contributions) {
             out.push(`- ${x.marked ? `**${t('record.kept')}** · ` : ''}${t('record.contribution_line', { kind: t(`kinds.${x.kind}`), name: x.author, text: indent(x.text) })}`);
         }
+        out.push('', `### ${t('record.retained')}`, '', c.retained ? quote(c.retained) : `_${t('record.nothing')}_`);
         out.push('', `### ${t('record.plan')}`, '');
         if (!c.actions.length) out.push(`_${t('record.nothing')}_`);
-        c.actions.forEach((a, i) => out.push(`${i + 1}. ${indent(a.text)}${a.due ? ` — ${t('synthesis.due_value', { due: a.due })}` : ''}`));
+        c.actions.forEach((a, i) => out.push(`${i + 1}. ${indent(a.text)}${a.due ? ` — ${t('synthesis.due_value', { due: a.due })}` : ''}`
+            + `${a.first_step ? ` — ${t('synthesis.first_step_value', { step: indent(a.first_step) })}` : ''}`));
         out.push('');
     }
     out.push(`## ${t('record.learnings')}`, '');
@@ -101,10 +105,12 @@ export function recordNode(rec) {
                 h('span', { class: 'tag', text: t(`kinds.${x.kind}`) }), ' ',
                 h('span', { class: 'hint', text: `${t('record.author', { name: x.author })} ` }),
                 h('span', { class: 'long-text', text: x.text })))) : nothing(),
+            h('h4', { text: t('record.retained') }), c.retained ? para(c.retained, 'record-retained') : nothing(),
             h('h4', { text: t('record.plan') }),
             c.actions.length ? h('ol', { class: 'record-list' }, c.actions.map((a) => h('li', {},
                 h('span', { class: 'long-text', text: a.text }),
-                a.due ? h('span', { class: 'hint', text: ` — ${t('synthesis.due_value', { due: a.due })}` }) : null))) : nothing()));
+                a.due ? h('span', { class: 'hint', text: ` — ${t('synthesis.due_value', { due: a.due })}` }) : null,
+                a.first_step ? h('span', { class: 'hint record-first-step', text: ` — ${t('synthesis.first_step_value', { step: a.first_step })}` }) : null))) : nothing()));
     }
     const learn = h('section', { class: 'record-section' }, h('h3', { text: t('record.learnings') }));
     if (!rec.learnings.length) learn.append(nothing());

@@ -23,7 +23,7 @@ export const OUTCOMES = ['done', 'partly', 'not_done', 'dropped'];
 
 export function createState() {
     return {
-        you: null,            // {member_id, name, role}
+        you: null,            // {member_id, name, role, form}
         group: null,          // {id, name, language, format}
         room: null,           // the snapshot, kept up to date
         steps: [],            // the steps in order, from welcome
@@ -128,6 +128,17 @@ export function apply(s, msg) {
         s.version += 1;
         return news;
     }
+    if (t === 'member_updated') {
+        // A member's own settings (the form of their role labels).
+        if (msg.member) {
+            const keep = (list) => { const m = list.find((x) => x.id === msg.member.id); if (m) Object.assign(m, { form: msg.member.form }); };
+            keep(s.groupMembers);
+            if (s.room) keep(s.room.members);
+            if (s.you && s.you.member_id === msg.member.id) s.you = { ...s.you, form: msg.member.form };
+        }
+        s.version += 1;
+        return news;
+    }
     if (t === 'member_joined') {
         if (msg.member) {
             upsert(s.groupMembers, { online: false, observer: false, ...msg.member });
@@ -213,6 +224,11 @@ export function apply(s, msg) {
     case 'problem': {
         const c = consultationAt(r, msg.consultation);
         if (c) c.problem = msg.text;
+        break;
+    }
+    case 'retained': {
+        const c = consultationAt(r, msg.consultation);
+        if (c) c.retained = msg.text;
         break;
     }
     case 'contract': {
@@ -309,6 +325,14 @@ export function roleOf(s, id) {
     const c = currentConsultation(r);
     if (c && c.client === id && r.step !== 'closed') return 'client';
     return 'consultant';
+}
+
+/** The grammatical form a member chose for their role labels: 'f', 'm' or
+ * 'n' (neutral, also when unknown). */
+export function formOf(s, id) {
+    if (s.you && id === s.you.member_id && s.you.form) return s.you.form;
+    const m = member(s, id);
+    return m && ['f', 'm', 'n'].includes(m.form) ? m.form : 'n';
 }
 
 export function myId(s) {

@@ -73,6 +73,21 @@ test('French typography: no ASCII space before ; : ! ? » or after «, no ASCII 
     assert.deepEqual(bad, []);
 });
 
+test('French role labels: each role in the three forms a member may choose, English unchanged', () => {
+    for (const r of ROLES) {
+        const [f, m, n] = ['f', 'm', 'n'].map((x) => FR[`roles.${r}_${x}`]);
+        assert.equal(n, FR[`roles.${r}`], `roles.${r}_n is the neutral label`);
+        assert.notEqual(f, m, `roles.${r}: feminine and masculine differ`);
+        for (const x of ['f', 'm', 'n']) {
+            assert.equal(EN[`roles.${r}_${x}`], EN[`roles.${r}`], `en roles.${r}_${x} unchanged`);
+            assert.ok(FR[`you_are.${r}_${x}`].includes(FR[`roles.${r}_${x}`]) || x === 'n', `you_are.${r}_${x} names the role as chosen`);
+        }
+    }
+    assert.equal(FR['roles.client_f'], 'cliente');
+    assert.equal(FR['roles.facilitator_m'], 'animateur');
+    assert.equal(FR['you_are.client_f'], 'Vous êtes la cliente de cette consultation.');
+});
+
 test('French elision before a name that starts with a vowel', async () => {
     const { elide, elideTemplate } = await import('../../web-client/i18n.js');
     assert.equal(elide('de', 'Isabelle'), 'd’Isabelle');
@@ -104,6 +119,10 @@ test('every key the code asks for exists', () => {
     for (const s of STEPS) for (const k of ['label', 'short', 'purpose']) wanted.add(`steps.${s}.${k}`);
     for (const s of STEPS) for (const r of ROLES) wanted.add(`rules.${s}.${r}`);
     for (const r of ROLES) wanted.add(`roles.${r}`);
+    // Role labels in the form each member chose (feminine, masculine, neutral).
+    const FORMS = defs.form.enum;
+    for (const r of ROLES) for (const f of FORMS) { wanted.add(`roles.${r}_${f}`); wanted.add(`you_are.${r}_${f}`); }
+    for (const f of FORMS) wanted.add(`form.${f}`);
     for (const k of ['suggestion', 'experience', 'feeling']) wanted.add(`kinds.${k}`);
     for (const d of ['process', 'content']) wanted.add(`dims.${d}`);
     for (const o of ['done', 'partly', 'not_done', 'dropped']) wanted.add(`outcomes.${o}`);
@@ -116,7 +135,7 @@ test('every key the code asks for exists', () => {
     // And the template keys in the code are only of the enumerated families.
     for (const { f, src } of js) {
         for (const m of src.matchAll(/\bt\(`([^`]+)`/g)) {
-            assert.match(m[1], /^(steps|rules|roles|kinds|dims|outcomes|clock|conn|announce\.types|errors|floor\.status)\.\$\{/, `${f}: t(\`${m[1]}\`)`);
+            assert.match(m[1], /^(steps|rules|roles|you_are|form|kinds|dims|outcomes|clock|conn|announce\.types|errors|floor\.status)\.\$\{/, `${f}: t(\`${m[1]}\`)`);
         }
     }
 });

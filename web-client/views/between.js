@@ -199,6 +199,7 @@ function debriefBlock(ctx, b, run) {
                 ...OUTCOMES.map((o) => h('option', { value: o, text: t(`outcomes.${o}`), selected: o === d.outcome })));
             const comment = h('input', { type: 'text', value: d.comment || '' });
             const form = h('form', { 'data-form': `debrief-${d.plan_id}` }, h('p', { class: 'card-text', text: d.text }),
+                d.first_step ? h('p', { class: 'hint', text: t('synthesis.first_step_value', { step: d.first_step }) }) : '',
                 outcome, field(`debrief-comment-${d.plan_id}`, t('between.comment'), comment),
                 h('button', { type: 'submit', class: 'btn btn-primary', 'data-action': 'debrief-save', text: t('between.save') }));
             form.addEventListener('submit', (e) => {

@@ -4,7 +4,7 @@
 
 import { h, setText, toggle, newId } from '../dom.js';
 import { t, timeOfDay } from '../i18n.js';
-import { memberName, myId, limit, may } from '../state.js';
+import { memberName, myId, limit, may, formOf } from '../state.js';
 
 /** Counts Unicode characters as the server does. */
 export function charCount(s) {
@@ -108,6 +108,22 @@ export function choice(name, legend, options, selected, onChange) {
 export function choiceValue(fs) {
     const el = fs.querySelector('input:checked');
     return el ? el.value : null;
+}
+
+/** The choice of the form of one's role labels (feminine, masculine,
+ * neutral), as the join and create forms and the menu offer it. */
+export function formChoice(selected, onChange) {
+    const fs = choice('form', t('form.legend'), ['f', 'm', 'n'].map((v) => ({ value: v, label: t(`form.${v}`) })),
+        selected || 'n', onChange);
+    fs.classList.add('form-choice');
+    fs.append(h('p', { class: 'hint', text: t('form.hint') }));
+    return fs;
+}
+
+/** The label of member id's role, in the form they chose for it (French:
+ * « cliente », « client », « personne cliente »). */
+export function roleLabel(s, id, role) {
+    return t(`roles.${role}_${formOf(s, id)}`);
 }
 
 /** The "who · when" line of a card. */

@@ -4,10 +4,10 @@
 
 import { h, setText, toggle, reconcile } from '../dom.js';
 import { t } from '../i18n.js';
-import { myRole, myId, currentConsultation, consultants, isFacilitator, memberName, may, sessionSteps } from '../state.js';
+import { myRole, myId, currentConsultation, consultants, isFacilitator, memberName, may, sessionSteps, formOf } from '../state.js';
 import { seenStep, markStepSeen } from '../storage.js';
 import { createClock } from './clock.js';
-import { copyField, languageButton } from './common.js';
+import { copyField, languageButton, formChoice } from './common.js';
 import { api } from '../api.js';
 import { createFloorBar } from './floor.js';
 
@@ -45,9 +45,10 @@ function createMenu(ctx) {
         h('p', { class: 'menu-title', text: t('menu.personal_link') }),
         h('p', { class: 'hint', text: t('menu.personal_hint') }), personal.el);
     const display = createDisplayBox(ctx);
+    const form = createFormBox(ctx);
     const el = h('details', { class: 'menu' },
         h('summary', { class: 'btn btn-quiet', text: t('menu.button') }),
-        h('div', { class: 'menu-panel' }, inviteBox, personalBox, display.el,
+        h('div', { class: 'menu-panel' }, inviteBox, personalBox, form.el, display.el,
             h('p', { class: 'menu-item' }, h('a', { href: '#/', text: t('menu.my_groups') }))));
     el.addEventListener('keydown', (e) => {
         if (e.key === 'Escape' && el.open) { el.open = false; el.querySelector('summary').focus(); }
@@ -57,7 +58,38 @@ function createMenu(ctx) {
         inviteBox.hidden = !link;
         invite.input.value = link || '';
         personal.input.value = ctx.personalLink();
+        form.update();
         display.update();
+    }
+    return { el, update };
+}
+
+/**
+ * My role labels, feminine, masculine or neutral (POST …/members/me): the
+ * server keeps the choice with me and tells everyone (member_updated).
+ */
+function createFormBox(ctx) {
+    const status = h('p', { class: 'hint', role: 'status' });
+    const choiceEl = formChoice('n', (v) => save(v));
+    const el = h('div', { class: 'menu-item', 'data-form-box': '' },
+        h('p', { class: 'menu-title', text: t('form.menu_title') }), choiceEl, status);
+    async function save(form) {
+        setText(status, '');
+        try {
+            const r = await api.memberMe(ctx.groupId, ctx.memberKey, { form });
+            if (ctx.s.you && r.member) ctx.s.you = { ...ctx.s.you, form: r.member.form };
+            setText(status, t('form.saved'));
+            ctx.refresh && ctx.refresh();
+        } catch (e) {
+            setText(status, ctx.errorText(e.code));
+        }
+    }
+    function update() {
+        const s = ctx.s;
+        el.hidden = !s.you;
+        const mine = s.you ? formOf(s, myId(s)) : 'n';
+        const input = choiceEl.querySelector(`input[value="${mine}"]`);
+        if (input && !input.checked && document.activeElement?.name !== 'form') input.checked = true;
     }
     return { el, update };
 }
@@ -214,7 +246,8 @@ export function createStepInfo(ctx) {
         setText(title, t(`steps.${r.step}.label`));
         title.dataset.step = r.step;
         setText(purpose, t(`steps.${r.step}.purpose`));
-        setText(roleName, t('now.you_are', { role: t(`roles.${my}`) }));
+        // Addressed to me: in the form I chose for my roles (French).
+        setText(roleName, t(`you_are.${my}_${formOf(s, myId(s))}`));
         setText(rules, t(`rules.${r.step}.${my}`));
         role.hidden = r.step === 'closed';
         help.hidden = !helpOpen;

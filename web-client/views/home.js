@@ -6,7 +6,7 @@ import { h, newId } from '../dom.js';
 import { t, errorText } from '../i18n.js';
 import { api } from '../api.js';
 import * as store from '../storage.js';
-import { choice, choiceValue, languageButton } from './common.js';
+import { choice, choiceValue, languageButton, formChoice } from './common.js';
 
 function field(label, input, hint) {
     return h('p', { class: 'field' }, h('label', { for: input.id, text: label }), input,
@@ -44,12 +44,14 @@ export function homePage(app) {
         { value: '120', label: t('home.format_120') },
         { value: '45', label: t('home.format_45') },
     ], '90');
+    const form_ = formChoice('n');
     const status = h('p', { class: 'form-status', role: 'status' });
     const submit = h('button', { type: 'submit', class: 'btn btn-primary btn-big', text: t('home.create') });
     const form = h('form', { class: 'card-form', 'data-form': 'create' },
         h('h2', { text: t('home.create_title') }),
         field(t('home.group_name'), name, t('home.group_name_hint')),
         field(t('home.your_name'), me, t('home.your_name_hint')),
+        form_,
         field(t('home.language'), lang),
         format,
         h('p', {}, submit), status);
@@ -61,6 +63,7 @@ export function homePage(app) {
             const res = await api.createGroup({
                 name: name.value.trim(), facilitator_name: me.value.trim(),
                 language: lang.value, format: Number(choiceValue(format) || 90),
+                form: choiceValue(form_) || 'n',
             });
             store.rememberGroup(res.group_id, {
                 member_key: res.member_key, member_id: res.member_id, invite_code: res.invite_code,
@@ -97,14 +100,15 @@ export function joinPage(app, groupId, inviteCode) {
     nameLimit([me]);
     const status = h('p', { class: 'form-status', role: 'status' });
     const submit = h('button', { type: 'submit', class: 'btn btn-primary btn-big', text: t('join.submit') });
+    const form_ = formChoice('n');
     const form = h('form', { class: 'card-form', 'data-form': 'join' },
-        field(t('join.your_name'), me, t('join.your_name_hint')), h('p', {}, submit), status);
+        field(t('join.your_name'), me, t('join.your_name_hint')), form_, h('p', {}, submit), status);
     form.addEventListener('submit', async (e) => {
         e.preventDefault();
         status.textContent = '';
         submit.disabled = true;
         try {
-            const res = await api.join(groupId, inviteCode, me.value.trim());
+            const res = await api.join(groupId, inviteCode, me.value.trim(), choiceValue(form_) || 'n');
             store.rememberGroup(res.group_id || groupId, {
                 member_key: res.member_key, member_id: res.member_id, invite_code: inviteCode, name: me.value.trim(),
             });

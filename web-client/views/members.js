@@ -8,6 +8,7 @@ import { h, setText, toggle, reconcile } from '../dom.js';
 import { t } from '../i18n.js';
 import { roleOf, myId, may, memberName } from '../state.js';
 import { confirmDialog } from './dialog.js';
+import { roleLabel } from './common.js';
 
 const ROLE_ORDER = { facilitator: 0, client: 1, consultant: 2, observer: 3 };
 
@@ -110,7 +111,7 @@ export function createMembers(ctx) {
             toggle(li, 'is-me', m.id === me);
             setText(li.querySelector('.member-name'), m.id === me ? t('members.me', { name: m.name }) : m.name);
             const tag = li.querySelector('.member-role');
-            setText(tag, t(`roles.${role}`));
+            setText(tag, roleLabel(s, m.id, role));
             tag.className = `tag member-role role-${role}`;
             const cofac = li.querySelector('.member-cofac');
             cofac.hidden = !(s.room && s.room.cofacilitator === m.id);

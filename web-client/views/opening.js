@@ -51,10 +51,13 @@ export function createOpening(ctx) {
         reconcile(debriefs, ds, (d) => d.id, (d) => h('li', { class: 'card card-debrief', 'data-debrief-id': d.id },
             h('p', { class: 'card-by' }, h('span', { class: 'card-author' })),
             h('p', { class: 'card-text' }), h('p', { class: 'debrief-due hint' }),
+            h('p', { class: 'debrief-first-step hint' }),
             h('p', { class: 'debrief-outcome' }), h('div', { class: 'debrief-slot' })), (li, d) => {
             setText(li.querySelector('.card-author'), memberName(s, d.client));
             setText(li.querySelector('.card-text'), d.text);
             setText(li.querySelector('.debrief-due'), d.due ? t('synthesis.due_value', { due: d.due }) : '');
+            // The first step the client set themselves (hub_plan, kept for this debrief).
+            setText(li.querySelector('.debrief-first-step'), d.first_step ? t('synthesis.first_step_value', { step: d.first_step }) : '');
             const out = li.querySelector('.debrief-outcome');
             setText(out, d.outcome ? `${t(`outcomes.${d.outcome}`)}${d.comment ? ` — ${d.comment}` : ''}` : t('opening.debrief_pending'));
             out.className = `debrief-outcome ${d.outcome ? `outcome-${d.outcome}` : 'hint'}`;

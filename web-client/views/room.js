@@ -76,6 +76,7 @@ export function mountRoom(root, groupId, entry, app) {
         loadRecord: () => store.loadRecord(groupId),
         groupId,
         memberKey: entry.member_key,
+        refresh: () => schedule(),
     };
 
     const conn = new Connection({
