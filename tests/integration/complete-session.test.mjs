@@ -80,7 +80,7 @@ test('a complete session: every step, every command, what each participant recei
 
     let ack = await F.ok({ type: 'role_set', member_id: O.memberId, observer: true });
     let ev = await seenBy(all, 'role', ack);
-    assert.deepEqual(ev.member, { id: O.memberId, name: 'Marc', role: 'observer', observer: true, online: true });
+    assert.deepEqual(ev.member, { id: O.memberId, name: 'Marc', role: 'observer', observer: true, online: true, form: 'n' });
     assert.equal(ack.seq, 1, 'the first event of a session has seq 1');
 
     ack = await F.ok({ type: 'checkin_post', text: "Contente d'être là, une semaine dense mais riche." });
@@ -101,7 +101,7 @@ test('a complete session: every step, every command, what each participant recei
     ack = await F.ok({ type: 'step_next' });
     ev = await seenBy(all, 'consultation', null);
     assert.equal(ev.seq, ack.seq - 1, 'consultation comes just before the step event');
-    assert.deepEqual(ev.consultation, { index: 0, client: null, problem: null, contract: null, acks: [], step_used_ms: {} });
+    assert.deepEqual(ev.consultation, { index: 0, client: null, problem: null, contract: null, acks: [], step_used_ms: {}, retained: null });
     ev = await seenBy(all, 'step', ack);
     assert.equal(ev.step, 'topic');
     assert.equal(ev.consultation, 0);
@@ -312,12 +312,17 @@ test('a complete session: every step, every command, what each participant recei
     ack = await C.ok({ type: 'mark_set', card_id: contributions[1].id, marked: true });
     assert.deepEqual((await seenBy([C], 'mark', ack)).card_id, contributions[1].id);
 
-    ack = await C.ok({ type: 'action_add', text: 'Proposer des binômes entre anciens des deux équipes.', due: 'fin octobre' });
+    ack = await C.ok({ type: 'retain_set', text: 'Je peux m’appuyer sur les anciens des deux équipes.' });
+    ev = await seenBy(all, 'retained', ack);
+    assert.deepEqual([ev.consultation, ev.text], [0, 'Je peux m’appuyer sur les anciens des deux équipes.']);
+    ack = await C.ok({ type: 'action_add', text: 'Proposer des binômes entre anciens des deux équipes.', due: 'fin octobre', first_step: 'Écrire à Paul lundi' });
     const action1 = (await seenBy(all, 'card_added', ack)).card;
-    assert.deepEqual([action1.type, action1.due, action1.step, action1.author], ['action', 'fin octobre', 'synthesis', C.memberId]);
+    assert.deepEqual([action1.type, action1.due, action1.first_step, action1.step, action1.author],
+        ['action', 'fin octobre', 'Écrire à Paul lundi', 'synthesis', C.memberId]);
     ack = await C.ok({ type: 'action_add', text: 'Organiser un séminaire.' });
     const action2 = (await seenBy(all, 'card_added', ack)).card;
     assert.equal(action2.due, null);
+    assert.equal(action2.first_step, null);
     ack = await C.ok({ type: 'action_remove', card_id: action2.id });
     assert.equal((await seenBy(all, 'card_removed', ack)).card_id, action2.id);
 
@@ -347,7 +352,7 @@ test('a complete session: every step, every command, what each participant recei
 
     ack = await K2.ok({ type: 'consultation_new' });
     ev = await seenBy(all, 'consultation', null);
-    assert.deepEqual(ev.consultation, { index: 1, client: null, problem: null, contract: null, acks: [], step_used_ms: {} });
+    assert.deepEqual(ev.consultation, { index: 1, client: null, problem: null, contract: null, acks: [], step_used_ms: {}, retained: null });
     ev = await seenBy(all, 'step', ack);
     assert.deepEqual([ev.step, ev.consultation], ['topic', 1]);
 
@@ -377,7 +382,7 @@ test('a complete session: every step, every command, what each participant recei
         assert.equal(room.debriefs.length, 1);
         assert.deepEqual({ ...room.debriefs[0], id: 'x' }, {
             id: 'x', client: C.memberId, text: 'Proposer des binômes entre anciens des deux équipes.',
-            due: 'fin octobre', outcome: null, comment: null,
+            due: 'fin octobre', first_step: 'Écrire à Paul lundi', outcome: null, comment: null,
         });
     }
     const debriefId = next[0].debriefs[0].id;
@@ -386,7 +391,7 @@ test('a complete session: every step, every command, what each participant recei
     ev = await seenBy(stay, 'debrief', ack);
     assert.deepEqual(ev.debrief, {
         id: debriefId, client: C.memberId, text: 'Proposer des binômes entre anciens des deux équipes.',
-        due: 'fin octobre', outcome: 'partly', comment: 'Deux binômes sur trois fonctionnent.',
+        due: 'fin octobre', first_step: 'Écrire à Paul lundi', outcome: 'partly', comment: 'Deux binômes sur trois fonctionnent.',
     });
     ack = await K2.ok({ type: 'session_close' });
     await seenBy(stay, 'closed', ack);

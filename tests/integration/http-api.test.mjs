@@ -88,7 +88,7 @@ test('POST /api/groups creates a group: 201 with ids and 22-character secrets; n
         group_id: res.body.group_id, name: 'Managers Lyon', language: 'fr', format: 90, retention: 'personal', warn_before_s: 60,
         facilitator: res.body.member_id, members: null, session: null,
     });
-    assert.deepEqual(group.members, [{ id: res.body.member_id, name: 'Claire', role: 'facilitator', observer: false, online: false }]);
+    assert.deepEqual(group.members, [{ id: res.body.member_id, name: 'Claire', role: 'facilitator', observer: false, online: false, form: 'n' }]);
     // Names are counted in characters: 60 accented characters are fine.
     const sixty = await createGroup(srv.url, { name: 'é'.repeat(60), language: 'en', format: 120 });
     assert.equal((await getGroup(srv.url, sixty.group_id, sixty.member_key)).name, 'é'.repeat(60));
@@ -147,7 +147,7 @@ test('member_joined reaches the connected members while a session is open', asyn
     const F = await connectMember(srv, g.group_id, g, 'Claire');
     const lea = await joinGroup(srv.url, g.group_id, g.invite_code, 'Léa');
     const joined = await F.nextEvent('member_joined');
-    assert.deepEqual(joined.member, { id: lea.member_id, name: 'Léa', role: 'consultant', observer: false, online: false });
+    assert.deepEqual(joined.member, { id: lea.member_id, name: 'Léa', role: 'consultant', observer: false, online: false, form: 'n' });
     const L = await connectMember(srv, g.group_id, lea, 'Léa');
     assert.deepEqual(L.welcome.room.members.map((m) => m.name), ['Claire', 'Léa']);
     await api(srv.url, 'POST', `/api/groups/${g.group_id}/members`, { body: { invite_code: 'AAAAAAAAAAAAAAAAAAAAAA', display_name: 'Intrus' } });
@@ -163,7 +163,7 @@ test('member_joined reaches the connected members when no session is open', asyn
     assert.equal(F.welcome.room, null);
     const lea = await joinGroup(srv.url, g.group_id, g.invite_code, 'Léa');
     const joined = await F.nextEvent('member_joined', () => true, 1500);
-    assert.deepEqual(joined.member, { id: lea.member_id, name: 'Léa', role: 'consultant', observer: false, online: false });
+    assert.deepEqual(joined.member, { id: lea.member_id, name: 'Léa', role: 'consultant', observer: false, online: false, form: 'n' });
     F.assertClean();
     await F.close();
 });
@@ -187,7 +187,7 @@ test('POST /api/groups/{id}/sessions: the facilitator opens (201), a second open
     const group = await getGroup(srv.url, g.group_id, k.member_key);
     assert.deepEqual(group.session, { session_id: opened.session_id, step: 'opening' });
     assert.deepEqual(group.members.find((m) => m.id === k.member_id),
-        { id: k.member_id, name: 'Julien', role: 'consultant', observer: false, online: true });
+        { id: k.member_id, name: 'Julien', role: 'consultant', observer: false, online: true, form: 'n' });
     K.assertClean();
     await K.close();
 });
