@@ -111,14 +111,14 @@ static json_t *plan_json(const struct store_plan *p)
 {
     const char *outcome = p->outcome >= 0 ? room_outcome_name(p->outcome) : NULL;
 
-    return json_pack(
-        "{s:s, s:o, s:o, s:s, s:o, s:o, s:b, s:o, s:o}", "id", p->id, "session_id",
-        proto_json_string_or_null(p->session_id[0] ? p->session_id : NULL),
-        "consultation", int_or_null(p->consultation, p->consultation >= 0), "text",
-        p->text, "due", proto_json_string_or_null(p->due), "first_step",
-        proto_json_string_or_null(p->first_step), "debriefed", p->debriefed,
-        "outcome", proto_json_string_or_null(outcome), "comment",
-        proto_json_string_or_null(p->comment));
+    return json_pack("{s:s, s:o, s:o, s:s, s:o, s:o, s:b, s:o, s:o}", "id", p->id,
+                     "session_id",
+                     proto_json_string_or_null(p->session_id[0] ? p->session_id : NULL),
+                     "consultation", int_or_null(p->consultation, p->consultation >= 0),
+                     "text", p->text, "due", proto_json_string_or_null(p->due),
+                     "first_step", proto_json_string_or_null(p->first_step), "debriefed",
+                     p->debriefed, "outcome", proto_json_string_or_null(outcome),
+                     "comment", proto_json_string_or_null(p->comment));
 }
 
 json_t *export_journal_json(const struct store_journal *j,
@@ -158,13 +158,13 @@ json_t *export_journal_json(const struct store_journal *j,
                                                    c->items[k].text));
         if (!items ||
             json_array_append_new(
-                cases, json_pack("{s:s, s:i, s:I, s:o, s:o, s:o, s:o}", "session_id",
-                                 c->session_id, "consultation", c->consultation,
-                                 "closed_ms", (json_int_t)c->closed_ms, "problem",
-                                 proto_json_string_or_null(c->problem), "contract",
-                                 proto_json_string_or_null(c->contract), "contributions",
-                                 items, "retained",
-                                 proto_json_string_or_null(c->retained))))
+                cases,
+                json_pack("{s:s, s:i, s:I, s:o, s:o, s:o, s:o}", "session_id",
+                          c->session_id, "consultation", c->consultation, "closed_ms",
+                          (json_int_t)c->closed_ms, "problem",
+                          proto_json_string_or_null(c->problem), "contract",
+                          proto_json_string_or_null(c->contract), "contributions", items,
+                          "retained", proto_json_string_or_null(c->retained))))
             goto fail;
     }
     for (size_t i = 0; i < j->nplans; i++)

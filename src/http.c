@@ -455,7 +455,8 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
         token = ++s->next_token;
         if (reply.effect == HTTP_API_EFFECT_CREATED ||
             reply.effect == HTTP_API_EFFECT_UPDATED ||
-            reply.effect == HTTP_API_EFFECT_DISPLAY || reply.effect == HTTP_API_EFFECT_MEMBER)
+            reply.effect == HTTP_API_EFFECT_DISPLAY ||
+            reply.effect == HTTP_API_EFFECT_MEMBER)
             rc = store_submit_group(s->store, reply.group, now, token);
         else if (reply.effect == HTTP_API_EFFECT_LIFE)
             rc = store_submit_life(s->store, reply.group, now, token);

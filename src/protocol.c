@@ -27,6 +27,7 @@ enum proto_ftype {
     FT_MODE
 };
 
+/* clang-format off */
 static const struct {
     enum room_cmd_field flag;
     const char *name;
@@ -41,6 +42,7 @@ static const struct {
     {FLD_FORCE, "force", FT_BOOL},        {FLD_MODE, "mode", FT_MODE},
     {FLD_FIRST_STEP, "first_step", FT_STRING},
 };
+/* clang-format on */
 
 static const struct {
     unsigned required;
@@ -659,8 +661,8 @@ static json_t *proto_group_member_json(const struct hub_group *g,
 json_t *proto_member_joined_json(const struct hub_group *g, const struct hub_member *m)
 {
     int idx = g->room ? room_member_find(g->room, m->id) : -1;
-    json_t *member = idx >= 0 ? proto_member_json(g->room, idx)
-                              : proto_group_member_json(g, m, false);
+    json_t *member =
+        idx >= 0 ? proto_member_json(g->room, idx) : proto_group_member_json(g, m, false);
 
     return json_pack("{s:s, s:o}", "type", "member_joined", "member", member);
 }
@@ -729,9 +731,9 @@ static json_t *proto_welcome_with(const struct hub *h, const struct hub_group *g
                      "type", "welcome", "protocol", PROTO_NAME, "server_ms",
                      (json_int_t)now_ms, "you", "member_id", m->id, "name", m->name,
                      "role", proto_group_role(g, m), "form", room_form_name(m->form),
-                     "group", proto_group_info_json(g),
-                     "steps", proto_steps_json(), "limits", proto_limits_json(h), "rules",
-                     proto_rules_json(), "room", room);
+                     "group", proto_group_info_json(g), "steps", proto_steps_json(),
+                     "limits", proto_limits_json(h), "rules", proto_rules_json(), "room",
+                     room);
 }
 
 json_t *proto_welcome_json(const struct hub *h, const struct hub_group *g,

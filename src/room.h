@@ -45,8 +45,9 @@
     64                        /* remembered command ids per member (twice the            \
                                * unanswered commands a connection may have) */
 #define ROOM_DUE_MAX_CHARS 40 /* the "by when" of an action */
-#define ROOM_FIRST_STEP_MAX_CHARS                                                        \
-    120 /* the "premier pas" (first step) of an action */
+
+/* The "premier pas" (first step) of an action, in code points. */
+#define ROOM_FIRST_STEP_MAX_CHARS 120
 
 /* What an item costs the room's byte budget besides its text: the JSON
  * around a card in a snapshot (ids, author, type, times; about 200 bytes),
@@ -382,7 +383,8 @@ enum room_cmd_field {
     FLD_OBSERVER = 1u << 11, /* "observer" -> cmd.flag */
     FLD_FORCE = 1u << 12,    /* "force" -> cmd.flag */
     FLD_MODE = 1u << 13,     /* "mode" (auto | signal) -> cmd.variant */
-    FLD_FIRST_STEP = 1u << 14, /* "first_step" -> cmd.first_step */
+    /* "first_step" -> cmd.first_step */
+    FLD_FIRST_STEP = 1u << 14,
 };
 
 /*

@@ -30,8 +30,8 @@
 /*
  * Posts a card of the given type from member: checks the variant (kind or
  * dimension), the text, the due date and first step (actions) and the
- * member's card count for this step, then appends the card (copying the strings) and emits
- * EV_CARD_ADDED, to the author alone for a private note. A question gets
+ * member's card count for this step, then appends the card (copying the strings) and
+ * emits EV_CARD_ADDED, to the author alone for a private note. A question gets
  * advice_check's verdict; a note posted by question_park is marked parked.
  */
 int room_card_post(struct room *r, int member, enum room_card_type type,

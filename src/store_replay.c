@@ -78,10 +78,9 @@ static void replay_row(struct store_replay *rp, const struct store_rows *row)
         return;
     }
     if (kind == JOURNAL_DEBRIEF) {
-        rc = room_debrief_add(r, store_rows_text(row, JCOL_REF), member,
-                              store_rows_text(row, JCOL_TEXT),
-                              store_rows_text(row, JCOL_DUE),
-                              store_rows_text(row, JCOL_FIRST_STEP));
+        rc = room_debrief_add(
+            r, store_rows_text(row, JCOL_REF), member, store_rows_text(row, JCOL_TEXT),
+            store_rows_text(row, JCOL_DUE), store_rows_text(row, JCOL_FIRST_STEP));
         rp->mismatches += rc < 0;
         return;
     }

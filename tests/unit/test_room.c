@@ -2557,7 +2557,7 @@ static void enum_names_are_the_wire_names(void **state)
         "role",    "member_removed", "card_added",   "card_updated",  "card_removed",
         "problem", "contract",       "contract_ack", "mark",          "recadrage",
         "hands",   "debrief",        "closed",       "cofacilitator", "floor",
-        "balance", "recadrage_ack", "retained"};
+        "balance", "recadrage_ack",  "retained"};
     static const char *const cmds[] = {"step_next",
                                        "step_prev",
                                        "consultation_new",
