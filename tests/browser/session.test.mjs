@@ -23,7 +23,8 @@ const MAIN = {
     '04-clarification': { facilitator: '.questions .card-question', client: '.questions form[data-composer-form=answer]', consultant: 'form[data-composer-form=question]' },
     '05-contract': { facilitator: '.contract-text', client: 'form[data-composer-form=contract]', consultant: '[data-action=ack]' },
     '06-consultation': { facilitator: '.stack .card', client: ['.stack .card', { whole: true }], consultant: ['form[data-composer-form=contribution]', '.stack'] },
-    '07-synthesis': { facilitator: '.actions-list .card', client: 'form[data-composer-form=action]', consultant: '.actions-list .card' },
+    // The client: the contributions they marked first, then « Ce que je retiens » (issue 12).
+    '07-synthesis': { facilitator: '.actions-list .card', client: ['.kept .card', 'form[data-composer-form=retain]'], consultant: '.actions-list .card' },
     '08-learning': { facilitator: 'form[data-composer-form=learning]', client: 'form[data-composer-form=learning]', consultant: 'form[data-composer-form=learning]' },
     '09-closed': { facilitator: '.record-actions', client: '.record-actions', consultant: '.record-actions' },
     '10-next-opening': { facilitator: 'form[data-composer-form=checkin]', client: '.card-debrief', consultant: 'form[data-composer-form=checkin]' },
@@ -377,10 +378,14 @@ test('a whole session, five browsers, every step', async (root) => {
 
     await t.test('synthesis: the action plan', async () => {
         await next('synthesis');
+        await post(P.client, 'retain', 'Je peux négocier plutôt que subir.');
+        await P.k1.locator('[data-retained]', { hasText: 'négocier plutôt que subir' }).waitFor();
+        await P.client.locator('.first-step-input').fill('Demander un rendez-vous mardi');
         await P.client.locator('.due-input').fill('d\'ici la prochaine séance');
         await post(P.client, 'action', 'Renégocier deux échéances avec ma directrice.');
         await seeCard(all, 'Renégocier deux échéances avec ma directrice');
         await P.k1.locator('.action-due', { hasText: 'prochaine séance' }).waitFor();
+        await P.k1.locator('.action-first-step', { hasText: 'rendez-vous mardi' }).waitFor();
         await P.client.locator('.kept .card-text', { hasText: 'gelé les nouveaux projets' }).waitFor();
         for (const p of all) assert.equal(await p.locator('[data-action=hand]:visible').count(), 0, `${p.personName}: no hand during the synthesis`);
         await P.k3.locator('[data-recall] summary').waitFor();
