@@ -491,6 +491,11 @@ void dispatch_group_drop(struct server *s, struct hub_group *g, const char *why)
     hub_group_delete(s->hub, g);
 }
 
+void dispatch_member_close(struct server *s, struct hub_group *g, const char *member_id)
+{
+    group_close_member(s, g, member_id);
+}
+
 void dispatch_displays_close(struct server *s, struct hub_group *g)
 {
     struct conn *c = group_conns(g), *next;

@@ -431,7 +431,8 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
     if (reply.effect == HTTP_API_EFFECT_CREATED ||
         reply.effect == HTTP_API_EFFECT_UPDATED ||
         reply.effect == HTTP_API_EFFECT_JOINED ||
-        reply.effect == HTTP_API_EFFECT_DISPLAY || reply.effect == HTTP_API_EFFECT_LIFE)
+        reply.effect == HTTP_API_EFFECT_DISPLAY || reply.effect == HTTP_API_EFFECT_LIFE ||
+        reply.effect == HTTP_API_EFFECT_REMOVED)
         reply.group->active_ms = now;
     /* The facilitator deleted the group: gone from the store (the answer
      * waits for the commit), its sockets closed, gone from the hub. */
@@ -457,7 +458,8 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
             reply.effect == HTTP_API_EFFECT_UPDATED ||
             reply.effect == HTTP_API_EFFECT_DISPLAY)
             rc = store_submit_group(s->store, reply.group, now, token);
-        else if (reply.effect == HTTP_API_EFFECT_LIFE)
+        else if (reply.effect == HTTP_API_EFFECT_LIFE ||
+                 reply.effect == HTTP_API_EFFECT_REMOVED)
             rc = store_submit_life(s->store, reply.group, now, token);
         else if (reply.effect == HTTP_API_EFFECT_JOINED)
             rc = store_submit_member_join(s->store, reply.group, reply.joined_room_idx,
@@ -490,6 +492,11 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
          * reconnection. */
         dispatch_displays_close(s, reply.group);
         dispatch_hold_all(s, reply.group, token, proto_group_updated_json(reply.group));
+    } else if (reply.effect == HTTP_API_EFFECT_REMOVED) {
+        /* The key is refused already: its sockets close now. */
+        dispatch_member_close(s, reply.group, reply.joined_id);
+        dispatch_hold_all(s, reply.group, token,
+                          proto_group_member_removed_json(reply.joined_id));
     } else if (reply.effect == HTTP_API_EFFECT_JOINED)
         dispatch_hold_all(
             s, reply.group, token,

@@ -502,6 +502,11 @@ void dispatch_views_trim(struct server *s, bool all);
  * the error bad_display and close code 4005 and is detached. */
 void dispatch_displays_close(struct server *s, struct hub_group *g);
 
+/* The facilitator removed member_id between sessions (DELETE
+ * …/members/{id}): each of that member's connections gets the error
+ * member_removed and close code 4001, as after member_remove in a session. */
+void dispatch_member_close(struct server *s, struct hub_group *g, const char *member_id);
+
 /* g's facilitator has been away facilitator_grace_s (timer.c): hands the
  * role to a connected co-facilitator (journaled, reason "auto"), or offers
  * it to the longest-serving member connected, or does nothing. */

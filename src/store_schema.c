@@ -208,6 +208,15 @@ static const char *const migrations[] = {
     "CREATE INDEX drafts_group ON drafts(group_id);"
     "ALTER TABLE plans ADD COLUMN pre_outcome INTEGER;" /* NULL: none in advance */
     "ALTER TABLE plans ADD COLUMN pre_comment TEXT;",
+    /* 9: reserved for another branch of this wave (its migration replaces
+     * this no-op when both are merged). */
+    "SELECT 1;",
+    /* 10: the group's settings page (hub_settings.c): the session template,
+     * each step's minutes from the opening to the closed step, space-separated
+     * (NULL: the format's defaults), and the ground rules shown at the
+     * opening, one per line (NULL: the default list; '': none). */
+    "ALTER TABLE groups ADD COLUMN step_minutes TEXT;"
+    "ALTER TABLE groups ADD COLUMN ground_rules TEXT;",
 };
 // clang-format on
 
