@@ -366,7 +366,8 @@ static void settings_set(struct hub_group *g, const char *auth, json_t *in,
 {
     json_t *updated, *warn = json_object_get(in, "warn_before_s");
     json_t *retention = json_object_get(in, "retention");
-    json_t *format = json_object_get(in, "format"), *budgets = json_object_get(in, "budgets");
+    json_t *format = json_object_get(in, "format"),
+           *budgets = json_object_get(in, "budgets");
     json_t *rules = json_object_get(in, "ground_rules"); /* null: the default list */
     const char *rule_list[HUB_RULES_MAX], *why = NULL;
     int minutes[STEP_COUNT], fmt = g->format, ret = (int)g->retention, rc = 0;
@@ -375,7 +376,8 @@ static void settings_set(struct hub_group *g, const char *auth, json_t *in,
     if (!authorise_facilitator(g, auth, reply))
         return;
     if ((!retention || json_is_null(retention)) && (!warn || json_is_null(warn)) &&
-        (!format || json_is_null(format)) && (!budgets || json_is_null(budgets)) && !rules)
+        (!format || json_is_null(format)) && (!budgets || json_is_null(budgets)) &&
+        !rules)
         rc = CODEV_E_MISSING_FIELD;
     if (!rc && retention && !json_is_null(retention))
         rc = json_is_string(retention) &&
@@ -389,8 +391,8 @@ static void settings_set(struct hub_group *g, const char *auth, json_t *in,
                  : CODEV_E_BAD_FIELD;
     if (!rc && format && !json_is_null(format)) {
         why = "format is 45, 90, 120 or 240 (a half-day with two consultations).";
-        rc = json_is_integer(format) && !hub_format_minutes((int)json_integer_value(format),
-                                                             minutes)
+        rc = json_is_integer(format) &&
+                     !hub_format_minutes((int)json_integer_value(format), minutes)
                  ? 0
                  : CODEV_E_BAD_FIELD;
         if (!rc)
@@ -437,8 +439,8 @@ static void member_remove(struct hub_group *g, const char *auth, const char *mem
         return;
     rc = hub_member_remove(g, member_id);
     if (rc == CODEV_E_SESSION_OPEN) {
-        reply_error_message(reply, rc,
-                            "A session is open: remove the member there (member_remove).");
+        reply_error_message(
+            reply, rc, "A session is open: remove the member there (member_remove).");
         return;
     }
     if (rc == CODEV_E_BAD_TARGET) {

@@ -677,8 +677,9 @@ struct hub_group *hub_group_snapshot_new(const struct hub_group *g)
     c->retention = g->retention;
     c->warn_before_s = g->warn_before_s;
     c->name = strdup(g->name);
-    if (!c->name || hub_settings_copy(c, g) || (g->nmembers && array_grow((void **)&c->members, &c->members_cap,
-                                               g->nmembers, sizeof(*c->members))))
+    if (!c->name || hub_settings_copy(c, g) ||
+        (g->nmembers && array_grow((void **)&c->members, &c->members_cap, g->nmembers,
+                                   sizeof(*c->members))))
         goto fail;
     for (size_t i = 0; i < g->nmembers; i++) {
         struct hub_member *m = &c->members[i];

@@ -81,10 +81,11 @@ enum hub_retention {
 #define HUB_FORMAT_HALF_DAY 240 /* a half-day: two consultations */
 #define HUB_STEP_MIN_MIN    1   /* minutes of a step in the template, at least */
 #define HUB_STEP_MIN_MAX    240 /* ... and at most */
-#define HUB_SESSION_MIN_MAX 480 /* minutes of the whole template: the opening and
-                                 * each planned consultation's steps */
-#define HUB_RULES_MAX       8   /* ground rules a group keeps */
-#define HUB_RULE_MAX_CHARS  200 /* code points of one rule */
+#define HUB_SESSION_MIN_MAX                                                              \
+    480                        /* minutes of the whole template: the opening and         \
+                                * each planned consultation's steps */
+#define HUB_RULES_MAX      8   /* ground rules a group keeps */
+#define HUB_RULE_MAX_CHARS 200 /* code points of one rule */
 
 /* One rota entry: who is client and who facilitates at a coming session
  * (member ids, or "" when left open). Entry 0 is the next session. */
@@ -164,14 +165,14 @@ struct hub_group {
     struct hub_draft *drafts;
     size_t ndrafts, drafts_cap;
     /* The group's settings page (hub_settings.c). */
-    int step_min[STEP_COUNT];      /* the session template: minutes per step
-                                    * (opening .. learning; closed 0), what the
-                                    * next session's room starts with */
-    char *rules[HUB_RULES_MAX];    /* ground rules, owned, when rules_set */
-    size_t nrules;                 /* 0..HUB_RULES_MAX */
-    bool rules_set;                /* false: the default list (the page's, in the
-                                    * reader's language) */
-    struct hub_group *next; /* hash bucket chain */
+    int step_min[STEP_COUNT];   /* the session template: minutes per step
+                                 * (opening .. learning; closed 0), what the
+                                 * next session's room starts with */
+    char *rules[HUB_RULES_MAX]; /* ground rules, owned, when rules_set */
+    size_t nrules;              /* 0..HUB_RULES_MAX */
+    bool rules_set;             /* false: the default list (the page's, in the
+                                 * reader's language) */
+    struct hub_group *next;     /* hash bucket chain */
 };
 
 /* What the groups created from one address key use now (groups_per_ip,

@@ -183,8 +183,9 @@ int hub_settings_copy(struct hub_group *dst, const struct hub_group *src)
     memcpy(dst->step_min, src->step_min, sizeof(dst->step_min));
     if (!src->rules_set)
         return 0;
-    return hub_group_rules_set(dst, (const char *const *)src->rules, src->nrules) ? CODEV_E_INTERNAL
-                                                                                 : 0;
+    return hub_group_rules_set(dst, (const char *const *)src->rules, src->nrules)
+               ? CODEV_E_INTERNAL
+               : 0;
 }
 
 int hub_member_remove(struct hub_group *g, const char *member_id)

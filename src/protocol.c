@@ -629,7 +629,8 @@ static json_t *proto_template_json(const struct hub_group *g)
 
     for (int st = 0; o && st < STEP_COUNT; st++)
         if (st != STEP_CLOSED)
-            json_object_set_new(o, step_name((enum step)st), json_integer(g->step_min[st]));
+            json_object_set_new(o, step_name((enum step)st),
+                                json_integer(g->step_min[st]));
     return o;
 }
 
@@ -648,13 +649,12 @@ static json_t *proto_rules_of(const struct hub_group *g)
 
 static json_t *proto_group_info_json(const struct hub_group *g)
 {
-    return json_pack("{s:s, s:s, s:s, s:i, s:s, s:i, s:b, s:o, s:i, s:o}", "id", g->id,
-                     "name", g->name, "language", g->language, "format", g->format,
-                     "retention", hub_retention_name(g->retention), "warn_before_s",
-                     g->warn_before_s, "display", g->display_set, "budgets",
-                     proto_template_json(g), "consultations",
-                     hub_format_consultations(g->format), "ground_rules",
-                     proto_rules_of(g));
+    return json_pack(
+        "{s:s, s:s, s:s, s:i, s:s, s:i, s:b, s:o, s:i, s:o}", "id", g->id, "name",
+        g->name, "language", g->language, "format", g->format, "retention",
+        hub_retention_name(g->retention), "warn_before_s", g->warn_before_s, "display",
+        g->display_set, "budgets", proto_template_json(g), "consultations",
+        hub_format_consultations(g->format), "ground_rules", proto_rules_of(g));
 }
 
 static const char *proto_group_role(const struct hub_group *g, const struct hub_member *m)
@@ -948,7 +948,8 @@ json_t *proto_session_opened_json(const struct room *r, int member, int64_t now_
 
 json_t *proto_group_member_removed_json(const char *member_id)
 {
-    return json_pack("{s:s, s:s}", "type", "group_member_removed", "member_id", member_id);
+    return json_pack("{s:s, s:s}", "type", "group_member_removed", "member_id",
+                     member_id);
 }
 
 json_t *proto_group_updated_json(const struct hub_group *g)

@@ -412,7 +412,8 @@ static int load_life(struct store *s, struct hub *h)
 /* The group's settings page as the store keeps it (migration 10): the
  * template (NULL or one that no longer checks: the format's defaults stay)
  * and the ground rules (NULL: the default list; one per line). */
-static int load_settings_group(struct hub_group *g, const char *minutes, const char *rules)
+static int load_settings_group(struct hub_group *g, const char *minutes,
+                               const char *rules)
 {
     const char *lines[HUB_RULES_MAX];
     char *copy, *p;
@@ -421,8 +422,8 @@ static int load_settings_group(struct hub_group *g, const char *minutes, const c
 
     if (minutes) {
         int i = 0, used = 0;
-        for (const char *q = minutes; i < STEP_COUNT && sscanf(q, "%d%n", &m[i], &used) == 1;
-             i++)
+        for (const char *q = minutes;
+             i < STEP_COUNT && sscanf(q, "%d%n", &m[i], &used) == 1; i++)
             q += used;
         if (i == STEP_COUNT)
             hub_group_template_set(g, m); /* refused: the defaults stay */
