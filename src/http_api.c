@@ -298,6 +298,19 @@ static void display_set(struct hub_group *g, const char *auth, bool revoke,
     reply->group = g;
 }
 
+/* Whether the edge's write budget (http_writes_per_min) lets the member m
+ * write now; else answers 429 rate_limited with Retry-After. */
+static bool write_budget(const struct http_api_gate *gate, const struct hub_member *m,
+                         struct http_api_reply *reply)
+{
+    if (gate && gate->write_allowed &&
+        !gate->write_allowed(gate->arg, (struct hub_member *)m, &reply->retry_after_s)) {
+        reply_error(reply, CODEV_E_RATE_LIMITED);
+        return false;
+    }
+    return true;
+}
+
 /* The template a settings call asks for: the format's defaults when it
  * changes the format, else the group's template, with the steps of budgets
  * ({step: minutes}, opening .. learning) on top. Returns 0 or
@@ -361,9 +374,10 @@ static int settings_rules(json_t *in, const char **rules, size_t *n, const char 
  * the warning before a step's end (warn_before_s), the format, the session
  * template (budgets), the ground rules, or several. At least one is needed;
  * all are checked before any is applied. */
-static void settings_set(struct hub_group *g, const char *auth, json_t *in,
-                         struct http_api_reply *reply)
+static void settings_set(struct hub_group *g, const struct http_api_gate *gate,
+                         const char *auth, json_t *in, struct http_api_reply *reply)
 {
+    const struct hub_member *m;
     json_t *updated, *warn = json_object_get(in, "warn_before_s");
     json_t *retention = json_object_get(in, "retention");
     json_t *format = json_object_get(in, "format"),
@@ -373,7 +387,7 @@ static void settings_set(struct hub_group *g, const char *auth, json_t *in,
     int minutes[STEP_COUNT], fmt = g->format, ret = (int)g->retention, rc = 0;
     size_t nrules = 0;
 
-    if (!authorise_facilitator(g, auth, reply))
+    if (!(m = authorise_facilitator(g, auth, reply)) || !write_budget(gate, m, reply))
         return;
     if ((!retention || json_is_null(retention)) && (!warn || json_is_null(warn)) &&
         (!format || json_is_null(format)) && (!budgets || json_is_null(budgets)) &&
@@ -430,12 +444,14 @@ static void settings_set(struct hub_group *g, const char *auth, json_t *in,
 /* DELETE /api/groups/{id}/members/{member_id}: the facilitator removes a
  * member between sessions (hub_member_remove): their key is refused, the
  * invite replaced, their sockets closed (the edge). */
-static void member_remove(struct hub_group *g, const char *auth, const char *member_id,
+static void member_remove(struct hub_group *g, const struct http_api_gate *gate,
+                          const char *auth, const char *member_id,
                           struct http_api_reply *reply)
 {
+    const struct hub_member *m;
     int rc;
 
-    if (!authorise_facilitator(g, auth, reply))
+    if (!(m = authorise_facilitator(g, auth, reply)) || !write_budget(gate, m, reply))
         return;
     rc = hub_member_remove(g, member_id);
     if (rc == CODEV_E_SESSION_OPEN) {
@@ -1238,7 +1254,7 @@ void http_api_handle(struct hub *hub, struct store *store,
         else if (route == ROUTE_INVITE)
             invite_rotate(g, auth, reply);
         else
-            settings_set(g, auth, in, reply);
+            settings_set(g, gate, auth, in, reply);
         goto out;
     }
     if (route == ROUTE_DISPLAY) {
@@ -1257,7 +1273,7 @@ void http_api_handle(struct hub *hub, struct store *store,
         if (method != (route == ROUTE_MEMBER ? HTTP_API_DELETE : HTTP_API_GET))
             goto method;
         if (route == ROUTE_MEMBER)
-            member_remove(g, auth, sid, reply);
+            member_remove(g, gate, auth, sid, reply);
         else
             preview_get(g, auth, reply);
         goto out;

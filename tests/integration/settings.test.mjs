@@ -130,7 +130,7 @@ test('the facilitator sets the format, the template and the ground rules: others
 });
 
 test('hostile settings: every value out of range is refused with a clear error and nothing changes', async () => {
-    const srv = await startServer();
+    const srv = await startServer({ args: ['--set', 'http_writes_per_min=1000'] });
     try {
         const g = await createGroup(srv.url);
         const before = (await settings(srv, g, g.member_key, { warn_before_s: 60 })).body.group;
@@ -185,6 +185,26 @@ test('hostile settings: every value out of range is refused with a clear error a
         const full = await settings(srv, g, g.member_key, { ground_rules: eight });
         assert.equal(full.status, 200, full.text);
         assert.deepEqual(full.body.group.ground_rules, eight);
+    } finally {
+        await srv.stop();
+    }
+});
+
+test('settings and removals take from the facilitator\'s write budget (http_writes_per_min): 429 with Retry-After beyond', async () => {
+    const srv = await startServer({ args: ['--set', 'http_writes_per_min=3'] });
+    try {
+        const g = await createGroup(srv.url);
+        const lea = await joinGroup(srv.url, g.group_id, g.invite_code, 'Léa');
+        for (let i = 0; i < 2; i++) assert.equal((await settings(srv, g, g.member_key, { warn_before_s: 30 + i })).status, 200);
+        assert.equal((await api(srv.url, 'DELETE', `/api/groups/${g.group_id}/members/${lea.member_id}`, { key: g.member_key })).status, 200);
+        const over = await settings(srv, g, g.member_key, { warn_before_s: 90 });
+        refused(over, 429, 'rate_limited', 'the fourth write of the minute');
+        assert.ok(Number(over.headers.get('retry-after')) >= 1);
+        // A refusal for the role costs nothing: the key is checked first.
+        const other = await createGroup(srv.url);
+        const k = await joinGroup(srv.url, other.group_id, other.invite_code, 'Karim');
+        for (let i = 0; i < 5; i++) refused(await settings(srv, other, k.member_key, { warn_before_s: 0 }), 403, 'not_facilitator', 'a consultant');
+        assert.equal((await settings(srv, other, other.member_key, { warn_before_s: 0 })).status, 200);
     } finally {
         await srv.stop();
     }
