@@ -2,8 +2,10 @@
  * http.c - the HTTP edge: reads a request (method, path, query, key, body),
  * charges its budgets, asks http_api.c for the answer, journals what the
  * answer changed (the answer waits for the commit), hands exports to the
- * export thread, and writes the answer in slices. Static files are lws's
- * (the "/" mount); their completion only restarts the header deadline.
+ * export thread, and writes the answer in slices. Every other path is a
+ * web client file (GET, HEAD), served from server.web (webfiles.c): the
+ * representation the Accept-Encoding allows, or 304 when If-None-Match
+ * names it; no budget is charged for them.
  *
  * Invariants:
  *   - The budgets are checked before the call is handled: keyless calls per
@@ -38,6 +40,11 @@
  * made, its answer): past this, 429 rate_limited, Retry-After 1. */
 #define SERVER_EXPORTS_QUEUED    32
 #define SERVER_HTTP_ADDR_IDLE_MS 60000 /* every budget is a minute's worth */
+
+/* Bytes of the request headers that choose a web client file's
+ * representation; a longer header is read as absent (identity, no 304). */
+#define HTTP_ACCEPT_ENCODING_MAX 256
+#define HTTP_IF_NONE_MATCH_MAX   512
 
 /* The buckets of struct rate_addr. */
 enum { ADDR_ANON, ADDR_CREATE };
@@ -475,8 +482,104 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
     lws_callback_on_writable(wsi);
 }
 
+/* Is path the API's (the "/api" mount), rather than a web client file's? */
+static bool http_is_api(const char *path)
+{
+    return strncmp(path, "/api", 4) == 0 && (path[4] == '/' || path[4] == '\0');
+}
+
+/*
+ * A GET or HEAD of a web client file: the representation of h->path that
+ * the request accepts (web_choose), 304 when its If-None-Match names that
+ * representation's ETag, or 404. Nothing is copied here, and a file is
+ * compressed only at its first request: the answer points into
+ * server.web, and http_write sends it from WRITEABLE
+ * (an HTTP/2 stream may write only then).
+ */
+static void http_static(struct server *s, struct lws *wsi, struct http_req *h, bool head)
+{
+    char ae[HTTP_ACCEPT_ENCODING_MAX], inm[HTTP_IF_NONE_MATCH_MAX];
+    const struct web_file *f = web_files_get(s->web, h->path);
+    static const char missing[] = "404 Not Found\n";
+
+    h->responded = true;
+    h->no_body = head;
+    if (!f) {
+        h->status = 404;
+        h->content_type = "text/plain; charset=utf-8";
+        h->resp_len = sizeof(missing) - 1;
+        h->resp = malloc(LWS_PRE + h->resp_len);
+        if (!h->resp) {
+            lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+            return;
+        }
+        memcpy(h->resp + LWS_PRE, missing, h->resp_len);
+        lws_callback_on_writable(wsi);
+        return;
+    }
+    if (lws_hdr_copy(wsi, ae, sizeof(ae), WSI_TOKEN_HTTP_ACCEPT_ENCODING) < 0)
+        ae[0] = '\0';
+    if (lws_hdr_copy(wsi, inm, sizeof(inm), WSI_TOKEN_HTTP_IF_NONE_MATCH) < 0)
+        inm[0] = '\0';
+    h->web = &f->rep[web_choose(f, ae)];
+    h->content_type = f->content_type;
+    h->resp_len = h->web->len;
+    h->status = 200;
+    if (inm[0] && web_etag_matches(inm, h->web->etag)) {
+        h->status = 304;
+        h->no_body = true;
+    }
+    if (!h->resp_len)
+        h->no_body = true;
+    lws_callback_on_writable(wsi);
+}
+
+/* The answer is out: frees it and readies the connection for the next
+ * request (HTTP/1 keep-alive). Returns 0, or -1 to close. */
+static int http_done(struct lws *wsi, struct http_req *h)
+{
+    free(h->resp);
+    h->resp = NULL;
+    h->web = NULL;
+    if (lws_http_transaction_completed(wsi))
+        return -1;
+    if (lws_get_network_wsi(wsi) == wsi)
+        peer_set_state(peer_of(wsi), PEER_WAITING); /* keep-alive: the next request */
+    return 0;
+}
+
+/* The headers of a web client file's answer after the status line:
+ * Content-Type and Content-Length (not on a 304), its ETag, how it is
+ * encoded, and that the browser may keep it but must ask again. */
+static int http_web_headers(struct lws *wsi, const struct http_req *h, unsigned char **p,
+                            unsigned char *end)
+{
+    const struct web_rep *r = h->web;
+
+    if ((h->status == 304 ? lws_add_http_header_status(wsi, 304, p, end)
+                          : lws_add_http_common_headers(wsi, (unsigned int)h->status,
+                                                        h->content_type, h->resp_len, p,
+                                                        end)) ||
+        lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
+                                    (const unsigned char *)"no-cache", 8, p, end) ||
+        lws_add_http_header_by_name(wsi, (const unsigned char *)"etag:",
+                                    (const unsigned char *)r->etag, (int)strlen(r->etag),
+                                    p, end) ||
+        lws_add_http_header_by_name(wsi, (const unsigned char *)"vary:",
+                                    (const unsigned char *)"Accept-Encoding", 15, p, end))
+        return -1;
+    if (r->encoding &&
+        lws_add_http_header_by_name(wsi, (const unsigned char *)"content-encoding:",
+                                    (const unsigned char *)r->encoding,
+                                    (int)strlen(r->encoding), p, end))
+        return -1;
+    return 0;
+}
+
 /* Writes the headers, then the body in slices of SERVER_HTTP_SLICE, one
- * per WRITEABLE. */
+ * per WRITEABLE. A web client file's slices are copied to server.scratch
+ * first: lws writes its framing into the LWS_PRE bytes before a slice,
+ * which in server.web belong to the file. */
 static int http_write(struct lws *wsi, struct http_req *h)
 {
     unsigned char hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *p = start,
@@ -484,34 +587,39 @@ static int http_write(struct lws *wsi, struct http_req *h)
     size_t slice;
     bool last;
 
-    if (!h->resp)
+    if (!h->resp && !h->web)
         return -1;
     if (h->headers_written) {
+        unsigned char *out;
+
         slice = h->resp_len - h->resp_off;
         if (slice > SERVER_HTTP_SLICE)
             slice = SERVER_HTTP_SLICE;
         last = h->resp_off + slice == h->resp_len;
-        /* The LWS_PRE bytes before a slice belong to a slice already sent. */
-        if (lws_write(wsi, h->resp + LWS_PRE + h->resp_off, slice,
-                      last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)slice)
+        if (h->web) {
+            out = server_of(wsi)->scratch + LWS_PRE;
+            memcpy(out, h->web->data + h->resp_off, slice);
+        } else {
+            /* The LWS_PRE bytes before a slice belong to a slice already sent. */
+            out = h->resp + LWS_PRE + h->resp_off;
+        }
+        if (lws_write(wsi, out, slice, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) !=
+            (int)slice)
             return -1;
         h->resp_off += slice;
         if (!last) {
             lws_callback_on_writable(wsi);
             return 0;
         }
-        free(h->resp);
-        h->resp = NULL;
-        if (lws_http_transaction_completed(wsi))
-            return -1;
-        if (lws_get_network_wsi(wsi) == wsi)
-            peer_set_state(peer_of(wsi), PEER_WAITING); /* keep-alive: the next request */
-        return 0;
+        return http_done(wsi, h);
     }
-    if (lws_add_http_common_headers(wsi, (unsigned int)h->status, h->content_type,
-                                    h->resp_len, &p, end) ||
-        lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
-                                    (const unsigned char *)"no-store", 8, &p, end))
+    if (h->web) {
+        if (http_web_headers(wsi, h, &p, end))
+            return -1;
+    } else if (lws_add_http_common_headers(wsi, (unsigned int)h->status, h->content_type,
+                                           h->resp_len, &p, end) ||
+               lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
+                                           (const unsigned char *)"no-store", 8, &p, end))
         return -1;
     if (h->retry_after_s > 0) {
         char secs[16];
@@ -527,6 +635,14 @@ static int http_write(struct lws *wsi, struct http_req *h)
                                         (const unsigned char *)"content-disposition:",
                                         (const unsigned char *)disp, n, &p, end))
             return -1;
+    }
+    if (h->no_body) {
+        /* HEAD or 304: the headers end the answer (and the HTTP/2 stream). */
+        if (lws_finalize_http_header(wsi, &p, end) ||
+            lws_write(wsi, start, (size_t)(p - start),
+                      LWS_WRITE_HTTP_HEADERS | LWS_WRITE_H2_STREAM_END) != (int)(p - start))
+            return -1;
+        return http_done(wsi, h);
     }
     if (lws_finalize_write_http_header(wsi, start, &p, end))
         return -1;
@@ -591,14 +707,6 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
         }
         peer_wsi_destroyed(s, wsi);
         return 0;
-    case LWS_CALLBACK_HTTP_FILE_COMPLETION:
-        /* A static file is out: as lws_callback_http_dummy, then the
-         * keep-alive connection waits for its next request. */
-        if (lws_http_transaction_completed(wsi))
-            return -1;
-        if (lws_get_network_wsi(wsi) == wsi)
-            peer_set_state(peer_of(wsi), PEER_WAITING);
-        return 0;
     case LWS_CALLBACK_HTTP:
         waits_forget(&s->waits, h);
         export_forget(h);
@@ -624,6 +732,10 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
             snprintf(h->path, sizeof(h->path), "/api/?");
         else
             snprintf(h->path, sizeof(h->path), "%.*s", ulen, uri);
+        if ((m == LWSHUMETH_GET || m == LWSHUMETH_HEAD) && !http_is_api(h->path)) {
+            http_static(s, wsi, h, m == LWSHUMETH_HEAD);
+            return 0;
+        }
         if (lws_hdr_copy(wsi, h->auth, sizeof(h->auth), WSI_TOKEN_HTTP_AUTHORIZATION) < 0)
             h->auth[0] = '\0';
         if (lws_hdr_copy(wsi, h->query, sizeof(h->query), WSI_TOKEN_HTTP_URI_ARGS) < 0)
@@ -664,7 +776,7 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
         return 0;
 
     case LWS_CALLBACK_HTTP_WRITEABLE:
-        if (!h->responded || h->waiting || !h->resp)
+        if (!h->responded || h->waiting || (!h->resp && !h->web))
             return 0;
         return http_write(wsi, h);
 

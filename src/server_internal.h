@@ -46,6 +46,7 @@
 #include "ratelimit.h"
 #include "store.h"
 #include "waits.h"
+#include "webfiles.h"
 
 #if defined(CODEVD_HAVE_LIBUV) && defined(LWS_WITH_LIBUV)
 #define SERVER_UV 1 /* the event_loop setting can choose epoll (libuv) */
@@ -200,6 +201,9 @@ struct http_req {
     int64_t body_ms; /* monotonic ms the headers were in */
     bool h2_stream;  /* counted in its peer's streams (kept across resets) */
     struct http_req *body_prev, *body_next;
+    /* A web client file's answer (webfiles.c), written like resp. */
+    const struct web_rep *web; /* the representation sent (shared), or NULL */
+    bool no_body;              /* HEAD or 304: the headers only */
 };
 
 /* An export made on the export thread: the request's job, then its answer
@@ -274,9 +278,9 @@ struct server {
     unsigned char *scratch;
     struct proto_limits limits;
     struct lws_protocol_vhost_options headers[6];
-    struct lws_protocol_vhost_options mimetypes[3];
     struct lws_http_mount mount_api;
     struct lws_http_mount mount_web;
+    struct web_files *web; /* the web client's files, read at start (webfiles.c) */
     lws_retry_bo_t retry;
 };
 
@@ -435,7 +439,8 @@ void dispatch_views_trim(struct server *s, bool all);
 
 /* ---- http.c: the HTTP edge -------------------------------------------------- */
 
-/* lws protocol "http": the API's callback, and lws's for the static files. */
+/* lws protocol "http": the API (/api) and the web client's files (every
+ * other path, from server.web: GET and HEAD). */
 int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                   size_t len);
 
