@@ -52,6 +52,12 @@ enum { ADDR_ANON, ADDR_CREATE };
 /* Bytes of an answer written per WRITEABLE: a 12 MB export written at once
  * had lws copy it whole into its own buffer, on the loop (tens of ms). */
 #define SERVER_HTTP_SLICE (64 * 1024)
+/* On an HTTP/2 stream, a write is one DATA frame, which lws 4.1 neither
+ * splits nor holds back for flow control: within the stream's credit, and
+ * at most what lws hands the socket in one go (its 4096-byte service
+ * buffer, plus LWS_PRE and 4, frame header included: it copies the rest
+ * aside on the connection), far below the 16384 every peer accepts. */
+#define SERVER_H2_FRAME_MAX 4096
 
 /* http_api_gate: a member's export budget, then the server's. */
 static bool http_export_allowed(void *arg, struct hub_member *m, int *retry_after_s)
@@ -538,6 +544,16 @@ static void http_static(struct server *s, struct lws *wsi, struct http_req *h, b
  * request (HTTP/1 keep-alive). Returns 0, or -1 to close. */
 static int http_done(struct lws *wsi, struct http_req *h)
 {
+    struct lws *nwsi = lws_get_network_wsi(wsi);
+
+    /* HTTP/2: what the socket did not take waits on the connection; a
+     * stream closed before it is out took the connection down with it
+     * (lws 4.1). Wait for it (lws calls WRITEABLE once it is out). */
+    h->draining = nwsi != wsi && lws_partial_buffered(nwsi);
+    if (h->draining) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
     free(h->resp);
     h->resp = NULL;
     h->web = NULL;
@@ -576,15 +592,16 @@ static int http_web_headers(struct lws *wsi, const struct http_req *h, unsigned 
     return 0;
 }
 
-/* Writes the headers, then the body in slices of SERVER_HTTP_SLICE, one
- * per WRITEABLE. A web client file's slices are copied to server.scratch
+/* Writes the headers, then the body in slices of SERVER_HTTP_SLICE (on
+ * HTTP/2, a frame within the peer's credit), one per WRITEABLE. A web client file's slices are copied to server.scratch
  * first: lws writes its framing into the LWS_PRE bytes before a slice,
  * which in server.web belong to the file. */
 static int http_write(struct lws *wsi, struct http_req *h)
 {
     unsigned char hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *p = start,
                                        *end = hdr + sizeof(hdr) - 1;
-    size_t slice;
+    bool h2 = lws_get_network_wsi(wsi) != wsi;
+    size_t slice, max = SERVER_HTTP_SLICE;
     bool last;
 
     if (!h->resp && !h->web)
@@ -592,9 +609,19 @@ static int http_write(struct lws *wsi, struct http_req *h)
     if (h->headers_written) {
         unsigned char *out;
 
+        if (h2) {
+            lws_fileofs_t credit = lws_get_peer_write_allowance(wsi);
+            max = SERVER_H2_FRAME_MAX;
+            if (credit >= 0 && (size_t)credit < max)
+                max = (size_t)credit;
+            if (!max) { /* lws calls again when the peer gives credit */
+                lws_callback_on_writable(wsi);
+                return 0;
+            }
+        }
         slice = h->resp_len - h->resp_off;
-        if (slice > SERVER_HTTP_SLICE)
-            slice = SERVER_HTTP_SLICE;
+        if (slice > max)
+            slice = max;
         last = h->resp_off + slice == h->resp_len;
         if (h->web) {
             out = server_of(wsi)->scratch + LWS_PRE;
@@ -647,7 +674,7 @@ static int http_write(struct lws *wsi, struct http_req *h)
     if (lws_finalize_write_http_header(wsi, start, &p, end))
         return -1;
     h->headers_written = true;
-    if (h->resp_len > SERVER_HTTP_SLICE) {
+    if (h2 || h->resp_len > SERVER_HTTP_SLICE) { /* HTTP/2: one write per WRITEABLE */
         lws_callback_on_writable(wsi);
         return 0;
     }
@@ -776,6 +803,8 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
         return 0;
 
     case LWS_CALLBACK_HTTP_WRITEABLE:
+        if (h->draining)
+            return http_done(wsi, h);
         if (!h->responded || h->waiting || (!h->resp && !h->web))
             return 0;
         return http_write(wsi, h);

@@ -204,6 +204,7 @@ struct http_req {
     /* A web client file's answer (webfiles.c), written like resp. */
     const struct web_rep *web; /* the representation sent (shared), or NULL */
     bool no_body;              /* HEAD or 304: the headers only */
+    bool draining; /* written; HTTP/2: waits for the connection's buffer */
 };
 
 /* An export made on the export thread: the request's job, then its answer
