@@ -505,7 +505,7 @@ static bool http_is_api(const char *path)
 static void http_static(struct server *s, struct lws *wsi, struct http_req *h, bool head)
 {
     char ae[HTTP_ACCEPT_ENCODING_MAX], inm[HTTP_IF_NONE_MATCH_MAX];
-    const struct web_file *f = web_files_get(s->web, h->path);
+    const struct web_file *f = web_files_get(s->web, h->path, &h->web_immutable);
     static const char missing[] = "404 Not Found\n";
 
     h->responded = true;
@@ -566,18 +566,21 @@ static int http_done(struct lws *wsi, struct http_req *h)
 
 /* The headers of a web client file's answer after the status line:
  * Content-Type and Content-Length (not on a 304), its ETag, how it is
- * encoded, and that the browser may keep it but must ask again. */
+ * encoded, and that the browser may keep it but must ask again (or, under
+ * the current /v/<version>/, keep it for good). */
 static int http_web_headers(struct lws *wsi, const struct http_req *h, unsigned char **p,
                             unsigned char *end)
 {
     const struct web_rep *r = h->web;
+    const char *cache = h->web_immutable ? "max-age=31536000, immutable" : "no-cache";
 
     if ((h->status == 304 ? lws_add_http_header_status(wsi, 304, p, end)
                           : lws_add_http_common_headers(wsi, (unsigned int)h->status,
                                                         h->content_type, h->resp_len, p,
                                                         end)) ||
         lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
-                                    (const unsigned char *)"no-cache", 8, p, end) ||
+                                    (const unsigned char *)cache, (int)strlen(cache), p,
+                                    end) ||
         lws_add_http_header_by_name(wsi, (const unsigned char *)"etag:",
                                     (const unsigned char *)r->etag, (int)strlen(r->etag),
                                     p, end) ||

@@ -204,6 +204,7 @@ struct http_req {
     /* A web client file's answer (webfiles.c), written like resp. */
     const struct web_rep *web; /* the representation sent (shared), or NULL */
     bool no_body;              /* HEAD or 304: the headers only */
+    bool web_immutable;        /* under the current /v/<version>/: cached for good */
     bool draining; /* written; HTTP/2: waits for the connection's buffer */
 };
 

@@ -39,7 +39,8 @@
 struct web_files {
     struct web_file *files;
     size_t n, cap;
-    size_t total; /* bytes of every representation kept */
+    size_t total;                     /* bytes of every representation kept */
+    char version[WEB_VERSION_LEN + 1]; /* of every file but index.html */
 };
 
 /* The types served; the others are skipped. */
@@ -202,6 +203,84 @@ static void web_keep(struct web_files *w, struct web_file *f, enum web_enc e,
     w->total += len;
 }
 
+static struct web_file *web_files_find(struct web_files *w, const char *path);
+
+/* "href=\"" or "src=\"" starts at p (after a space): the value's offset. */
+static size_t web_attr_at(const unsigned char *p, size_t left)
+{
+    if (left > 6 && memcmp(p, "href=\"", 6) == 0)
+        return 6;
+    if (left > 5 && memcmp(p, "src=\"", 5) == 0)
+        return 5;
+    return 0;
+}
+
+/* The version of the client (every file but index.html, by path and
+ * content), then index.html's links to files of the client rewritten to
+ * their versioned path: href="app.js" -> href="v/<version>/app.js". A
+ * failure (out of memory, past WEB_TOTAL_MAX) leaves index.html as it is. */
+static void web_version(struct web_files *w)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    struct web_file *index = NULL;
+    const unsigned char *in;
+    unsigned char *out, *o;
+    size_t n = 0, cap;
+
+    for (size_t i = 0; i < w->n; i++) {
+        const struct web_file *f = &w->files[i];
+        unsigned char bytes[8];
+        if (strcmp(f->path, "/index.html") == 0) {
+            index = &w->files[i];
+            continue;
+        }
+        for (size_t c = 0; c <= strlen(f->path); c++) /* the NUL too */
+            h = (h ^ (unsigned char)f->path[c]) * 0x100000001b3ull;
+        for (int b = 0; b < 8; b++)
+            bytes[b] = (unsigned char)(f->hash >> (8 * b));
+        for (int b = 0; b < 8; b++)
+            h = (h ^ bytes[b]) * 0x100000001b3ull;
+    }
+    snprintf(w->version, sizeof(w->version), "%016llx", (unsigned long long)h);
+    if (!index)
+        return;
+    in = index->rep[WEB_ENC_IDENTITY].data;
+    n = index->rep[WEB_ENC_IDENTITY].len;
+    cap = n + (n / 5 + 1) * (WEB_VERSION_LEN + 3); /* at most one link per 5 bytes */
+    if (cap > WEB_TOTAL_MAX - w->total || !(out = malloc(cap)))
+        return;
+    o = out;
+    for (size_t i = 0; i < n;) {
+        size_t at = (i > 0 && (in[i - 1] == ' ' || in[i - 1] == '\n' || in[i - 1] == '\t'))
+                        ? web_attr_at(in + i, n - i)
+                        : 0;
+        const unsigned char *v, *q;
+        char path[WEB_PATH_MAX + 1];
+
+        if (!at) {
+            *o++ = in[i++];
+            continue;
+        }
+        memcpy(o, in + i, at);
+        o += at;
+        i += at;
+        v = in + i;
+        q = memchr(v, '"', n - i);
+        if (q && (size_t)(q - v) < sizeof(path) - 1 && q > v && v[0] != '/') {
+            snprintf(path, sizeof(path), "/%.*s", (int)(q - v), (const char *)v);
+            if (strcmp(path, "/index.html") != 0 && web_files_find(w, path))
+                o += sprintf((char *)o, "v/%s/", w->version);
+        }
+    }
+    free((void *)(uintptr_t)in);
+    w->total += (size_t)(o - out) - n;
+    index->hash = web_fnv1a(out, (size_t)(o - out));
+    index->rep[WEB_ENC_IDENTITY].data = out;
+    index->rep[WEB_ENC_IDENTITY].len = (size_t)(o - out);
+    snprintf(index->rep[WEB_ENC_IDENTITY].etag, sizeof(index->rep[0].etag), "\"%016llx\"",
+             index->hash);
+}
+
 static void web_file_clear(struct web_file *f)
 {
     free(f->path);
@@ -357,6 +436,7 @@ int web_files_load(const char *dir, struct web_files **out, struct web_files_rep
     }
     if (w->n)
         qsort(w->files, w->n, sizeof(w->files[0]), web_path_cmp);
+    web_version(w);
     *out = w;
     return 0;
 }
@@ -381,13 +461,33 @@ static struct web_file *web_files_find(struct web_files *w, const char *path)
     return bsearch(&key, w->files, w->n, sizeof(w->files[0]), web_path_cmp);
 }
 
-const struct web_file *web_files_get(struct web_files *w, const char *path)
+const struct web_file *web_files_get(struct web_files *w, const char *path, bool *immutable)
 {
-    struct web_file *f = web_files_find(w, path);
+    struct web_file *f;
+
+    if (immutable)
+        *immutable = false;
+    if (path && strncmp(path, "/v/", 3) == 0) { /* /v/<version>/app.js */
+        const char *slash = strchr(path + 3, '/');
+        if (!slash)
+            return NULL;
+        if (strcmp(slash, "/") == 0 || strcmp(slash, "/index.html") == 0)
+            return NULL; /* index.html names the version: never under one */
+        if (immutable && w && slash - (path + 3) == WEB_VERSION_LEN &&
+            memcmp(path + 3, w->version, WEB_VERSION_LEN) == 0)
+            *immutable = true;
+        path = slash;
+    }
+    f = web_files_find(w, path);
 
     if (f)
         web_compress(w, f);
     return f;
+}
+
+const char *web_files_version(const struct web_files *w)
+{
+    return w ? w->version : "";
 }
 
 static bool web_ows(char c)

@@ -6,6 +6,15 @@
  * from the request's Accept-Encoding (web_choose) and answers 304 when the
  * request's If-None-Match names it (web_etag_matches).
  *
+ * Versions: the client's version is a hash of every file but index.html
+ * (paths and bytes). Each file is also served at /v/<version>/<path>, and
+ * index.html's href="..." and src="..." naming a file of the client are
+ * rewritten to that path when loaded: relative imports and fetches then
+ * stay under it, so the browser may keep every file but index.html for
+ * good (immutable) and asks only for index.html again (no-cache); a new
+ * version is a new path. A request under another version (a page loaded
+ * before a restart) is served the current file, without the promise.
+ *
  * Start-up and failure policy: web_files_load() reads web_dir once, before
  * the server starts; each file is compressed at its first request
  * (web_files_get) and kept. A file past a limit below is skipped (and reported),
@@ -42,6 +51,7 @@
 #define WEB_TOTAL_MAX (48u * 1024 * 1024)
 #define WEB_DEPTH_MAX 6
 #define WEB_PATH_MAX  200 /* bytes of a served path, the leading '/' included */
+#define WEB_VERSION_LEN 16 /* hex digits of the client's version */
 
 /* The representations, in order of preference when a client accepts
  * several with the same q-value (smallest first). */
@@ -81,10 +91,16 @@ int web_files_load(const char *dir, struct web_files **out, struct web_files_rep
 
 void web_files_free(struct web_files *w);
 
-/* The file served at path ("/" is "/index.html"; the query is not part of
- * path), or NULL; compressed first if this is its first request. w may be
+/* The file served at path ("/" is "/index.html", "/v/<any>/app.js" is
+ * "/app.js" but index.html is never under /v/; the query is not part of
+ * path), or NULL; compressed first if
+ * this is its first request. *immutable (may be NULL) is set when path is
+ * under the current version: the answer may be cached for good. w may be
  * NULL (nothing is served). The file stays valid until web_files_free(). */
-const struct web_file *web_files_get(struct web_files *w, const char *path);
+const struct web_file *web_files_get(struct web_files *w, const char *path, bool *immutable);
+
+/* The client's version (WEB_VERSION_LEN hex digits; "" when w is NULL). */
+const char *web_files_version(const struct web_files *w);
 
 /*
  * The representation of f to send for the request header Accept-Encoding

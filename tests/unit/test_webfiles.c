@@ -7,6 +7,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -47,32 +48,32 @@ static int free_shipped(void **state)
 /* A file with every representation kept (app.js is text and compresses). */
 static const struct web_file *app_js(void)
 {
-    const struct web_file *f = web_files_get(shipped, "/app.js");
+    const struct web_file *f = web_files_get(shipped, "/app.js", NULL);
     assert_non_null(f);
     return f;
 }
 
 static void the_shipped_client_loads_and_slash_is_index_html(void **state)
 {
-    const struct web_file *index = web_files_get(shipped, "/");
+    const struct web_file *index = web_files_get(shipped, "/", NULL);
 
     (void)state;
     assert_non_null(index);
-    assert_ptr_equal(index, web_files_get(shipped, "/index.html"));
+    assert_ptr_equal(index, web_files_get(shipped, "/index.html", NULL));
     assert_string_equal(index->content_type, "text/html; charset=utf-8");
-    assert_string_equal(web_files_get(shipped, "/i18n/fr.json")->content_type,
+    assert_string_equal(web_files_get(shipped, "/i18n/fr.json", NULL)->content_type,
                         "application/json");
-    assert_non_null(web_files_get(shipped, "/views/room.js"));
-    assert_null(web_files_get(shipped, "/views/"));
-    assert_null(web_files_get(shipped, "/../meson.build"));
-    assert_null(web_files_get(shipped, "/nope.js"));
-    assert_null(web_files_get(shipped, ""));
-    assert_null(web_files_get(NULL, "/"));
+    assert_non_null(web_files_get(shipped, "/views/room.js", NULL));
+    assert_null(web_files_get(shipped, "/views/", NULL));
+    assert_null(web_files_get(shipped, "/../meson.build", NULL));
+    assert_null(web_files_get(shipped, "/nope.js", NULL));
+    assert_null(web_files_get(shipped, "", NULL));
+    assert_null(web_files_get(NULL, "/", NULL));
 }
 
 static void gzip_is_smaller_and_inflates_to_the_same_bytes(void **state)
 {
-    const struct web_file *f = web_files_get(shipped, "/style.css");
+    const struct web_file *f = web_files_get(shipped, "/style.css", NULL);
     const struct web_rep *id = &f->rep[WEB_ENC_IDENTITY], *gz = &f->rep[WEB_ENC_GZIP];
     unsigned char *out;
     z_stream z;
@@ -102,7 +103,7 @@ static void gzip_is_smaller_and_inflates_to_the_same_bytes(void **state)
 
 static void each_encoding_has_its_own_etag(void **state)
 {
-    const struct web_file *f = app_js(), *g = web_files_get(shipped, "/dom.js");
+    const struct web_file *f = app_js(), *g = web_files_get(shipped, "/dom.js", NULL);
 
     (void)state;
     assert_string_not_equal(f->rep[WEB_ENC_IDENTITY].etag, f->rep[WEB_ENC_GZIP].etag);
@@ -208,6 +209,37 @@ static void if_none_match_names_one_representation(void **state)
     assert_false(web_etag_matches(list, id));
 }
 
+static void files_live_under_the_version_for_good(void **state)
+{
+    const char *v = web_files_version(shipped);
+    const struct web_file *index = web_files_get(shipped, "/", NULL);
+    char path[128], link[128];
+    bool immutable = true;
+
+    (void)state;
+    assert_int_equal(strlen(v), WEB_VERSION_LEN);
+    snprintf(path, sizeof(path), "/v/%s/views/room.js", v);
+    assert_ptr_equal(web_files_get(shipped, path, &immutable),
+                     web_files_get(shipped, "/views/room.js", NULL));
+    assert_true(immutable);
+    assert_non_null(web_files_get(shipped, "/views/room.js", &immutable));
+    assert_false(immutable);
+    /* Another version (a page from before a restart): the file, no promise. */
+    assert_non_null(web_files_get(shipped, "/v/0123456789abcdef/app.js", &immutable));
+    assert_false(immutable);
+    assert_null(web_files_get(shipped, "/v/app.js", &immutable));
+    snprintf(path, sizeof(path), "/v/%s/", v);
+    assert_null(web_files_get(shipped, path, &immutable));
+    snprintf(path, sizeof(path), "/v/%s/index.html", v);
+    assert_null(web_files_get(shipped, path, &immutable));
+    /* index.html names the files under the version, nothing else. */
+    snprintf(link, sizeof(link), "src=\"v/%s/app.js\"", v);
+    assert_non_null(memmem(index->rep[WEB_ENC_IDENTITY].data,
+                           index->rep[WEB_ENC_IDENTITY].len, link, strlen(link)));
+    assert_null(memmem(index->rep[WEB_ENC_IDENTITY].data, index->rep[WEB_ENC_IDENTITY].len,
+                       "\"app.js\"", 8));
+}
+
 static void write_file(const char *path, const char *text, size_t n)
 {
     FILE *fp = fopen(path, "wb");
@@ -245,26 +277,34 @@ static void only_served_names_and_types_within_the_limits_load(void **state)
     snprintf(p, sizeof(p), "%s/sub/a.json", dir);
     write_file(p, "{\"a\": [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]}", 55);
 
+    snprintf(p, sizeof(p), "%s/index.html", dir);
+    write_file(p, "<a href=\"ok.js\"> <b href=\"no.js\"> <i src=\"sub/a.json\">x", 55);
+
     assert_int_equal(web_files_load(dir, &w, &rep), 0);
-    assert_int_equal(rep.files, 4);
+    assert_int_equal(rep.files, 5);
+    f = web_files_get(w, "/", NULL);
+    snprintf(p, sizeof(p), "<a href=\"v/%s/ok.js\"> <b href=\"no.js\"> <i src=\"v/%s/sub/a.json\">x",
+             web_files_version(w), web_files_version(w));
+    assert_int_equal(f->rep[WEB_ENC_IDENTITY].len, strlen(p));
+    assert_memory_equal(f->rep[WEB_ENC_IDENTITY].data, p, strlen(p));
     assert_int_equal(rep.skipped, 3); /* notes.exe, "sp ace.js", big.js */
-    assert_non_null(web_files_get(w, "/ok.js"));
-    assert_null(web_files_get(w, "/.hidden.js"));
-    assert_null(web_files_get(w, "/big.js"));
-    f = web_files_get(w, "/tiny.svg");
+    assert_non_null(web_files_get(w, "/ok.js", NULL));
+    assert_null(web_files_get(w, "/.hidden.js", NULL));
+    assert_null(web_files_get(w, "/big.js", NULL));
+    f = web_files_get(w, "/tiny.svg", NULL);
     assert_null(f->rep[WEB_ENC_GZIP].data);
     assert_int_equal(web_choose(f, "gzip, br"), WEB_ENC_IDENTITY);
-    f = web_files_get(w, "/empty.css");
+    f = web_files_get(w, "/empty.css", NULL);
     assert_int_equal(f->rep[WEB_ENC_IDENTITY].len, 0);
     assert_int_equal(web_choose(f, "gzip"), WEB_ENC_IDENTITY);
-    f = web_files_get(w, "/sub/a.json");
+    f = web_files_get(w, "/sub/a.json", NULL);
     assert_non_null(f->rep[WEB_ENC_GZIP].data);
     web_files_free(w);
 
     /* A folder that is not there: an empty set, not a failure. */
     assert_int_equal(web_files_load("/nonexistent/codev", &w, &rep), 0);
     assert_int_equal(rep.files, 0);
-    assert_null(web_files_get(w, "/"));
+    assert_null(web_files_get(w, "/", NULL));
     web_files_free(w);
 
     free(big);
@@ -282,6 +322,7 @@ int main(void)
         cmocka_unit_test(odd_q_values_are_not_acceptable),
         cmocka_unit_test(hostile_headers_are_read_safely),
         cmocka_unit_test(if_none_match_names_one_representation),
+        cmocka_unit_test(files_live_under_the_version_for_good),
         cmocka_unit_test(only_served_names_and_types_within_the_limits_load),
     };
     return cmocka_run_group_tests(tests, load_shipped, free_shipped);
