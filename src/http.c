@@ -574,16 +574,16 @@ static int http_web_headers(struct lws *wsi, const struct http_req *h, unsigned 
     const struct web_rep *r = h->web;
     const char *cache = h->web_immutable ? "max-age=31536000, immutable" : "no-cache";
 
-    if ((h->status == 304 ? lws_add_http_header_status(wsi, 304, p, end)
-                          : lws_add_http_common_headers(wsi, (unsigned int)h->status,
-                                                        h->content_type, h->resp_len, p,
-                                                        end)) ||
-        lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
-                                    (const unsigned char *)cache, (int)strlen(cache), p,
-                                    end) ||
-        lws_add_http_header_by_name(wsi, (const unsigned char *)"etag:",
-                                    (const unsigned char *)r->etag, (int)strlen(r->etag),
-                                    p, end) ||
+    if ((h->status == 304
+             ? lws_add_http_header_status(wsi, 304, p, end)
+             : lws_add_http_common_headers(wsi, (unsigned int)h->status, h->content_type,
+                                           h->resp_len, p, end)) ||
+        lws_add_http_header_by_name(
+            wsi, (const unsigned char *)"cache-control:", (const unsigned char *)cache,
+            (int)strlen(cache), p, end) ||
+        lws_add_http_header_by_name(
+            wsi, (const unsigned char *)"etag:", (const unsigned char *)r->etag,
+            (int)strlen(r->etag), p, end) ||
         lws_add_http_header_by_name(wsi, (const unsigned char *)"vary:",
                                     (const unsigned char *)"Accept-Encoding", 15, p, end))
         return -1;
@@ -596,9 +596,9 @@ static int http_web_headers(struct lws *wsi, const struct http_req *h, unsigned 
 }
 
 /* Writes the headers, then the body in slices of SERVER_HTTP_SLICE (on
- * HTTP/2, a frame within the peer's credit), one per WRITEABLE. A web client file's slices are copied to server.scratch
- * first: lws writes its framing into the LWS_PRE bytes before a slice,
- * which in server.web belong to the file. */
+ * HTTP/2, a frame within the peer's credit), one per WRITEABLE. A web client file's
+ * slices are copied to server.scratch first: lws writes its framing into the LWS_PRE
+ * bytes before a slice, which in server.web belong to the file. */
 static int http_write(struct lws *wsi, struct http_req *h)
 {
     unsigned char hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *p = start,
@@ -670,7 +670,8 @@ static int http_write(struct lws *wsi, struct http_req *h)
         /* HEAD or 304: the headers end the answer (and the HTTP/2 stream). */
         if (lws_finalize_http_header(wsi, &p, end) ||
             lws_write(wsi, start, (size_t)(p - start),
-                      LWS_WRITE_HTTP_HEADERS | LWS_WRITE_H2_STREAM_END) != (int)(p - start))
+                      LWS_WRITE_HTTP_HEADERS | LWS_WRITE_H2_STREAM_END) !=
+                (int)(p - start))
             return -1;
         return http_done(wsi, h);
     }

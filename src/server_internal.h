@@ -205,7 +205,7 @@ struct http_req {
     const struct web_rep *web; /* the representation sent (shared), or NULL */
     bool no_body;              /* HEAD or 304: the headers only */
     bool web_immutable;        /* under the current /v/<version>/: cached for good */
-    bool draining; /* written; HTTP/2: waits for the connection's buffer */
+    bool draining;             /* written; HTTP/2: waits for the connection's buffer */
 };
 
 /* An export made on the export thread: the request's job, then its answer

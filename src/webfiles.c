@@ -39,7 +39,7 @@
 struct web_files {
     struct web_file *files;
     size_t n, cap;
-    size_t total;                     /* bytes of every representation kept */
+    size_t total;                      /* bytes of every representation kept */
     char version[WEB_VERSION_LEN + 1]; /* of every file but index.html */
 };
 
@@ -171,8 +171,8 @@ static unsigned char *web_brotli(const unsigned char *in, size_t n, size_t *out_
     if (!out)
         return NULL;
     *out_len = bound;
-    if (!BrotliEncoderCompress(BROTLI_MAX_QUALITY, BROTLI_DEFAULT_WINDOW, BROTLI_MODE_TEXT,
-                               n, in, out_len, out)) {
+    if (!BrotliEncoderCompress(BROTLI_MAX_QUALITY, BROTLI_DEFAULT_WINDOW,
+                               BROTLI_MODE_TEXT, n, in, out_len, out)) {
         free(out);
         return NULL;
     }
@@ -251,9 +251,10 @@ static void web_version(struct web_files *w)
         return;
     o = out;
     for (size_t i = 0; i < n;) {
-        size_t at = (i > 0 && (in[i - 1] == ' ' || in[i - 1] == '\n' || in[i - 1] == '\t'))
-                        ? web_attr_at(in + i, n - i)
-                        : 0;
+        size_t at =
+            (i > 0 && (in[i - 1] == ' ' || in[i - 1] == '\n' || in[i - 1] == '\t'))
+                ? web_attr_at(in + i, n - i)
+                : 0;
         const unsigned char *v, *q;
         char path[WEB_PATH_MAX + 1];
 
@@ -453,7 +454,7 @@ void web_files_free(struct web_files *w)
 
 static struct web_file *web_files_find(struct web_files *w, const char *path)
 {
-    struct web_file key;
+    struct web_file key = {0};
 
     if (!w || !w->n || !path)
         return NULL;
@@ -461,7 +462,8 @@ static struct web_file *web_files_find(struct web_files *w, const char *path)
     return bsearch(&key, w->files, w->n, sizeof(w->files[0]), web_path_cmp);
 }
 
-const struct web_file *web_files_get(struct web_files *w, const char *path, bool *immutable)
+const struct web_file *web_files_get(struct web_files *w, const char *path,
+                                     bool *immutable)
 {
     struct web_file *f;
 

@@ -144,9 +144,9 @@ static void odd_q_values_are_not_acceptable(void **state)
 {
     const struct web_file *f = app_js();
     static const char *const odd[] = {
-        "gzip;q=abc", "gzip;q=2",     "gzip;q=-1",     "gzip;q=0.5.5", "gzip;q=1.5",
-        "gzip;q=",    "gzip;q",       "gzip;q=1e9",    "gzip;q=0.0001", "gzip;q=.5",
-        "gzip;q=00",  "gzip;q=1.001", "gzip;q=\"1\"",  "gzip;q=0x1",
+        "gzip;q=abc", "gzip;q=2",     "gzip;q=-1",    "gzip;q=0.5.5",  "gzip;q=1.5",
+        "gzip;q=",    "gzip;q",       "gzip;q=1e9",   "gzip;q=0.0001", "gzip;q=.5",
+        "gzip;q=00",  "gzip;q=1.001", "gzip;q=\"1\"", "gzip;q=0x1",
     };
 
     (void)state;
@@ -175,7 +175,8 @@ static void hostile_headers_are_read_safely(void **state)
     memset(big, 'g', n);
     strcpy(big + n, ", gzip");
     assert_int_equal(web_choose(f, big), WEB_ENC_GZIP);
-    assert_int_equal(web_choose(f, "\x01\xff;;;q==;,,, ;q=1,\t\tgzip\t;\tq=1"), WEB_ENC_GZIP);
+    assert_int_equal(web_choose(f, "\x01\xff;;;q==;,,, ;q=1,\t\tgzip\t;\tq=1"),
+                     WEB_ENC_GZIP);
     memset(big, '"', n);
     big[n] = '\0';
     assert_false(web_etag_matches(big, f->rep[WEB_ENC_IDENTITY].etag));
@@ -236,8 +237,8 @@ static void files_live_under_the_version_for_good(void **state)
     snprintf(link, sizeof(link), "src=\"v/%s/app.js\"", v);
     assert_non_null(memmem(index->rep[WEB_ENC_IDENTITY].data,
                            index->rep[WEB_ENC_IDENTITY].len, link, strlen(link)));
-    assert_null(memmem(index->rep[WEB_ENC_IDENTITY].data, index->rep[WEB_ENC_IDENTITY].len,
-                       "\"app.js\"", 8));
+    assert_null(memmem(index->rep[WEB_ENC_IDENTITY].data,
+                       index->rep[WEB_ENC_IDENTITY].len, "\"app.js\"", 8));
 }
 
 static void write_file(const char *path, const char *text, size_t n)
@@ -283,7 +284,8 @@ static void only_served_names_and_types_within_the_limits_load(void **state)
     assert_int_equal(web_files_load(dir, &w, &rep), 0);
     assert_int_equal(rep.files, 5);
     f = web_files_get(w, "/", NULL);
-    snprintf(p, sizeof(p), "<a href=\"v/%s/ok.js\"> <b href=\"no.js\"> <i src=\"v/%s/sub/a.json\">x",
+    snprintf(p, sizeof(p),
+             "<a href=\"v/%s/ok.js\"> <b href=\"no.js\"> <i src=\"v/%s/sub/a.json\">x",
              web_files_version(w), web_files_version(w));
     assert_int_equal(f->rep[WEB_ENC_IDENTITY].len, strlen(p));
     assert_memory_equal(f->rep[WEB_ENC_IDENTITY].data, p, strlen(p));
