@@ -14,7 +14,9 @@
 //   reload  the same member reloads the room: navigation start -> room
 //           ready, with what the first visit left in the cache
 // Budgets (issue 12): cold <= 1200 ms, reload <= 400 ms. The numbers,
-// requests and bytes are printed (and the waterfall when over budget).
+// requests and bytes are printed (and the waterfalls when over budget, or
+// always with CODEVD_WATERFALL=1). CODEVD_SPEED_HTTP1=1 measures over plain
+// http (HTTP/1.1, six connections) instead, for comparison.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
@@ -107,7 +109,7 @@ const marks = (page) => page.evaluate(() => ({ ...window.__marks }));
  * and the waterfalls.
  */
 async function measure() {
-    const server = await startServer({ args: tls.args, tls: true });
+    const server = process.env.CODEVD_SPEED_HTTP1 ? await startServer() : await startServer({ args: tls.args, tls: true });
     const F = await person(browser, 'facilitator', { ignoreHTTPSErrors: true });
     const invite = await createGroup(F, server.url, { name: 'Lenteur', me: 'Anne' });
     await act(F, 'session-open');
