@@ -10,7 +10,8 @@
 # brotli for the precompressed web client: codevd builds without
 # libbrotli-dev and then serves gzip only), the tests
 # (cmocka, clang with its compiler-rt for the libFuzzer/ASan harness,
-# clang-format, cppcheck, valgrind), the libuv event loop, and chromium.
+# clang-format, cppcheck, valgrind, python3-icalendar: the iCalendar file's
+# parser in tests/integration/group-life.test.mjs), the libuv event loop, and chromium.
 #
 # Node.js: the integration and browser tests run on Node >= 20, because
 # playwright-core (the browser driver) requires it and Debian 12's own nodejs
@@ -51,7 +52,7 @@ pkgs=(build-essential meson ninja-build pkg-config
       libwebsockets-evlib-uv libuv1-dev zlib1g-dev libbrotli-dev)
 if [ "$mode" = test ]; then
     pkgs+=(git ca-certificates openssl libcmocka-dev clang libclang-rt-14-dev clang-format
-           cppcheck valgrind)
+           cppcheck valgrind python3-icalendar)
     [ "${CODEVD_NO_BROWSER:-0}" = 1 ] || pkgs+=(chromium)
 fi
 mapfile -t missing < <(missing_of "${pkgs[@]}")

@@ -11,7 +11,10 @@
  *   - used_ms never decreases: an instant earlier than the start of the
  *     current run (a clock that stepped back) counts as no time at all.
  *   - Remaining time is budget - used and goes negative on overrun; nothing
- *     here ever cuts a step short.
+ *     here ever cuts a step short. A budget of 0 is an untimed step: its
+ *     remaining time is 0, never negative, and used time still counts
+ *     (clock_set_remaining(0) makes a step untimed; clock_add times it
+ *     again from now).
  *   - clock_add keeps the budget within [0, CLOCK_BUDGET_MAX_MS] and refuses
  *     rather than clamps; clock_set_remaining bounds the requested remaining
  *     time, as clock.h states.
@@ -68,8 +71,10 @@ int clock_pause(struct clock *c, int64_t now_ms)
  * changes nothing when the new budget would leave [0, CLOCK_BUDGET_MAX_MS].
  * The comparisons are arranged so that no extreme delta overflows: the
  * budget is never negative, so adding a negative delta cannot overflow. */
-int clock_add(struct clock *c, int64_t delta_ms)
+int clock_add(struct clock *c, int64_t delta_ms, int64_t now_ms)
 {
+    if (clock_untimed(c) && delta_ms > 0)
+        return clock_set_remaining(c, delta_ms, now_ms);
     if (delta_ms > 0 && c->budget_ms > CLOCK_BUDGET_MAX_MS - delta_ms)
         return CODEV_E_BAD_DURATION;
     if (delta_ms < 0 && c->budget_ms + delta_ms < 0)
@@ -79,15 +84,23 @@ int clock_add(struct clock *c, int64_t delta_ms)
 }
 
 /* Sets the budget to the time used at now_ms plus remaining_ms, so that
- * clock_remaining(c, now_ms) == remaining_ms. Returns 0, or
+ * clock_remaining(c, now_ms) == remaining_ms; remaining_ms 0 makes the step
+ * untimed (budget 0): "no time left" would read as an overrun from the
+ * next millisecond on (issue 12's "+0:02 sur 0 min"). Returns 0, or
  * CODEV_E_BAD_DURATION and changes nothing when remaining_ms lies outside
  * [0, CLOCK_BUDGET_MAX_MS]. The running state is left as it was. */
 int clock_set_remaining(struct clock *c, int64_t remaining_ms, int64_t now_ms)
 {
     if (remaining_ms < 0 || remaining_ms > CLOCK_BUDGET_MAX_MS)
         return CODEV_E_BAD_DURATION;
-    c->budget_ms = clock_used(c, now_ms) + remaining_ms;
+    c->budget_ms = remaining_ms ? clock_used(c, now_ms) + remaining_ms : 0;
     return 0;
+}
+
+/* Returns true when the step is untimed (budget 0). */
+bool clock_untimed(const struct clock *c)
+{
+    return c->budget_ms == 0;
 }
 
 /* Returns the time used at now_ms: completed runs plus the current one. */
@@ -96,8 +109,11 @@ int64_t clock_used(const struct clock *c, int64_t now_ms)
     return c->used_ms + clock_run_ms(c, now_ms);
 }
 
-/* Returns budget - used at now_ms; negative once the step overruns. */
+/* Returns budget - used at now_ms; negative once the step overruns; 0 for
+ * an untimed step. */
 int64_t clock_remaining(const struct clock *c, int64_t now_ms)
 {
+    if (clock_untimed(c))
+        return 0;
     return c->budget_ms - clock_used(c, now_ms);
 }

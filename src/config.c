@@ -58,6 +58,9 @@
 /* Longest accepted line, in bytes, not counting the line end. */
 #define CONFIG_LINE_MAX 4096
 
+/* Bytes of the frame_ancestors setting (it goes into every answer's CSP). */
+#define CONFIG_FRAME_ANCESTORS_MAX 1024
+
 /* How much of a bad value or path is quoted back in an error message. */
 #define CONFIG_QUOTE_MAX 48
 
@@ -97,6 +100,8 @@ static const struct config_key config_keys[] = {
     OPT(tls_cert, "PEM certificate path; unset = plain HTTP/WS"),
     OPT(tls_key, "PEM private key path; set with tls_cert"),
     OPT(allowed_origins, "comma-separated extra origins; unset = same origin only"),
+    STR(frame_ancestors, "'none'",
+        "CSP frame-ancestors: the pages that may embed codevd (source expressions)"),
     {"log_level", KEY_LOG_LEVEL, OFF(log_level), 0, 0, LOG_LEVEL_NOTICE, NULL,
      "error, warn, notice, info or debug"},
     STR(event_loop, "auto", "auto, epoll (lws on libuv) or poll"),
@@ -123,6 +128,8 @@ static const struct config_key config_keys[] = {
     U32(connections_per_ip, 1, 1000000, 256, "open connections per client address"),
     U32(commands_per_sec, 1, 10000, 20, "commands per second per connection"),
     U32(commands_burst, 1, 100000, 40, "commands in a burst per connection"),
+    U32(question_checks_per_sec, 1, 10000, 5,
+        "question_check queries per second per connection (and in a burst)"),
     U32(http_body_max, 256, 16777216, 16384, "bytes of an HTTP request body"),
     U32(out_queue_frames, 4, 100000, 256, "queued outgoing frames per connection"),
     U32(out_queue_bytes, 4096, 1073741824, 1048576,
@@ -136,6 +143,8 @@ static const struct config_key config_keys[] = {
     U32(http_create_global_per_min, 1, 1000000, 120,
         "groups created per minute on the whole server"),
     U32(http_exports_per_min, 1, 100000, 30, "exports per minute per member"),
+    U32(http_writes_per_min, 1, 100000, 60,
+        "writes between sessions (proposals, drafts...) per minute per member"),
     U32(session_idle_close_s, 1, 31536000, 43200,
         "seconds without a command before an open session closes"),
     U32(group_idle_expire_s, 1, 315360000, 2592000,
@@ -144,6 +153,9 @@ static const struct config_key config_keys[] = {
     U32(http_body_timeout_s, 1, 3600, 30, "seconds for a request's whole body, absolute"),
     U32(hello_timeout_s, 1, 600, 10, "seconds for a WebSocket to send a valid hello"),
     U32(unauth_per_ip, 1, 1000000, 16, "WebSockets without hello per client address"),
+    U32(facilitator_grace_s, 1, 3600, 60,
+        "seconds an absent facilitator keeps the role before it passes on"),
+    U32(display_max_per_group, 1, 64, 8, "display-link connections open per group"),
     U32(test_time_offset_s, 0, 315360000, 0,
         "TEST ONLY: seconds added to the server's wall clock"),
 };
@@ -680,6 +692,39 @@ static int origin_is_valid(const char *s, size_t n)
     return 1;
 }
 
+/* Checks the frame_ancestors setting: one or more source expressions
+ * separated by spaces, as CSP 3 writes them ('none' alone, 'self', a
+ * scheme such as https:, or a host source such as https://teams.microsoft.com),
+ * made only of the characters those use. Nothing that could end the
+ * directive or the header (';', ',', quotes elsewhere, control characters)
+ * gets through. Returns 1 when valid. */
+static int frame_ancestors_is_valid(const char *s)
+{
+    static const char host_chars[] = "abcdefghijklmnopqrstuvwxyz"
+                                     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~:/*%[]";
+    size_t tokens = 0, len = strlen(s);
+    bool none = false;
+
+    if (len == 0 || len > CONFIG_FRAME_ANCESTORS_MAX)
+        return 0;
+    for (const char *p = s; *p;) {
+        size_t n;
+
+        if (*p == ' ') {
+            p++;
+            continue;
+        }
+        n = strcspn(p, " ");
+        tokens++;
+        if (n == 6 && strncmp(p, "'none'", 6) == 0)
+            none = true;
+        else if (!(n == 6 && strncmp(p, "'self'", 6) == 0) && strspn(p, host_chars) < n)
+            return 0;
+        p += n;
+    }
+    return tokens > 0 && (!none || tokens == 1);
+}
+
 int config_validate(const struct config *c, struct config_error *err)
 {
     struct config_error local;
@@ -764,6 +809,15 @@ int config_validate(const struct config *c, struct config_error *err)
         snprintf(err->text, sizeof err->text,
                  "event_loop must be auto, epoll or poll, got \"%s\"",
                  quote_cut(c->event_loop, q, sizeof q));
+        return -1;
+    }
+    if (!frame_ancestors_is_valid(c->frame_ancestors)) {
+        char q[CONFIG_QUOTE_MAX + 4];
+        error_key(err, "frame_ancestors");
+        snprintf(err->text, sizeof err->text,
+                 "frame_ancestors must be 'none' or source expressions separated by "
+                 "spaces (e.g. 'self' https://teams.microsoft.com), got \"%s\"",
+                 quote_cut(c->frame_ancestors, q, sizeof q));
         return -1;
     }
     if (c->allowed_origins) {

@@ -36,6 +36,7 @@ struct config {
     char *tls_cert;        /* PEM path, NULL = plain HTTP/WS */
     char *tls_key;         /* PEM path, NULL = plain */
     char *allowed_origins; /* comma-separated origins; NULL = same origin only */
+    char *frame_ancestors; /* CSP frame-ancestors source list, default "'none'" */
     enum config_log_level log_level; /* default notice */
     char *event_loop;                /* "auto" (default), "epoll" or "poll" */
 
@@ -64,8 +65,13 @@ struct config {
     uint32_t http_create_per_min; /* groups created per address, default 10 */
     uint32_t http_create_global_per_min; /* groups created, whole server, default 120 */
     uint32_t http_exports_per_min;       /* exports per member, default 30 */
+    uint32_t http_writes_per_min;  /* writes between sessions per member, default 60 */
     uint32_t session_idle_close_s; /* open session without a command, default 43200 */
     uint32_t group_idle_expire_s;  /* never-opened idle group, default 2592000 */
+
+    /* question_check queries per second per connection, and their burst:
+     * default 5 */
+    uint32_t question_checks_per_sec;
 
     /* The session budget (proto/README.md 2.7). */
     uint32_t room_items_max;          /* cards + consultations, default 2000 */
@@ -79,6 +85,10 @@ struct config {
     uint32_t http_body_timeout_s;   /* a request's whole body, absolute, default 30 */
     uint32_t hello_timeout_s;       /* a WebSocket's first valid hello, default 10 */
     uint32_t unauth_per_ip;         /* WebSockets without hello per address, default 16 */
+
+    /* the group's life (issue 14) */
+    uint32_t facilitator_grace_s; /* an absent facilitator's powers pass on, default 60 */
+    uint32_t display_max_per_group; /* display links open at once per group, default 8 */
 
     /* tests only */
     uint32_t test_time_offset_s; /* seconds added to the wall clock (a month passes

@@ -49,12 +49,19 @@
  * lws never holds more than one slice per connection (it copies what the
  * socket refuses) and the message itself stays shared. */
 #define SERVER_SLICE (64 * 1024)
+/* On an HTTP/2 stream (a WebSocket inside HTTP/2, RFC 8441), frames stay
+ * under 4 kB: lws 4.1 lost a single 4.4 kB text frame written early on such
+ * a stream (the browser never saw the welcome), while fragments of larger
+ * messages went through. A bigger message goes as fragments of this size. */
+#define SERVER_H2_SLICE 4000
 
 /* The member's index in the group's current room, cached per room. */
 int conn_member_idx(struct conn *c)
 {
     const struct room *r = c->group ? c->group->room : NULL;
 
+    if (c->display)
+        return ROOM_PUBLIC;
     if (!r)
         return -1;
     if (c->idx_room != r) {
@@ -141,7 +148,7 @@ void group_send(struct server *s, struct hub_group *g, json_t *j,
     if (!m)
         return;
     for (struct conn *c = group_conns(g); c; c = c->next) {
-        if (c == except)
+        if (c == except || c->owed) /* owed a view: it will hold this */
             continue;
         if (ev && !room_event_visible(g->room, ev, conn_member_idx(c)))
             continue;
@@ -305,7 +312,8 @@ static int conn_write_some(struct server *s, struct conn *c)
         if (c->out) {
             /* The next slice of a large message, as a fragment. */
             size_t left = c->out->len - c->out_off;
-            size_t k = left < SERVER_SLICE ? left : SERVER_SLICE;
+            size_t slice = c->direct ? SERVER_SLICE : SERVER_H2_SLICE;
+            size_t k = left < slice ? left : slice;
             int flags = c->out_off ? LWS_WRITE_CONTINUATION : LWS_WRITE_TEXT;
 
             if (k < left)
@@ -325,10 +333,11 @@ static int conn_write_some(struct server *s, struct conn *c)
             }
             continue;
         }
-        if (!fan_queue_take(&c->q, s->scratch, SERVER_SCRATCH, LWS_PRE, SERVER_MAX_FRAME,
-                            &data, &len, &hold))
+        if (!fan_queue_take(&c->q, s->scratch, SERVER_SCRATCH, LWS_PRE,
+                            c->direct ? SERVER_MAX_FRAME : SERVER_H2_SLICE, &data, &len,
+                            &hold))
             break;
-        if (!data || len > SERVER_SLICE) {
+        if (!data || len > (c->direct ? SERVER_SLICE : SERVER_H2_SLICE)) {
             c->out = hold; /* spliced, or larger than a slice: in slices */
             c->out_off = 0;
             continue;

@@ -53,6 +53,10 @@
     X(NO_SUCH_STEP, "no_such_step", "There is no step in that direction.")               \
     X(UNKNOWN_MEMBER, "unknown_member", "No such member in this group.")                 \
     X(UNKNOWN_CARD, "unknown_card", "No such card.")                                     \
+    X(NOT_AUTHOR, "not_author", "Only its author can change or withdraw this.")          \
+    X(CARD_STEP_OVER, "card_step_over",                                                  \
+      "This card's step is over; it can no longer be changed.")                          \
+    X(CARD_WITHDRAWN, "card_withdrawn", "This card was withdrawn by its author.")        \
     X(UNKNOWN_ACTION, "unknown_action", "No such action plan item.")                     \
     X(BAD_TARGET, "bad_target", "That member cannot take this role.")                    \
     X(ALREADY_DONE, "already_done", "That is already the case.")                         \
@@ -75,10 +79,30 @@
     X(TOO_MANY_CONNECTIONS, "too_many_connections", "Too many connections.")             \
     X(SLOW_CONSUMER, "slow_consumer",                                                    \
       "The connection could not keep up and was closed.")                                \
+    X(STORE_UNAVAILABLE, "store_unavailable",                                            \
+      "The server cannot save right now; nothing was changed. Try again shortly.")       \
     /* HTTP */                                                                           \
     X(NOT_FOUND, "not_found", "No such resource.")                                       \
     X(METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed.")                   \
     X(UNAUTHORIZED, "unauthorized", "A valid member key is required.")                   \
+    X(NOT_AWAY_FACILITATOR, "not_away_facilitator",                                      \
+      "Only the facilitator who was away can take the role back.")                       \
+    X(NO_OFFER, "no_offer", "No offer to facilitate is waiting for you.")                \
+    X(DISPLAY_READ_ONLY, "display_read_only", "A display link only shows the session.")  \
+    X(BAD_DISPLAY, "bad_display",                                                        \
+      "This display link is not valid (revoked or replaced).")                           \
+    X(TOO_MANY_DISPLAYS, "too_many_displays",                                            \
+      "This group has as many displays open as it may.")                                 \
+    X(NO_FLOOR, "no_floor", "Nobody has the floor.")                                     \
+    X(NOT_SPEAKER, "not_speaker", "Only the member who has the floor can do this.")      \
+    X(NO_ROUND, "no_round", "No round is running.")                                      \
+    X(ROUND_ACTIVE, "round_active", "A round is running: skip or stop it first.")        \
+    X(ROUND_EMPTY, "round_empty", "Nobody connected can take a turn in this step.")      \
+    X(MEMBER_OFFLINE, "member_offline", "That member is not connected.")                 \
+    /* Between sessions (HTTP) */                                                        \
+    X(TOO_MANY_PROPOSALS, "too_many_proposals",                                          \
+      "The group, or you, already proposed as many cases as it may hold.")               \
+    X(NO_NEXT_SESSION, "no_next_session", "The next session has no date yet.")           \
     X(INTERNAL, "internal", "Internal error.")
 
 enum codev_err {

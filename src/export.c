@@ -391,6 +391,35 @@ static struct rotation *rotation_count(const struct store_history *h,
     return rot;
 }
 
+static json_t *tally_json(const struct room_floor_tally *t)
+{
+    return json_pack("{s:I, s:I, s:I}", "ms", (json_int_t)t->ms, "turns",
+                     (json_int_t)t->turns, "passes", (json_int_t)t->passes);
+}
+
+/* The session's speaking balance: per member who held the floor, the
+ * totals and each step (room_floor.c). */
+static json_t *balance_json(const struct export_context *ctx,
+                            const struct store_session_history *sh)
+{
+    json_t *a = json_array();
+
+    for (size_t i = 0; a && i < sh->nfloor; i++) {
+        const struct store_floor_history *f = &sh->floor[i];
+        json_t *steps = json_object();
+        for (int k = 0; steps && k < STEP_COUNT; k++)
+            if (f->steps[k].ms || f->steps[k].turns || f->steps[k].passes)
+                json_object_set_new(steps, step_name((enum step)k),
+                                    tally_json(&f->steps[k]));
+        json_array_append_new(a, json_pack("{s:o, s:I, s:I, s:I, s:o}", "member",
+                                           person_json(ctx, f->member), "ms",
+                                           (json_int_t)f->total.ms, "turns",
+                                           (json_int_t)f->total.turns, "passes",
+                                           (json_int_t)f->total.passes, "steps", steps));
+    }
+    return a;
+}
+
 json_t *export_history_json(const struct store_history *h,
                             const struct export_context *ctx)
 {
@@ -416,10 +445,11 @@ json_t *export_history_json(const struct store_history *h,
         }
         if (!cons ||
             json_array_append_new(
-                sessions, json_pack("{s:s, s:I, s:I, s:o, s:o}", "session_id", sh->id,
-                                    "opened_ms", (json_int_t)sh->opened_ms, "closed_ms",
-                                    (json_int_t)sh->closed_ms, "opening",
-                                    step_time_json(&sh->opening), "consultations", cons)))
+                sessions, json_pack("{s:s, s:I, s:I, s:o, s:o, s:o}", "session_id",
+                                    sh->id, "opened_ms", (json_int_t)sh->opened_ms,
+                                    "closed_ms", (json_int_t)sh->closed_ms, "opening",
+                                    step_time_json(&sh->opening), "consultations", cons,
+                                    "balance", balance_json(ctx, sh))))
             goto fail;
     }
     for (size_t m = 0; g && m < g->nmembers; m++) {
@@ -441,6 +471,111 @@ fail:
     json_decref(sessions);
     json_decref(members);
     return NULL;
+}
+
+/* A member's turns: consultations as client, sessions as facilitator. */
+struct turns {
+    unsigned client, facilitator;
+    int64_t last_client_ms, last_facilitator_ms; /* 0 = never */
+    size_t ordinal;
+};
+
+/* Whether member a comes after member b in the order of the next turns:
+ * never first (in group order), then the least recent, then the fewest. */
+static bool turns_after(const struct turns *t, size_t a, size_t b, bool client)
+{
+    const struct turns *x = &t[a], *y = &t[b];
+    int64_t lx = client ? x->last_client_ms : x->last_facilitator_ms;
+    int64_t ly = client ? y->last_client_ms : y->last_facilitator_ms;
+    unsigned nx = client ? x->client : x->facilitator;
+    unsigned ny = client ? y->client : y->facilitator;
+
+    if ((nx == 0) != (ny == 0))
+        return nx != 0;
+    if (lx != ly)
+        return lx > ly;
+    if (nx != ny)
+        return nx > ny;
+    return x->ordinal > y->ordinal;
+}
+
+/* The ids of the members in idx (n of them, at most a group's), in the
+ * order of the next client's turn or facilitator's, as a JSON array (an
+ * insertion sort: a few dozen members). */
+static json_t *turns_order(const struct hub_group *g, const struct turns *t, size_t *idx,
+                           size_t n, bool client)
+{
+    json_t *a = json_array();
+
+    for (size_t i = 1; i < n; i++) {
+        for (size_t j = i; j > 0 && turns_after(t, idx[j - 1], idx[j], client); j--) {
+            size_t tmp = idx[j - 1];
+            idx[j - 1] = idx[j];
+            idx[j] = tmp;
+        }
+    }
+    for (size_t i = 0; a && i < n; i++)
+        json_array_append_new(a, json_string(g->members[idx[i]].id));
+    return a;
+}
+
+json_t *export_rotation_json(const struct store_history *h,
+                             const struct export_context *ctx)
+{
+    const struct hub_group *g = ctx->group;
+    struct turns *t = calloc(g->nmembers ? g->nmembers : 1, sizeof(*t));
+    size_t *idx = calloc(g->nmembers ? g->nmembers : 1, sizeof(*idx)), n = 0;
+    json_t *members = json_array(), *out = NULL;
+
+    if (!t || !idx || !members)
+        goto done;
+    for (size_t m = 0; m < g->nmembers; m++)
+        t[m].ordinal = m;
+    for (size_t s = 0; s < h->nsessions; s++) {
+        const struct store_session_history *sh = &h->sessions[s];
+        for (size_t m = 0; m < g->nmembers; m++) {
+            bool facilitated = false;
+            for (size_t c = 0; c < sh->nconsultations; c++) {
+                if (strcmp(g->members[m].id, sh->consultations[c].client) == 0) {
+                    t[m].client++;
+                    t[m].last_client_ms = sh->closed_ms;
+                }
+                facilitated =
+                    facilitated ||
+                    strcmp(g->members[m].id, sh->consultations[c].facilitator) == 0;
+            }
+            if (facilitated) {
+                t[m].facilitator++;
+                t[m].last_facilitator_ms = sh->closed_ms;
+            }
+        }
+    }
+    for (size_t m = 0; m < g->nmembers; m++) {
+        const struct hub_member *hm = &g->members[m];
+        if (hm->removed)
+            continue;
+        if (json_array_append_new(
+                members,
+                json_pack("{s:s, s:s, s:b, s:i, s:o, s:i, s:o}", "id", hm->id, "name",
+                          hm->name, "observer", hm->observer, "as_client",
+                          (int)t[m].client, "last_client_ms",
+                          int_or_null(t[m].last_client_ms, t[m].client > 0),
+                          "as_facilitator", (int)t[m].facilitator, "last_facilitator_ms",
+                          int_or_null(t[m].last_facilitator_ms, t[m].facilitator > 0))))
+            goto done;
+        if (!hm->observer)
+            idx[n++] = m;
+    }
+    json_t *clients = turns_order(g, t, idx, n, true);
+    json_t *facilitators = turns_order(g, t, idx, n, false);
+    out = json_pack("{s:s, s:i, s:O, s:o, s:o}", "group_id", g->id, "sessions",
+                    (int)h->nsessions, "members", members, "next_clients", clients,
+                    "next_facilitators", facilitators);
+done:
+    json_decref(members);
+    free(t);
+    free(idx);
+    return out;
 }
 
 static void out_person(struct doc *o, const struct export_context *ctx, const char *id)
@@ -466,6 +601,36 @@ static void step_row(struct doc *o, enum label l, const struct store_step_time *
     doc_duration(o, t->used_ms);
     doc_cell_end(o);
     doc_row_end(o);
+}
+
+/* The session's speaking balance: one row per member who held the floor. */
+static void history_balance(struct doc *o, const struct export_context *ctx,
+                            const struct store_session_history *sh)
+{
+    static const enum label heads[] = {L_MEMBER, L_FLOOR_TIME, L_TURNS, L_PASSES};
+
+    if (!sh->nfloor)
+        return;
+    doc_heading(o, 3, L_BALANCE);
+    doc_table_begin(o, heads, 4);
+    for (size_t i = 0; i < sh->nfloor; i++) {
+        const struct store_floor_history *f = &sh->floor[i];
+        doc_row_begin(o);
+        doc_cell_begin(o);
+        out_person(o, ctx, f->member);
+        doc_cell_end(o);
+        doc_cell_begin(o);
+        doc_duration(o, f->total.ms);
+        doc_cell_end(o);
+        doc_cell_begin(o);
+        doc_fmt(o, "%u", f->total.turns);
+        doc_cell_end(o);
+        doc_cell_begin(o);
+        doc_fmt(o, "%u", f->total.passes);
+        doc_cell_end(o);
+        doc_row_end(o);
+    }
+    doc_table_end(o);
 }
 
 static void history_session(struct doc *o, const struct export_context *ctx,
@@ -508,6 +673,7 @@ static void history_session(struct doc *o, const struct export_context *ctx,
         step_row(o, L_TOTAL, &total);
         doc_table_end(o);
     }
+    history_balance(o, ctx, sh);
 }
 
 char *export_history_text(const struct store_history *h, const struct export_context *ctx,
@@ -574,7 +740,7 @@ static void minutes_cards(struct doc *o, const struct room *r, int ci,
 
     for (size_t i = 0; i < r->ncards; i++) {
         const struct room_card *c = &r->cards[i];
-        if (c->type != type || c->consultation != ci || c->removed ||
+        if (c->type != type || c->consultation != ci || c->removed || c->withdrawn ||
             !room_card_visible(r, c, -1))
             continue;
         if (n++ == 0) {

@@ -78,6 +78,17 @@ json_t *export_history_json(const struct store_history *h,
                             const struct export_context *ctx);
 
 /*
+ * Who next: per current member (room order of the group) how often and
+ * when last they were client (consultations) and facilitator (sessions),
+ * and the suggested order of the next clients and facilitators: members
+ * who never were first, then the least recent; observers are listed but
+ * never suggested (proto/schema/http/rotation.json). Returns a new
+ * reference, or NULL on allocation failure.
+ */
+json_t *export_rotation_json(const struct store_history *h,
+                             const struct export_context *ctx);
+
+/*
  * The same as text: fmt is EXPORT_MARKDOWN or EXPORT_HTML. Returns a new
  * NUL-terminated buffer (the caller frees it) and sets *len to its length
  * without the NUL, or returns NULL on allocation failure or for

@@ -76,6 +76,16 @@ static bool http_export_allowed(void *arg, struct hub_member *m, int *retry_afte
     return true;
 }
 
+/* http_api_gate: a member's budget for the writes between sessions. */
+static bool http_write_allowed(void *arg, struct hub_member *m, int *retry_after_s)
+{
+    struct server *s = arg;
+    double per_min = s->cfg->http_writes_per_min;
+
+    return rate_bucket_take(&m->writes, per_min, per_min, server_now_ms(s),
+                            retry_after_s);
+}
+
 /* A call made without a member key: creating or joining a group (the
  * route table says which), or any call with no Bearer key at all. Calls
  * with a key that turns out wrong are charged after the fact (see
@@ -357,9 +367,11 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
 {
     char creator[RATE_ADDR_LEN] = "";
     const struct http_api_gate gate = {.export_allowed = http_export_allowed,
+                                       .write_allowed = http_write_allowed,
                                        .arg = s,
                                        .offload = true,
                                        .connections = s->npeers,
+                                       .store_failing = s->store_failing,
                                        .creator = creator};
     struct http_api_reply reply;
     int64_t now = server_now_ms(s);
@@ -384,6 +396,11 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
         reply = (struct http_api_reply){.status = 429,
                                         .body = http_api_error_json(CODEV_E_RATE_LIMITED),
                                         .retry_after_s = 1};
+    } else if (h->method != HTTP_API_GET && !dispatch_store_ready(s, NULL)) {
+        reply = (struct http_api_reply){
+            .status = 503,
+            .body = http_api_error_json(CODEV_E_STORE_UNAVAILABLE),
+            .retry_after_s = 5};
     } else {
         http_api_handle(s->hub, s->store, &gate, h->method, h->path,
                         h->query[0] ? h->query : NULL, h->auth[0] ? h->auth : NULL,
@@ -425,7 +442,9 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
                                           .body = http_api_error_json(CODEV_E_INTERNAL)};
     }
     if (reply.effect == HTTP_API_EFFECT_CREATED ||
-        reply.effect == HTTP_API_EFFECT_UPDATED || reply.effect == HTTP_API_EFFECT_JOINED)
+        reply.effect == HTTP_API_EFFECT_UPDATED ||
+        reply.effect == HTTP_API_EFFECT_JOINED ||
+        reply.effect == HTTP_API_EFFECT_DISPLAY || reply.effect == HTTP_API_EFFECT_LIFE)
         reply.group->active_ms = now;
     /* The facilitator deleted the group: gone from the store (the answer
      * waits for the commit), its sockets closed, gone from the hub. */
@@ -448,8 +467,11 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
     if (reply.effect != HTTP_API_EFFECT_NONE) {
         token = ++s->next_token;
         if (reply.effect == HTTP_API_EFFECT_CREATED ||
-            reply.effect == HTTP_API_EFFECT_UPDATED)
+            reply.effect == HTTP_API_EFFECT_UPDATED ||
+            reply.effect == HTTP_API_EFFECT_DISPLAY)
             rc = store_submit_group(s->store, reply.group, now, token);
+        else if (reply.effect == HTTP_API_EFFECT_LIFE)
+            rc = store_submit_life(s->store, reply.group, now, token);
         else if (reply.effect == HTTP_API_EFFECT_JOINED)
             rc = store_submit_member_join(s->store, reply.group, reply.joined_room_idx,
                                           now, token);
@@ -458,33 +480,49 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
         if (rc) {
             log_err("http %.40s: not journaled: %s", h->path, codev_err_name(rc));
             json_decref(reply.body);
-            reply.status = 500;
-            reply.body = http_api_error_json(CODEV_E_INTERNAL);
+            reply.status = 503;
+            reply.body = http_api_error_json(CODEV_E_STORE_UNAVAILABLE);
             token = 0;
+            /* A room nobody may see: its opening is not on disk. The other
+             * changes stay in memory, unsaved (saved with the group's next
+             * record). */
+            if (reply.effect == HTTP_API_EFFECT_OPENED)
+                hub_session_replace(s->hub, reply.group, NULL);
+            reply.effect = HTTP_API_EFFECT_NONE;
         }
     }
     h->status = reply.status;
     h->retry_after_s = reply.retry_after_s;
     h->resp = http_reply_encode(&reply, &h->resp_len, &h->content_type, &h->filename);
-    if (reply.effect == HTTP_API_EFFECT_OPENED)
-        dispatch_session_opened(s, reply.group);
-    else if (reply.effect == HTTP_API_EFFECT_UPDATED)
-        group_send(s, reply.group, proto_group_updated_json(reply.group), NULL, NULL);
-    else if (reply.effect == HTTP_API_EFFECT_JOINED)
-        group_send(s, reply.group,
-                   proto_member_joined_json(
-                       reply.group, hub_member_find(reply.group, reply.joined_id)),
-                   NULL, NULL);
+    /* What the others see of the change goes once it is committed (an
+     * opening: below, behind the answer). */
+    if (reply.effect == HTTP_API_EFFECT_UPDATED)
+        dispatch_hold_all(s, reply.group, token, proto_group_updated_json(reply.group));
+    else if (reply.effect == HTTP_API_EFFECT_DISPLAY) {
+        /* The old token is dead: its screens close now, not at their next
+         * reconnection. */
+        dispatch_displays_close(s, reply.group);
+        dispatch_hold_all(s, reply.group, token, proto_group_updated_json(reply.group));
+    } else if (reply.effect == HTTP_API_EFFECT_JOINED)
+        dispatch_hold_all(
+            s, reply.group, token,
+            proto_member_joined_json(reply.group,
+                                     hub_member_find(reply.group, reply.joined_id)));
     log_info("http %s %.40s -> %d",
              h->method == HTTP_API_POST     ? "POST"
              : h->method == HTTP_API_DELETE ? "DELETE"
                                             : "GET",
              h->path, h->status);
     h->responded = true;
-    if (token && !dispatch_wait_push(s, token, WAITS_HTTP, h, NULL)) {
+    if (token && !dispatch_wait_push(s, token, WAITS_HTTP, h, NULL))
         h->waiting = true;
+    /* After the answer's wait, which must stay next to the opening's other
+     * entries (waits.h): the opening submits records of its own (debriefs
+     * posted in advance, the group), whose waits follow. */
+    if (reply.effect == HTTP_API_EFFECT_OPENED)
+        dispatch_session_opened(s, reply.group, token);
+    if (h->waiting)
         return;
-    }
     lws_callback_on_writable(wsi);
 }
 

@@ -13,10 +13,14 @@
 
 #include <string.h>
 
+#include <stdio.h>
+
 #include "codevd_config.h"
 #include "errors.h"
 #include "export.h"
+#include "ical.h"
 #include "protocol.h"
+#include "tz.h"
 
 #define HTTP_API_MAX_DEPTH   4
 #define HTTP_API_HISTORY_MAX 240 /* sessions in a history answer: 20 years, monthly */
@@ -36,23 +40,33 @@ int http_api_status(int code)
         return 401;
     case CODEV_E_NOT_FACILITATOR:
     case CODEV_E_BAD_INVITE:
+    case CODEV_E_NOT_AUTHOR:
+    case CODEV_E_NOT_EARLIER_CLIENT:
+    case CODEV_E_OBSERVER_READ_ONLY:
         return 403;
     case CODEV_E_NOT_FOUND:
     case CODEV_E_UNKNOWN_GROUP:
+    case CODEV_E_NO_NEXT_SESSION:
+    case CODEV_E_UNKNOWN_ACTION:
         return 404;
     case CODEV_E_METHOD_NOT_ALLOWED:
         return 405;
     case CODEV_E_SESSION_OPEN:
+    case CODEV_E_NO_SESSION:
+    case CODEV_E_ALREADY_DONE:
         return 409;
     case CODEV_E_TOO_LARGE:
         return 413;
     case CODEV_E_GROUP_FULL:
     case CODEV_E_TOO_MANY_GROUPS:
     case CODEV_E_TOO_MANY_SESSIONS:
+    case CODEV_E_TOO_MANY_PROPOSALS:
     case CODEV_E_RATE_LIMITED:
         return 429;
     case CODEV_E_INTERNAL:
         return 500;
+    case CODEV_E_STORE_UNAVAILABLE:
+        return 503;
     default:
         return 400;
     }
@@ -258,23 +272,62 @@ static void invite_rotate(struct hub_group *g, const char *auth,
     reply->group = g;
 }
 
-/* POST /api/groups/{id}/settings: the facilitator changes the retention. */
-static void settings_set(struct hub_group *g, const char *auth, json_t *in,
-                         struct http_api_reply *reply)
+/* POST /api/groups/{id}/display: the facilitator makes the group's display
+ * link (a read-only screen of the session), replacing any earlier one;
+ * DELETE revokes it. The token is in the answer, the only time it exists in
+ * clear, like an invite code. */
+static void display_set(struct hub_group *g, const char *auth, bool revoke,
+                        struct http_api_reply *reply)
 {
-    json_t *updated;
-    int rc = 0;
-    const char *retention;
+    char token[AUTH_SECRET_LEN + 1];
 
     if (!authorise_facilitator(g, auth, reply))
         return;
-    retention = get_string(in, "retention", &rc);
-    if (!rc)
-        rc = hub_group_retention_set(g, retention);
+    if (revoke) {
+        hub_display_revoke(g);
+        reply->body = json_pack("{s:b}", "display", false);
+    } else {
+        if (hub_display_rotate(g, token)) {
+            reply_error(reply, CODEV_E_INTERNAL);
+            return;
+        }
+        reply->body = json_pack("{s:s, s:s}", "group_id", g->id, "display_token", token);
+    }
+    reply->status = 200;
+    reply->effect = HTTP_API_EFFECT_DISPLAY;
+    reply->group = g;
+}
+
+/* POST /api/groups/{id}/settings: the facilitator changes the retention,
+ * the warning before a step's end (warn_before_s), or both. At least one
+ * is needed; both are checked before either is applied. */
+static void settings_set(struct hub_group *g, const char *auth, json_t *in,
+                         struct http_api_reply *reply)
+{
+    json_t *updated, *warn = json_object_get(in, "warn_before_s");
+    json_t *retention = json_object_get(in, "retention");
+    struct hub_group check;
+    int rc = 0;
+
+    if (!authorise_facilitator(g, auth, reply))
+        return;
+    if ((!retention || json_is_null(retention)) && (!warn || json_is_null(warn)))
+        rc = CODEV_E_MISSING_FIELD;
+    check = *g; /* a shallow copy to validate on: nothing of g changes yet */
+    if (!rc && retention && !json_is_null(retention))
+        rc = json_is_string(retention)
+                 ? hub_group_retention_set(&check, json_string_value(retention))
+                 : CODEV_E_BAD_FIELD;
+    if (!rc && warn && !json_is_null(warn))
+        rc = json_is_integer(warn)
+                 ? hub_group_warn_before_set(&check, json_integer_value(warn))
+                 : CODEV_E_BAD_FIELD;
     if (rc) {
         reply_error(reply, rc);
         return;
     }
+    g->retention = check.retention;
+    g->warn_before_s = check.warn_before_s;
     /* The same group object as the group_updated message carries. */
     updated = proto_group_updated_json(g);
     reply->status = 200;
@@ -380,6 +433,23 @@ static void history_get(const struct hub_group *g, struct store *store,
     store_history_free(h);
 }
 
+/* GET /api/groups/{id}/rotation (a member): who next, from the history of
+ * the closed sessions (JSON only). */
+static void rotation_get(const struct hub_group *g, struct store *store, int64_t now_ms,
+                         struct http_api_reply *reply)
+{
+    struct export_context ctx = {.group = g, .now_ms = now_ms};
+    struct store_history *h = NULL;
+
+    if (!store || store_history_read(store, g->id, &h)) {
+        reply_error(reply, CODEV_E_INTERNAL);
+        return;
+    }
+    reply->status = 200;
+    reply->body = export_rotation_json(h, &ctx);
+    store_history_free(h);
+}
+
 /* Whether room r (rebuilt from the store) is a session of g: member ids are
  * random UUIDs, so one member of the room in g settles it. */
 static bool room_of_group(const struct room *r, const struct hub_group *g)
@@ -442,16 +512,285 @@ static void group_delete(struct hub_group *g, const char *auth,
     reply->group = g;
 }
 
+/* ---- between sessions (hub_life.c; proto/README.md 1.1) ------------------- */
+
+/* Answers what the group keeps between sessions, as m sees it. */
+static void reply_between(struct http_api_reply *reply, const struct hub_group *g,
+                          const struct hub_member *m, int status)
+{
+    reply->status = status;
+    reply->body = proto_between_json(g, m->id);
+}
+
+/* A write between sessions was accepted: answer, and have it journaled. */
+static void reply_life(struct http_api_reply *reply, struct hub_group *g, int status,
+                       json_t *body)
+{
+    reply->status = status;
+    reply->body = body;
+    reply->effect = HTTP_API_EFFECT_LIFE;
+    reply->group = g;
+}
+
+/* POST /rota (facilitator): {"rota": [{"client", "facilitator"}]}, each a
+ * member id or null. */
+static void rota_set(struct hub_group *g, const struct hub_member *m, json_t *in,
+                     struct http_api_reply *reply)
+{
+    const char *clients[HUB_ROTA_MAX], *facilitators[HUB_ROTA_MAX];
+    json_t *rota = json_object_get(in, "rota"), *e;
+    size_t i;
+    int rc = 0;
+
+    if (!rota || json_is_null(rota))
+        rc = CODEV_E_MISSING_FIELD;
+    else if (!json_is_array(rota) || json_array_size(rota) > HUB_ROTA_MAX)
+        rc = CODEV_E_BAD_FIELD;
+    json_array_foreach(rc ? NULL : rota, i, e)
+    {
+        json_t *c = json_object_get(e, "client"), *f = json_object_get(e, "facilitator");
+        if (!json_is_object(e) || (c && !json_is_null(c) && !json_is_string(c)) ||
+            (f && !json_is_null(f) && !json_is_string(f))) {
+            rc = CODEV_E_BAD_FIELD;
+            break;
+        }
+        clients[i] = json_string_value(c);
+        facilitators[i] = json_string_value(f);
+    }
+    if (!rc)
+        rc = hub_rota_set(g, clients, facilitators, json_array_size(rota));
+    if (rc) {
+        reply_error(reply, rc);
+        return;
+    }
+    reply_life(reply, g, 200, proto_between_json(g, m->id));
+}
+
+/* POST /next-session (facilitator): {"date", "time", "duration_min",
+ * "link"?, "time_zone"?}. */
+static void next_set(struct hub_group *g, const struct hub_member *m, json_t *in,
+                     struct http_api_reply *reply)
+{
+    json_t *dur = json_object_get(in, "duration_min"),
+           *link = json_object_get(in, "link"), *tzj = json_object_get(in, "time_zone");
+    int rc = 0;
+    const char *date = get_string(in, "date", &rc), *time = get_string(in, "time", &rc);
+    const char *tz = json_is_string(tzj) ? json_string_value(tzj) : NULL;
+    const char *zone = tz ? tz : g->time_zone[0] ? g->time_zone : "UTC";
+    int64_t start_ms = 0;
+
+    if (!rc && (!dur || json_is_null(dur)))
+        rc = CODEV_E_MISSING_FIELD;
+    if (!rc && (!json_is_integer(dur) ||
+                (link && !json_is_null(link) && !json_is_string(link)) ||
+                (tzj && !json_is_null(tzj) && !tz)))
+        rc = CODEV_E_BAD_FIELD;
+    if (rc) {
+        reply_error(reply, rc);
+        return;
+    }
+    if (json_integer_value(dur) < HUB_NEXT_DURATION_MIN ||
+        json_integer_value(dur) > HUB_NEXT_DURATION_MAX ||
+        hub_next_check(date, time, (int)json_integer_value(dur),
+                       json_string_value(link))) {
+        reply_error_message(
+            reply, CODEV_E_BAD_FIELD,
+            "A next session needs a date YYYY-MM-DD, a time HH:MM, a "
+            "duration of 15 to 720 minutes and, if any, an http(s) link of "
+            "at most 500 characters.");
+        return;
+    }
+    if (!tz_name_ok(zone) ||
+        tz_local_to_utc(NULL, zone, atoi(date), atoi(date + 5), atoi(date + 8),
+                        atoi(time), atoi(time + 3), &start_ms)) {
+        reply_error_message(reply, CODEV_E_BAD_FIELD,
+                            "Unknown time zone: give an IANA name such as Europe/Paris.");
+        return;
+    }
+    rc = hub_next_set(g, date, time, (int)json_integer_value(dur),
+                      json_string_value(link), zone, start_ms);
+    if (rc) {
+        reply_error(reply, rc);
+        return;
+    }
+    reply_life(reply, g, 200, proto_between_json(g, m->id));
+}
+
+/* GET /next-session.ics (a member): the next session as iCalendar. */
+static void next_ics(const struct hub_group *g, int64_t now_ms,
+                     struct http_api_reply *reply)
+{
+    const struct hub_next *n = &g->next_session;
+    char uid[AUTH_UUID_LEN + 40];
+    struct ical_event ev;
+
+    if (!n->set) {
+        reply_error(reply, CODEV_E_NO_NEXT_SESSION);
+        return;
+    }
+    snprintf(uid, sizeof(uid), "%s-%u@codevd", g->id, n->slot);
+    ev = (struct ical_event){.uid = uid,
+                             .stamp_ms = now_ms,
+                             .start_ms = n->start_ms,
+                             .duration_min = n->duration_min,
+                             .sequence = n->sequence,
+                             .summary = g->name,
+                             .time_zone = g->time_zone[0] ? g->time_zone : "UTC",
+                             .url = n->link};
+    reply->text = ical_event_text(&ev, &reply->text_len);
+    if (!reply->text) {
+        reply_error(reply, CODEV_E_INTERNAL);
+        return;
+    }
+    reply->status = 200;
+    reply->content_type = "text/calendar; charset=utf-8";
+    reply->filename = "codev-next-session.ics";
+}
+
+/* Reads the optional string key of in into *out (NULL when absent or
+ * null); returns CODEV_E_BAD_FIELD for another type. */
+static int get_optional_string(json_t *in, const char *key, const char **out)
+{
+    json_t *v = json_object_get(in, key);
+
+    *out = json_is_string(v) ? json_string_value(v) : NULL;
+    return !v || json_is_null(v) || json_is_string(v) ? 0 : CODEV_E_BAD_FIELD;
+}
+
+/* POST /proposals (a member, not an observer): {"title", "text"?}. */
+static void proposal_add(struct hub_group *g, const struct hub_member *m, json_t *in,
+                         int64_t now_ms, struct http_api_reply *reply)
+{
+    char id[AUTH_UUID_LEN + 1];
+    const char *text;
+    int rc = 0;
+    const char *title = get_string(in, "title", &rc);
+
+    if (!rc)
+        rc = get_optional_string(in, "text", &text);
+    if (!rc && m->observer)
+        rc = CODEV_E_OBSERVER_READ_ONLY;
+    if (!rc)
+        rc = hub_proposal_add(g, m->id, title, text, now_ms, id);
+    if (rc) {
+        reply_error(reply, rc);
+        return;
+    }
+    reply_life(reply, g, 201, proto_proposal_json(g, hub_proposal_find(g, id)));
+}
+
+/* POST /proposals/{id} (its author): edit; DELETE: withdraw; POST
+ * /proposals/{id}/choose (its author or the facilitator, in an open session):
+ * brought to the topic step. */
+static void proposal_change(struct hub_group *g, const struct hub_member *m,
+                            const char *pid, int what, json_t *in, int64_t now_ms,
+                            struct http_api_reply *reply)
+{
+    struct hub_proposal *p = hub_proposal_find(g, pid);
+    const char *title = NULL, *text = NULL;
+    int rc = 0;
+
+    if (!p) {
+        reply_error_message(reply, CODEV_E_NOT_FOUND, "No such case proposal.");
+        return;
+    }
+    if (strcmp(p->author, m->id) != 0 && (what != 2 || !is_facilitator(g, m))) {
+        reply_error(reply, CODEV_E_NOT_AUTHOR);
+        return;
+    }
+    if (what == 0) { /* edit */
+        title = get_string(in, "title", &rc);
+        if (!rc)
+            rc = get_optional_string(in, "text", &text);
+        if (!rc)
+            rc = hub_proposal_edit(p, title, text, now_ms);
+        if (rc) {
+            reply_error(reply, rc);
+            return;
+        }
+        reply_life(reply, g, 200, proto_proposal_json(g, p));
+        return;
+    }
+    if (what == 1) { /* withdraw */
+        hub_proposal_remove(g, p);
+        reply_life(reply, g, 200, json_pack("{s:s}", "withdrawn", pid));
+        return;
+    }
+    if ((rc = hub_proposal_choose(g, p))) {
+        reply_error(reply, rc);
+        return;
+    }
+    reply_life(reply, g, 200, proto_proposal_json(g, p));
+}
+
+/* POST /draft (a member, not an observer): {"text"}; DELETE /draft. */
+static void draft_change(struct hub *hub, struct hub_group *g, const struct hub_member *m,
+                         bool del, json_t *in, int64_t now_ms,
+                         struct http_api_reply *reply)
+{
+    int rc = 0;
+    const char *text = del ? NULL : get_string(in, "text", &rc);
+
+    if (!rc && m->observer && !del)
+        rc = CODEV_E_OBSERVER_READ_ONLY;
+    if (!rc)
+        rc =
+            del ? hub_draft_remove(g, m->id) : hub_draft_set(hub, g, m->id, text, now_ms);
+    if (rc == CODEV_E_NOT_FOUND) {
+        reply_error_message(reply, rc, "You have no exposé draft.");
+        return;
+    }
+    if (rc) {
+        reply_error(reply, rc);
+        return;
+    }
+    reply_life(reply, g, 200, proto_between_json(g, m->id));
+}
+
+/* POST /debriefs (the earlier client): {"plan_id", "outcome", "comment"?}. */
+static void debrief_advance(struct hub *hub, struct hub_group *g,
+                            const struct hub_member *m, json_t *in,
+                            struct http_api_reply *reply)
+{
+    const char *comment;
+    int rc = 0, outcome;
+    const char *plan = get_string(in, "plan_id", &rc),
+               *oname = get_string(in, "outcome", &rc);
+
+    if (!rc)
+        rc = get_optional_string(in, "comment", &comment);
+    if (!rc && (outcome = room_outcome_from_name(oname)) < 0)
+        rc = CODEV_E_BAD_FIELD;
+    if (!rc)
+        rc = hub_debrief_advance(hub, g, m->id, plan, outcome, comment);
+    if (rc) {
+        reply_error(reply, rc);
+        return;
+    }
+    reply_life(reply, g, 200, proto_between_json(g, m->id));
+}
+
 enum route {
     ROUTE_NONE,
-    ROUTE_GROUP,    /* GET, DELETE /api/groups/{id} */
-    ROUTE_MEMBERS,  /* POST   /api/groups/{id}/members */
-    ROUTE_SESSIONS, /* POST   /api/groups/{id}/sessions */
-    ROUTE_SETTINGS, /* POST   /api/groups/{id}/settings */
-    ROUTE_INVITE,   /* POST   /api/groups/{id}/invite */
-    ROUTE_JOURNAL,  /* GET    /api/groups/{id}/journal */
-    ROUTE_HISTORY,  /* GET    /api/groups/{id}/history */
-    ROUTE_MINUTES   /* GET    /api/groups/{id}/sessions/{session_id}/minutes */
+    ROUTE_GROUP,     /* GET, DELETE /api/groups/{id} */
+    ROUTE_MEMBERS,   /* POST   /api/groups/{id}/members */
+    ROUTE_SESSIONS,  /* POST   /api/groups/{id}/sessions */
+    ROUTE_SETTINGS,  /* POST   /api/groups/{id}/settings */
+    ROUTE_INVITE,    /* POST   /api/groups/{id}/invite */
+    ROUTE_DISPLAY,   /* POST, DELETE /api/groups/{id}/display */
+    ROUTE_JOURNAL,   /* GET    /api/groups/{id}/journal */
+    ROUTE_HISTORY,   /* GET    /api/groups/{id}/history */
+    ROUTE_MINUTES,   /* GET    /api/groups/{id}/sessions/{session_id}/minutes */
+    ROUTE_ROTATION,  /* GET    /api/groups/{id}/rotation */
+    ROUTE_BETWEEN,   /* GET    /api/groups/{id}/between */
+    ROUTE_ROTA,      /* POST   /api/groups/{id}/rota */
+    ROUTE_NEXT,      /* POST, DELETE /api/groups/{id}/next-session */
+    ROUTE_NEXT_ICS,  /* GET    /api/groups/{id}/next-session.ics */
+    ROUTE_PROPOSALS, /* POST  /api/groups/{id}/proposals */
+    ROUTE_PROPOSAL,  /* POST, DELETE /api/groups/{id}/proposals/{proposal_id} */
+    ROUTE_CHOOSE,    /* POST   /api/groups/{id}/proposals/{proposal_id}/choose */
+    ROUTE_DRAFT,     /* POST, DELETE /api/groups/{id}/draft */
+    ROUTE_DEBRIEFS   /* POST   /api/groups/{id}/debriefs */
 };
 
 /* Whether s starts with a UUID in text form (8-4-4-4-12 hex digits). */
@@ -479,8 +818,17 @@ static enum route route_of(const char *rest, char sid[AUTH_UUID_LEN + 1])
                  {"/sessions", ROUTE_SESSIONS},
                  {"/settings", ROUTE_SETTINGS},
                  {"/invite", ROUTE_INVITE},
+                 {"/display", ROUTE_DISPLAY},
                  {"/journal", ROUTE_JOURNAL},
-                 {"/history", ROUTE_HISTORY}};
+                 {"/history", ROUTE_HISTORY},
+                 {"/rotation", ROUTE_ROTATION},
+                 {"/between", ROUTE_BETWEEN},
+                 {"/rota", ROUTE_ROTA},
+                 {"/next-session", ROUTE_NEXT},
+                 {"/next-session.ics", ROUTE_NEXT_ICS},
+                 {"/proposals", ROUTE_PROPOSALS},
+                 {"/draft", ROUTE_DRAFT},
+                 {"/debriefs", ROUTE_DEBRIEFS}};
 
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
         if (strcmp(rest, fixed[i].path) == 0)
@@ -490,6 +838,14 @@ static enum route route_of(const char *rest, char sid[AUTH_UUID_LEN + 1])
         memcpy(sid, rest + 10, AUTH_UUID_LEN);
         sid[AUTH_UUID_LEN] = '\0';
         return ROUTE_MINUTES;
+    }
+    if (strncmp(rest, "/proposals/", 11) == 0 && strlen(rest + 11) >= AUTH_UUID_LEN &&
+        is_uuid(rest + 11) &&
+        (rest[11 + AUTH_UUID_LEN] == '\0' ||
+         strcmp(rest + 11 + AUTH_UUID_LEN, "/choose") == 0)) {
+        memcpy(sid, rest + 11, AUTH_UUID_LEN);
+        sid[AUTH_UUID_LEN] = '\0';
+        return rest[11 + AUTH_UUID_LEN] ? ROUTE_CHOOSE : ROUTE_PROPOSAL;
     }
     return ROUTE_NONE;
 }
@@ -505,6 +861,7 @@ static const struct {
     {ROUTE_JOURNAL, HTTP_API_GET, HTTP_API_ROUTE_READS_DISK},
     {ROUTE_HISTORY, HTTP_API_GET, HTTP_API_ROUTE_READS_DISK},
     {ROUTE_MINUTES, HTTP_API_GET, HTTP_API_ROUTE_READS_DISK},
+    {ROUTE_ROTATION, HTTP_API_GET, HTTP_API_ROUTE_READS_DISK},
 };
 
 unsigned http_api_route_flags(enum http_api_method method, const char *path)
@@ -558,10 +915,107 @@ void http_api_job_run(const struct http_api_job *job, struct store *store,
         journal_get(job->group, store, job->member_id, job->fmt, job->now_ms, reply);
     else if (job->route == ROUTE_HISTORY)
         history_get(job->group, store, job->fmt, job->now_ms, reply);
+    else if (job->route == ROUTE_ROTATION)
+        rotation_get(job->group, store, job->now_ms, reply);
     else
         minutes_get(job->group, store, job->session_id, job->fmt, job->now_ms, reply);
     if (!reply->body && !reply->text)
         reply_error(reply, CODEV_E_INTERNAL);
+}
+
+/* The routes between sessions that need no disk: any member reads; the
+ * writes are checked by role, then charged to the caller's write budget. */
+static void life_route(struct hub *hub, struct hub_group *g,
+                       const struct http_api_gate *gate, enum route route,
+                       enum http_api_method method, const char *pid, const char *auth,
+                       const char *body, size_t len, int64_t now_ms,
+                       struct http_api_reply *reply)
+{
+    static const struct {
+        enum route route;
+        unsigned methods; /* 1 << enum http_api_method */
+        bool facilitator; /* the facilitator only */
+    } allowed[] = {
+        {ROUTE_BETWEEN, 1u << HTTP_API_GET, false},
+        {ROUTE_NEXT_ICS, 1u << HTTP_API_GET, false},
+        {ROUTE_ROTA, 1u << HTTP_API_POST, true},
+        {ROUTE_NEXT, 1u << HTTP_API_POST | 1u << HTTP_API_DELETE, true},
+        {ROUTE_PROPOSALS, 1u << HTTP_API_POST, false},
+        {ROUTE_PROPOSAL, 1u << HTTP_API_POST | 1u << HTTP_API_DELETE, false},
+        {ROUTE_CHOOSE, 1u << HTTP_API_POST, false},
+        {ROUTE_DRAFT, 1u << HTTP_API_POST | 1u << HTTP_API_DELETE, false},
+        {ROUTE_DEBRIEFS, 1u << HTTP_API_POST, false},
+    };
+    const struct hub_member *m;
+    json_t *in = NULL;
+    size_t i;
+    int code = 0;
+
+    for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
+        if (allowed[i].route == route)
+            break;
+    if (i == sizeof(allowed) / sizeof(allowed[0]) ||
+        !(allowed[i].methods & (1u << method))) {
+        reply_error(reply, CODEV_E_METHOD_NOT_ALLOWED);
+        return;
+    }
+    if (!(m = authorise(g, auth, &code, reply))) {
+        reply_error(reply, code);
+        return;
+    }
+    if (method == HTTP_API_GET) {
+        if (route == ROUTE_BETWEEN)
+            reply_between(reply, g, m, 200);
+        else
+            next_ics(g, now_ms, reply);
+        return;
+    }
+    if (allowed[i].facilitator && !is_facilitator(g, m)) {
+        reply_error(reply, CODEV_E_NOT_FACILITATOR);
+        return;
+    }
+    if (gate && gate->write_allowed &&
+        !gate->write_allowed(gate->arg, (struct hub_member *)m, &reply->retry_after_s)) {
+        reply_error(reply, CODEV_E_RATE_LIMITED);
+        return;
+    }
+    if (method == HTTP_API_POST && !(in = parse_body(body, len, &code))) {
+        reply_error(reply, code);
+        return;
+    }
+    switch (route) {
+    case ROUTE_ROTA:
+        rota_set(g, m, in, reply);
+        break;
+    case ROUTE_NEXT:
+        if (method == HTTP_API_DELETE) {
+            hub_next_clear(g);
+            reply_life(reply, g, 200, proto_between_json(g, m->id));
+        } else {
+            next_set(g, m, in, reply);
+        }
+        break;
+    case ROUTE_PROPOSALS:
+        proposal_add(g, m, in, now_ms, reply);
+        break;
+    case ROUTE_PROPOSAL:
+        proposal_change(g, m, pid, method == HTTP_API_DELETE ? 1 : 0, in, now_ms, reply);
+        break;
+    case ROUTE_CHOOSE:
+        proposal_change(g, m, pid, 2, in, now_ms, reply);
+        break;
+    case ROUTE_DRAFT:
+        draft_change(hub, g, m, method == HTTP_API_DELETE, in, now_ms, reply);
+        break;
+    default:
+        debrief_advance(hub, g, m, in, reply);
+        break;
+    }
+    json_decref(in);
+    if (!reply->body && !reply->text) {
+        reply->status = 500;
+        reply->body = http_api_error_json(CODEV_E_INTERNAL);
+    }
 }
 
 void http_api_handle(struct hub *hub, struct store *store,
@@ -585,10 +1039,16 @@ void http_api_handle(struct hub *hub, struct store *store,
     if (strcmp(path, "/api/health") == 0) {
         if (method != HTTP_API_GET)
             goto method;
-        reply->status = 200;
-        reply->body =
-            json_pack("{s:s, s:s, s:I}", "status", "ok", "version", CODEVD_VERSION,
-                      "connections", (json_int_t)(gate ? gate->connections : 0));
+        /* While the store fails, 503: a load balancer then sends the
+         * group's members elsewhere, or a person looks. */
+        reply->status = gate && gate->store_failing ? 503 : 200;
+        /* limits: what the front page's forms need before any group exists
+         * (the room's limits come with the welcome). */
+        reply->body = json_pack("{s:s, s:s, s:I, s:{s:I}}", "status",
+                                gate && gate->store_failing ? "store_unavailable" : "ok",
+                                "version", CODEVD_VERSION, "connections",
+                                (json_int_t)(gate ? gate->connections : 0), "limits",
+                                "name_max_chars", (json_int_t)hub->name_max_chars);
         return;
     }
     if (strcmp(path, "/api/groups") == 0) {
@@ -632,9 +1092,21 @@ void http_api_handle(struct hub *hub, struct store *store,
             settings_set(g, auth, in, reply);
         goto out;
     }
+    if (route == ROUTE_DISPLAY) {
+        if (method != HTTP_API_POST && method != HTTP_API_DELETE)
+            goto method;
+        if (method == HTTP_API_POST && !(in = parse_body(body, len, &code)))
+            goto error;
+        display_set(g, auth, method == HTTP_API_DELETE, reply);
+        goto out;
+    }
     if (route == ROUTE_GROUP && method == HTTP_API_DELETE) {
         group_delete(g, auth, reply);
         goto out;
+    }
+    if (route >= ROUTE_BETWEEN) {
+        life_route(hub, g, gate, route, method, sid, auth, body, len, now_ms, reply);
+        return;
     }
     /* The reads: any member's key, the facilitator's for the history. */
     if (method != HTTP_API_GET)
@@ -655,6 +1127,10 @@ void http_api_handle(struct hub *hub, struct store *store,
     }
     if ((code = query_format(query, &fmt)))
         goto error;
+    if (route == ROUTE_ROTATION && fmt != EXPORT_JSON) {
+        code = CODEV_E_BAD_FIELD;
+        goto error;
+    }
     /* The key is checked: only now may the request use an export budget. */
     if (gate && gate->export_allowed &&
         !gate->export_allowed(gate->arg, (struct hub_member *)m, &reply->retry_after_s)) {

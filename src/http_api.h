@@ -30,9 +30,14 @@ enum http_api_method { HTTP_API_GET, HTTP_API_POST, HTTP_API_DELETE, HTTP_API_OT
  */
 struct http_api_gate {
     bool (*export_allowed)(void *arg, struct hub_member *m, int *retry_after_s);
+    /* The same for the calls between sessions that write (proposals,
+     * drafts, rota, next session, debriefs in advance), asked once the key
+     * is checked; NULL allows every one. */
+    bool (*write_allowed)(void *arg, struct hub_member *m, int *retry_after_s);
     void *arg;
     bool offload;        /* answer exports with reply->job instead of running them */
     size_t connections;  /* accepted connections open now (GET /api/health) */
+    bool store_failing;  /* the store fails writes now (GET /api/health: 503) */
     const char *creator; /* the client's address key (rate_addr_prefix), borrowed;
                           * a group created by this call remembers it */
 };
@@ -48,6 +53,11 @@ enum http_api_effect {
     HTTP_API_EFFECT_OPENED,  /* a session was opened in it */
     HTTP_API_EFFECT_DELETED, /* its facilitator deleted it: the edge closes its
                               * sockets, deletes it from the store and the hub */
+    HTTP_API_EFFECT_DISPLAY, /* its display link was replaced or revoked: journal
+                              * it, close its display sockets, tell the others
+                              * with group_updated */
+    HTTP_API_EFFECT_LIFE,    /* what it keeps between sessions changed: journal it
+                              * with store_submit_life */
 };
 
 struct http_api_reply {
@@ -115,7 +125,8 @@ void http_api_handle(struct hub *hub, struct store *store,
 enum http_api_route_flag {
     HTTP_API_ROUTE_KEYLESS = 1,    /* called without a member key: create, join */
     HTTP_API_ROUTE_CREATES = 2,    /* creates a group: POST /api/groups */
-    HTTP_API_ROUTE_READS_DISK = 4, /* an export: journal, history, minutes */
+    HTTP_API_ROUTE_READS_DISK = 4, /* an export: journal, history, minutes,
+                                    * rotation */
 };
 
 /* The HTTP_API_ROUTE_* flags of the route that method and path name; 0 for

@@ -67,6 +67,7 @@ struct hub *hub_new(const struct config *cfg)
 
 static void hub_group_free(struct hub_group *g)
 {
+    hub_life_free(g);
     for (size_t i = 0; i < g->nmembers; i++)
         free(g->members[i].name);
     for (size_t i = 0; i < g->nplans; i++) {
@@ -278,6 +279,7 @@ int hub_group_create(struct hub *h, const char *creator, const char *name,
     auth_uuid_new(g->id);
     memcpy(g->language, language, 3);
     g->format = format;
+    g->warn_before_s = HUB_WARN_BEFORE_DEFAULT_S;
     auth_hash(invite, AUTH_SECRET_LEN, g->invite_hash);
     rc = hub_member_new(g, fname, member_id, key);
     if (rc < 0)
@@ -362,6 +364,41 @@ int hub_invite_rotate(struct hub_group *g, char invite[AUTH_SECRET_LEN + 1])
     return 0;
 }
 
+int hub_display_rotate(struct hub_group *g, char token[AUTH_SECRET_LEN + 1])
+{
+    if (auth_secret_new(token))
+        return CODEV_E_INTERNAL;
+    auth_hash(token, AUTH_SECRET_LEN, g->display_hash);
+    g->display_set = true;
+    return 0;
+}
+
+void hub_display_revoke(struct hub_group *g)
+{
+    memset(g->display_hash, 0, sizeof(g->display_hash));
+    g->display_set = false;
+}
+
+bool hub_display_auth(const struct hub_group *g, const char *token)
+{
+    uint8_t hash[AUTH_HASH_LEN];
+
+    if (!token || !auth_secret_wellformed(token))
+        return false;
+    auth_hash(token, AUTH_SECRET_LEN, hash);
+    return auth_hash_equal(hash, g->display_hash) && g->display_set;
+}
+
+void hub_display_load(struct hub_group *g, const uint8_t *hash)
+{
+    if (!hash) {
+        hub_display_revoke(g);
+        return;
+    }
+    memcpy(g->display_hash, hash, AUTH_HASH_LEN);
+    g->display_set = true;
+}
+
 const struct hub_member *hub_member_auth(const struct hub_group *g, const char *key)
 {
     uint8_t hash[AUTH_HASH_LEN];
@@ -421,7 +458,10 @@ int hub_session_open(struct hub *h, struct hub_group *g, int64_t now_ms)
     }
     g->opened_once = true;
     g->room_active_ms = now_ms;
-    return hub_session_attach(h, g, r);
+    if (hub_session_attach(h, g, r))
+        return CODEV_E_SESSION_OPEN; /* checked above: not reached */
+    hub_life_session_opened(g);
+    return 0;
 fail:
     room_free(r);
     return CODEV_E_INTERNAL;
@@ -440,7 +480,7 @@ static void hub_keep_plans(struct hub_group *g, const struct room *r)
         const struct room_consultation *k;
         struct hub_plan *p;
 
-        if (c->type != CARD_ACTION || c->removed || c->consultation < 0)
+        if (c->type != CARD_ACTION || c->removed || c->withdrawn || c->consultation < 0)
             continue;
         k = &r->consultations[c->consultation];
         if (k->client < 0)
@@ -541,8 +581,8 @@ static void hub_wipe(char **text)
  * Makes g's closed room its text-free version, in place (the same room, so
  * that pointers and member indexes held elsewhere stay valid): cards become
  * hidden placeholders (their ids stay taken), problems, contracts, acks,
- * refocus counts, hands and debriefs go, and the clock is reset, exactly as
- * hub_closed_room_new builds it at start-up.
+ * refocus counts, hands, debriefs and the floor balance go, and the clock is
+ * reset, exactly as hub_closed_room_new builds it at start-up.
  */
 static void hub_room_strip(struct hub_group *g)
 {
@@ -571,8 +611,11 @@ static void hub_room_strip(struct hub_group *g)
         hub_wipe(&r->debriefs[i].comment);
     }
     r->ndebriefs = 0;
-    for (size_t i = 0; i < r->nmembers; i++)
+    for (size_t i = 0; i < r->nmembers; i++) {
         r->members[i].hand = 0;
+        /* The balance is in the history (session_floor), not the closed room. */
+        memset(r->members[i].floor, 0, sizeof(r->members[i].floor));
+    }
     clock_init(&r->clock, 0, 0);
     r->version++; /* a view cached before the strip holds the text: never serve it */
 }
@@ -603,15 +646,27 @@ void hub_sync(struct hub *h, struct hub_group *g)
     for (size_t i = 0; i < r->ndebriefs; i++) {
         if (r->debriefs[i].outcome < 0)
             continue;
-        for (size_t j = 0; j < g->nplans; j++)
-            if (strcmp(g->plans[j].id, r->debriefs[i].id) == 0)
-                g->plans[j].debriefed = true;
+        for (size_t j = 0; j < g->nplans; j++) {
+            struct hub_plan *p = &g->plans[j];
+            if (strcmp(p->id, r->debriefs[i].id) != 0)
+                continue;
+            p->debriefed = true;
+            /* The room's debrief is the one kept now (with the plan, at the
+             * close): the copy posted in advance goes. */
+            if (p->pre_comment) {
+                memset(p->pre_comment, 0, strlen(p->pre_comment));
+                free(p->pre_comment);
+                p->pre_comment = NULL;
+            }
+            p->pre_debriefed = false;
+        }
     }
     if (r->step == STEP_CLOSED && g->room_counted) {
         g->room_counted = false;
         h->open_sessions--;
         hub_creator_count(h, g->creator, 0, -1);
         hub_keep_plans(g, r);
+        hub_life_session_closed(g);
         if (g->retention == HUB_RETENTION_PERSONAL)
             hub_room_strip(g);
     }
@@ -627,8 +682,10 @@ struct hub_group *hub_group_snapshot_new(const struct hub_group *g)
     memcpy(c->language, g->language, sizeof(c->language));
     memcpy(c->facilitator, g->facilitator, sizeof(c->facilitator));
     memcpy(c->creator, g->creator, sizeof(c->creator));
+    memcpy(c->round_last, g->round_last, sizeof(c->round_last));
     c->format = g->format;
     c->retention = g->retention;
+    c->warn_before_s = g->warn_before_s;
     c->name = strdup(g->name);
     if (!c->name || (g->nmembers && array_grow((void **)&c->members, &c->members_cap,
                                                g->nmembers, sizeof(*c->members))))
@@ -705,6 +762,14 @@ int hub_group_retention_set(struct hub_group *g, const char *name)
     return 0;
 }
 
+int hub_group_warn_before_set(struct hub_group *g, long long seconds)
+{
+    if (seconds < 0 || seconds > HUB_WARN_BEFORE_MAX_S)
+        return CODEV_E_BAD_FIELD;
+    g->warn_before_s = (int)seconds;
+    return 0;
+}
+
 int hub_group_insert(struct hub *h, const char *id, const char *name,
                      const char *language, int format, const char *facilitator,
                      const uint8_t invite_hash[AUTH_HASH_LEN],
@@ -735,6 +800,7 @@ int hub_group_insert(struct hub *h, const char *id, const char *name,
     memcpy(g->facilitator, facilitator, strlen(facilitator) + 1);
     memcpy(g->invite_hash, invite_hash, AUTH_HASH_LEN);
     g->retention = retention;
+    g->warn_before_s = HUB_WARN_BEFORE_DEFAULT_S; /* the store sets what was kept */
     snprintf(g->creator, sizeof(g->creator), "%s", creator ? creator : "");
     hub_creator_count(h, g->creator, 1, 0);
     b = util_fnv1a64(g->id) & (h->nbuckets - 1);
@@ -780,9 +846,11 @@ int hub_plan_insert(struct hub_group *g, const struct hub_plan *src)
     *p = *src;
     p->text = strdup(src->text);
     p->due = util_strdup_or_null(src->due);
-    if (!p->text || (src->due && !p->due)) {
+    p->pre_comment = util_strdup_or_null(src->pre_comment);
+    if (!p->text || (src->due && !p->due) || (src->pre_comment && !p->pre_comment)) {
         free(p->text);
         free(p->due);
+        free(p->pre_comment);
         return CODEV_E_INTERNAL;
     }
     g->nplans++;
@@ -804,10 +872,59 @@ int hub_session_attach(struct hub *h, struct hub_group *g, struct room *r)
     r->limits.rewrites_max = h->room_limits.rewrites_max;
     r->limits.journal_bytes_max = h->room_limits.journal_bytes_max;
     r->limits.member_share = h->room_limits.member_share;
+    /* The group's memory of its last round (a rebuilt room knows its own
+     * rounds; the group's is as recent or more). */
+    if (g->round_last[0])
+        room_round_seed_set(r, g->round_last);
     g->room = r;
     g->opened_once = true;
     g->room_counted = true;
     h->open_sessions++;
     hub_creator_count(h, g->creator, 0, 1);
+    return 0;
+}
+
+int hub_session_replace(struct hub *h, struct hub_group *g, struct room *r)
+{
+    char sid[ROOM_ID_LEN + 1] = "";
+    int rc;
+
+    if (g->room) {
+        memcpy(sid, g->room->session_id, sizeof(sid));
+        if (g->room_counted) {
+            g->room_counted = false;
+            h->open_sessions--;
+            hub_creator_count(h, g->creator, 0, -1);
+        }
+        room_free(g->room);
+        g->room = NULL;
+    }
+    /* Plans kept by a close that did not commit. */
+    for (size_t i = 0; sid[0] && i < g->nplans;) {
+        if (strcmp(g->plans[i].session, sid) != 0) {
+            i++;
+            continue;
+        }
+        free(g->plans[i].text);
+        free(g->plans[i].due);
+        memmove(&g->plans[i], &g->plans[i + 1], (g->nplans - i - 1) * sizeof(*g->plans));
+        g->nplans--;
+    }
+    if (!r)
+        return 0;
+    rc = hub_session_attach(h, g, r);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < r->nmembers; i++) {
+        struct hub_member *m = hub_member_mut(g, r->members[i].id);
+        if (m && m->removed && !r->members[i].removed)
+            m->removed = false;
+    }
+    /* Debriefs that did not commit: the plan waits for its debrief again. */
+    for (size_t i = 0; i < r->ndebriefs; i++)
+        for (size_t j = 0; r->debriefs[i].outcome < 0 && j < g->nplans; j++)
+            if (strcmp(g->plans[j].id, r->debriefs[i].id) == 0)
+                g->plans[j].debriefed = false;
+    hub_sync(h, g);
     return 0;
 }

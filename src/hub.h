@@ -40,6 +40,8 @@ struct hub_member {
     bool removed;               /* removed by the facilitator: key refused */
     int online;                 /* open connections (maintained by the edge) */
     struct rate_bucket exports; /* the member's export budget (the edge's) */
+    struct rate_bucket writes;  /* the member's budget for the calls between
+                                 * sessions that write (the edge's) */
 };
 
 /* An action plan item of a closed session, waiting for its client's debrief. */
@@ -51,12 +53,67 @@ struct hub_plan {
     bool debriefed;                  /* debriefed in a later session */
     char session[AUTH_UUID_LEN + 1]; /* the session it was written in, or "" */
     int consultation;                /* its consultation in that session, or -1 */
+    bool pre_debriefed;              /* debriefed in advance (hub_life.c), with: */
+    int pre_outcome;                 /* enum room_debrief_outcome */
+    char *pre_comment;               /* owned, or NULL */
 };
 
 /* What the store keeps of a session when it closes (DESIGN.md section 5). */
 enum hub_retention {
     HUB_RETENTION_PERSONAL, /* default: each person keeps what is theirs */
     HUB_RETENTION_KEEP      /* the group keeps full minutes */
+};
+
+/* ---- between sessions (hub_life.c) ---------------------------------------- */
+
+#define HUB_ROTA_MAX             12   /* rota entries: the next sessions' roles */
+#define HUB_PROPOSALS_MAX        24   /* case proposals a group holds */
+#define HUB_PROPOSALS_PER_MEMBER 3    /* ... of which one member's */
+#define HUB_PROPOSAL_TITLE_MAX   120  /* characters of a proposal's title */
+#define HUB_PROPOSAL_TEXT_MAX    1000 /* characters of its few lines */
+#define HUB_LINK_MAX             500  /* bytes of a video-call link */
+#define HUB_TZ_MAX               64   /* bytes of an IANA time zone name */
+#define HUB_NEXT_DURATION_MIN    15   /* minutes of a next session, at least */
+#define HUB_NEXT_DURATION_MAX    720  /* ... and at most */
+
+/* One rota entry: who is client and who facilitates at a coming session
+ * (member ids, or "" when left open). Entry 0 is the next session. */
+struct hub_rota_entry {
+    char client[AUTH_UUID_LEN + 1];
+    char facilitator[AUTH_UUID_LEN + 1];
+};
+
+/* The next session, as the facilitator set it. */
+struct hub_next {
+    bool set;
+    char date[11];     /* "YYYY-MM-DD", in the group's time zone */
+    char time[6];      /* "HH:MM" */
+    int duration_min;  /* HUB_NEXT_DURATION_MIN..MAX */
+    char *link;        /* owned: an http(s) URL, or NULL */
+    int64_t start_ms;  /* the same instant in UTC (tz.c) */
+    uint32_t slot;     /* which session slot: the iCalendar UID's; grows when a
+                        * session opens */
+    uint32_t sequence; /* the iCalendar SEQUENCE: grows with every change */
+};
+
+/* A case proposed for the next session by a member. */
+struct hub_proposal {
+    char id[AUTH_UUID_LEN + 1];
+    char author[AUTH_UUID_LEN + 1];
+    char *title; /* owned */
+    char *text;  /* owned, or NULL */
+    int64_t created_ms, updated_ms;
+    char during[AUTH_UUID_LEN + 1]; /* the session open when it was proposed, or "":
+                                     * it is for the session after that one */
+    char chosen[AUTH_UUID_LEN + 1]; /* the session it was brought to the topic in,
+                                     * or "" */
+};
+
+/* A member's exposé prepared in advance: theirs alone until published. */
+struct hub_draft {
+    char author[AUTH_UUID_LEN + 1];
+    char *text; /* owned */
+    int64_t updated_ms;
 };
 
 struct hub_group {
@@ -67,6 +124,8 @@ struct hub_group {
     char facilitator[AUTH_UUID_LEN + 1]; /* member id */
     uint8_t invite_hash[AUTH_HASH_LEN];
     enum hub_retention retention; /* HUB_RETENTION_PERSONAL unless set */
+    int warn_before_s; /* the page's warning before a step's time is up, in seconds;
+                          0: none (HUB_WARN_BEFORE_*) */
     struct hub_member *members;
     size_t nmembers, members_cap;
     struct hub_plan *plans;
@@ -80,7 +139,21 @@ struct hub_group {
     bool invite_rotated;    /* hub_sync replaced the invite: the edge saves the group */
     char creator[RATE_ADDR_LEN]; /* its creator's address key (rate_addr_prefix), or
                                   * "" (made before it was kept: counted nowhere) */
-    struct hub_group *next;      /* hash bucket chain */
+    bool display_set;            /* a display link exists (display_hash) */
+    uint8_t display_hash[AUTH_HASH_LEN]; /* SHA-256 of its token, like the invite's */
+    char round_last[AUTH_UUID_LEN + 1];  /* first member of the group's last round
+                                          * (tour de table), or "": where the next
+                                          * round starts, across sessions (room_floor.c) */
+    /* Between sessions (hub_life.c). */
+    char time_zone[HUB_TZ_MAX + 1]; /* IANA name, or "" (UTC) */
+    struct hub_rota_entry rota[HUB_ROTA_MAX];
+    size_t nrota;
+    struct hub_next next_session;
+    struct hub_proposal *proposals;
+    size_t nproposals, proposals_cap;
+    struct hub_draft *drafts;
+    size_t ndrafts, drafts_cap;
+    struct hub_group *next; /* hash bucket chain */
 };
 
 /* What the groups created from one address key use now (groups_per_ip,
@@ -154,6 +227,18 @@ int hub_member_join(struct hub *h, struct hub_group *g, const char *invite,
  * old code stops working at once). Returns 0, or CODEV_E_INTERNAL when the
  * random generator fails (the old code then stays). */
 int hub_invite_rotate(struct hub_group *g, char invite[AUTH_SECRET_LEN + 1]);
+
+/* The display link (a read-only screen of the session, proto/README.md 2.1):
+ * hub_display_rotate makes a new token, written to token (the only time it
+ * exists in clear; the old one stops working at once) and returns 0, or
+ * CODEV_E_INTERNAL when the random generator fails (nothing changes).
+ * hub_display_revoke forgets it. hub_display_auth says whether token opens
+ * g's display link (constant-time in the token; false without a link).
+ * hub_display_load sets the hash the store kept (NULL: no link). */
+int hub_display_rotate(struct hub_group *g, char token[AUTH_SECRET_LEN + 1]);
+void hub_display_revoke(struct hub_group *g);
+bool hub_display_auth(const struct hub_group *g, const char *token);
+void hub_display_load(struct hub_group *g, const uint8_t *hash);
 
 /* Returns the member whose key this is (borrowed; removed members too, the
  * caller checks ->removed), or NULL. Constant-time in the key. */
@@ -234,6 +319,16 @@ const struct room *hub_room_of(const struct hub_group *g, const char *member_id)
 struct hub_group *hub_group_snapshot_new(const struct hub_group *g);
 void hub_group_snapshot_free(struct hub_group *snap);
 
+/* The warning before a step's time is up (group setting warn_before_s):
+ * by default one minute, 0 for none, at most ten minutes. */
+#define HUB_WARN_BEFORE_DEFAULT_S 60
+#define HUB_WARN_BEFORE_MAX_S     600
+
+/* Sets the group's warn_before_s. Returns 0, or CODEV_E_BAD_FIELD outside
+ * [0, HUB_WARN_BEFORE_MAX_S] (the group is unchanged). Who may change it
+ * (the facilitator) is the caller's check. */
+int hub_group_warn_before_set(struct hub_group *g, long long seconds);
+
 /* Wire names of the retention settings: "personal", "keep" (static strings;
  * NULL out of range), and the reverse look-up (-1 when unknown). */
 const char *hub_retention_name(int retention);
@@ -283,10 +378,122 @@ int hub_plan_insert(struct hub_group *g, const struct hub_plan *p);
  * CODEV_E_SESSION_OPEN (g already has an open room). */
 int hub_session_attach(struct hub *h, struct hub_group *g, struct room *r);
 
+/*
+ * Undoes what the loop did in memory beyond the store (a failed write's
+ * rollback): frees g's room and uncounts it if it was counted, drops the
+ * action plans its close kept (they are kept again when the close
+ * commits), and when r is not NULL attaches it as hub_session_attach does
+ * (taking ownership), then syncs the group from it. A member whose removal
+ * did not commit is a member again. Returns 0 or hub_session_attach's
+ * error.
+ */
+int hub_session_replace(struct hub *h, struct hub_group *g, struct room *r);
+
 /* Validates and trims a display or group name into out (capacity cap
  * bytes). Returns 0 or CODEV_E_BAD_FIELD: empty, too long, or holding a
  * control character (C0, DEL, C1) or an invisible or direction-changing
  * one (U+061C, U+200B-200F, U+2028-202E, U+2060-2069, U+FEFF). */
 int hub_name_clean(const struct hub *h, const char *in, char *out, size_t cap);
+
+/* ---- between sessions (hub_life.c) -------------------------------------------
+ *
+ * What the group keeps between its sessions: a rota, the next session's
+ * date, case proposals, private exposé drafts and debriefs posted in
+ * advance. Pure (no I/O, no clock: now_ms is passed). Who may call each
+ * (facilitator, author, earlier client) is the caller's check unless said.
+ * Texts are validated here: trimmed of nothing, non-blank, within their
+ * limits in code points (JSON strings are valid UTF-8 already).
+ */
+
+/* Whether g has a session open now (not closed). */
+bool hub_session_is_open(const struct hub_group *g);
+
+/* Replaces the rota with n entries (n <= HUB_ROTA_MAX). Each id is a
+ * current member's, or "" or NULL (left open). Errors: CODEV_E_BAD_FIELD
+ * (too many), CODEV_E_UNKNOWN_MEMBER; the rota is then unchanged. */
+int hub_rota_set(struct hub_group *g, const char *const *clients,
+                 const char *const *facilitators, size_t n);
+
+/* Checks a next session's fields: date "YYYY-MM-DD" (a real day, years
+ * 2000..2999), time "HH:MM", duration in minutes, link NULL or an http(s)
+ * URL of at most HUB_LINK_MAX bytes with no space or control character.
+ * Returns 0 or CODEV_E_BAD_FIELD. */
+int hub_next_check(const char *date, const char *time, int duration_min,
+                   const char *link);
+
+/* Sets the next session (after hub_next_check) with its UTC instant
+ * start_ms (tz.c) and, when tz is not NULL, the group's time zone (a name
+ * tz.c accepted). Grows its sequence. Returns 0 or CODEV_E_INTERNAL. */
+int hub_next_set(struct hub_group *g, const char *date, const char *time,
+                 int duration_min, const char *link, const char *tz, int64_t start_ms);
+
+/* Clears the next session (the slot stays, the sequence grows). */
+void hub_next_clear(struct hub_group *g);
+
+/* Adds a case proposal by author (a current member) at now_ms, writing
+ * its new id to id. Errors: CODEV_E_TEXT_EMPTY (blank title),
+ * CODEV_E_TEXT_TOO_LONG, CODEV_E_TOO_MANY_PROPOSALS (HUB_PROPOSALS_MAX in the
+ * group or HUB_PROPOSALS_PER_MEMBER of the author's), CODEV_E_INTERNAL. */
+int hub_proposal_add(struct hub_group *g, const char *author, const char *title,
+                     const char *text, int64_t now_ms, char id[AUTH_UUID_LEN + 1]);
+
+/* Returns the proposal with this id (borrowed), or NULL. */
+struct hub_proposal *hub_proposal_find(struct hub_group *g, const char *id);
+
+/* Edits p (its author's check is the caller's): title and text as for
+ * hub_proposal_add. Errors as there; p is then unchanged. */
+int hub_proposal_edit(struct hub_proposal *p, const char *title, const char *text,
+                      int64_t now_ms);
+
+/* Withdraws p (its text is wiped before it is freed). */
+void hub_proposal_remove(struct hub_group *g, struct hub_proposal *p);
+
+/* Marks p as brought to the topic step of the open session. Errors:
+ * CODEV_E_NO_SESSION (none open), CODEV_E_ALREADY_DONE (already chosen in
+ * it). */
+int hub_proposal_choose(struct hub_group *g, struct hub_proposal *p);
+
+/* Sets author's exposé draft (at most long_text_max_chars code points).
+ * Errors: CODEV_E_TEXT_EMPTY, CODEV_E_TEXT_TOO_LONG, CODEV_E_INTERNAL. */
+int hub_draft_set(struct hub *h, struct hub_group *g, const char *author,
+                  const char *text, int64_t now_ms);
+
+/* Returns author's draft (borrowed), or NULL. */
+const struct hub_draft *hub_draft_find(const struct hub_group *g, const char *author);
+
+/* Deletes author's draft (wiped). Returns 0, or CODEV_E_NOT_FOUND. */
+int hub_draft_remove(struct hub_group *g, const char *author);
+
+/* The earlier client member debriefs plan item plan_id in advance: outcome
+ * (enum room_debrief_outcome) and an optional comment (text_max_chars),
+ * replacing an earlier one. Errors: CODEV_E_UNKNOWN_ACTION (no such item
+ * waiting for a debrief), CODEV_E_NOT_EARLIER_CLIENT, CODEV_E_BAD_FIELD,
+ * CODEV_E_TEXT_TOO_LONG, CODEV_E_SESSION_OPEN (a session is open: debrief
+ * it there), CODEV_E_INTERNAL. */
+int hub_debrief_advance(struct hub *h, struct hub_group *g, const char *member,
+                        const char *plan_id, int outcome, const char *comment);
+
+/* hub_session_open calls it: the next session took place (cleared, the
+ * slot grows). */
+void hub_life_session_opened(struct hub_group *g);
+
+/* hub_sync calls it once when g's room closed: the first rota entry is
+ * used; the proposals brought to its topic step go, and under retention
+ * "personal" so do every other proposal made before it opened; the drafts
+ * of its clients go (their exposé is in their case now). */
+void hub_life_session_closed(struct hub_group *g);
+
+/* Loading (store_load): appends a proposal or a draft as stored. Returns 0
+ * or CODEV_E_INTERNAL. */
+int hub_proposal_insert(struct hub_group *g, const struct hub_proposal *p);
+int hub_draft_insert(struct hub_group *g, const struct hub_draft *d);
+
+/* Frees what g holds between sessions (hub_group_free). */
+void hub_life_free(struct hub_group *g);
+
+/* Copies src's state between sessions into dst (zeroed), for the store's
+ * records. Returns 0 or CODEV_E_INTERNAL (dst then holds what was copied:
+ * free it with hub_life_free). */
+int hub_life_copy(struct hub_group *dst, const struct hub_group *src);
 
 #endif

@@ -103,7 +103,11 @@ enum label_lang { LABEL_FR, LABEL_EN, LABEL_LANG_COUNT };
     X(L_FLAGGED, "export.flagged", "conseil déguisé", "advice in disguise")                                        \
     X(L_REFORMULATIONS, "contract.reformulations", "Reformulations", "Reformulations")                             \
     X(L_LEARNINGS, "export.learnings", "Apprentissages", "Learnings")                                              \
-    X(L_TOTAL, "export.total", "Total", "Total")
+    X(L_TOTAL, "export.total", "Total", "Total")                                                                   \
+    X(L_BALANCE, "export.balance", "Équilibre de la parole", "Speaking balance")                                   \
+    X(L_FLOOR_TIME, "export.floor_time", "Temps de parole", "Speaking time")                                       \
+    X(L_TURNS, "export.turns", "Tours", "Turns")                                                                   \
+    X(L_PASSES, "export.passes", "Passés", "Passes")
 
 enum label {
 #define LABEL_ENUM(name, key, fr, en) name,

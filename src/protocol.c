@@ -23,7 +23,8 @@ enum proto_ftype {
     FT_BOOL,
     FT_KIND,
     FT_DIMENSION,
-    FT_OUTCOME
+    FT_OUTCOME,
+    FT_MODE
 };
 
 static const struct {
@@ -37,7 +38,7 @@ static const struct {
     {FLD_KIND, "kind", FT_KIND},          {FLD_DIMENSION, "dimension", FT_DIMENSION},
     {FLD_OUTCOME, "outcome", FT_OUTCOME}, {FLD_FLAGGED, "flagged", FT_BOOL},
     {FLD_MARKED, "marked", FT_BOOL},      {FLD_OBSERVER, "observer", FT_BOOL},
-    {FLD_FORCE, "force", FT_BOOL},
+    {FLD_FORCE, "force", FT_BOOL},        {FLD_MODE, "mode", FT_MODE},
 };
 
 static const struct {
@@ -141,10 +142,12 @@ static int proto_get_field(json_t *root, unsigned flag, bool required,
     case FT_KIND:
     case FT_DIMENSION:
     case FT_OUTCOME:
+    case FT_MODE:
         if (!json_is_string(v))
             return proto_fail(err, CODEV_E_BAD_FIELD, name, "must be a string");
         x = type == FT_KIND        ? room_kind_from_name(json_string_value(v))
             : type == FT_DIMENSION ? room_dimension_from_name(json_string_value(v))
+            : type == FT_MODE      ? room_round_mode_from_name(json_string_value(v))
                                    : room_outcome_from_name(json_string_value(v));
         if (x < 0)
             return proto_fail(err, CODEV_E_BAD_FIELD, name, "unknown value");
@@ -159,15 +162,21 @@ static int proto_decode_hello(json_t *root, struct proto_msg *msg,
 {
     json_t *g = json_object_get(root, "group_id");
     json_t *k = json_object_get(root, "member_key");
+    json_t *d = json_object_get(root, "display_token");
     json_t *s = json_object_get(root, "last_seq");
 
     if (!g)
         return proto_fail(err, CODEV_E_MISSING_FIELD, "group_id", NULL);
     if (!json_is_string(g))
         return proto_fail(err, CODEV_E_BAD_FIELD, "group_id", "must be a string");
-    if (!k)
+    if (d && k)
+        return proto_fail(err, CODEV_E_BAD_FIELD, "display_token",
+                          "a display has no member_key");
+    if (d && !json_is_string(d))
+        return proto_fail(err, CODEV_E_BAD_FIELD, "display_token", "must be a string");
+    if (!k && !d)
         return proto_fail(err, CODEV_E_MISSING_FIELD, "member_key", NULL);
-    if (!json_is_string(k))
+    if (k && !json_is_string(k))
         return proto_fail(err, CODEV_E_BAD_FIELD, "member_key", "must be a string");
     msg->last_seq = -1;
     if (s && !json_is_null(s)) {
@@ -181,7 +190,8 @@ static int proto_decode_hello(json_t *root, struct proto_msg *msg,
         return proto_fail(err, CODEV_E_BAD_FIELD, "group_id", "must be a UUID");
     msg->kind = PROTO_HELLO;
     msg->group_id = json_string_value(g);
-    msg->member_key = json_string_value(k);
+    msg->member_key = k ? json_string_value(k) : NULL;
+    msg->display_token = d ? json_string_value(d) : NULL;
     return 0;
 }
 
@@ -227,7 +237,8 @@ int proto_decode(const char *buf, size_t len, const struct proto_limits *lim,
         return 0;
     }
     t = room_cmd_from_name(tname);
-    if (t < 0 && strcmp(tname, "session_open") != 0) {
+    if (t < 0 && strcmp(tname, "session_open") != 0 &&
+        strcmp(tname, "facilitator_accept") != 0) {
         rc = proto_fail(err, CODEV_E_UNKNOWN_TYPE, "type", NULL);
         goto fail;
     }
@@ -242,7 +253,8 @@ int proto_decode(const char *buf, size_t len, const struct proto_limits *lim,
     }
     msg->id = json_string_value(id);
     if (t < 0) {
-        msg->kind = PROTO_SESSION_OPEN;
+        msg->kind = strcmp(tname, "session_open") == 0 ? PROTO_SESSION_OPEN
+                                                       : PROTO_FACILITATOR_ACCEPT;
         msg->root = root;
         return 0;
     }
@@ -343,10 +355,22 @@ static json_t *proto_member_json(const struct room *r, int idx)
                      "online", m->online > 0);
 }
 
+/* The advice verdict's cues: [] or [{"cue", "lang"}]. */
+static json_t *proto_cues_json(const char *cue, const char *lang)
+{
+    json_t *a = json_array();
+
+    if (a && cue)
+        json_array_append_new(
+            a, json_pack("{s:s, s:s}", "cue", cue, "lang", lang ? lang : ""));
+    return a;
+}
+
 /* viewer: the member the card is encoded for, or -1 for a shared encoding
- * (then the client's private "marked" flag reads false). */
+ * (then the client's private "marked" flag reads false). advice: add a
+ * question's advice verdict (the caller checked room_card_advice_visible). */
 static json_t *proto_card_json(const struct room *r, const struct room_card *c,
-                               int viewer)
+                               int viewer, bool advice)
 {
     json_t *j = json_pack(
         "{s:I, s:s, s:s, s:o, s:s, s:I, s:s}", "id", (json_int_t)c->id, "type",
@@ -356,6 +380,12 @@ static json_t *proto_card_json(const struct room *r, const struct room_card *c,
 
     if (!j)
         return NULL;
+    /* Present only when true: a card its author corrected, or withdrew
+     * (then its text is "" and its answer or due date null). */
+    if (c->edits)
+        json_object_set_new(j, "edited", json_true());
+    if (c->withdrawn)
+        json_object_set_new(j, "withdrawn", json_true());
     switch (c->type) {
     case CARD_CONTRIBUTION:
         /* Always there (a new card is unmarked, the same for everyone);
@@ -371,6 +401,15 @@ static json_t *proto_card_json(const struct room *r, const struct room_card *c,
     case CARD_QUESTION:
         json_object_set_new(j, "answer", proto_json_string_or_null(c->answer));
         json_object_set_new(j, "flagged", json_boolean(c->flagged));
+        if (advice) {
+            json_object_set_new(j, "advice_like", json_boolean(c->advice_like));
+            json_object_set_new(j, "advice_cues",
+                                proto_cues_json(c->advice_cue, c->advice_lang));
+        }
+        break;
+    case CARD_NOTE:
+        if (c->parked)
+            json_object_set_new(j, "parked", json_true());
         break;
     case CARD_ACTION:
         json_object_set_new(j, "due", proto_json_string_or_null(c->due));
@@ -400,8 +439,10 @@ static json_t *proto_consultation_json(const struct room *r, int index, int view
                   proto_json_string_or_null(k->problem), "contract",
                   proto_json_string_or_null(k->contract), "acks", acks, "step_used_ms",
                   used);
-    if (j && viewer >= 0 && (viewer == k->client || viewer == r->facilitator))
+    if (j && viewer >= 0 && (viewer == k->client || viewer == r->facilitator)) {
         json_object_set_new(j, "recadrages", json_integer(k->recadrages));
+        json_object_set_new(j, "recadrages_seen", json_integer(k->recadrages_seen));
+    }
     return j;
 }
 
@@ -428,6 +469,83 @@ static json_t *proto_hands_json(const struct room *r)
     return a;
 }
 
+/* {"member_id", "since_ms"} of whoever has the floor, or null. */
+static json_t *proto_floor_json(const struct room *r)
+{
+    if (r->floor_member < 0)
+        return json_null();
+    return json_pack("{s:o, s:I}", "member_id", member_id_or_null(r, r->floor_member),
+                     "since_ms", (json_int_t)r->floor_since_ms);
+}
+
+/* The round of the current step (running, or over and kept until the step
+ * changes), or null. */
+static json_t *proto_round_json(const struct room *r)
+{
+    const struct room_round *rd = &r->round;
+    json_t *order = json_array();
+
+    if (rd->n == 0) {
+        json_decref(order);
+        return json_null();
+    }
+    for (unsigned i = 0; order && i < rd->n; i++)
+        json_array_append_new(order,
+                              json_pack("{s:o, s:s}", "member_id",
+                                        member_id_or_null(r, rd->order[i]), "status",
+                                        room_turn_status_name(rd->status[i])));
+    return json_pack("{s:b, s:s, s:s, s:o, s:I, s:i, s:o}", "active", rd->active, "step",
+                     step_name(rd->step), "mode", room_round_mode_name(rd->mode),
+                     "turn_ms", rd->turn_ms ? json_integer(rd->turn_ms) : json_null(),
+                     "started_ms", (json_int_t)rd->started_ms, "position", (int)rd->pos,
+                     "order", order);
+}
+
+/* {"ms", "turns", "passes"} */
+static json_t *proto_tally_json(const struct room_floor_tally *t)
+{
+    return json_pack("{s:I, s:I, s:I}", "ms", (json_int_t)t->ms, "turns",
+                     (json_int_t)t->turns, "passes", (json_int_t)t->passes);
+}
+
+/* One member's balance: the session's totals and each step where they
+ * held the floor (the floor they hold now is not in it: add the time
+ * since floor.since_ms). */
+static json_t *proto_balance_entry_json(const struct room *r, int m)
+{
+    struct room_floor_tally total = {0};
+    json_t *steps = json_object();
+
+    for (int k = 0; steps && k < STEP_COUNT; k++) {
+        const struct room_floor_tally *t = &r->members[m].floor[k];
+        if (!t->ms && !t->turns && !t->passes)
+            continue;
+        total.ms += t->ms;
+        total.turns += t->turns;
+        total.passes += t->passes;
+        json_object_set_new(steps, step_name(k), proto_tally_json(t));
+    }
+    return json_pack("{s:s, s:I, s:I, s:I, s:o}", "member_id", r->members[m].id, "ms",
+                     (json_int_t)total.ms, "turns", (json_int_t)total.turns, "passes",
+                     (json_int_t)total.passes, "steps", steps);
+}
+
+/* The balance of every member who has held the floor this session. */
+static json_t *proto_balance_json(const struct room *r)
+{
+    json_t *a = json_array();
+
+    for (size_t i = 0; a && i < r->nmembers; i++) {
+        bool any = false;
+        for (int k = 0; k < STEP_COUNT; k++)
+            any |= r->members[i].floor[k].ms || r->members[i].floor[k].turns ||
+                   r->members[i].floor[k].passes;
+        if (any)
+            json_array_append_new(a, proto_balance_entry_json(r, (int)i));
+    }
+    return a;
+}
+
 /* The snapshot as member sees it; with the clock only when with_clock (the
  * clock changes with time, not with the room's version). */
 static json_t *proto_room_build(const struct room *r, int member, int64_t now_ms,
@@ -447,7 +565,9 @@ static json_t *proto_room_build(const struct room *r, int member, int64_t now_ms
         json_array_append_new(consultations, proto_consultation_json(r, (int)i, member));
     for (size_t i = 0; i < r->ncards; i++)
         if (!r->cards[i].removed && room_card_visible(r, &r->cards[i], member))
-            json_array_append_new(cards, proto_card_json(r, &r->cards[i], member));
+            json_array_append_new(cards, proto_card_json(r, &r->cards[i], member,
+                                                         room_card_advice_visible(
+                                                             r, &r->cards[i], member)));
     for (size_t i = 0; i < r->ndebriefs; i++)
         json_array_append_new(debriefs, proto_debrief_json(r, (int)i));
     j = json_pack("{s:s, s:I, s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
@@ -458,6 +578,15 @@ static json_t *proto_room_build(const struct room *r, int member, int64_t now_ms
                   current >= 0 ? json_integer(current) : json_null(), "consultations",
                   consultations, "cards", cards, "hands", proto_hands_json(r), "debriefs",
                   debriefs);
+    if (j) {
+        json_object_set_new(j, "cofacilitator", member_id_or_null(r, r->cofacilitator));
+        json_object_set_new(j, "facilitator_away",
+                            member_id_or_null(r, r->facilitator_away));
+        json_object_set_new(j, "floor", proto_floor_json(r));
+        json_object_set_new(j, "round", proto_round_json(r));
+    }
+    if (j && member >= 0 && member == r->facilitator)
+        json_object_set_new(j, "balance", proto_balance_json(r));
     if (j && with_clock)
         json_object_set_new(j, "clock", proto_clock_json(r, now_ms));
     return j;
@@ -486,16 +615,18 @@ int proto_room_view_of(const struct room *r, int member)
         if (r->consultations[i].client == member)
             return member;
     for (size_t i = 0; i < r->ncards; i++)
-        if (r->cards[i].type == CARD_NOTE && r->cards[i].author == member)
+        if ((r->cards[i].type == CARD_NOTE || r->cards[i].type == CARD_QUESTION) &&
+            r->cards[i].author == member)
             return member;
     return -1;
 }
 
 static json_t *proto_group_info_json(const struct hub_group *g)
 {
-    return json_pack("{s:s, s:s, s:s, s:i, s:s}", "id", g->id, "name", g->name,
+    return json_pack("{s:s, s:s, s:s, s:i, s:s, s:i, s:b}", "id", g->id, "name", g->name,
                      "language", g->language, "format", g->format, "retention",
-                     hub_retention_name(g->retention));
+                     hub_retention_name(g->retention), "warn_before_s", g->warn_before_s,
+                     "display", g->display_set);
 }
 
 static const char *proto_group_role(const struct hub_group *g, const struct hub_member *m)
@@ -597,8 +728,22 @@ json_t *proto_welcome_head_json(const struct hub *h, const struct hub_group *g,
                                                     : json_null());
 }
 
-json_t *proto_event_json(const struct room *r, const struct room_event *ev,
-                         int64_t now_ms)
+/* The wire name of an enum room_handover_reason ("manual" out of range). */
+static const char *proto_handover_reason(int reason)
+{
+    static const char *const names[HANDOVER_REASON_COUNT] = {
+        [HANDOVER_MANUAL] = "manual",
+        [HANDOVER_AUTO] = "auto",
+        [HANDOVER_OFFER] = "offer",
+        [HANDOVER_RECLAIM] = "reclaim",
+    };
+
+    return reason >= 0 && reason < HANDOVER_REASON_COUNT ? names[reason] : "manual";
+}
+
+/* One event; advice: with the advice verdict of its question card. */
+static json_t *proto_event_build(const struct room *r, const struct room_event *ev,
+                                 int64_t now_ms, bool advice)
 {
     json_t *j = json_pack("{s:s, s:I, s:I}", "type", room_event_name(ev->type), "seq",
                           (json_int_t)ev->seq, "at_ms", (json_int_t)ev->at_ms);
@@ -627,7 +772,13 @@ json_t *proto_event_json(const struct room *r, const struct room_event *ev,
         json_object_set_new(j, "member_id", member_id_or_null(r, ev->member));
         break;
     case EV_FACILITATOR:
+        json_object_set_new(j, "member_id", member_id_or_null(r, ev->member));
+        json_object_set_new(j, "reason", json_string(proto_handover_reason(ev->index)));
+        json_object_set_new(j, "facilitator_away",
+                            member_id_or_null(r, r->facilitator_away));
+        break;
     case EV_MEMBER_REMOVED:
+    case EV_COFACILITATOR:
         json_object_set_new(j, "member_id", member_id_or_null(r, ev->member));
         break;
     case EV_ROLE:
@@ -636,7 +787,7 @@ json_t *proto_event_json(const struct room *r, const struct room_event *ev,
     case EV_CARD_ADDED:
     case EV_CARD_UPDATED:
         if (c)
-            json_object_set_new(j, "card", proto_card_json(r, c, -1));
+            json_object_set_new(j, "card", proto_card_json(r, c, -1, advice));
         break;
     case EV_CARD_REMOVED:
         json_object_set_new(j, "card_id", json_integer(ev->card));
@@ -663,11 +814,23 @@ json_t *proto_event_json(const struct room *r, const struct room_event *ev,
         json_object_set_new(j, "count",
                             json_integer(r->consultations[ev->index].recadrages));
         break;
+    case EV_RECADRAGE_ACK:
+        json_object_set_new(j, "consultation", json_integer(ev->index));
+        json_object_set_new(j, "count",
+                            json_integer(r->consultations[ev->index].recadrages_seen));
+        break;
     case EV_HANDS:
         json_object_set_new(j, "hands", proto_hands_json(r));
         break;
     case EV_DEBRIEF:
         json_object_set_new(j, "debrief", proto_debrief_json(r, ev->index));
+        break;
+    case EV_FLOOR:
+        json_object_set_new(j, "floor", proto_floor_json(r));
+        json_object_set_new(j, "round", proto_round_json(r));
+        break;
+    case EV_BALANCE:
+        json_object_set_new(j, "balance", proto_balance_entry_json(r, ev->member));
         break;
     case EV_CLOSED:
     case EV_TYPE_COUNT:
@@ -677,10 +840,70 @@ json_t *proto_event_json(const struct room *r, const struct room_event *ev,
     return j;
 }
 
+json_t *proto_event_json(const struct room *r, const struct room_event *ev,
+                         int64_t now_ms)
+{
+    return proto_event_build(r, ev, now_ms, false);
+}
+
+json_t *proto_event_advice_json(const struct room *r, const struct room_event *ev,
+                                int64_t now_ms)
+{
+    const struct room_card *c = ev->card ? room_card_get(r, ev->card) : NULL;
+
+    if (!c || c->type != CARD_QUESTION ||
+        (ev->type != EV_CARD_ADDED && ev->type != EV_CARD_UPDATED))
+        return NULL;
+    return proto_event_build(r, ev, now_ms, true);
+}
+
+json_t *proto_check_ack_json(const char *id, const struct advice_result *res)
+{
+    return json_pack("{s:s, s:s, s:b, s:o}", "type", "ack", "id", id, "advice_like",
+                     res->advice_like, "cues", proto_cues_json(res->cue, res->lang));
+}
+
+/* The floor as of now_ms for a tick: who, since when, for how long, and
+ * with a turn budget the remaining turn time (negative once over). */
+static json_t *proto_floor_now_json(const struct room *r, int64_t now_ms)
+{
+    json_t *j;
+
+    if (r->floor_member < 0)
+        return json_null();
+    j = json_pack("{s:o, s:I, s:I}", "member_id", member_id_or_null(r, r->floor_member),
+                  "since_ms", (json_int_t)r->floor_since_ms, "elapsed_ms",
+                  (json_int_t)(now_ms - r->floor_since_ms));
+    if (j && r->round.active && r->round.turn_ms > 0) {
+        json_object_set_new(j, "turn_ms", json_integer(r->round.turn_ms));
+        json_object_set_new(
+            j, "remaining_ms",
+            json_integer(r->round.turn_ms - (now_ms - r->floor_since_ms)));
+    }
+    return j;
+}
+
 json_t *proto_tick_json(const struct room *r, int64_t now_ms)
 {
-    return json_pack("{s:s, s:I, s:o}", "type", "tick", "server_ms", (json_int_t)now_ms,
-                     "clock", proto_clock_json(r, now_ms));
+    return json_pack("{s:s, s:I, s:o, s:o}", "type", "tick", "server_ms",
+                     (json_int_t)now_ms, "clock", proto_clock_json(r, now_ms), "floor",
+                     proto_floor_now_json(r, now_ms));
+}
+
+json_t *proto_display_welcome_json(const struct hub_group *g, int64_t now_ms)
+{
+    const struct room *r = g->room && g->room->step != STEP_CLOSED ? g->room : NULL;
+
+    return json_pack("{s:s, s:s, s:I, s:o, s:o, s:o}", "type", "display_welcome",
+                     "protocol", PROTO_NAME, "server_ms", (json_int_t)now_ms, "group",
+                     proto_group_info_json(g), "steps", proto_steps_json(), "room",
+                     r ? proto_room_json(r, ROOM_PUBLIC, now_ms) : json_null());
+}
+
+json_t *proto_facilitator_offer_json(const char *facilitator_id, bool open)
+{
+    return json_pack("{s:s, s:s, s:b}", "type", "facilitator_offer", "facilitator",
+                     facilitator_id, "open", open);
 }
 
 json_t *proto_presence_json(const char *member_id, bool online)
@@ -717,10 +940,76 @@ json_t *proto_group_json(const struct hub_group *g)
     if (g->room)
         session = json_pack("{s:s, s:s}", "session_id", g->room->session_id, "step",
                             step_name(g->room->step));
-    return json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:o, s:o}", "group_id", g->id,
+    return json_pack("{s:s, s:s, s:s, s:i, s:s, s:i, s:s, s:o, s:o}", "group_id", g->id,
                      "name", g->name, "language", g->language, "format", g->format,
-                     "retention", hub_retention_name(g->retention), "facilitator",
-                     g->facilitator, "members", members, "session", session);
+                     "retention", hub_retention_name(g->retention), "warn_before_s",
+                     g->warn_before_s, "facilitator", g->facilitator, "members", members,
+                     "session", session);
+}
+
+/* {"id", "name"} of a member of g, or null for "" or an unknown id. */
+static json_t *between_person(const struct hub_group *g, const char *id)
+{
+    const struct hub_member *m = id && id[0] ? hub_member_find(g, id) : NULL;
+
+    if (!m)
+        return json_null();
+    return json_pack("{s:s, s:s}", "id", m->id, "name", m->name);
+}
+
+json_t *proto_proposal_json(const struct hub_group *g, const struct hub_proposal *p)
+{
+    bool chosen = p->chosen[0] && g->room && strcmp(p->chosen, g->room->session_id) == 0;
+
+    return json_pack("{s:s, s:o, s:s, s:o, s:I, s:I, s:b}", "id", p->id, "author",
+                     between_person(g, p->author), "title", p->title, "text",
+                     proto_json_string_or_null(p->text), "created_ms",
+                     (json_int_t)p->created_ms, "updated_ms", (json_int_t)p->updated_ms,
+                     "chosen", chosen);
+}
+
+json_t *proto_between_json(const struct hub_group *g, const char *member_id)
+{
+    json_t *rota = json_array(), *proposals = json_array(), *debriefs = json_array();
+    json_t *next = json_null(), *draft = json_null();
+    const struct hub_next *n = &g->next_session;
+    const struct hub_draft *d = hub_draft_find(g, member_id);
+
+    for (size_t i = 0; rota && i < g->nrota; i++)
+        json_array_append_new(
+            rota, json_pack("{s:o, s:o}", "client", between_person(g, g->rota[i].client),
+                            "facilitator", between_person(g, g->rota[i].facilitator)));
+    for (size_t i = 0; proposals && i < g->nproposals; i++)
+        json_array_append_new(proposals, proto_proposal_json(g, &g->proposals[i]));
+    for (size_t i = 0; debriefs && i < g->nplans; i++) {
+        const struct hub_plan *p = &g->plans[i];
+        if (p->debriefed || strcmp(p->client, member_id) != 0)
+            continue;
+        json_array_append_new(
+            debriefs,
+            json_pack(
+                "{s:s, s:s, s:o, s:o, s:o, s:o}", "plan_id", p->id, "text", p->text,
+                "due", proto_json_string_or_null(p->due), "session_id",
+                proto_json_string_or_null(p->session[0] ? p->session : NULL), "outcome",
+                p->pre_debriefed
+                    ? proto_json_string_or_null(room_outcome_name(p->pre_outcome))
+                    : json_null(),
+                "comment",
+                proto_json_string_or_null(p->pre_debriefed ? p->pre_comment : NULL)));
+    }
+    if (n->set)
+        next = json_pack("{s:s, s:s, s:i, s:o, s:I, s:s}", "date", n->date, "time",
+                         n->time, "duration_min", n->duration_min, "link",
+                         proto_json_string_or_null(n->link), "start_ms",
+                         (json_int_t)n->start_ms, "time_zone",
+                         g->time_zone[0] ? g->time_zone : "UTC");
+    if (d)
+        draft = json_pack("{s:s, s:I}", "text", d->text, "updated_ms",
+                          (json_int_t)d->updated_ms);
+    return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "group_id", g->id,
+                     "time_zone", g->time_zone[0] ? g->time_zone : "UTC", "rota", rota,
+                     "next_session", next, "proposals", proposals, "draft", draft,
+                     "debriefs", debriefs);
 }
 
 /* Growing output of proto_dump. */

@@ -25,19 +25,21 @@
 #define PROTO_NAME "codev.v1"
 
 enum proto_kind {
-    PROTO_HELLO,        /* attach to a group */
-    PROTO_SESSION_OPEN, /* the facilitator opens a session */
-    PROTO_COMMAND       /* a room command (msg.cmd) */
+    PROTO_HELLO,             /* attach to a group */
+    PROTO_SESSION_OPEN,      /* the facilitator opens a session */
+    PROTO_COMMAND,           /* a room command (msg.cmd) */
+    PROTO_FACILITATOR_ACCEPT /* a member accepts the offer to facilitate (the edge's) */
 };
 
 struct proto_msg {
     enum proto_kind kind;
-    json_t *root;           /* owned: the parsed message */
-    const char *id;         /* command id (borrowed), NULL for hello */
-    const char *group_id;   /* hello */
-    const char *member_key; /* hello */
-    int64_t last_seq;       /* hello, -1 when absent */
-    struct room_cmd cmd;    /* PROTO_COMMAND */
+    json_t *root;              /* owned: the parsed message */
+    const char *id;            /* command id (borrowed), NULL for hello */
+    const char *group_id;      /* hello */
+    const char *member_key;    /* hello (a member), or NULL */
+    const char *display_token; /* hello (a display), or NULL: exactly one is set */
+    int64_t last_seq;          /* hello, -1 when absent */
+    struct room_cmd cmd;       /* PROTO_COMMAND */
 };
 
 /* What went wrong with a client message, modelled on json_error_t. */
@@ -108,8 +110,9 @@ json_t *proto_welcome_json(const struct hub *h, const struct hub_group *g,
  *   - proto_room_clock_json: that "clock" member, as of now_ms.
  *   - proto_room_view_of: the view member sees: -1 (the public view, as
  *     proto_room_view_json(r, -1) encodes it) when member has no private
- *     note, is not the facilitator and was never a client in this session,
- *     else member itself.
+ *     note, asked no question (whose advice verdict only its author and
+ *     the facilitator see), is not the facilitator and was never a client
+ *     in this session, else member itself.
  * head + view (without its closing brace) + ',"clock":' + clock + "}}" is
  * proto_welcome_json's message, members in another order.
  */
@@ -126,12 +129,32 @@ json_t *proto_room_clock_json(const struct room *r, int64_t now_ms);
 int proto_room_view_of(const struct room *r, int member);
 
 /* One event (proto/README.md 2.4). The encoding is the same for everyone
- * allowed to see it (visibility is the caller's business). */
+ * allowed to see it (visibility is the caller's business), but for the
+ * advice verdict of a question. */
 json_t *proto_event_json(const struct room *r, const struct room_event *ev,
                          int64_t now_ms);
 
+/* The same event with its question card's advice verdict ("advice_like",
+ * "advice_cues"), for the recipients room_card_advice_visible allows; NULL
+ * when ev is not a card_added or card_updated of a question (then everyone
+ * gets proto_event_json's), or on allocation failure. */
+json_t *proto_event_advice_json(const struct room *r, const struct room_event *ev,
+                                int64_t now_ms);
+
+/* question_check's answer: {"type":"ack","id","advice_like","cues":[{"cue",
+ * "lang"}]}, no seq (a query changes nothing). */
+json_t *proto_check_ack_json(const char *id, const struct advice_result *res);
+
 /* {"type":"tick","server_ms","clock"} */
 json_t *proto_tick_json(const struct room *r, int64_t now_ms);
+
+/* {"type":"display_welcome","protocol","server_ms","group","steps","room"}: the
+ * welcome of a display connection; room is the open session as ROOM_PUBLIC
+ * sees it (no member's own view), or null when none is open. */
+json_t *proto_display_welcome_json(const struct hub_group *g, int64_t now_ms);
+
+/* {"type":"facilitator_offer","facilitator","open"} */
+json_t *proto_facilitator_offer_json(const char *facilitator_id, bool open);
 
 /* {"type":"presence","member_id","online"} */
 json_t *proto_presence_json(const char *member_id, bool online);
@@ -148,6 +171,18 @@ json_t *proto_group_updated_json(const struct hub_group *g);
 
 /* The HTTP view of a group for GET /api/groups/{id}. */
 json_t *proto_group_json(const struct hub_group *g);
+
+/*
+ * What the group keeps between sessions, as member_id sees it (GET
+ * /api/groups/{id}/between): time zone, rota, next session, every case
+ * proposal, and the caller's own exposé draft and plan items waiting for
+ * their debrief (nobody else's). Returns a new reference, or NULL.
+ */
+json_t *proto_between_json(const struct hub_group *g, const char *member_id);
+
+/* One case proposal {"id", "author", "title", "text", "created_ms",
+ * "updated_ms", "chosen"} (new reference, or NULL). */
+json_t *proto_proposal_json(const struct hub_group *g, const struct hub_proposal *p);
 
 /* Serialises j compactly into a new buffer with `headroom` spare bytes in
  * front (LWS_PRE for lws). Returns the buffer (free with free()) and sets

@@ -62,6 +62,8 @@
 /* Most events one command appends: hands lowered, a new consultation and
  * the new step (step_next from opening, consultation_new). */
 #define ROOM_EVENTS_PER_CMD 3
+/* What a step change may add: the floor's end (balance) and the floor. */
+#define ROOM_FLOOR_EVENTS 2
 /* timer_add takes at most one hour either way. */
 #define ROOM_TIMER_ADD_MAX_S 3600
 /* timer_set takes a remaining time up to the largest budget. */
@@ -172,6 +174,10 @@ int room_rewrite_check(const struct room *r, uint32_t writes)
  * record's fixed part. */
 static uint64_t room_journal_cost(const struct room_cmd *cmd)
 {
+    /* round_start's text is the order the server journals (a replay
+     * carries it; a live command has none): the same cost either way. */
+    if (cmd->type == CMD_ROUND_START)
+        return ROOM_JOURNAL_OVERHEAD;
     return ROOM_JOURNAL_OVERHEAD + room_json_len(cmd->text) + room_json_len(cmd->due);
 }
 
@@ -295,12 +301,13 @@ static int room_step_change(struct room *r, enum step to, bool open_consultation
 
     if (open_consultation && room_budget_check(r, 1, 0, ROOM_CONSULTATION_OVERHEAD))
         return CODEV_E_ROOM_FULL;
-    if (room_events_reserve(r, ROOM_EVENTS_PER_CMD))
+    if (room_events_reserve(r, ROOM_EVENTS_PER_CMD + ROOM_FLOOR_EVENTS))
         return CODEV_E_INTERNAL;
     if (open_consultation && array_grow((void **)&r->consultations, &r->consultations_cap,
                                         r->nconsultations + 1, sizeof(*r->consultations)))
         return CODEV_E_INTERNAL;
 
+    room_floor_leave_step(r, actor, now_ms);
     room_clock_fold(r, now_ms);
     for (size_t i = 0; i < r->nmembers; i++) {
         hands |= room_hand_drop(r, (int)i);
@@ -446,7 +453,7 @@ static int room_cmd_timer(struct room *r, int member, const struct room_cmd *cmd
         err = clock_pause(&next, now_ms);
         break;
     case CMD_TIMER_ADD:
-        err = clock_add(&next, cmd->seconds * 1000);
+        err = clock_add(&next, cmd->seconds * 1000, now_ms);
         break;
     default:
         err = clock_set_remaining(&next, cmd->seconds * 1000, now_ms);
@@ -484,25 +491,100 @@ static int room_cmd_client_assign(struct room *r, int member, const struct room_
 }
 
 /* facilitator_handover: makes target the facilitator. The target's raised
- * hand, if any, goes down (a facilitator has no hand to lower). */
+ * hand, if any, goes down (a facilitator has no hand to lower). cmd->variant
+ * says why (enum room_handover_reason): MANUAL from a member; AUTO (to the
+ * co-facilitator only) and OFFER are the edge acting for an absent
+ * facilitator, who may then take the role back (facilitator_reclaim). A
+ * co-facilitator who becomes facilitator is no longer co-facilitator. */
 static int room_cmd_handover(struct room *r, int member, const struct room_cmd *cmd,
                              int64_t now_ms)
 {
     int t = room_member_find(r, cmd->target);
+    bool cofacilitator = false;
 
+    if (cmd->variant != HANDOVER_MANUAL && cmd->variant != HANDOVER_AUTO &&
+        cmd->variant != HANDOVER_OFFER)
+        return CODEV_E_BAD_FIELD;
     if (t < 0)
         return CODEV_E_UNKNOWN_MEMBER;
     if (t == member)
         return CODEV_E_ALREADY_DONE;
     if (r->members[t].observer || t == room_client_current(r))
         return CODEV_E_BAD_TARGET;
-    if (room_events_reserve(r, 2))
+    if (cmd->variant == HANDOVER_AUTO && t != r->cofacilitator)
+        return CODEV_E_BAD_TARGET;
+    if (room_events_reserve(r, 3))
         return CODEV_E_INTERNAL;
     r->facilitator = t;
-    room_emit(r, EV_FACILITATOR, AUD_ALL, t, 0, -1, now_ms);
+    if (cmd->variant == HANDOVER_MANUAL || r->facilitator_away == t)
+        r->facilitator_away = -1;
+    else if (r->facilitator_away < 0)
+        r->facilitator_away = member;
+    if (r->cofacilitator == t) {
+        r->cofacilitator = -1;
+        cofacilitator = true;
+    }
+    room_emit(r, EV_FACILITATOR, AUD_ALL, t, 0, cmd->variant, now_ms);
+    if (cofacilitator)
+        room_emit(r, EV_COFACILITATOR, AUD_ALL, -1, 0, -1, now_ms);
     if (room_hand_drop(r, t))
         room_emit(r, EV_HANDS, AUD_ALL, t, 0, -1, now_ms);
     return 0;
+}
+
+/* facilitator_reclaim: the facilitator the role was taken from while away
+ * takes it back; the one who stood in becomes the co-facilitator. */
+static int room_cmd_reclaim(struct room *r, int member, int64_t now_ms)
+{
+    int interim = r->facilitator;
+
+    if (member != r->facilitator_away)
+        return CODEV_E_NOT_AWAY_FACILITATOR;
+    if (room_events_reserve(r, 3))
+        return CODEV_E_INTERNAL;
+    r->facilitator = member;
+    r->facilitator_away = -1;
+    room_emit(r, EV_FACILITATOR, AUD_ALL, member, 0, HANDOVER_RECLAIM, now_ms);
+    if (interim >= 0 && interim != member && r->cofacilitator != interim) {
+        r->cofacilitator = interim;
+        room_emit(r, EV_COFACILITATOR, AUD_ALL, interim, 0, -1, now_ms);
+    }
+    if (room_hand_drop(r, member))
+        room_emit(r, EV_HANDS, AUD_ALL, member, 0, -1, now_ms);
+    return 0;
+}
+
+/* cofacilitator_set: names the member who takes over when the facilitator
+ * is away (no member_id: nobody). Neither the facilitator nor an observer. */
+static int room_cmd_cofacilitator_set(struct room *r, const struct room_cmd *cmd,
+                                      int64_t now_ms)
+{
+    int t = -1;
+
+    if (cmd->target) {
+        t = room_member_find(r, cmd->target);
+        if (t < 0)
+            return CODEV_E_UNKNOWN_MEMBER;
+        if (t == r->facilitator || r->members[t].observer)
+            return CODEV_E_BAD_TARGET;
+    }
+    if (t == r->cofacilitator)
+        return CODEV_E_ALREADY_DONE;
+    if (room_events_reserve(r, 1))
+        return CODEV_E_INTERNAL;
+    r->cofacilitator = t;
+    room_emit(r, EV_COFACILITATOR, AUD_ALL, t, 0, -1, now_ms);
+    return 0;
+}
+
+/* The co-facilitator t can no longer be one (removed, made observer): clears
+ * it, with its event (reserved by the caller). */
+static void room_cofacilitator_drop(struct room *r, int t, int64_t now_ms)
+{
+    if (r->cofacilitator != t)
+        return;
+    r->cofacilitator = -1;
+    room_emit(r, EV_COFACILITATOR, AUD_ALL, -1, 0, -1, now_ms);
 }
 
 /* member_remove: removes target from the session (and its hand). */
@@ -515,12 +597,18 @@ static int room_cmd_member_remove(struct room *r, int member, const struct room_
         return CODEV_E_UNKNOWN_MEMBER;
     if (t == member || t == room_client_current(r))
         return CODEV_E_BAD_TARGET;
-    if (room_events_reserve(r, 2))
+    if (room_floor_member_gone_check(r, cmd, t))
+        return CODEV_E_BAD_FIELD;
+    if (room_events_reserve(r, 3 + ROOM_FLOOR_EVENTS))
         return CODEV_E_INTERNAL;
     r->members[t].removed = true;
+    if (r->facilitator_away == t)
+        r->facilitator_away = -1;
     room_emit(r, EV_MEMBER_REMOVED, AUD_ALL, t, 0, -1, now_ms);
     if (room_hand_drop(r, t))
         room_emit(r, EV_HANDS, AUD_ALL, t, 0, -1, now_ms);
+    room_cofacilitator_drop(r, t, now_ms);
+    room_floor_member_gone(r, cmd, t, member, now_ms);
     return 0;
 }
 
@@ -537,12 +625,18 @@ static int room_cmd_role_set(struct room *r, int member, const struct room_cmd *
         return CODEV_E_BAD_TARGET;
     if (r->members[t].observer == cmd->flag)
         return CODEV_E_ALREADY_DONE;
-    if (room_events_reserve(r, 2))
+    if (cmd->flag && room_floor_member_gone_check(r, cmd, t))
+        return CODEV_E_BAD_FIELD;
+    if (room_events_reserve(r, 3 + ROOM_FLOOR_EVENTS))
         return CODEV_E_INTERNAL;
     r->members[t].observer = cmd->flag;
     room_emit(r, EV_ROLE, AUD_ALL, t, 0, -1, now_ms);
     if (cmd->flag && room_hand_drop(r, t))
         room_emit(r, EV_HANDS, AUD_ALL, t, 0, -1, now_ms);
+    if (cmd->flag) {
+        room_cofacilitator_drop(r, t, now_ms);
+        room_floor_member_gone(r, cmd, t, member, now_ms);
+    }
     return 0;
 }
 
@@ -670,7 +764,29 @@ static int room_dispatch(struct room *r, int member, const struct room_cmd *cmd,
     case CMD_HAND_LOWER:
         return room_cmd_hand_lower(r, member, cmd, now_ms);
     case CMD_NOTE_POST:
+    case CMD_QUESTION_PARK:
         return room_card_post(r, member, CARD_NOTE, cmd, now_ms);
+    case CMD_QUESTION_CHECK:
+        /* A query, not a change: the edge answers it with
+         * room_question_check and never brings it here. */
+        return CODEV_E_INTERNAL;
+    case CMD_COFACILITATOR_SET:
+        return room_cmd_cofacilitator_set(r, cmd, now_ms);
+    case CMD_FACILITATOR_RECLAIM:
+        return room_cmd_reclaim(r, member, now_ms);
+    case CMD_FLOOR_GIVE:
+    case CMD_FLOOR_END:
+    case CMD_ROUND_START:
+    case CMD_TURN_PASS:
+    case CMD_ROUND_SKIP:
+    case CMD_ROUND_STOP:
+        return room_floor_dispatch(r, member, cmd, now_ms);
+    case CMD_RECADRAGE_ACK:
+        return room_cmd_recadrage_ack(r, member, now_ms);
+    case CMD_CARD_EDIT:
+        return room_cmd_card_edit(r, member, cmd, now_ms);
+    case CMD_CARD_WITHDRAW:
+        return room_cmd_card_withdraw(r, member, cmd, now_ms);
     default:
         return CODEV_E_UNKNOWN_TYPE;
     }
@@ -722,11 +838,13 @@ int room_apply(struct room *r, int member, const struct room_cmd *cmd, int64_t n
     if (err)
         return err;
     /* The journal budget, and each member's share of it. The facilitator
-     * can always close the session, remove a member or hand over: whoever
-     * filled the journal, the group keeps the means to end it. */
+     * can always close the session, remove a member or hand over (and the
+     * facilitator who was away take the role back): whoever filled the
+     * journal, the group keeps the means to end it. */
     cost = room_journal_cost(cmd);
     if (r->limits.journal_bytes_max && cmd->type != CMD_SESSION_CLOSE &&
         cmd->type != CMD_MEMBER_REMOVE && cmd->type != CMD_FACILITATOR_HANDOVER &&
+        cmd->type != CMD_FACILITATOR_RECLAIM &&
         (r->journal_bytes + cost > r->limits.journal_bytes_max ||
          room_share_over(r, member, m->journal_bytes + cost,
                          r->limits.journal_bytes_max)))
@@ -742,6 +860,7 @@ int room_apply(struct room *r, int member, const struct room_cmd *cmd, int64_t n
         if (!grown)
             return CODEV_E_INTERNAL;
     }
+    r->round_moved = false;
     err = room_dispatch(r, member, cmd, now_ms);
     if (err) {
         free(grown);

@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "advice.h"
 #include "clock.h"
 #include "rules.h"
 
@@ -114,11 +115,63 @@ struct room_card {
     bool marked;            /* contribution: the client's "à retenir" (client only) */
     bool removed;           /* action removed by the client */
     uint32_t answer_writes; /* question: times the answer was written */
+    /* question: advice.c's verdict on the text, computed once when posted
+     * (pure, so a replay gives the same); shown only to the question's
+     * author and the facilitator (room_card_advice_visible). */
+    bool advice_like;
+    const char *advice_cue;  /* static (advice.c), or NULL */
+    const char *advice_lang; /* "fr" or "en", static, or NULL */
+    bool parked;             /* note: a question parked for the consultation */
+    uint32_t edits;          /* times its author corrected the text (card_edit) */
+    bool withdrawn;          /* withdrawn by its author (card_withdraw): the card
+                                keeps its id and place, its texts are gone */
 };
 
 struct room_seen {
     uint64_t hash; /* FNV-1a of the command id; 0 = empty slot */
     uint64_t seq;  /* the sequence number the command was acked with */
+};
+
+/* One member's floor in one step (room_floor.c): the time they held it,
+ * the turns they took and the turns of a round they passed. */
+struct room_floor_tally {
+    int64_t ms;
+    uint32_t turns;
+    uint32_t passes;
+};
+
+/* A round's turn budget bounds (round_start "seconds"; 0 or absent: none). */
+#define ROOM_TURN_MIN_S 10
+#define ROOM_TURN_MAX_S 1800
+
+/* What the server does when a round's turn budget runs out. */
+enum room_round_mode { ROUND_SIGNAL, ROUND_AUTO, ROUND_MODE_COUNT };
+
+/* Where each member of a round's order stands. */
+enum room_turn_status {
+    TURN_PENDING,  /* not reached yet */
+    TURN_SPEAKING, /* has the floor now */
+    TURN_SPOKE,    /* took the turn and ended it (or the round was stopped) */
+    TURN_PASSED,   /* passed (turn_pass) */
+    TURN_SKIPPED,  /* skipped by the facilitator, or removed while speaking */
+    TURN_EXPIRED,  /* moved on by the server when the turn budget ran out */
+    TURN_ABSENT,   /* offline when the turn came: skipped */
+    TURN_STATUS_COUNT
+};
+
+/* A tour de table (room_floor.c). order holds member indexes, at most one
+ * per member; pos is the current position, n once the round is over. */
+struct room_round {
+    bool active;        /* the round runs; false: over or stopped (kept for
+                         * display until the step changes), or none (n 0) */
+    enum step step;     /* the step it was started in */
+    int mode;           /* enum room_round_mode */
+    int64_t turn_ms;    /* turn budget, 0 for none */
+    int64_t started_ms; /* round_start's instant */
+    unsigned n;         /* members in the order, <= ROOM_MEMBERS_HARD_MAX */
+    unsigned pos;       /* current position, n when over */
+    int order[ROOM_MEMBERS_HARD_MAX];
+    uint8_t status[ROOM_MEMBERS_HARD_MAX]; /* enum room_turn_status */
 };
 
 struct room_member {
@@ -140,6 +193,8 @@ struct room_member {
     unsigned seen_n;        /* entries in use */
     unsigned seen_cap;      /* entries allocated */
     unsigned seen_next;     /* once full: the oldest entry, next to replace */
+    /* The floor balance (room_floor.c): per step, time held and turns. */
+    struct room_floor_tally floor[STEP_COUNT];
 };
 
 struct room_consultation {
@@ -152,6 +207,8 @@ struct room_consultation {
     int64_t step_used_ms[STEP_COUNT]; /* time spent per step, for history */
     uint32_t recadrages;              /* refocus signals sent by the client */
     int64_t last_recadrage_ms;
+    uint32_t recadrages_seen; /* signals the facilitator acknowledged (recadrage_ack);
+                                 <= recadrages, pending while lower */
     uint32_t problem_writes;  /* times the problem was written */
     uint32_t contract_writes; /* times the contract was written */
 };
@@ -180,7 +237,8 @@ struct room_debrief {
     X(ROLE, "role")                     /* a member became or stopped being observer */  \
     X(MEMBER_REMOVED, "member_removed") /* a member was removed */                       \
     X(CARD_ADDED, "card_added")                                                          \
-    X(CARD_UPDATED, "card_updated")     /* question answered or flagged */               \
+    X(CARD_UPDATED, "card_updated")     /* question answered or flagged; card edited or  \
+                                           withdrawn by its author */                    \
     X(CARD_REMOVED, "card_removed")     /* action removed */                             \
     X(PROBLEM, "problem")               /* problem statement written or amended */       \
     X(CONTRACT, "contract")             /* contract written or rewritten (acks reset) */ \
@@ -189,7 +247,11 @@ struct room_debrief {
     X(RECADRAGE, "recadrage")           /* refocus signal (client, facilitator only) */  \
     X(HANDS, "hands")                   /* the hand queue changed */                     \
     X(DEBRIEF, "debrief")               /* an earlier plan item was debriefed */         \
-    X(CLOSED, "closed")                 /* the session closed */
+    X(CLOSED, "closed")                 /* the session closed */                         \
+    X(COFACILITATOR, "cofacilitator")   /* the co-facilitator was named or cleared */ \
+    X(FLOOR, "floor")                   /* the floor or the round changed (room_floor.c) */ \
+    X(BALANCE, "balance")               /* a member's floor tally changed (facilitator) */ \
+    X(RECADRAGE_ACK, "recadrage_ack")   /* the facilitator saw the refocus signals */
 
 enum room_event_type {
 #define ROOM_EVENT_ENUM(suffix, wire) EV_##suffix,
@@ -200,9 +262,10 @@ enum room_event_type {
 /* clang-format on */
 
 enum room_audience {
-    AUD_ALL,               /* every member and observer */
-    AUD_MEMBER,            /* one member only (event.member) */
-    AUD_CLIENT_FACILITATOR /* the current client and the facilitator */
+    AUD_ALL,                /* every member and observer */
+    AUD_MEMBER,             /* one member only (event.member) */
+    AUD_CLIENT_FACILITATOR, /* the current client and the facilitator */
+    AUD_FACILITATOR         /* the facilitator only (whoever it is at fan-out) */
 };
 
 struct room_event {
@@ -212,8 +275,26 @@ struct room_event {
     int member; /* the member concerned (actor, target or audience) */
     int64_t at_ms;
     uint32_t card; /* card id for card, mark events; else 0 */
-    int index;     /* consultation or debrief index; else -1 */
+    int index;     /* consultation or debrief index; EV_FACILITATOR: its enum
+                      room_handover_reason; else -1 */
 };
+
+/* Why the facilitator changed (EV_FACILITATOR's index, "reason" on the wire).
+ * facilitator_handover sent by a member is always MANUAL; AUTO and OFFER are
+ * the edge's forms of it (room_cmd.variant, never decoded from the wire, see
+ * ROOM_CMD_MAP); RECLAIM is facilitator_reclaim. */
+enum room_handover_reason {
+    HANDOVER_MANUAL,  /* the facilitator handed over */
+    HANDOVER_AUTO,    /* the facilitator was away past the grace: the co-facilitator */
+    HANDOVER_OFFER,   /* the facilitator was away: a member accepted the edge's offer */
+    HANDOVER_RECLAIM, /* the facilitator who was away took the role back */
+    HANDOVER_REASON_COUNT
+};
+
+/* The viewer index of a display (a read-only screen, no member): it sees
+ * what every member sees and nothing addressed to anyone in particular
+ * (room_event_visible, room_card_visible). */
+#define ROOM_PUBLIC (-2)
 
 struct room {
     char session_id[ROOM_ID_LEN + 1];
@@ -222,6 +303,11 @@ struct room {
     uint64_t seq;          /* last sequence number given */
     uint64_t hand_counter; /* orders the hand queue */
     int facilitator;       /* member index */
+    int cofacilitator;     /* member index named by the facilitator to take over
+                              when they are away (edge: facilitator_grace_s), or -1 */
+    int facilitator_away;  /* the facilitator the role was taken from while away
+                              (HANDOVER_AUTO, HANDOVER_OFFER), who alone may
+                              facilitator_reclaim it; or -1 */
     struct room_limits limits;
     int64_t budget_ms[STEP_COUNT]; /* default budget of each step */
     int64_t opening_budget_ms;     /* opening happens once per session, outside any
@@ -253,6 +339,14 @@ struct room {
                                plus ROOM_*_OVERHEAD per item */
     uint64_t journal_bytes; /* bytes of every accepted command's text, rewrites
                                included, plus ROOM_JOURNAL_OVERHEAD each */
+
+    /* The floor (room_floor.c): who speaks now, since when, and the round. */
+    int floor_member;       /* member index, or -1: nobody has the floor */
+    int64_t floor_since_ms; /* when they got it */
+    struct room_round round;
+    bool round_moved; /* the last command moved the round on (journal form) */
+    int round_seed;   /* first member of the group's previous round, or -1:
+                         edge-provided memory, read by a live round_start only */
 };
 
 /* The fields a command may carry on the wire (proto/README.md section 2.3),
@@ -272,6 +366,7 @@ enum room_cmd_field {
     FLD_MARKED = 1u << 10,   /* "marked" -> cmd.flag */
     FLD_OBSERVER = 1u << 11, /* "observer" -> cmd.flag */
     FLD_FORCE = 1u << 12,    /* "force" -> cmd.flag */
+    FLD_MODE = 1u << 13,     /* "mode" (auto | signal) -> cmd.variant */
 };
 
 /*
@@ -288,6 +383,17 @@ enum room_cmd_field {
  * forgotten in one of several tables. Fields are FLD_* bits or 0.
  * hand_lower aimed at another member's hand is a facilitator power: room.c
  * checks it as RULES_MEMBER_REMOVE (room_cmd_action).
+ * question_check is a read-only query, not a change: room_apply refuses it
+ * (the edge answers it with room_question_check, unsequenced and never
+ * journaled); it is a row so that its wire name, fields and rights (those
+ * of question_ask) come from the same table as every command's.
+ * question_park posts a private note marked parked (a question kept for the
+ * consultation), with question_ask's rights.
+ * facilitator_handover has edge-only forms: cmd.variant (an enum
+ * room_handover_reason; the decoder never sets it for this command, so a
+ * member's handover is always HANDOVER_MANUAL) AUTO or OFFER is the edge
+ * acting for an absent facilitator (src/timer.c), journaled like any
+ * command so that a replay gives the same room.
  */
 /* clang-format off */
 #define ROOM_CMD_MAP(X)                                                                  \
@@ -322,7 +428,20 @@ enum room_cmd_field {
     X(DEBRIEF_POST, "debrief_post", RULES_DEBRIEF, FLD_DEBRIEF | FLD_OUTCOME, FLD_TEXT)  \
     X(HAND_RAISE, "hand_raise", RULES_HAND, 0, 0)                                        \
     X(HAND_LOWER, "hand_lower", RULES_HAND, 0, FLD_MEMBER)                               \
-    X(NOTE_POST, "note_post", RULES_NOTE, FLD_TEXT, 0)
+    X(NOTE_POST, "note_post", RULES_NOTE, FLD_TEXT, 0)                                   \
+    X(QUESTION_CHECK, "question_check", RULES_QUESTION_ASK, FLD_TEXT, 0)                 \
+    X(QUESTION_PARK, "question_park", RULES_QUESTION_ASK, FLD_TEXT, 0)                   \
+    X(COFACILITATOR_SET, "cofacilitator_set", RULES_COFACILITATOR, 0, FLD_MEMBER)        \
+    X(FACILITATOR_RECLAIM, "facilitator_reclaim", RULES_RECLAIM, 0, 0) \
+    X(FLOOR_GIVE, "floor_give", RULES_FLOOR_GIVE, FLD_MEMBER, 0)                         \
+    X(FLOOR_END, "floor_end", RULES_FLOOR_END, 0, 0)                                     \
+    X(ROUND_START, "round_start", RULES_ROUND, 0, FLD_SECONDS | FLD_MODE)                \
+    X(TURN_PASS, "turn_pass", RULES_TURN_PASS, 0, 0)                                     \
+    X(ROUND_SKIP, "round_skip", RULES_ROUND, 0, 0)                                       \
+    X(ROUND_STOP, "round_stop", RULES_ROUND, 0, 0) \
+    X(RECADRAGE_ACK, "recadrage_ack", RULES_RECADRAGE_ACK, 0, 0)                         \
+    X(CARD_EDIT, "card_edit", RULES_CARD_OWN, FLD_CARD | FLD_TEXT, 0)                    \
+    X(CARD_WITHDRAW, "card_withdraw", RULES_CARD_OWN, FLD_CARD, 0)
 
 enum room_cmd_type {
 #define ROOM_CMD_ENUM(suffix, wire, action, required, optional) CMD_##suffix,
@@ -341,9 +460,11 @@ struct room_cmd {
     const char *due;              /* action_add: optional "by when" */
     const char *target; /* member id: assign, handover, remove, role_set, hand_lower */
     const char *ref;    /* debrief_post: the plan item id */
-    uint32_t card;      /* question_answer/flag, mark_set, action_remove */
+    uint32_t card;      /* question_answer/flag, mark_set, action_remove, card_edit,
+                           card_withdraw */
     int64_t seconds;    /* timer_add (may be < 0), timer_set */
-    int variant;        /* contribution kind, learning dimension, debrief outcome */
+    int variant;        /* contribution kind, learning dimension, debrief outcome;
+                           facilitator_handover: enum room_handover_reason (edge) */
     bool flag;          /* question_flag, mark_set, role_set observer, step_next force */
 };
 
@@ -400,9 +521,27 @@ void room_outbox_clear(struct room *r);
 
 /* May member see event ev / card c? The rules: private notes only to their
  * author; "à retenir" marks only to the client of that consultation;
- * recadrage only to that client and the facilitator; the rest to all. */
+ * recadrage only to that client and the facilitator; the rest to all.
+ * member ROOM_PUBLIC (a display) sees what is for all and nothing else. */
 bool room_event_visible(const struct room *r, const struct room_event *ev, int member);
 bool room_card_visible(const struct room *r, const struct room_card *c, int member);
+
+/* May member see the advice verdict of card c (advice_like, its cue)? Only
+ * for a question, and only its author and the current facilitator. */
+bool room_card_advice_visible(const struct room *r, const struct room_card *c,
+                              int member);
+
+/*
+ * question_check: may member ask text as a question now, and does it look
+ * like advice? Read-only: changes nothing, takes no sequence number, is not
+ * journaled, and costs no card of the member's per-step budget. Checks, in
+ * order: the member (UNKNOWN_MEMBER, MEMBER_REMOVED), rules_check as
+ * question_ask (wrong step, role...), the text as question_ask checks it
+ * (TEXT_EMPTY, TEXT_TOO_LONG), then fills *out from advice_check.
+ * Returns 0 or the error (then *out is untouched).
+ */
+int room_question_check(const struct room *r, int member, const char *text,
+                        struct advice_result *out);
 
 /* Returns the card with this id, or NULL. */
 const struct room_card *room_card_get(const struct room *r, uint32_t id);
@@ -435,5 +574,41 @@ int room_kind_from_name(const char *name);
 int room_dimension_from_name(const char *name);
 int room_outcome_from_name(const char *name);
 int room_cmd_from_name(const char *name);
+
+/* ---- the floor, rounds and balance (room_floor.c) ------------------------ */
+
+/* Wire names of enum room_round_mode ("signal", "auto") and enum
+ * room_turn_status ("pending" ... "absent"); NULL out of range; -1 when
+ * unknown. */
+const char *room_round_mode_name(int mode);
+int room_round_mode_from_name(const char *name);
+const char *room_turn_status_name(int status);
+
+/* Gives the room the group's memory of its previous round: member_id (or
+ * NULL / "" for none) was the first of it, so the next round starts after
+ * them. Not a command and not journaled: only a live round_start reads it,
+ * and its journal record carries the order it computed. */
+void room_round_seed_set(struct room *r, const char *member_id);
+
+/* Has the current turn of an active round used its whole budget at now_ms
+ * (any mode)? And the same in auto mode, where the edge then applies
+ * round_skip as the facilitator with variant 1 (room_floor.c). */
+bool room_floor_turn_due(const struct room *r, int64_t now_ms);
+bool room_floor_turn_auto_due(const struct room *r, int64_t now_ms);
+
+/* Room for a round_start's journaled order: member ids and spaces. */
+#define ROOM_ROUND_TEXT_MAX (ROOM_MEMBERS_HARD_MAX * (ROOM_ID_LEN + 1) + 1)
+
+/*
+ * Turns cmd, just accepted live by room_apply on r, into the form to
+ * journal, so that a replay without presence or the group's memory makes
+ * the same decisions: floor_give gets flag (its presence check passed);
+ * round_start gets text = the order it computed (written into buf of cap
+ * >= ROOM_ROUND_TEXT_MAX bytes); a command that moved a round on gets card
+ * = the round's position after it + 1. Other commands are left as they
+ * are.
+ */
+void room_floor_journal_form(const struct room *r, struct room_cmd *cmd, char *buf,
+                             size_t cap);
 
 #endif

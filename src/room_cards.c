@@ -2,8 +2,10 @@
  * room_cards.c - the commands that write cards and texts: posting a card
  * (check-in, topic, question, reformulation, contribution, action,
  * learning, note), the problem and the contract and their rewrites,
- * answers, flags, "à retenir" marks, recadrage, removing an action and
- * debriefing an earlier one (see room.h, room_internal.h).
+ * answers, flags, "à retenir" marks, recadrage and its acknowledgement,
+ * removing an action, debriefing an earlier one, and an author's
+ * corrections and withdrawals of its own cards (see room.h,
+ * room_internal.h).
  *
  * Invariants: room.c's. Each function here is called by room_dispatch()
  * only, once the sender, rules_check and the consultation were checked; it
@@ -28,13 +30,15 @@
  * Posts a card of the given type from member: checks the variant (kind or
  * dimension), the text, the due date (actions) and the member's card count
  * for this step, then appends the card (copying the strings) and emits
- * EV_CARD_ADDED, to the author alone for a private note.
+ * EV_CARD_ADDED, to the author alone for a private note. A question gets
+ * advice_check's verdict; a note posted by question_park is marked parked.
  */
 int room_card_post(struct room *r, int member, enum room_card_type type,
                    const struct room_cmd *cmd, int64_t now_ms)
 {
     struct room_member *m = &r->members[member];
     struct room_card *card;
+    struct advice_result verdict = {false, NULL, NULL};
     char *text = NULL, *due = NULL;
     bool has_due = false;
     int variant = 0;
@@ -78,6 +82,8 @@ int room_card_post(struct room *r, int member, enum room_card_type type,
     if (!text || (has_due && !due))
         goto out;
 
+    if (type == CARD_QUESTION)
+        advice_check(cmd->text, strlen(cmd->text), ADVICE_LANG_ANY, &verdict);
     card = &r->cards[r->ncards];
     *card = (struct room_card){
         .id = (uint32_t)r->ncards + 1,
@@ -89,6 +95,10 @@ int room_card_post(struct room *r, int member, enum room_card_type type,
         .text = text,
         .variant = variant,
         .due = due,
+        .advice_like = verdict.advice_like,
+        .advice_cue = verdict.cue,
+        .advice_lang = verdict.lang,
+        .parked = type == CARD_NOTE && cmd->type == CMD_QUESTION_PARK,
     };
     text = due = NULL;
     r->ncards++;
@@ -104,6 +114,29 @@ out:
     free(text);
     free(due);
     return err;
+}
+
+/* question_check: see room.h. Checks as room_apply and room_card_post would
+ * for a question_ask (without the per-step card count: a check posts
+ * nothing), then asks advice.c. */
+int room_question_check(const struct room *r, int member, const char *text,
+                        struct advice_result *out)
+{
+    int err;
+
+    if (!r || !out)
+        return CODEV_E_INTERNAL;
+    if (member < 0 || (size_t)member >= r->nmembers)
+        return CODEV_E_UNKNOWN_MEMBER;
+    if (r->members[member].removed)
+        return CODEV_E_MEMBER_REMOVED;
+    err = rules_check(room_cmd_rules_action(CMD_QUESTION_CHECK),
+                      room_member_role(r, member), r->step);
+    if (!err)
+        err = room_text_check(text, r->limits.text_max_chars);
+    if (err)
+        return err;
+    return advice_check(text, strlen(text), ADVICE_LANG_ANY, out) ? CODEV_E_INTERNAL : 0;
 }
 
 /* Checks that *slot, written *writes times so far, may be replaced by text
@@ -189,6 +222,8 @@ int room_cmd_question_answer(struct room *r, int member, const struct room_cmd *
 
     if (!card)
         return CODEV_E_UNKNOWN_CARD;
+    if (card->withdrawn)
+        return CODEV_E_CARD_WITHDRAWN;
     err = room_text_check(cmd->text, r->limits.text_max_chars);
     if (!err)
         err = room_text_replace_check(r, &card->answer, cmd->text, card->answer_writes);
@@ -212,6 +247,8 @@ int room_cmd_question_flag(struct room *r, int member, const struct room_cmd *cm
 
     if (!card)
         return CODEV_E_UNKNOWN_CARD;
+    if (card->withdrawn)
+        return CODEV_E_CARD_WITHDRAWN;
     if (card->flagged == cmd->flag)
         return CODEV_E_ALREADY_DONE;
     if (room_events_reserve(r, 1))
@@ -230,6 +267,8 @@ int room_cmd_mark_set(struct room *r, int member, const struct room_cmd *cmd,
 
     if (!card)
         return CODEV_E_UNKNOWN_CARD;
+    if (card->withdrawn)
+        return CODEV_E_CARD_WITHDRAWN;
     if (card->marked == cmd->flag)
         return CODEV_E_ALREADY_DONE;
     if (room_events_reserve(r, 1))
@@ -254,6 +293,131 @@ int room_cmd_recadrage(struct room *r, int member, int64_t now_ms)
     return 0;
 }
 
+/* recadrage_ack: the facilitator has seen the client's refocus signals;
+ * the client and the facilitator are told, discreetly. ALREADY_DONE when
+ * no signal is pending. */
+int room_cmd_recadrage_ack(struct room *r, int member, int64_t now_ms)
+{
+    struct room_consultation *c = room_consultation_mut(r);
+
+    if (c->recadrages_seen >= c->recadrages)
+        return CODEV_E_ALREADY_DONE;
+    if (room_events_reserve(r, 1))
+        return CODEV_E_INTERNAL;
+    c->recadrages_seen = c->recadrages;
+    room_emit(r, EV_RECADRAGE_ACK, AUD_CLIENT_FACILITATOR, member, 0,
+              room_consultation_index(r), now_ms);
+    return 0;
+}
+
+/* The card that card_edit or card_withdraw from member may change, or the
+ * refusal: UNKNOWN_CARD (no such card, or an action the client removed),
+ * NOT_AUTHOR, CARD_WITHDRAWN, CARD_STEP_OVER (the card belongs to another
+ * step or consultation than the current one). */
+static int room_own_card(struct room *r, int member, uint32_t id, struct room_card **out)
+{
+    struct room_card *card;
+
+    if (id == 0 || id > r->ncards)
+        return CODEV_E_UNKNOWN_CARD;
+    card = &r->cards[id - 1];
+    if (card->removed || !room_card_visible(r, card, member))
+        return CODEV_E_UNKNOWN_CARD;
+    if (card->author != member)
+        return CODEV_E_NOT_AUTHOR;
+    if (card->withdrawn)
+        return CODEV_E_CARD_WITHDRAWN;
+    if (card->step != r->step || card->consultation != room_consultation_index(r))
+        return CODEV_E_CARD_STEP_OVER;
+    *out = card;
+    return 0;
+}
+
+/* card_edit: the author corrects the text of a card while its step runs.
+ * Each correction is a rewrite (limits.rewrites_max) and replaces the
+ * card's bytes in the room and in the author's share. */
+int room_cmd_card_edit(struct room *r, int member, const struct room_cmd *cmd,
+                       int64_t now_ms)
+{
+    struct room_member *m = &r->members[member];
+    struct room_card *card = NULL;
+    size_t old_len, new_len;
+    char *copy;
+    int err = room_own_card(r, member, cmd->card, &card);
+
+    if (!err)
+        err = room_text_check(cmd->text, r->limits.text_max_chars);
+    if (err)
+        return err;
+    if (strcmp(card->text, cmd->text) == 0)
+        return CODEV_E_ALREADY_DONE;
+    err = room_rewrite_check(r, card->edits + 1);
+    if (err)
+        return err;
+    old_len = room_json_len(card->text);
+    new_len = room_json_len(cmd->text);
+    err = room_budget_check(r, 0, old_len, new_len);
+    if (!err && new_len > old_len &&
+        room_share_over(r, member, m->bytes - old_len + new_len, r->limits.bytes_max))
+        err = CODEV_E_ROOM_FULL;
+    if (err)
+        return err;
+    if (room_events_reserve(r, 1) || !(copy = strdup(cmd->text)))
+        return CODEV_E_INTERNAL;
+    free(card->text);
+    card->text = copy;
+    card->edits++;
+    r->bytes = r->bytes - old_len + new_len;
+    m->bytes = m->bytes - old_len + new_len;
+    room_emit(r, EV_CARD_UPDATED, card->type == CARD_NOTE ? AUD_MEMBER : AUD_ALL, member,
+              card->id, card->consultation, now_ms);
+    return 0;
+}
+
+/* Zeroes and empties an owned string in place (its bytes leave memory, the
+ * allocation stays: withdrawing never allocates, so it cannot fail). */
+static void room_text_wipe(char *s)
+{
+    if (s)
+        memset(s, 0, strlen(s));
+}
+
+/* card_withdraw: the author withdraws a card while its step runs. The card
+ * keeps its id and its place; its text (and a question's answer, an
+ * action's due date) are gone, from the room and so from every snapshot,
+ * event and export. The room's bytes and the author's share shrink by what
+ * the texts held; the item stays counted (a withdrawn card still takes its
+ * place). */
+int room_cmd_card_withdraw(struct room *r, int member, const struct room_cmd *cmd,
+                           int64_t now_ms)
+{
+    struct room_member *m = &r->members[member];
+    struct room_card *card = NULL;
+    size_t own, answer;
+    int err = room_own_card(r, member, cmd->card, &card);
+
+    if (err)
+        return err;
+    if (room_events_reserve(r, 1))
+        return CODEV_E_INTERNAL;
+    own = room_json_len(card->text) + room_json_len(card->due);
+    answer = room_json_len(card->answer);
+    room_text_wipe(card->text);
+    room_text_wipe(card->answer);
+    room_text_wipe(card->due);
+    free(card->answer);
+    free(card->due);
+    card->answer = card->due = NULL;
+    card->withdrawn = true;
+    card->marked = false;
+    card->flagged = false;
+    r->bytes -= own + answer;
+    m->bytes = m->bytes >= own ? m->bytes - own : 0;
+    room_emit(r, EV_CARD_UPDATED, card->type == CARD_NOTE ? AUD_MEMBER : AUD_ALL, member,
+              card->id, card->consultation, now_ms);
+    return 0;
+}
+
 /* action_remove: the client withdraws an item of the current action plan.
  * The card stays (ids are never reused) with removed set. */
 int room_cmd_action_remove(struct room *r, int member, const struct room_cmd *cmd,
@@ -263,6 +427,8 @@ int room_cmd_action_remove(struct room *r, int member, const struct room_cmd *cm
 
     if (!card || card->removed)
         return CODEV_E_UNKNOWN_CARD;
+    if (card->withdrawn)
+        return CODEV_E_CARD_WITHDRAWN;
     if (room_events_reserve(r, 1))
         return CODEV_E_INTERNAL;
     card->removed = true;

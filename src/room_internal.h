@@ -107,6 +107,22 @@ int room_cmd_mark_set(struct room *r, int member, const struct room_cmd *cmd,
  * client and the facilitator see it. */
 int room_cmd_recadrage(struct room *r, int member, int64_t now_ms);
 
+/* recadrage_ack: the facilitator acknowledges the pending refocus signals
+ * of the current consultation (ALREADY_DONE when none is pending); the
+ * client and the facilitator see it. */
+int room_cmd_recadrage_ack(struct room *r, int member, int64_t now_ms);
+
+/* card_edit and card_withdraw: the author of a card corrects its text or
+ * withdraws it, only while the card's step (of this consultation) runs.
+ * Refusals: UNKNOWN_CARD, NOT_AUTHOR, CARD_WITHDRAWN, CARD_STEP_OVER, then
+ * (edit) the text checks, ALREADY_DONE for the same text,
+ * TOO_MANY_REWRITES, ROOM_FULL. EV_CARD_UPDATED, to the author alone for
+ * a private note. */
+int room_cmd_card_edit(struct room *r, int member, const struct room_cmd *cmd,
+                       int64_t now_ms);
+int room_cmd_card_withdraw(struct room *r, int member, const struct room_cmd *cmd,
+                           int64_t now_ms);
+
 /* action_remove: the client withdraws an item of the current action plan.
  * The card stays (ids are never reused) with removed set. */
 int room_cmd_action_remove(struct room *r, int member, const struct room_cmd *cmd,
@@ -116,5 +132,29 @@ int room_cmd_action_remove(struct room *r, int member, const struct room_cmd *cm
  * an outcome and an optional comment, both replacing any earlier report. */
 int room_cmd_debrief_post(struct room *r, int member, const struct room_cmd *cmd,
                           int64_t now_ms);
+
+/* ---- the floor, rounds and balance (room_floor.c) ------------------------ */
+
+/* floor_give, floor_end, round_start, turn_pass, round_skip, round_stop:
+ * the state checks and the change of one of them (sender and rules
+ * checked). Returns 0 or the error, with nothing changed. */
+int room_floor_dispatch(struct room *r, int member, const struct room_cmd *cmd,
+                        int64_t now_ms);
+
+/* A step change (the room still in the step being left): ends the floor
+ * (EV_BALANCE) and clears the round, with one EV_FLOOR when there was
+ * either. The outbox must have room for two events. */
+void room_floor_leave_step(struct room *r, int actor, int64_t now_ms);
+
+/* Member t is about to be removed or made observer by cmd: returns 0 when
+ * room_floor_member_gone may follow, or the error of a journaled round
+ * position that cannot be (replay). Writes nothing. */
+int room_floor_member_gone_check(const struct room *r, const struct room_cmd *cmd, int t);
+
+/* Member t was removed or made observer: if t had the floor it ends (a
+ * round moves on, t's turn skipped), with EV_BALANCE and EV_FLOOR. The
+ * outbox must have room for two events. */
+void room_floor_member_gone(struct room *r, const struct room_cmd *cmd, int t, int actor,
+                            int64_t now_ms);
 
 #endif

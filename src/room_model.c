@@ -48,6 +48,10 @@ struct room *room_new(const char *session_id, const int64_t *budget_ms,
     r->created_ms = now_ms;
     r->step = STEP_OPENING;
     r->facilitator = -1;
+    r->cofacilitator = -1;
+    r->facilitator_away = -1;
+    r->floor_member = -1;
+    r->round_seed = -1;
     r->limits = *limits;
     if (r->limits.members_max > ROOM_MEMBERS_HARD_MAX)
         r->limits.members_max = ROOM_MEMBERS_HARD_MAX;
@@ -244,27 +248,29 @@ void room_outbox_clear(struct room *r)
 
 /* May member see ev? By the event's audience (all; one member; the client
  * of consultation ev->index and the current facilitator), and for events
- * about a card, only when the member may see the card. */
+ * about a card, only when the member may see the card. ROOM_PUBLIC (a
+ * display) sees the events for all, but not those of a card it may not see. */
 bool room_event_visible(const struct room *r, const struct room_event *ev, int member)
 {
     const struct room_card *card;
     bool audience;
 
-    if (!r || !ev || member < 0 || (size_t)member >= r->nmembers)
+    if (!r || !ev)
         return false;
-    switch (ev->audience) {
-    case AUD_MEMBER:
+    if (member == ROOM_PUBLIC) /* a display: what is for all, never a note */
+        audience = ev->audience == AUD_ALL;
+    else if (member < 0 || (size_t)member >= r->nmembers)
+        return false;
+    else if (ev->audience == AUD_MEMBER)
         audience = member == ev->member;
-        break;
-    case AUD_CLIENT_FACILITATOR:
+    else if (ev->audience == AUD_FACILITATOR)
+        audience = member == r->facilitator;
+    else if (ev->audience == AUD_CLIENT_FACILITATOR)
         audience = member == r->facilitator ||
                    (ev->index >= 0 && (size_t)ev->index < r->nconsultations &&
                     member == r->consultations[ev->index].client);
-        break;
-    default:
+    else
         audience = true;
-        break;
-    }
     if (!audience)
         return false;
     card = ev->card ? room_card_get(r, ev->card) : NULL;
@@ -278,6 +284,16 @@ bool room_card_visible(const struct room *r, const struct room_card *c, int memb
     if (!c)
         return false;
     return c->type != CARD_NOTE || c->author == member;
+}
+
+/* May member see c's advice verdict? A question's, its author and the
+ * current facilitator only. */
+bool room_card_advice_visible(const struct room *r, const struct room_card *c, int member)
+{
+    if (!r || !c || c->type != CARD_QUESTION || member < 0 ||
+        (size_t)member >= r->nmembers)
+        return false;
+    return member == c->author || member == r->facilitator;
 }
 
 /* Returns the card with this id (borrowed), or NULL. */

@@ -48,6 +48,9 @@
     (S_OPENING | S_TOPIC | S_EXPOSE | S_CLARIFICATION | S_CONTRACT | S_CONSULTATION |    \
      S_SYNTHESIS | S_LEARNING)
 
+/* The steps where a tour de table makes sense (room_floor.c). */
+#define S_ROUND (S_OPENING | S_CLARIFICATION | S_CONSULTATION | S_LEARNING)
+
 struct rules_row {
     uint8_t roles;         /* bit per enum role: who may ever do it */
     uint16_t steps;        /* bit per enum step: when it is allowed */
@@ -80,6 +83,18 @@ static const struct rules_row rules_table[RULES_ACTION_COUNT] = {
     [RULES_DEBRIEF] = {R_F | R_K, S_OPENING, false, false},
     [RULES_HAND] = {R_C | R_K, S_OPEN, false, false},
     [RULES_NOTE] = {R_F | R_C | R_K | R_O, S_OPEN, false, true},
+    [RULES_COFACILITATOR] = {R_F, S_OPEN, true, false},
+    [RULES_RECLAIM] = {R_K, S_OPEN, false, false},
+    [RULES_FLOOR_GIVE] = {R_F, S_OPEN, true, false},
+    [RULES_FLOOR_END] = {R_F | R_C | R_K, S_OPEN, false, false},
+    [RULES_ROUND] = {R_F, S_ROUND, true, false},
+    [RULES_TURN_PASS] = {R_F | R_C | R_K, S_ROUND, false, false},
+    [RULES_RECADRAGE_ACK] = {R_F, S_CONSULTATION, true, false},
+    /* Whoever wrote a card may correct or withdraw it while its step runs
+     * (room_cards.c checks the author and the step): the client listening
+     * in consultation may still fix a private note. Observers only read
+     * and keep notes, as everywhere else. */
+    [RULES_CARD_OWN] = {R_F | R_C | R_K, S_OPEN, false, true},
 };
 
 static const char *const step_names[STEP_COUNT] = {

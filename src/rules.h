@@ -53,6 +53,16 @@ enum rules_action {
     RULES_DEBRIEF,         /* debrief_post (plus: only the earlier client) */
     RULES_HAND,            /* hand_raise, hand_lower (own hand) */
     RULES_NOTE,            /* note_post */
+    RULES_COFACILITATOR,   /* cofacilitator_set */
+    RULES_RECLAIM,         /* facilitator_reclaim (plus: only the facilitator who
+                              was away) */
+    RULES_FLOOR_GIVE,      /* floor_give */
+    RULES_FLOOR_END,       /* floor_end (plus: the speaker or the facilitator) */
+    RULES_ROUND,           /* round_start, round_skip, round_stop */
+    RULES_TURN_PASS,       /* turn_pass (plus: the speaker of a round) */
+    RULES_RECADRAGE_ACK,   /* recadrage_ack */
+    RULES_CARD_OWN,        /* card_edit, card_withdraw (plus: only the author, only
+                              while the card's step runs) */
     RULES_ACTION_COUNT
 };
 

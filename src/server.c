@@ -25,6 +25,7 @@
 #include "server_internal.h"
 
 #include <openssl/ssl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -38,10 +39,13 @@
     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                         \
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 
-static const char csp[] =
+/* The Content-Security-Policy of every answer, but its frame-ancestors
+ * directive: the frame_ancestors setting (config.c validated it: source
+ * expressions only) ends it. */
+static const char csp_base[] =
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
-    "form-action 'self'; frame-ancestors 'none'";
+    "form-action 'self'; frame-ancestors ";
 
 #if defined(SERVER_UV)
 static void server_prepare_cb(uv_prepare_t *h)
@@ -198,9 +202,13 @@ struct server *server_new(const struct config *cfg)
     s->limits = (struct proto_limits){.max_bytes = cfg->ws_max_message,
                                       .max_depth = (int)cfg->json_max_depth};
     s->scratch = malloc(SERVER_SCRATCH);
+    s->csp = malloc(sizeof(csp_base) + strlen(cfg->frame_ancestors));
+    if (s->csp)
+        snprintf(s->csp, sizeof(csp_base) + strlen(cfg->frame_ancestors), "%s%s",
+                 csp_base, cfg->frame_ancestors);
     s->hub = hub_new(cfg);
     s->http_addrs = rate_table_new(SERVER_HTTP_ADDR_SLOTS);
-    if (!s->scratch || !s->hub || !s->http_addrs)
+    if (!s->scratch || !s->csp || !s->hub || !s->http_addrs)
         goto fail;
     /* Bind first: a busy port or a wrong address stops here, before the
      * store is touched. */
@@ -212,8 +220,8 @@ struct server *server_new(const struct config *cfg)
     if (server_store_open(s) || http_export_start(s) || server_web_load(s))
         goto fail;
 
-    s->headers[0] = (struct lws_protocol_vhost_options){&s->headers[1], NULL,
-                                                        "content-security-policy:", csp};
+    s->headers[0] = (struct lws_protocol_vhost_options){
+        &s->headers[1], NULL, "content-security-policy:", s->csp};
     s->headers[1] = (struct lws_protocol_vhost_options){
         &s->headers[2], NULL, "referrer-policy:", "no-referrer"};
     s->headers[2] = (struct lws_protocol_vhost_options){
@@ -228,6 +236,11 @@ struct server *server_new(const struct config *cfg)
         NULL, NULL, "strict-transport-security:", "max-age=31536000"};
     if (cfg->tls_cert)
         s->headers[4].next = &s->headers[5];
+    /* X-Frame-Options can only deny (or name the same origin): an operator
+     * who lets other pages embed codevd relies on frame-ancestors alone. */
+    if (strcmp(cfg->frame_ancestors, "'none'") != 0)
+        s->headers[2].next = &s->headers[4];
+
     s->mount_api = (struct lws_http_mount){
         .mount_next = &s->mount_web,
         .mountpoint = "/api",
@@ -412,5 +425,6 @@ void server_free(struct server *s)
     rate_table_free(s->http_addrs);
     web_files_free(s->web);
     free(s->scratch);
+    free(s->csp);
     free(s);
 }

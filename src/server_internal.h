@@ -122,14 +122,20 @@ struct conn {
     bool rx_discard; /* the rest of an oversized/binary message */
     bool rx_binary;
     struct bucket commands; /* command rate */
+    struct bucket checks;   /* question_check rate */
     int close_code;         /* when non-zero: close after the queue drains */
     const char *close_reason;
-    bool counted;        /* counted in server.nconns */
-    bool direct;         /* may write outside WRITEABLE (a plain TCP/TLS socket) */
-    bool peer_closing;   /* the peer sent a close frame: write nothing more */
-    bool ping_due;       /* a keep-alive ping waits to be written */
-    bool close_sent;     /* our close frame is written: wait for the peer's */
-    uint32_t inflight;   /* acks waiting in server.waits */
+    bool counted;      /* counted in server.nconns */
+    bool direct;       /* may write outside WRITEABLE (a plain TCP/TLS socket) */
+    bool peer_closing; /* the peer sent a close frame: write nothing more */
+    bool ping_due;     /* a keep-alive ping waits to be written */
+    bool close_sent;   /* our close frame is written: wait for the peer's */
+    uint32_t inflight; /* acks waiting in server.waits */
+    /* A room view this connection is owed (enum conn_owed): its room has
+     * records in flight, and a view may show only what is committed. Until
+     * it goes (dispatch.c, once the room has nothing in flight), nothing of
+     * the group is sent to it: the view will hold it. */
+    uint8_t owed;
     uint32_t dirty_at;   /* 1 + index in server.dirty, or 0 */
     int64_t rx_ms;       /* monotonic ms of the last frame or answered ping */
     int64_t stall_ms;    /* monotonic ms since the socket took none of what lws
@@ -138,6 +144,8 @@ struct conn {
     int64_t ping_ms;     /* monotonic ms of the last ping sent */
     struct ip_count *ip; /* its peer address's count (borrowed from its peer), or NULL */
     bool unauth;         /* counted in ip->unauth: no hello accepted yet */
+    bool display;        /* attached with the group's display token: reads the
+                            session as ROOM_PUBLIC, sends nothing, no presence */
     int64_t open_ms;     /* monotonic ms of the upgrade, for hello_timeout_s */
     struct conn *all_prev, *all_next; /* server.all: every WebSocket */
 
@@ -159,7 +167,23 @@ struct group_edge {
     struct conn *conns;                       /* attached connections */
     struct group_edge *tick_prev, *tick_next; /* its tick slot's list */
     bool ticking;                             /* in that list */
+    uint32_t pending;  /* records of the group in flight, their events held */
+    bool rollback;     /* one failed: the room must be rebuilt from the store
+                          once none is in flight (dispatch.c) */
+    uint32_t failures; /* records of the group that failed, ever */
+    bool retrying;     /* its rollback could not read the store: counted in
+                          server.rollbacks_due, retried once a second */
+    /* The facilitator's absence (facilitator_grace_s): listed in server.away
+     * from their last connection's close until they come back, the grace
+     * runs out or nobody is left attached. */
+    bool away_listed;
+    int64_t away_mono;                        /* monotonic ms the absence began */
+    struct group_edge *away_prev, *away_next; /* server.away */
+    int offered; /* room index of the member offered the role (not journaled), or -1 */
 };
+
+/* What room view a connection is owed (conn.owed). */
+enum conn_owed { OWED_NONE, OWED_WELCOME, OWED_SESSION, OWED_DISPLAY };
 
 /* g's attached connections (borrowed), or NULL. */
 static inline struct conn *group_conns(const struct hub_group *g)
@@ -229,11 +253,21 @@ struct server {
     struct store *store;
     struct waits waits;
     uint64_t next_token;
+    /* The store failed a record: commands and changing HTTP calls are
+     * refused at once (store_unavailable), but for one trial a second
+     * (dispatch_store_ready), until a record submitted after the failure
+     * (resume_token) commits. */
+    bool store_failing;
+    bool trial_inflight;    /* a trial record is in flight */
+    int64_t trial_mono;     /* monotonic ms of the last trial */
+    uint64_t resume_token;  /* tokens above it were submitted after the failure */
+    size_t rollbacks_due;   /* groups whose rollback waits for a readable store */
     int64_t time_offset_ms; /* test_time_offset_s, in ms (server_now_ms) */
     atomic_bool wake_ok;    /* the writer thread may wake the loop */
     int timer_fd;           /* timerfd, TICK_SLOT_US period */
     bool timer_on;          /* armed (someone is connected) */
     struct group_edge *ticking[TICK_SLOTS]; /* groups whose clock runs, by slot */
+    struct group_edge *away;                /* groups whose facilitator is away */
     unsigned tick_slot;                     /* the slot the next pass serves */
     volatile sig_atomic_t stopping;
     uint64_t next_conn_id;
@@ -278,6 +312,7 @@ struct server {
     uint64_t over;                     /* accepted over a limit, not logged */
     int64_t over_log_ms;               /* mono ms of the last such log line */
     unsigned char *scratch;
+    char *csp; /* the Content-Security-Policy header's value (frame_ancestors) */
     struct proto_limits limits;
     struct lws_protocol_vhost_options headers[6];
     struct lws_http_mount mount_api;
@@ -365,7 +400,8 @@ void peer_free_all(struct server *s);
 int conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                   size_t len);
 
-/* The member's index in the group's current room (cached per room), or -1. */
+/* The member's index in the group's current room (cached per room), or -1;
+ * ROOM_PUBLIC for a display connection. */
 int conn_member_idx(struct conn *c);
 
 /* Asks for c to be closed with code and reason (static) once what is queued
@@ -422,9 +458,34 @@ int dispatch_wait_push(struct server *s, uint64_t token, enum waits_kind kind,
  * committed (rc 0) or failed; the answers it holds go out. */
 void dispatch_committed(void *arg, uint64_t token, int rc);
 
-/* A session was opened in g (by HTTP): everyone connected is counted online
- * in the new room and gets its snapshot; g's tick is updated. */
-void dispatch_session_opened(struct server *s, struct hub_group *g);
+/* A session was opened in g, its record submitted with token: everyone
+ * connected is counted online in the new room and gets its snapshot once
+ * the record (and any other of the group in flight) commits; g's tick is
+ * updated. */
+void dispatch_session_opened(struct server *s, struct hub_group *g, uint64_t token);
+
+/* Holds j (stolen; NULL is a no-op), a message for every connection of g,
+ * until the record token commits (dropped if it fails). For what HTTP
+ * calls change in a group: group_updated, member_joined. */
+void dispatch_hold_all(struct server *s, struct hub_group *g, uint64_t token, json_t *j);
+
+/* Applies cmd from member idx of g's room, as sent by c (NULL: a command
+ * the server makes, such as the idle close): refused at once while the
+ * store fails; else applied, its events held until its record commits,
+ * the ack (when c) behind them. Returns 0 or the refusal's code (nothing
+ * changed, nothing sent: the caller answers). */
+int dispatch_apply(struct server *s, struct hub_group *g, struct conn *c, int idx,
+                   const struct room_cmd *cmd, int64_t now);
+
+/* May a record be submitted now? True unless the store is failing; then
+ * true once a second (a trial, whose outcome says whether it still fails).
+ * g (may be NULL): false while g has records in flight or a rollback to
+ * do. */
+bool dispatch_store_ready(struct server *s, const struct hub_group *g);
+
+/* Once a second: while the store fails, a probe record (a trial) now and
+ * then, and the rollbacks that could not read the store yet. */
+void dispatch_store_sweep(struct server *s);
 
 /* Takes g away: each connection gets a group_deleted error and close code
  * 4003 and is detached, then g is deleted from the hub (the caller has
@@ -435,9 +496,22 @@ void dispatch_group_drop(struct server *s, struct hub_group *g, const char *why)
  * that the old code stays dead after a restart (retried later on failure). */
 void dispatch_group_save_rotated(struct server *s, struct hub_group *g, int64_t now);
 
+/* g's round turn ran out in auto mode: the server moves it on (a journaled
+ * round_skip from the facilitator; dispatch.c explains). */
+void dispatch_turn_expire(struct server *s, struct hub_group *g, int64_t now);
+
 /* Drops the cached welcome views no connection still writes (all: every
  * one, at exit). */
 void dispatch_views_trim(struct server *s, bool all);
+
+/* g's display link was replaced or revoked: each display connection gets
+ * the error bad_display and close code 4005 and is detached. */
+void dispatch_displays_close(struct server *s, struct hub_group *g);
+
+/* g's facilitator has been away facilitator_grace_s (timer.c): hands the
+ * role to a connected co-facilitator (journaled, reason "auto"), or offers
+ * it to the longest-serving member connected, or does nothing. */
+void dispatch_facilitator_absent(struct server *s, struct hub_group *g);
 
 /* ---- http.c: the HTTP edge -------------------------------------------------- */
 
@@ -483,5 +557,12 @@ void timer_group_update(struct server *s, struct hub_group *g);
 /* One lifecycle pass: idle sessions closed, unused groups expired, rotated
  * invites saved (runs at start, then from the timer). */
 void timer_lifecycle(struct server *s);
+
+/* The facilitator of g's open session is away from now (timer_away_start:
+ * no-op when already counted or g has no edge state), or back
+ * (timer_away_stop). The sweep calls dispatch_facilitator_absent once the
+ * absence reaches facilitator_grace_s. */
+void timer_away_start(struct server *s, struct hub_group *g);
+void timer_away_stop(struct server *s, struct hub_group *g);
 
 #endif

@@ -36,6 +36,9 @@
  *       store_submit_session_open(store, g, token)
  *   a group was created, an invite rotated, the retention changed:
  *       store_submit_group(store, g, now, token)
+ *   what it keeps between sessions changed (a rota, the next session, a
+ *   proposal, a draft, a debrief in advance; a session opened):
+ *       store_submit_life(store, g, now, token)
  *   a member joined (hub_member_join succeeded; room_idx from it):
  *       store_submit_member_join(store, g, room_idx, now, token)
  *   before room_apply of a command:
@@ -179,6 +182,13 @@ bool store_is_full(const struct store *s);
 int store_submit_group(struct store *s, const struct hub_group *g, int64_t now_ms,
                        uint64_t token);
 
+/* Saves the group (as store_submit_group) with what it keeps between
+ * sessions (hub_life.c): time zone, next session, rota, proposals, drafts,
+ * debriefs posted in advance. Text that went is deleted (secure_delete, the
+ * WAL truncated after the commit). */
+int store_submit_life(struct store *s, const struct hub_group *g, int64_t now_ms,
+                      uint64_t token);
+
 /* Records that g's room was just opened: its id, instant, budgets and
  * limits, its members in room order (facilitator and observer flags) and
  * the debrief items it was given. Call before any command of the room. */
@@ -198,9 +208,9 @@ int store_submit_cmd(struct store *s, const struct room *r, int member,
 
 /*
  * After g's room closed and hub_sync kept its action plans: saves the group
- * (plans, roles), writes the session's history, extracts what each person
- * keeps, updates the debriefed plans, then applies the group's retention
- * (personal: deletes the journal and checkpoints the WAL away; keep: the
+ * (plans, roles, and what it keeps between sessions), writes the session's history,
+ * extracts what each person keeps, updates the debriefed plans, then applies the group's
+ * retention (personal: deletes the journal and checkpoints the WAL away; keep: the
  * journal stays as the minutes).
  */
 int store_submit_session_close(struct store *s, const struct hub_group *g, int64_t now_ms,
@@ -210,6 +220,29 @@ int store_submit_session_close(struct store *s, const struct hub_group *g, int64
  * session's journal, history and personal records (secure_delete, and the
  * WAL is checkpointed and truncated after the commit). */
 int store_submit_group_delete(struct store *s, const char *group_id, uint64_t token);
+
+/* Queues a record that only writes (an existing row again): while the
+ * store fails, the edge sends one now and then to learn when the disk takes
+ * writes again. */
+int store_submit_probe(struct store *s, uint64_t token);
+
+/*
+ * After a failure: a batch that fails fails whole (every record in it gets
+ * CODEV_E_STORE_UNAVAILABLE), and every record submitted before this call
+ * fails too, unwritten, in order, since the loop applied it on top of what
+ * failed. Records submitted after it are tried again. Call once the loop has
+ * seen a failure (store_drain). Loop thread.
+ */
+void store_resume(struct store *s);
+
+/*
+ * Rebuilds session_id's room from what is committed (the journal replayed,
+ * as store_load does) into *out, a new room the caller owns. Returns 0,
+ * CODEV_E_NOT_FOUND (the session's opening never committed) or
+ * CODEV_E_INTERNAL. Reads on the read-only connection: may wait behind an
+ * export's read. Loop thread, rare (a failed write's rollback).
+ */
+int store_room_reload(struct store *s, const char *session_id, struct room **out);
 
 /*
  * Reports every record committed (or failed) since the last call: fn(arg,
@@ -329,6 +362,14 @@ struct store_consultation_history {
     struct store_step_time steps[STEP_COUNT]; /* topic .. learning; others zero */
 };
 
+/* One member's floor in a closed session (the balance, room_floor.c):
+ * time held, turns and passes per step, and their sums. */
+struct store_floor_history {
+    char member[AUTH_UUID_LEN + 1];
+    struct room_floor_tally steps[STEP_COUNT];
+    struct room_floor_tally total;
+};
+
 struct store_session_history {
     char id[AUTH_UUID_LEN + 1];
     int64_t opened_ms;
@@ -336,6 +377,9 @@ struct store_session_history {
     struct store_step_time opening;
     struct store_consultation_history *consultations;
     size_t nconsultations;
+    struct store_floor_history *floor; /* members who held the floor, in the
+                                          order they first did per member id */
+    size_t nfloor;
 };
 
 struct store_history {

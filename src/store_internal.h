@@ -110,6 +110,10 @@ struct store {
     bool stopping;
 
     bool checkpoint_wanted; /* writer (or load) only: deleted text to truncate away */
+    bool failing;           /* writer only: the last batch written failed */
+    uint64_t failed_epoch;  /* writer only: records of this epoch or earlier fail
+                               unwritten while failing (write_batch) */
+    uint64_t epoch;         /* submitting thread only: stamped on each record */
     size_t in_flight;       /* submitting thread only */
     pthread_mutex_t read_mu;
 };
@@ -193,6 +197,12 @@ void store_rec_list_free(struct store_rec *rec);
  * connection; now_ms is the group's creation time when it is new, and its
  * last activity. Writer thread, or the main thread in store_load. */
 int store_group_write(struct store *s, const struct hub_group *g, int64_t now_ms);
+
+/* Writes what g (borrowed) keeps between sessions (hub_life.c): time zone,
+ * next session, rota, proposals, drafts; after store_group_write. Asks for
+ * a truncating checkpoint (text may have gone). Writer thread, or the main
+ * thread in store_load. */
+int store_life_write(struct store *s, const struct hub_group *g);
 
 /* ---- replay and close (store_replay.c) ------------------------------------ */
 

@@ -256,10 +256,60 @@ void store_history_free(struct store_history *h)
 {
     if (!h)
         return;
-    for (size_t i = 0; i < h->nsessions; i++)
+    for (size_t i = 0; i < h->nsessions; i++) {
         free(h->sessions[i].consultations);
+        free(h->sessions[i].floor);
+    }
     free(h->sessions);
     free(h);
+}
+
+/* The balance of a closed session: one entry per member, rows grouped. */
+static int read_session_floor(sqlite3 *db, struct store_session_history *sh)
+{
+    // clang-format off
+    static const char sql[] =
+        "SELECT member, step, floor_ms, turns, passes"
+        "  FROM session_floor"
+        " WHERE session_id = ?1"
+        " ORDER BY member, step";
+    // clang-format on
+    sqlite3_stmt *st = store_stmt_prepare(db, sql);
+    size_t cap = 0;
+    int rc = 0, step;
+
+    if (!st)
+        return CODEV_E_INTERNAL;
+    sqlite3_bind_text(st, 1, sh->id, -1, SQLITE_STATIC);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *member = store_col_text(st, 0);
+        int k = step_from_name(store_col_text(st, 1));
+        struct store_floor_history *f = sh->nfloor ? &sh->floor[sh->nfloor - 1] : NULL;
+        struct room_floor_tally t;
+
+        if (!member || k < 0)
+            continue;
+        if (!f || strcmp(f->member, member) != 0) {
+            if (array_grow((void **)&sh->floor, &cap, sh->nfloor + 1, sizeof(*f))) {
+                rc = CODEV_E_INTERNAL;
+                break;
+            }
+            f = &sh->floor[sh->nfloor++];
+            memset(f, 0, sizeof(*f));
+            store_id_copy(f->member, member);
+        }
+        t.ms = sqlite3_column_int64(st, 2);
+        t.turns = (uint32_t)sqlite3_column_int64(st, 3);
+        t.passes = (uint32_t)sqlite3_column_int64(st, 4);
+        f->steps[k] = t;
+        f->total.ms += t.ms;
+        f->total.turns += t.turns;
+        f->total.passes += t.passes;
+    }
+    if (!rc && step != SQLITE_DONE)
+        rc = CODEV_E_INTERNAL;
+    sqlite3_finalize(st);
+    return rc;
 }
 
 static int read_session_history(sqlite3 *db, struct store_session_history *sh)
@@ -313,7 +363,7 @@ static int read_session_history(sqlite3 *db, struct store_session_history *sh)
     if (step != SQLITE_DONE)
         rc = CODEV_E_INTERNAL;
     sqlite3_finalize(st);
-    return rc;
+    return rc ? rc : read_session_floor(db, sh);
 }
 
 int store_history_read(struct store *s, const char *group_id, struct store_history **out)

@@ -165,6 +165,27 @@ out:
     return rc;
 }
 
+int store_room_reload(struct store *s, const char *session_id, struct room **out)
+{
+    struct store_replay rp;
+    int rc;
+
+    *out = NULL;
+    pthread_mutex_lock(&s->read_mu);
+    rc = store_replay_session(s->r, session_id, &rp);
+    pthread_mutex_unlock(&s->read_mu);
+    if (rc)
+        return rc;
+    if (rp.mismatches) {
+        store_replay_release(&rp);
+        return CODEV_E_INTERNAL;
+    }
+    *out = rp.room;
+    rp.room = NULL;
+    store_replay_release(&rp);
+    return 0;
+}
+
 /* ---- closing a session ------------------------------------------------------ */
 
 /* What a close writes: the history, what each person keeps, the debriefs.
@@ -197,6 +218,9 @@ static const char sql_session_closed[] =
     "   SET closed_ms = ?1, retention = ?2, opening_planned_ms = ?3,"
     "       opening_used_ms = ?4, closed_seq = ?6, closed_cards = ?7"
     " WHERE id = ?5";
+static const char sql_session_floor[] =
+    "INSERT OR REPLACE INTO session_floor"
+    "     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 static const char sql_journal_delete[] =
     "DELETE FROM journal WHERE session_id = ?1";
 // clang-format on
@@ -229,6 +253,8 @@ static int finalize_records(sqlite3 *db, const char *sid, const struct store_rep
     }
     for (size_t i = 0; !rc && i < r->ncards; i++) {
         const struct room_card *c = &r->cards[i];
+        if (c->withdrawn) /* withdrawn by its author: nobody keeps it */
+            continue;
         if (c->type == CARD_CONTRIBUTION && c->consultation >= 0 &&
             r->consultations[c->consultation].client >= 0)
             rc = store_db_run(db, sql_case_item, "tiiiit", sid, (int64_t)c->consultation,
@@ -240,6 +266,15 @@ static int finalize_records(sqlite3 *db, const char *sid, const struct store_rep
                               (int64_t)c->variant, step_name(c->step),
                               (int64_t)c->consultation, c->created_ms, c->text);
     }
+    /* The balance: every member's floor, per step where they held it. */
+    for (size_t i = 0; !rc && i < r->nmembers; i++)
+        for (int k = 0; !rc && k < STEP_COUNT; k++) {
+            const struct room_floor_tally *t = &r->members[i].floor[k];
+            if (t->ms || t->turns || t->passes)
+                rc = store_db_run(db, sql_session_floor, "tttiii", sid, r->members[i].id,
+                                  step_name((enum step)k), t->ms, (int64_t)t->turns,
+                                  (int64_t)t->passes);
+        }
     for (size_t i = 0; !rc && i < r->ndebriefs; i++) {
         const struct room_debrief *d = &r->debriefs[i];
         if (d->outcome >= 0)
@@ -276,6 +311,104 @@ int store_session_finalize(struct store *s, sqlite3 *db, const char *sid, int re
 
 /* ---- loading -------------------------------------------------------------------- */
 
+/* What a groups row (columns 10..) keeps between sessions. */
+/* Reads the group's time zone and next session from columns col.. of st
+ * (time_zone, next_date, next_time, next_duration, next_link,
+ * next_start_ms, next_slot, next_sequence). */
+static int load_life_group(struct hub_group *g, sqlite3_stmt *st, int col)
+{
+    const char *tz = store_col_text(st, col), *date = store_col_text(st, col + 1),
+               *time = store_col_text(st, col + 2);
+
+    if (tz && strlen(tz) <= HUB_TZ_MAX)
+        memcpy(g->time_zone, tz, strlen(tz) + 1);
+    if (date && time &&
+        hub_next_set(g, date, time, sqlite3_column_int(st, col + 3),
+                     store_col_text(st, col + 4), NULL,
+                     sqlite3_column_int64(st, col + 5)))
+        return CODEV_E_INTERNAL;
+    g->next_session.slot = (uint32_t)sqlite3_column_int64(st, col + 6);
+    g->next_session.sequence = (uint32_t)sqlite3_column_int64(st, col + 7);
+    return 0;
+}
+
+/* The rota, proposals and drafts of every group. */
+static int load_life(struct store *s, struct hub *h)
+{
+    // clang-format off
+    static const char sql_rota[] =
+        "SELECT group_id, idx, coalesce(client, ''), coalesce(facilitator, '')"
+        "  FROM rota ORDER BY group_id, idx";
+    static const char sql_proposals[] =
+        "SELECT group_id, id, author, title, text, created_ms, updated_ms,"
+        "       coalesce(during, ''), coalesce(chosen, '')"
+        "  FROM proposals ORDER BY group_id, ordinal";
+    static const char sql_drafts[] =
+        "SELECT group_id, author, text, updated_ms FROM drafts ORDER BY rowid";
+    // clang-format on
+    sqlite3_stmt *st = store_stmt_prepare(s->w, sql_rota);
+    int rc = st ? 0 : CODEV_E_INTERNAL, step = SQLITE_DONE;
+
+    while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        struct hub_group *g = hub_group_find(h, store_col_text(st, 0));
+        int64_t i = sqlite3_column_int64(st, 1);
+        if (!g || i != (int64_t)g->nrota || i >= HUB_ROTA_MAX) {
+            rc = CODEV_E_INTERNAL;
+            break;
+        }
+        store_id_copy(g->rota[i].client, store_col_text(st, 2));
+        store_id_copy(g->rota[i].facilitator, store_col_text(st, 3));
+        g->nrota++;
+    }
+    if (!rc && step != SQLITE_DONE)
+        rc = CODEV_E_INTERNAL;
+    sqlite3_finalize(st);
+    st = rc ? NULL : store_stmt_prepare(s->w, sql_proposals);
+    if (!rc && !st)
+        rc = CODEV_E_INTERNAL;
+    while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        struct hub_group *g = hub_group_find(h, store_col_text(st, 0));
+        struct hub_proposal p;
+        if (!g) {
+            rc = CODEV_E_INTERNAL;
+            break;
+        }
+        memset(&p, 0, sizeof(p));
+        store_id_copy(p.id, store_col_text(st, 1));
+        store_id_copy(p.author, store_col_text(st, 2));
+        p.title = (char *)store_col_text(st, 3);
+        p.text = (char *)store_col_text(st, 4);
+        p.created_ms = sqlite3_column_int64(st, 5);
+        p.updated_ms = sqlite3_column_int64(st, 6);
+        store_id_copy(p.during, store_col_text(st, 7));
+        store_id_copy(p.chosen, store_col_text(st, 8));
+        rc = hub_proposal_insert(g, &p);
+    }
+    if (!rc && step != SQLITE_DONE)
+        rc = CODEV_E_INTERNAL;
+    sqlite3_finalize(st);
+    st = rc ? NULL : store_stmt_prepare(s->w, sql_drafts);
+    if (!rc && !st)
+        rc = CODEV_E_INTERNAL;
+    while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        struct hub_group *g = hub_group_find(h, store_col_text(st, 0));
+        struct hub_draft d;
+        if (!g) {
+            rc = CODEV_E_INTERNAL;
+            break;
+        }
+        memset(&d, 0, sizeof(d));
+        store_id_copy(d.author, store_col_text(st, 1));
+        d.text = (char *)store_col_text(st, 2);
+        d.updated_ms = sqlite3_column_int64(st, 3);
+        rc = hub_draft_insert(g, &d);
+    }
+    if (!rc && step != SQLITE_DONE)
+        rc = CODEV_E_INTERNAL;
+    sqlite3_finalize(st);
+    return rc ? CODEV_E_INTERNAL : 0;
+}
+
 static int load_groups(struct store *s, struct hub *h, struct store_load_report *rep)
 {
     // clang-format off
@@ -283,7 +416,8 @@ static int load_groups(struct store *s, struct hub *h, struct store_load_report 
         "SELECT id, name, language, format, facilitator, invite_hash, retention,"
         "       coalesce(active_ms, created_ms),"
         "       EXISTS (SELECT 1 FROM sessions WHERE group_id = groups.id),"
-        "       creator"
+        "       creator, display_hash, round_last, warn_before_s, time_zone, next_date,"
+        "       next_time, next_duration, next_link, next_start_ms, next_slot, next_sequence"
         "  FROM groups"
         " ORDER BY rowid";
     // clang-format on
@@ -306,6 +440,13 @@ static int load_groups(struct store *s, struct hub *h, struct store_load_report 
         if (!rc) {
             g->active_ms = sqlite3_column_int64(st, 7);
             g->opened_once = sqlite3_column_int(st, 8) != 0;
+            hub_display_load(g, sqlite3_column_bytes(st, 10) == AUTH_HASH_LEN
+                                    ? sqlite3_column_blob(st, 10)
+                                    : NULL);
+            store_id_copy(g->round_last, store_col_text(st, 11));
+            if (hub_group_warn_before_set(g, sqlite3_column_int(st, 12)))
+                g->warn_before_s = HUB_WARN_BEFORE_DEFAULT_S;
+            rc = load_life_group(g, st, 13);
         }
         rep->groups += rc == 0;
     }
@@ -350,7 +491,8 @@ static int load_plans(struct store *s, struct hub *h, struct store_load_report *
 {
     // clang-format off
     static const char sql[] =
-        "SELECT group_id, id, client, text, due, debriefed, session_id, consultation"
+        "SELECT group_id, id, client, text, due, debriefed, session_id, consultation,"
+        "       pre_outcome, pre_comment"
         "  FROM plans"
         " ORDER BY group_id, ordinal";
     // clang-format on
@@ -376,6 +518,9 @@ static int load_plans(struct store *s, struct hub *h, struct store_load_report *
         store_id_copy(p.session, store_col_text(st, 6));
         p.consultation =
             sqlite3_column_type(st, 7) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 7);
+        p.pre_debriefed = sqlite3_column_type(st, 8) != SQLITE_NULL;
+        p.pre_outcome = sqlite3_column_int(st, 8);
+        p.pre_comment = (char *)store_col_text(st, 9);
         rc = hub_plan_insert(g, &p);
         rep->plans += rc == 0;
     }
@@ -394,6 +539,8 @@ static int load_finalize(struct store *s, const struct hub_group *g, const char 
     if (store_db_exec(s->w, "BEGIN IMMEDIATE"))
         return CODEV_E_INTERNAL;
     rc = store_group_write(s, g, now_ms);
+    if (!rc)
+        rc = store_life_write(s, g);
     if (!rc)
         rc = store_session_finalize(s, s->w, sid, g->retention, -1);
     if (rc || store_db_exec(s->w, "COMMIT")) {
@@ -645,6 +792,8 @@ int store_load(struct store *s, struct hub *h, int64_t now_ms,
         rc = load_members(s, h, &rep);
     if (!rc)
         rc = load_plans(s, h, &rep);
+    if (!rc)
+        rc = load_life(s, h);
     if (!rc)
         rc = load_sessions(s, h, now_ms, &rep);
     if (!rc)

@@ -149,6 +149,65 @@ static const char *const migrations[] = {
      * address or an IPv6 /64), for groups_per_ip and sessions_per_ip
      * across restarts. NULL for groups made before: counted nowhere. */
     "ALTER TABLE groups ADD COLUMN creator TEXT;",
+
+    /* 5 (issue 14, the display link; numbered after the other migration of
+     * issue 14 when both are merged): the SHA-256 of the group's display
+     * token, like invite_hash; NULL when the group has no display link. */
+    "ALTER TABLE groups ADD COLUMN display_hash BLOB"
+    "  CHECK (display_hash IS NULL OR length(display_hash) = 32);",
+    /* 6: the floor (room_floor.c): where the group's next round starts
+     * (the first member of its last round), and each closed session's
+     * balance: per member and step, the time they held the floor, their
+     * turns and their passes (the facilitator's history). */
+    "ALTER TABLE groups ADD COLUMN round_last TEXT;"
+    "CREATE TABLE session_floor ("
+    "  session_id TEXT NOT NULL REFERENCES sessions(id),"
+    "  member TEXT NOT NULL,"
+    "  step TEXT NOT NULL,"
+    "  floor_ms INTEGER NOT NULL,"
+    "  turns INTEGER NOT NULL,"
+    "  passes INTEGER NOT NULL,"
+    "  PRIMARY KEY (session_id, member, step));",
+    /* 7: the page's warning before a step's time is up, per group, in
+     * seconds (0: none); groups made before warn a minute before. */
+    "ALTER TABLE groups ADD COLUMN warn_before_s INTEGER NOT NULL DEFAULT 60;",
+    /* 8: the group between sessions (hub_life.c): its time zone and next
+     * session, the rota of coming roles, case proposals, private exposé
+     * drafts, and debriefs posted in advance on the plans. */
+    "ALTER TABLE groups ADD COLUMN time_zone TEXT;"
+    "ALTER TABLE groups ADD COLUMN next_date TEXT;" /* NULL: no next session */
+    "ALTER TABLE groups ADD COLUMN next_time TEXT;"
+    "ALTER TABLE groups ADD COLUMN next_duration INTEGER;"
+    "ALTER TABLE groups ADD COLUMN next_link TEXT;"
+    "ALTER TABLE groups ADD COLUMN next_start_ms INTEGER;"
+    "ALTER TABLE groups ADD COLUMN next_slot INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE groups ADD COLUMN next_sequence INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE rota ("
+    "  group_id TEXT NOT NULL REFERENCES groups(id),"
+    "  idx INTEGER NOT NULL,"
+    "  client TEXT,"
+    "  facilitator TEXT,"
+    "  PRIMARY KEY (group_id, idx));"
+    "CREATE TABLE proposals ("
+    "  id TEXT PRIMARY KEY,"
+    "  group_id TEXT NOT NULL REFERENCES groups(id),"
+    "  ordinal INTEGER NOT NULL,"
+    "  author TEXT NOT NULL REFERENCES members(id),"
+    "  title TEXT NOT NULL,"
+    "  text TEXT,"
+    "  created_ms INTEGER NOT NULL,"
+    "  updated_ms INTEGER NOT NULL,"
+    "  during TEXT,"
+    "  chosen TEXT);"
+    "CREATE INDEX proposals_group ON proposals(group_id, ordinal);"
+    "CREATE TABLE drafts ("
+    "  author TEXT PRIMARY KEY REFERENCES members(id),"
+    "  group_id TEXT NOT NULL REFERENCES groups(id),"
+    "  text TEXT NOT NULL,"
+    "  updated_ms INTEGER NOT NULL);"
+    "CREATE INDEX drafts_group ON drafts(group_id);"
+    "ALTER TABLE plans ADD COLUMN pre_outcome INTEGER;" /* NULL: none in advance */
+    "ALTER TABLE plans ADD COLUMN pre_comment TEXT;",
 };
 // clang-format on
 

@@ -5,9 +5,11 @@
  *
  * Invariants:
  *   - Records are committed in submission order: the writer takes the whole
- *     pending list, writes it in one transaction (each record inside its own
- *     savepoint, so that one failing record fails alone), commits, and
- *     appends the list to the done list, which store_drain empties in order.
+ *     pending list, writes it in one transaction, commits, and appends the
+ *     list to the done list, which store_drain empties in order.
+ *   - A batch commits whole or fails whole (write_batch), and after a
+ *     failure nothing submitted before the loop saw it commits: a record
+ *     never reaches the disk without every record submitted before it.
  *   - in_flight (submitted and not yet drained) never exceeds queue_max; it
  *     is only read and written by the submitting thread.
  *   - A record owns copies of everything it writes: the loop may change or
@@ -40,13 +42,16 @@
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_GROUP_UPSERT] =
         "INSERT INTO groups (id, name, language, format, facilitator, invite_hash,"
-        "                    retention, created_ms, active_ms, creator)"
-        "     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, nullif(?9, ''))"
+        "                    retention, created_ms, active_ms, creator, display_hash,"
+        "                    round_last, warn_before_s)"
+        "     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, nullif(?9, ''), ?10,"
+        "             nullif(?11, ''), ?12)"
         " ON CONFLICT (id) DO UPDATE"
         "        SET name = excluded.name, language = excluded.language,"
         "            format = excluded.format, facilitator = excluded.facilitator,"
         "            invite_hash = excluded.invite_hash, retention = excluded.retention,"
-        "            active_ms = excluded.active_ms",
+        "            active_ms = excluded.active_ms, display_hash = excluded.display_hash,"
+        "            round_last = excluded.round_last, warn_before_s = excluded.warn_before_s",
     [ST_MEMBER_UPSERT] =
         "INSERT INTO members (id, group_id, ordinal, name, key_hash, observer, removed)"
         "     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
@@ -55,10 +60,12 @@ static const char *const stmt_sql[ST_COUNT] = {
         "            observer = excluded.observer, removed = excluded.removed",
     [ST_PLAN_UPSERT] =
         "INSERT INTO plans (id, group_id, ordinal, client, session_id, consultation,"
-        "                   text, due, debriefed)"
-        "     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+        "                   text, due, debriefed, pre_outcome, pre_comment)"
+        "     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
         " ON CONFLICT (id) DO UPDATE"
-        "        SET debriefed = max(debriefed, excluded.debriefed)",
+        "        SET debriefed = max(debriefed, excluded.debriefed),"
+        "            pre_outcome = excluded.pre_outcome,"
+        "            pre_comment = excluded.pre_comment",
     [ST_SESSION_INSERT] =
         "INSERT INTO sessions (id, group_id, opened_ms, budgets, limits)"
         "     VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -83,12 +90,14 @@ enum store_rec_kind {
     REC_MEMBER_JOIN,
     REC_CMD,
     REC_SESSION_CLOSE,
-    REC_GROUP_DELETE
+    REC_GROUP_DELETE,
+    REC_LIFE /* the group with what it keeps between sessions (hub_life.c) */,
+    REC_PROBE /* writes one row again: is the disk writable? */
 };
 
 /*
  * A group travels to the writer as a clone of the hub's own struct
- * hub_group (store_group_clone: settings, invite hash, members with their
+ * hub_group (store_group_clone: settings, invite and display hashes, members with their
  * key hashes, plans; no room, no connections), owned by its record and
  * freed with hub_group_snapshot_free on the loop thread at store_drain (or
  * at store_close). The writer only reads it.
@@ -141,6 +150,7 @@ struct store_rec {
     struct store_rec *next;
     enum store_rec_kind kind;
     uint64_t token;
+    uint64_t epoch;                     /* store.epoch when it was submitted */
     int rc;                             /* set by the writer */
     char session_id[AUTH_UUID_LEN + 1]; /* MEMBER_JOIN (journaled), CMD, SESSION_CLOSE */
     char group_id[AUTH_UUID_LEN + 1];   /* GROUP_DELETE */
@@ -153,15 +163,17 @@ struct store_rec {
 };
 
 /* Returns a new clone of g's durable state (settings, invite hash, members
- * with key hashes, plans; no room, no connections), freed with
- * hub_group_snapshot_free, or NULL on allocation failure. */
-static struct hub_group *store_group_clone(const struct hub_group *g)
+ * with key hashes, plans; no room, no connections; with life, what it keeps
+ * between sessions too), freed with hub_group_snapshot_free, or NULL on
+ * allocation failure. */
+static struct hub_group *store_group_clone_life(const struct hub_group *g, bool life)
 {
     struct hub_group *c = hub_group_snapshot_new(g);
 
     if (!c)
         return NULL;
     memcpy(c->invite_hash, g->invite_hash, AUTH_HASH_LEN);
+    hub_display_load(c, g->display_set ? g->display_hash : NULL);
     for (size_t i = 0; i < c->nmembers; i++)
         memcpy(c->members[i].key_hash, g->members[i].key_hash, AUTH_HASH_LEN);
     if (g->nplans &&
@@ -172,16 +184,26 @@ static struct hub_group *store_group_clone(const struct hub_group *g)
         *p = g->plans[i];
         p->text = strdup(g->plans[i].text);
         p->due = util_strdup_or_null(g->plans[i].due);
-        if (!p->text || (g->plans[i].due && !p->due)) {
+        p->pre_comment = util_strdup_or_null(g->plans[i].pre_comment);
+        if (!p->text || (g->plans[i].due && !p->due) ||
+            (g->plans[i].pre_comment && !p->pre_comment)) {
             free(p->text);
             free(p->due);
+            free(p->pre_comment);
             goto fail;
         }
     }
+    if (life && hub_life_copy(c, g))
+        goto fail;
     return c;
 fail:
     hub_group_snapshot_free(c);
     return NULL;
+}
+
+static struct hub_group *store_group_clone(const struct hub_group *g)
+{
+    return store_group_clone_life(g, false);
 }
 
 static void session_snap_free(struct session_snap *s)
@@ -302,7 +324,12 @@ int store_group_write(struct store *s, const struct hub_group *g, int64_t now_ms
         sqlite3_bind_blob(st, 6, g->invite_hash, AUTH_HASH_LEN, SQLITE_STATIC) |
         store_bind_text(st, 7, hub_retention_name(g->retention)) |
         sqlite3_bind_int64(st, 8, now_ms) |
-        sqlite3_bind_text(st, 9, g->creator, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 9, g->creator, -1, SQLITE_STATIC) |
+        (g->display_set
+             ? sqlite3_bind_blob(st, 10, g->display_hash, AUTH_HASH_LEN, SQLITE_STATIC)
+             : sqlite3_bind_null(st, 10)) |
+        sqlite3_bind_text(st, 11, g->round_last, -1, SQLITE_STATIC) |
+        sqlite3_bind_int(st, 12, g->warn_before_s);
     rc = store_stmt_run(st, b);
     if (rc)
         return rc;
@@ -332,7 +359,10 @@ int store_group_write(struct store *s, const struct hub_group *g, int64_t now_ms
             (p->session[0] ? sqlite3_bind_int(st, 6, p->consultation)
                            : sqlite3_bind_null(st, 6)) |
             sqlite3_bind_text(st, 7, p->text, -1, SQLITE_STATIC) |
-            store_bind_text(st, 8, p->due) | sqlite3_bind_int(st, 9, p->debriefed);
+            store_bind_text(st, 8, p->due) | sqlite3_bind_int(st, 9, p->debriefed) |
+            (p->pre_debriefed ? sqlite3_bind_int(st, 10, p->pre_outcome)
+                              : sqlite3_bind_null(st, 10)) |
+            store_bind_text(st, 11, p->pre_debriefed ? p->pre_comment : NULL);
         rc = store_stmt_run(st, b);
         if (rc)
             return rc;
@@ -467,6 +497,65 @@ static int write_group_delete(struct store *s, const char *group_id)
     return rc;
 }
 
+/*
+ * Writes what g keeps between sessions: its time zone and next session,
+ * the rota and the proposals (rewritten whole: at most HUB_ROTA_MAX and
+ * HUB_PROPOSALS_MAX rows), and the drafts (a draft rewritten only when its
+ * text changed; the rows of members without a draft deleted). What goes
+ * is deleted under secure_delete, and the WAL truncated after the commit.
+ */
+int store_life_write(struct store *s, const struct hub_group *g)
+{
+    // clang-format off
+    static const char sql_group[] =
+        "UPDATE groups SET time_zone = nullif(?2, ''), next_date = ?3, next_time = ?4,"
+        "       next_duration = ?5, next_link = ?6, next_start_ms = ?7,"
+        "       next_slot = ?8, next_sequence = ?9"
+        " WHERE id = ?1";
+    static const char sql_rota[] =
+        "INSERT INTO rota (group_id, idx, client, facilitator)"
+        "     VALUES (?1, ?2, nullif(?3, ''), nullif(?4, ''))";
+    static const char sql_proposal[] =
+        "INSERT INTO proposals (id, group_id, ordinal, author, title, text, created_ms,"
+        "                       updated_ms, during, chosen)"
+        "     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, nullif(?9, ''), nullif(?10, ''))";
+    static const char sql_draft[] =
+        "INSERT INTO drafts (author, group_id, text, updated_ms) VALUES (?1, ?2, ?3, ?4)"
+        " ON CONFLICT (author) DO UPDATE"
+        "        SET text = excluded.text, updated_ms = excluded.updated_ms"
+        "      WHERE text IS NOT excluded.text";
+    // clang-format on
+    const struct hub_next *n = &g->next_session;
+    int rc;
+
+    rc = store_db_run(s->w, sql_group, "ttttitiii", g->id, g->time_zone,
+                      n->set ? n->date : NULL, n->set ? n->time : NULL,
+                      (int64_t)n->duration_min, n->set ? n->link : NULL, n->start_ms,
+                      (int64_t)n->slot, (int64_t)n->sequence);
+    if (!rc)
+        rc = store_db_run(s->w, "DELETE FROM rota WHERE group_id = ?1", "t", g->id);
+    for (size_t i = 0; !rc && i < g->nrota; i++)
+        rc = store_db_run(s->w, sql_rota, "titt", g->id, (int64_t)i, g->rota[i].client,
+                          g->rota[i].facilitator);
+    if (!rc)
+        rc = store_db_run(s->w, "DELETE FROM proposals WHERE group_id = ?1", "t", g->id);
+    for (size_t i = 0; !rc && i < g->nproposals; i++) {
+        const struct hub_proposal *p = &g->proposals[i];
+        rc = store_db_run(s->w, sql_proposal, "ttitttiitt", p->id, g->id, (int64_t)i,
+                          p->author, p->title, p->text, p->created_ms, p->updated_ms,
+                          p->during, p->chosen);
+    }
+    for (size_t i = 0; !rc && i < g->nmembers; i++)
+        if (!hub_draft_find(g, g->members[i].id))
+            rc = store_db_run(s->w, "DELETE FROM drafts WHERE author = ?1", "t",
+                              g->members[i].id);
+    for (size_t i = 0; !rc && i < g->ndrafts; i++)
+        rc = store_db_run(s->w, sql_draft, "ttti", g->drafts[i].author, g->id,
+                          g->drafts[i].text, g->drafts[i].updated_ms);
+    s->checkpoint_wanted = true;
+    return rc;
+}
+
 /* ---- the writer thread ------------------------------------------------------------- */
 
 /* When deleted text waits in the WAL, truncates the WAL (a checkpoint that
@@ -496,30 +585,55 @@ static int write_rec(struct store *s, struct store_rec *rec)
         return rc;
     case REC_CMD:
         return write_cmd(s, rec->session_id, &rec->cmd);
+    case REC_LIFE:
+        rc = store_group_write(s, rec->group, rec->at_ms);
+        return rc ? rc : store_life_write(s, rec->group);
     case REC_SESSION_CLOSE:
         rc = store_group_write(s, rec->group, rec->at_ms);
+        if (!rc)
+            rc = store_life_write(s, rec->group);
         if (!rc)
             rc = store_session_finalize(s, s->w, rec->session_id, rec->group->retention,
                                         rec->at_ms);
         return rc;
     case REC_GROUP_DELETE:
         return write_group_delete(s, rec->group_id);
+    case REC_PROBE:
+        /* SQLite writes the row even when nothing changes: the commit
+         * appends a page to the WAL, as a real record would. */
+        return store_db_exec(s->w, "UPDATE schema_version SET version = version");
     }
     return CODEV_E_INTERNAL;
 }
 
 /* Writes a batch in one transaction, each record of several statements in
- * its own savepoint. Sets every rec->rc. */
+ * its own savepoint. Sets every rec->rc.
+ *
+ * A batch commits whole or not at all: when any record fails, the
+ * transaction is rolled back and every record of the batch fails with
+ * CODEV_E_STORE_UNAVAILABLE. The loop has applied a record's successors
+ * on top of it (the room decided them against its effects), so none of
+ * them may commit without it: the writer then fails, without writing, every
+ * later record submitted in the same epoch or an earlier one, until the
+ * loop, having seen the failure, moves to a new epoch (store_resume). */
 static void write_batch(struct store *s, struct store_rec *batch)
 {
-    bool open = store_db_exec(s->w, "BEGIN IMMEDIATE") == 0, broken = false;
+    bool open = false, broken = false, tried = false;
 
     for (struct store_rec *rec = batch; rec; rec = rec->next) {
-        if (!open || broken) {
-            rec->rc = CODEV_E_INTERNAL;
+        if (s->failing && rec->epoch <= s->failed_epoch) {
+            rec->rc = CODEV_E_STORE_UNAVAILABLE;
             continue;
         }
-        if (rec->kind == REC_CMD) {
+        if (!tried) {
+            tried = true;
+            open = store_db_exec(s->w, "BEGIN IMMEDIATE") == 0;
+        }
+        if (!open || broken) {
+            broken = true;
+            break;
+        }
+        if (rec->kind == REC_CMD || rec->kind == REC_PROBE) {
             /* A command is one INSERT, atomic by itself: no savepoint
              * (two statements fewer per command, the commonest record). */
             rec->rc = write_rec(s, rec);
@@ -531,18 +645,25 @@ static void write_batch(struct store *s, struct store_rec *batch)
                 stmt_simple(s, ST_ROLLBACK_TO);
             stmt_simple(s, ST_RELEASE);
         }
-        /* An error that rolled the whole transaction back (I/O error,
-         * disk full) leaves autocommit on: the batch is lost. */
-        if (sqlite3_get_autocommit(s->w))
+        if (rec->rc)
             broken = true;
     }
-    if (open && !broken && store_db_exec(s->w, "COMMIT")) {
-        store_db_exec(s->w, "ROLLBACK");
+    if (!tried)
+        return; /* every record failed fast */
+    if (open && !broken && store_db_exec(s->w, "COMMIT"))
         broken = true;
+    if (broken) {
+        if (open && !sqlite3_get_autocommit(s->w))
+            store_db_exec(s->w, "ROLLBACK");
+        s->failing = true;
+        for (struct store_rec *rec = batch; rec; rec = rec->next) {
+            rec->rc = CODEV_E_STORE_UNAVAILABLE;
+            if (rec->epoch > s->failed_epoch)
+                s->failed_epoch = rec->epoch;
+        }
+        return;
     }
-    if (broken)
-        for (struct store_rec *rec = batch; rec; rec = rec->next)
-            rec->rc = CODEV_E_INTERNAL;
+    s->failing = false;
     store_checkpoint_try(s);
 }
 
@@ -610,6 +731,7 @@ bool store_is_full(const struct store *s)
 static int store_enqueue(struct store *s, struct store_rec *rec, uint64_t token)
 {
     rec->token = token;
+    rec->epoch = s->epoch;
     rec->next = NULL;
     pthread_mutex_lock(&s->mu);
     if (s->pending_tail)
@@ -645,6 +767,24 @@ int store_submit_group(struct store *s, const struct hub_group *g, int64_t now_m
         return CODEV_E_BAD_FIELD;
     rec = rec_new(REC_GROUP, 0);
     if (!rec || !(rec->group = store_group_clone(g))) {
+        rec_free(rec);
+        return CODEV_E_INTERNAL;
+    }
+    rec->at_ms = now_ms;
+    return store_enqueue(s, rec, token);
+}
+
+int store_submit_life(struct store *s, const struct hub_group *g, int64_t now_ms,
+                      uint64_t token)
+{
+    struct store_rec *rec;
+
+    if (store_is_full(s))
+        return CODEV_E_RATE_LIMITED;
+    if (!g)
+        return CODEV_E_BAD_FIELD;
+    rec = rec_new(REC_LIFE, 0);
+    if (!rec || !(rec->group = store_group_clone_life(g, true))) {
         rec_free(rec);
         return CODEV_E_INTERNAL;
     }
@@ -761,7 +901,7 @@ int store_submit_session_close(struct store *s, const struct hub_group *g, int64
     if (!g || !g->room)
         return CODEV_E_BAD_FIELD;
     rec = rec_new(REC_SESSION_CLOSE, 0);
-    if (!rec || !(rec->group = store_group_clone(g))) {
+    if (!rec || !(rec->group = store_group_clone_life(g, true))) {
         rec_free(rec);
         return CODEV_E_INTERNAL;
     }
@@ -783,6 +923,23 @@ int store_submit_group_delete(struct store *s, const char *group_id, uint64_t to
         return CODEV_E_INTERNAL;
     store_id_copy(rec->group_id, group_id);
     return store_enqueue(s, rec, token);
+}
+
+int store_submit_probe(struct store *s, uint64_t token)
+{
+    struct store_rec *rec;
+
+    if (store_is_full(s))
+        return CODEV_E_RATE_LIMITED;
+    rec = rec_new(REC_PROBE, 0);
+    if (!rec)
+        return CODEV_E_INTERNAL;
+    return store_enqueue(s, rec, token);
+}
+
+void store_resume(struct store *s)
+{
+    s->epoch++;
 }
 
 size_t store_drain(struct store *s, store_done_fn fn, void *arg)

@@ -10,6 +10,8 @@
  *     lws_sul deadline and keeps its timers in one sorted list.
  *   - A group is in its tick slot exactly while its clock runs and someone
  *     is connected (timer_group_update).
+ *   - A group is in server.away while its open session's facilitator has no
+ *     connection and someone else is attached, until the grace runs out.
  *   - Nobody connected: the timer falls back to a one-second beat for the
  *     lifecycle pass only, and memory is returned to the system once.
  * Expected load: 50 wake-ups a second while anyone is connected; each
@@ -31,7 +33,8 @@
 #include "errors.h"
 #include "log.h"
 
-#define CLOSE_HELLO_TIMEOUT 4004 /* application close code (4000-4999) */
+#define CLOSE_HELLO_TIMEOUT  4004 /* application close code (4000-4999) */
+#define TIMER_TURNS_PER_SLOT 64   /* expired turns moved on per slot and tick */
 
 /* ---- idle sessions and unused groups ----------------------------------------- */
 
@@ -44,12 +47,14 @@ static unsigned tick_slot_of(const struct hub_group *g)
     return (unsigned)(util_fnv1a64(g->id) % TICK_SLOTS);
 }
 
-/* Puts g in its tick slot while its clock runs and someone is connected,
- * takes it out otherwise. Call after anything that may change either. */
+/* Puts g in its tick slot while its clock runs or someone has the floor
+ * (the tick carries the floor's time) and someone is connected, takes it
+ * out otherwise. Call after anything that may change either. */
 void timer_group_update(struct server *s, struct hub_group *g)
 {
     struct group_edge *e = g->edge;
-    bool want = e && g->room && g->room->clock.running && e->conns;
+    bool want = e && g->room && (g->room->clock.running || g->room->floor_member >= 0) &&
+                e->conns;
     struct group_edge **head = &s->ticking[tick_slot_of(g)];
 
     if (!e)
@@ -72,9 +77,59 @@ void timer_group_update(struct server *s, struct hub_group *g)
         }
         e->ticking = want;
     }
-    if (!e->conns && !e->ticking) {
+    if (!e->conns)
+        timer_away_stop(s, g); /* nobody left to take over */
+    if (!e->conns && !e->ticking && !e->pending && !e->rollback && !e->away_listed) {
         g->edge = NULL;
         free(e);
+    }
+}
+
+void timer_away_start(struct server *s, struct hub_group *g)
+{
+    struct group_edge *e = g->edge;
+
+    if (!e || e->away_listed)
+        return;
+    e->away_mono = server_mono_ms();
+    e->away_prev = NULL;
+    e->away_next = s->away;
+    if (s->away)
+        s->away->away_prev = e;
+    s->away = e;
+    e->away_listed = true;
+}
+
+void timer_away_stop(struct server *s, struct hub_group *g)
+{
+    struct group_edge *e = g->edge;
+
+    if (!e || !e->away_listed)
+        return;
+    if (e->away_prev)
+        e->away_prev->away_next = e->away_next;
+    else
+        s->away = e->away_next;
+    if (e->away_next)
+        e->away_next->away_prev = e->away_prev;
+    e->away_prev = e->away_next = NULL;
+    e->away_listed = false;
+}
+
+/* Once a second: the groups whose facilitator has been away for
+ * facilitator_grace_s get dispatch_facilitator_absent, once per absence.
+ * O(groups with an absent facilitator). */
+static void timer_away_sweep(struct server *s, int64_t mono)
+{
+    int64_t grace = (int64_t)s->cfg->facilitator_grace_s * 1000;
+    struct group_edge *e = s->away, *next;
+
+    for (; e; e = next) {
+        next = e->away_next;
+        if (mono - e->away_mono < grace)
+            continue;
+        timer_away_stop(s, e->group);
+        dispatch_facilitator_absent(s, e->group);
     }
 }
 
@@ -83,6 +138,16 @@ void timer_group_update(struct server *s, struct hub_group *g)
  * queue. Each group is served once a second. */
 static void timer_tick_slot(struct server *s, unsigned slot, int64_t now)
 {
+    struct hub_group *due[TIMER_TURNS_PER_SLOT];
+    size_t ndue = 0;
+
+    /* Turns over in auto mode move on first (outside the walk: moving on
+     * may take the group out of the list); the rest at the next tick. */
+    for (struct group_edge *e = s->ticking[slot]; e; e = e->tick_next)
+        if (ndue < TIMER_TURNS_PER_SLOT && room_floor_turn_auto_due(e->group->room, now))
+            due[ndue++] = e->group;
+    for (size_t i = 0; i < ndue; i++)
+        dispatch_turn_expire(s, due[i], now);
     for (struct group_edge *e = s->ticking[slot]; e; e = e->tick_next) {
         struct hub_group *g = e->group;
         json_t *j = proto_tick_json(g->room, now);
@@ -90,7 +155,8 @@ static void timer_tick_slot(struct server *s, unsigned slot, int64_t now)
 
         json_decref(j);
         for (struct conn *c = e->conns; m && c; c = c->next)
-            conn_push(s, c, m);
+            if (!c->owed) /* its view, when it goes, carries the clock */
+                conn_push(s, c, m);
         fan_msg_unref(m);
     }
 }
@@ -150,9 +216,11 @@ static void timer_sweep(struct server *s, int64_t mono)
             conn_dirty(s, c);
         }
     }
+    timer_away_sweep(s, mono);
     peer_sweep(s, mono);
     http_bodies_sweep(s, mono);
     dispatch_views_trim(s, false);
+    dispatch_store_sweep(s);
     timer_trim(s);
 }
 
@@ -178,44 +246,25 @@ static int64_t timer_lifecycle_period(const struct server *s)
  */
 static void group_close_idle(struct server *s, struct hub_group *g, int64_t now)
 {
-    struct room *r = g->room;
     struct room_cmd cmd = {.type = CMD_SESSION_CLOSE};
     char uuid[AUTH_UUID_LEN + 1];
-    uint64_t seq = 0, token;
-    bool dup = false;
     int rc;
 
     /* A fresh id: a client may send any id, and one equal to ours would
      * make our close a duplicate of theirs. */
     auth_uuid_new(uuid);
     snprintf(cmd.id, sizeof(cmd.id), "idle-close-%s", uuid);
-    rc = r->facilitator < 0 ? CODEV_E_INTERNAL
-                            : room_apply(r, r->facilitator, &cmd, now, &seq, &dup);
-    if (rc || dup) {
-        room_outbox_clear(r);
-        log_warn("group %s: idle session %s not closed: %s", g->id, r->session_id,
+    rc = g->room->facilitator < 0
+             ? CODEV_E_INTERNAL
+             : dispatch_apply(s, g, NULL, g->room->facilitator, &cmd, now);
+    if (rc) {
+        log_warn("group %s: idle session %s not closed: %s", g->id, g->room->session_id,
                  codev_err_name(rc));
         g->room_active_ms = now; /* try again after another idle period */
         return;
     }
-    for (size_t i = 0; i < r->nout; i++)
-        group_send(s, g, proto_event_json(r, &r->out[i], now), &r->out[i], NULL);
-    room_outbox_clear(r);
-    hub_sync(s->hub, g);
-    r = g->room; /* hub_sync may have replaced it by its text-free version */
-    timer_group_update(s, g);
     log_info("group %s: session %s closed after %u s without a command", g->id,
-             r->session_id, s->cfg->session_idle_close_s);
-    token = ++s->next_token;
-    if (store_submit_cmd(s->store, r, r->facilitator, &cmd, now, seq, token) ||
-        dispatch_wait_push(s, token, WAITS_NONE, NULL, NULL)) {
-        log_err("group %s: idle close not journaled", g->id);
-        return;
-    }
-    token = ++s->next_token;
-    if (store_submit_session_close(s->store, g, now, token) ||
-        dispatch_wait_push(s, token, WAITS_NONE, NULL, NULL))
-        log_err("group %s: close not journaled (finished at the next start)", g->id);
+             g->room->session_id, s->cfg->session_idle_close_s);
 }
 
 /* Deletes g, which never opened a session and was idle group_idle_expire_s. */

@@ -7,6 +7,8 @@
  *     answer never overtakes an earlier record's commit.
  *   - An entry with token 0 (a barrier) is released as soon as it reaches
  *     the head; one with a token only when the store reports that token.
+ *     A record may have several entries (its held events, then its ack):
+ *     they are pushed one after another and leave together.
  *   - Forgetting an owner never removes an entry (the order of the tokens
  *     must stay whole); it only clears the owner.
  * Pure: libc only; no clock, no lws, no logging (the caller logs).
@@ -78,8 +80,10 @@ int waits_commit(struct waits *w, uint64_t token, int rc, waits_release_fn fn, v
     waits_release_barriers(w, fn, arg);
     if (!w->n || w->v[w->head].token != token)
         return CODEV_E_INTERNAL;
-    waits_pop(w, rc, fn, arg);
-    waits_release_barriers(w, fn, arg);
+    /* Every entry of this record (its events, then its ack), and the
+     * barriers among and after them. */
+    while (w->n && (w->v[w->head].token == token || w->v[w->head].token == 0))
+        waits_pop(w, w->v[w->head].token ? rc : 0, fn, arg);
     return 0;
 }
 

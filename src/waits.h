@@ -26,7 +26,14 @@
 #include <stdint.h>
 
 /* What an entry's owner is (the caller's meaning; WAITS_NONE has none). */
-enum waits_kind { WAITS_NONE, WAITS_WS, WAITS_HTTP };
+enum waits_kind {
+    WAITS_NONE,    /* nothing to deliver: a record nobody waits on */
+    WAITS_WS,      /* owner a connection, msg its ack */
+    WAITS_HTTP,    /* owner an HTTP request, whose answer is ready */
+    WAITS_EVENTS,  /* owner a group, msg the events its record caused */
+    WAITS_FRAME,   /* owner a connection, msg one encoded frame for it */
+    WAITS_WELCOME, /* owner a connection, msg its welcome (a barrier) */
+};
 
 struct wait {
     uint64_t token;       /* the record's token, or 0 for a barrier */
@@ -67,8 +74,9 @@ size_t waits_release_barriers(struct waits *w, waits_release_fn fn, void *arg);
 
 /*
  * The store committed (rc 0) or failed (rc < 0) the record with this token:
- * releases the barriers before it, then its entry with rc, then the
- * barriers that now wait for nothing. Returns 0, or CODEV_E_INTERNAL when
+ * releases the barriers before it, then its entries with rc (a record may
+ * have several, pushed one after another), then the barriers that now wait
+ * for nothing. Returns 0, or CODEV_E_INTERNAL when
  * the token is not the next one due (the store reported out of order: the
  * ring is left as it is, barriers at its head released).
  */

@@ -42,13 +42,36 @@ async function call(method, path, body, key, as = 'json') {
 const enc = encodeURIComponent;
 
 export const api = {
+    /** Status, and the limits the front page needs before any group exists. */
+    health: () => call('GET', '/api/health'),
     createGroup: (fields) => call('POST', '/api/groups', fields),
     join: (groupId, inviteCode, displayName) =>
         call('POST', `/api/groups/${enc(groupId)}/members`,
             { invite_code: inviteCode, display_name: displayName }),
     openSession: (groupId, key) => call('POST', `/api/groups/${enc(groupId)}/sessions`, {}, key),
     group: (groupId, key) => call('GET', `/api/groups/${enc(groupId)}`, undefined, key),
+    /** The facilitator makes (or replaces) the group's display link: {display_token}. */
+    displayCreate: (groupId, key) => call('POST', `/api/groups/${enc(groupId)}/display`, {}, key),
+    displayRevoke: (groupId, key) => call('DELETE', `/api/groups/${enc(groupId)}/display`, undefined, key),
     /** My journal of every closed session, as Markdown or printable HTML text. */
     journal: (groupId, key, format) =>
         call('GET', `/api/groups/${enc(groupId)}/journal?format=${enc(format)}`, undefined, key, 'text'),
+    // Between sessions (proto/README.md 1.1).
+    between: (groupId, key) => call('GET', `/api/groups/${enc(groupId)}/between`, undefined, key),
+    rotation: (groupId, key) => call('GET', `/api/groups/${enc(groupId)}/rotation`, undefined, key),
+    rotaSet: (groupId, key, rota) => call('POST', `/api/groups/${enc(groupId)}/rota`, { rota }, key),
+    nextSet: (groupId, key, fields) => call('POST', `/api/groups/${enc(groupId)}/next-session`, fields, key),
+    nextClear: (groupId, key) => call('DELETE', `/api/groups/${enc(groupId)}/next-session`, undefined, key),
+    /** The next session as an iCalendar text. */
+    nextIcs: (groupId, key) => call('GET', `/api/groups/${enc(groupId)}/next-session.ics`, undefined, key, 'text'),
+    propose: (groupId, key, title, text) =>
+        call('POST', `/api/groups/${enc(groupId)}/proposals`, { title, text: text || null }, key),
+    proposalEdit: (groupId, key, id, title, text) =>
+        call('POST', `/api/groups/${enc(groupId)}/proposals/${enc(id)}`, { title, text: text || null }, key),
+    proposalWithdraw: (groupId, key, id) => call('DELETE', `/api/groups/${enc(groupId)}/proposals/${enc(id)}`, undefined, key),
+    proposalChoose: (groupId, key, id) => call('POST', `/api/groups/${enc(groupId)}/proposals/${enc(id)}/choose`, {}, key),
+    draftSet: (groupId, key, text) => call('POST', `/api/groups/${enc(groupId)}/draft`, { text }, key),
+    draftDelete: (groupId, key) => call('DELETE', `/api/groups/${enc(groupId)}/draft`, undefined, key),
+    debriefAdvance: (groupId, key, planId, outcome, comment) =>
+        call('POST', `/api/groups/${enc(groupId)}/debriefs`, { plan_id: planId, outcome, comment: comment || null }, key),
 };

@@ -5,12 +5,15 @@
 //   #/g/<group>/<key>        personal link: the key is stored, then dropped
 //                            from the address bar
 //   #/g/<group>              the room, with the key this browser remembers
+//   #/display/<group>/<token> the display screen (read-only, no presence);
+//                            the token is not stored
 
 import { fill, h } from './dom.js';
 import { t, loadLanguage, currentLanguage } from './i18n.js';
 import * as store from './storage.js';
 import { homePage, joinPage } from './views/home.js';
 import { mountRoom } from './views/room.js';
+import { mountDisplay } from './views/display.js';
 import { messagePage } from './views/message.js';
 
 const root = document.getElementById('app');
@@ -54,6 +57,13 @@ function parse(hash) {
 
 function route() {
     const [kind, a, b] = parse(location.hash);
+    if (kind === 'display' && a && b) {
+        if (room && roomGroup === `display:${a}/${b}`) return undefined;
+        leaveRoom();
+        roomGroup = `display:${a}/${b}`;
+        room = mountDisplay(root, a, b);
+        return undefined;
+    }
     if (kind === 'g' && a && b) {
         store.rememberGroup(a, { member_key: b });
         history.replaceState(null, '', `#/g/${a}`);

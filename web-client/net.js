@@ -16,7 +16,7 @@ import { PROTOCOL, wsUrl, takeEarly } from './early.js';
 export { wsUrl };
 
 const FATAL_HELLO = new Set(['unknown_group', 'bad_key', 'member_removed', 'bad_field',
-    'missing_field']);
+    'missing_field', 'bad_display', 'too_many_displays']);
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_MAX_MS = 15000;
 // With a running clock the server ticks every second: this much silence
@@ -154,7 +154,7 @@ export class Connection {
     }
 
     handle(msg) {
-        if (msg.type === 'welcome') {
+        if (msg.type === 'welcome' || msg.type === 'display_welcome') {
             this.welcomed = true;
             this.attempt = 0;
             this.setStatus('open');
@@ -169,7 +169,7 @@ export class Connection {
         if ((msg.type === 'ack' || msg.type === 'error') && msg.id !== undefined && this.pending.has(msg.id)) {
             const p = this.pending.get(msg.id);
             this.pending.delete(msg.id);
-            this.opts.onMessage(msg);
+            if (!p.quiet) this.opts.onMessage(msg);
             if (msg.type === 'ack') p.resolve(msg);
             else p.reject(Object.assign(new Error(msg.code), { code: msg.code, server: msg }));
             return;
@@ -207,14 +207,16 @@ export class Connection {
     /**
      * Sends a command. Returns a promise for its ack; rejects with an Error
      * whose `code` is the server's error code. While disconnected the command
-     * waits and is sent after the next welcome.
+     * waits and is sent after the next welcome. opts.quiet: the answer goes
+     * to the promise only, not to onMessage (a query such as question_check,
+     * whose refusal is no news for the page).
      */
-    send(type, fields = {}) {
+    send(type, fields = {}, opts = {}) {
         this.counter += 1;
         const id = `${this.tag}-${this.counter}`;
         const msg = { type, id, ...fields };
         return new Promise((resolve, reject) => {
-            const p = { msg, resolve, reject, sent: false, sentOn: null };
+            const p = { msg, resolve, reject, sent: false, sentOn: null, quiet: Boolean(opts.quiet) };
             this.pending.set(id, p);
             this.transmit(id, p);
         });

@@ -4,7 +4,9 @@
 //   snapshot's seq becomes lastSeq.
 // - Events carry seq: one with seq <= lastSeq was already applied (it is in
 //   the snapshot, or arrived twice) and is ignored.
-// - `tick`, `presence`, `member_joined` carry no seq and are always applied.
+// - `tick`, `presence`, `member_joined` carry no seq and are always applied;
+//   so does `facilitator_offer` (the edge asks me to stand in for an absent
+//   facilitator). `display_welcome` makes this page a display screen.
 // - Every applied message may produce "news" (a card from someone else, a
 //   step change) that the page announces to screen readers.
 // Roles are derived from the room (facilitator id, current client,
@@ -31,6 +33,8 @@ export function createState() {
         clockAt: 0,           // performance.now() when room.clock was received
         groupMembers: [],     // members when no session is open (HTTP)
         removed: false,       // this member was removed
+        offer: null,          // {facilitator} while the edge offers me facilitation
+        display: false,       // a display screen (display_welcome): reads only
         version: 0,           // bumps on every applied change
     };
 }
@@ -54,13 +58,18 @@ function normalizeRoom(room) {
     room.debriefs = room.debriefs || [];
     room.consultations = room.consultations || [];
     for (const c of room.consultations) c.acks = c.acks || [];
+    room.floor = room.floor || null;
+    room.round = room.round || null;
+    room.balance = room.balance || [];
     return room;
 }
 
 /**
  * Applies one server message to s. Returns a list of news items:
  * {kind: 'card', card} | {kind: 'step', step} | {kind: 'closed'} |
- * {kind: 'removed'} | {kind: 'session'} | {kind: 'recadrage', count}.
+ * {kind: 'removed'} | {kind: 'session'} | {kind: 'recadrage', count} |
+ * {kind: 'facilitator', member, reason}.
+ * {kind: 'recadrage_ack', count}.
  */
 export function apply(s, msg) {
     const news = [];
@@ -74,6 +83,23 @@ export function apply(s, msg) {
         s.room = msg.room ? normalizeRoom(msg.room) : null;
         s.lastSeq = s.room ? (s.room.seq || 0) : 0;
         if (s.room) s.clockAt = performance.now();
+        s.version += 1;
+        return news;
+    }
+    if (t === 'display_welcome') {
+        // A display screen: no "you", no rules; the room as everyone sees it.
+        s.display = true;
+        s.you = null;
+        s.group = msg.group || s.group;
+        s.steps = msg.steps || s.steps;
+        s.room = msg.room ? normalizeRoom(msg.room) : null;
+        s.lastSeq = s.room ? (s.room.seq || 0) : 0;
+        if (s.room) s.clockAt = performance.now();
+        s.version += 1;
+        return news;
+    }
+    if (t === 'facilitator_offer') {
+        s.offer = msg.open ? { facilitator: msg.facilitator } : null;
         s.version += 1;
         return news;
     }
@@ -143,6 +169,13 @@ export function apply(s, msg) {
     }
     case 'facilitator':
         r.facilitator = msg.member_id;
+        r.facilitator_away = msg.facilitator_away ?? null;
+        if (r.cofacilitator === msg.member_id) r.cofacilitator = null;
+        s.offer = null;
+        news.push({ kind: 'facilitator', member: msg.member_id, reason: msg.reason });
+        break;
+    case 'cofacilitator':
+        r.cofacilitator = msg.member_id ?? null;
         break;
     case 'role':
         if (msg.member) upsert(r.members, msg.member);
@@ -163,7 +196,16 @@ export function apply(s, msg) {
         }
         break;
     case 'card_updated':
-        if (msg.card) upsert(r.cards, msg.card);
+        // Edited or withdrawn by its author, or a question answered or
+        // flagged. The event is encoded once for everyone, so its `marked`
+        // is false: the client keeps its own mark (a withdrawn card has
+        // none). Flags absent from the event are false.
+        if (msg.card) {
+            const old = r.cards.find((c) => c.id === msg.card.id);
+            const card = { edited: false, withdrawn: false, ...msg.card };
+            if (old && old.marked && card.type === 'contribution' && !card.withdrawn) card.marked = true;
+            upsert(r.cards, card);
+        }
         break;
     case 'card_removed':
         r.cards = r.cards.filter((c) => c.id !== msg.card_id);
@@ -194,12 +236,32 @@ export function apply(s, msg) {
         news.push({ kind: 'recadrage', count: msg.count });
         break;
     }
+    case 'recadrage_ack': {
+        const c = consultationAt(r, msg.consultation);
+        if (c) c.recadrages_seen = msg.count;
+        news.push({ kind: 'recadrage_ack', count: msg.count });
+        break;
+    }
     case 'hands':
         r.hands = msg.hands || [];
         break;
     case 'debrief':
         if (msg.debrief) upsert(r.debriefs, msg.debrief);
         break;
+    case 'floor': {
+        const was = r.floor ? r.floor.member_id : null;
+        r.floor = msg.floor || null;
+        r.round = msg.round || null;
+        if (r.floor && r.floor.member_id !== was) news.push({ kind: 'floor', member: r.floor.member_id });
+        break;
+    }
+    case 'balance': {
+        if (!msg.balance) break;
+        const i = r.balance.findIndex((b) => b.member_id === msg.balance.member_id);
+        if (i >= 0) r.balance[i] = msg.balance;
+        else r.balance.push(msg.balance);
+        break;
+    }
     case 'closed':
         if (r.step !== 'closed') news.push({ kind: 'step', step: 'closed' }, { kind: 'closed' });
         r.step = 'closed';
@@ -288,6 +350,20 @@ export function cardsOf(s, type, consultation = s.room ? s.room.consultation : n
         .sort((a, b) => a.id - b.id);
 }
 
+/** Is the step untimed (the facilitator set it to 0: budget 0)? Then the
+ * clock counts the time spent and never overruns (proto 2.3, timer_set). */
+export function untimed(s) {
+    const c = s.room && s.room.clock;
+    return Boolean(c) && c.budget_ms === 0;
+}
+
+/** Ms spent on the step clock now, from the last server clock state. */
+export function usedMs(s, now = performance.now()) {
+    const c = s.room && s.room.clock;
+    if (!c) return null;
+    return c.used_ms + (c.running ? Math.max(0, now - s.clockAt) : 0);
+}
+
 /** Remaining ms on the step clock now, from the last server clock state. */
 export function remainingMs(s, now = performance.now()) {
     const c = s.room && s.room.clock;
@@ -295,6 +371,26 @@ export function remainingMs(s, now = performance.now()) {
     let rem = typeof c.remaining_ms === 'number' ? c.remaining_ms : (c.budget_ms - c.used_ms);
     if (c.running) rem -= Math.max(0, now - s.clockAt);
     return rem;
+}
+
+/** The server's time now, as the last clock it sent says. */
+export function serverNow(s, now = performance.now()) {
+    const c = s.room && s.room.clock;
+    if (!c || typeof c.server_ms !== 'number') return null;
+    return c.server_ms + Math.max(0, now - s.clockAt);
+}
+
+/**
+ * The floor now: {member, elapsed, remaining} (remaining null without a
+ * turn budget, negative once over), or null when nobody has it.
+ */
+export function floorNow(s, now = performance.now()) {
+    const r = s.room;
+    if (!r || !r.floor) return null;
+    const at = serverNow(s, now);
+    const elapsed = at === null ? 0 : Math.max(0, at - r.floor.since_ms);
+    const budget = r.round && r.round.active && r.round.turn_ms ? r.round.turn_ms : null;
+    return { member: r.floor.member_id, elapsed, remaining: budget === null ? null : budget - elapsed };
 }
 
 /** Consultants now (excluding facilitator, client and observers). */

@@ -122,13 +122,21 @@ test('facilitator actions: observer, hand over, remove; keyboard only posting', 
     await K1.locator('.clock.is-paused').waitFor();
     assert.equal(await K1.locator('.clock.is-warning').count(), 0, 'no warning on a paused clock');
 
-    // The clock: start, set to 0 (overrun shows as +m:ss: in red for the
-    // facilitator, calmly for everyone else), +1 min, pause.
+    // The clock: start, set to 1 min then take it away (overrun shows as
+    // +m:ss: in red for the facilitator, calmly for everyone else), +1 min,
+    // pause. (Setting 0 makes the step untimed: room12.test.mjs.)
     await act(F, 'timer-toggle');
     await K1.locator('.clock.is-running').waitFor();
     await act(F, 'timer-set');
-    await F.locator('dialog.dialog input[type=number]').fill('0');
+    await F.locator('dialog.dialog input[type=number]').fill('2');
     await F.locator('dialog.dialog button[type=submit]').click();
+    // The set is in (events go out once committed): only then take the two
+    // minutes away, or the set could come after and undo it.
+    await F.waitForFunction(() => /^(2:00|1:5\d)$/.test(document.querySelector('[data-clock]').textContent));
+    await F.evaluate(() => {
+        const ws = window.__sockets[window.__sockets.length - 1];
+        ws.send(JSON.stringify({ type: 'timer_add', id: 'minus-two', seconds: -120 }));
+    });
     await F.locator('.clock.is-overrun').waitFor();
     await K1.locator('.clock.is-overrun-calm').waitFor();
     assert.match(await K1.locator('[data-clock]').textContent(), /^\+0:0\d$/);
@@ -185,4 +193,26 @@ test('facilitator actions: observer, hand over, remove; keyboard only posting', 
     assert.equal(await K2.locator('#panel').count(), 0);
     for (const p of [F, K1]) assert.deepEqual(realProblems(p), []);
     for (const p of [F, K1, K2]) await p.context().close();
+});
+
+test('the name fields take their limit from the server (/api/health), on the front page and the join page', async () => {
+    const own = await startServer({ args: ['--set', 'name_max_chars=12'] });
+    try {
+        const F = await person(browser, 'facilitator');
+        await F.goto(own.url + '/');
+        await F.waitForFunction(() => {
+            const f = [...document.querySelectorAll('form[data-form=create] input[type=text]')];
+            return f.length === 2 && f.every((i) => i.maxLength === 12);
+        });
+        const invite = await createGroup(F, own.url, { name: 'Douze', me: 'Anne' });
+        const K = await person(browser, 'consultant');
+        await K.goto(invite);
+        await K.waitForFunction(() => document.querySelector('form[data-form=join] input[name=display_name]')?.maxLength === 12);
+        assert.deepEqual(realProblems(F), []);
+        assert.deepEqual(realProblems(K), []);
+        await F.context().close();
+        await K.context().close();
+    } finally {
+        await own.stop();
+    }
 });

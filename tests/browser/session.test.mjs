@@ -311,14 +311,68 @@ test('a whole session, five browsers, every step', async (root) => {
         await P.k1.locator('[data-recall] .problem-text', { hasText: 'rate une échéance sur deux' }).waitFor();
         await P.k1.locator('[data-recall] summary').click();
         // Overrun: red for the facilitator only, calm for everyone else.
+        // (Setting 0 makes a step untimed since issue 12: set 1 minute and
+        // take it back instead.)
         await act(P.facilitator, 'timer-set');
-        await P.facilitator.locator('dialog.dialog input[type=number]').fill('0');
+        await P.facilitator.locator('dialog.dialog input[type=number]').fill('1');
         await P.facilitator.locator('dialog.dialog button[type=submit]').click();
+        await P.facilitator.locator('.clock.is-warning').waitFor();
+        await P.facilitator.evaluate(() => {
+            const ws = window.__sockets[window.__sockets.length - 1];
+            ws.send(JSON.stringify({ type: 'timer_add', id: 'overrun-1', seconds: -60 }));
+        });
         await P.facilitator.locator('.clock.is-overrun').waitFor();
         await P.client.locator('.clock.is-overrun-calm').waitFor();
         assert.equal(await P.client.locator('.clock.is-overrun').count(), 0, 'no red overrun for the client');
         assert.equal(await P.client.locator('.clock-label').textContent(), fr.clock['overrun-calm']);
         await shoot('06-consultation');
+    });
+
+    await t.test('consultation: a round with three consultants, one passing, one offline (issue 13)', async () => {
+        // Émilie closes her tab: offline when her turn comes.
+        const back = P.k3.url();
+        await P.k3.goto('about:blank');
+        await P.facilitator.locator('.member:not(.is-online) .member-name', { hasText: names.k3 }).waitFor();
+        const present = [P.facilitator, P.client, P.k1, P.k2];
+        await P.facilitator.locator('select[data-field=turn-seconds]').selectOption('90');
+        await P.facilitator.locator('select[data-field=round-mode]').selectOption('signal');
+        await act(P.facilitator, 'round-start');
+        // Everyone sees who has the floor; the client is not in the round.
+        await Promise.all(present.filter((p) => p !== P.k1).map((p) => p.locator('.floor-bar .floor-who', { hasText: fr.floor.has.replace('{name}', names.k1) }).waitFor()));
+        await P.k1.locator('.floor-bar .floor-who', { hasText: fr.floor.you_have }).waitFor();
+        assert.equal(await P.facilitator.locator('.round-order .round-turn').count(), 3, 'three consultants in the round');
+        assert.equal(await P.facilitator.locator('.round-order .round-turn', { hasText: names.client }).count(), 0, 'never the client');
+        // The turn's time runs, with the budget, for everyone.
+        await P.client.locator('.floor-bar [data-floor-time]', { hasText: 'reste' }).waitFor();
+        // Only the speaker has "J’ai terminé" and "Je passe".
+        assert.equal(await P.k2.locator('[data-action=turn-pass]:visible').count(), 0);
+        await P.k1.locator('[data-action=turn-pass]:visible', { hasText: fr.floor.pass }).waitFor();
+        await P.k1.locator('[data-action=floor-end]:visible', { hasText: fr.floor.done }).click();
+        // Émilie is offline: skipped; Dmitri has the floor, and passes.
+        await P.k2.locator('.floor-bar .floor-who', { hasText: fr.floor.you_have }).waitFor();
+        await act(P.k2, 'turn-pass');
+        await Promise.all(present.map((p) => p.locator('.round-order.is-over').waitFor()));
+        const statuses = await P.facilitator.locator('.round-order .round-turn').evaluateAll((els) => els.map((e) => e.dataset.status));
+        assert.deepEqual(statuses, ['spoke', 'passed', 'absent']);
+        // The balance: the facilitator's, a bar per member who had the floor.
+        await P.facilitator.locator(`.balance-row[data-turns="1"]`, { hasText: names.k1 }).waitFor();
+        await P.facilitator.locator(`.balance-row[data-passes="1"]`, { hasText: names.k2 }).waitFor();
+        for (const p of [P.client, P.k1, P.k2]) {
+            assert.equal(await p.locator('.balance-row').count(), 0, `${p.personName} sees no balance`);
+            assert.equal(await p.locator('.floor-panel:visible').count(), 0, `${p.personName} has no floor panel`);
+        }
+        // The facilitator gives the floor from the list: Chloé again.
+        await P.facilitator.locator('.floor-give', { hasText: names.k1 }).locator('[data-action=floor-give]').click();
+        await P.k1.locator('.floor-bar .floor-who', { hasText: fr.floor.you_have }).waitFor();
+        await P.facilitator.locator('.floor-bar [data-action=floor-end]:visible', { hasText: fr.floor.end }).click();
+        await P.k1.locator('.floor-bar .floor-who', { hasText: fr.floor.you_have }).waitFor({ state: 'detached' }).catch(() => {});
+        await P.facilitator.locator(`.balance-row[data-turns="2"]`, { hasText: names.k1 }).waitFor();
+        await P.facilitator.screenshot({ path: shotPath('06-consultation-round-facilitator-fr') });
+        await P.k2.screenshot({ path: shotPath('06-consultation-round-consultant-fr') });
+        // Émilie comes back to the same room.
+        await P.k3.goto(back);
+        await panel(P.k3, 'consultation').waitFor();
+        assert.deepEqual(await P.k3.locator('.round-order .round-turn').evaluateAll((els) => els.map((e) => e.dataset.status)), ['spoke', 'passed', 'absent']);
     });
 
     await t.test('synthesis: the action plan', async () => {

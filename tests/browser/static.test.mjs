@@ -110,12 +110,13 @@ test('every key the code asks for exists', () => {
     for (const c of ['running', 'paused', 'stopped', 'overrun', 'overrun-paused', 'overrun-calm']) wanted.add(`clock.${c}`);
     for (const c of ['idle', 'connecting', 'open', 'lost', 'fatal']) wanted.add(`conn.${c}`);
     for (const c of ['checkin', 'topic', 'question', 'reformulation', 'contribution', 'action', 'learning', 'note']) wanted.add(`announce.types.${c}`);
+    for (const c of ['pending', 'speaking', 'spoke', 'passed', 'skipped', 'expired', 'absent']) wanted.add(`floor.status.${c}`);
     const missing = [...wanted].filter((k) => !lookup(FR, k) || !lookup(EN, k));
     assert.deepEqual(missing, []);
     // And the template keys in the code are only of the enumerated families.
     for (const { f, src } of js) {
         for (const m of src.matchAll(/\bt\(`([^`]+)`/g)) {
-            assert.match(m[1], /^(steps|rules|roles|kinds|dims|outcomes|clock|conn|announce\.types|errors)\.\$\{/, `${f}: t(\`${m[1]}\`)`);
+            assert.match(m[1], /^(steps|rules|roles|kinds|dims|outcomes|clock|conn|announce\.types|errors|floor\.status)\.\$\{/, `${f}: t(\`${m[1]}\`)`);
         }
     }
 });
@@ -129,8 +130,7 @@ test('the page takes rules, limits and steps from the server, not from its own c
     for (const { f, src } of views) {
         // A limit of the server's config: a constant, or a number given as a maximum.
         assert.doesNotMatch(src, /\b(?:LONG_)?TEXT_MAX\b|\bmax:\s*\d/, `${f}: a text limit the server sends in welcome.limits`);
-        // The home page's name fields come before any welcome: the one exception.
-        if (f !== 'views/home.js') assert.doesNotMatch(src, /\bmaxlength:\s*\d/, `${f}: a length limit the server sends in welcome.limits`);
+        assert.doesNotMatch(src, /\bmaxlength:\s*\d/, `${f}: a length limit the server sends (welcome.limits, or /api/health for the front page)`);
         assert.doesNotMatch(src, /(?<![/*]\s*)\b(?:1000|4000)\b(?!\s*px)/, `${f}: the server's default text limit`);
         // What I may do, decided from my role: welcome.rules says it (state.js may()).
         assert.doesNotMatch(src, new RegExp(`\\b(?:role|my|myRole\\([^)]*\\))\\s*[!=]==\\s*${roleName}`),

@@ -82,7 +82,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             continue;
         now += 250 + line[0] * 1000;
         if (proto_decode((const char *)line + 1, len - 1, &plimits, &msg, &err) == 0) {
-            if (msg.kind == PROTO_COMMAND) {
+            if (msg.kind == PROTO_COMMAND && msg.cmd.type == CMD_QUESTION_CHECK) {
+                /* As the edge answers it: a query that changes nothing. */
+                uint64_t before = r->seq, version = r->version;
+                struct advice_result res;
+                int rc = room_question_check(r, line[0] % NMEMBERS, msg.cmd.text, &res);
+
+                check(r->seq == before && r->version == version && r->nout == 0);
+                encode_and_drop(rc ? proto_error_code_json(msg.id, rc)
+                                   : proto_check_ack_json(msg.id, &res));
+            } else if (msg.kind == PROTO_COMMAND) {
                 uint64_t before = r->seq, seq = 0;
                 bool dup = false;
                 int rc = room_apply(r, line[0] % NMEMBERS, &msg.cmd, now, &seq, &dup);
@@ -95,7 +104,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     check(dup ? r->nout == 0 : r->nout > 0);
                     for (size_t i = 0; i < r->nout; i++) {
                         check(r->out[i].seq > before);
+                        json_t *advice = proto_event_advice_json(r, &r->out[i], now);
+
                         encode_and_drop(proto_event_json(r, &r->out[i], now));
+                        if (advice)
+                            encode_and_drop(advice);
                         for (int m = 0; m < NMEMBERS; m++)
                             (void)room_event_visible(r, &r->out[i], m);
                     }

@@ -265,7 +265,7 @@ describe('exports after a real session', () => {
         const res = await api(srv.url, 'POST', path, { key: g.F.key, body: { retention: 'keep' }, schema: 'settings_response' });
         assert.equal(res.status, 200, res.text);
         assert.deepEqual(res.schemaErrors, []);
-        assert.deepEqual(res.body.group, { id: g.groupId, name: 'Managers Lyon', language: 'fr', format: 90, retention: 'keep' });
+        assert.deepEqual(res.body.group, { id: g.groupId, name: 'Managers Lyon', language: 'fr', format: 90, retention: 'keep', warn_before_s: 60, display: false });
         for (const c of g.everyone) {
             const m = await c.nextEvent('group_updated');
             assert.deepEqual(m.group, res.body.group, `${c.name} was told`);

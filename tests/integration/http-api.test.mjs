@@ -85,7 +85,7 @@ test('POST /api/groups creates a group: 201 with ids and 22-character secrets; n
     assert.notEqual(res.body.member_key, res.body.invite_code);
     const group = await getGroup(srv.url, res.body.group_id, res.body.member_key);
     assert.deepEqual({ ...group, members: null }, {
-        group_id: res.body.group_id, name: 'Managers Lyon', language: 'fr', format: 90, retention: 'personal',
+        group_id: res.body.group_id, name: 'Managers Lyon', language: 'fr', format: 90, retention: 'personal', warn_before_s: 60,
         facilitator: res.body.member_id, members: null, session: null,
     });
     assert.deepEqual(group.members, [{ id: res.body.member_id, name: 'Claire', role: 'facilitator', observer: false, online: false }]);

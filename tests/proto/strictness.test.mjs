@@ -47,6 +47,13 @@ const serverBad = {
     'a debrief with an unknown outcome': mutate('server/debrief.json', (o) => { o.debrief.outcome = 'failed'; }),
     'a recadrage count 0': mutate('server/recadrage.json', (o) => { o.count = 0; }),
     'a frame element that is an array': [ex('server/closed.json')],
+    'a question verdict without its cues': mutate('server/card_added.question.advice.json', (o) => { delete o.card.advice_cues; }),
+    'a question cue in another language': mutate('server/card_added.question.advice.json', (o) => { o.card.advice_cues[0].lang = 'de'; }),
+    'a note with parked false': mutate('server/card_added.note.parked.json', (o) => { o.card.parked = false; }),
+    'a verdict on a note': mutate('server/card_added.note.json', (o) => { o.card.advice_like = true; o.card.advice_cues = []; }),
+    'a question_check ack with a seq': mutate('server/ack.question_check.json', (o) => { o.seq = 3; }),
+    'a question_check ack without cues': mutate('server/ack.question_check.json', (o) => { delete o.cues; }),
+    'a command ack with advice_like': mutate('server/ack.json', (o) => { o.advice_like = false; }),
 };
 for (const [name, msg] of Object.entries(serverBad))
     test(`server schema refuses ${name}`, () => {
@@ -68,6 +75,8 @@ const clientBad = {
     'a hello with a short key': mutate('client/hello.json', (o) => { o.member_key = 'abc'; }),
     'a hello with a negative last_seq': mutate('client/hello.json', (o) => { o.last_seq = -1; }),
     'a hello with an id': mutate('client/hello.json', (o) => { o.id = 'h-1'; }),
+    'a question_check of 1001 characters': mutate('client/question_check.json', (o) => { o.text = 'é'.repeat(1001); }),
+    'a question_park without text': mutate('client/question_park.json', (o) => { delete o.text; }),
 };
 for (const [name, msg] of Object.entries(clientBad))
     test(`client schema refuses ${name}`, () => {

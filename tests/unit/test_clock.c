@@ -152,11 +152,11 @@ static void add_extends_and_shortens_the_budget(void **state)
     struct clock c;
 
     clock_init(&c, 10 * MIN, 0);
-    assert_int_equal(clock_add(&c, 5 * MIN), 0);
+    assert_int_equal(clock_add(&c, 5 * MIN, T0), 0);
     assert_int_equal(c.budget_ms, 15 * MIN);
-    assert_int_equal(clock_add(&c, -12 * MIN), 0);
+    assert_int_equal(clock_add(&c, -12 * MIN, T0), 0);
     assert_int_equal(c.budget_ms, 3 * MIN);
-    assert_int_equal(clock_add(&c, -3 * MIN), 0);
+    assert_int_equal(clock_add(&c, -3 * MIN, T0), 0);
     assert_int_equal(c.budget_ms, 0);
 }
 
@@ -165,7 +165,7 @@ static void add_refuses_a_budget_below_zero(void **state)
     struct clock c;
 
     clock_init(&c, MIN, 0);
-    assert_int_equal(clock_add(&c, -MIN - 1), CODEV_E_BAD_DURATION);
+    assert_int_equal(clock_add(&c, -MIN - 1, T0), CODEV_E_BAD_DURATION);
     assert_int_equal(c.budget_ms, MIN);
 }
 
@@ -174,9 +174,9 @@ static void add_refuses_a_budget_over_the_maximum(void **state)
     struct clock c;
 
     clock_init(&c, CLOCK_BUDGET_MAX_MS - MIN, 0);
-    assert_int_equal(clock_add(&c, MIN + 1), CODEV_E_BAD_DURATION);
+    assert_int_equal(clock_add(&c, MIN + 1, T0), CODEV_E_BAD_DURATION);
     assert_int_equal(c.budget_ms, CLOCK_BUDGET_MAX_MS - MIN);
-    assert_int_equal(clock_add(&c, MIN), 0);
+    assert_int_equal(clock_add(&c, MIN, T0), 0);
     assert_int_equal(c.budget_ms, CLOCK_BUDGET_MAX_MS);
 }
 
@@ -185,8 +185,8 @@ static void add_extreme_deltas_are_refused_without_overflow(void **state)
     struct clock c;
 
     clock_init(&c, MIN, 0);
-    assert_int_equal(clock_add(&c, INT64_MAX), CODEV_E_BAD_DURATION);
-    assert_int_equal(clock_add(&c, INT64_MIN), CODEV_E_BAD_DURATION);
+    assert_int_equal(clock_add(&c, INT64_MAX, T0), CODEV_E_BAD_DURATION);
+    assert_int_equal(clock_add(&c, INT64_MIN, T0), CODEV_E_BAD_DURATION);
     assert_int_equal(c.budget_ms, MIN);
 }
 
@@ -209,10 +209,75 @@ static void set_remaining_on_a_stopped_timer_keeps_it_stopped(void **state)
 
     clock_init(&c, 10 * MIN, 12 * MIN);
     assert_int_equal(clock_remaining(&c, T0), -2 * MIN);
-    assert_int_equal(clock_set_remaining(&c, 0, T0), 0);
+    assert_int_equal(clock_set_remaining(&c, 3 * MIN, T0), 0);
     assert_false(c.running);
-    assert_int_equal(clock_remaining(&c, T0 + MIN), 0);
-    assert_int_equal(c.budget_ms, 12 * MIN);
+    assert_int_equal(clock_remaining(&c, T0 + MIN), 3 * MIN);
+    assert_int_equal(c.budget_ms, 15 * MIN);
+}
+
+/* Issue 12: a budget of 0 is an untimed step. One row per way in and out:
+ * the clock is built (budget, used, running from T0 or not), one operation
+ * runs at `at`, then its result, the budget, and the remaining and used
+ * time at `later` are checked. */
+enum untimed_op { OP_SET, OP_ADD };
+
+struct untimed_case {
+    const char *name;
+    int64_t budget, used;
+    bool running;
+    enum untimed_op op;
+    int64_t arg, at;
+    int want_rc;
+    int64_t want_budget;
+    int64_t later, want_remaining, want_used;
+};
+
+static void untimed_steps_count_time_and_never_overrun(void **state)
+{
+    const struct untimed_case cases[] = {
+        {"set 0 on a running clock: untimed, time still counts", 10 * MIN, 0, true,
+         OP_SET, 0, T0 + 2 * MIN, 0, 0, T0 + 5 * MIN, 0, 5 * MIN},
+        {"set 0 on an overrun clock: no overrun shown", MIN, 3 * MIN, false, OP_SET, 0,
+         T0, 0, 0, T0 + 9 * MIN, 0, 3 * MIN},
+        {"a zero budget from the start is untimed", 0, 0, true, OP_SET, 0, T0, 0, 0,
+         T0 + 90 * MIN, 0, 90 * MIN},
+        {"+1 min on an untimed clock times it from now", 0, 0, true, OP_ADD, MIN,
+         T0 + 5 * MIN, 0, 6 * MIN, T0 + 7 * MIN, -MIN, 7 * MIN},
+        {"-1 min on an untimed clock is refused", 0, 0, true, OP_ADD, -MIN, T0 + 5 * MIN,
+         CODEV_E_BAD_DURATION, 0, T0 + 5 * MIN, 0, 5 * MIN},
+        {"an add that empties the budget makes it untimed", MIN, 0, true, OP_ADD, -MIN,
+         T0 + 2 * MIN, 0, 0, T0 + 2 * MIN, 0, 2 * MIN},
+        {"set after untimed times it again", 0, 0, true, OP_SET, 2 * MIN, T0 + 10 * MIN,
+         0, 12 * MIN, T0 + 10 * MIN, 2 * MIN, 10 * MIN},
+        {"+8 h and more on an untimed clock is refused", 0, 0, true, OP_ADD,
+         CLOCK_BUDGET_MAX_MS + 1, T0, CODEV_E_BAD_DURATION, 0, T0, 0, 0},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct untimed_case *k = &cases[i];
+        struct clock c;
+        int rc;
+
+        clock_init(&c, k->budget, k->used);
+        if (k->running)
+            assert_int_equal(clock_start(&c, T0), 0);
+        rc = k->op == OP_SET ? clock_set_remaining(&c, k->arg, k->at)
+                             : clock_add(&c, k->arg, k->at);
+        if (rc != k->want_rc)
+            fail_msg("%s: rc %d, want %d", k->name, rc, k->want_rc);
+        if (c.budget_ms != k->want_budget)
+            fail_msg("%s: budget %lld, want %lld", k->name, (long long)c.budget_ms,
+                     (long long)k->want_budget);
+        assert_int_equal(clock_untimed(&c), k->want_budget == 0);
+        if (clock_remaining(&c, k->later) != k->want_remaining)
+            fail_msg("%s: remaining %lld, want %lld", k->name,
+                     (long long)clock_remaining(&c, k->later),
+                     (long long)k->want_remaining);
+        if (clock_used(&c, k->later) != k->want_used)
+            fail_msg("%s: used %lld, want %lld", k->name,
+                     (long long)clock_used(&c, k->later), (long long)k->want_used);
+    }
 }
 
 static void set_remaining_bounds_are_zero_and_the_maximum(void **state)
@@ -279,6 +344,7 @@ int main(void)
         cmocka_unit_test(add_extreme_deltas_are_refused_without_overflow),
         cmocka_unit_test(set_remaining_on_a_running_timer_counts_from_now),
         cmocka_unit_test(set_remaining_on_a_stopped_timer_keeps_it_stopped),
+        cmocka_unit_test(untimed_steps_count_time_and_never_overrun),
         cmocka_unit_test(set_remaining_bounds_are_zero_and_the_maximum),
         cmocka_unit_test(long_run_keeps_exact_milliseconds),
         cmocka_unit_test(many_short_runs_add_up_without_drift),

@@ -60,6 +60,7 @@ static const struct num_key num_keys[] = {
     NUM(connections_per_ip, 1, 1000000, 256),
     NUM(commands_per_sec, 1, 10000, 20),
     NUM(commands_burst, 1, 100000, 40),
+    NUM(question_checks_per_sec, 1, 10000, 5),
     NUM(http_body_max, 256, 16777216, 16384),
     NUM(out_queue_frames, 4, 100000, 256),
     NUM(out_queue_bytes, 4096, 1073741824, 1048576),
@@ -69,12 +70,15 @@ static const struct num_key num_keys[] = {
     NUM(http_create_per_min, 1, 100000, 10),
     NUM(http_create_global_per_min, 1, 1000000, 120),
     NUM(http_exports_per_min, 1, 100000, 30),
+    NUM(http_writes_per_min, 1, 100000, 60),
     NUM(session_idle_close_s, 1, 31536000, 43200),
     NUM(group_idle_expire_s, 1, 315360000, 2592000),
     NUM(http_header_timeout_s, 1, 600, 10),
     NUM(http_body_timeout_s, 1, 3600, 30),
     NUM(hello_timeout_s, 1, 600, 10),
     NUM(unauth_per_ip, 1, 1000000, 16),
+    NUM(facilitator_grace_s, 1, 3600, 60),
+    NUM(display_max_per_group, 1, 64, 8),
     NUM(test_time_offset_s, 0, 315360000, 0),
 };
 
@@ -93,6 +97,7 @@ static const struct str_key str_keys[] = {
     {"tls_cert", offsetof(struct config, tls_cert), 1},
     {"tls_key", offsetof(struct config, tls_key), 1},
     {"allowed_origins", offsetof(struct config, allowed_origins), 1},
+    {"frame_ancestors", offsetof(struct config, frame_ancestors), 0},
 };
 
 #define STR_KEY_COUNT (sizeof str_keys / sizeof str_keys[0])
@@ -390,6 +395,9 @@ static void each_key_parses_from_file(void **state)
     assert_int_equal(c.hello_timeout_s, 15);
     assert_int_equal(c.unauth_per_ip, 32);
     assert_int_equal(c.test_time_offset_s, 60);
+    assert_int_equal(c.facilitator_grace_s, 5);
+    assert_int_equal(c.display_max_per_group, 3);
+    assert_string_equal(c.frame_ancestors, "'self' https://teams.microsoft.com");
     assert_int_equal(config_validate(&c, &err), 0);
     config_free(&c);
 }
@@ -1016,6 +1024,55 @@ static void validate_rejects_fields_set_out_of_range_directly(void **state)
     config_free(&c);
 }
 
+/* frame_ancestors goes into every answer's CSP header: only source
+ * expressions, never a ';', a ',' or a line break that would end the
+ * directive or the header. */
+static void validate_checks_frame_ancestors(void **state)
+{
+    static const char *const good[] = {
+        "'none'",
+        "'self'",
+        "'self' https://teams.microsoft.com",
+        "https://*.example.org:443 https:",
+        "  'self'   https://intranet.example.org/codev/  ",
+    };
+    static const char *const bad[] = {
+        "'none' 'self'",
+        "'self'; script-src *",
+        "https://a.example,https://b.example",
+        "'self'\r\nSet-Cookie: x=1",
+        "'self'\nX: y",
+        "'unsafe-inline'",
+        "\"quoted\"",
+        "   ",
+        "https://a.example\t'self'",
+    };
+    struct config c;
+    struct config_error err;
+    char big[1100];
+
+    (void)state;
+    assert_int_equal(config_defaults(&c), 0);
+    assert_string_equal(c.frame_ancestors, "'none'");
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        assert_int_equal(config_set(&c, "frame_ancestors", good[i], &err), 0);
+        if (config_validate(&c, &err) != 0)
+            fail_msg("\"%s\" refused: %s", good[i], err.text);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (config_set(&c, "frame_ancestors", bad[i], &err) != 0)
+            continue; /* refused already (empty) */
+        if (config_validate(&c, &err) == 0)
+            fail_msg("\"%s\" accepted", bad[i]);
+        assert_string_equal(err.key, "frame_ancestors");
+    }
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    assert_int_equal(config_set(&c, "frame_ancestors", big, &err), 0);
+    assert_int_equal(config_validate(&c, &err), -1);
+    config_free(&c);
+}
+
 static void validate_checks_event_loop(void **state)
 {
     static const char *const good[] = {"auto", "epoll", "poll"};
@@ -1166,6 +1223,7 @@ int main(void)
         cmocka_unit_test(validate_rejects_fields_set_out_of_range_directly),
         cmocka_unit_test(validate_checks_allowed_origins_entries),
         cmocka_unit_test(validate_checks_event_loop),
+        cmocka_unit_test(validate_checks_frame_ancestors),
         cmocka_unit_test(config_free_null_is_a_no_op),
         cmocka_unit_test(config_free_twice_is_safe),
         cmocka_unit_test(null_error_struct_is_allowed),

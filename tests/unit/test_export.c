@@ -40,6 +40,7 @@ struct fx {
     struct store_journal journal;
     struct store_consultation_history consultations[2];
     struct store_session_history sessions[2];
+    struct store_floor_history floor[2];
     struct store_history history;
 };
 
@@ -493,6 +494,62 @@ static void history_text_has_a_table_per_consultation_in_both_languages(void **s
     free(md);
 }
 
+/* The first session's speaking balance: Karim 4:30 over two turns (one in
+ * opening, one in consultation) and a pass; Claire 1:00, one turn. */
+static void fx_balance(struct fx *f)
+{
+    memset(f->floor, 0, sizeof(f->floor));
+    memcpy(f->floor[0].member, ID_A, sizeof(f->floor[0].member));
+    f->floor[0].steps[STEP_OPENING] = (struct room_floor_tally){90000, 1, 0};
+    f->floor[0].steps[STEP_CONSULTATION] = (struct room_floor_tally){180000, 1, 1};
+    f->floor[0].total = (struct room_floor_tally){270000, 2, 1};
+    memcpy(f->floor[1].member, ID_F, sizeof(f->floor[1].member));
+    f->floor[1].steps[STEP_OPENING] = (struct room_floor_tally){60000, 1, 0};
+    f->floor[1].total = (struct room_floor_tally){60000, 1, 0};
+    f->sessions[0].floor = f->floor;
+    f->sessions[0].nfloor = 2;
+}
+
+static void history_has_each_sessions_speaking_balance(void **state)
+{
+    struct fx f;
+    struct export_context ctx;
+    json_t *j, *b, *k;
+    size_t len = 0;
+    char *md;
+
+    (void)state;
+    fx_group(&f, "fr", "Managers Lyon", "Karim <i>");
+    fx_history(&f);
+    fx_balance(&f);
+    ctx = ctx_of(&f, NULL);
+    j = export_history_json(&f.history, &ctx);
+    b = json_object_get(json_array_get(json_object_get(j, "sessions"), 0), "balance");
+    assert_int_equal(json_array_size(b), 2);
+    k = json_array_get(b, 0);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(k, "member"), "id")), ID_A);
+    assert_int_equal(json_integer_value(json_object_get(k, "ms")), 270000);
+    assert_int_equal(json_integer_value(json_object_get(k, "turns")), 2);
+    assert_int_equal(json_integer_value(json_object_get(k, "passes")), 1);
+    assert_int_equal(
+        json_integer_value(json_object_get(
+            json_object_get(json_object_get(k, "steps"), "consultation"), "passes")),
+        1);
+    assert_null(json_object_get(json_object_get(k, "steps"), "topic"));
+    assert_int_equal(json_array_size(json_object_get(
+                         json_array_get(json_object_get(j, "sessions"), 1), "balance")),
+                     0);
+    json_decref(j);
+
+    md = export_history_text(&f.history, &ctx, EXPORT_MARKDOWN, &len);
+    assert_has(md, "### Équilibre de la parole\n");
+    assert_has(md, "| Membre | Temps de parole | Tours | Passés |\n");
+    assert_has(md, "| Karim \\<i\\> | 4:30 | 2 | 1 |\n");
+    assert_has(md, "| Claire | 1:00 | 1 | 0 |\n");
+    free(md);
+}
+
 /* ---- minutes ------------------------------------------------------------------- */
 
 static void apply(struct room *r, int member, struct room_cmd cmd)
@@ -596,6 +653,7 @@ int main(void)
         cmocka_unit_test(an_empty_journal_is_a_whole_document),
         cmocka_unit_test(history_json_has_planned_and_used_times_and_who),
         cmocka_unit_test(history_text_has_a_table_per_consultation_in_both_languages),
+        cmocka_unit_test(history_has_each_sessions_speaking_balance),
         cmocka_unit_test(minutes_show_the_shared_cards_and_nothing_private),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

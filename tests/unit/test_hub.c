@@ -235,6 +235,39 @@ static void a_rotated_invite_replaces_the_old_one(void **state)
     assert_int_equal(hub_member_join(f->hub, f->g, fresh, "Nouveau", id, key, &idx), 0);
 }
 
+/* The display token: none at first; made, it opens the link and nothing
+ * else does (not the invite, not a member key); replaced, the old one is
+ * dead; revoked, none works; kept as its hash only. */
+static void a_display_token_is_a_rotatable_secret(void **state)
+{
+    struct fixture *f = *state;
+    char first[AUTH_SECRET_LEN + 1], second[AUTH_SECRET_LEN + 1];
+    uint8_t hash[AUTH_HASH_LEN];
+
+    assert_false(f->g->display_set);
+    assert_false(hub_display_auth(f->g, f->invite));
+    assert_int_equal(hub_display_rotate(f->g, first), 0);
+    assert_true(auth_secret_wellformed(first));
+    assert_true(f->g->display_set);
+    assert_true(hub_display_auth(f->g, first));
+    assert_false(hub_display_auth(f->g, f->invite));
+    assert_false(hub_display_auth(f->g, NULL));
+    assert_false(hub_display_auth(f->g, "short"));
+    auth_hash(first, AUTH_SECRET_LEN, hash);
+    assert_memory_equal(f->g->display_hash, hash, AUTH_HASH_LEN);
+    assert_null(memmem(f->g->display_hash, AUTH_HASH_LEN, first, 8));
+    assert_int_equal(hub_display_rotate(f->g, second), 0);
+    assert_string_not_equal(first, second);
+    assert_false(hub_display_auth(f->g, first));
+    assert_true(hub_display_auth(f->g, second));
+    hub_display_revoke(f->g);
+    assert_false(hub_display_auth(f->g, second));
+    hub_display_load(f->g, hash);
+    assert_true(hub_display_auth(f->g, first));
+    hub_display_load(f->g, NULL);
+    assert_false(f->g->display_set);
+}
+
 static void one_session_at_a_time_within_the_server_limit(void **state)
 {
     struct fixture *f = *state;
@@ -558,6 +591,41 @@ static void a_closed_room_keeps_no_text_under_personal_retention(void **state)
     assert_null(hub_room_of(f->g, late));
 }
 
+/* Issue 12: the warning before a step's end is a group setting, one minute
+ * by default, 0 (none) to ten minutes; a refused value changes nothing, and
+ * the store's snapshot of the group carries it. */
+static void warn_before_is_bounded_and_kept_in_the_snapshot(void **state)
+{
+    struct fixture *f = *state;
+    const struct {
+        long long seconds;
+        int want;
+        int now; /* the setting afterwards */
+    } cases[] = {
+        {120, 0, 120},
+        {0, 0, 0},
+        {HUB_WARN_BEFORE_MAX_S, 0, HUB_WARN_BEFORE_MAX_S},
+        {-1, CODEV_E_BAD_FIELD, HUB_WARN_BEFORE_MAX_S},
+        {HUB_WARN_BEFORE_MAX_S + 1, CODEV_E_BAD_FIELD, HUB_WARN_BEFORE_MAX_S},
+        {1LL << 40, CODEV_E_BAD_FIELD, HUB_WARN_BEFORE_MAX_S},
+        {-(1LL << 40), CODEV_E_BAD_FIELD, HUB_WARN_BEFORE_MAX_S},
+        {45, 0, 45},
+    };
+    struct hub_group *snap;
+
+    assert_int_equal(f->g->warn_before_s, HUB_WARN_BEFORE_DEFAULT_S);
+    assert_int_equal(HUB_WARN_BEFORE_DEFAULT_S, 60);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(hub_group_warn_before_set(f->g, cases[i].seconds),
+                         cases[i].want);
+        assert_int_equal(f->g->warn_before_s, cases[i].now);
+    }
+    snap = hub_group_snapshot_new(f->g);
+    assert_non_null(snap);
+    assert_int_equal(snap->warn_before_s, 45);
+    hub_group_snapshot_free(snap);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -572,6 +640,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_key_opens_only_its_own_group, setup, teardown),
         cmocka_unit_test_setup_teardown(
             joining_needs_the_invite_and_respects_the_member_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_display_token_is_a_rotatable_secret, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(a_rotated_invite_replaces_the_old_one, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(one_session_at_a_time_within_the_server_limit,
@@ -589,6 +659,8 @@ int main(void)
         cmocka_unit_test(format_budgets_follow_the_practice_table),
         cmocka_unit_test(one_address_is_held_to_its_own_group_and_session_caps),
         cmocka_unit_test(loading_counts_groups_and_sessions_by_creator),
+        cmocka_unit_test_setup_teardown(warn_before_is_bounded_and_kept_in_the_snapshot,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests_name("hub", tests, NULL, NULL);
 }

@@ -210,6 +210,9 @@ static void commands_decode_into_room_commands(void **state)
         {"{\"type\":\"action_add\",\"id\":\"c5\",\"text\":\"Appeler\",\"due\":\"\"}",
          CMD_ACTION_ADD},
         {"{\"type\":\"hand_lower\",\"id\":\"c6\",\"extra\":true}", CMD_HAND_LOWER},
+        {"{\"type\":\"card_edit\",\"id\":\"c7\",\"card_id\":9,\"text\":\"Corrigé\"}",
+         CMD_CARD_EDIT},
+        {"{\"type\":\"card_withdraw\",\"id\":\"c8\",\"card_id\":9}", CMD_CARD_WITHDRAW},
     };
     struct proto_msg msg;
     struct proto_error err;
@@ -240,6 +243,14 @@ static void commands_decode_into_room_commands(void **state)
             break;
         case CMD_ACTION_ADD:
             assert_null(msg.cmd.due); /* an empty "by when" is none */
+            break;
+        case CMD_CARD_EDIT:
+            assert_int_equal(msg.cmd.card, 9);
+            assert_string_equal(msg.cmd.text, "Corrigé");
+            break;
+        case CMD_CARD_WITHDRAW:
+            assert_int_equal(msg.cmd.card, 9);
+            assert_null(msg.cmd.text);
             break;
         default:
             break;
@@ -419,6 +430,230 @@ static void a_spliced_welcome_is_the_whole_welcome(void **state)
     hub_free(h);
 }
 
+/* Applies a command of type t from member with the given fields; asserts it
+ * is accepted. */
+static void apply_full(struct room *r, int member, enum room_cmd_type t, const char *text,
+                       const char *target, uint32_t card, bool flag, int64_t now)
+{
+    static unsigned n;
+    struct room_cmd c = {
+        .type = t, .text = text, .target = target, .card = card, .flag = flag};
+    uint64_t seq;
+    int rc;
+
+    snprintf(c.id, sizeof(c.id), "p%u", ++n);
+    rc = room_apply(r, member, &c, now, &seq, NULL);
+    if (rc)
+        fail_msg("%s: %s", room_cmd_name(t), codev_err_name(rc));
+}
+
+/* Issue 12: a corrected card says "edited", a withdrawn one "withdrawn"
+ * with an empty text and no answer; recadrage_ack carries the signals
+ * seen, and the snapshot's recadrages_seen goes to the client and the
+ * facilitator only. */
+static void edited_withdrawn_cards_and_recadrage_ack_encode(void **state)
+{
+    const struct room_limits l = {.text_max_chars = 100,
+                                  .long_text_max_chars = 100,
+                                  .cards_per_step = 10,
+                                  .members_max = 8};
+    struct room *r = room_new("s", NULL, &l, 1000);
+    json_t *snap, *cards, *card, *ev, *cons;
+    uint32_t q;
+
+    (void)state;
+    assert_non_null(r);
+    assert_int_equal(room_member_add(r, "f", "F", true, false), 0);
+    assert_int_equal(room_member_add(r, "c", "C", false, false), 1);
+    assert_int_equal(room_member_add(r, "k", "K", false, false), 2);
+    apply_full(r, 0, CMD_STEP_NEXT, NULL, NULL, 0, false, 2000);
+    apply_full(r, 0, CMD_CLIENT_ASSIGN, NULL, "c", 0, false, 2000);
+    apply_full(r, 0, CMD_STEP_NEXT, NULL, NULL, 0, false, 2000);
+    apply_full(r, 1, CMD_PROBLEM_SET, "P", NULL, 0, false, 2000);
+    apply_full(r, 0, CMD_STEP_NEXT, NULL, NULL, 0, false, 2000);
+    apply_full(r, 2, CMD_QUESTION_ASK, "Qui ?", NULL, 0, false, 3000);
+    q = (uint32_t)r->ncards;
+    apply_full(r, 1, CMD_QUESTION_ANSWER, "Moi.", NULL, q, false, 3000);
+    apply_full(r, 2, CMD_CARD_EDIT, "Qui décide ?", NULL, q, false, 3000);
+    apply_full(r, 2, CMD_QUESTION_ASK, "Quand ?", NULL, 0, false, 3000);
+    apply_full(r, 2, CMD_CARD_WITHDRAW, NULL, NULL, q + 1, false, 3000);
+
+    snap = proto_room_json(r, 2, 4000);
+    cards = json_object_get(snap, "cards");
+    assert_int_equal(json_array_size(cards), 2);
+    card = json_array_get(cards, 0);
+    assert_string_equal(json_string_value(json_object_get(card, "text")), "Qui décide ?");
+    assert_true(json_is_true(json_object_get(card, "edited")));
+    assert_null(json_object_get(card, "withdrawn"));
+    assert_string_equal(json_string_value(json_object_get(card, "answer")), "Moi.");
+    card = json_array_get(cards, 1);
+    assert_int_equal(json_integer_value(json_object_get(card, "id")), q + 1);
+    assert_string_equal(json_string_value(json_object_get(card, "text")), "");
+    assert_true(json_is_true(json_object_get(card, "withdrawn")));
+    assert_null(json_object_get(card, "edited"));
+    assert_true(json_is_null(json_object_get(card, "answer")));
+    json_decref(snap);
+
+    apply_full(r, 0, CMD_STEP_NEXT, NULL, NULL, 0, false, 5000);
+    apply_full(r, 1, CMD_CONTRACT_SET, "Aidez-moi", NULL, 0, false, 5000);
+    apply_full(r, 0, CMD_STEP_NEXT, NULL, NULL, 0, true, 5000);
+    apply_full(r, 1, CMD_RECADRAGE, NULL, NULL, 0, false, 6000);
+    room_outbox_clear(r);
+    apply_full(r, 0, CMD_RECADRAGE_ACK, NULL, NULL, 0, false, 7000);
+    assert_int_equal(r->nout, 1);
+    ev = proto_event_json(r, &r->out[0], 7000);
+    assert_string_equal(json_string_value(json_object_get(ev, "type")), "recadrage_ack");
+    assert_int_equal(json_integer_value(json_object_get(ev, "consultation")), 0);
+    assert_int_equal(json_integer_value(json_object_get(ev, "count")), 1);
+    json_decref(ev);
+    for (int m = 0; m < 3; m++) {
+        snap = proto_room_json(r, m, 8000);
+        cons = json_array_get(json_object_get(snap, "consultations"), 0);
+        if (m == 2) {
+            assert_null(json_object_get(cons, "recadrages_seen"));
+        } else {
+            assert_int_equal(json_integer_value(json_object_get(cons, "recadrages")), 1);
+            assert_int_equal(json_integer_value(json_object_get(cons, "recadrages_seen")),
+                             1);
+        }
+        json_decref(snap);
+    }
+    room_free(r);
+}
+
+/* Applies a command of type t (text may be NULL, target may be NULL). */
+static void apply_ok(struct room *r, int member, enum room_cmd_type t, const char *text,
+                     const char *target, int64_t now)
+{
+    static unsigned n;
+    struct room_cmd c = {.type = t, .text = text, .target = target};
+    uint64_t seq;
+
+    snprintf(c.id, sizeof(c.id), "p-%u", ++n);
+    room_outbox_clear(r);
+    assert_int_equal(room_apply(r, member, &c, now, &seq, NULL), 0);
+}
+
+/* The card named by the room's last event, encoded as member's snapshot
+ * shows it. */
+static json_t *snapshot_card(const struct room *r, int member, uint32_t id)
+{
+    json_t *room = proto_room_json(r, member, 9000), *cards, *c;
+    size_t i;
+
+    cards = json_object_get(room, "cards");
+    json_array_foreach(cards, i, c)
+    {
+        if (json_integer_value(json_object_get(c, "id")) == id) {
+            json_incref(c);
+            json_decref(room);
+            return c;
+        }
+    }
+    json_decref(room);
+    return NULL;
+}
+
+/* The advice verdict of a question: in the author's and the facilitator's
+ * snapshots and in the second encoding of its events only; the check's ack
+ * carries no seq; a parked note says so. */
+static void advice_verdict_is_encoded_for_its_audience_only(void **state)
+{
+    static const int64_t budgets[STEP_COUNT] = {60000, 60000, 60000, 60000, 60000,
+                                                60000, 60000, 60000, 0};
+    const struct room_limits l = {.text_max_chars = 1000,
+                                  .long_text_max_chars = 4000,
+                                  .cards_per_step = 30,
+                                  .members_max = 16};
+    struct room *r = room_new("11111111-2222-3333-4444-555555555555", budgets, &l, 1000);
+    enum { FA, ANA, BEN, CLE };
+    const struct room_event *ev;
+    struct advice_result res;
+    json_t *j, *card;
+    uint32_t q;
+
+    (void)state;
+    assert_non_null(r);
+    assert_int_equal(room_member_add(r, "fac", "Fa", true, false), FA);
+    assert_int_equal(room_member_add(r, "ana", "Ana", false, false), ANA);
+    assert_int_equal(room_member_add(r, "ben", "Ben", false, false), BEN);
+    assert_int_equal(room_member_add(r, "cle", "Clé", false, false), CLE);
+    apply_ok(r, FA, CMD_STEP_NEXT, NULL, NULL, 2000);
+    apply_ok(r, FA, CMD_CLIENT_ASSIGN, NULL, "ana", 2000);
+    apply_ok(r, FA, CMD_STEP_NEXT, NULL, NULL, 2000);
+    apply_ok(r, ANA, CMD_PROBLEM_SET, "P", NULL, 2000);
+    apply_ok(r, FA, CMD_STEP_NEXT, NULL, NULL, 2000);
+    assert_int_equal(proto_room_view_of(r, BEN), -1);
+    apply_ok(r, BEN, CMD_QUESTION_ASK, "As-tu pensé à déléguer ?", NULL, 3000);
+    ev = &r->out[r->nout - 1];
+    q = ev->card;
+    assert_int_equal(proto_room_view_of(r, BEN), BEN);
+    assert_int_equal(proto_room_view_of(r, CLE), -1);
+
+    j = proto_event_json(r, ev, 3000);
+    assert_null(json_object_get(json_object_get(j, "card"), "advice_like"));
+    assert_null(json_object_get(json_object_get(j, "card"), "advice_cues"));
+    json_decref(j);
+    j = proto_event_advice_json(r, ev, 3000);
+    card = json_object_get(j, "card");
+    assert_true(json_is_true(json_object_get(card, "advice_like")));
+    assert_int_equal(json_array_size(json_object_get(card, "advice_cues")), 1);
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_array_get(json_object_get(card, "advice_cues"), 0), "lang")),
+        "fr");
+    json_decref(j);
+
+    for (int m = FA; m <= CLE; m++) {
+        card = snapshot_card(r, m, q);
+        assert_non_null(card);
+        assert_int_equal(json_object_get(card, "advice_like") != NULL,
+                         m == FA || m == BEN);
+        assert_int_equal(json_object_get(card, "advice_cues") != NULL,
+                         m == FA || m == BEN);
+        json_decref(card);
+    }
+    /* The public view (shared by joiners) never carries it. */
+    {
+        char *view = dump(proto_room_view_json(r, -1));
+        assert_null(strstr(view, "advice"));
+        free(view);
+    }
+
+    apply_ok(r, CLE, CMD_QUESTION_ASK, "Depuis quand ?", NULL, 4000);
+    j = proto_event_advice_json(r, &r->out[r->nout - 1], 4000);
+    card = json_object_get(j, "card");
+    assert_true(json_is_false(json_object_get(card, "advice_like")));
+    assert_int_equal(json_array_size(json_object_get(card, "advice_cues")), 0);
+    json_decref(j);
+
+    /* Not a question's card event: one encoding for everyone. */
+    apply_ok(r, BEN, CMD_QUESTION_PARK, "Pourquoi ne pas déléguer ?", NULL, 5000);
+    ev = &r->out[r->nout - 1];
+    assert_null(proto_event_advice_json(r, ev, 5000));
+    j = proto_event_json(r, ev, 5000);
+    assert_true(json_is_true(json_object_get(json_object_get(j, "card"), "parked")));
+    json_decref(j);
+    apply_ok(r, BEN, CMD_NOTE_POST, "note", NULL, 5000);
+    j = proto_event_json(r, &r->out[r->nout - 1], 5000);
+    assert_null(json_object_get(json_object_get(j, "card"), "parked"));
+    json_decref(j);
+    apply_ok(r, FA, CMD_TIMER_PAUSE, NULL, NULL, 5000);
+    assert_null(proto_event_advice_json(r, &r->out[r->nout - 1], 5000));
+
+    assert_int_equal(room_question_check(r, BEN, "Why don't you delegate?", &res), 0);
+    j = proto_check_ack_json("k1", &res);
+    assert_string_equal(json_string_value(json_object_get(j, "type")), "ack");
+    assert_string_equal(json_string_value(json_object_get(j, "id")), "k1");
+    assert_null(json_object_get(j, "seq"));
+    assert_true(json_is_true(json_object_get(j, "advice_like")));
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(j, "cues"), 0), "lang")),
+                        "en");
+    json_decref(j);
+    room_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -432,6 +667,8 @@ int main(void)
         cmocka_unit_test(a_spliced_welcome_is_the_whole_welcome),
         cmocka_unit_test(error_json_carries_code_id_and_detail),
         cmocka_unit_test(error_names_round_trip),
+        cmocka_unit_test(edited_withdrawn_cards_and_recadrage_ack_encode),
+        cmocka_unit_test(advice_verdict_is_encoded_for_its_audience_only),
     };
     return cmocka_run_group_tests_name("protocol", tests, NULL, NULL);
 }

@@ -989,8 +989,21 @@ static void timer_set_sets_the_remaining_time(void **state)
     expect_refused(f, FA, &c, CODEV_E_BAD_DURATION);
     assert_int_equal(send_seconds(f, FA, CMD_TIMER_SET, 28800), 0);
     assert_int_equal(clock_remaining(&f->r->clock, f->now), 28800 * 1000LL);
+    /* 0: the step becomes untimed (issue 12): it counts time, never
+     * overruns, and stays untimed when the facilitator comes back to it. */
     assert_int_equal(send_seconds(f, FA, CMD_TIMER_SET, 0), 0);
+    assert_int_equal(f->r->clock.budget_ms, 0);
+    f->now += 7 * MIN;
     assert_int_equal(clock_remaining(&f->r->clock, f->now), 0);
+    assert_int_equal(clock_used(&f->r->clock, f->now), 11 * MIN);
+    assert_int_equal(send(f, FA, CMD_STEP_NEXT), 0);
+    f->now += MIN;
+    assert_int_equal(send(f, FA, CMD_STEP_PREV), 0);
+    assert_true(clock_untimed(&f->r->clock));
+    assert_int_equal(clock_used(&f->r->clock, f->now), 11 * MIN);
+    /* +1 min times it again from now. */
+    assert_int_equal(send_seconds(f, FA, CMD_TIMER_ADD, 60), 0);
+    assert_int_equal(clock_remaining(&f->r->clock, f->now), MIN);
 }
 
 static void clock_accumulates_across_step_back_and_forth(void **state)
@@ -1167,6 +1180,134 @@ static void handover_to_the_current_client_is_refused(void **state)
     refuse_target(f, FA, CMD_FACILITATOR_HANDOVER, ids[ANA], CODEV_E_BAD_TARGET);
     assert_int_equal(send_target(f, FA, CMD_FACILITATOR_HANDOVER, ids[CLE]), 0);
     expect_events(f, 1, EV_FACILITATOR);
+}
+
+/* The edge's handover for an absent facilitator (cmd.variant). */
+static int send_handover(struct fx *f, int member, const char *target, int reason)
+{
+    struct room_cmd c = mk(f, CMD_FACILITATOR_HANDOVER);
+
+    c.target = target;
+    c.variant = reason;
+    return run(f, member, &c);
+}
+
+static void cofacilitator_is_named_and_cleared_by_the_facilitator(void **state)
+{
+    struct fx *f = *state;
+    struct room_cmd none = mk(f, CMD_COFACILITATOR_SET);
+
+    assert_int_equal(f->r->cofacilitator, -1);
+    refuse_target(f, ANA, CMD_COFACILITATOR_SET, ids[BEN], CODEV_E_NOT_FACILITATOR);
+    refuse_target(f, FA, CMD_COFACILITATOR_SET, ids[FA], CODEV_E_BAD_TARGET);
+    refuse_target(f, FA, CMD_COFACILITATOR_SET, ids[OBS], CODEV_E_BAD_TARGET);
+    refuse_target(f, FA, CMD_COFACILITATOR_SET, "nobody", CODEV_E_UNKNOWN_MEMBER);
+    assert_int_equal(run(f, FA, &none), CODEV_E_ALREADY_DONE);
+    assert_int_equal(send_target(f, FA, CMD_COFACILITATOR_SET, ids[BEN]), 0);
+    expect_events(f, 1, EV_COFACILITATOR);
+    assert_int_equal(f->r->out[0].member, BEN);
+    assert_int_equal(f->r->cofacilitator, BEN);
+    refuse_target(f, FA, CMD_COFACILITATOR_SET, ids[BEN], CODEV_E_ALREADY_DONE);
+    none = mk(f, CMD_COFACILITATOR_SET);
+    assert_int_equal(run(f, FA, &none), 0);
+    expect_events(f, 1, EV_COFACILITATOR);
+    assert_int_equal(f->r->out[0].member, -1);
+    assert_int_equal(f->r->cofacilitator, -1);
+    /* Made an observer or removed, the co-facilitator is one no more. */
+    assert_int_equal(send_target(f, FA, CMD_COFACILITATOR_SET, ids[BEN]), 0);
+    {
+        struct room_cmd c = mk(f, CMD_ROLE_SET);
+        c.target = ids[BEN];
+        c.flag = true;
+        assert_int_equal(run(f, FA, &c), 0);
+        expect_events(f, 2, EV_ROLE, EV_COFACILITATOR);
+    }
+    assert_int_equal(f->r->cofacilitator, -1);
+    assert_int_equal(send_target(f, FA, CMD_COFACILITATOR_SET, ids[CLE]), 0);
+    assert_int_equal(send_target(f, FA, CMD_MEMBER_REMOVE, ids[CLE]), 0);
+    expect_events(f, 2, EV_MEMBER_REMOVED, EV_COFACILITATOR);
+    assert_int_equal(f->r->cofacilitator, -1);
+}
+
+static void auto_handover_goes_to_the_cofacilitator_and_can_be_reclaimed(void **state)
+{
+    struct fx *f = *state;
+    struct clock before;
+
+    assert_int_equal(send(f, FA, CMD_TIMER_START), 0);
+    assert_int_equal(send_target(f, FA, CMD_COFACILITATOR_SET, ids[BEN]), 0);
+    before = f->r->clock;
+    /* Only to the co-facilitator, and never from the wire's variant. */
+    assert_int_equal(send_handover(f, FA, ids[CLE], HANDOVER_AUTO), CODEV_E_BAD_TARGET);
+    assert_int_equal(send_handover(f, FA, ids[BEN], HANDOVER_RECLAIM), CODEV_E_BAD_FIELD);
+    assert_int_equal(send_handover(f, FA, ids[BEN], 99), CODEV_E_BAD_FIELD);
+    f->now += 65000;
+    assert_int_equal(send_handover(f, FA, ids[BEN], HANDOVER_AUTO), 0);
+    expect_events(f, 2, EV_FACILITATOR, EV_COFACILITATOR);
+    assert_int_equal(f->r->out[0].index, HANDOVER_AUTO);
+    assert_int_equal(f->r->facilitator, BEN);
+    assert_int_equal(f->r->facilitator_away, FA);
+    assert_int_equal(f->r->cofacilitator, -1);
+    /* The clock kept running, untouched. */
+    assert_true(f->r->clock.running);
+    assert_memory_equal(&f->r->clock, &before, sizeof(before));
+    /* The stand-in facilitates. */
+    assert_int_equal(send(f, BEN, CMD_STEP_NEXT), 0);
+    /* Only the facilitator who was away takes it back. */
+    refuse(f, CLE, CMD_FACILITATOR_RECLAIM, CODEV_E_NOT_AWAY_FACILITATOR);
+    refuse(f, BEN, CMD_FACILITATOR_RECLAIM, CODEV_E_NOT_YOUR_ROLE);
+    refuse(f, OBS, CMD_FACILITATOR_RECLAIM, CODEV_E_OBSERVER_READ_ONLY);
+    assert_int_equal(send(f, FA, CMD_FACILITATOR_RECLAIM), 0);
+    expect_events(f, 2, EV_FACILITATOR, EV_COFACILITATOR);
+    assert_int_equal(f->r->out[0].index, HANDOVER_RECLAIM);
+    assert_int_equal(f->r->out[1].member, BEN);
+    assert_int_equal(f->r->facilitator, FA);
+    assert_int_equal(f->r->facilitator_away, -1);
+    assert_int_equal(f->r->cofacilitator, BEN);
+    refuse(f, FA, CMD_FACILITATOR_RECLAIM, CODEV_E_NOT_YOUR_ROLE);
+}
+
+static void offer_handover_and_a_manual_handover_end_the_right_to_reclaim(void **state)
+{
+    struct fx *f = *state;
+
+    assert_int_equal(send_handover(f, FA, ids[CLE], HANDOVER_OFFER), 0);
+    expect_events(f, 1, EV_FACILITATOR);
+    assert_int_equal(f->r->out[0].index, HANDOVER_OFFER);
+    assert_int_equal(f->r->facilitator_away, FA);
+    /* A second absence keeps the first facilitator's right. */
+    assert_int_equal(send_handover(f, CLE, ids[BEN], HANDOVER_OFFER), 0);
+    assert_int_equal(f->r->facilitator_away, FA);
+    /* A deliberate handover ends it. */
+    assert_int_equal(send_target(f, BEN, CMD_FACILITATOR_HANDOVER, ids[ANA]), 0);
+    assert_int_equal(f->r->out[0].index, HANDOVER_MANUAL);
+    assert_int_equal(f->r->facilitator_away, -1);
+    refuse(f, FA, CMD_FACILITATOR_RECLAIM, CODEV_E_NOT_AWAY_FACILITATOR);
+}
+
+static void a_display_sees_what_is_for_all_and_nothing_private(void **state)
+{
+    struct fx *f = *state;
+    struct room_event ev = {.type = EV_CARD_ADDED, .audience = AUD_ALL, .member = ANA};
+
+    assert_int_equal(send_text(f, ANA, CMD_NOTE_POST, "private"), 0);
+    ev.card = f->r->out[0].card;
+    assert_false(room_event_visible(f->r, &f->r->out[0], ROOM_PUBLIC));
+    assert_false(room_event_visible(f->r, &ev, ROOM_PUBLIC)); /* a note's card */
+    assert_false(room_card_visible(f->r, room_card_get(f->r, ev.card), ROOM_PUBLIC));
+    assert_int_equal(send_text(f, ANA, CMD_CHECKIN_POST, "bonjour"), 0);
+    assert_true(room_event_visible(f->r, &f->r->out[0], ROOM_PUBLIC));
+    assert_true(
+        room_card_visible(f->r, room_card_get(f->r, f->r->out[0].card), ROOM_PUBLIC));
+    ev = (struct room_event){.type = EV_RECADRAGE,
+                             .audience = AUD_CLIENT_FACILITATOR,
+                             .member = ANA,
+                             .index = 0};
+    assert_false(room_event_visible(f->r, &ev, ROOM_PUBLIC));
+    ev.audience = AUD_MEMBER;
+    assert_false(room_event_visible(f->r, &ev, ROOM_PUBLIC));
+    assert_false(room_event_visible(f->r, &ev, -1));
+    assert_false(room_event_visible(f->r, &ev, -3));
 }
 
 static void member_remove_takes_the_member_and_its_hand_out(void **state)
@@ -1411,6 +1552,168 @@ static void question_answer_and_flag_apply_to_questions_of_this_consultation(voi
     c.card = q;
     c.text = "R3";
     expect_refused(f, CLE, &c, CODEV_E_UNKNOWN_CARD);
+}
+
+/* question_check: what the room answers, and that it changes nothing. */
+static int check_q(struct fx *f, int member, const char *text, struct advice_result *res)
+{
+    struct snap s;
+    int rc;
+
+    room_outbox_clear(f->r);
+    snap_take(&s, f->r);
+    rc = room_question_check(f->r, member, text, res);
+    assert_int_equal(f->r->nout, 0);
+    snap_check(&s, f->r);
+    return rc;
+}
+
+static void question_check_answers_without_changing_the_room(void **state)
+{
+    struct fx *f = *state;
+    struct advice_result res = {0};
+    char *long_text = repeat("é", 1001);
+
+    walk_to(f, STEP_CLARIFICATION);
+    assert_int_equal(check_q(f, BEN, "As-tu pensé à en parler à ta directrice ?", &res),
+                     0);
+    assert_true(res.advice_like);
+    assert_non_null(res.cue);
+    assert_string_equal(res.lang, "fr");
+    assert_int_equal(check_q(f, BEN, "Depuis quand est-ce que ça dure ?", &res), 0);
+    assert_false(res.advice_like);
+    assert_null(res.cue);
+    assert_null(res.lang);
+    assert_int_equal(check_q(f, CLE, "Why don't you delegate it?", &res), 0);
+    assert_true(res.advice_like);
+    assert_string_equal(res.lang, "en");
+    /* Refused as question_ask would be, in the same order. */
+    assert_int_equal(check_q(f, ANA, "Depuis quand ?", &res), CODEV_E_NOT_YOUR_ROLE);
+    assert_int_equal(check_q(f, FA, "Depuis quand ?", &res), CODEV_E_NOT_YOUR_ROLE);
+    assert_int_equal(check_q(f, OBS, "Depuis quand ?", &res), CODEV_E_OBSERVER_READ_ONLY);
+    assert_int_equal(check_q(f, BEN, "   ", &res), CODEV_E_TEXT_EMPTY);
+    assert_int_equal(check_q(f, BEN, NULL, &res), CODEV_E_TEXT_EMPTY);
+    assert_int_equal(check_q(f, BEN, long_text, &res), CODEV_E_TEXT_TOO_LONG);
+    long_text[strlen(long_text) - 2] = '\0'; /* 1000 characters */
+    assert_int_equal(check_q(f, BEN, long_text, &res), 0);
+    assert_int_equal(check_q(f, 99, "Depuis quand ?", &res), CODEV_E_UNKNOWN_MEMBER);
+    assert_int_equal(check_q(f, -1, "Depuis quand ?", &res), CODEV_E_UNKNOWN_MEMBER);
+    assert_int_equal(room_question_check(NULL, BEN, "Q", &res), CODEV_E_INTERNAL);
+    assert_int_equal(room_question_check(f->r, BEN, "Q", NULL), CODEV_E_INTERNAL);
+    /* Never through room_apply: it would take a seq and the idempotence ring. */
+    refuse_text(f, BEN, CMD_QUESTION_CHECK, "Depuis quand ?", CODEV_E_INTERNAL);
+    f->now += MIN;
+    assert_int_equal(send(f, FA, CMD_STEP_NEXT), 0); /* contract */
+    assert_int_equal(check_q(f, BEN, "Depuis quand ?", &res), CODEV_E_WRONG_STEP);
+    assert_int_equal(send_target(f, FA, CMD_MEMBER_REMOVE, ids[CLE]), 0);
+    assert_int_equal(check_q(f, CLE, "Depuis quand ?", &res), CODEV_E_MEMBER_REMOVED);
+    free(long_text);
+}
+
+/* A check posts nothing: a member at its per-step card limit may still
+ * check, and asking is what the limit refuses. */
+static void question_check_takes_no_card_of_the_step_budget(void **state)
+{
+    struct room_limits l = default_limits();
+    struct fx *f;
+    struct advice_result res;
+
+    (void)state;
+    l.cards_per_step = 1;
+    f = fx_new_with(&l);
+    walk_to(f, STEP_CLARIFICATION);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(check_q(f, BEN, "Et si tu lui demandais ?", &res), 0);
+    assert_int_equal(f->r->members[BEN].step_cards, 0);
+    assert_int_equal(send_text(f, BEN, CMD_QUESTION_ASK, "Depuis quand ?"), 0);
+    assert_int_equal(check_q(f, BEN, "Et si tu lui demandais ?", &res), 0);
+    assert_true(res.advice_like);
+    refuse_text(f, BEN, CMD_QUESTION_ASK, "Et ensuite ?", CODEV_E_TOO_MANY_CARDS);
+    room_free(f->r);
+    free(f);
+}
+
+/* The verdict is computed when the question is posted, kept on the card,
+ * and visible to its author and the current facilitator only. */
+static void question_verdict_is_kept_for_author_and_facilitator(void **state)
+{
+    struct fx *f = *state;
+    const struct room_card *c;
+    uint32_t advice, clean;
+
+    walk_to(f, STEP_CLARIFICATION);
+    assert_int_equal(
+        send_text(f, BEN, CMD_QUESTION_ASK, "Pourquoi ne pas lui en parler ?"), 0);
+    advice = last_event(f)->card;
+    assert_int_equal(last_event(f)->audience, AUD_ALL);
+    assert_int_equal(send_text(f, CLE, CMD_QUESTION_ASK, "Comment réagit-elle ?"), 0);
+    clean = last_event(f)->card;
+    c = room_card_get(f->r, advice);
+    assert_true(c->advice_like);
+    assert_non_null(c->advice_cue);
+    assert_string_equal(c->advice_lang, "fr");
+    c = room_card_get(f->r, clean);
+    assert_false(c->advice_like);
+    assert_null(c->advice_cue);
+    assert_null(c->advice_lang);
+    c = room_card_get(f->r, advice);
+    assert_true(room_card_advice_visible(f->r, c, FA));
+    assert_true(room_card_advice_visible(f->r, c, BEN));
+    assert_false(room_card_advice_visible(f->r, c, ANA));
+    assert_false(room_card_advice_visible(f->r, c, CLE));
+    assert_false(room_card_advice_visible(f->r, c, OBS));
+    assert_false(room_card_advice_visible(f->r, c, -1));
+    assert_false(room_card_advice_visible(f->r, c, 99));
+    assert_true(room_card_advice_visible(f->r, room_card_get(f->r, clean), CLE));
+    assert_false(room_card_advice_visible(f->r, room_card_get(f->r, clean), BEN));
+    /* Every member still sees the question itself. */
+    for (int m = FA; m <= OBS; m++)
+        assert_true(room_card_visible(f->r, c, m));
+    /* Facilitation handed over: the verdict goes with it. */
+    assert_int_equal(send_target(f, FA, CMD_FACILITATOR_HANDOVER, ids[CLE]), 0);
+    assert_true(room_card_advice_visible(f->r, c, CLE));
+    assert_false(room_card_advice_visible(f->r, c, FA));
+    /* Only questions carry one. */
+    assert_int_equal(send_text(f, BEN, CMD_NOTE_POST, "Pourquoi ne pas lui en parler ?"),
+                     0);
+    c = room_card_get(f->r, last_event(f)->card);
+    assert_false(c->advice_like);
+    assert_false(room_card_advice_visible(f->r, c, BEN));
+}
+
+/* question_park: a private note marked parked, with question_ask's rights,
+ * journaled like any command (it takes a seq) and counted as a card. */
+static void question_park_posts_a_private_parked_note(void **state)
+{
+    struct fx *f = *state;
+    const struct room_event *ev;
+    const struct room_card *c;
+    uint64_t before;
+
+    walk_to(f, STEP_CLARIFICATION);
+    before = f->r->seq;
+    assert_int_equal(send_text(f, BEN, CMD_QUESTION_PARK, "As-tu pensé à déléguer ?"), 0);
+    assert_int_equal(f->r->seq, before + 1);
+    ev = last_event(f);
+    assert_int_equal(ev->type, EV_CARD_ADDED);
+    assert_int_equal(ev->audience, AUD_MEMBER);
+    c = room_card_get(f->r, ev->card);
+    assert_int_equal(c->type, CARD_NOTE);
+    assert_true(c->parked);
+    assert_int_equal(c->consultation, 0);
+    assert_int_equal(c->step, STEP_CLARIFICATION);
+    assert_int_equal(f->r->members[BEN].step_cards, 1);
+    for (int m = FA; m <= OBS; m++) {
+        assert_int_equal(room_event_visible(f->r, ev, m), m == BEN);
+        assert_int_equal(room_card_visible(f->r, c, m), m == BEN);
+    }
+    assert_int_equal(send_text(f, BEN, CMD_NOTE_POST, "une note"), 0);
+    assert_false(room_card_get(f->r, last_event(f)->card)->parked);
+    refuse_text(f, ANA, CMD_QUESTION_PARK, "Q ?", CODEV_E_NOT_YOUR_ROLE);
+    refuse_text(f, OBS, CMD_QUESTION_PARK, "Q ?", CODEV_E_OBSERVER_READ_ONLY);
+    refuse_text(f, BEN, CMD_QUESTION_PARK, " ", CODEV_E_TEXT_EMPTY);
+    walk_to(f, STEP_CONSULTATION);
+    refuse_text(f, BEN, CMD_QUESTION_PARK, "Q ?", CODEV_E_WRONG_STEP);
 }
 
 static void mark_applies_to_contributions_in_consultation_and_synthesis(void **state)
@@ -1823,6 +2126,286 @@ static void recadrage_follows_the_facilitator_after_a_handover(void **state)
     assert_true(room_event_visible(f->r, &recadrage, ANA));
 }
 
+/* ---- recadrage acknowledged (issue 12) ---------------------------------- */
+
+static void recadrage_ack_clears_the_pending_signals(void **state)
+{
+    struct fx *f = *state;
+    struct room_event ack;
+
+    walk_to(f, STEP_CONSULTATION);
+    refuse(f, FA, CMD_RECADRAGE_ACK, CODEV_E_ALREADY_DONE); /* nothing pending */
+    assert_int_equal(send(f, ANA, CMD_RECADRAGE), 0);
+    assert_int_equal(send(f, ANA, CMD_RECADRAGE), 0);
+    refuse(f, ANA, CMD_RECADRAGE_ACK, CODEV_E_NOT_FACILITATOR);
+    refuse(f, BEN, CMD_RECADRAGE_ACK, CODEV_E_NOT_FACILITATOR);
+    refuse(f, OBS, CMD_RECADRAGE_ACK, CODEV_E_OBSERVER_READ_ONLY);
+    f->now += 3000;
+    assert_int_equal(send(f, FA, CMD_RECADRAGE_ACK), 0);
+    expect_events(f, 1, EV_RECADRAGE_ACK);
+    ack = *last_event(f);
+    assert_int_equal(ack.audience, AUD_CLIENT_FACILITATOR);
+    assert_int_equal(ack.index, 0);
+    assert_int_equal(room_consultation_current(f->r)->recadrages_seen, 2);
+    assert_true(room_event_visible(f->r, &ack, ANA));
+    assert_true(room_event_visible(f->r, &ack, FA));
+    for (int m = BEN; m <= OBS; m++)
+        assert_false(room_event_visible(f->r, &ack, m));
+    refuse(f, FA, CMD_RECADRAGE_ACK, CODEV_E_ALREADY_DONE);
+    /* A new signal is pending again until seen. */
+    assert_int_equal(send(f, ANA, CMD_RECADRAGE), 0);
+    assert_int_equal(room_consultation_current(f->r)->recadrages_seen, 2);
+    assert_int_equal(send(f, FA, CMD_RECADRAGE_ACK), 0);
+    assert_int_equal(room_consultation_current(f->r)->recadrages_seen, 3);
+    assert_int_equal(send(f, ANA, CMD_RECADRAGE), 0);
+    assert_int_equal(send(f, FA, CMD_STEP_NEXT), 0);
+    refuse(f, FA, CMD_RECADRAGE_ACK, CODEV_E_WRONG_STEP);
+}
+
+/* ---- an author's corrections and withdrawals (issue 12) ------------------ */
+
+/* Every refusal of card_edit / card_withdraw, on a room in clarification
+ * where Ben asked question `q` and wrote private note `n` (Ana answered
+ * the question). Each case may first withdraw q (as Ben) or move on to
+ * the contract step; then the command is refused with `want` and the room
+ * is left as it was. */
+struct own_case {
+    const char *name;
+    bool withdraw_first;
+    bool contract_first;
+    int member;
+    enum room_cmd_type type;
+    int card; /* 'q', 'n', or a literal id */
+    const char *text;
+    int want;
+};
+
+static void card_edit_and_withdraw_refusals(void **state)
+{
+    const struct own_case cases[] = {
+        {"someone else's question", false, false, CLE, CMD_CARD_EDIT, 'q', "Mienne ?",
+         CODEV_E_NOT_AUTHOR},
+        {"the client withdraws a consultant's question", false, false, ANA,
+         CMD_CARD_WITHDRAW, 'q', NULL, CODEV_E_NOT_AUTHOR},
+        {"the facilitator edits a consultant's question", false, false, FA, CMD_CARD_EDIT,
+         'q', "Autre ?", CODEV_E_NOT_AUTHOR},
+        {"someone else's private note is no card of theirs", false, false, CLE,
+         CMD_CARD_EDIT, 'n', "lu", CODEV_E_UNKNOWN_CARD},
+        {"no such card", false, false, BEN, CMD_CARD_WITHDRAW, 999, NULL,
+         CODEV_E_UNKNOWN_CARD},
+        {"card 0", false, false, BEN, CMD_CARD_EDIT, 0, "x", CODEV_E_UNKNOWN_CARD},
+        {"an observer", false, false, OBS, CMD_CARD_EDIT, 'n', "x",
+         CODEV_E_OBSERVER_READ_ONLY},
+        {"blank text", false, false, BEN, CMD_CARD_EDIT, 'q', " \n ", CODEV_E_TEXT_EMPTY},
+        {"no text", false, false, BEN, CMD_CARD_EDIT, 'q', NULL, CODEV_E_TEXT_EMPTY},
+        {"the same text", false, false, BEN, CMD_CARD_EDIT, 'q', "Depuis quand ?",
+         CODEV_E_ALREADY_DONE},
+        {"edit a withdrawn card", true, false, BEN, CMD_CARD_EDIT, 'q', "Encore ?",
+         CODEV_E_CARD_WITHDRAWN},
+        {"withdraw it twice", true, false, BEN, CMD_CARD_WITHDRAW, 'q', NULL,
+         CODEV_E_CARD_WITHDRAWN},
+        {"answer a withdrawn question", true, false, ANA, CMD_QUESTION_ANSWER, 'q',
+         "Oui.", CODEV_E_CARD_WITHDRAWN},
+        {"flag a withdrawn question", true, false, FA, CMD_QUESTION_FLAG, 'q', NULL,
+         CODEV_E_CARD_WITHDRAWN},
+        {"edit once its step is over", false, true, BEN, CMD_CARD_EDIT, 'q', "Tard ?",
+         CODEV_E_CARD_STEP_OVER},
+        {"withdraw once its step is over", false, true, BEN, CMD_CARD_WITHDRAW, 'q', NULL,
+         CODEV_E_CARD_STEP_OVER},
+        {"a note of an earlier step", false, true, BEN, CMD_CARD_WITHDRAW, 'n', NULL,
+         CODEV_E_CARD_STEP_OVER},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct own_case *k = &cases[i];
+        struct room_limits l = default_limits();
+        struct fx *f = fx_new_with(&l);
+        struct room_cmd c;
+        uint32_t q, n;
+        struct snap s;
+        int got;
+
+        walk_to(f, STEP_CLARIFICATION);
+        assert_int_equal(send_text(f, BEN, CMD_QUESTION_ASK, "Depuis quand ?"), 0);
+        q = last_event(f)->card;
+        assert_int_equal(send_text(f, BEN, CMD_NOTE_POST, "à suivre"), 0);
+        n = last_event(f)->card;
+        c = mk(f, CMD_QUESTION_ANSWER);
+        c.card = q;
+        c.text = "Six mois.";
+        assert_int_equal(run(f, ANA, &c), 0);
+        if (k->withdraw_first)
+            assert_int_equal(send_card(f, BEN, CMD_CARD_WITHDRAW, q, false), 0);
+        if (k->contract_first)
+            walk_to(f, STEP_CONTRACT);
+        c = mk(f, k->type);
+        c.card = k->card == 'q' ? q : k->card == 'n' ? n : (uint32_t)k->card;
+        c.text = k->text;
+        c.flag = true;
+        snap_take(&s, f->r);
+        got = run(f, k->member, &c);
+        if (got != k->want)
+            fail_msg("%s: want %s, got %s", k->name, codev_err_name(k->want),
+                     got ? codev_err_name(got) : "ok");
+        assert_int_equal(f->r->nout, 0);
+        snap_check(&s, f->r);
+        teardown((void **)&f);
+    }
+}
+
+/* A correction replaces the text, marks the card edited and counts as a
+ * rewrite; the room's bytes and the author's share follow the new text;
+ * the journal pays for every correction. An edit loop stops at
+ * rewrites_max; a correction that no longer fits the room is refused,
+ * a shorter one always fits. */
+static void card_edit_corrects_within_the_rewrite_and_byte_limits(void **state)
+{
+    struct room_limits l = default_limits();
+    struct fx *f;
+    uint32_t k, n;
+    size_t bytes;
+    uint64_t journal, mine;
+    char *big;
+
+    (void)state;
+    l.rewrites_max = 3;
+    f = fx_new_with(&l);
+    walk_to(f, STEP_CONSULTATION);
+    assert_int_equal(
+        send_variant(f, BEN, CMD_CONTRIBUTION_POST, KIND_SUGGESTION, "Essai"), 0);
+    k = last_event(f)->card;
+    bytes = f->r->bytes;
+    journal = f->r->journal_bytes;
+    mine = f->r->members[BEN].bytes;
+    {
+        struct room_cmd c = mk(f, CMD_CARD_EDIT);
+        c.card = k;
+        c.text = "Essaie \"ça\"";
+        assert_int_equal(run(f, BEN, &c), 0);
+    }
+    expect_events(f, 1, EV_CARD_UPDATED);
+    assert_int_equal(last_event(f)->audience, AUD_ALL);
+    assert_int_equal(last_event(f)->card, k);
+    assert_string_equal(room_card_get(f->r, k)->text, "Essaie \"ça\"");
+    assert_int_equal(room_card_get(f->r, k)->edits, 1);
+    assert_int_equal(f->r->bytes, bytes - 5 + room_json_len("Essaie \"ça\""));
+    assert_int_equal(f->r->members[BEN].bytes, mine - 5 + room_json_len("Essaie \"ça\""));
+    assert_int_equal(f->r->journal_bytes,
+                     journal + ROOM_JOURNAL_OVERHEAD + room_json_len("Essaie \"ça\""));
+    /* The loop: two more corrections pass, the fourth is refused. */
+    for (int i = 0; i < 2; i++) {
+        struct room_cmd c = mk(f, CMD_CARD_EDIT);
+        c.card = k;
+        c.text = i ? "Essaie B" : "Essaie A";
+        assert_int_equal(run(f, BEN, &c), 0);
+    }
+    {
+        struct room_cmd c = mk(f, CMD_CARD_EDIT);
+        c.card = k;
+        c.text = "Essaie C";
+        expect_refused(f, BEN, &c, CODEV_E_TOO_MANY_REWRITES);
+    }
+    /* Withdrawing is still possible after the last correction. */
+    assert_int_equal(send_card(f, BEN, CMD_CARD_WITHDRAW, k, false), 0);
+
+    /* A private note's correction goes to its author alone. */
+    assert_int_equal(send_text(f, CLE, CMD_NOTE_POST, "à moi"), 0);
+    n = last_event(f)->card;
+    {
+        struct room_cmd c = mk(f, CMD_CARD_EDIT);
+        c.card = n;
+        c.text = "à moi seule";
+        assert_int_equal(run(f, CLE, &c), 0);
+    }
+    assert_int_equal(last_event(f)->audience, AUD_MEMBER);
+    assert_int_equal(last_event(f)->member, CLE);
+
+    /* Bytes: a room at its byte budget refuses a longer correction and
+     * takes a shorter one. */
+    f->r->limits.bytes_max = (uint32_t)f->r->bytes;
+    big = repeat("é", 20);
+    {
+        struct room_cmd c = mk(f, CMD_CARD_EDIT);
+        c.card = n;
+        c.text = big;
+        expect_refused(f, CLE, &c, CODEV_E_ROOM_FULL);
+    }
+    {
+        struct room_cmd c = mk(f, CMD_CARD_EDIT);
+        c.card = n;
+        c.text = "à moi";
+        assert_int_equal(run(f, CLE, &c), 0);
+    }
+    free(big);
+    teardown((void **)&f);
+}
+
+/* A withdrawn card keeps its id and place; its texts are wiped and the
+ * room's bytes and the author's share give them back; the item stays
+ * counted; a contribution's mark is cleared. */
+static void card_withdraw_empties_the_card_and_gives_its_bytes_back(void **state)
+{
+    struct fx *f = *state;
+    const struct room_card *c;
+    uint32_t k;
+    size_t bytes, items;
+    uint64_t mine;
+
+    walk_to(f, STEP_CONSULTATION);
+    assert_int_equal(
+        send_variant(f, BEN, CMD_CONTRIBUTION_POST, KIND_EXPERIENCE, "Moi, j'ai..."), 0);
+    k = last_event(f)->card;
+    assert_int_equal(send_card(f, ANA, CMD_MARK_SET, k, true), 0);
+    bytes = f->r->bytes;
+    items = f->r->items;
+    mine = f->r->members[BEN].bytes;
+    assert_int_equal(send_card(f, BEN, CMD_CARD_WITHDRAW, k, false), 0);
+    expect_events(f, 1, EV_CARD_UPDATED);
+    assert_int_equal(last_event(f)->audience, AUD_ALL);
+    c = room_card_get(f->r, k);
+    assert_true(c->withdrawn);
+    assert_false(c->marked);
+    assert_string_equal(c->text, "");
+    assert_int_equal(c->id, k);
+    assert_int_equal(f->r->ncards, k);
+    assert_int_equal(f->r->items, items);
+    assert_int_equal(f->r->bytes, bytes - room_json_len("Moi, j'ai..."));
+    assert_int_equal(f->r->members[BEN].bytes, mine - room_json_len("Moi, j'ai..."));
+    {
+        struct room_cmd m = mk(f, CMD_MARK_SET);
+        m.card = k;
+        m.flag = true;
+        expect_refused(f, ANA, &m, CODEV_E_CARD_WITHDRAWN);
+    }
+    /* The client, listening, may still withdraw its own private note. */
+    assert_int_equal(send_text(f, ANA, CMD_NOTE_POST, "brouillon"), 0);
+    k = last_event(f)->card;
+    assert_int_equal(send_card(f, ANA, CMD_CARD_WITHDRAW, k, false), 0);
+    assert_int_equal(last_event(f)->audience, AUD_MEMBER);
+}
+
+/* A question withdrawn after its answer loses the answer too. */
+static void a_withdrawn_question_loses_its_answer(void **state)
+{
+    struct fx *f = *state;
+    struct room_cmd c;
+    uint32_t q;
+    size_t bytes;
+
+    walk_to(f, STEP_CLARIFICATION);
+    assert_int_equal(send_text(f, CLE, CMD_QUESTION_ASK, "Qui décide ?"), 0);
+    q = last_event(f)->card;
+    c = mk(f, CMD_QUESTION_ANSWER);
+    c.card = q;
+    c.text = "Moi.";
+    assert_int_equal(run(f, ANA, &c), 0);
+    bytes = f->r->bytes;
+    assert_int_equal(send_card(f, CLE, CMD_CARD_WITHDRAW, q, false), 0);
+    assert_null(room_card_get(f->r, q)->answer);
+    assert_int_equal(f->r->bytes, bytes - room_json_len("Qui décide ?") - 4);
+}
+
 static void outbox_clear_forgets_events_but_not_seq(void **state)
 {
     struct fx *f = *state;
@@ -1850,26 +2433,55 @@ static void enum_names_are_the_wire_names(void **state)
                                         "reformulation", "contribution", "action",
                                         "learning",      "note"};
     static const char *const events[] = {
-        "step",    "clock",          "consultation", "client",       "facilitator",
-        "role",    "member_removed", "card_added",   "card_updated", "card_removed",
-        "problem", "contract",       "contract_ack", "mark",         "recadrage",
-        "hands",   "debrief",        "closed"};
-    static const char *const cmds[] = {"step_next",          "step_prev",
-                                       "consultation_new",   "session_close",
-                                       "timer_start",        "timer_pause",
-                                       "timer_add",          "timer_set",
-                                       "client_assign",      "facilitator_handover",
-                                       "member_remove",      "role_set",
-                                       "checkin_post",       "topic_propose",
-                                       "problem_set",        "question_ask",
-                                       "question_answer",    "question_flag",
-                                       "reformulation_post", "contract_set",
-                                       "contract_ack",       "contribution_post",
-                                       "mark_set",           "recadrage",
-                                       "action_add",         "action_remove",
-                                       "learning_post",      "debrief_post",
-                                       "hand_raise",         "hand_lower",
-                                       "note_post"};
+        "step",    "clock",          "consultation", "client",        "facilitator",
+        "role",    "member_removed", "card_added",   "card_updated",  "card_removed",
+        "problem", "contract",       "contract_ack", "mark",          "recadrage",
+        "hands",   "debrief",        "closed",       "cofacilitator", "floor",
+        "balance", "recadrage_ack"};
+    static const char *const cmds[] = {"step_next",
+                                       "step_prev",
+                                       "consultation_new",
+                                       "session_close",
+                                       "timer_start",
+                                       "timer_pause",
+                                       "timer_add",
+                                       "timer_set",
+                                       "client_assign",
+                                       "facilitator_handover",
+                                       "member_remove",
+                                       "role_set",
+                                       "checkin_post",
+                                       "topic_propose",
+                                       "problem_set",
+                                       "question_ask",
+                                       "question_answer",
+                                       "question_flag",
+                                       "reformulation_post",
+                                       "contract_set",
+                                       "contract_ack",
+                                       "contribution_post",
+                                       "mark_set",
+                                       "recadrage",
+                                       "action_add",
+                                       "action_remove",
+                                       "learning_post",
+                                       "debrief_post",
+                                       "hand_raise",
+                                       "hand_lower",
+                                       "note_post",
+                                       "question_check",
+                                       "question_park",
+                                       "cofacilitator_set",
+                                       "facilitator_reclaim",
+                                       "floor_give",
+                                       "floor_end",
+                                       "round_start",
+                                       "turn_pass",
+                                       "round_skip",
+                                       "round_stop",
+                                       "recadrage_ack",
+                                       "card_edit",
+                                       "card_withdraw"};
 
     assert_int_equal(sizeof(cards) / sizeof(cards[0]), CARD_TYPE_COUNT);
     for (int i = 0; i < CARD_TYPE_COUNT; i++)
@@ -1933,6 +2545,19 @@ static void every_command_is_checked_as_its_own_action(void **state)
         RULES_HAND,
         RULES_HAND,
         RULES_NOTE,
+        RULES_QUESTION_ASK,
+        RULES_QUESTION_ASK,
+        RULES_COFACILITATOR,
+        RULES_RECLAIM,
+        RULES_FLOOR_GIVE,
+        RULES_FLOOR_END,
+        RULES_ROUND,
+        RULES_TURN_PASS,
+        RULES_ROUND,
+        RULES_ROUND,
+        RULES_RECADRAGE_ACK,
+        RULES_CARD_OWN,
+        RULES_CARD_OWN,
     };
     bool used[RULES_ACTION_COUNT] = {false};
 
@@ -2011,6 +2636,10 @@ int main(void)
         T(client_assign_checks_its_target),
         T(handover_makes_another_member_facilitator),
         T(handover_to_the_current_client_is_refused),
+        T(cofacilitator_is_named_and_cleared_by_the_facilitator),
+        T(auto_handover_goes_to_the_cofacilitator_and_can_be_reclaimed),
+        T(offer_handover_and_a_manual_handover_end_the_right_to_reclaim),
+        T(a_display_sees_what_is_for_all_and_nothing_private),
         T(member_remove_takes_the_member_and_its_hand_out),
         T(role_set_switches_observer_on_and_off),
         cmocka_unit_test(utf8_chars_counts_code_points),
@@ -2037,8 +2666,20 @@ int main(void)
         T(consultant_never_sees_marks_recadrage_or_others_notes),
         T(recadrage_follows_the_facilitator_after_a_handover),
         T(outbox_clear_forgets_events_but_not_seq),
+        T(recadrage_ack_clears_the_pending_signals),
+        cmocka_unit_test(card_edit_and_withdraw_refusals),
+        cmocka_unit_test(card_edit_corrects_within_the_rewrite_and_byte_limits),
+        T(card_withdraw_empties_the_card_and_gives_its_bytes_back),
+        T(a_withdrawn_question_loses_its_answer),
         cmocka_unit_test(enum_names_are_the_wire_names),
         cmocka_unit_test(every_command_is_checked_as_its_own_action),
+        cmocka_unit_test_setup_teardown(question_check_answers_without_changing_the_room,
+                                        setup, teardown),
+        cmocka_unit_test(question_check_takes_no_card_of_the_step_budget),
+        cmocka_unit_test_setup_teardown(
+            question_verdict_is_kept_for_author_and_facilitator, setup, teardown),
+        cmocka_unit_test_setup_teardown(question_park_posts_a_private_parked_note, setup,
+                                        teardown),
         cmocka_unit_test(unknown_names_and_values_give_null_or_minus_one),
     };
 

@@ -59,10 +59,22 @@ static const struct spec specs[] = {
     {RULES_DEBRIEF, "debrief", "F:opening K:opening"},
     {RULES_HAND, "hand", "C:* K:*"},
     {RULES_NOTE, "note", "F:* C:* K:* O:*"},
+    {RULES_COFACILITATOR, "cofacilitator", "F:*"},
+    {RULES_RECLAIM, "reclaim", "K:*"},
+    {RULES_FLOOR_GIVE, "floor_give", "F:*"},
+    {RULES_FLOOR_END, "floor_end", "F:* C:* K:*"},
+    {RULES_ROUND, "round", "F:opening,clarification,consultation,learning"},
+    {RULES_TURN_PASS, "turn_pass",
+     "F:opening,clarification,consultation,learning "
+     "C:opening,clarification,consultation,learning "
+     "K:opening,clarification,consultation,learning"},
+    {RULES_RECADRAGE_ACK, "recadrage_ack", "F:consultation"},
+    {RULES_CARD_OWN, "card_own", "F:* C:* K:*"},
 };
 
 /* What the client may still do during the consultation (proto 2.3). */
-static const enum rules_action muted_ok[] = {RULES_MARK, RULES_RECADRAGE, RULES_NOTE};
+static const enum rules_action muted_ok[] = {RULES_MARK, RULES_RECADRAGE, RULES_NOTE,
+                                             RULES_CARD_OWN};
 
 static const char role_letters[ROLE_COUNT] = {
     [ROLE_FACILITATOR] = 'F',

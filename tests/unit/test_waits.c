@@ -105,6 +105,36 @@ static void a_duplicate_ack_waits_for_every_earlier_record(void **state)
     waits_free(&w, NULL);
 }
 
+/* A record's held events, a welcome (a barrier) pushed among them and its
+ * ack leave together when it commits, in order; a failed record fails
+ * each of its entries but not the barrier, and the next record waits. */
+static void a_record_with_several_entries_leaves_whole(void **state)
+{
+    struct waits w = {0};
+    struct seen s = {0};
+
+    (void)state;
+    assert_int_equal(waits_push(&w, 1, WAITS_EVENTS, &s, M(10)), 0);
+    assert_int_equal(waits_push(&w, 1, WAITS_WS, &s, M(11)), 0);
+    assert_int_equal(waits_push(&w, 0, WAITS_WELCOME, &s, M(12)), 0);
+    assert_int_equal(waits_push(&w, 2, WAITS_EVENTS, &s, M(20)), 0);
+    assert_int_equal(waits_push(&w, 2, WAITS_WS, &s, M(21)), 0);
+    assert_int_equal(waits_push(&w, 3, WAITS_EVENTS, &s, M(30)), 0);
+    assert_int_equal(waits_commit(&w, 1, 0, record, &s), 0);
+    assert_int_equal(s.n, 3);
+    assert_int_equal(s.msg[2], 12);
+    assert_int_equal(waits_commit(&w, 2, CODEV_E_STORE_UNAVAILABLE, record, &s), 0);
+    assert_int_equal(s.n, 5);
+    assert_int_equal(s.rc[3], CODEV_E_STORE_UNAVAILABLE);
+    assert_int_equal(s.rc[4], CODEV_E_STORE_UNAVAILABLE);
+    assert_int_equal(s.msg[4], 21);
+    assert_int_equal(w.n, 1); /* record 3's events still wait */
+    assert_int_equal(waits_commit(&w, 3, 0, record, &s), 0);
+    assert_int_equal(s.msg[5], 30);
+    assert_true(waits_is_empty(&w));
+    waits_free(&w, NULL);
+}
+
 /* Barriers at the head of an otherwise empty ring go at the next release. */
 static void barriers_alone_are_released_at_once(void **state)
 {
@@ -215,6 +245,7 @@ int main(void)
         cmocka_unit_test(a_token_reported_out_of_order_is_refused_and_changes_nothing),
         cmocka_unit_test(a_duplicate_ack_waits_for_every_earlier_record),
         cmocka_unit_test(barriers_alone_are_released_at_once),
+        cmocka_unit_test(a_record_with_several_entries_leaves_whole),
         cmocka_unit_test(a_failed_batch_fails_its_own_answers_only),
         cmocka_unit_test(a_forgotten_owner_keeps_its_place_in_the_order),
         cmocka_unit_test(the_ring_grows_across_its_wrap_and_keeps_order),

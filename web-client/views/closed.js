@@ -5,6 +5,7 @@
 import { h } from '../dom.js';
 import { t } from '../i18n.js';
 import { isFacilitator } from '../state.js';
+import { createBetween } from './between.js';
 import { buildRecord, recordNode, toMarkdown, toHtml, fileName, download } from '../record.js';
 import { api } from '../api.js';
 
@@ -56,6 +57,7 @@ export function createClosed(ctx) {
                 text: t('nosession.open'), onclick: () => ctx.act('session_open') }) : null),
         recordActions(rec),
         recordNode(rec),
+        createBetween(ctx).el,
         journalBlock(ctx));
     return { el, update() {} };
 }

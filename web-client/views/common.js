@@ -4,7 +4,7 @@
 
 import { h, setText, toggle, newId } from '../dom.js';
 import { t, timeOfDay } from '../i18n.js';
-import { memberName, myId, limit } from '../state.js';
+import { memberName, myId, limit, may } from '../state.js';
 
 /** Counts Unicode characters as the server does. */
 export function charCount(s) {
@@ -119,11 +119,93 @@ export function byline(ctx, card) {
         card.at_ms ? h('time', { class: 'card-time', datetime: new Date(card.at_ms).toISOString(), text: timeOfDay(card.at_ms) }) : null);
 }
 
-/** A simple card: byline, optional tag, the text. */
+/** A simple card: byline, optional tag, the text; its author may correct
+ * or withdraw it while its step runs (updateCard). */
 export function cardNode(ctx, card, tag) {
-    return h('li', { class: ['card', `card-${card.type}`], 'data-card-id': card.id },
+    const li = h('li', { class: ['card', `card-${card.type}`], 'data-card-id': card.id },
         h('div', { class: 'card-head' }, byline(ctx, card), tag || null),
         h('p', { class: 'card-text', text: card.text }));
+    updateCard(ctx, li, card);
+    return li;
+}
+
+/** May I correct or withdraw this card now? Only its author, only while
+ * the card's step (of this consultation) runs: the server's rule (proto
+ * 2.2, corrected and withdrawn cards), read from the card and the room. */
+export function canChangeCard(s, card) {
+    const r = s.room;
+    return Boolean(r && card && !card.withdrawn && card.author === myId(s) && may(s, 'card_edit')
+        && card.step === r.step && (card.consultation ?? null) === (r.consultation ?? null));
+}
+
+/**
+ * Brings a card node up to date with its card: the text (or "withdrawn"
+ * once its author withdrew it), a discreet "modifiée" / "retirée" tag, and
+ * for its author while the step runs, "Corriger" (an inline form) and
+ * "Retirer" (asks once more before sending). opts.withdraw: false leaves
+ * the withdraw button out (an action has its own "remove").
+ */
+export function updateCard(ctx, li, card, opts = {}) {
+    const text = li.querySelector('.card-text');
+    if (text) setText(text, card.withdrawn ? t('cards.withdrawn_text') : card.text);
+    toggle(li, 'is-withdrawn', Boolean(card.withdrawn));
+    toggle(li, 'is-edited', Boolean(card.edited) && !card.withdrawn);
+    const head = li.querySelector('.card-head') || li;
+    let state = head.querySelector('.card-state');
+    const label = card.withdrawn ? t('cards.withdrawn') : card.edited ? t('cards.edited') : '';
+    if (label && !state) { state = h('span', { class: 'tag tag-state card-state' }); head.append(state); }
+    if (state) { setText(state, label); state.hidden = !label; }
+    let tools = li.querySelector(':scope > .card-own');
+    // may('card_edit') and the card's author and step (the server checks again).
+    const changeable = canChangeCard(ctx.s, card);
+    if (!changeable) { if (tools) tools.remove(); return; }
+    if (!tools) {
+        tools = ownTools(ctx, card, opts);
+        li.append(tools);
+    }
+}
+
+/** "Corriger" / "Retirer" for the author of card. */
+function ownTools(ctx, card, opts) {
+    const id = newId('fix');
+    const area = h('textarea', { id, class: 'composer-input', rows: 2, 'data-composer': 'card-edit' });
+    const status = h('span', { class: 'composer-status', role: 'status' });
+    const form = h('form', { class: 'composer composer-inline card-edit-form', hidden: true },
+        h('label', { for: id, class: 'composer-label', text: t('cards.edit_label') }), area,
+        h('div', { class: 'composer-actions' },
+            h('button', { type: 'submit', class: 'btn btn-small btn-primary', text: t('cards.edit_save') }),
+            h('button', { type: 'button', class: 'btn btn-small', text: t('dialog.cancel'),
+                onclick: () => { form.hidden = true; editBtn.setAttribute('aria-expanded', 'false'); editBtn.focus(); } }),
+            status));
+    const editBtn = h('button', { type: 'button', class: 'btn btn-small btn-quiet', 'data-action': 'card-edit',
+        'aria-expanded': 'false', text: t('cards.edit'),
+        onclick: () => {
+            const cur = ctx.s.room.cards.find((c) => c.id === card.id) || card;
+            form.hidden = !form.hidden;
+            editBtn.setAttribute('aria-expanded', form.hidden ? 'false' : 'true');
+            if (!form.hidden) { area.value = cur.text; area.focus(); }
+        } });
+    form.addEventListener('submit', (e) => {
+        e.preventDefault();
+        const text = area.value.trim();
+        if (!text) { setText(status, t('errors.text_empty')); return; }
+        if (charCount(text) > limit(ctx.s, 'text_max_chars')) { setText(status, t('errors.text_too_long')); return; }
+        setText(status, t('composer.sending'));
+        ctx.send('card_edit', { card_id: card.id, text }).then(() => {
+            setText(status, '');
+            form.hidden = true;
+            editBtn.setAttribute('aria-expanded', 'false');
+        }, (err) => setText(status, err && err.code ? ctx.errorText(err.code) : ''));
+    });
+    let armed = false;
+    const withdrawBtn = opts.withdraw === false ? null : h('button', { type: 'button', class: 'btn btn-small btn-danger-quiet',
+        'data-action': 'card-withdraw', text: t('cards.withdraw'),
+        onclick: () => {
+            if (!armed) { armed = true; setText(withdrawBtn, t('cards.withdraw_confirm')); return; }
+            ctx.act('card_withdraw', { card_id: card.id });
+        },
+        onblur: () => { armed = false; setText(withdrawBtn, t('cards.withdraw')); } });
+    return h('div', { class: 'card-own' }, h('div', { class: 'card-actions' }, editBtn, withdrawBtn), form);
 }
 
 export function tagNode(kind, label) {

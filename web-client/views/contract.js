@@ -8,7 +8,7 @@
 import { h, setText, toggle, reconcile } from '../dom.js';
 import { t } from '../i18n.js';
 import { may, myId, cardsOf, currentConsultation, consultants, memberName } from '../state.js';
-import { composer, cardNode, section, emptyNote, list } from './common.js';
+import { composer, cardNode, section, emptyNote, list, updateCard } from './common.js';
 
 // Not in the contract step itself: the panel shows it there.
 const PINNED_STEPS = new Set(['consultation', 'synthesis', 'learning']);
@@ -81,7 +81,7 @@ export function createContract(ctx) {
         setText(ackBtn, mine ? t('contract.ack_done') : t('contract.ack'));
         const cards = cardsOf(s, 'reformulation');
         noReform.hidden = cards.length > 0;
-        reconcile(reforms, cards, (x) => x.id, (card) => cardNode(ctx, card));
+        reconcile(reforms, cards, (x) => x.id, (card) => cardNode(ctx, card), (li, card) => updateCard(ctx, li, card));
     }
     update();
     return { el, update };

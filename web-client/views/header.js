@@ -8,6 +8,8 @@ import { myRole, myId, currentConsultation, consultants, isFacilitator, memberNa
 import { seenStep, markStepSeen } from '../storage.js';
 import { createClock } from './clock.js';
 import { copyField, languageButton } from './common.js';
+import { api } from '../api.js';
+import { createFloorBar } from './floor.js';
 
 export function createTopbar(ctx) {
     const name = h('span', { class: 'topbar-group' });
@@ -42,9 +44,10 @@ function createMenu(ctx) {
     const personalBox = h('div', { class: 'menu-item' },
         h('p', { class: 'menu-title', text: t('menu.personal_link') }),
         h('p', { class: 'hint', text: t('menu.personal_hint') }), personal.el);
+    const display = createDisplayBox(ctx);
     const el = h('details', { class: 'menu' },
         h('summary', { class: 'btn btn-quiet', text: t('menu.button') }),
-        h('div', { class: 'menu-panel' }, inviteBox, personalBox,
+        h('div', { class: 'menu-panel' }, inviteBox, personalBox, display.el,
             h('p', { class: 'menu-item' }, h('a', { href: '#/', text: t('menu.my_groups') }))));
     el.addEventListener('keydown', (e) => {
         if (e.key === 'Escape' && el.open) { el.open = false; el.querySelector('summary').focus(); }
@@ -54,7 +57,64 @@ function createMenu(ctx) {
         inviteBox.hidden = !link;
         invite.input.value = link || '';
         personal.input.value = ctx.personalLink();
+        display.update();
     }
+    return { el, update };
+}
+
+/**
+ * The facilitator's display link (proto/README.md 2.1, Displays): create,
+ * copy, replace, revoke. The token exists in clear only in the answer that
+ * made it, so a link made earlier (group.display) can only be replaced.
+ */
+function createDisplayBox(ctx) {
+    const field = copyField(ctx.copy, { label: t('display.link'), button: t('menu.copy'), action: 'copy-display' });
+    const note = h('p', { class: 'hint' });
+    const status = h('p', { class: 'hint', role: 'status' });
+    const make = h('button', { type: 'button', class: 'btn', 'data-action': 'display-create', onclick: () => create() });
+    const revoke = h('button', { type: 'button', class: 'btn btn-danger-quiet', 'data-action': 'display-revoke', onclick: () => remove() });
+    const el = h('div', { class: 'menu-item', 'data-display-box': '' },
+        h('p', { class: 'menu-title', text: t('display.menu_title') }),
+        h('p', { class: 'hint', text: t('display.menu_hint') }),
+        field.el, note, h('p', { class: 'inline-form' }, make, revoke), status);
+    let link = '';
+
+    async function create() {
+        try {
+            const r = await api.displayCreate(ctx.groupId, ctx.memberKey);
+            link = `${location.origin}/#/display/${ctx.groupId}/${r.display_token}`;
+            ctx.s.group = { ...ctx.s.group, display: true };
+            setText(status, '');
+        } catch (e) {
+            setText(status, ctx.errorText(e.code));
+        }
+        update();
+    }
+    async function remove() {
+        try {
+            await api.displayRevoke(ctx.groupId, ctx.memberKey);
+            link = '';
+            ctx.s.group = { ...ctx.s.group, display: false };
+            setText(status, t('display.revoked'));
+        } catch (e) {
+            setText(status, ctx.errorText(e.code));
+        }
+        update();
+    }
+    function update() {
+        const s = ctx.s;
+        el.hidden = !s.you || !isFacilitator(s);
+        const exists = Boolean(s.group && s.group.display);
+        if (!exists) link = '';
+        field.el.hidden = !link;
+        field.input.value = link;
+        note.hidden = !exists || Boolean(link);
+        setText(note, t('display.active'));
+        setText(make, exists ? t('display.replace') : t('display.create'));
+        revoke.hidden = !exists;
+        setText(revoke, t('display.revoke'));
+    }
+    update();
     return { el, update };
 }
 
@@ -115,12 +175,20 @@ export function createStepInfo(ctx) {
     const sessionBudget = h('p', { class: 'session-budget', 'data-session-budget': '' });
     // The client's recadrage signal reaches the facilitator here, whatever
     // the scroll, as an ARIA alert.
-    const recadrage = h('p', { class: 'recadrage-alert', role: 'alert' });
+    // "Pris en compte" clears it for the facilitator (recadrage_ack) and
+    // tells the client, discreetly, that it was seen.
+    const recadrageText = h('span', { class: 'recadrage-alert-text' });
+    const recadrageAck = h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'recadrage-ack',
+        onclick: () => ctx.act('recadrage_ack') });
+    const recadrage = h('p', { class: 'recadrage-alert', role: 'alert' }, recadrageText, recadrageAck);
+    // Who has the floor and for how long (issue 13), for everyone.
+    const floor = createFloorBar(ctx);
     const bar = h('section', { class: 'stepbar', 'aria-labelledby': 'now-title' },
         h('div', { class: 'stepbar-row' },
             h('div', { class: 'stepbar-step' }, kicker, title),
             clock.el),
         h('div', { class: 'stepbar-row stepbar-tools' }, role, helpBtn, handBtn, fac.el, sessionBudget),
+        floor.el,
         recadrage);
     const purpose = h('p', { class: 'now-purpose' });
     const rules = h('p', { class: 'now-rules' });
@@ -164,10 +232,13 @@ export function createStepInfo(ctx) {
         toggle(handBtn, 'is-up', up);
         fac.update();
         const signals = (c && c.recadrages) || 0;
-        recadrage.hidden = !(isFacilitator(s) && r.step === 'consultation' && signals > 0);
-        setText(recadrage, recadrage.hidden ? '' : t('consultation.recadrage_alert', { n: signals, name: memberName(s, c && c.client) }));
+        const pending = signals - ((c && c.recadrages_seen) || 0);
+        recadrage.hidden = !(isFacilitator(s) && r.step === 'consultation' && pending > 0);
+        setText(recadrageText, recadrage.hidden ? '' : t('consultation.recadrage_alert', { n: signals, name: memberName(s, c && c.client) }));
+        setText(recadrageAck, t('consultation.recadrage_ack'));
         updateBudget();
         clock.update();
+        floor.update();
     }
 
     // Planned: every step of the opening and of each consultation so far;
@@ -190,7 +261,7 @@ export function createStepInfo(ctx) {
         el: bar,
         help,
         update,
-        tick() { clock.update(); updateBudget(); },
+        tick() { clock.update(); updateBudget(); floor.tick(); },
         destroy: clock.destroy,
         focusTitle: () => title.focus(),
     };

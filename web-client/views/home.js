@@ -22,9 +22,21 @@ export function topbarSimple(app) {
             languageButton(() => app.switchLanguage())));
 }
 
+// The name fields come before any welcome: their limit comes from
+// GET /api/health (limits.name_max_chars). Until it answers the fields take
+// any length; the server still refuses a name that is too long, with
+// bad_field, which the form shows.
+function nameLimit(inputs) {
+    api.health().then((res) => {
+        const n = res && res.limits && res.limits.name_max_chars;
+        if (Number.isInteger(n) && n > 0) for (const i of inputs) i.maxLength = n;
+    }).catch(() => {});
+}
+
 export function homePage(app) {
-    const name = h('input', { id: newId('name'), name: 'group', type: 'text', maxlength: 60, required: true, autocomplete: 'off' });
-    const me = h('input', { id: newId('me'), name: 'facilitator', type: 'text', maxlength: 60, required: true, autocomplete: 'name' });
+    const name = h('input', { id: newId('name'), name: 'group', type: 'text', required: true, autocomplete: 'off' });
+    const me = h('input', { id: newId('me'), name: 'facilitator', type: 'text', required: true, autocomplete: 'name' });
+    nameLimit([name, me]);
     const lang = h('select', { id: newId('lang'), name: 'language' },
         h('option', { value: 'fr', text: t('home.lang_fr'), selected: app.language() === 'fr' }),
         h('option', { value: 'en', text: t('home.lang_en'), selected: app.language() === 'en' }));
@@ -82,7 +94,8 @@ export function homePage(app) {
 }
 
 export function joinPage(app, groupId, inviteCode) {
-    const me = h('input', { id: newId('me'), name: 'display_name', type: 'text', maxlength: 60, required: true, autocomplete: 'name' });
+    const me = h('input', { id: newId('me'), name: 'display_name', type: 'text', required: true, autocomplete: 'name' });
+    nameLimit([me]);
     const status = h('p', { class: 'form-status', role: 'status' });
     const submit = h('button', { type: 'submit', class: 'btn btn-primary btn-big', text: t('join.submit') });
     const form = h('form', { class: 'card-form', 'data-form': 'join' },

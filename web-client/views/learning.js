@@ -5,7 +5,7 @@
 import { h, reconcile } from '../dom.js';
 import { t } from '../i18n.js';
 import { may, cardsOf } from '../state.js';
-import { composer, cardNode, section, emptyNote, choice, choiceValue, list } from './common.js';
+import { composer, cardNode, section, emptyNote, choice, choiceValue, list, updateCard } from './common.js';
 import { confirmDialog } from './dialog.js';
 
 export function createLearning(ctx) {
@@ -45,8 +45,8 @@ export function createLearning(ctx) {
         const c = cards.filter((x) => x.dimension !== 'process');
         noProcess.hidden = p.length > 0;
         noContent.hidden = c.length > 0;
-        reconcile(process, p, (x) => x.id, (card) => cardNode(ctx, card));
-        reconcile(content, c, (x) => x.id, (card) => cardNode(ctx, card));
+        reconcile(process, p, (x) => x.id, (card) => cardNode(ctx, card), (li, card) => updateCard(ctx, li, card));
+        reconcile(content, c, (x) => x.id, (card) => cardNode(ctx, card), (li, card) => updateCard(ctx, li, card));
     }
     update();
     return { el, update };

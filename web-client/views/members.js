@@ -1,7 +1,8 @@
 // views/members.js - who is here (role, presence) and the raised hands in
 // the order they went up. The facilitator also gets, per member: name as
-// client (in the topic step), hand over facilitation, observer on/off,
-// remove; and can lower anyone's hand.
+// client (in the topic step), co-facilitator (who takes over if the
+// facilitator is away), hand over facilitation, observer on/off, remove;
+// and can lower anyone's hand.
 
 import { h, setText, toggle, reconcile } from '../dom.js';
 import { t } from '../i18n.js';
@@ -26,13 +27,21 @@ export function createHands(ctx) {
         setText(empty, t('hands.none'));
         // Lowering another's hand is checked as removing a member (room.h).
         const fac = may(s, 'member_remove');
+        const giving = may(s, 'floor_give') && !(r.round && r.round.active);
         reconcile(ol, r.hands, (id) => id, (id) => {
             const lower = h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'hand-lower',
                 onclick: () => ctx.act('hand_lower', id === myId(ctx.s) ? {} : { member_id: id }) });
-            return h('li', { class: 'hand', 'data-member-id': id }, h('span', { class: 'hand-name' }), lower);
+            // Issue 13: the facilitator gives the floor from the queue (the hand goes down).
+            const give = h('button', { type: 'button', class: 'btn btn-small btn-primary', 'data-action': 'hand-give-floor',
+                onclick: () => ctx.act('floor_give', { member_id: id }) });
+            return h('li', { class: 'hand', 'data-member-id': id }, h('span', { class: 'hand-name' }), give, lower);
         }, (li, id) => {
             setText(li.querySelector('.hand-name'), memberName(s, id));
-            const lower = li.querySelector('button');
+            const give = li.querySelector('[data-action="hand-give-floor"]');
+            give.hidden = !giving;
+            setText(give, t('floor.give'));
+            give.setAttribute('aria-label', t('floor.give_to', { name: memberName(s, id) }));
+            const lower = li.querySelector('[data-action="hand-lower"]');
             lower.hidden = !(fac || id === myId(s));
             setText(lower, id === myId(s) ? t('hands.lower_mine') : t('hands.lower'));
             lower.setAttribute('aria-label', t('hands.lower_label', { name: memberName(s, id) }));
@@ -54,6 +63,11 @@ export function createMembers(ctx) {
         const b = (action, label, fn, cls) => h('button', { type: 'button', class: ['btn btn-small', cls], 'data-action': action, text: label, onclick: fn });
         if (may(s, 'client_assign') && theirs === 'consultant') {
             items.push(b('assign-client', t('members.assign_client'), () => ctx.act('client_assign', { member_id: m.id })));
+        }
+        if (may(s, 'cofacilitator_set') && theirs !== 'observer') {
+            const named = s.room.cofacilitator === m.id;
+            items.push(b('cofacilitator', named ? t('members.cofac_clear') : t('members.cofac_set'),
+                () => ctx.act('cofacilitator_set', named ? {} : { member_id: m.id })));
         }
         if (theirs !== 'observer' && theirs !== 'client') {
             items.push(b('handover', t('members.handover'), async () => {
@@ -87,6 +101,7 @@ export function createMembers(ctx) {
             h('span', { class: 'presence', 'aria-hidden': 'true' }),
             h('span', { class: 'member-name' }),
             h('span', { class: 'tag member-role' }),
+            h('span', { class: 'tag member-cofac' }),
             h('span', { class: 'sr-only member-presence' }),
             h('span', { class: 'member-actions' })), (li, m) => {
             const role = roleOf(s, m.id);
@@ -97,9 +112,12 @@ export function createMembers(ctx) {
             const tag = li.querySelector('.member-role');
             setText(tag, t(`roles.${role}`));
             tag.className = `tag member-role role-${role}`;
+            const cofac = li.querySelector('.member-cofac');
+            cofac.hidden = !(s.room && s.room.cofacilitator === m.id);
+            setText(cofac, t('members.cofac_tag'));
             setText(li.querySelector('.member-presence'), on ? t('members.online') : t('members.offline'));
             const slot = li.querySelector('.member-actions');
-            const key = fac && m.id !== me ? `${role}|${m.observer}|${s.room.step}|${t('members.remove')}` : '';
+            const key = fac && m.id !== me ? `${role}|${m.observer}|${s.room.step}|${s.room.cofacilitator === m.id}|${t('members.remove')}` : '';
             if (slot.dataset.key !== key) {
                 slot.dataset.key = key;
                 slot.replaceChildren();

@@ -8,6 +8,7 @@ import { isFacilitator } from '../state.js';
 import { section, copyField } from './common.js';
 import { recordActions, journalBlock } from './closed.js';
 import { recordNode, isEmpty } from '../record.js';
+import { createBetween } from './between.js';
 
 export function createNoSession(ctx) {
     const fac = isFacilitator(ctx.s);
@@ -24,6 +25,7 @@ export function createNoSession(ctx) {
         invite,
         !isEmpty(rec) ? h('details', { class: 'block' }, h('summary', { class: 'block-title', text: t('nosession.last_record') }),
             recordActions(rec), recordNode(rec)) : null,
+        createBetween(ctx).el,
         journalBlock(ctx));
     function update() {
         setText(lead, fac ? t('nosession.lead_fac') : t('nosession.lead'));

@@ -4,7 +4,7 @@
 import { h, setText, reconcile } from '../dom.js';
 import { t } from '../i18n.js';
 import { myId, cardsOf, memberName, may, OUTCOMES } from '../state.js';
-import { composer, cardNode, section, emptyNote, choice, choiceValue, list } from './common.js';
+import { composer, cardNode, section, emptyNote, choice, choiceValue, list, updateCard } from './common.js';
 
 export function createOpening(ctx) {
     const canCheckin = may(ctx.s, 'checkin_post');
@@ -45,7 +45,7 @@ export function createOpening(ctx) {
         const s = ctx.s;
         const cards = cardsOf(s, 'checkin');
         noCheckin.hidden = cards.length > 0;
-        reconcile(checkins, cards, (c) => c.id, (c) => cardNode(ctx, c));
+        reconcile(checkins, cards, (c) => c.id, (c) => cardNode(ctx, c), (li, c) => updateCard(ctx, li, c));
         const ds = s.room.debriefs;
         noDebrief.hidden = ds.length > 0;
         reconcile(debriefs, ds, (d) => d.id, (d) => h('li', { class: 'card card-debrief', 'data-debrief-id': d.id },

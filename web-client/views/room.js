@@ -14,7 +14,9 @@ import { api } from '../api.js';
 import { createTopbar, createProgress, createStepInfo } from './header.js';
 import { createControls } from './controls.js';
 import { createMembers, createHands } from './members.js';
+import { createFloorPanel } from './floor.js';
 import { createNotes } from './notes.js';
+import { createSafetyNet } from './safety.js';
 import { createOpening } from './opening.js';
 import { createTopic } from './topic.js';
 import { createExpose } from './expose.js';
@@ -58,6 +60,9 @@ export function mountRoom(root, groupId, entry, app) {
         errorText,
         announce,
         send: (type, fields) => conn.send(type, fields),
+        // A read-only query (question_check): its answer or refusal goes
+        // to the caller only.
+        query: (type, fields) => conn.send(type, fields, { quiet: true }),
         act: (type, fields) => { conn.send(type, fields).catch(() => { /* shown by onMessage */ }); },
         openNotes: () => parts && parts.notes.open(),
         switchLanguage: () => app.switchLanguage(),
@@ -85,7 +90,7 @@ export function mountRoom(root, groupId, entry, app) {
             if (status === 'fatal') fatal = detail.code;
             schedule();
         },
-        expectTicks: () => Boolean(s.room && s.room.clock && s.room.clock.running),
+        expectTicks: () => Boolean(s.room && ((s.room.clock && s.room.clock.running) || s.room.floor)),
     });
 
     function onMessage(msg) {
@@ -99,7 +104,7 @@ export function mountRoom(root, groupId, entry, app) {
         const news = apply(s, msg);
         if (msg.type === 'tick') {
             // Only the clock changes: no need to redraw the room.
-            if (parts && !scheduled) parts.info.tick();
+            if (parts && !scheduled) { parts.info.tick(); parts.floor.tick(); }
             return;
         }
         if (typeof msg.seq === 'number') settleErrors(msg.type);
@@ -110,6 +115,10 @@ export function mountRoom(root, groupId, entry, app) {
                 announce(t('announce.card', { name: memberName(s, n.card.author), what: t(`announce.types.${n.card.type}`), text: n.card.text.slice(0, 200) }));
             } else if (n.kind === 'step') {
                 announce(t('announce.step', { step: t(`steps.${n.step}.label`) }));
+            } else if (n.kind === 'facilitator' && (n.reason === 'auto' || n.reason === 'offer')) {
+                announce(t('safety.announce_auto', { name: memberName(s, n.member) }));
+            } else if (n.kind === 'facilitator' && n.reason === 'reclaim') {
+                announce(t('safety.announce_reclaim', { name: memberName(s, n.member) }));
             } else if (n.kind === 'removed') {
                 fatal = 'member_removed';
                 conn.stop();
@@ -156,8 +165,10 @@ export function mountRoom(root, groupId, entry, app) {
             controls: createControls(ctx),
             pinned: createPinnedContract(ctx),
             hands: createHands(ctx),
+            floor: createFloorPanel(ctx),
             members: createMembers(ctx),
             notes: createNotes(ctx),
+            safety: createSafetyNet(ctx),
             banner,
             panelSlot,
         };
@@ -174,11 +185,11 @@ export function mountRoom(root, groupId, entry, app) {
             h('main', { class: 'room', id: 'main' },
                 parts.info.el,
                 parts.grid = h('div', { class: 'room-grid' },
-                    parts.info.help, parts.pinned.el,
+                    parts.safety.el, parts.info.help, parts.pinned.el,
                     panelSlot,
                     parts.controls.el,
                     parts.progress.el,
-                    h('div', { class: 'room-side' }, parts.hands.el, parts.members.el))),
+                    h('div', { class: 'room-side' }, parts.floor.el, parts.hands.el, parts.members.el))),
             parts.notes.el);
         panel = null;
         panelKey = '';
@@ -233,7 +244,7 @@ export function mountRoom(root, groupId, entry, app) {
         } else if (panel) {
             panel.update();
         }
-        for (const name of ['topbar', 'progress', 'info', 'controls', 'pinned', 'hands', 'members', 'notes']) parts[name].update();
+        for (const name of ['topbar', 'progress', 'info', 'controls', 'pinned', 'hands', 'floor', 'members', 'notes', 'safety']) parts[name].update();
     }
 
     build();

@@ -6,7 +6,7 @@
 import { h, reconcile, newId } from '../dom.js';
 import { t } from '../i18n.js';
 import { may, cardsOf, limit } from '../state.js';
-import { composer, byline, section, emptyNote, list } from './common.js';
+import { composer, byline, section, emptyNote, list, updateCard } from './common.js';
 import { contributionNode, updateContribution } from './consultation.js';
 import { createRecall } from './recall.js';
 
@@ -53,13 +53,13 @@ export function createSynthesis(ctx) {
                     onclick: () => ctx.act('action_remove', { card_id: card.id }) })));
             }
             return li;
-        });
+        }, (li, card) => updateCard(ctx, li, card, { withdraw: false }));
         if (isClient) {
             const contributions = cardsOf(s, 'contribution');
             const marked = contributions.filter((c) => c.marked);
             noKept.hidden = marked.length > 0;
-            reconcile(kept, marked, (x) => x.id, (card) => contributionNode(ctx, card, false), updateContribution);
-            reconcile(all, contributions.slice().reverse(), (x) => x.id, (card) => contributionNode(ctx, card, true), updateContribution);
+            reconcile(kept, marked, (x) => x.id, (card) => contributionNode(ctx, card, false), (li, card) => updateContribution(li, card, ctx));
+            reconcile(all, contributions.slice().reverse(), (x) => x.id, (card) => contributionNode(ctx, card, true), (li, card) => updateContribution(li, card, ctx));
         }
     }
     update();

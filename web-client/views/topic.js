@@ -4,7 +4,8 @@
 import { h, setText, reconcile } from '../dom.js';
 import { t } from '../i18n.js';
 import { may, cardsOf, memberName, currentConsultation, roleOf, myId } from '../state.js';
-import { composer, cardNode, section, emptyNote, list } from './common.js';
+import { composer, cardNode, section, emptyNote, list, updateCard } from './common.js';
+import { topicProposals } from './between.js';
 
 export function createTopic(ctx) {
     const canPropose = may(ctx.s, 'topic_propose');
@@ -24,8 +25,17 @@ export function createTopic(ctx) {
         e.preventDefault();
         if (assignSelect.value) ctx.act('client_assign', { member_id: assignSelect.value });
     });
+    // Cases proposed in advance: bringing one fills the topic composer.
+    const ahead = topicProposals(ctx, (text) => {
+        const area = comp && comp.el.querySelector('textarea');
+        if (!area) return;
+        area.value = text;
+        area.dispatchEvent(new Event('input'));
+        area.focus();
+    });
     const el = h('div', { class: 'step-panel step-topic' },
         section(t('topic.client_title'), clientLine, assignForm),
+        ahead.el,
         section(t('topic.list'), comp && comp.el, topics, none));
 
     function update() {
@@ -53,6 +63,7 @@ export function createTopic(ctx) {
             li.append(h('div', { class: 'card-actions' }));
             return li;
         }, (li, card) => {
+            updateCard(ctx, li, card);
             const slot = li.querySelector('.card-actions');
             const r = roleOf(s, card.author);
             const show = fac && card.author !== myId(s) && r === 'consultant';
