@@ -713,6 +713,12 @@ bool dispatch_store_ready(struct server *s, const struct hub_group *g)
     return true;
 }
 
+void dispatch_store_trial_unused(struct server *s)
+{
+    if (s->store_failing)
+        s->trial_inflight = false;
+}
+
 void dispatch_store_sweep(struct server *s)
 {
     uint64_t token;
@@ -865,6 +871,7 @@ static void handle_session_open(struct server *s, struct conn *c,
     }
     rc = hub_session_open(s->hub, g, server_now_ms(s));
     if (rc) {
+        dispatch_store_trial_unused(s);
         conn_error(s, c, msg->id, rc);
         return;
     }
@@ -1015,14 +1022,12 @@ int dispatch_apply(struct server *s, struct hub_group *g, struct conn *c, int id
     rc = room_apply(r, idx, cmd, now, &seq, &dup);
     if (rc) {
         room_outbox_clear(r);
-        if (s->store_failing)
-            s->trial_inflight = false; /* nothing was submitted */
+        dispatch_store_trial_unused(s);
         return rc;
     }
     if (dup) {
         room_outbox_clear(r);
-        if (s->store_failing)
-            s->trial_inflight = false;
+        dispatch_store_trial_unused(s);
         if (c)
             conn_ack_after_commits(s, c, proto_ack_json(cmd->id, seq, true));
         return 0;

@@ -483,6 +483,10 @@ int dispatch_apply(struct server *s, struct hub_group *g, struct conn *c, int id
  * do. */
 bool dispatch_store_ready(struct server *s, const struct hub_group *g);
 
+/* The caller took the trial dispatch_store_ready gave but submitted no
+ * record after all (the call was refused): the next one may try. */
+void dispatch_store_trial_unused(struct server *s);
+
 /* Once a second: while the store fails, a probe record (a trial) now and
  * then, and the rollbacks that could not read the store yet. */
 void dispatch_store_sweep(struct server *s);
