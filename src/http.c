@@ -397,14 +397,14 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
         reply = (struct http_api_reply){.status = 429,
                                         .body = http_api_error_json(CODEV_E_RATE_LIMITED),
                                         .retry_after_s = 1};
-    } else if (h->method != HTTP_API_GET && !dispatch_store_ready(s, NULL)) {
+    } else if (h->method != HTTP_API_GET && !commit_store_ready(s, NULL)) {
         reply = (struct http_api_reply){
             .status = 503,
             .body = http_api_error_json(CODEV_E_STORE_UNAVAILABLE),
             .retry_after_s = 5};
     } else {
         /* While the store fails, a changing call that got here holds the
-         * one trial (dispatch_store_ready): given back below when it
+         * one trial (commit_store_ready): given back below when it
          * submitted nothing. */
         trial = h->method != HTTP_API_GET && s->store_failing;
         http_api_handle(s->hub, s->store, &gate, h->method, h->path,
@@ -497,31 +497,30 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
         }
     }
     if (trial && !token)
-        dispatch_store_trial_unused(s);
+        commit_trial_unused(s);
     h->status = reply.status;
     h->retry_after_s = reply.retry_after_s;
     h->resp = http_reply_encode(&reply, &h->resp_len, &h->content_type, &h->filename);
     /* What the others see of the change goes once it is committed (an
      * opening: below, behind the answer). */
     if (reply.effect == HTTP_API_EFFECT_UPDATED)
-        dispatch_hold_all(s, reply.group, token, proto_group_updated_json(reply.group));
+        commit_hold_all(s, reply.group, token, proto_group_updated_json(reply.group));
     else if (reply.effect == HTTP_API_EFFECT_DISPLAY) {
         /* The old token is dead: its screens close now, not at their next
          * reconnection. */
         dispatch_displays_close(s, reply.group);
-        dispatch_hold_all(s, reply.group, token, proto_group_updated_json(reply.group));
+        commit_hold_all(s, reply.group, token, proto_group_updated_json(reply.group));
     } else if (reply.effect == HTTP_API_EFFECT_JOINED)
-        dispatch_hold_all(
-            s, reply.group, token,
-            proto_member_joined_json(reply.group,
-                                     hub_member_find(reply.group, reply.joined_id)));
+        commit_hold_all(s, reply.group, token,
+                        proto_member_joined_json(
+                            reply.group, hub_member_find(reply.group, reply.joined_id)));
     log_info("http %s %.40s -> %d",
              h->method == HTTP_API_POST     ? "POST"
              : h->method == HTTP_API_DELETE ? "DELETE"
                                             : "GET",
              h->path, h->status);
     h->responded = true;
-    if (token && !dispatch_wait_push(s, token, WAITS_HTTP, h, NULL))
+    if (token && !commit_wait_push(s, token, WAITS_HTTP, h, NULL))
         h->waiting = true;
     /* After the answer's wait, which must stay next to the opening's other
      * entries (waits.h): the opening submits records of its own (debriefs

@@ -72,7 +72,7 @@ static void server_wake(void *arg)
 void server_woken(struct server *s)
 {
     if (s->store) /* NULL while the server shuts down */
-        store_drain(s->store, dispatch_committed, s);
+        store_drain(s->store, commit_drained, s);
     http_export_drain(s);
 #if defined(SERVER_UV)
     if (s->stopping && s->uv)
