@@ -261,6 +261,7 @@ static void dispatch_session_prefill(struct server *s, struct hub_group *g, int6
     for (size_t i = 0; i < r->ndebriefs; i++) {
         const struct room_debrief *d = &r->debriefs[i];
         const struct hub_plan *p = NULL;
+        char ref[AUTH_UUID_LEN + 1], *comment;
         struct room_cmd cmd;
 
         for (size_t j = 0; j < g->nplans; j++)
@@ -271,11 +272,19 @@ static void dispatch_session_prefill(struct server *s, struct hub_group *g, int6
         memset(&cmd, 0, sizeof(cmd));
         cmd.type = CMD_DEBRIEF_POST;
         snprintf(cmd.id, sizeof(cmd.id), "advance-%s", p->id);
-        cmd.ref = p->id;
-        cmd.variant = p->pre_outcome;
-        cmd.text = p->pre_comment;
-        if (dispatch_apply(s, g, NULL, d->client, &cmd, now))
+        /* Copies: applying syncs the hub, which drops the advance copy
+         * (p's comment) before the command is journaled. */
+        memcpy(ref, p->id, sizeof(ref));
+        comment = util_strdup_or_null(p->pre_comment);
+        if (p->pre_comment && !comment)
             continue;
+        cmd.ref = ref;
+        cmd.variant = p->pre_outcome;
+        cmd.text = comment;
+        if (dispatch_apply(s, g, NULL, d->client, &cmd, now))
+            log_info("group %s: a debrief posted in advance is left for the session",
+                     g->id);
+        free(comment);
     }
     hub_sync(s->hub, g);
     token = ++s->next_token;
