@@ -6,7 +6,9 @@
 #
 # CODEVD_NO_BROWSER=1 skips chromium (the browser suite then fails).
 #
-# Debian packages: the build (meson, ninja, the five libraries), the tests
+# Debian packages: the build (meson, ninja, the five libraries, zlib and
+# brotli for the precompressed web client: codevd builds without
+# libbrotli-dev and then serves gzip only), the tests
 # (cmocka, clang with its compiler-rt for the libFuzzer/ASan harness,
 # clang-format, cppcheck, valgrind, python3-icalendar: the iCalendar file's
 # parser in tests/integration/group-life.test.mjs), the libuv event loop, and chromium.
@@ -47,7 +49,7 @@ mode=${1:-test}
 case $mode in run | test) ;; *) echo "usage: $0 [run|test]" >&2; exit 2 ;; esac
 pkgs=(build-essential meson ninja-build pkg-config
       libwebsockets-dev libjansson-dev uuid-dev libssl-dev libsqlite3-dev
-      libwebsockets-evlib-uv libuv1-dev)
+      libwebsockets-evlib-uv libuv1-dev zlib1g-dev libbrotli-dev)
 if [ "$mode" = test ]; then
     pkgs+=(git ca-certificates openssl libcmocka-dev clang libclang-rt-14-dev clang-format
            cppcheck valgrind python3-icalendar)

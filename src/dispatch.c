@@ -9,22 +9,9 @@
  * Invariants:
  *   - A connection is "attached" once its hello succeeded: it is then in
  *     its group's list and counted online in the room.
- *   - Nothing anyone sees is ahead of the disk: every accepted command,
- *     and every HTTP call that changes a group (http.c), is submitted to the
- *     store; its events are encoded at once but held in server.waits
- *     (waits.c keeps the order) with its answer, and both go out when
- *     store_drain reports the commit, in commit order. The loop never waits:
- *     later commands are decided against the room with the pending ones
- *     applied (the room is the committed records plus those in flight).
- *   - A room view (welcome, session_opened) shows only what is committed:
- *     a connection that needs one while its room has records in flight is
- *     owed it (conn.owed) and gets it once none is; meanwhile it is sent
- *     nothing of the group, which the view will hold.
- *   - A record that fails is refused (store_unavailable), its events are
- *     dropped, and once the group has nothing more in flight its room is
- *     rebuilt from the store (dispatch_room_rollback): nobody saw what
- *     failed, and seq numbers are not consumed. While the store fails,
- *     records are refused at once but for a trial a second.
+ *   - Nothing anyone sees is ahead of the disk: an accepted command's
+ *     events are held until its record commits, and a room view goes only
+ *     when the room has nothing in flight (commit.c does both).
  *   - question_check is the exception: a read-only query, answered at once
  *     (nothing to make durable), never journaled and never broadcast.
  *   - A connection has at most SERVER_INFLIGHT_MAX acks waiting.
@@ -52,31 +39,6 @@
  * all of them, while another tab of the same member does the same, still
  * finds every id in the member's memory of accepted commands. */
 #define SERVER_INFLIGHT_MAX (ROOM_SEEN_MAX / 2)
-/* While the store fails: one trial record this often. */
-#define SERVER_STORE_TRIAL_MS 1000
-
-/* One message held until its record commits: encoded when the command was
- * applied, with who may see it decided then (a later command in flight
- * may change the room's facilitator or client before this one commits). */
-struct held_msg {
-    struct fan_msg *msg;
-    struct fan_msg *advice; /* the same with a question's advice verdict, or NULL */
-    uint64_t viewers; /* bit i: room member i may see it (ROOM_MEMBERS_HARD_MAX 64) */
-    uint64_t advice_viewers; /* bit i: member i gets the advice form */
-    bool everyone;           /* every attached connection, member of the room or not */
-    bool public_view;        /* a display (ROOM_PUBLIC) may see it */
-    char removed[AUTH_UUID_LEN + 1]; /* a member_removed event: whose
-                                        connections close once it is out */
-};
-
-/* What one record holds back (a waits entry's msg, kind WAITS_EVENTS). */
-struct held {
-    size_t n;
-    struct held_msg m[];
-};
-
-static void group_close_member(struct server *s, struct hub_group *g,
-                               const char *member_id);
 
 /* Returns the encoded view of r for viewer (borrowed: the cache keeps it
  * until a sweep finds nobody writing it), encoding it unless a joiner
@@ -121,8 +83,8 @@ void dispatch_views_trim(struct server *s, bool all)
  * the room view it shares with every joiner of the same view at the same
  * room version (proto_welcome_head_json explains the splice). Falls back to
  * a whole encoding when a part cannot be made. */
-static void conn_send_welcome(struct server *s, struct conn *c, struct hub_group *g,
-                              const struct hub_member *m, int64_t now)
+void dispatch_send_welcome(struct server *s, struct conn *c, struct hub_group *g,
+                           const struct hub_member *m, int64_t now)
 {
     /* How jansson writes the mark, then the welcome's closing brace. */
     static const char mark[] = "\"\\u0001room\\u0001\"}";
@@ -167,7 +129,7 @@ out:
 
 /* g's edge state, made on first use (timer_group_update frees it once
  * nothing needs it). NULL when out of memory. */
-static struct group_edge *group_edge_get(struct hub_group *g)
+struct group_edge *dispatch_group_edge(struct hub_group *g)
 {
     struct group_edge *e = g->edge;
 
@@ -186,7 +148,7 @@ static struct group_edge *group_edge_get(struct hub_group *g)
  * first. Returns 0, or CODEV_E_INTERNAL (out of memory: c not attached). */
 static int group_attach(struct conn *c, struct hub_group *g)
 {
-    struct group_edge *e = group_edge_get(g);
+    struct group_edge *e = dispatch_group_edge(g);
 
     if (!e)
         return CODEV_E_INTERNAL;
@@ -281,31 +243,6 @@ void dispatch_conn_closed(struct server *s, struct conn *c)
     timer_group_update(s, g);
 }
 
-static void held_free(struct held *h)
-{
-    for (size_t i = 0; h && i < h->n; i++) {
-        fan_msg_unref(h->m[i].msg);
-        fan_msg_unref(h->m[i].advice);
-    }
-    free(h);
-}
-
-/* Holds h (taken, may be NULL: nothing to send) behind the record token of
- * g: counted in g's records in flight until it commits or fails. Returns 0,
- * or CODEV_E_INTERNAL (out of memory: h freed, nothing counted). */
-static int group_hold(struct server *s, struct hub_group *g, uint64_t token,
-                      struct held *h)
-{
-    struct group_edge *e = group_edge_get(g);
-
-    if (!e || waits_push(&s->waits, token, WAITS_EVENTS, g, h)) {
-        held_free(h);
-        return CODEV_E_INTERNAL;
-    }
-    e->pending++;
-    return 0;
-}
-
 /*
  * A session just opened: the debriefs its earlier clients posted in
  * advance become theirs in the room, each as the debrief_post they would
@@ -324,6 +261,7 @@ static void dispatch_session_prefill(struct server *s, struct hub_group *g, int6
     for (size_t i = 0; i < r->ndebriefs; i++) {
         const struct room_debrief *d = &r->debriefs[i];
         const struct hub_plan *p = NULL;
+        char ref[AUTH_UUID_LEN + 1], *comment;
         struct room_cmd cmd;
 
         for (size_t j = 0; j < g->nplans; j++)
@@ -334,16 +272,24 @@ static void dispatch_session_prefill(struct server *s, struct hub_group *g, int6
         memset(&cmd, 0, sizeof(cmd));
         cmd.type = CMD_DEBRIEF_POST;
         snprintf(cmd.id, sizeof(cmd.id), "advance-%s", p->id);
-        cmd.ref = p->id;
-        cmd.variant = p->pre_outcome;
-        cmd.text = p->pre_comment;
-        if (dispatch_apply(s, g, NULL, d->client, &cmd, now))
+        /* Copies: applying syncs the hub, which drops the advance copy
+         * (p's comment) before the command is journaled. */
+        memcpy(ref, p->id, sizeof(ref));
+        comment = util_strdup_or_null(p->pre_comment);
+        if (p->pre_comment && !comment)
             continue;
+        cmd.ref = ref;
+        cmd.variant = p->pre_outcome;
+        cmd.text = comment;
+        if (dispatch_apply(s, g, NULL, d->client, &cmd, now))
+            log_info("group %s: a debrief posted in advance is left for the session",
+                     g->id);
+        free(comment);
     }
     hub_sync(s->hub, g);
     token = ++s->next_token;
     if (store_submit_life(s->store, g, now, token) ||
-        dispatch_wait_push(s, token, WAITS_NONE, NULL, NULL))
+        commit_wait_push(s, token, WAITS_NONE, NULL, NULL))
         log_err("group %s: its next session not saved", g->id);
 }
 
@@ -361,99 +307,16 @@ void dispatch_session_opened(struct server *s, struct hub_group *g, uint64_t tok
             c->owed = OWED_SESSION;
     }
     /* The snapshots go once the opening (and all else of g in flight)
-     * commits: group_settled. */
-    if (group_hold(s, g, token, NULL))
+     * commits: commit_settled. */
+    if (commit_hold(s, g, token, NULL))
         log_err("group %s: out of memory holding the session's opening", g->id);
     timer_group_update(s, g);
     log_info("group %s: session %s opened", g->id, g->room->session_id);
     dispatch_session_prefill(s, g, server_now_ms(s));
 }
 
-void dispatch_hold_all(struct server *s, struct hub_group *g, uint64_t token, json_t *j)
-{
-    struct held *h;
-
-    if (!j)
-        return;
-    h = calloc(1, sizeof(*h) + sizeof(h->m[0]));
-    if (h) {
-        h->m[0].msg = fan_msg_new(j, LWS_PRE, false);
-        h->m[0].everyone = true;
-        h->n = h->m[0].msg ? 1 : 0;
-    }
-    json_decref(j);
-    if (!h || group_hold(s, g, token, h))
-        log_err("group %s: out of memory holding an update", g->id);
-}
-
-/* Encodes the events of r's outbox, each with the members who may see it
- * now. Returns a new held (NULL when out of memory: logged). */
-static struct held *held_from_outbox(const struct room *r, int64_t now)
-{
-    struct held *h = calloc(1, sizeof(*h) + r->nout * sizeof(h->m[0]));
-
-    if (!h)
-        return NULL;
-    for (size_t i = 0; i < r->nout; i++) {
-        const struct room_event *ev = &r->out[i];
-        struct held_msg *m = &h->m[h->n];
-        const struct room_card *card = ev->card ? room_card_get(r, ev->card) : NULL;
-        json_t *j = proto_event_json(r, ev, now),
-               *jv = proto_event_advice_json(r, ev, now);
-
-        m->msg = j ? fan_msg_new(j, LWS_PRE, false) : NULL;
-        m->advice = jv ? fan_msg_new(jv, LWS_PRE, false) : NULL;
-        json_decref(j);
-        json_decref(jv);
-        if (!m->msg) {
-            fan_msg_unref(m->advice);
-            m->advice = NULL;
-            continue;
-        }
-        for (size_t k = 0; k < r->nmembers && k < 64; k++) {
-            if (room_event_visible(r, ev, (int)k))
-                m->viewers |= UINT64_C(1) << k;
-            if (m->advice && room_card_advice_visible(r, card, (int)k))
-                m->advice_viewers |= UINT64_C(1) << k;
-        }
-        m->public_view = room_event_visible(r, ev, ROOM_PUBLIC);
-        if (ev->type == EV_MEMBER_REMOVED)
-            memcpy(m->removed, r->members[ev->member].id, sizeof(m->removed));
-        h->n++;
-    }
-    return h;
-}
-
-/* Sends what h holds to the connections of g that may see it; closes the
- * connections of a removed member. */
-static void held_deliver(struct server *s, struct hub_group *g, const struct held *h)
-{
-    for (size_t i = 0; i < h->n; i++) {
-        const struct held_msg *m = &h->m[i];
-        for (struct conn *c = group_conns(g); c; c = c->next) {
-            int idx;
-            if (c->owed)
-                continue;
-            if (m->everyone) {
-                conn_push(s, c, m->msg);
-                continue;
-            }
-            idx = conn_member_idx(c);
-            if (idx == ROOM_PUBLIC && m->public_view)
-                conn_push(s, c, m->msg);
-            else if (idx >= 0 && idx < 64 && (m->viewers >> idx & 1))
-                conn_push(s, c,
-                          m->advice && (m->advice_viewers >> idx & 1) ? m->advice
-                                                                      : m->msg);
-        }
-        if (m->removed[0])
-            group_close_member(s, g, m->removed);
-    }
-}
-
 /* Closes every connection of a member who was removed. */
-static void group_close_member(struct server *s, struct hub_group *g,
-                               const char *member_id)
+void dispatch_close_member(struct server *s, struct hub_group *g, const char *member_id)
 {
     for (struct conn *c = group_conns(g); c; c = c->next) {
         if (strcmp(c->member_id, member_id) != 0)
@@ -507,243 +370,6 @@ void dispatch_displays_close(struct server *s, struct hub_group *g)
     timer_group_update(s, g);
 }
 
-/* Queues an answer in server.waits (waits.c) behind the record token (0: a
- * barrier, behind every record so far). A WebSocket ack (msg, stolen on
- * success) counts in its connection's inflight until released. Returns 0,
- * or CODEV_E_INTERNAL (out of memory: nothing queued, msg still the
- * caller's). */
-int dispatch_wait_push(struct server *s, uint64_t token, enum waits_kind kind,
-                       void *owner, json_t *msg)
-{
-    int rc = waits_push(&s->waits, token, kind, owner, msg);
-
-    if (!rc && kind == WAITS_WS && owner)
-        ((struct conn *)owner)->inflight++;
-    return rc;
-}
-
-/* Sends the room views g's connections are owed (conn.owed): g has no
- * record in flight, so its room is what is committed. */
-static void group_send_owed(struct server *s, struct hub_group *g)
-{
-    int64_t now = server_now_ms(s);
-
-    for (struct conn *c = group_conns(g); c; c = c->next) {
-        const struct hub_member *m;
-        uint8_t owed = c->owed;
-
-        if (!owed)
-            continue;
-        c->owed = OWED_NONE;
-        m = c->display ? NULL : hub_member_find(g, c->member_id);
-        if (owed == OWED_SESSION && g->room)
-            conn_send(s, c, proto_session_opened_json(g->room, conn_member_idx(c), now));
-        else if (owed == OWED_WELCOME && m)
-            conn_send_welcome(s, c, g, m, now);
-        else if (owed == OWED_DISPLAY)
-            conn_send(s, c, proto_display_welcome_json(g, now));
-    }
-}
-
-/*
- * A record of g failed and none is in flight any more: g's room becomes
- * what the store holds (the journal replayed), as if the failed commands
- * had never come. Nobody saw them (their events were held), so nobody is
- * told; the senders were refused. When the store cannot be read either,
- * the rollback stays due (commands to g are refused) and
- * dispatch_store_sweep tries again.
- */
-static void dispatch_room_rollback(struct server *s, struct hub_group *g)
-{
-    struct group_edge *e = g->edge;
-    struct room *r = NULL;
-    uint64_t version = g->room ? g->room->version : 0;
-    int rc;
-
-    if (g->room) {
-        rc = store_room_reload(s->store, g->room->session_id, &r);
-        if (rc && rc != CODEV_E_NOT_FOUND) {
-            if (!e->retrying)
-                s->rollbacks_due++;
-            e->retrying = true;
-            log_err("group %s: room not rebuilt after a failed write: %s (will retry)",
-                    g->id, codev_err_name(rc));
-            return;
-        }
-    }
-    if (e->retrying)
-        s->rollbacks_due--;
-    e->retrying = false;
-    e->rollback = false;
-    for (struct conn *c = group_conns(g); c; c = c->next)
-        c->idx_room = NULL;
-    if (hub_session_replace(s->hub, g, r)) {
-        log_err("group %s: room not put back after a failed write", g->id);
-    } else if (g->room) {
-        /* Views cached at the room's old versions show what failed. */
-        g->room->version = version + 1;
-        for (struct conn *c = group_conns(g); c; c = c->next) {
-            int idx = conn_member_idx(c);
-            if (idx >= 0)
-                room_member_set_online(g->room, idx, +1);
-        }
-    }
-    log_warn("group %s: room rolled back to what the store holds (seq %llu)", g->id,
-             g->room ? (unsigned long long)g->room->seq : 0ULL);
-}
-
-/* g has no record in flight any more: a rollback if one failed, then the
- * views its connections are owed. May free g's edge. */
-static void group_settled(struct server *s, struct hub_group *g)
-{
-    struct group_edge *e = g->edge;
-
-    if (e->rollback)
-        dispatch_room_rollback(s, g);
-    if (!e->rollback)
-        group_send_owed(s, g);
-    timer_group_update(s, g);
-}
-
-/* waits_release_fn: delivers what waited for a record that committed (rc
- * 0) or failed. */
-static void wait_release(void *arg, struct wait *e, int rc)
-{
-    struct server *s = arg;
-    json_t *msg = NULL;
-
-    switch (e->kind) {
-    case WAITS_WS:
-        msg = e->msg;
-        if (e->owner) {
-            struct conn *c = e->owner;
-            c->inflight--;
-            if (rc == 0) {
-                conn_send(s, c, msg);
-                msg = NULL;
-            } else {
-                conn_error(s, c, json_string_value(json_object_get(msg, "id")),
-                           CODEV_E_STORE_UNAVAILABLE);
-            }
-        }
-        break;
-    case WAITS_HTTP:
-        if (e->owner) {
-            struct http_req *h = e->owner;
-            if (rc) {
-                size_t len;
-                json_t *err = http_api_error_json(CODEV_E_STORE_UNAVAILABLE);
-                unsigned char *buf = proto_dump(err, LWS_PRE, &len);
-                json_decref(err);
-                free(h->resp);
-                h->resp = buf;
-                h->resp_len = len;
-                h->status = 503;
-            }
-            h->waiting = false;
-            lws_callback_on_writable(h->wsi);
-        }
-        break;
-    case WAITS_EVENTS:
-        if (e->owner) {
-            struct hub_group *g = e->owner;
-            struct group_edge *ge = g->edge;
-            ge->pending--;
-            if (rc) {
-                ge->rollback = true;
-                ge->failures++;
-            } else if (e->msg) {
-                held_deliver(s, g, e->msg);
-            }
-            if (!ge->pending)
-                group_settled(s, g);
-        }
-        held_free(e->msg);
-        break;
-    case WAITS_NONE:
-    case WAITS_FRAME:
-    case WAITS_WELCOME:
-        msg = e->msg;
-        break;
-    }
-    json_decref(msg);
-}
-
-/* store_drain callback: the record with this token is committed (or failed). */
-void dispatch_committed(void *arg, uint64_t token, int rc)
-{
-    struct server *s = arg;
-    bool after = token > s->resume_token;
-
-    if (rc && (!s->store_failing || after)) {
-        /* Everything submitted until now was decided on top of what
-         * failed: it fails too, unwritten; what comes next is tried. */
-        if (!s->store_failing)
-            log_err("store: record %llu failed: %s; refusing changes until a write "
-                    "succeeds",
-                    (unsigned long long)token, codev_err_name(rc));
-        s->store_failing = true;
-        store_resume(s->store);
-        s->resume_token = s->next_token;
-    } else if (!rc && s->store_failing && after) {
-        s->store_failing = false;
-        log_warn("store: writing again (record %llu committed)",
-                 (unsigned long long)token);
-    }
-    if (after)
-        s->trial_inflight = false;
-    if (waits_commit(&s->waits, token, rc, wait_release, s))
-        log_err("store reported token %llu out of order", (unsigned long long)token);
-}
-
-bool dispatch_store_ready(struct server *s, const struct hub_group *g)
-{
-    const struct group_edge *e = g ? g->edge : NULL;
-    int64_t mono;
-
-    if (!s->store_failing)
-        return !e || !e->rollback;
-    if (e && (e->pending || e->rollback))
-        return false;
-    mono = server_mono_ms();
-    if (s->trial_inflight || mono - s->trial_mono < SERVER_STORE_TRIAL_MS)
-        return false;
-    s->trial_mono = mono;
-    s->trial_inflight = true;
-    return true;
-}
-
-void dispatch_store_sweep(struct server *s)
-{
-    uint64_t token;
-
-    /* Rollbacks that could not read the store (dispatch_room_rollback). */
-    for (size_t b = 0; s->rollbacks_due && b < s->hub->nbuckets; b++)
-        for (struct hub_group *g = s->hub->buckets[b]; g; g = g->next) {
-            struct group_edge *e = g->edge;
-            if (e && e->rollback && !e->pending)
-                group_settled(s, g);
-        }
-
-    if (s->store_failing && dispatch_store_ready(s, NULL)) {
-        token = ++s->next_token;
-        if (store_submit_probe(s->store, token) ||
-            dispatch_wait_push(s, token, WAITS_NONE, NULL, NULL))
-            s->trial_inflight = false;
-    }
-}
-
-/* Sends ack to c once every record submitted so far is committed. */
-static void conn_ack_after_commits(struct server *s, struct conn *c, json_t *ack)
-{
-    if (waits_is_empty(&s->waits)) {
-        conn_send(s, c, ack);
-        return;
-    }
-    if (dispatch_wait_push(s, 0, WAITS_WS, c, ack))
-        json_decref(ack);
-}
-
 /* hello with the group's display token: attached as a display (ROOM_PUBLIC,
  * no presence, nothing to send), within display_max_per_group. */
 static void handle_display_hello(struct server *s, struct conn *c, struct hub_group *g,
@@ -774,7 +400,7 @@ static void handle_display_hello(struct server *s, struct conn *c, struct hub_gr
     timer_group_update(s, g);
     if (((struct group_edge *)g->edge)->pending ||
         ((struct group_edge *)g->edge)->rollback)
-        c->owed = OWED_DISPLAY; /* group_settled sends it */
+        c->owed = OWED_DISPLAY; /* commit_settled sends it */
     else
         conn_send(s, c, proto_display_welcome_json(g, server_now_ms(s)));
     log_info("conn %llu: attached to group %s as a display (%u)",
@@ -818,9 +444,9 @@ static void handle_hello(struct server *s, struct conn *c, const struct proto_ms
     timer_group_update(s, g);
     if (((struct group_edge *)g->edge)->pending ||
         ((struct group_edge *)g->edge)->rollback)
-        c->owed = OWED_WELCOME; /* group_settled sends it */
+        c->owed = OWED_WELCOME; /* commit_settled sends it */
     else
-        conn_send_welcome(s, c, g, m, server_now_ms(s));
+        dispatch_send_welcome(s, c, g, m, server_now_ms(s));
     log_info("conn %llu: attached to group %s as member %s (last_seq %lld)",
              (unsigned long long)c->id, g->id, m->id, (long long)msg->last_seq);
     /* The facilitator may never have come back since a restart: their
@@ -859,12 +485,13 @@ static void handle_session_open(struct server *s, struct conn *c,
         conn_error(s, c, msg->id, CODEV_E_RATE_LIMITED);
         return;
     }
-    if (!dispatch_store_ready(s, g)) {
+    if (!commit_store_ready(s, g)) {
         conn_error(s, c, msg->id, CODEV_E_STORE_UNAVAILABLE);
         return;
     }
     rc = hub_session_open(s->hub, g, server_now_ms(s));
     if (rc) {
+        commit_trial_unused(s);
         conn_error(s, c, msg->id, rc);
         return;
     }
@@ -879,8 +506,8 @@ static void handle_session_open(struct server *s, struct conn *c,
     }
     /* The ack first: the opening submits records of its own (debriefs
      * posted in advance), and a record's entries stay together (waits.h). */
-    if (dispatch_wait_push(s, token, WAITS_WS, c,
-                           proto_ack_json(msg->id, g->room->seq, false)))
+    if (commit_wait_push(s, token, WAITS_WS, c,
+                         proto_ack_json(msg->id, g->room->seq, false)))
         log_err("out of memory for a pending ack");
     dispatch_session_opened(s, g, token);
 }
@@ -906,18 +533,18 @@ static int dispatch_journal(struct server *s, struct conn *c, struct hub_group *
     room_floor_journal_form(g->room, &journaled, order, sizeof(order));
     rc = store_submit_cmd(s->store, g->room, idx, &journaled, now, seq, token);
     if (rc) {
-        struct group_edge *e = group_edge_get(g);
+        struct group_edge *e = dispatch_group_edge(g);
         log_err("group %s: command seq %llu not journaled: %s", g->id,
                 (unsigned long long)seq, codev_err_name(rc));
-        held_free(h);
+        commit_held_free(h);
         if (e) {
             e->rollback = true;
             if (!e->pending)
-                group_settled(s, g);
+                commit_settled(s, g);
         }
         return CODEV_E_STORE_UNAVAILABLE;
     }
-    if (group_hold(s, g, token, h))
+    if (commit_hold(s, g, token, h))
         log_err("group %s: out of memory holding seq %llu", g->id,
                 (unsigned long long)seq);
     if (closed) {
@@ -929,11 +556,10 @@ static int dispatch_journal(struct server *s, struct conn *c, struct hub_group *
             log_err("group %s: close not journaled: %s", g->id, codev_err_name(rc));
             token = 0; /* the ack still waits for the command's record */
         } else {
-            dispatch_wait_push(s, token, WAITS_NONE, NULL, NULL);
+            commit_wait_push(s, token, WAITS_NONE, NULL, NULL);
         }
     }
-    if (c &&
-        dispatch_wait_push(s, token, WAITS_WS, c, proto_ack_json(cmd->id, seq, false)))
+    if (c && commit_wait_push(s, token, WAITS_WS, c, proto_ack_json(cmd->id, seq, false)))
         log_err("out of memory for a pending ack");
     return 0;
 }
@@ -952,7 +578,7 @@ static void dispatch_round_remember(struct server *s, struct hub_group *g, int64
              r->members[r->round.order[0]].id);
     token = ++s->next_token;
     if (store_submit_group(s->store, g, now, token) ||
-        dispatch_wait_push(s, token, WAITS_NONE, NULL, NULL))
+        commit_wait_push(s, token, WAITS_NONE, NULL, NULL))
         log_err("group %s: round start not remembered", g->id);
 }
 
@@ -992,7 +618,7 @@ void dispatch_group_save_rotated(struct server *s, struct hub_group *g, int64_t 
         return;
     }
     g->invite_rotated = false;
-    if (dispatch_wait_push(s, token, WAITS_NONE, NULL, NULL))
+    if (commit_wait_push(s, token, WAITS_NONE, NULL, NULL))
         log_err("out of memory for a pending record");
 }
 
@@ -1010,27 +636,25 @@ int dispatch_apply(struct server *s, struct hub_group *g, struct conn *c, int id
      * could not be made durable. */
     if (store_is_full(s->store))
         return CODEV_E_RATE_LIMITED;
-    if (!dispatch_store_ready(s, g))
+    if (!commit_store_ready(s, g))
         return CODEV_E_STORE_UNAVAILABLE;
     rc = room_apply(r, idx, cmd, now, &seq, &dup);
     if (rc) {
         room_outbox_clear(r);
-        if (s->store_failing)
-            s->trial_inflight = false; /* nothing was submitted */
+        commit_trial_unused(s);
         return rc;
     }
     if (dup) {
         room_outbox_clear(r);
-        if (s->store_failing)
-            s->trial_inflight = false;
+        commit_trial_unused(s);
         if (c)
-            conn_ack_after_commits(s, c, proto_ack_json(cmd->id, seq, true));
+            commit_ack_after(s, c, proto_ack_json(cmd->id, seq, true));
         return 0;
     }
     closed = r->nout && r->out[r->nout - 1].type == EV_CLOSED;
     for (size_t i = 0; i < r->nout; i++)
         ends_offer |= r->out[i].type == EV_FACILITATOR || r->out[i].type == EV_CLOSED;
-    h = held_from_outbox(r, now);
+    h = commit_outbox_take(r, now);
     room_outbox_clear(r);
     /* An offer to facilitate that a new facilitator or the close made moot
      * ends; a closed session has no absence to watch. */
@@ -1072,8 +696,8 @@ static int dispatch_system_cmd(struct server *s, struct hub_group *g, int sender
         return rc;
     /* Behind the record just submitted (and its events), like a member's
      * own ack. */
-    if (ack_to && dispatch_wait_push(s, s->next_token, WAITS_WS, ack_to,
-                                     proto_ack_json(ack_id, g->room->seq, false)))
+    if (ack_to && commit_wait_push(s, s->next_token, WAITS_WS, ack_to,
+                                   proto_ack_json(ack_id, g->room->seq, false)))
         log_err("out of memory for a pending ack");
     return 0;
 }

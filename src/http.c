@@ -2,8 +2,10 @@
  * http.c - the HTTP edge: reads a request (method, path, query, key, body),
  * charges its budgets, asks http_api.c for the answer, journals what the
  * answer changed (the answer waits for the commit), hands exports to the
- * export thread, and writes the answer in slices. Static files are lws's
- * (the "/" mount); their completion only restarts the header deadline.
+ * export thread, and writes the answer in slices. Every other path is a
+ * web client file (GET, HEAD), served from server.web (webfiles.c): the
+ * representation the Accept-Encoding allows, or 304 when If-None-Match
+ * names it; no budget is charged for them.
  *
  * Invariants:
  *   - The budgets are checked before the call is handled: keyless calls per
@@ -39,12 +41,23 @@
 #define SERVER_EXPORTS_QUEUED    32
 #define SERVER_HTTP_ADDR_IDLE_MS 60000 /* every budget is a minute's worth */
 
+/* Bytes of the request headers that choose a web client file's
+ * representation; a longer header is read as absent (identity, no 304). */
+#define HTTP_ACCEPT_ENCODING_MAX 256
+#define HTTP_IF_NONE_MATCH_MAX   512
+
 /* The buckets of struct rate_addr. */
 enum { ADDR_ANON, ADDR_CREATE };
 
 /* Bytes of an answer written per WRITEABLE: a 12 MB export written at once
  * had lws copy it whole into its own buffer, on the loop (tens of ms). */
 #define SERVER_HTTP_SLICE (64 * 1024)
+/* On an HTTP/2 stream, a write is one DATA frame, which lws 4.1 neither
+ * splits nor holds back for flow control: within the stream's credit, and
+ * at most what lws hands the socket in one go (its 4096-byte service
+ * buffer, plus LWS_PRE and 4, frame header included: it copies the rest
+ * aside on the connection), far below the 16384 every peer accepts. */
+#define SERVER_H2_FRAME_MAX 4096
 
 /* http_api_gate: a member's export budget, then the server's. */
 static bool http_export_allowed(void *arg, struct hub_member *m, int *retry_after_s)
@@ -367,6 +380,7 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
     struct rate_addr *addr;
     char peer[RATE_ADDR_LEN] = "";
     uint64_t token = 0;
+    bool trial = false;
     int rc = 0, retry = 0;
 
     lws_get_peer_simple(wsi, peer, sizeof(peer));
@@ -383,12 +397,16 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
         reply = (struct http_api_reply){.status = 429,
                                         .body = http_api_error_json(CODEV_E_RATE_LIMITED),
                                         .retry_after_s = 1};
-    } else if (h->method != HTTP_API_GET && !dispatch_store_ready(s, NULL)) {
+    } else if (h->method != HTTP_API_GET && !commit_store_ready(s, NULL)) {
         reply = (struct http_api_reply){
             .status = 503,
             .body = http_api_error_json(CODEV_E_STORE_UNAVAILABLE),
             .retry_after_s = 5};
     } else {
+        /* While the store fails, a changing call that got here holds the
+         * one trial (commit_store_ready): given back below when it
+         * submitted nothing. */
+        trial = h->method != HTTP_API_GET && s->store_failing;
         http_api_handle(s->hub, s->store, &gate, h->method, h->path,
                         h->query[0] ? h->query : NULL, h->auth[0] ? h->auth : NULL,
                         h->body, h->body_len, now, &reply);
@@ -431,7 +449,8 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
     if (reply.effect == HTTP_API_EFFECT_CREATED ||
         reply.effect == HTTP_API_EFFECT_UPDATED ||
         reply.effect == HTTP_API_EFFECT_JOINED ||
-        reply.effect == HTTP_API_EFFECT_DISPLAY || reply.effect == HTTP_API_EFFECT_LIFE)
+        reply.effect == HTTP_API_EFFECT_DISPLAY || reply.effect == HTTP_API_EFFECT_LIFE ||
+        reply.effect == HTTP_API_EFFECT_REMOVED)
         reply.group->active_ms = now;
     /* The facilitator deleted the group: gone from the store (the answer
      * waits for the commit), its sockets closed, gone from the hub. */
@@ -458,7 +477,8 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
             reply.effect == HTTP_API_EFFECT_DISPLAY ||
             reply.effect == HTTP_API_EFFECT_MEMBER)
             rc = store_submit_group(s->store, reply.group, now, token);
-        else if (reply.effect == HTTP_API_EFFECT_LIFE)
+        else if (reply.effect == HTTP_API_EFFECT_LIFE ||
+                 reply.effect == HTTP_API_EFFECT_REMOVED)
             rc = store_submit_life(s->store, reply.group, now, token);
         else if (reply.effect == HTTP_API_EFFECT_JOINED)
             rc = store_submit_member_join(s->store, reply.group, reply.joined_room_idx,
@@ -479,35 +499,40 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
             reply.effect = HTTP_API_EFFECT_NONE;
         }
     }
+    if (trial && !token)
+        commit_trial_unused(s);
     h->status = reply.status;
     h->retry_after_s = reply.retry_after_s;
     h->resp = http_reply_encode(&reply, &h->resp_len, &h->content_type, &h->filename);
     /* What the others see of the change goes once it is committed (an
      * opening: below, behind the answer). */
     if (reply.effect == HTTP_API_EFFECT_UPDATED)
-        dispatch_hold_all(s, reply.group, token, proto_group_updated_json(reply.group));
+        commit_hold_all(s, reply.group, token, proto_group_updated_json(reply.group));
     else if (reply.effect == HTTP_API_EFFECT_DISPLAY) {
         /* The old token is dead: its screens close now, not at their next
          * reconnection. */
         dispatch_displays_close(s, reply.group);
-        dispatch_hold_all(s, reply.group, token, proto_group_updated_json(reply.group));
+        commit_hold_all(s, reply.group, token, proto_group_updated_json(reply.group));
+    } else if (reply.effect == HTTP_API_EFFECT_REMOVED) {
+        /* The key is refused already: its sockets close now. */
+        dispatch_close_member(s, reply.group, reply.joined_id);
+        commit_hold_all(s, reply.group, token,
+                        proto_group_member_removed_json(reply.joined_id));
     } else if (reply.effect == HTTP_API_EFFECT_JOINED)
-        dispatch_hold_all(
-            s, reply.group, token,
-            proto_member_joined_json(reply.group,
-                                     hub_member_find(reply.group, reply.joined_id)));
+        commit_hold_all(s, reply.group, token,
+                        proto_member_joined_json(
+                            reply.group, hub_member_find(reply.group, reply.joined_id)));
     else if (reply.effect == HTTP_API_EFFECT_MEMBER)
-        dispatch_hold_all(
-            s, reply.group, token,
-            proto_member_updated_json(reply.group,
-                                      hub_member_find(reply.group, reply.joined_id)));
+        commit_hold_all(s, reply.group, token,
+                        proto_member_updated_json(
+                            reply.group, hub_member_find(reply.group, reply.joined_id)));
     log_info("http %s %.40s -> %d",
              h->method == HTTP_API_POST     ? "POST"
              : h->method == HTTP_API_DELETE ? "DELETE"
                                             : "GET",
              h->path, h->status);
     h->responded = true;
-    if (token && !dispatch_wait_push(s, token, WAITS_HTTP, h, NULL))
+    if (token && !commit_wait_push(s, token, WAITS_HTTP, h, NULL))
         h->waiting = true;
     /* After the answer's wait, which must stay next to the opening's other
      * entries (waits.h): the opening submits records of its own (debriefs
@@ -519,43 +544,168 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
     lws_callback_on_writable(wsi);
 }
 
-/* Writes the headers, then the body in slices of SERVER_HTTP_SLICE, one
- * per WRITEABLE. */
+/* Is path the API's (the "/api" mount), rather than a web client file's? */
+static bool http_is_api(const char *path)
+{
+    return strncmp(path, "/api", 4) == 0 && (path[4] == '/' || path[4] == '\0');
+}
+
+/*
+ * A GET or HEAD of a web client file: the representation of h->path that
+ * the request accepts (web_choose), 304 when its If-None-Match names that
+ * representation's ETag, or 404. Nothing is copied here, and a file is
+ * compressed only at its first request: the answer points into
+ * server.web, and http_write sends it from WRITEABLE
+ * (an HTTP/2 stream may write only then).
+ */
+static void http_static(struct server *s, struct lws *wsi, struct http_req *h, bool head)
+{
+    char ae[HTTP_ACCEPT_ENCODING_MAX], inm[HTTP_IF_NONE_MATCH_MAX];
+    const struct web_file *f = web_files_get(s->web, h->path, &h->web_immutable);
+    static const char missing[] = "404 Not Found\n";
+
+    h->responded = true;
+    h->no_body = head;
+    if (!f) {
+        h->status = 404;
+        h->content_type = "text/plain; charset=utf-8";
+        h->resp_len = sizeof(missing) - 1;
+        h->resp = malloc(LWS_PRE + h->resp_len);
+        if (!h->resp) {
+            lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+            return;
+        }
+        memcpy(h->resp + LWS_PRE, missing, h->resp_len);
+        lws_callback_on_writable(wsi);
+        return;
+    }
+    if (lws_hdr_copy(wsi, ae, sizeof(ae), WSI_TOKEN_HTTP_ACCEPT_ENCODING) < 0)
+        ae[0] = '\0';
+    if (lws_hdr_copy(wsi, inm, sizeof(inm), WSI_TOKEN_HTTP_IF_NONE_MATCH) < 0)
+        inm[0] = '\0';
+    h->web = &f->rep[web_choose(f, ae)];
+    h->content_type = f->content_type;
+    h->resp_len = h->web->len;
+    h->status = 200;
+    if (inm[0] && web_etag_matches(inm, h->web->etag)) {
+        h->status = 304;
+        h->no_body = true;
+    }
+    if (!h->resp_len)
+        h->no_body = true;
+    lws_callback_on_writable(wsi);
+}
+
+/* The answer is out: frees it and readies the connection for the next
+ * request (HTTP/1 keep-alive). Returns 0, or -1 to close. */
+static int http_done(struct lws *wsi, struct http_req *h)
+{
+    struct lws *nwsi = lws_get_network_wsi(wsi);
+
+    /* HTTP/2: what the socket did not take waits on the connection; a
+     * stream closed before it is out took the connection down with it
+     * (lws 4.1). Wait for it (lws calls WRITEABLE once it is out). */
+    h->draining = nwsi != wsi && lws_partial_buffered(nwsi);
+    if (h->draining) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    free(h->resp);
+    h->resp = NULL;
+    h->web = NULL;
+    if (lws_http_transaction_completed(wsi))
+        return -1;
+    if (lws_get_network_wsi(wsi) == wsi)
+        peer_set_state(peer_of(wsi), PEER_WAITING); /* keep-alive: the next request */
+    return 0;
+}
+
+/* The headers of a web client file's answer after the status line:
+ * Content-Type and Content-Length (not on a 304), its ETag, how it is
+ * encoded, and that the browser may keep it but must ask again (or, under
+ * the current /v/<version>/, keep it for good). */
+static int http_web_headers(struct lws *wsi, const struct http_req *h, unsigned char **p,
+                            unsigned char *end)
+{
+    const struct web_rep *r = h->web;
+    const char *cache = h->web_immutable ? "max-age=31536000, immutable" : "no-cache";
+
+    if ((h->status == 304
+             ? lws_add_http_header_status(wsi, 304, p, end)
+             : lws_add_http_common_headers(wsi, (unsigned int)h->status, h->content_type,
+                                           h->resp_len, p, end)) ||
+        lws_add_http_header_by_name(
+            wsi, (const unsigned char *)"cache-control:", (const unsigned char *)cache,
+            (int)strlen(cache), p, end) ||
+        lws_add_http_header_by_name(
+            wsi, (const unsigned char *)"etag:", (const unsigned char *)r->etag,
+            (int)strlen(r->etag), p, end) ||
+        lws_add_http_header_by_name(wsi, (const unsigned char *)"vary:",
+                                    (const unsigned char *)"Accept-Encoding", 15, p, end))
+        return -1;
+    if (r->encoding &&
+        lws_add_http_header_by_name(wsi, (const unsigned char *)"content-encoding:",
+                                    (const unsigned char *)r->encoding,
+                                    (int)strlen(r->encoding), p, end))
+        return -1;
+    return 0;
+}
+
+/* Writes the headers, then the body in slices of SERVER_HTTP_SLICE (on
+ * HTTP/2, a frame within the peer's credit), one per WRITEABLE. A web client file's
+ * slices are copied to server.scratch first: lws writes its framing into the LWS_PRE
+ * bytes before a slice, which in server.web belong to the file. */
 static int http_write(struct lws *wsi, struct http_req *h)
 {
     unsigned char hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *p = start,
                                        *end = hdr + sizeof(hdr) - 1;
-    size_t slice;
+    bool h2 = lws_get_network_wsi(wsi) != wsi;
+    size_t slice, max = SERVER_HTTP_SLICE;
     bool last;
 
-    if (!h->resp)
+    if (!h->resp && !h->web)
         return -1;
     if (h->headers_written) {
+        unsigned char *out;
+
+        if (h2) {
+            lws_fileofs_t credit = lws_get_peer_write_allowance(wsi);
+            max = SERVER_H2_FRAME_MAX;
+            if (credit >= 0 && (size_t)credit < max)
+                max = (size_t)credit;
+            if (!max) { /* lws calls again when the peer gives credit */
+                lws_callback_on_writable(wsi);
+                return 0;
+            }
+        }
         slice = h->resp_len - h->resp_off;
-        if (slice > SERVER_HTTP_SLICE)
-            slice = SERVER_HTTP_SLICE;
+        if (slice > max)
+            slice = max;
         last = h->resp_off + slice == h->resp_len;
-        /* The LWS_PRE bytes before a slice belong to a slice already sent. */
-        if (lws_write(wsi, h->resp + LWS_PRE + h->resp_off, slice,
-                      last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)slice)
+        if (h->web) {
+            out = server_of(wsi)->scratch + LWS_PRE;
+            memcpy(out, h->web->data + h->resp_off, slice);
+        } else {
+            /* The LWS_PRE bytes before a slice belong to a slice already sent. */
+            out = h->resp + LWS_PRE + h->resp_off;
+        }
+        if (lws_write(wsi, out, slice, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) !=
+            (int)slice)
             return -1;
         h->resp_off += slice;
         if (!last) {
             lws_callback_on_writable(wsi);
             return 0;
         }
-        free(h->resp);
-        h->resp = NULL;
-        if (lws_http_transaction_completed(wsi))
-            return -1;
-        if (lws_get_network_wsi(wsi) == wsi)
-            peer_set_state(peer_of(wsi), PEER_WAITING); /* keep-alive: the next request */
-        return 0;
+        return http_done(wsi, h);
     }
-    if (lws_add_http_common_headers(wsi, (unsigned int)h->status, h->content_type,
-                                    h->resp_len, &p, end) ||
-        lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
-                                    (const unsigned char *)"no-store", 8, &p, end))
+    if (h->web) {
+        if (http_web_headers(wsi, h, &p, end))
+            return -1;
+    } else if (lws_add_http_common_headers(wsi, (unsigned int)h->status, h->content_type,
+                                           h->resp_len, &p, end) ||
+               lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
+                                           (const unsigned char *)"no-store", 8, &p, end))
         return -1;
     if (h->retry_after_s > 0) {
         char secs[16];
@@ -572,10 +722,19 @@ static int http_write(struct lws *wsi, struct http_req *h)
                                         (const unsigned char *)disp, n, &p, end))
             return -1;
     }
+    if (h->no_body) {
+        /* HEAD or 304: the headers end the answer (and the HTTP/2 stream). */
+        if (lws_finalize_http_header(wsi, &p, end) ||
+            lws_write(wsi, start, (size_t)(p - start),
+                      LWS_WRITE_HTTP_HEADERS | LWS_WRITE_H2_STREAM_END) !=
+                (int)(p - start))
+            return -1;
+        return http_done(wsi, h);
+    }
     if (lws_finalize_write_http_header(wsi, start, &p, end))
         return -1;
     h->headers_written = true;
-    if (h->resp_len > SERVER_HTTP_SLICE) {
+    if (h2 || h->resp_len > SERVER_HTTP_SLICE) { /* HTTP/2: one write per WRITEABLE */
         lws_callback_on_writable(wsi);
         return 0;
     }
@@ -635,14 +794,6 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
         }
         peer_wsi_destroyed(s, wsi);
         return 0;
-    case LWS_CALLBACK_HTTP_FILE_COMPLETION:
-        /* A static file is out: as lws_callback_http_dummy, then the
-         * keep-alive connection waits for its next request. */
-        if (lws_http_transaction_completed(wsi))
-            return -1;
-        if (lws_get_network_wsi(wsi) == wsi)
-            peer_set_state(peer_of(wsi), PEER_WAITING);
-        return 0;
     case LWS_CALLBACK_HTTP:
         waits_forget(&s->waits, h);
         export_forget(h);
@@ -668,6 +819,10 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
             snprintf(h->path, sizeof(h->path), "/api/?");
         else
             snprintf(h->path, sizeof(h->path), "%.*s", ulen, uri);
+        if ((m == LWSHUMETH_GET || m == LWSHUMETH_HEAD) && !http_is_api(h->path)) {
+            http_static(s, wsi, h, m == LWSHUMETH_HEAD);
+            return 0;
+        }
         if (lws_hdr_copy(wsi, h->auth, sizeof(h->auth), WSI_TOKEN_HTTP_AUTHORIZATION) < 0)
             h->auth[0] = '\0';
         if (lws_hdr_copy(wsi, h->query, sizeof(h->query), WSI_TOKEN_HTTP_URI_ARGS) < 0)
@@ -708,7 +863,9 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
         return 0;
 
     case LWS_CALLBACK_HTTP_WRITEABLE:
-        if (!h->responded || h->waiting || !h->resp)
+        if (h->draining)
+            return http_done(wsi, h);
+        if (!h->responded || h->waiting || (!h->resp && !h->web))
             return 0;
         return http_write(wsi, h);
 

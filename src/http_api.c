@@ -362,36 +362,140 @@ static void display_set(struct hub_group *g, const char *auth, bool revoke,
     reply->group = g;
 }
 
-/* POST /api/groups/{id}/settings: the facilitator changes the retention,
- * the warning before a step's end (warn_before_s), or both. At least one
- * is needed; both are checked before either is applied. */
-static void settings_set(struct hub_group *g, const char *auth, json_t *in,
+/* Whether the edge's write budget (http_writes_per_min) lets the member m
+ * write now; else answers 429 rate_limited with Retry-After. */
+static bool write_budget(const struct http_api_gate *gate, const struct hub_member *m,
                          struct http_api_reply *reply)
 {
+    if (gate && gate->write_allowed &&
+        !gate->write_allowed(gate->arg, (struct hub_member *)m, &reply->retry_after_s)) {
+        reply_error(reply, CODEV_E_RATE_LIMITED);
+        return false;
+    }
+    return true;
+}
+
+/* The template a settings call asks for: the format's defaults when it
+ * changes the format, else the group's template, with the steps of budgets
+ * ({step: minutes}, opening .. learning) on top. Returns 0 or
+ * CODEV_E_BAD_FIELD with *why set. */
+static int settings_template(const struct hub_group *g, int format, json_t *budgets,
+                             int minutes[STEP_COUNT], const char **why)
+{
+    const char *key;
+    json_t *v;
+
+    if (format != g->format)
+        hub_format_minutes(format, minutes); /* checked by the caller */
+    else
+        memcpy(minutes, g->step_min, sizeof(g->step_min));
+    if (!budgets || json_is_null(budgets))
+        return 0;
+    *why = "budgets is an object of steps (opening to learning), each a whole number "
+           "of minutes from 1 to 240, and the whole session at most 480 minutes.";
+    if (!json_is_object(budgets) || json_object_size(budgets) > STEP_COUNT)
+        return CODEV_E_BAD_FIELD;
+    json_object_foreach(budgets, key, v)
+    {
+        int st = step_from_name(key);
+        if (st < 0 || st == STEP_CLOSED || !json_is_integer(v) ||
+            json_integer_value(v) < HUB_STEP_MIN_MIN ||
+            json_integer_value(v) > HUB_STEP_MIN_MAX)
+            return CODEV_E_BAD_FIELD;
+        minutes[st] = (int)json_integer_value(v);
+    }
+    return hub_template_check(format, minutes);
+}
+
+/* The ground rules a settings call asks for: an array of strings into
+ * rules[] (*n of them). Returns 0 or an error with *why set. */
+static int settings_rules(json_t *in, const char **rules, size_t *n, const char **why)
+{
+    json_t *e;
+    size_t i;
+    int rc;
+
+    *n = 0;
+    *why = "ground_rules is null (the default list) or at most 8 rules, each one line "
+           "of 1 to 200 characters.";
+    if (!json_is_array(in) || json_array_size(in) > HUB_RULES_MAX)
+        return CODEV_E_BAD_FIELD;
+    json_array_foreach(in, i, e)
+    {
+        if (!json_is_string(e))
+            return CODEV_E_BAD_FIELD;
+        rules[(*n)++] = json_string_value(e);
+    }
+    rc = hub_rules_check(rules, *n);
+    if (rc == CODEV_E_TEXT_EMPTY)
+        *why = "A ground rule is empty.";
+    else if (rc == CODEV_E_TEXT_TOO_LONG)
+        *why = "A ground rule holds at most 200 characters.";
+    return rc;
+}
+
+/* POST /api/groups/{id}/settings: the facilitator changes the retention,
+ * the warning before a step's end (warn_before_s), the format, the session
+ * template (budgets), the ground rules, or several. At least one is needed;
+ * all are checked before any is applied. */
+static void settings_set(struct hub_group *g, const struct http_api_gate *gate,
+                         const char *auth, json_t *in, struct http_api_reply *reply)
+{
+    const struct hub_member *m;
     json_t *updated, *warn = json_object_get(in, "warn_before_s");
     json_t *retention = json_object_get(in, "retention");
-    struct hub_group check;
-    int rc = 0;
+    json_t *format = json_object_get(in, "format"),
+           *budgets = json_object_get(in, "budgets");
+    json_t *rules = json_object_get(in, "ground_rules"); /* null: the default list */
+    const char *rule_list[HUB_RULES_MAX], *why = NULL;
+    int minutes[STEP_COUNT], fmt = g->format, ret = (int)g->retention, rc = 0;
+    size_t nrules = 0;
 
-    if (!authorise_facilitator(g, auth, reply))
+    if (!(m = authorise_facilitator(g, auth, reply)) || !write_budget(gate, m, reply))
         return;
-    if ((!retention || json_is_null(retention)) && (!warn || json_is_null(warn)))
+    if ((!retention || json_is_null(retention)) && (!warn || json_is_null(warn)) &&
+        (!format || json_is_null(format)) && (!budgets || json_is_null(budgets)) &&
+        !rules)
         rc = CODEV_E_MISSING_FIELD;
-    check = *g; /* a shallow copy to validate on: nothing of g changes yet */
     if (!rc && retention && !json_is_null(retention))
-        rc = json_is_string(retention)
-                 ? hub_group_retention_set(&check, json_string_value(retention))
+        rc = json_is_string(retention) &&
+                     (ret = hub_retention_from_name(json_string_value(retention))) >= 0
+                 ? 0
                  : CODEV_E_BAD_FIELD;
     if (!rc && warn && !json_is_null(warn))
-        rc = json_is_integer(warn)
-                 ? hub_group_warn_before_set(&check, json_integer_value(warn))
+        rc = json_is_integer(warn) && json_integer_value(warn) >= 0 &&
+                     json_integer_value(warn) <= HUB_WARN_BEFORE_MAX_S
+                 ? 0
                  : CODEV_E_BAD_FIELD;
+    if (!rc && format && !json_is_null(format)) {
+        why = "format is 45, 90, 120 or 240 (a half-day with two consultations).";
+        rc = json_is_integer(format) &&
+                     !hub_format_minutes((int)json_integer_value(format), minutes)
+                 ? 0
+                 : CODEV_E_BAD_FIELD;
+        if (!rc)
+            fmt = (int)json_integer_value(format);
+    }
+    if (!rc)
+        rc = settings_template(g, fmt, budgets, minutes, &why);
+    if (!rc && rules && !json_is_null(rules))
+        rc = settings_rules(rules, rule_list, &nrules, &why);
     if (rc) {
-        reply_error(reply, rc);
+        if (why && rc != CODEV_E_MISSING_FIELD)
+            reply_error_message(reply, rc, why);
+        else
+            reply_error(reply, rc);
         return;
     }
-    g->retention = check.retention;
-    g->warn_before_s = check.warn_before_s;
+    if (rules && hub_group_rules_set(g, json_is_null(rules) ? NULL : rule_list, nrules)) {
+        reply_error(reply, CODEV_E_INTERNAL);
+        return;
+    }
+    g->retention = (enum hub_retention)ret;
+    if (warn && !json_is_null(warn))
+        hub_group_warn_before_set(g, json_integer_value(warn));
+    hub_group_format_set(g, fmt);
+    hub_group_template_set(g, minutes); /* checked above */
     /* The same group object as the group_updated message carries. */
     updated = proto_group_updated_json(g);
     reply->status = 200;
@@ -399,6 +503,57 @@ static void settings_set(struct hub_group *g, const char *auth, json_t *in,
     json_decref(updated);
     reply->effect = HTTP_API_EFFECT_UPDATED;
     reply->group = g;
+}
+
+/* DELETE /api/groups/{id}/members/{member_id}: the facilitator removes a
+ * member between sessions (hub_member_remove): their key is refused, the
+ * invite replaced, their sockets closed (the edge). */
+static void member_remove(struct hub_group *g, const struct http_api_gate *gate,
+                          const char *auth, const char *member_id,
+                          struct http_api_reply *reply)
+{
+    const struct hub_member *m;
+    int rc;
+
+    if (!(m = authorise_facilitator(g, auth, reply)) || !write_budget(gate, m, reply))
+        return;
+    rc = hub_member_remove(g, member_id);
+    if (rc == CODEV_E_SESSION_OPEN) {
+        reply_error_message(
+            reply, rc, "A session is open: remove the member there (member_remove).");
+        return;
+    }
+    if (rc == CODEV_E_BAD_TARGET) {
+        reply_error_message(reply, rc, "The facilitator cannot remove themselves.");
+        return;
+    }
+    if (rc) {
+        reply_error(reply, rc);
+        return;
+    }
+    reply->status = 200;
+    reply->body = json_pack("{s:s}", "removed", member_id);
+    reply->effect = HTTP_API_EFFECT_REMOVED;
+    reply->group = g;
+    memcpy(reply->joined_id, member_id, sizeof(reply->joined_id));
+}
+
+/* GET /api/groups/{id}/preview with "Authorization: Invite <code>" (no
+ * member key): the group's name and its facilitator's, for the join page;
+ * nothing else. A wrong or missing code is bad_invite. */
+static void preview_get(const struct hub_group *g, const char *auth,
+                        struct http_api_reply *reply)
+{
+    const struct hub_member *f;
+
+    if (!auth || strncmp(auth, "Invite ", 7) != 0 || !hub_invite_check(g, auth + 7)) {
+        reply_error(reply, CODEV_E_BAD_INVITE);
+        return;
+    }
+    f = hub_member_find(g, g->facilitator);
+    reply->status = 200;
+    reply->body = json_pack("{s:s, s:s, s:s}", "group_id", g->id, "name", g->name,
+                            "facilitator_name", f ? f->name : "");
 }
 
 /*
@@ -855,7 +1010,9 @@ enum route {
     ROUTE_PROPOSAL,  /* POST, DELETE /api/groups/{id}/proposals/{proposal_id} */
     ROUTE_CHOOSE,    /* POST   /api/groups/{id}/proposals/{proposal_id}/choose */
     ROUTE_DRAFT,     /* POST, DELETE /api/groups/{id}/draft */
-    ROUTE_DEBRIEFS   /* POST   /api/groups/{id}/debriefs */
+    ROUTE_DEBRIEFS,  /* POST   /api/groups/{id}/debriefs */
+    ROUTE_MEMBER,    /* DELETE /api/groups/{id}/members/{member_id} */
+    ROUTE_PREVIEW    /* GET    /api/groups/{id}/preview (an invite code) */
 };
 
 /* Whether s starts with a UUID in text form (8-4-4-4-12 hex digits). */
@@ -894,7 +1051,8 @@ static enum route route_of(const char *rest, char sid[AUTH_UUID_LEN + 1])
                  {"/next-session.ics", ROUTE_NEXT_ICS},
                  {"/proposals", ROUTE_PROPOSALS},
                  {"/draft", ROUTE_DRAFT},
-                 {"/debriefs", ROUTE_DEBRIEFS}};
+                 {"/debriefs", ROUTE_DEBRIEFS},
+                 {"/preview", ROUTE_PREVIEW}};
 
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
         if (strcmp(rest, fixed[i].path) == 0)
@@ -904,6 +1062,12 @@ static enum route route_of(const char *rest, char sid[AUTH_UUID_LEN + 1])
         memcpy(sid, rest + 10, AUTH_UUID_LEN);
         sid[AUTH_UUID_LEN] = '\0';
         return ROUTE_MINUTES;
+    }
+    if (strncmp(rest, "/members/", 9) == 0 && strlen(rest + 9) == AUTH_UUID_LEN &&
+        is_uuid(rest + 9)) {
+        memcpy(sid, rest + 9, AUTH_UUID_LEN);
+        sid[AUTH_UUID_LEN] = '\0';
+        return ROUTE_MEMBER;
     }
     if (strncmp(rest, "/proposals/", 11) == 0 && strlen(rest + 11) >= AUTH_UUID_LEN &&
         is_uuid(rest + 11) &&
@@ -924,6 +1088,7 @@ static const struct {
     unsigned flags;
 } route_table[] = {
     {ROUTE_MEMBERS, HTTP_API_POST, HTTP_API_ROUTE_KEYLESS},
+    {ROUTE_PREVIEW, HTTP_API_GET, HTTP_API_ROUTE_KEYLESS},
     {ROUTE_JOURNAL, HTTP_API_GET, HTTP_API_ROUTE_READS_DISK},
     {ROUTE_HISTORY, HTTP_API_GET, HTTP_API_ROUTE_READS_DISK},
     {ROUTE_MINUTES, HTTP_API_GET, HTTP_API_ROUTE_READS_DISK},
@@ -1155,7 +1320,7 @@ void http_api_handle(struct hub *hub, struct store *store,
         else if (route == ROUTE_INVITE)
             invite_rotate(g, auth, reply);
         else
-            settings_set(g, auth, in, reply);
+            settings_set(g, gate, auth, in, reply);
         goto out;
     }
     if (route == ROUTE_DISPLAY) {
@@ -1174,6 +1339,15 @@ void http_api_handle(struct hub *hub, struct store *store,
     }
     if (route == ROUTE_GROUP && method == HTTP_API_DELETE) {
         group_delete(g, auth, reply);
+        goto out;
+    }
+    if (route == ROUTE_MEMBER || route == ROUTE_PREVIEW) {
+        if (method != (route == ROUTE_MEMBER ? HTTP_API_DELETE : HTTP_API_GET))
+            goto method;
+        if (route == ROUTE_MEMBER)
+            member_remove(g, gate, auth, sid, reply);
+        else
+            preview_get(g, auth, reply);
         goto out;
     }
     if (route >= ROUTE_BETWEEN) {

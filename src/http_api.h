@@ -61,6 +61,10 @@ enum http_api_effect {
     HTTP_API_EFFECT_MEMBER,  /* a member changed their own settings (reply->joined_id):
                               * journal the group, tell its sockets with
                               * member_updated */
+    HTTP_API_EFFECT_REMOVED, /* its facilitator removed a member between sessions
+                              * (reply->joined_id): journal it with
+                              * store_submit_life, close that member's sockets,
+                              * tell the others */
 };
 
 struct http_api_reply {
@@ -75,7 +79,8 @@ struct http_api_reply {
                                         * hub), NULL with HTTP_API_EFFECT_NONE */
     int joined_room_idx;               /* JOINED: the new member's room index, or -1 */
     char joined_id[AUTH_UUID_LEN + 1]; /* JOINED: the new member's id; MEMBER: the
-                                        * member who changed */
+                                        * member who changed; REMOVED: the removed
+                                        * member's */
     bool authenticated;                /* a member key was checked and accepted */
     int retry_after_s;                 /* with a 429: seconds to wait, else 0 */
     struct http_api_job *job;          /* an export to run (gate->offload), owned by
@@ -127,7 +132,8 @@ void http_api_handle(struct hub *hub, struct store *store,
 /* What a route is, known from its method and path alone (before the call
  * is handled, so that the edge charges the right budgets): */
 enum http_api_route_flag {
-    HTTP_API_ROUTE_KEYLESS = 1,    /* called without a member key: create, join */
+    HTTP_API_ROUTE_KEYLESS = 1,    /* called without a member key: create, join,
+                                    * the join page's preview */
     HTTP_API_ROUTE_CREATES = 2,    /* creates a group: POST /api/groups */
     HTTP_API_ROUTE_READS_DISK = 4, /* an export: journal, history, minutes,
                                     * rotation */

@@ -16,17 +16,6 @@
 
 #define HUB_INITIAL_BUCKETS 64
 
-/* PRACTICE.md "Default step budgets", in minutes, indexed by enum step
- * (closed has none). */
-static const struct {
-    int format;
-    int minutes[STEP_COUNT];
-} format_table[] = {
-    {45, {2, 3, 5, 10, 3, 15, 4, 3, 0}},
-    {90, {10, 5, 10, 20, 5, 25, 8, 7, 0}},
-    {120, {15, 10, 10, 25, 10, 30, 10, 10, 0}},
-};
-
 struct hub *hub_new(const struct config *cfg)
 {
     struct hub *h = calloc(1, sizeof(*h));
@@ -68,6 +57,7 @@ struct hub *hub_new(const struct config *cfg)
 static void hub_group_free(struct hub_group *g)
 {
     hub_life_free(g);
+    hub_settings_free(g);
     for (size_t i = 0; i < g->nmembers; i++)
         free(g->members[i].name);
     for (size_t i = 0; i < g->nplans; i++) {
@@ -101,14 +91,13 @@ void hub_free(struct hub *h)
 
 int hub_format_budgets(int format, int64_t *budget_ms)
 {
-    for (size_t i = 0; i < sizeof(format_table) / sizeof(format_table[0]); i++) {
-        if (format_table[i].format != format)
-            continue;
-        for (int s = 0; s < STEP_COUNT; s++)
-            budget_ms[s] = (int64_t)format_table[i].minutes[s] * 60 * 1000;
-        return 0;
-    }
-    return CODEV_E_BAD_FIELD;
+    int minutes[STEP_COUNT];
+
+    if (hub_format_minutes(format, minutes))
+        return CODEV_E_BAD_FIELD;
+    for (int s = 0; s < STEP_COUNT; s++)
+        budget_ms[s] = (int64_t)minutes[s] * 60 * 1000;
+    return 0;
 }
 
 /* Returns true for a code point a name may not hold: C0 and C1 controls
@@ -279,7 +268,7 @@ int hub_group_create(struct hub *h, const char *creator, const char *name,
         goto out;
     auth_uuid_new(g->id);
     memcpy(g->language, language, 3);
-    g->format = format;
+    hub_group_format_set(g, format); /* checked above */
     g->warn_before_s = HUB_WARN_BEFORE_DEFAULT_S;
     auth_hash(invite, AUTH_SECRET_LEN, g->invite_hash);
     rc = hub_member_new(g, fname, member_id, key);
@@ -454,8 +443,9 @@ int hub_session_open(struct hub *h, struct hub_group *g, int64_t now_ms)
     const struct hub_creator *mine = hub_creator_find(h, g->creator);
     if (mine && mine->sessions >= h->sessions_per_ip)
         return CODEV_E_TOO_MANY_SESSIONS;
-    if (hub_format_budgets(g->format, budgets))
-        return CODEV_E_INTERNAL;
+    /* The group's template (hub_settings.c): the format's defaults as the
+     * facilitator adjusted them. */
+    hub_group_budgets_ms(g, budgets);
     auth_uuid_new(session_id);
     r = room_new(session_id, budgets, &h->room_limits, now_ms);
     if (!r)
@@ -713,8 +703,9 @@ struct hub_group *hub_group_snapshot_new(const struct hub_group *g)
     c->retention = g->retention;
     c->warn_before_s = g->warn_before_s;
     c->name = strdup(g->name);
-    if (!c->name || (g->nmembers && array_grow((void **)&c->members, &c->members_cap,
-                                               g->nmembers, sizeof(*c->members))))
+    if (!c->name || hub_settings_copy(c, g) ||
+        (g->nmembers && array_grow((void **)&c->members, &c->members_cap, g->nmembers,
+                                   sizeof(*c->members))))
         goto fail;
     for (size_t i = 0; i < g->nmembers; i++) {
         struct hub_member *m = &c->members[i];
@@ -823,7 +814,12 @@ int hub_group_insert(struct hub *h, const char *id, const char *name,
     }
     memcpy(g->id, id, strlen(id) + 1);
     memcpy(g->language, language, 3);
-    g->format = format;
+    /* What was accepted once stays loaded: an unknown format keeps its
+     * number, with the 90-minute template (the store may carry another). */
+    if (hub_group_format_set(g, format)) {
+        hub_group_format_set(g, 90);
+        g->format = format;
+    }
     memcpy(g->facilitator, facilitator, strlen(facilitator) + 1);
     memcpy(g->invite_hash, invite_hash, AUTH_HASH_LEN);
     g->retention = retention;

@@ -78,6 +78,17 @@ enum hub_retention {
 #define HUB_NEXT_DURATION_MIN    15   /* minutes of a next session, at least */
 #define HUB_NEXT_DURATION_MAX    720  /* ... and at most */
 
+/* ---- the group's settings page (hub_settings.c) ---------------------------- */
+
+#define HUB_FORMAT_HALF_DAY 240 /* a half-day: two consultations */
+#define HUB_STEP_MIN_MIN    1   /* minutes of a step in the template, at least */
+#define HUB_STEP_MIN_MAX    240 /* ... and at most */
+#define HUB_SESSION_MIN_MAX                                                              \
+    480                        /* minutes of the whole template: the opening and         \
+                                * each planned consultation's steps */
+#define HUB_RULES_MAX      8   /* ground rules a group keeps */
+#define HUB_RULE_MAX_CHARS 200 /* code points of one rule */
+
 /* One rota entry: who is client and who facilitates at a coming session
  * (member ids, or "" when left open). Entry 0 is the next session. */
 struct hub_rota_entry {
@@ -155,7 +166,15 @@ struct hub_group {
     size_t nproposals, proposals_cap;
     struct hub_draft *drafts;
     size_t ndrafts, drafts_cap;
-    struct hub_group *next; /* hash bucket chain */
+    /* The group's settings page (hub_settings.c). */
+    int step_min[STEP_COUNT];   /* the session template: minutes per step
+                                 * (opening .. learning; closed 0), what the
+                                 * next session's room starts with */
+    char *rules[HUB_RULES_MAX]; /* ground rules, owned, when rules_set */
+    size_t nrules;              /* 0..HUB_RULES_MAX */
+    bool rules_set;             /* false: the default list (the page's, in the
+                                 * reader's language) */
+    struct hub_group *next;     /* hash bucket chain */
 };
 
 /* What the groups created from one address key use now (groups_per_ip,
@@ -336,6 +355,73 @@ void hub_group_snapshot_free(struct hub_group *snap);
  * [0, HUB_WARN_BEFORE_MAX_S] (the group is unchanged). Who may change it
  * (the facilitator) is the caller's check. */
 int hub_group_warn_before_set(struct hub_group *g, long long seconds);
+
+/* ---- the group's settings page (hub_settings.c) ------------------------------
+ *
+ * The session template (each step's minutes, from the format's defaults,
+ * adjusted by the facilitator: hub_session_open starts the next room with
+ * it), the ground rules shown at the opening, and removing a member between
+ * sessions. Pure: libc only, no I/O, no clock. Who may call each (the
+ * facilitator) is the caller's check. */
+
+/* Fills minutes[STEP_COUNT] with a format's default template (PRACTICE.md;
+ * a half-day is the 120-minute steps with two consultations). Returns 0,
+ * or CODEV_E_BAD_FIELD for a format other than 45, 90, 120 or
+ * HUB_FORMAT_HALF_DAY (minutes unchanged). */
+int hub_format_minutes(int format, int minutes[STEP_COUNT]);
+
+/* The consultations a format plans: 2 for the half-day, else 1. */
+int hub_format_consultations(int format);
+
+/* Checks a template for format: every step from the opening to the
+ * learning HUB_STEP_MIN_MIN..HUB_STEP_MIN_MAX minutes (closed: 0), and the
+ * opening plus hub_format_consultations times the other steps at most
+ * HUB_SESSION_MIN_MAX. Returns 0 or CODEV_E_BAD_FIELD. */
+int hub_template_check(int format, const int minutes[STEP_COUNT]);
+
+/* Sets g's format and its template to that format's defaults. Returns 0 or
+ * CODEV_E_BAD_FIELD (unknown format; g unchanged). */
+int hub_group_format_set(struct hub_group *g, int format);
+
+/* Sets g's template (after hub_template_check for g->format). Returns 0 or
+ * CODEV_E_BAD_FIELD (g unchanged). */
+int hub_group_template_set(struct hub_group *g, const int minutes[STEP_COUNT]);
+
+/* The template in milliseconds, for room_new. */
+void hub_group_budgets_ms(const struct hub_group *g, int64_t budget_ms[STEP_COUNT]);
+
+/* Checks n ground rules: n <= HUB_RULES_MAX (else CODEV_E_BAD_FIELD), each
+ * non-blank (CODEV_E_TEXT_EMPTY), at most HUB_RULE_MAX_CHARS code points
+ * (CODEV_E_TEXT_TOO_LONG), with no control character (C0, DEL, C1: a rule
+ * is one line; CODEV_E_BAD_FIELD). rules may be NULL when n is 0. */
+int hub_rules_check(const char *const *rules, size_t n);
+
+/* Replaces g's ground rules with copies of n rules (after hub_rules_check),
+ * or with the default list when rules is NULL. Returns 0, or an error of
+ * hub_rules_check or CODEV_E_INTERNAL (g unchanged). */
+int hub_group_rules_set(struct hub_group *g, const char *const *rules, size_t n);
+
+/* Copies src's template and rules into dst (a snapshot). Returns 0 or
+ * CODEV_E_INTERNAL. */
+int hub_settings_copy(struct hub_group *dst, const struct hub_group *src);
+
+/* Frees g's rules (hub_group_free). */
+void hub_settings_free(struct hub_group *g);
+
+/*
+ * Removes member_id from g between sessions, as member_remove does in a
+ * session: the member's key is refused from now on and the invite code is
+ * replaced (nobody learns the new one; *invite_rotated tells whether the
+ * generator worked, as in hub_sync). The rota entries naming them are left
+ * open and their private exposé draft is wiped. Errors:
+ * CODEV_E_SESSION_OPEN (a session is open: member_remove there),
+ * CODEV_E_UNKNOWN_MEMBER (no such member, or already removed),
+ * CODEV_E_BAD_TARGET (the facilitator).
+ */
+int hub_member_remove(struct hub_group *g, const char *member_id);
+
+/* Whether invite is g's invite code (constant-time in the code). */
+bool hub_invite_check(const struct hub_group *g, const char *invite);
 
 /* Wire names of the retention settings: "personal", "keep" (static strings;
  * NULL out of range), and the reverse look-up (-1 when unknown). */

@@ -630,12 +630,40 @@ int proto_room_view_of(const struct room *r, int member)
     return -1;
 }
 
+/* The group's session template: {step: minutes} from the opening to the
+ * learning (hub_settings.c). */
+static json_t *proto_template_json(const struct hub_group *g)
+{
+    json_t *o = json_object();
+
+    for (int st = 0; o && st < STEP_COUNT; st++)
+        if (st != STEP_CLOSED)
+            json_object_set_new(o, step_name((enum step)st),
+                                json_integer(g->step_min[st]));
+    return o;
+}
+
+/* The group's ground rules, or null for the default list. */
+static json_t *proto_rules_of(const struct hub_group *g)
+{
+    json_t *a;
+
+    if (!g->rules_set)
+        return json_null();
+    a = json_array();
+    for (size_t i = 0; a && i < g->nrules; i++)
+        json_array_append_new(a, json_string(g->rules[i]));
+    return a;
+}
+
 static json_t *proto_group_info_json(const struct hub_group *g)
 {
-    return json_pack("{s:s, s:s, s:s, s:i, s:s, s:i, s:b}", "id", g->id, "name", g->name,
-                     "language", g->language, "format", g->format, "retention",
-                     hub_retention_name(g->retention), "warn_before_s", g->warn_before_s,
-                     "display", g->display_set);
+    return json_pack(
+        "{s:s, s:s, s:s, s:i, s:s, s:i, s:b, s:o, s:i, s:o}", "id", g->id, "name",
+        g->name, "language", g->language, "format", g->format, "retention",
+        hub_retention_name(g->retention), "warn_before_s", g->warn_before_s, "display",
+        g->display_set, "budgets", proto_template_json(g), "consultations",
+        hub_format_consultations(g->format), "ground_rules", proto_rules_of(g));
 }
 
 static const char *proto_group_role(const struct hub_group *g, const struct hub_member *m)
@@ -948,6 +976,12 @@ json_t *proto_session_opened_json(const struct room *r, int member, int64_t now_
 {
     return json_pack("{s:s, s:o}", "type", "session_opened", "room",
                      proto_room_json(r, member, now_ms));
+}
+
+json_t *proto_group_member_removed_json(const char *member_id)
+{
+    return json_pack("{s:s, s:s}", "type", "group_member_removed", "member_id",
+                     member_id);
 }
 
 json_t *proto_group_updated_json(const struct hub_group *g)

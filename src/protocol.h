@@ -174,6 +174,10 @@ json_t *proto_session_opened_json(const struct room *r, int member, int64_t now_
 /* {"type":"group_updated","group":{"id","name","language","format","retention"}} */
 json_t *proto_group_updated_json(const struct hub_group *g);
 
+/* {"type": "group_member_removed", "member_id"}: the facilitator removed a
+ * member between sessions (DELETE /api/groups/{id}/members/{member_id}). */
+json_t *proto_group_member_removed_json(const char *member_id);
+
 /* The HTTP view of a group for GET /api/groups/{id}. */
 json_t *proto_group_json(const struct hub_group *g);
 

@@ -1,5 +1,6 @@
 /*
  * server.c - the lws context and the loop: mounts and security headers,
+ * the web client's files (loaded once, webfiles.c),
  * TLS, the protocols table, the store's opening and wake-ups, start, run
  * and stop. Each part of the edge has its own file (server_internal.h
  * lists them): peer.c accepts, conn.c speaks WebSocket, dispatch.c
@@ -71,7 +72,7 @@ static void server_wake(void *arg)
 void server_woken(struct server *s)
 {
     if (s->store) /* NULL while the server shuts down */
-        store_drain(s->store, dispatch_committed, s);
+        store_drain(s->store, commit_drained, s);
     http_export_drain(s);
 #if defined(SERVER_UV)
     if (s->stopping && s->uv)
@@ -161,6 +162,26 @@ static int server_store_open(struct server *s)
     return 0;
 }
 
+/* Reads the web client's files (web_dir) into memory, compressed. Returns
+ * 0, or -1 when out of memory (logged); a file skipped is logged. */
+static int server_web_load(struct server *s)
+{
+    struct web_files_report rep;
+
+    if (web_files_load(s->cfg->web_dir, &s->web, &rep)) {
+        log_err("cannot load the web client from %s: out of memory", s->cfg->web_dir);
+        return -1;
+    }
+    log_notice("web client: %zu files, %zu bytes (gzip%s at first request)", rep.files,
+               rep.bytes, rep.brotli ? ", brotli" : "");
+    if (rep.skipped)
+        log_warn("web client: %zu files not served under %s, first %s", rep.skipped,
+                 s->cfg->web_dir, rep.first_skipped);
+    if (!rep.files)
+        log_warn("web client: no file under %s: the pages will be 404", s->cfg->web_dir);
+    return 0;
+}
+
 struct server *server_new(const struct config *cfg)
 {
     struct lws_context_creation_info info;
@@ -196,7 +217,7 @@ struct server *server_new(const struct config *cfg)
                 cfg->listen ? cfg->listen : "all interfaces", cfg->port);
         goto fail;
     }
-    if (server_store_open(s) || http_export_start(s))
+    if (server_store_open(s) || http_export_start(s) || server_web_load(s))
         goto fail;
 
     s->headers[0] = (struct lws_protocol_vhost_options){
@@ -219,12 +240,6 @@ struct server *server_new(const struct config *cfg)
      * who lets other pages embed codevd relies on frame-ancestors alone. */
     if (strcmp(cfg->frame_ancestors, "'none'") != 0)
         s->headers[2].next = &s->headers[4];
-    s->mimetypes[0] = (struct lws_protocol_vhost_options){&s->mimetypes[1], NULL, ".json",
-                                                          "application/json"};
-    s->mimetypes[1] = (struct lws_protocol_vhost_options){&s->mimetypes[2], NULL, ".mjs",
-                                                          "text/javascript"};
-    s->mimetypes[2] =
-        (struct lws_protocol_vhost_options){NULL, NULL, ".svg", "image/svg+xml"};
 
     s->mount_api = (struct lws_http_mount){
         .mount_next = &s->mount_web,
@@ -234,13 +249,14 @@ struct server *server_new(const struct config *cfg)
         .protocol = "http",
         .origin_protocol = LWSMPRO_CALLBACK,
     };
+    /* The web client: http.c serves it from memory (webfiles.c), each file
+     * precompressed once, with its ETag and Cache-Control: no-cache. */
     s->mount_web = (struct lws_http_mount){
         .mountpoint = "/",
         .mountpoint_len = 1,
-        .origin = cfg->web_dir,
-        .def = "index.html",
-        .extra_mimetypes = s->mimetypes,
-        .origin_protocol = LWSMPRO_FILE,
+        .origin = "http",
+        .protocol = "http",
+        .origin_protocol = LWSMPRO_CALLBACK,
     };
     /* All zero: no lws keep-alive timers (timer_sweep does it). */
     s->retry = (lws_retry_bo_t){0};
@@ -407,6 +423,7 @@ void server_free(struct server *s)
     }
     hub_free(s->hub);
     rate_table_free(s->http_addrs);
+    web_files_free(s->web);
     free(s->scratch);
     free(s->csp);
     free(s);

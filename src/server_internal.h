@@ -46,6 +46,7 @@
 #include "ratelimit.h"
 #include "store.h"
 #include "waits.h"
+#include "webfiles.h"
 
 #if defined(CODEVD_HAVE_LIBUV) && defined(LWS_WITH_LIBUV)
 #define SERVER_UV 1 /* the event_loop setting can choose epoll (libuv) */
@@ -224,6 +225,11 @@ struct http_req {
     int64_t body_ms; /* monotonic ms the headers were in */
     bool h2_stream;  /* counted in its peer's streams (kept across resets) */
     struct http_req *body_prev, *body_next;
+    /* A web client file's answer (webfiles.c), written like resp. */
+    const struct web_rep *web; /* the representation sent (shared), or NULL */
+    bool no_body;              /* HEAD or 304: the headers only */
+    bool web_immutable;        /* under the current /v/<version>/: cached for good */
+    bool draining;             /* written; HTTP/2: waits for the connection's buffer */
 };
 
 /* An export made on the export thread: the request's job, then its answer
@@ -249,7 +255,7 @@ struct server {
     uint64_t next_token;
     /* The store failed a record: commands and changing HTTP calls are
      * refused at once (store_unavailable), but for one trial a second
-     * (dispatch_store_ready), until a record submitted after the failure
+     * (commit_store_ready), until a record submitted after the failure
      * (resume_token) commits. */
     bool store_failing;
     bool trial_inflight;    /* a trial record is in flight */
@@ -309,9 +315,9 @@ struct server {
     char *csp; /* the Content-Security-Policy header's value (frame_ancestors) */
     struct proto_limits limits;
     struct lws_protocol_vhost_options headers[6];
-    struct lws_protocol_vhost_options mimetypes[3];
     struct lws_http_mount mount_api;
     struct lws_http_mount mount_web;
+    struct web_files *web; /* the web client's files, read at start (webfiles.c) */
     lws_retry_bo_t retry;
 };
 
@@ -440,28 +446,11 @@ void dispatch_message(struct server *s, struct conn *c, const char *buf, size_t 
  * last), taken out of its group's list and the tick list as needed. */
 void dispatch_conn_closed(struct server *s, struct conn *c);
 
-/* Queues an answer behind the record token (0: a barrier, behind every
- * record submitted so far). kind WAITS_WS: owner is a struct conn and msg
- * its ack (stolen on success, counted in c->inflight); WAITS_HTTP: owner is
- * a struct http_req and msg NULL. Returns 0 or CODEV_E_INTERNAL (out of
- * memory: nothing queued, msg still the caller's). */
-int dispatch_wait_push(struct server *s, uint64_t token, enum waits_kind kind,
-                       void *owner, json_t *msg);
-
-/* store_drain callback (arg is the server): the record with token
- * committed (rc 0) or failed; the answers it holds go out. */
-void dispatch_committed(void *arg, uint64_t token, int rc);
-
 /* A session was opened in g, its record submitted with token: everyone
  * connected is counted online in the new room and gets its snapshot once
  * the record (and any other of the group in flight) commits; g's tick is
  * updated. */
 void dispatch_session_opened(struct server *s, struct hub_group *g, uint64_t token);
-
-/* Holds j (stolen; NULL is a no-op), a message for every connection of g,
- * until the record token commits (dropped if it fails). For what HTTP
- * calls change in a group: group_updated, member_joined. */
-void dispatch_hold_all(struct server *s, struct hub_group *g, uint64_t token, json_t *j);
 
 /* Applies cmd from member idx of g's room, as sent by c (NULL: a command
  * the server makes, such as the idle close): refused at once while the
@@ -470,16 +459,6 @@ void dispatch_hold_all(struct server *s, struct hub_group *g, uint64_t token, js
  * changed, nothing sent: the caller answers). */
 int dispatch_apply(struct server *s, struct hub_group *g, struct conn *c, int idx,
                    const struct room_cmd *cmd, int64_t now);
-
-/* May a record be submitted now? True unless the store is failing; then
- * true once a second (a trial, whose outcome says whether it still fails).
- * g (may be NULL): false while g has records in flight or a rollback to
- * do. */
-bool dispatch_store_ready(struct server *s, const struct hub_group *g);
-
-/* Once a second: while the store fails, a probe record (a trial) now and
- * then, and the rollbacks that could not read the store yet. */
-void dispatch_store_sweep(struct server *s);
 
 /* Takes g away: each connection gets a group_deleted error and close code
  * 4003 and is detached, then g is deleted from the hub (the caller has
@@ -507,9 +486,79 @@ void dispatch_displays_close(struct server *s, struct hub_group *g);
  * it to the longest-serving member connected, or does nothing. */
 void dispatch_facilitator_absent(struct server *s, struct hub_group *g);
 
+/* Queues the welcome for member m of g on c (its view of the room as it
+ * is now: call only when g has no record in flight, commit.c). */
+void dispatch_send_welcome(struct server *s, struct conn *c, struct hub_group *g,
+                           const struct hub_member *m, int64_t now);
+
+/* Closes every connection of a member who was removed (member_removed). */
+void dispatch_close_member(struct server *s, struct hub_group *g, const char *member_id);
+
+/* g's edge state, made on first use (timer_group_update frees it once
+ * nothing needs it). NULL when out of memory. */
+struct group_edge *dispatch_group_edge(struct hub_group *g);
+
+/* ---- commit.c: what waits for the journal ------------------------------------ */
+
+/* The events of one record, encoded, with who may see each (opaque). */
+struct held;
+
+/* Queues an answer behind the record token (0: a barrier, behind every
+ * record submitted so far). kind WAITS_WS: owner is a struct conn and msg
+ * its ack (stolen on success, counted in c->inflight); WAITS_HTTP: owner is
+ * a struct http_req and msg NULL. Returns 0 or CODEV_E_INTERNAL (out of
+ * memory: nothing queued, msg still the caller's). */
+int commit_wait_push(struct server *s, uint64_t token, enum waits_kind kind, void *owner,
+                     json_t *msg);
+
+/* store_drain callback (arg is the server): the record with token
+ * committed (rc 0) or failed; the answers it holds go out. */
+void commit_drained(void *arg, uint64_t token, int rc);
+
+/* Holds j (stolen; NULL is a no-op), a message for every connection of g,
+ * until the record token commits (dropped if it fails). For what HTTP
+ * calls change in a group: group_updated, member_joined. */
+void commit_hold_all(struct server *s, struct hub_group *g, uint64_t token, json_t *j);
+
+/* Encodes the events of r's outbox, each with the members who may see it
+ * now. Returns a new held (free with commit_held_free, or give it to
+ * commit_hold), or NULL when out of memory (logged by the caller). */
+struct held *commit_outbox_take(const struct room *r, int64_t now);
+
+/* Frees h. NULL is a no-op. */
+void commit_held_free(struct held *h);
+
+/* Holds h (taken, may be NULL: nothing to send) behind the record token of
+ * g: counted in g's records in flight until it commits or fails. Returns 0,
+ * or CODEV_E_INTERNAL (out of memory: h freed, nothing counted). */
+int commit_hold(struct server *s, struct hub_group *g, uint64_t token, struct held *h);
+
+/* g has no record in flight any more: a rollback if one failed, then the
+ * views its connections are owed. May free g's edge. */
+void commit_settled(struct server *s, struct hub_group *g);
+
+/* Sends ack (stolen) to c once every record submitted so far is committed
+ * (the ack of a duplicate command). */
+void commit_ack_after(struct server *s, struct conn *c, json_t *ack);
+
+/* May a record be submitted now? True unless the store is failing; then
+ * true once a second (a trial, whose outcome says whether it still fails).
+ * g (may be NULL): false while g has records in flight or a rollback to
+ * do. */
+bool commit_store_ready(struct server *s, const struct hub_group *g);
+
+/* The caller took the trial commit_store_ready gave but submitted no
+ * record after all (the call was refused): the next one may try. */
+void commit_trial_unused(struct server *s);
+
+/* Once a second: while the store fails, a probe record (a trial) now and
+ * then, and the rollbacks that could not read the store yet. */
+void commit_store_sweep(struct server *s);
+
 /* ---- http.c: the HTTP edge -------------------------------------------------- */
 
-/* lws protocol "http": the API's callback, and lws's for the static files. */
+/* lws protocol "http": the API (/api) and the web client's files (every
+ * other path, from server.web: GET and HEAD). */
 int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                   size_t len);
 

@@ -410,6 +410,47 @@ static int load_life(struct store *s, struct hub *h)
     return rc ? CODEV_E_INTERNAL : 0;
 }
 
+/* The group's settings page as the store keeps it (migration 10): the
+ * template (NULL or one that no longer checks: the format's defaults stay)
+ * and the ground rules (NULL: the default list; one per line). */
+static int load_settings_group(struct hub_group *g, const char *minutes,
+                               const char *rules)
+{
+    const char *lines[HUB_RULES_MAX];
+    char *copy, *p;
+    size_t n = 0;
+    int m[STEP_COUNT];
+
+    if (minutes) {
+        int i = 0, used = 0;
+        for (const char *q = minutes;
+             i < STEP_COUNT && sscanf(q, "%d%n", &m[i], &used) == 1; i++)
+            q += used;
+        if (i == STEP_COUNT)
+            hub_group_template_set(g, m); /* refused: the defaults stay */
+    }
+    if (!rules)
+        return 0;
+    if (!(copy = strdup(rules)))
+        return CODEV_E_INTERNAL;
+    for (p = copy; *p && n < HUB_RULES_MAX;) {
+        char *nl = strchr(p, '\n');
+        lines[n++] = p;
+        if (!nl)
+            break;
+        *nl = '\0';
+        p = nl + 1;
+    }
+    /* What was accepted once loads; rules that no longer check are dropped
+     * for the default list rather than refusing the group. */
+    if (hub_group_rules_set(g, lines, n) == CODEV_E_INTERNAL) {
+        free(copy);
+        return CODEV_E_INTERNAL;
+    }
+    free(copy);
+    return 0;
+}
+
 static int load_groups(struct store *s, struct hub *h, struct store_load_report *rep)
 {
     // clang-format off
@@ -418,7 +459,8 @@ static int load_groups(struct store *s, struct hub *h, struct store_load_report 
         "       coalesce(active_ms, created_ms),"
         "       EXISTS (SELECT 1 FROM sessions WHERE group_id = groups.id),"
         "       creator, display_hash, round_last, warn_before_s, time_zone, next_date,"
-        "       next_time, next_duration, next_link, next_start_ms, next_slot, next_sequence"
+        "       next_time, next_duration, next_link, next_start_ms, next_slot, next_sequence,"
+        "       step_minutes, ground_rules"
         "  FROM groups"
         " ORDER BY rowid";
     // clang-format on
@@ -448,6 +490,11 @@ static int load_groups(struct store *s, struct hub *h, struct store_load_report 
             if (hub_group_warn_before_set(g, sqlite3_column_int(st, 12)))
                 g->warn_before_s = HUB_WARN_BEFORE_DEFAULT_S;
             rc = load_life_group(g, st, 13);
+            if (!rc)
+                rc = load_settings_group(g, store_col_text(st, 21),
+                                         sqlite3_column_type(st, 22) == SQLITE_NULL
+                                             ? NULL
+                                             : store_col_text(st, 22));
         }
         rep->groups += rc == 0;
     }

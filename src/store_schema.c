@@ -217,6 +217,12 @@ static const char *const migrations[] = {
     "ALTER TABLE cases ADD COLUMN retained TEXT;"
     "ALTER TABLE members ADD COLUMN form TEXT NOT NULL DEFAULT 'n'"
     "  CHECK (form IN ('n', 'f', 'm'));",
+    /* 10: the group's settings page (hub_settings.c): the session template,
+     * each step's minutes from the opening to the closed step, space-separated
+     * (NULL: the format's defaults), and the ground rules shown at the
+     * opening, one per line (NULL: the default list; '': none). */
+    "ALTER TABLE groups ADD COLUMN step_minutes TEXT;"
+    "ALTER TABLE groups ADD COLUMN ground_rules TEXT;",
 };
 // clang-format on
 

@@ -43,15 +43,16 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_GROUP_UPSERT] =
         "INSERT INTO groups (id, name, language, format, facilitator, invite_hash,"
         "                    retention, created_ms, active_ms, creator, display_hash,"
-        "                    round_last, warn_before_s)"
+        "                    round_last, warn_before_s, step_minutes, ground_rules)"
         "     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, nullif(?9, ''), ?10,"
-        "             nullif(?11, ''), ?12)"
+        "             nullif(?11, ''), ?12, ?13, ?14)"
         " ON CONFLICT (id) DO UPDATE"
         "        SET name = excluded.name, language = excluded.language,"
         "            format = excluded.format, facilitator = excluded.facilitator,"
         "            invite_hash = excluded.invite_hash, retention = excluded.retention,"
         "            active_ms = excluded.active_ms, display_hash = excluded.display_hash,"
-        "            round_last = excluded.round_last, warn_before_s = excluded.warn_before_s",
+        "            round_last = excluded.round_last, warn_before_s = excluded.warn_before_s,"
+        "            step_minutes = excluded.step_minutes, ground_rules = excluded.ground_rules",
     [ST_MEMBER_UPSERT] =
         "INSERT INTO members (id, group_id, ordinal, name, key_hash, observer, removed,"
         "                     form)"
@@ -317,12 +318,53 @@ static int stmt_simple(struct store *s, enum store_stmt id)
 
 /* ---- writing records (writer connection) ------------------------------------- */
 
+/* The group's template as the store keeps it: STEP_COUNT minutes,
+ * space-separated. */
+static void store_template_text(const struct hub_group *g, char *out, size_t cap)
+{
+    size_t n = 0;
+
+    out[0] = '\0';
+    for (int i = 0; i < STEP_COUNT && n < cap; i++)
+        n += (size_t)snprintf(out + n, cap - n, "%s%d", i ? " " : "", g->step_min[i]);
+}
+
+/* The group's ground rules, one per line (a rule holds no control
+ * character), in a new string; NULL for the default list, or *fail set on
+ * allocation failure. */
+static char *store_rules_text(const struct hub_group *g, bool *fail)
+{
+    size_t len = 1;
+    char *out;
+
+    *fail = false;
+    if (!g->rules_set)
+        return NULL;
+    for (size_t i = 0; i < g->nrules; i++)
+        len += strlen(g->rules[i]) + 1;
+    if (!(out = malloc(len))) {
+        *fail = true;
+        return NULL;
+    }
+    out[0] = '\0';
+    for (size_t i = 0, n = 0; i < g->nrules; i++)
+        n += (size_t)snprintf(out + n, len - n, "%s%s", i ? "\n" : "", g->rules[i]);
+    return out;
+}
+
 int store_group_write(struct store *s, const struct hub_group *g, int64_t now_ms)
 {
     sqlite3_stmt *st = stmt_get(s, ST_GROUP_UPSERT);
+    char minutes[STEP_COUNT * 12 + 1];
+    char *rules;
+    bool fail;
     int b, rc;
 
     if (!st)
+        return CODEV_E_INTERNAL;
+    store_template_text(g, minutes, sizeof(minutes));
+    rules = store_rules_text(g, &fail);
+    if (fail)
         return CODEV_E_INTERNAL;
     b = sqlite3_bind_text(st, 1, g->id, -1, SQLITE_STATIC) |
         sqlite3_bind_text(st, 2, g->name, -1, SQLITE_STATIC) |
@@ -337,8 +379,12 @@ int store_group_write(struct store *s, const struct hub_group *g, int64_t now_ms
              ? sqlite3_bind_blob(st, 10, g->display_hash, AUTH_HASH_LEN, SQLITE_STATIC)
              : sqlite3_bind_null(st, 10)) |
         sqlite3_bind_text(st, 11, g->round_last, -1, SQLITE_STATIC) |
-        sqlite3_bind_int(st, 12, g->warn_before_s);
+        sqlite3_bind_int(st, 12, g->warn_before_s) |
+        sqlite3_bind_text(st, 13, minutes, -1, SQLITE_STATIC) |
+        (rules ? sqlite3_bind_text(st, 14, rules, -1, SQLITE_STATIC)
+               : sqlite3_bind_null(st, 14));
     rc = store_stmt_run(st, b);
+    free(rules); /* store_stmt_run reset the statement and cleared its bindings */
     if (rc)
         return rc;
     st = stmt_get(s, ST_MEMBER_UPSERT);
@@ -495,7 +541,12 @@ static int write_group_delete(struct store *s, const char *group_id)
         " WHERE session_id IN (SELECT id FROM sessions WHERE group_id = ?1)",
         "DELETE FROM session_members"
         " WHERE session_id IN (SELECT id FROM sessions WHERE group_id = ?1)",
+        "DELETE FROM session_floor"
+        " WHERE session_id IN (SELECT id FROM sessions WHERE group_id = ?1)",
         "DELETE FROM plans WHERE group_id = ?1",
+        "DELETE FROM rota WHERE group_id = ?1",
+        "DELETE FROM proposals WHERE group_id = ?1",
+        "DELETE FROM drafts WHERE group_id = ?1",
         "DELETE FROM sessions WHERE group_id = ?1",
         "DELETE FROM members WHERE group_id = ?1",
         "DELETE FROM groups WHERE id = ?1",

@@ -220,7 +220,7 @@ static void timer_sweep(struct server *s, int64_t mono)
     peer_sweep(s, mono);
     http_bodies_sweep(s, mono);
     dispatch_views_trim(s, false);
-    dispatch_store_sweep(s);
+    commit_store_sweep(s);
     timer_trim(s);
 }
 
@@ -273,7 +273,7 @@ static void group_expire(struct server *s, struct hub_group *g)
     uint64_t token = ++s->next_token;
 
     if (store_submit_group_delete(s->store, g->id, token) ||
-        dispatch_wait_push(s, token, WAITS_NONE, NULL, NULL)) {
+        commit_wait_push(s, token, WAITS_NONE, NULL, NULL)) {
         log_err("group %s: expiry not journaled", g->id);
         return;
     }

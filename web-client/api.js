@@ -9,10 +9,12 @@ export class ApiError extends Error {
     }
 }
 
-async function call(method, path, body, key, as = 'json') {
+async function call(method, path, body, key, as = 'json', auth = null) {
     const headers = { Accept: 'application/json' };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (key) headers.Authorization = `Bearer ${key}`;
+    // The join page's preview carries the invite code, never in the URL.
+    if (auth) headers.Authorization = auth;
     let r;
     try {
         r = await fetch(path, {
@@ -52,6 +54,17 @@ export const api = {
     memberMe: (groupId, key, fields) => call('POST', `/api/groups/${enc(groupId)}/members/me`, fields, key),
     openSession: (groupId, key) => call('POST', `/api/groups/${enc(groupId)}/sessions`, {}, key),
     group: (groupId, key) => call('GET', `/api/groups/${enc(groupId)}`, undefined, key),
+    // The group's settings page (proto/README.md 1.2).
+    /** {retention?, warn_before_s?, format?, budgets?, ground_rules?}: resolves {group}. */
+    settings: (groupId, key, fields) => call('POST', `/api/groups/${enc(groupId)}/settings`, fields, key),
+    /** A new invite code (the old one stops working): {invite_code}. */
+    inviteRotate: (groupId, key) => call('POST', `/api/groups/${enc(groupId)}/invite`, {}, key),
+    memberRemove: (groupId, key, memberId) =>
+        call('DELETE', `/api/groups/${enc(groupId)}/members/${enc(memberId)}`, undefined, key),
+    deleteGroup: (groupId, key) => call('DELETE', `/api/groups/${enc(groupId)}`, undefined, key),
+    /** What the join page shows before a name is typed: {name, facilitator_name}. */
+    preview: (groupId, inviteCode) =>
+        call('GET', `/api/groups/${enc(groupId)}/preview`, undefined, null, 'json', `Invite ${inviteCode}`),
     /** The facilitator makes (or replaces) the group's display link: {display_token}. */
     displayCreate: (groupId, key) => call('POST', `/api/groups/${enc(groupId)}/display`, {}, key),
     displayRevoke: (groupId, key) => call('DELETE', `/api/groups/${enc(groupId)}/display`, undefined, key),

@@ -5,6 +5,7 @@
 //   #/g/<group>/<key>        personal link: the key is stored, then dropped
 //                            from the address bar
 //   #/g/<group>              the room, with the key this browser remembers
+//   #/g/<group>/settings     the group's settings page (same connection)
 //   #/display/<group>/<token> the display screen (read-only, no presence);
 //                            the token is not stored
 
@@ -55,6 +56,25 @@ function parse(hash) {
     return parts;
 }
 
+/** The room of group a, showing view 'room' or 'settings' (one connection for both). */
+function showRoom(a, view) {
+    const entry = store.group(a);
+    if (!entry || !entry.member_key) {
+        leaveRoom();
+        fill(root, messagePage({ title: t('fatal.no_key_title'), text: t('fatal.no_key_text'),
+            actions: [h('a', { class: 'btn', href: '#/', text: t('menu.my_groups') })] }));
+        return undefined;
+    }
+    if (room && roomGroup === a) {
+        room.setView(view);
+        return undefined;
+    }
+    leaveRoom();
+    roomGroup = a;
+    room = mountRoom(root, a, entry, app, view);
+    return undefined;
+}
+
 function route() {
     const [kind, a, b] = parse(location.hash);
     if (kind === 'display' && a && b) {
@@ -64,6 +84,7 @@ function route() {
         room = mountDisplay(root, a, b);
         return undefined;
     }
+    if (kind === 'g' && a && b === 'settings') return showRoom(a, 'settings');
     if (kind === 'g' && a && b) {
         store.rememberGroup(a, { member_key: b });
         history.replaceState(null, '', `#/g/${a}`);
@@ -81,20 +102,7 @@ function route() {
         fill(root, joinPage(app, a, b));
         return undefined;
     }
-    if (kind === 'g' && a) {
-        const entry = store.group(a);
-        if (!entry || !entry.member_key) {
-            leaveRoom();
-            fill(root, messagePage({ title: t('fatal.no_key_title'), text: t('fatal.no_key_text'),
-                actions: [h('a', { class: 'btn', href: '#/', text: t('menu.my_groups') })] }));
-            return undefined;
-        }
-        if (room && roomGroup === a) return undefined;
-        leaveRoom();
-        roomGroup = a;
-        room = mountRoom(root, a, entry, app);
-        return undefined;
-    }
+    if (kind === 'g' && a) return showRoom(a, 'room');
     leaveRoom();
     document.title = t('app.name');
     fill(root, homePage(app));

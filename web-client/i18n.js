@@ -14,7 +14,9 @@ let lang = 'fr';
 export async function loadLanguage(l) {
     const want = LANGS.includes(l) ? l : 'fr';
     if (!dicts[want]) {
-        const r = await fetch(`i18n/${want}.json`, { cache: 'no-cache' });
+        // Beside this module: under codevd's /v/<version>/, so that the
+        // browser keeps it with the modules (and index.html preloads fr).
+        const r = await fetch(new URL(`i18n/${want}.json`, import.meta.url));
         if (!r.ok) throw new Error(`i18n ${want}: HTTP ${r.status}`);
         dicts[want] = await r.json();
     }

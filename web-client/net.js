@@ -11,7 +11,10 @@
 // - A lost connection is retried with exponential backoff and jitter. A
 //   refused hello whose code means "this key will never work" stops retrying.
 
-const PROTOCOL = 'codev.v1';
+import { PROTOCOL, wsUrl, takeEarly } from './early.js';
+
+export { wsUrl };
+
 const FATAL_HELLO = new Set(['unknown_group', 'bad_key', 'member_removed', 'bad_field',
     'missing_field', 'bad_display', 'too_many_displays']);
 const BACKOFF_BASE_MS = 500;
@@ -24,11 +27,6 @@ function randomTag() {
     const b = new Uint8Array(6);
     crypto.getRandomValues(b);
     return btoa(String.fromCharCode(...b)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
-export function wsUrl() {
-    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    return `${scheme}//${location.host}/ws`;
 }
 
 /** Delay before reconnect attempt n (0-based): half fixed, half random. */
@@ -93,7 +91,8 @@ export class Connection {
         this.setStatus(this.attempt === 0 ? 'connecting' : 'lost', { attempt: this.attempt, reconnecting: true });
         let ws;
         try {
-            ws = new WebSocket(this.url, PROTOCOL);
+            // A socket early.js opened while the page loaded, else a new one.
+            ws = (this.attempt === 0 && takeEarly(this.url)) || new WebSocket(this.url, PROTOCOL);
         } catch {
             this.scheduleReconnect();
             return;
@@ -125,6 +124,7 @@ export class Connection {
             if (!this.stopped && this.status !== 'fatal') this.scheduleReconnect();
         };
         ws.onerror = () => { /* onclose follows */ };
+        if (ws.readyState === WebSocket.OPEN) ws.onopen();
     }
 
     scheduleReconnect() {

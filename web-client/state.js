@@ -139,6 +139,16 @@ export function apply(s, msg) {
         s.version += 1;
         return news;
     }
+    if (t === 'group_member_removed') {
+        // Removed between sessions (no seq): gone from the group's list.
+        s.groupMembers = s.groupMembers.filter((m) => m.id !== msg.member_id);
+        if (s.you && msg.member_id === s.you.member_id) {
+            s.removed = true;
+            news.push({ kind: 'removed' });
+        }
+        s.version += 1;
+        return news;
+    }
     if (t === 'member_joined') {
         if (msg.member) {
             upsert(s.groupMembers, { online: false, observer: false, ...msg.member });

@@ -193,6 +193,39 @@ test('the page builds text with textContent only and keeps to the CSP', () => {
     assert.doesNotMatch(css, /@import|url\(\s*['"]?https?:/, 'no external CSS resources');
 });
 
+// Issue 12: the browser fetches the whole module graph at once (index.html
+// lists every module app.js imports, at any depth, as a modulepreload)
+// instead of discovering it one import level at a time.
+test('index.html preloads every module of the graph app.js imports, and nothing else', () => {
+    const html = readFileSync(path.join(WEB, 'index.html'), 'utf8');
+    const graph = new Set();
+    const walk = (rel) => {
+        if (graph.has(rel)) return;
+        graph.add(rel);
+        const src = readFileSync(path.join(WEB, rel), 'utf8');
+        const specs = [...src.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s*'([^']+)'|^\s*import\s*'([^']+)'|\bimport\(\s*'([^']+)'\s*\)/gm)]
+            .map((m) => m[1] || m[2] || m[3]);
+        for (const spec of specs) {
+            assert.match(spec, /^\.\.?\//, `${rel}: import '${spec}' is relative`);
+            walk(path.posix.normalize(path.posix.join(path.posix.dirname(rel), spec)));
+        }
+    };
+    walk('app.js');
+    assert.ok(graph.size >= 25, `${graph.size} modules`);
+    const attr = (re) => [...html.matchAll(re)].map((m) => m[1]);
+    const preloaded = attr(/<link rel="modulepreload" href="([^"]+)">/g);
+    const scripts = attr(/<script type="module"(?: async)? src="([^"]+)"><\/script>/g);
+    assert.deepEqual(scripts.sort(), ['app.js', 'early.js'], 'the module scripts');
+    const listed = new Set([...preloaded, ...scripts]);
+    assert.equal(listed.size, preloaded.length + scripts.length, 'each module once');
+    assert.deepEqual([...graph].filter((m) => !listed.has(m)), [], 'modules of the graph index.html does not preload');
+    assert.deepEqual([...listed].filter((m) => !graph.has(m)), [], 'preloads of modules app.js never imports');
+    // The French words: preloaded, and fetched by i18n.js from the same place.
+    assert.match(html, /<link rel="preload" href="i18n\/fr\.json" as="fetch" crossorigin>/);
+    const i18n = js.find(({ f }) => f === 'i18n.js').src;
+    assert.match(i18n, /fetch\(new URL\(`i18n\/\$\{want\}\.json`, import\.meta\.url\)\)/);
+});
+
 test('text colours keep a contrast of at least 4.5:1 (WCAG AA)', () => {
     const css = readFileSync(path.join(WEB, 'style.css'), 'utf8');
     const root = css.slice(css.indexOf(':root {'), css.indexOf('}', css.indexOf(':root {')));

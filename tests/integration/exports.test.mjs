@@ -265,7 +265,9 @@ describe('exports after a real session', () => {
         const res = await api(srv.url, 'POST', path, { key: g.F.key, body: { retention: 'keep' }, schema: 'settings_response' });
         assert.equal(res.status, 200, res.text);
         assert.deepEqual(res.schemaErrors, []);
-        assert.deepEqual(res.body.group, { id: g.groupId, name: 'Managers Lyon', language: 'fr', format: 90, retention: 'keep', warn_before_s: 60, display: false });
+        assert.deepEqual(res.body.group, { id: g.groupId, name: 'Managers Lyon', language: 'fr', format: 90, retention: 'keep', warn_before_s: 60, display: false,
+            budgets: { opening: 10, topic: 5, expose: 10, clarification: 20, contract: 5, consultation: 25, synthesis: 8, learning: 7 },
+            consultations: 1, ground_rules: null });
         for (const c of g.everyone) {
             const m = await c.nextEvent('group_updated');
             assert.deepEqual(m.group, res.body.group, `${c.name} was told`);

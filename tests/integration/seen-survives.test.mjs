@@ -196,6 +196,20 @@ test('disk full: what could not be saved is refused and seen by nobody, health s
                 assert.ok(acked.has(m.card.text), `${c.displayName} saw only saved cards (seq ${m.seq})`);
         }
 
+        // Calls refused for their own reasons while the store fails (400)
+        // must not keep the trial a second that tells when writing works
+        // again: some of these take it, none submits anything.
+        const deadline = Date.now() + 10000;
+        let refusedOwn = 0;
+        while (refusedOwn < 1 && Date.now() < deadline) {
+            const r = await fetch(`${srv.url}/api/groups/${g.groupId}/settings`, { method: 'POST',
+                headers: { 'content-type': 'application/json', authorization: `Bearer ${g.F.key}` },
+                body: JSON.stringify({ retention: 'forever' }) });
+            assert.ok(r.status === 503 || r.status === 400, `settings while failing: ${r.status}`);
+            if (r.status === 400) refusedOwn++;
+        }
+        assert.equal(refusedOwn, 1, 'a call took the trial a second and was refused on its own');
+
         // Space comes back: the same process goes on, with the next seq.
         unlinkSync(ballast);
         await waitForHealth(srv.url, 200);

@@ -626,6 +626,124 @@ static void warn_before_is_bounded_and_kept_in_the_snapshot(void **state)
     hub_group_snapshot_free(snap);
 }
 
+/* The template (hub_settings.c): the format's defaults, each step bounded,
+ * the whole session bounded (a half-day counts its steps twice), used by
+ * the next room and kept in the snapshot the store writes. */
+static void the_template_is_bounded_and_starts_the_next_room(void **state)
+{
+    struct fixture *f = *state;
+    int m[STEP_COUNT], want[STEP_COUNT];
+    struct hub_group *snap;
+
+    assert_int_equal(f->g->step_min[STEP_OPENING], 10);
+    assert_int_equal(f->g->step_min[STEP_CLOSED], 0);
+    assert_int_equal(hub_group_format_set(f->g, 60), CODEV_E_BAD_FIELD);
+    assert_int_equal(f->g->format, 90);
+    assert_int_equal(hub_group_format_set(f->g, HUB_FORMAT_HALF_DAY), 0);
+    assert_int_equal(hub_format_consultations(f->g->format), 2);
+    assert_int_equal(hub_format_consultations(90), 1);
+    memcpy(m, f->g->step_min, sizeof(m));
+    memcpy(want, m, sizeof(m));
+    m[STEP_OPENING] = 0; /* each step at least a minute */
+    assert_int_equal(hub_group_template_set(f->g, m), CODEV_E_BAD_FIELD);
+    m[STEP_OPENING] = HUB_STEP_MIN_MAX + 1;
+    assert_int_equal(hub_group_template_set(f->g, m), CODEV_E_BAD_FIELD);
+    m[STEP_OPENING] = 15;
+    m[STEP_CLOSED] = 1; /* the closed step has no time */
+    assert_int_equal(hub_group_template_set(f->g, m), CODEV_E_BAD_FIELD);
+    m[STEP_CLOSED] = 0;
+    /* 15 + 2 x (10+10+25+10+c+10+10): c = 157 is 479, 158 is 481. */
+    m[STEP_CONSULTATION] = 158;
+    assert_int_equal(hub_group_template_set(f->g, m), CODEV_E_BAD_FIELD);
+    assert_memory_equal(f->g->step_min, want, sizeof(want));
+    m[STEP_CONSULTATION] = 157;
+    assert_int_equal(hub_group_template_set(f->g, m), 0);
+    /* The same steps fit once under the 120-minute format's single consultation. */
+    assert_int_equal(hub_template_check(120, m), 0);
+    snap = hub_group_snapshot_new(f->g);
+    assert_non_null(snap);
+    assert_memory_equal(snap->step_min, m, sizeof(m));
+    hub_group_snapshot_free(snap);
+    assert_int_equal(hub_session_open(f->hub, f->g, 1000), 0);
+    assert_int_equal(f->g->room->budget_ms[STEP_CONSULTATION], 157 * 60000);
+    assert_int_equal(f->g->room->clock.budget_ms, 15 * 60000);
+}
+
+/* Ground rules: at most HUB_RULES_MAX, each one non-blank line of at most
+ * HUB_RULE_MAX_CHARS code points; null is the default list; copied in the
+ * snapshot. */
+static void ground_rules_are_bounded_lines(void **state)
+{
+    struct fixture *f = *state;
+    char long_rule[HUB_RULE_MAX_CHARS * 2 + 3];
+    const char *nine[HUB_RULES_MAX + 1];
+    const char *two[] = {"Confidentialité", "Écoute"};
+    const char *bad[] = {"", "   ", "a\nb", "tab\tx", "c1\xc2\x85x", "del\x7fx"};
+    const int why[] = {CODEV_E_TEXT_EMPTY, CODEV_E_TEXT_EMPTY, CODEV_E_BAD_FIELD,
+                       CODEV_E_BAD_FIELD,  CODEV_E_BAD_FIELD,  CODEV_E_BAD_FIELD};
+    struct hub_group *snap;
+
+    assert_false(f->g->rules_set);
+    for (size_t i = 0; i < HUB_RULES_MAX + 1; i++)
+        nine[i] = "r";
+    assert_int_equal(hub_group_rules_set(f->g, nine, HUB_RULES_MAX + 1),
+                     CODEV_E_BAD_FIELD);
+    assert_int_equal(hub_group_rules_set(f->g, nine, HUB_RULES_MAX), 0);
+    assert_int_equal(f->g->nrules, HUB_RULES_MAX);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(hub_group_rules_set(f->g, &bad[i], 1), why[i]);
+    /* 200 two-byte code points pass, 201 do not. */
+    for (size_t i = 0; i < HUB_RULE_MAX_CHARS; i++)
+        memcpy(long_rule + 2 * i, "\xc3\xa9", 2);
+    long_rule[2 * HUB_RULE_MAX_CHARS] = '\0';
+    const char *one = long_rule;
+    assert_int_equal(hub_group_rules_set(f->g, &one, 1), 0);
+    memcpy(long_rule + 2 * HUB_RULE_MAX_CHARS, "\xc3\xa9", 3);
+    assert_int_equal(hub_group_rules_set(f->g, &one, 1), CODEV_E_TEXT_TOO_LONG);
+    assert_int_equal(f->g->nrules, 1); /* unchanged by the refusals */
+    assert_int_equal(hub_group_rules_set(f->g, two, 2), 0);
+    snap = hub_group_snapshot_new(f->g);
+    assert_non_null(snap);
+    assert_true(snap->rules_set);
+    assert_int_equal(snap->nrules, 2);
+    assert_string_equal(snap->rules[1], "Écoute");
+    hub_group_snapshot_free(snap);
+    assert_int_equal(hub_group_rules_set(f->g, NULL, 0), 0);
+    assert_false(f->g->rules_set);
+    assert_int_equal(f->g->nrules, 0);
+}
+
+/* Removal between sessions: not the facilitator, not twice, not while a
+ * session is open; the key and the invite die, the rota forgets them. */
+static void a_member_removed_between_sessions_loses_key_invite_and_rota(void **state)
+{
+    struct fixture *f = *state;
+    char id[AUTH_UUID_LEN + 1], key[AUTH_SECRET_LEN + 1], id2[AUTH_UUID_LEN + 1],
+        key2[AUTH_SECRET_LEN + 1];
+    const char *clients[1], *facs[1];
+    int idx;
+
+    assert_int_equal(hub_member_join(f->hub, f->g, f->invite, "Marc", id, key, &idx), 0);
+    assert_int_equal(hub_member_join(f->hub, f->g, f->invite, "Léa", id2, key2, &idx), 0);
+    clients[0] = id;
+    facs[0] = id2;
+    assert_int_equal(hub_rota_set(f->g, clients, facs, 1), 0);
+    assert_int_equal(hub_member_remove(f->g, f->fac_id), CODEV_E_BAD_TARGET);
+    assert_int_equal(hub_member_remove(f->g, "nobody"), CODEV_E_UNKNOWN_MEMBER);
+    assert_int_equal(hub_member_remove(f->g, NULL), CODEV_E_UNKNOWN_MEMBER);
+    assert_true(hub_invite_check(f->g, f->invite));
+    assert_int_equal(hub_member_remove(f->g, id), 0);
+    assert_true(hub_member_auth(f->g, key)->removed);
+    assert_false(hub_invite_check(f->g, f->invite));
+    assert_string_equal(f->g->rota[0].client, "");
+    assert_string_equal(f->g->rota[0].facilitator, id2);
+    assert_int_equal(hub_member_remove(f->g, id), CODEV_E_UNKNOWN_MEMBER);
+    assert_int_equal(hub_session_open(f->hub, f->g, 1000), 0);
+    assert_int_equal(hub_member_remove(f->g, id2), CODEV_E_SESSION_OPEN);
+    assert_false(hub_member_auth(f->g, key2)->removed);
+    assert_int_equal(room_member_find(f->g->room, id), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -661,6 +779,11 @@ int main(void)
         cmocka_unit_test(loading_counts_groups_and_sessions_by_creator),
         cmocka_unit_test_setup_teardown(warn_before_is_bounded_and_kept_in_the_snapshot,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(the_template_is_bounded_and_starts_the_next_room,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(ground_rules_are_bounded_lines, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            a_member_removed_between_sessions_loses_key_invite_and_rota, setup, teardown),
     };
     return cmocka_run_group_tests_name("hub", tests, NULL, NULL);
 }

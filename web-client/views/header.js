@@ -45,10 +45,13 @@ function createMenu(ctx) {
         h('p', { class: 'menu-title', text: t('menu.personal_link') }),
         h('p', { class: 'hint', text: t('menu.personal_hint') }), personal.el);
     const display = createDisplayBox(ctx);
+    // The group's settings page: the facilitator's, a summary for the others.
+    const settings = h('p', { class: 'menu-item' }, h('a', { href: ctx.settingsLink(), 'data-action': 'settings', text: t('menu.settings'),
+        onclick: () => { el.open = false; } }));
     const form = createFormBox(ctx);
     const el = h('details', { class: 'menu' },
         h('summary', { class: 'btn btn-quiet', text: t('menu.button') }),
-        h('div', { class: 'menu-panel' }, inviteBox, personalBox, form.el, display.el,
+        h('div', { class: 'menu-panel' }, settings, inviteBox, personalBox, form.el, display.el,
             h('p', { class: 'menu-item' }, h('a', { href: '#/', text: t('menu.my_groups') }))));
     el.addEventListener('keydown', (e) => {
         if (e.key === 'Escape' && el.open) { el.open = false; el.querySelector('summary').focus(); }

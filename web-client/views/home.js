@@ -6,6 +6,7 @@ import { h, newId } from '../dom.js';
 import { t, errorText } from '../i18n.js';
 import { api } from '../api.js';
 import * as store from '../storage.js';
+import { preconnect } from '../early.js';
 import { choice, choiceValue, languageButton, formChoice } from './common.js';
 
 function field(label, input, hint) {
@@ -43,6 +44,7 @@ export function homePage(app) {
         { value: '90', label: t('home.format_90') },
         { value: '120', label: t('home.format_120') },
         { value: '45', label: t('home.format_45') },
+        { value: '240', label: t('home.format_240') },
     ], '90');
     const form_ = formChoice('n');
     const status = h('p', { class: 'form-status', role: 'status' });
@@ -107,6 +109,7 @@ export function joinPage(app, groupId, inviteCode) {
         e.preventDefault();
         status.textContent = '';
         submit.disabled = true;
+        preconnect(); // the room's socket opens while the join is answered
         try {
             const res = await api.join(groupId, inviteCode, me.value.trim(), choiceValue(form_) || 'n');
             store.rememberGroup(res.group_id || groupId, {
@@ -118,11 +121,23 @@ export function joinPage(app, groupId, inviteCode) {
             submit.disabled = false;
         }
     });
+    // The group and its facilitator, named before anyone types a name
+    // (GET …/preview with the invite code; a wrong code keeps the plain lead).
+    const title = h('h1', { text: t('join.title') });
+    const lead = h('p', { class: 'lead', 'data-join': 'lead', text: t('join.lead') });
+    api.preview(groupId, inviteCode).then((p) => {
+        title.textContent = p.name;
+        lead.textContent = t('join.lead_named', { facilitator: p.facilitator_name, group: p.name });
+        lead.dataset.named = 'yes';
+        document.title = `${p.name} · ${t('join.title')}`;
+    }).catch((err) => {
+        if (err.code === 'bad_invite' || err.code === 'unknown_group') status.textContent = errorText(err.code);
+    });
     return h('div', { class: 'page-wrap' },
         topbarSimple(app),
         h('main', { class: 'page join', id: 'main' },
-            h('h1', { text: t('join.title') }),
-            h('p', { class: 'lead', text: t('join.lead') }),
+            title,
+            lead,
             form,
             h('p', { class: 'hint', text: t('join.privacy') })));
 }

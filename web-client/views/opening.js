@@ -5,6 +5,7 @@ import { h, setText, reconcile } from '../dom.js';
 import { t } from '../i18n.js';
 import { myId, cardsOf, memberName, may, OUTCOMES } from '../state.js';
 import { composer, cardNode, section, emptyNote, choice, choiceValue, list, updateCard } from './common.js';
+import { groundRules } from './settings.js';
 
 export function createOpening(ctx) {
     const canCheckin = may(ctx.s, 'checkin_post');
@@ -17,7 +18,11 @@ export function createOpening(ctx) {
     }) : null;
     const debriefs = h('ul', { class: 'cards debriefs' });
     const noDebrief = emptyNote(t('opening.no_debrief'));
+    // The group's ground rules (its settings page), shown to everyone.
+    const rules = h('ol', { class: 'ground-rules', 'data-list': 'ground-rules' });
+    const noRules = emptyNote(t('opening.rules_none'));
     const el = h('div', { class: 'step-panel step-opening' },
+        section(t('opening.rules_title'), rules, noRules),
         section(t('opening.checkins'), comp && comp.el, checkins, noCheckin),
         section(t('opening.debriefs'), h('p', { class: 'hint', text: t('opening.debriefs_hint') }), debriefs, noDebrief));
 
@@ -43,6 +48,9 @@ export function createOpening(ctx) {
 
     function update() {
         const s = ctx.s;
+        const shown = groundRules(s.group);
+        noRules.hidden = shown.length > 0;
+        reconcile(rules, shown.map((text, i) => ({ text, i })), (r) => `${r.i}:${r.text}`, (r) => h('li', { text: r.text }), () => {});
         const cards = cardsOf(s, 'checkin');
         noCheckin.hidden = cards.length > 0;
         reconcile(checkins, cards, (c) => c.id, (c) => cardNode(ctx, c), (li, c) => updateCard(ctx, li, c));

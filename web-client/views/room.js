@@ -27,6 +27,7 @@ import { createSynthesis } from './synthesis.js';
 import { createLearning } from './learning.js';
 import { createClosed } from './closed.js';
 import { createNoSession } from './nosession.js';
+import { createSettings } from './settings.js';
 import { messagePage } from './message.js';
 import { announce, showError, clearErrors, settleErrors } from './feedback.js';
 
@@ -43,7 +44,7 @@ const PANELS = {
 };
 
 /** Mounts the room of group groupId into root. Returns {unmount}. */
-export function mountRoom(root, groupId, entry, app) {
+export function mountRoom(root, groupId, entry, app, initialView = 'room') {
     const s = createState();
     const drafts = store.createDrafts(groupId);
     let parts = null;
@@ -52,6 +53,7 @@ export function mountRoom(root, groupId, entry, app) {
     let scheduled = false;
     let fatal = null;
     let languageSettled = Boolean(store.languageChoice());
+    let view = initialView; // 'room' or 'settings' (#/g/<id>/settings)
 
     const ctx = {
         s,
@@ -77,6 +79,13 @@ export function mountRoom(root, groupId, entry, app) {
         groupId,
         memberKey: entry.member_key,
         refresh: () => schedule(),
+        settingsLink: () => `#/g/${groupId}/settings`,
+        roomLink: () => `#/g/${groupId}`,
+        // The group was deleted from its settings page: this browser forgets it.
+        groupDeleted: () => { conn.stop(); store.forgetGroup(groupId); location.hash = '#/'; },
+        // The invite code the settings page just made.
+        rememberInvite: (code) => store.rememberGroup(groupId, { invite_code: code }),
+        refreshMembers: () => refreshGroupMembers(),
     };
 
     const conn = new Connection({
@@ -96,6 +105,13 @@ export function mountRoom(root, groupId, entry, app) {
 
     function onMessage(msg) {
         if (msg.type === 'error') {
+            // Removed between sessions while connected: the socket closes.
+            if (msg.id === undefined && msg.code === 'member_removed' && s.you) {
+                fatal = 'member_removed';
+                conn.stop();
+                schedule();
+                return;
+            }
             // A refused hello or a removal notice: the full-page message says it.
             if (msg.id === undefined && ['bad_key', 'unknown_group', 'member_removed'].includes(msg.code)) return;
             showError(msg.code);
@@ -183,7 +199,7 @@ export function mountRoom(root, groupId, entry, app) {
         fill(root,
             parts.topbar.el,
             banner,
-            h('main', { class: 'room', id: 'main' },
+            parts.main = h('main', { class: 'room', id: 'main' },
                 parts.info.el,
                 parts.grid = h('div', { class: 'room-grid' },
                     parts.safety.el, parts.info.help, parts.pinned.el,
@@ -232,15 +248,17 @@ export function mountRoom(root, groupId, entry, app) {
             parts.topbar.update();
             return;
         }
-        const key = `${s.room ? s.room.step : 'none'}|${myRole(s)}|${s.room ? s.room.consultation : ''}|${s.room ? s.room.session_id : ''}`;
+        const key = view === 'settings' ? `settings|${myRole(s)}`
+            : `${s.room ? s.room.step : 'none'}|${myRole(s)}|${s.room ? s.room.consultation : ''}|${s.room ? s.room.session_id : ''}`;
         if (key !== panelKey) {
             if (panel && panel.destroy) panel.destroy();
-            const create = s.room ? PANELS[s.room.step] : createNoSession;
+            const create = view === 'settings' ? createSettings : s.room ? PANELS[s.room.step] : createNoSession;
             panel = create ? create(ctx) : null;
             panelKey = key;
             fill(parts.panelSlot, panel ? panel.el : null);
             parts.panelSlot.dataset.step = s.room ? s.room.step : 'none';
             parts.grid.dataset.step = parts.panelSlot.dataset.step;
+            parts.main.dataset.roomView = view;
             clearErrors();
         } else if (panel) {
             panel.update();
@@ -257,6 +275,13 @@ export function mountRoom(root, groupId, entry, app) {
             destroyParts();
         },
         remount,
+        /** Shows the room or the group's settings page, on the same connection. */
+        setView(v) {
+            if (v === view) return;
+            view = v;
+            schedule();
+            window.scrollTo(0, 0);
+        },
         connection: conn,
     };
 }

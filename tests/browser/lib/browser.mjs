@@ -4,19 +4,34 @@
 // assert that there are none).
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { repoRoot } from '../../lib/server.mjs';
 
 export const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 export const SHOTS = path.join(repoRoot, 'test-output', 'screenshots');
 
-export async function launch() {
+/** Starts Chromium; extraArgs: more command-line switches. */
+export async function launch(extraArgs = []) {
     return chromium.launch({
         executablePath: CHROMIUM,
         headless: true,
         args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-            '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+            '--disable-background-networking', '--disable-component-update', '--disable-sync', ...extraArgs],
     });
+}
+
+/**
+ * The switch that makes Chromium trust a test certificate (its public key)
+ * as it would a real one: no certificate error, so that it caches what it
+ * loads over https (it keeps nothing from a site whose certificate it
+ * refused, even with ignoreHTTPSErrors).
+ */
+export function trustCertificate(certPath) {
+    const spki = execFileSync('sh', ['-c',
+        'openssl x509 -in "$0" -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64', certPath])
+        .toString().trim();
+    return `--ignore-certificate-errors-spki-list=${spki}`;
 }
 
 /**

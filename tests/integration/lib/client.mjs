@@ -24,7 +24,7 @@ const BARRIER_TYPE = 'test_barrier';
 let clientCounter = 0;
 
 /** Messages the server sends without seq (state that is not a command's effect). */
-const SEQLESS = new Set(['welcome', 'ack', 'error', 'tick', 'presence', 'member_joined', 'session_opened',
+const SEQLESS = new Set(['welcome', 'ack', 'error', 'tick', 'presence', 'member_joined', 'session_opened', 'group_member_removed',
     'group_updated', 'display_welcome', 'facilitator_offer']);
 
 export const isTick = (m) => m.type === 'tick';
