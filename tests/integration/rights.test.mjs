@@ -20,7 +20,7 @@ test('welcome.limits are the limits the server was started with', async () => {
         const g = await setupGroup(srv, { open: false });
         for (const c of g.everyone)
             assert.deepEqual(c.welcome.limits,
-                { text_max_chars: 321, long_text_max_chars: 2345, name_max_chars: 42, cards_per_step: 7, due_max_chars: 40 });
+                { text_max_chars: 321, long_text_max_chars: 2345, name_max_chars: 42, cards_per_step: 7, due_max_chars: 40, first_step_max_chars: 120 });
         assert.deepEqual(g.F.welcome.steps,
             ['opening', 'topic', 'expose', 'clarification', 'contract', 'consultation', 'synthesis', 'learning', 'closed']);
         // The limit the page was told is the one the server applies.
