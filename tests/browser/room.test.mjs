@@ -27,7 +27,10 @@ test('the group language leads; a personal switch is remembered', async () => {
     // A newcomer whose browser prefers French sees the English group in English.
     const K = await person(browser, 'consultant', { locale: 'fr-CA' });
     await K.goto(invite);
-    await K.locator('h1', { hasText: fr.join.title }).waitFor();
+    // The join page is in the browser's language (the group's is not known
+    // before joining); it names the group as soon as the preview is in.
+    await K.locator('form[data-form=join] button[type=submit]', { hasText: fr.join.submit }).waitFor();
+    await K.locator('[data-join=lead]', { hasText: 'Toronto managers' }).waitFor();
     await join(K, invite, 'Claire');
     await K.locator('html[lang=en]').waitFor();
     await K.locator('h1', { hasText: en.nosession.title }).waitFor();
