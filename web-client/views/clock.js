@@ -82,7 +82,10 @@ export function createClock(ctx) {
         toggle(el, 'is-running', c.running);
         el.dataset.state = state;
         setText(label, t(`clock.${calm ? 'overrun-calm' : state}`));
-        setText(budget, t('clock.budget', { min: Math.round((c.budget_ms || 0) / 60000) }));
+        // Under a minute (time taken away), minutes would read "of 0 min".
+        setText(budget, (c.budget_ms || 0) < 60000
+            ? t('clock.budget_short', { time: formatDuration(c.budget_ms || 0) })
+            : t('clock.budget', { min: Math.round(c.budget_ms / 60000) }));
         if (state !== lastState) {
             if (lastState && ((state === 'overrun' && !calm) || state === 'paused')) ctx.announce(t(`clock.${state}`));
             lastState = state;
