@@ -1,6 +1,22 @@
 /*
  * protocol.c - decoding client messages and encoding server messages
  * (see protocol.h and proto/README.md).
+ *
+ * Invariants:
+ *   - The only place that knows a message's JSON shape (STYLE.md 1): the
+ *     core hands it structs, the edges hand it bytes and get bytes back.
+ *   - Decoding is bounded before any parsing (the message size, then the
+ *     nesting depth), and a refusal names the field (struct proto_error).
+ *   - What a member may see is never decided here: the room's visibility
+ *     functions say which view to encode (proto_room_view_of).
+ * Expected load: one decode per client message and one encoding per event
+ * (shared by every recipient), per welcome view (cached by the edge) and
+ * per tick of a running clock.
+ *
+ * Why one file of about 1,100 lines: every message of proto/README.md is
+ * here, the room snapshot and its parts (cards, consultations, the floor,
+ * the balance) most of all; splitting it by message would scatter the
+ * wire names that the schemas and proto tests check against one file.
  */
 #include "protocol.h"
 
