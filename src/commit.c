@@ -346,8 +346,6 @@ void commit_drained(void *arg, uint64_t token, int rc)
         log_warn("store: writing again (record %llu committed)",
                  (unsigned long long)token);
     }
-    if (after)
-        s->trial_inflight = false;
     if (waits_commit(&s->waits, token, rc, wait_release, s))
         log_err("store reported token %llu out of order", (unsigned long long)token);
 }
@@ -362,17 +360,14 @@ bool commit_store_ready(struct server *s, const struct hub_group *g)
     if (e && (e->pending || e->rollback))
         return false;
     mono = server_mono_ms();
-    if (s->trial_inflight || mono - s->trial_mono < SERVER_STORE_TRIAL_MS)
+    /* A trial is in flight while a record submitted since the failure
+     * (store_resume) is: a caller that was let through but submitted
+     * nothing leaves none, and the next one may try a second later. */
+    if (store_in_flight_since_resume(s->store) ||
+        mono - s->trial_mono < SERVER_STORE_TRIAL_MS)
         return false;
     s->trial_mono = mono;
-    s->trial_inflight = true;
     return true;
-}
-
-void commit_trial_unused(struct server *s)
-{
-    if (s->store_failing)
-        s->trial_inflight = false;
 }
 
 void commit_store_sweep(struct server *s)
@@ -391,7 +386,7 @@ void commit_store_sweep(struct server *s)
         token = ++s->next_token;
         if (store_submit_probe(s->store, token) ||
             commit_wait_push(s, token, WAITS_NONE, NULL, NULL))
-            s->trial_inflight = false;
+            log_err("store: probe record not submitted");
     }
 }
 

@@ -491,7 +491,6 @@ static void handle_session_open(struct server *s, struct conn *c,
     }
     rc = hub_session_open(s->hub, g, server_now_ms(s));
     if (rc) {
-        commit_trial_unused(s);
         conn_error(s, c, msg->id, rc);
         return;
     }
@@ -641,12 +640,10 @@ int dispatch_apply(struct server *s, struct hub_group *g, struct conn *c, int id
     rc = room_apply(r, idx, cmd, now, &seq, &dup);
     if (rc) {
         room_outbox_clear(r);
-        commit_trial_unused(s);
         return rc;
     }
     if (dup) {
         room_outbox_clear(r);
-        commit_trial_unused(s);
         if (c)
             commit_ack_after(s, c, proto_ack_json(cmd->id, seq, true));
         return 0;

@@ -380,7 +380,6 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
     struct rate_addr *addr;
     char peer[RATE_ADDR_LEN] = "";
     uint64_t token = 0;
-    bool trial = false;
     int rc = 0, retry = 0;
 
     lws_get_peer_simple(wsi, peer, sizeof(peer));
@@ -403,10 +402,6 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
             .body = http_api_error_json(CODEV_E_STORE_UNAVAILABLE),
             .retry_after_s = 5};
     } else {
-        /* While the store fails, a changing call that got here holds the
-         * one trial (commit_store_ready): given back below when it
-         * submitted nothing. */
-        trial = h->method != HTTP_API_GET && s->store_failing;
         http_api_handle(s->hub, s->store, &gate, h->method, h->path,
                         h->query[0] ? h->query : NULL, h->auth[0] ? h->auth : NULL,
                         h->body, h->body_len, now, &reply);
@@ -499,8 +494,6 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
             reply.effect = HTTP_API_EFFECT_NONE;
         }
     }
-    if (trial && !token)
-        commit_trial_unused(s);
     h->status = reply.status;
     h->retry_after_s = reply.retry_after_s;
     h->resp = http_reply_encode(&reply, &h->resp_len, &h->content_type, &h->filename);

@@ -258,7 +258,6 @@ struct server {
      * (commit_store_ready), until a record submitted after the failure
      * (resume_token) commits. */
     bool store_failing;
-    bool trial_inflight;    /* a trial record is in flight */
     int64_t trial_mono;     /* monotonic ms of the last trial */
     uint64_t resume_token;  /* tokens above it were submitted after the failure */
     size_t rollbacks_due;   /* groups whose rollback waits for a readable store */
@@ -546,10 +545,6 @@ void commit_ack_after(struct server *s, struct conn *c, json_t *ack);
  * g (may be NULL): false while g has records in flight or a rollback to
  * do. */
 bool commit_store_ready(struct server *s, const struct hub_group *g);
-
-/* The caller took the trial commit_store_ready gave but submitted no
- * record after all (the call was refused): the next one may try. */
-void commit_trial_unused(struct server *s);
 
 /* Once a second: while the store fails, a probe record (a trial) now and
  * then, and the rollbacks that could not read the store yet. */

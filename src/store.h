@@ -235,6 +235,10 @@ int store_submit_probe(struct store *s, uint64_t token);
  */
 void store_resume(struct store *s);
 
+/* Records submitted since the last store_resume (all of them, before any)
+ * and not drained yet. Loop thread. */
+size_t store_in_flight_since_resume(const struct store *s);
+
 /*
  * Rebuilds session_id's room from what is committed (the journal replayed,
  * as store_load does) into *out, a new room the caller owns. Returns 0,

@@ -115,6 +115,8 @@ struct store {
     uint64_t failed_epoch;  /* writer only: records of this epoch or earlier fail
                                unwritten while failing (write_batch) */
     uint64_t epoch;         /* submitting thread only: stamped on each record */
+    size_t in_flight_epoch; /* submitting thread only: of in_flight, the records
+                               stamped with the current epoch */
     size_t in_flight;       /* submitting thread only */
     pthread_mutex_t read_mu;
 };

@@ -806,6 +806,7 @@ static int store_enqueue(struct store *s, struct store_rec *rec, uint64_t token)
     pthread_cond_signal(&s->work_cv);
     pthread_mutex_unlock(&s->mu);
     s->in_flight++;
+    s->in_flight_epoch++;
     return 0;
 }
 
@@ -1005,6 +1006,12 @@ int store_submit_probe(struct store *s, uint64_t token)
 void store_resume(struct store *s)
 {
     s->epoch++;
+    s->in_flight_epoch = 0;
+}
+
+size_t store_in_flight_since_resume(const struct store *s)
+{
+    return s->in_flight_epoch;
 }
 
 size_t store_drain(struct store *s, store_done_fn fn, void *arg)
@@ -1018,6 +1025,8 @@ size_t store_drain(struct store *s, store_done_fn fn, void *arg)
     pthread_mutex_unlock(&s->mu);
     while (list) {
         struct store_rec *next = list->next;
+        if (list->epoch == s->epoch)
+            s->in_flight_epoch--;
         if (fn)
             fn(arg, list->token, list->rc);
         rec_free(list);

@@ -768,10 +768,13 @@ static void a_failing_record_fails_everything_after_it_until_resume(void **state
     assert_int_equal(store_drain(f->store, on_done, &f->acks), 1);
     assert_int_equal(f->acks.rcs[3], CODEV_E_STORE_UNAVAILABLE);
     store_resume(f->store);
+    assert_int_equal(store_in_flight_since_resume(f->store), 0);
     assert_int_equal(store_submit_probe(f->store, 5), 0);
     assert_int_equal(store_submit_group(f->store, f->g, T0, 6), 0);
+    assert_int_equal(store_in_flight_since_resume(f->store), 2);
     store_flush(f->store);
     assert_int_equal(store_drain(f->store, on_done, &f->acks), 2);
+    assert_int_equal(store_in_flight_since_resume(f->store), 0);
     assert_int_equal(f->acks.rcs[4], 0);
     assert_int_equal(f->acks.rcs[5], 0);
     assert_int_equal(sql_int(f, "SELECT count(*) FROM journal"), 0);
