@@ -30,12 +30,13 @@ function field(id, label, input) {
     return h('p', { class: 'field' }, h('label', { for: id, text: label }), input);
 }
 
-/** Runs an API call, then reloads; errors are shown in status. */
+/** Runs an API call, then reloads unless it changed nothing (a download); errors are shown in status. */
 function runner(ctx, status, reload) {
-    return async (fn) => {
+    return async (fn, changes = true) => {
         status.textContent = '';
         try {
             await fn();
+            if (!changes) return;
             await reload();
             status.textContent = t('between.saved');
         } catch (err) {
@@ -55,7 +56,7 @@ function nextBlock(ctx, b, run) {
         if (n.link) body.push(h('p', {}, h('a', { href: n.link, rel: 'noopener noreferrer', target: '_blank', 'data-next': 'link', text: t('between.next_link') })));
         body.push(h('button', { type: 'button', class: 'btn', 'data-action': 'next-ics', text: t('between.ics'),
             onclick: () => run(async () => download('codev-next-session.ics', 'text/calendar;charset=utf-8',
-                await api.nextIcs(ctx.groupId, ctx.memberKey))) }));
+                await api.nextIcs(ctx.groupId, ctx.memberKey)), false) }));
     }
     if (fac) {
         const date = h('input', { type: 'date', required: true, value: n ? n.date : '' });
