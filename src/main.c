@@ -53,7 +53,8 @@ struct settings {
 /* Makes cfg from the defaults, the config file and the overrides, then
  * validates it. Returns 0, or -1 with why (n bytes) saying what is wrong
  * (cfg then owns nothing). */
-static int settings_make(const struct settings *st, struct config *cfg, char *why, size_t n)
+static int settings_make(const struct settings *st, struct config *cfg, char *why,
+                         size_t n)
 {
     struct config_error err;
 
@@ -152,7 +153,8 @@ static rlim_t raise_fd_limit(void)
 
 /* Records an override (key=value from the command line). Returns 0 or -1
  * (said on stderr). */
-static int override(struct settings *st, const char *key, size_t keylen, const char *value)
+static int override(struct settings *st, const char *key, size_t keylen,
+                    const char *value)
 {
     if (keylen >= sizeof(st->over[0].key)) {
         fprintf(stderr, "codevd: --set takes KEY=VALUE\n");

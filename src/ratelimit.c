@@ -200,8 +200,8 @@ static int rate_net_parse(const char *s, size_t n, struct rate_net *net, char *e
     if (slash) {
         const char *d = slash + 1, *end = s + n;
         if (d == end || end - d > 3) {
-            snprintf(err, errlen, "\"%.*s\" has a bad prefix length", (int)(n > 48 ? 48 : n),
-                     s);
+            snprintf(err, errlen, "\"%.*s\" has a bad prefix length",
+                     (int)(n > 48 ? 48 : n), s);
             return -1;
         }
         bits = 0;

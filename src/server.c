@@ -25,6 +25,7 @@
 #include "server_internal.h"
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,24 +87,30 @@ static int server_tls_load(struct server *s, const char *cert, const char *key,
 {
     SSL_CTX *scratch = SSL_CTX_new(TLS_server_method());
     SSL_CTX *target = apply ? s->tls_ctx : scratch;
+    FILE *f = fopen(key, "r");
+    EVP_PKEY *pkey = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
     int rc = -1;
 
+    if (f)
+        fclose(f);
     if (!scratch || !target) {
         snprintf(why, n, "no TLS context to load it into");
+    } else if (!pkey) {
+        snprintf(why, n, "tls_key %s: not a readable PEM private key", key);
     } else if (SSL_CTX_use_certificate_chain_file(scratch, cert) != 1) {
         snprintf(why, n, "tls_cert %s: not a readable PEM certificate", cert);
-    } else if (SSL_CTX_use_PrivateKey_file(scratch, key, SSL_FILETYPE_PEM) != 1) {
-        snprintf(why, n, "tls_key %s: not a readable PEM private key", key);
-    } else if (SSL_CTX_check_private_key(scratch) != 1) {
+    } else if (SSL_CTX_use_PrivateKey(scratch, pkey) != 1 ||
+               SSL_CTX_check_private_key(scratch) != 1) {
         snprintf(why, n, "tls_key %s does not match tls_cert %s", key, cert);
     } else if (apply && (SSL_CTX_use_certificate_chain_file(target, cert) != 1 ||
-                         SSL_CTX_use_PrivateKey_file(target, key, SSL_FILETYPE_PEM) != 1 ||
+                         SSL_CTX_use_PrivateKey(target, pkey) != 1 ||
                          SSL_CTX_check_private_key(target) != 1)) {
         snprintf(why, n, "the certificate checked, then failed to load (files changed?)");
     } else {
         rc = 0;
     }
     ERR_clear_error();
+    EVP_PKEY_free(pkey);
     SSL_CTX_free(scratch);
     return rc;
 }
@@ -199,7 +206,8 @@ static void server_drain_begin(struct server *s)
     s->drain_deadline = server_mono_ms() + (int64_t)s->cfg->drain_timeout_s * 1000;
     snprintf(s->going_away, sizeof(s->going_away), "going_away retry_ms=%u", retry_ms);
     log_notice("draining: %zu connections, %zu groups, %zu open sessions (at most %u s)",
-               s->nconns, s->hub->ngroups, s->hub->open_sessions, s->cfg->drain_timeout_s);
+               s->nconns, s->hub->ngroups, s->hub->open_sessions,
+               s->cfg->drain_timeout_s);
     peer_listen_stop(s);
     /* What is submitted commits now, and its events and acks are queued
      * ahead of the close frames (a short wait: one group commit). */
@@ -224,7 +232,8 @@ static void server_drain_check(struct server *s)
     if (!empty && server_mono_ms() < s->drain_deadline)
         return;
     if (!empty)
-        log_warn("drain_timeout_s reached: %zu connections still open, stopping", s->nconns);
+        log_warn("drain_timeout_s reached: %zu connections still open, stopping",
+                 s->nconns);
     else
         log_notice("drained");
     server_stop(s);

@@ -207,8 +207,8 @@ struct http_req {
     char query[128];
     char auth[128];
     char client[RATE_ADDR_LEN]; /* the client's address (peer_client_addr) */
-    const char *content_type; /* of resp */
-    const char *filename;     /* Content-Disposition attachment name, or NULL */
+    const char *content_type;   /* of resp */
+    const char *filename;       /* Content-Disposition attachment name, or NULL */
     char *body;
     size_t body_len;
     bool body_too_large;
@@ -253,8 +253,8 @@ struct server {
     struct config *live; /* cfg, writable: a SIGHUP reload changes it (server.c) */
     server_load_fn load; /* makes the fresh config of a reload, or NULL */
     void *load_arg;
-    struct rate_proxies proxies; /* trusted_proxies, parsed */
-    void *tls_ctx;               /* the vhost's SSL_CTX (TLS only), for a reload */
+    struct rate_proxies proxies;        /* trusted_proxies, parsed */
+    void *tls_ctx;                      /* the vhost's SSL_CTX (TLS only), for a reload */
     volatile sig_atomic_t drain_asked;  /* SIGTERM: drain, then stop */
     volatile sig_atomic_t reload_asked; /* SIGHUP: re-read the config */
     bool draining;                      /* the drain has begun (loop thread) */

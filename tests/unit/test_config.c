@@ -1182,8 +1182,8 @@ static void trusted_proxies_are_validated_naming_the_bad_entry(void **state)
     (void)state;
     assert_int_equal(config_defaults(&c), 0);
     assert_null(c.trusted_proxies); /* nobody trusted by default */
-    assert_int_equal(config_set(&c, "trusted_proxies", "127.0.0.1, ::1, 10.0.0.0/8", &err),
-                     0);
+    assert_int_equal(
+        config_set(&c, "trusted_proxies", "127.0.0.1, ::1, 10.0.0.0/8", &err), 0);
     assert_int_equal(config_validate(&c, &err), 0);
     assert_int_equal(config_set(&c, "trusted_proxies", "127.0.0.1, nginx", &err), 0);
     assert_int_equal(config_validate(&c, &err), -1);
@@ -1204,9 +1204,9 @@ static void a_reload_applies_what_it_may_and_names_what_needs_a_restart(void **s
     assert_int_equal(config_defaults(&live), 0);
     assert_int_equal(config_defaults(&fresh), 0);
     /* Nothing differs: nothing said. */
-    assert_int_equal(config_reload(&live, &fresh, changed, sizeof changed, restart,
-                                   sizeof restart),
-                     0);
+    assert_int_equal(
+        config_reload(&live, &fresh, changed, sizeof changed, restart, sizeof restart),
+        0);
     assert_string_equal(changed, "");
     assert_string_equal(restart, "");
     assert_int_equal(config_set(&fresh, "connections_per_ip", "7", NULL), 0);
@@ -1216,9 +1216,9 @@ static void a_reload_applies_what_it_may_and_names_what_needs_a_restart(void **s
     assert_int_equal(config_set(&fresh, "port", "9999", NULL), 0);
     assert_int_equal(config_set(&fresh, "data_dir", "/elsewhere", NULL), 0);
     assert_int_equal(config_set(&fresh, "members_max", "20", NULL), 0);
-    assert_int_equal(config_reload(&live, &fresh, changed, sizeof changed, restart,
-                                   sizeof restart),
-                     0);
+    assert_int_equal(
+        config_reload(&live, &fresh, changed, sizeof changed, restart, sizeof restart),
+        0);
     assert_int_equal(live.connections_per_ip, 7);
     assert_int_equal(live.log_level, LOG_LEVEL_DEBUG);
     assert_string_equal(live.allowed_origins, "https://a.example");
@@ -1227,7 +1227,8 @@ static void a_reload_applies_what_it_may_and_names_what_needs_a_restart(void **s
     assert_int_equal(live.port, 8080);
     assert_string_equal(live.data_dir, "./data");
     assert_int_equal(live.members_max, 16);
-    assert_string_equal(changed, "tls_cert, allowed_origins, log_level, connections_per_ip");
+    assert_string_equal(changed,
+                        "tls_cert, allowed_origins, log_level, connections_per_ip");
     assert_string_equal(restart, "port, data_dir, members_max");
     /* Unsetting an optional string applies too; the lists are cut, not overrun. */
     assert_int_equal(config_set(&fresh, "allowed_origins", "", NULL), 0);

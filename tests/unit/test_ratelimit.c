@@ -143,10 +143,9 @@ static void trusted_proxies_parse_addresses_and_blocks_of_both_families(void **s
     assert_int_equal(p.n, 0);
     assert_int_equal(rate_proxies_parse("  ", &p, err, sizeof(err)), 0);
     assert_int_equal(p.n, 0);
-    assert_int_equal(
-        rate_proxies_parse("127.0.0.1, 10.0.0.0/8 fd00::/8,::1,192.0.2.0/24", &p, err,
-                           sizeof(err)),
-        0);
+    assert_int_equal(rate_proxies_parse("127.0.0.1, 10.0.0.0/8 fd00::/8,::1,192.0.2.0/24",
+                                        &p, err, sizeof(err)),
+                     0);
     assert_int_equal(p.n, 5);
     assert_true(rate_proxies_trusts(&p, "127.0.0.1"));
     assert_true(rate_proxies_trusts(&p, "::ffff:127.0.0.1")); /* the same, mapped */
@@ -169,9 +168,9 @@ static void trusted_proxies_parse_addresses_and_blocks_of_both_families(void **s
 static void trusted_proxies_refuse_bad_entries_naming_them(void **state)
 {
     static const char *const bad[] = {
-        "nginx.local",    "10.0.0.0/33", "::/129",      "10.0.0.1/8",  "10.0.0.0/",
-        "10.0.0.0/8x",    "10.0.0.0/-1", "1.2.3.4.5",   "10.0.0.0/0008", "127.0.0.1;",
-        "[::1]",          "fd00::1/8",
+        "nginx.local",   "10.0.0.0/33", "::/129",      "10.0.0.1/8",
+        "10.0.0.0/",     "10.0.0.0/8x", "10.0.0.0/-1", "1.2.3.4.5",
+        "10.0.0.0/0008", "127.0.0.1;",  "[::1]",       "fd00::1/8",
     };
     struct rate_proxies p;
     char err[200], many[4096] = "";
@@ -197,7 +196,8 @@ static void the_client_is_the_rightmost_untrusted_forwarded_address(void **state
     char out[RATE_ADDR_LEN], err[200];
 
     (void)state;
-    assert_int_equal(rate_proxies_parse("127.0.0.1, 10.0.0.0/8", &p, err, sizeof(err)), 0);
+    assert_int_equal(rate_proxies_parse("127.0.0.1, 10.0.0.0/8", &p, err, sizeof(err)),
+                     0);
     /* nginx on loopback appended the client's address. */
     assert_true(rate_client_addr(&p, "127.0.0.1", "203.0.113.7", out));
     assert_string_equal(out, "203.0.113.7");
@@ -205,8 +205,8 @@ static void the_client_is_the_rightmost_untrusted_forwarded_address(void **state
     assert_true(rate_client_addr(&p, "127.0.0.1", "1.1.1.1, 9.9.9.9, 203.0.113.7", out));
     assert_string_equal(out, "203.0.113.7");
     /* Two proxies in a row (an inner one at 10.1.2.3): skipped. */
-    assert_true(rate_client_addr(&p, "::ffff:127.0.0.1", "6.6.6.6,198.51.100.4 , 10.1.2.3",
-                                 out));
+    assert_true(
+        rate_client_addr(&p, "::ffff:127.0.0.1", "6.6.6.6,198.51.100.4 , 10.1.2.3", out));
     assert_string_equal(out, "198.51.100.4");
     /* IPv6 clients, in their canonical spelling. */
     assert_true(rate_client_addr(&p, "127.0.0.1", "2001:DB8:0:0::7", out));
