@@ -17,6 +17,17 @@
  *     on poll after each lws_service.
  *   - The store is opened and loaded before the context exists, and closed
  *     (its writer drained) before the context goes.
+ *   - SIGTERM drains (server_drain): no more accepts, what is submitted
+ *     committed and delivered, every WebSocket closed 1001 "going_away
+ *     retry_ms=N" after what is queued for it; the loop returns once no
+ *     WebSocket and no answer waiting for the journal is left, or at
+ *     drain_timeout_s. The signal handlers only set flags and wake the
+ *     loop; server_woken acts on them, on the loop thread.
+ *   - SIGHUP reloads (server_reload): the fresh config is made and checked
+ *     whole (the TLS certificate and key too, in a scratch SSL_CTX) before
+ *     anything changes; then config_reload applies what may change while
+ *     running, and the new certificate goes into the vhost's SSL_CTX (new
+ *     handshakes; a TLS session already up keeps its own).
  * Expected load: thousands of connections, tens of thousands of events per
  * second; per-event work is O(recipients) queue pushes.
  */
@@ -229,8 +240,14 @@ static void server_drain_check(struct server *s)
 
     if (!s->draining || s->stopping)
         return;
-    if (!empty && server_mono_ms() < s->drain_deadline)
+    if (!empty && server_mono_ms() < s->drain_deadline) {
+        /* A WebSocket opened since (over an HTTP/2 connection already up)
+         * is told to go too. */
+        for (struct conn *c = s->all; c; c = c->all_next)
+            if (!c->close_code)
+                conn_close_later(c, LWS_CLOSE_STATUS_GOINGAWAY, s->going_away);
         return;
+    }
     if (!empty)
         log_warn("drain_timeout_s reached: %zu connections still open, stopping",
                  s->nconns);
