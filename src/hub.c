@@ -230,6 +230,20 @@ static int hub_rehash(struct hub *h)
     return 0;
 }
 
+/* Puts g (made, not yet in the table) into h's table and counts it for
+ * creator (its address key; NULL counts nowhere). The caller has made room
+ * (hub_rehash). */
+static void hub_group_link(struct hub *h, struct hub_group *g, const char *creator)
+{
+    size_t b = util_fnv1a64(g->id) & (h->nbuckets - 1);
+
+    snprintf(g->creator, sizeof(g->creator), "%s", creator ? creator : "");
+    hub_creator_count(h, g->creator, 1, 0);
+    g->next = h->buckets[b];
+    h->buckets[b] = g;
+    h->ngroups++;
+}
+
 /* Appends a member with a fresh id and key. Returns its index or an error. */
 static int hub_member_new(struct hub_group *g, const char *name,
                           char member_id[AUTH_UUID_LEN + 1],
@@ -260,7 +274,6 @@ int hub_group_create(struct hub *h, const char *creator, const char *name,
     char gname[1024], fname[1024];
     int64_t budgets[STEP_COUNT];
     struct hub_group *g = NULL;
-    size_t b;
     int rc;
 
     if (hub_name_clean(h, name, gname, sizeof(gname)) ||
@@ -292,13 +305,7 @@ int hub_group_create(struct hub *h, const char *creator, const char *name,
     if (rc < 0)
         goto out;
     memcpy(g->facilitator, member_id, AUTH_UUID_LEN + 1);
-    snprintf(g->creator, sizeof(g->creator), "%s", creator ? creator : "");
-    hub_creator_count(h, g->creator, 1, 0);
-
-    b = util_fnv1a64(g->id) & (h->nbuckets - 1);
-    g->next = h->buckets[b];
-    h->buckets[b] = g;
-    h->ngroups++;
+    hub_group_link(h, g, creator);
     *out = g;
     return 0;
 out:
@@ -554,7 +561,6 @@ int hub_group_insert(struct hub *h, const char *id, const char *name,
                      struct hub_group **out)
 {
     struct hub_group *g;
-    size_t b;
 
     if (!id || strlen(id) > AUTH_UUID_LEN || hub_group_find(h, id) || !name ||
         !language || (strcmp(language, "fr") != 0 && strcmp(language, "en") != 0) ||
@@ -583,12 +589,7 @@ int hub_group_insert(struct hub *h, const char *id, const char *name,
     memcpy(g->invite_hash, invite_hash, AUTH_HASH_LEN);
     g->retention = retention;
     g->warn_before_s = HUB_WARN_BEFORE_DEFAULT_S; /* the store sets what was kept */
-    snprintf(g->creator, sizeof(g->creator), "%s", creator ? creator : "");
-    hub_creator_count(h, g->creator, 1, 0);
-    b = util_fnv1a64(g->id) & (h->nbuckets - 1);
-    g->next = h->buckets[b];
-    h->buckets[b] = g;
-    h->ngroups++;
+    hub_group_link(h, g, creator);
     *out = g;
     return 0;
 }
