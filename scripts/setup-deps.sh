@@ -8,7 +8,10 @@
 #
 # Debian packages: the build (meson, ninja, the five libraries, zlib and
 # brotli for the precompressed web client: codevd builds without
-# libbrotli-dev and then serves gzip only), the tests
+# libbrotli-dev and then serves gzip only; libpq-dev for the PostgreSQL
+# store, store = postgresql: codevd builds without it and then has SQLite
+# only), the tests (postgresql: the pg suite starts its own server from
+# the package's binaries, tests/lib/pg.mjs; never started as a service),
 # (cmocka, clang with its compiler-rt for the libFuzzer/ASan harness,
 # clang-format, cppcheck, valgrind, python3-icalendar: the iCalendar file's
 # parser in tests/integration/group-life.test.mjs), the libuv event loop, nginx
@@ -51,10 +54,10 @@ mode=${1:-test}
 case $mode in run | test) ;; *) echo "usage: $0 [run|test]" >&2; exit 2 ;; esac
 pkgs=(build-essential meson ninja-build pkg-config
       libwebsockets-dev libjansson-dev uuid-dev libssl-dev libsqlite3-dev
-      libwebsockets-evlib-uv libuv1-dev zlib1g-dev libbrotli-dev)
+      libwebsockets-evlib-uv libuv1-dev zlib1g-dev libbrotli-dev libpq-dev)
 if [ "$mode" = test ]; then
     pkgs+=(git ca-certificates openssl libcmocka-dev clang libclang-rt-14-dev clang-format
-           cppcheck valgrind python3-icalendar nginx)
+           cppcheck valgrind python3-icalendar nginx postgresql)
     [ "${CODEVD_NO_BROWSER:-0}" = 1 ] || pkgs+=(chromium)
 fi
 mapfile -t missing < <(missing_of "${pkgs[@]}")

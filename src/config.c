@@ -51,6 +51,13 @@
 #endif
 #endif
 
+/* Whether store = postgresql can work (the unit test: as without libpq). */
+#if defined(CODEVD_HAVE_POSTGRESQL) && CODEVD_HAVE_POSTGRESQL
+#define CONFIG_HAVE_POSTGRESQL 1
+#else
+#define CONFIG_HAVE_POSTGRESQL 0
+#endif
+
 #ifdef CODEVD_SOURCE_WEB_DIR
 #define CONFIG_DEFAULT_WEB_DIR CODEVD_SOURCE_WEB_DIR
 #else
@@ -102,6 +109,8 @@ static const struct config_key config_keys[] = {
     OPT(listen, "address, interface or host name to listen on; unset = all"),
     U32(port, 1, 65535, 8080, "TCP port for HTTP and WebSocket"),
     STR(data_dir, "./data", "directory holding the database"),
+    STR(store, "sqlite", "the store: sqlite (under data_dir) or postgresql (store_dsn)"),
+    OPT(store_dsn, "store = postgresql: the libpq connection string"),
     STR(web_dir, CONFIG_DEFAULT_WEB_DIR, "directory of the web client files"),
     OPT_R(tls_cert, "PEM certificate path; unset = plain HTTP/WS"),
     OPT_R(tls_key, "PEM private key path; set with tls_cert"),
@@ -822,6 +831,28 @@ int config_validate(const struct config *c, struct config_error *err)
         snprintf(err->text, sizeof err->text,
                  "event_loop must be auto, epoll or poll, got \"%s\"",
                  quote_cut(c->event_loop, q, sizeof q));
+        return -1;
+    }
+    if (strcmp(c->store, "sqlite") != 0 && strcmp(c->store, "postgresql") != 0) {
+        char q[CONFIG_QUOTE_MAX + 4];
+        error_key(err, "store");
+        snprintf(err->text, sizeof err->text,
+                 "store must be sqlite or postgresql, got \"%s\"",
+                 quote_cut(c->store, q, sizeof q));
+        return -1;
+    }
+    if (strcmp(c->store, "postgresql") == 0 && !CONFIG_HAVE_POSTGRESQL) {
+        error_key(err, "store");
+        snprintf(err->text, sizeof err->text,
+                 "store = postgresql: this codevd was built without PostgreSQL (install "
+                 "libpq-dev and rebuild with -Dpostgresql=enabled)");
+        return -1;
+    }
+    if (strcmp(c->store, "postgresql") == 0 && !c->store_dsn) {
+        error_key(err, "store_dsn");
+        snprintf(err->text, sizeof err->text,
+                 "store = postgresql needs store_dsn (a libpq connection string, e.g. "
+                 "\"host=/run/postgresql dbname=codevd\")");
         return -1;
     }
     if (!frame_ancestors_is_valid(c->frame_ancestors)) {

@@ -34,6 +34,8 @@ struct config {
     char *listen;          /* interface address, NULL = all */
     uint32_t port;         /* 1..65535, default 8080 */
     char *data_dir;        /* default "./data" */
+    char *store;           /* "sqlite" (default) or "postgresql" */
+    char *store_dsn;       /* store = postgresql: libpq connection string */
     char *web_dir;         /* default: the web-client/ folder of the source tree */
     char *tls_cert;        /* PEM path, NULL = plain HTTP/WS */
     char *tls_key;         /* PEM path, NULL = plain */

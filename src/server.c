@@ -323,6 +323,8 @@ static const char *server_loop_name(const struct server *s)
 static int server_store_open(struct server *s)
 {
     struct store_options opts = {
+        .backend = s->cfg->store,
+        .dsn = s->cfg->store_dsn,
         .data_dir = s->cfg->data_dir,
         .wake = server_wake,
         .wake_arg = s,
@@ -332,8 +334,12 @@ static int server_store_open(struct server *s)
 
     rc = store_open(&opts, &s->store);
     if (rc) {
-        log_err("cannot open the store under %s: %s", s->cfg->data_dir,
-                codev_err_name(rc));
+        if (strcmp(s->cfg->store, "postgresql") == 0)
+            log_err("cannot open the store on PostgreSQL (store_dsn): %s",
+                    codev_err_name(rc));
+        else
+            log_err("cannot open the store under %s: %s", s->cfg->data_dir,
+                    codev_err_name(rc));
         return -1;
     }
     rc = store_load(s->store, s->hub, server_now_ms(s), &rep);

@@ -1,10 +1,12 @@
 /*
- * store.c - the store's connections and life cycle: store_open (connect,
- * migrate, start the writer) and store_close, and the small SQLite helpers
- * every store file shares (store_internal.h). The rest of the store:
- * store_schema.c (migrations), store_writer.c (records, writer thread,
- * group commit, drain), store_replay.c (rebuild at start, finalize at
- * close), store_read.c (exports' reads). See store.h.
+ * store.c - the store's life cycle: store_open (choose the backend,
+ * connect, migrate, start the writer) and store_close, the neutral helpers
+ * every store file shares, and the row iterator's dispatch to the backend
+ * that opened it (store_internal.h). The backends: store_sqlite.c and
+ * store_pg.c. The rest of the store: store_schema.c (migrations),
+ * store_writer.c (records, writer thread, group commit, drain),
+ * store_replay.c (rebuild at start, finalize at close), store_read.c
+ * (exports' reads). See store.h.
  *
  * Invariants:
  *   - Two connections. `w` belongs to the writer thread once store_open
@@ -12,7 +14,6 @@
  *     anything was submitted (the writer is then idle in its condition
  *     wait; the mutex hand-off orders the two). `r` is read-only and used
  *     under read_mu by the export reads.
- *   - The database file and its -wal and -shm are 0600 (db_files_restrict).
  *   - store_close joins the writer before it closes `w`: nothing runs on a
  *     connection after it is closed.
  *
@@ -25,8 +26,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include "codevd_config.h"
 #include "errors.h"
 
 /* Copies a NUL-terminated id into a UUID-sized buffer (truncating). */
@@ -35,127 +36,64 @@ void store_id_copy(char dst[AUTH_UUID_LEN + 1], const char *src)
     snprintf(dst, AUTH_UUID_LEN + 1, "%s", src ? src : "");
 }
 
-/* ---- SQLite helpers --------------------------------------------------------- */
+/* ---- neutral helpers ---------------------------------------------------------- */
 
-int store_db_exec(sqlite3 *db, const char *sql)
+int store_vals_from(struct store_val *v, int max, const char *fmt, va_list ap)
 {
-    return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : CODEV_E_INTERNAL;
-}
+    int n = 0;
 
-int store_bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-    return s ? sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
-}
-
-/* Steps a statement that returns no row, then resets it and clears its
- * bindings. Returns 0, or CODEV_E_INTERNAL when bind_rc (the OR of the bind
- * results) or the step failed. */
-int store_stmt_run(sqlite3_stmt *st, int bind_rc)
-{
-    int rc = bind_rc == SQLITE_OK ? sqlite3_step(st) : SQLITE_ERROR;
-
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return rc == SQLITE_DONE ? 0 : CODEV_E_INTERNAL;
-}
-
-/* Prepares a one-off statement. Returns it, or NULL. */
-sqlite3_stmt *store_stmt_prepare(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-        sqlite3_finalize(st);
-        return NULL;
-    }
-    return st;
-}
-
-/* Column i of st's current row as text (borrowed until the next step), or
- * NULL. */
-static const char *col_text(sqlite3_stmt *st, int i)
-{
-    return (const char *)sqlite3_column_text(st, i);
-}
-
-/* Binds st's parameters 1.. from ap as fmt says ('t' text, may be NULL;
- * 'i' int64). Returns the OR of the bind results (SQLITE_OK: all bound). */
-static int bind_args(sqlite3_stmt *st, const char *fmt, va_list ap)
-{
-    int b = SQLITE_OK;
-
-    for (int i = 0; fmt[i]; i++) {
-        if (fmt[i] == 't')
-            b |= store_bind_text(st, i + 1, va_arg(ap, const char *));
+    for (; n < max && fmt[n]; n++) {
+        if (fmt[n] == 't')
+            v[n] = SV_T(va_arg(ap, const char *));
         else
-            b |= sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
+            v[n] = SV_I(va_arg(ap, int64_t));
     }
-    return b;
+    return n;
 }
 
-/* Runs sql (one statement) with the text/integer arguments given by fmt:
- * 't' text (may be NULL), 'i' int64. Returns 0 or CODEV_E_INTERNAL. */
-int store_db_run(sqlite3 *db, const char *sql, const char *fmt, ...)
+int store_db_exec(struct store_db *db, const char *sql)
 {
-    sqlite3_stmt *st = store_stmt_prepare(db, sql);
-    va_list ap;
-    int b, rc;
-
-    if (!st)
-        return CODEV_E_INTERNAL;
-    va_start(ap, fmt);
-    b = bind_args(st, fmt, ap);
-    va_end(ap);
-    rc = store_stmt_run(st, b);
-    sqlite3_finalize(st);
-    return rc;
+    return db->be->exec(db, sql);
 }
 
-/* ---- rows: the SQLite side of the iterator (store_internal.h) ---------------- */
+int store_db_run(struct store_db *db, const char *sql, const char *fmt, ...)
+{
+    struct store_val v[STORE_PARAMS_MAX];
+    va_list ap;
+    int n;
 
-enum store_rows_state {
-    ROWS_BEFORE, /* opened, store_rows_next not called yet */
-    ROWS_ROW,    /* on a row */
-    ROWS_DONE,   /* past the last row */
-    ROWS_FAILED  /* a step failed */
-};
+    va_start(ap, fmt);
+    n = store_vals_from(v, STORE_PARAMS_MAX, fmt, ap);
+    va_end(ap);
+    return db->be->run(db, sql, v, n);
+}
 
-struct store_rows {
-    sqlite3_stmt *st;
-    int ncols; /* the column enum's count; the SELECT returns exactly these */
-    enum store_rows_state state;
-};
+int store_stmt_exec(struct store_db *db, enum store_stmt id, const struct store_val *v,
+                    int n)
+{
+    return db->be->stmt(db, id, v, n);
+}
+
+/* ---- rows: the iterator, dispatched to its backend (store_internal.h) ---------- */
 
 /* The SELECT must return exactly ncols columns: one that does not match its
- * column count fails here, not with shifted reads. */
-int store_rows_open(sqlite3 *db, const char *sql, int ncols, struct store_rows **out,
-                    const char *fmt, ...)
+ * column count fails at the open, not with shifted reads. */
+int store_rows_open(struct store_db *db, const char *sql, int ncols,
+                    struct store_rows **out, const char *fmt, ...)
 {
-    struct store_rows *it = calloc(1, sizeof(*it));
+    struct store_val v[STORE_PARAMS_MAX];
     va_list ap;
-    int b;
+    int n;
 
     *out = NULL;
-    if (!it)
-        return CODEV_E_INTERNAL;
-    it->st = store_stmt_prepare(db, sql);
-    it->ncols = ncols;
-    if (!it->st || sqlite3_column_count(it->st) != ncols) {
-        store_rows_free(it);
-        return CODEV_E_INTERNAL;
-    }
     va_start(ap, fmt);
-    b = bind_args(it->st, fmt, ap);
+    n = store_vals_from(v, STORE_PARAMS_MAX, fmt, ap);
     va_end(ap);
-    if (b != SQLITE_OK) {
-        store_rows_free(it);
-        return CODEV_E_INTERNAL;
-    }
-    *out = it;
-    return 0;
+    return db->be->rows_open(db, sql, ncols, v, n, out);
 }
 
-int store_rows_journal_open(sqlite3 *db, const char *session_id, struct store_rows **out)
+int store_rows_journal_open(struct store_db *db, const char *session_id,
+                            struct store_rows **out)
 {
     // clang-format off
     static const char sql[] =
@@ -170,7 +108,8 @@ int store_rows_journal_open(sqlite3 *db, const char *session_id, struct store_ro
     return store_rows_open(db, sql, JCOL_COUNT, out, "t", session_id);
 }
 
-int store_rows_session_open(sqlite3 *db, const char *session_id, struct store_rows **out)
+int store_rows_session_open(struct store_db *db, const char *session_id,
+                            struct store_rows **out)
 {
     // clang-format off
     static const char sql[] =
@@ -184,17 +123,11 @@ int store_rows_session_open(sqlite3 *db, const char *session_id, struct store_ro
 
 int store_rows_next(struct store_rows *it)
 {
-    int step;
-
     if (it->state == ROWS_DONE)
         return 0;
     if (it->state == ROWS_FAILED)
         return CODEV_E_INTERNAL;
-    step = sqlite3_step(it->st);
-    it->state = step == SQLITE_ROW    ? ROWS_ROW
-                : step == SQLITE_DONE ? ROWS_DONE
-                                      : ROWS_FAILED;
-    return it->state == ROWS_ROW ? 1 : it->state == ROWS_DONE ? 0 : CODEV_E_INTERNAL;
+    return it->be->rows_step(it);
 }
 
 bool store_rows_more(struct store_rows *it, int *rc)
@@ -217,114 +150,71 @@ static bool rows_readable(const struct store_rows *it, int col)
 
 int64_t store_rows_int(const struct store_rows *it, int col)
 {
-    return rows_readable(it, col) ? sqlite3_column_int64(it->st, col) : 0;
+    return rows_readable(it, col) ? it->be->rows_int(it, col) : 0;
 }
 
 const char *store_rows_text(const struct store_rows *it, int col)
 {
-    return rows_readable(it, col) ? col_text(it->st, col) : NULL;
+    return rows_readable(it, col) ? it->be->rows_text(it, col) : NULL;
 }
 
 bool store_rows_null(const struct store_rows *it, int col)
 {
-    return !rows_readable(it, col) || sqlite3_column_type(it->st, col) == SQLITE_NULL;
+    return !rows_readable(it, col) || it->be->rows_null(it, col);
 }
 
 const void *store_rows_blob(const struct store_rows *it, int col, size_t *len)
 {
-    const void *b = rows_readable(it, col) ? sqlite3_column_blob(it->st, col) : NULL;
-
-    /* After the blob: sqlite3_column_bytes then gives its size as stored. */
-    *len = b ? (size_t)sqlite3_column_bytes(it->st, col) : 0;
-    return b;
+    *len = 0;
+    return rows_readable(it, col) ? it->be->rows_blob(it, col, len) : NULL;
 }
 
 void store_rows_free(struct store_rows *it)
 {
-    if (!it)
-        return;
-    sqlite3_finalize(it->st);
-    free(it);
+    if (it)
+        it->be->rows_free(it);
 }
 
-/* Applies the connection settings every codevd connection has. */
-static int db_configure(sqlite3 *db, bool writer, bool sync_normal)
-{
-    sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS);
-    if (store_db_exec(db, "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;"))
-        return CODEV_E_INTERNAL;
-    if (!writer)
-        return 0;
-    /* The journal index is ordered by session: with thousands of sessions
-     * live, each group commit touches pages all over it. A page cache that
-     * holds more of it saves re-reading them (measured at 18,000 posts/s,
-     * pread: 6.8% of the CPU with SQLite's default 2 MB, 3.4% with 8 MB).
-     * A checkpoint every 4000 WAL pages (16 MB) instead of 1000 copies the
-     * hot pages (index leaves, the table's last page) back once for four
-     * times as many commits. */
-    if (store_db_exec(db, "PRAGMA cache_size = -8192;") ||
-        store_db_exec(db, "PRAGMA wal_autocheckpoint = 4000;") ||
-        store_db_exec(db, "PRAGMA journal_mode = WAL;") ||
-        store_db_exec(db, sync_normal ? "PRAGMA synchronous = NORMAL;"
-                                      : "PRAGMA synchronous = FULL;"))
-        return CODEV_E_INTERNAL;
-    return 0;
-}
 /* ---- life cycle ------------------------------------------------------------------ */
 
-/*
- * The database holds key hashes and what members wrote: only codevd's user
- * may read it. SQLite creates the -wal and -shm files with the mode of the
- * database file, so the database is created 0600 (umask 077 while it is
- * opened: the main thread, before any other thread of ours exists), and a
- * file made by an older codevd with a wider mode is narrowed.
- */
-static void db_files_restrict(const char *path)
+/* The backend named by opts->backend (NULL or "" is SQLite), or NULL when
+ * this codevd was built without it. */
+static const struct store_backend *backend_of(const struct store_options *opts)
 {
-    static const char *const suffixes[] = {"", "-wal", "-shm"};
-    char name[STORE_PATH_MAX + 8];
+    const char *name = opts->backend && opts->backend[0] ? opts->backend : "sqlite";
 
-    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-        snprintf(name, sizeof(name), "%s%s", path, suffixes[i]);
-        chmod(name, 0600); /* ENOENT for a -wal or -shm not made yet */
-    }
+    if (strcmp(name, store_backend_sqlite.name) == 0)
+        return &store_backend_sqlite;
+#if CODEVD_HAVE_POSTGRESQL
+    if (strcmp(name, store_backend_pg.name) == 0)
+        return &store_backend_pg;
+#endif
+    return NULL;
 }
 
-static int db_open(const char *path, bool writer, bool sync_normal, sqlite3 **out)
+bool store_backend_available(const char *name)
 {
-    int flags =
-        writer ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
-    mode_t mask = writer ? umask(077) : 0;
-    int rc = 0;
+    struct store_options o = {.backend = name};
 
-    *out = NULL;
-    if (sqlite3_open_v2(path, out, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
-        db_configure(*out, writer, sync_normal)) {
-        sqlite3_close(*out);
-        *out = NULL;
-        rc = CODEV_E_INTERNAL;
-    }
-    if (writer) {
-        umask(mask);
-        db_files_restrict(path);
-    }
-    return rc;
+    return backend_of(&o) != NULL;
 }
 
 int store_open(const struct store_options *opts, struct store **out)
 {
-    char path[STORE_PATH_MAX];
+    const struct store_backend *be = opts ? backend_of(opts) : NULL;
     struct store *s;
     int target, rc = CODEV_E_INTERNAL;
 
     *out = NULL;
-    if (!opts || !opts->data_dir ||
-        snprintf(path, sizeof(path), "%s/%s", opts->data_dir, STORE_FILE_NAME) >=
-            (int)sizeof(path))
+    if (!be)
         return CODEV_E_INTERNAL;
+    if (!be->migration(store_schema_version_latest() - 1) ||
+        be->migration(store_schema_version_latest()))
+        return CODEV_E_INTERNAL; /* a backend's migrations out of step */
     s = calloc(1, sizeof(*s));
     if (!s)
         return CODEV_E_INTERNAL;
+    s->be = be;
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->read_mu, NULL);
     pthread_cond_init(&s->work_cv, NULL);
@@ -337,9 +227,8 @@ int store_open(const struct store_options *opts, struct store **out)
                  ? opts->schema_version_max
                  : store_schema_version_latest();
 
-    if (db_open(path, true, opts->sync_normal, &s->w) ||
-        store_schema_migrate(s->w, target, &s->version) ||
-        db_open(path, false, false, &s->r))
+    if (be->open(opts, true, &s->w) || store_schema_migrate(s->w, target, &s->version) ||
+        be->open(opts, false, &s->r))
         goto out;
     if (pthread_create(&s->thread, NULL, store_writer_main, s))
         goto out;
@@ -365,12 +254,8 @@ void store_close(struct store *s)
     }
     store_rec_list_free(s->pending);
     store_rec_list_free(s->done);
-    for (int i = 0; i < ST_COUNT; i++)
-        sqlite3_finalize(s->stmts[i]);
-    if (s->w && s->checkpoint_wanted)
-        sqlite3_wal_checkpoint_v2(s->w, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-    sqlite3_close(s->r);
-    sqlite3_close(s->w);
+    s->be->close(s->r, false);
+    s->be->close(s->w, s->checkpoint_wanted);
     pthread_cond_destroy(&s->work_cv);
     pthread_cond_destroy(&s->done_cv);
     pthread_mutex_destroy(&s->mu);

@@ -1,8 +1,9 @@
 /*
  * store.h - durability: the only SQL of codevd (DESIGN.md section 5).
  *
- * One SQLite database, <data_dir>/codevd.db, in WAL mode with foreign keys
- * and secure_delete on. codevd creates and migrates the schema itself
+ * One database: SQLite, <data_dir>/codevd.db, in WAL mode with foreign keys
+ * and secure_delete on; or PostgreSQL (see "Backends" below). codevd
+ * creates and migrates the schema itself
  * (table schema_version, numbered migrations in store_schema.c, one
  * transaction each). What it keeps:
  *   - groups, members (key hashes only), action plans waiting for debrief;
@@ -73,38 +74,25 @@
  * joins them.
  *
  * Backends. Everything above this line is the interface the rest of codevd
- * sees, and it names no database. Today one backend, SQLite, implements it;
- * a second one (PostgreSQL, a later issue) provides the same operations,
- * declared in store_internal.h:
- *   - open and migrate: store_open's connections (a writer's and a
- *     reader's), store_schema_migrate (the numbered migrations, one
- *     transaction each, never past a newer database's version);
- *   - begin / commit a batch: write_batch's one transaction per batch with a
- *     savepoint per record (a failing record fails alone; a lost
- *     transaction fails the whole batch);
- *   - append a record: upsert a group with its members and plans
- *     (store_group_write), insert a session, append a journal row (one
- *     parameter per enum store_journal_col);
- *   - iterate a session's records: store_rows_journal_open and
- *     store_rows_session_open, then store_rows_next / _int / _text /
- *     _free. The replay (and so the close and the minutes) reads only
- *     through these, by the column enums;
- *   - close a session: write its history and personal records, then delete
- *     its journal under retention "personal" (store_session_finalize's
- *     statements, store_db_run);
- *   - delete a group: every row of it (write_group_delete);
- *   - load: the groups, members, plans and closed rooms of store_load, and
- *     the reads of store_read.c;
- *   - scrub: make deleted text unrecoverable (SQLite: secure_delete and a
- *     truncating WAL checkpoint after the commit).
- * SQLite-specific today: the connection type (sqlite3 *) that the internal
- * functions pass around, store_db_exec / store_db_run / store_stmt_* and
- * the row iterator's *_open functions (store.c), the cached statements and
- * write_batch (store_writer.c), and the SQL text of the load_* queries
- * (store_replay.c) and of the reads (store_read.c), which run it through
- * store_rows_open and read every row through the iterator (the loop helper
- * store_rows_more), never sqlite3_stmt. The replay and finalize logic, the
- * records, the writer thread and its queue are backend-neutral.
+ * sees, and it names no database. Two backends implement it, chosen by
+ * store_options.backend (config `store`): SQLite (store_sqlite.c, the
+ * default, embedded) and PostgreSQL (store_pg.c, libpq, `store_dsn`; built
+ * with -Dpostgresql). store_internal.h declares what a backend provides
+ * (struct store_backend): open and close a connection (a writer's and a
+ * reader's), the migrations in its DDL (store_schema.c,
+ * store_pg_schema.c, the same numbers), run SQL with ?N parameters, the
+ * writer's statements (group, member and plan upserts, session insert,
+ * journal append: one value per enum store_journal_col), begin / commit /
+ * rollback a batch, scrub deleted text, and the row iterator. Everything
+ * else is backend-neutral: the records, the queue and the writer thread
+ * (store_writer.c), the replay, close and load (store_replay.c) and the
+ * reads (store_read.c), which carry their SQL in the dialect both share.
+ * The guarantees are the same on both: a record is reported committed only
+ * after its batch's transaction committed; restart recovery replays the
+ * journal; retention "personal" deletes a closed session's journal in the
+ * close's transaction (SQLite also makes the bytes unrecoverable at once,
+ * secure_delete and a WAL truncation; on PostgreSQL that takes a VACUUM
+ * FULL: store_pg.c).
  */
 #ifndef CODEV_STORE_H
 #define CODEV_STORE_H
@@ -122,7 +110,9 @@
 struct store;
 
 struct store_options {
-    const char *data_dir;    /* existing directory for codevd.db; borrowed */
+    const char *backend;     /* "sqlite" (NULL or "": the default) or "postgresql" */
+    const char *dsn;         /* postgresql: the libpq connection string; borrowed */
+    const char *data_dir;    /* sqlite: existing directory for codevd.db; borrowed */
     uint32_t queue_max;      /* records in flight (submitted, not drained); 0 = default */
     bool sync_normal;        /* synchronous=NORMAL: a commit survives a crash of
                               * codevd but not of the machine; default FULL */
@@ -153,6 +143,10 @@ int store_open(const struct store_options *opts, struct store **out);
  * after the loop stopped.
  */
 void store_close(struct store *s);
+
+/* True when this codevd was built with the backend called name ("sqlite"
+ * always; "postgresql" with -Dpostgresql). */
+bool store_backend_available(const char *name);
 
 /* Returns the schema version of the open database. */
 int store_schema_version(const struct store *s);

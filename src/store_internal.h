@@ -1,23 +1,28 @@
 /*
  * store_internal.h - what the store's files share and nobody else sees:
- * struct store, the journal's record kinds and columns, the SQLite helpers,
- * and the seams between the files (store.h says who calls what).
+ * struct store, the journal's record kinds and columns, the backend
+ * interface (struct store_backend: what a database must provide) and the
+ * seams between the files (store.h says who calls what).
  *
- *   store.c          connections, life cycle (store_open, store_close)
- *   store_schema.c   the numbered migrations
+ *   store.c          life cycle (store_open, store_close), the neutral
+ *                    helpers and the row iterator's dispatch
+ *   store_sqlite.c   the SQLite backend (connections, statements, rows)
+ *   store_pg.c       the PostgreSQL backend (libpq; built with -Dpostgresql)
+ *   store_schema.c   the numbered migrations (SQLite) and their runner
+ *   store_pg_schema.c the same migrations in PostgreSQL's DDL
  *   store_writer.c   records, the writer thread, group commit, drain
  *   store_replay.c   journal rows, replay, finalize at close, store_load
  *   store_read.c     the exports' reads (journal, history, minutes)
  *
  * Invariants: see store.c (threads and connections) and each file's own.
- * Only these five files include this header (and test_store.c, for the
+ * Only the store's files include this header (and test_store.c, for the
  * journal row iterator).
  */
 #ifndef CODEV_STORE_INTERNAL_H
 #define CODEV_STORE_INTERNAL_H
 
 #include <pthread.h>
-#include <sqlite3.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -36,7 +41,7 @@ enum store_journal_kind {
 /*
  * The journal's columns, in the order of ST_JOURNAL_INSERT's column list
  * and of the journal rows' SELECT (store_rows_journal_open): the writer
- * binds parameter JCOL_x + 1 (SQLite numbers parameters from 1), the
+ * passes value JCOL_x as parameter JCOL_x + 1 (?1.. in the SQL), the
  * replay reads column JCOL_x. One list for both, so that a column added
  * or moved cannot shift the binds against the reads.
  */
@@ -75,7 +80,9 @@ enum store_session_col {
     SCOL_COUNT
 };
 
-/* Statements the writer runs for every record, prepared once. */
+/* Statements the writer runs for every record, prepared once by each
+ * backend (its own SQL text, the same parameters: store_sqlite.c,
+ * store_pg.c). */
 enum store_stmt {
     ST_GROUP_UPSERT,
     ST_MEMBER_UPSERT,
@@ -89,11 +96,115 @@ enum store_stmt {
 };
 
 struct store_rec;
+struct store_rows;
+
+/* ---- the backend interface ---------------------------------------------------
+ *
+ * A backend is a table of functions (struct store_backend) over its own
+ * connection type, which starts with struct store_db. Everything else of
+ * the store (the records, the queue, the writer thread, the replay, the
+ * close, the reads) is backend-neutral: it passes SQL text with ?N
+ * parameters (1-based; the PostgreSQL backend rewrites them to $N) and
+ * values as struct store_val, and reads rows through struct store_rows.
+ * The SQL the neutral files carry is the common dialect of SQLite 3.35+
+ * and PostgreSQL 12+ (upserts with ON CONFLICT, no INSERT OR REPLACE, no
+ * SQLite scalar max()); rowid is a column in PostgreSQL's groups, sessions
+ * and drafts (store_pg_schema.c), so ORDER BY rowid means insertion order
+ * in both.
+ */
+enum store_val_type { SV_NULL = 0, SV_TEXT, SV_INT, SV_BLOB };
+
+/* One parameter value; borrowed for the call it is passed to. */
+struct store_val {
+    enum store_val_type type;
+    const char *text; /* SV_TEXT */
+    int64_t i;        /* SV_INT */
+    const void *blob; /* SV_BLOB */
+    size_t len;       /* SV_BLOB */
+};
+
+/* Text (NULL gives SQL NULL), an integer, a blob. */
+static inline struct store_val store_val_text(const char *t)
+{
+    return (struct store_val){.type = t ? SV_TEXT : SV_NULL, .text = t};
+}
+#define SV_T(x)    store_val_text(x)
+#define SV_I(x)    ((struct store_val){.type = SV_INT, .i = (int64_t)(x)})
+#define SV_B(p, n) ((struct store_val){.type = SV_BLOB, .blob = (p), .len = (n)})
+
+/* The head of every backend's connection. */
+struct store_db {
+    const struct store_backend *be;
+};
+
+enum store_rows_state {
+    ROWS_BEFORE, /* opened, store_rows_next not called yet */
+    ROWS_ROW,    /* on a row */
+    ROWS_DONE,   /* past the last row */
+    ROWS_FAILED  /* a read failed */
+};
+
+/* The head of every backend's row iterator. */
+struct store_rows {
+    const struct store_backend *be;
+    int ncols; /* the column enum's count; the SELECT returns exactly these */
+    enum store_rows_state state;
+};
+
+/*
+ * What a backend provides. Every function returns 0 or CODEV_E_INTERNAL
+ * unless it says otherwise; none logs, none puts SQL text or values in an
+ * error. A connection is used by one thread at a time (store.c says which).
+ */
+struct store_backend {
+    const char *name; /* "sqlite", "postgresql" (config key store) */
+    /* The numbered migrations in this backend's DDL: migration(i) takes
+     * the schema from version i to i + 1; NULL past the last. As many as
+     * SQLite's (store_open checks). */
+    const char *(*migration)(int i);
+    /* Opens a connection (the writer's, or a read-only one). */
+    int (*open)(const struct store_options *opts, bool writer, struct store_db **out);
+    /* Closes it (NULL: no-op); scrub: the writer's last chance to make
+     * deleted text unrecoverable (SQLite: a truncating checkpoint). */
+    void (*close)(struct store_db *db, bool scrub);
+    /* Runs sql (any number of statements, no parameters). */
+    int (*exec)(struct store_db *db, const char *sql);
+    /* Runs sql (one statement, no rows) with n parameters. */
+    int (*run)(struct store_db *db, const char *sql, const struct store_val *v, int n);
+    /* Runs the writer's statement id (enum store_stmt) with n parameters;
+     * the PostgreSQL backend may hold a journal insert back and send it
+     * with the next ones (multi-row), before any other statement and at
+     * the latest at commit. */
+    int (*stmt)(struct store_db *db, enum store_stmt id, const struct store_val *v,
+                int n);
+    /* A write transaction: begin, commit, and rollback (a no-op outside
+     * one, so that it can follow any failure). */
+    int (*begin)(struct store_db *db);
+    int (*commit)(struct store_db *db);
+    void (*rollback)(struct store_db *db);
+    /* After a commit that deleted text: makes it unrecoverable. Returns 0
+     * when done, nonzero to be tried again later (a reader held it off). */
+    int (*scrub)(struct store_db *db);
+    /* The row iterator (store.c's store_rows_* call these). */
+    int (*rows_open)(struct store_db *db, const char *sql, int ncols,
+                     const struct store_val *v, int n, struct store_rows **out);
+    int (*rows_step)(struct store_rows *it); /* 1 row, 0 end, <0 error; sets state */
+    int64_t (*rows_int)(const struct store_rows *it, int col);
+    const char *(*rows_text)(const struct store_rows *it, int col);
+    bool (*rows_null)(const struct store_rows *it, int col);
+    const void *(*rows_blob)(const struct store_rows *it, int col, size_t *len);
+    void (*rows_free)(struct store_rows *it);
+};
+
+/* The SQLite backend (store_sqlite.c), always built. */
+extern const struct store_backend store_backend_sqlite;
+/* The PostgreSQL backend (store_pg.c), built when CODEVD_HAVE_POSTGRESQL. */
+extern const struct store_backend store_backend_pg;
 
 struct store {
-    sqlite3 *w;                    /* the writer's connection */
-    sqlite3 *r;                    /* read-only connection, under read_mu */
-    sqlite3_stmt *stmts[ST_COUNT]; /* on w */
+    const struct store_backend *be;
+    struct store_db *w; /* the writer's connection */
+    struct store_db *r; /* read-only connection, under read_mu */
     int version;
     uint32_t queue_max;
     void (*wake)(void *arg);
@@ -110,7 +221,7 @@ struct store {
     uint64_t written;   /* records committed or failed, ever */
     bool stopping;
 
-    bool checkpoint_wanted; /* writer (or load) only: deleted text to truncate away */
+    bool checkpoint_wanted; /* writer (or load) only: deleted text to scrub away */
     bool failing;           /* writer only: the last batch written failed */
     uint64_t failed_epoch;  /* writer only: records of this epoch or earlier fail
                                unwritten while failing (write_batch) */
@@ -126,23 +237,23 @@ struct store {
 /* Copies a NUL-terminated id into a UUID-sized buffer (truncating). */
 void store_id_copy(char dst[AUTH_UUID_LEN + 1], const char *src);
 
-/* Runs sql (any number of statements). Returns 0 or CODEV_E_INTERNAL. */
-int store_db_exec(sqlite3 *db, const char *sql);
-
-/* Binds s (NULL binds NULL) to parameter i. Returns an SQLite code. */
-int store_bind_text(sqlite3_stmt *st, int i, const char *s);
-
-/* Steps a statement that returns no row, then resets it and clears its
- * bindings. Returns 0, or CODEV_E_INTERNAL when bind_rc (the OR of the bind
- * results) or the step failed. */
-int store_stmt_run(sqlite3_stmt *st, int bind_rc);
-
-/* Prepares a one-off statement. Returns it (sqlite3_finalize it), or NULL. */
-sqlite3_stmt *store_stmt_prepare(sqlite3 *db, const char *sql);
+/* Runs sql (any number of statements, no parameters) on db. Returns 0 or
+ * CODEV_E_INTERNAL. */
+int store_db_exec(struct store_db *db, const char *sql);
 
 /* Runs sql (one statement) with the text/integer arguments given by fmt:
  * 't' text (may be NULL), 'i' int64. Returns 0 or CODEV_E_INTERNAL. */
-int store_db_run(sqlite3 *db, const char *sql, const char *fmt, ...);
+int store_db_run(struct store_db *db, const char *sql, const char *fmt, ...);
+
+/* Runs the writer's statement id with n values (db->be->stmt). */
+int store_stmt_exec(struct store_db *db, enum store_stmt id, const struct store_val *v,
+                    int n);
+
+/* Fills v[0..] from ap as fmt says ('t' text, 'i' int64); returns how
+ * many (at most max; a longer fmt is cut). */
+int store_vals_from(struct store_val *v, int max, const char *fmt, va_list ap);
+
+#define STORE_PARAMS_MAX 32 /* parameters of one store_db_run / store_rows_open */
 
 /* ---- rows: the backend-neutral iterator (store.c) --------------------------
  *
@@ -151,7 +262,7 @@ int store_db_run(sqlite3 *db, const char *sql, const char *fmt, ...);
  * reads of store_read.c and the load_* queries of store_replay.c read
  * through it too: store_rows_open runs their own SQL, and store_rows_more
  * is the loop of every read (one place steps, checks the end and frees).
- * A second backend implements these functions (store.h, "Backends").
+ * Each call goes to the backend that opened the iterator.
  */
 struct store_rows;
 
@@ -159,18 +270,20 @@ struct store_rows;
  * parameters bound from the arguments as fmt says ('t' text, may be NULL;
  * 'i' int64), as store_db_run. Sets *out (free with store_rows_free).
  * Returns 0 or CODEV_E_INTERNAL (sql does not prepare, or returns another
- * number of columns). SQLite-specific: it takes SQL. */
-int store_rows_open(sqlite3 *db, const char *sql, int ncols, struct store_rows **out,
-                    const char *fmt, ...);
+ * number of columns). Backend-neutral: the SQL is the common dialect. */
+int store_rows_open(struct store_db *db, const char *sql, int ncols,
+                    struct store_rows **out, const char *fmt, ...);
 
 /* Opens an iterator over session_id's journal rows in journal order,
  * columns enum store_journal_col. Sets *out (free with store_rows_free).
- * Returns 0 or CODEV_E_INTERNAL. SQLite-specific. */
-int store_rows_journal_open(sqlite3 *db, const char *session_id, struct store_rows **out);
+ * Returns 0 or CODEV_E_INTERNAL. */
+int store_rows_journal_open(struct store_db *db, const char *session_id,
+                            struct store_rows **out);
 
 /* Opens an iterator over session_id's row in sessions (none when there is
  * no such session), columns enum store_session_col. As above. */
-int store_rows_session_open(sqlite3 *db, const char *session_id, struct store_rows **out);
+int store_rows_session_open(struct store_db *db, const char *session_id,
+                            struct store_rows **out);
 
 /* Moves to the next row. Returns 1 (a row), 0 (no more rows: every later
  * call returns 0 too) or CODEV_E_INTERNAL (a read failed; every later
@@ -208,11 +321,17 @@ void store_rows_free(struct store_rows *it);
 
 /* ---- schema (store_schema.c) ---------------------------------------------- */
 
-/* Creates schema_version if needed and applies migrations version+1 ..
- * target, each in its own transaction; sets *version to the schema reached.
- * Returns 0, or CODEV_E_INTERNAL (a migration failed, or the database was
- * made by a newer codevd). Main thread, at store_open. */
-int store_schema_migrate(sqlite3 *db, int target, int *version);
+/* Creates schema_version if needed and applies db's backend's migrations
+ * version+1 .. target, each in its own transaction; sets *version to the
+ * schema reached. Returns 0, or CODEV_E_INTERNAL (a migration failed, or
+ * the database was made by a newer codevd). Main thread, at store_open. */
+int store_schema_migrate(struct store_db *db, int target, int *version);
+
+/* The migrations in each backend's DDL (store_schema.c,
+ * store_pg_schema.c): the text taking the schema from version i to i + 1,
+ * or NULL past the last (struct store_backend.migration). */
+const char *store_schema_sqlite(int i);
+const char *store_schema_pg(int i);
 
 /* ---- writer (store_writer.c) ---------------------------------------------- */
 
@@ -253,7 +372,8 @@ struct store_replay {
  * CODEV_E_NOT_FOUND when there is no such session, or CODEV_E_INTERNAL.
  * On error *rp holds nothing. Release with store_replay_release.
  */
-int store_replay_session(sqlite3 *db, const char *session_id, struct store_replay *rp);
+int store_replay_session(struct store_db *db, const char *session_id,
+                         struct store_replay *rp);
 
 /* Frees what rp holds (the room too, unless it was taken) and zeroes it. */
 void store_replay_release(struct store_replay *rp);
@@ -265,7 +385,7 @@ void store_replay_release(struct store_replay *rp);
  * the instant of the last journaled command. Writer thread, or the main
  * thread in store_load.
  */
-int store_session_finalize(struct store *s, sqlite3 *db, const char *sid, int retention,
-                           int64_t closed_ms);
+int store_session_finalize(struct store *s, struct store_db *db, const char *sid,
+                           int retention, int64_t closed_ms);
 
 #endif

@@ -7,7 +7,7 @@
  *     the reads may come from any thread and never block the writer
  *     (WAL: readers see the last commit).
  *   - What a read returns is a new allocation owned by the caller; no
- *     pointer into SQLite's rows outlives the read.
+ *     pointer into a backend's rows outlives the read.
  *
  * Expected load: rare (an export, a history view); each is a handful of
  * queries over one member's or one group's rows.
@@ -59,7 +59,7 @@ void store_journal_free(struct store_journal *j)
     free(j);
 }
 
-static int read_entries(sqlite3 *db, const char *member, struct store_journal *j)
+static int read_entries(struct store_db *db, const char *member, struct store_journal *j)
 {
     // clang-format off
     static const char sql[] =
@@ -100,7 +100,7 @@ static int read_entries(sqlite3 *db, const char *member, struct store_journal *j
     return rc;
 }
 
-static int read_case_items(sqlite3 *db, struct store_case *c)
+static int read_case_items(struct store_db *db, struct store_case *c)
 {
     // clang-format off
     static const char sql[] =
@@ -136,7 +136,7 @@ static int read_case_items(sqlite3 *db, struct store_case *c)
     return rc;
 }
 
-static int read_cases(sqlite3 *db, const char *member, struct store_journal *j)
+static int read_cases(struct store_db *db, const char *member, struct store_journal *j)
 {
     // clang-format off
     static const char sql[] =
@@ -172,7 +172,7 @@ static int read_cases(sqlite3 *db, const char *member, struct store_journal *j)
     return rc;
 }
 
-static int read_plans(sqlite3 *db, const char *member, struct store_journal *j)
+static int read_plans(struct store_db *db, const char *member, struct store_journal *j)
 {
     // clang-format off
     static const char sql[] =
@@ -246,7 +246,7 @@ void store_history_free(struct store_history *h)
 }
 
 /* The balance of a closed session: one entry per member, rows grouped. */
-static int read_session_floor(sqlite3 *db, struct store_session_history *sh)
+static int read_session_floor(struct store_db *db, struct store_session_history *sh)
 {
     // clang-format off
     static const char sql[] =
@@ -288,7 +288,7 @@ static int read_session_floor(sqlite3 *db, struct store_session_history *sh)
     return rc;
 }
 
-static int read_session_history(sqlite3 *db, struct store_session_history *sh)
+static int read_session_history(struct store_db *db, struct store_session_history *sh)
 {
     // clang-format off
     static const char sql_consultations[] =

@@ -124,7 +124,8 @@ static void replay_row(struct store_replay *rp, const struct store_rows *row)
  * CODEV_E_NOT_FOUND when there is no such session, or CODEV_E_INTERNAL.
  * On error *rp holds nothing. Reads through the row iterator only.
  */
-int store_replay_session(sqlite3 *db, const char *session_id, struct store_replay *rp)
+int store_replay_session(struct store_db *db, const char *session_id,
+                         struct store_replay *rp)
 {
     struct store_rows *it = NULL;
     int64_t budgets[STEP_COUNT];
@@ -190,26 +191,40 @@ int store_room_reload(struct store *s, const char *session_id, struct room **out
 /* ---- closing a session ------------------------------------------------------ */
 
 /* What a close writes: the history, what each person keeps, the debriefs.
- * Positional parameters, in each table's column order (store_schema.c). */
+ * Positional parameters, in each table's column order (store_schema.c). A
+ * row already there is replaced (upserts in the dialect both backends
+ * share; store_internal.h). */
 // clang-format off
 static const char sql_session_member[] =
-    "INSERT OR REPLACE INTO session_members"
-    "     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+    "INSERT INTO session_members VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+    " ON CONFLICT (session_id, idx) DO UPDATE"
+    "        SET member = excluded.member, facilitator = excluded.facilitator,"
+    "            observer = excluded.observer, removed = excluded.removed";
 static const char sql_consultation[] =
-    "INSERT OR REPLACE INTO consultations"
-    "     VALUES (?1, ?2, ?3, ?4)";
+    "INSERT INTO consultations VALUES (?1, ?2, ?3, ?4)"
+    " ON CONFLICT (session_id, idx) DO UPDATE"
+    "        SET client = excluded.client, facilitator = excluded.facilitator";
 static const char sql_consultation_step[] =
-    "INSERT OR REPLACE INTO consultation_steps"
-    "     VALUES (?1, ?2, ?3, ?4, ?5)";
+    "INSERT INTO consultation_steps VALUES (?1, ?2, ?3, ?4, ?5)"
+    " ON CONFLICT (session_id, idx, step) DO UPDATE"
+    "        SET planned_ms = excluded.planned_ms, used_ms = excluded.used_ms";
 static const char sql_case[] =
-    "INSERT OR REPLACE INTO cases (session_id, idx, client, problem, contract, retained)"
-    "     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+    "INSERT INTO cases (session_id, idx, client, problem, contract, retained)"
+    "     VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+    " ON CONFLICT (session_id, idx) DO UPDATE"
+    "        SET client = excluded.client, problem = excluded.problem,"
+    "            contract = excluded.contract, retained = excluded.retained";
 static const char sql_case_item[] =
-    "INSERT OR REPLACE INTO case_items"
-    "     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+    "INSERT INTO case_items VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+    " ON CONFLICT (session_id, card) DO UPDATE"
+    "        SET idx = excluded.idx, variant = excluded.variant,"
+    "            marked = excluded.marked, text = excluded.text";
 static const char sql_notebook[] =
-    "INSERT OR REPLACE INTO notebook"
-    "     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+    "INSERT INTO notebook VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+    " ON CONFLICT (session_id, card) DO UPDATE"
+    "        SET member = excluded.member, type = excluded.type,"
+    "            variant = excluded.variant, step = excluded.step, idx = excluded.idx,"
+    "            created_ms = excluded.created_ms, text = excluded.text";
 static const char sql_plan_debriefed[] =
     "UPDATE plans"
     "   SET outcome = ?1, comment = ?2, debriefed = 1"
@@ -220,14 +235,17 @@ static const char sql_session_closed[] =
     "       opening_used_ms = ?4, closed_seq = ?6, closed_cards = ?7"
     " WHERE id = ?5";
 static const char sql_session_floor[] =
-    "INSERT OR REPLACE INTO session_floor"
-    "     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+    "INSERT INTO session_floor VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+    " ON CONFLICT (session_id, member, step) DO UPDATE"
+    "        SET floor_ms = excluded.floor_ms, turns = excluded.turns,"
+    "            passes = excluded.passes";
 static const char sql_journal_delete[] =
     "DELETE FROM journal WHERE session_id = ?1";
 // clang-format on
 
 /* Writes the history and the personal records of a replayed, closed room. */
-static int finalize_records(sqlite3 *db, const char *sid, const struct store_replay *rp)
+static int finalize_records(struct store_db *db, const char *sid,
+                            const struct store_replay *rp)
 {
     const struct room *r = rp->room;
     int rc = 0;
@@ -286,8 +304,8 @@ static int finalize_records(sqlite3 *db, const char *sid, const struct store_rep
 }
 
 /* Closes session sid in db's open transaction (store_internal.h). */
-int store_session_finalize(struct store *s, sqlite3 *db, const char *sid, int retention,
-                           int64_t closed_ms)
+int store_session_finalize(struct store *s, struct store_db *db, const char *sid,
+                           int retention, int64_t closed_ms)
 {
     struct store_replay rp;
     int rc = store_replay_session(db, sid, &rp);
@@ -568,15 +586,15 @@ static int load_finalize(struct store *s, const struct hub_group *g, const char 
 {
     int rc;
 
-    if (store_db_exec(s->w, "BEGIN IMMEDIATE"))
+    if (s->be->begin(s->w))
         return CODEV_E_INTERNAL;
     rc = store_group_write(s, g, now_ms);
     if (!rc)
         rc = store_life_write(s, g);
     if (!rc)
         rc = store_session_finalize(s, s->w, sid, g->retention, -1);
-    if (rc || store_db_exec(s->w, "COMMIT")) {
-        store_db_exec(s->w, "ROLLBACK");
+    if (rc || s->be->commit(s->w)) {
+        s->be->rollback(s->w);
         rc = CODEV_E_INTERNAL;
     }
     return rc;
@@ -824,9 +842,7 @@ int store_load(struct store *s, struct hub *h, int64_t now_ms,
         rc = load_sessions(s, h, now_ms, &rep);
     if (!rc)
         load_closed_rooms(s, h, &rep);
-    if (s->checkpoint_wanted &&
-        sqlite3_wal_checkpoint_v2(s->w, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) ==
-            SQLITE_OK)
+    if (s->checkpoint_wanted && s->be->scrub(s->w) == 0)
         s->checkpoint_wanted = false;
     if (report)
         *report = rep;

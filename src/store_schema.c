@@ -230,23 +230,31 @@ static const char *const migrations[] = {
 
 /* ---- schema ----------------------------------------------------------------- */
 
-static int schema_version_get(sqlite3 *db, int *version)
+const char *store_schema_sqlite(int i)
 {
-    sqlite3_stmt *st = store_stmt_prepare(db, "SELECT max(version) FROM schema_version");
-    int rc = CODEV_E_INTERNAL;
+    return i >= 0 && i < STORE_SCHEMA_LATEST ? migrations[i] : NULL;
+}
 
-    if (!st)
-        return rc;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        *version = sqlite3_column_int(st, 0);
-        rc = 0;
-    }
-    sqlite3_finalize(st);
+static int schema_version_get(struct store_db *db, int *version)
+{
+    struct store_rows *it;
+    int rc = store_rows_open(db, "SELECT coalesce(max(version), 0) FROM schema_version",
+                             1, &it, "");
+
+    if (!rc)
+        rc = store_rows_next(it) == 1 ? 0 : CODEV_E_INTERNAL;
+    if (!rc)
+        *version = (int)store_rows_int(it, 0);
+    store_rows_free(it);
     return rc;
 }
 
-/* Applies migrations version+1 .. target, each in its own transaction. */
-int store_schema_migrate(sqlite3 *db, int target, int *version)
+/* Applies migrations version+1 .. target, each in its own transaction. The
+ * version is read again inside each, after locking its row (a second codevd
+ * on the same PostgreSQL database may have applied it meanwhile; two that
+ * create an empty database at once: one fails on CREATE TABLE and starts
+ * cleanly when restarted). */
+int store_schema_migrate(struct store_db *db, int target, int *version)
 {
     char sql[96];
 
@@ -257,15 +265,23 @@ int store_schema_migrate(sqlite3 *db, int target, int *version)
     if (*version > STORE_SCHEMA_LATEST)
         return CODEV_E_INTERNAL; /* made by a newer codevd: do not touch it */
     while (*version < target) {
+        if (db->be->begin(db) ||
+            store_db_exec(db, "UPDATE schema_version SET version = version") ||
+            schema_version_get(db, version)) {
+            db->be->rollback(db);
+            return CODEV_E_INTERNAL;
+        }
+        if (*version >= target) {
+            db->be->rollback(db);
+            break;
+        }
         snprintf(sql, sizeof(sql),
                  "DELETE FROM schema_version; INSERT INTO schema_version "
                  "VALUES (%d);",
                  *version + 1);
-        if (store_db_exec(db, "BEGIN IMMEDIATE"))
-            return CODEV_E_INTERNAL;
-        if (store_db_exec(db, migrations[*version]) || store_db_exec(db, sql) ||
-            store_db_exec(db, "COMMIT")) {
-            store_db_exec(db, "ROLLBACK");
+        if (store_db_exec(db, db->be->migration(*version)) || store_db_exec(db, sql) ||
+            db->be->commit(db)) {
+            db->be->rollback(db);
             return CODEV_E_INTERNAL;
         }
         (*version)++;

@@ -37,54 +37,6 @@
 #include "array.h"
 #include "errors.h"
 
-/* The statements of enum store_stmt (store_internal.h). */
-// clang-format off
-static const char *const stmt_sql[ST_COUNT] = {
-    [ST_GROUP_UPSERT] =
-        "INSERT INTO groups (id, name, language, format, facilitator, invite_hash,"
-        "                    retention, created_ms, active_ms, creator, display_hash,"
-        "                    round_last, warn_before_s, step_minutes, ground_rules)"
-        "     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, nullif(?9, ''), ?10,"
-        "             nullif(?11, ''), ?12, ?13, ?14)"
-        " ON CONFLICT (id) DO UPDATE"
-        "        SET name = excluded.name, language = excluded.language,"
-        "            format = excluded.format, facilitator = excluded.facilitator,"
-        "            invite_hash = excluded.invite_hash, retention = excluded.retention,"
-        "            active_ms = excluded.active_ms, display_hash = excluded.display_hash,"
-        "            round_last = excluded.round_last, warn_before_s = excluded.warn_before_s,"
-        "            step_minutes = excluded.step_minutes, ground_rules = excluded.ground_rules",
-    [ST_MEMBER_UPSERT] =
-        "INSERT INTO members (id, group_id, ordinal, name, key_hash, observer, removed,"
-        "                     form)"
-        "     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-        " ON CONFLICT (id) DO UPDATE"
-        "        SET name = excluded.name, key_hash = excluded.key_hash,"
-        "            observer = excluded.observer, removed = excluded.removed,"
-        "            form = excluded.form",
-    [ST_PLAN_UPSERT] =
-        "INSERT INTO plans (id, group_id, ordinal, client, session_id, consultation,"
-        "                   text, due, debriefed, pre_outcome, pre_comment, first_step)"
-        "     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
-        " ON CONFLICT (id) DO UPDATE"
-        "        SET debriefed = max(debriefed, excluded.debriefed),"
-        "            pre_outcome = excluded.pre_outcome,"
-        "            pre_comment = excluded.pre_comment",
-    [ST_SESSION_INSERT] =
-        "INSERT INTO sessions (id, group_id, opened_ms, budgets, limits)"
-        "     VALUES (?1, ?2, ?3, ?4, ?5)",
-    /* The columns in the order of enum store_journal_col (parameter col + 1). */
-    [ST_JOURNAL_INSERT] =
-        "INSERT INTO journal (session_id, kind, member, member_idx, name, facilitator,"
-        "                     observer, cmd, cmd_id, text, due, target, ref, card,"
-        "                     seconds, variant, flag, at_ms, seq, first_step)"
-        "     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-        "             ?15, ?16, ?17, ?18, ?19, ?20)",
-    [ST_SAVEPOINT] = "SAVEPOINT rec",
-    [ST_RELEASE] = "RELEASE rec",
-    [ST_ROLLBACK_TO] = "ROLLBACK TO rec",
-};
-// clang-format on
-
 /* ---- records ------------------------------------------------------------- */
 
 enum store_rec_kind {
@@ -294,26 +246,9 @@ void store_rec_list_free(struct store_rec *rec)
     }
 }
 
-/* The writer's cached statement id, prepared on first use (NULL on error).
- * The journal insert must take one parameter per enum store_journal_col. */
-static sqlite3_stmt *stmt_get(struct store *s, enum store_stmt id)
-{
-    if (!s->stmts[id] &&
-        (sqlite3_prepare_v3(s->w, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
-                            &s->stmts[id], NULL) != SQLITE_OK ||
-         (id == ST_JOURNAL_INSERT &&
-          sqlite3_bind_parameter_count(s->stmts[id]) != JCOL_COUNT))) {
-        sqlite3_finalize(s->stmts[id]);
-        s->stmts[id] = NULL;
-    }
-    return s->stmts[id];
-}
-
 static int stmt_simple(struct store *s, enum store_stmt id)
 {
-    sqlite3_stmt *st = stmt_get(s, id);
-
-    return st ? store_stmt_run(st, SQLITE_OK) : CODEV_E_INTERNAL;
+    return store_stmt_exec(s->w, id, NULL, 0);
 }
 
 /* ---- writing records (writer connection) ------------------------------------- */
@@ -354,166 +289,144 @@ static char *store_rules_text(const struct hub_group *g, bool *fail)
 
 int store_group_write(struct store *s, const struct hub_group *g, int64_t now_ms)
 {
-    sqlite3_stmt *st = stmt_get(s, ST_GROUP_UPSERT);
     char minutes[STEP_COUNT * 12 + 1];
+    struct store_val v[14];
     char *rules;
     bool fail;
-    int b, rc;
+    int rc;
 
-    if (!st)
-        return CODEV_E_INTERNAL;
     store_template_text(g, minutes, sizeof(minutes));
     rules = store_rules_text(g, &fail);
     if (fail)
         return CODEV_E_INTERNAL;
-    b = sqlite3_bind_text(st, 1, g->id, -1, SQLITE_STATIC) |
-        sqlite3_bind_text(st, 2, g->name, -1, SQLITE_STATIC) |
-        sqlite3_bind_text(st, 3, g->language, -1, SQLITE_STATIC) |
-        sqlite3_bind_int(st, 4, g->format) |
-        sqlite3_bind_text(st, 5, g->facilitator, -1, SQLITE_STATIC) |
-        sqlite3_bind_blob(st, 6, g->invite_hash, AUTH_HASH_LEN, SQLITE_STATIC) |
-        store_bind_text(st, 7, hub_retention_name(g->retention)) |
-        sqlite3_bind_int64(st, 8, now_ms) |
-        sqlite3_bind_text(st, 9, g->creator, -1, SQLITE_STATIC) |
-        (g->display_set
-             ? sqlite3_bind_blob(st, 10, g->display_hash, AUTH_HASH_LEN, SQLITE_STATIC)
-             : sqlite3_bind_null(st, 10)) |
-        sqlite3_bind_text(st, 11, g->round_last, -1, SQLITE_STATIC) |
-        sqlite3_bind_int(st, 12, g->warn_before_s) |
-        sqlite3_bind_text(st, 13, minutes, -1, SQLITE_STATIC) |
-        (rules ? sqlite3_bind_text(st, 14, rules, -1, SQLITE_STATIC)
-               : sqlite3_bind_null(st, 14));
-    rc = store_stmt_run(st, b);
-    free(rules); /* store_stmt_run reset the statement and cleared its bindings */
-    if (rc)
-        return rc;
-    st = stmt_get(s, ST_MEMBER_UPSERT);
-    for (size_t i = 0; st && i < g->nmembers; i++) {
+    v[0] = SV_T(g->id);
+    v[1] = SV_T(g->name);
+    v[2] = SV_T(g->language);
+    v[3] = SV_I(g->format);
+    v[4] = SV_T(g->facilitator);
+    v[5] = SV_B(g->invite_hash, AUTH_HASH_LEN);
+    v[6] = SV_T(hub_retention_name(g->retention));
+    v[7] = SV_I(now_ms);
+    v[8] = SV_T(g->creator);
+    v[9] = g->display_set ? SV_B(g->display_hash, AUTH_HASH_LEN) : SV_T(NULL);
+    v[10] = SV_T(g->round_last);
+    v[11] = SV_I(g->warn_before_s);
+    v[12] = SV_T(minutes);
+    v[13] = SV_T(rules);
+    rc = store_stmt_exec(s->w, ST_GROUP_UPSERT, v, 14);
+    free(rules);
+    for (size_t i = 0; !rc && i < g->nmembers; i++) {
         const struct hub_member *m = &g->members[i];
-        b = sqlite3_bind_text(st, 1, m->id, -1, SQLITE_STATIC) |
-            sqlite3_bind_text(st, 2, g->id, -1, SQLITE_STATIC) |
-            sqlite3_bind_int64(st, 3, (int64_t)i) |
-            sqlite3_bind_text(st, 4, m->name, -1, SQLITE_STATIC) |
-            sqlite3_bind_blob(st, 5, m->key_hash, AUTH_HASH_LEN, SQLITE_STATIC) |
-            sqlite3_bind_int(st, 6, m->observer) | sqlite3_bind_int(st, 7, m->removed) |
-            store_bind_text(st, 8, room_form_name(m->form));
-        rc = store_stmt_run(st, b);
-        if (rc)
-            return rc;
+        const struct store_val mv[] = {
+            SV_T(m->id),
+            SV_T(g->id),
+            SV_I(i),
+            SV_T(m->name),
+            SV_B(m->key_hash, AUTH_HASH_LEN),
+            SV_I(m->observer),
+            SV_I(m->removed),
+            SV_T(room_form_name(m->form)),
+        };
+        rc = store_stmt_exec(s->w, ST_MEMBER_UPSERT, mv, 8);
     }
-    if (!st)
-        return CODEV_E_INTERNAL;
-    st = stmt_get(s, ST_PLAN_UPSERT);
-    for (size_t i = 0; st && i < g->nplans; i++) {
+    for (size_t i = 0; !rc && i < g->nplans; i++) {
         const struct hub_plan *p = &g->plans[i];
-        b = sqlite3_bind_text(st, 1, p->id, -1, SQLITE_STATIC) |
-            sqlite3_bind_text(st, 2, g->id, -1, SQLITE_STATIC) |
-            sqlite3_bind_int64(st, 3, (int64_t)i) |
-            sqlite3_bind_text(st, 4, p->client, -1, SQLITE_STATIC) |
-            store_bind_text(st, 5, p->session[0] ? p->session : NULL) |
-            (p->session[0] ? sqlite3_bind_int(st, 6, p->consultation)
-                           : sqlite3_bind_null(st, 6)) |
-            sqlite3_bind_text(st, 7, p->text, -1, SQLITE_STATIC) |
-            store_bind_text(st, 8, p->due) | sqlite3_bind_int(st, 9, p->debriefed) |
-            (p->pre_debriefed ? sqlite3_bind_int(st, 10, p->pre_outcome)
-                              : sqlite3_bind_null(st, 10)) |
-            store_bind_text(st, 11, p->pre_debriefed ? p->pre_comment : NULL) |
-            store_bind_text(st, 12, p->first_step);
-        rc = store_stmt_run(st, b);
-        if (rc)
-            return rc;
+        const struct store_val pv[] = {
+            SV_T(p->id),
+            SV_T(g->id),
+            SV_I(i),
+            SV_T(p->client),
+            SV_T(p->session[0] ? p->session : NULL),
+            p->session[0] ? SV_I(p->consultation) : SV_T(NULL),
+            SV_T(p->text),
+            SV_T(p->due),
+            SV_I(p->debriefed),
+            p->pre_debriefed ? SV_I(p->pre_outcome) : SV_T(NULL),
+            SV_T(p->pre_debriefed ? p->pre_comment : NULL),
+            SV_T(p->first_step),
+        };
+        rc = store_stmt_exec(s->w, ST_PLAN_UPSERT, pv, 12);
     }
-    return st ? 0 : CODEV_E_INTERNAL;
+    return rc;
 }
 
-/* The SQL parameter of journal column col in ST_JOURNAL_INSERT. */
-static int jparam(enum store_journal_col col)
+/* Appends journal row v (one value per enum store_journal_col). */
+static int journal_append(struct store *s, const struct store_val v[JCOL_COUNT])
 {
-    return (int)col + 1;
+    return store_stmt_exec(s->w, ST_JOURNAL_INSERT, v, JCOL_COUNT);
 }
 
 static int write_journal_member(struct store *s, const char *session_id,
                                 const struct snap_room_member *m, int64_t at_ms)
 {
-    sqlite3_stmt *st = stmt_get(s, ST_JOURNAL_INSERT);
-    int b;
+    struct store_val v[JCOL_COUNT] = {0};
 
-    if (!st)
-        return CODEV_E_INTERNAL;
-    b = sqlite3_bind_text(st, jparam(JCOL_SESSION_ID), session_id, -1, SQLITE_STATIC) |
-        sqlite3_bind_int(st, jparam(JCOL_KIND), JOURNAL_MEMBER) |
-        sqlite3_bind_text(st, jparam(JCOL_MEMBER), m->id, -1, SQLITE_STATIC) |
-        sqlite3_bind_text(st, jparam(JCOL_NAME), m->name, -1, SQLITE_STATIC) |
-        sqlite3_bind_int(st, jparam(JCOL_FACILITATOR), m->facilitator) |
-        sqlite3_bind_int(st, jparam(JCOL_OBSERVER), m->observer) |
-        sqlite3_bind_int64(st, jparam(JCOL_AT_MS), at_ms);
-    return store_stmt_run(st, b);
+    v[JCOL_SESSION_ID] = SV_T(session_id);
+    v[JCOL_KIND] = SV_I(JOURNAL_MEMBER);
+    v[JCOL_MEMBER] = SV_T(m->id);
+    v[JCOL_NAME] = SV_T(m->name);
+    v[JCOL_FACILITATOR] = SV_I(m->facilitator);
+    v[JCOL_OBSERVER] = SV_I(m->observer);
+    v[JCOL_AT_MS] = SV_I(at_ms);
+    return journal_append(s, v);
 }
 
 static int write_session_open(struct store *s, const struct session_snap *ss)
 {
-    sqlite3_stmt *st = stmt_get(s, ST_SESSION_INSERT);
     char budgets[STEP_COUNT * 21 + 1], limits[4 * 11 + 1];
     size_t n = 0;
-    int b, rc;
+    int rc;
 
-    if (!st)
-        return CODEV_E_INTERNAL;
     for (int i = 0; i < STEP_COUNT; i++)
         n += (size_t)snprintf(budgets + n, sizeof(budgets) - n, "%s%lld", i ? " " : "",
                               (long long)ss->budget_ms[i]);
     snprintf(limits, sizeof(limits), "%u %u %u %u", ss->limits.text_max_chars,
              ss->limits.long_text_max_chars, ss->limits.cards_per_step,
              ss->limits.members_max);
-    b = sqlite3_bind_text(st, 1, ss->id, -1, SQLITE_STATIC) |
-        sqlite3_bind_text(st, 2, ss->group, -1, SQLITE_STATIC) |
-        sqlite3_bind_int64(st, 3, ss->created_ms) |
-        sqlite3_bind_text(st, 4, budgets, -1, SQLITE_STATIC) |
-        sqlite3_bind_text(st, 5, limits, -1, SQLITE_STATIC);
-    rc = store_stmt_run(st, b);
+    {
+        const struct store_val v[] = {SV_T(ss->id), SV_T(ss->group), SV_I(ss->created_ms),
+                                      SV_T(budgets), SV_T(limits)};
+        rc = store_stmt_exec(s->w, ST_SESSION_INSERT, v, 5);
+    }
     for (size_t i = 0; !rc && i < ss->nmembers; i++)
         rc = write_journal_member(s, ss->id, &ss->members[i], ss->created_ms);
-    st = stmt_get(s, ST_JOURNAL_INSERT);
-    for (size_t i = 0; !rc && st && i < ss->ndebriefs; i++) {
+    for (size_t i = 0; !rc && i < ss->ndebriefs; i++) {
         const struct snap_debrief *d = &ss->debriefs[i];
-        b = sqlite3_bind_text(st, jparam(JCOL_SESSION_ID), ss->id, -1, SQLITE_STATIC) |
-            sqlite3_bind_int(st, jparam(JCOL_KIND), JOURNAL_DEBRIEF) |
-            sqlite3_bind_text(st, jparam(JCOL_MEMBER), d->client, -1, SQLITE_STATIC) |
-            sqlite3_bind_text(st, jparam(JCOL_TEXT), d->text, -1, SQLITE_STATIC) |
-            store_bind_text(st, jparam(JCOL_DUE), d->due) |
-            store_bind_text(st, jparam(JCOL_FIRST_STEP), d->first_step) |
-            sqlite3_bind_text(st, jparam(JCOL_REF), d->id, -1, SQLITE_STATIC);
-        rc = store_stmt_run(st, b);
+        struct store_val v[JCOL_COUNT] = {0};
+        v[JCOL_SESSION_ID] = SV_T(ss->id);
+        v[JCOL_KIND] = SV_I(JOURNAL_DEBRIEF);
+        v[JCOL_MEMBER] = SV_T(d->client);
+        v[JCOL_TEXT] = SV_T(d->text);
+        v[JCOL_DUE] = SV_T(d->due);
+        v[JCOL_FIRST_STEP] = SV_T(d->first_step);
+        v[JCOL_REF] = SV_T(d->id);
+        rc = journal_append(s, v);
     }
-    return st ? rc : CODEV_E_INTERNAL;
+    return rc;
 }
 
 static int write_cmd(struct store *s, const char *session_id, const struct cmd_snap *c)
 {
-    sqlite3_stmt *st = stmt_get(s, ST_JOURNAL_INSERT);
-    int b;
+    struct store_val v[JCOL_COUNT] = {0};
 
-    if (!st)
-        return CODEV_E_INTERNAL;
-    b = sqlite3_bind_text(st, jparam(JCOL_SESSION_ID), session_id, -1, SQLITE_STATIC) |
-        sqlite3_bind_int(st, jparam(JCOL_KIND), JOURNAL_CMD) |
-        sqlite3_bind_text(st, jparam(JCOL_MEMBER), c->member_id, -1, SQLITE_STATIC) |
-        sqlite3_bind_int(st, jparam(JCOL_MEMBER_IDX), c->member) |
-        sqlite3_bind_text(st, jparam(JCOL_CMD), room_cmd_name(c->type), -1,
-                          SQLITE_STATIC) |
-        sqlite3_bind_text(st, jparam(JCOL_CMD_ID), c->id, -1, SQLITE_STATIC) |
-        store_bind_text(st, jparam(JCOL_TEXT), c->text) |
-        store_bind_text(st, jparam(JCOL_DUE), c->due) |
-        store_bind_text(st, jparam(JCOL_TARGET), c->target) |
-        store_bind_text(st, jparam(JCOL_REF), c->ref) |
-        store_bind_text(st, jparam(JCOL_FIRST_STEP), c->first_step) |
-        sqlite3_bind_int64(st, jparam(JCOL_CARD), c->card) |
-        sqlite3_bind_int64(st, jparam(JCOL_SECONDS), c->seconds) |
-        sqlite3_bind_int(st, jparam(JCOL_VARIANT), c->variant) |
-        sqlite3_bind_int(st, jparam(JCOL_FLAG), c->flag) |
-        sqlite3_bind_int64(st, jparam(JCOL_AT_MS), c->now_ms) |
-        sqlite3_bind_int64(st, jparam(JCOL_SEQ), (int64_t)c->seq);
-    return store_stmt_run(st, b);
+    v[JCOL_SESSION_ID] = SV_T(session_id);
+    v[JCOL_KIND] = SV_I(JOURNAL_CMD);
+    v[JCOL_MEMBER] = SV_T(c->member_id);
+    v[JCOL_MEMBER_IDX] = SV_I(c->member);
+    v[JCOL_CMD] = SV_T(room_cmd_name(c->type));
+    v[JCOL_CMD_ID] = SV_T(c->id);
+    v[JCOL_TEXT] = SV_T(c->text);
+    v[JCOL_DUE] = SV_T(c->due);
+    v[JCOL_TARGET] = SV_T(c->target);
+    v[JCOL_REF] = SV_T(c->ref);
+    v[JCOL_FIRST_STEP] = SV_T(c->first_step);
+    v[JCOL_CARD] = SV_I(c->card);
+    v[JCOL_SECONDS] = SV_I(c->seconds);
+    v[JCOL_VARIANT] = SV_I(c->variant);
+    v[JCOL_FLAG] = SV_I(c->flag);
+    v[JCOL_AT_MS] = SV_I(c->now_ms);
+    v[JCOL_SEQ] = SV_I(c->seq);
+    return journal_append(s, v);
 }
 
 /*
@@ -586,7 +499,7 @@ int store_life_write(struct store *s, const struct hub_group *g)
         "INSERT INTO drafts (author, group_id, text, updated_ms) VALUES (?1, ?2, ?3, ?4)"
         " ON CONFLICT (author) DO UPDATE"
         "        SET text = excluded.text, updated_ms = excluded.updated_ms"
-        "      WHERE text IS NOT excluded.text";
+        "      WHERE drafts.text <> excluded.text";
     // clang-format on
     const struct hub_next *n = &g->next_session;
     int rc;
@@ -626,9 +539,7 @@ int store_life_write(struct store *s, const struct hub_group *g)
  * and the writer tries again). Writer thread. */
 static void store_checkpoint_try(struct store *s)
 {
-    if (s->checkpoint_wanted &&
-        sqlite3_wal_checkpoint_v2(s->w, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) ==
-            SQLITE_OK)
+    if (s->checkpoint_wanted && s->be->scrub(s->w) == 0)
         s->checkpoint_wanted = false;
 }
 
@@ -662,8 +573,8 @@ static int write_rec(struct store *s, struct store_rec *rec)
     case REC_GROUP_DELETE:
         return write_group_delete(s, rec->group_id);
     case REC_PROBE:
-        /* SQLite writes the row even when nothing changes: the commit
-         * appends a page to the WAL, as a real record would. */
+        /* Both backends write the row even when nothing changes: the
+         * commit appends to the WAL, as a real record would. */
         return store_db_exec(s->w, "UPDATE schema_version SET version = version");
     }
     return CODEV_E_INTERNAL;
@@ -690,7 +601,7 @@ static void write_batch(struct store *s, struct store_rec *batch)
         }
         if (!tried) {
             tried = true;
-            open = store_db_exec(s->w, "BEGIN IMMEDIATE") == 0;
+            open = s->be->begin(s->w) == 0;
         }
         if (!open || broken) {
             broken = true;
@@ -713,11 +624,11 @@ static void write_batch(struct store *s, struct store_rec *batch)
     }
     if (!tried)
         return; /* every record failed fast */
-    if (open && !broken && store_db_exec(s->w, "COMMIT"))
+    if (open && !broken && s->be->commit(s->w))
         broken = true;
     if (broken) {
-        if (open && !sqlite3_get_autocommit(s->w))
-            store_db_exec(s->w, "ROLLBACK");
+        if (open)
+            s->be->rollback(s->w);
         s->failing = true;
         for (struct store_rec *rec = batch; rec; rec = rec->next) {
             rec->rc = CODEV_E_STORE_UNAVAILABLE;

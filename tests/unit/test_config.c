@@ -94,6 +94,8 @@ struct str_key {
 static const struct str_key str_keys[] = {
     {"listen", offsetof(struct config, listen), 1},
     {"data_dir", offsetof(struct config, data_dir), 0},
+    {"store", offsetof(struct config, store), 0},
+    {"store_dsn", offsetof(struct config, store_dsn), 1},
     {"web_dir", offsetof(struct config, web_dir), 0},
     {"tls_cert", offsetof(struct config, tls_cert), 1},
     {"tls_key", offsetof(struct config, tls_key), 1},

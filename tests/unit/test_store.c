@@ -6,6 +6,15 @@
  * closing the store (everything submitted is committed) and loading the
  * database into a fresh hub, as codevd does at start-up; the kill -9 tests
  * with the real server live in tests/integration.
+ *
+ * Both backends: with CODEVD_TEST_PG_DSN set (a libpq connection string to
+ * a server the test may create a database on as a superuser: the pg suite
+ * of tests/run-all.sh starts one, tests/lib/pg.mjs), every test runs
+ * against PostgreSQL instead, in a database codevd_test whose schema is
+ * emptied before each test. What differs is said where it does: the
+ * schema checks, and the byte search of retention, which on PostgreSQL is
+ * a query over every row plus, once no row has the text, a search of the
+ * database's files after VACUUM FULL (store_pg.c says why).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +33,15 @@
 #include "store.h"
 #include "store_internal.h" /* the journal row iterator */
 #include "test_helpers.h"
+
+#include "codevd_config.h"
+#if CODEVD_HAVE_POSTGRESQL
+#include <dirent.h>
+#include <libpq-fe.h>
+#endif
+
+/* The PostgreSQL database the tests use, or NULL: SQLite (see the top). */
+static char *pg_dsn;
 
 #define T0  1700000000000LL /* the session opens */
 #define MIN (60 * 1000LL)
@@ -77,6 +95,8 @@ enum { F, A, B, C, D };
 static struct store *open_store(struct fx *f, int version_max, uint32_t queue_max)
 {
     struct store_options o = {
+        .backend = pg_dsn ? "postgresql" : "sqlite",
+        .dsn = pg_dsn,
         .data_dir = f->dir,
         .queue_max = queue_max,
         .sync_normal = true,
@@ -90,12 +110,49 @@ static struct store *open_store(struct fx *f, int version_max, uint32_t queue_ma
     return s;
 }
 
+#if CODEVD_HAVE_POSTGRESQL
+static void pg_notice_drop(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+static PGconn *pg_conn; /* the tests' own connection to the test database */
+
+/* Runs sql on the test database; returns the first column of its first row
+ * as an integer (-1 when it has none). */
+static int64_t pg_query(const char *sql, const char *param)
+{
+    PGresult *res;
+    int64_t v = -1;
+
+    if (!pg_conn) {
+        pg_conn = PQconnectdb(pg_dsn);
+        assert_int_equal(PQstatus(pg_conn), CONNECTION_OK);
+        PQsetNoticeProcessor(pg_conn, pg_notice_drop, NULL);
+    }
+    res = param ? PQexecParams(pg_conn, sql, 1, NULL, &param, NULL, NULL, 0)
+                : PQexec(pg_conn, sql);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", sql, PQerrorMessage(pg_conn));
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0)
+        v = PQgetvalue(res, 0, 0)[0] == 't' ? 1
+                                            : strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return v;
+}
+#endif
+
+/* An empty database: SQLite's files removed, PostgreSQL's schema emptied. */
+static void db_reset(const struct fx *f);
+
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof(*f));
 
     snprintf(f->dir, sizeof(f->dir), "/tmp/codevd-store-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
+    db_reset(f);
     f->cfg = test_config();
     f->hub = hub_new(&f->cfg);
     f->store = open_store(f, 0, 0);
@@ -110,6 +167,19 @@ static void remove_file(const struct fx *f, const char *name)
 
     snprintf(path, sizeof(path), "%s/%s", f->dir, name);
     unlink(path);
+}
+
+static void db_reset(const struct fx *f)
+{
+#if CODEVD_HAVE_POSTGRESQL
+    if (pg_dsn) {
+        pg_query("DROP SCHEMA public CASCADE; CREATE SCHEMA public", NULL);
+        return;
+    }
+#endif
+    remove_file(f, "codevd.db");
+    remove_file(f, "codevd.db-wal");
+    remove_file(f, "codevd.db-shm");
 }
 
 static int teardown(void **state)
@@ -379,12 +449,93 @@ static char *slurp(const struct fx *f, const char *name, size_t *len)
     return buf;
 }
 
-/* Does text occur in the raw bytes of codevd.db or codevd.db-wal? */
+#if CODEVD_HAVE_POSTGRESQL
+/* Does text occur in the bytes of a file of directory dir? */
+static bool dir_contains(const char *dir, const char *text)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    bool found = false;
+
+    assert_non_null(d);
+    while (!found && (e = readdir(d))) {
+        char path[1024];
+        FILE *fp;
+        char *buf;
+        long n;
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        if (e->d_name[0] == '.' || !(fp = fopen(path, "rb")))
+            continue;
+        fseek(fp, 0, SEEK_END);
+        n = ftell(fp);
+        fseek(fp, 0, SEEK_SET);
+        buf = malloc((size_t)n + 1);
+        assert_non_null(buf);
+        n = (long)fread(buf, 1, (size_t)n, fp);
+        fclose(fp);
+        found = memmem(buf, (size_t)n, text, strlen(text)) != NULL;
+        free(buf);
+    }
+    closedir(d);
+    return found;
+}
+
+/*
+ * PostgreSQL's "on disk": any row of any table whose text holds it (what
+ * every query sees); once none does, the bytes of the database's files
+ * after VACUUM FULL (which rewrites every table, leaving the old files
+ * empty) and a checkpoint. Its WAL is not searched: it keeps what was
+ * written until PostgreSQL recycles its segments (README, "Store on
+ * PostgreSQL").
+ */
+static bool pg_on_disk(const char *text)
+{
+    static const char *const tables[] = {
+        "groups",          "members",       "plans",
+        "sessions",        "journal",       "consultations",
+        "cases",           "case_items",    "notebook",
+        "proposals",       "drafts",        "rota",
+        "session_members", "session_floor", "consultation_steps"};
+    static int64_t vacuumed_at = -1; /* WAL position after the last VACUUM FULL */
+    char sql[2048], dir[512];
+    size_t n = 0;
+
+    for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
+        n += (size_t)snprintf(
+            sql + n, sizeof(sql) - n,
+            "%s(SELECT count(*) FROM %s t WHERE strpos(t::text, $1) > 0)",
+            i ? " + " : "SELECT ", tables[i]);
+    if (pg_query(sql, text) > 0)
+        return true;
+    /* Once per change of the database: rewrite every table, checkpoint. */
+    if (pg_query("SELECT pg_current_wal_lsn() - '0/0'", NULL) != vacuumed_at) {
+        pg_query("VACUUM FULL", NULL);
+        pg_query("CHECKPOINT", NULL);
+        vacuumed_at = pg_query("SELECT pg_current_wal_lsn() - '0/0'", NULL);
+    }
+    {
+        PGresult *res =
+            PQexec(pg_conn, "SELECT current_setting('data_directory') || '/base/' || oid"
+                            "  FROM pg_database WHERE datname = current_database()");
+        assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+        snprintf(dir, sizeof(dir), "%s", PQgetvalue(res, 0, 0));
+        PQclear(res);
+    }
+    return dir_contains(dir, text);
+}
+#endif
+
+/* Does text occur in the raw bytes of codevd.db or codevd.db-wal? (On
+ * PostgreSQL: pg_on_disk.) */
 static bool on_disk(const struct fx *f, const char *text)
 {
     static const char *const files[] = {"codevd.db", "codevd.db-wal"};
     bool found = false;
 
+#if CODEVD_HAVE_POSTGRESQL
+    if (pg_dsn)
+        return pg_on_disk(text);
+#endif
     for (size_t i = 0; i < 2; i++) {
         size_t len;
         char *buf = slurp(f, files[i], &len);
@@ -402,6 +553,10 @@ static int64_t sql_int(const struct fx *f, const char *sql)
     sqlite3_stmt *st;
     int64_t v = -1;
 
+#if CODEVD_HAVE_POSTGRESQL
+    if (pg_dsn)
+        return pg_query(sql, NULL);
+#endif
     snprintf(path, sizeof(path), "%s/codevd.db", f->dir);
     assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
@@ -417,6 +572,12 @@ static void sql_exec(const struct fx *f, const char *sql)
     char path[128];
     sqlite3 *db;
 
+#if CODEVD_HAVE_POSTGRESQL
+    if (pg_dsn) {
+        pg_query(sql, NULL);
+        return;
+    }
+#endif
     snprintf(path, sizeof(path), "%s/codevd.db", f->dir);
     assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
@@ -457,6 +618,15 @@ static void a_new_database_gets_the_latest_schema_in_wal_mode(void **state)
     assert_true(store_schema_version_latest() >= 2);
     assert_int_equal(sql_int(f, "SELECT max(version) FROM schema_version"),
                      store_schema_version_latest());
+    if (pg_dsn) {
+        assert_int_equal(
+            sql_int(f, "SELECT count(*) FROM information_schema.tables"
+                       " WHERE table_schema = 'public' AND table_name IN ('groups',"
+                       " 'members', 'plans', 'sessions', 'journal', 'consultations',"
+                       " 'consultation_steps', 'cases', 'case_items', 'notebook')"),
+            10);
+        return; /* no WAL mode to check: PostgreSQL's own */
+    }
     assert_int_equal(
         sql_int(f, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND"
                    " name IN ('groups', 'members', 'plans', 'sessions', 'journal',"
@@ -478,16 +648,22 @@ static void a_v1_database_opens_upgraded_with_its_data_intact(void **state)
 
     /* A database made by the first schema version, with a group in it. */
     store_close(f->store);
-    remove_file(f, "codevd.db");
-    remove_file(f, "codevd.db-wal");
-    remove_file(f, "codevd.db-shm");
+    db_reset(f);
     f->store = open_store(f, 1, 0);
     assert_int_equal(store_schema_version(f->store), 1);
     store_close(f->store);
     f->store = NULL;
-    assert_int_equal(sql_int(f, "SELECT count(*) FROM pragma_table_info('groups')"
-                                " WHERE name = 'retention'"),
+    assert_int_equal(sql_int(f, pg_dsn
+                                    ? "SELECT count(*) FROM information_schema.columns"
+                                      " WHERE table_name = 'groups'"
+                                      "   AND column_name = 'retention'"
+                                    : "SELECT count(*) FROM pragma_table_info('groups')"
+                                      " WHERE name = 'retention'"),
                      0);
+    /* zeroblob(32) in SQLite; 32 zero bytes in PostgreSQL. */
+    sql_exec(f, pg_dsn ? "CREATE FUNCTION zeroblob(n int) RETURNS bytea LANGUAGE sql"
+                         " AS 'SELECT decode(repeat(''00'', n), ''hex'')'"
+                       : "SELECT 1");
     sql_exec(
         f,
         "INSERT INTO groups VALUES ('11111111-1111-4111-8111-111111111111', 'Old group',"
@@ -1084,6 +1260,9 @@ static void deleted_text_leaves_the_wal_once_a_reader_lets_go(void **state)
     sqlite3 *reader;
     sqlite3_stmt *st;
 
+    if (pg_dsn)
+        skip(); /* SQLite's WAL checkpoint; PostgreSQL's scrub is VACUUM FULL */
+
     make_group(f, T0);
     drive_consultation(f);
     commit_all(f);
@@ -1349,5 +1528,30 @@ int main(void)
             teardown),
     };
 
-    return cmocka_run_group_tests(tests, NULL, NULL);
+#if CODEVD_HAVE_POSTGRESQL
+    /* The pg suite: a fresh database codevd_test on the server given. */
+    const char *base = getenv("CODEVD_TEST_PG_DSN");
+    if (base && *base) {
+        PGconn *c = PQconnectdb(base);
+        size_t n = strlen(base) + 32;
+        if (PQstatus(c) != CONNECTION_OK) {
+            fprintf(stderr, "CODEVD_TEST_PG_DSN: %s", PQerrorMessage(c));
+            return 1;
+        }
+        PQsetNoticeProcessor(c, pg_notice_drop, NULL);
+        PQclear(PQexec(c, "DROP DATABASE IF EXISTS codevd_test"));
+        PQclear(PQexec(c, "CREATE DATABASE codevd_test"));
+        PQfinish(c);
+        pg_dsn = malloc(n);
+        snprintf(pg_dsn, n, "%s dbname=codevd_test", base);
+    }
+#endif
+    {
+        int rc = cmocka_run_group_tests(tests, NULL, NULL);
+#if CODEVD_HAVE_POSTGRESQL
+        PQfinish(pg_conn);
+#endif
+        free(pg_dsn);
+        return rc;
+    }
 }
