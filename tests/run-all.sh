@@ -8,6 +8,12 @@
 #   integration  real WebSocket clients against a real codevd (node --test)
 #   poll         core integration scenarios again on the poll() event loop
 #   browser      headless Chromium against a real codevd (node --test)
+#   pg           the store on PostgreSQL (tests/lib/pg.mjs starts a server
+#                of its own from Debian's postgresql package, as nobody, on
+#                a loopback port, and removes it): the store's unit tests
+#                (test_store with CODEVD_TEST_PG_DSN), the store's
+#                integration files with store = postgresql (PG_INTEGRATION
+#                below), and tests/pg/ (PostgreSQL stopped mid-session)
 #   nginx        codevd behind Debian's nginx with config/nginx/codevd.conf
 #                (tests/lib/nginx.mjs): tests/nginx/, and the five-browser
 #                session test again through it over https (CODEVD_FRONT=nginx)
@@ -29,7 +35,7 @@ set -u
 cd "$(dirname "$0")/.."
 root=$(pwd)
 builddir=${BUILD_DIR:-build}
-default_suites="unit proto integration poll browser nginx asan valgrind fuzz lint"
+default_suites="unit proto integration pg poll browser nginx asan valgrind fuzz lint"
 if [ "${CODEVD_FRESH_SUITE:-0}" = 1 ] && [ "${CODEVD_FRESH_ROOT:-0}" != 1 ]; then
     default_suites="fresh $default_suites"
 fi
@@ -97,11 +103,13 @@ unit_suite() {
 }
 
 # node_suite LABEL BIN FILES...: node --test with TAP; "# pass"/"# fail" counted.
+# node_wrap: a command to run node --test under (the pg suite's server).
+node_wrap=()
 node_suite() {
     local label=$1 bin=$2 out rc p f
     shift 2
     out="$log_dir/$label.tap"
-    CODEVD_BIN="$bin" node --test --test-reporter=tap \
+    CODEVD_BIN="$bin" "${node_wrap[@]}" node --test --test-reporter=tap \
         --test-concurrency="${TEST_CONCURRENCY:-1}" "$@" >"$out" 2>&1
     rc=$?
     p=$(sed -nE 's/^# pass ([0-9]+)$/\1/p' "$out" | tail -1)
@@ -176,6 +184,33 @@ for suite in $suites; do
     proto | integration | browser)
         ls tests/"$suite"/*.test.mjs >/dev/null 2>&1 || continue
         node_suite "$suite" "$root/$builddir/src/codevd" tests/"$suite"/*.test.mjs
+        ;;
+    pg)
+        # The integration files that exercise the store (restarts, replay,
+        # closes, exports); not those that read codevd.db's bytes
+        # (retention, settings, strangers, group-life, advice: the unit tests check
+        # retention on PostgreSQL with a query and VACUUM FULL) nor
+        # seen-survives' full disk (tests/pg/outage is its PostgreSQL twin).
+        if ! [ -f "$builddir/src/store_pg.c.o" ] && ! grep -q "CODEVD_HAVE_POSTGRESQL 1" "$builddir/codevd_config.h"; then
+            echo "pg: codevd was built without libpq (Debian libpq-dev)"
+            failed=$((failed + 1))
+            continue
+        fi
+        out="$log_dir/pg-test_store.tap"
+        (cd tests/unit && CMOCKA_MESSAGE_OUTPUT=TAP node ../lib/pg.mjs "$root/$builddir/tests/unit/test_store") >"$out" 2>&1
+        rc=$?
+        before=$failed
+        count_tap "$out"
+        if [ $rc -ne 0 ] && [ $failed -eq $before ]; then failed=$((failed + 1)); tail -20 "$out"; fi
+        [ $failed -ne $before ] && grep -vE '^\s*ok ' "$out" | head -80
+        echo "pg/test_store: $(grep -cE '^\s*ok ' "$out") ok"
+        pg_files=()
+        for f in ${PG_INTEGRATION:-durability continuity closed-room exports complete-session idempotence reconnect drain synth12 floor cofacilitator room12 reload display}; do
+            pg_files+=("tests/integration/$f.test.mjs")
+        done
+        node_wrap=(node tests/lib/pg.mjs)
+        node_suite pg "$root/$builddir/src/codevd" "${pg_files[@]}" tests/pg/*.test.mjs
+        node_wrap=()
         ;;
     nginx)
         # One nginx per file, in front of its codevd; the session test's

@@ -7,7 +7,14 @@
 //   await srv.stop();                          // resolves with { code, signal }
 //
 // The binary is $CODEVD_BIN, or build/src/codevd under the repository root.
+//
+// With CODEVD_TEST_PG_DSN set (the pg suite of tests/run-all.sh, which
+// starts a PostgreSQL of its own: tests/lib/pg.mjs), every server runs with
+// store = postgresql, on a database of that server named after its data
+// dir: a restart with the same dataDir finds the same database, as it
+// finds the same codevd.db with SQLite.
 import { spawn, execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import net from 'node:net';
@@ -105,6 +112,19 @@ export async function startServer(opts = {}) {
     }
 }
 
+/** store = postgresql on the data dir's own database, when the run has a
+ * PostgreSQL (CODEVD_TEST_PG_DSN); none otherwise. */
+function pgArgs(dataDir) {
+    const base = process.env.CODEVD_TEST_PG_DSN;
+    if (!base) return [];
+    const db = 'd_' + createHash('sha1').update(dataDir).digest('hex').slice(0, 20);
+    const has = execFileSync('psql', ['-X', '-tA', '-d', base, '-c',
+        `SELECT 1 FROM pg_database WHERE datname = '${db}'`], { encoding: 'utf8' }).trim();
+    if (has !== '1')
+        execFileSync('psql', ['-X', '-q', '-d', base, '-c', `CREATE DATABASE ${db}`]);
+    return ['--set', 'store=postgresql', '--set', `store_dsn=${base} dbname=${db}`];
+}
+
 async function startServerOnce(opts) {
     const bin = serverBinary();
     if (!existsSync(bin)) throw new Error(`no codevd binary at ${bin}; build first`);
@@ -126,7 +146,7 @@ async function startServerOnce(opts) {
     // opts.logLevel null: no --log-level (the config file's then counts).
     const level = opts.logLevel === null ? [] : ['--log-level', opts.logLevel || 'info'];
     const argv = [...wrapper, bin, '--port', String(port), '--data-dir', dataDir,
-        ...level, ...budgets, ...extra, ...(opts.args || [])];
+        ...level, ...budgets, ...extra, ...pgArgs(dataDir), ...(opts.args || [])];
     const child = spawn(argv[0], argv.slice(1), {
         env: { ...process.env, ...(opts.env || {}) },
         stdio: ['ignore', 'pipe', 'pipe'],

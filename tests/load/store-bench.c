@@ -10,6 +10,10 @@
  * and the committed records per second. A rate of 0 submits as fast as the
  * queue allows (throughput). The database goes to a fresh directory under
  * dir (default /tmp), removed afterwards.
+ *
+ * STORE_BENCH_DSN=<libpq connection string>: the same on the PostgreSQL
+ * backend (store = postgresql), on that database (emptied by hand between
+ * runs: the bench creates a group each time, which is fine).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -92,6 +96,10 @@ int main(int argc, char **argv)
     if (!mkdtemp(dir))
         return 1;
     o.data_dir = dir;
+    if (getenv("STORE_BENCH_DSN")) {
+        o.backend = "postgresql";
+        o.dsn = getenv("STORE_BENCH_DSN");
+    }
     b.submitted_ns = calloc(n, sizeof(int64_t));
     b.latency_ns = calloc(n, sizeof(int64_t));
     memset(text, 'x', 100);
