@@ -1105,6 +1105,32 @@ static void validate_checks_event_loop(void **state)
     config_free(&c);
 }
 
+/* store: sqlite or postgresql; this test builds config.c without
+ * codevd_config.h, as a codevd without libpq: postgresql is refused with
+ * the reason, and an unknown store or a missing store_dsn too. */
+static void validate_checks_store(void **state)
+{
+    struct config c;
+    struct config_error err;
+
+    (void)state;
+    assert_int_equal(config_defaults(&c), 0);
+    assert_string_equal(c.store, "sqlite");
+    assert_null(c.store_dsn);
+    assert_int_equal(config_validate(&c, &err), 0);
+    assert_int_equal(config_set(&c, "store", "mysql", &err), 0);
+    assert_int_equal(config_validate(&c, &err), -1);
+    assert_string_equal(err.key, "store");
+    assert_string_equal(err.text, "store must be sqlite or postgresql, got \"mysql\"");
+    assert_int_equal(config_set(&c, "store", "postgresql", &err), 0);
+    assert_int_equal(config_set(&c, "store_dsn", "dbname=codevd", &err), 0);
+    assert_int_equal(config_validate(&c, &err), -1);
+    assert_string_equal(err.key, "store");
+    assert_non_null(strstr(err.text, "built without PostgreSQL"));
+    assert_non_null(strstr(err.text, "-Dpostgresql=enabled"));
+    config_free(&c);
+}
+
 static void validate_checks_allowed_origins_entries(void **state)
 {
     static const char *const good[] = {
@@ -1295,6 +1321,7 @@ int main(void)
         cmocka_unit_test(validate_rejects_fields_set_out_of_range_directly),
         cmocka_unit_test(validate_checks_allowed_origins_entries),
         cmocka_unit_test(validate_checks_event_loop),
+        cmocka_unit_test(validate_checks_store),
         cmocka_unit_test(validate_checks_frame_ancestors),
         cmocka_unit_test(config_free_null_is_a_no_op),
         cmocka_unit_test(config_free_twice_is_safe),
