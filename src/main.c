@@ -1,11 +1,14 @@
 /*
  * main.c - codevd's entry point: settings, the data dir, limits, signals,
- * then the server loop.
+ * then the server loop; or one of the store's commands, which run on the
+ * configured data dir and exit.
  *
  *   codevd [--config FILE] [--port N] [--data-dir DIR] [--log-level L]
- *          [--help] [--version]
+ *          [--help] [--version] [backup FILE | restore FILE | check [FILE]]
  *
  * Settings come from the embedded defaults, then FILE, then the command line.
+ * The server holds the data dir's lock (store_dir_lock) while it runs: a
+ * second codevd on the same data dir, or a restore, is refused.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -15,12 +18,15 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "codevd_config.h"
 #include "config.h"
 #include "labels.h"
 #include "log.h"
+#include "notify.h"
 #include "server.h"
+#include "store.h"
 
 static struct server *running;
 
@@ -33,9 +39,17 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "Usage: codevd [OPTIONS]\n"
+    fprintf(f, "Usage: codevd [OPTIONS] [COMMAND]\n"
                "Runs the codev.v1 session server: the web client at /, the JSON API\n"
                "under /api, and the WebSocket at /ws.\n\n"
+               "Commands, on the database of the configured data dir:\n"
+               "  backup FILE       copy it into FILE, consistently, even while the\n"
+               "                    server runs\n"
+               "  restore FILE      replace it by FILE (a backup); the server must be\n"
+               "                    stopped; the old one stays as codevd.db.pre-restore\n"
+               "  check [FILE]      PRAGMA integrity_check of it (or of FILE); exit 0\n"
+               "                    when it is sound\n\n"
+               "Options:\n"
                "  --config FILE     read settings from FILE (see config/codevd.conf)\n"
                "  --port N          listen on port N (default 8080)\n"
                "  --data-dir DIR    keep data under DIR (default ./data)\n"
@@ -95,6 +109,50 @@ static int apply(struct config *cfg, const char *key, const char *value)
     return -1;
 }
 
+/* Runs the store command argv[0] (backup, restore, check) with its
+ * argument. Returns the exit status: 0, 1 (it failed, said why) or 2
+ * (usage). */
+static int run_command(const struct config *cfg, int argc, char **argv)
+{
+    char path[4096], why[4096 + 300];
+    const char *cmd = argv[0], *file = argc > 1 ? argv[1] : NULL;
+    bool check = !strcmp(cmd, "check");
+
+    if ((!check && strcmp(cmd, "backup") && strcmp(cmd, "restore")) || argc > 2 ||
+        (!check && !file)) {
+        fprintf(stderr, "codevd: unknown command or arguments: \"%s\"%s\n", cmd,
+                argc > 2 || (!check && !file && argc == 1) ? " (see --help)" : "");
+        usage(stderr);
+        return 2;
+    }
+    if (store_path(cfg->data_dir, path, sizeof(path))) {
+        fprintf(stderr, "codevd: data_dir too long\n");
+        return 1;
+    }
+    if (check) {
+        if (store_check(file ? file : path, stdout, why, sizeof(why))) {
+            fprintf(stderr, "codevd: check: %s\n", why);
+            return 1;
+        }
+        return 0;
+    }
+    if (!strcmp(cmd, "backup")) {
+        if (store_backup(cfg->data_dir, file, why, sizeof(why))) {
+            fprintf(stderr, "codevd: backup: %s\n", why);
+            return 1;
+        }
+        printf("backup of %s written to %s\n", path, file);
+        return 0;
+    }
+    if (store_restore(cfg->data_dir, file, why, sizeof(why))) {
+        fprintf(stderr, "codevd: restore: %s\n", why);
+        return 1;
+    }
+    printf("restored %s from %s (the database it replaced: %s.pre-restore)\n", path, file,
+           path);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option options[] = {
@@ -114,7 +172,7 @@ int main(int argc, char **argv)
     int labels_rc;
     const char *config_path = NULL;
     struct sigaction sa;
-    int opt, rc = 1;
+    int opt, rc = 1, cmd_at, lock = -1;
     rlim_t fds;
 
     /* First pass: --help, --version and --config, which the others override. */
@@ -134,11 +192,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "codevd: unexpected argument \"%s\"\n", argv[optind]);
-        usage(stderr);
-        return 2;
-    }
+    cmd_at = optind; /* getopt_long put the operands last */
     if (config_defaults(&cfg)) {
         fprintf(stderr, "codevd: out of memory\n");
         return 1;
@@ -186,10 +240,22 @@ int main(int argc, char **argv)
         fprintf(stderr, "codevd: %s%s%s\n", err.key, err.key[0] ? ": " : "", err.text);
         goto out;
     }
+    if (cmd_at < argc) {
+        rc = run_command(&cfg, argc - cmd_at, argv + cmd_at);
+        goto out;
+    }
     log_init(cfg.log_level);
     if (make_dirs(cfg.data_dir)) {
         log_err("cannot create data dir %s: %s", cfg.data_dir, strerror(errno));
         goto out;
+    }
+    {
+        char why[4096 + 160];
+        lock = store_dir_lock(cfg.data_dir, why, sizeof(why));
+        if (lock < 0) {
+            log_err("%s", why);
+            goto out;
+        }
     }
     fds = raise_fd_limit();
     log_notice("open file limit %llu", (unsigned long long)fds);
@@ -217,11 +283,15 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    notify_ready();
     rc = server_run(srv) ? 1 : 0;
+    notify_stopping();
     running = NULL;
     server_free(srv);
     log_notice("stopped");
 out:
+    if (lock >= 0)
+        close(lock);
     labels_free();
     config_free(&cfg);
     return rc;

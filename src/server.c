@@ -134,9 +134,16 @@ static int server_store_open(struct server *s)
         .wake_arg = s,
     };
     struct store_load_report rep;
+    char why[4096 + 300] = "";
     int rc;
 
+    opts.why = why; /* a damaged or foreign file: what it is */
+    opts.why_cap = sizeof(why);
     rc = store_open(&opts, &s->store);
+    if (rc && why[0]) {
+        log_err("store: %s", why);
+        return -1;
+    }
     if (rc) {
         log_err("cannot open the store under %s: %s", s->cfg->data_dir,
                 codev_err_name(rc));
@@ -144,7 +151,9 @@ static int server_store_open(struct server *s)
     }
     rc = store_load(s->store, s->hub, server_now_ms(s), &rep);
     if (rc) {
-        log_err("cannot load the store: %s", codev_err_name(rc));
+        log_err("cannot load the store: %s (codevd check tells whether the database is "
+                "damaged)",
+                codev_err_name(rc));
         return -1;
     }
     log_notice(

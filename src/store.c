@@ -270,7 +270,7 @@ int store_open(const struct store_options *opts, struct store **out)
 {
     char path[STORE_PATH_MAX];
     struct store *s;
-    int target, rc = CODEV_E_INTERNAL;
+    int target, found_version, rc = CODEV_E_INTERNAL;
 
     *out = NULL;
     if (!opts || !opts->data_dir ||
@@ -292,7 +292,10 @@ int store_open(const struct store_options *opts, struct store **out)
                  ? opts->schema_version_max
                  : store_schema_version_latest();
 
-    if (db_open(path, true, opts->sync_normal, &s->w) ||
+    /* Never create a schema inside another program's file, nor write to a
+     * damaged one (SQLite would happily switch its header to WAL). */
+    if (store_file_check(path, true, &found_version, opts->why, opts->why_cap) ||
+        db_open(path, true, opts->sync_normal, &s->w) ||
         store_schema_migrate(s->w, target, &s->version) ||
         db_open(path, false, false, &s->r))
         goto out;
