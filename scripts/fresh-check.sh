@@ -167,7 +167,7 @@ fi
 # 6. The second README command, exactly as CI runs it.
 echo "fresh: bash .ci/run"
 chroot "$root" "${inner_env[@]}" bash -c "cd /work/main && exec bash .ci/run" 2>&1 | tee "$logs/ci.log" |
-    grep -E '^(fresh|unit|proto|integration|poll|browser|asan|valgrind|fuzz|lint|setup|install)[^ ]*:|passed, .* failed$|^installing'
+    grep -E '^(fresh|unit|proto|integration|poll|browser|asan|valgrind|fuzz|lint|deb|setup|install)[^ ]*:|passed, .* failed$|^installing'
 ci_rc=${PIPESTATUS[0]}
 summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$logs/ci.log" | tail -1)
 inner_passed=$(echo "$summary" | sed -nE 's/^([0-9]+) passed.*/\1/p')

@@ -206,7 +206,11 @@ void store_rows_free(struct store_rows *it)
 static int db_configure(sqlite3 *db, bool writer, bool sync_normal)
 {
     sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS);
-    if (store_db_exec(db, "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;"))
+    /* temp_store: SQLite's temporary tables and sorts (a session's close)
+     * stay in memory: codevd writes nowhere but data_dir (the packaged unit
+     * runs it on a read-only file system but for /var/lib/codevd). */
+    if (store_db_exec(db, "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; "
+                          "PRAGMA temp_store = MEMORY;"))
         return CODEV_E_INTERNAL;
     if (!writer)
         return 0;

@@ -82,6 +82,7 @@ static int open_ro(const char *path, sqlite3 **db, char *why, size_t cap)
         return CODEV_E_INTERNAL;
     }
     sqlite3_busy_timeout(*db, STORE_BUSY_TIMEOUT_MS);
+    store_db_exec(*db, "PRAGMA temp_store = MEMORY"); /* no file outside data_dir */
     return 0;
 }
 
