@@ -217,14 +217,20 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 as_codevd=(setpriv --reuid=codevd --regid=codevd --init-groups --no-new-privs --inh-caps=-all
     --bounding-set=-all -- /usr/sbin/codevd --config /etc/codevd/codevd.conf --port "$port")
 sandbox="as the codevd user"
-if mountpoint -q / && unshare --mount --propagation private true 2>/dev/null; then
-    # The root read-only, /var/lib/codevd writable: what the unit gives it.
+if unshare --mount --propagation private true 2>/dev/null; then
+    # The root read-only, /var/lib/codevd writable: what the unit gives it
+    # (ProtectSystem=strict, StateDirectory=). A read-only copy of / (its
+    # mounts too) with the data dir bound writable, and codevd chrooted in
+    # it: this works also where / is not a mount point (the fresh-machine
+    # root is a chroot).
+    mkdir "$work/ro"
     env NOTIFY_SOCKET="$sock" WATCHDOG_USEC=1000000 unshare --mount --propagation private -- \
-        sh -c 'mount --bind /var/lib/codevd /var/lib/codevd && mount -o remount,bind,ro / && exec "$@"' \
-        sh "${as_codevd[@]}" >"$logs/codevd.log" 2>&1 &
+        sh -c 'r=$1; shift; mount --rbind / "$r" && mount --bind /var/lib/codevd "$r/var/lib/codevd" &&
+            mount -o remount,bind,ro "$r" && cd / && exec chroot "$r" "$@"' \
+        sh "$work/ro" "${as_codevd[@]}" >"$logs/codevd.log" 2>&1 &
     sandbox="as the codevd user, root file system read-only but /var/lib/codevd"
 else
-    echo "deb: (no read-only root here: / is not a mount point or unshare is refused)"
+    echo "deb: (no read-only root here: unshare --mount is refused)"
     env NOTIFY_SOCKET="$sock" WATCHDOG_USEC=1000000 "${as_codevd[@]}" >"$logs/codevd.log" 2>&1 &
 fi
 pid=$!
