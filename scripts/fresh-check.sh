@@ -123,7 +123,11 @@ git ls-files -z --cached --others --exclude-standard |
 [ -d "$src/.git" ] && cp -a "$src/.git" "$root/work/main/.git"
 [ -d "$src/../shared" ] && cp -a "$src/../shared" "$root/work/shared"
 
-# 4. Mounts, undone by cleanup.
+# 4. Mounts, undone by cleanup. The root first, onto itself: / is then a
+# mount point inside, as on a real machine (tests/deploy/deb.sh makes a
+# read-only copy of it in a mount namespace of its own).
+mount --bind "$root" "$root" || fail "cannot bind-mount the root onto itself"
+mounted+=("$root")
 for m in proc sys dev dev/shm; do
     mkdir -p "$root/$m"
     case $m in
