@@ -140,6 +140,7 @@ struct held *commit_outbox_take(const struct room *r, int64_t now)
  * connections of a removed member. */
 static void held_deliver(struct server *s, struct hub_group *g, const struct held *h)
 {
+    metrics_add(MC_EVENTS, h->n);
     for (size_t i = 0; i < h->n; i++) {
         const struct held_msg *m = &h->m[i];
         for (struct conn *c = group_conns(g); c; c = c->next) {
@@ -331,6 +332,7 @@ void commit_drained(void *arg, uint64_t token, int rc)
     struct server *s = arg;
     bool after = token > s->resume_token;
 
+    metrics_add(MC_STORE_ERRORS, rc != 0);
     if (rc && (!s->store_failing || after)) {
         /* Everything submitted until now was decided on top of what
          * failed: it fails too, unwritten; what comes next is tried. */

@@ -1112,6 +1112,56 @@ unsigned http_api_route_flags(enum http_api_method method, const char *path)
     return 0;
 }
 
+/* The metrics' names of the routes (http_api_route_label): enum route's,
+ * then the two that are not under a group. */
+enum { ROUTE_ID_HEALTH = ROUTE_PREVIEW + 1, ROUTE_ID_GROUPS, ROUTE_ID_COUNT };
+_Static_assert(ROUTE_ID_COUNT <= HTTP_API_ROUTE_IDS, "HTTP_API_ROUTE_IDS is too small");
+static const char *const route_labels[ROUTE_ID_COUNT] = {
+    [ROUTE_NONE] = "unknown",
+    [ROUTE_GROUP] = "group",
+    [ROUTE_MEMBERS] = "group_members",
+    [ROUTE_SESSIONS] = "group_sessions",
+    [ROUTE_SETTINGS] = "group_settings",
+    [ROUTE_INVITE] = "group_invite",
+    [ROUTE_DISPLAY] = "group_display",
+    [ROUTE_JOURNAL] = "group_journal",
+    [ROUTE_HISTORY] = "group_history",
+    [ROUTE_MINUTES] = "group_minutes",
+    [ROUTE_ROTATION] = "group_rotation",
+    [ROUTE_ME] = "group_members_me",
+    [ROUTE_BETWEEN] = "group_between",
+    [ROUTE_ROTA] = "group_rota",
+    [ROUTE_NEXT] = "group_next_session",
+    [ROUTE_NEXT_ICS] = "group_next_session_ics",
+    [ROUTE_PROPOSALS] = "group_proposals",
+    [ROUTE_PROPOSAL] = "group_proposal",
+    [ROUTE_CHOOSE] = "group_proposal_choose",
+    [ROUTE_DRAFT] = "group_draft",
+    [ROUTE_DEBRIEFS] = "group_debriefs",
+    [ROUTE_MEMBER] = "group_member",
+    [ROUTE_PREVIEW] = "group_preview",
+    [ROUTE_ID_HEALTH] = "health",
+    [ROUTE_ID_GROUPS] = "groups",
+};
+
+unsigned http_api_route_id(const char *path)
+{
+    char sid[AUTH_UUID_LEN + 1];
+
+    if (strcmp(path, "/api/health") == 0)
+        return ROUTE_ID_HEALTH;
+    if (strcmp(path, "/api/groups") == 0)
+        return ROUTE_ID_GROUPS;
+    if (strncmp(path, "/api/groups/", 12) != 0 || strlen(path + 12) < AUTH_UUID_LEN)
+        return ROUTE_NONE;
+    return (unsigned)route_of(path + 12 + AUTH_UUID_LEN, sid);
+}
+
+const char *http_api_route_label(unsigned id)
+{
+    return id < ROUTE_ID_COUNT && route_labels[id] ? route_labels[id] : "unknown";
+}
+
 struct http_api_job *http_api_job_new(const struct http_api_job *src)
 {
     struct http_api_job *job = malloc(sizeof(*job));

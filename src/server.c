@@ -194,6 +194,8 @@ struct server *server_new(const struct config *cfg)
         return NULL;
     s->timer_fd = -1;
     s->lst.reserve_fd = -1;
+    s->start_mono = server_mono_ms();
+    s->start_wall = server_now_ms(s);
     s->time_offset_ms = (int64_t)cfg->test_time_offset_s * 1000;
     if (s->time_offset_ms)
         log_warn("clock shifted by %lld ms (test_time_offset_s, a test-only setting)",

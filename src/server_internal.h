@@ -16,6 +16,8 @@
  *               thread, responses in slices.
  *   timer.c     the timerfd: tick slots, keep-alive sweep, idle closes and
  *               expiries, memory trim.
+ *   observe.c   GET /metrics and /readyz: what the server is doing, read
+ *               when asked (the counters are metrics.c's).
  *
  * Invariants (for every function declared here unless it says otherwise):
  * ONLY called from the lws service thread; nothing blocks; a struct conn
@@ -42,6 +44,7 @@
 #include "http_api.h"
 #include "hub.h"
 #include "listener.h"
+#include "metrics.h"
 #include "protocol.h"
 #include "ratelimit.h"
 #include "store.h"
@@ -230,6 +233,8 @@ struct http_req {
     bool no_body;              /* HEAD or 304: the headers only */
     bool web_immutable;        /* under the current /v/<version>/: cached for good */
     bool draining;             /* written; HTTP/2: waits for the connection's buffer */
+    uint8_t route;             /* its route id for the metrics (observe_request) */
+    uint8_t mx_method;         /* its enum metrics_method */
 };
 
 /* An export made on the export thread: the request's job, then its answer
@@ -310,6 +315,7 @@ struct server {
     int64_t shed_log_ms;               /* mono ms of the last such log line */
     uint64_t over;                     /* accepted over a limit, not logged */
     int64_t over_log_ms;               /* mono ms of the last such log line */
+    int64_t start_mono, start_wall;    /* ms, when server_new began (uptime) */
     unsigned char *scratch;
     char *csp; /* the Content-Security-Policy header's value (frame_ancestors) */
     struct proto_limits limits;
@@ -549,6 +555,25 @@ bool commit_store_ready(struct server *s, const struct hub_group *g);
 /* Once a second: while the store fails, a probe record (a trial) now and
  * then, and the rollbacks that could not read the store yet. */
 void commit_store_sweep(struct server *s);
+
+/* ---- observe.c: /metrics and /readyz ----------------------------------------- */
+
+/* The edge's route ids for the metrics, after http_api's. */
+enum {
+    ROUTE_EDGE_STATIC = HTTP_API_ROUTE_IDS, /* a web client file (or its 404) */
+    ROUTE_EDGE_METRICS,                     /* GET /metrics */
+    ROUTE_EDGE_READYZ,                      /* GET /readyz */
+    ROUTE_EDGE_COUNT
+};
+
+/* LWS_CALLBACK_HTTP, once h->path is read (m: lws's method): labels the
+ * request for the metrics (h->route, h->mx_method) and answers /metrics
+ * and /readyz itself. Returns true when it answered (the caller stops). */
+bool observe_request(struct server *s, struct lws *wsi, struct http_req *h, int m);
+
+/* The command-counter type of a decoded message (enum room_cmd_type or
+ * METRICS_CMD_*). */
+int observe_msg_type(const struct proto_msg *msg);
 
 /* ---- http.c: the HTTP edge -------------------------------------------------- */
 

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "errors.h"
 
@@ -331,4 +332,37 @@ void store_close(struct store *s)
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->read_mu);
     free(s);
+}
+
+int64_t store_mono_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void store_stats_batch(struct store *s, uint64_t n, int64_t start_us)
+{
+    metrics_hist_observe(&s->stats.commit_seconds, MH_COMMIT_SECONDS,
+                         (double)(store_mono_us() - start_us) / 1e6);
+    metrics_hist_observe(&s->stats.batch_records, MH_BATCH_RECORDS, (double)n);
+    s->stats.records += n;
+}
+
+void store_stats_get(struct store *s, struct store_stats *out)
+{
+    pthread_mutex_lock(&s->mu);
+    *out = s->stats;
+    pthread_mutex_unlock(&s->mu);
+}
+
+size_t store_queue_depth(const struct store *s)
+{
+    return s->in_flight;
+}
+
+size_t store_queue_max(const struct store *s)
+{
+    return s->queue_max;
 }

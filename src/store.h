@@ -113,6 +113,7 @@
 #include <stdint.h>
 
 #include "hub.h"
+#include "metrics.h"
 #include "room.h"
 
 #define STORE_FILE_NAME         "codevd.db"
@@ -238,6 +239,24 @@ void store_resume(struct store *s);
 /* Records submitted since the last store_resume (all of them, before any)
  * and not drained yet. Loop thread. */
 size_t store_in_flight_since_resume(const struct store *s);
+
+/* What the journal writer measured, for the metrics: each batch's time to
+ * write and commit, and its number of records; records committed or failed
+ * in all. */
+struct store_stats {
+    struct metrics_hist commit_seconds; /* MH_COMMIT_SECONDS */
+    struct metrics_hist batch_records;  /* MH_BATCH_RECORDS */
+    uint64_t records;
+};
+
+/* Copies the writer's numbers into out (under the store's lock: a few
+ * hundred bytes). Loop thread. */
+void store_stats_get(struct store *s, struct store_stats *out);
+
+/* Records submitted and not drained yet, and the most there may be
+ * (store_is_full). Loop thread. */
+size_t store_queue_depth(const struct store *s);
+size_t store_queue_max(const struct store *s);
 
 /*
  * Rebuilds session_id's room from what is committed (the journal replayed,

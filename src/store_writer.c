@@ -737,6 +737,7 @@ void *store_writer_main(void *arg)
     for (;;) {
         struct store_rec *batch, *tail;
         uint64_t n = 0;
+        int64_t start_us;
 
         pthread_mutex_lock(&s->mu);
         while (!s->pending && !s->stopping) {
@@ -764,6 +765,7 @@ void *store_writer_main(void *arg)
         if (!batch)
             break; /* stopping, and nothing left to write */
 
+        start_us = store_mono_us();
         write_batch(s, batch);
         for (struct store_rec *rec = batch; rec; rec = rec->next)
             n++;
@@ -775,6 +777,7 @@ void *store_writer_main(void *arg)
             s->done = batch;
         s->done_tail = tail;
         s->written += n;
+        store_stats_batch(s, n, start_us);
         pthread_cond_broadcast(&s->done_cv);
         pthread_mutex_unlock(&s->mu);
         if (s->wake)
