@@ -2,8 +2,8 @@
  * log.h - the one logging family of codevd (log_err ... log_debug).
  *
  * The level is checked before the arguments are evaluated, so a debug line
- * costs a comparison when debug is off. Lines go to stderr with a UTC
- * timestamp. libwebsockets' own errors and warnings are routed here too.
+ * costs a comparison when debug is off. Lines go to stderr, one per event,
+ * as key=value pairs: ts (UTC), level, msg (quoted, escaped: log.c). libwebsockets' own errors and warnings are routed here too.
  *
  * What may be logged: connection ids, group and session ids, error codes,
  * counts, sizes and timings. Never card text, names of people, member keys
