@@ -3,7 +3,8 @@
  *
  * The level is checked before the arguments are evaluated, so a debug line
  * costs a comparison when debug is off. Lines go to stderr, one per event,
- * as key=value pairs: ts (UTC), level, msg (quoted, escaped: log.c). libwebsockets' own errors and warnings are routed here too.
+ * as key=value pairs: ts (UTC), level, msg (quoted, escaped: log.c).
+ * libwebsockets' own errors and warnings are routed here too.
  *
  * What may be logged: connection ids, group and session ids, error codes,
  * counts, sizes and timings. Never card text, names of people, member keys
