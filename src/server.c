@@ -39,11 +39,12 @@
     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                         \
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 
-/* The Content-Security-Policy of every answer, but its frame-ancestors
- * directive: the frame_ancestors setting (config.c validated it: source
- * expressions only) ends it. */
-static const char csp_base[] =
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+/* The Content-Security-Policy of every answer: csp_head, the hashes of
+ * index.html's inline scripts (web_files_script_hashes), csp_tail, then the
+ * frame_ancestors setting (config.c validated it: source expressions only). */
+static const char csp_head[] = "default-src 'self'; script-src 'self'";
+static const char csp_tail[] =
+    "; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors ";
 
@@ -202,13 +203,9 @@ struct server *server_new(const struct config *cfg)
     s->limits = (struct proto_limits){.max_bytes = cfg->ws_max_message,
                                       .max_depth = (int)cfg->json_max_depth};
     s->scratch = malloc(SERVER_SCRATCH);
-    s->csp = malloc(sizeof(csp_base) + strlen(cfg->frame_ancestors));
-    if (s->csp)
-        snprintf(s->csp, sizeof(csp_base) + strlen(cfg->frame_ancestors), "%s%s",
-                 csp_base, cfg->frame_ancestors);
     s->hub = hub_new(cfg);
     s->http_addrs = rate_table_new(SERVER_HTTP_ADDR_SLOTS);
-    if (!s->scratch || !s->csp || !s->hub || !s->http_addrs)
+    if (!s->scratch || !s->hub || !s->http_addrs)
         goto fail;
     /* Bind first: a busy port or a wrong address stops here, before the
      * store is touched. */
@@ -219,6 +216,16 @@ struct server *server_new(const struct config *cfg)
     }
     if (server_store_open(s) || http_export_start(s) || server_web_load(s))
         goto fail;
+    {
+        const char *hashes = web_files_script_hashes(s->web);
+        size_t n = sizeof(csp_head) + 1 + strlen(hashes) + sizeof(csp_tail) +
+                   strlen(cfg->frame_ancestors);
+        s->csp = malloc(n);
+        if (!s->csp)
+            goto fail;
+        snprintf(s->csp, n, "%s%s%s%s%s", csp_head, hashes[0] ? " " : "", hashes,
+                 csp_tail, cfg->frame_ancestors);
+    }
 
     s->headers[0] = (struct lws_protocol_vhost_options){
         &s->headers[1], NULL, "content-security-policy:", s->csp};
