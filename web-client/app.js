@@ -147,6 +147,15 @@ async function main() {
     window.addEventListener('hashchange', route);
     route();
     preloadRoom();
+    // The page itself from a cache on the next load (sw.js); https or
+    // localhost only, and not in every browser: without it, as before.
+    // Once the page has loaded (the room's modules too), so that the
+    // worker's two requests do not slow the first visit.
+    if (navigator.serviceWorker) {
+        const register = () => navigator.serviceWorker.register('/sw.js').catch(() => {});
+        if (document.readyState === 'complete') register();
+        else window.addEventListener('load', register, { once: true });
+    }
 }
 
 main();

@@ -12,7 +12,9 @@
 // Opened ahead for a room's address (#/g/<group>); a socket nobody adopts
 // is closed by the server's hello timeout.
 //
-// It also has the browser fetch the room's modules (preloadRoom), which
+// It also reloads the page once when sw.js served it from its cache and
+// then found that codevd has a new client (a "codev-page-changed" message),
+// and has the browser fetch the room's modules (preloadRoom), which
 // app.js imports only when a room or the display is shown: index.html
 // preloads what the front page and the join form need, and nothing more.
 // For a room's address that starts here, with the rest of the page; for
@@ -84,3 +86,19 @@ export function takeEarly(url) {
 const hash = typeof location === 'undefined' ? '' : location.hash;
 if (/^#\/g\/[^/]+/.test(hash)) preconnect();
 if (/^#\/(g|display)\//.test(hash)) preloadRoom();
+
+// sw.js served this page from its cache, and codevd's index.html has
+// changed since: reload once (per new version and tab) for the new client.
+if (typeof navigator !== 'undefined' && navigator.serviceWorker) {
+    navigator.serviceWorker.addEventListener('message', (e) => {
+        if (!e.data || e.data.type !== 'codev-page-changed') return;
+        try {
+            if (sessionStorage.getItem('codev.pageChanged') === e.data.etag) return;
+            sessionStorage.setItem('codev.pageChanged', e.data.etag);
+        } catch {
+            return; /* without storage a reload could repeat: stay */
+        }
+        location.reload();
+    });
+    navigator.serviceWorker.startMessages();
+}
