@@ -78,11 +78,10 @@ export function takeEarly(url) {
 }
 
 // (Node imports net.js in the unit tests: no location there.) The socket
-// opens for any room address, without asking localStorage whether this
-// browser holds its key: the first read of localStorage in a new page waits
-// for the browser to load it (tens of ms on a reload), and the room page
-// itself shows no_key when there is none, which the unused socket's hello
-// timeout then closes.
+// opens for any room address, as index.html's inline script does, without
+// asking localStorage whether this browser holds its key: the room page
+// says so when it does not, and the server's hello timeout closes the
+// socket nobody adopted.
 const hash = typeof location === 'undefined' ? '' : location.hash;
 if (/^#\/g\/[^/]+/.test(hash)) preconnect();
 if (/^#\/(g|display)\//.test(hash)) preloadRoom();
