@@ -302,6 +302,7 @@ test('a whole session, five browsers, every step', async (root) => {
         // covered it; it now sits at the foot of the sticky bar).
         await P.client.setViewportSize({ width: 390, height: 844 });
         assert.equal(await covers(P.client, '#alerts .toast', '.listening'), '', 'phone: the error leaves « Vous écoutez » visible');
+        assert.equal(await covers(P.client, '#alerts .toast', '.stack'), '', 'phone: the error leaves the contributions visible');
         const listening = await firstScreen(P.client, '.listening');
         assert.ok(listening.ok, `phone: « Vous écoutez » starts on the first screen with the error shown (${listening.why})`);
         assert.deepEqual(await stickyInView(P.client, ['.stepbar [data-clock]', '#alerts .toast']), [], 'phone: the error stays in view with the clock');
