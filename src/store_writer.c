@@ -730,9 +730,39 @@ static void write_batch(struct store *s, struct store_rec *batch)
     store_checkpoint_try(s);
 }
 
+/* The group-commit window: a commit starts at least this long after the
+ * previous one started. A record that arrives on an idle writer commits at
+ * once; under load the records of the window share one transaction and one
+ * fsync (3,700 commits/s of 1.5 records each at 5,600 records/s before,
+ * and each fsync costs ~35 µs of the server's core on the test VM). The
+ * writer sleeps, never the loop. */
+#define STORE_COMMIT_WINDOW_NS 2000000L
+
+/* Called with s->mu held and records pending: when the previous commit
+ * started less than the window ago, sleeps the rest of it with the mutex
+ * released (the records submitted meanwhile join the batch). Returns with
+ * s->mu held. */
+static void commit_window_wait(struct store *s, const struct timespec *last)
+{
+    struct timespec now, left;
+    long long ns;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    ns = (long long)(now.tv_sec - last->tv_sec) * 1000000000LL + (now.tv_nsec - last->tv_nsec);
+    if (ns < 0 || ns >= STORE_COMMIT_WINDOW_NS)
+        return;
+    ns = STORE_COMMIT_WINDOW_NS - ns;
+    left.tv_sec = 0;
+    left.tv_nsec = (long)ns;
+    pthread_mutex_unlock(&s->mu);
+    nanosleep(&left, NULL);
+    pthread_mutex_lock(&s->mu);
+}
+
 void *store_writer_main(void *arg)
 {
     struct store *s = arg;
+    struct timespec last_commit = {0, 0};
 
     for (;;) {
         struct store_rec *batch, *tail;
@@ -757,12 +787,15 @@ void *store_writer_main(void *arg)
                 pthread_mutex_lock(&s->mu);
             }
         }
+        if (s->pending && !s->stopping)
+            commit_window_wait(s, &last_commit); /* only the writer takes pending */
         batch = s->pending;
         tail = s->pending_tail;
         s->pending = s->pending_tail = NULL;
         pthread_mutex_unlock(&s->mu);
         if (!batch)
             break; /* stopping, and nothing left to write */
+        clock_gettime(CLOCK_MONOTONIC, &last_commit);
 
         write_batch(s, batch);
         for (struct store_rec *rec = batch; rec; rec = rec->next)
