@@ -736,7 +736,7 @@ static void write_batch(struct store *s, struct store_rec *batch)
  * fsync (3,700 commits/s of 1.5 records each at 5,600 records/s before,
  * and each fsync costs ~35 µs of the server's core on the test VM). The
  * writer sleeps, never the loop. */
-#define STORE_COMMIT_WINDOW_NS 2000000L
+#define STORE_COMMIT_WINDOW_NS 5000000L
 
 /* Called with s->mu held and records pending: when the previous commit
  * started less than the window ago, sleeps the rest of it with the mutex
