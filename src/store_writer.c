@@ -23,7 +23,16 @@
  *     group, and the WAL is checkpointed and truncated after either.
  *
  * Expected load: a few thousand records per second at most; a commit costs
- * one fsync (synchronous=FULL) whatever the number of records it carries.
+ * one fsync (synchronous=FULL) whatever the number of records it carries,
+ * and commits start at least STORE_COMMIT_WINDOW_NS apart (group commit).
+ *
+ * Size (STYLE.md 13, issue 11): past 900 lines (1,050 before issue 15,
+ * which added the commit window). Its seam is known: the submitting side
+ * (store_submit_*, the record clones, store_enqueue, store_resume,
+ * store_flush: the loop thread's half, about 300 lines) can move to a
+ * store_submit.c once struct store_rec and its snapshots move to
+ * store_internal.h. Left for a change that does only that, not mixed into
+ * issue 15's measured steps.
  */
 #include "store_internal.h"
 #include "util.h"
