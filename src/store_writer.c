@@ -757,7 +757,8 @@ static void commit_window_wait(struct store *s, const struct timespec *last)
     long long ns;
 
     clock_gettime(CLOCK_MONOTONIC, &now);
-    ns = (long long)(now.tv_sec - last->tv_sec) * 1000000000LL + (now.tv_nsec - last->tv_nsec);
+    ns = (long long)(now.tv_sec - last->tv_sec) * 1000000000LL +
+         (now.tv_nsec - last->tv_nsec);
     if (ns < 0 || ns >= STORE_COMMIT_WINDOW_NS)
         return;
     ns = STORE_COMMIT_WINDOW_NS - ns;

@@ -527,9 +527,13 @@ static void edited_withdrawn_cards_and_recadrage_ack_encode(void **state)
  * DEL, non-ASCII), edited or withdrawn, and any other event falls back. */
 static void hot_events_are_written_as_jansson_writes_them(void **state)
 {
-    static const char *const texts[] = {
-        "Idée simple", "quote \" and back\\slash / slash", "tab\tnl\ncr\r\b\f",
-        "\x01\x02\x1f\x7f end", "«\u202fguillemets\u202f» ’ 😀", "", "x"};
+    static const char *const texts[] = {"Idée simple",
+                                        "quote \" and back\\slash / slash",
+                                        "tab\tnl\ncr\r\b\f",
+                                        "\x01\x02\x1f\x7f end",
+                                        "«\u202fguillemets\u202f» ’ 😀",
+                                        "",
+                                        "x"};
     const struct room_limits l = {.text_max_chars = 100,
                                   .long_text_max_chars = 100,
                                   .cards_per_step = 100,
@@ -552,8 +556,8 @@ static void hot_events_are_written_as_jansson_writes_them(void **state)
     apply_full(r, 0, CMD_STEP_NEXT, NULL, NULL, 0, true, 3000); /* consultation */
     for (size_t t = 0; t < sizeof(texts) / sizeof(texts[0]) * 3; t++) {
         const char *text = texts[t % (sizeof(texts) / sizeof(texts[0]))];
-        struct room_cmd c = {.type = CMD_CONTRIBUTION_POST, .text = text,
-                             .variant = (int)(t % 3)};
+        struct room_cmd c = {
+            .type = CMD_CONTRIBUTION_POST, .text = text, .variant = (int)(t % 3)};
         uint64_t seq;
         int rc;
 
@@ -566,14 +570,16 @@ static void hot_events_are_written_as_jansson_writes_them(void **state)
         }
         assert_int_equal(rc, 0);
         if (t % 4 == 1)
-            apply_full(r, 2, CMD_CARD_EDIT, "corrigé \"", NULL, (uint32_t)r->ncards, false,
-                       5000);
+            apply_full(r, 2, CMD_CARD_EDIT, "corrigé \"", NULL, (uint32_t)r->ncards,
+                       false, 5000);
         if (t % 5 == 2)
-            apply_full(r, 2, CMD_CARD_WITHDRAW, NULL, NULL, (uint32_t)r->ncards, false, 5000);
+            apply_full(r, 2, CMD_CARD_WITHDRAW, NULL, NULL, (uint32_t)r->ncards, false,
+                       5000);
         for (size_t i = 0; i < r->nout; i++) {
             json_t *j = proto_event_json(r, &r->out[i], 6000);
             size_t la = 0, lb = 0;
-            unsigned char *a = proto_dump(j, 7, &la), *b = proto_event_dump(r, &r->out[i], 7, &lb);
+            unsigned char *a = proto_dump(j, 7, &la),
+                          *b = proto_event_dump(r, &r->out[i], 7, &lb);
 
             assert_non_null(a);
             if (r->out[i].type == EV_CARD_ADDED || r->out[i].type == EV_CARD_UPDATED) {
