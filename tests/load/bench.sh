@@ -136,7 +136,9 @@ EOS
         --log-level warn \
         --set connections_max=19000 --set connections_per_ip=19000 \
         --set unauth_per_ip=19000 \
-        --set cards_per_step=10000 ${SERVER_SET:-} \
+        --set cards_per_step=10000 --set http_anon_per_min=100000 \
+        --set http_create_per_min=100000 --set http_create_global_per_min=1000000 \
+        --set groups_per_ip=1000000 --set sessions_per_ip=1000000 ${SERVER_SET:-} \
         >"$work/server-$label.log" 2>&1 &
     server_pid=$!
     wait_port
