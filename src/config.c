@@ -169,6 +169,8 @@ static const struct config_key config_keys[] = {
           "reverse proxies (addresses, CIDR blocks) whose X-Forwarded-For is believed"),
     U32_R(drain_timeout_s, 1, 600, 10,
           "seconds a SIGTERM drain may take before codevd exits anyway"),
+    U32(journal_commit_window_us, 0, 100000, 2000,
+        "microseconds between the starts of two journal commits (group commit)"),
 };
 
 #undef OFF

@@ -100,6 +100,10 @@ struct config {
     char *trusted_proxies;    /* addresses/CIDRs whose X-Forwarded-For is believed,
                                  NULL = nobody (ratelimit.h) */
     uint32_t drain_timeout_s; /* a SIGTERM drain's limit, default 10 */
+
+    /* the journal (issue 15) */
+    uint32_t journal_commit_window_us; /* a commit starts at least this long after
+                                        * the previous one started; default 2000 */
 };
 
 /* Error detail for config_load_file and config_set. */

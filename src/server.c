@@ -324,6 +324,7 @@ static int server_store_open(struct server *s)
 {
     struct store_options opts = {
         .data_dir = s->cfg->data_dir,
+        .commit_window_us = s->cfg->journal_commit_window_us,
         .wake = server_wake,
         .wake_arg = s,
     };

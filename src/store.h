@@ -129,8 +129,11 @@ struct store_options {
     void (*wake)(void *arg); /* called on the writer thread after each commit
                               * (lws_cancel_service); may be NULL */
     void *wake_arg;
-    int schema_version_max; /* migrate no further than this (tests of
-                             * migrations); 0 = the latest */
+    int schema_version_max;    /* migrate no further than this (tests of
+                                * migrations); 0 = the latest */
+    uint32_t commit_window_us; /* a commit starts at least this long after
+                                * the previous one started (group commit);
+                                * 0 = at once */
 };
 
 /* Called by store_drain for each committed (rc 0) or failed (rc < 0)

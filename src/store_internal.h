@@ -96,6 +96,7 @@ struct store {
     sqlite3_stmt *stmts[ST_COUNT]; /* on w */
     int version;
     uint32_t queue_max;
+    uint32_t commit_window_us; /* store_options.commit_window_us */
     void (*wake)(void *arg);
     void *wake_arg;
 
