@@ -110,13 +110,22 @@ struct held *commit_outbox_take(const struct room *r, int64_t now)
         const struct room_event *ev = &r->out[i];
         struct held_msg *m = &h->m[h->n];
         const struct room_card *card = ev->card ? room_card_get(r, ev->card) : NULL;
-        json_t *j = proto_event_json(r, ev, now),
-               *jv = proto_event_advice_json(r, ev, now);
+        size_t len;
+        unsigned char *buf = proto_event_dump(r, ev, LWS_PRE, &len);
 
-        m->msg = j ? fan_msg_new(j, LWS_PRE, false) : NULL;
-        m->advice = jv ? fan_msg_new(jv, LWS_PRE, false) : NULL;
-        json_decref(j);
-        json_decref(jv);
+        if (buf) {
+            /* A contribution card (the hot path): written directly, and
+             * no advice form. */
+            m->msg = fan_msg_take(buf, len, false);
+        } else {
+            json_t *j = proto_event_json(r, ev, now),
+                   *jv = proto_event_advice_json(r, ev, now);
+
+            m->msg = j ? fan_msg_new(j, LWS_PRE, false) : NULL;
+            m->advice = jv ? fan_msg_new(jv, LWS_PRE, false) : NULL;
+            json_decref(j);
+            json_decref(jv);
+        }
         if (!m->msg) {
             fan_msg_unref(m->advice);
             m->advice = NULL;

@@ -507,7 +507,7 @@ static void conn_open(struct server *s, struct conn *c, struct lws *wsi)
     if (s->nconns >= 1000)
         s->busy_since_idle = true;
     timer_arm(s, true);
-    c->ip = p ? p->ip : NULL;
+    c->ip = peer_client_count(s, wsi); /* behind a trusted proxy, the real client's */
     if (c->ip) {
         c->unauth = true;
         c->ip->unauth++;

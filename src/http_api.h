@@ -94,7 +94,7 @@ struct http_api_reply {
  * the group, and the store's reads are thread-safe), then frees it.
  */
 struct http_api_job {
-    int route; /* which export (http_api.c's enum route) */
+    int route; /* which export (http_api_internal.h's enum route) */
     enum export_format fmt;
     const struct hub_group *group;      /* a snapshot when owned, else borrowed */
     char member_id[AUTH_UUID_LEN + 1];  /* the caller (whose journal) */

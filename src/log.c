@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <time.h>
 
-enum config_log_level log_level_current = LOG_LEVEL_NOTICE;
+_Atomic enum config_log_level log_level_current = LOG_LEVEL_NOTICE;
 
 static const char *const level_name[] = {"error", "warn", "notice", "info", "debug"};
 

@@ -15,8 +15,11 @@
 
 #include "config.h"
 
-/* The current level; set once at start-up by log_init (main thread). */
-extern enum config_log_level log_level_current;
+/* The current level: set by log_init at start-up and again by a SIGHUP
+ * reload (the loop thread), read by any thread that logs (the journal's
+ * writer, export jobs, libwebsockets): atomic, so that a reload is never a
+ * data race; on x86 and arm64 a plain load. */
+extern _Atomic enum config_log_level log_level_current;
 
 void log_init(enum config_log_level level);
 

@@ -73,6 +73,42 @@ void ip_count_gc(struct server *s, struct ip_count *e)
     }
 }
 
+bool peer_client_addr(struct server *s, struct lws *wsi, char out[RATE_ADDR_LEN])
+{
+    char peer[RATE_ADDR_LEN] = "", xff[1024];
+    int n;
+
+    lws_get_peer_simple(wsi, peer, sizeof(peer));
+    if (!rate_proxies_trusts(&s->proxies, peer)) { /* the header is not read */
+        snprintf(out, RATE_ADDR_LEN, "%s", peer);
+        return false;
+    }
+    n = lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR);
+    if (n <= 0 || n >= (int)sizeof(xff) ||
+        lws_hdr_copy(wsi, xff, sizeof(xff), WSI_TOKEN_X_FORWARDED_FOR) < 0)
+        return rate_client_addr(&s->proxies, peer, NULL, out);
+    return rate_client_addr(&s->proxies, peer, xff, out);
+}
+
+struct ip_count *peer_client_count(struct server *s, struct lws *wsi)
+{
+    struct peer *p = peer_of(wsi);
+    char client[RATE_ADDR_LEN];
+
+    if (!p || !p->ip)
+        return NULL;
+    if (!peer_client_addr(s, wsi, client))
+        return p->ip;
+    return ip_count_find(s, client);
+}
+
+void peer_listen_stop(struct server *s)
+{
+    for (size_t i = 0; i < s->lst.nfds; i++)
+        if (s->lst_wsi[i]) /* RAW_CLOSE_FILE forgets it; lws closes the socket */
+            lws_set_timeout(s->lst_wsi[i], PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
 /* The peer of wsi (a WebSocket, an HTTP/2 stream or the connection itself),
  * or NULL. */
 struct peer *peer_of(struct lws *wsi)
@@ -146,8 +182,11 @@ static void peer_adopt(struct server *s, int fd, const char *ip)
 {
     struct ip_count *e = ip_count_find(s, ip);
     struct peer *p = e ? calloc(1, sizeof(*p)) : NULL;
-    bool over =
-        s->npeers >= s->cfg->connections_max || (e && e->n >= s->cfg->connections_per_ip);
+    /* A trusted proxy carries everyone's connections: only the total caps
+     * it (nginx's limit_conn caps each client). */
+    bool over = s->npeers >= s->cfg->connections_max ||
+                (e && e->n >= s->cfg->connections_per_ip &&
+                 !rate_proxies_trusts(&s->proxies, ip));
     lws_adopt_desc_t info = {
         .vh = lws_get_vhost_by_name(s->ctx, "codevd"),
         .type = LWS_ADOPT_SOCKET | LWS_ADOPT_HTTP | LWS_ADOPT_ALLOW_SSL,

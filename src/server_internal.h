@@ -47,6 +47,7 @@
 #include "metrics.h"
 #include "protocol.h"
 #include "ratelimit.h"
+#include "server.h"
 #include "store.h"
 #include "waits.h"
 #include "webfiles.h"
@@ -208,8 +209,9 @@ struct http_req {
     char path[256];
     char query[128];
     char auth[128];
-    const char *content_type; /* of resp */
-    const char *filename;     /* Content-Disposition attachment name, or NULL */
+    char client[RATE_ADDR_LEN]; /* the client's address (peer_client_addr) */
+    const char *content_type;   /* of resp */
+    const char *filename;       /* Content-Disposition attachment name, or NULL */
     char *body;
     size_t body_len;
     bool body_too_large;
@@ -253,6 +255,16 @@ struct export_task {
 
 struct server {
     const struct config *cfg;
+    struct config *live; /* cfg, writable: a SIGHUP reload changes it (server.c) */
+    server_load_fn load; /* makes the fresh config of a reload, or NULL */
+    void *load_arg;
+    struct rate_proxies proxies;        /* trusted_proxies, parsed */
+    void *tls_ctx;                      /* the vhost's SSL_CTX (TLS only), for a reload */
+    volatile sig_atomic_t drain_asked;  /* SIGTERM: drain, then stop */
+    volatile sig_atomic_t reload_asked; /* SIGHUP: re-read the config */
+    bool draining;                      /* the drain has begun (loop thread) */
+    int64_t drain_deadline;             /* monotonic ms: stop by then */
+    char going_away[48]; /* the close reason of the drain: "going_away retry_ms=N" */
     struct lws_context *ctx;
     struct hub *hub;
     struct store *store;
@@ -382,6 +394,21 @@ void peer_edge_log(struct server *s, int64_t mono);
 
 /* Frees e (an address's counts) once nothing counts on it. NULL is a no-op. */
 void ip_count_gc(struct server *s, struct ip_count *e);
+
+/* Writes in out the address the per-address limits count for the request
+ * or WebSocket wsi, whose headers are still there: its TCP peer, or behind
+ * a trusted proxy (trusted_proxies) the client X-Forwarded-For names
+ * (rate_client_addr). Returns true when that came from the header. */
+bool peer_client_addr(struct server *s, struct lws *wsi, char out[RATE_ADDR_LEN]);
+
+/* The counts of the client of the WebSocket wsi (its headers still there):
+ * its peer's, or behind a trusted proxy those of the address
+ * X-Forwarded-For names (made when new; kept while something counts on
+ * it). NULL when there is none (out of memory, no peer). */
+struct ip_count *peer_client_count(struct server *s, struct lws *wsi);
+
+/* Stops accepting: the listening sockets are closed (the drain). */
+void peer_listen_stop(struct server *s);
 
 /* The HTTP header deadline, once a second (the sweep): a connection whose
  * request headers are not all in within http_header_timeout_s is closed.

@@ -99,11 +99,12 @@
  *     truncating WAL checkpoint after the commit).
  * SQLite-specific today: the connection type (sqlite3 *) that the internal
  * functions pass around, store_db_exec / store_db_run / store_stmt_* and
- * the row iterator's two *_open functions (store.c), the cached
- * statements and write_batch (store_writer.c), the load_* queries
- * (store_replay.c) and the reads (store_read.c), which still step
- * sqlite3_stmt directly. The replay and finalize logic, the records, the
- * writer thread and its queue are backend-neutral.
+ * the row iterator's *_open functions (store.c), the cached statements and
+ * write_batch (store_writer.c), and the SQL text of the load_* queries
+ * (store_replay.c) and of the reads (store_read.c), which run it through
+ * store_rows_open and read every row through the iterator (the loop helper
+ * store_rows_more), never sqlite3_stmt. The replay and finalize logic, the
+ * records, the writer thread and its queue are backend-neutral.
  */
 #ifndef CODEV_STORE_H
 #define CODEV_STORE_H
@@ -129,8 +130,11 @@ struct store_options {
     void (*wake)(void *arg); /* called on the writer thread after each commit
                               * (lws_cancel_service); may be NULL */
     void *wake_arg;
-    int schema_version_max; /* migrate no further than this (tests of
-                             * migrations); 0 = the latest */
+    int schema_version_max;    /* migrate no further than this (tests of
+                                * migrations); 0 = the latest */
+    uint32_t commit_window_us; /* a commit starts at least this long after
+                                * the previous one started (group commit);
+                                * 0 = at once */
 };
 
 /* Called by store_drain for each committed (rc 0) or failed (rc < 0)
