@@ -33,6 +33,9 @@ struct config {
     /* network */
     char *listen;          /* interface address, NULL = all */
     uint32_t port;         /* 1..65535, default 8080 */
+    char *metrics_listen;  /* the metrics port's address, default "127.0.0.1" */
+    uint32_t metrics_port; /* 0 (default) = /metrics on port, to loopback only;
+                            * else a plain HTTP port of /metrics and /readyz */
     char *data_dir;        /* default "./data" */
     char *web_dir;         /* default: the web-client/ folder of the source tree */
     char *tls_cert;        /* PEM path, NULL = plain HTTP/WS */

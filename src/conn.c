@@ -579,6 +579,8 @@ int conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
              lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_HTTP_COLON_PATH) <= 0) ||
             strcmp(uri, "/ws") != 0)
             return 1;
+        if (peer_of(wsi) && peer_of(wsi)->metrics)
+            return 1; /* the metrics port serves /metrics and /readyz only */
         if (!origin_allowed(s, wsi)) {
             log_notice("websocket refused: origin not allowed");
             return 1;

@@ -5,10 +5,14 @@
  * should send people here). /api/health stays http_api.c's.
  *
  * Invariants:
- *   - /metrics is answered only to a loopback peer that came straight in
- *     (no X-Forwarded-For: a proxy on the same host forwards strangers); to
- *     anyone else 403. It says how busy the server is, never who uses it: no
- *     id, name or address is a label.
+ *   - Without metrics_port, /metrics is answered on the main port only to a
+ *     loopback peer that came straight in (no X-Forwarded-For: a proxy on
+ *     the same host forwards strangers); to anyone else 403. With
+ *     metrics_port, the metrics port (plain HTTP, bound to metrics_listen,
+ *     loopback by default) answers /metrics to whoever reaches it, /readyz
+ *     too, 404 to anything else and refuses WebSockets (conn.c); the main
+ *     port then answers /metrics 404. It says how busy the server is, never
+ *     who uses it: no id, name or address is a label.
  *   - /readyz: 200 while the store writes and the loop keeps its ticks
  *     (worst lateness of the last 10-20 s under OBSERVE_LAG_MAX_S) and the
  *     journal's queue has room; 503 otherwise, with the reason. Anyone may
@@ -215,6 +219,10 @@ bool observe_request(struct server *s, struct lws *wsi, struct http_req *h, int 
 {
     static const char forbidden[] = "/metrics is served to loopback clients only\n";
     static const char method[] = "method not allowed\n";
+    static const char elsewhere[] = "not found: this port serves /metrics and /readyz\n";
+    static const char moved[] = "not found: /metrics is on the metrics port\n";
+    struct peer *p = peer_of(wsi);
+    bool on_metrics_port = p && p->metrics;
     char peer[64] = "";
     bool ok;
 
@@ -232,15 +240,25 @@ bool observe_request(struct server *s, struct lws *wsi, struct http_req *h, int 
             strncmp(h->path, "/api", 4) == 0 && (h->path[4] == '/' || h->path[4] == '\0')
                 ? (uint8_t)http_api_route_id(h->path)
                 : ROUTE_EDGE_STATIC;
-        return false;
+        if (!on_metrics_port)
+            return false;
     }
     h->responded = true;
     h->no_body = m == LWSHUMETH_HEAD;
-    if (m != LWSHUMETH_GET && m != LWSHUMETH_HEAD) {
+    if (on_metrics_port && h->route != ROUTE_EDGE_METRICS &&
+        h->route != ROUTE_EDGE_READYZ) {
+        ok = observe_answer(h, 404, "text/plain; charset=utf-8", elsewhere,
+                            sizeof(elsewhere) - 1);
+    } else if (m != LWSHUMETH_GET && m != LWSHUMETH_HEAD) {
         ok = observe_answer(h, 405, "text/plain; charset=utf-8", method,
                             sizeof(method) - 1);
     } else if (h->route == ROUTE_EDGE_READYZ) {
         ok = observe_readyz(s, h);
+    } else if (on_metrics_port) {
+        ok = observe_metrics(s, h); /* whoever the operator let reach this port */
+    } else if (s->cfg->metrics_port) {
+        ok =
+            observe_answer(h, 404, "text/plain; charset=utf-8", moved, sizeof(moved) - 1);
     } else {
         lws_get_peer_simple(lws_get_network_wsi(wsi), peer, sizeof(peer));
         if (!observe_loopback(peer) ||

@@ -390,6 +390,7 @@ struct server *server_new(const struct config *cfg)
         return NULL;
     s->timer_fd = -1;
     s->lst.reserve_fd = -1;
+    s->mlst.reserve_fd = -1;
     s->start_mono = server_mono_ms();
     s->start_wall = server_now_ms(s);
     s->time_offset_ms = (int64_t)cfg->test_time_offset_s * 1000;
@@ -408,6 +409,13 @@ struct server *server_new(const struct config *cfg)
     if (listener_open(&s->lst, cfg->listen, (uint16_t)cfg->port, err, sizeof(err))) {
         log_err("cannot start: %s (listen = %s, port = %u)", err,
                 cfg->listen ? cfg->listen : "all interfaces", cfg->port);
+        goto fail;
+    }
+    if (cfg->metrics_port &&
+        listener_open(&s->mlst, cfg->metrics_listen, (uint16_t)cfg->metrics_port, err,
+                      sizeof(err))) {
+        log_err("cannot start: %s (metrics_listen = %s, metrics_port = %u)", err,
+                cfg->metrics_listen, cfg->metrics_port);
         goto fail;
     }
     if (server_store_open(s) || http_export_start(s) || server_web_load(s))
@@ -542,6 +550,8 @@ struct server *server_new(const struct config *cfg)
     log_notice("codevd %s listening on %s (%s, %s loop), web client from %s",
                CODEVD_VERSION, s->lst.bound, cfg->tls_cert ? "https/wss" : "http/ws",
                server_loop_name(s), cfg->web_dir);
+    if (cfg->metrics_port)
+        log_notice("metrics (/metrics, /readyz, plain http) on %s", s->mlst.bound);
     return s;
 fail:
     server_free(s);
@@ -638,7 +648,8 @@ void server_free(struct server *s)
     if (s->timer_fd >= 0)
         close(s->timer_fd);
     listener_close(&s->lst); /* what lws did not close with the context */
-    peer_free_all(s);        /* only when the context was never made */
+    listener_close(&s->mlst);
+    peer_free_all(s); /* only when the context was never made */
     free(s->dirty);
     waits_free(&s->waits, server_json_free);
     dispatch_views_trim(s, true);

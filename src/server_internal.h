@@ -107,6 +107,7 @@ struct peer {
     bool created;     /* lws made a wsi for it: LWS_CALLBACK_WSI_DESTROY will come */
     bool gone;        /* lws destroyed its wsi while adopting */
     bool killed;      /* a deadline passed: lws closes it */
+    bool metrics;     /* came in on the metrics port: /metrics and /readyz only */
     int64_t since_ms; /* monotonic ms the state's deadline counts from */
     uint32_t streams; /* PEER_H2: requests open (HTTP/2 streams) */
     struct peer *prev, *next; /* server.peers */
@@ -318,16 +319,18 @@ struct server {
     struct view_entry views[SERVER_VIEW_SLOTS];
     struct listener lst;               /* our listening sockets */
     struct lws *lst_wsi[LISTENER_MAX]; /* each adopted into the loop */
-    struct peer *peers;                /* every accepted connection */
-    struct http_req *bodies;           /* requests whose body is being read */
-    struct peer *adopting;             /* the one being handed to lws, or NULL */
-    size_t npeers;                     /* counted against the limits */
-    size_t nrefusing;                  /* over a limit, being told so */
-    uint64_t shed;                     /* closed at accept (EMFILE), not logged */
-    int64_t shed_log_ms;               /* mono ms of the last such log line */
-    uint64_t over;                     /* accepted over a limit, not logged */
-    int64_t over_log_ms;               /* mono ms of the last such log line */
-    int64_t start_mono, start_wall;    /* ms, when server_new began (uptime) */
+    struct listener mlst;              /* the metrics port's (metrics_port) */
+    struct lws *mlst_wsi[LISTENER_MAX];
+    struct peer *peers;             /* every accepted connection */
+    struct http_req *bodies;        /* requests whose body is being read */
+    struct peer *adopting;          /* the one being handed to lws, or NULL */
+    size_t npeers;                  /* counted against the limits */
+    size_t nrefusing;               /* over a limit, being told so */
+    uint64_t shed;                  /* closed at accept (EMFILE), not logged */
+    int64_t shed_log_ms;            /* mono ms of the last such log line */
+    uint64_t over;                  /* accepted over a limit, not logged */
+    int64_t over_log_ms;            /* mono ms of the last such log line */
+    int64_t start_mono, start_wall; /* ms, when server_new began (uptime) */
     unsigned char *scratch;
     char *csp; /* the Content-Security-Policy header's value (frame_ancestors) */
     struct proto_limits limits;

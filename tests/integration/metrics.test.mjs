@@ -7,6 +7,9 @@
 //  - strangers: /metrics is refused to a non-loopback peer and to a request
 //    forwarded by a proxy; random paths and unknown message types add no
 //    label (routes are the route table's names, unknown types "invalid");
+//  - metrics_port: /metrics and /readyz on a port of their own, plain HTTP
+//    even when the main port speaks TLS; nothing else there (404, no
+//    WebSocket); the main port then answers /metrics 404;
 //  - GET /readyz: 200 while all is well, 503 store_unavailable while the
 //    disk is full (a small tmpfs, root only), 200 again once space is back.
 import { test } from 'node:test';
@@ -16,7 +19,9 @@ import { mkdtempSync, rmSync, openSync, writeSync, closeSync, unlinkSync } from 
 import { tmpdir, networkInterfaces } from 'node:os';
 import http from 'node:http';
 import path from 'node:path';
-import { startServer } from '../lib/server.mjs';
+import https from 'node:https';
+import WebSocket from 'ws';
+import { startServer, freePort, testCertificate } from '../lib/server.mjs';
 import { setupGroup, advance } from './lib/scenario.mjs';
 
 /** GET url with extra headers on a connection of its own: { status, text }. */
@@ -186,6 +191,54 @@ test('strangers: /metrics is refused off loopback and through a proxy, and canno
         assert.equal(ready.status, 200, 'a load balancer anywhere may ask /readyz');
     } finally {
         await srv.stop();
+    }
+});
+
+test('metrics_port: /metrics and /readyz on a plain-HTTP port of their own, nothing else there; the main port no longer answers /metrics', async () => {
+    const tls = testCertificate();
+    const mport = await freePort();
+    const srv = await startServer({ args: [...tls.args, '--set', `metrics_port=${mport}`], tls: true });
+    const mbase = `http://127.0.0.1:${mport}`;
+    try {
+        assert.match(srv.log(), new RegExp(`metrics \\(/metrics, /readyz, plain http\\) on 127\\.0\\.0\\.1:${mport}`));
+        const m = await get(`${mbase}/metrics`);
+        assert.equal(m.status, 200);
+        assert.match(m.headers['content-type'], /^text\/plain; version=0\.0\.4/);
+        assert.ok(val(parse(m.text), 'codevd_groups') >= 0, 'the registry, on the metrics port');
+        assert.equal((await get(`${mbase}/readyz`)).status, 200);
+        // Nothing else: not the page, not the API, not a WebSocket.
+        for (const p of ['/', '/index.html', '/api/health', '/api/groups', '/ws']) {
+            const r = await get(mbase + p);
+            assert.equal(r.status, 404, `${p} on the metrics port`);
+            assert.ok(!/<html|"status"/.test(r.text), `${p}: nothing of the app`);
+        }
+        await new Promise((resolve, reject) => {
+            const ws = new WebSocket(`ws://127.0.0.1:${mport}/ws`, 'codev.v1');
+            ws.on('open', () => { ws.close(); reject(new Error('a WebSocket opened on the metrics port')); });
+            ws.on('unexpected-response', (req, res) => { res.resume(); resolve(res.statusCode); });
+            ws.on('error', () => resolve('refused'));
+        });
+        // The main port (https) keeps the app and /readyz, not /metrics.
+        const main = (p) => new Promise((resolve, reject) => {
+            https.get(srv.url + p, { agent: false, rejectUnauthorized: false }, (res) => {
+                let text = '';
+                res.setEncoding('utf8');
+                res.on('data', (d) => { text += d; });
+                res.on('end', () => resolve({ status: res.statusCode, text }));
+            }).on('error', reject);
+        });
+        const moved = await main('/metrics');
+        assert.equal(moved.status, 404);
+        assert.ok(!moved.text.includes('codevd_'), 'no metrics on the main port');
+        assert.equal((await main('/readyz')).status, 200);
+        assert.equal((await main('/api/health')).status, 200);
+        // The refusals are counted like any request, under fixed route names.
+        const after = parse((await get(`${mbase}/metrics`)).text);
+        assert.equal(val(after, 'codevd_http_requests_total{route="metrics",method="GET",status="404"}'), 1);
+        assert.ok(val(after, 'codevd_http_requests_total{route="static",method="GET",status="404"}') >= 2);
+    } finally {
+        await srv.stop();
+        rmSync(tls.dir, { recursive: true, force: true });
     }
 });
 
