@@ -12,11 +12,14 @@
 # (cmocka, clang with its compiler-rt for the libFuzzer/ASan harness,
 # clang-format, cppcheck, valgrind, python3-icalendar: the iCalendar file's
 # parser in tests/integration/group-life.test.mjs; python3 also makes the
-# foreign database of tests/integration/backup.test.mjs), the libuv event
-# loop, libsystemd-dev (sd_notify for the systemd unit; optional, codevd
-# builds without it), the Debian package's test (tests/deploy/deb.sh:
-# debhelper to build it, lintian, systemd for systemd-analyze; systemd
-# need not run), and chromium.
+# foreign database of tests/integration/backup.test.mjs; prometheus: its
+# promtool checks the /metrics format in tests/integration/metrics.test.mjs),
+# the libuv event loop, libsystemd-dev (sd_notify for the systemd unit;
+# optional, codevd builds without it), the Debian package's test
+# (tests/deploy/deb.sh: debhelper to build it, lintian, systemd for
+# systemd-analyze; systemd need not run), nginx (the nginx suite runs codevd
+# behind it, config/nginx/codevd.conf; it is only run by the tests, never
+# started as a service), and chromium.
 #
 # Node.js: the integration and browser tests run on Node >= 20, because
 # playwright-core (the browser driver) requires it and Debian 12's own nodejs
@@ -57,7 +60,7 @@ pkgs=(build-essential meson ninja-build pkg-config
       libwebsockets-evlib-uv libuv1-dev zlib1g-dev libbrotli-dev libsystemd-dev)
 if [ "$mode" = test ]; then
     pkgs+=(git ca-certificates openssl libcmocka-dev clang libclang-rt-14-dev clang-format
-           cppcheck valgrind python3-icalendar
+           cppcheck valgrind python3-icalendar prometheus nginx
            debhelper lintian systemd)
     [ "${CODEVD_NO_BROWSER:-0}" = 1 ] || pkgs+=(chromium)
 fi

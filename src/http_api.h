@@ -94,7 +94,7 @@ struct http_api_reply {
  * the group, and the store's reads are thread-safe), then frees it.
  */
 struct http_api_job {
-    int route; /* which export (http_api.c's enum route) */
+    int route; /* which export (http_api_internal.h's enum route) */
     enum export_format fmt;
     const struct hub_group *group;      /* a snapshot when owned, else borrowed */
     char member_id[AUTH_UUID_LEN + 1];  /* the caller (whose journal) */
@@ -142,6 +142,14 @@ enum http_api_route_flag {
 /* The HTTP_API_ROUTE_* flags of the route that method and path name; 0 for
  * the others and for a path that names no route. Pure. */
 unsigned http_api_route_flags(enum http_api_method method, const char *path);
+
+/* The route path names, for the metrics: an id below HTTP_API_ROUTE_IDS
+ * whatever the method (0: no route of the API), and its name from the
+ * route table ("health", "groups", "group_journal"...), never the raw path,
+ * so that strangers cannot make new labels. Pure. */
+#define HTTP_API_ROUTE_IDS 32
+unsigned http_api_route_id(const char *path);
+const char *http_api_route_label(unsigned id);
 
 /* The error body {"error":{"code","message"}} for code (new reference). */
 json_t *http_api_error_json(int code);

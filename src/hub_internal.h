@@ -1,7 +1,8 @@
 /*
- * hub_internal.h - what hub.c and hub_creator.c share: the per-creator
- * counts (groups_per_ip, sessions_per_ip). Not for other modules. ONLY used
- * from the lws service thread (and at start-up, before it runs).
+ * hub_internal.h - what hub.c, hub_session.c and hub_creator.c share: the
+ * per-creator counts (groups_per_ip, sessions_per_ip). Not for other
+ * modules. ONLY used from the lws service thread (and at start-up, before
+ * it runs).
  */
 #ifndef CODEV_HUB_INTERNAL_H
 #define CODEV_HUB_INTERNAL_H

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "errors.h"
 
@@ -71,9 +72,26 @@ sqlite3_stmt *store_stmt_prepare(sqlite3 *db, const char *sql)
     return st;
 }
 
-const char *store_col_text(sqlite3_stmt *st, int i)
+/* Column i of st's current row as text (borrowed until the next step), or
+ * NULL. */
+static const char *col_text(sqlite3_stmt *st, int i)
 {
     return (const char *)sqlite3_column_text(st, i);
+}
+
+/* Binds st's parameters 1.. from ap as fmt says ('t' text, may be NULL;
+ * 'i' int64). Returns the OR of the bind results (SQLITE_OK: all bound). */
+static int bind_args(sqlite3_stmt *st, const char *fmt, va_list ap)
+{
+    int b = SQLITE_OK;
+
+    for (int i = 0; fmt[i]; i++) {
+        if (fmt[i] == 't')
+            b |= store_bind_text(st, i + 1, va_arg(ap, const char *));
+        else
+            b |= sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
+    }
+    return b;
 }
 
 /* Runs sql (one statement) with the text/integer arguments given by fmt:
@@ -82,17 +100,12 @@ int store_db_run(sqlite3 *db, const char *sql, const char *fmt, ...)
 {
     sqlite3_stmt *st = store_stmt_prepare(db, sql);
     va_list ap;
-    int b = SQLITE_OK, rc;
+    int b, rc;
 
     if (!st)
         return CODEV_E_INTERNAL;
     va_start(ap, fmt);
-    for (int i = 0; fmt[i]; i++) {
-        if (fmt[i] == 't')
-            b |= store_bind_text(st, i + 1, va_arg(ap, const char *));
-        else
-            b |= sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
-    }
+    b = bind_args(st, fmt, ap);
     va_end(ap);
     rc = store_stmt_run(st, b);
     sqlite3_finalize(st);
@@ -114,21 +127,28 @@ struct store_rows {
     enum store_rows_state state;
 };
 
-/* Opens an iterator over sql (one parameter, ?1 = key), which must return
- * exactly ncols columns: a SELECT that does not match its column enum
- * fails here, not with shifted reads. */
-static int rows_open(sqlite3 *db, const char *sql, const char *key, int ncols,
-                     struct store_rows **out)
+/* The SELECT must return exactly ncols columns: one that does not match its
+ * column count fails here, not with shifted reads. */
+int store_rows_open(sqlite3 *db, const char *sql, int ncols, struct store_rows **out,
+                    const char *fmt, ...)
 {
     struct store_rows *it = calloc(1, sizeof(*it));
+    va_list ap;
+    int b;
 
     *out = NULL;
     if (!it)
         return CODEV_E_INTERNAL;
     it->st = store_stmt_prepare(db, sql);
     it->ncols = ncols;
-    if (!it->st || sqlite3_column_count(it->st) != ncols ||
-        sqlite3_bind_text(it->st, 1, key, -1, SQLITE_STATIC) != SQLITE_OK) {
+    if (!it->st || sqlite3_column_count(it->st) != ncols) {
+        store_rows_free(it);
+        return CODEV_E_INTERNAL;
+    }
+    va_start(ap, fmt);
+    b = bind_args(it->st, fmt, ap);
+    va_end(ap);
+    if (b != SQLITE_OK) {
         store_rows_free(it);
         return CODEV_E_INTERNAL;
     }
@@ -148,7 +168,7 @@ int store_rows_journal_open(sqlite3 *db, const char *session_id, struct store_ro
         " ORDER BY id";
     // clang-format on
 
-    return rows_open(db, sql, session_id, JCOL_COUNT, out);
+    return store_rows_open(db, sql, JCOL_COUNT, out, "t", session_id);
 }
 
 int store_rows_session_open(sqlite3 *db, const char *session_id, struct store_rows **out)
@@ -160,7 +180,7 @@ int store_rows_session_open(sqlite3 *db, const char *session_id, struct store_ro
         " WHERE id = ?1";
     // clang-format on
 
-    return rows_open(db, sql, session_id, SCOL_COUNT, out);
+    return store_rows_open(db, sql, SCOL_COUNT, out, "t", session_id);
 }
 
 int store_rows_next(struct store_rows *it)
@@ -178,6 +198,18 @@ int store_rows_next(struct store_rows *it)
     return it->state == ROWS_ROW ? 1 : it->state == ROWS_DONE ? 0 : CODEV_E_INTERNAL;
 }
 
+bool store_rows_more(struct store_rows *it, int *rc)
+{
+    int step;
+
+    if (*rc || !it)
+        return false;
+    step = store_rows_next(it);
+    if (step < 0)
+        *rc = step;
+    return step == 1;
+}
+
 /* True when column col of the current row can be read. */
 static bool rows_readable(const struct store_rows *it, int col)
 {
@@ -191,7 +223,21 @@ int64_t store_rows_int(const struct store_rows *it, int col)
 
 const char *store_rows_text(const struct store_rows *it, int col)
 {
-    return rows_readable(it, col) ? store_col_text(it->st, col) : NULL;
+    return rows_readable(it, col) ? col_text(it->st, col) : NULL;
+}
+
+bool store_rows_null(const struct store_rows *it, int col)
+{
+    return !rows_readable(it, col) || sqlite3_column_type(it->st, col) == SQLITE_NULL;
+}
+
+const void *store_rows_blob(const struct store_rows *it, int col, size_t *len)
+{
+    const void *b = rows_readable(it, col) ? sqlite3_column_blob(it->st, col) : NULL;
+
+    /* After the blob: sqlite3_column_bytes then gives its size as stored. */
+    *len = b ? (size_t)sqlite3_column_bytes(it->st, col) : 0;
+    return b;
 }
 
 void store_rows_free(struct store_rows *it)
@@ -289,6 +335,7 @@ int store_open(const struct store_options *opts, struct store **out)
     pthread_cond_init(&s->work_cv, NULL);
     pthread_cond_init(&s->done_cv, NULL);
     s->queue_max = opts->queue_max ? opts->queue_max : STORE_QUEUE_MAX_DEFAULT;
+    s->commit_window_us = opts->commit_window_us;
     s->wake = opts->wake;
     s->wake_arg = opts->wake_arg;
     target = opts->schema_version_max > 0 &&
@@ -338,4 +385,37 @@ void store_close(struct store *s)
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->read_mu);
     free(s);
+}
+
+int64_t store_mono_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void store_stats_batch(struct store *s, uint64_t n, int64_t start_us)
+{
+    metrics_hist_observe(&s->stats.commit_seconds, MH_COMMIT_SECONDS,
+                         (double)(store_mono_us() - start_us) / 1e6);
+    metrics_hist_observe(&s->stats.batch_records, MH_BATCH_RECORDS, (double)n);
+    s->stats.records += n;
+}
+
+void store_stats_get(struct store *s, struct store_stats *out)
+{
+    pthread_mutex_lock(&s->mu);
+    *out = s->stats;
+    pthread_mutex_unlock(&s->mu);
+}
+
+size_t store_queue_depth(const struct store *s)
+{
+    return s->in_flight;
+}
+
+size_t store_queue_max(const struct store *s)
+{
+    return s->queue_max;
 }

@@ -99,11 +99,12 @@
  *     truncating WAL checkpoint after the commit).
  * SQLite-specific today: the connection type (sqlite3 *) that the internal
  * functions pass around, store_db_exec / store_db_run / store_stmt_* and
- * the row iterator's two *_open functions (store.c), the cached
- * statements and write_batch (store_writer.c), the load_* queries
- * (store_replay.c) and the reads (store_read.c), which still step
- * sqlite3_stmt directly. The replay and finalize logic, the records, the
- * writer thread and its queue are backend-neutral.
+ * the row iterator's *_open functions (store.c), the cached statements and
+ * write_batch (store_writer.c), and the SQL text of the load_* queries
+ * (store_replay.c) and of the reads (store_read.c), which run it through
+ * store_rows_open and read every row through the iterator (the loop helper
+ * store_rows_more), never sqlite3_stmt. The replay and finalize logic, the
+ * records, the writer thread and its queue are backend-neutral.
  */
 #ifndef CODEV_STORE_H
 #define CODEV_STORE_H
@@ -114,6 +115,7 @@
 #include <stdio.h>
 
 #include "hub.h"
+#include "metrics.h"
 #include "room.h"
 
 #define STORE_FILE_NAME         "codevd.db"
@@ -129,10 +131,13 @@ struct store_options {
     void (*wake)(void *arg); /* called on the writer thread after each commit
                               * (lws_cancel_service); may be NULL */
     void *wake_arg;
-    int schema_version_max; /* migrate no further than this (tests of
-                             * migrations); 0 = the latest */
-    char *why;              /* when given: why store_open refused the file
-                             * (store_file_check's reason), why_cap bytes */
+    int schema_version_max;    /* migrate no further than this (tests of
+                                * migrations); 0 = the latest */
+    uint32_t commit_window_us; /* a commit starts at least this long after
+                                * the previous one started (group commit);
+                                * 0 = at once */
+    char *why;                 /* when given: why store_open refused the file
+                                * (store_file_check's reason), why_cap bytes */
     size_t why_cap;
 };
 
@@ -244,6 +249,24 @@ void store_resume(struct store *s);
 /* Records submitted since the last store_resume (all of them, before any)
  * and not drained yet. Loop thread. */
 size_t store_in_flight_since_resume(const struct store *s);
+
+/* What the journal writer measured, for the metrics: each batch's time to
+ * write and commit, and its number of records; records committed or failed
+ * in all. */
+struct store_stats {
+    struct metrics_hist commit_seconds; /* MH_COMMIT_SECONDS */
+    struct metrics_hist batch_records;  /* MH_BATCH_RECORDS */
+    uint64_t records;
+};
+
+/* Copies the writer's numbers into out (under the store's lock: a few
+ * hundred bytes). Loop thread. */
+void store_stats_get(struct store *s, struct store_stats *out);
+
+/* Records submitted and not drained yet, and the most there may be
+ * (store_is_full). Loop thread. */
+size_t store_queue_depth(const struct store *s);
+size_t store_queue_max(const struct store *s);
 
 /*
  * Rebuilds session_id's room from what is committed (the journal replayed,

@@ -229,7 +229,7 @@ static int db_integrity(sqlite3 *db, bool quick, FILE *report, char *why, size_t
     if (!st)
         return why_set(why, cap, "integrity check failed to run: %s", sqlite3_errmsg(db));
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *line = store_col_text(st, 0);
+        const char *line = (const char *)sqlite3_column_text(st, 0);
         if (rows++ == 0 && line && !strcmp(line, "ok"))
             continue;
         if (!rc && why && cap) {

@@ -96,12 +96,13 @@ struct store {
     sqlite3_stmt *stmts[ST_COUNT]; /* on w */
     int version;
     uint32_t queue_max;
+    uint32_t commit_window_us; /* store_options.commit_window_us */
     void (*wake)(void *arg);
     void *wake_arg;
 
     pthread_t thread;
     bool thread_started;
-    pthread_mutex_t mu;     /* guards everything down to `written` */
+    pthread_mutex_t mu;     /* guards everything down to `stats` */
     pthread_cond_t work_cv; /* signalled when a record is queued or at stop */
     pthread_cond_t done_cv; /* broadcast after each commit (store_flush) */
     struct store_rec *pending, *pending_tail;
@@ -109,6 +110,8 @@ struct store {
     uint64_t submitted; /* records queued, ever */
     uint64_t written;   /* records committed or failed, ever */
     bool stopping;
+    /* Under mu too: the writer's numbers (store_stats_batch). */
+    struct store_stats stats;
 
     bool checkpoint_wanted; /* writer (or load) only: deleted text to truncate away */
     bool failing;           /* writer only: the last batch written failed */
@@ -122,6 +125,13 @@ struct store {
 };
 
 /* ---- helpers (store.c) ---------------------------------------------------- */
+
+/* Monotonic microseconds (the writer's timings). */
+int64_t store_mono_us(void);
+
+/* The writer wrote a batch of n records that it began at start_us
+ * (store_mono_us): counted in s->stats. Called with s->mu held. */
+void store_stats_batch(struct store *s, uint64_t n, int64_t start_us);
 
 /* Copies a NUL-terminated id into a UUID-sized buffer (truncating). */
 void store_id_copy(char dst[AUTH_UUID_LEN + 1], const char *src);
@@ -140,10 +150,6 @@ int store_stmt_run(sqlite3_stmt *st, int bind_rc);
 /* Prepares a one-off statement. Returns it (sqlite3_finalize it), or NULL. */
 sqlite3_stmt *store_stmt_prepare(sqlite3 *db, const char *sql);
 
-/* Column i of the current row as text (borrowed until the next step), or
- * NULL. */
-const char *store_col_text(sqlite3_stmt *st, int i);
-
 /* Runs sql (one statement) with the text/integer arguments given by fmt:
  * 't' text (may be NULL), 'i' int64. Returns 0 or CODEV_E_INTERNAL. */
 int store_db_run(sqlite3 *db, const char *sql, const char *fmt, ...);
@@ -151,10 +157,21 @@ int store_db_run(sqlite3 *db, const char *sql, const char *fmt, ...);
 /* ---- rows: the backend-neutral iterator (store.c) --------------------------
  *
  * What the replay and the close read, they read through this iterator, by
- * the column enums above; only the two *_open functions know the SQL. A
- * second backend implements the same six functions (store.h, "Backends").
+ * the column enums above; only the *_open functions know the SQL. The
+ * reads of store_read.c and the load_* queries of store_replay.c read
+ * through it too: store_rows_open runs their own SQL, and store_rows_more
+ * is the loop of every read (one place steps, checks the end and frees).
+ * A second backend implements these functions (store.h, "Backends").
  */
 struct store_rows;
+
+/* Opens an iterator over sql, which must return exactly ncols columns, its
+ * parameters bound from the arguments as fmt says ('t' text, may be NULL;
+ * 'i' int64), as store_db_run. Sets *out (free with store_rows_free).
+ * Returns 0 or CODEV_E_INTERNAL (sql does not prepare, or returns another
+ * number of columns). SQLite-specific: it takes SQL. */
+int store_rows_open(sqlite3 *db, const char *sql, int ncols, struct store_rows **out,
+                    const char *fmt, ...);
 
 /* Opens an iterator over session_id's journal rows in journal order,
  * columns enum store_journal_col. Sets *out (free with store_rows_free).
@@ -170,11 +187,31 @@ int store_rows_session_open(sqlite3 *db, const char *session_id, struct store_ro
  * call returns it too). */
 int store_rows_next(struct store_rows *it);
 
+/* The loop of every read: moves it to its next row and returns true while
+ * there is one and *rc is 0. Returns false, leaving *rc, once the rows end
+ * or when *rc is already set (by the loop's body, or by the open; it may
+ * then be NULL); sets *rc to CODEV_E_INTERNAL when a read fails:
+ *     struct store_rows *it;
+ *     int rc = store_rows_open(db, sql, 3, &it, "t", key);
+ *     while (store_rows_more(it, &rc)) {
+ *         ...                  (on an error: rc = CODEV_E_..., break)
+ *     }
+ *     store_rows_free(it);     (rc: 0 when every row was read) */
+bool store_rows_more(struct store_rows *it, int *rc);
+
 /* Column col of the current row: as an integer (0 for NULL), or as text
  * (NULL for NULL; borrowed until the next store_rows_next). A column out of
  * range, or no current row, reads as NULL. */
 int64_t store_rows_int(const struct store_rows *it, int col);
 const char *store_rows_text(const struct store_rows *it, int col);
+
+/* Whether column col of the current row is NULL (or cannot be read). */
+bool store_rows_null(const struct store_rows *it, int col);
+
+/* Column col of the current row as a blob (borrowed until the next
+ * store_rows_next), *len its size; NULL with *len 0 for NULL, an empty
+ * blob, or a column that cannot be read. */
+const void *store_rows_blob(const struct store_rows *it, int col, size_t *len);
 
 /* Frees the iterator. NULL is a no-op. */
 void store_rows_free(struct store_rows *it);

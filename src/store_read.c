@@ -25,9 +25,9 @@
 
 /* Duplicates column i into *dst (NULL stays NULL). Returns -1 on allocation
  * failure. */
-static int col_dup(sqlite3_stmt *st, int i, char **dst)
+static int col_dup(const struct store_rows *it, int i, char **dst)
 {
-    const char *t = store_col_text(st, i);
+    const char *t = store_rows_text(it, i);
 
     *dst = util_strdup_or_null(t);
     return t && !*dst ? -1 : 0;
@@ -68,40 +68,35 @@ static int read_entries(sqlite3 *db, const char *member, struct store_journal *j
         " WHERE member = ?1"
         " ORDER BY created_ms, session_id, card";
     // clang-format on
-    sqlite3_stmt *st = store_stmt_prepare(db, sql);
+    struct store_rows *it;
     size_t cap = 0;
-    int rc = 0, step;
+    int rc = store_rows_open(db, sql, 7, &it, "t", member);
 
-    if (!st)
-        return CODEV_E_INTERNAL;
-    sqlite3_bind_text(st, 1, member, -1, SQLITE_STATIC);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    while (store_rows_more(it, &rc)) {
         struct store_entry *e;
-        int s_idx = step_from_name(store_col_text(st, 3));
+        int s_idx = step_from_name(store_rows_text(it, 3));
         if (array_grow((void **)&j->entries, &cap, j->nentries + 1, sizeof(*e))) {
             rc = CODEV_E_INTERNAL;
             break;
         }
         e = &j->entries[j->nentries];
         memset(e, 0, sizeof(*e));
-        store_id_copy(e->session_id, store_col_text(st, 0));
-        e->type = store_col_text(st, 1) && strcmp(store_col_text(st, 1), "note") == 0
+        store_id_copy(e->session_id, store_rows_text(it, 0));
+        e->type = store_rows_text(it, 1) && strcmp(store_rows_text(it, 1), "note") == 0
                       ? CARD_NOTE
                       : CARD_LEARNING;
-        e->variant = sqlite3_column_int(st, 2);
+        e->variant = (int)store_rows_int(it, 2);
         e->step = s_idx < 0 ? STEP_OPENING : (enum step)s_idx;
-        e->consultation = sqlite3_column_int(st, 4);
-        e->created_ms = sqlite3_column_int64(st, 5);
-        if (col_dup(st, 6, &e->text) || !e->text) {
+        e->consultation = (int)store_rows_int(it, 4);
+        e->created_ms = store_rows_int(it, 5);
+        if (col_dup(it, 6, &e->text) || !e->text) {
             free(e->text);
             rc = CODEV_E_INTERNAL;
             break;
         }
         j->nentries++;
     }
-    if (!rc && step != SQLITE_DONE)
-        rc = CODEV_E_INTERNAL;
-    sqlite3_finalize(st);
+    store_rows_free(it);
     return rc;
 }
 
@@ -115,34 +110,29 @@ static int read_case_items(sqlite3 *db, struct store_case *c)
         "   AND idx = ?2"
         " ORDER BY card";
     // clang-format on
-    sqlite3_stmt *st = store_stmt_prepare(db, sql);
+    struct store_rows *it;
     size_t cap = 0;
-    int rc = 0, step;
+    int rc =
+        store_rows_open(db, sql, 4, &it, "ti", c->session_id, (int64_t)c->consultation);
 
-    if (!st)
-        return CODEV_E_INTERNAL;
-    sqlite3_bind_text(st, 1, c->session_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, c->consultation);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        struct store_case_item *it;
-        if (array_grow((void **)&c->items, &cap, c->nitems + 1, sizeof(*it))) {
+    while (store_rows_more(it, &rc)) {
+        struct store_case_item *item;
+        if (array_grow((void **)&c->items, &cap, c->nitems + 1, sizeof(*item))) {
             rc = CODEV_E_INTERNAL;
             break;
         }
-        it = &c->items[c->nitems];
-        it->card = (uint32_t)sqlite3_column_int64(st, 0);
-        it->variant = sqlite3_column_int(st, 1);
-        it->marked = sqlite3_column_int(st, 2) != 0;
-        if (col_dup(st, 3, &it->text) || !it->text) {
-            free(it->text);
+        item = &c->items[c->nitems];
+        item->card = (uint32_t)store_rows_int(it, 0);
+        item->variant = (int)store_rows_int(it, 1);
+        item->marked = store_rows_int(it, 2) != 0;
+        if (col_dup(it, 3, &item->text) || !item->text) {
+            free(item->text);
             rc = CODEV_E_INTERNAL;
             break;
         }
         c->nitems++;
     }
-    if (!rc && step != SQLITE_DONE)
-        rc = CODEV_E_INTERNAL;
-    sqlite3_finalize(st);
+    store_rows_free(it);
     return rc;
 }
 
@@ -157,14 +147,11 @@ static int read_cases(sqlite3 *db, const char *member, struct store_journal *j)
         " WHERE c.client = ?1"
         " ORDER BY s.closed_ms, c.session_id, c.idx";
     // clang-format on
-    sqlite3_stmt *st = store_stmt_prepare(db, sql);
+    struct store_rows *it;
     size_t cap = 0;
-    int rc = 0, step;
+    int rc = store_rows_open(db, sql, 6, &it, "t", member);
 
-    if (!st)
-        return CODEV_E_INTERNAL;
-    sqlite3_bind_text(st, 1, member, -1, SQLITE_STATIC);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    while (store_rows_more(it, &rc)) {
         struct store_case *c;
         if (array_grow((void **)&j->cases, &cap, j->ncases + 1, sizeof(*c))) {
             rc = CODEV_E_INTERNAL;
@@ -172,18 +159,16 @@ static int read_cases(sqlite3 *db, const char *member, struct store_journal *j)
         }
         c = &j->cases[j->ncases++];
         memset(c, 0, sizeof(*c));
-        store_id_copy(c->session_id, store_col_text(st, 0));
-        c->consultation = sqlite3_column_int(st, 1);
-        c->closed_ms = sqlite3_column_int64(st, 2);
-        if (col_dup(st, 3, &c->problem) || col_dup(st, 4, &c->contract) ||
-            col_dup(st, 5, &c->retained) || read_case_items(db, c)) {
+        store_id_copy(c->session_id, store_rows_text(it, 0));
+        c->consultation = (int)store_rows_int(it, 1);
+        c->closed_ms = store_rows_int(it, 2);
+        if (col_dup(it, 3, &c->problem) || col_dup(it, 4, &c->contract) ||
+            col_dup(it, 5, &c->retained) || read_case_items(db, c)) {
             rc = CODEV_E_INTERNAL;
             break;
         }
     }
-    if (!rc && step != SQLITE_DONE)
-        rc = CODEV_E_INTERNAL;
-    sqlite3_finalize(st);
+    store_rows_free(it);
     return rc;
 }
 
@@ -197,14 +182,11 @@ static int read_plans(sqlite3 *db, const char *member, struct store_journal *j)
         " WHERE client = ?1"
         " ORDER BY group_id, ordinal";
     // clang-format on
-    sqlite3_stmt *st = store_stmt_prepare(db, sql);
+    struct store_rows *it;
     size_t cap = 0;
-    int rc = 0, step;
+    int rc = store_rows_open(db, sql, 9, &it, "t", member);
 
-    if (!st)
-        return CODEV_E_INTERNAL;
-    sqlite3_bind_text(st, 1, member, -1, SQLITE_STATIC);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    while (store_rows_more(it, &rc)) {
         struct store_plan *p;
         if (array_grow((void **)&j->plans, &cap, j->nplans + 1, sizeof(*p))) {
             rc = CODEV_E_INTERNAL;
@@ -212,22 +194,18 @@ static int read_plans(sqlite3 *db, const char *member, struct store_journal *j)
         }
         p = &j->plans[j->nplans++];
         memset(p, 0, sizeof(*p));
-        store_id_copy(p->id, store_col_text(st, 0));
-        store_id_copy(p->session_id, store_col_text(st, 1));
-        p->consultation =
-            sqlite3_column_type(st, 2) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 2);
-        p->debriefed = sqlite3_column_int(st, 5) != 0;
-        p->outcome =
-            sqlite3_column_type(st, 6) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 6);
-        if (col_dup(st, 3, &p->text) || !p->text || col_dup(st, 4, &p->due) ||
-            col_dup(st, 7, &p->comment) || col_dup(st, 8, &p->first_step)) {
+        store_id_copy(p->id, store_rows_text(it, 0));
+        store_id_copy(p->session_id, store_rows_text(it, 1));
+        p->consultation = store_rows_null(it, 2) ? -1 : (int)store_rows_int(it, 2);
+        p->debriefed = store_rows_int(it, 5) != 0;
+        p->outcome = store_rows_null(it, 6) ? -1 : (int)store_rows_int(it, 6);
+        if (col_dup(it, 3, &p->text) || !p->text || col_dup(it, 4, &p->due) ||
+            col_dup(it, 7, &p->comment) || col_dup(it, 8, &p->first_step)) {
             rc = CODEV_E_INTERNAL;
             break;
         }
     }
-    if (!rc && step != SQLITE_DONE)
-        rc = CODEV_E_INTERNAL;
-    sqlite3_finalize(st);
+    store_rows_free(it);
     return rc;
 }
 
@@ -277,16 +255,13 @@ static int read_session_floor(sqlite3 *db, struct store_session_history *sh)
         " WHERE session_id = ?1"
         " ORDER BY member, step";
     // clang-format on
-    sqlite3_stmt *st = store_stmt_prepare(db, sql);
+    struct store_rows *it;
     size_t cap = 0;
-    int rc = 0, step;
+    int rc = store_rows_open(db, sql, 5, &it, "t", sh->id);
 
-    if (!st)
-        return CODEV_E_INTERNAL;
-    sqlite3_bind_text(st, 1, sh->id, -1, SQLITE_STATIC);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *member = store_col_text(st, 0);
-        int k = step_from_name(store_col_text(st, 1));
+    while (store_rows_more(it, &rc)) {
+        const char *member = store_rows_text(it, 0);
+        int k = step_from_name(store_rows_text(it, 1));
         struct store_floor_history *f = sh->nfloor ? &sh->floor[sh->nfloor - 1] : NULL;
         struct room_floor_tally t;
 
@@ -301,17 +276,15 @@ static int read_session_floor(sqlite3 *db, struct store_session_history *sh)
             memset(f, 0, sizeof(*f));
             store_id_copy(f->member, member);
         }
-        t.ms = sqlite3_column_int64(st, 2);
-        t.turns = (uint32_t)sqlite3_column_int64(st, 3);
-        t.passes = (uint32_t)sqlite3_column_int64(st, 4);
+        t.ms = store_rows_int(it, 2);
+        t.turns = (uint32_t)store_rows_int(it, 3);
+        t.passes = (uint32_t)store_rows_int(it, 4);
         f->steps[k] = t;
         f->total.ms += t.ms;
         f->total.turns += t.turns;
         f->total.passes += t.passes;
     }
-    if (!rc && step != SQLITE_DONE)
-        rc = CODEV_E_INTERNAL;
-    sqlite3_finalize(st);
+    store_rows_free(it);
     return rc;
 }
 
@@ -328,14 +301,11 @@ static int read_session_history(sqlite3 *db, struct store_session_history *sh)
         "  FROM consultation_steps"
         " WHERE session_id = ?1";
     // clang-format on
-    sqlite3_stmt *st = store_stmt_prepare(db, sql_consultations);
+    struct store_rows *it;
     size_t cap = 0;
-    int rc = 0, step;
+    int rc = store_rows_open(db, sql_consultations, 3, &it, "t", sh->id);
 
-    if (!st)
-        return CODEV_E_INTERNAL;
-    sqlite3_bind_text(st, 1, sh->id, -1, SQLITE_STATIC);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    while (store_rows_more(it, &rc)) {
         struct store_consultation_history *c;
         if (array_grow((void **)&sh->consultations, &cap, sh->nconsultations + 1,
                        sizeof(*c))) {
@@ -344,28 +314,21 @@ static int read_session_history(sqlite3 *db, struct store_session_history *sh)
         }
         c = &sh->consultations[sh->nconsultations++];
         memset(c, 0, sizeof(*c));
-        store_id_copy(c->client, store_col_text(st, 1));
-        store_id_copy(c->facilitator, store_col_text(st, 2));
+        store_id_copy(c->client, store_rows_text(it, 1));
+        store_id_copy(c->facilitator, store_rows_text(it, 2));
     }
-    if (!rc && step != SQLITE_DONE)
-        rc = CODEV_E_INTERNAL;
-    sqlite3_finalize(st);
+    store_rows_free(it);
     if (rc)
         return rc;
-    st = store_stmt_prepare(db, sql_steps);
-    if (!st)
-        return CODEV_E_INTERNAL;
-    sqlite3_bind_text(st, 1, sh->id, -1, SQLITE_STATIC);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        int idx = sqlite3_column_int(st, 0), k = step_from_name(store_col_text(st, 1));
+    rc = store_rows_open(db, sql_steps, 4, &it, "t", sh->id);
+    while (store_rows_more(it, &rc)) {
+        int idx = (int)store_rows_int(it, 0), k = step_from_name(store_rows_text(it, 1));
         if (idx < 0 || (size_t)idx >= sh->nconsultations || k < 0)
             continue;
-        sh->consultations[idx].steps[k].planned_ms = sqlite3_column_int64(st, 2);
-        sh->consultations[idx].steps[k].used_ms = sqlite3_column_int64(st, 3);
+        sh->consultations[idx].steps[k].planned_ms = store_rows_int(it, 2);
+        sh->consultations[idx].steps[k].used_ms = store_rows_int(it, 3);
     }
-    if (step != SQLITE_DONE)
-        rc = CODEV_E_INTERNAL;
-    sqlite3_finalize(st);
+    store_rows_free(it);
     return rc ? rc : read_session_floor(db, sh);
 }
 
@@ -380,9 +343,9 @@ int store_history_read(struct store *s, const char *group_id, struct store_histo
         " ORDER BY opened_ms, rowid";
     // clang-format on
     struct store_history *h = calloc(1, sizeof(*h));
-    sqlite3_stmt *st = NULL;
+    struct store_rows *it;
     size_t cap = 0;
-    int rc = CODEV_E_INTERNAL, step;
+    int rc;
 
     *out = NULL;
     if (!h || !group_id) {
@@ -390,28 +353,26 @@ int store_history_read(struct store *s, const char *group_id, struct store_histo
         return CODEV_E_INTERNAL;
     }
     pthread_mutex_lock(&s->read_mu);
-    st = store_stmt_prepare(s->r, sql);
-    if (!st)
-        goto out;
-    sqlite3_bind_text(st, 1, group_id, -1, SQLITE_STATIC);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    rc = store_rows_open(s->r, sql, 5, &it, "t", group_id);
+    while (store_rows_more(it, &rc)) {
         struct store_session_history *sh;
-        if (array_grow((void **)&h->sessions, &cap, h->nsessions + 1, sizeof(*sh)))
-            goto out;
+        if (array_grow((void **)&h->sessions, &cap, h->nsessions + 1, sizeof(*sh))) {
+            rc = CODEV_E_INTERNAL;
+            break;
+        }
         sh = &h->sessions[h->nsessions++];
         memset(sh, 0, sizeof(*sh));
-        store_id_copy(sh->id, store_col_text(st, 0));
-        sh->opened_ms = sqlite3_column_int64(st, 1);
-        sh->closed_ms = sqlite3_column_int64(st, 2);
-        sh->opening.planned_ms = sqlite3_column_int64(st, 3);
-        sh->opening.used_ms = sqlite3_column_int64(st, 4);
-        if (read_session_history(s->r, sh))
-            goto out;
+        store_id_copy(sh->id, store_rows_text(it, 0));
+        sh->opened_ms = store_rows_int(it, 1);
+        sh->closed_ms = store_rows_int(it, 2);
+        sh->opening.planned_ms = store_rows_int(it, 3);
+        sh->opening.used_ms = store_rows_int(it, 4);
+        if (read_session_history(s->r, sh)) {
+            rc = CODEV_E_INTERNAL;
+            break;
+        }
     }
-    if (step == SQLITE_DONE)
-        rc = 0;
-out:
-    sqlite3_finalize(st);
+    store_rows_free(it);
     pthread_mutex_unlock(&s->read_mu);
     if (rc) {
         store_history_free(h);
@@ -431,7 +392,7 @@ int store_minutes_read(struct store *s, const char *session_id, struct room **ou
         "   AND retention = 'keep'"
         "   AND closed_ms IS NOT NULL";
     // clang-format on
-    sqlite3_stmt *st;
+    struct store_rows *it;
     struct store_replay rp;
     int rc = CODEV_E_NOT_FOUND;
 
@@ -445,15 +406,13 @@ int store_minutes_read(struct store *s, const char *session_id, struct room **ou
         rc = CODEV_E_INTERNAL;
         goto unlock;
     }
-    st = store_stmt_prepare(s->r, sql);
-    if (!st) {
+    if (store_rows_open(s->r, sql, 1, &it, "t", session_id)) {
         rc = CODEV_E_INTERNAL;
         goto out;
     }
-    sqlite3_bind_text(st, 1, session_id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW)
+    if (store_rows_next(it) == 1)
         rc = store_replay_session(s->r, session_id, &rp);
-    sqlite3_finalize(st);
+    store_rows_free(it);
     if (!rc) {
         *out = rp.room;
         rp.room = NULL;

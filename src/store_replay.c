@@ -312,24 +312,22 @@ int store_session_finalize(struct store *s, sqlite3 *db, const char *sid, int re
 
 /* ---- loading -------------------------------------------------------------------- */
 
-/* What a groups row (columns 10..) keeps between sessions. */
-/* Reads the group's time zone and next session from columns col.. of st
+/* Reads the group's time zone and next session from columns col.. of it
  * (time_zone, next_date, next_time, next_duration, next_link,
  * next_start_ms, next_slot, next_sequence). */
-static int load_life_group(struct hub_group *g, sqlite3_stmt *st, int col)
+static int load_life_group(struct hub_group *g, const struct store_rows *it, int col)
 {
-    const char *tz = store_col_text(st, col), *date = store_col_text(st, col + 1),
-               *time = store_col_text(st, col + 2);
+    const char *tz = store_rows_text(it, col), *date = store_rows_text(it, col + 1),
+               *time = store_rows_text(it, col + 2);
 
     if (tz && strlen(tz) <= HUB_TZ_MAX)
         memcpy(g->time_zone, tz, strlen(tz) + 1);
     if (date && time &&
-        hub_next_set(g, date, time, sqlite3_column_int(st, col + 3),
-                     store_col_text(st, col + 4), NULL,
-                     sqlite3_column_int64(st, col + 5)))
+        hub_next_set(g, date, time, (int)store_rows_int(it, col + 3),
+                     store_rows_text(it, col + 4), NULL, store_rows_int(it, col + 5)))
         return CODEV_E_INTERNAL;
-    g->next_session.slot = (uint32_t)sqlite3_column_int64(st, col + 6);
-    g->next_session.sequence = (uint32_t)sqlite3_column_int64(st, col + 7);
+    g->next_session.slot = (uint32_t)store_rows_int(it, col + 6);
+    g->next_session.sequence = (uint32_t)store_rows_int(it, col + 7);
     return 0;
 }
 
@@ -347,66 +345,60 @@ static int load_life(struct store *s, struct hub *h)
     static const char sql_drafts[] =
         "SELECT group_id, author, text, updated_ms FROM drafts ORDER BY rowid";
     // clang-format on
-    sqlite3_stmt *st = store_stmt_prepare(s->w, sql_rota);
-    int rc = st ? 0 : CODEV_E_INTERNAL, step = SQLITE_DONE;
+    struct store_rows *it;
+    int rc = store_rows_open(s->w, sql_rota, 4, &it, "");
 
-    while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
-        struct hub_group *g = hub_group_find(h, store_col_text(st, 0));
-        int64_t i = sqlite3_column_int64(st, 1);
+    while (store_rows_more(it, &rc)) {
+        struct hub_group *g = hub_group_find(h, store_rows_text(it, 0));
+        int64_t i = store_rows_int(it, 1);
         if (!g || i != (int64_t)g->nrota || i >= HUB_ROTA_MAX) {
             rc = CODEV_E_INTERNAL;
             break;
         }
-        store_id_copy(g->rota[i].client, store_col_text(st, 2));
-        store_id_copy(g->rota[i].facilitator, store_col_text(st, 3));
+        store_id_copy(g->rota[i].client, store_rows_text(it, 2));
+        store_id_copy(g->rota[i].facilitator, store_rows_text(it, 3));
         g->nrota++;
     }
-    if (!rc && step != SQLITE_DONE)
-        rc = CODEV_E_INTERNAL;
-    sqlite3_finalize(st);
-    st = rc ? NULL : store_stmt_prepare(s->w, sql_proposals);
-    if (!rc && !st)
-        rc = CODEV_E_INTERNAL;
-    while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
-        struct hub_group *g = hub_group_find(h, store_col_text(st, 0));
+    store_rows_free(it);
+    it = NULL;
+    if (!rc)
+        rc = store_rows_open(s->w, sql_proposals, 9, &it, "");
+    while (store_rows_more(it, &rc)) {
+        struct hub_group *g = hub_group_find(h, store_rows_text(it, 0));
         struct hub_proposal p;
         if (!g) {
             rc = CODEV_E_INTERNAL;
             break;
         }
         memset(&p, 0, sizeof(p));
-        store_id_copy(p.id, store_col_text(st, 1));
-        store_id_copy(p.author, store_col_text(st, 2));
-        p.title = (char *)store_col_text(st, 3);
-        p.text = (char *)store_col_text(st, 4);
-        p.created_ms = sqlite3_column_int64(st, 5);
-        p.updated_ms = sqlite3_column_int64(st, 6);
-        store_id_copy(p.during, store_col_text(st, 7));
-        store_id_copy(p.chosen, store_col_text(st, 8));
+        store_id_copy(p.id, store_rows_text(it, 1));
+        store_id_copy(p.author, store_rows_text(it, 2));
+        p.title = (char *)store_rows_text(it, 3);
+        p.text = (char *)store_rows_text(it, 4);
+        p.created_ms = store_rows_int(it, 5);
+        p.updated_ms = store_rows_int(it, 6);
+        store_id_copy(p.during, store_rows_text(it, 7));
+        store_id_copy(p.chosen, store_rows_text(it, 8));
         rc = hub_proposal_insert(g, &p);
     }
-    if (!rc && step != SQLITE_DONE)
-        rc = CODEV_E_INTERNAL;
-    sqlite3_finalize(st);
-    st = rc ? NULL : store_stmt_prepare(s->w, sql_drafts);
-    if (!rc && !st)
-        rc = CODEV_E_INTERNAL;
-    while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
-        struct hub_group *g = hub_group_find(h, store_col_text(st, 0));
+    store_rows_free(it);
+    it = NULL;
+    if (!rc)
+        rc = store_rows_open(s->w, sql_drafts, 4, &it, "");
+    while (store_rows_more(it, &rc)) {
+        struct hub_group *g = hub_group_find(h, store_rows_text(it, 0));
         struct hub_draft d;
         if (!g) {
             rc = CODEV_E_INTERNAL;
             break;
         }
         memset(&d, 0, sizeof(d));
-        store_id_copy(d.author, store_col_text(st, 1));
-        d.text = (char *)store_col_text(st, 2);
-        d.updated_ms = sqlite3_column_int64(st, 3);
+        store_id_copy(d.author, store_rows_text(it, 1));
+        d.text = (char *)store_rows_text(it, 2);
+        d.updated_ms = store_rows_int(it, 3);
         rc = hub_draft_insert(g, &d);
     }
-    if (!rc && step != SQLITE_DONE)
-        rc = CODEV_E_INTERNAL;
-    sqlite3_finalize(st);
+    store_rows_free(it);
     return rc ? CODEV_E_INTERNAL : 0;
 }
 
@@ -464,43 +456,38 @@ static int load_groups(struct store *s, struct hub *h, struct store_load_report 
         "  FROM groups"
         " ORDER BY rowid";
     // clang-format on
-    sqlite3_stmt *st = store_stmt_prepare(s->w, sql);
+    struct store_rows *it;
     struct hub_group *g;
-    int rc = 0, step;
+    int rc = store_rows_open(s->w, sql, 23, &it, "");
 
-    if (!st)
-        return CODEV_E_INTERNAL;
-    while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
-        int retention = hub_retention_from_name(store_col_text(st, 6));
-        if (sqlite3_column_bytes(st, 5) != AUTH_HASH_LEN || retention < 0) {
+    while (store_rows_more(it, &rc)) {
+        int retention = hub_retention_from_name(store_rows_text(it, 6));
+        size_t invite_len, display_len;
+        const void *invite = store_rows_blob(it, 5, &invite_len);
+        const void *display = store_rows_blob(it, 10, &display_len);
+        if (invite_len != AUTH_HASH_LEN || retention < 0) {
             rc = CODEV_E_INTERNAL;
             break;
         }
-        rc = hub_group_insert(h, store_col_text(st, 0), store_col_text(st, 1),
-                              store_col_text(st, 2), sqlite3_column_int(st, 3),
-                              store_col_text(st, 4), sqlite3_column_blob(st, 5),
-                              (enum hub_retention)retention, store_col_text(st, 9), &g);
+        rc = hub_group_insert(h, store_rows_text(it, 0), store_rows_text(it, 1),
+                              store_rows_text(it, 2), (int)store_rows_int(it, 3),
+                              store_rows_text(it, 4), invite,
+                              (enum hub_retention)retention, store_rows_text(it, 9), &g);
         if (!rc) {
-            g->active_ms = sqlite3_column_int64(st, 7);
-            g->opened_once = sqlite3_column_int(st, 8) != 0;
-            hub_display_load(g, sqlite3_column_bytes(st, 10) == AUTH_HASH_LEN
-                                    ? sqlite3_column_blob(st, 10)
-                                    : NULL);
-            store_id_copy(g->round_last, store_col_text(st, 11));
-            if (hub_group_warn_before_set(g, sqlite3_column_int(st, 12)))
+            g->active_ms = store_rows_int(it, 7);
+            g->opened_once = store_rows_int(it, 8) != 0;
+            hub_display_load(g, display_len == AUTH_HASH_LEN ? display : NULL);
+            store_id_copy(g->round_last, store_rows_text(it, 11));
+            if (hub_group_warn_before_set(g, (int)store_rows_int(it, 12)))
                 g->warn_before_s = HUB_WARN_BEFORE_DEFAULT_S;
-            rc = load_life_group(g, st, 13);
+            rc = load_life_group(g, it, 13);
             if (!rc)
-                rc = load_settings_group(g, store_col_text(st, 21),
-                                         sqlite3_column_type(st, 22) == SQLITE_NULL
-                                             ? NULL
-                                             : store_col_text(st, 22));
+                rc = load_settings_group(g, store_rows_text(it, 21),
+                                         store_rows_text(it, 22));
         }
         rep->groups += rc == 0;
     }
-    if (!rc && step != SQLITE_DONE)
-        rc = CODEV_E_INTERNAL;
-    sqlite3_finalize(st);
+    store_rows_free(it);
     return rc ? CODEV_E_INTERNAL : 0;
 }
 
@@ -512,30 +499,27 @@ static int load_members(struct store *s, struct hub *h, struct store_load_report
         "  FROM members"
         " ORDER BY group_id, ordinal";
     // clang-format on
-    sqlite3_stmt *st = store_stmt_prepare(s->w, sql);
-    int rc = 0, step;
+    struct store_rows *it;
+    int rc = store_rows_open(s->w, sql, 7, &it, "");
 
-    if (!st)
-        return CODEV_E_INTERNAL;
-    while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
-        struct hub_group *g = hub_group_find(h, store_col_text(st, 0));
-        if (!g || sqlite3_column_bytes(st, 3) != AUTH_HASH_LEN) {
+    while (store_rows_more(it, &rc)) {
+        struct hub_group *g = hub_group_find(h, store_rows_text(it, 0));
+        size_t key_len;
+        const void *key = store_rows_blob(it, 3, &key_len);
+        if (!g || key_len != AUTH_HASH_LEN) {
             rc = CODEV_E_INTERNAL;
             break;
         }
-        rc = hub_member_insert(g, store_col_text(st, 1), store_col_text(st, 2),
-                               sqlite3_column_blob(st, 3), sqlite3_column_int(st, 4) != 0,
-                               sqlite3_column_int(st, 5) != 0);
+        rc = hub_member_insert(g, store_rows_text(it, 1), store_rows_text(it, 2), key,
+                               store_rows_int(it, 4) != 0, store_rows_int(it, 5) != 0);
         if (rc >= 0) {
-            int form = room_form_from_name(store_col_text(st, 6));
+            int form = room_form_from_name(store_rows_text(it, 6));
             g->members[rc].form = form > 0 ? (uint8_t)form : FORM_NEUTRAL;
         }
         rc = rc < 0 ? rc : 0;
         rep->members += rc == 0;
     }
-    if (!rc && step != SQLITE_DONE)
-        rc = CODEV_E_INTERNAL;
-    sqlite3_finalize(st);
+    store_rows_free(it);
     return rc ? CODEV_E_INTERNAL : 0;
 }
 
@@ -548,13 +532,11 @@ static int load_plans(struct store *s, struct hub *h, struct store_load_report *
         "  FROM plans"
         " ORDER BY group_id, ordinal";
     // clang-format on
-    sqlite3_stmt *st = store_stmt_prepare(s->w, sql);
-    int rc = 0, step;
+    struct store_rows *it;
+    int rc = store_rows_open(s->w, sql, 11, &it, "");
 
-    if (!st)
-        return CODEV_E_INTERNAL;
-    while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
-        struct hub_group *g = hub_group_find(h, store_col_text(st, 0));
+    while (store_rows_more(it, &rc)) {
+        struct hub_group *g = hub_group_find(h, store_rows_text(it, 0));
         struct hub_plan p;
 
         if (!g) {
@@ -562,24 +544,21 @@ static int load_plans(struct store *s, struct hub *h, struct store_load_report *
             break;
         }
         memset(&p, 0, sizeof(p));
-        store_id_copy(p.id, store_col_text(st, 1));
-        store_id_copy(p.client, store_col_text(st, 2));
-        p.text = (char *)store_col_text(st, 3);
-        p.due = (char *)store_col_text(st, 4);
-        p.debriefed = sqlite3_column_int(st, 5) != 0;
-        store_id_copy(p.session, store_col_text(st, 6));
-        p.consultation =
-            sqlite3_column_type(st, 7) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 7);
-        p.pre_debriefed = sqlite3_column_type(st, 8) != SQLITE_NULL;
-        p.pre_outcome = sqlite3_column_int(st, 8);
-        p.pre_comment = (char *)store_col_text(st, 9);
-        p.first_step = (char *)store_col_text(st, 10);
+        store_id_copy(p.id, store_rows_text(it, 1));
+        store_id_copy(p.client, store_rows_text(it, 2));
+        p.text = (char *)store_rows_text(it, 3);
+        p.due = (char *)store_rows_text(it, 4);
+        p.debriefed = store_rows_int(it, 5) != 0;
+        store_id_copy(p.session, store_rows_text(it, 6));
+        p.consultation = store_rows_null(it, 7) ? -1 : (int)store_rows_int(it, 7);
+        p.pre_debriefed = !store_rows_null(it, 8);
+        p.pre_outcome = (int)store_rows_int(it, 8);
+        p.pre_comment = (char *)store_rows_text(it, 9);
+        p.first_step = (char *)store_rows_text(it, 10);
         rc = hub_plan_insert(g, &p);
         rep->plans += rc == 0;
     }
-    if (!rc && step != SQLITE_DONE)
-        rc = CODEV_E_INTERNAL;
-    sqlite3_finalize(st);
+    store_rows_free(it);
     return rc ? CODEV_E_INTERNAL : 0;
 }
 
@@ -613,24 +592,22 @@ static int load_sessions(struct store *s, struct hub *h, int64_t now_ms,
         " WHERE closed_ms IS NULL"
         " ORDER BY opened_ms, rowid";
     // clang-format on
-    sqlite3_stmt *st = store_stmt_prepare(s->w, sql);
+    struct store_rows *it;
     char(*ids)[AUTH_UUID_LEN + 1] = NULL;
     size_t n = 0, cap = 0;
-    int rc = 0, step;
+    int rc = store_rows_open(s->w, sql, 1, &it, "");
 
-    if (!st)
-        return CODEV_E_INTERNAL;
+    if (rc)
+        return rc;
     /* Collect first: finalizing writes to the tables being read. */
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    while (store_rows_more(it, &rc)) {
         if (array_grow((void **)&ids, &cap, n + 1, sizeof(*ids))) {
             rc = CODEV_E_INTERNAL;
             break;
         }
-        store_id_copy(ids[n++], store_col_text(st, 0));
+        store_id_copy(ids[n++], store_rows_text(it, 0));
     }
-    if (!rc && step != SQLITE_DONE)
-        rc = CODEV_E_INTERNAL;
-    sqlite3_finalize(st);
+    store_rows_free(it);
 
     for (size_t i = 0; !rc && i < n; i++) {
         struct store_replay rp;
@@ -689,38 +666,32 @@ static int load_closed_parts(struct store *s, const struct hub_group *g, const c
         " WHERE c.session_id = ?1"
         " ORDER BY c.idx";
     // clang-format on
-    sqlite3_stmt *st = store_stmt_prepare(s->w, sql_members);
+    struct store_rows *it;
     size_t mcap = 0, kcap = 0;
-    int rc = 0, step;
+    int rc = store_rows_open(s->w, sql_members, 4, &it, "t", sid);
 
-    if (!st)
-        return CODEV_E_INTERNAL;
-    sqlite3_bind_text(st, 1, sid, -1, SQLITE_STATIC);
-    while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+    while (store_rows_more(it, &rc)) {
         struct hub_closed_member *m;
-        const struct hub_member *hm = hub_member_find(g, store_col_text(st, 0));
+        const struct hub_member *hm = hub_member_find(g, store_rows_text(it, 0));
         if (array_grow((void **)ms, &mcap, c->nmembers + 1, sizeof(**ms))) {
             rc = CODEV_E_INTERNAL;
             break;
         }
         m = &(*ms)[c->nmembers++];
         memset(m, 0, sizeof(*m));
-        store_id_copy(m->id, store_col_text(st, 0));
+        store_id_copy(m->id, store_rows_text(it, 0));
         m->name = hm ? hm->name : "";
-        m->facilitator = sqlite3_column_int(st, 1) != 0;
-        m->observer = sqlite3_column_int(st, 2) != 0;
-        m->removed = sqlite3_column_int(st, 3) != 0;
+        m->facilitator = store_rows_int(it, 1) != 0;
+        m->observer = store_rows_int(it, 2) != 0;
+        m->removed = store_rows_int(it, 3) != 0;
     }
-    sqlite3_finalize(st);
+    store_rows_free(it);
     if (rc)
         return rc;
-    st = store_stmt_prepare(s->w, sql_consultations);
-    if (!st)
-        return CODEV_E_INTERNAL;
-    sqlite3_bind_text(st, 1, sid, -1, SQLITE_STATIC);
-    while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
-        size_t idx = (size_t)sqlite3_column_int64(st, 0);
-        int k = step_from_name(store_col_text(st, 2));
+    rc = store_rows_open(s->w, sql_consultations, 5, &it, "t", sid);
+    while (store_rows_more(it, &rc)) {
+        size_t idx = (size_t)store_rows_int(it, 0);
+        int k = step_from_name(store_rows_text(it, 2));
         if (idx >= c->nconsultations) {
             if (idx != c->nconsultations ||
                 array_grow((void **)ks, &kcap, idx + 1, sizeof(**ks))) {
@@ -729,15 +700,15 @@ static int load_closed_parts(struct store *s, const struct hub_group *g, const c
             }
             memset(&(*ks)[idx], 0, sizeof(**ks));
             store_id_copy((*ks)[idx].client,
-                          store_col_text(st, 1) ? store_col_text(st, 1) : "");
+                          store_rows_text(it, 1) ? store_rows_text(it, 1) : "");
             c->nconsultations++;
         }
         if (k >= STEP_TOPIC && k <= STEP_LEARNING) {
-            (*ks)[idx].planned_ms[k] = sqlite3_column_int64(st, 3);
-            (*ks)[idx].used_ms[k] = sqlite3_column_int64(st, 4);
+            (*ks)[idx].planned_ms[k] = store_rows_int(it, 3);
+            (*ks)[idx].used_ms[k] = store_rows_int(it, 4);
         }
     }
-    sqlite3_finalize(st);
+    store_rows_free(it);
     c->members = *ms;
     c->consultations = *ks;
     return rc;
@@ -763,7 +734,7 @@ static int load_closed_room(struct store *s, struct hub_group *g)
         " ORDER BY opened_ms DESC, rowid DESC"
         " LIMIT 1";
     // clang-format on
-    sqlite3_stmt *st = store_stmt_prepare(s->w, sql);
+    struct store_rows *it;
     char sid[AUTH_UUID_LEN + 1];
     int64_t budgets[STEP_COUNT];
     struct room_limits limits;
@@ -773,24 +744,23 @@ static int load_closed_room(struct store *s, struct hub_group *g)
     bool keep;
     int rc = 0;
 
-    if (!st)
+    if (store_rows_open(s->w, sql, 9, &it, "t", g->id))
         return CODEV_E_INTERNAL;
-    sqlite3_bind_text(st, 1, g->id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_finalize(st);
+    if (store_rows_next(it) != 1) {
+        store_rows_free(it);
         return 0;
     }
-    store_id_copy(sid, store_col_text(st, 0));
-    keep = store_col_text(st, 1) && strcmp(store_col_text(st, 1), "keep") == 0;
-    c.opened_ms = sqlite3_column_int64(st, 2);
-    c.opening_planned_ms = sqlite3_column_int64(st, 5);
-    c.opening_used_ms = sqlite3_column_int64(st, 6);
-    c.seq = (uint64_t)sqlite3_column_int64(st, 7);
-    c.ncards = (size_t)sqlite3_column_int64(st, 8);
-    if (parse_budgets(store_col_text(st, 3), budgets) ||
-        parse_limits(store_col_text(st, 4), &limits))
+    store_id_copy(sid, store_rows_text(it, 0));
+    keep = store_rows_text(it, 1) && strcmp(store_rows_text(it, 1), "keep") == 0;
+    c.opened_ms = store_rows_int(it, 2);
+    c.opening_planned_ms = store_rows_int(it, 5);
+    c.opening_used_ms = store_rows_int(it, 6);
+    c.seq = (uint64_t)store_rows_int(it, 7);
+    c.ncards = (size_t)store_rows_int(it, 8);
+    if (parse_budgets(store_rows_text(it, 3), budgets) ||
+        parse_limits(store_rows_text(it, 4), &limits))
         rc = CODEV_E_INTERNAL;
-    sqlite3_finalize(st);
+    store_rows_free(it);
     if (rc)
         return rc;
     if (keep) {

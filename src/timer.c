@@ -327,6 +327,8 @@ static void timer_fire(struct server *s)
     if (read(s->timer_fd, &expired, sizeof(expired)) != (ssize_t)sizeof(expired))
         return;            /* EAGAIN: nothing due */
     notify_watchdog(mono); /* the loop turns: at least once a second */
+    if (s->timer_on)
+        metrics_tick_late(expired, TICK_SLOT_US);
     if (expired > TICK_SLOTS)
         expired = TICK_SLOTS; /* a tick per room is enough to catch up */
     while (expired--) {

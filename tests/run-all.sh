@@ -8,6 +8,9 @@
 #   integration  real WebSocket clients against a real codevd (node --test)
 #   poll         core integration scenarios again on the poll() event loop
 #   browser      headless Chromium against a real codevd (node --test)
+#   nginx        codevd behind Debian's nginx with config/nginx/codevd.conf
+#                (tests/lib/nginx.mjs): tests/nginx/, and the five-browser
+#                session test again through it over https (CODEVD_FRONT=nginx)
 #   asan         unit + integration again, built with ASan + UBSan
 #   valgrind     the core integration scenarios with codevd under valgrind
 #
@@ -29,7 +32,7 @@ set -u
 cd "$(dirname "$0")/.."
 root=$(pwd)
 builddir=${BUILD_DIR:-build}
-default_suites="unit proto integration poll browser asan valgrind fuzz lint deb"
+default_suites="unit proto integration poll browser nginx asan valgrind fuzz lint deb"
 if [ "${CODEVD_FRESH_SUITE:-0}" = 1 ] && [ "${CODEVD_FRESH_ROOT:-0}" != 1 ]; then
     default_suites="fresh $default_suites"
 fi
@@ -176,6 +179,12 @@ for suite in $suites; do
     proto | integration | browser)
         ls tests/"$suite"/*.test.mjs >/dev/null 2>&1 || continue
         node_suite "$suite" "$root/$builddir/src/codevd" tests/"$suite"/*.test.mjs
+        ;;
+    nginx)
+        # One nginx per file, in front of its codevd; the session test's
+        # startBackend() puts it there when CODEVD_FRONT=nginx.
+        CODEVD_FRONT=nginx node_suite nginx "$root/$builddir/src/codevd" tests/nginx/*.test.mjs \
+            tests/browser/session.test.mjs
         ;;
     asan)
         # The same unit and integration tests, built with ASan + UBSan.

@@ -5,24 +5,15 @@
 // database files (as in retention.test.mjs) can tell where it went.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import { startServer } from '../lib/server.mjs';
-import { api, joinGroup } from './lib/client.mjs';
+import { api, joinGroup, storeBytes, holds } from './lib/client.mjs';
 import { validateHttp } from './lib/schemas.mjs';
 import { setupGroup, advance, settle, drainAll, closeAll, assertAllClean } from './lib/scenario.mjs';
 
 const rnd = (label) => `${label}-${randomBytes(8).toString('hex')}`;
-const holds = (bytes, text) => bytes.includes(Buffer.from(text, 'utf8'));
-
-function storeBytes(dataDir) {
-    return Buffer.concat(['codevd.db', 'codevd.db-wal']
-        .map((f) => path.join(dataDir, f))
-        .filter((f) => existsSync(f))
-        .map((f) => readFileSync(f)));
-}
 
 /** One call, asserting its status and (for 2xx) its schema. */
 async function call(srv, method, p, { key, body, schema, status = 200 } = {}) {

@@ -5,25 +5,13 @@
 // keeps full minutes. Every text is a distinctive random string.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import { startServer } from '../lib/server.mjs';
-import { api } from './lib/client.mjs';
+import { api, storeBytes, holds } from './lib/client.mjs';
 import { setupGroup, advance, settle, closeAll, assertAllClean } from './lib/scenario.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const rnd = (label) => `${label}-${randomBytes(8).toString('hex')}`;
-
-/** The bytes of codevd.db and, when present, codevd.db-wal. */
-function storeBytes(dataDir) {
-    return Buffer.concat(['codevd.db', 'codevd.db-wal']
-        .map((f) => path.join(dataDir, f))
-        .filter((f) => existsSync(f))
-        .map((f) => readFileSync(f)));
-}
-
-const holds = (bytes, text) => bytes.includes(Buffer.from(text, 'utf8'));
 
 async function cardId(c, text, ms = 3000) {
     for (const until = Date.now() + ms; Date.now() < until; await sleep(10))

@@ -5,41 +5,14 @@
 // byte of it (proto/README.md 1.2). Every new input has its hostile case.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { randomBytes, randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { startServer } from '../lib/server.mjs';
-import { api, createGroup, joinGroup, openSession, Client } from './lib/client.mjs';
+import { api, createGroup, joinGroup, openSession, Client, requestFrom as request, storeBytes, holds } from './lib/client.mjs';
 import { connectMember } from './lib/scenario.mjs';
 
 const rnd = (label) => `${label}-${randomBytes(8).toString('hex')}`;
 const MIN = 60000;
-
-/** The bytes of codevd.db and, when present, its -wal and -shm. */
-function storeBytes(dataDir) {
-    return Buffer.concat(['codevd.db', 'codevd.db-wal', 'codevd.db-shm']
-        .map((f) => path.join(dataDir, f)).filter((f) => existsSync(f)).map((f) => readFileSync(f)));
-}
-const holds = (bytes, text) => bytes.includes(Buffer.from(text, 'utf8'));
-
-/** An HTTP request from a chosen local address (another client). */
-function request(srv, method, urlPath, { headers = {}, from = '127.0.0.1' } = {}) {
-    return new Promise((resolve, reject) => {
-        const req = http.request({ host: '127.0.0.1', port: srv.port, method, path: urlPath, headers, localAddress: from, agent: false },
-            (res) => {
-                let text = '';
-                res.on('data', (d) => { text += d; });
-                res.on('end', () => {
-                    let body;
-                    try { body = JSON.parse(text); } catch { body = undefined; }
-                    resolve({ status: res.statusCode, headers: res.headers, body, text });
-                });
-            });
-        req.on('error', reject);
-        req.end();
-    });
-}
 
 const settings = (srv, g, key, body, schema = 'settings_response') =>
     api(srv.url, 'POST', `/api/groups/${g.group_id}/settings`, { key, body, schema });

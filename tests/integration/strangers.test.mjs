@@ -11,44 +11,17 @@
 // localAddress) come from another address.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import { existsSync, readFileSync, statSync, rmSync, mkdtempSync } from 'node:fs';
+import { existsSync, statSync, rmSync, mkdtempSync } from 'node:fs';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startServer } from '../lib/server.mjs';
-import { api, createGroup, joinGroup, openSession, getGroup, Client } from './lib/client.mjs';
+import { api, createGroup, joinGroup, openSession, getGroup, Client, requestFrom as request, storeBytes, holds } from './lib/client.mjs';
 import { connectMember } from './lib/scenario.mjs';
 
 const rnd = (label) => `${label}-${randomBytes(8).toString('hex')}`;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const GROUP = { name: 'Managers Lyon', facilitator_name: 'Claire', language: 'fr', format: 90 };
-
-/** An HTTP request from a chosen local address; resolves with status, headers and body. */
-function request(srv, method, urlPath, { body, key, from = '127.0.0.1' } = {}) {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const headers = {};
-    if (payload !== undefined) {
-        headers['Content-Type'] = 'application/json';
-        headers['Content-Length'] = Buffer.byteLength(payload);
-    }
-    if (key) headers.Authorization = `Bearer ${key}`;
-    return new Promise((resolve, reject) => {
-        const req = http.request({ host: '127.0.0.1', port: srv.port, method, path: urlPath, headers, localAddress: from, agent: false },
-            (res) => {
-                let text = '';
-                res.on('data', (d) => { text += d; });
-                res.on('end', () => {
-                    let parsed;
-                    try { parsed = JSON.parse(text); } catch { parsed = undefined; }
-                    resolve({ status: res.statusCode, headers: res.headers, body: parsed, text });
-                });
-            });
-        req.on('error', reject);
-        if (payload !== undefined) req.write(payload);
-        req.end();
-    });
-}
 
 function assertLimited(res, what) {
     assert.equal(res.status, 429, `${what}: HTTP ${res.status} ${res.text}`);
@@ -57,13 +30,6 @@ function assertLimited(res, what) {
     assert.ok(Number.isInteger(after) && after >= 1, `${what}: Retry-After is "${res.headers['retry-after']}"`);
     return after;
 }
-
-/** The bytes of codevd.db and, when present, its -wal and -shm. */
-function storeBytes(dataDir) {
-    return Buffer.concat(['codevd.db', 'codevd.db-wal', 'codevd.db-shm']
-        .map((f) => path.join(dataDir, f)).filter((f) => existsSync(f)).map((f) => readFileSync(f)));
-}
-const holds = (bytes, text) => bytes.includes(Buffer.from(text, 'utf8'));
 
 /** Polls cond (async) until it is true; fails after ms. */
 async function until(cond, ms, what) {

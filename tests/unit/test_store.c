@@ -1234,6 +1234,66 @@ static void session_rows_give_the_session_once_and_nothing_for_an_unknown_id(voi
     store_rows_free(it);
 }
 
+/* The loop every read of the store runs (store_rows_open, store_rows_more):
+ * its parameters bound by fmt, a column count that does not match refused
+ * at the open, blobs with their size, NULL told apart from 0, and a loop
+ * that stops at the end, at an error of the body, or at a failed open. */
+static void
+the_row_loop_reads_every_row_then_stops_and_keeps_the_first_error(void **state)
+{
+    struct fx *f = *state;
+    struct store_rows *it = NULL;
+    const void *blob;
+    size_t len, n = 0;
+    int rc;
+
+    make_group(f, T0);
+    commit_all(f);
+
+    /* A SELECT with another number of columns than said fails at the open. */
+    assert_int_equal(
+        store_rows_open(f->store->r, "SELECT id, name FROM groups", 3, &it, ""),
+        CODEV_E_INTERNAL);
+    assert_null(it);
+    rc = CODEV_E_INTERNAL;
+    assert_false(store_rows_more(it, &rc)); /* a failed open: no row, NULL is fine */
+    assert_int_equal(rc, CODEV_E_INTERNAL);
+
+    rc = store_rows_open(f->store->r,
+                         "SELECT id, key_hash, NULL, 0 FROM members"
+                         " WHERE group_id = ?1 AND ordinal >= ?2 ORDER BY ordinal",
+                         4, &it, "ti", f->g->id, (int64_t)0);
+    assert_int_equal(rc, 0);
+    while (store_rows_more(it, &rc)) {
+        assert_string_equal(store_rows_text(it, 0), f->g->members[n].id);
+        blob = store_rows_blob(it, 1, &len);
+        assert_int_equal(len, AUTH_HASH_LEN);
+        assert_memory_equal(blob, f->g->members[n].key_hash, AUTH_HASH_LEN);
+        assert_true(store_rows_null(it, 2));
+        assert_false(store_rows_null(it, 3));
+        assert_null(store_rows_blob(it, 2, &len));
+        assert_int_equal(len, 0);
+        assert_true(store_rows_null(it, 4)); /* outside the columns */
+        n++;
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(n, f->g->nmembers);
+    assert_false(store_rows_more(it, &rc)); /* the end is sticky */
+    store_rows_free(it);
+
+    /* An error set by the loop's body ends the loop and stays. */
+    assert_int_equal(store_rows_open(f->store->r, "SELECT id FROM members", 1, &it, ""),
+                     0);
+    n = 0;
+    while (store_rows_more(it, &rc)) {
+        n++;
+        rc = CODEV_E_BAD_FIELD;
+    }
+    assert_int_equal(n, 1);
+    assert_int_equal(rc, CODEV_E_BAD_FIELD);
+    store_rows_free(it);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1283,6 +1343,9 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             an_action_plan_is_debriefed_in_the_next_session_after_a_restart, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            the_row_loop_reads_every_row_then_stops_and_keeps_the_first_error, setup,
             teardown),
     };
 

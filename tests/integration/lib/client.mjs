@@ -14,6 +14,9 @@
 // or error with the id of a pending send) resolve that send and do not
 // enter the inbox; everything else does.
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import WebSocket from 'ws';
 import { validateServerMessage, validateClientMessage, validateHttp } from './schemas.mjs';
 
@@ -38,11 +41,14 @@ export class Client {
      * client in messages; opts.origin defaults to the server's own origin
      * (what a browser on the served page sends); opts.protocols overrides
      * the subprotocol list; opts.localAddress binds the client's side (e.g.
-     * 127.0.0.2, another user than the 127.0.0.1 of the other clients).
+     * 127.0.0.2, another user than the 127.0.0.1 of the other clients);
+     * opts.headers: more request headers (X-Forwarded-For...);
+     * opts.insecure: accept a test certificate (wss).
      */
     static async connect(wsUrl, opts = {}) {
         const origin = opts.origin === undefined ? wsUrl.replace(/^ws/, 'http').replace(/\/ws$/, '') : opts.origin;
-        const wsOpts = { ...(origin ? { origin } : {}), ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) };
+        const wsOpts = { ...(origin ? { origin } : {}), ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
+            ...(opts.headers ? { headers: opts.headers } : {}), ...(opts.insecure ? { rejectUnauthorized: false } : {}) };
         const ws = new WebSocket(wsUrl, opts.protocols || PROTOCOL, wsOpts);
         const c = new Client(ws, opts.name || `client${++clientCounter}`);
         await new Promise((resolve, reject) => {
@@ -463,3 +469,43 @@ export async function waitFor(cond, what, timeoutMs = 5000) {
         if (cond()) return;
     if (!cond()) throw new Error(`${what}: not within ${timeoutMs} ms`);
 }
+
+/**
+ * An HTTP request to srv from a chosen local address (another client: loopback
+ * is 127.0.0.0/8 and codevd listens on every interface), on a connection of
+ * its own. body (JSON) and key (a member key) are optional; headers are added.
+ * Resolves with { status, headers, body (parsed JSON, or undefined), text }.
+ */
+export function requestFrom(srv, method, urlPath, { body, key, headers = {}, from = '127.0.0.1' } = {}) {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const all = { ...headers };
+    if (payload !== undefined) {
+        all['Content-Type'] = 'application/json';
+        all['Content-Length'] = Buffer.byteLength(payload);
+    }
+    if (key) all.Authorization = `Bearer ${key}`;
+    return new Promise((resolve, reject) => {
+        const req = http.request({ host: '127.0.0.1', port: srv.port, method, path: urlPath, headers: all, localAddress: from, agent: false },
+            (res) => {
+                let text = '';
+                res.on('data', (d) => { text += d; });
+                res.on('end', () => {
+                    let parsed;
+                    try { parsed = JSON.parse(text); } catch { parsed = undefined; }
+                    resolve({ status: res.statusCode, headers: res.headers, body: parsed, text });
+                });
+            });
+        req.on('error', reject);
+        if (payload !== undefined) req.write(payload);
+        req.end();
+    });
+}
+
+/** The bytes of a data dir's codevd.db and, when present, its -wal and -shm. */
+export function storeBytes(dataDir) {
+    return Buffer.concat(['codevd.db', 'codevd.db-wal', 'codevd.db-shm']
+        .map((f) => path.join(dataDir, f)).filter((f) => existsSync(f)).map((f) => readFileSync(f)));
+}
+
+/** Whether bytes hold text (UTF-8). */
+export const holds = (bytes, text) => bytes.includes(Buffer.from(text, 'utf8'));
