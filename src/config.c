@@ -120,6 +120,10 @@ static const struct config_key config_keys[] = {
     {"log_level", KEY_LOG_LEVEL, OFF(log_level), 0, 0, LOG_LEVEL_NOTICE, NULL, true,
      "error, warn, notice, info or debug"},
     STR(event_loop, "auto", "auto, epoll (lws on libuv) or poll"),
+    STR(metrics_listen, "127.0.0.1", "address of the metrics port (metrics_port)"),
+    U32(metrics_port, 0, 65535, 0,
+        "TCP port serving only /metrics and /readyz; 0 = /metrics on port, loopback "
+        "only"),
     U32_R(ws_max_message, 1024, 16777216, 65536, "bytes of one reassembled message"),
     U32_R(json_max_depth, 2, 64, 8, "JSON nesting depth"),
     U32(text_max_chars, 1, 100000, 1000, "characters of a card text"),
@@ -178,6 +182,8 @@ static const struct config_key config_keys[] = {
           "reverse proxies (addresses, CIDR blocks) whose X-Forwarded-For is believed"),
     U32_R(drain_timeout_s, 1, 600, 10,
           "seconds a SIGTERM drain may take before codevd exits anyway"),
+    U32(journal_commit_window_us, 0, 100000, 2000,
+        "microseconds between the starts of two journal commits (group commit)"),
 };
 
 #undef OFF

@@ -33,6 +33,9 @@ struct config {
     /* network */
     char *listen;          /* interface address, NULL = all */
     uint32_t port;         /* 1..65535, default 8080 */
+    char *metrics_listen;  /* the metrics port's address, default "127.0.0.1" */
+    uint32_t metrics_port; /* 0 (default) = /metrics on port, to loopback only;
+                            * else a plain HTTP port of /metrics and /readyz */
     char *data_dir;        /* default "./data" */
     char *store;           /* "sqlite" (default) or "postgresql" */
     char *store_dsn;       /* store = postgresql: libpq connection string */
@@ -102,6 +105,10 @@ struct config {
     char *trusted_proxies;    /* addresses/CIDRs whose X-Forwarded-For is believed,
                                  NULL = nobody (ratelimit.h) */
     uint32_t drain_timeout_s; /* a SIGTERM drain's limit, default 10 */
+
+    /* the journal (issue 15) */
+    uint32_t journal_commit_window_us; /* a commit starts at least this long after
+                                        * the previous one started; default 2000 */
 };
 
 /* Error detail for config_load_file and config_set. */

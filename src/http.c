@@ -692,6 +692,7 @@ static int http_write(struct lws *wsi, struct http_req *h)
         }
         return http_done(wsi, h);
     }
+    metrics_http(h->route, h->mx_method, h->status);
     if (h->web) {
         if (http_web_headers(wsi, h, &p, end))
             return -1;
@@ -815,6 +816,8 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
             snprintf(h->path, sizeof(h->path), "/api/?");
         else
             snprintf(h->path, sizeof(h->path), "%.*s", ulen, uri);
+        if (observe_request(s, wsi, h, m))
+            return 0;
         if ((m == LWSHUMETH_GET || m == LWSHUMETH_HEAD) && !http_is_api(h->path)) {
             http_static(s, wsi, h, m == LWSHUMETH_HEAD);
             return 0;

@@ -1,15 +1,18 @@
 /*
  * main.c - codevd's entry point: settings, the data dir, limits, signals,
- * then the server loop.
+ * then the server loop; or one of the store's commands, which run on the
+ * configured data dir and exit.
  *
  *   codevd [--config FILE] [--port N] [--data-dir DIR] [--log-level L]
- *          [--help] [--version]
+ *          [--help] [--version] [backup FILE | restore FILE | check [FILE]]
  *
  * Settings come from the embedded defaults, then FILE, then the command line.
  * Signals: SIGTERM and SIGINT drain (server_drain: clients told to
  * reconnect, the journal committed, exit within drain_timeout_s; a second
  * one exits at once); SIGHUP re-reads FILE and the command line and applies
  * what may change while running (server_reload).
+ * The server holds the data dir's lock (store_dir_lock) while it runs: a
+ * second codevd on the same data dir, or a restore, is refused.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -19,12 +22,15 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "codevd_config.h"
 #include "config.h"
 #include "labels.h"
 #include "log.h"
+#include "notify.h"
 #include "server.h"
+#include "store.h"
 
 static struct server *running;
 
@@ -99,9 +105,17 @@ static int settings_reload(struct config *out, void *arg)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "Usage: codevd [OPTIONS]\n"
+    fprintf(f, "Usage: codevd [OPTIONS] [COMMAND]\n"
                "Runs the codev.v1 session server: the web client at /, the JSON API\n"
                "under /api, and the WebSocket at /ws.\n\n"
+               "Commands, on the database of the configured data dir:\n"
+               "  backup FILE       copy it into FILE, consistently, even while the\n"
+               "                    server runs\n"
+               "  restore FILE      replace it by FILE (a backup); the server must be\n"
+               "                    stopped; the old one stays as codevd.db.pre-restore\n"
+               "  check [FILE]      PRAGMA integrity_check of it (or of FILE); exit 0\n"
+               "                    when it is sound\n\n"
+               "Options:\n"
                "  --config FILE     read settings from FILE (see config/codevd.conf)\n"
                "  --port N          listen on port N (default 8080)\n"
                "  --data-dir DIR    keep data under DIR (default ./data)\n"
@@ -170,6 +184,50 @@ static int override(struct settings *st, const char *key, size_t keylen,
     return 0;
 }
 
+/* Runs the store command argv[0] (backup, restore, check) with its
+ * argument. Returns the exit status: 0, 1 (it failed, said why) or 2
+ * (usage). */
+static int run_command(const struct config *cfg, int argc, char **argv)
+{
+    char path[4096], why[4096 + 300];
+    const char *cmd = argv[0], *file = argc > 1 ? argv[1] : NULL;
+    bool check = !strcmp(cmd, "check");
+
+    if ((!check && strcmp(cmd, "backup") && strcmp(cmd, "restore")) || argc > 2 ||
+        (!check && !file)) {
+        fprintf(stderr, "codevd: unknown command or arguments: \"%s\"%s\n", cmd,
+                argc > 2 || (!check && !file && argc == 1) ? " (see --help)" : "");
+        usage(stderr);
+        return 2;
+    }
+    if (store_path(cfg->data_dir, path, sizeof(path))) {
+        fprintf(stderr, "codevd: data_dir too long\n");
+        return 1;
+    }
+    if (check) {
+        if (store_check(file ? file : path, stdout, why, sizeof(why))) {
+            fprintf(stderr, "codevd: check: %s\n", why);
+            return 1;
+        }
+        return 0;
+    }
+    if (!strcmp(cmd, "backup")) {
+        if (store_backup(cfg->data_dir, file, why, sizeof(why))) {
+            fprintf(stderr, "codevd: backup: %s\n", why);
+            return 1;
+        }
+        printf("backup of %s written to %s\n", path, file);
+        return 0;
+    }
+    if (store_restore(cfg->data_dir, file, why, sizeof(why))) {
+        fprintf(stderr, "codevd: restore: %s\n", why);
+        return 1;
+    }
+    printf("restored %s from %s (the database it replaced: %s.pre-restore)\n", path, file,
+           path);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option options[] = {
@@ -188,7 +246,7 @@ int main(int argc, char **argv)
     char labels_missing[160], why[400];
     int labels_rc;
     struct sigaction sa;
-    int opt, rc = 1;
+    int opt, rc = 1, cmd_at, lock = -1;
     rlim_t fds;
 
     /* First pass: --help, --version and --config, which the others override. */
@@ -208,11 +266,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "codevd: unexpected argument \"%s\"\n", argv[optind]);
-        usage(stderr);
-        return 2;
-    }
+    cmd_at = optind; /* getopt_long put the operands last: a store command */
     optind = 1;
     while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
         const char *eq;
@@ -245,10 +299,22 @@ int main(int argc, char **argv)
         fprintf(stderr, "codevd: %s\n", why);
         return 1;
     }
+    if (cmd_at < argc) {
+        rc = run_command(&cfg, argc - cmd_at, argv + cmd_at);
+        goto out;
+    }
     log_init(cfg.log_level);
     if (make_dirs(cfg.data_dir)) {
         log_err("cannot create data dir %s: %s", cfg.data_dir, strerror(errno));
         goto out;
+    }
+    {
+        char lock_why[4096 + 160];
+        lock = store_dir_lock(cfg.data_dir, lock_why, sizeof(lock_why));
+        if (lock < 0) {
+            log_err("%s", lock_why);
+            goto out;
+        }
     }
     fds = raise_fd_limit();
     log_notice("open file limit %llu", (unsigned long long)fds);
@@ -278,11 +344,15 @@ int main(int argc, char **argv)
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    notify_ready();
     rc = server_run(srv) ? 1 : 0;
+    notify_stopping();
     running = NULL;
     server_free(srv);
     log_notice("stopped");
 out:
+    if (lock >= 0)
+        close(lock);
     labels_free();
     config_free(&cfg);
     return rc;

@@ -52,11 +52,12 @@
     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                         \
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 
-/* The Content-Security-Policy of every answer, but its frame-ancestors
- * directive: the frame_ancestors setting (config.c validated it: source
- * expressions only) ends it. */
-static const char csp_base[] =
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+/* The Content-Security-Policy of every answer: csp_head, the hashes of
+ * index.html's inline scripts (web_files_script_hashes), csp_tail, then the
+ * frame_ancestors setting (config.c validated it: source expressions only). */
+static const char csp_head[] = "default-src 'self'; script-src 'self'";
+static const char csp_tail[] =
+    "; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors ";
 
@@ -326,13 +327,21 @@ static int server_store_open(struct server *s)
         .backend = s->cfg->store,
         .dsn = s->cfg->store_dsn,
         .data_dir = s->cfg->data_dir,
+        .commit_window_us = s->cfg->journal_commit_window_us,
         .wake = server_wake,
         .wake_arg = s,
     };
     struct store_load_report rep;
+    char why[4096 + 300] = "";
     int rc;
 
+    opts.why = why; /* a damaged or foreign file: what it is */
+    opts.why_cap = sizeof(why);
     rc = store_open(&opts, &s->store);
+    if (rc && why[0]) {
+        log_err("store: %s", why);
+        return -1;
+    }
     if (rc) {
         if (strcmp(s->cfg->store, "postgresql") == 0)
             log_err("cannot open the store on PostgreSQL (store_dsn): %s",
@@ -344,7 +353,9 @@ static int server_store_open(struct server *s)
     }
     rc = store_load(s->store, s->hub, server_now_ms(s), &rep);
     if (rc) {
-        log_err("cannot load the store: %s", codev_err_name(rc));
+        log_err("cannot load the store: %s (codevd check tells whether the database is "
+                "damaged)",
+                codev_err_name(rc));
         return -1;
     }
     log_notice(
@@ -394,19 +405,18 @@ struct server *server_new(const struct config *cfg)
         return NULL;
     s->timer_fd = -1;
     s->lst.reserve_fd = -1;
+    s->mlst.reserve_fd = -1;
+    s->start_mono = server_mono_ms();
+    s->start_wall = server_now_ms(s);
     s->time_offset_ms = (int64_t)cfg->test_time_offset_s * 1000;
     if (s->time_offset_ms)
         log_warn("clock shifted by %lld ms (test_time_offset_s, a test-only setting)",
                  (long long)s->time_offset_ms);
     s->cfg = cfg;
     s->scratch = malloc(SERVER_SCRATCH);
-    s->csp = malloc(sizeof(csp_base) + strlen(cfg->frame_ancestors));
-    if (s->csp)
-        snprintf(s->csp, sizeof(csp_base) + strlen(cfg->frame_ancestors), "%s%s",
-                 csp_base, cfg->frame_ancestors);
     s->hub = hub_new(cfg);
     s->http_addrs = rate_table_new(SERVER_HTTP_ADDR_SLOTS);
-    if (!s->scratch || !s->csp || !s->hub || !s->http_addrs)
+    if (!s->scratch || !s->hub || !s->http_addrs)
         goto fail;
     server_apply_derived(s);
     /* Bind first: a busy port or a wrong address stops here, before the
@@ -416,8 +426,25 @@ struct server *server_new(const struct config *cfg)
                 cfg->listen ? cfg->listen : "all interfaces", cfg->port);
         goto fail;
     }
+    if (cfg->metrics_port &&
+        listener_open(&s->mlst, cfg->metrics_listen, (uint16_t)cfg->metrics_port, err,
+                      sizeof(err))) {
+        log_err("cannot start: %s (metrics_listen = %s, metrics_port = %u)", err,
+                cfg->metrics_listen, cfg->metrics_port);
+        goto fail;
+    }
     if (server_store_open(s) || http_export_start(s) || server_web_load(s))
         goto fail;
+    {
+        const char *hashes = web_files_script_hashes(s->web);
+        size_t n = sizeof(csp_head) + 1 + strlen(hashes) + sizeof(csp_tail) +
+                   strlen(cfg->frame_ancestors);
+        s->csp = malloc(n);
+        if (!s->csp)
+            goto fail;
+        snprintf(s->csp, n, "%s%s%s%s%s", csp_head, hashes[0] ? " " : "", hashes,
+                 csp_tail, cfg->frame_ancestors);
+    }
 
     s->headers[0] = (struct lws_protocol_vhost_options){
         &s->headers[1], NULL, "content-security-policy:", s->csp};
@@ -538,6 +565,8 @@ struct server *server_new(const struct config *cfg)
     log_notice("codevd %s listening on %s (%s, %s loop), web client from %s",
                CODEVD_VERSION, s->lst.bound, cfg->tls_cert ? "https/wss" : "http/ws",
                server_loop_name(s), cfg->web_dir);
+    if (cfg->metrics_port)
+        log_notice("metrics (/metrics, /readyz, plain http) on %s", s->mlst.bound);
     return s;
 fail:
     server_free(s);
@@ -634,7 +663,8 @@ void server_free(struct server *s)
     if (s->timer_fd >= 0)
         close(s->timer_fd);
     listener_close(&s->lst); /* what lws did not close with the context */
-    peer_free_all(s);        /* only when the context was never made */
+    listener_close(&s->mlst);
+    peer_free_all(s); /* only when the context was never made */
     free(s->dirty);
     waits_free(&s->waits, server_json_free);
     dispatch_views_trim(s, true);

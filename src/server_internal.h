@@ -16,6 +16,8 @@
  *               thread, responses in slices.
  *   timer.c     the timerfd: tick slots, keep-alive sweep, idle closes and
  *               expiries, memory trim.
+ *   observe.c   GET /metrics and /readyz: what the server is doing, read
+ *               when asked (the counters are metrics.c's).
  *
  * Invariants (for every function declared here unless it says otherwise):
  * ONLY called from the lws service thread; nothing blocks; a struct conn
@@ -42,6 +44,7 @@
 #include "http_api.h"
 #include "hub.h"
 #include "listener.h"
+#include "metrics.h"
 #include "protocol.h"
 #include "ratelimit.h"
 #include "server.h"
@@ -104,6 +107,7 @@ struct peer {
     bool created;     /* lws made a wsi for it: LWS_CALLBACK_WSI_DESTROY will come */
     bool gone;        /* lws destroyed its wsi while adopting */
     bool killed;      /* a deadline passed: lws closes it */
+    bool metrics;     /* came in on the metrics port: /metrics and /readyz only */
     int64_t since_ms; /* monotonic ms the state's deadline counts from */
     uint32_t streams; /* PEER_H2: requests open (HTTP/2 streams) */
     struct peer *prev, *next; /* server.peers */
@@ -232,6 +236,8 @@ struct http_req {
     bool no_body;              /* HEAD or 304: the headers only */
     bool web_immutable;        /* under the current /v/<version>/: cached for good */
     bool draining;             /* written; HTTP/2: waits for the connection's buffer */
+    uint8_t route;             /* its route id for the metrics (observe_request) */
+    uint8_t mx_method;         /* its enum metrics_method */
 };
 
 /* An export made on the export thread: the request's job, then its answer
@@ -313,15 +319,18 @@ struct server {
     struct view_entry views[SERVER_VIEW_SLOTS];
     struct listener lst;               /* our listening sockets */
     struct lws *lst_wsi[LISTENER_MAX]; /* each adopted into the loop */
-    struct peer *peers;                /* every accepted connection */
-    struct http_req *bodies;           /* requests whose body is being read */
-    struct peer *adopting;             /* the one being handed to lws, or NULL */
-    size_t npeers;                     /* counted against the limits */
-    size_t nrefusing;                  /* over a limit, being told so */
-    uint64_t shed;                     /* closed at accept (EMFILE), not logged */
-    int64_t shed_log_ms;               /* mono ms of the last such log line */
-    uint64_t over;                     /* accepted over a limit, not logged */
-    int64_t over_log_ms;               /* mono ms of the last such log line */
+    struct listener mlst;              /* the metrics port's (metrics_port) */
+    struct lws *mlst_wsi[LISTENER_MAX];
+    struct peer *peers;             /* every accepted connection */
+    struct http_req *bodies;        /* requests whose body is being read */
+    struct peer *adopting;          /* the one being handed to lws, or NULL */
+    size_t npeers;                  /* counted against the limits */
+    size_t nrefusing;               /* over a limit, being told so */
+    uint64_t shed;                  /* closed at accept (EMFILE), not logged */
+    int64_t shed_log_ms;            /* mono ms of the last such log line */
+    uint64_t over;                  /* accepted over a limit, not logged */
+    int64_t over_log_ms;            /* mono ms of the last such log line */
+    int64_t start_mono, start_wall; /* ms, when server_new began (uptime) */
     unsigned char *scratch;
     char *csp; /* the Content-Security-Policy header's value (frame_ancestors) */
     struct proto_limits limits;
@@ -576,6 +585,25 @@ bool commit_store_ready(struct server *s, const struct hub_group *g);
 /* Once a second: while the store fails, a probe record (a trial) now and
  * then, and the rollbacks that could not read the store yet. */
 void commit_store_sweep(struct server *s);
+
+/* ---- observe.c: /metrics and /readyz ----------------------------------------- */
+
+/* The edge's route ids for the metrics, after http_api's. */
+enum {
+    ROUTE_EDGE_STATIC = HTTP_API_ROUTE_IDS, /* a web client file (or its 404) */
+    ROUTE_EDGE_METRICS,                     /* GET /metrics */
+    ROUTE_EDGE_READYZ,                      /* GET /readyz */
+    ROUTE_EDGE_COUNT
+};
+
+/* LWS_CALLBACK_HTTP, once h->path is read (m: lws's method): labels the
+ * request for the metrics (h->route, h->mx_method) and answers /metrics
+ * and /readyz itself. Returns true when it answered (the caller stops). */
+bool observe_request(struct server *s, struct lws *wsi, struct http_req *h, int m);
+
+/* The command-counter type of a decoded message (enum room_cmd_type or
+ * METRICS_CMD_*). */
+int observe_msg_type(const struct proto_msg *msg);
 
 /* ---- http.c: the HTTP edge -------------------------------------------------- */
 

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "codevd_config.h"
 #include "errors.h"
@@ -220,6 +221,7 @@ int store_open(const struct store_options *opts, struct store **out)
     pthread_cond_init(&s->work_cv, NULL);
     pthread_cond_init(&s->done_cv, NULL);
     s->queue_max = opts->queue_max ? opts->queue_max : STORE_QUEUE_MAX_DEFAULT;
+    s->commit_window_us = opts->commit_window_us;
     s->wake = opts->wake;
     s->wake_arg = opts->wake_arg;
     target = opts->schema_version_max > 0 &&
@@ -261,4 +263,37 @@ void store_close(struct store *s)
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->read_mu);
     free(s);
+}
+
+int64_t store_mono_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void store_stats_batch(struct store *s, uint64_t n, int64_t start_us)
+{
+    metrics_hist_observe(&s->stats.commit_seconds, MH_COMMIT_SECONDS,
+                         (double)(store_mono_us() - start_us) / 1e6);
+    metrics_hist_observe(&s->stats.batch_records, MH_BATCH_RECORDS, (double)n);
+    s->stats.records += n;
+}
+
+void store_stats_get(struct store *s, struct store_stats *out)
+{
+    pthread_mutex_lock(&s->mu);
+    *out = s->stats;
+    pthread_mutex_unlock(&s->mu);
+}
+
+size_t store_queue_depth(const struct store *s)
+{
+    return s->in_flight;
+}
+
+size_t store_queue_max(const struct store *s)
+{
+    return s->queue_max;
 }

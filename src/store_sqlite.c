@@ -281,7 +281,11 @@ static void lite_rows_free(struct store_rows *it)
 static int db_configure(struct store_db *db, bool writer, bool sync_normal)
 {
     sqlite3_busy_timeout(lite(db), STORE_BUSY_TIMEOUT_MS);
-    if (lite_exec(db, "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;"))
+    /* temp_store: SQLite's temporary tables and sorts (a session's close)
+     * stay in memory: codevd writes nowhere but data_dir (the packaged unit
+     * runs it on a read-only file system but for /var/lib/codevd). */
+    if (lite_exec(db, "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; "
+                      "PRAGMA temp_store = MEMORY;"))
         return CODEV_E_INTERNAL;
     if (!writer)
         return 0;
@@ -340,11 +344,15 @@ static int lite_open(const struct store_options *opts, bool writer, struct store
     char path[STORE_PATH_MAX];
     struct lite_db *l;
     mode_t mask;
-    int rc = 0;
+    int found_version, rc = 0;
 
     *out = NULL;
     if (!opts->data_dir || snprintf(path, sizeof(path), "%s/%s", opts->data_dir,
                                     STORE_FILE_NAME) >= (int)sizeof(path))
+        return CODEV_E_INTERNAL;
+    /* Never create a schema inside another program's file, nor write to a
+     * damaged one (SQLite would happily switch its header to WAL). */
+    if (writer && store_file_check(path, true, &found_version, opts->why, opts->why_cap))
         return CODEV_E_INTERNAL;
     if (!(l = calloc(1, sizeof(*l))))
         return CODEV_E_INTERNAL;

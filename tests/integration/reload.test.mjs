@@ -46,7 +46,7 @@ test('SIGHUP applies new limits, log level and allowed origins; nobody is droppe
         const member = await Client.connect(srv.wsUrl, { name: 'member' });
         assert.equal((await member.hello(g.group_id, g.member_key)).type, 'welcome');
         for (let i = 0; i < 3; i++) open.push(await Client.connect(srv.wsUrl, { name: `w${i}` }));
-        assert.doesNotMatch(srv.log(), / D conn \d+: open/, 'no debug lines at notice');
+        assert.doesNotMatch(srv.log(), /level=debug msg="conn \d+: open/, 'no debug lines at notice');
         await assert.rejects(Client.connect(srv.wsUrl, { origin: 'https://other.example' }));
 
         // (allowed_origins replaces "same origin only": the server's own is listed.)
@@ -59,7 +59,7 @@ test('SIGHUP applies new limits, log level and allowed origins; nobody is droppe
         assert.equal((await extra.next((m) => m.type === 'error')).code, 'too_many_connections');
         assert.equal((await extra.closed).code, 1013);
         for (const c of open) assert.equal(c.closeInfo, null, `${c.name} still open`);
-        await logged(srv, / D conn \d+: open/); /* debug now */
+        await logged(srv, /level=debug msg="conn \d+: open/); /* debug now */
         const other = await Client.connect(srv.wsUrl, { origin: 'https://other.example' });
         open.push(other);
         // The member attached before the reload goes on.
