@@ -34,9 +34,9 @@ build=${BUILD:-$root/build}
 
 if [ "${1:-}" = --ci ]; then
     # 2,000 connections in 250 rooms for 3 minutes, one kill -9 at minute
-    # 1, rooms twice as brisk (a command every 500 ms) so that a restarted
-    # server's SQLite page cache (8 MiB a connection, filled as the
-    # database grows) is warm by minute 2, the RSS baseline.
+    # 1, rooms twice as brisk (a command every 500 ms) so that the
+    # restarted server has warmed up (its RSS levels off) by minute 2, the
+    # RSS baseline.
     : "${SOAK_MIN:=3}" "${SOAK_CONNS:=2000}" "${SOAK_ROOMS:=250}"
     : "${SOAK_KILL_AT_MIN:=1}" "${SOAK_WARMUP_MIN:=2}" "${SOAK_PACE_MS:=500}"
     export SOAK_MIN SOAK_CONNS SOAK_ROOMS SOAK_KILL_AT_MIN SOAK_WARMUP_MIN SOAK_PACE_MS
