@@ -123,7 +123,11 @@ git ls-files -z --cached --others --exclude-standard |
 [ -d "$src/.git" ] && cp -a "$src/.git" "$root/work/main/.git"
 [ -d "$src/../shared" ] && cp -a "$src/../shared" "$root/work/shared"
 
-# 4. Mounts, undone by cleanup.
+# 4. Mounts, undone by cleanup. The root first, onto itself: / is then a
+# mount point inside, as on a real machine (tests/deploy/deb.sh makes a
+# read-only copy of it in a mount namespace of its own).
+mount --bind "$root" "$root" || fail "cannot bind-mount the root onto itself"
+mounted+=("$root")
 for m in proc sys dev dev/shm; do
     mkdir -p "$root/$m"
     case $m in
@@ -167,7 +171,7 @@ fi
 # 6. The second README command, exactly as CI runs it.
 echo "fresh: bash .ci/run"
 chroot "$root" "${inner_env[@]}" bash -c "cd /work/main && exec bash .ci/run" 2>&1 | tee "$logs/ci.log" |
-    grep -E '^(fresh|unit|proto|integration|poll|browser|asan|valgrind|fuzz|lint|setup|install)[^ ]*:|passed, .* failed$|^installing'
+    grep -E '^(fresh|unit|proto|integration|poll|browser|asan|valgrind|fuzz|lint|deb|setup|install)[^ ]*:|passed, .* failed$|^installing'
 ci_rc=${PIPESTATUS[0]}
 summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$logs/ci.log" | tail -1)
 inner_passed=$(echo "$summary" | sed -nE 's/^([0-9]+) passed.*/\1/p')

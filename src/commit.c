@@ -110,13 +110,22 @@ struct held *commit_outbox_take(const struct room *r, int64_t now)
         const struct room_event *ev = &r->out[i];
         struct held_msg *m = &h->m[h->n];
         const struct room_card *card = ev->card ? room_card_get(r, ev->card) : NULL;
-        json_t *j = proto_event_json(r, ev, now),
-               *jv = proto_event_advice_json(r, ev, now);
+        size_t len;
+        unsigned char *buf = proto_event_dump(r, ev, LWS_PRE, &len);
 
-        m->msg = j ? fan_msg_new(j, LWS_PRE, false) : NULL;
-        m->advice = jv ? fan_msg_new(jv, LWS_PRE, false) : NULL;
-        json_decref(j);
-        json_decref(jv);
+        if (buf) {
+            /* A contribution card (the hot path): written directly, and
+             * no advice form. */
+            m->msg = fan_msg_take(buf, len, false);
+        } else {
+            json_t *j = proto_event_json(r, ev, now),
+                   *jv = proto_event_advice_json(r, ev, now);
+
+            m->msg = j ? fan_msg_new(j, LWS_PRE, false) : NULL;
+            m->advice = jv ? fan_msg_new(jv, LWS_PRE, false) : NULL;
+            json_decref(j);
+            json_decref(jv);
+        }
         if (!m->msg) {
             fan_msg_unref(m->advice);
             m->advice = NULL;
@@ -140,6 +149,7 @@ struct held *commit_outbox_take(const struct room *r, int64_t now)
  * connections of a removed member. */
 static void held_deliver(struct server *s, struct hub_group *g, const struct held *h)
 {
+    metrics_add(MC_EVENTS, h->n);
     for (size_t i = 0; i < h->n; i++) {
         const struct held_msg *m = &h->m[i];
         for (struct conn *c = group_conns(g); c; c = c->next) {
@@ -331,6 +341,7 @@ void commit_drained(void *arg, uint64_t token, int rc)
     struct server *s = arg;
     bool after = token > s->resume_token;
 
+    metrics_add(MC_STORE_ERRORS, rc != 0);
     if (rc && (!s->store_failing || after)) {
         /* Everything submitted until now was decided on top of what
          * failed: it fails too, unwritten; what comes next is tried. */

@@ -27,17 +27,19 @@
  * Load: a few dozen lines, once, on the main thread at start-up. Nothing
  * here is on a hot path; clarity wins over speed.
  *
- * Pure: libc and config.h only (plus the generated, macro-only
- * codevd_config.h when the build provides it).
+ * Pure: libc, config.h and ratelimit.h (the trusted_proxies parser) only
+ * (plus the generated, macro-only codevd_config.h when the build provides it).
  */
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ratelimit.h"
 #include "util.h"
 
 /* The daemon's build generates codevd_config.h (macros only) with the
@@ -79,15 +81,19 @@ struct config_key {
     uint32_t max;              /* KEY_U32: largest accepted value */
     uint32_t def;              /* KEY_U32, KEY_LOG_LEVEL: the default */
     const char *def_str;       /* KEY_STRING, KEY_OPTIONAL: the default (NULL = unset) */
+    bool reload;               /* a SIGHUP applies it (config_reload); else restart */
     /* cppcheck-suppress unusedStructMember ; documentation kept with the key */
     const char *help; /* one line on what it means */
 };
 
 /* clang-format off */
 #define OFF(field) offsetof(struct config, field)
-#define STR(field, dflt, h) {#field, KEY_STRING, OFF(field), 0, 0, 0, dflt, h}
-#define OPT(field, h) {#field, KEY_OPTIONAL, OFF(field), 0, 0, 0, NULL, h}
-#define U32(field, lo, hi, dflt, h) {#field, KEY_U32, OFF(field), lo, hi, dflt, NULL, h}
+#define STR(field, dflt, h) {#field, KEY_STRING, OFF(field), 0, 0, 0, dflt, false, h}
+#define OPT(field, h) {#field, KEY_OPTIONAL, OFF(field), 0, 0, 0, NULL, false, h}
+#define U32(field, lo, hi, dflt, h) {#field, KEY_U32, OFF(field), lo, hi, dflt, NULL, false, h}
+/* The same, applied by a SIGHUP reload. */
+#define OPT_R(field, h) {#field, KEY_OPTIONAL, OFF(field), 0, 0, 0, NULL, true, h}
+#define U32_R(field, lo, hi, dflt, h) {#field, KEY_U32, OFF(field), lo, hi, dflt, NULL, true, h}
 /* clang-format on */
 
 /* The keys, in the order config/codevd.conf documents them. The defaults
@@ -97,16 +103,20 @@ static const struct config_key config_keys[] = {
     U32(port, 1, 65535, 8080, "TCP port for HTTP and WebSocket"),
     STR(data_dir, "./data", "directory holding the database"),
     STR(web_dir, CONFIG_DEFAULT_WEB_DIR, "directory of the web client files"),
-    OPT(tls_cert, "PEM certificate path; unset = plain HTTP/WS"),
-    OPT(tls_key, "PEM private key path; set with tls_cert"),
-    OPT(allowed_origins, "comma-separated extra origins; unset = same origin only"),
+    OPT_R(tls_cert, "PEM certificate path; unset = plain HTTP/WS"),
+    OPT_R(tls_key, "PEM private key path; set with tls_cert"),
+    OPT_R(allowed_origins, "comma-separated extra origins; unset = same origin only"),
     STR(frame_ancestors, "'none'",
         "CSP frame-ancestors: the pages that may embed codevd (source expressions)"),
-    {"log_level", KEY_LOG_LEVEL, OFF(log_level), 0, 0, LOG_LEVEL_NOTICE, NULL,
+    {"log_level", KEY_LOG_LEVEL, OFF(log_level), 0, 0, LOG_LEVEL_NOTICE, NULL, true,
      "error, warn, notice, info or debug"},
     STR(event_loop, "auto", "auto, epoll (lws on libuv) or poll"),
-    U32(ws_max_message, 1024, 16777216, 65536, "bytes of one reassembled message"),
-    U32(json_max_depth, 2, 64, 8, "JSON nesting depth"),
+    STR(metrics_listen, "127.0.0.1", "address of the metrics port (metrics_port)"),
+    U32(metrics_port, 0, 65535, 0,
+        "TCP port serving only /metrics and /readyz; 0 = /metrics on port, loopback "
+        "only"),
+    U32_R(ws_max_message, 1024, 16777216, 65536, "bytes of one reassembled message"),
+    U32_R(json_max_depth, 2, 64, 8, "JSON nesting depth"),
     U32(text_max_chars, 1, 100000, 1000, "characters of a card text"),
     U32(long_text_max_chars, 1, 100000, 4000, "characters of a problem or contract"),
     U32(name_max_chars, 1, 200, 60, "characters of a name"),
@@ -118,52 +128,61 @@ static const struct config_key config_keys[] = {
     U32(group_journal_max_bytes, 65536, 1073741824, 8388608,
         "bytes one session may journal"),
     U32(room_member_share, 1, 64, 4, "a member's share of the session budget (1/N)"),
-    U32(groups_max, 1, 10000000, 100000, "groups in the database"),
-    U32(sessions_max, 1, 1000000, 10000, "open sessions"),
-    U32(groups_per_ip, 1, 1000000, 200,
-        "live groups created from one client address (IPv4, or IPv6 /64)"),
-    U32(sessions_per_ip, 1, 1000000, 50,
-        "open sessions of the groups created from one client address"),
-    U32(connections_max, 1, 1000000, 19000, "open connections"),
-    U32(connections_per_ip, 1, 1000000, 256, "open connections per client address"),
-    U32(commands_per_sec, 1, 10000, 20, "commands per second per connection"),
-    U32(commands_burst, 1, 100000, 40, "commands in a burst per connection"),
-    U32(question_checks_per_sec, 1, 10000, 5,
-        "question_check queries per second per connection (and in a burst)"),
-    U32(http_body_max, 256, 16777216, 16384, "bytes of an HTTP request body"),
-    U32(out_queue_frames, 4, 100000, 256, "queued outgoing frames per connection"),
-    U32(out_queue_bytes, 4096, 1073741824, 1048576,
-        "queued outgoing bytes per connection"),
-    U32(idle_timeout_s, 2, 3600, 20, "seconds of silence before a ping"),
+    U32_R(groups_max, 1, 10000000, 100000, "groups in the database"),
+    U32_R(sessions_max, 1, 1000000, 10000, "open sessions"),
+    U32_R(groups_per_ip, 1, 1000000, 200,
+          "live groups created from one client address (IPv4, or IPv6 /64)"),
+    U32_R(sessions_per_ip, 1, 1000000, 50,
+          "open sessions of the groups created from one client address"),
+    U32_R(connections_max, 1, 1000000, 19000, "open connections"),
+    U32_R(connections_per_ip, 1, 1000000, 256, "open connections per client address"),
+    U32_R(commands_per_sec, 1, 10000, 20, "commands per second per connection"),
+    U32_R(commands_burst, 1, 100000, 40, "commands in a burst per connection"),
+    U32_R(question_checks_per_sec, 1, 10000, 5,
+          "question_check queries per second per connection (and in a burst)"),
+    U32_R(http_body_max, 256, 16777216, 16384, "bytes of an HTTP request body"),
+    U32_R(out_queue_frames, 4, 100000, 256, "queued outgoing frames per connection"),
+    U32_R(out_queue_bytes, 4096, 1073741824, 1048576,
+          "queued outgoing bytes per connection"),
+    U32_R(idle_timeout_s, 2, 3600, 20, "seconds of silence before a ping"),
     U32(handshake_timeout_s, 1, 600, 10, "seconds allowed for the HTTP/WS handshake"),
-    U32(http_anon_per_min, 1, 100000, 60,
-        "HTTP calls per minute per client address without a valid member key"),
-    U32(http_create_per_min, 1, 100000, 10,
-        "groups created per minute per client address"),
-    U32(http_create_global_per_min, 1, 1000000, 120,
-        "groups created per minute on the whole server"),
-    U32(http_exports_per_min, 1, 100000, 30, "exports per minute per member"),
-    U32(http_writes_per_min, 1, 100000, 60,
-        "writes between sessions (proposals, drafts...) per minute per member"),
-    U32(session_idle_close_s, 1, 31536000, 43200,
-        "seconds without a command before an open session closes"),
-    U32(group_idle_expire_s, 1, 315360000, 2592000,
-        "seconds without activity before a never-opened group is deleted"),
-    U32(http_header_timeout_s, 1, 600, 10, "seconds for a request's headers, absolute"),
-    U32(http_body_timeout_s, 1, 3600, 30, "seconds for a request's whole body, absolute"),
-    U32(hello_timeout_s, 1, 600, 10, "seconds for a WebSocket to send a valid hello"),
-    U32(unauth_per_ip, 1, 1000000, 16, "WebSockets without hello per client address"),
-    U32(facilitator_grace_s, 1, 3600, 60,
-        "seconds an absent facilitator keeps the role before it passes on"),
-    U32(display_max_per_group, 1, 64, 8, "display-link connections open per group"),
+    U32_R(http_anon_per_min, 1, 100000, 60,
+          "HTTP calls per minute per client address without a valid member key"),
+    U32_R(http_create_per_min, 1, 100000, 10,
+          "groups created per minute per client address"),
+    U32_R(http_create_global_per_min, 1, 1000000, 120,
+          "groups created per minute on the whole server"),
+    U32_R(http_exports_per_min, 1, 100000, 30, "exports per minute per member"),
+    U32_R(http_writes_per_min, 1, 100000, 60,
+          "writes between sessions (proposals, drafts...) per minute per member"),
+    U32_R(session_idle_close_s, 1, 31536000, 43200,
+          "seconds without a command before an open session closes"),
+    U32_R(group_idle_expire_s, 1, 315360000, 2592000,
+          "seconds without activity before a never-opened group is deleted"),
+    U32_R(http_header_timeout_s, 1, 600, 10, "seconds for a request's headers, absolute"),
+    U32_R(http_body_timeout_s, 1, 3600, 30,
+          "seconds for a request's whole body, absolute"),
+    U32_R(hello_timeout_s, 1, 600, 10, "seconds for a WebSocket to send a valid hello"),
+    U32_R(unauth_per_ip, 1, 1000000, 16, "WebSockets without hello per client address"),
+    U32_R(facilitator_grace_s, 1, 3600, 60,
+          "seconds an absent facilitator keeps the role before it passes on"),
+    U32_R(display_max_per_group, 1, 64, 8, "display-link connections open per group"),
     U32(test_time_offset_s, 0, 315360000, 0,
         "TEST ONLY: seconds added to the server's wall clock"),
+    OPT_R(trusted_proxies,
+          "reverse proxies (addresses, CIDR blocks) whose X-Forwarded-For is believed"),
+    U32_R(drain_timeout_s, 1, 600, 10,
+          "seconds a SIGTERM drain may take before codevd exits anyway"),
+    U32(journal_commit_window_us, 0, 100000, 2000,
+        "microseconds between the starts of two journal commits (group commit)"),
 };
 
 #undef OFF
 #undef STR
 #undef OPT
 #undef U32
+#undef OPT_R
+#undef U32_R
 
 #define CONFIG_KEY_COUNT (sizeof config_keys / sizeof config_keys[0])
 
@@ -820,6 +839,16 @@ int config_validate(const struct config *c, struct config_error *err)
                  quote_cut(c->frame_ancestors, q, sizeof q));
         return -1;
     }
+    if (c->trusted_proxies) {
+        struct rate_proxies proxies;
+        char why[160];
+
+        if (rate_proxies_parse(c->trusted_proxies, &proxies, why, sizeof why)) {
+            error_key(err, "trusted_proxies");
+            snprintf(err->text, sizeof err->text, "trusted_proxies: %s", why);
+            return -1;
+        }
+    }
     if (c->allowed_origins) {
         const char *p = c->allowed_origins;
 
@@ -849,6 +878,81 @@ int config_validate(const struct config *c, struct config_error *err)
                 break;
             p = end + 1;
         }
+    }
+    return 0;
+}
+
+/* Appends name to list (of size n, comma-separated); cut when full. */
+static void list_add(char *list, size_t n, const char *name)
+{
+    size_t used;
+
+    if (!list || !n)
+        return;
+    used = strlen(list);
+    if (used + 1 >= n)
+        return;
+    snprintf(list + used, n - used, "%s%s", used ? ", " : "", name);
+}
+
+static bool strings_equal(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+int config_reload(struct config *live, const struct config *fresh, char *changed,
+                  size_t changed_len, char *restart, size_t restart_len)
+{
+    char *copies[CONFIG_KEY_COUNT] = {0};
+
+    if (changed && changed_len)
+        changed[0] = '\0';
+    if (restart && restart_len)
+        restart[0] = '\0';
+    /* Every string first, so that running out of memory changes nothing. */
+    for (size_t i = 0; i < CONFIG_KEY_COUNT; i++) {
+        const struct config_key *k = &config_keys[i];
+        const char *v;
+
+        if (!k->reload || (k->type != KEY_STRING && k->type != KEY_OPTIONAL))
+            continue;
+        v = *field_str_const(fresh, k);
+        if (strings_equal(v, *field_str_const(live, k)) || !v)
+            continue;
+        if (!(copies[i] = util_strdup_or_null(v))) {
+            for (size_t j = 0; j < i; j++)
+                free(copies[j]);
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < CONFIG_KEY_COUNT; i++) {
+        const struct config_key *k = &config_keys[i];
+        bool differs;
+
+        switch (k->type) {
+        case KEY_STRING:
+        case KEY_OPTIONAL:
+            differs =
+                !strings_equal(*field_str_const(fresh, k), *field_str_const(live, k));
+            if (differs && k->reload) {
+                free(*field_str(live, k));
+                *field_str(live, k) = copies[i]; /* NULL: unset */
+            }
+            break;
+        case KEY_U32:
+            differs = *field_u32_const(fresh, k) != *field_u32_const(live, k);
+            if (differs && k->reload)
+                *field_u32(live, k) = *field_u32_const(fresh, k);
+            break;
+        default: /* KEY_LOG_LEVEL */
+            differs = fresh->log_level != live->log_level;
+            if (differs && k->reload)
+                live->log_level = fresh->log_level;
+            break;
+        }
+        if (differs)
+            list_add(k->reload ? changed : restart, k->reload ? changed_len : restart_len,
+                     k->name);
     }
     return 0;
 }

@@ -7,12 +7,14 @@
  * (with its default, range and meaning) in config/codevd.conf. An unknown
  * key or a bad value is an error naming the key and the line.
  *
- * Runs on the main thread at start-up only.
+ * Runs on the main thread at start-up, and on the server's loop thread at
+ * a SIGHUP reload (config_reload), never on two threads at once.
  */
 #ifndef CODEV_CONFIG_H
 #define CODEV_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* out_queue_bytes must exceed room_bytes_max by this much: the welcome of a
@@ -31,6 +33,9 @@ struct config {
     /* network */
     char *listen;          /* interface address, NULL = all */
     uint32_t port;         /* 1..65535, default 8080 */
+    char *metrics_listen;  /* the metrics port's address, default "127.0.0.1" */
+    uint32_t metrics_port; /* 0 (default) = /metrics on port, to loopback only;
+                            * else a plain HTTP port of /metrics and /readyz */
     char *data_dir;        /* default "./data" */
     char *web_dir;         /* default: the web-client/ folder of the source tree */
     char *tls_cert;        /* PEM path, NULL = plain HTTP/WS */
@@ -93,6 +98,15 @@ struct config {
     /* tests only */
     uint32_t test_time_offset_s; /* seconds added to the wall clock (a month passes
                                   * between two runs), default 0 */
+
+    /* running it as a service (issue 16) */
+    char *trusted_proxies;    /* addresses/CIDRs whose X-Forwarded-For is believed,
+                                 NULL = nobody (ratelimit.h) */
+    uint32_t drain_timeout_s; /* a SIGTERM drain's limit, default 10 */
+
+    /* the journal (issue 15) */
+    uint32_t journal_commit_window_us; /* a commit starts at least this long after
+                                        * the previous one started; default 2000 */
 };
 
 /* Error detail for config_load_file and config_set. */
@@ -119,6 +133,20 @@ int config_set(struct config *c, const char *key, const char *value,
 /* Checks settings that depend on each other (tls_cert without tls_key...).
  * Returns 0, or -1 with err filled. */
 int config_validate(const struct config *c, struct config_error *err);
+
+/*
+ * A SIGHUP reload: copies into live every setting of fresh (a whole config,
+ * validated) that a reload applies: the limits read at each use, the log
+ * level, allowed_origins, trusted_proxies, tls_cert and tls_key (the
+ * caller loads the new certificate). A setting that differs but needs a
+ * restart (listen, port, data_dir, web_dir, event_loop, frame_ancestors,
+ * handshake_timeout_s, the room limits...) is left as it is. changed and
+ * restart (may be NULL) get the names of the settings applied and of those
+ * left, comma-separated, cut to their sizes. Returns 0, or -1 when out of
+ * memory (live unchanged).
+ */
+int config_reload(struct config *live, const struct config *fresh, char *changed,
+                  size_t changed_len, char *restart, size_t restart_len);
 
 /* Releases the strings c owns. config_free(NULL) is a no-op. */
 void config_free(struct config *c);

@@ -110,8 +110,10 @@ void conn_push(struct server *s, struct conn *c, struct fan_msg *m)
         log_notice("conn %llu: slow consumer (%u frames, %zu bytes queued), closing",
                    (unsigned long long)c->id, c->q.count, c->q.bytes);
         conn_close_later(c, CLOSE_SLOW_CONSUMER, "slow_consumer");
+        metrics_add(MC_SLOW_CONSUMER, 1);
         return;
     }
+    metrics_add(MC_WS_MESSAGES, 1);
     conn_dirty(s, c);
 }
 
@@ -130,6 +132,7 @@ void conn_send(struct server *s, struct conn *c, json_t *j)
 
 void conn_error(struct server *s, struct conn *c, const char *id, int code)
 {
+    metrics_cmd_error(c, code);
     conn_send(s, c, proto_error_code_json(id, code));
 }
 
@@ -325,6 +328,7 @@ static int conn_write_some(struct server *s, struct conn *c)
                 log_info("conn %llu: write failed", (unsigned long long)c->id);
                 return -1;
             }
+            metrics_frame(k);
             c->out_off += k;
             if (c->out_off == c->out->len) {
                 fan_msg_unref(c->out);
@@ -348,6 +352,7 @@ static int conn_write_some(struct server *s, struct conn *c)
             log_info("conn %llu: write failed", (unsigned long long)c->id);
             return -1;
         }
+        metrics_frame(len);
     }
     /* The socket is full: the stall counts from now until lws can write
      * again (conn_writeable), whatever the peer sends meanwhile. */
@@ -496,12 +501,13 @@ static void conn_open(struct server *s, struct conn *c, struct lws *wsi)
         s->all->all_prev = c;
     s->all = c;
     s->nconns++;
+    metrics_add(MC_WS_OPENED, 1);
     if (s->nconns > s->conns_peak)
         s->conns_peak = s->nconns;
     if (s->nconns >= 1000)
         s->busy_since_idle = true;
     timer_arm(s, true);
-    c->ip = p ? p->ip : NULL;
+    c->ip = peer_client_count(s, wsi); /* behind a trusted proxy, the real client's */
     if (c->ip) {
         c->unauth = true;
         c->ip->unauth++;
@@ -573,6 +579,8 @@ int conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
              lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_HTTP_COLON_PATH) <= 0) ||
             strcmp(uri, "/ws") != 0)
             return 1;
+        if (peer_of(wsi) && peer_of(wsi)->metrics)
+            return 1; /* the metrics port serves /metrics and /readyz only */
         if (!origin_allowed(s, wsi)) {
             log_notice("websocket refused: origin not allowed");
             return 1;

@@ -861,6 +861,7 @@ void dispatch_message(struct server *s, struct conn *c, const char *buf, size_t 
     /* Decode first so that a refusal carries the command id: the client
      * then knows which command to resend. Decoding is bounded by the size
      * limit, so a flood costs no more than the frames themselves. */
+    metrics_cmd_begin(c, METRICS_CMD_INVALID);
     if (proto_decode(buf, len, &s->limits, &msg, &err)) {
         if (!conn_rate_ok(s, c)) {
             conn_error(s, c, err.id, CODEV_E_RATE_LIMITED);
@@ -868,9 +869,11 @@ void dispatch_message(struct server *s, struct conn *c, const char *buf, size_t 
         }
         log_debug("conn %llu: bad message: %s", (unsigned long long)c->id,
                   codev_err_name(err.code));
+        metrics_cmd_error(c, err.code);
         conn_send(s, c, proto_error_json(&err));
         return;
     }
+    metrics_cmd_begin(c, observe_msg_type(&msg));
     if (!conn_rate_ok(s, c) || c->inflight >= SERVER_INFLIGHT_MAX) {
         conn_error(s, c, msg.id, CODEV_E_RATE_LIMITED);
         proto_msg_release(&msg);
@@ -895,4 +898,5 @@ void dispatch_message(struct server *s, struct conn *c, const char *buf, size_t 
         handle_command(s, c, &msg);
     }
     proto_msg_release(&msg);
+    metrics_cmd_end(c);
 }

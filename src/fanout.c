@@ -29,6 +29,23 @@ struct fan_msg *fan_msg_new(const json_t *j, size_t headroom, bool tick)
     return m;
 }
 
+struct fan_msg *fan_msg_take(unsigned char *buf, size_t len, bool tick)
+{
+    struct fan_msg *m = len <= UINT32_MAX ? malloc(sizeof(*m)) : NULL;
+
+    if (!m) {
+        free(buf);
+        return NULL;
+    }
+    m->buf = buf;
+    m->refs = 1;
+    m->len = (uint32_t)len;
+    m->tick = tick;
+    m->body = NULL;
+    m->split = m->body_len = 0;
+    return m;
+}
+
 struct fan_msg *fan_msg_splice(const unsigned char *head, size_t head_len,
                                struct fan_msg *body, size_t body_len,
                                const unsigned char *tail, size_t tail_len,

@@ -55,6 +55,11 @@ struct fan_queue {
  * caller's), or NULL. Does not steal j. */
 struct fan_msg *fan_msg_new(const json_t *j, size_t headroom, bool tick);
 
+/* Wraps buf (headroom + len JSON bytes + NUL, from malloc; taken, freed
+ * on failure) as a new message with one reference (the caller's), or
+ * NULL. */
+struct fan_msg *fan_msg_take(unsigned char *buf, size_t len, bool tick);
+
 /* Returns a new spliced message (one reference, the caller's): head, then
  * the first body_len bytes of body's JSON, then tail. Takes a new reference
  * on body (the caller keeps its own). NULL on allocation failure or when

@@ -45,6 +45,7 @@
  * representation; a longer header is read as absent (identity, no 304). */
 #define HTTP_ACCEPT_ENCODING_MAX 256
 #define HTTP_IF_NONE_MATCH_MAX   512
+#define HTTP_BODY_CUT_MS         2000 /* a late body's stream still open: cut its connection */
 
 /* The buckets of struct rate_addr. */
 enum { ADDR_ANON, ADDR_CREATE };
@@ -153,6 +154,22 @@ void http_bodies_sweep(struct server *s, int64_t mono)
     int64_t body = (int64_t)s->cfg->http_body_timeout_s * 1000;
 
     for (struct http_req *h = s->bodies; h; h = h->body_next) {
+        if (h->body_late && !h->body_cut &&
+            mono - h->body_ms >= body + HTTP_BODY_CUT_MS) {
+            /* The stream outlived its kill (an HTTP/2 stream that lws did
+             * not close while its data kept coming): the whole connection
+             * goes, since one who trickles a body gets no more patience. */
+            struct lws *nwsi = lws_get_network_wsi(h->wsi);
+            log_info("http %.40s: request body still open past its deadline, cutting "
+                     "the connection",
+                     h->path);
+            h->body_cut = true;
+            if (nwsi) {
+                lws_set_timeout(nwsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+                shutdown(lws_get_socket_fd(nwsi), SHUT_RDWR);
+            }
+            continue;
+        }
         if (h->body_late || mono - h->body_ms < body)
             continue;
         log_info("http %.40s: request body not complete in time, closing", h->path);
@@ -378,13 +395,13 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
     unsigned route = http_api_route_flags(h->method, h->path);
     bool anon = http_is_anonymous(h, route), create = route & HTTP_API_ROUTE_CREATES;
     struct rate_addr *addr;
-    char peer[RATE_ADDR_LEN] = "";
     uint64_t token = 0;
     int rc = 0, retry = 0;
 
-    lws_get_peer_simple(wsi, peer, sizeof(peer));
-    rate_addr_prefix(peer, creator);
-    addr = rate_table_get(s->http_addrs, peer, now, SERVER_HTTP_ADDR_IDLE_MS);
+    /* The client's address, taken with the headers (behind a trusted
+     * proxy, from X-Forwarded-For). */
+    rate_addr_prefix(h->client, creator);
+    addr = rate_table_get(s->http_addrs, h->client, now, SERVER_HTTP_ADDR_IDLE_MS);
     if (h->body_too_large) {
         reply = (struct http_api_reply){.status = 413,
                                         .body = http_api_error_json(CODEV_E_TOO_LARGE)};
@@ -692,6 +709,7 @@ static int http_write(struct lws *wsi, struct http_req *h)
         }
         return http_done(wsi, h);
     }
+    metrics_http(h->route, h->mx_method, h->status);
     if (h->web) {
         if (http_web_headers(wsi, h, &p, end))
             return -1;
@@ -753,6 +771,9 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     int ulen = 0, m;
 
     switch (reason) {
+    case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
+        s->tls_ctx = user; /* the vhost's SSL_CTX: a SIGHUP may load a new cert */
+        return 0;
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return 1; /* a WebSocket without the codev.v1 subprotocol */
     case LWS_CALLBACK_FILTER_HTTP_CONNECTION: {
@@ -812,12 +833,15 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
             snprintf(h->path, sizeof(h->path), "/api/?");
         else
             snprintf(h->path, sizeof(h->path), "%.*s", ulen, uri);
+        if (observe_request(s, wsi, h, m))
+            return 0;
         if ((m == LWSHUMETH_GET || m == LWSHUMETH_HEAD) && !http_is_api(h->path)) {
             http_static(s, wsi, h, m == LWSHUMETH_HEAD);
             return 0;
         }
         if (lws_hdr_copy(wsi, h->auth, sizeof(h->auth), WSI_TOKEN_HTTP_AUTHORIZATION) < 0)
             h->auth[0] = '\0';
+        peer_client_addr(s, wsi, h->client);
         if (lws_hdr_copy(wsi, h->query, sizeof(h->query), WSI_TOKEN_HTTP_URI_ARGS) < 0)
             h->query[0] = '\0';
         if (h->method == HTTP_API_POST &&

@@ -272,38 +272,41 @@ static enum route route_of(const char *rest, char sid[AUTH_UUID_LEN + 1])
     return ROUTE_NONE;
 }
 
-/* The routes, each with the methods it takes and what it is (enum
- * http_api_route_flag, and the internal flags): the one table the edge
- * reads instead of guessing from the path, and routing follows. */
+/* The routes, each with the methods it takes, what it is (enum
+ * http_api_route_flag, and the internal flags) and its name in the metrics
+ * (http_api_route_label): the one table the edge reads instead of guessing
+ * from the path, and routing follows. */
 #define M(method) (1u << HTTP_API_##method)
 static const struct {
     enum route route;
     unsigned methods; /* 1 << enum http_api_method */
     unsigned flags;
+    const char *label; /* the metrics' route label: fixed, never the path */
 } route_table[] = {
-    {ROUTE_GROUP, M(GET) | M(DELETE), 0},
-    {ROUTE_MEMBERS, M(POST), HTTP_API_ROUTE_KEYLESS},
-    {ROUTE_SESSIONS, M(POST), 0},
-    {ROUTE_SETTINGS, M(POST), 0},
-    {ROUTE_INVITE, M(POST), 0},
-    {ROUTE_DISPLAY, M(POST) | M(DELETE), 0},
-    {ROUTE_JOURNAL, M(GET), HTTP_API_ROUTE_READS_DISK},
-    {ROUTE_HISTORY, M(GET), HTTP_API_ROUTE_READS_DISK},
-    {ROUTE_MINUTES, M(GET), HTTP_API_ROUTE_READS_DISK},
-    {ROUTE_ROTATION, M(GET), HTTP_API_ROUTE_READS_DISK},
-    {ROUTE_ME, M(POST), 0},
-    {ROUTE_BETWEEN, M(GET), HTTP_API_ROUTE_LIFE},
-    {ROUTE_ROTA, M(POST), HTTP_API_ROUTE_LIFE | HTTP_API_ROUTE_FACILITATOR_WRITES},
+    {ROUTE_GROUP, M(GET) | M(DELETE), 0, "group"},
+    {ROUTE_MEMBERS, M(POST), HTTP_API_ROUTE_KEYLESS, "group_members"},
+    {ROUTE_SESSIONS, M(POST), 0, "group_sessions"},
+    {ROUTE_SETTINGS, M(POST), 0, "group_settings"},
+    {ROUTE_INVITE, M(POST), 0, "group_invite"},
+    {ROUTE_DISPLAY, M(POST) | M(DELETE), 0, "group_display"},
+    {ROUTE_JOURNAL, M(GET), HTTP_API_ROUTE_READS_DISK, "group_journal"},
+    {ROUTE_HISTORY, M(GET), HTTP_API_ROUTE_READS_DISK, "group_history"},
+    {ROUTE_MINUTES, M(GET), HTTP_API_ROUTE_READS_DISK, "group_minutes"},
+    {ROUTE_ROTATION, M(GET), HTTP_API_ROUTE_READS_DISK, "group_rotation"},
+    {ROUTE_ME, M(POST), 0, "group_members_me"},
+    {ROUTE_BETWEEN, M(GET), HTTP_API_ROUTE_LIFE, "group_between"},
+    {ROUTE_ROTA, M(POST), HTTP_API_ROUTE_LIFE | HTTP_API_ROUTE_FACILITATOR_WRITES,
+     "group_rota"},
     {ROUTE_NEXT, M(POST) | M(DELETE),
-     HTTP_API_ROUTE_LIFE | HTTP_API_ROUTE_FACILITATOR_WRITES},
-    {ROUTE_NEXT_ICS, M(GET), HTTP_API_ROUTE_LIFE},
-    {ROUTE_PROPOSALS, M(POST), HTTP_API_ROUTE_LIFE},
-    {ROUTE_PROPOSAL, M(POST) | M(DELETE), HTTP_API_ROUTE_LIFE},
-    {ROUTE_CHOOSE, M(POST), HTTP_API_ROUTE_LIFE},
-    {ROUTE_DRAFT, M(POST) | M(DELETE), HTTP_API_ROUTE_LIFE},
-    {ROUTE_DEBRIEFS, M(POST), HTTP_API_ROUTE_LIFE},
-    {ROUTE_MEMBER, M(DELETE), 0},
-    {ROUTE_PREVIEW, M(GET), HTTP_API_ROUTE_KEYLESS},
+     HTTP_API_ROUTE_LIFE | HTTP_API_ROUTE_FACILITATOR_WRITES, "group_next_session"},
+    {ROUTE_NEXT_ICS, M(GET), HTTP_API_ROUTE_LIFE, "group_next_session_ics"},
+    {ROUTE_PROPOSALS, M(POST), HTTP_API_ROUTE_LIFE, "group_proposals"},
+    {ROUTE_PROPOSAL, M(POST) | M(DELETE), HTTP_API_ROUTE_LIFE, "group_proposal"},
+    {ROUTE_CHOOSE, M(POST), HTTP_API_ROUTE_LIFE, "group_proposal_choose"},
+    {ROUTE_DRAFT, M(POST) | M(DELETE), HTTP_API_ROUTE_LIFE, "group_draft"},
+    {ROUTE_DEBRIEFS, M(POST), HTTP_API_ROUTE_LIFE, "group_debriefs"},
+    {ROUTE_MEMBER, M(DELETE), 0, "group_member"},
+    {ROUTE_PREVIEW, M(GET), HTTP_API_ROUTE_KEYLESS, "group_preview"},
 };
 #undef M
 
@@ -347,6 +350,35 @@ unsigned http_api_route_flags(enum http_api_method method, const char *path)
         return 0;
     return http_api_route_row_flags(route) &
            (HTTP_API_ROUTE_KEYLESS | HTTP_API_ROUTE_CREATES | HTTP_API_ROUTE_READS_DISK);
+}
+
+/* The metrics' ids of what is not a row of the route table. */
+enum { ROUTE_ID_HEALTH = ROUTE_PREVIEW + 1, ROUTE_ID_GROUPS, ROUTE_ID_COUNT };
+_Static_assert(ROUTE_ID_COUNT <= HTTP_API_ROUTE_IDS, "HTTP_API_ROUTE_IDS is too small");
+
+unsigned http_api_route_id(const char *path)
+{
+    char sid[AUTH_UUID_LEN + 1];
+
+    if (strcmp(path, "/api/health") == 0)
+        return ROUTE_ID_HEALTH;
+    if (strcmp(path, "/api/groups") == 0)
+        return ROUTE_ID_GROUPS;
+    if (strncmp(path, "/api/groups/", 12) != 0 || strlen(path + 12) < AUTH_UUID_LEN)
+        return ROUTE_NONE;
+    return (unsigned)route_of(path + 12 + AUTH_UUID_LEN, sid);
+}
+
+const char *http_api_route_label(unsigned id)
+{
+    int i;
+
+    if (id == ROUTE_ID_HEALTH)
+        return "health";
+    if (id == ROUTE_ID_GROUPS)
+        return "groups";
+    i = id < ROUTE_ID_COUNT ? route_row((enum route)id) : -1;
+    return i < 0 ? "unknown" : route_table[i].label;
 }
 
 void http_api_handle(struct hub *hub, struct store *store,

@@ -143,6 +143,14 @@ enum http_api_route_flag {
  * the others and for a path that names no route. Pure. */
 unsigned http_api_route_flags(enum http_api_method method, const char *path);
 
+/* The route path names, for the metrics: an id below HTTP_API_ROUTE_IDS
+ * whatever the method (0: no route of the API), and its name from the
+ * route table ("health", "groups", "group_journal"...), never the raw path,
+ * so that strangers cannot make new labels. Pure. */
+#define HTTP_API_ROUTE_IDS 32
+unsigned http_api_route_id(const char *path);
+const char *http_api_route_label(unsigned id);
+
 /* The error body {"error":{"code","message"}} for code (new reference). */
 json_t *http_api_error_json(int code);
 

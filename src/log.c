@@ -1,5 +1,13 @@
 /*
- * log.c - timestamped lines to stderr (see log.h for what may be logged).
+ * log.c - one line per event to stderr, as key=value pairs (logfmt), which
+ * journald keeps and a log shipper parses without a pattern:
+ *
+ *   ts=2026-12-01T10:00:00.123Z level=notice msg="codevd 0.1.0 listening on ..."
+ *
+ * (see log.h for what may be logged). Inside msg's quotes, a quote or a
+ * backslash is escaped with a backslash and a control character written
+ * \xNN, so that no text (a client's path, a header lws reports) can end
+ * the value early or forge a second line.
  */
 #include "log.h"
 
@@ -7,9 +15,9 @@
 #include <stdio.h>
 #include <time.h>
 
-enum config_log_level log_level_current = LOG_LEVEL_NOTICE;
+_Atomic enum config_log_level log_level_current = LOG_LEVEL_NOTICE;
 
-static const char *const level_tag[] = {"E", "W", "N", "I", "D"};
+static const char *const level_name[] = {"error", "warn", "notice", "info", "debug"};
 
 void log_init(enum config_log_level level)
 {
@@ -35,15 +43,18 @@ void log_write(enum config_log_level level, const char *fmt, ...)
     /* One event, one line: a control character from a client (a path, a
      * header lws reports) could forge another line. Shown as \xNN. */
     flockfile(stderr);
-    fprintf(stderr, "%s.%03ldZ %s ", stamp, ts.tv_nsec / 1000000, level_tag[level]);
+    fprintf(stderr, "ts=%s.%03ldZ level=%s msg=\"", stamp, ts.tv_nsec / 1000000,
+            level_name[level]);
     for (const unsigned char *p = (const unsigned char *)line; *p; p++) {
         if (*p < 0x20 || *p == 0x7f)
             fprintf(stderr, "\\x%02x", *p);
+        else if (*p == '"' || *p == '\\')
+            fprintf(stderr, "\\%c", *p);
         else
             putc_unlocked(*p, stderr);
     }
     if ((size_t)n >= sizeof(line))
         fputs("...", stderr);
-    fputc('\n', stderr);
+    fputs("\"\n", stderr);
     funlockfile(stderr);
 }

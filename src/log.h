@@ -2,8 +2,9 @@
  * log.h - the one logging family of codevd (log_err ... log_debug).
  *
  * The level is checked before the arguments are evaluated, so a debug line
- * costs a comparison when debug is off. Lines go to stderr with a UTC
- * timestamp. libwebsockets' own errors and warnings are routed here too.
+ * costs a comparison when debug is off. Lines go to stderr, one per event,
+ * as key=value pairs: ts (UTC), level, msg (quoted, escaped: log.c).
+ * libwebsockets' own errors and warnings are routed here too.
  *
  * What may be logged: connection ids, group and session ids, error codes,
  * counts, sizes and timings. Never card text, names of people, member keys
@@ -14,8 +15,11 @@
 
 #include "config.h"
 
-/* The current level; set once at start-up by log_init (main thread). */
-extern enum config_log_level log_level_current;
+/* The current level: set by log_init at start-up and again by a SIGHUP
+ * reload (the loop thread), read by any thread that logs (the journal's
+ * writer, export jobs, libwebsockets): atomic, so that a reload is never a
+ * data race; on x86 and arm64 a plain load. */
+extern _Atomic enum config_log_level log_level_current;
 
 void log_init(enum config_log_level level);
 

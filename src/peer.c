@@ -73,6 +73,45 @@ void ip_count_gc(struct server *s, struct ip_count *e)
     }
 }
 
+bool peer_client_addr(struct server *s, struct lws *wsi, char out[RATE_ADDR_LEN])
+{
+    char peer[RATE_ADDR_LEN] = "", xff[1024];
+    int n;
+
+    lws_get_peer_simple(wsi, peer, sizeof(peer));
+    if (!rate_proxies_trusts(&s->proxies, peer)) { /* the header is not read */
+        snprintf(out, RATE_ADDR_LEN, "%s", peer);
+        return false;
+    }
+    n = lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR);
+    if (n <= 0 || n >= (int)sizeof(xff) ||
+        lws_hdr_copy(wsi, xff, sizeof(xff), WSI_TOKEN_X_FORWARDED_FOR) < 0)
+        return rate_client_addr(&s->proxies, peer, NULL, out);
+    return rate_client_addr(&s->proxies, peer, xff, out);
+}
+
+struct ip_count *peer_client_count(struct server *s, struct lws *wsi)
+{
+    struct peer *p = peer_of(wsi);
+    char client[RATE_ADDR_LEN];
+
+    if (!p || !p->ip)
+        return NULL;
+    if (!peer_client_addr(s, wsi, client))
+        return p->ip;
+    return ip_count_find(s, client);
+}
+
+void peer_listen_stop(struct server *s)
+{
+    for (size_t i = 0; i < s->lst.nfds; i++)
+        if (s->lst_wsi[i]) /* RAW_CLOSE_FILE forgets it; lws closes the socket */
+            lws_set_timeout(s->lst_wsi[i], PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    for (size_t i = 0; i < s->mlst.nfds; i++)
+        if (s->mlst_wsi[i])
+            lws_set_timeout(s->mlst_wsi[i], PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
 /* The peer of wsi (a WebSocket, an HTTP/2 stream or the connection itself),
  * or NULL. */
 struct peer *peer_of(struct lws *wsi)
@@ -142,15 +181,20 @@ void peer_edge_log(struct server *s, int64_t mono)
 /* Counts the accepted connection fd from ip and hands it to lws, which
  * speaks HTTP/1, HTTP/2 and TLS on it; over connections_max or
  * connections_per_ip it is marked refusing (or closed when too many are). */
-static void peer_adopt(struct server *s, int fd, const char *ip)
+static void peer_adopt(struct server *s, int fd, const char *ip, bool metrics)
 {
     struct ip_count *e = ip_count_find(s, ip);
     struct peer *p = e ? calloc(1, sizeof(*p)) : NULL;
-    bool over =
-        s->npeers >= s->cfg->connections_max || (e && e->n >= s->cfg->connections_per_ip);
+    /* A trusted proxy carries everyone's connections: only the total caps
+     * it (nginx's limit_conn caps each client). */
+    bool over = s->npeers >= s->cfg->connections_max ||
+                (e && e->n >= s->cfg->connections_per_ip &&
+                 !rate_proxies_trusts(&s->proxies, ip));
     lws_adopt_desc_t info = {
         .vh = lws_get_vhost_by_name(s->ctx, "codevd"),
-        .type = LWS_ADOPT_SOCKET | LWS_ADOPT_HTTP | LWS_ADOPT_ALLOW_SSL,
+        /* The metrics port is plain HTTP, as scrapers expect, even when
+         * the main port speaks TLS. */
+        .type = LWS_ADOPT_SOCKET | LWS_ADOPT_HTTP | (metrics ? 0 : LWS_ADOPT_ALLOW_SSL),
         .fd.sockfd = fd,
     };
     struct lws *wsi;
@@ -175,6 +219,7 @@ static void peer_adopt(struct server *s, int fd, const char *ip)
         s->npeers++;
     }
     p->state = PEER_WAITING;
+    p->metrics = metrics;
     p->since_ms = server_mono_ms();
     p->next = s->peers;
     if (s->peers)
@@ -232,17 +277,28 @@ void peer_sweep(struct server *s, int64_t mono)
     }
 }
 
+/* Whether fd is one of l's listening sockets. */
+static bool peer_listener_has(const struct listener *l, int fd)
+{
+    for (size_t i = 0; i < l->nfds; i++)
+        if (l->fds[i] == fd)
+            return true;
+    return false;
+}
+
 /* A listening socket is readable: accept what waits, a batch at a time
  * (the loop calls again while more wait). */
 static void peer_accept(struct server *s, int fd)
 {
+    bool metrics = peer_listener_has(&s->mlst, fd);
+    struct listener *l = metrics ? &s->mlst : &s->lst;
     char ip[48];
     bool shed;
 
     for (int i = 0; i < SERVER_ACCEPT_BATCH; i++) {
-        int cfd = listener_accept(&s->lst, fd, ip, sizeof(ip), &shed);
+        int cfd = listener_accept(l, fd, ip, sizeof(ip), &shed);
         if (cfd >= 0) {
-            peer_adopt(s, cfd, ip);
+            peer_adopt(s, cfd, ip, metrics);
         } else if (shed) {
             s->shed++;
             peer_edge_log(s, server_mono_ms());
@@ -272,30 +328,43 @@ int peer_listen_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         for (size_t i = 0; i < s->lst.nfds; i++)
             if (s->lst_wsi[i] == wsi)
                 s->lst.fds[i] = -1, s->lst_wsi[i] = NULL;
+        for (size_t i = 0; i < s->mlst.nfds; i++)
+            if (s->mlst_wsi[i] == wsi)
+                s->mlst.fds[i] = -1, s->mlst_wsi[i] = NULL;
         return 0;
     default:
         return 0;
     }
 }
 
-/* Adds each listening socket to the loop (peer_listen_callback accepts). */
-int peer_listen_start(struct server *s)
+/* Adds each of l's listening sockets to the loop, their wsi into wsis. */
+static int peer_listener_start(struct lws_vhost *vh, struct listener *l,
+                               struct lws **wsis)
 {
-    struct lws_vhost *vh = lws_get_vhost_by_name(s->ctx, "codevd");
     lws_sock_file_fd_type fd;
 
-    for (size_t i = 0; i < s->lst.nfds; i++) {
-        fd.filefd = s->lst.fds[i];
-        s->lst_wsi[i] = vh ? lws_adopt_descriptor_vhost(vh, LWS_ADOPT_RAW_FILE_DESC, fd,
-                                                        "codev-listen", NULL)
-                           : NULL;
-        if (!s->lst_wsi[i]) {
+    for (size_t i = 0; i < l->nfds; i++) {
+        fd.filefd = l->fds[i];
+        wsis[i] = vh ? lws_adopt_descriptor_vhost(vh, LWS_ADOPT_RAW_FILE_DESC, fd,
+                                                  "codev-listen", NULL)
+                     : NULL;
+        if (!wsis[i]) {
             log_err("cannot add the listening socket to the event loop");
-            s->lst.fds[i] = -1; /* as for the timer: whether lws closed it is not said */
+            l->fds[i] = -1; /* as for the timer: whether lws closed it is not said */
             return -1;
         }
     }
     return 0;
+}
+
+/* Adds each listening socket to the loop (peer_listen_callback accepts). */
+int peer_listen_start(struct server *s)
+{
+    struct lws_vhost *vh = lws_get_vhost_by_name(s->ctx, "codevd");
+
+    if (peer_listener_start(vh, &s->lst, s->lst_wsi))
+        return -1;
+    return peer_listener_start(vh, &s->mlst, s->mlst_wsi);
 }
 
 void peer_free_all(struct server *s)

@@ -1134,3 +1134,162 @@ unsigned char *proto_dump(const json_t *j, size_t headroom, size_t *len)
     *len = d.len - headroom;
     return d.p;
 }
+
+/* ---- direct encoding of the hot events ----------------------------------- */
+
+/* Growing output of the direct encoder: a pbuf that failed to grow stays
+ * failed (ok false) and every later append is a no-op. */
+struct pbuf {
+    unsigned char *p;
+    size_t len, cap; /* len counts the headroom */
+    bool ok;
+};
+
+static void pb_raw(struct pbuf *b, const char *s, size_t n)
+{
+    if (!b->ok)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t ncap = b->cap * 2;
+        unsigned char *np;
+        while (ncap < b->len + n + 1)
+            ncap *= 2;
+        np = realloc(b->p, ncap);
+        if (!np) {
+            b->ok = false;
+            return;
+        }
+        b->p = np;
+        b->cap = ncap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+}
+
+#define PB_LIT(b, lit) pb_raw((b), (lit), sizeof(lit) - 1)
+
+static void pb_int(struct pbuf *b, long long v)
+{
+    char t[24];
+    char *e = t + sizeof(t), *q = e;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+    do {
+        *--q = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--q = '-';
+    pb_raw(b, q, (size_t)(e - q));
+}
+
+/* A JSON string as jansson's compact dump writes it (no JSON_ENSURE_ASCII,
+ * no JSON_ESCAPE_SLASH): '"' and '\\' escaped, the controls as \b \f \n \r
+ * \t or \u00XX (upper-case hex), everything else as is. s is valid UTF-8
+ * (the room only holds validated text). */
+static void pb_str(struct pbuf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *p = (const unsigned char *)s, *run = p;
+
+    PB_LIT(b, "\"");
+    for (; *p; p++) {
+        char esc[7];
+        size_t n = 2;
+
+        if (*p >= 0x20 && *p != '"' && *p != '\\')
+            continue;
+        pb_raw(b, (const char *)run, (size_t)(p - run));
+        run = p + 1;
+        esc[0] = '\\';
+        switch (*p) {
+        case '"':
+            esc[1] = '"';
+            break;
+        case '\\':
+            esc[1] = '\\';
+            break;
+        case '\b':
+            esc[1] = 'b';
+            break;
+        case '\f':
+            esc[1] = 'f';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        default:
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hex[*p >> 4];
+            esc[5] = hex[*p & 15];
+            n = 6;
+            break;
+        }
+        pb_raw(b, esc, n);
+    }
+    pb_raw(b, (const char *)run, (size_t)(p - run));
+    PB_LIT(b, "\"");
+}
+
+unsigned char *proto_event_dump(const struct room *r, const struct room_event *ev,
+                                size_t headroom, size_t *len)
+{
+    const struct room_card *c = ev->card ? room_card_get(r, ev->card) : NULL;
+    struct pbuf b = {.len = headroom, .cap = headroom + 256, .ok = true};
+
+    /* The hot events only: a contribution card added or updated (what a
+     * consultation is made of). Anything else goes through jansson. */
+    if ((ev->type != EV_CARD_ADDED && ev->type != EV_CARD_UPDATED) || !c ||
+        c->type != CARD_CONTRIBUTION || !c->text || c->author < 0 ||
+        (size_t)c->author >= r->nmembers || !room_kind_name(c->variant) ||
+        !step_name(c->step))
+        return NULL;
+    b.p = malloc(b.cap);
+    if (!b.p)
+        return NULL;
+    /* The keys in proto_event_build's and proto_card_json's order. */
+    PB_LIT(&b, "{\"type\":");
+    pb_str(&b, room_event_name(ev->type));
+    PB_LIT(&b, ",\"seq\":");
+    pb_int(&b, (long long)ev->seq);
+    PB_LIT(&b, ",\"at_ms\":");
+    pb_int(&b, (long long)ev->at_ms);
+    PB_LIT(&b, ",\"card\":{\"id\":");
+    pb_int(&b, (long long)c->id);
+    PB_LIT(&b, ",\"type\":");
+    pb_str(&b, room_card_type_name(c->type));
+    PB_LIT(&b, ",\"author\":");
+    pb_str(&b, r->members[c->author].id);
+    PB_LIT(&b, ",\"consultation\":");
+    if (c->consultation >= 0)
+        pb_int(&b, c->consultation);
+    else
+        PB_LIT(&b, "null");
+    PB_LIT(&b, ",\"step\":");
+    pb_str(&b, step_name(c->step));
+    PB_LIT(&b, ",\"at_ms\":");
+    pb_int(&b, (long long)c->created_ms);
+    PB_LIT(&b, ",\"text\":");
+    pb_str(&b, c->text);
+    if (c->edits)
+        PB_LIT(&b, ",\"edited\":true");
+    if (c->withdrawn)
+        PB_LIT(&b, ",\"withdrawn\":true");
+    PB_LIT(&b, ",\"kind\":");
+    pb_str(&b, room_kind_name(c->variant));
+    /* An event goes to everyone (viewer -1): "marked" is false in it. */
+    PB_LIT(&b, ",\"marked\":false}}");
+    if (!b.ok) {
+        free(b.p);
+        return NULL;
+    }
+    b.p[b.len] = '\0';
+    *len = b.len - headroom;
+    return b.p;
+}

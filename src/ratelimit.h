@@ -1,5 +1,6 @@
 /*
- * ratelimit.h - token buckets, alone and per client address.
+ * ratelimit.h - token buckets, alone and per client address, and who the
+ * client address is behind a trusted reverse proxy (X-Forwarded-For).
  *
  * A bucket holds up to `burst` tokens and refills at `per_min` tokens a
  * minute; a call takes one. The address table keeps one entry per client
@@ -75,5 +76,56 @@ void rate_table_free(struct rate_table *t);
  */
 struct rate_addr *rate_table_get(struct rate_table *t, const char *addr, int64_t now_ms,
                                  int64_t idle_ms);
+
+/*
+ * Trusted proxies (the trusted_proxies setting): the addresses whose
+ * X-Forwarded-For header is believed. Behind nginx every TCP peer is
+ * nginx; the client is the rightmost address of X-Forwarded-For that is
+ * not a trusted proxy (each proxy appends the address it got the request
+ * from, and only what trusted proxies appended can be believed: anything
+ * to its left came from the client). A peer that is not a trusted proxy
+ * is the client, whatever header it sends.
+ */
+#define RATE_PROXIES_MAX 32 /* entries of trusted_proxies */
+#define RATE_XFF_HOPS    32 /* X-Forwarded-For entries looked at, from the right */
+
+struct rate_net {
+    unsigned char addr[16]; /* IPv6, or IPv4 as ::ffff:a.b.c.d */
+    unsigned bits;          /* prefix length over those 128 bits */
+};
+
+struct rate_proxies {
+    size_t n;
+    struct rate_net nets[RATE_PROXIES_MAX];
+};
+
+/*
+ * Parses list: addresses or CIDR blocks (IPv4 "10.0.0.0/8" or "127.0.0.1",
+ * IPv6 "fd00::/8" or "::1"), separated by commas and/or spaces; NULL or ""
+ * is the empty list (nobody trusted). Returns 0 with *out filled, or -1
+ * with a sentence in err (errlen bytes) naming the bad entry (not an
+ * address, a prefix out of range, bits set past the prefix, more than
+ * RATE_PROXIES_MAX entries); *out is then empty.
+ */
+int rate_proxies_parse(const char *list, struct rate_proxies *out, char *err,
+                       size_t errlen);
+
+/* Whether addr (text, IPv4, IPv6 or IPv4-mapped IPv6) is inside one of p's
+ * blocks. Not an address: false. */
+bool rate_proxies_trusts(const struct rate_proxies *p, const char *addr);
+
+/*
+ * Writes in out the address the per-address limits count for a request
+ * that came from the TCP peer `peer` with the X-Forwarded-For value xff
+ * (NULL when absent): peer itself unless it is a trusted proxy; else,
+ * walking xff from the right, the first entry that is not a trusted proxy.
+ * When every entry is trusted, the leftmost; when an entry is not an
+ * address, or none is found within RATE_XFF_HOPS entries, or xff is
+ * absent: peer (the proxy answers for it). An address written is in its
+ * canonical spelling (IPv4 dotted, IPv6 as inet_ntop writes it).
+ * Returns true when out is another address than peer (from the header).
+ */
+bool rate_client_addr(const struct rate_proxies *p, const char *peer, const char *xff,
+                      char out[RATE_ADDR_LEN]);
 
 #endif

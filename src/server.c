@@ -17,6 +17,17 @@
  *     on poll after each lws_service.
  *   - The store is opened and loaded before the context exists, and closed
  *     (its writer drained) before the context goes.
+ *   - SIGTERM drains (server_drain): no more accepts, what is submitted
+ *     committed and delivered, every WebSocket closed 1001 "going_away
+ *     retry_ms=N" after what is queued for it; the loop returns once no
+ *     WebSocket and no answer waiting for the journal is left, or at
+ *     drain_timeout_s. The signal handlers only set flags and wake the
+ *     loop; server_woken acts on them, on the loop thread.
+ *   - SIGHUP reloads (server_reload): the fresh config is made and checked
+ *     whole (the TLS certificate and key too, in a scratch SSL_CTX) before
+ *     anything changes; then config_reload applies what may change while
+ *     running, and the new certificate goes into the vhost's SSL_CTX (new
+ *     handshakes; a TLS session already up keeps its own).
  * Expected load: thousands of connections, tens of thousands of events per
  * second; per-event work is O(recipients) queue pushes.
  */
@@ -24,6 +35,8 @@
 
 #include "server_internal.h"
 
+#include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,18 +52,22 @@
     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                         \
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 
-/* The Content-Security-Policy of every answer, but its frame-ancestors
- * directive: the frame_ancestors setting (config.c validated it: source
- * expressions only) ends it. */
-static const char csp_base[] =
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+/* The Content-Security-Policy of every answer: csp_head, the hashes of
+ * index.html's inline scripts (web_files_script_hashes), csp_tail, then the
+ * frame_ancestors setting (config.c validated it: source expressions only). */
+static const char csp_head[] = "default-src 'self'; script-src 'self'";
+static const char csp_tail[] =
+    "; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors ";
 
 #if defined(SERVER_UV)
+static void server_drain_check(struct server *s);
+
 static void server_prepare_cb(uv_prepare_t *h)
 {
     conn_flush_dirty(h->data);
+    server_drain_check(h->data);
 }
 #endif
 
@@ -69,11 +86,189 @@ static void server_wake(void *arg)
         lws_cancel_service(s->ctx);
 }
 
+static void lws_log_emit(int level, const char *line);
+
+/* ---- SIGHUP: reload --------------------------------------------------------- */
+
+/* Checks that cert and key (PEM paths) load and belong together, in a
+ * scratch SSL_CTX; then, when apply, loads them into the vhost's: the
+ * handshakes that start from now on present the new certificate, the
+ * connections already up keep theirs. Returns 0, or -1 with why filled. */
+static int server_tls_load(struct server *s, const char *cert, const char *key,
+                           bool apply, char *why, size_t n)
+{
+    SSL_CTX *scratch = SSL_CTX_new(TLS_server_method());
+    SSL_CTX *target = apply ? s->tls_ctx : scratch;
+    FILE *f = fopen(key, "r");
+    EVP_PKEY *pkey = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
+    int rc = -1;
+
+    if (f)
+        fclose(f);
+    if (!scratch || !target) {
+        snprintf(why, n, "no TLS context to load it into");
+    } else if (!pkey) {
+        snprintf(why, n, "tls_key %s: not a readable PEM private key", key);
+    } else if (SSL_CTX_use_certificate_chain_file(scratch, cert) != 1) {
+        snprintf(why, n, "tls_cert %s: not a readable PEM certificate", cert);
+    } else if (SSL_CTX_use_PrivateKey(scratch, pkey) != 1 ||
+               SSL_CTX_check_private_key(scratch) != 1) {
+        snprintf(why, n, "tls_key %s does not match tls_cert %s", key, cert);
+    } else if (apply && (SSL_CTX_use_certificate_chain_file(target, cert) != 1 ||
+                         SSL_CTX_use_PrivateKey(target, pkey) != 1 ||
+                         SSL_CTX_check_private_key(target) != 1)) {
+        snprintf(why, n, "the certificate checked, then failed to load (files changed?)");
+    } else {
+        rc = 0;
+    }
+    ERR_clear_error();
+    EVP_PKEY_free(pkey);
+    SSL_CTX_free(scratch);
+    return rc;
+}
+
+/* The settings derived from the config at start and at each reload. */
+static void server_apply_derived(struct server *s)
+{
+    char why[160];
+
+    s->limits = (struct proto_limits){.max_bytes = s->cfg->ws_max_message,
+                                      .max_depth = (int)s->cfg->json_max_depth};
+    /* Validated already (config_validate): cannot fail here. */
+    if (rate_proxies_parse(s->cfg->trusted_proxies, &s->proxies, why, sizeof(why)))
+        log_err("trusted_proxies: %s", why);
+    if (s->hub) {
+        s->hub->groups_max = s->cfg->groups_max;
+        s->hub->sessions_max = s->cfg->sessions_max;
+        s->hub->groups_per_ip = s->cfg->groups_per_ip;
+        s->hub->sessions_per_ip = s->cfg->sessions_per_ip;
+    }
+}
+
+/* Re-reads the config (SIGHUP) and applies what may change while running. */
+static void server_reload_now(struct server *s)
+{
+    struct config fresh;
+    char changed[512], restart[256], why[300];
+    bool tls_changed;
+    int lws_levels = LLL_ERR | LLL_WARN;
+
+    if (!s->load || !s->live) {
+        log_warn("reload: SIGHUP ignored (no config to re-read)");
+        return;
+    }
+    if (s->load(&fresh, s->load_arg)) {
+        log_err("reload refused: the settings in force stay");
+        return;
+    }
+    /* TLS on or off, or a certificate that does not load: refused whole. */
+    if (!s->cfg->tls_cert != !fresh.tls_cert) {
+        log_err("reload refused: turning TLS %s needs a restart; the settings in force "
+                "stay",
+                fresh.tls_cert ? "on" : "off");
+        config_free(&fresh);
+        return;
+    }
+    tls_changed = fresh.tls_cert && (strcmp(fresh.tls_cert, s->cfg->tls_cert) != 0 ||
+                                     strcmp(fresh.tls_key, s->cfg->tls_key) != 0);
+    /* The same paths may hold new files (a renewed certificate): load them
+     * whenever TLS is on. */
+    if (fresh.tls_cert &&
+        server_tls_load(s, fresh.tls_cert, fresh.tls_key, false, why, sizeof(why))) {
+        log_err("reload refused: %s; the settings in force stay", why);
+        config_free(&fresh);
+        return;
+    }
+    if (config_reload(s->live, &fresh, changed, sizeof(changed), restart,
+                      sizeof(restart))) {
+        log_err("reload refused: out of memory; the settings in force stay");
+        config_free(&fresh);
+        return;
+    }
+    config_free(&fresh);
+    if (s->cfg->tls_cert &&
+        server_tls_load(s, s->cfg->tls_cert, s->cfg->tls_key, true, why, sizeof(why)))
+        log_err("reload: TLS certificate not replaced: %s", why);
+    else if (s->cfg->tls_cert)
+        log_notice("reload: TLS certificate %s loaded for new connections%s",
+                   s->cfg->tls_cert, tls_changed ? " (new path)" : "");
+    log_init(s->cfg->log_level);
+    if (log_level_current >= LOG_LEVEL_NOTICE)
+        lws_levels |= LLL_NOTICE;
+    lws_set_log_level(lws_levels, lws_log_emit);
+    server_apply_derived(s);
+    log_notice("reload: done; changed: %s", changed[0] ? changed : "nothing");
+    if (restart[0])
+        log_warn("reload: needs a restart, kept as they were: %s", restart);
+}
+
+/* ---- SIGTERM: drain -------------------------------------------------------- */
+
+/* Begins the drain: no more accepts, the journal committed so far
+ * delivered, every WebSocket told to come back (close 1001 with a retry
+ * hint once what is queued for it is written). */
+static void server_drain_begin(struct server *s)
+{
+    /* Spread the reconnections of a crowd over more time. */
+    unsigned retry_ms = 1000 + (unsigned)(s->nconns / 4);
+
+    if (retry_ms > 10000)
+        retry_ms = 10000;
+    s->draining = true;
+    s->drain_deadline = server_mono_ms() + (int64_t)s->cfg->drain_timeout_s * 1000;
+    snprintf(s->going_away, sizeof(s->going_away), "going_away retry_ms=%u", retry_ms);
+    log_notice("draining: %zu connections, %zu groups, %zu open sessions (at most %u s)",
+               s->nconns, s->hub->ngroups, s->hub->open_sessions,
+               s->cfg->drain_timeout_s);
+    peer_listen_stop(s);
+    /* What is submitted commits now, and its events and acks are queued
+     * ahead of the close frames (a short wait: one group commit). */
+    if (s->store) {
+        store_flush(s->store);
+        store_drain(s->store, commit_drained, s);
+    }
+    for (struct conn *c = s->all; c; c = c->all_next)
+        conn_close_later(c, LWS_CLOSE_STATUS_GOINGAWAY, s->going_away);
+    conn_flush_dirty(s);
+    timer_arm(s, true); /* wake often enough to see the drain end */
+}
+
+/* While draining, once per loop iteration: stops when every WebSocket is
+ * gone and nothing waits for the journal, or at the deadline. */
+static void server_drain_check(struct server *s)
+{
+    bool empty = s->nconns == 0 && s->waits.n == 0;
+
+    if (!s->draining || s->stopping)
+        return;
+    if (!empty && server_mono_ms() < s->drain_deadline) {
+        /* A WebSocket opened since (over an HTTP/2 connection already up)
+         * is told to go too. */
+        for (struct conn *c = s->all; c; c = c->all_next)
+            if (!c->close_code)
+                conn_close_later(c, LWS_CLOSE_STATUS_GOINGAWAY, s->going_away);
+        return;
+    }
+    if (!empty)
+        log_warn("drain_timeout_s reached: %zu connections still open, stopping",
+                 s->nconns);
+    else
+        log_notice("drained");
+    server_stop(s);
+}
+
 void server_woken(struct server *s)
 {
     if (s->store) /* NULL while the server shuts down */
         store_drain(s->store, commit_drained, s);
     http_export_drain(s);
+    if (s->reload_asked && !s->stopping) {
+        s->reload_asked = 0;
+        server_reload_now(s);
+    }
+    if (s->drain_asked && !s->draining && !s->stopping)
+        server_drain_begin(s);
+    server_drain_check(s);
 #if defined(SERVER_UV)
     if (s->stopping && s->uv)
         uv_stop(&s->loop);
@@ -130,13 +325,21 @@ static int server_store_open(struct server *s)
 {
     struct store_options opts = {
         .data_dir = s->cfg->data_dir,
+        .commit_window_us = s->cfg->journal_commit_window_us,
         .wake = server_wake,
         .wake_arg = s,
     };
     struct store_load_report rep;
+    char why[4096 + 300] = "";
     int rc;
 
+    opts.why = why; /* a damaged or foreign file: what it is */
+    opts.why_cap = sizeof(why);
     rc = store_open(&opts, &s->store);
+    if (rc && why[0]) {
+        log_err("store: %s", why);
+        return -1;
+    }
     if (rc) {
         log_err("cannot open the store under %s: %s", s->cfg->data_dir,
                 codev_err_name(rc));
@@ -144,7 +347,9 @@ static int server_store_open(struct server *s)
     }
     rc = store_load(s->store, s->hub, server_now_ms(s), &rep);
     if (rc) {
-        log_err("cannot load the store: %s", codev_err_name(rc));
+        log_err("cannot load the store: %s (codevd check tells whether the database is "
+                "damaged)",
+                codev_err_name(rc));
         return -1;
     }
     log_notice(
@@ -194,22 +399,20 @@ struct server *server_new(const struct config *cfg)
         return NULL;
     s->timer_fd = -1;
     s->lst.reserve_fd = -1;
+    s->mlst.reserve_fd = -1;
+    s->start_mono = server_mono_ms();
+    s->start_wall = server_now_ms(s);
     s->time_offset_ms = (int64_t)cfg->test_time_offset_s * 1000;
     if (s->time_offset_ms)
         log_warn("clock shifted by %lld ms (test_time_offset_s, a test-only setting)",
                  (long long)s->time_offset_ms);
     s->cfg = cfg;
-    s->limits = (struct proto_limits){.max_bytes = cfg->ws_max_message,
-                                      .max_depth = (int)cfg->json_max_depth};
     s->scratch = malloc(SERVER_SCRATCH);
-    s->csp = malloc(sizeof(csp_base) + strlen(cfg->frame_ancestors));
-    if (s->csp)
-        snprintf(s->csp, sizeof(csp_base) + strlen(cfg->frame_ancestors), "%s%s",
-                 csp_base, cfg->frame_ancestors);
     s->hub = hub_new(cfg);
     s->http_addrs = rate_table_new(SERVER_HTTP_ADDR_SLOTS);
-    if (!s->scratch || !s->csp || !s->hub || !s->http_addrs)
+    if (!s->scratch || !s->hub || !s->http_addrs)
         goto fail;
+    server_apply_derived(s);
     /* Bind first: a busy port or a wrong address stops here, before the
      * store is touched. */
     if (listener_open(&s->lst, cfg->listen, (uint16_t)cfg->port, err, sizeof(err))) {
@@ -217,8 +420,25 @@ struct server *server_new(const struct config *cfg)
                 cfg->listen ? cfg->listen : "all interfaces", cfg->port);
         goto fail;
     }
+    if (cfg->metrics_port &&
+        listener_open(&s->mlst, cfg->metrics_listen, (uint16_t)cfg->metrics_port, err,
+                      sizeof(err))) {
+        log_err("cannot start: %s (metrics_listen = %s, metrics_port = %u)", err,
+                cfg->metrics_listen, cfg->metrics_port);
+        goto fail;
+    }
     if (server_store_open(s) || http_export_start(s) || server_web_load(s))
         goto fail;
+    {
+        const char *hashes = web_files_script_hashes(s->web);
+        size_t n = sizeof(csp_head) + 1 + strlen(hashes) + sizeof(csp_tail) +
+                   strlen(cfg->frame_ancestors);
+        s->csp = malloc(n);
+        if (!s->csp)
+            goto fail;
+        snprintf(s->csp, n, "%s%s%s%s%s", csp_head, hashes[0] ? " " : "", hashes,
+                 csp_tail, cfg->frame_ancestors);
+    }
 
     s->headers[0] = (struct lws_protocol_vhost_options){
         &s->headers[1], NULL, "content-security-policy:", s->csp};
@@ -339,6 +559,8 @@ struct server *server_new(const struct config *cfg)
     log_notice("codevd %s listening on %s (%s, %s loop), web client from %s",
                CODEVD_VERSION, s->lst.bound, cfg->tls_cert ? "https/wss" : "http/ws",
                server_loop_name(s), cfg->web_dir);
+    if (cfg->metrics_port)
+        log_notice("metrics (/metrics, /readyz, plain http) on %s", s->mlst.bound);
     return s;
 fail:
     server_free(s);
@@ -361,6 +583,7 @@ int server_run(struct server *s)
         if (lws_service(s->ctx, 0) < 0)
             return -1;
         conn_flush_dirty(s);
+        server_drain_check(s);
     }
     log_notice("stopping: %zu connections, %zu groups, %zu open sessions", s->nconns,
                s->hub->ngroups, s->hub->open_sessions);
@@ -370,6 +593,32 @@ int server_run(struct server *s)
 void server_stop(struct server *s)
 {
     s->stopping = 1;
+    if (s->ctx)
+        lws_cancel_service(s->ctx);
+}
+
+void server_drain(struct server *s)
+{
+    if (s->drain_asked) { /* a second signal: stop now */
+        server_stop(s);
+        return;
+    }
+    s->drain_asked = 1;
+    if (s->ctx)
+        lws_cancel_service(s->ctx);
+}
+
+void server_set_reload(struct server *s, struct config *live, server_load_fn load,
+                       void *arg)
+{
+    s->live = live;
+    s->load = load;
+    s->load_arg = arg;
+}
+
+void server_reload(struct server *s)
+{
+    s->reload_asked = 1;
     if (s->ctx)
         lws_cancel_service(s->ctx);
 }
@@ -408,7 +657,8 @@ void server_free(struct server *s)
     if (s->timer_fd >= 0)
         close(s->timer_fd);
     listener_close(&s->lst); /* what lws did not close with the context */
-    peer_free_all(s);        /* only when the context was never made */
+    listener_close(&s->mlst);
+    peer_free_all(s); /* only when the context was never made */
     free(s->dirty);
     waits_free(&s->waits, server_json_free);
     dispatch_views_trim(s, true);

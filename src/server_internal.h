@@ -16,6 +16,8 @@
  *               thread, responses in slices.
  *   timer.c     the timerfd: tick slots, keep-alive sweep, idle closes and
  *               expiries, memory trim.
+ *   observe.c   GET /metrics and /readyz: what the server is doing, read
+ *               when asked (the counters are metrics.c's).
  *
  * Invariants (for every function declared here unless it says otherwise):
  * ONLY called from the lws service thread; nothing blocks; a struct conn
@@ -42,8 +44,10 @@
 #include "http_api.h"
 #include "hub.h"
 #include "listener.h"
+#include "metrics.h"
 #include "protocol.h"
 #include "ratelimit.h"
+#include "server.h"
 #include "store.h"
 #include "waits.h"
 #include "webfiles.h"
@@ -103,6 +107,7 @@ struct peer {
     bool created;     /* lws made a wsi for it: LWS_CALLBACK_WSI_DESTROY will come */
     bool gone;        /* lws destroyed its wsi while adopting */
     bool killed;      /* a deadline passed: lws closes it */
+    bool metrics;     /* came in on the metrics port: /metrics and /readyz only */
     int64_t since_ms; /* monotonic ms the state's deadline counts from */
     uint32_t streams; /* PEER_H2: requests open (HTTP/2 streams) */
     struct peer *prev, *next; /* server.peers */
@@ -205,8 +210,9 @@ struct http_req {
     char path[256];
     char query[128];
     char auth[128];
-    const char *content_type; /* of resp */
-    const char *filename;     /* Content-Disposition attachment name, or NULL */
+    char client[RATE_ADDR_LEN]; /* the client's address (peer_client_addr) */
+    const char *content_type;   /* of resp */
+    const char *filename;       /* Content-Disposition attachment name, or NULL */
     char *body;
     size_t body_len;
     bool body_too_large;
@@ -222,6 +228,7 @@ struct http_req {
     /* While its body is read: in server.bodies, for http_body_timeout_s. */
     bool body_listed;
     bool body_late;  /* the deadline passed: lws closes it */
+    bool body_cut;   /* still open a while after: its connection was cut */
     int64_t body_ms; /* monotonic ms the headers were in */
     bool h2_stream;  /* counted in its peer's streams (kept across resets) */
     struct http_req *body_prev, *body_next;
@@ -230,6 +237,8 @@ struct http_req {
     bool no_body;              /* HEAD or 304: the headers only */
     bool web_immutable;        /* under the current /v/<version>/: cached for good */
     bool draining;             /* written; HTTP/2: waits for the connection's buffer */
+    uint8_t route;             /* its route id for the metrics (observe_request) */
+    uint8_t mx_method;         /* its enum metrics_method */
 };
 
 /* An export made on the export thread: the request's job, then its answer
@@ -248,6 +257,16 @@ struct export_task {
 
 struct server {
     const struct config *cfg;
+    struct config *live; /* cfg, writable: a SIGHUP reload changes it (server.c) */
+    server_load_fn load; /* makes the fresh config of a reload, or NULL */
+    void *load_arg;
+    struct rate_proxies proxies;        /* trusted_proxies, parsed */
+    void *tls_ctx;                      /* the vhost's SSL_CTX (TLS only), for a reload */
+    volatile sig_atomic_t drain_asked;  /* SIGTERM: drain, then stop */
+    volatile sig_atomic_t reload_asked; /* SIGHUP: re-read the config */
+    bool draining;                      /* the drain has begun (loop thread) */
+    int64_t drain_deadline;             /* monotonic ms: stop by then */
+    char going_away[48]; /* the close reason of the drain: "going_away retry_ms=N" */
     struct lws_context *ctx;
     struct hub *hub;
     struct store *store;
@@ -301,15 +320,18 @@ struct server {
     struct view_entry views[SERVER_VIEW_SLOTS];
     struct listener lst;               /* our listening sockets */
     struct lws *lst_wsi[LISTENER_MAX]; /* each adopted into the loop */
-    struct peer *peers;                /* every accepted connection */
-    struct http_req *bodies;           /* requests whose body is being read */
-    struct peer *adopting;             /* the one being handed to lws, or NULL */
-    size_t npeers;                     /* counted against the limits */
-    size_t nrefusing;                  /* over a limit, being told so */
-    uint64_t shed;                     /* closed at accept (EMFILE), not logged */
-    int64_t shed_log_ms;               /* mono ms of the last such log line */
-    uint64_t over;                     /* accepted over a limit, not logged */
-    int64_t over_log_ms;               /* mono ms of the last such log line */
+    struct listener mlst;              /* the metrics port's (metrics_port) */
+    struct lws *mlst_wsi[LISTENER_MAX];
+    struct peer *peers;             /* every accepted connection */
+    struct http_req *bodies;        /* requests whose body is being read */
+    struct peer *adopting;          /* the one being handed to lws, or NULL */
+    size_t npeers;                  /* counted against the limits */
+    size_t nrefusing;               /* over a limit, being told so */
+    uint64_t shed;                  /* closed at accept (EMFILE), not logged */
+    int64_t shed_log_ms;            /* mono ms of the last such log line */
+    uint64_t over;                  /* accepted over a limit, not logged */
+    int64_t over_log_ms;            /* mono ms of the last such log line */
+    int64_t start_mono, start_wall; /* ms, when server_new began (uptime) */
     unsigned char *scratch;
     char *csp; /* the Content-Security-Policy header's value (frame_ancestors) */
     struct proto_limits limits;
@@ -376,6 +398,21 @@ void peer_edge_log(struct server *s, int64_t mono);
 
 /* Frees e (an address's counts) once nothing counts on it. NULL is a no-op. */
 void ip_count_gc(struct server *s, struct ip_count *e);
+
+/* Writes in out the address the per-address limits count for the request
+ * or WebSocket wsi, whose headers are still there: its TCP peer, or behind
+ * a trusted proxy (trusted_proxies) the client X-Forwarded-For names
+ * (rate_client_addr). Returns true when that came from the header. */
+bool peer_client_addr(struct server *s, struct lws *wsi, char out[RATE_ADDR_LEN]);
+
+/* The counts of the client of the WebSocket wsi (its headers still there):
+ * its peer's, or behind a trusted proxy those of the address
+ * X-Forwarded-For names (made when new; kept while something counts on
+ * it). NULL when there is none (out of memory, no peer). */
+struct ip_count *peer_client_count(struct server *s, struct lws *wsi);
+
+/* Stops accepting: the listening sockets are closed (the drain). */
+void peer_listen_stop(struct server *s);
 
 /* The HTTP header deadline, once a second (the sweep): a connection whose
  * request headers are not all in within http_header_timeout_s is closed.
@@ -549,6 +586,25 @@ bool commit_store_ready(struct server *s, const struct hub_group *g);
 /* Once a second: while the store fails, a probe record (a trial) now and
  * then, and the rollbacks that could not read the store yet. */
 void commit_store_sweep(struct server *s);
+
+/* ---- observe.c: /metrics and /readyz ----------------------------------------- */
+
+/* The edge's route ids for the metrics, after http_api's. */
+enum {
+    ROUTE_EDGE_STATIC = HTTP_API_ROUTE_IDS, /* a web client file (or its 404) */
+    ROUTE_EDGE_METRICS,                     /* GET /metrics */
+    ROUTE_EDGE_READYZ,                      /* GET /readyz */
+    ROUTE_EDGE_COUNT
+};
+
+/* LWS_CALLBACK_HTTP, once h->path is read (m: lws's method): labels the
+ * request for the metrics (h->route, h->mx_method) and answers /metrics
+ * and /readyz itself. Returns true when it answered (the caller stops). */
+bool observe_request(struct server *s, struct lws *wsi, struct http_req *h, int m);
+
+/* The command-counter type of a decoded message (enum room_cmd_type or
+ * METRICS_CMD_*). */
+int observe_msg_type(const struct proto_msg *msg);
 
 /* ---- http.c: the HTTP edge -------------------------------------------------- */
 

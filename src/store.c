@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "errors.h"
 
@@ -251,7 +252,11 @@ void store_rows_free(struct store_rows *it)
 static int db_configure(sqlite3 *db, bool writer, bool sync_normal)
 {
     sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS);
-    if (store_db_exec(db, "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;"))
+    /* temp_store: SQLite's temporary tables and sorts (a session's close)
+     * stay in memory: codevd writes nowhere but data_dir (the packaged unit
+     * runs it on a read-only file system but for /var/lib/codevd). */
+    if (store_db_exec(db, "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; "
+                          "PRAGMA temp_store = MEMORY;"))
         return CODEV_E_INTERNAL;
     if (!writer)
         return 0;
@@ -315,7 +320,7 @@ int store_open(const struct store_options *opts, struct store **out)
 {
     char path[STORE_PATH_MAX];
     struct store *s;
-    int target, rc = CODEV_E_INTERNAL;
+    int target, found_version, rc = CODEV_E_INTERNAL;
 
     *out = NULL;
     if (!opts || !opts->data_dir ||
@@ -330,6 +335,7 @@ int store_open(const struct store_options *opts, struct store **out)
     pthread_cond_init(&s->work_cv, NULL);
     pthread_cond_init(&s->done_cv, NULL);
     s->queue_max = opts->queue_max ? opts->queue_max : STORE_QUEUE_MAX_DEFAULT;
+    s->commit_window_us = opts->commit_window_us;
     s->wake = opts->wake;
     s->wake_arg = opts->wake_arg;
     target = opts->schema_version_max > 0 &&
@@ -337,7 +343,10 @@ int store_open(const struct store_options *opts, struct store **out)
                  ? opts->schema_version_max
                  : store_schema_version_latest();
 
-    if (db_open(path, true, opts->sync_normal, &s->w) ||
+    /* Never create a schema inside another program's file, nor write to a
+     * damaged one (SQLite would happily switch its header to WAL). */
+    if (store_file_check(path, true, &found_version, opts->why, opts->why_cap) ||
+        db_open(path, true, opts->sync_normal, &s->w) ||
         store_schema_migrate(s->w, target, &s->version) ||
         db_open(path, false, false, &s->r))
         goto out;
@@ -376,4 +385,37 @@ void store_close(struct store *s)
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->read_mu);
     free(s);
+}
+
+int64_t store_mono_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void store_stats_batch(struct store *s, uint64_t n, int64_t start_us)
+{
+    metrics_hist_observe(&s->stats.commit_seconds, MH_COMMIT_SECONDS,
+                         (double)(store_mono_us() - start_us) / 1e6);
+    metrics_hist_observe(&s->stats.batch_records, MH_BATCH_RECORDS, (double)n);
+    s->stats.records += n;
+}
+
+void store_stats_get(struct store *s, struct store_stats *out)
+{
+    pthread_mutex_lock(&s->mu);
+    *out = s->stats;
+    pthread_mutex_unlock(&s->mu);
+}
+
+size_t store_queue_depth(const struct store *s)
+{
+    return s->in_flight;
+}
+
+size_t store_queue_max(const struct store *s)
+{
+    return s->queue_max;
 }

@@ -112,8 +112,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "hub.h"
+#include "metrics.h"
 #include "room.h"
 
 #define STORE_FILE_NAME         "codevd.db"
@@ -129,8 +131,14 @@ struct store_options {
     void (*wake)(void *arg); /* called on the writer thread after each commit
                               * (lws_cancel_service); may be NULL */
     void *wake_arg;
-    int schema_version_max; /* migrate no further than this (tests of
-                             * migrations); 0 = the latest */
+    int schema_version_max;    /* migrate no further than this (tests of
+                                * migrations); 0 = the latest */
+    uint32_t commit_window_us; /* a commit starts at least this long after
+                                * the previous one started (group commit);
+                                * 0 = at once */
+    char *why;                 /* when given: why store_open refused the file
+                                * (store_file_check's reason), why_cap bytes */
+    size_t why_cap;
 };
 
 /* Called by store_drain for each committed (rc 0) or failed (rc < 0)
@@ -142,7 +150,9 @@ typedef void (*store_done_fn)(void *arg, uint64_t token, int rc);
  * migrations, opens the read connection and starts the writer thread. On
  * success sets *out (the caller owns it; release with store_close).
  * Errors: CODEV_E_INTERNAL (the file cannot be opened, a migration failed,
- * or the database is newer than this codevd). Main thread.
+ * or the database is newer than this codevd), and before anything is
+ * written, for a file store_file_check refuses (scanned: damaged, foreign,
+ * not SQLite), with the reason in opts->why. Main thread.
  */
 int store_open(const struct store_options *opts, struct store **out);
 
@@ -240,6 +250,24 @@ void store_resume(struct store *s);
  * and not drained yet. Loop thread. */
 size_t store_in_flight_since_resume(const struct store *s);
 
+/* What the journal writer measured, for the metrics: each batch's time to
+ * write and commit, and its number of records; records committed or failed
+ * in all. */
+struct store_stats {
+    struct metrics_hist commit_seconds; /* MH_COMMIT_SECONDS */
+    struct metrics_hist batch_records;  /* MH_BATCH_RECORDS */
+    uint64_t records;
+};
+
+/* Copies the writer's numbers into out (under the store's lock: a few
+ * hundred bytes). Loop thread. */
+void store_stats_get(struct store *s, struct store_stats *out);
+
+/* Records submitted and not drained yet, and the most there may be
+ * (store_is_full). Loop thread. */
+size_t store_queue_depth(const struct store *s);
+size_t store_queue_max(const struct store *s);
+
 /*
  * Rebuilds session_id's room from what is committed (the journal replayed,
  * as store_load does) into *out, a new room the caller owns. Returns 0,
@@ -292,6 +320,59 @@ struct store_load_report {
  */
 int store_load(struct store *s, struct hub *h, int64_t now_ms,
                struct store_load_report *report);
+
+/* ---- the database file, for the operator (store_admin.c) ------------------- */
+
+/* Writes <data_dir>/codevd.db into path (cap bytes). Returns 0 or
+ * CODEV_E_INTERNAL (too long). */
+int store_path(const char *data_dir, char *path, size_t cap);
+
+/*
+ * Whether path may be opened as codevd's database: missing or empty (a new
+ * one: *version = 0), or a SQLite database with codevd's tables at schema
+ * version 1..store_schema_version_latest() (*version set) and, when scan,
+ * that passes PRAGMA quick_check (every page read: about a second per
+ * gigabyte). Anything else (not SQLite, unreadable, damaged, another
+ * application's tables, a newer codevd's) returns CODEV_E_INTERNAL with
+ * the reason in why (cap bytes; may be NULL). Reads only. store_open
+ * refuses what this refuses, with scan.
+ */
+int store_file_check(const char *path, bool scan, int *version, char *why, size_t cap);
+
+/*
+ * Takes the data dir's lock (<data_dir>/codevd.lock, flock, created if
+ * needed): a running codevd holds it for its lifetime, restore while it
+ * works. Returns the lock's descriptor (close it to release), or
+ * CODEV_E_INTERNAL with the reason (another process holds it, or the file
+ * cannot be made).
+ */
+int store_dir_lock(const char *data_dir, char *why, size_t cap);
+
+/*
+ * `codevd backup FILE`: copies <data_dir>/codevd.db, live or not, into FILE
+ * as one committed state (SQLite online backup through a read-only
+ * connection; the server's writer is not blocked), a self-contained file
+ * (no -wal) of mode 0600, quick-checked and synced, then renamed over FILE.
+ * Returns 0, or CODEV_E_INTERNAL with the reason in why.
+ */
+int store_backup(const char *data_dir, const char *file, char *why, size_t cap);
+
+/*
+ * `codevd restore FILE`: replaces <data_dir>/codevd.db by FILE, which must
+ * pass store_file_check (a codevd database of a known version) and
+ * PRAGMA integrity_check. Refused while a codevd holds the data dir's lock.
+ * The replaced database is kept as codevd.db.pre-restore (and -wal); the
+ * new one is renamed in whole. Returns 0, or CODEV_E_INTERNAL with why.
+ */
+int store_restore(const char *data_dir, const char *file, char *why, size_t cap);
+
+/*
+ * `codevd check`: store_file_check then PRAGMA integrity_check on path
+ * (read-only; the server may be running). Returns 0 and prints one "ok"
+ * line to report (may be NULL), or CODEV_E_INTERNAL with the first problem
+ * in why and up to 20 problems printed to report.
+ */
+int store_check(const char *path, FILE *report, char *why, size_t cap);
 
 /* ---- reads for exports and the history view --------------------------------- */
 

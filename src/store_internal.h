@@ -96,12 +96,13 @@ struct store {
     sqlite3_stmt *stmts[ST_COUNT]; /* on w */
     int version;
     uint32_t queue_max;
+    uint32_t commit_window_us; /* store_options.commit_window_us */
     void (*wake)(void *arg);
     void *wake_arg;
 
     pthread_t thread;
     bool thread_started;
-    pthread_mutex_t mu;     /* guards everything down to `written` */
+    pthread_mutex_t mu;     /* guards everything down to `stats` */
     pthread_cond_t work_cv; /* signalled when a record is queued or at stop */
     pthread_cond_t done_cv; /* broadcast after each commit (store_flush) */
     struct store_rec *pending, *pending_tail;
@@ -109,6 +110,8 @@ struct store {
     uint64_t submitted; /* records queued, ever */
     uint64_t written;   /* records committed or failed, ever */
     bool stopping;
+    /* Under mu too: the writer's numbers (store_stats_batch). */
+    struct store_stats stats;
 
     bool checkpoint_wanted; /* writer (or load) only: deleted text to truncate away */
     bool failing;           /* writer only: the last batch written failed */
@@ -122,6 +125,13 @@ struct store {
 };
 
 /* ---- helpers (store.c) ---------------------------------------------------- */
+
+/* Monotonic microseconds (the writer's timings). */
+int64_t store_mono_us(void);
+
+/* The writer wrote a batch of n records that it began at start_us
+ * (store_mono_us): counted in s->stats. Called with s->mu held. */
+void store_stats_batch(struct store *s, uint64_t n, int64_t start_us);
 
 /* Copies a NUL-terminated id into a UUID-sized buffer (truncating). */
 void store_id_copy(char dst[AUTH_UUID_LEN + 1], const char *src);

@@ -23,7 +23,17 @@
  *     group, and the WAL is checkpointed and truncated after either.
  *
  * Expected load: a few thousand records per second at most; a commit costs
- * one fsync (synchronous=FULL) whatever the number of records it carries.
+ * one fsync (synchronous=FULL) whatever the number of records it carries,
+ * and commits start at least store_options.commit_window_us apart (group
+ * commit).
+ *
+ * Size (STYLE.md 13, issue 11): past 900 lines (1,050 before issue 15,
+ * which added the commit window). Its seam is known: the submitting side
+ * (store_submit_*, the record clones, store_enqueue, store_resume,
+ * store_flush: the loop thread's half, about 300 lines) can move to a
+ * store_submit.c once struct store_rec and its snapshots move to
+ * store_internal.h. Left for a change that does only that, not mixed into
+ * issue 15's measured steps.
  */
 #include "store_internal.h"
 #include "util.h"
@@ -730,13 +740,48 @@ static void write_batch(struct store *s, struct store_rec *batch)
     store_checkpoint_try(s);
 }
 
+/* The group-commit window (store_options.commit_window_us, config
+ * journal_commit_window_us): a commit starts at least this long after the
+ * previous one started. A record that arrives on an idle writer commits at
+ * once; under load the records of the window share one transaction and one
+ * fsync (3,700 commits/s of 1.5 records each at 5,600 records/s without it,
+ * 450/s of 12 with 2 ms; each fsync costs ~35 us of the server's core on the
+ * test VM). The writer sleeps, never the loop.
+ *
+ * Called with s->mu held and records pending: when the previous commit
+ * started less than the window ago, sleeps the rest of it with the mutex
+ * released (the records submitted meanwhile join the batch). Returns with
+ * s->mu held. */
+static void commit_window_wait(struct store *s, const struct timespec *last)
+{
+    long long window = (long long)s->commit_window_us * 1000LL;
+    struct timespec now, left;
+    long long ns;
+
+    if (!window)
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    ns = (long long)(now.tv_sec - last->tv_sec) * 1000000000LL +
+         (now.tv_nsec - last->tv_nsec);
+    if (ns < 0 || ns >= window)
+        return;
+    ns = window - ns;
+    left.tv_sec = (time_t)(ns / 1000000000LL);
+    left.tv_nsec = (long)(ns % 1000000000LL);
+    pthread_mutex_unlock(&s->mu);
+    nanosleep(&left, NULL);
+    pthread_mutex_lock(&s->mu);
+}
+
 void *store_writer_main(void *arg)
 {
     struct store *s = arg;
+    struct timespec last_commit = {0, 0};
 
     for (;;) {
         struct store_rec *batch, *tail;
         uint64_t n = 0;
+        int64_t start_us;
 
         pthread_mutex_lock(&s->mu);
         while (!s->pending && !s->stopping) {
@@ -757,13 +802,17 @@ void *store_writer_main(void *arg)
                 pthread_mutex_lock(&s->mu);
             }
         }
+        if (s->pending && !s->stopping)
+            commit_window_wait(s, &last_commit); /* only the writer takes pending */
         batch = s->pending;
         tail = s->pending_tail;
         s->pending = s->pending_tail = NULL;
         pthread_mutex_unlock(&s->mu);
         if (!batch)
             break; /* stopping, and nothing left to write */
+        clock_gettime(CLOCK_MONOTONIC, &last_commit);
 
+        start_us = store_mono_us();
         write_batch(s, batch);
         for (struct store_rec *rec = batch; rec; rec = rec->next)
             n++;
@@ -775,6 +824,7 @@ void *store_writer_main(void *arg)
             s->done = batch;
         s->done_tail = tail;
         s->written += n;
+        store_stats_batch(s, n, start_us);
         pthread_cond_broadcast(&s->done_cv);
         pthread_mutex_unlock(&s->mu);
         if (s->wake)

@@ -32,6 +32,7 @@
 #include "auth.h"
 #include "errors.h"
 #include "log.h"
+#include "notify.h"
 
 #define CLOSE_HELLO_TIMEOUT  4004 /* application close code (4000-4999) */
 #define TIMER_TURNS_PER_SLOT 64   /* expired turns moved on per slot and tick */
@@ -324,7 +325,10 @@ static void timer_fire(struct server *s)
     int64_t now = server_now_ms(s), mono = server_mono_ms();
 
     if (read(s->timer_fd, &expired, sizeof(expired)) != (ssize_t)sizeof(expired))
-        return; /* EAGAIN: nothing due */
+        return;            /* EAGAIN: nothing due */
+    notify_watchdog(mono); /* the loop turns: at least once a second */
+    if (s->timer_on)
+        metrics_tick_late(expired, TICK_SLOT_US);
     if (expired > TICK_SLOTS)
         expired = TICK_SLOTS; /* a tick per room is enough to catch up */
     while (expired--) {

@@ -30,6 +30,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <openssl/evp.h>
 #include <zlib.h>
 
 #if CODEVD_HAVE_BROTLI
@@ -41,6 +42,8 @@ struct web_files {
     size_t n, cap;
     size_t total;                      /* bytes of every representation kept */
     char version[WEB_VERSION_LEN + 1]; /* of every file but index.html */
+    /* 'sha256-<base64>' of each inline script of index.html, space-separated */
+    char script_hashes[WEB_INLINE_SCRIPTS_MAX * (WEB_SCRIPT_HASH_LEN + 1)];
 };
 
 /* The types served; the others are skipped. */
@@ -204,6 +207,7 @@ static void web_keep(struct web_files *w, struct web_file *f, enum web_enc e,
 }
 
 static struct web_file *web_files_find(struct web_files *w, const char *path);
+static void web_script_hashes(struct web_files *w, const struct web_file *index);
 
 /* "href=\"" or "src=\"" starts at p (after a space): the value's offset. */
 static size_t web_attr_at(const unsigned char *p, size_t left)
@@ -247,8 +251,10 @@ static void web_version(struct web_files *w)
     in = index->rep[WEB_ENC_IDENTITY].data;
     n = index->rep[WEB_ENC_IDENTITY].len;
     cap = n + (n / 5 + 1) * (WEB_VERSION_LEN + 3); /* at most one link per 5 bytes */
-    if (cap > WEB_TOTAL_MAX - w->total || !(out = malloc(cap)))
+    if (cap > WEB_TOTAL_MAX - w->total || !(out = malloc(cap))) {
+        web_script_hashes(w, index);
         return;
+    }
     o = out;
     for (size_t i = 0; i < n;) {
         size_t at =
@@ -280,6 +286,39 @@ static void web_version(struct web_files *w)
     index->rep[WEB_ENC_IDENTITY].len = (size_t)(o - out);
     snprintf(index->rep[WEB_ENC_IDENTITY].etag, sizeof(index->rep[0].etag), "\"%016llx\"",
              index->hash);
+    web_script_hashes(w, index);
+}
+
+/* The CSP source of each inline script of index.html (a "<script>" with no
+ * attribute, up to its "</script>"), as served: 'sha256-<base64>', the
+ * first WEB_INLINE_SCRIPTS_MAX of them; the others get none (the browser
+ * then refuses to run them, and says so in its console). */
+static void web_script_hashes(struct web_files *w, const struct web_file *index)
+{
+    static const char open_tag[] = "<script>", close_tag[] = "</script>";
+    const unsigned char *p = index->rep[WEB_ENC_IDENTITY].data;
+    size_t left = index->rep[WEB_ENC_IDENTITY].len, used = 0;
+
+    for (int n = 0; n < WEB_INLINE_SCRIPTS_MAX; n++) {
+        const unsigned char *body, *end;
+        unsigned char md[EVP_MAX_MD_SIZE], b64[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
+        unsigned int mdlen = 0;
+
+        body = memmem(p, left, open_tag, sizeof(open_tag) - 1);
+        if (!body)
+            return;
+        body += sizeof(open_tag) - 1;
+        left -= (size_t)(body - p);
+        end = memmem(body, left, close_tag, sizeof(close_tag) - 1);
+        if (!end ||
+            !EVP_Digest(body, (size_t)(end - body), md, &mdlen, EVP_sha256(), NULL) ||
+            EVP_EncodeBlock(b64, md, (int)mdlen) != WEB_SCRIPT_HASH_LEN - 9)
+            return;
+        used += (size_t)snprintf(w->script_hashes + used, sizeof(w->script_hashes) - used,
+                                 "%s'sha256-%s'", used ? " " : "", (const char *)b64);
+        left -= (size_t)(end - body);
+        p = end;
+    }
 }
 
 static void web_file_clear(struct web_file *f)
@@ -490,6 +529,11 @@ const struct web_file *web_files_get(struct web_files *w, const char *path,
 const char *web_files_version(const struct web_files *w)
 {
     return w ? w->version : "";
+}
+
+const char *web_files_script_hashes(const struct web_files *w)
+{
+    return w ? w->script_hashes : "";
 }
 
 static bool web_ows(char c)

@@ -15,6 +15,10 @@
  * version is a new path. A request under another version (a page loaded
  * before a restart) is served the current file, without the promise.
  *
+ * Inline scripts: index.html may hold a few small "<script>" elements (the
+ * bootstrap that must run before any file arrives); their SHA-256 hashes,
+ * made at load, are what the CSP lets run (web_files_script_hashes).
+ *
  * Start-up and failure policy: web_files_load() reads web_dir once, before
  * the server starts; each file is compressed at its first request
  * (web_files_get) and kept. A file past a limit below is skipped (and
@@ -48,12 +52,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define WEB_FILES_MAX   512
-#define WEB_FILE_MAX    (4u * 1024 * 1024)
-#define WEB_TOTAL_MAX   (48u * 1024 * 1024)
-#define WEB_DEPTH_MAX   6
-#define WEB_PATH_MAX    200 /* bytes of a served path, the leading '/' included */
-#define WEB_VERSION_LEN 16  /* hex digits of the client's version */
+#define WEB_FILES_MAX          512
+#define WEB_FILE_MAX           (4u * 1024 * 1024)
+#define WEB_TOTAL_MAX          (48u * 1024 * 1024)
+#define WEB_DEPTH_MAX          6
+#define WEB_PATH_MAX           200 /* bytes of a served path, the leading '/' included */
+#define WEB_VERSION_LEN        16  /* hex digits of the client's version */
+#define WEB_INLINE_SCRIPTS_MAX 4   /* inline scripts of index.html the CSP allows */
+#define WEB_SCRIPT_HASH_LEN    53  /* 'sha256-<44 base64 digits>', quotes included */
 
 /* The representations, in order of preference when a client accepts
  * several with the same q-value (smallest first). */
@@ -106,6 +112,15 @@ const struct web_file *web_files_get(struct web_files *w, const char *path,
 
 /* The client's version (WEB_VERSION_LEN hex digits; "" when w is NULL). */
 const char *web_files_version(const struct web_files *w);
+
+/*
+ * The Content-Security-Policy sources that let index.html's inline scripts
+ * run, and nothing else: 'sha256-<base64>' of each "<script>" element with
+ * no attribute (its bytes as served, up to "</script>"), space-separated,
+ * for the first WEB_INLINE_SCRIPTS_MAX of them; "" when there is none or w
+ * is NULL. server.c adds them to script-src. Valid until web_files_free().
+ */
+const char *web_files_script_hashes(const struct web_files *w);
 
 /*
  * The representation of f to send for the request header Accept-Encoding

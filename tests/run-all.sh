@@ -8,6 +8,9 @@
 #   integration  real WebSocket clients against a real codevd (node --test)
 #   poll         core integration scenarios again on the poll() event loop
 #   browser      headless Chromium against a real codevd (node --test)
+#   nginx        codevd behind Debian's nginx with config/nginx/codevd.conf
+#                (tests/lib/nginx.mjs): tests/nginx/, and the five-browser
+#                session test again through it over https (CODEVD_FRONT=nginx)
 #   asan         unit + integration again, built with ASan + UBSan
 #   valgrind     the core integration scenarios with codevd under valgrind
 #   soak         tests/load/soak.sh --ci: 2,000 connections in 250 rooms
@@ -20,6 +23,9 @@
 # the others.
 #   fuzz         the libFuzzer harness for FUZZ_SECONDS (default 60)
 #   lint         clang-format and cppcheck on src/
+#   deb          tests/deploy/deb.sh: the Debian package built (debian/),
+#                lintian, systemd-analyze, installed, run as the codevd
+#                user for one session, purged (needs root)
 #   fresh        scripts/fresh-check.sh: both README commands in a new
 #                Debian 12 root (debootstrap); first in CI (.ci/run sets
 #                CODEVD_FRESH_SUITE=1), never inside that root itself
@@ -29,7 +35,7 @@ set -u
 cd "$(dirname "$0")/.."
 root=$(pwd)
 builddir=${BUILD_DIR:-build}
-default_suites="unit proto integration poll browser asan valgrind fuzz soak lint"
+default_suites="unit proto integration poll browser nginx asan valgrind fuzz soak lint deb"
 if [ "${CODEVD_FRESH_SUITE:-0}" = 1 ] && [ "${CODEVD_FRESH_ROOT:-0}" != 1 ]; then
     default_suites="fresh $default_suites"
 fi
@@ -177,6 +183,12 @@ for suite in $suites; do
         ls tests/"$suite"/*.test.mjs >/dev/null 2>&1 || continue
         node_suite "$suite" "$root/$builddir/src/codevd" tests/"$suite"/*.test.mjs
         ;;
+    nginx)
+        # One nginx per file, in front of its codevd; the session test's
+        # startBackend() puts it there when CODEVD_FRONT=nginx.
+        CODEVD_FRONT=nginx node_suite nginx "$root/$builddir/src/codevd" tests/nginx/*.test.mjs \
+            tests/browser/session.test.mjs
+        ;;
     asan)
         # The same unit and integration tests, built with ASan + UBSan.
         if build build-asan --native-file tests/asan.ini; then
@@ -243,6 +255,25 @@ for suite in $suites; do
             head -40 "$log_dir/cppcheck.log"
             echo "lint/cppcheck: FAILED"
         fi
+        ;;
+    deb)
+        # The package's checks, one test each, and its session's node tests.
+        out="$log_dir/deb.log"
+        # It installs a package: root, or sudo without a password.
+        as_root=()
+        [ "$(id -u)" -eq 0 ] || ! sudo -n true 2>/dev/null || as_root=(sudo -n)
+        "${as_root[@]}" bash tests/deploy/deb.sh >"$out" 2>&1
+        rc=$?
+        line=$(tail -1 "$out")
+        p=$(echo "$line" | sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\1/p')
+        f=$(echo "$line" | sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\2/p')
+        [ -n "$p" ] || { p=0; f=1; }
+        [ $rc -ne 0 ] && [ "$f" -eq 0 ] && f=1
+        passed=$((passed + p))
+        failed=$((failed + f))
+        grep -E '^deb: ' "$out"
+        [ "$f" -ne 0 ] && { grep -vE '^deb: ' "$out" | tail -60; echo "deb: (whole log: $out)"; }
+        echo "deb: $p passed, $f failed"
         ;;
     fresh)
         # Both README commands on a new Debian 12 root; its inner counts add

@@ -13,13 +13,22 @@ import { fill, h } from './dom.js';
 import { t, loadLanguage, currentLanguage } from './i18n.js';
 import * as store from './storage.js';
 import { homePage, joinPage } from './views/home.js';
-import { mountRoom } from './views/room.js';
-import { mountDisplay } from './views/display.js';
 import { messagePage } from './views/message.js';
+import { preloadRoom } from './early.js';
+
+// The room and the display screen are loaded when first shown (import()),
+// not with the front page: the join form needs a third of the client, and
+// on a slow network it shows that much sooner. early.js has the browser
+// fetch the room's whole module graph at once (preloadRoom): at once for a
+// room's address, after the first page is shown for the others (so the
+// room is in the cache when the join or the new group is answered).
+const loadRoom = () => import('./views/room.js');
+const loadDisplay = () => import('./views/display.js');
 
 const root = document.getElementById('app');
 let room = null;        // {unmount, remount} while a room is shown
-let roomGroup = null;
+let roomGroup = null;   // the room shown, or being loaded
+let loading = 0;        // bumped by every mount: a late load of an older one is dropped
 
 const app = {
     language: currentLanguage,
@@ -51,6 +60,25 @@ function leaveRoom() {
     roomGroup = null;
 }
 
+/**
+ * Shows what mount(module) returns as the room of key, once load() has the
+ * module; the page routed elsewhere meanwhile drops it. A module that cannot
+ * be fetched (the network went away) says so, with a way to try again.
+ */
+function mountLater(key, load, mount) {
+    leaveRoom();
+    roomGroup = key;
+    loading += 1;
+    const mine = loading;
+    load().then((m) => {
+        if (mine === loading && roomGroup === key) room = mount(m);
+    }, () => {
+        if (mine !== loading || roomGroup !== key) return;
+        fill(root, messagePage({ title: t('conn.load_failed_title'), text: t('conn.load_failed_text'),
+            actions: [h('button', { type: 'button', class: 'btn', text: t('conn.retry'), onclick: () => location.reload() })] }));
+    });
+}
+
 function parse(hash) {
     const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
     return parts;
@@ -69,9 +97,7 @@ function showRoom(a, view) {
         room.setView(view);
         return undefined;
     }
-    leaveRoom();
-    roomGroup = a;
-    room = mountRoom(root, a, entry, app, view);
+    mountLater(a, loadRoom, (m) => m.mountRoom(root, a, entry, app, view));
     return undefined;
 }
 
@@ -79,9 +105,7 @@ function route() {
     const [kind, a, b] = parse(location.hash);
     if (kind === 'display' && a && b) {
         if (room && roomGroup === `display:${a}/${b}`) return undefined;
-        leaveRoom();
-        roomGroup = `display:${a}/${b}`;
-        room = mountDisplay(root, a, b);
+        mountLater(`display:${a}/${b}`, loadDisplay, (m) => m.mountDisplay(root, a, b));
         return undefined;
     }
     if (kind === 'g' && a && b === 'settings') return showRoom(a, 'settings');
@@ -122,6 +146,16 @@ async function main() {
     await loadLanguage(preferred);
     window.addEventListener('hashchange', route);
     route();
+    preloadRoom();
+    // The page itself from a cache on the next load (sw.js); https or
+    // localhost only, and not in every browser: without it, as before.
+    // Once the page has loaded (the room's modules too), so that the
+    // worker's two requests do not slow the first visit.
+    if (navigator.serviceWorker) {
+        const register = () => navigator.serviceWorker.register('/sw.js').catch(() => {});
+        if (document.readyState === 'complete') register();
+        else window.addEventListener('load', register, { once: true });
+    }
 }
 
 main();

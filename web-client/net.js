@@ -10,6 +10,9 @@
 //   their same id, in order: the server applies a resent id only once.
 // - A lost connection is retried with exponential backoff and jitter. A
 //   refused hello whose code means "this key will never work" stops retrying.
+// - A server that restarts says so (close 1001, reason "going_away
+//   retry_ms=N"): the first attempt comes after N/2 to N ms (spread, so that
+//   a crowd does not come back at once), then the usual backoff.
 
 import { PROTOCOL, wsUrl, takeEarly } from './early.js';
 
@@ -27,6 +30,17 @@ function randomTag() {
     const b = new Uint8Array(6);
     crypto.getRandomValues(b);
     return btoa(String.fromCharCode(...b)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/**
+ * The retry hint of a server going away (close 1001, "going_away
+ * retry_ms=N"), in ms, or null: any other close, or a hint out of 0..60000.
+ */
+export function goingAwayDelay(code, reason, rand = Math.random) {
+    const m = code === 1001 && /^going_away retry_ms=(\d{1,5})$/.exec(reason || '');
+    if (!m || Number(m[1]) > 60000) return null;
+    const hint = Number(m[1]);
+    return Math.round(hint / 2 + rand() * (hint / 2));
 }
 
 /** Delay before reconnect attempt n (0-based): half fixed, half random. */
@@ -116,20 +130,22 @@ export class Connection {
             const list = Array.isArray(data) ? data : [data];
             for (const msg of list) if (msg && typeof msg === 'object') this.handle(msg);
         };
-        ws.onclose = () => {
+        ws.onclose = (e) => {
             if (ws !== this.ws) return;
             this.ws = null;
             this.welcomed = false;
             clearInterval(this.watchdog);
-            if (!this.stopped && this.status !== 'fatal') this.scheduleReconnect();
+            if (!this.stopped && this.status !== 'fatal') this.scheduleReconnect(goingAwayDelay(e.code, e.reason));
         };
         ws.onerror = () => { /* onclose follows */ };
         if (ws.readyState === WebSocket.OPEN) ws.onopen();
     }
 
-    scheduleReconnect() {
+    /** hinted: the server's delay (going away), else the backoff's. */
+    scheduleReconnect(hinted = null) {
         clearTimeout(this.timer);
-        const delay = backoffDelay(this.attempt);
+        if (hinted !== null) this.attempt = 0; /* a restart, not a failure: the backoff starts again */
+        const delay = hinted !== null ? hinted : backoffDelay(this.attempt);
         this.attempt += 1;
         this.setStatus('lost', { attempt: this.attempt, delay });
         this.timer = setTimeout(() => this.open(), delay);

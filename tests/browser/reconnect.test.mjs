@@ -72,6 +72,45 @@ test('real server killed and restarted: banner, drafts kept, queued post sent on
     }
 });
 
+test('graceful restart (SIGTERM): the page comes back at the server\'s hint within 5 s, drafts kept, nothing twice', async () => {
+    let server = await startServer();
+    try {
+        const { F, K } = await pair(server);
+        await post(K, 'checkin', 'Avant le redémarrage.');
+        await seeCard([F], 'Avant le redémarrage.');
+        // A draft being written, and a private note, when the server restarts.
+        await K.locator('[data-action=notes]').click();
+        await K.locator('form[data-composer-form=note] textarea').fill('Note en cours');
+        await K.locator('[data-action=notes-close]').click();
+        const box = K.locator('form[data-composer-form=checkin] textarea');
+        await box.fill('Brouillon pendant le redémarrage');
+
+        const t0 = Date.now();
+        await server.stop({ signal: 'SIGTERM', keepData: true });
+        server = await startServer({ dataDir: server.dataDir, port: server.port });
+        // Back: the hello after the restart got its welcome (no banner left).
+        await K.waitForFunction((n) => window.__sockets.length > n && window.__sockets.at(-1).readyState === 1, 1, { timeout: 5000 });
+        await Promise.all([F, K].map((p) => p.locator('.banner').waitFor({ state: 'hidden', timeout: Math.max(1, 5000 - (Date.now() - t0)) })));
+        const backMs = Date.now() - t0;
+        assert.ok(backMs < 5000, `back ${backMs} ms after the SIGTERM`);
+        assert.equal(await box.inputValue(), 'Brouillon pendant le redémarrage', 'the draft is kept');
+        assert.equal(await K.locator('form[data-composer-form=note] textarea').inputValue(), 'Note en cours');
+        await post(K, 'checkin', 'Après le redémarrage.');
+        await seeCard([F], 'Après le redémarrage.');
+        assert.equal(await card(F, 'Avant le redémarrage.').count(), 1);
+        assert.equal(await F.locator('.card-text', { hasText: 'Avant le redémarrage.' }).count(), 1, 'shown once');
+        // The page was told to go (1001 with the hint), it did not just lose the server.
+        const closes = await K.evaluate(() => window.__sockets.map((ws) => ws.readyState));
+        assert.ok(closes.length >= 2);
+        const allowed = [/WebSocket connection to .* failed/, /Failed to load resource/];
+        assert.deepEqual(realProblems(K, allowed), []);
+        assert.deepEqual(realProblems(F, allowed), []);
+        console.log(`# graceful restart: pages back ${backMs} ms after SIGTERM`);
+    } finally {
+        await server.stop();
+    }
+});
+
 test('an answer lost with the connection: the command is resent with its id and applied once', async () => {
     const server = await startServer();
     const cut = await startCutProxy(server);

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, person, shotPath, realProblems, fitsWidth } from './lib/browser.mjs';
-import { stickyInView, firstScreen, axeProblems } from './lib/layout.mjs';
+import { stickyInView, firstScreen, axeProblems, covers } from './lib/layout.mjs';
 import { validateClientMessage, validateHttp } from '../integration/lib/schemas.mjs';
 import { startBackend, createGroup, join, waitStep, panel, post, seeCard, card, act, barrier, clockSeconds, fr } from './lib/app.mjs';
 
@@ -47,6 +47,7 @@ async function checkPage(step, who, lang) {
             const [sel, opts] = Array.isArray(w) ? w : [w, {}];
             const at = await firstScreen(page, sel, opts);
             assert.ok(at.ok, `${where}: the main element is on the first screen (${at.why})`);
+            assert.equal(await covers(page, '#alerts .toast', sel), '', `${where}: an error never hides the main element`);
         }
     }
     assert.deepEqual(await axeProblems(page), [], `${where}: axe finds no serious or critical violation`);
@@ -162,6 +163,21 @@ test('a whole session, five browsers, every step', async (root) => {
             assert.ok(later[i] < first[i], `clock counts down for ${all[i].personName}: ${first[i]} -> ${later[i]}`);
             assert.ok(Math.abs(later[i] - later[0]) <= 1, 'every browser shows the same clock');
         }
+        // The first view of a step: its help in one line on the phone; the
+        // "?" opens it whole, and folds it away again (issue 12).
+        const help = P.k3.locator('#now-help');
+        const helpBtn = P.k3.locator('.stepbar [data-action=help]');
+        await P.k3.locator('#now-help.is-line').waitFor();
+        const lineHeight = await help.evaluate((el) => parseFloat(getComputedStyle(el.querySelector('.now-rules')).lineHeight));
+        const folded = await help.boundingBox();
+        assert.ok(folded.height < 2 * lineHeight, `phone: the help takes one line (${folded.height} px)`);
+        assert.equal(await helpBtn.getAttribute('aria-expanded'), 'false');
+        await helpBtn.click();
+        await P.k3.locator('#now-help:not(.is-line) .now-purpose').waitFor();
+        assert.equal(await helpBtn.getAttribute('aria-expanded'), 'true');
+        assert.ok((await help.boundingBox()).height > 3 * lineHeight, 'opened whole: the purpose and the rules');
+        await helpBtn.click();
+        await help.waitFor({ state: 'hidden' });
         await post(P.k1, 'checkin', 'Un peu fatiguée mais contente d\'être là.');
         await seeCard(all, 'Un peu fatiguée mais contente');
         await shoot('01-opening');
@@ -281,6 +297,17 @@ test('a whole session, five browsers, every step', async (root) => {
         });
         await P.client.locator('#alerts .toast', { hasText: fr.errors.client_muted }).waitFor();
         assert.equal(await P.client.locator('#alerts').textContent().then((s) => s.includes('client_muted')), false, 'no raw code');
+        // On a phone the error does not hide « Vous écoutez », which still
+        // starts on the first screen (issue 12: a toast fixed at the bottom
+        // covered it; it now sits at the foot of the sticky bar).
+        await P.client.setViewportSize({ width: 390, height: 844 });
+        assert.equal(await covers(P.client, '#alerts .toast', '.listening'), '', 'phone: the error leaves « Vous écoutez » visible');
+        assert.equal(await covers(P.client, '#alerts .toast', '.stack'), '', 'phone: the error leaves the contributions visible');
+        const listening = await firstScreen(P.client, '.listening');
+        assert.ok(listening.ok, `phone: « Vous écoutez » starts on the first screen with the error shown (${listening.why})`);
+        assert.deepEqual(await stickyInView(P.client, ['.stepbar [data-clock]', '#alerts .toast']), [], 'phone: the error stays in view with the clock');
+        await P.client.screenshot({ path: shotPath('06-consultation-client-phone-error-fr') });
+        await P.client.setViewportSize({ width: 700, height: 900 });
         // The refusal came after the forged command; a later hand reaches everyone after any card would have.
         await barrier(P.k2, all);
         for (const p of all) assert.equal(await card(p, 'FORGED').count(), 0, 'the forged card reached nobody');

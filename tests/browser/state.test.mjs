@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createState, apply, myRole, roleOf, remainingMs, cardsOf } from '../../web-client/state.js';
-import { backoffDelay } from '../../web-client/net.js';
+import { backoffDelay, goingAwayDelay } from '../../web-client/net.js';
 
 const F = 'f0000000-0000-4000-8000-000000000000';
 const C = 'c0000000-0000-4000-8000-000000000000';
@@ -100,4 +100,15 @@ test('reconnect backoff grows, is capped, and is jittered', () => {
     assert.ok(backoffDelay(3, () => 0) > backoffDelay(1, () => 1));
     assert.equal(backoffDelay(30, () => 1), 15000, 'capped at 15 s');
     assert.notEqual(backoffDelay(4, () => 0), backoffDelay(4, () => 0.9), 'jitter spreads reconnects');
+});
+
+test('a server going away (close 1001 with retry_ms) is retried after half to all of its hint; any other close backs off', () => {
+    assert.equal(goingAwayDelay(1001, 'going_away retry_ms=1000', () => 0), 500);
+    assert.equal(goingAwayDelay(1001, 'going_away retry_ms=1000', () => 1), 1000);
+    assert.equal(goingAwayDelay(1001, 'going_away retry_ms=0', () => 1), 0);
+    assert.equal(goingAwayDelay(1006, 'going_away retry_ms=1000'), null, 'only with code 1001');
+    assert.equal(goingAwayDelay(1001, ''), null, 'a 1001 without a hint (a browser leaving) backs off');
+    assert.equal(goingAwayDelay(1001, 'going_away retry_ms=99999'), null, 'a hint past a minute is not believed');
+    assert.equal(goingAwayDelay(1001, 'going_away retry_ms=-5'), null);
+    assert.equal(goingAwayDelay(1001, 'going_away retry_ms=10 extra'), null);
 });

@@ -185,33 +185,49 @@ test('the page builds text with textContent only and keeps to the CSP', () => {
     assert.doesNotMatch(html, /\sstyle\s*=/i, 'no style attributes');
     assert.doesNotMatch(html, /<style/i, 'no style element');
     assert.doesNotMatch(html, /\son[a-z]+\s*=/i, 'no inline event handlers');
+    // Scripts are files, but the bootstrap that opens the room's socket
+    // before any file arrives: one bare <script>, which the CSP lets run by
+    // its hash (src/webfiles.c; tests/integration/frame-ancestors.test.mjs).
+    const inline = [];
     for (const m of html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/gi)) {
-        assert.match(m[1], /\bsrc=/, 'scripts are files');
-        assert.equal(m[2].trim(), '', 'no inline script');
+        if (m[2].trim()) inline.push(m);
+        else assert.match(m[1], /\bsrc=/, 'scripts are files');
     }
+    assert.equal(inline.length, 1, 'one inline script');
+    assert.equal(inline[0][1], '', 'the inline script is a bare <script>');
+    assert.ok(inline[0][2].length < 300, 'the inline script stays a few bytes');
     const css = readFileSync(path.join(WEB, 'style.css'), 'utf8');
     assert.doesNotMatch(css, /@import|url\(\s*['"]?https?:/, 'no external CSS resources');
 });
 
-// Issue 12: the browser fetches the whole module graph at once (index.html
-// lists every module app.js imports, at any depth, as a modulepreload)
-// instead of discovering it one import level at a time.
-test('index.html preloads every module of the graph app.js imports, and nothing else', () => {
+// Issue 12: the browser fetches a module graph at once instead of
+// discovering it one import level at a time. index.html lists every module
+// app.js imports statically, at any depth, as a modulepreload (what the
+// front page and the join form need); early.js's ROOM_MODULES lists the
+// rest of what app.js's import() calls bring (the room and the display),
+// which it preloads when a room is on its way.
+test('index.html preloads the static module graph of app.js, early.js the room\'s, and nothing else', async () => {
     const html = readFileSync(path.join(WEB, 'index.html'), 'utf8');
-    const graph = new Set();
-    const walk = (rel) => {
-        if (graph.has(rel)) return;
+    const dynamic = [];
+    const walk = (rel, graph) => {
+        if (graph.has(rel)) return graph;
         graph.add(rel);
         const src = readFileSync(path.join(WEB, rel), 'utf8');
-        const specs = [...src.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s*'([^']+)'|^\s*import\s*'([^']+)'|\bimport\(\s*'([^']+)'\s*\)/gm)]
-            .map((m) => m[1] || m[2] || m[3]);
-        for (const spec of specs) {
+        const specs = [...src.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s*'([^']+)'|^\s*import\s*'([^']+)'|\bimport\(\s*'([^']+)'\s*\)/gm)];
+        for (const m of specs) {
+            const spec = m[1] || m[2] || m[3];
             assert.match(spec, /^\.\.?\//, `${rel}: import '${spec}' is relative`);
-            walk(path.posix.normalize(path.posix.join(path.posix.dirname(rel), spec)));
+            const target = path.posix.normalize(path.posix.join(path.posix.dirname(rel), spec));
+            if (m[3]) dynamic.push(target);
+            else walk(target, graph);
         }
+        return graph;
     };
-    walk('app.js');
-    assert.ok(graph.size >= 25, `${graph.size} modules`);
+    const graph = walk('app.js', new Set());
+    assert.deepEqual(dynamic.sort(), ['views/display.js', 'views/room.js'], 'app.js loads the room and the display when shown');
+    const later = new Set();
+    for (const d of dynamic) for (const m of walk(d, new Set())) if (!graph.has(m)) later.add(m);
+    assert.ok(graph.size >= 8 && later.size >= 20, `${graph.size} modules first, ${later.size} later`);
     const attr = (re) => [...html.matchAll(re)].map((m) => m[1]);
     const preloaded = attr(/<link rel="modulepreload" href="([^"]+)">/g);
     const scripts = attr(/<script type="module"(?: async)? src="([^"]+)"><\/script>/g);
@@ -219,7 +235,10 @@ test('index.html preloads every module of the graph app.js imports, and nothing 
     const listed = new Set([...preloaded, ...scripts]);
     assert.equal(listed.size, preloaded.length + scripts.length, 'each module once');
     assert.deepEqual([...graph].filter((m) => !listed.has(m)), [], 'modules of the graph index.html does not preload');
-    assert.deepEqual([...listed].filter((m) => !graph.has(m)), [], 'preloads of modules app.js never imports');
+    assert.deepEqual([...listed].filter((m) => !graph.has(m)), [], 'preloads of modules app.js does not import statically');
+    const { ROOM_MODULES } = await import('../../web-client/early.js');
+    assert.equal(new Set(ROOM_MODULES).size, ROOM_MODULES.length, 'each room module once');
+    assert.deepEqual([...ROOM_MODULES].sort(), [...later].sort(), 'ROOM_MODULES: the room\'s graph beyond index.html\'s');
     // The French words: preloaded, and fetched by i18n.js from the same place.
     assert.match(html, /<link rel="preload" href="i18n\/fr\.json" as="fetch" crossorigin>/);
     const i18n = js.find(({ f }) => f === 'i18n.js').src;

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import { launch, person, realProblems } from './lib/browser.mjs';
+import { launch, person, realProblems, trustCertificate } from './lib/browser.mjs';
 import { startServer, testCertificate } from '../lib/server.mjs';
 import { createGroup, join, waitStep, post, seeCard, act, fr } from './lib/app.mjs';
 
@@ -15,7 +15,10 @@ let tls;
 before(async () => {
     tls = testCertificate();
     server = await startServer({ args: [...tls.args, '--set', 'cards_per_step=200'], tls: true });
-    browser = await launch();
+    // Trusted, as a group's certificate is: Chromium refuses a service
+    // worker (web-client/sw.js) over a certificate it does not trust, and
+    // says so in the console.
+    browser = await launch([trustCertificate(tls.cert)]);
 });
 after(async () => {
     if (browser) await browser.close();

@@ -6,9 +6,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { startServer, serverBinary } from '../lib/server.mjs';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { startServer, serverBinary, repoRoot } from '../lib/server.mjs';
 
 const paths = ['/', '/api/health', '/index.html', '/no-such-file'];
+
+/** The CSP source of index.html's one inline script (the socket bootstrap): its SHA-256. */
+function inlineScriptHash() {
+    const html = readFileSync(path.join(repoRoot, 'web-client/index.html'), 'utf8');
+    const body = /<script>([\s\S]*?)<\/script>/.exec(html)[1];
+    return `'sha256-${createHash('sha256').update(body, 'utf8').digest('base64')}'`;
+}
 
 /** The directives of a CSP header, as a map name -> value. */
 function directives(csp) {
@@ -26,7 +36,7 @@ test("by default every answer says frame-ancestors 'none' and X-Frame-Options: D
             const csp = res.headers.get('content-security-policy');
             assert.ok(csp, `${p}: CSP`);
             assert.equal(directives(csp).get('frame-ancestors'), "'none'", `${p}: ${csp}`);
-            assert.equal(directives(csp).get('script-src'), "'self'");
+            assert.equal(directives(csp).get('script-src'), `'self' ${inlineScriptHash()}`);
             assert.equal(res.headers.get('x-frame-options'), 'DENY', p);
             await res.arrayBuffer();
         }

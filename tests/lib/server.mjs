@@ -123,8 +123,10 @@ async function startServerOnce(opts) {
     const budgets = opts.defaults ? [] : ['--set', 'http_anon_per_min=100000', '--set', 'http_create_per_min=100000',
         '--set', 'http_create_global_per_min=1000000', '--set', 'http_exports_per_min=100000',
         '--set', 'groups_per_ip=1000000', '--set', 'sessions_per_ip=1000000'];
+    // opts.logLevel null: no --log-level (the config file's then counts).
+    const level = opts.logLevel === null ? [] : ['--log-level', opts.logLevel || 'info'];
     const argv = [...wrapper, bin, '--port', String(port), '--data-dir', dataDir,
-        '--log-level', opts.logLevel || 'info', ...budgets, ...extra, ...(opts.args || [])];
+        ...level, ...budgets, ...extra, ...(opts.args || [])];
     const child = spawn(argv[0], argv.slice(1), {
         env: { ...process.env, ...(opts.env || {}) },
         stdio: ['ignore', 'pipe', 'pipe'],

@@ -16,6 +16,17 @@
 # (source addresses, 4), EXTRA (more codev-load options), SERVER_SET (more
 # --set options for codevd), KEEP (keep the logs in /tmp/codev-bench.*),
 # RPS=1 (root: steer loopback receive processing to CPU 1, see README).
+#
+#   tests/load/bench.sh --kit [run-peers.sh environment ...]
+#
+# runs the side-by-side kit instead (../shared/bench-peers: Node ws,
+# Socket.IO and this codevd on the same workload and generator) with the
+# limits codevd needs raised (tests/load/README.md). KIT (the kit's
+# folder, default ../shared/bench-peers next to the repository), KIT_DIR (a
+# writable copy to run it in, with its node_modules; default: a fresh copy
+# under /tmp, npm ci done by the kit), PEERS (default "ws socketio codev"),
+# QUICK=1, OUT and the kit's other knobs pass through. The build is
+# debugoptimized ($root/build-opt) unless BUILD says otherwise.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -26,6 +37,36 @@ warmup=${WARMUP:-3}
 secs_default=${SECONDS_DEFAULT:-15}
 idle=${IDLE:-5}
 srcs=${SRCS:-4}
+
+if [ "${1:-}" = --kit ]; then
+    shift
+    build=${BUILD:-$root/build-opt}
+    if [ ! -d "$build" ]; then
+        meson setup "$build" "$root" --buildtype=debugoptimized >/dev/null
+    fi
+    ninja -C "$build" src/codevd >/dev/null
+    kit=${KIT:-$root/../shared/bench-peers}
+    [ -x "$kit/run-peers.sh" ] || kit=$root/../../shared/bench-peers
+    [ -x "$kit/run-peers.sh" ] || { echo "bench.sh --kit: no run-peers.sh (set KIT)" >&2; exit 1; }
+    kit_dir=${KIT_DIR:-}
+    if [ -z "$kit_dir" ]; then
+        # The shared kit is read-only: run a copy (results/ and node_modules
+        # are written next to run-peers.sh).
+        kit_dir=$(mktemp -d /tmp/codev-kit.XXXXXX)
+        cp -r "$kit"/. "$kit_dir"/
+    fi
+    echo "bench.sh --kit: running $kit_dir/run-peers.sh with $build/src/codevd" >&2
+    # The limits a 10,000-member, 1,250-group run from one address needs
+    # (tests/load/README.md, "The side-by-side kit"); nothing else differs
+    # from codevd's defaults.
+    CODEVD=$build/src/codevd PEERS=${PEERS:-ws socketio codev} \
+    CODEVD_SET=${CODEVD_SET:-"cards_per_step=10000 commands_per_sec=10000 commands_burst=10000 \
+connections_per_ip=20000 unauth_per_ip=20000 http_anon_per_min=100000 \
+http_create_per_min=100000 http_create_global_per_min=1000000 groups_per_ip=1000000 \
+sessions_per_ip=1000000 room_items_max=1000000 room_member_share=1 \
+group_journal_max_bytes=1073741824"} \
+        exec "$kit_dir/run-peers.sh" "$@"
+fi
 
 if [ ! -d "$build" ]; then
     meson setup "$build" "$root" >/dev/null
@@ -95,7 +136,9 @@ EOS
         --log-level warn \
         --set connections_max=19000 --set connections_per_ip=19000 \
         --set unauth_per_ip=19000 \
-        --set cards_per_step=10000 ${SERVER_SET:-} \
+        --set cards_per_step=10000 --set http_anon_per_min=100000 \
+        --set http_create_per_min=100000 --set http_create_global_per_min=1000000 \
+        --set groups_per_ip=1000000 --set sessions_per_ip=1000000 ${SERVER_SET:-} \
         >"$work/server-$label.log" 2>&1 &
     server_pid=$!
     wait_port

@@ -65,7 +65,9 @@ const CHURN_PCT = num('SOAK_CHURN_PCT', 1);
 const KILL_EVERY = num('SOAK_KILL_EVERY_MIN', 10);
 /* SOAK_KILL_AT_MIN: "1,2.5": kills at these minutes instead. */
 const KILL_AT = (env.SOAK_KILL_AT_MIN || '').split(/[ ,]+/).filter(Boolean).map(Number).sort((a, b) => a - b);
-const WARMUP = num('SOAK_WARMUP_MIN', 3);
+/* 7: three whole sessions of every room at the default pace (the RSS
+ * settles then: tests/load/README.md, "Soak"). */
+const WARMUP = num('SOAK_WARMUP_MIN', 7);
 const RSS_GROWTH = num('SOAK_RSS_GROWTH_PCT', 5);
 const PACE = num('SOAK_PACE_MS', 3000);
 const SRCS = num('SOAK_SRCS', 4);

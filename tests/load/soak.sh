@@ -19,7 +19,7 @@
 #   SOAK_MIN [30]  SOAK_CONNS [10000]  SOAK_ROOMS [1250]
 #   SOAK_KILL_EVERY_MIN [10] (0: no kill; a kill at the very end is skipped)
 #   SOAK_KILL_AT_MIN (e.g. "1,2.5": kills at these minutes instead)
-#   SOAK_WARMUP_MIN [3] (the RSS sample later ones are compared with)
+#   SOAK_WARMUP_MIN [7] (the RSS sample later ones are compared with)
 #   SOAK_PACE_MS [3000] (mean pause between two commands of a room)
 #   SOAK_CHURN_PCT [1]  SOAK_RSS_GROWTH_PCT [5]  SOAK_SRCS [4] (source
 #   addresses 127.0.0.1..N)  SOAK_PORT [a free one]  SOAK_SET (more --set

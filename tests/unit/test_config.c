@@ -80,6 +80,7 @@ static const struct num_key num_keys[] = {
     NUM(facilitator_grace_s, 1, 3600, 60),
     NUM(display_max_per_group, 1, 64, 8),
     NUM(test_time_offset_s, 0, 315360000, 0),
+    NUM(drain_timeout_s, 1, 600, 10),
 };
 
 #define NUM_KEY_COUNT (sizeof num_keys / sizeof num_keys[0])
@@ -98,6 +99,7 @@ static const struct str_key str_keys[] = {
     {"tls_key", offsetof(struct config, tls_key), 1},
     {"allowed_origins", offsetof(struct config, allowed_origins), 1},
     {"frame_ancestors", offsetof(struct config, frame_ancestors), 0},
+    {"trusted_proxies", offsetof(struct config, trusted_proxies), 1},
 };
 
 #define STR_KEY_COUNT (sizeof str_keys / sizeof str_keys[0])
@@ -1172,6 +1174,72 @@ static void null_error_struct_is_allowed(void **state)
     config_free(&c);
 }
 
+static void trusted_proxies_are_validated_naming_the_bad_entry(void **state)
+{
+    struct config c;
+    struct config_error err;
+
+    (void)state;
+    assert_int_equal(config_defaults(&c), 0);
+    assert_null(c.trusted_proxies); /* nobody trusted by default */
+    assert_int_equal(
+        config_set(&c, "trusted_proxies", "127.0.0.1, ::1, 10.0.0.0/8", &err), 0);
+    assert_int_equal(config_validate(&c, &err), 0);
+    assert_int_equal(config_set(&c, "trusted_proxies", "127.0.0.1, nginx", &err), 0);
+    assert_int_equal(config_validate(&c, &err), -1);
+    assert_string_equal(err.key, "trusted_proxies");
+    assert_non_null(strstr(err.text, "\"nginx\""));
+    assert_int_equal(config_set(&c, "trusted_proxies", "10.0.0.0/40", &err), 0);
+    assert_int_equal(config_validate(&c, &err), -1);
+    assert_non_null(strstr(err.text, "10.0.0.0/40"));
+    config_free(&c);
+}
+
+static void a_reload_applies_what_it_may_and_names_what_needs_a_restart(void **state)
+{
+    struct config live, fresh;
+    char changed[400], restart[400];
+
+    (void)state;
+    assert_int_equal(config_defaults(&live), 0);
+    assert_int_equal(config_defaults(&fresh), 0);
+    /* Nothing differs: nothing said. */
+    assert_int_equal(
+        config_reload(&live, &fresh, changed, sizeof changed, restart, sizeof restart),
+        0);
+    assert_string_equal(changed, "");
+    assert_string_equal(restart, "");
+    assert_int_equal(config_set(&fresh, "connections_per_ip", "7", NULL), 0);
+    assert_int_equal(config_set(&fresh, "log_level", "debug", NULL), 0);
+    assert_int_equal(config_set(&fresh, "allowed_origins", "https://a.example", NULL), 0);
+    assert_int_equal(config_set(&fresh, "tls_cert", "/new/cert.pem", NULL), 0);
+    assert_int_equal(config_set(&fresh, "port", "9999", NULL), 0);
+    assert_int_equal(config_set(&fresh, "data_dir", "/elsewhere", NULL), 0);
+    assert_int_equal(config_set(&fresh, "members_max", "20", NULL), 0);
+    assert_int_equal(
+        config_reload(&live, &fresh, changed, sizeof changed, restart, sizeof restart),
+        0);
+    assert_int_equal(live.connections_per_ip, 7);
+    assert_int_equal(live.log_level, LOG_LEVEL_DEBUG);
+    assert_string_equal(live.allowed_origins, "https://a.example");
+    assert_string_equal(live.tls_cert, "/new/cert.pem");
+    assert_ptr_not_equal(live.tls_cert, fresh.tls_cert); /* live owns its copy */
+    assert_int_equal(live.port, 8080);
+    assert_string_equal(live.data_dir, "./data");
+    assert_int_equal(live.members_max, 16);
+    assert_string_equal(changed,
+                        "tls_cert, allowed_origins, log_level, connections_per_ip");
+    assert_string_equal(restart, "port, data_dir, members_max");
+    /* Unsetting an optional string applies too; the lists are cut, not overrun. */
+    assert_int_equal(config_set(&fresh, "allowed_origins", "", NULL), 0);
+    assert_int_equal(config_reload(&live, &fresh, changed, 12, restart, 5), 0);
+    assert_null(live.allowed_origins);
+    assert_true(strlen(changed) < 12);
+    assert_true(strlen(restart) < 5);
+    config_free(&fresh);
+    config_free(&live);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1199,6 +1267,8 @@ int main(void)
         cmocka_unit_test(overlong_unknown_key_is_truncated_safely),
         cmocka_unit_test(line_that_is_not_key_equals_value_is_rejected),
         cmocka_unit_test(unterminated_quote_reports_line),
+        cmocka_unit_test(trusted_proxies_are_validated_naming_the_bad_entry),
+        cmocka_unit_test(a_reload_applies_what_it_may_and_names_what_needs_a_restart),
         cmocka_unit_test(text_after_closing_quote_is_rejected),
         cmocka_unit_test(line_longer_than_4096_bytes_is_rejected),
         cmocka_unit_test(nul_byte_in_a_line_is_rejected),

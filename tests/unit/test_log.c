@@ -53,6 +53,17 @@ static void control_characters_cannot_make_a_second_line(void **state)
     free(out);
 }
 
+static void a_line_is_key_value_pairs_and_quotes_cannot_end_msg(void **state)
+{
+    char *out = logged("/a\" level=error forged=\\");
+
+    (void)state;
+    assert_true(strncmp(out, "ts=", 3) == 0);
+    assert_non_null(strstr(out, "Z level=notice msg=\"request /a\\\" level=error "
+                                "forged=\\\\ done\"\n"));
+    free(out);
+}
+
 static void a_long_line_is_cut_and_says_so(void **state)
 {
     char *big = malloc(5000);
@@ -62,7 +73,7 @@ static void a_long_line_is_cut_and_says_so(void **state)
     memset(big, 'a', 4999);
     big[4999] = '\0';
     out = logged(big);
-    assert_non_null(strstr(out, "...\n"));
+    assert_non_null(strstr(out, "...\"\n"));
     assert_true(strlen(out) < 1100);
     free(out);
     free(big);
@@ -73,6 +84,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(control_characters_cannot_make_a_second_line),
         cmocka_unit_test(a_long_line_is_cut_and_says_so),
+        cmocka_unit_test(a_line_is_key_value_pairs_and_quotes_cannot_end_msg),
     };
 
     log_init(LOG_LEVEL_NOTICE);

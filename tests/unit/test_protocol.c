@@ -521,6 +521,84 @@ static void edited_withdrawn_cards_and_recadrage_ack_encode(void **state)
     room_free(r);
 }
 
+/* Issue 15: a contribution's card_added and card_updated are written
+ * without jansson (proto_event_dump); the bytes must be jansson's, for
+ * every text a card may hold (quotes, backslash, every control, slash,
+ * DEL, non-ASCII), edited or withdrawn, and any other event falls back. */
+static void hot_events_are_written_as_jansson_writes_them(void **state)
+{
+    static const char *const texts[] = {"Idée simple",
+                                        "quote \" and back\\slash / slash",
+                                        "tab\tnl\ncr\r\b\f",
+                                        "\x01\x02\x1f\x7f end",
+                                        "«\u202fguillemets\u202f» ’ 😀",
+                                        "",
+                                        "x"};
+    const struct room_limits l = {.text_max_chars = 100,
+                                  .long_text_max_chars = 100,
+                                  .cards_per_step = 100,
+                                  .members_max = 8};
+    struct room *r = room_new("s", NULL, &l, 1000);
+    size_t n = 0;
+
+    (void)state;
+    assert_non_null(r);
+    assert_int_equal(room_member_add(r, "f", "F", true, false), 0);
+    assert_int_equal(room_member_add(r, "c", "C", false, false), 1);
+    assert_int_equal(room_member_add(r, "k", "K \"q\"", false, false), 2);
+    apply_full(r, 0, CMD_STEP_NEXT, NULL, NULL, 0, false, 2000);
+    apply_full(r, 0, CMD_CLIENT_ASSIGN, NULL, "c", 0, false, 2000);
+    apply_full(r, 0, CMD_STEP_NEXT, NULL, NULL, 0, false, 2000);
+    apply_full(r, 1, CMD_PROBLEM_SET, "P", NULL, 0, false, 2000);
+    apply_full(r, 0, CMD_STEP_NEXT, NULL, NULL, 0, false, 2000);
+    apply_full(r, 0, CMD_STEP_NEXT, NULL, NULL, 0, false, 2000);
+    apply_full(r, 1, CMD_CONTRACT_SET, "C", NULL, 0, false, 2000);
+    apply_full(r, 0, CMD_STEP_NEXT, NULL, NULL, 0, true, 3000); /* consultation */
+    for (size_t t = 0; t < sizeof(texts) / sizeof(texts[0]) * 3; t++) {
+        const char *text = texts[t % (sizeof(texts) / sizeof(texts[0]))];
+        struct room_cmd c = {
+            .type = CMD_CONTRIBUTION_POST, .text = text, .variant = (int)(t % 3)};
+        uint64_t seq;
+        int rc;
+
+        room_outbox_clear(r);
+        snprintf(c.id, sizeof(c.id), "h%zu", t);
+        rc = room_apply(r, 2, &c, 4000 + (int64_t)t, &seq, NULL);
+        if (!text[0]) {
+            assert_int_equal(rc, CODEV_E_TEXT_EMPTY); /* nothing to compare */
+            continue;
+        }
+        assert_int_equal(rc, 0);
+        if (t % 4 == 1)
+            apply_full(r, 2, CMD_CARD_EDIT, "corrigé \"", NULL, (uint32_t)r->ncards,
+                       false, 5000);
+        if (t % 5 == 2)
+            apply_full(r, 2, CMD_CARD_WITHDRAW, NULL, NULL, (uint32_t)r->ncards, false,
+                       5000);
+        for (size_t i = 0; i < r->nout; i++) {
+            json_t *j = proto_event_json(r, &r->out[i], 6000);
+            size_t la = 0, lb = 0;
+            unsigned char *a = proto_dump(j, 7, &la),
+                          *b = proto_event_dump(r, &r->out[i], 7, &lb);
+
+            assert_non_null(a);
+            if (r->out[i].type == EV_CARD_ADDED || r->out[i].type == EV_CARD_UPDATED) {
+                assert_non_null(b);
+                assert_int_equal(lb, la);
+                assert_memory_equal(a + 7, b + 7, la + 1); /* with the NUL */
+                n++;
+            } else {
+                assert_null(b);
+            }
+            free(a);
+            free(b);
+            json_decref(j);
+        }
+    }
+    assert_true(n >= 25);
+    room_free(r);
+}
+
 /* Applies a command of type t (text may be NULL, target may be NULL). */
 static void apply_ok(struct room *r, int member, enum room_cmd_type t, const char *text,
                      const char *target, int64_t now)
@@ -668,6 +746,7 @@ int main(void)
         cmocka_unit_test(error_json_carries_code_id_and_detail),
         cmocka_unit_test(error_names_round_trip),
         cmocka_unit_test(edited_withdrawn_cards_and_recadrage_ack_encode),
+        cmocka_unit_test(hot_events_are_written_as_jansson_writes_them),
         cmocka_unit_test(advice_verdict_is_encoded_for_its_audience_only),
     };
     return cmocka_run_group_tests_name("protocol", tests, NULL, NULL);

@@ -314,6 +314,47 @@ static void only_served_names_and_types_within_the_limits_load(void **state)
     assert_int_equal(system(p), 0);
 }
 
+/* The CSP sources of index.html's inline scripts: the SHA-256 of each bare
+ * "<script>"'s bytes, as served, for the first WEB_INLINE_SCRIPTS_MAX; a
+ * script with attributes (a file) or left open gets none. */
+static void inline_scripts_get_their_hash_and_no_more(void **state)
+{
+    char dir[] = "/tmp/codev-webfiles-XXXXXX", p[512];
+    static const char html[] =
+        "<script>a()</script><script src=\"ok.js\"></script><script></script>"
+        "<script>x=\"<\"</script><script>a()</script><script>b()</script><script>c()";
+    struct web_files *w;
+    const char *shipped_hashes = web_files_script_hashes(shipped);
+
+    (void)state;
+    /* The shipped index.html: one inline script, the socket bootstrap. */
+    assert_int_equal(strlen(shipped_hashes), WEB_SCRIPT_HASH_LEN);
+    assert_memory_equal(shipped_hashes, "'sha256-", 8);
+    assert_string_equal(web_files_script_hashes(NULL), "");
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(p, sizeof(p), "%s/ok.js", dir);
+    write_file(p, "export const x = 1;\n", 20);
+    snprintf(p, sizeof(p), "%s/index.html", dir);
+    write_file(p, html, sizeof(html) - 1);
+    assert_int_equal(web_files_load(dir, &w, NULL), 0);
+    assert_string_equal(web_files_script_hashes(w),
+                        "'sha256-qVpDBgj7bpq5hMAcGp3AOc79J3Y1Z4HvySTwKrWDoy4=' "
+                        "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=' "
+                        "'sha256-5KNKsUSclNP/K/AjfEsbykMRFl8jSNjyedrA6Zvqzc0=' "
+                        "'sha256-qVpDBgj7bpq5hMAcGp3AOc79J3Y1Z4HvySTwKrWDoy4='");
+    web_files_free(w);
+
+    /* No index.html, or one without inline scripts: none. */
+    snprintf(p, sizeof(p), "%s/index.html", dir);
+    write_file(p, "<script src=\"ok.js\"></script><script>", 37);
+    assert_int_equal(web_files_load(dir, &w, NULL), 0);
+    assert_string_equal(web_files_script_hashes(w), "");
+    web_files_free(w);
+    snprintf(p, sizeof(p), "rm -rf '%s'", dir);
+    assert_int_equal(system(p), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -326,6 +367,7 @@ int main(void)
         cmocka_unit_test(if_none_match_names_one_representation),
         cmocka_unit_test(files_live_under_the_version_for_good),
         cmocka_unit_test(only_served_names_and_types_within_the_limits_load),
+        cmocka_unit_test(inline_scripts_get_their_hash_and_no_more),
     };
     return cmocka_run_group_tests(tests, load_shipped, free_shipped);
 }

@@ -1,11 +1,32 @@
 // views/feedback.js - the two live regions of index.html: #announcer
 // (polite: new cards, step changes) and #alerts (assertive: errors from
-// the server, in words).
+// the server, in words). In a room, #alerts sits at the foot of the sticky
+// bar (dockAlerts), in its flow: an error pushes the page down instead of
+// covering what the role works on (issue 12: on a phone a toast fixed at
+// the bottom hid the client's « Vous écoutez »).
 
 import { h } from '../dom.js';
 import { t, errorText } from '../i18n.js';
 
 const ERROR_MS = 9000;
+
+// The #alerts element, held once found: it is moved in and out of the room.
+let alertsEl = null;
+function alertsRegion() {
+    if (!alertsEl) alertsEl = document.getElementById('alerts');
+    return alertsEl;
+}
+
+/**
+ * Moves #alerts to the end of parent (the room's sticky bar), or back to
+ * the body (null: fixed at the bottom of the window, as outside a room).
+ * Leaves it alone when it is there already.
+ */
+export function dockAlerts(parent) {
+    const region = alertsRegion();
+    const target = parent || document.body;
+    if (region && region.parentNode !== target) target.append(region);
+}
 
 export function announce(text) {
     const region = document.getElementById('announcer');
@@ -15,7 +36,7 @@ export function announce(text) {
 }
 
 export function showError(code) {
-    const region = document.getElementById('alerts');
+    const region = alertsRegion();
     if (!region) return;
     const text = errorText(code);
     for (const el of region.querySelectorAll('.toast')) if (el.dataset.code === code) el.remove();
@@ -46,7 +67,7 @@ const OBSOLETE_ON = {
 
 /** Called with each event the room applies: drops the errors it settles. */
 export function settleErrors(eventType) {
-    const region = document.getElementById('alerts');
+    const region = alertsRegion();
     if (!region) return;
     for (const el of region.querySelectorAll('.toast')) {
         const on = OBSOLETE_ON[el.dataset.code];
@@ -55,6 +76,6 @@ export function settleErrors(eventType) {
 }
 
 export function clearErrors() {
-    const region = document.getElementById('alerts');
+    const region = alertsRegion();
     if (region) region.replaceChildren();
 }

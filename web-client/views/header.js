@@ -190,8 +190,9 @@ const SPEAKING = new Set(['opening', 'topic', 'clarification', 'contract', 'cons
  * whole session's budget against the time spent. It stays at the top of
  * the viewport whatever the scroll, so it holds only what fits one or two
  * lines at 390 px. The purpose of the step and the rules for my role are
- * in a fold under it (help): open the first time this browser shows a
- * step, folded after that; the "?" button reopens it.
+ * in a fold under it (help): the first time this browser shows a step, one
+ * line (the rules for my role, cut with an ellipsis), folded away after
+ * that; the "?" button opens it whole, and folds it again.
  */
 export function createStepInfo(ctx) {
     const kicker = h('span', { class: 'now-kicker' });
@@ -199,7 +200,7 @@ export function createStepInfo(ctx) {
     const roleName = h('strong', { class: 'role-name' });
     const role = h('p', { class: 'now-role' }, roleName);
     const helpBtn = h('button', { type: 'button', class: 'btn btn-small btn-help', 'data-action': 'help',
-        'aria-controls': 'now-help', onclick: () => { helpOpen = !helpOpen; update(); } });
+        'aria-controls': 'now-help', onclick: () => { help_ = help_ === 'open' ? 'folded' : 'open'; update(); } });
     const handBtn = h('button', { type: 'button', class: 'btn btn-small btn-hand', 'data-action': 'hand',
         onclick: () => {
             const up = ctx.s.room.hands.includes(myId(ctx.s));
@@ -228,7 +229,7 @@ export function createStepInfo(ctx) {
     const purpose = h('p', { class: 'now-purpose' });
     const rules = h('p', { class: 'now-rules' });
     const help = h('section', { class: 'now-help', id: 'now-help', 'aria-label': t('now.help_label') }, purpose, rules);
-    let helpOpen = false;
+    let help_ = 'folded'; // 'line' (one line), 'open' (whole) or 'folded' (hidden)
     let helpStep = '';
 
     function update() {
@@ -238,12 +239,13 @@ export function createStepInfo(ctx) {
         bar.hidden = false;
         const c = currentConsultation(r);
         const my = myRole(s);
-        // First view of a step in this browser: the help is open; later, folded.
+        // First view of a step in this browser: one line of help; later, folded.
         if (r.step !== helpStep) {
             helpStep = r.step;
-            helpOpen = r.step !== 'closed' && !seenStep(r.step);
+            help_ = r.step !== 'closed' && !seenStep(r.step) ? 'line' : 'folded';
             markStepSeen(r.step);
         }
+        const helpOpen = help_ === 'open';
         setText(kicker, c && r.step !== 'opening' ? t('now.consultation', { n: c.index + 1 }) : t('now.session'));
         kicker.hidden = r.step === 'closed';
         setText(title, t(`steps.${r.step}.label`));
@@ -253,7 +255,8 @@ export function createStepInfo(ctx) {
         setText(roleName, t(`you_are.${my}_${formOf(s, myId(s))}`));
         setText(rules, t(`rules.${r.step}.${my}`));
         role.hidden = r.step === 'closed';
-        help.hidden = !helpOpen;
+        help.hidden = help_ === 'folded';
+        toggle(help, 'is-line', help_ === 'line');
         helpBtn.hidden = r.step === 'closed';
         setText(helpBtn, t('now.help_button'));
         helpBtn.setAttribute('aria-expanded', helpOpen ? 'true' : 'false');

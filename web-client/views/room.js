@@ -29,7 +29,7 @@ import { createClosed } from './closed.js';
 import { createNoSession } from './nosession.js';
 import { createSettings } from './settings.js';
 import { messagePage } from './message.js';
-import { announce, showError, clearErrors, settleErrors } from './feedback.js';
+import { announce, showError, clearErrors, settleErrors, dockAlerts } from './feedback.js';
 
 const PANELS = {
     opening: createOpening,
@@ -213,6 +213,7 @@ export function mountRoom(root, groupId, entry, app, initialView = 'room') {
     }
 
     function destroyParts() {
+        dockAlerts(null);
         if (parts && parts.info.destroy) parts.info.destroy();
         if (panel && panel.destroy) panel.destroy();
         parts = null;
@@ -264,6 +265,8 @@ export function mountRoom(root, groupId, entry, app, initialView = 'room') {
             panel.update();
         }
         for (const name of ['topbar', 'progress', 'info', 'controls', 'pinned', 'hands', 'floor', 'members', 'notes', 'safety']) parts[name].update();
+        // Errors at the foot of the sticky bar while it shows (feedback.js).
+        dockAlerts(parts.info.el.hidden ? null : parts.info.el);
     }
 
     build();

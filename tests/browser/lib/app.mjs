@@ -4,13 +4,18 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { repoRoot, startServer } from '../../lib/server.mjs';
+import { startFront, behindNginx } from '../../lib/nginx.mjs';
 
 export const fr = JSON.parse(readFileSync(path.join(repoRoot, 'web-client/i18n/fr.json'), 'utf8'));
 export const en = JSON.parse(readFileSync(path.join(repoRoot, 'web-client/i18n/en.json'), 'utf8'));
 
-/** The real codevd (tests/lib/server.mjs). */
+/**
+ * The real codevd (tests/lib/server.mjs); with CODEVD_FRONT=nginx (the
+ * nginx suite of tests/run-all.sh), behind Debian's nginx over https
+ * (tests/lib/nginx.mjs): url is then nginx's, and stop() stops both.
+ */
 export async function startBackend() {
-    return startServer();
+    return behindNginx ? startFront() : startServer();
 }
 
 /** Creates a group from the home page; returns the invite link shown. */

@@ -7,12 +7,18 @@ import { mkdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { repoRoot } from '../../lib/server.mjs';
+import { frontCert } from '../../lib/nginx.mjs';
 
 export const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 export const SHOTS = path.join(repoRoot, 'test-output', 'screenshots');
 
-/** Starts Chromium; extraArgs: more command-line switches. */
+/**
+ * Starts Chromium; extraArgs: more command-line switches. Behind nginx
+ * (startBackend with CODEVD_FRONT=nginx, before launch), it trusts the
+ * front's test certificate.
+ */
 export async function launch(extraArgs = []) {
+    if (frontCert) extraArgs = [...extraArgs, trustCertificate(frontCert)];
     return chromium.launch({
         executablePath: CHROMIUM,
         headless: true,

@@ -50,6 +50,28 @@ export async function firstScreen(page, selector, { whole = false } = {}) {
     }, { sel: selector, all: whole });
 }
 
+/**
+ * At scroll 0: does a visible element named by coverSel overlap the
+ * element named by mainSel? Returns '' when not (or when no such element
+ * shows), else where they meet.
+ */
+export async function covers(page, coverSel, mainSel) {
+    return page.evaluate(async ({ coverSel, mainSel }) => {
+        window.scrollTo({ top: 0, behavior: 'instant' });
+        await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+        const main = document.querySelector(mainSel);
+        if (!main || !main.getClientRects().length) return '';
+        const m = main.getBoundingClientRect();
+        for (const el of document.querySelectorAll(coverSel)) {
+            if (!el.getClientRects().length) continue;
+            const c = el.getBoundingClientRect();
+            const meet = c.left < m.right && m.left < c.right && c.top < m.bottom && m.top < c.bottom;
+            if (meet) return `${coverSel} ${Math.round(c.top)}..${Math.round(c.bottom)} covers ${mainSel} ${Math.round(m.top)}..${Math.round(m.bottom)}`;
+        }
+        return '';
+    }, { coverSel, mainSel });
+}
+
 /** axe-core on the whole page: the serious and critical violations, as text. */
 export async function axeProblems(page) {
     // Runtime.evaluate is not subject to the page's CSP (no inline script).

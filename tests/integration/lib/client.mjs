@@ -41,11 +41,14 @@ export class Client {
      * client in messages; opts.origin defaults to the server's own origin
      * (what a browser on the served page sends); opts.protocols overrides
      * the subprotocol list; opts.localAddress binds the client's side (e.g.
-     * 127.0.0.2, another user than the 127.0.0.1 of the other clients).
+     * 127.0.0.2, another user than the 127.0.0.1 of the other clients);
+     * opts.headers: more request headers (X-Forwarded-For...);
+     * opts.insecure: accept a test certificate (wss).
      */
     static async connect(wsUrl, opts = {}) {
         const origin = opts.origin === undefined ? wsUrl.replace(/^ws/, 'http').replace(/\/ws$/, '') : opts.origin;
-        const wsOpts = { ...(origin ? { origin } : {}), ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) };
+        const wsOpts = { ...(origin ? { origin } : {}), ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
+            ...(opts.headers ? { headers: opts.headers } : {}), ...(opts.insecure ? { rejectUnauthorized: false } : {}) };
         const ws = new WebSocket(wsUrl, opts.protocols || PROTOCOL, wsOpts);
         const c = new Client(ws, opts.name || `client${++clientCounter}`);
         await new Promise((resolve, reject) => {
