@@ -45,6 +45,7 @@
  * representation; a longer header is read as absent (identity, no 304). */
 #define HTTP_ACCEPT_ENCODING_MAX 256
 #define HTTP_IF_NONE_MATCH_MAX   512
+#define HTTP_BODY_CUT_MS         2000 /* a late body's stream still open: cut its connection */
 
 /* The buckets of struct rate_addr. */
 enum { ADDR_ANON, ADDR_CREATE };
@@ -153,6 +154,22 @@ void http_bodies_sweep(struct server *s, int64_t mono)
     int64_t body = (int64_t)s->cfg->http_body_timeout_s * 1000;
 
     for (struct http_req *h = s->bodies; h; h = h->body_next) {
+        if (h->body_late && !h->body_cut &&
+            mono - h->body_ms >= body + HTTP_BODY_CUT_MS) {
+            /* The stream outlived its kill (an HTTP/2 stream that lws did
+             * not close while its data kept coming): the whole connection
+             * goes, since one who trickles a body gets no more patience. */
+            struct lws *nwsi = lws_get_network_wsi(h->wsi);
+            log_info("http %.40s: request body still open past its deadline, cutting "
+                     "the connection",
+                     h->path);
+            h->body_cut = true;
+            if (nwsi) {
+                lws_set_timeout(nwsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+                shutdown(lws_get_socket_fd(nwsi), SHUT_RDWR);
+            }
+            continue;
+        }
         if (h->body_late || mono - h->body_ms < body)
             continue;
         log_info("http %.40s: request body not complete in time, closing", h->path);

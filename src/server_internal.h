@@ -228,6 +228,7 @@ struct http_req {
     /* While its body is read: in server.bodies, for http_body_timeout_s. */
     bool body_listed;
     bool body_late;  /* the deadline passed: lws closes it */
+    bool body_cut;   /* still open a while after: its connection was cut */
     int64_t body_ms; /* monotonic ms the headers were in */
     bool h2_stream;  /* counted in its peer's streams (kept across resets) */
     struct http_req *body_prev, *body_next;

@@ -19,6 +19,9 @@
 #                session test again through it over https (CODEVD_FRONT=nginx)
 #   asan         unit + integration again, built with ASan + UBSan
 #   valgrind     the core integration scenarios with codevd under valgrind
+#   soak         tests/load/soak.sh --ci: 2,000 connections in 250 rooms
+#                running whole sessions for 3 minutes, churn and one kill -9
+#                (each integrity, progress, RSS and descriptor check counts)
 #
 # poll, valgrind and asan are meson test setups (the root meson.build says
 # what each wraps; tests/asan.ini is the native file of the ASan build dir):
@@ -38,7 +41,7 @@ set -u
 cd "$(dirname "$0")/.."
 root=$(pwd)
 builddir=${BUILD_DIR:-build}
-default_suites="unit proto integration pg poll browser nginx asan valgrind fuzz lint deb"
+default_suites="unit proto integration pg poll browser nginx asan valgrind fuzz soak lint deb"
 if [ "${CODEVD_FRESH_SUITE:-0}" = 1 ] && [ "${CODEVD_FRESH_ROOT:-0}" != 1 ]; then
     default_suites="fresh $default_suites"
 fi
@@ -251,6 +254,23 @@ for suite in $suites; do
             tail -60 "$out"
             echo "fuzz: FAILED ($(grep -E '^fuzz: ' "$out" | tail -1 | sed 's/^fuzz: //'))"
         fi
+        ;;
+    soak)
+        # tests/load/soak.sh --ci; its TAP lines count, and a run that
+        # stopped without a failing line counts one failure.
+        out="$log_dir/soak.tap"
+        BUILD="$root/$builddir" tests/load/soak.sh --ci >"$out" 2>"$log_dir/soak.log"
+        rc=$?
+        before=$failed
+        count_tap "$out"
+        if [ $rc -ne 0 ] && [ $failed -eq $before ]; then
+            echo "soak: tests/load/soak.sh exited with $rc without a failing check"
+            tail -20 "$log_dir/soak.log"
+            failed=$((failed + 1))
+        fi
+        # The table, the counts and any failing check.
+        grep -vE '^(ok [0-9]|1\.\.|soak: [0-9]+ passed)' "$out"
+        echo "soak: $(grep -cE '^ok [0-9]' "$out") passed, $(grep -cE '^not ok [0-9]' "$out") failed"
         ;;
     lint)
         # Two tests: the format of every C file, and cppcheck on src/.
