@@ -4,7 +4,8 @@
  * every store file shares, and the row iterator's dispatch to the backend
  * that opened it (store_internal.h). The backends: store_sqlite.c and
  * store_pg.c. The rest of the store: store_schema.c (migrations),
- * store_writer.c (records, writer thread, group commit, drain),
+ * store_submit.c (records, the queue, drain), store_writer.c (the writer
+ * thread, group commit),
  * store_replay.c (rebuild at start, finalize at close), store_read.c
  * (exports' reads). See store.h.
  *

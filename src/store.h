@@ -67,11 +67,12 @@
  * rooms: hundreds to a few thousand records per second, each commit
  * carrying every record queued while the previous one was syncing.
  *
- * Files: store.c (connections, life cycle, SQLite helpers, the row
- * iterator), store_schema.c (migrations), store_writer.c (records, writer
- * thread, group commit, drain), store_replay.c (store_load, replay,
- * finalize at close), store_read.c (the reads below); store_internal.h
- * joins them.
+ * Files: store.c (life cycle, the neutral helpers, the row iterator),
+ * store_sqlite.c and store_pg.c (the backends), store_schema.c and
+ * store_pg_schema.c (migrations), store_submit.c (records, the queue,
+ * drain), store_writer.c (the writer thread, group commit), store_replay.c
+ * (store_load, replay, finalize at close), store_read.c (the reads below),
+ * store_admin.c (backup, restore, check); store_internal.h joins them.
  *
  * Backends. Everything above this line is the interface the rest of codevd
  * sees, and it names no database. Two backends implement it, chosen by

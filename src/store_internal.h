@@ -10,7 +10,8 @@
  *   store_pg.c       the PostgreSQL backend (libpq; built with -Dpostgresql)
  *   store_schema.c   the numbered migrations (SQLite) and their runner
  *   store_pg_schema.c the same migrations in PostgreSQL's DDL
- *   store_writer.c   records, the writer thread, group commit, drain
+ *   store_submit.c   records, the queue, drain (the loop thread's half)
+ *   store_writer.c   the writer thread, group commit (the writer's half)
  *   store_replay.c   journal rows, replay, finalize at close, store_load
  *   store_read.c     the exports' reads (journal, history, minutes)
  *
@@ -343,13 +344,94 @@ int store_schema_migrate(struct store_db *db, int target, int *version);
 const char *store_schema_sqlite(int i);
 const char *store_schema_pg(int i);
 
+/* ---- records (store_submit.c makes them, store_writer.c writes them) ------ */
+
+enum store_rec_kind {
+    REC_GROUP,
+    REC_SESSION_OPEN,
+    REC_MEMBER_JOIN,
+    REC_CMD,
+    REC_SESSION_CLOSE,
+    REC_GROUP_DELETE,
+    REC_LIFE /* the group with what it keeps between sessions (hub_life.c) */,
+    REC_PROBE /* writes one row again: is the disk writable? */
+};
+
+/*
+ * A group travels to the writer as a clone of the hub's own struct
+ * hub_group (store_group_clone: settings, invite and display hashes, members with their
+ * key hashes, plans; no room, no connections), owned by its record and
+ * freed with hub_group_snapshot_free on the loop thread at store_drain (or
+ * at store_close). The writer only reads it.
+ *
+ * A room has no such clone (room.c is the pure core and copies nothing),
+ * and at its opening the store needs only how it was built: the few fields
+ * below.
+ */
+struct snap_room_member {
+    char id[AUTH_UUID_LEN + 1];
+    char *name;
+    bool facilitator, observer;
+};
+
+struct snap_debrief {
+    char id[AUTH_UUID_LEN + 1];
+    char client[AUTH_UUID_LEN + 1];
+    char *text, *due, *first_step;
+};
+
+/* How a room was built when its session opened. */
+struct session_snap {
+    char id[AUTH_UUID_LEN + 1];
+    char group[AUTH_UUID_LEN + 1];
+    int64_t created_ms;
+    int64_t budget_ms[STEP_COUNT];
+    struct room_limits limits;
+    struct snap_room_member *members;
+    size_t nmembers;
+    struct snap_debrief *debriefs;
+    size_t ndebriefs;
+};
+
+/* One journaled command; its strings point into the record's tail. */
+struct cmd_snap {
+    int member;
+    char member_id[AUTH_UUID_LEN + 1];
+    int64_t now_ms;
+    uint64_t seq;
+    enum room_cmd_type type;
+    char id[ROOM_CMD_ID_MAX + 1];
+    const char *text, *due, *target, *ref, *first_step;
+    uint32_t card;
+    int64_t seconds;
+    int variant;
+    bool flag;
+};
+
+struct store_rec {
+    struct store_rec *next;
+    enum store_rec_kind kind;
+    uint64_t token;
+    uint64_t epoch;                     /* store.epoch when it was submitted */
+    int rc;                             /* set by the writer */
+    char session_id[AUTH_UUID_LEN + 1]; /* MEMBER_JOIN (journaled), CMD, SESSION_CLOSE */
+    char group_id[AUTH_UUID_LEN + 1];   /* GROUP_DELETE */
+    int64_t at_ms;           /* GROUP, MEMBER_JOIN, SESSION_CLOSE: the submit's now_ms */
+    struct hub_group *group; /* GROUP, MEMBER_JOIN, SESSION_CLOSE: a clone */
+    struct session_snap *session;   /* SESSION_OPEN */
+    struct snap_room_member joined; /* MEMBER_JOIN when session_id[0] */
+    struct cmd_snap cmd;            /* CMD */
+    char tail[];                    /* CMD: the command's strings */
+};
+
 /* ---- writer (store_writer.c) ---------------------------------------------- */
 
 /* The writer thread's body (pthread_create's start routine; arg is the
  * store). Returns when s->stopping is set and nothing is pending. */
 void *store_writer_main(void *arg);
 
-/* Frees a list of records (store_close: what was never drained). */
+/* Frees a list of records (store_close: what was never drained).
+ * store_submit.c. */
 void store_rec_list_free(struct store_rec *rec);
 
 /* Upserts g's settings, members and plans (borrowed) on the writer's
