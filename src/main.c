@@ -200,6 +200,14 @@ static int run_command(const struct config *cfg, int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (strcmp(cfg->store, "sqlite") != 0 && !(check && file)) {
+        /* Never a success on a stale codevd.db the server no longer reads. */
+        fprintf(stderr,
+                "codevd: %s: store = %s: back up, restore and check the database with "
+                "its own tools (pg_dump, pg_restore, amcheck)\n",
+                cmd, cfg->store);
+        return 1;
+    }
     if (store_path(cfg->data_dir, path, sizeof(path))) {
         fprintf(stderr, "codevd: data_dir too long\n");
         return 1;

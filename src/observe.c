@@ -261,8 +261,12 @@ bool observe_request(struct server *s, struct lws *wsi, struct http_req *h, int 
             observe_answer(h, 404, "text/plain; charset=utf-8", moved, sizeof(moved) - 1);
     } else {
         lws_get_peer_simple(lws_get_network_wsi(wsi), peer, sizeof(peer));
-        if (!observe_loopback(peer) ||
-            lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR) > 0) {
+        /* A proxy on this host forwards strangers: refused whatever header
+         * it uses to say so, and whatever it says when it is one we trust. */
+        if (!observe_loopback(peer) || rate_proxies_trusts(&s->proxies, peer) ||
+            lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR) > 0 ||
+            lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_X_REAL_IP) > 0 ||
+            lws_hdr_custom_length(wsi, "forwarded:", 10) > 0) {
             log_info("http GET /metrics refused: not a direct loopback client");
             ok = observe_answer(h, 403, "text/plain; charset=utf-8", forbidden,
                                 sizeof(forbidden) - 1);

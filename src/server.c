@@ -90,6 +90,25 @@ static void lws_log_emit(int level, const char *line);
 
 /* ---- SIGHUP: reload --------------------------------------------------------- */
 
+/* Puts the certificate and chain that scratch holds, and pkey (which
+ * matches them: checked), into target: the objects already parsed, so the
+ * files are read once, and a renewal that rewrites them meanwhile cannot
+ * leave target with a certificate and a key that do not belong together.
+ * Returns 0 or -1. */
+static int server_tls_copy(SSL_CTX *scratch, SSL_CTX *target, EVP_PKEY *pkey)
+{
+    X509 *x = SSL_CTX_get0_certificate(scratch);
+    STACK_OF(X509) *chain = NULL;
+
+    if (!x || SSL_CTX_get0_chain_certs(scratch, &chain) != 1)
+        return -1;
+    if (SSL_CTX_use_certificate(target, x) != 1 ||
+        SSL_CTX_use_PrivateKey(target, pkey) != 1 ||
+        SSL_CTX_set1_chain(target, chain) != 1 || SSL_CTX_check_private_key(target) != 1)
+        return -1;
+    return 0;
+}
+
 /* Checks that cert and key (PEM paths) load and belong together, in a
  * scratch SSL_CTX; then, when apply, loads them into the vhost's: the
  * handshakes that start from now on present the new certificate, the
@@ -114,10 +133,9 @@ static int server_tls_load(struct server *s, const char *cert, const char *key,
     } else if (SSL_CTX_use_PrivateKey(scratch, pkey) != 1 ||
                SSL_CTX_check_private_key(scratch) != 1) {
         snprintf(why, n, "tls_key %s does not match tls_cert %s", key, cert);
-    } else if (apply && (SSL_CTX_use_certificate_chain_file(target, cert) != 1 ||
-                         SSL_CTX_use_PrivateKey(target, pkey) != 1 ||
-                         SSL_CTX_check_private_key(target) != 1)) {
-        snprintf(why, n, "the certificate checked, then failed to load (files changed?)");
+    } else if (apply && server_tls_copy(scratch, target, pkey)) {
+        snprintf(why, n,
+                 "the certificate checked, then failed to load into the live context");
     } else {
         rc = 0;
     }
@@ -224,7 +242,10 @@ static void server_drain_begin(struct server *s)
     /* What is submitted commits now, and its events and acks are queued
      * ahead of the close frames (a short wait: one group commit). */
     if (s->store) {
-        store_flush(s->store);
+        /* Bounded: a database that stopped answering must not hold the
+         * drain past its deadline (what is left is refused as usual). */
+        if (store_flush_within(s->store, s->drain_deadline - server_mono_ms()))
+            log_warn("draining: the journal did not commit within the drain's time");
         store_drain(s->store, commit_drained, s);
     }
     for (struct conn *c = s->all; c; c = c->all_next)

@@ -286,6 +286,14 @@ size_t store_drain(struct store *s, store_done_fn fn, void *arg);
  */
 int store_flush(struct store *s);
 
+/* store_flush, but waits at most timeout_ms: returns 0 once what was
+ * submitted before the call is written, or CODEV_E_STORE_UNAVAILABLE when
+ * the writer did not get there in time (a database that stopped answering:
+ * the records stay queued and come back through store_drain as usual). For
+ * the SIGTERM drain, which must end by drain_timeout_s whatever the disk or
+ * the database does. */
+int store_flush_within(struct store *s, int64_t timeout_ms);
+
 /* Counts from store_load, for the edge to log. */
 struct store_load_report {
     size_t groups, members, plans;

@@ -225,6 +225,14 @@ int store_dir_lock(const char *data_dir, char *why, size_t cap)
     fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)
         return why_set(why, cap, "%s: %s", path, strerror(errno));
+    {
+        /* Made by root (a restore run as root before the service's first
+         * start): the lock belongs to the data dir's owner, or the service,
+         * running as that owner, could never open it. */
+        struct stat st;
+        if (geteuid() == 0 && !stat(data_dir, &st) && fchown(fd, st.st_uid, st.st_gid))
+            (void)0; /* the server then says it cannot open the lock */
+    }
     if (flock(fd, LOCK_EX | LOCK_NB)) {
         int e = errno;
         close(fd);

@@ -575,15 +575,30 @@ static int pg_open(const struct store_options *opts, bool writer, struct store_d
         return CODEV_E_INTERNAL;
     p->base.be = &store_backend_pg;
     p->writer = writer;
-    p->conn = PQconnectdb(opts->dsn);
+    {
+        /* A PostgreSQL that stops answering (a partition, a host gone)
+         * must fail a connect or a query within seconds, never block the
+         * writer for the kernel's minutes: these come first, so that the
+         * DSN's own settings (expanded from dbname, later) win. */
+        static const char *const keys[] = {"connect_timeout",  "keepalives",
+                                           "keepalives_idle",  "keepalives_interval",
+                                           "keepalives_count", "tcp_user_timeout",
+                                           "dbname",           NULL};
+        const char *vals[] = {"5", "1", "10", "5", "3", "10000", opts->dsn, NULL};
+        p->conn = PQconnectdbParams(keys, vals, 1);
+    }
     if (PQstatus(p->conn) != CONNECTION_OK) {
         pg_close(&p->base, false);
         return CODEV_E_INTERNAL;
     }
     PQsetNoticeProcessor(p->conn, notice_drop, NULL);
-    p->setup = writer ? (opts->sync_normal ? "SET synchronous_commit = off"
-                                           : "SET synchronous_commit = on")
-                      : "SET default_transaction_read_only = on";
+    /* statement_timeout: no statement of codevd's takes seconds; one that
+     * does is a server in trouble, and fails rather than hangs. */
+    p->setup =
+        writer ? (opts->sync_normal
+                      ? "SET synchronous_commit = off; SET statement_timeout = '30s'"
+                      : "SET synchronous_commit = on; SET statement_timeout = '30s'")
+               : "SET default_transaction_read_only = on; SET statement_timeout = '30s'";
     if (pg_exec(&p->base, p->setup)) {
         pg_close(&p->base, false);
         return CODEV_E_INTERNAL;

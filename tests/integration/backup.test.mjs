@@ -253,3 +253,21 @@ test('a second codevd on the same data dir is refused while the first runs', asy
         await srv.stop();
     }
 });
+
+test('store = postgresql: backup, restore and check refuse (never a success on a stale codevd.db the server no longer reads)', async () => {
+    const dir = tempDir('pgstore');
+    try {
+        // A codevd.db left from the days of SQLite: the commands must not touch it.
+        writeFileSync(path.join(dir, 'codevd.db'), 'stale');
+        const pg = ['--data-dir', dir, '--set', 'store=postgresql', '--set', 'store_dsn=host=/nonexistent'];
+        for (const cmd of [['backup', path.join(dir, 'b.db')], ['restore', path.join(dir, 'codevd.db')], ['check']]) {
+            const r = await codevd([...pg, ...cmd]);
+            assert.equal(r.code, 1, `${cmd[0]}: ${r.stderr}`);
+            assert.match(r.stderr, /store = postgresql: back up, restore and check the database with its own tools/);
+        }
+        assert.ok(!existsSync(path.join(dir, 'b.db')), 'no backup file written');
+        assert.equal(readFileSync(path.join(dir, 'codevd.db'), 'utf8'), 'stale');
+    } finally {
+        rmSync(dir, { recursive: true, force: true });
+    }
+});

@@ -154,6 +154,12 @@ test('strangers: /metrics is refused off loopback and through a proxy, and canno
         const proxied = await get(srv.url + '/metrics', { 'x-forwarded-for': '203.0.113.9' });
         assert.equal(proxied.status, 403);
         assert.ok(!proxied.text.includes('codevd_'), 'nothing of the metrics');
+        // Whatever header the proxy uses to say whom it forwards.
+        for (const h of [{ 'x-real-ip': '203.0.113.9' }, { forwarded: 'for=203.0.113.9' }]) {
+            const r = await get(srv.url + '/metrics', h);
+            assert.equal(r.status, 403, JSON.stringify(h));
+            assert.ok(!r.text.includes('codevd_'));
+        }
         // Random paths and methods: each counted under a fixed route name.
         const junk = [];
         for (let i = 0; i < 30; i++) {
@@ -169,7 +175,7 @@ test('strangers: /metrics is refused off loopback and through a proxy, and canno
         assert.deepEqual([...routes].sort(), ['health', 'metrics', 'static', 'unknown'].sort(),
             'only route-table names');
         assert.ok(val(parse(text), 'codevd_http_requests_total{route="unknown",method="GET",status="404"}') >= 60);
-        assert.equal(val(parse(text), 'codevd_http_requests_total{route="metrics",method="GET",status="403"}'), 1);
+        assert.equal(val(parse(text), 'codevd_http_requests_total{route="metrics",method="GET",status="403"}'), 3);
         // /readyz answers anyone; a POST to /metrics is refused (405).
         assert.equal((await new Promise((resolve, reject) => {
             const req = http.request(srv.url + '/metrics', { method: 'POST', agent: false }, (res) => { res.resume(); resolve(res.statusCode); });
@@ -189,6 +195,17 @@ test('strangers: /metrics is refused off loopback and through a proxy, and canno
         assert.ok(!far.text.includes('codevd_'));
         const ready = await get(`http://${ext}:${srv.port}/readyz`);
         assert.equal(ready.status, 200, 'a load balancer anywhere may ask /readyz');
+    } finally {
+        await srv.stop();
+    }
+});
+
+test('/metrics on the main port: refused to a trusted proxy on this host, headers or not (it forwards strangers)', async () => {
+    const srv = await startServer({ args: ['--set', 'trusted_proxies=127.0.0.1, ::1'] });
+    try {
+        const r = await get(srv.url + '/metrics');
+        assert.equal(r.status, 403);
+        assert.ok(!r.text.includes('codevd_'));
     } finally {
         await srv.stop();
     }
