@@ -1,11 +1,12 @@
 /*
  * server_internal.h - what the edge's files share: struct server and the
  * per-connection and per-request state, and the few functions one file
- * calls in another. Not a public header: only server.c, conn.c,
- * dispatch.c, http.c, peer.c and timer.c include it (main.c sees server.h).
+ * calls in another. Not a public header: only the edge's files below
+ * include it (main.c sees server.h).
  *
  * The edge's files, one job each:
  *   server.c    the lws context, the loop, start and stop.
+ *   server_life.c  the SIGTERM drain and the SIGHUP reload.
  *   peer.c      accepted connections: listening sockets, counts per
  *               address, adoption into lws, the HTTP deadlines.
  *   conn.c      a WebSocket's life: upgrade, receive and reassembly, the
@@ -373,6 +374,25 @@ static inline int64_t server_mono_ms(void)
  * committed and what the export thread finished; stops a libuv loop that
  * is stopping. */
 void server_woken(struct server *s);
+
+/* The settings derived from the config (limits, trusted proxies, the hub's
+ * caps), at start and at each reload. */
+void server_apply_derived(struct server *s);
+
+/* lws's log lines, into ours (request headers withheld). */
+void server_lws_log_emit(int level, const char *line);
+
+/* ---- server_life.c: drain (SIGTERM) and reload (SIGHUP) --------------------- */
+
+/* Re-reads the config (SIGHUP) and applies what may change while running. */
+void server_reload_now(struct server *s);
+
+/* Begins the drain (server_drain asked for it). */
+void server_drain_begin(struct server *s);
+
+/* While draining, once per loop iteration: stops the loop when every
+ * WebSocket is gone and nothing waits for the journal, or at the deadline. */
+void server_drain_check(struct server *s);
 
 /* ---- peer.c: accepted connections ------------------------------------------- */
 
