@@ -14,14 +14,15 @@
 //    disk is full (a small tmpfs, root only), 200 again once space is back.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, openSync, writeSync, closeSync, unlinkSync } from 'node:fs';
-import { tmpdir, networkInterfaces } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { rmSync, unlinkSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import http from 'node:http';
 import path from 'node:path';
 import https from 'node:https';
 import WebSocket from 'ws';
 import { startServer, freePort, testCertificate } from '../lib/server.mjs';
+import { smallDisk } from '../lib/disk.mjs';
 import { setupGroup, advance } from './lib/scenario.mjs';
 
 /** GET url with extra headers on a connection of its own: { status, text }. */
@@ -259,34 +260,10 @@ test('metrics_port: /metrics and /readyz on a plain-HTTP port of their own, noth
     }
 });
 
-/** Fills the file system of dir with a ballast file until it is full. */
-function fill(dir) {
-    const file = path.join(dir, 'ballast');
-    const fd = openSync(file, 'w');
-    const chunk = Buffer.alloc(16384, 7);
-    try {
-        for (;;) writeSync(fd, chunk);
-    } catch (e) {
-        if (e.code !== 'ENOSPC') throw e;
-    } finally {
-        closeSync(fd);
-    }
-    return file;
-}
-
 test('/readyz: 200 while all is well, 503 store_unavailable while the disk is full, 200 again once space is back', async (t) => {
-    if (process.getuid && process.getuid() !== 0) {
-        t.skip('needs root to mount a small tmpfs');
-        return;
-    }
-    const mnt = mkdtempSync(path.join(tmpdir(), 'codevd-readyz-'));
-    try {
-        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=6m', 'tmpfs', mnt], { stdio: 'pipe' });
-    } catch (e) {
-        rmSync(mnt, { recursive: true, force: true });
-        t.skip(`cannot mount a tmpfs here: ${String(e.stderr || e.message).trim()}`);
-        return;
-    }
+    const disk = smallDisk(t, 'readyz');
+    if (!disk) return;
+    const mnt = disk.dir;
     let srv = null;
     try {
         srv = await startServer({ dataDir: path.join(mnt, 'data'),
@@ -296,7 +273,7 @@ test('/readyz: 200 while all is well, 503 store_unavailable while the disk is fu
         assert.equal(JSON.parse(ok.text).status, 'ready');
         const g = await setupGroup(srv, { observer: null });
         await advance(g, 'consultation');
-        const ballast = fill(mnt);
+        const ballast = disk.fill();
         let refused = 0;
         for (let i = 0; i < 3000 && !refused; i++) {
             const r = await g.K[0].send({ type: 'contribution_post', kind: 'suggestion', text: `plein-${i} ${'y'.repeat(500)}` },
@@ -323,7 +300,6 @@ test('/readyz: 200 while all is well, 503 store_unavailable while the disk is fu
         for (const c of g.everyone) c.terminate();
     } finally {
         if (srv) await srv.stop().catch(() => {});
-        try { execFileSync('umount', [mnt]); } catch { /* already gone */ }
-        rmSync(mnt, { recursive: true, force: true });
+        disk.remove();
     }
 });

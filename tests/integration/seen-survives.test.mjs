@@ -11,11 +11,10 @@
 //    are never reused, and a restart finds exactly what was acknowledged.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, openSync, writeSync, closeSync, unlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { startServer } from '../lib/server.mjs';
+import { smallDisk } from '../lib/disk.mjs';
 import { setupGroup, advance, reconnect } from './lib/scenario.mjs';
 
 const ARGS = ['--set', 'cards_per_step=10000', '--set', 'commands_burst=1000',
@@ -127,34 +126,10 @@ test('kill -9 at twenty random moments while cards flow in three rooms: every ca
     }
 });
 
-/** Fills the file system of dir with a ballast file until it is full. */
-function fill(dir) {
-    const file = path.join(dir, 'ballast');
-    const fd = openSync(file, 'w');
-    const chunk = Buffer.alloc(16384, 7);
-    try {
-        for (;;) writeSync(fd, chunk);
-    } catch (e) {
-        if (e.code !== 'ENOSPC') throw e;
-    } finally {
-        closeSync(fd);
-    }
-    return file;
-}
-
 test('disk full: what could not be saved is refused and seen by nobody, health says so, space back lets the same process go on, seq never reused', async (t) => {
-    if (process.getuid && process.getuid() !== 0) {
-        t.skip('needs root to mount a small tmpfs');
-        return;
-    }
-    const mnt = mkdtempSync(path.join(tmpdir(), 'codevd-full-'));
-    try {
-        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=6m', 'tmpfs', mnt], { stdio: 'pipe' });
-    } catch (e) {
-        rmSync(mnt, { recursive: true, force: true });
-        t.skip(`cannot mount a tmpfs here: ${String(e.stderr || e.message).trim()}`);
-        return;
-    }
+    const disk = smallDisk(t, 'full');
+    if (!disk) return;
+    const mnt = disk.dir;
     let srv = null;
     try {
         const dataDir = path.join(mnt, 'data');
@@ -163,7 +138,7 @@ test('disk full: what could not be saved is refused and seen by nobody, health s
         await advance(g, 'consultation');
         const K = g.K[0];
         const first = await K.ok({ type: 'contribution_post', kind: 'suggestion', text: 'plein-avant' });
-        const ballast = fill(mnt);
+        const ballast = disk.fill();
 
         // Post until the store refuses, then a few more.
         const acked = new Map([['plein-avant', first.seq]]);
@@ -232,8 +207,7 @@ test('disk full: what could not be saved is refused and seen by nobody, health s
         for (const c of g.everyone) c.terminate();
     } finally {
         if (srv) await srv.stop({ keepData: true }).catch(() => {});
-        try { execFileSync('umount', [mnt]); } catch { /* already gone */ }
-        rmSync(mnt, { recursive: true, force: true });
+        disk.remove();
     }
 });
 
