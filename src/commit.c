@@ -289,7 +289,7 @@ static void wait_release(void *arg, struct wait *e, int rc)
                 msg = NULL;
             } else {
                 conn_error(s, c, json_string_value(json_object_get(msg, "id")),
-                           CODEV_E_STORE_UNAVAILABLE);
+                           rc == CODEV_E_MOVED ? rc : CODEV_E_STORE_UNAVAILABLE);
             }
         }
         break;
@@ -298,7 +298,8 @@ static void wait_release(void *arg, struct wait *e, int rc)
             struct http_req *h = e->owner;
             if (rc) {
                 size_t len;
-                json_t *err = http_api_error_json(CODEV_E_STORE_UNAVAILABLE);
+                json_t *err = http_api_error_json(
+                    rc == CODEV_E_MOVED ? rc : CODEV_E_STORE_UNAVAILABLE);
                 unsigned char *buf = proto_dump(err, LWS_PRE, &len);
                 json_decref(err);
                 free(h->resp);
@@ -315,13 +316,18 @@ static void wait_release(void *arg, struct wait *e, int rc)
             struct hub_group *g = e->owner;
             struct group_edge *ge = g->edge;
             ge->pending--;
-            if (rc) {
-                ge->rollback = true;
+            if (rc == CODEV_E_MOVED) {
+                ge->moved = true; /* another node took g: dropped below */
+                ge->rollback = false;
+            } else if (rc) {
+                ge->rollback = !ge->moved;
                 ge->failures++;
             } else if (e->msg) {
                 held_deliver(s, g, e->msg);
             }
-            if (!ge->pending)
+            if (!ge->pending && ge->moved)
+                s->moved_due++; /* after the record's ack entries (their `moved`) */
+            else if (!ge->pending)
                 commit_settled(s, g);
         }
         commit_held_free(e->msg);
@@ -335,13 +341,39 @@ static void wait_release(void *arg, struct wait *e, int rc)
     json_decref(msg);
 }
 
+/* Drops the groups another node took (a cluster), once none of their
+ * records is in flight: each sender got `moved` for its command first. */
+static void commit_moved_drop(struct server *s)
+{
+    while (s->moved_due) {
+        struct hub_group *found = NULL;
+        for (size_t b = 0; !found && b < s->hub->nbuckets; b++)
+            for (struct hub_group *g = s->hub->buckets[b]; !found && g; g = g->next) {
+                const struct group_edge *e = g->edge;
+                if (e && e->moved && !e->pending)
+                    found = g;
+            }
+        s->moved_due--;
+        if (found)
+            dispatch_group_moved(s, found);
+    }
+}
+
 /* store_drain callback: the record with this token is committed (or failed). */
 void commit_drained(void *arg, uint64_t token, int rc)
 {
     struct server *s = arg;
     bool after = token > s->resume_token;
 
-    metrics_add(MC_STORE_ERRORS, rc != 0);
+    metrics_add(MC_STORE_ERRORS, rc != 0 && rc != CODEV_E_MOVED);
+    /* A record fenced off (a cluster: another node holds its group) is
+     * refused, but the store writes: only its group is dropped. */
+    if (rc == CODEV_E_MOVED) {
+        if (waits_commit(&s->waits, token, rc, wait_release, s))
+            log_err("store reported token %llu out of order", (unsigned long long)token);
+        commit_moved_drop(s);
+        return;
+    }
     if (rc && (!s->store_failing || after)) {
         /* Everything submitted until now was decided on top of what
          * failed: it fails too, unwritten; what comes next is tried. */
@@ -366,6 +398,8 @@ bool commit_store_ready(struct server *s, const struct hub_group *g)
     const struct group_edge *e = g ? g->edge : NULL;
     int64_t mono;
 
+    if (e && e->moved)
+        return false; /* dropped once its records are back (a cluster) */
     if (!s->store_failing)
         return !e || !e->rollback;
     if (e && (e->pending || e->rollback))

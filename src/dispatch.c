@@ -34,6 +34,7 @@
 #define CLOSE_MEMBER_REMOVED  4001 /* application close codes (4000-4999) */
 #define CLOSE_GROUP_DELETED   4003
 #define CLOSE_DISPLAY_REVOKED 4005
+#define CLOSE_MOVED           4009 /* a cluster: another node holds the group */
 /* Commands a connection may have unanswered (sent, ack still waiting for
  * the journal). Half of ROOM_SEEN_MAX: a client that reconnects and resends
  * all of them, while another tab of the same member does the same, still
@@ -331,12 +332,13 @@ void dispatch_close_member(struct server *s, struct hub_group *g, const char *me
  * 4003, is detached, and g is deleted from the hub (the caller has
  * submitted its deletion to the store). why is for the log.
  */
-void dispatch_group_drop(struct server *s, struct hub_group *g, const char *why)
+static void group_drop(struct server *s, struct hub_group *g, int err, int code,
+                       const char *why)
 {
     while (group_conns(g)) {
         struct conn *c = group_conns(g);
-        conn_error(s, c, NULL, CODEV_E_GROUP_DELETED);
-        conn_close_later(c, CLOSE_GROUP_DELETED, "group_deleted");
+        conn_error(s, c, NULL, err);
+        conn_close_later(c, code, codev_err_name(err));
         c->idx_room = NULL;
         group_detach(c);
     }
@@ -350,8 +352,27 @@ void dispatch_group_drop(struct server *s, struct hub_group *g, const char *why)
         e->rollback = e->retrying = false;
     }
     timer_group_update(s, g);
-    log_info("group %s: deleted (%s)", g->id, why);
+    log_info("group %s: %s", g->id, why);
     hub_group_delete(s->hub, g);
+}
+
+void dispatch_group_drop(struct server *s, struct hub_group *g, const char *why)
+{
+    char line[160];
+
+    snprintf(line, sizeof(line), "deleted (%s)", why);
+    group_drop(s, g, CODEV_E_GROUP_DELETED, CLOSE_GROUP_DELETED, line);
+}
+
+void dispatch_group_moved(struct server *s, struct hub_group *g)
+{
+    char id[AUTH_UUID_LEN + 1];
+
+    memcpy(id, g->id, sizeof(id));
+    metrics_add(MC_CLUSTER_MOVED, 1);
+    group_drop(s, g, CODEV_E_MOVED, CLOSE_MOVED,
+               "held by another node now: dropped, its connections closed (4009 moved)");
+    store_lease_forget(s->store, id);
 }
 
 void dispatch_displays_close(struct server *s, struct hub_group *g)
@@ -409,14 +430,19 @@ static void handle_display_hello(struct server *s, struct conn *c, struct hub_gr
 
 static void handle_hello(struct server *s, struct conn *c, const struct proto_msg *msg)
 {
-    struct hub_group *g = hub_group_find(s->hub, msg->group_id);
+    int err;
+    struct hub_group *g = cluster_group(s, msg->group_id, &err);
     const struct hub_member *m;
     const struct room *r;
     struct group_edge *e;
     int idx;
 
     if (!g) {
-        conn_error(s, c, NULL, CODEV_E_UNKNOWN_GROUP);
+        /* moved: another node holds the group (a cluster); reconnecting
+         * through the router (with ?group=) reaches it. */
+        conn_error(s, c, NULL, err);
+        if (err == CODEV_E_MOVED)
+            conn_close_later(c, CLOSE_MOVED, "moved");
         return;
     }
     if (msg->display_token) {
@@ -530,7 +556,8 @@ static int dispatch_journal(struct server *s, struct conn *c, struct hub_group *
         journaled.flag = true;
     /* So do the floor's decisions (room_floor.c): journaled as made. */
     room_floor_journal_form(g->room, &journaled, order, sizeof(order));
-    rc = store_submit_cmd(s->store, g->room, idx, &journaled, now, seq, token);
+    rc = store_submit_group_cmd(s->store, g->id, g->room, idx, &journaled, now, seq,
+                                token);
     if (rc) {
         struct group_edge *e = dispatch_group_edge(g);
         log_err("group %s: command seq %llu not journaled: %s", g->id,

@@ -204,11 +204,13 @@ static bool observe_readyz(struct server *s, struct http_req *h)
 {
     char body[160];
     double late = metrics_recent_lateness(server_mono_ms());
-    const char *why = s->store_failing           ? "store_unavailable"
-                      : s->rollbacks_due         ? "store_unreadable"
-                      : store_is_full(s->store)  ? "journal_queue_full"
-                      : late > OBSERVE_LAG_MAX_S ? "loop_lagging"
-                                                 : NULL;
+    const char *why = s->draining                 ? "draining"
+                      : s->store_failing          ? "store_unavailable"
+                      : !store_lease_ok(s->store) ? "store_unreachable"
+                      : s->rollbacks_due          ? "store_unreadable"
+                      : store_is_full(s->store)   ? "journal_queue_full"
+                      : late > OBSERVE_LAG_MAX_S  ? "loop_lagging"
+                                                  : NULL;
     int n = snprintf(body, sizeof(body), "{\"status\":\"%s\",\"tick_lateness_s\":%.3f}\n",
                      why ? why : "ready", late);
 

@@ -176,6 +176,8 @@ static int server_store_open(struct server *s)
         .commit_window_us = s->cfg->journal_commit_window_us,
         .wake = server_wake,
         .wake_arg = s,
+        .node_id = s->cfg->node_id,
+        .lease_ttl_ms = s->cfg->lease_ttl_s * 1000,
     };
     struct store_load_report rep;
     char why[4096 + 300] = "";
@@ -196,6 +198,13 @@ static int server_store_open(struct server *s)
             log_err("cannot open the store under %s: %s", s->cfg->data_dir,
                     codev_err_name(rc));
         return -1;
+    }
+    if (store_cluster(s->store)) {
+        /* A cluster: groups come one by one, when asked for (cluster.c). */
+        log_notice("store: schema v%d, cluster node %s (lease %u s): groups are "
+                   "loaded when asked for",
+                   store_schema_version(s->store), s->cfg->node_id, s->cfg->lease_ttl_s);
+        return 0;
     }
     rc = store_load(s->store, s->hub, server_now_ms(s), &rep);
     if (rc) {

@@ -186,6 +186,8 @@ struct group_edge {
     int64_t away_mono;                        /* monotonic ms the absence began */
     struct group_edge *away_prev, *away_next; /* server.away */
     int offered; /* room index of the member offered the role (not journaled), or -1 */
+    bool moved;  /* a cluster: a record failed CODEV_E_MOVED (another node took
+                    the group): dropped once none is in flight (commit.c) */
 };
 
 /* What room view a connection is owed (conn.owed). */
@@ -281,6 +283,8 @@ struct server {
     int64_t trial_mono;     /* monotonic ms of the last trial */
     uint64_t resume_token;  /* tokens above it were submitted after the failure */
     size_t rollbacks_due;   /* groups whose rollback waits for a readable store */
+    size_t moved_due;       /* groups whose edge is moved with nothing in flight: dropped
+                               once the record that settled them is delivered (commit.c) */
     int64_t time_offset_ms; /* test_time_offset_s, in ms (server_now_ms) */
     atomic_bool wake_ok;    /* the writer thread may wake the loop */
     int timer_fd;           /* timerfd, TICK_SLOT_US period */
@@ -521,6 +525,13 @@ int dispatch_apply(struct server *s, struct hub_group *g, struct conn *c, int id
  * submitted its deletion to the store). why (static) is for the log. */
 void dispatch_group_drop(struct server *s, struct hub_group *g, const char *why);
 
+/* A cluster: g is held by another node now (a record failed CODEV_E_MOVED,
+ * or the claim found it so): as dispatch_group_drop, but every connection
+ * gets the error `moved` and close code 4009 (reconnect at once: the
+ * router sends it to the holder), and the store forgets g's lease. g is
+ * freed. */
+void dispatch_group_moved(struct server *s, struct hub_group *g);
+
 /* hub_sync replaced g's invite (a member was removed): submits the group so
  * that the old code stays dead after a restart (retried later on failure). */
 void dispatch_group_save_rotated(struct server *s, struct hub_group *g, int64_t now);
@@ -647,6 +658,18 @@ void http_export_drain(struct server *s);
 /* Stops the export thread (an export under way finishes first) and drops
  * what is left. Before the store closes. No-op when it never started. */
 void http_export_stop(struct server *s);
+
+/* ---- cluster.c: a cluster's groups, taken over when asked for ------------------ */
+
+/*
+ * The group group_id as this node serves it: the hub's, or, in a cluster
+ * (node_id), taken over from the store when nobody else holds it (its
+ * lease, then the group and its open session replayed). Returns it, or
+ * NULL with *err: CODEV_E_UNKNOWN_GROUP (none), CODEV_E_MOVED (another
+ * node holds it, or this one drains), CODEV_E_STORE_UNAVAILABLE. Waits on
+ * the database for a takeover only (loop thread).
+ */
+struct hub_group *cluster_group(struct server *s, const char *group_id, int *err);
 
 /* ---- timer.c: the timerfd ----------------------------------------------------- */
 

