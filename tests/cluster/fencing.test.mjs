@@ -97,3 +97,45 @@ test('fencing: a paused node\'s group is taken over after its lease; its pending
         await pg.stop();
     }
 });
+
+test('takeover of a session with 500 journal records: timed (the claim: lease, group, journal replayed)', async () => {
+    const pg = await startPostgres();
+    const nodes = [];
+    try {
+        await pg.createDatabase('takeover');
+        const store = ['--set', 'store=postgresql', '--set', `store_dsn=${pg.dsnFor('takeover')}`,
+            '--set', 'lease_ttl_s=2'];
+        const A = await startServer({ args: [...ARGS, ...store, '--set', 'node_id=a'] });
+        nodes.push(A);
+        const B = await startServer({ args: [...ARGS, ...store, '--set', 'node_id=b'] });
+        nodes.push(B);
+        const g = await setupGroup(A, { observer: null });
+        await advance(g, 'consultation');
+        const K = g.K[0];
+        let last = null;
+        for (let i = 0; i < 500; i++)
+            last = (await K.ok({ type: 'contribution_post', kind: 'suggestion', text: `carte-${i}` })).seq;
+        const records = Number(pg.psql('takeover', 'COPY (SELECT count(*) FROM journal) TO STDOUT').trim());
+        assert.ok(records >= 500, `${records} journal records`);
+        A.child.kill('SIGKILL');
+        await A.exited;
+        let ms = null;
+        await until(async () => {
+            const t0 = performance.now();
+            const h = await api(B.url, 'GET', `/api/groups/${g.groupId}`, { key: K.key });
+            if (h.status === 200) ms = performance.now() - t0;
+            return h.status === 200;
+        }, 'B took the group over', 20000);
+        const logged = /group \S+: taken over in (\d+) ms/.exec(B.log());
+        assert.ok(logged, 'B logs the takeover with its time');
+        console.log(`# takeover of a session with ${records} journal records: ${logged[1]} ms in codevd (claim + load + replay), ${ms.toFixed(1)} ms for the HTTP call that caused it`);
+        const K2 = await connectMember(via(B, g.groupId), g.groupId, { member_id: K.memberId, member_key: K.key }, 'K2');
+        assert.equal(K2.welcome.room.cards.length, 500);
+        assert.equal(K2.welcome.room.seq, last);
+        await K2.close();
+        for (const c of g.everyone) c.terminate();
+    } finally {
+        for (const n of nodes) await n.stop().catch(() => {});
+        await pg.stop();
+    }
+});
