@@ -139,3 +139,37 @@ test('takeover of a session with 500 journal records: timed (the claim: lease, g
         await pg.stop();
     }
 });
+
+test('a drained node releases its leases: another node takes its group at once, long before the lease would expire', async () => {
+    const pg = await startPostgres();
+    const nodes = [];
+    try {
+        await pg.createDatabase('drain');
+        const store = ['--set', 'store=postgresql', '--set', `store_dsn=${pg.dsnFor('drain')}`,
+            '--set', 'lease_ttl_s=600'];
+        const A = await startServer({ args: [...ARGS, ...store, '--set', 'node_id=a'] });
+        nodes.push(A);
+        const B = await startServer({ args: [...ARGS, ...store, '--set', 'node_id=b'] });
+        nodes.push(B);
+        const g = await setupGroup(A, { observer: null });
+        await advance(g, 'consultation');
+        const K = g.K[0];
+        const last = (await K.ok({ type: 'contribution_post', kind: 'suggestion', text: 'avant-drain' })).seq;
+        const refused = await api(B.url, 'GET', `/api/groups/${g.groupId}`, { key: K.key });
+        assert.equal(refused.status, 503, 'A holds it (a 600 s lease)');
+        const t0 = Date.now();
+        await A.stop(); // SIGTERM: the drain releases the leases, the process exits 0
+        assert.match(A.log(), /draining: leases released/);
+        const h = await api(B.url, 'GET', `/api/groups/${g.groupId}`, { key: K.key });
+        assert.equal(h.status, 200, `B takes it at once: ${JSON.stringify(h.body)}`);
+        assert.ok(Date.now() - t0 < 15000);
+        const K2 = await connectMember(via(B, g.groupId), g.groupId, { member_id: K.memberId, member_key: K.key }, 'K2');
+        assert.equal(K2.welcome.room.seq, last);
+        assert.equal(K2.welcome.room.cards.filter((c) => c.text === 'avant-drain').length, 1);
+        await K2.close();
+        for (const c of g.everyone) c.terminate();
+    } finally {
+        for (const n of nodes) await n.stop().catch(() => {});
+        await pg.stop();
+    }
+});
