@@ -72,7 +72,8 @@
  * store_pg_schema.c (migrations), store_submit.c (records, the queue,
  * drain), store_writer.c (the writer thread, group commit), store_replay.c
  * (store_load, replay, finalize at close), store_read.c (the reads below),
- * store_admin.c (backup, restore, check); store_internal.h joins them.
+ * store_admin.c (backup, restore, check), store_lease.c (a cluster's
+ * leases); store_internal.h joins them.
  *
  * Backends. Everything above this line is the interface the rest of codevd
  * sees, and it names no database. Two backends implement it, chosen by

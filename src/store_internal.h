@@ -14,6 +14,7 @@
  *   store_writer.c   the writer thread, group commit (the writer's half)
  *   store_replay.c   journal rows, replay, finalize at close, store_load
  *   store_read.c     the exports' reads (journal, history, minutes)
+ *   store_lease.c    a cluster's group leases and fencing (node_id)
  *
  * Invariants: see store.c (threads and connections) and each file's own.
  * Only the store's files include this header (and test_store.c, for the
