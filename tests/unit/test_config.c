@@ -103,6 +103,7 @@ static const struct str_key str_keys[] = {
     {"allowed_origins", offsetof(struct config, allowed_origins), 1},
     {"frame_ancestors", offsetof(struct config, frame_ancestors), 0},
     {"trusted_proxies", offsetof(struct config, trusted_proxies), 1},
+    {"node_id", offsetof(struct config, node_id), 1},
 };
 
 #define STR_KEY_COUNT (sizeof str_keys / sizeof str_keys[0])
@@ -969,6 +970,33 @@ static void validate_accepts_tls_cert_and_key_together(void **state)
     config_free(&c);
 }
 
+/* node_id (a cluster) needs the shared store, and a plain name. */
+static void validate_node_id(void **state)
+{
+    struct config c;
+    struct config_error err;
+    char longer[70];
+
+    (void)state;
+    assert_int_equal(config_defaults(&c), 0);
+    assert_int_equal(config_set(&c, "node_id", "node1", &err), 0);
+    assert_int_equal(config_validate(&c, &err), -1); /* store = sqlite */
+    assert_string_equal(err.key, "node_id");
+    assert_non_null(strstr(err.text, "store = postgresql"));
+    assert_int_equal(config_set(&c, "node_id", "node 1;drop", &err), 0);
+    assert_int_equal(config_validate(&c, &err), -1);
+    assert_string_equal(err.key, "node_id");
+    assert_non_null(strstr(err.text, "1-63 characters"));
+    memset(longer, 'a', 64);
+    longer[64] = '\0';
+    assert_int_equal(config_set(&c, "node_id", longer, &err), 0);
+    assert_int_equal(config_validate(&c, &err), -1);
+    assert_non_null(strstr(err.text, "1-63 characters"));
+    assert_int_equal(config_set(&c, "node_id", "", &err), 0); /* unset: one node */
+    assert_int_equal(config_validate(&c, &err), 0);
+    config_free(&c);
+}
+
 static void validate_rejects_long_text_limit_below_text_limit(void **state)
 {
     struct config c;
@@ -1317,6 +1345,7 @@ int main(void)
         cmocka_unit_test(validate_rejects_tls_cert_without_key),
         cmocka_unit_test(validate_rejects_tls_key_without_cert),
         cmocka_unit_test(validate_accepts_tls_cert_and_key_together),
+        cmocka_unit_test(validate_node_id),
         cmocka_unit_test(validate_rejects_long_text_limit_below_text_limit),
         cmocka_unit_test(validate_keeps_the_queue_above_a_full_room),
         cmocka_unit_test(validate_rejects_fields_set_out_of_range_directly),
