@@ -11,88 +11,15 @@
 // doubled.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync, chmodSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { startServer, freePort, repoRoot, testCertificate } from '../lib/server.mjs';
+import { startServer, freePort } from '../lib/server.mjs';
 import { startPostgres } from '../lib/pg.mjs';
-import { NGINX } from '../lib/nginx.mjs';
+import { startClusterFront } from '../lib/cluster.mjs';
 import { advance, connectMember } from '../integration/lib/scenario.mjs';
 import { createGroup, joinGroup, api } from '../integration/lib/client.mjs';
 
 const ARGS = ['--set', 'cards_per_step=10000', '--set', 'commands_burst=1000',
     '--set', 'commands_per_sec=1000', '--set', 'room_items_max=100000',
     '--set', 'listen=127.0.0.1', '--set', 'trusted_proxies=127.0.0.1', '--set', 'lease_ttl_s=2'];
-const SAMPLE = path.join(repoRoot, 'config', 'nginx', 'cluster.conf');
-
-function once(text, from, to) {
-    const parts = text.split(from);
-    if (parts.length !== 2) throw new Error(`config/nginx/cluster.conf: "${from}" found ${parts.length - 1} times, expected once`);
-    return parts.join(to);
-}
-
-/** nginx with the cluster sample, plain HTTP on port, over the node ports. */
-async function startNginx(port, nodePorts) {
-    const tls = testCertificate();
-    const prefix = mkdtempSync(path.join(tmpdir(), 'codevd-cluster-nginx-'));
-    chmodSync(prefix, 0o755);
-    for (const d of ['tmp', 'logs']) {
-        mkdirSync(path.join(prefix, d));
-        chmodSync(path.join(prefix, d), 0o777);
-    }
-    let t = readFileSync(SAMPLE, 'utf8');
-    const redirect = await freePort();
-    t = once(t, 'listen 443 ssl http2;', `listen 127.0.0.1:${port};`);
-    t = once(t, 'listen [::]:443 ssl http2;', '');
-    t = once(t, 'listen 80;', `listen 127.0.0.1:${redirect};`);
-    t = once(t, 'listen [::]:80;', '');
-    t = once(t, '/etc/ssl/codevd/fullchain.pem', tls.cert);
-    t = once(t, '/etc/ssl/codevd/privkey.pem', tls.key);
-    for (let i = 0; i < 3; i++) t = once(t, `server 127.0.0.1:${8081 + i} max_fails=0;`, `server 127.0.0.1:${nodePorts[i]} max_fails=0;`);
-    writeFileSync(path.join(prefix, 'cluster.conf'), t);
-    const tmp = (n) => path.join(prefix, 'tmp', n);
-    writeFileSync(path.join(prefix, 'nginx.conf'), `
-worker_processes 1;
-pid ${prefix}/nginx.pid;
-error_log ${prefix}/logs/error.log warn;
-events { worker_connections 1024; }
-http {
-    include /etc/nginx/mime.types;
-    access_log ${prefix}/logs/access.log;
-    client_body_temp_path ${tmp('body')};
-    proxy_temp_path ${tmp('proxy')};
-    fastcgi_temp_path ${tmp('fastcgi')};
-    uwsgi_temp_path ${tmp('uwsgi')};
-    scgi_temp_path ${tmp('scgi')};
-    include ${prefix}/cluster.conf;
-}
-`);
-    const argv = ['-p', prefix, '-c', path.join(prefix, 'nginx.conf'), '-e', path.join(prefix, 'logs', 'error.log')];
-    const check = spawnSync(NGINX, ['-t', ...argv], { encoding: 'utf8' });
-    if (check.error || check.status !== 0) throw new Error(`nginx -t refused the cluster sample: ${check.error || check.stderr}`);
-    const child = spawn(NGINX, [...argv, '-g', 'daemon off;'], { stdio: 'ignore' });
-    const exited = new Promise((resolve) => child.on('exit', resolve));
-    const url = `http://127.0.0.1:${port}`;
-    for (const end = Date.now() + 10000; ;) {
-        try {
-            const r = await fetch(url + '/api/health');
-            if (r.status === 200) break;
-        } catch { /* not up yet */ }
-        if (Date.now() > end) throw new Error('nginx did not come up');
-        await new Promise((r) => setTimeout(r, 50));
-    }
-    return {
-        url,
-        async stop() {
-            child.kill('SIGQUIT');
-            await exited;
-            rmSync(prefix, { recursive: true, force: true });
-            rmSync(tls.dir, { recursive: true, force: true });
-        },
-    };
-}
-
 /** Through nginx, as the web client reaches a group: /ws?group=<id>. */
 const via = (front, gid) => ({ url: front.url, wsUrl: `${front.url.replace(/^http/, 'ws')}/ws?group=${gid}` });
 
@@ -145,7 +72,7 @@ test('three nodes behind nginx: kill -9 mid-consultation, the clients land on an
             '--set', `allowed_origins=http://127.0.0.1:${frontPort}`];
         for (let i = 0; i < 3; i++)
             nodes.push(await startServer({ args: [...ARGS, ...store, '--set', `node_id=n${i + 1}`] }));
-        front = await startNginx(frontPort, nodes.map((n) => n.port));
+        front = await startClusterFront(frontPort, nodes.map((n) => n.port));
 
         // Six groups: nginx's hash spreads them over the nodes.
         const groups = [];
