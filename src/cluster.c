@@ -66,3 +66,29 @@ struct hub_group *cluster_group(struct server *s, const char *group_id, int *err
     timer_group_update(s, g);
     return g;
 }
+
+/* store_lease_lost's callback: another node took group_id while this one
+ * was paused or cut off. Dropped now (or once its records in flight, which
+ * the store refuses with moved, are back). */
+static void cluster_lost(void *arg, const char *group_id)
+{
+    struct server *s = arg;
+    struct hub_group *g = hub_group_find(s->hub, group_id);
+    struct group_edge *e = g ? g->edge : NULL;
+
+    if (!g) {
+        store_lease_forget(s->store, group_id);
+        return;
+    }
+    log_warn("group %s: taken by another node meanwhile (lease lost)", group_id);
+    if (e && e->pending)
+        e->moved = true; /* dropped once its records are back (commit.c) */
+    else
+        dispatch_group_moved(s, g);
+}
+
+void cluster_sweep(struct server *s)
+{
+    if (s->store && store_cluster(s->store))
+        store_lease_lost(s->store, cluster_lost, s);
+}

@@ -391,6 +391,7 @@ void commit_drained(void *arg, uint64_t token, int rc)
     }
     if (waits_commit(&s->waits, token, rc, wait_release, s))
         log_err("store reported token %llu out of order", (unsigned long long)token);
+    commit_moved_drop(s); /* a group whose lease a renewal found lost */
 }
 
 bool commit_store_ready(struct server *s, const struct hub_group *g)

@@ -105,8 +105,10 @@ void server_apply_derived(struct server *s)
 
 void server_woken(struct server *s)
 {
-    if (s->store) /* NULL while the server shuts down */
+    if (s->store) { /* NULL while the server shuts down */
         store_drain(s->store, commit_drained, s);
+        cluster_sweep(s);
+    }
     http_export_drain(s);
     if (s->reload_asked && !s->stopping) {
         s->reload_asked = 0;

@@ -671,6 +671,10 @@ void http_export_stop(struct server *s);
  */
 struct hub_group *cluster_group(struct server *s, const char *group_id, int *err);
 
+/* After a wake: drops the groups a lease renewal found taken by another
+ * node (their sockets get `moved` and 4009). Loop thread. */
+void cluster_sweep(struct server *s);
+
 /* ---- timer.c: the timerfd ----------------------------------------------------- */
 
 /* lws protocol "codev-timer": the timerfd fired. */

@@ -370,6 +370,13 @@ void store_lease_forget(struct store *s, const char *group_id);
  * Loop thread. */
 int store_lease_release_all(struct store *s);
 
+/* Calls fn(arg, group_id) for each group a renewal found taken by another
+ * node since (store_lease_renew_due: this node was paused or cut off); the
+ * store has fenced it already (its records fail CODEV_E_MOVED). Returns
+ * how many. Loop thread, after a wake. */
+size_t store_lease_lost(struct store *s, void (*fn)(void *arg, const char *group_id),
+                        void *arg);
+
 /* False while the last renewal of the leases failed (the database is
  * unreachable: /readyz). True without a cluster. */
 bool store_lease_ok(const struct store *s);

@@ -25,8 +25,11 @@
  *     records keep failing until the loop forgets it (store_lease_forget),
  *     after it dropped the group: a record is never written on top of one
  *     that was refused.
- *   - The writer renews the node's leases (one UPDATE by node_id) every
- *     third of the TTL, between batches; a renewal that fails is only
+ *   - The writer renews the node's leases (one UPDATE by node_id ...
+ *     RETURNING) every third of the TTL, between batches; a group the map
+ *     holds that the renewal no longer returns was taken meanwhile: it is
+ *     fenced and reported to the loop (store_lease_lost), which drops it
+ *     even if nobody sends a command. A renewal that fails is only
  *     reported (/readyz): the check above is what keeps two nodes from
  *     both acknowledging, not the expiry.
  *
@@ -51,9 +54,11 @@
 struct store_lease {
     struct store_lease *next;
     char group_id[AUTH_UUID_LEN + 1];
-    uint64_t epoch; /* taken at; 0 = not taken yet (a group created here) */
-    bool fenced;    /* another node took it: its records fail */
-    uint64_t batch; /* writer: the last batch that listed it */
+    uint64_t epoch;   /* taken at; 0 = not taken yet (a group created here) */
+    bool fenced;      /* another node took it: its records fail */
+    uint64_t batch;   /* writer: the last batch that listed it */
+    int64_t taken_us; /* store_mono_us() when the epoch was set */
+    bool lost;        /* fenced by a renewal: the loop is yet to be told */
 };
 
 bool store_cluster(const struct store *s)
@@ -198,9 +203,10 @@ void store_lease_take_new(struct store *s, struct store_rec *batch)
              * take does not ask for it. Someone else's live lease: fenced. */
             int64_t epoch = lease_take(s, s->w, gid, false);
             pthread_mutex_lock(&s->lease_mu);
-            if (epoch > 0)
+            if (epoch > 0) {
                 e->epoch = (uint64_t)epoch;
-            else if (epoch == 0)
+                e->taken_us = store_mono_us();
+            } else if (epoch == 0)
                 e->fenced = true;
             pthread_mutex_unlock(&s->lease_mu);
         }
@@ -301,18 +307,88 @@ int store_lease_check(struct store *s, struct store_rec *batch)
     return 0;
 }
 
+/* After a renewal that returned it: marks e held (its batch field, which
+ * only the writer uses, set to 1) when its epoch matches. Under lease_mu. */
+static void lease_mark_held(struct store *s, const char *gid, uint64_t epoch)
+{
+    struct store_lease *e = gid ? *lease_slot(s, gid) : NULL;
+
+    if (e && e->epoch == epoch)
+        e->batch = 1;
+}
+
+/*
+ * Renews every lease of this node, and learns which it lost: a group the
+ * map holds (taken before this renewal began) whose row no longer names
+ * this node at its epoch was taken by another node while this one was
+ * paused or cut off. It is fenced here (its records fail) and reported to
+ * the loop (store_lease_lost), which drops it even if none of its members
+ * sends anything: its sockets must not keep showing a room that goes on
+ * elsewhere.
+ */
 void store_lease_renew_due(struct store *s)
 {
     int64_t now = store_mono_us();
+    struct store_rows *it;
+    bool lost = false;
+    int rc;
 
     if (!s->cluster || s->lease_released ||
         now - s->lease_renew_us < (int64_t)s->lease_ttl_ms * 1000 / 3)
         return;
     s->lease_renew_us = now;
-    s->lease_failing = store_db_run(s->w,
-                                    "UPDATE group_lease SET expires_ms = " NOW_MS " + ?2,"
-                                    "       renewed_ms = " NOW_MS " WHERE node_id = ?1",
-                                    "ti", s->node_id, (int64_t)s->lease_ttl_ms) != 0;
+    rc = store_rows_open(s->w,
+                         "UPDATE group_lease SET expires_ms = " NOW_MS " + ?2,"
+                         "       renewed_ms = " NOW_MS " WHERE node_id = ?1"
+                         " RETURNING group_id, epoch",
+                         2, &it, "ti", s->node_id, (int64_t)s->lease_ttl_ms);
+    s->lease_failing = rc != 0;
+    if (rc)
+        return;
+    pthread_mutex_lock(&s->lease_mu);
+    for (size_t b = 0; b < STORE_LEASE_BUCKETS; b++)
+        for (struct store_lease *e = s->leases[b]; e; e = e->next)
+            e->batch = 0;
+    while (store_rows_more(it, &rc))
+        lease_mark_held(s, store_rows_text(it, 0), (uint64_t)store_rows_int(it, 1));
+    for (size_t b = 0; !rc && b < STORE_LEASE_BUCKETS; b++)
+        for (struct store_lease *e = s->leases[b]; e; e = e->next)
+            if (e->epoch && !e->fenced && e->batch != 1 && e->taken_us < now) {
+                e->fenced = e->lost = true;
+                lost = true;
+            }
+    pthread_mutex_unlock(&s->lease_mu);
+    store_rows_free(it);
+    s->lease_failing = rc != 0;
+    if (lost && s->wake)
+        s->wake(s->wake_arg);
+}
+
+size_t store_lease_lost(struct store *s, void (*fn)(void *arg, const char *group_id),
+                        void *arg)
+{
+    char gid[AUTH_UUID_LEN + 1];
+    size_t n = 0;
+
+    if (!s || !s->cluster)
+        return 0;
+    for (;;) {
+        struct store_lease *found = NULL;
+        pthread_mutex_lock(&s->lease_mu);
+        for (size_t b = 0; !found && b < STORE_LEASE_BUCKETS; b++)
+            for (struct store_lease *e = s->leases[b]; !found && e; e = e->next)
+                if (e->lost)
+                    found = e;
+        if (found) {
+            found->lost = false;
+            memcpy(gid, found->group_id, sizeof(gid));
+        }
+        pthread_mutex_unlock(&s->lease_mu);
+        if (!found)
+            return n;
+        fn(arg, gid); /* may forget the entry: gid is a copy */
+        n++;
+    }
 }
 
 int store_lease_release_all(struct store *s)
@@ -362,7 +438,8 @@ int store_group_claim(struct store *s, struct hub *h, const char *group_id,
     e = lease_get(s, group_id);
     if (e) {
         e->epoch = (uint64_t)epoch;
-        e->fenced = false;
+        e->fenced = e->lost = false;
+        e->taken_us = store_mono_us();
     }
     pthread_mutex_unlock(&s->lease_mu);
     if (!e)

@@ -75,11 +75,24 @@ test('fencing: a paused node\'s group is taken over after its lease; its pending
             assert.equal(onB.seq, lastSeq + 1, 'seq continues on B');
 
             A.child.kill('SIGCONT');
-            const reply = await pending;
+            // Refused with moved, or (when A's lease renewal found the group
+            // lost first and dropped it) left unanswered as the socket
+            // closes: never acknowledged either way.
+            let reply;
+            try {
+                reply = await pending;
+            } catch (e) {
+                assert.match(e.message, /closed \(4009\) before the reply/);
+                reply = { type: 'error', code: 'moved' };
+            }
             assert.equal(reply.type, 'error', `the paused node's command was not acknowledged: ${JSON.stringify(reply)}`);
             assert.equal(reply.code, 'moved');
             const closed = await K.closed;
             assert.equal(closed.code, 4009, JSON.stringify(closed));
+            // Its other members, who sent nothing, are told too (the renewal
+            // found the lease lost): no socket keeps showing a stale room.
+            for (const c of g.everyone.filter((x) => x !== K))
+                assert.equal((await c.closed).code, 4009, `${c.displayName} closed with 4009`);
 
             // B never shows it, and goes on.
             const K3 = await connectMember(via(B, g.groupId), g.groupId, { member_id: K.memberId, member_key: K.key }, 'K3');
@@ -168,6 +181,35 @@ test('a drained node releases its leases: another node takes its group at once, 
         assert.equal(K2.welcome.room.cards.filter((c) => c.text === 'avant-drain').length, 1);
         await K2.close();
         for (const c of g.everyone) c.terminate();
+    } finally {
+        for (const n of nodes) await n.stop().catch(() => {});
+        await pg.stop();
+    }
+});
+
+test('a paused node whose group was taken while nobody spoke: on waking, its renewal finds the lease lost and closes the group\'s sockets (4009)', async () => {
+    const pg = await startPostgres();
+    const nodes = [];
+    try {
+        await pg.createDatabase('idle');
+        const store = ['--set', 'store=postgresql', '--set', `store_dsn=${pg.dsnFor('idle')}`,
+            '--set', 'lease_ttl_s=2'];
+        const A = await startServer({ args: [...ARGS, ...store, '--set', 'node_id=a'] });
+        nodes.push(A);
+        const B = await startServer({ args: [...ARGS, ...store, '--set', 'node_id=b'] });
+        nodes.push(B);
+        const g = await setupGroup(A, { observer: null });
+        A.child.kill('SIGSTOP');
+        try {
+            await until(async () => (await api(B.url, 'GET', `/api/groups/${g.groupId}`, { key: g.F.key })).status === 200,
+                'B took the group over', 20000);
+        } finally {
+            A.child.kill('SIGCONT');
+        }
+        // Nobody sends anything: A finds out by itself (its next renewal).
+        const within = (p, ms) => Promise.race([p, new Promise((_, rej) => setTimeout(() => rej(new Error(`not within ${ms} ms`)), ms))]);
+        for (const c of g.everyone) assert.equal((await within(c.closed, 10000)).code, 4009, `${c.displayName} closed with 4009`);
+        assert.match(A.log(), /lease lost/);
     } finally {
         for (const n of nodes) await n.stop().catch(() => {});
         await pg.stop();
