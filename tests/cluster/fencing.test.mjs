@@ -215,3 +215,26 @@ test('a paused node whose group was taken while nobody spoke: on waking, its ren
         await pg.stop();
     }
 });
+
+test('/readyz: 503 store_unreachable while the leases cannot be renewed (PostgreSQL stopped), 200 again once it is back', async () => {
+    const pg = await startPostgres();
+    let A = null;
+    try {
+        await pg.createDatabase('ready');
+        A = await startServer({ args: [...ARGS, '--set', 'store=postgresql', '--set', `store_dsn=${pg.dsnFor('ready')}`,
+            '--set', 'lease_ttl_s=2', '--set', 'node_id=a'] });
+        const ready = async () => {
+            const r = await fetch(`${A.url}/readyz`);
+            return { status: r.status, body: await r.json() };
+        };
+        assert.equal((await ready()).status, 200);
+        await pg.pause();
+        await until(async () => (await ready()).body.status === 'store_unreachable', '/readyz says store_unreachable', 20000);
+        assert.equal((await ready()).status, 503);
+        await pg.resume();
+        await until(async () => (await ready()).status === 200, '/readyz ready again', 30000);
+    } finally {
+        if (A) await A.stop().catch(() => {});
+        await pg.stop();
+    }
+});
