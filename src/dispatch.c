@@ -364,6 +364,15 @@ void dispatch_group_drop(struct server *s, struct hub_group *g, const char *why)
     group_drop(s, g, CODEV_E_GROUP_DELETED, CLOSE_GROUP_DELETED, line);
 }
 
+/* Why a change to g is refused now (commit_store_ready said no): moved
+ * once another node took g (a cluster), else the store fails. */
+static int dispatch_not_ready(const struct hub_group *g)
+{
+    const struct group_edge *e = g ? g->edge : NULL;
+
+    return e && e->moved ? CODEV_E_MOVED : CODEV_E_STORE_UNAVAILABLE;
+}
+
 void dispatch_group_moved(struct server *s, struct hub_group *g)
 {
     char id[AUTH_UUID_LEN + 1];
@@ -512,7 +521,7 @@ static void handle_session_open(struct server *s, struct conn *c,
         return;
     }
     if (!commit_store_ready(s, g)) {
-        conn_error(s, c, msg->id, CODEV_E_STORE_UNAVAILABLE);
+        conn_error(s, c, msg->id, dispatch_not_ready(g));
         return;
     }
     rc = hub_session_open(s->hub, g, server_now_ms(s));
@@ -663,7 +672,7 @@ int dispatch_apply(struct server *s, struct hub_group *g, struct conn *c, int id
     if (store_is_full(s->store))
         return CODEV_E_RATE_LIMITED;
     if (!commit_store_ready(s, g))
-        return CODEV_E_STORE_UNAVAILABLE;
+        return dispatch_not_ready(g);
     rc = room_apply(r, idx, cmd, now, &seq, &dup);
     if (rc) {
         room_outbox_clear(r);
