@@ -314,8 +314,11 @@ static int room_step_change(struct room *r, enum step to, bool open_consultation
         return CODEV_E_ROOM_FULL;
     if (room_events_reserve(r, ROOM_EVENTS_PER_CMD + ROOM_FLOOR_EVENTS))
         return CODEV_E_INTERNAL;
-    if (open_consultation && array_grow((void **)&r->consultations, &r->consultations_cap,
-                                        r->nconsultations + 1, sizeof(*r->consultations)))
+    /* From one: most sessions hold a consultation or two, and eight
+     * (224 bytes each) per room were a fifth of the memory per member. */
+    if (open_consultation &&
+        array_grow_from((void **)&r->consultations, &r->consultations_cap,
+                        r->nconsultations + 1, sizeof(*r->consultations), 1))
         return CODEV_E_INTERNAL;
 
     room_floor_leave_step(r, actor, now_ms);
