@@ -144,13 +144,15 @@ void server_lws_log_emit(int level, const char *line)
 
 static const struct lws_protocols protocols[] = {
     {"http", http_callback, sizeof(struct http_req), 0, 0, NULL, 0},
-    /* rx_buffer_size: client messages are small (a command with a 300
-     * character card is about 400 bytes); a longer one arrives in several
-     * pieces and is reassembled in conn.rx. Kept small because lws
-     * allocates it for every connection. */
+    /* rx_buffer_size: client messages are small (hello, acks, a command
+     * with a card of up to about 150 characters fit in 256 bytes; one with
+     * a 300-character card is about 400); a longer one arrives in several
+     * pieces and is reassembled in conn.rx (one copy). Kept small because
+     * lws allocates it for every connection: 512 cost 245 more bytes per
+     * connection at 10k (issue 15, memory per connection). */
     /* tx_packet_size: a batched frame goes to send() whole; by default lws
      * would cut every write at rx_buffer_size and queue the rest. */
-    {PROTO_NAME, conn_callback, sizeof(struct conn), 512, 0, NULL, SERVER_MAX_FRAME + 16},
+    {PROTO_NAME, conn_callback, sizeof(struct conn), 256, 0, NULL, SERVER_MAX_FRAME + 16},
     {"codev-timer", timer_callback, 0, 0, 0, NULL, 0},
     {"codev-listen", peer_listen_callback, 0, 0, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
