@@ -109,9 +109,10 @@ struct peer {
     bool gone;        /* lws destroyed its wsi while adopting */
     bool killed;      /* a deadline passed: lws closes it */
     bool metrics;     /* came in on the metrics port: /metrics and /readyz only */
+    bool in_upgraded; /* in server.peers_upgraded, not server.peers */
     int64_t since_ms; /* monotonic ms the state's deadline counts from */
     uint32_t streams; /* PEER_H2: requests open (HTTP/2 streams) */
-    struct peer *prev, *next; /* server.peers */
+    struct peer *prev, *next; /* server.peers or server.peers_upgraded */
 };
 
 struct conn {
@@ -324,7 +325,12 @@ struct server {
     struct lws *lst_wsi[LISTENER_MAX]; /* each adopted into the loop */
     struct listener mlst;              /* the metrics port's (metrics_port) */
     struct lws *mlst_wsi[LISTENER_MAX];
-    struct peer *peers;             /* every accepted connection */
+    /* Every accepted connection is in one of two lists: a WebSocket's,
+     * which no header deadline concerns any more, moves to peers_upgraded
+     * at the next sweep, so that the sweep's walk (once a second) visits
+     * only those that may still be under a deadline. */
+    struct peer *peers;
+    struct peer *peers_upgraded;
     struct http_req *bodies;        /* requests whose body is being read */
     struct peer *adopting;          /* the one being handed to lws, or NULL */
     size_t npeers;                  /* counted against the limits */

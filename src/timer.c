@@ -343,7 +343,7 @@ static void timer_fire(struct server *s)
     }
     /* Nobody connected: nothing ticks (a room ticks only for its
      * connections), nobody needs a ping and no HTTP deadline runs. */
-    if (s->nconns || s->peers) {
+    if (s->nconns || s->peers || s->peers_upgraded) {
         s->idle_passes = 0;
     } else if (++s->idle_passes >= TICK_SLOTS) {
         /* A second with nobody: lws has freed the last connections too
