@@ -28,6 +28,7 @@
 
 #include "auth.h"
 #include "errors.h"
+#include "json_flat.h"
 
 /* The fields a command may carry are enum room_cmd_field (room.h); the
  * table below gives each its JSON name and type, and ROOM_CMD_MAP says
@@ -233,7 +234,11 @@ int proto_decode(const char *buf, size_t len, const struct proto_limits *lim,
         return proto_fail(err, CODEV_E_TOO_LARGE, NULL, NULL);
     if (!proto_json_depth_ok(buf, len, lim->max_depth))
         return proto_fail(err, CODEV_E_TOO_DEEP, NULL, NULL);
-    root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    /* The usual flat command without jansson's loader; anything else,
+     * errors included, is jansson's (json_flat.h). */
+    root = json_flat_load(buf, len);
+    if (!root)
+        root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (!root)
         return proto_fail(err, CODEV_E_BAD_JSON, NULL, jerr.text);
     if (!json_is_object(root)) {

@@ -13,6 +13,7 @@
 
 #include "errors.h"
 #include "hub.h"
+#include "json_flat.h"
 #include "protocol.h"
 #include "test_helpers.h"
 
@@ -732,6 +733,87 @@ static void advice_verdict_is_encoded_for_its_audience_only(void **state)
     room_free(r);
 }
 
+/* json_flat_load reads the usual flat command as jansson does (same
+ * members, values and order), and leaves everything else to jansson:
+ * nested values, \u escapes, reals, big integers, duplicate keys, invalid
+ * UTF-8, raw control characters, bad JSON. A long message (scratch on the
+ * heap) reads the same. */
+static void flat_reader_matches_jansson_or_declines(void **state)
+{
+    static const char *same[] = {
+        "{}",
+        " \t\r\n{ } \n",
+        "{\"type\":\"contribution_post\",\"id\":\"p12\",\"kind\":\"suggestion\","
+        "\"text\":\"ts=123 idée « oui » ’ \xf0\x9f\x98\x80\"}",
+        "{\"a\":\"x\\\"y\\\\z\\/\\b\\f\\n\\r\\t\",\"\":\"\",\"n\":-42,\"z\":0,"
+        "\"big\":123456789012345678,\"t\":true,\"f\":false,\"u\":null}",
+        "{ \"b\" : 1 , \"a\" : \"2\" }",
+    };
+    static const char *declined[] = {
+        "{\"a\":{\"b\":1}}",            /* nested object */
+        "{\"a\":[1]}",                  /* nested array */
+        "{\"a\":\"\\u00e9\"}",          /* \u escape */
+        "{\"a\":\"\\u0000\"}",          /* NUL: jansson refuses */
+        "{\"a\":\"\\x\"}",              /* bad escape */
+        "{\"a\":1.5}",                  /* real */
+        "{\"a\":1e3}",                  /* real */
+        "{\"a\":1234567890123456789}",  /* 19 digits */
+        "{\"a\":-0}",                   /* minus zero */
+        "{\"a\":01}",                   /* leading zero */
+        "{\"a\":1,\"a\":2}",            /* duplicate key */
+        "{\"a\":\"\xc3\"}",             /* truncated UTF-8 */
+        "{\"a\":\"\xc0\xaf\"}",         /* overlong */
+        "{\"a\":\"\xed\xa0\x80\"}",     /* surrogate */
+        "{\"a\":\"\xf4\x90\x80\x80\"}", /* above U+10FFFF */
+        "{\"a\":\"tab\there\"}",        /* raw control character */
+        "{\"a\":1,}",                   /* trailing comma */
+        "{\"a\":1} x",                  /* bytes after */
+        "{\"a\" 1}",                    /* no colon */
+        "{\"a\":tru}",                  /* bad word */
+        "{\"a\":1",                     /* unterminated */
+        "[1,2]",                        /* not an object */
+        "\"text\"",                     /* not an object */
+        "",
+    };
+    char *big;
+    size_t n;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(same) / sizeof(*same); i++) {
+        json_error_t jerr;
+        json_t *a = json_flat_load(same[i], strlen(same[i]));
+        json_t *b = json_loadb(same[i], strlen(same[i]), JSON_REJECT_DUPLICATES, &jerr);
+        char *da, *db;
+        assert_non_null(a);
+        assert_non_null(b);
+        assert_true(json_equal(a, b));
+        da = json_dumps(a, JSON_PRESERVE_ORDER);
+        db = json_dumps(b, JSON_PRESERVE_ORDER);
+        assert_string_equal(da, db); /* same order too */
+        free(da);
+        free(db);
+        json_decref(a);
+        json_decref(b);
+    }
+    for (size_t i = 0; i < sizeof(declined) / sizeof(*declined); i++)
+        assert_null(json_flat_load(declined[i], strlen(declined[i])));
+    /* Over the stack scratch: the same object. */
+    n = 3000;
+    big = malloc(n + 32);
+    assert_non_null(big);
+    memcpy(big, "{\"text\":\"", 9);
+    memset(big + 9, 'e', n);
+    memcpy(big + 9 + n, "\",\"id\":\"x\"}", 12);
+    {
+        json_t *a = json_flat_load(big, strlen(big));
+        assert_non_null(a);
+        assert_int_equal(json_string_length(json_object_get(a, "text")), n);
+        assert_string_equal(json_string_value(json_object_get(a, "id")), "x");
+        json_decref(a);
+    }
+    free(big);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -748,6 +830,7 @@ int main(void)
         cmocka_unit_test(edited_withdrawn_cards_and_recadrage_ack_encode),
         cmocka_unit_test(hot_events_are_written_as_jansson_writes_them),
         cmocka_unit_test(advice_verdict_is_encoded_for_its_audience_only),
+        cmocka_unit_test(flat_reader_matches_jansson_or_declines),
     };
     return cmocka_run_group_tests_name("protocol", tests, NULL, NULL);
 }
