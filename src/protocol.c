@@ -1300,3 +1300,62 @@ unsigned char *proto_event_dump(const struct room *r, const struct room_event *e
     *len = b.len - headroom;
     return b.p;
 }
+
+unsigned char *proto_tick_dump(const struct room *r, int64_t now_ms, size_t headroom,
+                               size_t *len)
+{
+    struct pbuf b = {.len = headroom, .cap = headroom + 256, .ok = true};
+    const char *step = step_name(r->step);
+
+    if (!step)
+        return NULL;
+    b.p = malloc(b.cap);
+    if (!b.p)
+        return NULL;
+    /* The keys in proto_tick_json's, proto_clock_json's and
+     * proto_floor_now_json's order. */
+    PB_LIT(&b, "{\"type\":\"tick\",\"server_ms\":");
+    pb_int(&b, (long long)now_ms);
+    PB_LIT(&b, ",\"clock\":{\"step\":");
+    pb_str(&b, step);
+    PB_LIT(&b, ",\"budget_ms\":");
+    pb_int(&b, (long long)r->clock.budget_ms);
+    PB_LIT(&b, ",\"used_ms\":");
+    pb_int(&b, (long long)clock_used(&r->clock, now_ms));
+    PB_LIT(&b, ",\"remaining_ms\":");
+    pb_int(&b, (long long)clock_remaining(&r->clock, now_ms));
+    if (r->clock.running)
+        PB_LIT(&b, ",\"running\":true");
+    else
+        PB_LIT(&b, ",\"running\":false");
+    PB_LIT(&b, ",\"server_ms\":");
+    pb_int(&b, (long long)now_ms);
+    PB_LIT(&b, "},\"floor\":");
+    if (r->floor_member < 0) {
+        PB_LIT(&b, "null}");
+    } else {
+        PB_LIT(&b, "{\"member_id\":");
+        if ((size_t)r->floor_member < r->nmembers)
+            pb_str(&b, r->members[r->floor_member].id);
+        else
+            PB_LIT(&b, "null");
+        PB_LIT(&b, ",\"since_ms\":");
+        pb_int(&b, (long long)r->floor_since_ms);
+        PB_LIT(&b, ",\"elapsed_ms\":");
+        pb_int(&b, (long long)(now_ms - r->floor_since_ms));
+        if (r->round.active && r->round.turn_ms > 0) {
+            PB_LIT(&b, ",\"turn_ms\":");
+            pb_int(&b, (long long)r->round.turn_ms);
+            PB_LIT(&b, ",\"remaining_ms\":");
+            pb_int(&b, (long long)(r->round.turn_ms - (now_ms - r->floor_since_ms)));
+        }
+        PB_LIT(&b, "}}");
+    }
+    if (!b.ok) {
+        free(b.p);
+        return NULL;
+    }
+    b.p[b.len] = '\0';
+    *len = b.len - headroom;
+    return b.p;
+}

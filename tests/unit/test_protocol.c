@@ -814,6 +814,62 @@ static void flat_reader_matches_jansson_or_declines(void **state)
     free(big);
 }
 
+/* Issue 15: the tick is written without jansson (proto_tick_dump); the
+ * bytes must be proto_tick_json's as proto_dump writes them, clock running
+ * or paused, in every step, the floor empty, held, held in a round with a
+ * turn budget (its remaining time negative too) or by an index out of
+ * range. */
+static void ticks_are_written_as_jansson_writes_them(void **state)
+{
+    const struct room_limits l = {.text_max_chars = 100,
+                                  .long_text_max_chars = 100,
+                                  .cards_per_step = 100,
+                                  .members_max = 8};
+    struct room *r = room_new("s", NULL, &l, 1000);
+    size_t n = 0;
+
+    (void)state;
+    assert_non_null(r);
+    assert_int_equal(room_member_add(r, "f", "F", true, false), 0);
+    assert_int_equal(room_member_add(r, "c", "C", false, false), 1);
+    assert_int_equal(room_member_add(r, "k\"q\\", "K", false, false), 2);
+    for (int phase = 0; phase < 6; phase++) {
+        int64_t now = 5000 + phase * 977;
+
+        if (phase == 1)
+            apply_full(r, 0, CMD_STEP_NEXT, NULL, NULL, 0, false, 2000);
+        if (phase == 2)
+            apply_full(r, 0, CMD_TIMER_PAUSE, NULL, NULL, 0, false, 3000);
+        if (phase == 3) {
+            r->floor_member = 2;
+            r->floor_since_ms = 4000;
+        }
+        if (phase == 4) {
+            r->round.active = true;
+            r->round.turn_ms = 1500; /* remaining_ms goes negative */
+        }
+        if (phase == 5)
+            r->floor_member = 7; /* no such member: null */
+        for (int64_t t = now; t < now + 3000; t += 1000) {
+            json_t *j = proto_tick_json(r, t);
+            size_t la = 0, lb = 0;
+            unsigned char *a = proto_dump(j, 5, &la), *b = proto_tick_dump(r, t, 5, &lb);
+
+            assert_non_null(a);
+            assert_non_null(b);
+            assert_int_equal(lb, la);
+            assert_memory_equal(a + 5, b + 5, la + 1); /* with the NUL */
+            free(a);
+            free(b);
+            json_decref(j);
+            n++;
+        }
+    }
+    assert_int_equal(n, 18);
+    r->floor_member = -1;
+    room_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -831,6 +887,7 @@ int main(void)
         cmocka_unit_test(hot_events_are_written_as_jansson_writes_them),
         cmocka_unit_test(advice_verdict_is_encoded_for_its_audience_only),
         cmocka_unit_test(flat_reader_matches_jansson_or_declines),
+        cmocka_unit_test(ticks_are_written_as_jansson_writes_them),
     };
     return cmocka_run_group_tests_name("protocol", tests, NULL, NULL);
 }
