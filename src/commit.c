@@ -285,8 +285,16 @@ static void wait_release(void *arg, struct wait *e, int rc)
             struct conn *c = e->owner;
             c->inflight--;
             if (rc == 0) {
-                conn_send(s, c, msg);
-                msg = NULL;
+                size_t len;
+                unsigned char *buf = proto_ack_dump(msg, LWS_PRE, &len);
+                if (buf) { /* the usual ack, without jansson's dump */
+                    struct fan_msg *m = fan_msg_take(buf, len, false);
+                    conn_push(s, c, m);
+                    fan_msg_unref(m);
+                } else {
+                    conn_send(s, c, msg);
+                    msg = NULL;
+                }
             } else {
                 conn_error(s, c, json_string_value(json_object_get(msg, "id")),
                            CODEV_E_STORE_UNAVAILABLE);

@@ -1359,3 +1359,42 @@ unsigned char *proto_tick_dump(const struct room *r, int64_t now_ms, size_t head
     *len = b.len - headroom;
     return b.p;
 }
+
+unsigned char *proto_ack_dump(const json_t *ack, size_t headroom, size_t *len)
+{
+    static const char *const keys[] = {"type", "id", "seq", "duplicate"};
+    struct pbuf b = {.len = headroom, .cap = headroom + 128, .ok = true};
+    const json_t *v[4] = {NULL, NULL, NULL, NULL};
+    size_t n = 0;
+
+    /* Only proto_ack_json's shape, its keys in its order; anything else
+     * (a question_check's ack, say) goes through jansson. */
+    for (void *it = json_object_iter((json_t *)ack); it;
+         it = json_object_iter_next((json_t *)ack, it)) {
+        if (n == 4 || strcmp(json_object_iter_key(it), keys[n]) != 0)
+            return NULL;
+        v[n++] = json_object_iter_value(it);
+    }
+    if (n < 3 || !json_is_string(v[0]) || strcmp(json_string_value(v[0]), "ack") != 0 ||
+        !json_is_string(v[1]) ||
+        strlen(json_string_value(v[1])) != json_string_length(v[1]) ||
+        !json_is_integer(v[2]) || (n == 4 && !json_is_true(v[3])))
+        return NULL;
+    b.p = malloc(b.cap);
+    if (!b.p)
+        return NULL;
+    PB_LIT(&b, "{\"type\":\"ack\",\"id\":");
+    pb_str(&b, json_string_value(v[1]));
+    PB_LIT(&b, ",\"seq\":");
+    pb_int(&b, (long long)json_integer_value(v[2]));
+    if (n == 4)
+        PB_LIT(&b, ",\"duplicate\":true");
+    PB_LIT(&b, "}");
+    if (!b.ok) {
+        free(b.p);
+        return NULL;
+    }
+    b.p[b.len] = '\0';
+    *len = b.len - headroom;
+    return b.p;
+}

@@ -870,6 +870,47 @@ static void ticks_are_written_as_jansson_writes_them(void **state)
     room_free(r);
 }
 
+/* Issue 15: an ack is written without jansson (proto_ack_dump); the bytes
+ * must be proto_dump's of proto_ack_json for any id a client may send
+ * (quotes, backslash, controls, slash, non-ASCII), duplicate or not, and
+ * another shape of ack (question_check's, keys in another order, a
+ * duplicate flag that is not true) falls back. */
+static void acks_are_written_as_jansson_writes_them(void **state)
+{
+    static const char *const ids[] = {"p1", "q\"uote\\back/slash", "\x01\x1f\t\n\x7f",
+                                      "idée « x » 😀", ""};
+    const struct advice_result res = {0};
+    json_t *other;
+    size_t len;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        for (int dup = 0; dup < 2; dup++) {
+            json_t *j = proto_ack_json(ids[i], i * 1000003ULL, dup);
+            size_t la = 0, lb = 0;
+            unsigned char *a = proto_dump(j, 3, &la), *b = proto_ack_dump(j, 3, &lb);
+
+            assert_non_null(a);
+            assert_non_null(b);
+            assert_int_equal(lb, la);
+            assert_memory_equal(a + 3, b + 3, la + 1); /* with the NUL */
+            free(a);
+            free(b);
+            json_decref(j);
+        }
+    }
+    other = proto_check_ack_json("k", &res);
+    assert_null(proto_ack_dump(other, 0, &len));
+    json_decref(other);
+    other = json_pack("{s:s, s:I, s:s}", "type", "ack", "seq", (json_int_t)1, "id", "x");
+    assert_null(proto_ack_dump(other, 0, &len));
+    json_decref(other);
+    other = json_pack("{s:s, s:s, s:I, s:b}", "type", "ack", "id", "x", "seq",
+                      (json_int_t)1, "duplicate", 0);
+    assert_null(proto_ack_dump(other, 0, &len));
+    json_decref(other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -888,6 +929,7 @@ int main(void)
         cmocka_unit_test(advice_verdict_is_encoded_for_its_audience_only),
         cmocka_unit_test(flat_reader_matches_jansson_or_declines),
         cmocka_unit_test(ticks_are_written_as_jansson_writes_them),
+        cmocka_unit_test(acks_are_written_as_jansson_writes_them),
     };
     return cmocka_run_group_tests_name("protocol", tests, NULL, NULL);
 }
