@@ -232,13 +232,15 @@ int proto_decode(const char *buf, size_t len, const struct proto_limits *lim,
     memset(err, 0, sizeof(*err));
     if (len > lim->max_bytes)
         return proto_fail(err, CODEV_E_TOO_LARGE, NULL, NULL);
-    if (!proto_json_depth_ok(buf, len, lim->max_depth))
-        return proto_fail(err, CODEV_E_TOO_DEEP, NULL, NULL);
-    /* The usual flat command without jansson's loader; anything else,
-     * errors included, is jansson's (json_flat.h). */
-    root = json_flat_load(buf, len);
-    if (!root)
+    /* The usual flat command without jansson's loader (depth 1: no need to
+     * count brackets first); anything else, errors included, is jansson's
+     * (json_flat.h), after the depth check. */
+    root = lim->max_depth >= 1 ? json_flat_load(buf, len) : NULL;
+    if (!root) {
+        if (!proto_json_depth_ok(buf, len, lim->max_depth))
+            return proto_fail(err, CODEV_E_TOO_DEEP, NULL, NULL);
         root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    }
     if (!root)
         return proto_fail(err, CODEV_E_BAD_JSON, NULL, jerr.text);
     if (!json_is_object(root)) {
