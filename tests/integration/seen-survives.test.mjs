@@ -254,3 +254,38 @@ test('a member who connects while cards are in flight gets a view of what is com
         await srv.stop();
     }
 });
+
+test('a tick shows only what is committed: while a clock change waits for its record, the tick waits behind it', async () => {
+    // A 100 ms group-commit window keeps each record in flight long enough
+    // for the room's tick (once a second) to come while one is.
+    const srv = await startServer({ args: [...ARGS, '--set', 'journal_commit_window_us=100000'] });
+    try {
+        const g = await setupGroup(srv, { observer: null });
+        await advance(g, 'consultation');
+        await g.F.send({ type: 'timer_start' }); // running, or refused as already running
+        // The clock's budget changes over and over while it runs: nearly
+        // every tick comes while a change waits for its commit.
+        const seen = () => g.C.received((m) => m.type === 'tick').length;
+        const before = seen();
+        const until = Date.now() + 20000;
+        while (seen() < before + 4 && Date.now() < until) {
+            await g.F.ok({ type: 'timer_add', seconds: 60 });
+            await g.F.ok({ type: 'timer_add', seconds: -60 });
+        }
+        assert.ok(seen() >= before + 4, 'ticks came while the clock changed');
+        // Every tick agrees with the clock the events before it showed.
+        let clock = null;
+        for (const m of g.C.log) {
+            if ((m.type === 'welcome' || m.type === 'session_opened') && m.room) clock = m.room.clock;
+            if (m.clock && m.type !== 'tick' && typeof m.seq === 'number') clock = m.clock;
+            if (m.type !== 'tick') continue;
+            assert.ok(clock, 'a tick comes after a view of the room');
+            assert.equal(m.clock.step, clock.step, 'a tick shows the step the events before it showed');
+            assert.equal(m.clock.running, clock.running, 'a tick shows the clock running as the events before it did');
+            assert.equal(m.clock.budget_ms, clock.budget_ms, `a tick (server_ms ${m.server_ms}) shows the budget the events before it showed, not one still in flight`);
+        }
+        for (const c of g.everyone) c.terminate();
+    } finally {
+        await srv.stop();
+    }
+});
