@@ -56,7 +56,11 @@ function assertSeenInRoom(g, room, what) {
 }
 
 test('kill -9 at twenty random moments while cards flow in three rooms: every card anyone received is in the room after the restart, once', async () => {
-    let srv = await startServer({ args: ARGS });
+    // Every other round the group-commit window is 100 ms instead of 2: a
+    // kill then nearly always finds records in flight, so that events sent
+    // before their commit would be caught, not only by luck.
+    const argsOf = (round) => (round % 2 ? [...ARGS, '--set', 'journal_commit_window_us=100000'] : ARGS);
+    let srv = await startServer({ args: argsOf(0) });
     const dataDir = srv.dataDir;
     try {
         const groups = [];
@@ -69,9 +73,22 @@ test('kill -9 at twenty random moments while cards flow in three rooms: every ca
         for (let round = 0; round < 20; round++) {
             const acks = new Set();
             const total = groups.length * 3 * 20;
-            // A random moment: as the target-th ack arrives (0: at once).
+            // A random moment: as the target-th ack arrives (0: at once),
+            // or, every other round, as the clients together have received
+            // the target-th card (a card seen before its commit would be
+            // lost with the kill).
             const target = Math.floor(Math.random() * total);
             const victim = srv;
+            if (round % 2) {
+                let cardsReceived = 0;
+                for (const g of groups) {
+                    const take = g.C._message.bind(g.C);
+                    g.C._message = (m) => {
+                        take(m);
+                        if (m?.type === 'card_added' && ++cardsReceived === target) victim.child.kill('SIGKILL');
+                    };
+                }
+            }
             let fired = 0;
             groups.forEach((g, gi) => {
                 for (const k of g.K) {
@@ -82,7 +99,7 @@ test('kill -9 at twenty random moments while cards flow in three rooms: every ca
                             .then((r) => {
                                 if (r.type !== 'ack') return;
                                 acks.add(id);
-                                if (acks.size === target) victim.child.kill('SIGKILL');
+                                if (acks.size === target && round % 2 === 0) victim.child.kill('SIGKILL');
                             }, () => {});
                     }
                 }
@@ -95,7 +112,7 @@ test('kill -9 at twenty random moments while cards flow in three rooms: every ca
             await srv.exited;
             const watched = await Promise.all(watchers);
             if (acks.size < fired) killedWithUnacked++;
-            srv = await startServer({ dataDir, args: ARGS });
+            srv = await startServer({ dataDir, args: argsOf(round + 1) });
             for (const [gi, g] of groups.entries()) {
                 const before = g.everyone;
                 const again = await reconnectAll(srv, g);
