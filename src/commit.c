@@ -298,6 +298,23 @@ void commit_settled(struct server *s, struct hub_group *g)
     timer_group_update(s, g);
 }
 
+/* A duplicate's ack (commit_ack_after) waited behind every record so far,
+ * its original's among them: it holds when that original is still in c's
+ * room now. Not when a record of the room failed and the room is (or is
+ * about to be) rolled back: the original may be what went. */
+static bool dup_ack_holds(struct conn *c, json_t *ack)
+{
+    struct hub_group *g = c->group;
+    const struct group_edge *e = g ? g->edge : NULL;
+
+    if (!json_is_true(json_object_get(ack, "duplicate")) || !g || !g->room)
+        return true;
+    if (e && e->rollback)
+        return false;
+    return room_cmd_known(g->room, conn_member_idx(c),
+                          json_string_value(json_object_get(ack, "id")));
+}
+
 /* waits_release_fn: delivers what waited for a record that committed (rc
  * 0) or failed. */
 static void wait_release(void *arg, struct wait *e, int rc)
@@ -311,6 +328,8 @@ static void wait_release(void *arg, struct wait *e, int rc)
         if (e->owner) {
             struct conn *c = e->owner;
             c->inflight--;
+            if (rc == 0 && !dup_ack_holds(c, msg))
+                rc = CODEV_E_STORE_UNAVAILABLE;
             if (rc == 0) {
                 conn_send(s, c, msg);
                 msg = NULL;

@@ -814,6 +814,21 @@ static int room_dispatch(struct room *r, int member, const struct room_cmd *cmd,
  * member's seen ring and sets *seq to the last event's sequence number.
  * seq and duplicate may be NULL.
  */
+bool room_cmd_known(const struct room *r, int member, const char *id)
+{
+    const struct room_member *m;
+    uint64_t hash;
+
+    if (!r || !id || member < 0 || (size_t)member >= r->nmembers)
+        return false;
+    m = &r->members[member];
+    hash = room_cmd_hash(id);
+    for (size_t i = 0; i < m->seen_n; i++)
+        if (m->seen[i].hash == hash)
+            return true;
+    return false;
+}
+
 int room_apply(struct room *r, int member, const struct room_cmd *cmd, int64_t now_ms,
                uint64_t *seq, bool *duplicate)
 {

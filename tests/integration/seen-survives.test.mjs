@@ -228,6 +228,62 @@ test('disk full: what could not be saved is refused and seen by nobody, health s
     }
 });
 
+test('disk full: a command sent again while its record is in flight is refused with it, never acknowledged as a duplicate of what failed', async (t) => {
+    const disk = smallDisk(t, 'dup');
+    if (!disk) return;
+    let srv = null;
+    try {
+        const dataDir = path.join(disk.dir, 'data');
+        // A 100 ms commit window: the first record that fails waits in it
+        // (the one before committed just now), so its copy is surely
+        // decided while it is in flight.
+        srv = await startServer({ dataDir, args: [...ARGS, '--set', 'journal_commit_window_us=100000'] });
+        const g = await setupGroup(srv, { observer: null });
+        await advance(g, 'consultation');
+        const K = g.K[0];
+        const answer = (id) => K.next((m) => (m.type === 'ack' || m.type === 'error') && m.id === id, 10000);
+        const ballast = disk.fill();
+        // Each post goes twice, back to back (a client resending what it
+        // has no answer for): the second is decided while the first's
+        // record is in flight, as a duplicate.
+        const acked = new Map();
+        let refused = 0;
+        for (let i = 0; i < 3000 && refused < 3; i++) {
+            const id = `dup-${i}`;
+            const cmd = JSON.stringify({ type: 'contribution_post', id, kind: 'suggestion', text: `${id} ${'z'.repeat(500)}` });
+            K.sendRaw(cmd);
+            K.sendRaw(cmd);
+            const first = await answer(id);
+            const again = await answer(id);
+            if (first.type === 'ack') {
+                assert.equal(again.type, 'ack', `${id} again: ${JSON.stringify(again)}`);
+                assert.equal(again.seq, first.seq, `${id} again: the original's seq`);
+                acked.set(id, first.seq);
+                continue;
+            }
+            assert.equal(first.code, 'store_unavailable', JSON.stringify(first));
+            assert.equal(again.type, 'error', `${id} again, after its original failed: ${JSON.stringify(again)}`);
+            assert.equal(again.code, 'store_unavailable');
+            refused++;
+        }
+        assert.ok(refused > 0, 'the full disk refused a command');
+        unlinkSync(ballast);
+        await waitForHealth(srv.url, 200);
+        srv.child.kill('SIGKILL');
+        await srv.exited;
+        srv = await startServer({ dataDir, args: ARGS });
+        const back = await reconnect(srv, K);
+        const ids = back.log.find((m) => m.type === 'welcome').room.cards.map((c) => c.text.split(' ')[0]);
+        for (const id of acked.keys()) assert.equal(ids.filter((x) => x === id).length, 1, `acknowledged ${id} is saved, once`);
+        assert.equal(ids.filter((x) => x.startsWith('dup-')).length, acked.size, 'nothing refused was saved');
+        back.terminate();
+        for (const c of g.everyone) c.terminate();
+    } finally {
+        if (srv) await srv.stop({ keepData: true }).catch(() => {});
+        disk.remove();
+    }
+});
+
 async function waitForHealth(url, status, timeoutMs = 10000) {
     const until = Date.now() + timeoutMs;
     for (;;) {
