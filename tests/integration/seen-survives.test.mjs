@@ -161,7 +161,7 @@ test('disk full: what could not be saved is refused and seen by nobody, health s
         const acked = new Map([['plein-avant', first.seq]]);
         let refused = 0;
         let lastSeq = first.seq;
-        for (let i = 0; i < 3000 && refused < 5; i++) {
+        for (let i = 0; i < 3000 && refused < 20; i++) {
             const text = `plein-${i} ${'y'.repeat(500)}`;
             const r = await K.send({ type: 'contribution_post', kind: 'suggestion', text }, { timeoutMs: 10000 });
             if (r.type === 'ack') {
@@ -174,6 +174,12 @@ test('disk full: what could not be saved is refused and seen by nobody, health s
             }
         }
         assert.ok(refused > 0, 'the full disk refused a command');
+        // Refused at once: only the first failure and the trial a second
+        // reached the store, not each refused command.
+        const metrics = await (await fetch(srv.url + '/metrics')).text();
+        const storeErrors = Number(/^codevd_store_errors_total (\d+)$/m.exec(metrics)?.[1]);
+        assert.ok(storeErrors >= 1 && storeErrors <= refused / 2,
+            `${refused} refused, ${storeErrors} records failed in the store: the rest were refused without trying`);
         const health = await fetch(srv.url + '/api/health');
         assert.equal(health.status, 503, 'health says the store is failing');
         assert.equal((await health.json()).status, 'store_unavailable');
