@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { startServer } from '../lib/server.mjs';
-import { api, joinGroup, storeBytes, holds } from './lib/client.mjs';
+import { api, joinGroup, createGroup, storeBytes, holds } from './lib/client.mjs';
 import { validateHttp } from './lib/schemas.mjs';
 import { setupGroup, advance, settle, drainAll, closeAll, assertAllClean } from './lib/scenario.mjs';
 
@@ -285,6 +285,55 @@ test('next session: set by the facilitator, an RFC 5545 file every member downlo
         }
     } finally {
         await srv.stop().catch(() => {});
+    }
+});
+
+test('the iCalendar file of a group named with , ; \\ and accents, and a 480-byte link: escaped, folded at 75 octets without cutting a character, parsed back exactly', async () => {
+    const srv = await startServer();
+    try {
+        // At most name_max_chars (60), 2- and 3-byte characters, every TEXT special but the newline (a name has
+        // none); the SUMMARY line's 76th octet is inside the final "…", so a fold at 75 octets must back up.
+        const name = 'Équipe « Nord, Sud ; Est \\ Ouest » — gestionnaires de Lyon…';
+        assert.ok([...name].length <= 60);
+        const line = Buffer.from(`SUMMARY:${name.replace(/[\\;,]/g, (c) => `\\${c}`)}`);
+        assert.ok(line.length > 75 && (line[75] & 0xc0) === 0x80, 'the premise: a naive fold would cut a character');
+        const created = await createGroup(srv.url, { name });
+        const gid = created.group_id;
+        const key = created.member_key;
+        let link = 'https://meet.example.org/r?a=1,2;3&b=';
+        while (link.length < 480) link += 'abcdefghij';
+        await call(srv, 'POST', `/api/groups/${gid}/next-session`, { key, body: { date: '2031-03-14', time: '18:30', duration_min: 90, link, time_zone: 'Europe/Paris' }, schema: 'between' });
+        // The octets as sent (fetch's text() would hide a cut character behind U+FFFD).
+        const res = await fetch(`${srv.url}/api/groups/${gid}/next-session.ics`, { headers: { Authorization: `Bearer ${key}` } });
+        assert.equal(res.status, 200);
+        const raw = Buffer.from(await res.arrayBuffer());
+        const text = raw.toString('utf8');
+        assert.ok(text.endsWith('END:VCALENDAR\r\n'));
+        assert.ok(!/[^\r]\n|\r[^\n]/.test(text), 'only CRLF line ends');
+        const dec = new TextDecoder('utf-8', { fatal: true });
+        let folded = 0;
+        for (let at = 0; at < raw.length;) {
+            const end = raw.indexOf('\r\n', at);
+            const bytes = raw.subarray(at, end);
+            const l = bytes.toString('utf8');
+            at = end + 2;
+            assert.ok(bytes.length <= 75, `${bytes.length} octets: ${l}`);
+            dec.decode(bytes); // throws if a line starts or ends inside a character
+            folded += l.startsWith(' ');
+        }
+        assert.ok(folded >= 8, `the long lines fold (${folded} continuations)`);
+        const flat = text.replace(/\r\n /g, '');
+        assert.match(flat, /\r\nSUMMARY:Équipe « Nord\\, Sud \\; Est \\\\ Ouest » — gestionnaires de Lyon…\r\n/);
+        assert.ok(flat.includes(`\r\nURL:${link}\r\n`));
+        assert.match(flat, /\r\nDTSTAMP:\d{8}T\d{6}Z\r\n/);
+        const cal = parseIcs(text);
+        assert.equal(cal.events.length, 1);
+        assert.equal(cal.events[0].summary, name, 'the parser gets the name back');
+        assert.equal(cal.events[0].url, link);
+        assert.equal(cal.events[0].start, '2031-03-14T17:30:00+00:00');
+        assert.equal(cal.events[0].uid, `${gid}-0@codevd`);
+    } finally {
+        await srv.stop();
     }
 });
 
