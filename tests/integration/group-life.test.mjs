@@ -106,13 +106,21 @@ test('three sessions: rotation suggestions follow the turns, the rota is used up
 
         // Cases proposed in advance: visible to all, editable and withdrawable by the author only.
         const kTitle = rnd('karim-title'), kText = rnd('karim-text');
-        const kp = await call(srv, 'POST', `/api/groups/${gid}/proposals`, { key: karim.key, body: { title: 'draft title', text: kText }, schema: 'proposal', status: 201 });
+        const kOld = rnd('karim-first-title'), kOldText = rnd('karim-first-text');
+        const kp = await call(srv, 'POST', `/api/groups/${gid}/proposals`, { key: karim.key, body: { title: kOld, text: kOldText }, schema: 'proposal', status: 201 });
+        assert.ok(holds(storeBytes(srv.dataDir), kOldText), 'a proposal is on disk');
         await refused(srv, 'POST', `/api/groups/${gid}/proposals/${kp.id}`, { key: lea.key, body: { title: 'mine now' }, status: 403, code: 'not_author' });
         await refused(srv, 'DELETE', `/api/groups/${gid}/proposals/${kp.id}`, { key: claire.key, status: 403, code: 'not_author' });
         const edited = await call(srv, 'POST', `/api/groups/${gid}/proposals/${kp.id}`, { key: karim.key, body: { title: kTitle, text: kText }, schema: 'proposal' });
         assert.equal(edited.title, kTitle);
-        const jp = await call(srv, 'POST', `/api/groups/${gid}/proposals`, { key: julien.key, body: { title: rnd('julien') }, schema: 'proposal', status: 201 });
+        let bytes = storeBytes(srv.dataDir);
+        assert.ok(!holds(bytes, kOld) && !holds(bytes, kOldText), 'the text an edit replaced leaves no byte in the database or its WAL');
+        const jTitle = rnd('julien'), jText = rnd('julien-text');
+        const jp = await call(srv, 'POST', `/api/groups/${gid}/proposals`, { key: julien.key, body: { title: jTitle, text: jText }, schema: 'proposal', status: 201 });
+        assert.ok(holds(storeBytes(srv.dataDir), jText));
         await call(srv, 'DELETE', `/api/groups/${gid}/proposals/${jp.id}`, { key: julien.key, schema: 'proposal_withdrawn' });
+        bytes = storeBytes(srv.dataDir);
+        assert.ok(!holds(bytes, jTitle) && !holds(bytes, jText), 'a withdrawn proposal leaves no byte in the database or its WAL');
         b = await between(srv, g, sophie);
         assert.deepEqual(b.proposals.map((p) => [p.title, p.text, p.author.name, p.chosen]), [[kTitle, kText, 'Karim', false]]);
 
