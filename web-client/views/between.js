@@ -61,7 +61,7 @@ function nextBlock(ctx, b, run) {
     if (fac) {
         const date = h('input', { type: 'date', required: true, value: n ? n.date : '' });
         const time = h('input', { type: 'time', required: true, value: n ? n.time : '' });
-        const dur = h('input', { type: 'number', min: 15, max: 720, required: true, value: n ? n.duration_min : 90 });
+        const dur = h('input', { type: 'number', min: 1, required: true, value: n ? n.duration_min : 90 });
         const link = h('input', { type: 'url', value: n && n.link ? n.link : '' });
         const zone = h('input', { type: 'text', value: b.time_zone || Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC' });
         const form = h('form', { class: 'next-form', 'data-form': 'next' },
