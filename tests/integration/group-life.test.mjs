@@ -159,6 +159,8 @@ test('three sessions: rotation suggestions follow the turns, the rota is used up
         const comment = rnd('advance-comment');
         await refused(srv, 'POST', `/api/groups/${gid}/debriefs`, { key: lea.key, body: { plan_id: planId, outcome: 'done' }, status: 403, code: 'not_earlier_client' });
         await refused(srv, 'POST', `/api/groups/${gid}/debriefs`, { key: karim.key, body: { plan_id: planId, outcome: 'finished' }, status: 400, code: 'bad_field' });
+        await refused(srv, 'POST', `/api/groups/${gid}/debriefs`, { key: karim.key, body: { plan_id: planId, outcome: 'done', comment: 'é'.repeat(1001) }, status: 400, code: 'text_too_long' });
+        await refused(srv, 'POST', `/api/groups/${gid}/debriefs`, { key: karim.key, body: { plan_id: planId, outcome: 'done', comment: 42 }, status: 400, code: 'bad_field' });
         b = await call(srv, 'POST', `/api/groups/${gid}/debriefs`, { key: karim.key, body: { plan_id: planId, outcome: 'partly', comment }, schema: 'between' });
         assert.deepEqual([b.debriefs[0].outcome, b.debriefs[0].comment], ['partly', comment]);
         assert.deepEqual((await between(srv, g, lea)).debriefs, []);
