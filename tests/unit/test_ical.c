@@ -136,8 +136,8 @@ static void text_values_are_escaped_and_controls_dropped(void **state)
     char *text, *flat;
 
     (void)state;
-    text = make("Nord, Sud; Est \\ Ouest\nsecond line\x01\x7f\rend", "https://x.org/?a=1,2;3",
-                &len);
+    text = make("Nord, Sud; Est \\ Ouest\nsecond line\x01\x7f\rend",
+                "https://x.org/?a=1,2;3", &len);
     flat = unfold(text);
     assert_non_null(
         strstr(flat, "\r\nSUMMARY:Nord\\, Sud\\; Est \\\\ Ouest\\nsecond lineend\r\n"));
@@ -159,7 +159,8 @@ static void one_vevent_with_uid_stamp_start_end_in_utc(void **state)
     ev = strstr(text, "BEGIN:VEVENT\r\n");
     assert_non_null(ev);
     assert_null(strstr(ev + 1, "BEGIN:VEVENT"));
-    assert_non_null(strstr(ev, "\r\nUID:11111111-2222-4333-8444-555555555555-3@codevd\r\n"));
+    assert_non_null(
+        strstr(ev, "\r\nUID:11111111-2222-4333-8444-555555555555-3@codevd\r\n"));
     assert_non_null(strstr(ev, "\r\nDTSTAMP:20231114T221320Z\r\n"));
     assert_non_null(strstr(ev, "\r\nDTSTART:20301104T052000Z\r\n"));
     assert_non_null(strstr(ev, "\r\nDTEND:20301104T065000Z\r\n"));
