@@ -313,10 +313,21 @@ static double now_us(void)
     return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
-/* The check runs on every keystroke pause: under 20 us for 300 characters
- * (the median of 21 rounds of 2,000 checks, robust to a busy machine). */
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* The check runs on every keystroke pause: under 20 us for 300 characters.
+ * Each check is timed alone and the median of 20,000 is held to it: a
+ * batch's average counted every moment a busy machine took the CPU away
+ * and failed under load with the check itself unchanged. */
 static void check_costs_under_20_us_for_300_characters(void **state)
 {
+    enum { N = 20000 };
+    static double t[N];
     const char *q =
         "Bonjour à toutes et à tous, merci pour cet exposé très clair ; j’aimerais "
         "comprendre "
@@ -324,41 +335,27 @@ static void check_costs_under_20_us_for_300_characters(void **state)
         "l’équipe "
         "fonctionne-t-elle ainsi, qui a pris la décision de la réorganisation et comment "
         "réagissent les deux personnes qui pensent partir, d’après toi ?";
-    double rounds[21];
     struct advice_result r;
 
     (void)state;
     assert_true(strlen(q) >= 300);
-    for (int k = 0; k < 21; k++) {
+    for (int k = 0; k < N; k++) {
         double t0 = now_us();
-        for (int i = 0; i < 2000; i++)
-            advice_check(q, strlen(q), ADVICE_LANG_ANY, &r);
-        rounds[k] = (now_us() - t0) / 2000;
+
+        advice_check(q, strlen(q), ADVICE_LANG_ANY, &r);
+        t[k] = now_us() - t0;
     }
-    for (int a = 0; a < 21; a++)
-        for (int b = a + 1; b < 21; b++)
-            if (rounds[b] < rounds[a]) {
-                double x = rounds[a];
-                rounds[a] = rounds[b];
-                rounds[b] = x;
-            }
-    print_message("# one check of %zu bytes: median %.2f us (min %.2f, max %.2f)\n",
-                  strlen(q), rounds[10], rounds[0], rounds[20]);
+    qsort(t, N, sizeof(t[0]), cmp_double);
+    print_message("# one check of %zu bytes: median %.2f us, p99 %.2f us (min %.2f)\n",
+                  strlen(q), t[N / 2], t[N * 99 / 100], t[0]);
     assert_false(r.advice_like);
     /* The budget is the release build's: under the sanitizers the figure is
      * printed, not held to it (ASan alone costs about four times). */
 #if defined(__SANITIZE_ADDRESS__)
     print_message("# (sanitizer build: the 20 us budget is not asserted)\n");
 #else
-    assert_true(rounds[10] < 20.0);
+    assert_true(t[N / 2] < 20.0);
 #endif
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return (x > y) - (x < y);
 }
 
 /* Fills out (cap >= want + 1) with q repeated, separated by a space, up to
