@@ -62,8 +62,9 @@
 /* Most events one command appends: hands lowered, a new consultation and
  * the new step (step_next from opening, consultation_new). */
 #define ROOM_EVENTS_PER_CMD 3
-/* What a step change may add: the floor's end (balance) and the floor. */
-#define ROOM_FLOOR_EVENTS 2
+/* What the floor may add to a step change or a member's removal: the
+ * floor's end (balance), the next speaker's lowered hand and the floor. */
+#define ROOM_FLOOR_EVENTS 3
 /* timer_add takes at most one hour either way. */
 #define ROOM_TIMER_ADD_MAX_S 3600
 /* timer_set takes a remaining time up to the largest budget. */
