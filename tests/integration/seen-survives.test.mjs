@@ -56,10 +56,10 @@ function assertSeenInRoom(g, room, what) {
 }
 
 test('kill -9 at twenty random moments while cards flow in three rooms: every card anyone received is in the room after the restart, once', async () => {
-    // Every other round the group-commit window is 100 ms instead of 2: a
+    // Every other round every commit waits 100 ms (test_commit_delay_us): a
     // kill then nearly always finds records in flight, so that events sent
     // before their commit would be caught, not only by luck.
-    const argsOf = (round) => (round % 2 ? [...ARGS, '--set', 'journal_commit_window_us=100000'] : ARGS);
+    const argsOf = (round) => (round % 2 ? [...ARGS, '--set', 'test_commit_delay_us=100000'] : ARGS);
     let srv = await startServer({ args: argsOf(0) });
     const dataDir = srv.dataDir;
     try {
@@ -240,10 +240,10 @@ test('disk full: a command sent again while its record is in flight is refused w
     let srv = null;
     try {
         const dataDir = path.join(disk.dir, 'data');
-        // A 100 ms commit window: the first record that fails waits in it
-        // (the one before committed just now), so its copy is surely
+        // Every commit waits 100 ms: the first record that fails waits
+        // there (the one before committed just now), so its copy is surely
         // decided while it is in flight.
-        srv = await startServer({ dataDir, args: [...ARGS, '--set', 'journal_commit_window_us=100000'] });
+        srv = await startServer({ dataDir, args: [...ARGS, '--set', 'test_commit_delay_us=100000'] });
         const g = await setupGroup(srv, { observer: null });
         await advance(g, 'consultation');
         const K = g.K[0];
@@ -335,9 +335,9 @@ test('a member who connects while cards are in flight gets a view of what is com
 });
 
 test('a tick shows only what is committed: while a clock change waits for its record, the tick waits behind it', async () => {
-    // A 100 ms group-commit window keeps each record in flight long enough
+    // Every commit waiting 100 ms keeps each record in flight long enough
     // for the room's tick (once a second) to come while one is.
-    const srv = await startServer({ args: [...ARGS, '--set', 'journal_commit_window_us=100000'] });
+    const srv = await startServer({ args: [...ARGS, '--set', 'test_commit_delay_us=100000'] });
     try {
         const g = await setupGroup(srv, { observer: null });
         await advance(g, 'consultation');
