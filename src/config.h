@@ -109,6 +109,8 @@ struct config {
     /* the journal (issue 15) */
     uint32_t journal_commit_window_us; /* a commit starts at least this long after
                                         * the previous one started; default 2000 */
+    uint32_t test_commit_delay_us;     /* TEST ONLY: every commit waits this long
+                                        * (records stay in flight); default 0 */
 };
 
 /* Error detail for config_load_file and config_set. */

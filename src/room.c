@@ -62,8 +62,9 @@
 /* Most events one command appends: hands lowered, a new consultation and
  * the new step (step_next from opening, consultation_new). */
 #define ROOM_EVENTS_PER_CMD 3
-/* What a step change may add: the floor's end (balance) and the floor. */
-#define ROOM_FLOOR_EVENTS 2
+/* What the floor may add to a step change or a member's removal: the
+ * floor's end (balance), the next speaker's lowered hand and the floor. */
+#define ROOM_FLOOR_EVENTS 3
 /* timer_add takes at most one hour either way. */
 #define ROOM_TIMER_ADD_MAX_S 3600
 /* timer_set takes a remaining time up to the largest budget. */
@@ -817,6 +818,21 @@ static int room_dispatch(struct room *r, int member, const struct room_cmd *cmd,
  * member's seen ring and sets *seq to the last event's sequence number.
  * seq and duplicate may be NULL.
  */
+bool room_cmd_known(const struct room *r, int member, const char *id)
+{
+    const struct room_member *m;
+    uint64_t hash;
+
+    if (!r || !id || member < 0 || (size_t)member >= r->nmembers)
+        return false;
+    m = &r->members[member];
+    hash = room_cmd_hash(id);
+    for (size_t i = 0; i < m->seen_n; i++)
+        if (m->seen[i].hash == hash)
+            return true;
+    return false;
+}
+
 int room_apply(struct room *r, int member, const struct room_cmd *cmd, int64_t now_ms,
                uint64_t *seq, bool *duplicate)
 {

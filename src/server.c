@@ -70,12 +70,6 @@ static void server_prepare_cb(uv_prepare_t *h)
 }
 #endif
 
-/* waits_free's msg_free: the acks still waiting at exit. */
-static void server_json_free(void *j)
-{
-    json_decref(j);
-}
-
 /* Called by the store's writer thread after each commit. */
 static void server_wake(void *arg)
 {
@@ -176,6 +170,7 @@ static int server_store_open(struct server *s)
         .dsn = s->cfg->store_dsn,
         .data_dir = s->cfg->data_dir,
         .commit_window_us = s->cfg->journal_commit_window_us,
+        .commit_delay_us = s->cfg->test_commit_delay_us,
         .wake = server_wake,
         .wake_arg = s,
     };
@@ -488,7 +483,7 @@ void server_free(struct server *s)
     listener_close(&s->mlst);
     peer_free_all(s); /* only when the context was never made */
     free(s->dirty);
-    waits_free(&s->waits, server_json_free);
+    commit_waits_free(s);
     dispatch_views_trim(s, true);
     /* Every connection closed with the context, and each group's edge
      * state went with its last one: this frees only what a failed start

@@ -596,6 +596,16 @@ void commit_held_free(struct held *h);
  * or CODEV_E_INTERNAL (out of memory: h freed, nothing counted). */
 int commit_hold(struct server *s, struct hub_group *g, uint64_t token, struct held *h);
 
+/* Sends g's tick m (a reference is taken when kept) to g's connections
+ * that are not owed their view: at once when g has no record in flight,
+ * else behind a barrier, so that it shows nothing before the records it
+ * reflects are committed, and nothing if g is rolled back meanwhile. */
+void commit_tick(struct server *s, struct hub_group *g, struct fan_msg *m);
+
+/* Frees what still waits in server.waits at exit, each entry by its kind
+ * (held events are not JSON). */
+void commit_waits_free(struct server *s);
+
 /* g has no record in flight any more: a rollback if one failed, then the
  * views its connections are owed. May free g's edge. */
 void commit_settled(struct server *s, struct hub_group *g);

@@ -127,6 +127,8 @@ struct store_options {
     uint32_t commit_window_us; /* a commit starts at least this long after
                                 * the previous one started (group commit);
                                 * 0 = at once */
+    uint32_t commit_delay_us;  /* TEST ONLY: every commit waits this long
+                                * first (config test_commit_delay_us) */
     char *why;                 /* when given: why store_open refused the file
                                 * (store_file_check's reason), why_cap bytes */
     size_t why_cap;

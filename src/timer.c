@@ -160,9 +160,8 @@ static void timer_tick_slot(struct server *s, unsigned slot, int64_t now)
             m = j ? fan_msg_new(j, LWS_PRE, true) : NULL;
             json_decref(j);
         }
-        for (struct conn *c = e->conns; m && c; c = c->next)
-            if (!c->owed) /* its view, when it goes, carries the clock */
-                conn_push(s, c, m);
+        if (m) /* at once, or behind the room's records in flight */
+            commit_tick(s, g, m);
         fan_msg_unref(m);
     }
 }
