@@ -110,17 +110,19 @@ static void observe_gauges(struct server *s, struct metrics_gauges *g)
     int64_t mono = server_mono_ms();
 
     memset(g, 0, sizeof(*g));
-    for (const struct peer *p = s->peers; p; p = p->next) {
-        if (p->refusing)
-            g->conn_refusing++;
-        else if (p->state == PEER_WAITING)
-            g->conn_waiting++;
-        else if (p->state == PEER_ANSWERING)
-            g->conn_answering++;
-        else if (p->state == PEER_H2)
-            g->conn_h2++;
-        else
-            g->conn_websocket++;
+    for (int list = 0; list < 2; list++) {
+        for (const struct peer *p = list ? s->peers_upgraded : s->peers; p; p = p->next) {
+            if (p->refusing)
+                g->conn_refusing++;
+            else if (p->state == PEER_WAITING)
+                g->conn_waiting++;
+            else if (p->state == PEER_ANSWERING)
+                g->conn_answering++;
+            else if (p->state == PEER_H2)
+                g->conn_h2++;
+            else
+                g->conn_websocket++;
+        }
     }
     for (const struct conn *c = s->all; c; c = c->all_next) {
         if (!c->group)

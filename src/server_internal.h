@@ -109,60 +109,62 @@ struct peer {
     bool gone;        /* lws destroyed its wsi while adopting */
     bool killed;      /* a deadline passed: lws closes it */
     bool metrics;     /* came in on the metrics port: /metrics and /readyz only */
+    bool in_upgraded; /* in server.peers_upgraded, not server.peers */
     int64_t since_ms; /* monotonic ms the state's deadline counts from */
     uint32_t streams; /* PEER_H2: requests open (HTTP/2 streams) */
-    struct peer *prev, *next; /* server.peers */
+    struct peer *prev, *next; /* server.peers or server.peers_upgraded */
 };
 
 struct conn {
+    /* Fields in order of size, so that the struct has no holes: lws
+     * allocates one per WebSocket (memory per connection, issue 15). */
     struct lws *wsi;
-    uint64_t id;             /* for logs */
-    struct hub_group *group; /* set once attached */
-    char member_id[AUTH_UUID_LEN + 1];
+    uint64_t id;                 /* for logs */
+    struct hub_group *group;     /* set once attached */
     const struct room *idx_room; /* room the cached index belongs to */
-    int idx;                     /* member index in idx_room */
     struct conn *prev, *next;    /* the group's list */
     struct fan_queue q;
     unsigned char *rx; /* message being reassembled */
     size_t rx_len;
-    bool rx_discard; /* the rest of an oversized/binary message */
-    bool rx_binary;
     struct bucket commands; /* command rate */
     struct bucket checks;   /* question_check rate */
-    int close_code;         /* when non-zero: close after the queue drains */
     const char *close_reason;
-    bool counted;      /* counted in server.nconns */
-    bool direct;       /* may write outside WRITEABLE (a plain TCP/TLS socket) */
-    bool peer_closing; /* the peer sent a close frame: write nothing more */
-    bool ping_due;     /* a keep-alive ping waits to be written */
-    bool close_sent;   /* our close frame is written: wait for the peer's */
-    uint32_t inflight; /* acks waiting in server.waits */
-    /* A room view this connection is owed (enum conn_owed): its room has
-     * records in flight, and a view may show only what is committed. Until
-     * it goes (dispatch.c, once the room has nothing in flight), nothing of
-     * the group is sent to it: the view will hold it. */
-    uint8_t owed;
-    uint32_t dirty_at;   /* 1 + index in server.dirty, or 0 */
     int64_t rx_ms;       /* monotonic ms of the last frame or answered ping */
     int64_t stall_ms;    /* monotonic ms since the socket took none of what lws
                             holds for it (0: not stalled): a peer that sends
                             but never reads is dropped however alive it looks */
     int64_t ping_ms;     /* monotonic ms of the last ping sent */
     struct ip_count *ip; /* its peer address's count (borrowed from its peer), or NULL */
-    bool unauth;         /* counted in ip->unauth: no hello accepted yet */
-    bool display;        /* attached with the group's display token: reads the
-                            session as ROOM_PUBLIC, sends nothing, no presence */
     int64_t open_ms;     /* monotonic ms of the upgrade, for hello_timeout_s */
     struct conn *all_prev, *all_next; /* server.all: every WebSocket */
-
+    /* A large or spliced message being written in slices (SERVER_SLICE). */
+    struct fan_msg *out; /* one reference, or NULL */
+    size_t out_off;      /* bytes of it written */
+    int idx;             /* member index in idx_room */
+    int close_code;      /* when non-zero: close after the queue drains */
+    uint32_t inflight;   /* acks waiting in server.waits */
+    uint32_t dirty_at;   /* 1 + index in server.dirty, or 0 */
     /* The payload of our last ping (random, new for each ping): only a pong
      * that carries it shows the peer reads what we send; an unsolicited
      * pong, or one with another payload, proves nothing and is ignored. */
     unsigned char ping_payload[SERVER_PING_LEN];
+    char member_id[AUTH_UUID_LEN + 1];
+    /* A room view this connection is owed (enum conn_owed): its room has
+     * records in flight, and a view may show only what is committed. Until
+     * it goes (dispatch.c, once the room has nothing in flight), nothing of
+     * the group is sent to it: the view will hold it. */
+    uint8_t owed;
+    bool rx_discard; /* the rest of an oversized/binary message */
+    bool rx_binary;
+    bool counted;      /* counted in server.nconns */
+    bool direct;       /* may write outside WRITEABLE (a plain TCP/TLS socket) */
+    bool peer_closing; /* the peer sent a close frame: write nothing more */
+    bool ping_due;     /* a keep-alive ping waits to be written */
+    bool close_sent;   /* our close frame is written: wait for the peer's */
+    bool unauth;       /* counted in ip->unauth: no hello accepted yet */
+    bool display;      /* attached with the group's display token: reads the
+                          session as ROOM_PUBLIC, sends nothing, no presence */
     bool ping_waiting; /* a ping went out and its pong has not come back */
-    /* A large or spliced message being written in slices (SERVER_SLICE). */
-    struct fan_msg *out; /* one reference, or NULL */
-    size_t out_off;      /* bytes of it written */
 };
 
 /* The edge's own state for a group (hub_group.edge): made by the first
@@ -327,7 +329,12 @@ struct server {
     struct lws *lst_wsi[LISTENER_MAX]; /* each adopted into the loop */
     struct listener mlst;              /* the metrics port's (metrics_port) */
     struct lws *mlst_wsi[LISTENER_MAX];
-    struct peer *peers;             /* every accepted connection */
+    /* Every accepted connection is in one of two lists: a WebSocket's,
+     * which no header deadline concerns any more, moves to peers_upgraded
+     * at the next sweep, so that the sweep's walk (once a second) visits
+     * only those that may still be under a deadline. */
+    struct peer *peers;
+    struct peer *peers_upgraded;
     struct http_req *bodies;        /* requests whose body is being read */
     struct peer *adopting;          /* the one being handed to lws, or NULL */
     size_t npeers;                  /* counted against the limits */
@@ -599,6 +606,16 @@ void commit_held_free(struct held *h);
  * g: counted in g's records in flight until it commits or fails. Returns 0,
  * or CODEV_E_INTERNAL (out of memory: h freed, nothing counted). */
 int commit_hold(struct server *s, struct hub_group *g, uint64_t token, struct held *h);
+
+/* Sends g's tick m (a reference is taken when kept) to g's connections
+ * that are not owed their view: at once when g has no record in flight,
+ * else behind a barrier, so that it shows nothing before the records it
+ * reflects are committed, and nothing if g is rolled back meanwhile. */
+void commit_tick(struct server *s, struct hub_group *g, struct fan_msg *m);
+
+/* Frees what still waits in server.waits at exit, each entry by its kind
+ * (held events are not JSON). */
+void commit_waits_free(struct server *s);
 
 /* g has no record in flight any more: a rollback if one failed, then the
  * views its connections are owed. May free g's edge. */

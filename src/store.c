@@ -223,6 +223,7 @@ int store_open(const struct store_options *opts, struct store **out)
     pthread_cond_init(&s->done_cv, NULL);
     s->queue_max = opts->queue_max ? opts->queue_max : STORE_QUEUE_MAX_DEFAULT;
     s->commit_window_us = opts->commit_window_us;
+    s->commit_delay_us = opts->commit_delay_us;
     s->wake = opts->wake;
     s->wake_arg = opts->wake_arg;
     pthread_mutex_init(&s->lease_mu, NULL);

@@ -129,6 +129,8 @@ struct store_options {
     uint32_t commit_window_us; /* a commit starts at least this long after
                                 * the previous one started (group commit);
                                 * 0 = at once */
+    uint32_t commit_delay_us;  /* TEST ONLY: every commit waits this long
+                                * first (config test_commit_delay_us) */
     const char *node_id;       /* a cluster's node (config node_id; PostgreSQL only):
                                 * groups are held by lease (store_group_claim);
                                 * NULL or "": one node, no leases */

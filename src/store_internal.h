@@ -213,6 +213,7 @@ struct store {
     int version;
     uint32_t queue_max;
     uint32_t commit_window_us; /* store_options.commit_window_us */
+    uint32_t commit_delay_us;  /* store_options.commit_delay_us (tests) */
     void (*wake)(void *arg);
     void *wake_arg;
 

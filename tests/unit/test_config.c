@@ -80,6 +80,7 @@ static const struct num_key num_keys[] = {
     NUM(facilitator_grace_s, 1, 3600, 60),
     NUM(display_max_per_group, 1, 64, 8),
     NUM(test_time_offset_s, 0, 315360000, 0),
+    NUM(test_commit_delay_us, 0, 1000000, 0),
     NUM(drain_timeout_s, 1, 600, 10),
     NUM(lease_ttl_s, 2, 600, 10),
 };
@@ -401,6 +402,7 @@ static void each_key_parses_from_file(void **state)
     assert_int_equal(c.hello_timeout_s, 15);
     assert_int_equal(c.unauth_per_ip, 32);
     assert_int_equal(c.test_time_offset_s, 60);
+    assert_int_equal(c.test_commit_delay_us, 1500);
     assert_int_equal(c.facilitator_grace_s, 5);
     assert_int_equal(c.display_max_per_group, 3);
     assert_string_equal(c.frame_ancestors, "'self' https://teams.microsoft.com");
