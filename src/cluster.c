@@ -35,12 +35,22 @@ struct hub_group *cluster_group(struct server *s, const char *group_id, int *err
     *err = 0;
     if (g)
         return g;
-    if (!group_id || !store_cluster(s->store)) {
+    if (!group_id || !store_cluster(s->store) || strlen(group_id) != AUTH_UUID_LEN) {
         *err = CODEV_E_UNKNOWN_GROUP;
         return NULL;
     }
     if (s->draining) {
         *err = CODEV_E_MOVED; /* this node is leaving: the next one takes it */
+        return NULL;
+    }
+    /* Each try reads PostgreSQL on this thread, and a stranger can name
+     * any number of group ids that exist nowhere: the whole node tries at
+     * most cluster_claims_per_s a second (burst: twice). A failover's
+     * clients over it are told rate_limited and come back. */
+    if (!rate_bucket_take(&s->claims, 60.0 * s->cfg->cluster_claims_per_s,
+                          2.0 * s->cfg->cluster_claims_per_s, server_mono_ms(), NULL)) {
+        metrics_add(MC_CLUSTER_CLAIMS_REFUSED, 1);
+        *err = CODEV_E_RATE_LIMITED;
         return NULL;
     }
     t0 = server_mono_ms();

@@ -196,6 +196,8 @@ static const struct config_key config_keys[] = {
         "a cluster's node name (store = postgresql); set = groups held by lease"),
     U32(lease_ttl_s, 2, 600, 10,
         "seconds a dead node's groups stay its own before another node may take them"),
+    U32_R(cluster_claims_per_s, 1, 10000, 50,
+          "a cluster: groups this node tries to take over per second (burst: twice)"),
 };
 
 #undef OFF

@@ -116,6 +116,8 @@ struct config {
     char *node_id;        /* this node's name; set = several nodes share the
                            * PostgreSQL store, each group held by lease; NULL = one */
     uint32_t lease_ttl_s; /* a lease not renewed this long may be taken; default 10 */
+    uint32_t cluster_claims_per_s; /* takeovers tried per second (each reads
+                                    * PostgreSQL on the loop); default 50 */
 };
 
 /* Error detail for config_load_file and config_set. */

@@ -594,7 +594,11 @@ int conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
             int err = 0;
             if (gid && strlen(gid) == AUTH_UUID_LEN && !cluster_group(s, gid, &err) &&
                 err != CODEV_E_UNKNOWN_GROUP) {
-                lws_return_http_status(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL);
+                lws_return_http_status(wsi,
+                                       err == CODEV_E_RATE_LIMITED
+                                           ? 429 /* cluster_claims_per_s */
+                                           : HTTP_STATUS_SERVICE_UNAVAILABLE,
+                                       NULL);
                 return 1;
             }
         }

@@ -382,7 +382,8 @@ void http_export_stop(struct server *s)
 
 /* A cluster: a call under /api/groups/{id}/ for a group this node does not
  * have takes it over (cluster_group). Returns 0 (served here, or no such
- * group: the API answers 404), or CODEV_E_MOVED / _STORE_UNAVAILABLE. */
+ * group: the API answers 404), or CODEV_E_MOVED / _STORE_UNAVAILABLE /
+ * _RATE_LIMITED (cluster_claims_per_s). */
 static int http_cluster_claim(struct server *s, const char *path)
 {
     char gid[AUTH_UUID_LEN + 1];
@@ -439,10 +440,12 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
             .retry_after_s = 5};
     } else if ((cluster_err = http_cluster_claim(s, h->path))) {
         /* A cluster: another node holds the group (503: nginx's
-         * proxy_next_upstream tries the next node), or the takeover could
-         * not read the store. */
+         * proxy_next_upstream tries the next node), the takeover could not
+         * read the store, or this node tried too many (429). */
         reply = (struct http_api_reply){
-            .status = 503, .body = http_api_error_json(cluster_err), .retry_after_s = 1};
+            .status = cluster_err == CODEV_E_RATE_LIMITED ? 429 : 503,
+            .body = http_api_error_json(cluster_err),
+            .retry_after_s = 1};
     } else {
         http_api_handle(s->hub, s->store, &gate, h->method, h->path,
                         h->query[0] ? h->query : NULL, h->auth[0] ? h->auth : NULL,

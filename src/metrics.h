@@ -56,7 +56,9 @@
     X(CLUSTER_TAKEOVERS, "cluster_takeovers",                                            \
       "Groups this node took over from the store (a cluster: node_id).")                 \
     X(CLUSTER_MOVED, "cluster_moved",                                                    \
-      "Groups this node dropped because another node took them (a cluster).")
+      "Groups this node dropped because another node took them (a cluster).")            \
+    X(CLUSTER_CLAIMS_REFUSED, "cluster_claims_refused",                                  \
+      "Takeovers not tried: over cluster_claims_per_s (a cluster).")
 
 enum metrics_counter {
 #define METRICS_COUNTER_ENUM_(id, name, help) MC_##id,

@@ -312,6 +312,7 @@ struct server {
     struct ip_count *ips[SERVER_IP_BUCKETS];
     struct rate_bucket exports;    /* the exports of the whole server */
     struct rate_bucket creates;    /* groups created on the whole server */
+    struct rate_bucket claims;     /* a cluster's takeovers tried (cluster.c) */
     struct rate_table *http_addrs; /* HTTP budgets per client address */
     int64_t lifecycle_mono;        /* last idle-close/expiry pass (monotonic ms) */
     /* The export thread: the exports read and format whole journals, so

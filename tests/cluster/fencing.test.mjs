@@ -12,7 +12,9 @@ import assert from 'node:assert/strict';
 import { startServer } from '../lib/server.mjs';
 import { startPostgres } from '../lib/pg.mjs';
 import { setupGroup, advance, connectMember } from '../integration/lib/scenario.mjs';
-import { api } from '../integration/lib/client.mjs';
+import { api, PROTOCOL } from '../integration/lib/client.mjs';
+import { randomUUID } from 'node:crypto';
+import WebSocket from 'ws';
 
 const ARGS = ['--set', 'cards_per_step=10000', '--set', 'commands_burst=1000',
     '--set', 'commands_per_sec=1000', '--set', 'room_items_max=100000'];
@@ -235,6 +237,50 @@ test('/readyz: 503 store_unreachable while the leases cannot be renewed (Postgre
         await until(async () => (await ready()).status === 200, '/readyz ready again', 30000);
     } finally {
         if (A) await A.stop().catch(() => {});
+        await pg.stop();
+    }
+});
+
+test('strangers naming group ids that exist nowhere: at most cluster_claims_per_s takeovers are tried (429 past it), the node stays responsive, and a real group is still taken over', async () => {
+    const pg = await startPostgres();
+    const nodes = [];
+    try {
+        await pg.createDatabase('claims');
+        const store = ['--set', 'store=postgresql', '--set', `store_dsn=${pg.dsnFor('claims')}`,
+            '--set', 'lease_ttl_s=600'];
+        const A = await startServer({ args: [...ARGS, ...store, '--set', 'node_id=a'] });
+        nodes.push(A);
+        const B = await startServer({ args: [...ARGS, ...store, '--set', 'node_id=b',
+            '--set', 'cluster_claims_per_s=5'] });
+        nodes.push(B);
+        const g = await setupGroup(A, { observer: null });
+        const K = g.K[0];
+        await A.stop(); // its leases released: B may take the group
+        for (const c of g.everyone) c.terminate();
+
+        // 60 WebSocket upgrades at once, each naming a random group id:
+        // each that B tries costs it PostgreSQL reads on its one thread.
+        const upgrade = (gid) => new Promise((resolve) => {
+            const ws = new WebSocket(`${B.wsUrl}?group=${gid}`, PROTOCOL, { origin: B.url });
+            ws.on('open', () => { ws.terminate(); resolve(101); });
+            ws.on('unexpected-response', (_req, res) => { res.resume(); ws.terminate(); resolve(res.statusCode); });
+            ws.on('error', (e) => resolve(`error: ${e.message}`));
+        });
+        const statuses = await Promise.all(Array.from({ length: 60 }, () => upgrade(randomUUID())));
+        const tried = statuses.filter((x) => x === 101).length;
+        const refused = statuses.filter((x) => x === 429).length;
+        assert.equal(tried + refused, 60, `every upgrade answered 101 or 429: ${JSON.stringify(statuses)}`);
+        assert.ok(refused >= 40, `most were refused before any read (burst 10, 5/s): ${refused} refused, ${tried} tried`);
+        const scrape = await (await fetch(`${B.url}/metrics`)).text();
+        const n = Number(/^codevd_cluster_claims_refused_total (\d+)/m.exec(scrape)?.[1]);
+        assert.equal(n, refused, 'each refusal counted');
+        // Responsive meanwhile, and the real group is taken over once the
+        // bucket refills (a second or two).
+        assert.equal((await fetch(`${B.url}/api/health`)).status, 200);
+        await until(async () => (await api(B.url, 'GET', `/api/groups/${g.groupId}`, { key: K.key })).status === 200,
+            'B takes the real group over', 10000);
+    } finally {
+        for (const n of nodes) await n.stop().catch(() => {});
         await pg.stop();
     }
 });

@@ -83,6 +83,7 @@ static const struct num_key num_keys[] = {
     NUM(test_commit_delay_us, 0, 1000000, 0),
     NUM(drain_timeout_s, 1, 600, 10),
     NUM(lease_ttl_s, 2, 600, 10),
+    NUM(cluster_claims_per_s, 1, 10000, 50),
 };
 
 #define NUM_KEY_COUNT (sizeof num_keys / sizeof num_keys[0])
