@@ -92,6 +92,7 @@ struct options {
     bool verbose;    /* one line per second */
     const char *label;
     const char *evlib; /* lws event library: poll, ev or uv */
+    bool group_query;  /* WebSocket path /ws?group=<id> (a cluster behind nginx) */
 };
 
 static struct options opt = {
@@ -264,6 +265,7 @@ struct member {
 struct room {
     int idx;
     char group_id[40];
+    char ws_path[64]; /* "/ws" or "/ws?group=<id>"; lws may read it after connect */
     char invite[40];
     int joined;            /* HTTP joins answered */
     bool session_open;     /* HTTP session opened */
@@ -751,7 +753,12 @@ static void member_connect(struct member *m)
     ci.context = L.ctx;
     ci.address = opt.host;
     ci.port = opt.port;
-    ci.path = "/ws";
+    if (opt.group_query)
+        snprintf(m->room->ws_path, sizeof(m->room->ws_path), "/ws?group=%s",
+                 m->room->group_id);
+    else
+        snprintf(m->room->ws_path, sizeof(m->room->ws_path), "/ws");
+    ci.path = m->room->ws_path;
     ci.host = host;
     ci.protocol = "codev.v1";
     ci.ietf_version_or_minus_one = -1;
@@ -1698,6 +1705,8 @@ static void usage(void)
            "  --pid P           server pid for /proc (default: found by port)\n"
            "  --label S         name of the run in the SUMMARY line\n"
            "  --evlib L         lws event loop: uv (epoll, default), ev or poll\n"
+           "  --group-query     connect to /ws?group=<group id> (nginx's cluster routing,\n"
+           "                    config/nginx/cluster.conf), not /ws\n"
            "  -v                one line per second\n");
 }
 
@@ -1720,6 +1729,7 @@ int main(int argc, char **argv)
                                        {"pid", 1, 0, 'P'},
                                        {"label", 1, 0, 'L'},
                                        {"evlib", 1, 0, 'E'},
+                                       {"group-query", 0, 0, 'G'},
                                        {"help", 0, 0, '?'},
                                        {0, 0, 0, 0}};
     struct lws_context_creation_info info;
@@ -1778,6 +1788,9 @@ int main(int argc, char **argv)
             break;
         case 'E':
             opt.evlib = optarg;
+            break;
+        case 'G':
+            opt.group_query = true;
             break;
         case 'v':
             opt.verbose = true;
