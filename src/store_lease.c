@@ -49,7 +49,10 @@
  * SQLite). */
 #define NOW_MS "(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
 
-#define LEASE_CHECK_CHUNK 32 /* groups checked by one statement */
+/* Groups checked by one statement: with the node id, at most
+ * STORE_PARAMS_MAX parameters (32 groups made 33: every batch of more than
+ * 32 groups failed, store_unavailable, found by tests/load/cluster-bench.sh). */
+#define LEASE_CHECK_CHUNK (STORE_PARAMS_MAX - 1)
 
 struct store_lease {
     struct store_lease *next;
