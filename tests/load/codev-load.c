@@ -1705,33 +1705,20 @@ static void usage(void)
            "  --pid P           server pid for /proc (default: found by port)\n"
            "  --label S         name of the run in the SUMMARY line\n"
            "  --evlib L         lws event loop: uv (epoll, default), ev or poll\n"
-           "  --group-query     connect to /ws?group=<group id> (nginx's cluster routing,\n"
-           "                    config/nginx/cluster.conf), not /ws\n"
+           "  --group-query     WebSockets on /ws?group=<id> (cluster routing)\n"
            "  -v                one line per second\n");
 }
 
 int main(int argc, char **argv)
 {
-    static const struct option lo[] = {{"host", 1, 0, 'H'},
-                                       {"port", 1, 0, 'p'},
-                                       {"rooms", 1, 0, 'r'},
-                                       {"members", 1, 0, 'm'},
-                                       {"rate", 1, 0, 'R'},
-                                       {"warmup", 1, 0, 'w'},
-                                       {"seconds", 1, 0, 's'},
-                                       {"idle", 1, 0, 'i'},
-                                       {"leave", 1, 0, 'l'},
-                                       {"step-ms", 1, 0, 'S'},
-                                       {"srcs", 1, 0, 'a'},
-                                       {"http-conns", 1, 0, 'h'},
-                                       {"connect-par", 1, 0, 'c'},
-                                       {"churn", 1, 0, 'C'},
-                                       {"pid", 1, 0, 'P'},
-                                       {"label", 1, 0, 'L'},
-                                       {"evlib", 1, 0, 'E'},
-                                       {"group-query", 0, 0, 'G'},
-                                       {"help", 0, 0, '?'},
-                                       {0, 0, 0, 0}};
+    static const struct option lo[] = {
+        {"host", 1, 0, 'H'},        {"port", 1, 0, 'p'},  {"rooms", 1, 0, 'r'},
+        {"members", 1, 0, 'm'},     {"rate", 1, 0, 'R'},  {"warmup", 1, 0, 'w'},
+        {"seconds", 1, 0, 's'},     {"idle", 1, 0, 'i'},  {"leave", 1, 0, 'l'},
+        {"step-ms", 1, 0, 'S'},     {"srcs", 1, 0, 'a'},  {"http-conns", 1, 0, 'h'},
+        {"connect-par", 1, 0, 'c'}, {"churn", 1, 0, 'C'}, {"pid", 1, 0, 'P'},
+        {"label", 1, 0, 'L'},       {"evlib", 1, 0, 'E'}, {"group-query", 0, 0, 'G'},
+        {"help", 0, 0, '?'},        {0, 0, 0, 0}};
     struct lws_context_creation_info info;
     struct rlimit rl;
     int c, rc = 0;
