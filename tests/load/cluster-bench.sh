@@ -122,7 +122,9 @@ psql_q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$pg_base dbname=$1" -c "$2"; }
 ticks() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }'; }
 children() { awk -v pp="$1" '{ sub(/.*\) /, ""); if ($2 == pp) print FILENAME }' /proc/[0-9]*/stat 2>/dev/null |
     sed 's|/proc/\([0-9]*\)/stat|\1|'; }
-# snapshot FILE: "role pid ticks" for every process of the cluster, then "T <seconds>".
+# snapshot FILE DB: "role pid ticks" for every process of the cluster, "X
+# <transactions committed in DB>" (pg_stat_database: the backends report it
+# at most once a second, so about a second of error), then "T <seconds>".
 snapshot() {
     {
         i=1
@@ -131,16 +133,18 @@ snapshot() {
         for p in $(children "$nginx_pid"); do echo "nginx $p $(ticks "$p")"; done
         echo "pg $pg_pid $(ticks "$pg_pid")"
         for p in $(children "$pg_pid"); do echo "pg $p $(ticks "$p")"; done
+        echo "X $(psql_q postgres "SELECT xact_commit FROM pg_stat_database WHERE datname = '$2'")"
         echo "T $(date +%s.%N)"
     } >"$1"
 }
 # cpu_report A B: "role=pct ..." (% of one core), processes gone by B not counted.
 cpu_report() {
     awk -v hz="$hz" '
-    FNR == NR { if ($1 == "T") t0 = $2; else a[$2] = $3; next }
+    FNR == NR { if ($1 == "T") t0 = $2; else if ($1 == "X") x0 = $2; else a[$2] = $3; next }
     $1 == "T" { t1 = $2; next }
+    $1 == "X" { x1 = $2; next }
     $3 != "" { d[$1] += $3 - (($2 in a) ? a[$2] : 0); if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 } }
-    END { w = t1 - t0; for (i = 1; i <= n; i++) printf "%s=%.1f ", order[i], 100 * d[order[i]] / hz / w; printf "window=%.1f\n", w }
+    END { w = t1 - t0; for (i = 1; i <= n; i++) printf "%s=%.1f ", order[i], 100 * d[order[i]] / hz / w; printf "commits_s=%.0f window=%.1f\n", (x1 - x0) / w, w }
     ' "$1" "$2"
 }
 
@@ -256,9 +260,9 @@ for n in $node_counts; do
     cpu=
     if kill -0 "$load_pid" 2>/dev/null; then
         sleep "$warmup"
-        snapshot "$work/cpu0-$n"
+        snapshot "$work/cpu0-$n" "$db"
         sleep "$secs"
-        snapshot "$work/cpu1-$n"
+        snapshot "$work/cpu1-$n" "$db"
         cpu=$(cpu_report "$work/cpu0-$n" "$work/cpu1-$n")
     fi
     wait "$load_pid" || echo "codev-load failed, see $log" >&2
@@ -279,21 +283,22 @@ function v(k,   i, n) {
     return "-"
 }
 BEGIN {
-    printf "%-3s %6s %9s %8s %8s %8s %8s  %-17s %6s %6s %7s %6s  %-14s %s\n",
-        "N", "conns", "events/s", "ackp50", "ackp99", "cardp50", "cardp99",
+    printf "%-3s %6s %9s %9s %8s %8s %8s %8s  %-17s %6s %6s %7s %6s  %-14s %s\n",
+        "N", "conns", "events/s", "commits/s", "ackp50", "ackp99", "cardp50", "cardp99",
         "node CPU% each", "nginx%", "pg%", "total%", "gen%", "groups held", "lost/dup/ooo/miss/err"
 }
 {
     nodes = v("n1"); for (i = 2; v("n" i) != "-"; i++) nodes = nodes "+" v("n" i)
     total = 0; for (i = 1; v("n" i) != "-"; i++) total += v("n" i)
     total += v("nginx") + v("pg")
-    printf "%-3s %6s %9s %8s %8s %8s %8s  %-17s %6s %6s %7.1f %6s  %-14s %s/%s/%s/%s/%s\n",
-        substr(v("label"), 2), v("conns"), v("events_s"), v("ack_p50"), v("ack_p99"),
+    printf "%-3s %6s %9s %9s %8s %8s %8s %8s  %-17s %6s %6s %7.1f %6s  %-14s %s/%s/%s/%s/%s\n",
+        substr(v("label"), 2), v("conns"), v("events_s"), v("commits_s"), v("ack_p50"), v("ack_p99"),
         v("p50_ms"), v("p99_ms"), nodes, v("nginx"), v("pg"), total, v("gen_cpu"), v("held"),
         v("lost"), v("dup"), v("ooo"), v("missing"), v("errors")
 }
 END {
-    print "events/s: events with a seq delivered to the members (cards). ack: post to ack (the"
+    print "events/s: events with a seq delivered to the members (cards). commits/s: PostgreSQL"
+    print "transactions committed in the database (pg_stat_database, +-1 s). ack: post to ack (the"
     print "PostgreSQL commit), card: post to receive at every member, ms (p50/p99). CPU: % of one"
     print "core over the window, /proc/PID/stat: each codevd node, nginx (master+workers),"
     print "PostgreSQL (postmaster+backends), the generator (its own getrusage)."
