@@ -98,7 +98,7 @@ cleanup() {
     stop_nginx
     stop_nodes
     [ -z "$pg_started" ] || as_pg "$PG_BIN/pg_ctl" -D "$pg_dir/data" -m fast -w stop >/dev/null 2>&1 || true
-    [ -n "${KEEP:-}" ] && echo "cluster-bench: files kept in $work" >&2 || rm -rf "$work"
+    if [ -n "${KEEP:-}" ]; then echo "cluster-bench: files kept in $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -151,7 +151,7 @@ cpu_report() {
 wait_port() {
     local hex i=0
     hex=$(printf ':%04X ' "$1")
-    while ! grep -q "$hex[0-9A-F:]* 0A " /proc/net/tcp 2>/dev/null; do
+    while ! grep -q "${hex}[0-9A-F:]* 0A " /proc/net/tcp 2>/dev/null; do
         i=$((i + 1))
         [ $i -lt 200 ] || { echo "cluster-bench: nothing listens on $1" >&2; return 1; }
         sleep 0.1
@@ -208,6 +208,7 @@ start_nodes() { # N DB
     for i in $(seq "$n"); do
         p=$((port + i))
         mkdir -p "$work/data-$n-$i"
+        # shellcheck disable=SC2086 # SERVER_SET: several --set options
         "${server_cpu[@]}" "$codevd" --port "$p" --data-dir "$work/data-$n-$i" --log-level warn \
             --set store=postgresql --set "store_dsn=$pg_base dbname=$db" --set "node_id=n$i" \
             --set listen=127.0.0.1 --set trusted_proxies=127.0.0.1 \
