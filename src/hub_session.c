@@ -105,17 +105,18 @@ void hub_plan_clear(struct hub_plan *p)
 }
 
 /*
- * Each client keeps at most h->plans_waiting_max items waiting: walking
- * from the newest (g->plans is in ordinal order), a client's items beyond
- * that many expire, marked with the session sid whose close expired them
+ * Each client keeps at most h->plans_waiting_max items waiting, a removed
+ * member none (nobody can debrief them any more): walking from the newest
+ * (g->plans is in ordinal order), a client's items beyond that many
+ * expire, marked with the session sid whose close expired them
  * (hub_session_replace makes them wait again should that close roll back).
- * O(plans x distinct clients).
+ * O(plans x distinct clients + distinct clients x members).
  */
 static void hub_plans_cap(const struct hub *h, struct hub_group *g, const char *sid)
 {
     struct {
         const char *client;
-        uint32_t n;
+        uint32_t n, max;
     } seen[HUB_MEMBERS_STORED_MAX];
     size_t nseen = 0;
 
@@ -130,10 +131,12 @@ static void hub_plans_cap(const struct hub *h, struct hub_group *g, const char *
         if (k == nseen) {
             if (nseen == HUB_MEMBERS_STORED_MAX)
                 continue; /* not reached: clients are the group's members */
+            const struct hub_member *m = hub_member_find(g, p->client);
             seen[nseen].client = p->client;
+            seen[nseen].max = m && m->removed ? 0 : h->plans_waiting_max;
             seen[nseen++].n = 0;
         }
-        if (++seen[k].n <= h->plans_waiting_max)
+        if (++seen[k].n <= seen[k].max)
             continue;
         p->expired = true;
         memcpy(p->expired_in, sid, sizeof(p->expired_in));

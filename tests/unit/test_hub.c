@@ -556,6 +556,20 @@ static void a_client_who_never_debriefs_keeps_only_the_newest_items_waiting(void
     assert_int_equal(f->g->nplans, 3);
     assert_string_equal(f->g->plans[0].text, "7.3");
     assert_string_equal(f->g->plans[2].text, "7.5");
+
+    /* Removed, the client can debrief nothing any more: at the next close
+     * their items expire. */
+    assert_int_equal(hub_session_open(f->hub, f->g, 8 * 2592000000LL), 0);
+    assert_int_equal(apply(f->g->room, f->fac_id, CMD_MEMBER_REMOVE, NULL, client,
+                           8 * 2592000000LL + 1),
+                     0);
+    assert_int_equal(
+        apply(f->g->room, f->fac_id, CMD_SESSION_CLOSE, NULL, NULL, 8 * 2592000000LL + 2),
+        0);
+    room_outbox_clear(f->g->room);
+    hub_sync(f->hub, f->g);
+    assert_int_equal(hub_plans_settle(f->g), 3);
+    assert_int_equal(f->g->nplans, 0);
 }
 
 /* The close's record failed (hub_session_replace, the rollback): the items
