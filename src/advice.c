@@ -19,7 +19,7 @@
  *     action verb of the lists below. A leading "^" anchors the cue at the start of
  *     a sentence, after at most three filler words ("alors", "so", ...).
  *   - No allocation, no state: everything lives in the caller's stack frame
- *     (about 12 KB).
+ *     (about 15 KB).
  * Expected load: one check per keystroke pause of a consultant typing a
  * question, at most a few hundred per second server-wide.
  *
@@ -593,6 +593,10 @@ struct advice_text {
     size_t nwords;
     uint16_t sentence; /* current sentence index */
     bool in_word;
+    /* Per sentence, once the matcher asked: 0 not known yet, 1 vetoed,
+     * 2 not (advice_sentence_vetoed). A sentence ends with a word, so
+     * sentence <= ADVICE_MAX_WORDS. */
+    uint8_t vetoed[ADVICE_MAX_WORDS + 1];
 };
 
 /* ---- normalising -------------------------------------------------------- */
@@ -973,6 +977,9 @@ static bool advice_token_match(const struct advice_text *t, const struct advice_
 {
     const char *word = t->buf + w->off;
 
+    /* A plain word, the most common token, first. */
+    if (tok[0] >= 'a' && tok[0] <= 'z' && tok[n - 1] != '*')
+        return w->len == n && memcmp(word, tok, n) == 0;
     if (n == 1 && tok[0] == '_')
         return true;
     if (n == 3 && memcmp(tok, "@fr", 3) == 0)
@@ -1086,17 +1093,33 @@ static bool advice_at_start(const struct advice_text *t, size_t i)
     return true;
 }
 
-/* Does sentence hold one of advice_vetoes? */
-static bool advice_sentence_vetoed(const struct advice_text *t, uint16_t sentence)
+/* Does sentence hold one of advice_vetoes? Asked each time a cue matches
+ * in the sentence: the answer is kept in t->vetoed, so that a long text
+ * whose cues match many times pays for each sentence once. */
+static bool advice_sentence_vetoed(struct advice_text *t, uint16_t sentence)
 {
-    for (size_t i = 0; i < t->nwords; i++) {
+    bool vetoed = false;
+
+    if (sentence < sizeof(t->vetoed) && t->vetoed[sentence])
+        return t->vetoed[sentence] == 1;
+    for (size_t i = 0; i < t->nwords && !vetoed; i++) {
         if (t->words[i].sentence != sentence)
             continue;
-        for (size_t k = 0; k < sizeof(advice_vetoes) / sizeof(advice_vetoes[0]); k++)
-            if (advice_match_from(t, i, advice_vetoes[k], sentence))
-                return true;
+        for (size_t k = 0; k < sizeof(advice_vetoes) / sizeof(advice_vetoes[0]); k++) {
+            const char *v = advice_vetoes[k];
+
+            /* A veto headed by a plain word needs a word with its letter. */
+            if (v[0] >= 'a' && v[0] <= 'z' && t->buf[t->words[i].off] != v[0])
+                continue;
+            if (advice_match_from(t, i, v, sentence)) {
+                vetoed = true;
+                break;
+            }
+        }
     }
-    return false;
+    if (sentence < sizeof(t->vetoed))
+        t->vetoed[sentence] = vetoed ? 1 : 2;
+    return vetoed;
 }
 
 /* The cue's first word (after "^ "), for the sort order and the lookup. */
@@ -1125,9 +1148,8 @@ static int advice_cmp_head(const struct advice_text *t, const struct advice_word
 }
 
 /* Tries cue c at word i; on a match fills *out and returns true. */
-static bool advice_cue_try(const struct advice_text *t, size_t i,
-                           const struct advice_cue *c, enum advice_lang lang,
-                           struct advice_result *out)
+static bool advice_cue_try(struct advice_text *t, size_t i, const struct advice_cue *c,
+                           enum advice_lang lang, struct advice_result *out)
 {
     const struct advice_word *w = &t->words[i];
     const char *pat = c->pattern;
@@ -1164,6 +1186,9 @@ int advice_check(const char *text, size_t len, enum advice_lang lang,
     t.sentence = 0;
     t.in_word = false;
     advice_normalise(&t, text, len);
+    memset(t.vetoed, 0,
+           (size_t)t.sentence + 1 < sizeof(t.vetoed) ? (size_t)t.sentence + 1
+                                                     : sizeof(t.vetoed));
     for (size_t i = 0; i < t.nwords; i++) {
         const struct advice_word *w = &t.words[i];
         size_t lo = 0, hi = ADVICE_NCUES;

@@ -9,11 +9,14 @@
 #include <stdlib.h>
 
 /* Makes room in *arr (elements of elem bytes, capacity *cap) for need
- * elements, doubling the capacity from 8. Returns 0, or -1 on allocation
- * failure or overflow, leaving *arr and *cap as they were. */
-static inline int array_grow(void **arr, size_t *cap, size_t need, size_t elem)
+ * elements, doubling the capacity from first (at least 1). Returns 0, or
+ * -1 on allocation failure or overflow, leaving *arr and *cap as they
+ * were. A small first suits an array that usually holds one or two
+ * elements per object when there are many objects (memory per room). */
+static inline int array_grow_from(void **arr, size_t *cap, size_t need, size_t elem,
+                                  size_t first)
 {
-    size_t ncap = *cap ? *cap : 8;
+    size_t ncap = *cap ? *cap : (first ? first : 1);
     void *p;
 
     if (need <= *cap)
@@ -31,6 +34,12 @@ static inline int array_grow(void **arr, size_t *cap, size_t need, size_t elem)
     *arr = p;
     *cap = ncap;
     return 0;
+}
+
+/* array_grow_from with a first capacity of 8. */
+static inline int array_grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+    return array_grow_from(arr, cap, need, elem, 8);
 }
 
 #endif

@@ -53,6 +53,7 @@ struct held_msg {
 
 /* What one record holds back (a waits entry's msg, kind WAITS_EVENTS). */
 struct held {
+    bool tick; /* a tick held behind a barrier (commit_tick): not an event */
     size_t n;
     struct held_msg m[];
 };
@@ -96,6 +97,31 @@ void commit_hold_all(struct server *s, struct hub_group *g, uint64_t token, json
     json_decref(j);
     if (!h || commit_hold(s, g, token, h))
         log_err("group %s: out of memory holding an update", g->id);
+}
+
+void commit_tick(struct server *s, struct hub_group *g, struct fan_msg *m)
+{
+    struct group_edge *e = g->edge;
+    struct held *h;
+
+    if (!e || !e->pending) {
+        for (struct conn *c = group_conns(g); c; c = c->next)
+            if (!c->owed) /* its view, when it goes, carries the clock */
+                conn_push(s, c, m);
+        return;
+    }
+    /* The room shows records still in flight (a step change, a clock
+     * started): the tick waits behind them (a barrier: one group commit). */
+    h = calloc(1, sizeof(*h) + sizeof(h->m[0]));
+    if (!h)
+        return; /* the next tick, a second later */
+    h->tick = true;
+    h->n = 1;
+    h->m[0].msg = m;
+    h->m[0].everyone = true;
+    m->refs++;
+    if (commit_hold(s, g, 0, h))
+        log_err("group %s: out of memory holding a tick", g->id);
 }
 
 /* Encodes the events of r's outbox, each with the members who may see it
@@ -149,7 +175,8 @@ struct held *commit_outbox_take(const struct room *r, int64_t now)
  * connections of a removed member. */
 static void held_deliver(struct server *s, struct hub_group *g, const struct held *h)
 {
-    metrics_add(MC_EVENTS, h->n);
+    if (!h->tick)
+        metrics_add(MC_EVENTS, h->n);
     for (size_t i = 0; i < h->n; i++) {
         const struct held_msg *m = &h->m[i];
         for (struct conn *c = group_conns(g); c; c = c->next) {
@@ -275,6 +302,23 @@ void commit_settled(struct server *s, struct hub_group *g)
     timer_group_update(s, g);
 }
 
+/* A duplicate's ack (commit_ack_after) waited behind every record so far,
+ * its original's among them: it holds when that original is still in c's
+ * room now. Not when a record of the room failed and the room is (or is
+ * about to be) rolled back: the original may be what went. */
+static bool dup_ack_holds(struct conn *c, json_t *ack)
+{
+    struct hub_group *g = c->group;
+    const struct group_edge *e = g ? g->edge : NULL;
+
+    if (!json_is_true(json_object_get(ack, "duplicate")) || !g || !g->room)
+        return true;
+    if (e && e->rollback)
+        return false;
+    return room_cmd_known(g->room, conn_member_idx(c),
+                          json_string_value(json_object_get(ack, "id")));
+}
+
 /* waits_release_fn: delivers what waited for a record that committed (rc
  * 0) or failed. */
 static void wait_release(void *arg, struct wait *e, int rc)
@@ -288,12 +332,22 @@ static void wait_release(void *arg, struct wait *e, int rc)
         if (e->owner) {
             struct conn *c = e->owner;
             c->inflight--;
+            if (rc == 0 && !dup_ack_holds(c, msg))
+                rc = CODEV_E_STORE_UNAVAILABLE;
             if (rc == 0) {
-                conn_send(s, c, msg);
-                msg = NULL;
+                size_t len;
+                unsigned char *buf = proto_ack_dump(msg, LWS_PRE, &len);
+                if (buf) { /* the usual ack, without jansson's dump */
+                    struct fan_msg *m = fan_msg_take(buf, len, false);
+                    conn_push(s, c, m);
+                    fan_msg_unref(m);
+                } else {
+                    conn_send(s, c, msg);
+                    msg = NULL;
+                }
             } else {
                 conn_error(s, c, json_string_value(json_object_get(msg, "id")),
-                           CODEV_E_STORE_UNAVAILABLE);
+                           rc == CODEV_E_MOVED ? rc : CODEV_E_STORE_UNAVAILABLE);
             }
         }
         break;
@@ -302,7 +356,8 @@ static void wait_release(void *arg, struct wait *e, int rc)
             struct http_req *h = e->owner;
             if (rc) {
                 size_t len;
-                json_t *err = http_api_error_json(CODEV_E_STORE_UNAVAILABLE);
+                json_t *err = http_api_error_json(
+                    rc == CODEV_E_MOVED ? rc : CODEV_E_STORE_UNAVAILABLE);
                 unsigned char *buf = proto_dump(err, LWS_PRE, &len);
                 json_decref(err);
                 free(h->resp);
@@ -319,13 +374,20 @@ static void wait_release(void *arg, struct wait *e, int rc)
             struct hub_group *g = e->owner;
             struct group_edge *ge = g->edge;
             ge->pending--;
-            if (rc) {
-                ge->rollback = true;
+            if (rc == CODEV_E_MOVED) {
+                ge->moved = true; /* another node took g: dropped below */
+                ge->rollback = false;
+            } else if (rc) {
+                ge->rollback = !ge->moved;
                 ge->failures++;
-            } else if (e->msg) {
+            } else if (e->msg && !(((struct held *)e->msg)->tick && ge->rollback)) {
+                /* A held tick shows the room with what preceded it: gone
+                 * with a rollback (what failed is in it). */
                 held_deliver(s, g, e->msg);
             }
-            if (!ge->pending)
+            if (!ge->pending && ge->moved)
+                s->moved_due++; /* after the record's ack entries (their `moved`) */
+            else if (!ge->pending)
                 commit_settled(s, g);
         }
         commit_held_free(e->msg);
@@ -339,13 +401,39 @@ static void wait_release(void *arg, struct wait *e, int rc)
     json_decref(msg);
 }
 
+/* Drops the groups another node took (a cluster), once none of their
+ * records is in flight: each sender got `moved` for its command first. */
+static void commit_moved_drop(struct server *s)
+{
+    while (s->moved_due) {
+        struct hub_group *found = NULL;
+        for (size_t b = 0; !found && b < s->hub->nbuckets; b++)
+            for (struct hub_group *g = s->hub->buckets[b]; !found && g; g = g->next) {
+                const struct group_edge *e = g->edge;
+                if (e && e->moved && !e->pending)
+                    found = g;
+            }
+        s->moved_due--;
+        if (found)
+            dispatch_group_moved(s, found);
+    }
+}
+
 /* store_drain callback: the record with this token is committed (or failed). */
 void commit_drained(void *arg, uint64_t token, int rc)
 {
     struct server *s = arg;
     bool after = token > s->resume_token;
 
-    metrics_add(MC_STORE_ERRORS, rc != 0);
+    metrics_add(MC_STORE_ERRORS, rc != 0 && rc != CODEV_E_MOVED);
+    /* A record fenced off (a cluster: another node holds its group) is
+     * refused, but the store writes: only its group is dropped. */
+    if (rc == CODEV_E_MOVED) {
+        if (waits_commit(&s->waits, token, rc, wait_release, s))
+            log_err("store reported token %llu out of order", (unsigned long long)token);
+        commit_moved_drop(s);
+        return;
+    }
     if (rc && (!s->store_failing || after)) {
         /* Everything submitted until now was decided on top of what
          * failed: it fails too, unwritten; what comes next is tried. */
@@ -363,6 +451,7 @@ void commit_drained(void *arg, uint64_t token, int rc)
     }
     if (waits_commit(&s->waits, token, rc, wait_release, s))
         log_err("store reported token %llu out of order", (unsigned long long)token);
+    commit_moved_drop(s); /* a group whose lease a renewal found lost */
 }
 
 bool commit_store_ready(struct server *s, const struct hub_group *g)
@@ -370,6 +459,8 @@ bool commit_store_ready(struct server *s, const struct hub_group *g)
     const struct group_edge *e = g ? g->edge : NULL;
     int64_t mono;
 
+    if (e && e->moved)
+        return false; /* dropped once its records are back (a cluster) */
     if (!s->store_failing)
         return !e || !e->rollback;
     if (e && (e->pending || e->rollback))
@@ -403,6 +494,21 @@ void commit_store_sweep(struct server *s)
             commit_wait_push(s, token, WAITS_NONE, NULL, NULL))
             log_err("store: probe record not submitted");
     }
+}
+
+void commit_waits_free(struct server *s)
+{
+    struct waits *w = &s->waits;
+
+    for (size_t i = 0; i < w->n; i++) {
+        struct wait *e = &w->v[(w->head + i) % w->cap];
+        if (e->kind == WAITS_EVENTS)
+            commit_held_free(e->msg);
+        else
+            json_decref(e->msg);
+        e->msg = NULL;
+    }
+    waits_free(w, NULL);
 }
 
 /* Sends ack to c once every record submitted so far is committed. */

@@ -192,6 +192,14 @@ static const struct config_key config_keys[] = {
           "seconds a SIGTERM drain may take before codevd exits anyway"),
     U32(journal_commit_window_us, 0, 100000, 2000,
         "microseconds between the starts of two journal commits (group commit)"),
+    U32(test_commit_delay_us, 0, 1000000, 0,
+        "TEST ONLY: microseconds every journal commit waits (records stay in flight)"),
+    OPT(node_id,
+        "a cluster's node name (store = postgresql); set = groups held by lease"),
+    U32(lease_ttl_s, 2, 600, 10,
+        "seconds a dead node's groups stay its own before another node may take them"),
+    U32_R(cluster_claims_per_s, 1, 10000, 50,
+          "a cluster: groups this node tries to take over per second (burst: twice)"),
 };
 
 #undef OFF
@@ -868,6 +876,23 @@ int config_validate(const struct config *c, struct config_error *err)
                  "store = postgresql needs store_dsn (a libpq connection string, e.g. "
                  "\"host=/run/postgresql dbname=codevd\")");
         return -1;
+    }
+    if (c->node_id) {
+        size_t n = strlen(c->node_id);
+        bool ok = n <= 63;
+        for (size_t i = 0; ok && i < n; i++)
+            ok = (c->node_id[i] >= 'a' && c->node_id[i] <= 'z') ||
+                 (c->node_id[i] >= 'A' && c->node_id[i] <= 'Z') ||
+                 (c->node_id[i] >= '0' && c->node_id[i] <= '9') ||
+                 strchr("._:-", c->node_id[i]) != NULL;
+        if (!ok || strcmp(c->store, "postgresql") != 0) {
+            error_key(err, "node_id");
+            snprintf(err->text, sizeof err->text,
+                     ok ? "node_id (a cluster) needs store = postgresql: the nodes share "
+                          "its database"
+                        : "node_id: 1-63 characters among letters, digits and . _ : -");
+            return -1;
+        }
     }
     if (!frame_ancestors_is_valid(c->frame_ancestors)) {
         char q[CONFIG_QUOTE_MAX + 4];

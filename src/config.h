@@ -111,6 +111,15 @@ struct config {
     /* the journal (issue 15) */
     uint32_t journal_commit_window_us; /* a commit starts at least this long after
                                         * the previous one started; default 2000 */
+    uint32_t test_commit_delay_us;     /* TEST ONLY: every commit waits this long
+                                        * (records stay in flight); default 0 */
+
+    /* a cluster (issue 17) */
+    char *node_id;        /* this node's name; set = several nodes share the
+                           * PostgreSQL store, each group held by lease; NULL = one */
+    uint32_t lease_ttl_s; /* a lease not renewed this long may be taken; default 10 */
+    uint32_t cluster_claims_per_s; /* takeovers tried per second (each reads
+                                    * PostgreSQL on the loop); default 50 */
 };
 
 /* Error detail for config_load_file and config_set. */

@@ -585,6 +585,23 @@ int conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
             log_notice("websocket refused: origin not allowed");
             return 1;
         }
+        if (store_cluster(s->store)) {
+            /* /ws?group=<id>: a group another node holds is refused with
+             * 503 (nginx tries the next node); one nobody holds is taken
+             * over now, before the hello. */
+            char arg[64];
+            const char *gid = lws_get_urlarg_by_name(wsi, "group=", arg, sizeof(arg));
+            int err = 0;
+            if (gid && strlen(gid) == AUTH_UUID_LEN && !cluster_group(s, gid, &err) &&
+                err != CODEV_E_UNKNOWN_GROUP) {
+                lws_return_http_status(wsi,
+                                       err == CODEV_E_RATE_LIMITED
+                                           ? 429 /* cluster_claims_per_s */
+                                           : HTTP_STATUS_SERVICE_UNAVAILABLE,
+                                       NULL);
+                return 1;
+            }
+        }
         /* Its connection has no HTTP deadline from now on (over HTTP/2 too,
          * where the WebSocket is one stream of it). */
         peer_set_state(peer_of(wsi), PEER_UPGRADED);

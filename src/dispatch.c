@@ -34,6 +34,7 @@
 #define CLOSE_MEMBER_REMOVED  4001 /* application close codes (4000-4999) */
 #define CLOSE_GROUP_DELETED   4003
 #define CLOSE_DISPLAY_REVOKED 4005
+#define CLOSE_MOVED           4009 /* a cluster: another node holds the group */
 /* Commands a connection may have unanswered (sent, ack still waiting for
  * the journal). Half of ROOM_SEEN_MAX: a client that reconnects and resends
  * all of them, while another tab of the same member does the same, still
@@ -331,12 +332,13 @@ void dispatch_close_member(struct server *s, struct hub_group *g, const char *me
  * 4003, is detached, and g is deleted from the hub (the caller has
  * submitted its deletion to the store). why is for the log.
  */
-void dispatch_group_drop(struct server *s, struct hub_group *g, const char *why)
+static void group_drop(struct server *s, struct hub_group *g, int err, int code,
+                       const char *why)
 {
     while (group_conns(g)) {
         struct conn *c = group_conns(g);
-        conn_error(s, c, NULL, CODEV_E_GROUP_DELETED);
-        conn_close_later(c, CLOSE_GROUP_DELETED, "group_deleted");
+        conn_error(s, c, NULL, err);
+        conn_close_later(c, code, codev_err_name(err));
         c->idx_room = NULL;
         group_detach(c);
     }
@@ -350,8 +352,36 @@ void dispatch_group_drop(struct server *s, struct hub_group *g, const char *why)
         e->rollback = e->retrying = false;
     }
     timer_group_update(s, g);
-    log_info("group %s: deleted (%s)", g->id, why);
+    log_info("group %s: %s", g->id, why);
     hub_group_delete(s->hub, g);
+}
+
+void dispatch_group_drop(struct server *s, struct hub_group *g, const char *why)
+{
+    char line[160];
+
+    snprintf(line, sizeof(line), "deleted (%s)", why);
+    group_drop(s, g, CODEV_E_GROUP_DELETED, CLOSE_GROUP_DELETED, line);
+}
+
+/* Why a change to g is refused now (commit_store_ready said no): moved
+ * once another node took g (a cluster), else the store fails. */
+static int dispatch_not_ready(const struct hub_group *g)
+{
+    const struct group_edge *e = g ? g->edge : NULL;
+
+    return e && e->moved ? CODEV_E_MOVED : CODEV_E_STORE_UNAVAILABLE;
+}
+
+void dispatch_group_moved(struct server *s, struct hub_group *g)
+{
+    char id[AUTH_UUID_LEN + 1];
+
+    memcpy(id, g->id, sizeof(id));
+    metrics_add(MC_CLUSTER_MOVED, 1);
+    group_drop(s, g, CODEV_E_MOVED, CLOSE_MOVED,
+               "held by another node now: dropped, its connections closed (4009 moved)");
+    store_lease_forget(s->store, id);
 }
 
 void dispatch_displays_close(struct server *s, struct hub_group *g)
@@ -409,14 +439,19 @@ static void handle_display_hello(struct server *s, struct conn *c, struct hub_gr
 
 static void handle_hello(struct server *s, struct conn *c, const struct proto_msg *msg)
 {
-    struct hub_group *g = hub_group_find(s->hub, msg->group_id);
+    int err;
+    struct hub_group *g = cluster_group(s, msg->group_id, &err);
     const struct hub_member *m;
     const struct room *r;
     struct group_edge *e;
     int idx;
 
     if (!g) {
-        conn_error(s, c, NULL, CODEV_E_UNKNOWN_GROUP);
+        /* moved: another node holds the group (a cluster); reconnecting
+         * through the router (with ?group=) reaches it. */
+        conn_error(s, c, NULL, err);
+        if (err == CODEV_E_MOVED)
+            conn_close_later(c, CLOSE_MOVED, "moved");
         return;
     }
     if (msg->display_token) {
@@ -486,7 +521,7 @@ static void handle_session_open(struct server *s, struct conn *c,
         return;
     }
     if (!commit_store_ready(s, g)) {
-        conn_error(s, c, msg->id, CODEV_E_STORE_UNAVAILABLE);
+        conn_error(s, c, msg->id, dispatch_not_ready(g));
         return;
     }
     rc = hub_session_open(s->hub, g, server_now_ms(s));
@@ -530,7 +565,8 @@ static int dispatch_journal(struct server *s, struct conn *c, struct hub_group *
         journaled.flag = true;
     /* So do the floor's decisions (room_floor.c): journaled as made. */
     room_floor_journal_form(g->room, &journaled, order, sizeof(order));
-    rc = store_submit_cmd(s->store, g->room, idx, &journaled, now, seq, token);
+    rc = store_submit_group_cmd(s->store, g->id, g->room, idx, &journaled, now, seq,
+                                token);
     if (rc) {
         struct group_edge *e = dispatch_group_edge(g);
         log_err("group %s: command seq %llu not journaled: %s", g->id,
@@ -636,7 +672,7 @@ int dispatch_apply(struct server *s, struct hub_group *g, struct conn *c, int id
     if (store_is_full(s->store))
         return CODEV_E_RATE_LIMITED;
     if (!commit_store_ready(s, g))
-        return CODEV_E_STORE_UNAVAILABLE;
+        return dispatch_not_ready(g);
     rc = room_apply(r, idx, cmd, now, &seq, &dup);
     if (rc) {
         room_outbox_clear(r);

@@ -103,6 +103,8 @@
     X(TOO_MANY_PROPOSALS, "too_many_proposals",                                          \
       "The group, or you, already proposed as many cases as it may hold.")               \
     X(NO_NEXT_SESSION, "no_next_session", "The next session has no date yet.")           \
+    /* A cluster (issue 17) */                                                           \
+    X(MOVED, "moved", "Another server holds this group now; reconnect.")                 \
     X(INTERNAL, "internal", "Internal error.")
 
 enum codev_err {

@@ -380,6 +380,26 @@ void http_export_stop(struct server *s)
     pthread_mutex_destroy(&s->export_mu);
 }
 
+/* A cluster: a call under /api/groups/{id}/ for a group this node does not
+ * have takes it over (cluster_group). Returns 0 (served here, or no such
+ * group: the API answers 404), or CODEV_E_MOVED / _STORE_UNAVAILABLE /
+ * _RATE_LIMITED (cluster_claims_per_s). */
+static int http_cluster_claim(struct server *s, const char *path)
+{
+    char gid[AUTH_UUID_LEN + 1];
+    int err = 0;
+
+    if (!store_cluster(s->store) || strncmp(path, "/api/groups/", 12) != 0 ||
+        strlen(path + 12) < AUTH_UUID_LEN ||
+        (path[12 + AUTH_UUID_LEN] && path[12 + AUTH_UUID_LEN] != '/'))
+        return 0;
+    memcpy(gid, path + 12, AUTH_UUID_LEN);
+    gid[AUTH_UUID_LEN] = '\0';
+    if (!cluster_group(s, gid, &err) && err != CODEV_E_UNKNOWN_GROUP)
+        return err;
+    return 0;
+}
+
 static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
 {
     char creator[RATE_ADDR_LEN] = "";
@@ -396,7 +416,7 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
     bool anon = http_is_anonymous(h, route), create = route & HTTP_API_ROUTE_CREATES;
     struct rate_addr *addr;
     uint64_t token = 0;
-    int rc = 0, retry = 0;
+    int rc = 0, retry = 0, cluster_err;
 
     /* The client's address, taken with the headers (behind a trusted
      * proxy, from X-Forwarded-For). */
@@ -418,6 +438,14 @@ static void http_respond(struct server *s, struct lws *wsi, struct http_req *h)
             .status = 503,
             .body = http_api_error_json(CODEV_E_STORE_UNAVAILABLE),
             .retry_after_s = 5};
+    } else if ((cluster_err = http_cluster_claim(s, h->path))) {
+        /* A cluster: another node holds the group (503: nginx's
+         * proxy_next_upstream tries the next node), the takeover could not
+         * read the store, or this node tried too many (429). */
+        reply = (struct http_api_reply){
+            .status = cluster_err == CODEV_E_RATE_LIMITED ? 429 : 503,
+            .body = http_api_error_json(cluster_err),
+            .retry_after_s = 1};
     } else {
         http_api_handle(s->hub, s->store, &gate, h->method, h->path,
                         h->query[0] ? h->query : NULL, h->auth[0] ? h->auth : NULL,

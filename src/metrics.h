@@ -52,7 +52,13 @@
     X(SLOW_CONSUMER, "ws_slow_consumer_closes",                                          \
       "WebSockets closed because their outgoing queue was over its bounds.")             \
     X(STORE_ERRORS, "store_errors", "Journal records that failed to commit.")            \
-    X(WS_OPENED, "ws_opened", "WebSocket connections opened.")
+    X(WS_OPENED, "ws_opened", "WebSocket connections opened.")                           \
+    X(CLUSTER_TAKEOVERS, "cluster_takeovers",                                            \
+      "Groups this node took over from the store (a cluster: node_id).")                 \
+    X(CLUSTER_MOVED, "cluster_moved",                                                    \
+      "Groups this node dropped because another node took them (a cluster).")            \
+    X(CLUSTER_CLAIMS_REFUSED, "cluster_claims_refused",                                  \
+      "Takeovers not tried: over cluster_claims_per_s (a cluster).")
 
 enum metrics_counter {
 #define METRICS_COUNTER_ENUM_(id, name, help) MC_##id,

@@ -110,17 +110,19 @@ static void observe_gauges(struct server *s, struct metrics_gauges *g)
     int64_t mono = server_mono_ms();
 
     memset(g, 0, sizeof(*g));
-    for (const struct peer *p = s->peers; p; p = p->next) {
-        if (p->refusing)
-            g->conn_refusing++;
-        else if (p->state == PEER_WAITING)
-            g->conn_waiting++;
-        else if (p->state == PEER_ANSWERING)
-            g->conn_answering++;
-        else if (p->state == PEER_H2)
-            g->conn_h2++;
-        else
-            g->conn_websocket++;
+    for (int list = 0; list < 2; list++) {
+        for (const struct peer *p = list ? s->peers_upgraded : s->peers; p; p = p->next) {
+            if (p->refusing)
+                g->conn_refusing++;
+            else if (p->state == PEER_WAITING)
+                g->conn_waiting++;
+            else if (p->state == PEER_ANSWERING)
+                g->conn_answering++;
+            else if (p->state == PEER_H2)
+                g->conn_h2++;
+            else
+                g->conn_websocket++;
+        }
     }
     for (const struct conn *c = s->all; c; c = c->all_next) {
         if (!c->group)
@@ -208,11 +210,13 @@ static bool observe_readyz(struct server *s, struct http_req *h)
 {
     char body[160];
     double late = metrics_recent_lateness(server_mono_ms());
-    const char *why = s->store_failing           ? "store_unavailable"
-                      : s->rollbacks_due         ? "store_unreadable"
-                      : store_is_full(s->store)  ? "journal_queue_full"
-                      : late > OBSERVE_LAG_MAX_S ? "loop_lagging"
-                                                 : NULL;
+    const char *why = s->draining                 ? "draining"
+                      : s->store_failing          ? "store_unavailable"
+                      : !store_lease_ok(s->store) ? "store_unreachable"
+                      : s->rollbacks_due          ? "store_unreadable"
+                      : store_is_full(s->store)   ? "journal_queue_full"
+                      : late > OBSERVE_LAG_MAX_S  ? "loop_lagging"
+                                                  : NULL;
     int n = snprintf(body, sizeof(body), "{\"status\":\"%s\",\"tick_lateness_s\":%.3f}\n",
                      why ? why : "ready", late);
 

@@ -142,6 +142,8 @@ static void peer_release(struct server *s, struct peer *p)
 {
     if (p->prev)
         p->prev->next = p->next;
+    else if (p->in_upgraded)
+        s->peers_upgraded = p->next;
     else
         s->peers = p->next;
     if (p->next)
@@ -264,10 +266,29 @@ void peer_sweep(struct server *s, int64_t mono)
 {
     int64_t headers = (int64_t)s->cfg->http_header_timeout_s * 1000;
 
+    struct peer *next;
+
     peer_edge_log(s, mono);
-    for (struct peer *p = s->peers; p; p = p->next) {
+    for (struct peer *p = s->peers; p; p = next) {
         bool idle = p->state == PEER_WAITING || (p->state == PEER_H2 && !p->streams);
 
+        next = p->next;
+        if (p->state == PEER_UPGRADED) {
+            /* For good (peer_set_state): out of this walk from now on. */
+            if (p->prev)
+                p->prev->next = p->next;
+            else
+                s->peers = p->next;
+            if (p->next)
+                p->next->prev = p->prev;
+            p->prev = NULL;
+            p->next = s->peers_upgraded;
+            if (s->peers_upgraded)
+                s->peers_upgraded->prev = p;
+            s->peers_upgraded = p;
+            p->in_upgraded = true;
+            continue;
+        }
         if (p->killed || !p->wsi || !idle || mono - p->since_ms < headers)
             continue;
         log_info("connection from %s: no complete request in time, closing",
@@ -371,6 +392,8 @@ void peer_free_all(struct server *s)
 {
     while (s->peers)
         peer_release(s, s->peers);
+    while (s->peers_upgraded)
+        peer_release(s, s->peers_upgraded);
     for (size_t b = 0; b < SERVER_IP_BUCKETS; b++) {
         while (s->ips[b]) {
             struct ip_count *next = s->ips[b]->next;

@@ -28,6 +28,7 @@
 
 #include "auth.h"
 #include "errors.h"
+#include "json_flat.h"
 
 /* The fields a command may carry are enum room_cmd_field (room.h); the
  * table below gives each its JSON name and type, and ROOM_CMD_MAP says
@@ -231,9 +232,15 @@ int proto_decode(const char *buf, size_t len, const struct proto_limits *lim,
     memset(err, 0, sizeof(*err));
     if (len > lim->max_bytes)
         return proto_fail(err, CODEV_E_TOO_LARGE, NULL, NULL);
-    if (!proto_json_depth_ok(buf, len, lim->max_depth))
-        return proto_fail(err, CODEV_E_TOO_DEEP, NULL, NULL);
-    root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    /* The usual flat command without jansson's loader (depth 1: no need to
+     * count brackets first); anything else, errors included, is jansson's
+     * (json_flat.h), after the depth check. */
+    root = lim->max_depth >= 1 ? json_flat_load(buf, len) : NULL;
+    if (!root) {
+        if (!proto_json_depth_ok(buf, len, lim->max_depth))
+            return proto_fail(err, CODEV_E_TOO_DEEP, NULL, NULL);
+        root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    }
     if (!root)
         return proto_fail(err, CODEV_E_BAD_JSON, NULL, jerr.text);
     if (!json_is_object(root)) {
@@ -1287,6 +1294,104 @@ unsigned char *proto_event_dump(const struct room *r, const struct room_event *e
     pb_str(&b, room_kind_name(c->variant));
     /* An event goes to everyone (viewer -1): "marked" is false in it. */
     PB_LIT(&b, ",\"marked\":false}}");
+    if (!b.ok) {
+        free(b.p);
+        return NULL;
+    }
+    b.p[b.len] = '\0';
+    *len = b.len - headroom;
+    return b.p;
+}
+
+unsigned char *proto_tick_dump(const struct room *r, int64_t now_ms, size_t headroom,
+                               size_t *len)
+{
+    struct pbuf b = {.len = headroom, .cap = headroom + 256, .ok = true};
+    const char *step = step_name(r->step);
+
+    if (!step)
+        return NULL;
+    b.p = malloc(b.cap);
+    if (!b.p)
+        return NULL;
+    /* The keys in proto_tick_json's, proto_clock_json's and
+     * proto_floor_now_json's order. */
+    PB_LIT(&b, "{\"type\":\"tick\",\"server_ms\":");
+    pb_int(&b, (long long)now_ms);
+    PB_LIT(&b, ",\"clock\":{\"step\":");
+    pb_str(&b, step);
+    PB_LIT(&b, ",\"budget_ms\":");
+    pb_int(&b, (long long)r->clock.budget_ms);
+    PB_LIT(&b, ",\"used_ms\":");
+    pb_int(&b, (long long)clock_used(&r->clock, now_ms));
+    PB_LIT(&b, ",\"remaining_ms\":");
+    pb_int(&b, (long long)clock_remaining(&r->clock, now_ms));
+    if (r->clock.running)
+        PB_LIT(&b, ",\"running\":true");
+    else
+        PB_LIT(&b, ",\"running\":false");
+    PB_LIT(&b, ",\"server_ms\":");
+    pb_int(&b, (long long)now_ms);
+    PB_LIT(&b, "},\"floor\":");
+    if (r->floor_member < 0) {
+        PB_LIT(&b, "null}");
+    } else {
+        PB_LIT(&b, "{\"member_id\":");
+        if ((size_t)r->floor_member < r->nmembers)
+            pb_str(&b, r->members[r->floor_member].id);
+        else
+            PB_LIT(&b, "null");
+        PB_LIT(&b, ",\"since_ms\":");
+        pb_int(&b, (long long)r->floor_since_ms);
+        PB_LIT(&b, ",\"elapsed_ms\":");
+        pb_int(&b, (long long)(now_ms - r->floor_since_ms));
+        if (r->round.active && r->round.turn_ms > 0) {
+            PB_LIT(&b, ",\"turn_ms\":");
+            pb_int(&b, (long long)r->round.turn_ms);
+            PB_LIT(&b, ",\"remaining_ms\":");
+            pb_int(&b, (long long)(r->round.turn_ms - (now_ms - r->floor_since_ms)));
+        }
+        PB_LIT(&b, "}}");
+    }
+    if (!b.ok) {
+        free(b.p);
+        return NULL;
+    }
+    b.p[b.len] = '\0';
+    *len = b.len - headroom;
+    return b.p;
+}
+
+unsigned char *proto_ack_dump(const json_t *ack, size_t headroom, size_t *len)
+{
+    static const char *const keys[] = {"type", "id", "seq", "duplicate"};
+    struct pbuf b = {.len = headroom, .cap = headroom + 128, .ok = true};
+    const json_t *v[4] = {NULL, NULL, NULL, NULL};
+    size_t n = 0;
+
+    /* Only proto_ack_json's shape, its keys in its order; anything else
+     * (a question_check's ack, say) goes through jansson. */
+    for (void *it = json_object_iter((json_t *)ack); it;
+         it = json_object_iter_next((json_t *)ack, it)) {
+        if (n == 4 || strcmp(json_object_iter_key(it), keys[n]) != 0)
+            return NULL;
+        v[n++] = json_object_iter_value(it);
+    }
+    if (n < 3 || !json_is_string(v[0]) || strcmp(json_string_value(v[0]), "ack") != 0 ||
+        !json_is_string(v[1]) ||
+        strlen(json_string_value(v[1])) != json_string_length(v[1]) ||
+        !json_is_integer(v[2]) || (n == 4 && !json_is_true(v[3])))
+        return NULL;
+    b.p = malloc(b.cap);
+    if (!b.p)
+        return NULL;
+    PB_LIT(&b, "{\"type\":\"ack\",\"id\":");
+    pb_str(&b, json_string_value(v[1]));
+    PB_LIT(&b, ",\"seq\":");
+    pb_int(&b, (long long)json_integer_value(v[2]));
+    if (n == 4)
+        PB_LIT(&b, ",\"duplicate\":true");
+    PB_LIT(&b, "}");
     if (!b.ok) {
         free(b.p);
         return NULL;

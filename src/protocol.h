@@ -153,8 +153,24 @@ json_t *proto_event_advice_json(const struct room *r, const struct room_event *e
  * "lang"}]}, no seq (a query changes nothing). */
 json_t *proto_check_ack_json(const char *id, const struct advice_result *res);
 
+/* ack (a proto_ack_json) written without jansson, byte for byte what
+ * proto_dump writes, after headroom bytes, NUL-terminated, its length in
+ * *len (issue 15: one per command, jansson's dump was about 5,500
+ * instructions of it). NULL when ack is not proto_ack_json's shape, or out
+ * of memory: the caller then dumps it with jansson. */
+unsigned char *proto_ack_dump(const json_t *ack, size_t headroom, size_t *len);
+
 /* {"type":"tick","server_ms","clock"} */
 json_t *proto_tick_json(const struct room *r, int64_t now_ms);
+
+/* The same tick written without jansson, byte for byte what proto_dump of
+ * proto_tick_json writes (issue 15: the tick is encoded once per room per
+ * second, and jansson's pack and dump were about 28,000 instructions of
+ * it), after headroom bytes, NUL-terminated, its length in *len. Returns a
+ * malloc'd buffer (fan_msg_take takes it), or NULL (out of memory, or a
+ * step without a name: the caller then uses proto_tick_json). */
+unsigned char *proto_tick_dump(const struct room *r, int64_t now_ms, size_t headroom,
+                               size_t *len);
 
 /* {"type":"display_welcome","protocol","server_ms","group","steps","room"}: the
  * welcome of a display connection; room is the open session as ROOM_PUBLIC

@@ -62,8 +62,9 @@
 /* Most events one command appends: hands lowered, a new consultation and
  * the new step (step_next from opening, consultation_new). */
 #define ROOM_EVENTS_PER_CMD 3
-/* What a step change may add: the floor's end (balance) and the floor. */
-#define ROOM_FLOOR_EVENTS 2
+/* What the floor may add to a step change or a member's removal: the
+ * floor's end (balance), the next speaker's lowered hand and the floor. */
+#define ROOM_FLOOR_EVENTS 3
 /* timer_add takes at most one hour either way. */
 #define ROOM_TIMER_ADD_MAX_S 3600
 /* timer_set takes a remaining time up to the largest budget. */
@@ -314,8 +315,11 @@ static int room_step_change(struct room *r, enum step to, bool open_consultation
         return CODEV_E_ROOM_FULL;
     if (room_events_reserve(r, ROOM_EVENTS_PER_CMD + ROOM_FLOOR_EVENTS))
         return CODEV_E_INTERNAL;
-    if (open_consultation && array_grow((void **)&r->consultations, &r->consultations_cap,
-                                        r->nconsultations + 1, sizeof(*r->consultations)))
+    /* From one: most sessions hold a consultation or two, and eight
+     * (224 bytes each) per room were a fifth of the memory per member. */
+    if (open_consultation &&
+        array_grow_from((void **)&r->consultations, &r->consultations_cap,
+                        r->nconsultations + 1, sizeof(*r->consultations), 1))
         return CODEV_E_INTERNAL;
 
     room_floor_leave_step(r, actor, now_ms);
@@ -814,6 +818,21 @@ static int room_dispatch(struct room *r, int member, const struct room_cmd *cmd,
  * member's seen ring and sets *seq to the last event's sequence number.
  * seq and duplicate may be NULL.
  */
+bool room_cmd_known(const struct room *r, int member, const char *id)
+{
+    const struct room_member *m;
+    uint64_t hash;
+
+    if (!r || !id || member < 0 || (size_t)member >= r->nmembers)
+        return false;
+    m = &r->members[member];
+    hash = room_cmd_hash(id);
+    for (size_t i = 0; i < m->seen_n; i++)
+        if (m->seen[i].hash == hash)
+            return true;
+    return false;
+}
+
 int room_apply(struct room *r, int member, const struct room_cmd *cmd, int64_t now_ms,
                uint64_t *seq, bool *duplicate)
 {

@@ -548,6 +548,11 @@ const struct room_consultation *room_consultation_current(const struct room *r);
 int room_apply(struct room *r, int member, const struct room_cmd *cmd, int64_t now_ms,
                uint64_t *seq, bool *duplicate);
 
+/* True when member (an index of r) has a command with this id among the
+ * ones it had accepted (the last ROOM_SEEN_MAX): what room_apply would call
+ * a duplicate. False for an unknown member. */
+bool room_cmd_known(const struct room *r, int member, const char *id);
+
 /* Forgets the outbox (after the edge has fanned it out). */
 void room_outbox_clear(struct room *r);
 

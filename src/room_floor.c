@@ -6,8 +6,9 @@
  * The floor is one member at a time (r->floor_member, since
  * r->floor_since_ms). The facilitator gives it (floor_give; the target's
  * raised hand goes down) or starts a round (round_start), in which the
- * server gives it to each member of an order in turn; the speaker ends a
- * turn (floor_end, "J'ai terminé") or passes (turn_pass); the facilitator
+ * server gives it to each member of an order in turn (their raised hand
+ * goes down too); the speaker ends a turn (floor_end, "J'ai terminé") or
+ * passes (turn_pass); the facilitator
  * skips (round_skip) or stops (round_stop) the round. Every time a floor
  * ends, its holder's tally for the current step grows: time held, and a
  * turn or a pass. The tallies are the balance: the facilitator alone sees
@@ -224,8 +225,10 @@ static void floor_take(struct room *r, int m, int64_t now_ms)
 
 /* Moves an active round to position next (checked by round_next): the
  * positions passed over are marked skipped (no longer eligible) or
- * absent (offline), and order[next] gets the floor; past the end, the
- * round is over. The current speaker, if any, was dropped by the caller. */
+ * absent (offline), and order[next] gets the floor (a raised hand of
+ * theirs goes down, with EV_HANDS, as with floor_give); past the end, the
+ * round is over. The current speaker, if any, was dropped by the caller.
+ * The outbox must have room for one event. */
 static void round_move(struct room *r, unsigned from, unsigned next, int64_t now_ms)
 {
     struct room_round *rd = &r->round;
@@ -234,8 +237,14 @@ static void round_move(struct room *r, unsigned from, unsigned next, int64_t now
         rd->status[i] = round_eligible(r, rd->order[i]) ? TURN_ABSENT : TURN_SKIPPED;
     rd->pos = next;
     if (next < rd->n) {
+        int m = rd->order[next];
+
         rd->status[next] = TURN_SPEAKING;
-        floor_take(r, rd->order[next], now_ms);
+        floor_take(r, m, now_ms);
+        if (r->members[m].hand) { /* their turn answers the raised hand */
+            r->members[m].hand = 0;
+            room_emit(r, EV_HANDS, AUD_ALL, m, 0, -1, now_ms);
+        }
     } else {
         rd->active = false;
     }

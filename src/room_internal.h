@@ -163,8 +163,9 @@ void room_floor_leave_step(struct room *r, int actor, int64_t now_ms);
 int room_floor_member_gone_check(const struct room *r, const struct room_cmd *cmd, int t);
 
 /* Member t was removed or made observer: if t had the floor it ends (a
- * round moves on, t's turn skipped), with EV_BALANCE and EV_FLOOR. The
- * outbox must have room for two events. */
+ * round moves on, t's turn skipped; the next speaker's raised hand goes
+ * down), with EV_BALANCE, EV_HANDS and EV_FLOOR. The outbox must have room
+ * for three events. */
 void room_floor_member_gone(struct room *r, const struct room_cmd *cmd, int t, int actor,
                             int64_t now_ms);
 

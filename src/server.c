@@ -70,12 +70,6 @@ static void server_prepare_cb(uv_prepare_t *h)
 }
 #endif
 
-/* waits_free's msg_free: the acks still waiting at exit. */
-static void server_json_free(void *j)
-{
-    json_decref(j);
-}
-
 /* Called by the store's writer thread after each commit. */
 static void server_wake(void *arg)
 {
@@ -105,8 +99,10 @@ void server_apply_derived(struct server *s)
 
 void server_woken(struct server *s)
 {
-    if (s->store) /* NULL while the server shuts down */
+    if (s->store) { /* NULL while the server shuts down */
         store_drain(s->store, commit_drained, s);
+        cluster_sweep(s);
+    }
     http_export_drain(s);
     if (s->reload_asked && !s->stopping) {
         s->reload_asked = 0;
@@ -144,13 +140,15 @@ void server_lws_log_emit(int level, const char *line)
 
 static const struct lws_protocols protocols[] = {
     {"http", http_callback, sizeof(struct http_req), 0, 0, NULL, 0},
-    /* rx_buffer_size: client messages are small (a command with a 300
-     * character card is about 400 bytes); a longer one arrives in several
-     * pieces and is reassembled in conn.rx. Kept small because lws
-     * allocates it for every connection. */
+    /* rx_buffer_size: client messages are small (hello, acks, a command
+     * with a card of up to about 150 characters fit in 256 bytes; one with
+     * a 300-character card is about 400); a longer one arrives in several
+     * pieces and is reassembled in conn.rx (one copy). Kept small because
+     * lws allocates it for every connection: 512 cost 245 more bytes per
+     * connection at 10k (issue 15, memory per connection). */
     /* tx_packet_size: a batched frame goes to send() whole; by default lws
      * would cut every write at rx_buffer_size and queue the rest. */
-    {PROTO_NAME, conn_callback, sizeof(struct conn), 512, 0, NULL, SERVER_MAX_FRAME + 16},
+    {PROTO_NAME, conn_callback, sizeof(struct conn), 256, 0, NULL, SERVER_MAX_FRAME + 16},
     {"codev-timer", timer_callback, 0, 0, 0, NULL, 0},
     {"codev-listen", peer_listen_callback, 0, 0, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
@@ -174,8 +172,11 @@ static int server_store_open(struct server *s)
         .dsn = s->cfg->store_dsn,
         .data_dir = s->cfg->data_dir,
         .commit_window_us = s->cfg->journal_commit_window_us,
+        .commit_delay_us = s->cfg->test_commit_delay_us,
         .wake = server_wake,
         .wake_arg = s,
+        .node_id = s->cfg->node_id,
+        .lease_ttl_ms = s->cfg->lease_ttl_s * 1000,
     };
     struct store_load_report rep;
     char why[4096 + 300] = "";
@@ -196,6 +197,13 @@ static int server_store_open(struct server *s)
             log_err("cannot open the store under %s: %s", s->cfg->data_dir,
                     codev_err_name(rc));
         return -1;
+    }
+    if (store_cluster(s->store)) {
+        /* A cluster: groups come one by one, when asked for (cluster.c). */
+        log_notice("store: schema v%d, cluster node %s (lease %u s): groups are "
+                   "loaded when asked for",
+                   store_schema_version(s->store), s->cfg->node_id, s->cfg->lease_ttl_s);
+        return 0;
     }
     rc = store_load(s->store, s->hub, server_now_ms(s), &rep);
     if (rc) {
@@ -486,7 +494,7 @@ void server_free(struct server *s)
     listener_close(&s->mlst);
     peer_free_all(s); /* only when the context was never made */
     free(s->dirty);
-    waits_free(&s->waits, server_json_free);
+    commit_waits_free(s);
     dispatch_views_trim(s, true);
     /* Every connection closed with the context, and each group's edge
      * state went with its last one: this frees only what a failed start

@@ -109,60 +109,62 @@ struct peer {
     bool gone;        /* lws destroyed its wsi while adopting */
     bool killed;      /* a deadline passed: lws closes it */
     bool metrics;     /* came in on the metrics port: /metrics and /readyz only */
+    bool in_upgraded; /* in server.peers_upgraded, not server.peers */
     int64_t since_ms; /* monotonic ms the state's deadline counts from */
     uint32_t streams; /* PEER_H2: requests open (HTTP/2 streams) */
-    struct peer *prev, *next; /* server.peers */
+    struct peer *prev, *next; /* server.peers or server.peers_upgraded */
 };
 
 struct conn {
+    /* Fields in order of size, so that the struct has no holes: lws
+     * allocates one per WebSocket (memory per connection, issue 15). */
     struct lws *wsi;
-    uint64_t id;             /* for logs */
-    struct hub_group *group; /* set once attached */
-    char member_id[AUTH_UUID_LEN + 1];
+    uint64_t id;                 /* for logs */
+    struct hub_group *group;     /* set once attached */
     const struct room *idx_room; /* room the cached index belongs to */
-    int idx;                     /* member index in idx_room */
     struct conn *prev, *next;    /* the group's list */
     struct fan_queue q;
     unsigned char *rx; /* message being reassembled */
     size_t rx_len;
-    bool rx_discard; /* the rest of an oversized/binary message */
-    bool rx_binary;
     struct bucket commands; /* command rate */
     struct bucket checks;   /* question_check rate */
-    int close_code;         /* when non-zero: close after the queue drains */
     const char *close_reason;
-    bool counted;      /* counted in server.nconns */
-    bool direct;       /* may write outside WRITEABLE (a plain TCP/TLS socket) */
-    bool peer_closing; /* the peer sent a close frame: write nothing more */
-    bool ping_due;     /* a keep-alive ping waits to be written */
-    bool close_sent;   /* our close frame is written: wait for the peer's */
-    uint32_t inflight; /* acks waiting in server.waits */
-    /* A room view this connection is owed (enum conn_owed): its room has
-     * records in flight, and a view may show only what is committed. Until
-     * it goes (dispatch.c, once the room has nothing in flight), nothing of
-     * the group is sent to it: the view will hold it. */
-    uint8_t owed;
-    uint32_t dirty_at;   /* 1 + index in server.dirty, or 0 */
     int64_t rx_ms;       /* monotonic ms of the last frame or answered ping */
     int64_t stall_ms;    /* monotonic ms since the socket took none of what lws
                             holds for it (0: not stalled): a peer that sends
                             but never reads is dropped however alive it looks */
     int64_t ping_ms;     /* monotonic ms of the last ping sent */
     struct ip_count *ip; /* its peer address's count (borrowed from its peer), or NULL */
-    bool unauth;         /* counted in ip->unauth: no hello accepted yet */
-    bool display;        /* attached with the group's display token: reads the
-                            session as ROOM_PUBLIC, sends nothing, no presence */
     int64_t open_ms;     /* monotonic ms of the upgrade, for hello_timeout_s */
     struct conn *all_prev, *all_next; /* server.all: every WebSocket */
-
+    /* A large or spliced message being written in slices (SERVER_SLICE). */
+    struct fan_msg *out; /* one reference, or NULL */
+    size_t out_off;      /* bytes of it written */
+    int idx;             /* member index in idx_room */
+    int close_code;      /* when non-zero: close after the queue drains */
+    uint32_t inflight;   /* acks waiting in server.waits */
+    uint32_t dirty_at;   /* 1 + index in server.dirty, or 0 */
     /* The payload of our last ping (random, new for each ping): only a pong
      * that carries it shows the peer reads what we send; an unsolicited
      * pong, or one with another payload, proves nothing and is ignored. */
     unsigned char ping_payload[SERVER_PING_LEN];
+    char member_id[AUTH_UUID_LEN + 1];
+    /* A room view this connection is owed (enum conn_owed): its room has
+     * records in flight, and a view may show only what is committed. Until
+     * it goes (dispatch.c, once the room has nothing in flight), nothing of
+     * the group is sent to it: the view will hold it. */
+    uint8_t owed;
+    bool rx_discard; /* the rest of an oversized/binary message */
+    bool rx_binary;
+    bool counted;      /* counted in server.nconns */
+    bool direct;       /* may write outside WRITEABLE (a plain TCP/TLS socket) */
+    bool peer_closing; /* the peer sent a close frame: write nothing more */
+    bool ping_due;     /* a keep-alive ping waits to be written */
+    bool close_sent;   /* our close frame is written: wait for the peer's */
+    bool unauth;       /* counted in ip->unauth: no hello accepted yet */
+    bool display;      /* attached with the group's display token: reads the
+                          session as ROOM_PUBLIC, sends nothing, no presence */
     bool ping_waiting; /* a ping went out and its pong has not come back */
-    /* A large or spliced message being written in slices (SERVER_SLICE). */
-    struct fan_msg *out; /* one reference, or NULL */
-    size_t out_off;      /* bytes of it written */
 };
 
 /* The edge's own state for a group (hub_group.edge): made by the first
@@ -186,6 +188,8 @@ struct group_edge {
     int64_t away_mono;                        /* monotonic ms the absence began */
     struct group_edge *away_prev, *away_next; /* server.away */
     int offered; /* room index of the member offered the role (not journaled), or -1 */
+    bool moved;  /* a cluster: a record failed CODEV_E_MOVED (another node took
+                    the group): dropped once none is in flight (commit.c) */
 };
 
 /* What room view a connection is owed (conn.owed). */
@@ -281,6 +285,8 @@ struct server {
     int64_t trial_mono;     /* monotonic ms of the last trial */
     uint64_t resume_token;  /* tokens above it were submitted after the failure */
     size_t rollbacks_due;   /* groups whose rollback waits for a readable store */
+    size_t moved_due;       /* groups whose edge is moved with nothing in flight: dropped
+                               once the record that settled them is delivered (commit.c) */
     int64_t time_offset_ms; /* test_time_offset_s, in ms (server_now_ms) */
     atomic_bool wake_ok;    /* the writer thread may wake the loop */
     int timer_fd;           /* timerfd, TICK_SLOT_US period */
@@ -306,6 +312,7 @@ struct server {
     struct ip_count *ips[SERVER_IP_BUCKETS];
     struct rate_bucket exports;    /* the exports of the whole server */
     struct rate_bucket creates;    /* groups created on the whole server */
+    struct rate_bucket claims;     /* a cluster's takeovers tried (cluster.c) */
     struct rate_table *http_addrs; /* HTTP budgets per client address */
     int64_t lifecycle_mono;        /* last idle-close/expiry pass (monotonic ms) */
     /* The export thread: the exports read and format whole journals, so
@@ -323,7 +330,12 @@ struct server {
     struct lws *lst_wsi[LISTENER_MAX]; /* each adopted into the loop */
     struct listener mlst;              /* the metrics port's (metrics_port) */
     struct lws *mlst_wsi[LISTENER_MAX];
-    struct peer *peers;             /* every accepted connection */
+    /* Every accepted connection is in one of two lists: a WebSocket's,
+     * which no header deadline concerns any more, moves to peers_upgraded
+     * at the next sweep, so that the sweep's walk (once a second) visits
+     * only those that may still be under a deadline. */
+    struct peer *peers;
+    struct peer *peers_upgraded;
     struct http_req *bodies;        /* requests whose body is being read */
     struct peer *adopting;          /* the one being handed to lws, or NULL */
     size_t npeers;                  /* counted against the limits */
@@ -521,6 +533,13 @@ int dispatch_apply(struct server *s, struct hub_group *g, struct conn *c, int id
  * submitted its deletion to the store). why (static) is for the log. */
 void dispatch_group_drop(struct server *s, struct hub_group *g, const char *why);
 
+/* A cluster: g is held by another node now (a record failed CODEV_E_MOVED,
+ * or the claim found it so): as dispatch_group_drop, but every connection
+ * gets the error `moved` and close code 4009 (reconnect at once: the
+ * router sends it to the holder), and the store forgets g's lease. g is
+ * freed. */
+void dispatch_group_moved(struct server *s, struct hub_group *g);
+
 /* hub_sync replaced g's invite (a member was removed): submits the group so
  * that the old code stays dead after a restart (retried later on failure). */
 void dispatch_group_save_rotated(struct server *s, struct hub_group *g, int64_t now);
@@ -589,6 +608,16 @@ void commit_held_free(struct held *h);
  * or CODEV_E_INTERNAL (out of memory: h freed, nothing counted). */
 int commit_hold(struct server *s, struct hub_group *g, uint64_t token, struct held *h);
 
+/* Sends g's tick m (a reference is taken when kept) to g's connections
+ * that are not owed their view: at once when g has no record in flight,
+ * else behind a barrier, so that it shows nothing before the records it
+ * reflects are committed, and nothing if g is rolled back meanwhile. */
+void commit_tick(struct server *s, struct hub_group *g, struct fan_msg *m);
+
+/* Frees what still waits in server.waits at exit, each entry by its kind
+ * (held events are not JSON). */
+void commit_waits_free(struct server *s);
+
 /* g has no record in flight any more: a rollback if one failed, then the
  * views its connections are owed. May free g's edge. */
 void commit_settled(struct server *s, struct hub_group *g);
@@ -647,6 +676,22 @@ void http_export_drain(struct server *s);
 /* Stops the export thread (an export under way finishes first) and drops
  * what is left. Before the store closes. No-op when it never started. */
 void http_export_stop(struct server *s);
+
+/* ---- cluster.c: a cluster's groups, taken over when asked for ------------------ */
+
+/*
+ * The group group_id as this node serves it: the hub's, or, in a cluster
+ * (node_id), taken over from the store when nobody else holds it (its
+ * lease, then the group and its open session replayed). Returns it, or
+ * NULL with *err: CODEV_E_UNKNOWN_GROUP (none), CODEV_E_MOVED (another
+ * node holds it, or this one drains), CODEV_E_STORE_UNAVAILABLE. Waits on
+ * the database for a takeover only (loop thread).
+ */
+struct hub_group *cluster_group(struct server *s, const char *group_id, int *err);
+
+/* After a wake: drops the groups a lease renewal found taken by another
+ * node (their sockets get `moved` and 4009). Loop thread. */
+void cluster_sweep(struct server *s);
 
 /* ---- timer.c: the timerfd ----------------------------------------------------- */
 

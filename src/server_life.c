@@ -173,6 +173,16 @@ void server_drain_begin(struct server *s)
         if (store_flush_within(s->store, s->drain_deadline - server_mono_ms()))
             log_warn("draining: the journal did not commit within the drain's time");
         store_drain(s->store, commit_drained, s);
+        /* A cluster: its groups are free for the other nodes at once (the
+         * clients told to come back land there); what is still sent here
+         * commits unless another node took the group meanwhile. */
+        if (store_cluster(s->store)) {
+            if (store_lease_release_all(s->store))
+                log_warn("draining: leases not released (the store did not answer): "
+                         "the other nodes take the groups when they expire");
+            else
+                log_notice("draining: leases released");
+        }
     }
     for (struct conn *c = s->all; c; c = c->all_next)
         conn_close_later(c, LWS_CLOSE_STATUS_GOINGAWAY, s->going_away);

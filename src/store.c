@@ -223,15 +223,28 @@ int store_open(const struct store_options *opts, struct store **out)
     pthread_cond_init(&s->done_cv, NULL);
     s->queue_max = opts->queue_max ? opts->queue_max : STORE_QUEUE_MAX_DEFAULT;
     s->commit_window_us = opts->commit_window_us;
+    s->commit_delay_us = opts->commit_delay_us;
     s->wake = opts->wake;
     s->wake_arg = opts->wake_arg;
+    pthread_mutex_init(&s->lease_mu, NULL);
+    if (opts->node_id && opts->node_id[0]) {
+        /* A cluster: leases (store_lease.c), PostgreSQL only. */
+        if (strcmp(be->name, "postgresql") != 0 ||
+            strlen(opts->node_id) > STORE_NODE_ID_MAX) {
+            store_close(s);
+            return CODEV_E_INTERNAL;
+        }
+        s->cluster = true;
+        memcpy(s->node_id, opts->node_id, strlen(opts->node_id) + 1);
+        s->lease_ttl_ms = opts->lease_ttl_ms ? opts->lease_ttl_ms : 10000;
+    }
     target = opts->schema_version_max > 0 &&
                      opts->schema_version_max < store_schema_version_latest()
                  ? opts->schema_version_max
                  : store_schema_version_latest();
 
     if (be->open(opts, true, &s->w) || store_schema_migrate(s->w, target, &s->version) ||
-        be->open(opts, false, &s->r))
+        be->open(opts, false, &s->r) || (s->cluster && be->open(opts, true, &s->l)))
         goto out;
     if (pthread_create(&s->thread, NULL, store_writer_main, s))
         goto out;
@@ -257,12 +270,17 @@ void store_close(struct store *s)
     }
     store_rec_list_free(s->pending);
     store_rec_list_free(s->done);
+    if (s->cluster && s->l)
+        store_lease_release_all(s); /* whatever a drain left: any node may take */
+    store_lease_free_all(s);
+    s->be->close(s->l, false);
     s->be->close(s->r, false);
     s->be->close(s->w, s->checkpoint_wanted);
     pthread_cond_destroy(&s->work_cv);
     pthread_cond_destroy(&s->done_cv);
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->read_mu);
+    pthread_mutex_destroy(&s->lease_mu);
     free(s);
 }
 

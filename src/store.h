@@ -72,7 +72,8 @@
  * store_pg_schema.c (migrations), store_submit.c (records, the queue,
  * drain), store_writer.c (the writer thread, group commit), store_replay.c
  * (store_load, replay, finalize at close), store_read.c (the reads below),
- * store_admin.c (backup, restore, check); store_internal.h joins them.
+ * store_admin.c (backup, restore, check), store_lease.c (a cluster's
+ * leases); store_internal.h joins them.
  *
  * Backends. Everything above this line is the interface the rest of codevd
  * sees, and it names no database. Two backends implement it, chosen by
@@ -109,6 +110,7 @@
 
 #define STORE_FILE_NAME         "codevd.db"
 #define STORE_QUEUE_MAX_DEFAULT 8192 /* records submitted and not yet drained */
+#define STORE_NODE_ID_MAX       63   /* bytes of a cluster node's name */
 
 struct store;
 
@@ -127,6 +129,12 @@ struct store_options {
     uint32_t commit_window_us; /* a commit starts at least this long after
                                 * the previous one started (group commit);
                                 * 0 = at once */
+    uint32_t commit_delay_us;  /* TEST ONLY: every commit waits this long
+                                * first (config test_commit_delay_us) */
+    const char *node_id;       /* a cluster's node (config node_id; PostgreSQL only):
+                                * groups are held by lease (store_group_claim);
+                                * NULL or "": one node, no leases */
+    uint32_t lease_ttl_ms;     /* a lease not renewed for this long may be taken */
     char *why;                 /* when given: why store_open refused the file
                                 * (store_file_check's reason), why_cap bytes */
     size_t why_cap;
@@ -326,6 +334,63 @@ struct store_load_report {
  */
 int store_load(struct store *s, struct hub *h, int64_t now_ms,
                struct store_load_report *report);
+
+/* ---- a cluster: one node holds each group (store_lease.c) ----------------------
+ *
+ * With store_options.node_id set (PostgreSQL), every group is live on one
+ * node at a time, the holder of its lease (table group_lease: node, epoch,
+ * expiry on the database's clock). A node takes a group by bumping its
+ * epoch (store_group_claim), only when nobody holds it or its lease
+ * expired; the writer renews the node's leases every third of
+ * lease_ttl_ms, and checks, in every batch's transaction, that each group
+ * it writes to is still held at the epoch it took: records of a group
+ * taken since fail with CODEV_E_MOVED, unwritten, so two nodes never both
+ * acknowledge commands of one group (a paused node, a split). Without
+ * node_id all of this is a no-op. */
+
+/* Whether this store is a cluster's (node_id set). */
+bool store_cluster(const struct store *s);
+
+/*
+ * Takes group_id's lease (when nobody holds it, its lease expired, or this
+ * node held it) and loads the group into h (store_load_group: members,
+ * plans, the open session replayed from its journal). *finalize is set
+ * when its session's journal ends in its close (the caller submits the
+ * session's close). Returns 0 with *out; CODEV_E_UNKNOWN_GROUP (no such
+ * group); CODEV_E_MOVED (another node holds a live lease);
+ * CODEV_E_STORE_UNAVAILABLE (the database did not answer). Loop thread:
+ * it waits on the database (a few milliseconds; bounded by the
+ * connection's timeouts), once per group taken over.
+ */
+int store_group_claim(struct store *s, struct hub *h, const char *group_id,
+                      int64_t now_ms, struct hub_group **out, bool *finalize);
+
+/* The loop dropped group_id (moved to another node, or deleted): its lease
+ * is forgotten here (a later claim takes it again). Loop thread. */
+void store_lease_forget(struct store *s, const char *group_id);
+
+/* Releases every lease of this node (their expiry set in the past: any
+ * node may take them at once) and stops renewing them: the SIGTERM drain,
+ * after the journal is flushed. Returns 0 or CODEV_E_STORE_UNAVAILABLE.
+ * Loop thread. */
+int store_lease_release_all(struct store *s);
+
+/* Calls fn(arg, group_id) for each group a renewal found taken by another
+ * node since (store_lease_renew_due: this node was paused or cut off); the
+ * store has fenced it already (its records fail CODEV_E_MOVED). Returns
+ * how many. Loop thread, after a wake. */
+size_t store_lease_lost(struct store *s, void (*fn)(void *arg, const char *group_id),
+                        void *arg);
+
+/* False while the last renewal of the leases failed (the database is
+ * unreachable: /readyz). True without a cluster. */
+bool store_lease_ok(const struct store *s);
+
+/* Journals cmd as store_submit_cmd does, for group group_id (the lease
+ * the writer checks). */
+int store_submit_group_cmd(struct store *s, const char *group_id, const struct room *r,
+                           int member, const struct room_cmd *cmd, int64_t now_ms,
+                           uint64_t seq, uint64_t token);
 
 /* ---- the database file, for the operator (store_admin.c) ------------------- */
 

@@ -14,6 +14,7 @@
  *   store_writer.c   the writer thread, group commit (the writer's half)
  *   store_replay.c   journal rows, replay, finalize at close, store_load
  *   store_read.c     the exports' reads (journal, history, minutes)
+ *   store_lease.c    a cluster's group leases and fencing (node_id)
  *
  * Invariants: see store.c (threads and connections) and each file's own.
  * Only the store's files include this header (and test_store.c, for the
@@ -103,6 +104,9 @@ enum store_stmt {
 
 struct store_rec;
 struct store_rows;
+struct store_lease;
+
+#define STORE_LEASE_BUCKETS 1024 /* the lease map's chains (store_lease.c) */
 
 /* ---- the backend interface ---------------------------------------------------
  *
@@ -214,6 +218,7 @@ struct store {
     int version;
     uint32_t queue_max;
     uint32_t commit_window_us; /* store_options.commit_window_us */
+    uint32_t commit_delay_us;  /* store_options.commit_delay_us (tests) */
     void (*wake)(void *arg);
     void *wake_arg;
 
@@ -239,6 +244,18 @@ struct store {
                                stamped with the current epoch */
     size_t in_flight;       /* submitting thread only */
     pthread_mutex_t read_mu;
+
+    /* A cluster (store_options.node_id set; PostgreSQL): store_lease.c. */
+    bool cluster;
+    char node_id[STORE_NODE_ID_MAX + 1];
+    uint32_t lease_ttl_ms;
+    struct store_db *l;       /* the loop's connection for claims and release */
+    pthread_mutex_t lease_mu; /* guards leases */
+    struct store_lease *leases[STORE_LEASE_BUCKETS];
+    uint64_t lease_batch;        /* writer only: the batch being checked */
+    int64_t lease_renew_us;      /* writer only: when the leases were last renewed */
+    volatile int lease_failing;  /* a renewal failed (read by the loop: /readyz) */
+    volatile int lease_released; /* the drain released them: no more renewals */
 };
 
 /* ---- helpers (store.c) ---------------------------------------------------- */
@@ -420,7 +437,7 @@ struct store_rec {
     uint64_t epoch;                     /* store.epoch when it was submitted */
     int rc;                             /* set by the writer */
     char session_id[AUTH_UUID_LEN + 1]; /* MEMBER_JOIN (journaled), CMD, SESSION_CLOSE */
-    char group_id[AUTH_UUID_LEN + 1];   /* GROUP_DELETE */
+    char group_id[AUTH_UUID_LEN + 1]; /* GROUP_DELETE; CMD (its group's, for the lease) */
     int64_t at_ms;           /* GROUP, MEMBER_JOIN, SESSION_CLOSE: the submit's now_ms */
     struct hub_group *group; /* GROUP, MEMBER_JOIN, SESSION_CLOSE: a clone */
     struct session_snap *session;   /* SESSION_OPEN */
@@ -449,6 +466,44 @@ int store_group_write(struct store *s, const struct hub_group *g, int64_t now_ms
  * a truncating checkpoint (text may have gone). Writer thread, or the main
  * thread in store_load. */
 int store_life_write(struct store *s, const struct hub_group *g);
+
+/* ---- leases (store_lease.c) ------------------------------------------------- */
+
+/* The group a record writes to (NULL: none, a probe). */
+const char *store_rec_group(const struct store_rec *rec);
+
+/* Cluster only, in the writer's open transaction before any record of
+ * batch is written: checks that this node still holds, at the epoch it
+ * took, every group the batch writes to (SELECT ... FOR SHARE: a node that
+ * takes one of them waits for this transaction, and this one sees a take
+ * that committed first). Each record of a group held by someone else gets
+ * rc CODEV_E_MOVED (write_batch skips it); the group stays fenced until
+ * the loop forgets it. Groups new to this node (created here) are taken
+ * before the transaction (store_lease_take_new). Returns 0, or
+ * CODEV_E_INTERNAL (the batch fails as any failed statement does). */
+int store_lease_check(struct store *s, struct store_rec *batch);
+
+/* Cluster only, before the batch's transaction: takes the lease of every
+ * group of batch this node has no lease for (a group created here), in
+ * autocommit, when nobody holds it. Writer thread. */
+void store_lease_take_new(struct store *s, struct store_rec *batch);
+
+/* Cluster only: renews this node's leases when a third of the TTL passed
+ * since the last renewal. Writer thread, between batches. */
+void store_lease_renew_due(struct store *s);
+
+/* Frees the lease map (store_close). */
+void store_lease_free_all(struct store *s);
+
+/* Fills the hub with group_id (its members, plans, what it keeps between
+ * sessions, its open session replayed, or its last closed room) read on
+ * db; a session found closed but not finalized is counted in
+ * rep->sessions_finalized and left open for the caller to close. Returns
+ * 0 with *out, CODEV_E_UNKNOWN_GROUP (no such group), or CODEV_E_INTERNAL
+ * (nothing of the group is left in h). store_replay.c. */
+int store_load_group(struct store *s, struct store_db *db, struct hub *h,
+                     const char *group_id, int64_t now_ms, struct store_load_report *rep,
+                     struct hub_group **out);
 
 /* ---- replay and close (store_replay.c) ------------------------------------ */
 

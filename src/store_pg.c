@@ -102,7 +102,7 @@ struct pg_db {
     struct store_db base;
     PGconn *conn;
     bool writer;
-    const char *setup;       /* the session's settings, again after a reset */
+    char setup[256];         /* the session's settings, again after a reset */
     bool in_txn;             /* between begin and commit / rollback */
     bool failed;             /* a statement failed in the open transaction */
     bool prepared[ST_COUNT]; /* on this session of conn (a reset loses them) */
@@ -593,12 +593,32 @@ static int pg_open(const struct store_options *opts, bool writer, struct store_d
     }
     PQsetNoticeProcessor(p->conn, notice_drop, NULL);
     /* statement_timeout: no statement of codevd's takes seconds; one that
-     * does is a server in trouble, and fails rather than hangs. */
-    p->setup =
-        writer ? (opts->sync_normal
-                      ? "SET synchronous_commit = off; SET statement_timeout = '30s'"
-                      : "SET synchronous_commit = on; SET statement_timeout = '30s'")
-               : "SET default_transaction_read_only = on; SET statement_timeout = '30s'";
+     * does is a server in trouble, and fails rather than hangs.
+     * In a cluster (node_id set), two more for a node that stops in the
+     * middle of a transaction (SIGSTOP, a VM paused, a long GC-like stall):
+     *   - idle_in_transaction_session_timeout, half a lease: PostgreSQL
+     *     ends that transaction, so the row locks it holds (a batch's
+     *     SELECT ... FOR SHARE of its groups' leases) do not keep another
+     *     node from taking the groups once the lease has expired; the
+     *     paused node's batch then fails, unacknowledged.
+     *   - lock_timeout, 2 s: a takeover that meets such a lock (on the
+     *     taker's loop thread) gives up within 2 s instead of waiting for
+     *     statement_timeout; the caller answers store_unavailable and the
+     *     client tries again. */
+    if (!writer)
+        snprintf(p->setup, sizeof(p->setup),
+                 "SET default_transaction_read_only = on; SET statement_timeout = '30s'");
+    else if (opts->node_id && opts->node_id[0])
+        snprintf(
+            p->setup, sizeof(p->setup),
+            "SET synchronous_commit = %s; SET statement_timeout = '30s';"
+            " SET lock_timeout = '2s'; SET idle_in_transaction_session_timeout = '%ums'",
+            opts->sync_normal ? "off" : "on",
+            opts->lease_ttl_ms / 2 > 1000 ? opts->lease_ttl_ms / 2 : 1000);
+    else
+        snprintf(p->setup, sizeof(p->setup),
+                 "SET synchronous_commit = %s; SET statement_timeout = '30s'",
+                 opts->sync_normal ? "off" : "on");
     if (pg_exec(&p->base, p->setup)) {
         pg_close(&p->base, false);
         return CODEV_E_INTERNAL;

@@ -210,6 +210,14 @@ static const char *const migrations[] = {
     /* 10: the group's settings page: the session template, ground rules. */
     "ALTER TABLE groups ADD COLUMN step_minutes TEXT;"
     "ALTER TABLE groups ADD COLUMN ground_rules TEXT;",
+
+    /* 11: group leases with a fencing epoch (store_lease.c). */
+    "CREATE TABLE group_lease ("
+    "  group_id TEXT PRIMARY KEY,"
+    "  node_id TEXT NOT NULL,"
+    "  epoch BIGINT NOT NULL,"
+    "  expires_ms BIGINT NOT NULL,"
+    "  renewed_ms BIGINT NOT NULL);",
 };
 // clang-format on
 

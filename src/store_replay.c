@@ -349,22 +349,24 @@ static int load_life_group(struct hub_group *g, const struct store_rows *it, int
     return 0;
 }
 
-/* The rota, proposals and drafts of every group. */
-static int load_life(struct store *s, struct hub *h)
+/* The rota, proposals and drafts of every group (only: of that one). */
+static int load_life(struct store_db *db, struct hub *h, const char *only)
 {
     // clang-format off
     static const char sql_rota[] =
         "SELECT group_id, idx, coalesce(client, ''), coalesce(facilitator, '')"
-        "  FROM rota ORDER BY group_id, idx";
+        "  FROM rota WHERE group_id = coalesce(?1, group_id) ORDER BY group_id, idx";
     static const char sql_proposals[] =
         "SELECT group_id, id, author, title, text, created_ms, updated_ms,"
         "       coalesce(during, ''), coalesce(chosen, '')"
-        "  FROM proposals ORDER BY group_id, ordinal";
+        "  FROM proposals WHERE group_id = coalesce(?1, group_id)"
+        " ORDER BY group_id, ordinal";
     static const char sql_drafts[] =
-        "SELECT group_id, author, text, updated_ms FROM drafts ORDER BY rowid";
+        "SELECT group_id, author, text, updated_ms FROM drafts"
+        " WHERE group_id = coalesce(?1, group_id) ORDER BY rowid";
     // clang-format on
     struct store_rows *it;
-    int rc = store_rows_open(s->w, sql_rota, 4, &it, "");
+    int rc = store_rows_open(db, sql_rota, 4, &it, "t", only);
 
     while (store_rows_more(it, &rc)) {
         struct hub_group *g = hub_group_find(h, store_rows_text(it, 0));
@@ -380,7 +382,7 @@ static int load_life(struct store *s, struct hub *h)
     store_rows_free(it);
     it = NULL;
     if (!rc)
-        rc = store_rows_open(s->w, sql_proposals, 9, &it, "");
+        rc = store_rows_open(db, sql_proposals, 9, &it, "t", only);
     while (store_rows_more(it, &rc)) {
         struct hub_group *g = hub_group_find(h, store_rows_text(it, 0));
         struct hub_proposal p;
@@ -402,7 +404,7 @@ static int load_life(struct store *s, struct hub *h)
     store_rows_free(it);
     it = NULL;
     if (!rc)
-        rc = store_rows_open(s->w, sql_drafts, 4, &it, "");
+        rc = store_rows_open(db, sql_drafts, 4, &it, "t", only);
     while (store_rows_more(it, &rc)) {
         struct hub_group *g = hub_group_find(h, store_rows_text(it, 0));
         struct hub_draft d;
@@ -461,7 +463,8 @@ static int load_settings_group(struct hub_group *g, const char *minutes,
     return 0;
 }
 
-static int load_groups(struct store *s, struct hub *h, struct store_load_report *rep)
+static int load_groups(struct store_db *db, struct hub *h, const char *only,
+                       struct store_load_report *rep)
 {
     // clang-format off
     static const char sql[] =
@@ -472,11 +475,12 @@ static int load_groups(struct store *s, struct hub *h, struct store_load_report 
         "       next_time, next_duration, next_link, next_start_ms, next_slot, next_sequence,"
         "       step_minutes, ground_rules"
         "  FROM groups"
+        " WHERE id = coalesce(?1, id)"
         " ORDER BY rowid";
     // clang-format on
     struct store_rows *it;
     struct hub_group *g;
-    int rc = store_rows_open(s->w, sql, 23, &it, "");
+    int rc = store_rows_open(db, sql, 23, &it, "t", only);
 
     while (store_rows_more(it, &rc)) {
         int retention = hub_retention_from_name(store_rows_text(it, 6));
@@ -509,16 +513,18 @@ static int load_groups(struct store *s, struct hub *h, struct store_load_report 
     return rc ? CODEV_E_INTERNAL : 0;
 }
 
-static int load_members(struct store *s, struct hub *h, struct store_load_report *rep)
+static int load_members(struct store_db *db, struct hub *h, const char *only,
+                        struct store_load_report *rep)
 {
     // clang-format off
     static const char sql[] =
         "SELECT group_id, id, name, key_hash, observer, removed, form"
         "  FROM members"
+        " WHERE group_id = coalesce(?1, group_id)"
         " ORDER BY group_id, ordinal";
     // clang-format on
     struct store_rows *it;
-    int rc = store_rows_open(s->w, sql, 7, &it, "");
+    int rc = store_rows_open(db, sql, 7, &it, "t", only);
 
     while (store_rows_more(it, &rc)) {
         struct hub_group *g = hub_group_find(h, store_rows_text(it, 0));
@@ -543,21 +549,24 @@ static int load_members(struct store *s, struct hub *h, struct store_load_report
 
 /* Loads the plan items still waiting for a debrief (debriefed or expired
  * ones stay in the store only: the journal export reads them there), and
- * each group's next ordinal, above every item it ever kept. */
-static int load_plans(struct store *s, struct hub *h, struct store_load_report *rep)
+ * each group's next ordinal, above every item it ever kept; only: one
+ * group's (a cluster's takeover), or NULL for all. */
+static int load_plans(struct store_db *db, struct hub *h, const char *only,
+                      struct store_load_report *rep)
 {
     // clang-format off
     static const char sql[] =
         "SELECT group_id, id, client, text, due, debriefed, session_id, consultation,"
         "       pre_outcome, pre_comment, first_step, ordinal"
         "  FROM plans"
-        " WHERE debriefed = 0"
+        " WHERE debriefed = 0 AND group_id = coalesce(?1, group_id)"
         " ORDER BY group_id, ordinal";
     static const char sql_next[] =
-        "SELECT group_id, max(ordinal) FROM plans GROUP BY group_id";
+        "SELECT group_id, max(ordinal) FROM plans"
+        " WHERE group_id = coalesce(?1, group_id) GROUP BY group_id";
     // clang-format on
     struct store_rows *it;
-    int rc = store_rows_open(s->w, sql_next, 2, &it, "");
+    int rc = store_rows_open(db, sql_next, 2, &it, "t", only);
 
     while (store_rows_more(it, &rc)) {
         struct hub_group *g = hub_group_find(h, store_rows_text(it, 0));
@@ -570,7 +579,7 @@ static int load_plans(struct store *s, struct hub *h, struct store_load_report *
     store_rows_free(it);
     if (rc)
         return CODEV_E_INTERNAL;
-    rc = store_rows_open(s->w, sql, 12, &it, "");
+    rc = store_rows_open(db, sql, 12, &it, "t", only);
 
     while (store_rows_more(it, &rc)) {
         struct hub_group *g = hub_group_find(h, store_rows_text(it, 0));
@@ -620,20 +629,24 @@ static int load_finalize(struct store *s, const struct hub_group *g, const char 
     return rc;
 }
 
-static int load_sessions(struct store *s, struct hub *h, int64_t now_ms,
-                         struct store_load_report *rep)
+/* The open sessions of every group (only: of that one, on db, and a
+ * session found closed is not finalized here but counted in
+ * rep->sessions_finalized for the caller to close). */
+static int load_sessions(struct store *s, struct store_db *db, struct hub *h,
+                         const char *only, int64_t now_ms, struct store_load_report *rep)
 {
     // clang-format off
     static const char sql[] =
         "SELECT id"
         "  FROM sessions"
         " WHERE closed_ms IS NULL"
+        "   AND group_id = coalesce(?1, group_id)"
         " ORDER BY opened_ms, rowid";
     // clang-format on
     struct store_rows *it;
     char(*ids)[AUTH_UUID_LEN + 1] = NULL;
     size_t n = 0, cap = 0;
-    int rc = store_rows_open(s->w, sql, 1, &it, "");
+    int rc = store_rows_open(db, sql, 1, &it, "t", only);
 
     if (rc)
         return rc;
@@ -652,7 +665,7 @@ static int load_sessions(struct store *s, struct hub *h, int64_t now_ms,
         struct hub_group *g;
         bool closed;
 
-        rc = store_replay_session(s->w, ids[i], &rp);
+        rc = store_replay_session(db, ids[i], &rp);
         if (rc)
             break;
         rep->records_replayed += rp.records;
@@ -671,7 +684,9 @@ static int load_sessions(struct store *s, struct hub *h, int64_t now_ms,
         if (rc)
             break;
         hub_sync(h, g);
-        if (closed) {
+        if (closed && only) {
+            rep->sessions_finalized++;
+        } else if (closed) {
             rc = load_finalize(s, g, ids[i], now_ms);
             rep->sessions_finalized += rc == 0;
         } else {
@@ -685,8 +700,9 @@ static int load_sessions(struct store *s, struct hub *h, int64_t now_ms,
 /* Fills c (members and consultations, allocated in *ms and *ks) with the
  * text-free description of closed session sid, from session_members and
  * the history tables. Names come from g. Returns 0 or CODEV_E_INTERNAL. */
-static int load_closed_parts(struct store *s, const struct hub_group *g, const char *sid,
-                             struct hub_closed *c, struct hub_closed_member **ms,
+static int load_closed_parts(struct store_db *db, const struct hub_group *g,
+                             const char *sid, struct hub_closed *c,
+                             struct hub_closed_member **ms,
                              struct hub_closed_consultation **ks)
 {
     // clang-format off
@@ -706,7 +722,7 @@ static int load_closed_parts(struct store *s, const struct hub_group *g, const c
     // clang-format on
     struct store_rows *it;
     size_t mcap = 0, kcap = 0;
-    int rc = store_rows_open(s->w, sql_members, 4, &it, "t", sid);
+    int rc = store_rows_open(db, sql_members, 4, &it, "t", sid);
 
     while (store_rows_more(it, &rc)) {
         struct hub_closed_member *m;
@@ -726,7 +742,7 @@ static int load_closed_parts(struct store *s, const struct hub_group *g, const c
     store_rows_free(it);
     if (rc)
         return rc;
-    rc = store_rows_open(s->w, sql_consultations, 5, &it, "t", sid);
+    rc = store_rows_open(db, sql_consultations, 5, &it, "t", sid);
     while (store_rows_more(it, &rc)) {
         size_t idx = (size_t)store_rows_int(it, 0);
         int k = step_from_name(store_rows_text(it, 2));
@@ -759,7 +775,7 @@ static int load_closed_parts(struct store *s, const struct hub_group *g, const c
  * text-free closed room. A group whose last session left no record of its
  * members (closed before schema v3) gets none.
  */
-static int load_closed_room(struct store *s, struct hub_group *g)
+static int load_closed_room(struct store_db *db, struct hub_group *g)
 {
     // clang-format off
     static const char sql[] =
@@ -782,7 +798,7 @@ static int load_closed_room(struct store *s, struct hub_group *g)
     bool keep;
     int rc = 0;
 
-    if (store_rows_open(s->w, sql, 9, &it, "t", g->id))
+    if (store_rows_open(db, sql, 9, &it, "t", g->id))
         return CODEV_E_INTERNAL;
     if (store_rows_next(it) != 1) {
         store_rows_free(it);
@@ -803,7 +819,7 @@ static int load_closed_room(struct store *s, struct hub_group *g)
         return rc;
     if (keep) {
         struct store_replay rp;
-        if (store_replay_session(s->w, sid, &rp) == 0 && rp.room->step == STEP_CLOSED) {
+        if (store_replay_session(db, sid, &rp) == 0 && rp.room->step == STEP_CLOSED) {
             g->room = rp.room;
             rp.room = NULL;
             store_replay_release(&rp);
@@ -812,7 +828,7 @@ static int load_closed_room(struct store *s, struct hub_group *g)
         if (rp.room)
             store_replay_release(&rp);
     }
-    rc = load_closed_parts(s, g, sid, &c, &ms, &ks);
+    rc = load_closed_parts(db, g, sid, &c, &ms, &ks);
     if (!rc && c.nmembers && !(g->room = hub_closed_room_new(&c)))
         rc = CODEV_E_INTERNAL;
     free(ms);
@@ -830,7 +846,7 @@ static void load_closed_rooms(struct store *s, struct hub *h,
     for (size_t b = 0; b < h->nbuckets; b++)
         for (struct hub_group *g = h->buckets[b]; g; g = g->next)
             if (!g->room && g->opened_once) {
-                if (load_closed_room(s, g) != 0) {
+                if (load_closed_room(s->w, g) != 0) {
                     g->room = NULL;
                     rep->closed_rooms_skipped++;
                 }
@@ -851,15 +867,15 @@ int store_load(struct store *s, struct hub *h, int64_t now_ms,
     pthread_mutex_unlock(&s->mu);
     if (submitted || s->version < store_schema_version_latest())
         return CODEV_E_INTERNAL;
-    rc = load_groups(s, h, &rep);
+    rc = load_groups(s->w, h, NULL, &rep);
     if (!rc)
-        rc = load_members(s, h, &rep);
+        rc = load_members(s->w, h, NULL, &rep);
     if (!rc)
-        rc = load_plans(s, h, &rep);
+        rc = load_plans(s->w, h, NULL, &rep);
     if (!rc)
-        rc = load_life(s, h);
+        rc = load_life(s->w, h, NULL);
     if (!rc)
-        rc = load_sessions(s, h, now_ms, &rep);
+        rc = load_sessions(s, s->w, h, NULL, now_ms, &rep);
     if (!rc)
         load_closed_rooms(s, h, &rep);
     /* Everything loaded is committed: the items the replayed sessions
@@ -872,4 +888,42 @@ int store_load(struct store *s, struct hub *h, int64_t now_ms,
     if (report)
         *report = rep;
     return rc;
+}
+
+int store_load_group(struct store *s, struct store_db *db, struct hub *h,
+                     const char *group_id, int64_t now_ms, struct store_load_report *rep,
+                     struct hub_group **out)
+{
+    struct hub_group *g = NULL;
+    int rc;
+
+    memset(rep, 0, sizeof(*rep));
+    *out = NULL;
+    rc = load_groups(db, h, group_id, rep);
+    if (!rc && !(g = hub_group_find(h, group_id)))
+        return CODEV_E_UNKNOWN_GROUP;
+    if (!rc)
+        rc = load_members(db, h, group_id, rep);
+    if (!rc)
+        rc = load_plans(db, h, group_id, rep);
+    if (!rc)
+        rc = load_life(db, h, group_id);
+    if (!rc)
+        rc = load_sessions(s, db, h, group_id, now_ms, rep);
+    if (!rc && !g->room && g->opened_once) {
+        if (load_closed_room(db, g) != 0) {
+            g->room = NULL;
+            rep->closed_rooms_skipped++;
+        }
+        hub_room_forms_sync(g);
+    }
+    if (!rc) /* as store_load: what the replay debriefed is committed */
+        rep->plans -= hub_plans_settle(g);
+    if (rc) {
+        if ((g = hub_group_find(h, group_id)))
+            hub_group_delete(h, g);
+        return CODEV_E_INTERNAL;
+    }
+    *out = g;
+    return 0;
 }

@@ -223,6 +223,17 @@ static const char *const migrations[] = {
      * opening, one per line (NULL: the default list; '': none). */
     "ALTER TABLE groups ADD COLUMN step_minutes TEXT;"
     "ALTER TABLE groups ADD COLUMN ground_rules TEXT;",
+    /* 11: which node holds each group, in a cluster (node_id set, on
+     * PostgreSQL only; store_lease.c): the node, the fencing epoch every
+     * journal batch of the group is checked against, and until when the
+     * lease holds (milliseconds of the database's clock). Unused on SQLite
+     * (one node), made the same so that the numbers match. */
+    "CREATE TABLE group_lease ("
+    "  group_id TEXT PRIMARY KEY,"
+    "  node_id TEXT NOT NULL,"
+    "  epoch INTEGER NOT NULL,"
+    "  expires_ms INTEGER NOT NULL,"
+    "  renewed_ms INTEGER NOT NULL);",
 };
 // clang-format on
 

@@ -293,6 +293,13 @@ int store_submit_cmd(struct store *s, const struct room *r, int member,
                      const struct room_cmd *cmd, int64_t now_ms, uint64_t seq,
                      uint64_t token)
 {
+    return store_submit_group_cmd(s, NULL, r, member, cmd, now_ms, seq, token);
+}
+
+int store_submit_group_cmd(struct store *s, const char *group_id, const struct room *r,
+                           int member, const struct room_cmd *cmd, int64_t now_ms,
+                           uint64_t seq, uint64_t token)
+{
     size_t lt, ld, lg, lr, lf;
     struct store_rec *rec;
     struct cmd_snap *c;
@@ -312,6 +319,7 @@ int store_submit_cmd(struct store *s, const struct room *r, int member,
     if (!rec)
         return CODEV_E_INTERNAL;
     store_id_copy(rec->session_id, r->session_id);
+    store_id_copy(rec->group_id, group_id);
     c = &rec->cmd;
     c->member = member;
     store_id_copy(c->member_id, r->members[member].id);

@@ -22,8 +22,8 @@
  *
  * Expected load: a few thousand records per second at most; a commit costs
  * one fsync (synchronous=FULL) whatever the number of records it carries,
- * and commits start at least store_options.commit_window_us apart (group
- * commit).
+ * and, once batches are shared, commits start at least
+ * store_options.commit_window_us apart (group commit).
  *
  */
 #include "store_internal.h"
@@ -255,6 +255,7 @@ static int write_group_delete(struct store *s, const char *group_id)
         "DELETE FROM sessions WHERE group_id = ?1",
         "DELETE FROM members WHERE group_id = ?1",
         "DELETE FROM groups WHERE id = ?1",
+        "DELETE FROM group_lease WHERE group_id = ?1",
     };
     // clang-format on
     int rc = 0;
@@ -386,6 +387,7 @@ static void write_batch(struct store *s, struct store_rec *batch)
 {
     bool open = false, broken = false, tried = false;
 
+    store_lease_take_new(s, batch); /* a cluster: groups created here */
     for (struct store_rec *rec = batch; rec; rec = rec->next) {
         if (s->failing && rec->epoch <= s->failed_epoch) {
             rec->rc = CODEV_E_STORE_UNAVAILABLE;
@@ -394,11 +396,17 @@ static void write_batch(struct store *s, struct store_rec *batch)
         if (!tried) {
             tried = true;
             open = s->be->begin(s->w) == 0;
+            /* A cluster: the records of a group another node took since
+             * get CODEV_E_MOVED here and are not written (store_lease.c). */
+            if (open && store_lease_check(s, rec))
+                broken = true;
         }
         if (!open || broken) {
             broken = true;
             break;
         }
+        if (rec->rc == CODEV_E_MOVED)
+            continue;
         if (rec->kind == REC_CMD || rec->kind == REC_PROBE) {
             /* A command is one INSERT, atomic by itself: no savepoint
              * (two statements fewer per command, the commonest record). */
@@ -441,17 +449,38 @@ static void write_batch(struct store *s, struct store_rec *batch)
  * 450/s of 12 with 2 ms; each fsync costs ~35 us of the server's core on the
  * test VM). The writer sleeps, never the loop.
  *
+ * The window only holds a commit back when the previous batch was shared
+ * (more than one record): records that come one at a time, each alone in
+ * its commit, would only wait for company that is not coming (at a few
+ * hundred records/s, the nominal load, that wait was most of a card's
+ * post-to-receive time, since issue 19 holds events until the commit).
+ * Once records arrive faster than fsyncs finish, batches share and the
+ * window spaces the commits again.
+ *
  * Called with s->mu held and records pending: when the previous commit
- * started less than the window ago, sleeps the rest of it with the mutex
- * released (the records submitted meanwhile join the batch). Returns with
- * s->mu held. */
-static void commit_window_wait(struct store *s, const struct timespec *last)
+ * started less than the window ago and was shared, sleeps the rest of the
+ * window with the mutex released (the records submitted meanwhile join the
+ * batch). Returns with s->mu held.
+ *
+ * Tests that need records in flight for a while (a tick, a kill -9 or a
+ * joiner between a command and its commit) set commit_delay_us instead:
+ * every commit then waits that long, shared or not. */
+static void commit_window_wait(struct store *s, const struct timespec *last,
+                               uint64_t last_n)
 {
     long long window = (long long)s->commit_window_us * 1000LL;
     struct timespec now, left;
     long long ns;
 
-    if (!window)
+    if (s->commit_delay_us) {
+        left.tv_sec = (time_t)(s->commit_delay_us / 1000000U);
+        left.tv_nsec = (long)(s->commit_delay_us % 1000000U) * 1000L;
+        pthread_mutex_unlock(&s->mu);
+        nanosleep(&left, NULL);
+        pthread_mutex_lock(&s->mu);
+        return;
+    }
+    if (!window || last_n <= 1)
         return;
     clock_gettime(CLOCK_MONOTONIC, &now);
     ns = (long long)(now.tv_sec - last->tv_sec) * 1000000000LL +
@@ -470,6 +499,7 @@ void *store_writer_main(void *arg)
 {
     struct store *s = arg;
     struct timespec last_commit = {0, 0};
+    uint64_t last_n = 0; /* records in the previous batch */
 
     for (;;) {
         struct store_rec *batch, *tail;
@@ -480,23 +510,33 @@ void *store_writer_main(void *arg)
         while (!s->pending && !s->stopping) {
             struct timespec at;
 
-            if (!s->checkpoint_wanted) {
+            if (!s->checkpoint_wanted && !s->cluster) {
                 pthread_cond_wait(&s->work_cv, &s->mu);
                 continue;
             }
             /* Deleted text still in the WAL (a reader held the checkpoint
              * off): try again every second rather than at the next write,
-             * which on a quiet server may never come. */
+             * which on a quiet server may never come. A cluster's leases
+             * are renewed on time (a sixth of the TTL, at most a second). */
             clock_gettime(CLOCK_REALTIME, &at);
-            at.tv_sec += 1;
+            {
+                long long ms = s->cluster && s->lease_ttl_ms < 6000
+                                   ? (long long)s->lease_ttl_ms / 6
+                                   : 1000;
+                at.tv_nsec += (long)(ms % 1000) * 1000000L;
+                at.tv_sec += (time_t)(ms / 1000) + at.tv_nsec / 1000000000L;
+                at.tv_nsec %= 1000000000L;
+            }
             if (pthread_cond_timedwait(&s->work_cv, &s->mu, &at) == ETIMEDOUT) {
                 pthread_mutex_unlock(&s->mu);
                 store_checkpoint_try(s);
+                store_lease_renew_due(s);
                 pthread_mutex_lock(&s->mu);
             }
         }
         if (s->pending && !s->stopping)
-            commit_window_wait(s, &last_commit); /* only the writer takes pending */
+            commit_window_wait(s, &last_commit,
+                               last_n); /* only the writer takes pending */
         batch = s->pending;
         tail = s->pending_tail;
         s->pending = s->pending_tail = NULL;
@@ -507,6 +547,7 @@ void *store_writer_main(void *arg)
 
         start_us = store_mono_us();
         write_batch(s, batch);
+        store_lease_renew_due(s);
         for (struct store_rec *rec = batch; rec; rec = rec->next)
             n++;
 
@@ -517,6 +558,7 @@ void *store_writer_main(void *arg)
             s->done = batch;
         s->done_tail = tail;
         s->written += n;
+        last_n = n;
         store_stats_batch(s, n, start_us);
         pthread_cond_broadcast(&s->done_cv);
         pthread_mutex_unlock(&s->mu);

@@ -151,13 +151,17 @@ static void timer_tick_slot(struct server *s, unsigned slot, int64_t now)
         dispatch_turn_expire(s, due[i], now);
     for (struct group_edge *e = s->ticking[slot]; e; e = e->tick_next) {
         struct hub_group *g = e->group;
-        json_t *j = proto_tick_json(g->room, now);
-        struct fan_msg *m = j ? fan_msg_new(j, LWS_PRE, true) : NULL;
+        size_t len;
+        unsigned char *buf = proto_tick_dump(g->room, now, LWS_PRE, &len);
+        struct fan_msg *m = buf ? fan_msg_take(buf, len, true) : NULL;
 
-        json_decref(j);
-        for (struct conn *c = e->conns; m && c; c = c->next)
-            if (!c->owed) /* its view, when it goes, carries the clock */
-                conn_push(s, c, m);
+        if (!buf) { /* jansson's way, the same bytes */
+            json_t *j = proto_tick_json(g->room, now);
+            m = j ? fan_msg_new(j, LWS_PRE, true) : NULL;
+            json_decref(j);
+        }
+        if (m) /* at once, or behind the room's records in flight */
+            commit_tick(s, g, m);
         fan_msg_unref(m);
     }
 }
@@ -343,7 +347,7 @@ static void timer_fire(struct server *s)
     }
     /* Nobody connected: nothing ticks (a room ticks only for its
      * connections), nobody needs a ping and no HTTP deadline runs. */
-    if (s->nconns || s->peers) {
+    if (s->nconns || s->peers || s->peers_upgraded) {
         s->idle_passes = 0;
     } else if (++s->idle_passes >= TICK_SLOTS) {
         /* A second with nobody: lws has freed the last connections too

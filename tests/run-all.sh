@@ -14,6 +14,9 @@
 #                (test_store with CODEVD_TEST_PG_DSN), the store's
 #                integration files with store = postgresql (PG_INTEGRATION
 #                below), and tests/pg/ (PostgreSQL stopped mid-session)
+#   cluster      several codevd nodes on one PostgreSQL (tests/cluster/):
+#                leases, fencing (SIGSTOP), three nodes behind nginx with
+#                config/nginx/cluster.conf and a kill -9 mid-consultation
 #   nginx        codevd behind Debian's nginx with config/nginx/codevd.conf
 #                (tests/lib/nginx.mjs): tests/nginx/, and the five-browser
 #                session test again through it over https (CODEVD_FRONT=nginx)
@@ -41,7 +44,7 @@ set -u
 cd "$(dirname "$0")/.."
 root=$(pwd)
 builddir=${BUILD_DIR:-build}
-default_suites="unit proto integration pg poll browser nginx asan valgrind fuzz soak lint deb"
+default_suites="unit proto integration pg cluster poll browser nginx asan valgrind fuzz soak lint deb"
 if [ "${CODEVD_FRESH_SUITE:-0}" = 1 ] && [ "${CODEVD_FRESH_ROOT:-0}" != 1 ]; then
     default_suites="fresh $default_suites"
 fi
@@ -219,6 +222,11 @@ for suite in $suites; do
         node_wrap=(node tests/lib/pg.mjs)
         node_suite pg "$root/$builddir/src/codevd" "${pg_files[@]}" tests/pg/*.test.mjs
         node_wrap=()
+        ;;
+    cluster)
+        # Each file starts its own PostgreSQL (tests/lib/pg.mjs), nodes and
+        # nginx.
+        node_suite cluster "$root/$builddir/src/codevd" tests/cluster/*.test.mjs
         ;;
     nginx)
         # One nginx per file, in front of its codevd; the session test's

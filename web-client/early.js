@@ -22,9 +22,14 @@
 
 export const PROTOCOL = 'codev.v1';
 
-export function wsUrl() {
+/**
+ * The WebSocket's address; with group, `/ws?group=<id>`, so that a router
+ * sends it to the node that holds the group (a cluster: proto/README.md 2).
+ */
+export function wsUrl(group) {
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    return `${scheme}//${location.host}/ws`;
+    const q = group ? `?group=${encodeURIComponent(group)}` : '';
+    return `${scheme}//${location.host}/ws${q}`;
 }
 
 // The socket index.html's inline script opened, if any.
@@ -83,7 +88,8 @@ export function takeEarly(url) {
 // says so when it does not, and the server's hello timeout closes the
 // socket nobody adopted.
 const hash = typeof location === 'undefined' ? '' : location.hash;
-if (/^#\/g\/[^/]+/.test(hash)) preconnect();
+const roomGroup = /^#\/g\/([^/]+)/.exec(hash);
+if (roomGroup) preconnect(wsUrl(roomGroup[1]));
 if (/^#\/(g|display)\//.test(hash)) preloadRoom();
 
 // sw.js served this page from its cache, and codevd's index.html has

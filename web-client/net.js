@@ -10,6 +10,9 @@
 //   their same id, in order: the server applies a resent id only once.
 // - A lost connection is retried with exponential backoff and jitter. A
 //   refused hello whose code means "this key will never work" stops retrying.
+// - Close 4009 (moved: a cluster's other node holds the group now) reconnects
+//   at once; a command refused with `moved` was not applied and is resent
+//   after the next welcome.
 // - A server that restarts says so (close 1001, reason "going_away
 //   retry_ms=N"): the first attempt comes after N/2 to N ms (spread, so that
 //   a crowd does not come back at once), then the usual backoff.
@@ -21,6 +24,7 @@ export { wsUrl };
 const FATAL_HELLO = new Set(['unknown_group', 'bad_key', 'member_removed', 'bad_field',
     'missing_field', 'bad_display', 'too_many_displays']);
 const BACKOFF_BASE_MS = 500;
+const CLOSE_MOVED = 4009; // a cluster: another node holds the group now
 const BACKOFF_MAX_MS = 15000;
 // With a running clock the server ticks every second: this much silence
 // means the connection is dead even if the browser has not noticed yet.
@@ -135,7 +139,11 @@ export class Connection {
             this.ws = null;
             this.welcomed = false;
             clearInterval(this.watchdog);
-            if (!this.stopped && this.status !== 'fatal') this.scheduleReconnect(goingAwayDelay(e.code, e.reason));
+            // 4009 moved: another node holds the group now; the router
+            // reaches it at once (a cluster).
+            if (!this.stopped && this.status !== 'fatal') {
+                this.scheduleReconnect(e.code === CLOSE_MOVED ? 0 : goingAwayDelay(e.code, e.reason));
+            }
         };
         ws.onerror = () => { /* onclose follows */ };
         if (ws.readyState === WebSocket.OPEN) ws.onopen();
@@ -180,6 +188,12 @@ export class Connection {
             }
             clearInterval(this.watchdog);
             this.watchdog = setInterval(() => this.checkSilence(), 2000);
+            return;
+        }
+        if (msg.type === 'error' && msg.code === 'moved' && this.pending.has(msg.id)) {
+            // Not applied (another node holds the group now): sent again,
+            // with its id, after the next welcome (close 4009 follows).
+            this.pending.get(msg.id).sent = false;
             return;
         }
         if ((msg.type === 'ack' || msg.type === 'error') && msg.id !== undefined && this.pending.has(msg.id)) {

@@ -55,6 +55,11 @@ test('a display link follows the session in another browser, large, and never am
     await D.locator('.display-card-text', { hasText: 'Bienvenue' }).waitFor();
     await act(K, 'hand');
     await D.locator('.display-hands li', { hasText: 'Karim' }).waitFor();
+    // The facilitator gives Karim the floor from the queue: the display names who has it.
+    await act(F, 'hand-give-floor');
+    await D.locator('.display-floor-name', { hasText: 'Karim' }).waitFor();
+    await D.locator('.display-title', { hasText: fr.display.floor }).waitFor();
+    assert.equal(await D.locator('.display-hands li').count(), 0, 'the hand went down');
     assert.ok(await fitsWidth(D), 'the display fits 1280 px');
     // Large type: the step title and the clock read from across a share.
     const sizes = await D.evaluate(() => ['.display-step', '.display-clock', '.display-card-text']

@@ -50,7 +50,8 @@ test('between sessions: the group view, the rota, the next session\'s file, prop
     await next.locator('#next-link').fill('https://meet.example.org/codev-lyon');
     await next.locator('#next-zone').fill('Europe/Paris');
     await act(F, 'next-save');
-    await F.locator('[data-next=when]', { hasText: '2031-03-14' }).waitFor();
+    // Written as people write dates, in the group's zone: « vendredi 14 mars 2031 à 18 h 30 ».
+    await F.locator('[data-next=when][data-datetime="2031-03-14T18:30"]', { hasText: /vendredi 14 mars 2031 à 18\sh\s30/ }).waitFor();
 
     // The rota: Karim is client at the next session, Claire facilitates.
     await act(F, 'rota-add');
@@ -63,7 +64,7 @@ test('between sessions: the group view, the rota, the next session\'s file, prop
     // Karim proposes a case and drafts his exposé, privately.
     const K = P.karim;
     await reloadView(K);
-    await K.locator('[data-next=when]', { hasText: '18:30' }).waitFor();
+    await K.locator('[data-next=when]', { hasText: '14 mars 2031' }).waitFor();
     await K.locator('[data-list=rota] li', { hasText: 'Claire' }).waitFor();
     const suggestion = await K.locator('[data-suggest=client]').textContent();
     assert.ok(suggestion.includes('Claire') && suggestion.includes('Karim'), `suggestions name who never was client: ${suggestion}`);

@@ -10,7 +10,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, person, shotPath, realProblems, fitsWidth } from './lib/browser.mjs';
 import { axeProblems } from './lib/layout.mjs';
-import { startBackend, createGroup, join, waitStep, act, fr, en } from './lib/app.mjs';
+import { startBackend, createGroup, join, waitStep, act, choose, fr, en } from './lib/app.mjs';
 
 let server;
 let browser;
@@ -71,12 +71,12 @@ test('settings: join preview, the facilitator\'s page and the members\' summary 
     assert.ok((await L.locator('[data-view=settings]').textContent()).includes(fr.settings.retention_personal_text));
 
     // Retention, live for Léa.
-    await F.locator('form[data-form=retention] input[value=keep]').check({ force: true });
+    await choose(F.locator('form[data-form=retention] input[value=keep]'));
     await act(F, 'retention-save');
     await L.locator('[data-retention=keep].is-current').waitFor();
 
     // The half-day format, then the consultation at 35 minutes: the template Léa sees.
-    await F.locator('form[data-form=format] input[value="240"]').check({ force: true });
+    await choose(F.locator('form[data-form=format] input[value="240"]'));
     await act(F, 'format-apply');
     await L.locator('[data-setting=format]', { hasText: fr.home.format_240 }).waitFor();
     const consult = F.locator('form[data-form=budgets] input[data-step=consultation]');

@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, person, realProblems, shotPath } from './lib/browser.mjs';
 import { startServer } from '../lib/server.mjs';
-import { waitStep, post, seeCard, act, fr } from './lib/app.mjs';
+import { waitStep, post, seeCard, act, choose, fr } from './lib/app.mjs';
 
 let server;
 let browser;
@@ -39,7 +39,7 @@ async function createWithForm(page, form) {
     const f = page.locator('form[data-form=create]');
     await f.locator('input[name=group]').fill('Synthèse douze');
     await f.locator('input[name=facilitator]').fill('Paul');
-    await f.locator(`input[name=form][value="${form}"]`).check({ force: true });
+    await choose(f.locator(`input[name=form][value="${form}"]`));
     await f.locator('button[type=submit]').click();
     await page.locator('#panel[data-step=none]').waitFor();
     return page.locator('#invite-link').inputValue();
@@ -51,7 +51,7 @@ async function joinWithForm(page, invite, name, form) {
     // The choice is there, neutral unless changed.
     assert.equal(await f.locator('input[name=form]:checked').getAttribute('value'), 'n');
     await f.locator('input[name=display_name]').fill(name);
-    if (form) await f.locator(`input[name=form][value="${form}"]`).check({ force: true });
+    if (form) await choose(f.locator(`input[name=form][value="${form}"]`));
     await f.locator('button[type=submit]').click();
     await page.locator('#panel[data-step]').waitFor();
 }
@@ -88,7 +88,7 @@ test('role labels in each one\'s form, and the synthesis as the method has it', 
 
     await t.test('the menu changes one\'s form; everyone sees it', async () => {
         await P.k1.locator('.menu > summary').click();
-        await P.k1.locator('[data-form-box] input[name=form][value=m]').check({ force: true });
+        await choose(P.k1.locator('[data-form-box] input[name=form][value=m]'));
         await P.k1.locator('[data-form-box] [role=status]', { hasText: fr.form.saved }).waitFor();
         await P.k1.locator('.now-role', { hasText: fr.you_are.consultant_m }).waitFor();
         await P.client.locator('.member', { hasText: 'Yann' }).locator('.member-role', { hasText: /^consultant$/ }).waitFor();

@@ -7,9 +7,10 @@
  * the rest is one client message. Decoded commands are applied to one room
  * at increasing instants; after each, every event and every member's
  * snapshot is encoded, and invariants are checked: a refused command
- * changes no sequence number, an accepted one never lowers it, and the
- * encoders always produce a message. Any crash, sanitizer report or
- * failed check (abort) is a bug.
+ * changes no sequence number, an accepted one never lowers it, the
+ * encoders always produce a message, and the fast flat-object reader
+ * (json_flat.c) builds what jansson builds or declines. Any crash,
+ * sanitizer report or failed check (abort) is a bug.
  */
 #include <jansson.h>
 #include <stdint.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 
 #include "errors.h"
+#include "json_flat.h"
 #include "protocol.h"
 #include "room.h"
 
@@ -45,6 +47,26 @@ static void encode_and_drop(json_t *j)
     buf = proto_dump(j, 16, &len);
     check(buf != NULL && len > 0);
     free(buf);
+    json_decref(j);
+}
+
+/* json_flat's contract, differentially: what it accepts, jansson builds
+ * the same (members, values, order); it may decline anything. */
+static void flat_agrees_with_jansson(const char *buf, size_t len)
+{
+    json_t *f = json_flat_load(buf, len), *j;
+    json_error_t e;
+    void *fi, *ji;
+
+    if (!f)
+        return;
+    j = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &e);
+    check(j != NULL && json_equal(f, j));
+    for (fi = json_object_iter(f), ji = json_object_iter(j); fi && ji;
+         fi = json_object_iter_next(f, fi), ji = json_object_iter_next(j, ji))
+        check(strcmp(json_object_iter_key(fi), json_object_iter_key(ji)) == 0);
+    check(fi == NULL && ji == NULL);
+    json_decref(f);
     json_decref(j);
 }
 
@@ -81,6 +103,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (len < 1)
             continue;
         now += 250 + line[0] * 1000;
+        flat_agrees_with_jansson((const char *)line + 1, len - 1);
         if (proto_decode((const char *)line + 1, len - 1, &plimits, &msg, &err) == 0) {
             if (msg.kind == PROTO_COMMAND && msg.cmd.type == CMD_QUESTION_CHECK) {
                 /* As the edge answers it: a query that changes nothing. */

@@ -20,7 +20,7 @@ fi
 if ! clang -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
     -fno-sanitize-recover=undefined -I"$out" -Isrc \
     tests/fuzz/fuzz_room.c src/room.c src/room_cards.c src/room_model.c src/room_floor.c src/advice.c src/rules.c src/clock.c src/errors.c \
-    src/protocol.c src/hub.c src/hub_session.c src/hub_creator.c src/hub_life.c src/hub_settings.c src/ratelimit.c src/auth.c $flags -o "$out/fuzz_room"; then
+    src/protocol.c src/json_flat.c src/hub.c src/hub_session.c src/hub_creator.c src/hub_life.c src/hub_settings.c src/ratelimit.c src/auth.c $flags -o "$out/fuzz_room"; then
     echo "fuzz: build failed (clang could not compile or link the harness; see above)"
     exit 2
 fi

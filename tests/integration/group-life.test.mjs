@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { startServer } from '../lib/server.mjs';
-import { api, joinGroup, storeBytes, holds } from './lib/client.mjs';
+import { api, joinGroup, createGroup, storeBytes, holds } from './lib/client.mjs';
 import { validateHttp } from './lib/schemas.mjs';
 import { setupGroup, advance, settle, drainAll, closeAll, assertAllClean } from './lib/scenario.mjs';
 
@@ -106,13 +106,21 @@ test('three sessions: rotation suggestions follow the turns, the rota is used up
 
         // Cases proposed in advance: visible to all, editable and withdrawable by the author only.
         const kTitle = rnd('karim-title'), kText = rnd('karim-text');
-        const kp = await call(srv, 'POST', `/api/groups/${gid}/proposals`, { key: karim.key, body: { title: 'draft title', text: kText }, schema: 'proposal', status: 201 });
+        const kOld = rnd('karim-first-title'), kOldText = rnd('karim-first-text');
+        const kp = await call(srv, 'POST', `/api/groups/${gid}/proposals`, { key: karim.key, body: { title: kOld, text: kOldText }, schema: 'proposal', status: 201 });
+        assert.ok(holds(storeBytes(srv.dataDir), kOldText), 'a proposal is on disk');
         await refused(srv, 'POST', `/api/groups/${gid}/proposals/${kp.id}`, { key: lea.key, body: { title: 'mine now' }, status: 403, code: 'not_author' });
         await refused(srv, 'DELETE', `/api/groups/${gid}/proposals/${kp.id}`, { key: claire.key, status: 403, code: 'not_author' });
         const edited = await call(srv, 'POST', `/api/groups/${gid}/proposals/${kp.id}`, { key: karim.key, body: { title: kTitle, text: kText }, schema: 'proposal' });
         assert.equal(edited.title, kTitle);
-        const jp = await call(srv, 'POST', `/api/groups/${gid}/proposals`, { key: julien.key, body: { title: rnd('julien') }, schema: 'proposal', status: 201 });
+        let bytes = storeBytes(srv.dataDir);
+        assert.ok(!holds(bytes, kOld) && !holds(bytes, kOldText), 'the text an edit replaced leaves no byte in the database or its WAL');
+        const jTitle = rnd('julien'), jText = rnd('julien-text');
+        const jp = await call(srv, 'POST', `/api/groups/${gid}/proposals`, { key: julien.key, body: { title: jTitle, text: jText }, schema: 'proposal', status: 201 });
+        assert.ok(holds(storeBytes(srv.dataDir), jText));
         await call(srv, 'DELETE', `/api/groups/${gid}/proposals/${jp.id}`, { key: julien.key, schema: 'proposal_withdrawn' });
+        bytes = storeBytes(srv.dataDir);
+        assert.ok(!holds(bytes, jTitle) && !holds(bytes, jText), 'a withdrawn proposal leaves no byte in the database or its WAL');
         b = await between(srv, g, sophie);
         assert.deepEqual(b.proposals.map((p) => [p.title, p.text, p.author.name, p.chosen]), [[kTitle, kText, 'Karim', false]]);
 
@@ -151,6 +159,8 @@ test('three sessions: rotation suggestions follow the turns, the rota is used up
         const comment = rnd('advance-comment');
         await refused(srv, 'POST', `/api/groups/${gid}/debriefs`, { key: lea.key, body: { plan_id: planId, outcome: 'done' }, status: 403, code: 'not_earlier_client' });
         await refused(srv, 'POST', `/api/groups/${gid}/debriefs`, { key: karim.key, body: { plan_id: planId, outcome: 'finished' }, status: 400, code: 'bad_field' });
+        await refused(srv, 'POST', `/api/groups/${gid}/debriefs`, { key: karim.key, body: { plan_id: planId, outcome: 'done', comment: 'é'.repeat(1001) }, status: 400, code: 'text_too_long' });
+        await refused(srv, 'POST', `/api/groups/${gid}/debriefs`, { key: karim.key, body: { plan_id: planId, outcome: 'done', comment: 42 }, status: 400, code: 'bad_field' });
         b = await call(srv, 'POST', `/api/groups/${gid}/debriefs`, { key: karim.key, body: { plan_id: planId, outcome: 'partly', comment }, schema: 'between' });
         assert.deepEqual([b.debriefs[0].outcome, b.debriefs[0].comment], ['partly', comment]);
         assert.deepEqual((await between(srv, g, lea)).debriefs, []);
@@ -285,6 +295,55 @@ test('next session: set by the facilitator, an RFC 5545 file every member downlo
         }
     } finally {
         await srv.stop().catch(() => {});
+    }
+});
+
+test('the iCalendar file of a group named with , ; \\ and accents, and a 480-byte link: escaped, folded at 75 octets without cutting a character, parsed back exactly', async () => {
+    const srv = await startServer();
+    try {
+        // At most name_max_chars (60), 2- and 3-byte characters, every TEXT special but the newline (a name has
+        // none); the SUMMARY line's 76th octet is inside the final "…", so a fold at 75 octets must back up.
+        const name = 'Équipe « Nord, Sud ; Est \\ Ouest » — gestionnaires de Lyon…';
+        assert.ok([...name].length <= 60);
+        const line = Buffer.from(`SUMMARY:${name.replace(/[\\;,]/g, (c) => `\\${c}`)}`);
+        assert.ok(line.length > 75 && (line[75] & 0xc0) === 0x80, 'the premise: a naive fold would cut a character');
+        const created = await createGroup(srv.url, { name });
+        const gid = created.group_id;
+        const key = created.member_key;
+        let link = 'https://meet.example.org/r?a=1,2;3&b=';
+        while (link.length < 480) link += 'abcdefghij';
+        await call(srv, 'POST', `/api/groups/${gid}/next-session`, { key, body: { date: '2031-03-14', time: '18:30', duration_min: 90, link, time_zone: 'Europe/Paris' }, schema: 'between' });
+        // The octets as sent (fetch's text() would hide a cut character behind U+FFFD).
+        const res = await fetch(`${srv.url}/api/groups/${gid}/next-session.ics`, { headers: { Authorization: `Bearer ${key}` } });
+        assert.equal(res.status, 200);
+        const raw = Buffer.from(await res.arrayBuffer());
+        const text = raw.toString('utf8');
+        assert.ok(text.endsWith('END:VCALENDAR\r\n'));
+        assert.ok(!/[^\r]\n|\r[^\n]/.test(text), 'only CRLF line ends');
+        const dec = new TextDecoder('utf-8', { fatal: true });
+        let folded = 0;
+        for (let at = 0; at < raw.length;) {
+            const end = raw.indexOf('\r\n', at);
+            const bytes = raw.subarray(at, end);
+            const l = bytes.toString('utf8');
+            at = end + 2;
+            assert.ok(bytes.length <= 75, `${bytes.length} octets: ${l}`);
+            dec.decode(bytes); // throws if a line starts or ends inside a character
+            folded += l.startsWith(' ');
+        }
+        assert.ok(folded >= 8, `the long lines fold (${folded} continuations)`);
+        const flat = text.replace(/\r\n /g, '');
+        assert.match(flat, /\r\nSUMMARY:Équipe « Nord\\, Sud \\; Est \\\\ Ouest » — gestionnaires de Lyon…\r\n/);
+        assert.ok(flat.includes(`\r\nURL:${link}\r\n`));
+        assert.match(flat, /\r\nDTSTAMP:\d{8}T\d{6}Z\r\n/);
+        const cal = parseIcs(text);
+        assert.equal(cal.events.length, 1);
+        assert.equal(cal.events[0].summary, name, 'the parser gets the name back');
+        assert.equal(cal.events[0].url, link);
+        assert.equal(cal.events[0].start, '2031-03-14T17:30:00+00:00');
+        assert.equal(cal.events[0].uid, `${gid}-0@codevd`);
+    } finally {
+        await srv.stop();
     }
 });
 

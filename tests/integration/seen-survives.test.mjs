@@ -56,7 +56,11 @@ function assertSeenInRoom(g, room, what) {
 }
 
 test('kill -9 at twenty random moments while cards flow in three rooms: every card anyone received is in the room after the restart, once', async () => {
-    let srv = await startServer({ args: ARGS });
+    // Every other round every commit waits 100 ms (test_commit_delay_us): a
+    // kill then nearly always finds records in flight, so that events sent
+    // before their commit would be caught, not only by luck.
+    const argsOf = (round) => (round % 2 ? [...ARGS, '--set', 'test_commit_delay_us=100000'] : ARGS);
+    let srv = await startServer({ args: argsOf(0) });
     const dataDir = srv.dataDir;
     try {
         const groups = [];
@@ -69,9 +73,22 @@ test('kill -9 at twenty random moments while cards flow in three rooms: every ca
         for (let round = 0; round < 20; round++) {
             const acks = new Set();
             const total = groups.length * 3 * 20;
-            // A random moment: as the target-th ack arrives (0: at once).
+            // A random moment: as the target-th ack arrives (0: at once),
+            // or, every other round, as the clients together have received
+            // the target-th card (a card seen before its commit would be
+            // lost with the kill).
             const target = Math.floor(Math.random() * total);
             const victim = srv;
+            if (round % 2) {
+                let cardsReceived = 0;
+                for (const g of groups) {
+                    const take = g.C._message.bind(g.C);
+                    g.C._message = (m) => {
+                        take(m);
+                        if (m?.type === 'card_added' && ++cardsReceived === target) victim.child.kill('SIGKILL');
+                    };
+                }
+            }
             let fired = 0;
             groups.forEach((g, gi) => {
                 for (const k of g.K) {
@@ -82,7 +99,7 @@ test('kill -9 at twenty random moments while cards flow in three rooms: every ca
                             .then((r) => {
                                 if (r.type !== 'ack') return;
                                 acks.add(id);
-                                if (acks.size === target) victim.child.kill('SIGKILL');
+                                if (acks.size === target && round % 2 === 0) victim.child.kill('SIGKILL');
                             }, () => {});
                     }
                 }
@@ -95,7 +112,7 @@ test('kill -9 at twenty random moments while cards flow in three rooms: every ca
             await srv.exited;
             const watched = await Promise.all(watchers);
             if (acks.size < fired) killedWithUnacked++;
-            srv = await startServer({ dataDir, args: ARGS });
+            srv = await startServer({ dataDir, args: argsOf(round + 1) });
             for (const [gi, g] of groups.entries()) {
                 const before = g.everyone;
                 const again = await reconnectAll(srv, g);
@@ -144,7 +161,7 @@ test('disk full: what could not be saved is refused and seen by nobody, health s
         const acked = new Map([['plein-avant', first.seq]]);
         let refused = 0;
         let lastSeq = first.seq;
-        for (let i = 0; i < 3000 && refused < 5; i++) {
+        for (let i = 0; i < 3000 && refused < 20; i++) {
             const text = `plein-${i} ${'y'.repeat(500)}`;
             const r = await K.send({ type: 'contribution_post', kind: 'suggestion', text }, { timeoutMs: 10000 });
             if (r.type === 'ack') {
@@ -157,6 +174,12 @@ test('disk full: what could not be saved is refused and seen by nobody, health s
             }
         }
         assert.ok(refused > 0, 'the full disk refused a command');
+        // Refused at once: only the first failure and the trial a second
+        // reached the store, not each refused command.
+        const metrics = await (await fetch(srv.url + '/metrics')).text();
+        const storeErrors = Number(/^codevd_store_errors_total (\d+)$/m.exec(metrics)?.[1]);
+        assert.ok(storeErrors >= 1 && storeErrors <= refused / 2,
+            `${refused} refused, ${storeErrors} records failed in the store: the rest were refused without trying`);
         const health = await fetch(srv.url + '/api/health');
         assert.equal(health.status, 503, 'health says the store is failing');
         assert.equal((await health.json()).status, 'store_unavailable');
@@ -211,6 +234,62 @@ test('disk full: what could not be saved is refused and seen by nobody, health s
     }
 });
 
+test('disk full: a command sent again while its record is in flight is refused with it, never acknowledged as a duplicate of what failed', async (t) => {
+    const disk = smallDisk(t, 'dup');
+    if (!disk) return;
+    let srv = null;
+    try {
+        const dataDir = path.join(disk.dir, 'data');
+        // Every commit waits 100 ms: the first record that fails waits
+        // there (the one before committed just now), so its copy is surely
+        // decided while it is in flight.
+        srv = await startServer({ dataDir, args: [...ARGS, '--set', 'test_commit_delay_us=100000'] });
+        const g = await setupGroup(srv, { observer: null });
+        await advance(g, 'consultation');
+        const K = g.K[0];
+        const answer = (id) => K.next((m) => (m.type === 'ack' || m.type === 'error') && m.id === id, 10000);
+        const ballast = disk.fill();
+        // Each post goes twice, back to back (a client resending what it
+        // has no answer for): the second is decided while the first's
+        // record is in flight, as a duplicate.
+        const acked = new Map();
+        let refused = 0;
+        for (let i = 0; i < 3000 && refused < 3; i++) {
+            const id = `dup-${i}`;
+            const cmd = JSON.stringify({ type: 'contribution_post', id, kind: 'suggestion', text: `${id} ${'z'.repeat(500)}` });
+            K.sendRaw(cmd);
+            K.sendRaw(cmd);
+            const first = await answer(id);
+            const again = await answer(id);
+            if (first.type === 'ack') {
+                assert.equal(again.type, 'ack', `${id} again: ${JSON.stringify(again)}`);
+                assert.equal(again.seq, first.seq, `${id} again: the original's seq`);
+                acked.set(id, first.seq);
+                continue;
+            }
+            assert.equal(first.code, 'store_unavailable', JSON.stringify(first));
+            assert.equal(again.type, 'error', `${id} again, after its original failed: ${JSON.stringify(again)}`);
+            assert.equal(again.code, 'store_unavailable');
+            refused++;
+        }
+        assert.ok(refused > 0, 'the full disk refused a command');
+        unlinkSync(ballast);
+        await waitForHealth(srv.url, 200);
+        srv.child.kill('SIGKILL');
+        await srv.exited;
+        srv = await startServer({ dataDir, args: ARGS });
+        const back = await reconnect(srv, K);
+        const ids = back.log.find((m) => m.type === 'welcome').room.cards.map((c) => c.text.split(' ')[0]);
+        for (const id of acked.keys()) assert.equal(ids.filter((x) => x === id).length, 1, `acknowledged ${id} is saved, once`);
+        assert.equal(ids.filter((x) => x.startsWith('dup-')).length, acked.size, 'nothing refused was saved');
+        back.terminate();
+        for (const c of g.everyone) c.terminate();
+    } finally {
+        if (srv) await srv.stop({ keepData: true }).catch(() => {});
+        disk.remove();
+    }
+});
+
 async function waitForHealth(url, status, timeoutMs = 10000) {
     const until = Date.now() + timeoutMs;
     for (;;) {
@@ -248,6 +327,41 @@ test('a member who connects while cards are in flight gets a view of what is com
             assert.ok(room.seq <= last);
             c.assertClean();
             c.terminate();
+        }
+        for (const c of g.everyone) c.terminate();
+    } finally {
+        await srv.stop();
+    }
+});
+
+test('a tick shows only what is committed: while a clock change waits for its record, the tick waits behind it', async () => {
+    // Every commit waiting 100 ms keeps each record in flight long enough
+    // for the room's tick (once a second) to come while one is.
+    const srv = await startServer({ args: [...ARGS, '--set', 'test_commit_delay_us=100000'] });
+    try {
+        const g = await setupGroup(srv, { observer: null });
+        await advance(g, 'consultation');
+        await g.F.send({ type: 'timer_start' }); // running, or refused as already running
+        // The clock's budget changes over and over while it runs: nearly
+        // every tick comes while a change waits for its commit.
+        const seen = () => g.C.received((m) => m.type === 'tick').length;
+        const before = seen();
+        const until = Date.now() + 20000;
+        while (seen() < before + 4 && Date.now() < until) {
+            await g.F.ok({ type: 'timer_add', seconds: 60 });
+            await g.F.ok({ type: 'timer_add', seconds: -60 });
+        }
+        assert.ok(seen() >= before + 4, 'ticks came while the clock changed');
+        // Every tick agrees with the clock the events before it showed.
+        let clock = null;
+        for (const m of g.C.log) {
+            if ((m.type === 'welcome' || m.type === 'session_opened') && m.room) clock = m.room.clock;
+            if (m.clock && m.type !== 'tick' && typeof m.seq === 'number') clock = m.clock;
+            if (m.type !== 'tick') continue;
+            assert.ok(clock, 'a tick comes after a view of the room');
+            assert.equal(m.clock.step, clock.step, 'a tick shows the step the events before it showed');
+            assert.equal(m.clock.running, clock.running, 'a tick shows the clock running as the events before it did');
+            assert.equal(m.clock.budget_ms, clock.budget_ms, `a tick (server_ms ${m.server_ms}) shows the budget the events before it showed, not one still in flight`);
         }
         for (const c of g.everyone) c.terminate();
     } finally {

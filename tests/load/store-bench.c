@@ -96,6 +96,8 @@ int main(int argc, char **argv)
     if (!mkdtemp(dir))
         return 1;
     o.data_dir = dir;
+    if (getenv("STORE_BENCH_WINDOW_US")) /* journal_commit_window_us */
+        o.commit_window_us = (uint32_t)strtoul(getenv("STORE_BENCH_WINDOW_US"), NULL, 10);
     if (getenv("STORE_BENCH_DSN")) {
         o.backend = "postgresql";
         o.dsn = getenv("STORE_BENCH_DSN");

@@ -313,10 +313,21 @@ static double now_us(void)
     return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
-/* The check runs on every keystroke pause: under 20 us for 300 characters
- * (the median of 21 rounds of 2,000 checks, robust to a busy machine). */
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* The check runs on every keystroke pause: under 20 us for 300 characters.
+ * Each check is timed alone and the median of 20,000 is held to it: a
+ * batch's average counted every moment a busy machine took the CPU away
+ * and failed under load with the check itself unchanged. */
 static void check_costs_under_20_us_for_300_characters(void **state)
 {
+    enum { N = 20000 };
+    static double t[N];
     const char *q =
         "Bonjour à toutes et à tous, merci pour cet exposé très clair ; j’aimerais "
         "comprendre "
@@ -324,33 +335,99 @@ static void check_costs_under_20_us_for_300_characters(void **state)
         "l’équipe "
         "fonctionne-t-elle ainsi, qui a pris la décision de la réorganisation et comment "
         "réagissent les deux personnes qui pensent partir, d’après toi ?";
-    double rounds[21];
     struct advice_result r;
 
     (void)state;
     assert_true(strlen(q) >= 300);
-    for (int k = 0; k < 21; k++) {
+    for (int k = 0; k < N; k++) {
         double t0 = now_us();
-        for (int i = 0; i < 2000; i++)
-            advice_check(q, strlen(q), ADVICE_LANG_ANY, &r);
-        rounds[k] = (now_us() - t0) / 2000;
+
+        advice_check(q, strlen(q), ADVICE_LANG_ANY, &r);
+        t[k] = now_us() - t0;
     }
-    for (int a = 0; a < 21; a++)
-        for (int b = a + 1; b < 21; b++)
-            if (rounds[b] < rounds[a]) {
-                double x = rounds[a];
-                rounds[a] = rounds[b];
-                rounds[b] = x;
-            }
-    print_message("# one check of %zu bytes: median %.2f us (min %.2f, max %.2f)\n",
-                  strlen(q), rounds[10], rounds[0], rounds[20]);
+    qsort(t, N, sizeof(t[0]), cmp_double);
+    print_message("# one check of %zu bytes: median %.2f us, p99 %.2f us (min %.2f)\n",
+                  strlen(q), t[N / 2], t[N * 99 / 100], t[0]);
     assert_false(r.advice_like);
     /* The budget is the release build's: under the sanitizers the figure is
      * printed, not held to it (ASan alone costs about four times). */
 #if defined(__SANITIZE_ADDRESS__)
     print_message("# (sanitizer build: the 20 us budget is not asserted)\n");
 #else
-    assert_true(rounds[10] < 20.0);
+    assert_true(t[N / 2] < 20.0);
+#endif
+}
+
+/* Fills out (cap >= want + 1) with q repeated, separated by a space, up to
+ * want bytes, never cutting a UTF-8 sequence. Returns the length. */
+static size_t repeat_to(const char *q, size_t want, char *out, size_t cap)
+{
+    size_t n = 0, len = strlen(q);
+
+    while (n < want && len > 0 && n + 1 < cap) {
+        for (size_t i = 0; i < len && n + 1 < cap; i++)
+            out[n++] = q[i];
+        if (n + 1 < cap)
+            out[n++] = ' ';
+    }
+    if (n > want)
+        n = want;
+    while (n > 0 && ((unsigned char)out[n] & 0xC0) == 0x80)
+        n--; /* out[n] would continue a sequence cut at n */
+    out[n] = '\0';
+    return n;
+}
+
+/* The cost of each check, timed one by one, on every question of the
+ * labelled sets made 300 bytes long (the question repeated): median, p99
+ * and max are printed, the median held to the budget like the test above
+ * (the p99 and max include the moments a shared machine takes the CPU
+ * away, so they are reported, not asserted). */
+static void each_check_of_300_bytes_timed_over_the_sets(void **state)
+{
+    enum { PASSES = 5, MAXQ = 2000 };
+    static char texts[MAXQ][301];
+    static double t[MAXQ * PASSES];
+    size_t nq = 0, nt = 0, advice = 0;
+    char line[4096];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(advice_sets) / sizeof(advice_sets[0]); i++) {
+        FILE *f = fopen(advice_sets[i], "r");
+
+        assert_non_null(f);
+        assert_non_null(fgets(line, sizeof(line), f)); /* the header */
+        while (nq < MAXQ && fgets(line, sizeof(line), f)) {
+            char *q = line;
+
+            line[strcspn(line, "\r\n")] = '\0';
+            for (int k = 0; k < 4 && q; k++)
+                if ((q = strchr(q, '\t')))
+                    q++;
+            if (q && *q)
+                repeat_to(q, 300, texts[nq++], sizeof(texts[0]));
+        }
+        fclose(f);
+    }
+    assert_true(nq >= 300);
+    for (int p = 0; p < PASSES; p++)
+        for (size_t i = 0; i < nq; i++) {
+            struct advice_result r;
+            size_t len = strlen(texts[i]);
+            double t0 = now_us();
+
+            advice_check(texts[i], len, ADVICE_LANG_ANY, &r);
+            t[nt++] = now_us() - t0;
+            advice += p == 0 && r.advice_like;
+        }
+    qsort(t, nt, sizeof(t[0]), cmp_double);
+    print_message("# %zu checks of %zu questions of up to 300 bytes (%zu advice-like): "
+                  "median %.2f us, p99 %.2f us, max %.2f us\n",
+                  nt, nq, advice, t[nt / 2], t[nt * 99 / 100], t[nt - 1]);
+#if defined(__SANITIZE_ADDRESS__)
+    print_message("# (sanitizer build: the 20 us budget is not asserted)\n");
+#else
+    assert_true(t[nt / 2] < 20.0);
 #endif
 }
 
@@ -365,6 +442,7 @@ int main(void)
         cmocka_unit_test(hostile_input_is_bounded),
         cmocka_unit_test(labelled_sets_meet_the_bar),
         cmocka_unit_test(check_costs_under_20_us_for_300_characters),
+        cmocka_unit_test(each_check_of_300_bytes_timed_over_the_sets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -81,7 +81,10 @@ static const struct num_key num_keys[] = {
     NUM(facilitator_grace_s, 1, 3600, 60),
     NUM(display_max_per_group, 1, 64, 8),
     NUM(test_time_offset_s, 0, 315360000, 0),
+    NUM(test_commit_delay_us, 0, 1000000, 0),
     NUM(drain_timeout_s, 1, 600, 10),
+    NUM(lease_ttl_s, 2, 600, 10),
+    NUM(cluster_claims_per_s, 1, 10000, 50),
 };
 
 #define NUM_KEY_COUNT (sizeof num_keys / sizeof num_keys[0])
@@ -103,6 +106,7 @@ static const struct str_key str_keys[] = {
     {"allowed_origins", offsetof(struct config, allowed_origins), 1},
     {"frame_ancestors", offsetof(struct config, frame_ancestors), 0},
     {"trusted_proxies", offsetof(struct config, trusted_proxies), 1},
+    {"node_id", offsetof(struct config, node_id), 1},
 };
 
 #define STR_KEY_COUNT (sizeof str_keys / sizeof str_keys[0])
@@ -400,6 +404,7 @@ static void each_key_parses_from_file(void **state)
     assert_int_equal(c.hello_timeout_s, 15);
     assert_int_equal(c.unauth_per_ip, 32);
     assert_int_equal(c.test_time_offset_s, 60);
+    assert_int_equal(c.test_commit_delay_us, 1500);
     assert_int_equal(c.facilitator_grace_s, 5);
     assert_int_equal(c.display_max_per_group, 3);
     assert_string_equal(c.frame_ancestors, "'self' https://teams.microsoft.com");
@@ -969,6 +974,33 @@ static void validate_accepts_tls_cert_and_key_together(void **state)
     config_free(&c);
 }
 
+/* node_id (a cluster) needs the shared store, and a plain name. */
+static void validate_node_id(void **state)
+{
+    struct config c;
+    struct config_error err;
+    char longer[70];
+
+    (void)state;
+    assert_int_equal(config_defaults(&c), 0);
+    assert_int_equal(config_set(&c, "node_id", "node1", &err), 0);
+    assert_int_equal(config_validate(&c, &err), -1); /* store = sqlite */
+    assert_string_equal(err.key, "node_id");
+    assert_non_null(strstr(err.text, "store = postgresql"));
+    assert_int_equal(config_set(&c, "node_id", "node 1;drop", &err), 0);
+    assert_int_equal(config_validate(&c, &err), -1);
+    assert_string_equal(err.key, "node_id");
+    assert_non_null(strstr(err.text, "1-63 characters"));
+    memset(longer, 'a', 64);
+    longer[64] = '\0';
+    assert_int_equal(config_set(&c, "node_id", longer, &err), 0);
+    assert_int_equal(config_validate(&c, &err), -1);
+    assert_non_null(strstr(err.text, "1-63 characters"));
+    assert_int_equal(config_set(&c, "node_id", "", &err), 0); /* unset: one node */
+    assert_int_equal(config_validate(&c, &err), 0);
+    config_free(&c);
+}
+
 static void validate_rejects_long_text_limit_below_text_limit(void **state)
 {
     struct config c;
@@ -1317,6 +1349,7 @@ int main(void)
         cmocka_unit_test(validate_rejects_tls_cert_without_key),
         cmocka_unit_test(validate_rejects_tls_key_without_cert),
         cmocka_unit_test(validate_accepts_tls_cert_and_key_together),
+        cmocka_unit_test(validate_node_id),
         cmocka_unit_test(validate_rejects_long_text_limit_below_text_limit),
         cmocka_unit_test(validate_keeps_the_queue_above_a_full_room),
         cmocka_unit_test(validate_rejects_fields_set_out_of_range_directly),

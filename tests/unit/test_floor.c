@@ -579,6 +579,32 @@ static void a_replay_without_presence_or_memory_gives_the_same_floor(void **stat
 }
 
 /* Hostile journal forms (a corrupt record): refused, never trusted. */
+/* A round's turn answers a raised hand as floor_give does: it goes down,
+ * for everyone (EV_HANDS before EV_FLOOR), and only the speaker's. */
+static void a_round_turn_lowers_the_speakers_hand(void **state)
+{
+    struct fx *f = *state;
+
+    to_step(f, STEP_CONSULTATION);
+    assert_int_equal(send(f, CLE, CMD_HAND_RAISE), 0);
+    assert_int_equal(send(f, DAN, CMD_HAND_RAISE), 0);
+    assert_int_equal(round_start(f, FA, 0, ROUND_SIGNAL), 0);
+    assert_int_equal(f->r->floor_member, BEN);
+    assert_int_equal(count_events(f, EV_HANDS), 0);
+    assert_int_equal(send(f, BEN, CMD_FLOOR_END), 0);
+    assert_int_equal(f->r->floor_member, CLE);
+    assert_int_equal(f->r->members[CLE].hand, 0);
+    assert_int_not_equal(f->r->members[DAN].hand, 0);
+    assert_int_equal(count_events(f, EV_HANDS), 1);
+    assert_int_equal(f->r->out[f->r->nout - 1].type, EV_FLOOR);
+    /* Removing the speaker moves the round on to Dan: his hand goes down. */
+    assert_int_equal(send_target(f, FA, CMD_MEMBER_REMOVE, CLE), 0);
+    assert_int_equal(f->r->floor_member, DAN);
+    assert_int_equal(f->r->members[DAN].hand, 0);
+    assert_int_equal(count_events(f, EV_HANDS), 1);
+    replay_and_compare(f);
+}
+
 static void a_journaled_decision_that_cannot_be_is_refused(void **state)
 {
     struct fx *f = *state;
@@ -628,6 +654,7 @@ int main(void)
         T(removing_the_speaker_moves_the_round_on),
         T(a_replay_without_presence_or_memory_gives_the_same_floor),
         T(a_journaled_decision_that_cannot_be_is_refused),
+        T(a_round_turn_lowers_the_speakers_hand),
 #undef T
     };
 

@@ -25,15 +25,29 @@
 /* A port free on 127.0.0.1 now. */
 static uint16_t free_port(void)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET};
+    /* Free on every address: the wildcard (dual-stack) bind that
+     * listener_open(NULL, ...) makes conflicts with any socket on that port,
+     * a connected client's included, not only with a loopback listener. */
+    struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT};
     socklen_t len = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int fd = socket(AF_INET6, SOCK_STREAM, 0), off = 0;
 
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0) { /* no IPv6 here: the IPv4 wildcard is what listener_open binds */
+        struct sockaddr_in a4 = {.sin_family = AF_INET,
+                                 .sin_addr.s_addr = htonl(INADDR_ANY)};
+        socklen_t len4 = sizeof(a4);
+
+        fd = socket(AF_INET, SOCK_STREAM, 0);
+        assert_int_equal(bind(fd, (struct sockaddr *)&a4, sizeof(a4)), 0);
+        assert_int_equal(getsockname(fd, (struct sockaddr *)&a4, &len4), 0);
+        close(fd);
+        return ntohs(a4.sin_port);
+    }
+    assert_int_equal(setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)), 0);
     assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
     assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
     close(fd);
-    return ntohs(a.sin_port);
+    return ntohs(a.sin6_port);
 }
 
 /* Connects to ip:port; returns the socket, or -1 with errno. */

@@ -13,6 +13,7 @@
 
 #include "errors.h"
 #include "hub.h"
+#include "json_flat.h"
 #include "protocol.h"
 #include "test_helpers.h"
 
@@ -732,6 +733,184 @@ static void advice_verdict_is_encoded_for_its_audience_only(void **state)
     room_free(r);
 }
 
+/* json_flat_load reads the usual flat command as jansson does (same
+ * members, values and order), and leaves everything else to jansson:
+ * nested values, \u escapes, reals, big integers, duplicate keys, invalid
+ * UTF-8, raw control characters, bad JSON. A long message (scratch on the
+ * heap) reads the same. */
+static void flat_reader_matches_jansson_or_declines(void **state)
+{
+    static const char *same[] = {
+        "{}",
+        " \t\r\n{ } \n",
+        "{\"type\":\"contribution_post\",\"id\":\"p12\",\"kind\":\"suggestion\","
+        "\"text\":\"ts=123 idée « oui » ’ \xf0\x9f\x98\x80\"}",
+        "{\"a\":\"x\\\"y\\\\z\\/\\b\\f\\n\\r\\t\",\"\":\"\",\"n\":-42,\"z\":0,"
+        "\"big\":123456789012345678,\"t\":true,\"f\":false,\"u\":null}",
+        "{ \"b\" : 1 , \"a\" : \"2\" }",
+    };
+    static const char *declined[] = {
+        "{\"a\":{\"b\":1}}",            /* nested object */
+        "{\"a\":[1]}",                  /* nested array */
+        "{\"a\":\"\\u00e9\"}",          /* \u escape */
+        "{\"a\":\"\\u0000\"}",          /* NUL: jansson refuses */
+        "{\"a\":\"\\x\"}",              /* bad escape */
+        "{\"a\":1.5}",                  /* real */
+        "{\"a\":1e3}",                  /* real */
+        "{\"a\":1234567890123456789}",  /* 19 digits */
+        "{\"a\":-0}",                   /* minus zero */
+        "{\"a\":01}",                   /* leading zero */
+        "{\"a\":1,\"a\":2}",            /* duplicate key */
+        "{\"a\":\"\xc3\"}",             /* truncated UTF-8 */
+        "{\"a\":\"\xc0\xaf\"}",         /* overlong */
+        "{\"a\":\"\xed\xa0\x80\"}",     /* surrogate */
+        "{\"a\":\"\xf4\x90\x80\x80\"}", /* above U+10FFFF */
+        "{\"a\":\"tab\there\"}",        /* raw control character */
+        "{\"a\":1,}",                   /* trailing comma */
+        "{\"a\":1} x",                  /* bytes after */
+        "{\"a\" 1}",                    /* no colon */
+        "{\"a\":tru}",                  /* bad word */
+        "{\"a\":1",                     /* unterminated */
+        "[1,2]",                        /* not an object */
+        "\"text\"",                     /* not an object */
+        "",
+    };
+    char *big;
+    size_t n;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(same) / sizeof(*same); i++) {
+        json_error_t jerr;
+        json_t *a = json_flat_load(same[i], strlen(same[i]));
+        json_t *b = json_loadb(same[i], strlen(same[i]), JSON_REJECT_DUPLICATES, &jerr);
+        char *da, *db;
+        assert_non_null(a);
+        assert_non_null(b);
+        assert_true(json_equal(a, b));
+        da = json_dumps(a, JSON_PRESERVE_ORDER);
+        db = json_dumps(b, JSON_PRESERVE_ORDER);
+        assert_string_equal(da, db); /* same order too */
+        free(da);
+        free(db);
+        json_decref(a);
+        json_decref(b);
+    }
+    for (size_t i = 0; i < sizeof(declined) / sizeof(*declined); i++)
+        assert_null(json_flat_load(declined[i], strlen(declined[i])));
+    /* Over the stack scratch: the same object. */
+    n = 3000;
+    big = malloc(n + 32);
+    assert_non_null(big);
+    memcpy(big, "{\"text\":\"", 9);
+    memset(big + 9, 'e', n);
+    memcpy(big + 9 + n, "\",\"id\":\"x\"}", 12);
+    {
+        json_t *a = json_flat_load(big, strlen(big));
+        assert_non_null(a);
+        assert_int_equal(json_string_length(json_object_get(a, "text")), n);
+        assert_string_equal(json_string_value(json_object_get(a, "id")), "x");
+        json_decref(a);
+    }
+    free(big);
+}
+
+/* Issue 15: the tick is written without jansson (proto_tick_dump); the
+ * bytes must be proto_tick_json's as proto_dump writes them, clock running
+ * or paused, in every step, the floor empty, held, held in a round with a
+ * turn budget (its remaining time negative too) or by an index out of
+ * range. */
+static void ticks_are_written_as_jansson_writes_them(void **state)
+{
+    const struct room_limits l = {.text_max_chars = 100,
+                                  .long_text_max_chars = 100,
+                                  .cards_per_step = 100,
+                                  .members_max = 8};
+    struct room *r = room_new("s", NULL, &l, 1000);
+    size_t n = 0;
+
+    (void)state;
+    assert_non_null(r);
+    assert_int_equal(room_member_add(r, "f", "F", true, false), 0);
+    assert_int_equal(room_member_add(r, "c", "C", false, false), 1);
+    assert_int_equal(room_member_add(r, "k\"q\\", "K", false, false), 2);
+    for (int phase = 0; phase < 6; phase++) {
+        int64_t now = 5000 + phase * 977;
+
+        if (phase == 1)
+            apply_full(r, 0, CMD_STEP_NEXT, NULL, NULL, 0, false, 2000);
+        if (phase == 2)
+            apply_full(r, 0, CMD_TIMER_PAUSE, NULL, NULL, 0, false, 3000);
+        if (phase == 3) {
+            r->floor_member = 2;
+            r->floor_since_ms = 4000;
+        }
+        if (phase == 4) {
+            r->round.active = true;
+            r->round.turn_ms = 1500; /* remaining_ms goes negative */
+        }
+        if (phase == 5)
+            r->floor_member = 7; /* no such member: null */
+        for (int64_t t = now; t < now + 3000; t += 1000) {
+            json_t *j = proto_tick_json(r, t);
+            size_t la = 0, lb = 0;
+            unsigned char *a = proto_dump(j, 5, &la), *b = proto_tick_dump(r, t, 5, &lb);
+
+            assert_non_null(a);
+            assert_non_null(b);
+            assert_int_equal(lb, la);
+            assert_memory_equal(a + 5, b + 5, la + 1); /* with the NUL */
+            free(a);
+            free(b);
+            json_decref(j);
+            n++;
+        }
+    }
+    assert_int_equal(n, 18);
+    r->floor_member = -1;
+    room_free(r);
+}
+
+/* Issue 15: an ack is written without jansson (proto_ack_dump); the bytes
+ * must be proto_dump's of proto_ack_json for any id a client may send
+ * (quotes, backslash, controls, slash, non-ASCII), duplicate or not, and
+ * another shape of ack (question_check's, keys in another order, a
+ * duplicate flag that is not true) falls back. */
+static void acks_are_written_as_jansson_writes_them(void **state)
+{
+    static const char *const ids[] = {"p1", "q\"uote\\back/slash", "\x01\x1f\t\n\x7f",
+                                      "idée « x » 😀", ""};
+    const struct advice_result res = {0};
+    json_t *other;
+    size_t len;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        for (int dup = 0; dup < 2; dup++) {
+            json_t *j = proto_ack_json(ids[i], i * 1000003ULL, dup);
+            size_t la = 0, lb = 0;
+            unsigned char *a = proto_dump(j, 3, &la), *b = proto_ack_dump(j, 3, &lb);
+
+            assert_non_null(a);
+            assert_non_null(b);
+            assert_int_equal(lb, la);
+            assert_memory_equal(a + 3, b + 3, la + 1); /* with the NUL */
+            free(a);
+            free(b);
+            json_decref(j);
+        }
+    }
+    other = proto_check_ack_json("k", &res);
+    assert_null(proto_ack_dump(other, 0, &len));
+    json_decref(other);
+    other = json_pack("{s:s, s:I, s:s}", "type", "ack", "seq", (json_int_t)1, "id", "x");
+    assert_null(proto_ack_dump(other, 0, &len));
+    json_decref(other);
+    other = json_pack("{s:s, s:s, s:I, s:b}", "type", "ack", "id", "x", "seq",
+                      (json_int_t)1, "duplicate", 0);
+    assert_null(proto_ack_dump(other, 0, &len));
+    json_decref(other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -748,6 +927,9 @@ int main(void)
         cmocka_unit_test(edited_withdrawn_cards_and_recadrage_ack_encode),
         cmocka_unit_test(hot_events_are_written_as_jansson_writes_them),
         cmocka_unit_test(advice_verdict_is_encoded_for_its_audience_only),
+        cmocka_unit_test(flat_reader_matches_jansson_or_declines),
+        cmocka_unit_test(ticks_are_written_as_jansson_writes_them),
+        cmocka_unit_test(acks_are_written_as_jansson_writes_them),
     };
     return cmocka_run_group_tests_name("protocol", tests, NULL, NULL);
 }

@@ -2091,6 +2091,22 @@ static void duplicate_ack_works_with_null_outputs(void **state)
     assert_int_equal(f->r->seq, 1);
 }
 
+static void cmd_known_is_what_room_apply_calls_a_duplicate(void **state)
+{
+    struct fx *f = *state;
+    struct room_cmd c = mk(f, CMD_HAND_RAISE);
+
+    assert_false(room_cmd_known(f->r, BEN, c.id));
+    assert_int_equal(room_apply(f->r, BEN, &c, f->now, NULL, NULL), 0);
+    assert_true(room_cmd_known(f->r, BEN, c.id));
+    assert_false(room_cmd_known(f->r, FA, c.id)); /* another member's memory */
+    assert_false(room_cmd_known(f->r, BEN, "never-sent"));
+    assert_false(room_cmd_known(f->r, -1, c.id));
+    assert_false(room_cmd_known(f->r, 64, c.id));
+    assert_false(room_cmd_known(NULL, BEN, c.id));
+    assert_false(room_cmd_known(f->r, BEN, NULL));
+}
+
 static void failed_command_changes_nothing_and_can_be_retried(void **state)
 {
     struct fx *f = *state;
@@ -2783,6 +2799,7 @@ int main(void)
         T(hand_lower_own_or_by_the_facilitator),
         T(resend_with_the_same_id_is_acked_without_applying),
         T(duplicate_ack_works_with_null_outputs),
+        T(cmd_known_is_what_room_apply_calls_a_duplicate),
         T(failed_command_changes_nothing_and_can_be_retried),
         T(seen_ring_remembers_the_last_ids_only),
         T(seen_ring_grows_with_use_up_to_its_bound),

@@ -20,6 +20,19 @@ function fmtDate(ms) {
     return new Date(ms).toLocaleDateString(currentLanguage() === 'fr' ? 'fr-FR' : 'en-GB');
 }
 
+/** The next session's wall-clock date and time, as written in the group's
+ * zone (never turned into the reader's): "vendredi 14 mars 2031", "18 h 30". */
+function wallClock(date, time) {
+    const [y, m, d] = date.split('-').map(Number);
+    const [hh, mm] = time.split(':').map(Number);
+    const at = new Date(Date.UTC(y, m - 1, d, hh, mm));
+    const locale = currentLanguage() === 'fr' ? 'fr-CA' : 'en-CA';
+    return {
+        date: new Intl.DateTimeFormat(locale, { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' }).format(at),
+        time: new Intl.DateTimeFormat(locale, { hour: '2-digit', minute: '2-digit', timeZone: 'UTC' }).format(at),
+    };
+}
+
 function personName(p) {
     return p ? p.name : t('between.rota_open');
 }
@@ -51,8 +64,9 @@ function nextBlock(ctx, b, run) {
     const body = [];
     if (!n) body.push(emptyNote(t('between.next_none')));
     else {
-        body.push(h('p', { class: 'next-when', 'data-next': 'when',
-            text: t('between.next_when', { date: n.date, time: n.time, zone: n.time_zone, duration: n.duration_min }) }));
+        const when = wallClock(n.date, n.time);
+        body.push(h('p', { class: 'next-when', 'data-next': 'when', 'data-datetime': `${n.date}T${n.time}`,
+            text: t('between.next_when', { date: when.date, time: when.time, zone: n.time_zone, duration: n.duration_min }) }));
         if (n.link) body.push(h('p', {}, h('a', { href: n.link, rel: 'noopener noreferrer', target: '_blank', 'data-next': 'link', text: t('between.next_link') })));
         body.push(h('button', { type: 'button', class: 'btn', 'data-action': 'next-ics', text: t('between.ics'),
             onclick: () => run(async () => download('codev-next-session.ics', 'text/calendar;charset=utf-8',
@@ -181,7 +195,7 @@ function proposalsBlock(ctx, b, run) {
 function draftBlock(ctx, b, run) {
     const text = h('textarea', { rows: 6 });
     text.value = b.draft ? b.draft.text : '';
-    const form = h('form', { 'data-form': 'draft' }, field('draft-text', t('between.draft_title'), text),
+    const form = h('form', { 'data-form': 'draft' }, field('draft-text', t('between.draft_label'), text),
         h('p', {}, h('button', { type: 'submit', class: 'btn btn-primary', 'data-action': 'draft-save', text: t('between.save') }), ' ',
             b.draft ? h('button', { type: 'button', class: 'btn', 'data-action': 'draft-delete', text: t('between.draft_delete'),
                 onclick: () => run(() => api.draftDelete(ctx.groupId, ctx.memberKey)) }) : null));

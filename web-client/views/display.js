@@ -4,20 +4,20 @@
 // the server sends the session as every member sees it (never a private
 // note), counts it in no presence list and refuses anything it would send.
 // Large type for a 1280x720 screen share: the step, the big clock, who has
-// the floor (the room's `floor` when the server has one; until then the
-// raised hands, first one first) and the latest contributions of the step.
+// the floor (the room's `floor`, proto/README.md 2.3; when nobody has it,
+// the raised hands, first one first) and the latest contributions of the step.
 
 import { h, setText, toggle, fill, reconcile } from '../dom.js';
 import { t, errorText, currentLanguage, loadLanguage } from '../i18n.js';
-import { Connection } from '../net.js';
+import { Connection, wsUrl } from '../net.js';
 import { createState, apply, currentConsultation, memberName, remainingMs } from '../state.js';
 import { formatDuration } from './common.js';
 import { messagePage } from './message.js';
 
 const CARDS_SHOWN = 6;
 
-/** Who has the floor, when the room says so (a later server's `floor`:
- * a member id, or {member_id}); null otherwise. The hook for the floor. */
+/** Who has the floor: the room's `floor` ({member_id, since_ms}; a bare
+ * member id is taken too), or null when nobody has it. */
 export function floorOf(room) {
     const f = room && room.floor;
     if (!f) return null;
@@ -60,6 +60,7 @@ export function mountDisplay(root, groupId, token) {
         status);
 
     const conn = new Connection({
+        url: wsUrl(groupId),
         hello: () => ({ type: 'hello', group_id: groupId, display_token: token }),
         onMessage,
         onStatus: (st, detail) => {

@@ -6,7 +6,7 @@ import { h, newId } from '../dom.js';
 import { t, errorText } from '../i18n.js';
 import { api } from '../api.js';
 import * as store from '../storage.js';
-import { preconnect } from '../early.js';
+import { preconnect, wsUrl } from '../early.js';
 import { choice, choiceValue, languageButton, formChoice } from './common.js';
 
 function field(label, input, hint) {
@@ -109,7 +109,7 @@ export function joinPage(app, groupId, inviteCode) {
         e.preventDefault();
         status.textContent = '';
         submit.disabled = true;
-        preconnect(); // the room's socket opens while the join is answered
+        preconnect(wsUrl(groupId)); // the room's socket opens while the join is answered
         try {
             const res = await api.join(groupId, inviteCode, me.value.trim(), choiceValue(form_) || 'n');
             store.rememberGroup(res.group_id || groupId, {

@@ -7,7 +7,7 @@
 
 import { h, setText, fill } from '../dom.js';
 import { t, errorText, currentLanguage, loadLanguage } from '../i18n.js';
-import { Connection } from '../net.js';
+import { Connection, wsUrl } from '../net.js';
 import { createState, apply, myRole, myId, memberName } from '../state.js';
 import * as store from '../storage.js';
 import { api } from '../api.js';
@@ -89,6 +89,7 @@ export function mountRoom(root, groupId, entry, app, initialView = 'room') {
     };
 
     const conn = new Connection({
+        url: wsUrl(groupId),
         hello: () => ({ type: 'hello', group_id: groupId, member_key: entry.member_key,
             ...(s.room ? { last_seq: s.lastSeq } : {}) }),
         onMessage,

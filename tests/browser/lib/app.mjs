@@ -25,10 +25,23 @@ export async function createGroup(page, url, { name, me, language = 'fr', format
     await form.locator('input[name=group]').fill(name);
     await form.locator('input[name=facilitator]').fill(me);
     await form.locator('select[name=language]').selectOption(language);
-    await form.locator(`input[name=format][value="${format}"]`).check({ force: true });
+    await choose(form.locator(`input[name=format][value="${format}"]`));
     await form.locator('button[type=submit]').click();
     await page.locator('#panel[data-step=none]').waitFor();
     return page.locator('#invite-link').inputValue();
+}
+
+/**
+ * Chooses a radio button as a person does: by clicking its visible label
+ * (the input itself is a 1 px box under it; a forced click at its centre
+ * can land on whatever sticky bar covers it). Fails if the choice did not
+ * take.
+ */
+export async function choose(input) {
+    // The label follows its input in the same .choice-item; resolved from
+    // the input's locator each time, so a re-rendered form is found again.
+    await input.locator('xpath=following-sibling::label[1]').click();
+    if (!(await input.isChecked())) throw new Error('choosing a radio: it is still unchecked after a click on its label');
 }
 
 export async function join(page, inviteLink, name) {
@@ -53,8 +66,8 @@ export async function post(page, composer, text, { kind, dimension, within } = {
     const form = root.locator(`form[data-composer-form="${composer}"]`).first();
     const box = form.locator('textarea');
     await box.fill(text);
-    if (kind) await form.locator(`input[name=kind][value=${kind}]`).check({ force: true });
-    if (dimension) await form.locator(`input[name=dimension][value=${dimension}]`).check({ force: true });
+    if (kind) await choose(form.locator(`input[name=kind][value=${kind}]`));
+    if (dimension) await choose(form.locator(`input[name=dimension][value=${dimension}]`));
     const handle = await form.elementHandle();
     await form.locator('button[type=submit]').click();
     // The composer empties (or, for long texts kept in place, says saved)

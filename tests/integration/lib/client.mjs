@@ -46,7 +46,7 @@ export class Client {
      * opts.insecure: accept a test certificate (wss).
      */
     static async connect(wsUrl, opts = {}) {
-        const origin = opts.origin === undefined ? wsUrl.replace(/^ws/, 'http').replace(/\/ws$/, '') : opts.origin;
+        const origin = opts.origin === undefined ? wsUrl.replace(/^ws/, 'http').replace(/\/ws(\?.*)?$/, '') : opts.origin;
         const wsOpts = { ...(origin ? { origin } : {}), ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
             ...(opts.headers ? { headers: opts.headers } : {}), ...(opts.insecure ? { rejectUnauthorized: false } : {}) };
         const ws = new WebSocket(wsUrl, opts.protocols || PROTOCOL, wsOpts);
