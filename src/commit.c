@@ -286,15 +286,19 @@ static void commit_room_rollback(struct server *s, struct hub_group *g)
 }
 
 /* g has no record in flight any more: a rollback if one failed, then the
- * views its connections are owed. May free g's edge. */
+ * views its connections are owed, and the plan items debriefed or expired
+ * by what committed leave memory (no rollback can make them wait again:
+ * their debrief or close is in the journal). May free g's edge. */
 void commit_settled(struct server *s, struct hub_group *g)
 {
     struct group_edge *e = g->edge;
 
     if (e->rollback)
         commit_room_rollback(s, g);
-    if (!e->rollback)
+    if (!e->rollback) {
         commit_send_owed(s, g);
+        hub_plans_settle(g);
+    }
     timer_group_update(s, g);
 }
 

@@ -137,6 +137,8 @@ static const struct config_key config_keys[] = {
     U32(name_max_chars, 1, 200, 60, "characters of a name"),
     U32(cards_per_step, 1, 10000, 30, "cards per member per step"),
     U32(members_max, 2, 64, 16, "members per group"),
+    U32(plans_waiting_per_member, 1, 1000, 20,
+        "action plan items one client may have waiting for a debrief"),
     U32(room_items_max, 10, 1000000, 2000, "cards and consultations per session"),
     U32(room_bytes_max, 65536, 268435456, 786432, "bytes a session's room may hold"),
     U32(rewrites_max, 1, 100000, 50, "rewrites of one problem, contract or answer"),

@@ -55,6 +55,8 @@ struct config {
     uint32_t name_max_chars;      /* names, default 60 */
     uint32_t cards_per_step;      /* per member per step, default 30 */
     uint32_t members_max;         /* per group, default 16, at most 64 */
+    /* action plan items waiting for a debrief, per client member, default 20 */
+    uint32_t plans_waiting_per_member;
     uint32_t groups_max;          /* default 100000 */
     uint32_t sessions_max;        /* open sessions, default 10000 */
     uint32_t groups_per_ip;       /* live groups per creator address, default 200 */

@@ -68,6 +68,8 @@ struct hub *hub_new(const struct config *cfg)
         return NULL;
     }
     h->name_max_chars = cfg->name_max_chars;
+    h->plans_waiting_max = cfg->plans_waiting_per_member ? cfg->plans_waiting_per_member
+                                                         : HUB_PLANS_WAITING_DEFAULT;
     return h;
 }
 
@@ -77,11 +79,8 @@ static void hub_group_free(struct hub_group *g)
     hub_settings_free(g);
     for (size_t i = 0; i < g->nmembers; i++)
         free(g->members[i].name);
-    for (size_t i = 0; i < g->nplans; i++) {
-        free(g->plans[i].text);
-        free(g->plans[i].due);
-        free(g->plans[i].first_step);
-    }
+    for (size_t i = 0; i < g->nplans; i++)
+        hub_plan_clear(&g->plans[i]);
     free(g->members);
     free(g->plans);
     free(g->name);
@@ -639,6 +638,8 @@ int hub_plan_insert(struct hub_group *g, const struct hub_plan *src)
         free(p->pre_comment);
         return CODEV_E_INTERNAL;
     }
+    if (p->ordinal >= g->plans_next_ordinal)
+        g->plans_next_ordinal = p->ordinal + 1;
     g->nplans++;
     return 0;
 }

@@ -45,7 +45,17 @@ struct hub_member {
                                  * sessions that write (the edge's) */
 };
 
-/* An action plan item of a closed session, waiting for its client's debrief. */
+/* Action plan items one client member may have waiting for a debrief, by
+ * default (config plans_waiting_per_member): at a session's close, the
+ * oldest beyond it expire (hub_session.c). */
+#define HUB_PLANS_WAITING_DEFAULT 20
+
+/*
+ * An action plan item of a closed session, waiting for its client's debrief.
+ * A group holds in memory only the items still waiting, and for a while
+ * those debriefed or expired since its records last all committed
+ * (hub_plans_settle drops them): the store keeps every item.
+ */
 struct hub_plan {
     char id[AUTH_UUID_LEN + 1]; /* the card's durable id */
     char client[AUTH_UUID_LEN + 1];
@@ -58,6 +68,14 @@ struct hub_plan {
     bool pre_debriefed;              /* debriefed in advance (hub_life.c), with: */
     int pre_outcome;                 /* enum room_debrief_outcome */
     char *pre_comment;               /* owned, or NULL */
+    /* Its place among the group's items, for good: grows with every item
+     * kept (the store's plans.ordinal). */
+    int64_t ordinal;
+    /* No longer offered: its client had plans_waiting_per_member newer items
+     * waiting (stored as debriefed = 2, STORE_PLAN_EXPIRED), since the close
+     * of session expired_in. */
+    bool expired;
+    char expired_in[AUTH_UUID_LEN + 1];
 };
 
 /* What the store keeps of a session when it closes (DESIGN.md section 5). */
@@ -141,8 +159,12 @@ struct hub_group {
                           0: none (HUB_WARN_BEFORE_*) */
     struct hub_member *members;
     size_t nmembers, members_cap;
+    /* Items waiting, then debriefed or expired ones until hub_plans_settle;
+     * and the next item's ordinal (above every stored one). */
     struct hub_plan *plans;
     size_t nplans, plans_cap;
+    int64_t plans_next_ordinal;
+
     struct room *room;      /* the open (or last closed) session, or NULL */
     bool room_counted;      /* room counts in hub.open_sessions */
     void *edge;             /* the edge's own state (connections, tick), or NULL */
@@ -197,6 +219,9 @@ struct hub {
     uint32_t groups_per_ip;
     uint32_t sessions_per_ip;
     uint32_t name_max_chars;
+    /* Items waiting per client member (plans_waiting_per_member). */
+    uint32_t plans_waiting_max;
+
     struct hub_creator **creators; /* by address key, a hash table */
     size_t ncreator_buckets;       /* power of two */
     size_t ncreators;
@@ -284,7 +309,9 @@ int hub_session_open(struct hub *h, struct hub_group *g, int64_t now_ms);
 
 /* Makes the group agree with its room after accepted commands: facilitator,
  * removed members, observers, debriefed plans; when the room closed, keeps
- * the session's action plan for the next session's debrief and, under
+ * the session's action plan for the next session's debrief (each client
+ * keeps at most h->plans_waiting_max items waiting: the oldest beyond
+ * expire, marked for the close's record to store) and, under
  * retention "personal", strips the closed room of its text in place. A member newly
  * removed also replaces the invite code (nobody learns the new one: the
  * facilitator makes one to share with POST /invite) and sets
@@ -461,9 +488,26 @@ void hub_creator_usage(const struct hub *h, const char *key, uint32_t *groups,
 int hub_member_insert(struct hub_group *g, const char *id, const char *name,
                       const uint8_t key_hash[AUTH_HASH_LEN], bool observer, bool removed);
 
-/* Appends a plan item to g (copies p and its strings). Returns 0 or
- * CODEV_E_INTERNAL. */
+/* Appends a plan item to g (copies p and its strings; g's next ordinal
+ * moves above p's). Returns 0 or CODEV_E_INTERNAL. */
 int hub_plan_insert(struct hub_group *g, const struct hub_plan *p);
+
+/*
+ * Every record of g submitted so far has committed (or g was just loaded
+ * from the store): drops from memory the plan items that no longer wait,
+ * debriefed or expired. Their debrief is in the journal and the store keeps
+ * them; a later rollback can no longer make them wait again. Returns how
+ * many went. O(plans held).
+ */
+size_t hub_plans_settle(struct hub_group *g);
+
+/* True when p still waits for its client's debrief: neither debriefed nor
+ * expired. */
+bool hub_plan_waiting(const struct hub_plan *p);
+
+/* The plan items g holds in memory: still waiting for a debrief (*waiting),
+ * and debriefed or expired, until hub_plans_settle (*settling). */
+void hub_plans_count(const struct hub_group *g, size_t *waiting, size_t *settling);
 
 /* Copies each member's form from g to g's room (none: a no-op): a room
  * rebuilt from the store knows no forms. hub_session_attach calls it; so
@@ -482,11 +526,11 @@ int hub_session_attach(struct hub *h, struct hub_group *g, struct room *r);
 /*
  * Undoes what the loop did in memory beyond the store (a failed write's
  * rollback): frees g's room and uncounts it if it was counted, drops the
- * action plans its close kept (they are kept again when the close
- * commits), and when r is not NULL attaches it as hub_session_attach does
- * (taking ownership), then syncs the group from it. A member whose removal
- * did not commit is a member again. Returns 0 or hub_session_attach's
- * error.
+ * action plans its close kept and makes those its close expired wait
+ * again (both happen again when the close commits), and when r is not
+ * NULL attaches it as hub_session_attach does (taking ownership), then
+ * syncs the group from it. A member whose removal did not commit is a
+ * member again. Returns 0 or hub_session_attach's error.
  */
 int hub_session_replace(struct hub *h, struct hub_group *g, struct room *r);
 

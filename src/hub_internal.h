@@ -1,8 +1,8 @@
 /*
  * hub_internal.h - what hub.c, hub_session.c and hub_creator.c share: the
- * per-creator counts (groups_per_ip, sessions_per_ip). Not for other
- * modules. ONLY used from the lws service thread (and at start-up, before
- * it runs).
+ * per-creator counts (groups_per_ip, sessions_per_ip) and freeing a plan
+ * item. Not for other modules. ONLY used from the lws service thread (and
+ * at start-up, before it runs).
  */
 #ifndef CODEV_HUB_INTERNAL_H
 #define CODEV_HUB_INTERNAL_H
@@ -20,5 +20,8 @@ void hub_creator_count(struct hub *h, const char *key, int dgroups, int dsession
 
 /* Frees every entry and the table (hub_free). */
 void hub_creators_free(struct hub *h);
+
+/* Frees p's strings (the advance comment wiped first); p's slot stays. */
+void hub_plan_clear(struct hub_plan *p);
 
 #endif

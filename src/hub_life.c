@@ -367,7 +367,7 @@ int hub_debrief_advance(struct hub *h, struct hub_group *g, const char *member,
     int rc;
 
     for (size_t i = 0; plan_id && i < g->nplans; i++)
-        if (!g->plans[i].debriefed && strcmp(g->plans[i].id, plan_id) == 0)
+        if (hub_plan_waiting(&g->plans[i]) && strcmp(g->plans[i].id, plan_id) == 0)
             p = &g->plans[i];
     if (!p)
         return CODEV_E_UNKNOWN_ACTION;

@@ -16,6 +16,10 @@
  *     no view cached before is served.
  *   - A room attached or replaced is sized by the hub's room_limits, as a
  *     room opened here.
+ *   - A group holds the plan items still waiting (at most
+ *     plans_waiting_max per client, enforced at each close) and those
+ *     debriefed or expired since its records last all committed; g->plans
+ *     is in ordinal order.
  *
  * Expected load: one open and one close per session; hub_sync runs after
  * every accepted command and is O(members + debriefs x plans). ONLY used
@@ -30,6 +34,11 @@
 #include "errors.h"
 #include "hub_internal.h"
 #include "util.h"
+
+bool hub_plan_waiting(const struct hub_plan *p)
+{
+    return !p->debriefed && !p->expired;
+}
 
 int hub_session_open(struct hub *h, struct hub_group *g, int64_t now_ms)
 {
@@ -63,7 +72,7 @@ int hub_session_open(struct hub *h, struct hub_group *g, int64_t now_ms)
     }
     for (size_t i = 0; i < g->nplans; i++) {
         const struct hub_plan *p = &g->plans[i];
-        if (p->debriefed || room_member_find(r, p->client) < 0)
+        if (!hub_plan_waiting(p) || room_member_find(r, p->client) < 0)
             continue;
         if (room_debrief_add(r, p->id, p->client, p->text, p->due, p->first_step) < 0)
             goto fail;
@@ -84,8 +93,59 @@ static struct hub_member *hub_member_mut(struct hub_group *g, const char *id)
     return (struct hub_member *)hub_member_find(g, id);
 }
 
-/* Keeps the action plan of every consultation of a closed room. */
-static void hub_keep_plans(struct hub_group *g, const struct room *r)
+void hub_plan_clear(struct hub_plan *p)
+{
+    if (p->pre_comment)
+        memset(p->pre_comment, 0, strlen(p->pre_comment));
+    free(p->pre_comment);
+    free(p->text);
+    free(p->due);
+    free(p->first_step);
+    p->text = p->due = p->first_step = p->pre_comment = NULL;
+}
+
+/*
+ * Each client keeps at most h->plans_waiting_max items waiting, a removed
+ * member none (nobody can debrief them any more): walking from the newest
+ * (g->plans is in ordinal order), a client's items beyond that many
+ * expire, marked with the session sid whose close expired them
+ * (hub_session_replace makes them wait again should that close roll back).
+ * O(plans x distinct clients + distinct clients x members).
+ */
+static void hub_plans_cap(const struct hub *h, struct hub_group *g, const char *sid)
+{
+    struct {
+        const char *client;
+        uint32_t n, max;
+    } seen[HUB_MEMBERS_STORED_MAX];
+    size_t nseen = 0;
+
+    for (size_t i = g->nplans; i-- > 0;) {
+        struct hub_plan *p = &g->plans[i];
+        size_t k = 0;
+
+        if (!hub_plan_waiting(p))
+            continue;
+        while (k < nseen && strcmp(seen[k].client, p->client) != 0)
+            k++;
+        if (k == nseen) {
+            if (nseen == HUB_MEMBERS_STORED_MAX)
+                continue; /* not reached: clients are the group's members */
+            const struct hub_member *m = hub_member_find(g, p->client);
+            seen[nseen].client = p->client;
+            seen[nseen].max = m && m->removed ? 0 : h->plans_waiting_max;
+            seen[nseen++].n = 0;
+        }
+        if (++seen[k].n <= seen[k].max)
+            continue;
+        p->expired = true;
+        memcpy(p->expired_in, sid, sizeof(p->expired_in));
+    }
+}
+
+/* Keeps the action plan of every consultation of a closed room, then
+ * expires what passes a client's cap. */
+static void hub_keep_plans(const struct hub *h, struct hub_group *g, const struct room *r)
 {
     for (size_t i = 0; i < r->ncards; i++) {
         const struct room_card *c = &r->cards[i];
@@ -98,24 +158,57 @@ static void hub_keep_plans(struct hub_group *g, const struct room *r)
         if (k->client < 0)
             continue;
         if (array_grow((void **)&g->plans, &g->plans_cap, g->nplans + 1, sizeof(*p)))
-            return;
+            break;
         p = &g->plans[g->nplans];
         memset(p, 0, sizeof(*p));
         p->text = strdup(c->text);
         p->due = util_strdup_or_null(c->due);
         p->first_step = util_strdup_or_null(c->first_step);
         if (!p->text || (c->due && !p->due) || (c->first_step && !p->first_step)) {
-            free(p->text);
-            free(p->due);
-            free(p->first_step);
-            return;
+            hub_plan_clear(p);
+            break;
         }
         auth_uuid_new(p->id);
         memcpy(p->client, r->members[k->client].id, AUTH_UUID_LEN + 1);
         memcpy(p->session, r->session_id, sizeof(p->session));
         p->consultation = c->consultation;
+        p->ordinal = g->plans_next_ordinal++;
         g->nplans++;
     }
+    hub_plans_cap(h, g, r->session_id);
+}
+
+size_t hub_plans_settle(struct hub_group *g)
+{
+    size_t kept = 0, gone;
+
+    for (size_t i = 0; i < g->nplans; i++) {
+        if (!hub_plan_waiting(&g->plans[i])) {
+            hub_plan_clear(&g->plans[i]);
+            continue;
+        }
+        if (kept != i)
+            g->plans[kept] = g->plans[i];
+        kept++;
+    }
+    gone = g->nplans - kept;
+    g->nplans = kept;
+    if (!kept) { /* a group between sessions holds nothing for its plans */
+        free(g->plans);
+        g->plans = NULL;
+        g->plans_cap = 0;
+    }
+    return gone;
+}
+
+void hub_plans_count(const struct hub_group *g, size_t *waiting, size_t *settling)
+{
+    size_t w = 0;
+
+    for (size_t i = 0; i < g->nplans; i++)
+        w += hub_plan_waiting(&g->plans[i]);
+    *waiting = w;
+    *settling = g->nplans - w;
 }
 
 struct room *hub_closed_room_new(const struct hub_closed *c)
@@ -282,7 +375,7 @@ void hub_sync(struct hub *h, struct hub_group *g)
         g->room_counted = false;
         h->open_sessions--;
         hub_creator_count(h, g->creator, 0, -1);
-        hub_keep_plans(g, r);
+        hub_keep_plans(h, g, r);
         hub_life_session_closed(g);
         if (g->retention == HUB_RETENTION_PERSONAL)
             hub_room_strip(g);
@@ -343,15 +436,18 @@ int hub_session_replace(struct hub *h, struct hub_group *g, struct room *r)
         room_free(g->room);
         g->room = NULL;
     }
-    /* Plans kept by a close that did not commit. */
+    /* Plans kept by a close that did not commit; those it expired wait
+     * again (the close, when replayed, expires them anew). */
     for (size_t i = 0; sid[0] && i < g->nplans;) {
         if (strcmp(g->plans[i].session, sid) != 0) {
+            if (g->plans[i].expired && strcmp(g->plans[i].expired_in, sid) == 0) {
+                g->plans[i].expired = false;
+                g->plans[i].expired_in[0] = '\0';
+            }
             i++;
             continue;
         }
-        free(g->plans[i].text);
-        free(g->plans[i].due);
-        free(g->plans[i].first_step);
+        hub_plan_clear(&g->plans[i]);
         memmove(&g->plans[i], &g->plans[i + 1], (g->nplans - i - 1) * sizeof(*g->plans));
         g->nplans--;
     }

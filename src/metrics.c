@@ -297,6 +297,13 @@ size_t metrics_render(const struct metrics *m, const struct metrics_gauges *g, c
     gauge(&o, "codevd_open_sessions", "Sessions open now.", (double)g->open_sessions);
     gauge(&o, "codevd_members_online", "Members of open sessions connected now.",
           (double)g->members_online);
+    gauge(&o, "codevd_plans_waiting",
+          "Action plan items in memory waiting for their client's debrief.",
+          (double)g->plans_waiting);
+    gauge(&o, "codevd_plans_settling",
+          "Action plan items in memory debriefed or expired, dropped once their "
+          "group's records commit.",
+          (double)g->plans_settling);
     gauge(&o, "codevd_ws_queue_frames", "Messages waiting in every WebSocket's queue.",
           (double)g->queue_frames);
     gauge(&o, "codevd_ws_queue_bytes", "Bytes waiting in every WebSocket's queue.",

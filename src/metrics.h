@@ -172,6 +172,7 @@ struct metrics_gauges {
     /* WebSockets: no hello yet, a member's, a display's. */
     uint64_t ws_unauth, ws_member, ws_display;
     uint64_t groups, open_sessions, members_online;
+    uint64_t plans_waiting, plans_settling; /* action plan items in memory (hub.h) */
     uint64_t queue_frames, queue_bytes, queue_frames_max; /* outgoing queues */
     uint64_t journal_queue, journal_queue_max;            /* records in flight */
     uint64_t journal_records;                             /* committed or failed */

@@ -141,6 +141,10 @@ static void observe_gauges(struct server *s, struct metrics_gauges *g)
     for (size_t b = 0; b < s->hub->nbuckets; b++)
         for (const struct hub_group *hg = s->hub->buckets[b]; hg; hg = hg->next) {
             const struct room *r = hg->room;
+            size_t waiting, settling;
+            hub_plans_count(hg, &waiting, &settling);
+            g->plans_waiting += waiting;
+            g->plans_settling += settling;
             if (!r || r->step == STEP_CLOSED)
                 continue;
             for (size_t i = 0; i < r->nmembers; i++)

@@ -1071,7 +1071,7 @@ json_t *proto_between_json(const struct hub_group *g, const char *member_id)
         json_array_append_new(proposals, proto_proposal_json(g, &g->proposals[i]));
     for (size_t i = 0; debriefs && i < g->nplans; i++) {
         const struct hub_plan *p = &g->plans[i];
-        if (p->debriefed || strcmp(p->client, member_id) != 0)
+        if (!hub_plan_waiting(p) || strcmp(p->client, member_id) != 0)
             continue;
         json_array_append_new(
             debriefs,

@@ -313,7 +313,8 @@ struct store_load_report {
 };
 
 /*
- * Fills the empty hub h with every group, member and plan item, and
+ * Fills the empty hub h with every group, member and plan item still
+ * waiting for a debrief (debriefed and expired ones stay in the store), and
  * rebuilds the room of every open session by replaying its journal
  * (room_new with the journaled id, instant, budgets and limits, the members
  * and debrief items in journaled order, then each member addition and each
@@ -321,8 +322,10 @@ struct store_load_report {
  * step clock that was running keeps running: its state comes from the
  * journaled instants, so the downtime counts. A session whose journal ends
  * in its close (a crash before store_submit_session_close committed) is
- * finalized here, with the plans hub_sync kept. now_ms is the close instant
- * used when the journal does not carry one.
+ * finalized here, with the plans hub_sync kept (and expired). The items the
+ * replayed sessions debriefed or expired then leave memory
+ * (hub_plans_settle), as the loop's commits would have. now_ms is the
+ * close instant used when the journal does not carry one.
  *
  * Returns 0 and fills *report (may be NULL), or CODEV_E_INTERNAL. A record
  * that replays differently (refused, or another seq) is counted in

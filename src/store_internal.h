@@ -33,6 +33,11 @@
 #define STORE_BUSY_TIMEOUT_MS 5000
 #define STORE_PATH_MAX        4096
 
+/* plans.debriefed: 0 waiting, 1 debriefed, STORE_PLAN_EXPIRED no longer
+ * offered (its client had plans_waiting_per_member newer ones waiting; never
+ * debriefed). Only the waiting ones are loaded. */
+#define STORE_PLAN_EXPIRED 2
+
 /* Journal record kinds (journal.kind). */
 enum store_journal_kind {
     JOURNAL_MEMBER = 1,  /* a member added to the room (opening or a join) */

@@ -197,7 +197,8 @@ static int read_plans(struct store_db *db, const char *member, struct store_jour
         store_id_copy(p->id, store_rows_text(it, 0));
         store_id_copy(p->session_id, store_rows_text(it, 1));
         p->consultation = store_rows_null(it, 2) ? -1 : (int)store_rows_int(it, 2);
-        p->debriefed = store_rows_int(it, 5) != 0;
+        /* STORE_PLAN_EXPIRED: no longer offered, never debriefed. */
+        p->debriefed = store_rows_int(it, 5) == 1;
         p->outcome = store_rows_null(it, 6) ? -1 : (int)store_rows_int(it, 6);
         if (col_dup(it, 3, &p->text) || !p->text || col_dup(it, 4, &p->due) ||
             col_dup(it, 7, &p->comment) || col_dup(it, 8, &p->first_step)) {

@@ -547,19 +547,39 @@ static int load_members(struct store_db *db, struct hub *h, const char *only,
     return rc ? CODEV_E_INTERNAL : 0;
 }
 
+/* Loads the plan items still waiting for a debrief (debriefed or expired
+ * ones stay in the store only: the journal export reads them there), and
+ * each group's next ordinal, above every item it ever kept; only: one
+ * group's (a cluster's takeover), or NULL for all. */
 static int load_plans(struct store_db *db, struct hub *h, const char *only,
                       struct store_load_report *rep)
 {
     // clang-format off
     static const char sql[] =
         "SELECT group_id, id, client, text, due, debriefed, session_id, consultation,"
-        "       pre_outcome, pre_comment, first_step"
+        "       pre_outcome, pre_comment, first_step, ordinal"
         "  FROM plans"
-        " WHERE group_id = coalesce(?1, group_id)"
+        " WHERE debriefed = 0 AND group_id = coalesce(?1, group_id)"
         " ORDER BY group_id, ordinal";
+    static const char sql_next[] =
+        "SELECT group_id, max(ordinal) FROM plans"
+        " WHERE group_id = coalesce(?1, group_id) GROUP BY group_id";
     // clang-format on
     struct store_rows *it;
-    int rc = store_rows_open(db, sql, 11, &it, "t", only);
+    int rc = store_rows_open(db, sql_next, 2, &it, "t", only);
+
+    while (store_rows_more(it, &rc)) {
+        struct hub_group *g = hub_group_find(h, store_rows_text(it, 0));
+        if (!g) {
+            rc = CODEV_E_INTERNAL;
+            break;
+        }
+        g->plans_next_ordinal = store_rows_int(it, 1) + 1;
+    }
+    store_rows_free(it);
+    if (rc)
+        return CODEV_E_INTERNAL;
+    rc = store_rows_open(db, sql, 12, &it, "t", only);
 
     while (store_rows_more(it, &rc)) {
         struct hub_group *g = hub_group_find(h, store_rows_text(it, 0));
@@ -581,6 +601,7 @@ static int load_plans(struct store_db *db, struct hub *h, const char *only,
         p.pre_outcome = (int)store_rows_int(it, 8);
         p.pre_comment = (char *)store_rows_text(it, 9);
         p.first_step = (char *)store_rows_text(it, 10);
+        p.ordinal = store_rows_int(it, 11);
         rc = hub_plan_insert(g, &p);
         rep->plans += rc == 0;
     }
@@ -857,6 +878,11 @@ int store_load(struct store *s, struct hub *h, int64_t now_ms,
         rc = load_sessions(s, s->w, h, NULL, now_ms, &rep);
     if (!rc)
         load_closed_rooms(s, h, &rep);
+    /* Everything loaded is committed: the items the replayed sessions
+     * debriefed or expired wait no more. */
+    for (size_t b = 0; !rc && b < h->nbuckets; b++)
+        for (struct hub_group *g = h->buckets[b]; g; g = g->next)
+            rep.plans -= hub_plans_settle(g);
     if (s->checkpoint_wanted && s->be->scrub(s->w) == 0)
         s->checkpoint_wanted = false;
     if (report)
@@ -891,6 +917,8 @@ int store_load_group(struct store *s, struct store_db *db, struct hub *h,
         }
         hub_room_forms_sync(g);
     }
+    if (!rc) /* as store_load: what the replay debriefed is committed */
+        rep->plans -= hub_plans_settle(g);
     if (rc) {
         if ((g = hub_group_find(h, group_id)))
             hub_group_delete(h, g);

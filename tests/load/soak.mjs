@@ -283,6 +283,7 @@ class Member {
         s.snap = room.seq;
         s.last = room.seq;
         if (room.seq > s.max) s.max = room.seq;
+        if (this.idx === 0) this.room.debriefs = room.debriefs || []; /* what the opening offers */
         if (room.step === 'closed') { s.closed = true; return; }
         if (room.seq > s.live) s.live = room.seq;
         const inSnap = new Set();
@@ -368,7 +369,10 @@ const TEXTS = {
     retained: 'Le café d’équipe et les binômes, à essayer ce mois-ci.',
     action: 'Proposer un café d’équipe hebdomadaire',
     learning: ['J’ai appris à poser des questions ouvertes.', 'Le contrat aide à rester sur le sujet.'],
+    outcomes: ['done', 'partly', 'not_done', 'dropped'],
+    debrief: 'Le café a eu lieu deux fois, l’équipe en redemande.',
 };
+const SKIP = Symbol('skip'); /* a script entry with nothing to send this session */
 
 class Room {
     constructor(r, gid) {
@@ -388,6 +392,9 @@ class Room {
         this.stopping = false;
         this.done = 0;           // sessions closed
         this.barrierSince = 0;
+        this.debriefs = [];      // the facilitator's view of the session's debriefs
+        this.debriefed = new Set(); // debrief ids posted in this session
+        this.openedFrom = null;  // the session the facilitator saw when session_open went
     }
 
     sessionSeen(sid) {
@@ -405,6 +412,20 @@ class Room {
         this.timer = setTimeout(() => { this.timer = null; this.step(); }, ms);
     }
 
+    /**
+     * Member i's debrief_post of the first action item of theirs the opening
+     * offers and nobody debriefed yet; null while the facilitator's view is
+     * still of the previous session (ask again), SKIP when there is none.
+     */
+    debriefOf(i) {
+        if (this.sid === this.openedFrom) return null;
+        const d = this.debriefs.find((x) => x.client === this.members[i].id && x.outcome === null && !this.debriefed.has(x.id));
+        if (!d) return SKIP;
+        this.debriefed.add(d.id);
+        const n = this.debriefed.size + this.k;
+        return { type: 'debrief_post', debrief_id: d.id, outcome: TEXTS.outcomes[n % TEXTS.outcomes.length], text: TEXTS.debrief };
+    }
+
     /** The commands of session k, in order: [actor, command]. */
     makeScript() {
         const k = this.k, r = this.r;
@@ -418,6 +439,9 @@ class Room {
         const clientId = () => this.members[c].id;
         push(0, { type: 'checkin_post', text: `${TEXTS.checkin[0]} ${tok()}` });
         push(K[0], { type: 'checkin_post', text: `${TEXTS.checkin[1]} ${tok()}` });
+        /* The earlier clients debrief their action items (the last session's
+         * client has one; after a restart or at the start, none or more). */
+        for (let i = 1; i < M; i++) push(i, () => this.debriefOf(i));
         push(0, { type: 'step_next' });
         push(K[1], { type: 'topic_propose', text: `${TEXTS.topic[0]} ${tok()}` });
         push(c, { type: 'topic_propose', text: `${TEXTS.topic[1]} ${tok()}` });
@@ -470,11 +494,13 @@ class Room {
             this.barrierSince = 0;
             actor = 0;
             cmd = { type: 'session_open' };
+            this.openedFrom = this.sid;
         } else {
             [actor, cmd] = this.script[this.pos];
             if (typeof cmd === 'function') {
                 cmd = cmd();
-                if (!cmd) { this.kickSoon(100); return; } /* the question's card id is not known yet */
+                if (cmd === SKIP) { this.pos++; this.kickSoon(); return; } /* nothing to send here */
+                if (!cmd) { this.kickSoon(100); return; } /* the question's card id (or the new session's view) is not known yet */
             }
         }
         const token = cmd.text && TOKEN.exec(cmd.text);
@@ -530,6 +556,7 @@ class Room {
             this.script = this.makeScript();
             this.pos = 0;
             this.cardIds.clear();
+            this.debriefed.clear();
             this.kickSoon(jitter(PACE));
             return;
         }

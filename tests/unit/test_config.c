@@ -47,6 +47,7 @@ static const struct num_key num_keys[] = {
     NUM(name_max_chars, 1, 200, 60),
     NUM(cards_per_step, 1, 10000, 30),
     NUM(members_max, 2, 64, 16),
+    NUM(plans_waiting_per_member, 1, 1000, 20),
     NUM(room_items_max, 10, 1000000, 2000),
     NUM(room_bytes_max, 65536, 268435456, 786432),
     NUM(rewrites_max, 1, 100000, 50),

@@ -470,10 +470,132 @@ static void the_action_plan_waits_for_the_next_session_debrief(void **state)
     assert_int_equal(apply(r, f->fac_id, CMD_SESSION_CLOSE, NULL, NULL, 2592000002LL), 0);
     hub_sync(f->hub, f->g);
 
+    /* Once the group's records committed, the debriefed item leaves memory
+     * (the store keeps it); the other still waits. */
+    {
+        size_t waiting, settling;
+        hub_plans_count(f->g, &waiting, &settling);
+        assert_int_equal(waiting, 1);
+        assert_int_equal(settling, 1);
+    }
+    assert_int_equal(hub_plans_settle(f->g), 1);
+    assert_int_equal(f->g->nplans, 1);
+    assert_string_equal(f->g->plans[0].text, "Écrire le plan");
+    assert_int_equal(hub_plans_settle(f->g), 0);
+
     /* Only the item not yet debriefed comes back. */
     assert_int_equal(hub_session_open(f->hub, f->g, 5184000000LL), 0);
     assert_int_equal(f->g->room->ndebriefs, 1);
     assert_string_equal(f->g->room->debriefs[0].text, "Écrire le plan");
+}
+
+/* Runs session k of f's group with client as its client, who adds n action
+ * items "k.1".."k.n" and debriefs nothing; closes it and syncs the group. */
+static void session_with_actions(struct fixture *f, const char *client, int k, int n)
+{
+    int64_t t = (int64_t)k * 2592000000LL;
+    struct room *r;
+    char text[16];
+
+    assert_int_equal(hub_session_open(f->hub, f->g, t), 0);
+    r = f->g->room;
+    assert_int_equal(apply(r, f->fac_id, CMD_STEP_NEXT, NULL, NULL, t + 1), 0);
+    assert_int_equal(apply(r, f->fac_id, CMD_CLIENT_ASSIGN, NULL, client, t + 2), 0);
+    assert_int_equal(apply(r, f->fac_id, CMD_STEP_NEXT, NULL, NULL, t + 3), 0);
+    assert_int_equal(apply(r, client, CMD_PROBLEM_SET, "Mon équipe", NULL, t + 4), 0);
+    assert_int_equal(apply(r, f->fac_id, CMD_STEP_NEXT, NULL, NULL, t + 5), 0);
+    assert_int_equal(apply(r, f->fac_id, CMD_STEP_NEXT, NULL, NULL, t + 6), 0);
+    assert_int_equal(apply(r, client, CMD_CONTRACT_SET, "Aidez-moi à", NULL, t + 7), 0);
+    assert_int_equal(apply(r, f->fac_id, CMD_STEP_NEXT, NULL, NULL, t + 8), 0);
+    assert_int_equal(apply(r, f->fac_id, CMD_STEP_NEXT, NULL, NULL, t + 9), 0);
+    assert_int_equal(r->step, STEP_SYNTHESIS);
+    for (int i = 1; i <= n; i++) {
+        snprintf(text, sizeof(text), "%d.%d", k, i);
+        assert_int_equal(apply(r, client, CMD_ACTION_ADD, text, NULL, t + 10 + i), 0);
+    }
+    assert_int_equal(apply(r, f->fac_id, CMD_SESSION_CLOSE, NULL, NULL, t + 100), 0);
+    room_outbox_clear(r);
+    hub_sync(f->hub, f->g);
+}
+
+/* A client who never debriefs: at each close their oldest items beyond
+ * plans_waiting_max expire, so that the group's memory, and each opening's
+ * debriefs, stay bounded however many sessions go by. */
+static void a_client_who_never_debriefs_keeps_only_the_newest_items_waiting(void **state)
+{
+    struct fixture *f = *state;
+    char client[AUTH_UUID_LEN + 1], ckey[AUTH_SECRET_LEN + 1];
+    size_t waiting, settling;
+    int idx;
+
+    f->hub->plans_waiting_max = 3;
+    assert_int_equal(
+        hub_member_join(f->hub, f->g, f->invite, "Client", client, ckey, &idx), 0);
+    for (int k = 1; k <= 6; k++) {
+        session_with_actions(f, client, k, 2);
+        hub_plans_count(f->g, &waiting, &settling);
+        assert_int_equal(waiting, k == 1 ? 2 : 3);
+        assert_int_equal(settling, k == 1 ? 0 : k == 2 ? 1 : 2);
+        hub_plans_settle(f->g);
+        assert_int_equal(f->g->nplans, waiting);
+        /* Every opening offered what waited, never more than the cap. */
+        if (k > 1)
+            assert_true(f->g->room->ndebriefs <= 3);
+    }
+    /* The newest three, in order, with ordinals that only grow. */
+    assert_string_equal(f->g->plans[0].text, "5.2");
+    assert_string_equal(f->g->plans[1].text, "6.1");
+    assert_string_equal(f->g->plans[2].text, "6.2");
+    assert_true(f->g->plans[0].ordinal < f->g->plans[1].ordinal);
+    assert_true(f->g->plans[1].ordinal < f->g->plans[2].ordinal);
+    assert_int_equal(f->g->plans_next_ordinal, 12);
+
+    /* One session with more items than the cap keeps its newest. */
+    session_with_actions(f, client, 7, 5);
+    hub_plans_settle(f->g);
+    assert_int_equal(f->g->nplans, 3);
+    assert_string_equal(f->g->plans[0].text, "7.3");
+    assert_string_equal(f->g->plans[2].text, "7.5");
+
+    /* Removed, the client can debrief nothing any more: at the next close
+     * their items expire. */
+    assert_int_equal(hub_session_open(f->hub, f->g, 8 * 2592000000LL), 0);
+    assert_int_equal(apply(f->g->room, f->fac_id, CMD_MEMBER_REMOVE, NULL, client,
+                           8 * 2592000000LL + 1),
+                     0);
+    assert_int_equal(
+        apply(f->g->room, f->fac_id, CMD_SESSION_CLOSE, NULL, NULL, 8 * 2592000000LL + 2),
+        0);
+    room_outbox_clear(f->g->room);
+    hub_sync(f->hub, f->g);
+    assert_int_equal(hub_plans_settle(f->g), 3);
+    assert_int_equal(f->g->nplans, 0);
+}
+
+/* The close's record failed (hub_session_replace, the rollback): the items
+ * it kept go and those it expired wait again, as before it. */
+static void a_rolled_back_close_makes_what_it_expired_wait_again(void **state)
+{
+    struct fixture *f = *state;
+    char client[AUTH_UUID_LEN + 1], ckey[AUTH_SECRET_LEN + 1];
+    int idx;
+
+    f->hub->plans_waiting_max = 1;
+    assert_int_equal(
+        hub_member_join(f->hub, f->g, f->invite, "Client", client, ckey, &idx), 0);
+    session_with_actions(f, client, 1, 1);
+    hub_plans_settle(f->g);
+    session_with_actions(f, client, 2, 1);
+    assert_int_equal(f->g->nplans, 2);
+    assert_true(f->g->plans[0].expired);
+    assert_string_equal(f->g->plans[0].expired_in, f->g->room->session_id);
+    assert_false(f->g->plans[1].expired);
+
+    assert_int_equal(hub_session_replace(f->hub, f->g, NULL), 0);
+    assert_int_equal(f->g->nplans, 1);
+    assert_string_equal(f->g->plans[0].text, "1.1");
+    assert_false(f->g->plans[0].expired);
+    assert_int_equal(hub_plans_settle(f->g), 0);
 }
 
 static void what_the_room_decides_becomes_true_of_the_group(void **state)
@@ -782,6 +904,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(the_template_is_bounded_and_starts_the_next_room,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(ground_rules_are_bounded_lines, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            a_client_who_never_debriefs_keeps_only_the_newest_items_waiting, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            a_rolled_back_close_makes_what_it_expired_wait_again, setup, teardown),
         cmocka_unit_test_setup_teardown(
             a_member_removed_between_sessions_loses_key_invite_and_rota, setup, teardown),
     };

@@ -507,6 +507,14 @@ static bool pg_on_disk(const char *text)
             i ? " + " : "SELECT ", tables[i]);
     if (pg_query(sql, text) > 0)
         return true;
+    /* The planner's samples (pg_statistic, through pg_stats): values kept
+     * there outlive a deletion (store_pg_schema.c, migration 12). Searched
+     * as text, since on disk they may be compressed. */
+    if (pg_query("SELECT count(*) FROM pg_stats WHERE schemaname = current_schema()"
+                 "   AND (strpos(coalesce(most_common_vals::text, ''), $1) > 0"
+                 "     OR strpos(coalesce(histogram_bounds::text, ''), $1) > 0)",
+                 text) > 0)
+        return true;
     /* Once per change of the database: rewrite every table, checkpoint. */
     if (pg_query("SELECT pg_current_wal_lsn() - '0/0'", NULL) != vacuumed_at) {
         pg_query("VACUUM FULL", NULL);
@@ -625,6 +633,19 @@ static void a_new_database_gets_the_latest_schema_in_wal_mode(void **state)
                        " 'members', 'plans', 'sessions', 'journal', 'consultations',"
                        " 'consultation_steps', 'cases', 'case_items', 'notebook')"),
             10);
+        /* No planner statistics on what members write (migration 12): a
+         * later migration's text column without SET STATISTICS 0 fails
+         * here. */
+        assert_int_equal(
+            sql_int(f, "SELECT count(*) FROM information_schema.columns c"
+                       "  JOIN pg_attribute a ON a.attrelid = "
+                       "(quote_ident(c.table_name))::regclass"
+                       "                     AND a.attname = c.column_name"
+                       " WHERE c.table_schema = current_schema()"
+                       "   AND c.data_type IN ('text', 'bytea')"
+                       "   AND c.column_name <> 'id' AND c.column_name NOT LIKE '%\\_id'"
+                       "   AND coalesce(a.attstattarget, -1) <> 0"),
+            0);
         return; /* no WAL mode to check: PostgreSQL's own */
     }
     assert_int_equal(
@@ -1119,6 +1140,12 @@ static void personal_retention_erases_text_interleaved_with_another_session(void
     }
     assert_int_equal(found, 0);
     assert_true(on_disk(f, "G2-KEPT-0399"));
+#if CODEVD_HAVE_POSTGRESQL
+    /* What autovacuum does now and then, here for sure: the planner samples
+     * the tables while the other group's text is there. */
+    if (pg_dsn)
+        pg_query("ANALYZE", NULL);
+#endif
     assert_int_equal(sql_int(f, "SELECT count(*) FROM journal"), 400 + 1);
 
     /* The other group's rows were moved about by the first deletion; when
@@ -1319,8 +1346,104 @@ static void an_action_plan_is_debriefed_in_the_next_session_after_a_restart(void
     assert_int_equal(j->plans[0].outcome, OUTCOME_PARTLY);
     assert_string_equal(j->plans[0].comment, "met half of them");
     store_journal_free(j);
+    /* Debriefed and committed: it leaves memory, and a restart loads the
+     * same (nothing waits); the store still has it for the journal. */
+    assert_int_equal(hub_plans_settle(f->g), 1);
+    assert_int_equal(f->g->nplans, 0);
     restart_group(f, f->now);
-    assert_true(f->g->plans[0].debriefed);
+    assert_int_equal(f->g->nplans, 0);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM plans WHERE debriefed = 1"), 1);
+}
+
+/* Session k with A as client, who adds n action items "k.1".."k.n"; the
+ * closing command is journaled and committed, the close's own record only
+ * when submit_close. */
+static void session_with_actions(struct fx *f, int k, int n, bool submit_close)
+{
+    char target[AUTH_UUID_LEN + 1], text[16];
+
+    f->now = T0 + (int64_t)k * 30 * 24 * 60 * MIN;
+    open_session(f);
+    memcpy(target, f->id[A], sizeof(target));
+    apply(f, F, CMD(CMD_STEP_NEXT, .id = "f1"));
+    apply(f, F, CMD(CMD_CLIENT_ASSIGN, .id = "f2", .target = target));
+    apply(f, F, CMD(CMD_STEP_NEXT, .id = "f3"));
+    apply(f, A, CMD(CMD_PROBLEM_SET, .id = "a1", .text = "my team"));
+    apply(f, F, CMD(CMD_STEP_NEXT, .id = "f4"));
+    apply(f, F, CMD(CMD_STEP_NEXT, .id = "f5"));
+    apply(f, A, CMD(CMD_CONTRACT_SET, .id = "a2", .text = "help me to"));
+    apply(f, F, CMD(CMD_STEP_NEXT, .id = "f6", .flag = true));
+    apply(f, F, CMD(CMD_STEP_NEXT, .id = "f7"));
+    assert_int_equal(f->g->room->step, STEP_SYNTHESIS);
+    for (int i = 1; i <= n; i++) {
+        snprintf(text, sizeof(text), "%d.%d", k, i);
+        struct room_cmd c = CMD(CMD_ACTION_ADD, .text = text);
+        snprintf(c.id, sizeof(c.id), "act%d", i);
+        apply(f, A, c);
+    }
+    if (submit_close) {
+        close_session(f);
+        return;
+    }
+    f->now += 5 * MIN;
+    apply(f, F, CMD(CMD_SESSION_CLOSE, .id = "fclose"));
+    commit_all(f);
+}
+
+/* A client who never debriefs keeps plans_waiting_per_member items waiting;
+ * the older ones expire (stored as such, never debriefed in the journal).
+ * A restart loads exactly what memory holds once settled, with the same
+ * ordinals, also when the last close's record never committed (kill -9:
+ * the load finishes the close and expires the same items). */
+static void a_restart_loads_the_waiting_plans_memory_holds(void **state)
+{
+    struct fx *f = *state;
+    struct store_journal *j;
+    struct hub_plan before[2];
+    int64_t next;
+
+    f->cfg.plans_waiting_per_member = 2;
+    f->hub->plans_waiting_max = 2;
+    make_group(f, T0);
+    /* Settled after each close, as commit.c does once the records commit. */
+    for (int k = 1; k <= 4; k++) {
+        session_with_actions(f, k, 2, true);
+        assert_int_equal(hub_plans_settle(f->g), k == 1 ? 0 : 2);
+    }
+    assert_int_equal(f->g->nplans, 2);
+    memcpy(before, f->g->plans, sizeof(before));
+    next = f->g->plans_next_ordinal;
+    assert_int_equal(next, 8);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM plans WHERE debriefed = 2"), 6);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM plans WHERE debriefed = 0"), 2);
+
+    restart_group(f, f->now);
+    assert_int_equal(f->g->nplans, 2);
+    for (int i = 0; i < 2; i++) {
+        assert_string_equal(f->g->plans[i].id, before[i].id);
+        assert_int_equal(f->g->plans[i].ordinal, before[i].ordinal);
+        assert_false(f->g->plans[i].expired);
+    }
+    assert_string_equal(f->g->plans[0].text, "4.1");
+    assert_int_equal(f->g->plans_next_ordinal, next);
+    assert_int_equal(store_journal_read(f->store, f->id[A], &j), 0);
+    assert_int_equal(j->nplans, 8);
+    for (size_t i = 0; i < j->nplans; i++)
+        assert_false(j->plans[i].debriefed);
+    store_journal_free(j);
+
+    /* The fifth close is journaled but its record is lost: the restart
+     * finishes it, expiring the same two. */
+    session_with_actions(f, 5, 2, false);
+    hub_plans_settle(f->g);
+    assert_int_equal(f->g->nplans, 2);
+    assert_string_equal(f->g->plans[0].text, "5.1");
+    restart_group(f, f->now);
+    assert_int_equal(f->g->nplans, 2);
+    assert_string_equal(f->g->plans[0].text, "5.1");
+    assert_string_equal(f->g->plans[1].text, "5.2");
+    assert_true(f->g->plans[0].ordinal >= next);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM plans WHERE debriefed = 0"), 2);
 }
 
 /* ---- the row iterator (store_internal.h) ---------------------------------- */
@@ -1523,6 +1646,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             an_action_plan_is_debriefed_in_the_next_session_after_a_restart, setup,
             teardown),
+        cmocka_unit_test_setup_teardown(a_restart_loads_the_waiting_plans_memory_holds,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(
             the_row_loop_reads_every_row_then_stops_and_keeps_the_first_error, setup,
             teardown),
