@@ -172,6 +172,10 @@ struct store_backend {
      * the schema from version i to i + 1; NULL past the last. As many as
      * SQLite's (store_open checks). */
     const char *(*migration)(int i);
+    /* SQL that serialises the migration runner between processes sharing
+     * the database, and SQL that ends it (NULL: nothing to do, SQLite's
+     * write transactions already exclude each other). */
+    const char *migrate_lock, *migrate_unlock;
     /* Opens a connection (the writer's, or a read-only one). */
     int (*open)(const struct store_options *opts, bool writer, struct store_db **out);
     /* Closes it (NULL: no-op); scrub: the writer's last chance to make

@@ -630,6 +630,12 @@ static int pg_open(const struct store_options *opts, bool writer, struct store_d
 const struct store_backend store_backend_pg = {
     .name = "postgresql",
     .migration = store_schema_pg,
+    /* Several nodes started at once on an empty database (a cluster under
+     * systemd): without it both ran migration 1 and one exited on a
+     * duplicate CREATE TABLE. A session lock, since CREATE TABLE IF NOT
+     * EXISTS schema_version itself races outside any transaction. */
+    .migrate_lock = "SELECT pg_advisory_lock(7302571017)",
+    .migrate_unlock = "SELECT pg_advisory_unlock(7302571017)",
     .open = pg_open,
     .close = pg_close,
     .exec = pg_exec,

@@ -267,10 +267,25 @@ static int schema_version_get(struct store_db *db, int *version)
 
 /* Applies migrations version+1 .. target, each in its own transaction. The
  * version is read again inside each, after locking its row (a second codevd
- * on the same PostgreSQL database may have applied it meanwhile; two that
- * create an empty database at once: one fails on CREATE TABLE and starts
- * cleanly when restarted). */
+ * on the same PostgreSQL database may have applied it meanwhile). The whole
+ * run holds the backend's migration lock (PostgreSQL: an advisory lock), so
+ * that nodes started at once on an empty database take turns: the first
+ * migrates, the others find it done. */
+static int schema_migrate_locked(struct store_db *db, int target, int *version);
+
 int store_schema_migrate(struct store_db *db, int target, int *version)
+{
+    int rc;
+
+    if (db->be->migrate_lock && store_db_exec(db, db->be->migrate_lock))
+        return CODEV_E_INTERNAL;
+    rc = schema_migrate_locked(db, target, version);
+    if (db->be->migrate_unlock && store_db_exec(db, db->be->migrate_unlock))
+        rc = CODEV_E_INTERNAL;
+    return rc;
+}
+
+static int schema_migrate_locked(struct store_db *db, int target, int *version)
 {
     char sql[96];
 

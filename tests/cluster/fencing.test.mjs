@@ -284,3 +284,21 @@ test('strangers naming group ids that exist nowhere: at most cluster_claims_per_
         await pg.stop();
     }
 });
+
+test('three nodes started at once on an empty database: one migrates, the others wait for it, all three come up', async () => {
+    const pg = await startPostgres();
+    const nodes = [];
+    try {
+        await pg.createDatabase('together');
+        const store = ['--set', 'store=postgresql', '--set', `store_dsn=${pg.dsnFor('together')}`];
+        const started = await Promise.allSettled(['a', 'b', 'c'].map((id) =>
+            startServer({ args: [...ARGS, ...store, '--set', `node_id=${id}`] })));
+        for (const r of started) if (r.status === 'fulfilled') nodes.push(r.value);
+        const failed = started.filter((r) => r.status === 'rejected').map((r) => String(r.reason).slice(0, 300));
+        assert.deepEqual(failed, [], 'every node started');
+        for (const n of nodes) assert.equal((await fetch(`${n.url}/readyz`)).status, 200);
+    } finally {
+        for (const n of nodes) await n.stop().catch(() => {});
+        await pg.stop();
+    }
+});
