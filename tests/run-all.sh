@@ -197,11 +197,11 @@ for suite in $suites; do
         node_suite "$suite" "$root/$builddir/src/codevd" tests/"$suite"/*.test.mjs
         ;;
     pg)
-        # The integration files that exercise the store (restarts, replay,
-        # closes, exports); not those that read codevd.db's bytes
-        # (retention, settings, strangers, group-life, advice: the unit tests check
-        # retention on PostgreSQL with a query and VACUUM FULL) nor
-        # seen-survives' full disk (tests/pg/outage is its PostgreSQL twin).
+        # Every integration file but those that read codevd.db's bytes or
+        # files (retention, settings, strangers, group-life, advice, backup:
+        # the unit tests check retention on PostgreSQL with a query, pg_stats
+        # and VACUUM FULL) or fill a disk (seen-survives, metrics' /readyz:
+        # tests/pg/outage is their PostgreSQL twin).
         if ! [ -f "$builddir/src/store_pg.c.o" ] && ! grep -q "CODEVD_HAVE_POSTGRESQL 1" "$builddir/codevd_config.h"; then
             echo "pg: codevd was built without libpq (Debian libpq-dev)"
             failed=$((failed + 1))
@@ -216,7 +216,7 @@ for suite in $suites; do
         [ $failed -ne $before ] && grep -vE '^\s*ok ' "$out" | head -80
         echo "pg/test_store: $(grep -cE '^\s*ok ' "$out") ok"
         pg_files=()
-        for f in ${PG_INTEGRATION:-durability continuity closed-room exports complete-session idempotence reconnect drain synth12 floor cofacilitator room12 reload display}; do
+        for f in ${PG_INTEGRATION:-durability continuity closed-room exports complete-session idempotence reconnect drain synth12 floor cofacilitator room12 reload display rights rules-errors visibility http-api client-muted ticks plans-memory export-offload server-lifecycle hostile-memory bad-frames bad-inputs-catalogue hardening limits hostile-edge static-files frame-ancestors proxies}; do
             pg_files+=("tests/integration/$f.test.mjs")
         done
         node_wrap=(node tests/lib/pg.mjs)
