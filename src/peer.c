@@ -289,10 +289,14 @@ void peer_sweep(struct server *s, int64_t mono)
             p->in_upgraded = true;
             continue;
         }
-        if (p->killed || !p->wsi || !idle || mono - p->since_ms < headers)
+        if (!p->wsi || !idle || mono - p->since_ms < headers)
             continue;
-        log_info("connection from %s: no complete request in time, closing",
-                 p->ip ? p->ip->ip : "(refused)");
+        if (!p->killed)
+            log_info("connection from %s: no complete request in time, closing",
+                     p->ip ? p->ip->ip : "(refused)");
+        /* Again at every sweep until lws has closed it: on HTTP/2, lws
+         * re-arms its own timeout on every frame, and a PING that came
+         * before the asynchronous kill ran replaced it. */
         p->killed = true;
         lws_set_timeout(p->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
     }
