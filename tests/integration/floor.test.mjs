@@ -110,8 +110,12 @@ test('a consultation round: the client is never in it, the offline member is ski
         const gave = await g.F.nextEvent('floor', (m) => m.seq === give.seq);
         assert.equal(gave.floor.member_id, sophie.memberId);
         assert.equal(gave.round.active, false);
-        // The tick carries who has the floor and for how long.
-        const tick = await sophie.next((m) => m.type === 'tick' && m.floor, 3000);
+        // The tick carries who has the floor and for how long: one after
+        // the floor event (earlier ticks, of the round, may still wait
+        // unread in the inbox, carrying the round's speakers).
+        await sophie.nextEvent('floor', (m) => m.seq === give.seq);
+        const stale = new Set(sophie.inbox.filter((m) => m.type === 'tick'));
+        const tick = await sophie.next((m) => m.type === 'tick' && m.floor && !stale.has(m), 3000);
         assert.equal(tick.floor.member_id, sophie.memberId);
         assert.ok(tick.floor.elapsed_ms >= 0);
         assert.equal(tick.floor.remaining_ms, undefined, 'no turn budget outside a round');
