@@ -13,7 +13,7 @@ import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync, chmodSync 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort, repoRoot, testCertificate } from './server.mjs';
-import { NGINX } from './nginx.mjs';
+import { NGINX, writeMainConf } from './nginx.mjs';
 
 const SAMPLE = path.join(repoRoot, 'config', 'nginx', 'cluster.conf');
 
@@ -42,23 +42,7 @@ export async function startClusterFront(port, nodePorts) {
     t = once(t, '/etc/ssl/codevd/privkey.pem', tls.key);
     for (let i = 0; i < 3; i++) t = once(t, `server 127.0.0.1:${8081 + i} max_fails=0;`, `server 127.0.0.1:${nodePorts[i]} max_fails=0;`);
     writeFileSync(path.join(prefix, 'cluster.conf'), t);
-    const tmp = (n) => path.join(prefix, 'tmp', n);
-    writeFileSync(path.join(prefix, 'nginx.conf'), `
-worker_processes 1;
-pid ${prefix}/nginx.pid;
-error_log ${prefix}/logs/error.log warn;
-events { worker_connections 1024; }
-http {
-    include /etc/nginx/mime.types;
-    access_log ${prefix}/logs/access.log;
-    client_body_temp_path ${tmp('body')};
-    proxy_temp_path ${tmp('proxy')};
-    fastcgi_temp_path ${tmp('fastcgi')};
-    uwsgi_temp_path ${tmp('uwsgi')};
-    scgi_temp_path ${tmp('scgi')};
-    include ${prefix}/cluster.conf;
-}
-`);
+    writeMainConf(prefix, 'cluster.conf');
     const argv = ['-p', prefix, '-c', path.join(prefix, 'nginx.conf'), '-e', path.join(prefix, 'logs', 'error.log')];
     const check = spawnSync(NGINX, ['-t', ...argv], { encoding: 'utf8' });
     if (check.error || check.status !== 0) throw new Error(`nginx -t refused the cluster sample: ${check.error || check.stderr}`);

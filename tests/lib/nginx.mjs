@@ -61,6 +61,31 @@ function getStatus(url) {
  * front of it with the sample config. Resolves once a health check through
  * nginx over https answers 200.
  */
+/**
+ * Writes prefix/nginx.conf: one worker, logs, pid and temp files under
+ * prefix (its tmp/ and logs/ exist), and the server blocks of
+ * prefix/<include> (a templated sample).
+ */
+export function writeMainConf(prefix, include) {
+    const tmp = (n) => path.join(prefix, 'tmp', n);
+    writeFileSync(path.join(prefix, 'nginx.conf'), `
+worker_processes 1;
+pid ${prefix}/nginx.pid;
+error_log ${prefix}/logs/error.log warn;
+events { worker_connections 1024; }
+http {
+    include /etc/nginx/mime.types;
+    access_log ${prefix}/logs/access.log;
+    client_body_temp_path ${tmp('body')};
+    proxy_temp_path ${tmp('proxy')};
+    fastcgi_temp_path ${tmp('fastcgi')};
+    uwsgi_temp_path ${tmp('uwsgi')};
+    scgi_temp_path ${tmp('scgi')};
+    include ${prefix}/${include};
+}
+`);
+}
+
 export async function startFront(opts = {}) {
     const tlsPort = await freePort();
     let httpPort = await freePort();
@@ -81,23 +106,7 @@ export async function startFront(opts = {}) {
     }
     writeFileSync(path.join(prefix, 'codevd.conf'),
         templateSample({ tlsPort, httpPort, upstreamPort: srv.port, cert: tls.cert, key: tls.key, prefix }));
-    const tmp = (n) => path.join(prefix, 'tmp', n);
-    writeFileSync(path.join(prefix, 'nginx.conf'), `
-worker_processes 1;
-pid ${prefix}/nginx.pid;
-error_log ${prefix}/logs/error.log warn;
-events { worker_connections 1024; }
-http {
-    include /etc/nginx/mime.types;
-    access_log ${prefix}/logs/access.log;
-    client_body_temp_path ${tmp('body')};
-    proxy_temp_path ${tmp('proxy')};
-    fastcgi_temp_path ${tmp('fastcgi')};
-    uwsgi_temp_path ${tmp('uwsgi')};
-    scgi_temp_path ${tmp('scgi')};
-    include ${prefix}/codevd.conf;
-}
-`);
+    writeMainConf(prefix, 'codevd.conf');
     const conf = path.join(prefix, 'nginx.conf');
     const argv = ['-p', prefix, '-c', conf, '-e', path.join(prefix, 'logs', 'error.log')];
     const cleanup = async () => {
