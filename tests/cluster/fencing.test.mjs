@@ -22,6 +22,36 @@ const ARGS = ['--set', 'cards_per_step=10000', '--set', 'commands_burst=1000',
 /** The node as a group's clients reach it: /ws?group=<id>. */
 const via = (srv, gid) => ({ url: srv.url, wsUrl: `${srv.wsUrl}?group=${gid}` });
 
+/**
+ * A throwaway PostgreSQL with database db, for nodes of one cluster
+ * (lease_ttl_s = ttl when given): start(id, more) starts node id (more:
+ * extra arguments), stop() stops every node started, then PostgreSQL.
+ */
+async function cluster(db, ttl) {
+    const pg = await startPostgres();
+    const nodes = [];
+    try {
+        await pg.createDatabase(db);
+    } catch (e) {
+        await pg.stop();
+        throw e;
+    }
+    const store = ['--set', 'store=postgresql', '--set', `store_dsn=${pg.dsnFor(db)}`,
+        ...(ttl ? ['--set', `lease_ttl_s=${ttl}`] : [])];
+    return {
+        pg,
+        async start(id, more = []) {
+            const n = await startServer({ args: [...ARGS, ...store, '--set', `node_id=${id}`, ...more] });
+            nodes.push(n);
+            return n;
+        },
+        async stop() {
+            for (const n of nodes) await n.stop().catch(() => {});
+            await pg.stop();
+        },
+    };
+}
+
 /** Polls the async cond every 50 ms until it is true. */
 async function until(cond, what, timeoutMs) {
     for (const end = Date.now() + timeoutMs; ;) {
@@ -32,16 +62,10 @@ async function until(cond, what, timeoutMs) {
 }
 
 test('fencing: a paused node\'s group is taken over after its lease; its pending command is refused (moved, 4009), never acknowledged', async () => {
-    const pg = await startPostgres();
-    const nodes = [];
+    const c = await cluster('fence', 2);
     try {
-        await pg.createDatabase('fence');
-        const store = ['--set', 'store=postgresql', '--set', `store_dsn=${pg.dsnFor('fence')}`,
-            '--set', 'lease_ttl_s=2'];
-        const A = await startServer({ args: [...ARGS, ...store, '--set', 'node_id=a'] });
-        nodes.push(A);
-        const B = await startServer({ args: [...ARGS, ...store, '--set', 'node_id=b'] });
-        nodes.push(B);
+        const A = await c.start('a');
+        const B = await c.start('b');
 
         const g = await setupGroup(A, { observer: null });
         await advance(g, 'consultation');
@@ -108,29 +132,22 @@ test('fencing: a paused node\'s group is taken over after its lease; its pending
         }
         for (const c of g.everyone) c.terminate();
     } finally {
-        for (const n of nodes) await n.stop().catch(() => {});
-        await pg.stop();
+        await c.stop();
     }
 });
 
 test('takeover of a session with 500 journal records: timed (the claim: lease, group, journal replayed)', async () => {
-    const pg = await startPostgres();
-    const nodes = [];
+    const c = await cluster('takeover', 2);
     try {
-        await pg.createDatabase('takeover');
-        const store = ['--set', 'store=postgresql', '--set', `store_dsn=${pg.dsnFor('takeover')}`,
-            '--set', 'lease_ttl_s=2'];
-        const A = await startServer({ args: [...ARGS, ...store, '--set', 'node_id=a'] });
-        nodes.push(A);
-        const B = await startServer({ args: [...ARGS, ...store, '--set', 'node_id=b'] });
-        nodes.push(B);
+        const A = await c.start('a');
+        const B = await c.start('b');
         const g = await setupGroup(A, { observer: null });
         await advance(g, 'consultation');
         const K = g.K[0];
         let last = null;
         for (let i = 0; i < 500; i++)
             last = (await K.ok({ type: 'contribution_post', kind: 'suggestion', text: `carte-${i}` })).seq;
-        const records = Number(pg.psql('takeover', 'COPY (SELECT count(*) FROM journal) TO STDOUT').trim());
+        const records = Number(c.pg.psql('takeover', 'COPY (SELECT count(*) FROM journal) TO STDOUT').trim());
         assert.ok(records >= 500, `${records} journal records`);
         A.child.kill('SIGKILL');
         await A.exited;
@@ -150,22 +167,15 @@ test('takeover of a session with 500 journal records: timed (the claim: lease, g
         await K2.close();
         for (const c of g.everyone) c.terminate();
     } finally {
-        for (const n of nodes) await n.stop().catch(() => {});
-        await pg.stop();
+        await c.stop();
     }
 });
 
 test('a drained node releases its leases: another node takes its group at once, long before the lease would expire', async () => {
-    const pg = await startPostgres();
-    const nodes = [];
+    const c = await cluster('drain', 600);
     try {
-        await pg.createDatabase('drain');
-        const store = ['--set', 'store=postgresql', '--set', `store_dsn=${pg.dsnFor('drain')}`,
-            '--set', 'lease_ttl_s=600'];
-        const A = await startServer({ args: [...ARGS, ...store, '--set', 'node_id=a'] });
-        nodes.push(A);
-        const B = await startServer({ args: [...ARGS, ...store, '--set', 'node_id=b'] });
-        nodes.push(B);
+        const A = await c.start('a');
+        const B = await c.start('b');
         const g = await setupGroup(A, { observer: null });
         await advance(g, 'consultation');
         const K = g.K[0];
@@ -184,22 +194,15 @@ test('a drained node releases its leases: another node takes its group at once, 
         await K2.close();
         for (const c of g.everyone) c.terminate();
     } finally {
-        for (const n of nodes) await n.stop().catch(() => {});
-        await pg.stop();
+        await c.stop();
     }
 });
 
 test('a paused node whose group was taken while nobody spoke: on waking, its renewal finds the lease lost and closes the group\'s sockets (4009)', async () => {
-    const pg = await startPostgres();
-    const nodes = [];
+    const c = await cluster('idle', 2);
     try {
-        await pg.createDatabase('idle');
-        const store = ['--set', 'store=postgresql', '--set', `store_dsn=${pg.dsnFor('idle')}`,
-            '--set', 'lease_ttl_s=2'];
-        const A = await startServer({ args: [...ARGS, ...store, '--set', 'node_id=a'] });
-        nodes.push(A);
-        const B = await startServer({ args: [...ARGS, ...store, '--set', 'node_id=b'] });
-        nodes.push(B);
+        const A = await c.start('a');
+        const B = await c.start('b');
         const g = await setupGroup(A, { observer: null });
         A.child.kill('SIGSTOP');
         try {
@@ -213,46 +216,34 @@ test('a paused node whose group was taken while nobody spoke: on waking, its ren
         for (const c of g.everyone) assert.equal((await within(c.closed, 10000)).code, 4009, `${c.displayName} closed with 4009`);
         assert.match(A.log(), /lease lost/);
     } finally {
-        for (const n of nodes) await n.stop().catch(() => {});
-        await pg.stop();
+        await c.stop();
     }
 });
 
 test('/readyz: 503 store_unreachable while the leases cannot be renewed (PostgreSQL stopped), 200 again once it is back', async () => {
-    const pg = await startPostgres();
-    let A = null;
+    const c = await cluster('ready', 2);
     try {
-        await pg.createDatabase('ready');
-        A = await startServer({ args: [...ARGS, '--set', 'store=postgresql', '--set', `store_dsn=${pg.dsnFor('ready')}`,
-            '--set', 'lease_ttl_s=2', '--set', 'node_id=a'] });
+        const A = await c.start('a');
         const ready = async () => {
             const r = await fetch(`${A.url}/readyz`);
             return { status: r.status, body: await r.json() };
         };
         assert.equal((await ready()).status, 200);
-        await pg.pause();
+        await c.pg.pause();
         await until(async () => (await ready()).body.status === 'store_unreachable', '/readyz says store_unreachable', 20000);
         assert.equal((await ready()).status, 503);
-        await pg.resume();
+        await c.pg.resume();
         await until(async () => (await ready()).status === 200, '/readyz ready again', 30000);
     } finally {
-        if (A) await A.stop().catch(() => {});
-        await pg.stop();
+        await c.stop();
     }
 });
 
 test('strangers naming group ids that exist nowhere: at most cluster_claims_per_s takeovers are tried (429 past it), the node stays responsive, and a real group is still taken over', async () => {
-    const pg = await startPostgres();
-    const nodes = [];
+    const c = await cluster('claims', 600);
     try {
-        await pg.createDatabase('claims');
-        const store = ['--set', 'store=postgresql', '--set', `store_dsn=${pg.dsnFor('claims')}`,
-            '--set', 'lease_ttl_s=600'];
-        const A = await startServer({ args: [...ARGS, ...store, '--set', 'node_id=a'] });
-        nodes.push(A);
-        const B = await startServer({ args: [...ARGS, ...store, '--set', 'node_id=b',
-            '--set', 'cluster_claims_per_s=5'] });
-        nodes.push(B);
+        const A = await c.start('a');
+        const B = await c.start('b', ['--set', 'cluster_claims_per_s=5']);
         const g = await setupGroup(A, { observer: null });
         const K = g.K[0];
         await A.stop(); // its leases released: B may take the group
@@ -280,25 +271,19 @@ test('strangers naming group ids that exist nowhere: at most cluster_claims_per_
         await until(async () => (await api(B.url, 'GET', `/api/groups/${g.groupId}`, { key: K.key })).status === 200,
             'B takes the real group over', 10000);
     } finally {
-        for (const n of nodes) await n.stop().catch(() => {});
-        await pg.stop();
+        await c.stop();
     }
 });
 
 test('three nodes started at once on an empty database: one migrates, the others wait for it, all three come up', async () => {
-    const pg = await startPostgres();
-    const nodes = [];
+    const c = await cluster('together');
     try {
-        await pg.createDatabase('together');
-        const store = ['--set', 'store=postgresql', '--set', `store_dsn=${pg.dsnFor('together')}`];
-        const started = await Promise.allSettled(['a', 'b', 'c'].map((id) =>
-            startServer({ args: [...ARGS, ...store, '--set', `node_id=${id}`] })));
-        for (const r of started) if (r.status === 'fulfilled') nodes.push(r.value);
+        const started = await Promise.allSettled(['a', 'b', 'c'].map((id) => c.start(id)));
+        const nodes = started.filter((r) => r.status === 'fulfilled').map((r) => r.value);
         const failed = started.filter((r) => r.status === 'rejected').map((r) => String(r.reason).slice(0, 300));
         assert.deepEqual(failed, [], 'every node started');
         for (const n of nodes) assert.equal((await fetch(`${n.url}/readyz`)).status, 200);
     } finally {
-        for (const n of nodes) await n.stop().catch(() => {});
-        await pg.stop();
+        await c.stop();
     }
 });
