@@ -192,6 +192,8 @@ static const struct config_key config_keys[] = {
           "seconds a SIGTERM drain may take before codevd exits anyway"),
     U32(journal_commit_window_us, 0, 100000, 2000,
         "microseconds between the starts of two journal commits (group commit)"),
+    U32(journal_fold_rows, 1, 1000000, 4096,
+        "journal rows appended before they are indexed by session, in bulk (SQLite)"),
     U32(test_commit_delay_us, 0, 1000000, 0,
         "TEST ONLY: microseconds every journal commit waits (records stay in flight)"),
     OPT(node_id,

@@ -172,6 +172,7 @@ static int server_store_open(struct server *s)
         .dsn = s->cfg->store_dsn,
         .data_dir = s->cfg->data_dir,
         .commit_window_us = s->cfg->journal_commit_window_us,
+        .journal_fold_rows = s->cfg->journal_fold_rows,
         .commit_delay_us = s->cfg->test_commit_delay_us,
         .wake = server_wake,
         .wake_arg = s,

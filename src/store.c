@@ -94,16 +94,30 @@ int store_rows_open(struct store_db *db, const char *sql, int ncols,
     return db->be->rows_open(db, sql, ncols, v, n, out);
 }
 
+/* The columns of journal, its id first. */
+#define JOURNAL_COLS                                                                     \
+    "id, session_id, kind, member, member_idx, name, facilitator, observer, cmd,"        \
+    " cmd_id, text, due, target, ref, card, seconds, variant, flag, at_ms, seq,"         \
+    " first_step"
+
 int store_rows_journal_open(struct store_db *db, const char *session_id,
                             struct store_rows **out)
 {
+    /* Through the session index up to upto, then by a scan of the rows
+     * after it (store_sqlite.c, "The session index"; on PostgreSQL upto is
+     * 0 and journal keeps its own index on (session_id, id)). Two disjoint
+     * parts, each on its own index, sorted: with one WHERE ... OR ...,
+     * SQLite scans the whole table in id order to save the sort. */
     // clang-format off
     static const char sql[] =
         "SELECT session_id, kind, member, member_idx, name, facilitator, observer,"
         "       cmd, cmd_id, text, due, target, ref, card, seconds, variant, flag,"
         "       at_ms, seq, first_step"
-        "  FROM journal"
-        " WHERE session_id = ?1"
+        "  FROM (SELECT " JOURNAL_COLS " FROM journal"
+        "         WHERE id IN (SELECT id FROM journal_by_session WHERE session_id = ?1)"
+        "        UNION ALL"
+        "        SELECT " JOURNAL_COLS " FROM journal"
+        "         WHERE id > (SELECT upto FROM journal_indexed) AND session_id = ?1) AS j"
         " ORDER BY id";
     // clang-format on
 
@@ -246,6 +260,10 @@ int store_open(const struct store_options *opts, struct store **out)
     if (be->open(opts, true, &s->w) || store_schema_migrate(s->w, target, &s->version) ||
         be->open(opts, false, &s->r) || (s->cluster && be->open(opts, true, &s->l)))
         goto out;
+    /* Before anything reads the journal (a failed fold leaves the rows
+     * after upto, where every reader finds them). */
+    if (be->index_fold && s->version >= STORE_SCHEMA_INDEX_FOLD)
+        be->index_fold(s->w);
     if (pthread_create(&s->thread, NULL, store_writer_main, s))
         goto out;
     s->thread_started = true;

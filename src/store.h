@@ -111,6 +111,7 @@
 #define STORE_FILE_NAME         "codevd.db"
 #define STORE_QUEUE_MAX_DEFAULT 8192 /* records submitted and not yet drained */
 #define STORE_NODE_ID_MAX       63   /* bytes of a cluster node's name */
+#define STORE_FOLD_ROWS         4096 /* journal rows appended before they are indexed */
 
 struct store;
 
@@ -124,19 +125,22 @@ struct store_options {
     void (*wake)(void *arg); /* called on the writer thread after each commit
                               * (lws_cancel_service); may be NULL */
     void *wake_arg;
-    int schema_version_max;    /* migrate no further than this (tests of
-                                * migrations); 0 = the latest */
-    uint32_t commit_window_us; /* a commit starts at least this long after
-                                * the previous one started (group commit);
-                                * 0 = at once */
-    uint32_t commit_delay_us;  /* TEST ONLY: every commit waits this long
-                                * first (config test_commit_delay_us) */
-    const char *node_id;       /* a cluster's node (config node_id; PostgreSQL only):
-                                * groups are held by lease (store_group_claim);
-                                * NULL or "": one node, no leases */
-    uint32_t lease_ttl_ms;     /* a lease not renewed for this long may be taken */
-    char *why;                 /* when given: why store_open refused the file
-                                * (store_file_check's reason), why_cap bytes */
+    int schema_version_max;     /* migrate no further than this (tests of
+                                 * migrations); 0 = the latest */
+    uint32_t commit_window_us;  /* a commit starts at least this long after
+                                 * the previous one started (group commit);
+                                 * 0 = at once */
+    uint32_t commit_delay_us;   /* TEST ONLY: every commit waits this long
+                                 * first (config test_commit_delay_us) */
+    uint32_t journal_fold_rows; /* SQLite: index the journal by session once
+                                 * this many rows were appended since the last
+                                 * time (store_sqlite.c); 0 = STORE_FOLD_ROWS */
+    const char *node_id;        /* a cluster's node (config node_id; PostgreSQL only):
+                                 * groups are held by lease (store_group_claim);
+                                 * NULL or "": one node, no leases */
+    uint32_t lease_ttl_ms;      /* a lease not renewed for this long may be taken */
+    char *why;                  /* when given: why store_open refused the file
+                                 * (store_file_check's reason), why_cap bytes */
     size_t why_cap;
 };
 

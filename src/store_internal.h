@@ -90,6 +90,9 @@ enum store_session_col {
 /* Statements the writer runs for every record, prepared once by each
  * backend (its own SQL text, the same parameters: store_sqlite.c,
  * store_pg.c). */
+/* The schema version that made journal_by_session (migration 13). */
+#define STORE_SCHEMA_INDEX_FOLD 13
+
 enum store_stmt {
     ST_GROUP_UPSERT,
     ST_MEMBER_UPSERT,
@@ -199,6 +202,10 @@ struct store_backend {
     /* After a commit that deleted text: makes it unrecoverable. Returns 0
      * when done, nonzero to be tried again later (a reader held it off). */
     int (*scrub)(struct store_db *db);
+    /* Start-up, after the migrations: indexes the journal rows after
+     * journal_indexed.upto (store_sqlite.c, "The session index"). NULL:
+     * the backend keeps its journal indexed as it appends. */
+    int (*index_fold)(struct store_db *db);
     /* The row iterator (store.c's store_rows_* call these). */
     int (*rows_open)(struct store_db *db, const char *sql, int ncols,
                      const struct store_val *v, int n, struct store_rows **out);

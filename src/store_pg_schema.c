@@ -238,6 +238,18 @@ static const char *const migrations[] = {
     "                   c.table_name, c.column_name);"
     "  END LOOP;"
     "END $$;",
+
+    /* 13: the journal's bulk-built session index (store_schema.c). The
+     * PostgreSQL backend keeps journal_session, appends in one statement
+     * per batch and never folds: journal_by_session stays empty and
+     * journal_indexed.upto 0, so the neutral SQL finds every row through
+     * "id > upto AND session_id = ?", on journal_session. */
+    "CREATE TABLE journal_by_session ("
+    "  session_id TEXT NOT NULL,"
+    "  id BIGINT NOT NULL,"
+    "  PRIMARY KEY (session_id, id));"
+    "CREATE TABLE journal_indexed (upto BIGINT NOT NULL);"
+    "INSERT INTO journal_indexed VALUES (0);",
 };
 // clang-format on
 

@@ -239,8 +239,14 @@ static const char sql_session_floor[] =
     " ON CONFLICT (session_id, member, step) DO UPDATE"
     "        SET floor_ms = excluded.floor_ms, turns = excluded.turns,"
     "            passes = excluded.passes";
+/* The rows found as store_rows_journal_open finds them, then their index
+ * entries (store_sqlite.c, "The session index"). */
 static const char sql_journal_delete[] =
-    "DELETE FROM journal WHERE session_id = ?1";
+    "DELETE FROM journal"
+    " WHERE id IN (SELECT id FROM journal_by_session WHERE session_id = ?1)"
+    "    OR (id > (SELECT upto FROM journal_indexed) AND session_id = ?1)";
+static const char sql_journal_index_delete[] =
+    "DELETE FROM journal_by_session WHERE session_id = ?1";
 // clang-format on
 
 /* Writes the history and the personal records of a replayed, closed room. */
@@ -322,6 +328,8 @@ int store_session_finalize(struct store *s, struct store_db *db, const char *sid
         rc = finalize_records(db, sid, &rp);
     if (!rc && retention == HUB_RETENTION_PERSONAL) {
         rc = store_db_run(db, sql_journal_delete, "t", sid);
+        if (!rc)
+            rc = store_db_run(db, sql_journal_index_delete, "t", sid);
         s->checkpoint_wanted = true;
     }
     store_replay_release(&rp);

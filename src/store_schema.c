@@ -239,6 +239,23 @@ static const char *const migrations[] = {
      * runs with STAT4, which codevd never runs: nothing to do, the same
      * number. */
     "SELECT 1;",
+    /* 13 (issue 15): the journal's session index is built in bulk. The
+     * index journal_session (session_id, id) put each session's rows on
+     * its own index pages: with many sessions writing at once every
+     * appended row dirtied an index page of its own, and every group
+     * commit wrote those 4 kB pages to the WAL. Now journal has no index
+     * but its id; journal_by_session holds (session_id, id) for every row
+     * up to journal_indexed.upto, and the writer adds the rows after it in
+     * one sorted insert every journal_fold_rows rows (store_sqlite.c,
+     * "The session index"). */
+    "DROP INDEX journal_session;"
+    "CREATE TABLE journal_by_session ("
+    "  session_id TEXT NOT NULL,"
+    "  id INTEGER NOT NULL,"
+    "  PRIMARY KEY (session_id, id)) WITHOUT ROWID;"
+    "INSERT INTO journal_by_session SELECT session_id, id FROM journal;"
+    "CREATE TABLE journal_indexed (upto INTEGER NOT NULL);"
+    "INSERT INTO journal_indexed SELECT coalesce(max(id), 0) FROM journal;",
 };
 // clang-format on
 

@@ -47,6 +47,10 @@ static char *pg_dsn;
 #define MIN (60 * 1000LL)
 
 #define CMD(t, ...) ((struct room_cmd){.type = (t), __VA_ARGS__})
+/* Every journal row, wherever it is: the journal or its tail (SQLite,
+ * store_sqlite.c "The tail"; always empty on PostgreSQL). */
+#define JOURNAL_ALL                                                                      \
+    "(SELECT id, kind FROM journal UNION ALL SELECT id, kind FROM journal_tail) AS j"
 
 /* What a drain reported. */
 struct acks {
@@ -87,7 +91,8 @@ struct fx {
     struct acks acks;
     int64_t now;
     uint32_t card_question, card_contrib_b, card_contrib_c, card_action;
-    uint64_t seq_b4; /* the ack of B's contribution "b4" */
+    uint64_t seq_b4;    /* the ack of B's contribution "b4" */
+    uint32_t fold_rows; /* store_options.journal_fold_rows (0: the default) */
 };
 
 enum { F, A, B, C, D };
@@ -102,6 +107,7 @@ static struct store *open_store(struct fx *f, int version_max, uint32_t queue_ma
         .sync_normal = true,
         .wake = on_wake,
         .schema_version_max = version_max,
+        .journal_fold_rows = f->fold_rows,
     };
     struct store *s = NULL;
 
@@ -1094,9 +1100,30 @@ static void personal_retention_erases_group_text_from_the_db_and_the_wal(void **
 /* Two groups whose journals interleave row by row: closing one erases its
  * text even from pages the other group's rows still use, and closing the
  * other later leaves no stale copy of its moved rows. */
+static void interleaved_sessions_close_without_a_trace(struct fx *f);
+
 static void personal_retention_erases_text_interleaved_with_another_session(void **state)
 {
+    interleaved_sessions_close_without_a_trace(*state);
+}
+
+/* The same with the journal indexed by session every 64 rows (SQLite), so
+ * that each session's rows are found both through the index and after it
+ * at its close, and no index entry outlives its row. */
+static void personal_retention_erases_text_indexed_in_bulk(void **state)
+{
     struct fx *f = *state;
+
+    if (pg_dsn)
+        skip(); /* PostgreSQL indexes as it appends */
+    store_close(f->store);
+    f->fold_rows = 64;
+    f->store = open_store(f, 0, 0);
+    interleaved_sessions_close_without_a_trace(f);
+}
+
+static void interleaved_sessions_close_without_a_trace(struct fx *f)
+{
     struct hub_group *g1, *g2;
     char id2[AUTH_UUID_LEN + 1], key2[AUTH_SECRET_LEN + 1], inv2[AUTH_SECRET_LEN + 1];
     char text[300], marker[32];
@@ -1502,6 +1529,110 @@ static void journal_rows_read_back_each_field_under_its_column(void **state)
     store_rows_free(NULL);
 }
 
+/* SQLite indexes the journal by session in bulk, once a commit would leave
+ * journal_fold_rows rows after journal_indexed.upto. A read finds every
+ * row of the session, in order, before and after a fold, and not another
+ * session's; an id is never reused under upto; a restart indexes the rest
+ * before the replay. */
+static void the_journal_is_indexed_in_bulk_and_reads_see_every_row(void **state)
+{
+    struct fx *f = *state;
+    struct store_rows *it = NULL;
+    struct store_load_report rep;
+    char sid[AUTH_UUID_LEN + 1], gid[AUTH_UUID_LEN + 1];
+    struct hub_group *g;
+    uint64_t seq;
+    int n = 0;
+
+    if (pg_dsn)
+        skip(); /* PostgreSQL indexes as it appends */
+    store_close(f->store);
+    f->fold_rows = 10;
+    f->store = open_store(f, 0, 0);
+    make_group(f, T0);
+    f->now = T0;
+    open_session(f); /* 4 member rows */
+    commit_all(f);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM journal"), 4);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM journal_by_session"), 0);
+    for (int i = 0; i < 9; i++) {
+        struct room_cmd cmd = CMD(CMD_CHECKIN_POST, .text = "fine");
+
+        snprintf(cmd.id, sizeof(cmd.id), "c%d", i);
+        apply(f, B, cmd);
+        commit_all(f);
+        /* The commit of the 10th row indexed all ten. */
+        assert_int_equal(sql_int(f, "SELECT count(*) FROM journal_by_session"),
+                         i < 5 ? 0 : 10);
+    }
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM journal"), 13);
+    assert_int_equal(sql_int(f, "SELECT upto FROM journal_indexed"),
+                     sql_int(f, "SELECT max(id) FROM journal_by_session"));
+    memcpy(sid, f->g->room->session_id, sizeof(sid));
+    memcpy(gid, f->g->id, sizeof(gid));
+    seq = f->g->room->seq;
+
+    /* One read, through the index and after it, in journal order. */
+    assert_int_equal(store_rows_journal_open(f->store->r, sid, &it), 0);
+    while (store_rows_next(it) == 1) {
+        assert_string_equal(store_rows_text(it, JCOL_SESSION_ID), sid);
+        if (n < 4) {
+            assert_int_equal(store_rows_int(it, JCOL_KIND), JOURNAL_MEMBER);
+        } else {
+            char want[16];
+
+            snprintf(want, sizeof(want), "c%d", n - 4);
+            assert_int_equal(store_rows_int(it, JCOL_KIND), JOURNAL_CMD);
+            assert_string_equal(store_rows_text(it, JCOL_CMD_ID), want);
+        }
+        n++;
+    }
+    store_rows_free(it);
+    assert_int_equal(n, 4 + 9);
+
+    /* A restart indexes the rest before it replays the session. */
+    rep = restart(f, T0 + MIN);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM journal_by_session"), 13);
+    assert_int_equal(sql_int(f, "SELECT upto FROM journal_indexed"),
+                     sql_int(f, "SELECT max(id) FROM journal"));
+    assert_int_equal(rep.records_replayed, 13);
+    assert_int_equal(rep.replay_mismatches, 0);
+    g = hub_group_find(f->hub, gid);
+    assert_non_null(g);
+    assert_non_null(g->room);
+    assert_string_equal(g->room->session_id, sid);
+    assert_int_equal(g->room->seq, seq);
+    assert_int_equal(g->room->ncards, 9);
+
+    /* The last rows deleted (as at a close), the next one still gets an id
+     * over upto, where a reader looks for it. */
+    {
+        int64_t upto = sql_int(f, "SELECT upto FROM journal_indexed");
+        int idx = room_member_find(g->room, f->id[B]);
+        struct room_cmd cmd = CMD(CMD_CHECKIN_POST, .id = "late", .text = "late");
+        bool dup;
+
+        sql_int(f, "DELETE FROM journal WHERE id >= (SELECT max(id) - 1 FROM journal)");
+        assert_true(sql_int(f, "SELECT max(id) FROM journal") < upto);
+        assert_int_equal(room_apply(g->room, idx, &cmd, T0 + MIN, &seq, &dup), 0);
+        room_outbox_clear(g->room);
+        assert_int_equal(
+            store_submit_cmd(f->store, g->room, idx, &cmd, T0 + MIN, seq, 99), 0);
+        f->g = g;
+        commit_all(f);
+        assert_int_equal(sql_int(f, "SELECT max(id) FROM journal"), upto + 1);
+        n = 0;
+        assert_int_equal(store_rows_journal_open(f->store->r, sid, &it), 0);
+        while (store_rows_next(it) == 1)
+            n +=
+                strcmp(store_rows_text(it, JCOL_CMD_ID) ? store_rows_text(it, JCOL_CMD_ID)
+                                                        : "",
+                       "late") == 0;
+        store_rows_free(it);
+        assert_int_equal(n, 1);
+    }
+}
+
 static void session_rows_give_the_session_once_and_nothing_for_an_unknown_id(void **state)
 {
     struct fx *f = *state;
@@ -1630,6 +1761,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             personal_retention_erases_text_interleaved_with_another_session, setup,
             teardown),
+        cmocka_unit_test_setup_teardown(personal_retention_erases_text_indexed_in_bulk,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            the_journal_is_indexed_in_bulk_and_reads_see_every_row, setup, teardown),
         cmocka_unit_test_setup_teardown(keep_retention_keeps_the_full_minutes, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(
