@@ -190,7 +190,7 @@ static const struct config_key config_keys[] = {
           "reverse proxies (addresses, CIDR blocks) whose X-Forwarded-For is believed"),
     U32_R(drain_timeout_s, 1, 600, 10,
           "seconds a SIGTERM drain may take before codevd exits anyway"),
-    U32(journal_commit_window_us, 0, 100000, 2000,
+    U32(journal_commit_window_us, 0, 100000, 5000,
         "microseconds between the starts of two journal commits (group commit)"),
     U32(journal_fold_rows, 1, 1000000, 4096,
         "journal rows appended before they are indexed by session, in bulk (SQLite)"),

@@ -110,7 +110,7 @@ struct config {
 
     /* the journal (issue 15) */
     uint32_t journal_commit_window_us; /* a commit starts at least this long after
-                                        * the previous one started; default 2000 */
+                                        * the previous one started; default 5000 */
     uint32_t journal_fold_rows;        /* SQLite: the journal rows are indexed by
                                         * session in bulk, this many at a time */
     uint32_t test_commit_delay_us;     /* TEST ONLY: every commit waits this long
