@@ -239,12 +239,16 @@ static const char sql_session_floor[] =
     " ON CONFLICT (session_id, member, step) DO UPDATE"
     "        SET floor_ms = excluded.floor_ms, turns = excluded.turns,"
     "            passes = excluded.passes";
-/* The rows found as store_rows_journal_open finds them, then their index
- * entries (store_sqlite.c, "The session index"). */
+/* The rows as store_rows_journal_open finds them, through the index and
+ * after upto (store_sqlite.c, "The session index"), then their index
+ * entries. Two statements, each on its own index: PostgreSQL plans one
+ * WHERE ... OR ... as a scan of the whole journal. */
 static const char sql_journal_delete[] =
     "DELETE FROM journal"
-    " WHERE id IN (SELECT id FROM journal_by_session WHERE session_id = ?1)"
-    "    OR (id > (SELECT upto FROM journal_indexed) AND session_id = ?1)";
+    " WHERE id IN (SELECT id FROM journal_by_session WHERE session_id = ?1)";
+static const char sql_journal_delete_after[] =
+    "DELETE FROM journal"
+    " WHERE id > (SELECT upto FROM journal_indexed) AND session_id = ?1";
 static const char sql_journal_index_delete[] =
     "DELETE FROM journal_by_session WHERE session_id = ?1";
 // clang-format on
@@ -328,6 +332,8 @@ int store_session_finalize(struct store *s, struct store_db *db, const char *sid
         rc = finalize_records(db, sid, &rp);
     if (!rc && retention == HUB_RETENTION_PERSONAL) {
         rc = store_db_run(db, sql_journal_delete, "t", sid);
+        if (!rc)
+            rc = store_db_run(db, sql_journal_delete_after, "t", sid);
         if (!rc)
             rc = store_db_run(db, sql_journal_index_delete, "t", sid);
         s->checkpoint_wanted = true;

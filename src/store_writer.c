@@ -230,13 +230,14 @@ static int write_group_delete(struct store *s, const char *group_id)
 {
     // clang-format off
     static const char *const sql[] = {
-        /* The journal as store_rows_journal_open finds it (store_sqlite.c,
-         * "The session index"). */
+        /* The journal as store_rows_journal_open finds it, through the
+         * index and after upto (store_sqlite.c, "The session index"). */
         "DELETE FROM journal"
         " WHERE id IN (SELECT id FROM journal_by_session"
-        "               WHERE session_id IN (SELECT id FROM sessions WHERE group_id = ?1))"
-        "    OR (id > (SELECT upto FROM journal_indexed)"
-        "        AND session_id IN (SELECT id FROM sessions WHERE group_id = ?1))",
+        "               WHERE session_id IN (SELECT id FROM sessions WHERE group_id = ?1))",
+        "DELETE FROM journal"
+        " WHERE id > (SELECT upto FROM journal_indexed)"
+        "   AND session_id IN (SELECT id FROM sessions WHERE group_id = ?1)",
         "DELETE FROM journal_by_session"
         " WHERE session_id IN (SELECT id FROM sessions WHERE group_id = ?1)",
         "DELETE FROM case_items"
