@@ -87,12 +87,12 @@ enum store_session_col {
     SCOL_COUNT
 };
 
-/* Statements the writer runs for every record, prepared once by each
- * backend (its own SQL text, the same parameters: store_sqlite.c,
- * store_pg.c). */
 /* The schema version that made journal_by_session (migration 13). */
 #define STORE_SCHEMA_INDEX_FOLD 13
 
+/* Statements the writer runs for every record, prepared once by each
+ * backend (its own SQL text, the same parameters: store_sqlite.c,
+ * store_pg.c). */
 enum store_stmt {
     ST_GROUP_UPSERT,
     ST_MEMBER_UPSERT,

@@ -25,9 +25,6 @@
 
 #include "errors.h"
 
-/* WAL pages between automatic checkpoints (db_configure says why). */
-#define LITE_AUTOCHECKPOINT 4000
-
 struct lite_db {
     struct store_db base;
     sqlite3 *db;
@@ -91,8 +88,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SESSION_INSERT] =
         "INSERT INTO sessions (id, group_id, opened_ms, budgets, limits)"
         "     VALUES (?1, ?2, ?3, ?4, ?5)",
-    /* The columns in the order of enum store_journal_col (parameter col + 1). */
-    /* With the id the next row would get, but never one at or under
+    /* The columns in the order of enum store_journal_col (parameter col + 1),
+     * after the id the next row would get, but never one at or under
      * journal_indexed.upto ("The session index" below): a row deleted at
      * the end of journal leaves its id used. */
     [ST_JOURNAL_INSERT] =
@@ -291,13 +288,12 @@ static int lite_index_fold(struct store_db *db)
 {
     struct lite_db *l = (struct lite_db *)db;
 
-    if (lite_begin(db) || index_fold_txn(l) || lite_exec_kept(db, &l->commit, "COMMIT")) {
+    if (lite_begin(db) || index_fold_txn(l) || lite_commit(db)) {
         lite_rollback(db);
-        l->unindexed = l->fold_rows;
+        l->unindexed = l->fold_rows; /* the next commit tries again */
         return CODEV_E_INTERNAL;
     }
-    l->unindexed = 0;
-    return 0;
+    return 0; /* lite_commit set unindexed to 0 */
 }
 
 /* Truncates the WAL (deleted text goes with it); a reader's open
@@ -401,7 +397,7 @@ static int db_configure(struct store_db *db, bool writer, bool sync_normal)
      * hot pages (index leaves, the table's last page) back once for four
      * times as many commits. */
     if (lite_exec(db, "PRAGMA cache_size = -8192;") ||
-        sqlite3_wal_autocheckpoint(lite(db), LITE_AUTOCHECKPOINT) != SQLITE_OK ||
+        lite_exec(db, "PRAGMA wal_autocheckpoint = 4000;") ||
         lite_exec(db, "PRAGMA journal_mode = WAL;") ||
         lite_exec(db, sync_normal ? "PRAGMA synchronous = NORMAL;"
                                   : "PRAGMA synchronous = FULL;"))

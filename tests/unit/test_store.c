@@ -47,10 +47,6 @@ static char *pg_dsn;
 #define MIN (60 * 1000LL)
 
 #define CMD(t, ...) ((struct room_cmd){.type = (t), __VA_ARGS__})
-/* Every journal row, wherever it is: the journal or its tail (SQLite,
- * store_sqlite.c "The tail"; always empty on PostgreSQL). */
-#define JOURNAL_ALL                                                                      \
-    "(SELECT id, kind FROM journal UNION ALL SELECT id, kind FROM journal_tail) AS j"
 
 /* What a drain reported. */
 struct acks {
@@ -1097,9 +1093,6 @@ static void personal_retention_erases_group_text_from_the_db_and_the_wal(void **
     }
 }
 
-/* Two groups whose journals interleave row by row: closing one erases its
- * text even from pages the other group's rows still use, and closing the
- * other later leaves no stale copy of its moved rows. */
 static void interleaved_sessions_close_without_a_trace(struct fx *f);
 
 static void personal_retention_erases_text_interleaved_with_another_session(void **state)
@@ -1122,6 +1115,9 @@ static void personal_retention_erases_text_indexed_in_bulk(void **state)
     interleaved_sessions_close_without_a_trace(f);
 }
 
+/* Two groups whose journals interleave row by row: closing one erases its
+ * text even from pages the other group's rows still use, and closing the
+ * other later leaves no stale copy of its moved rows. */
 static void interleaved_sessions_close_without_a_trace(struct fx *f)
 {
     struct hub_group *g1, *g2;
