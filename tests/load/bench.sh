@@ -25,8 +25,10 @@
 # folder, default ../shared/bench-peers next to the repository), KIT_DIR (a
 # writable copy to run it in, with its node_modules; default: a fresh copy
 # under /tmp, npm ci done by the kit), PEERS (default "ws socketio codev"),
-# QUICK=1, OUT and the kit's other knobs pass through. The build is
-# debugoptimized ($root/build-opt) unless BUILD says otherwise.
+# "floor" is a peer too: tests/load/floor.c, the workload with no work but
+# the sends (README, "The floor"). QUICK=1, OUT and the kit's other knobs
+# pass through. The build is debugoptimized ($root/build-opt) unless BUILD
+# says otherwise.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -44,7 +46,7 @@ if [ "${1:-}" = --kit ]; then
     if [ ! -d "$build" ]; then
         meson setup "$build" "$root" --buildtype=debugoptimized >/dev/null
     fi
-    ninja -C "$build" src/codevd >/dev/null
+    ninja -C "$build" src/codevd tests/load/floor >/dev/null
     kit=${KIT:-$root/../shared/bench-peers}
     [ -x "$kit/run-peers.sh" ] || kit=$root/../../shared/bench-peers
     [ -x "$kit/run-peers.sh" ] || { echo "bench.sh --kit: no run-peers.sh (set KIT)" >&2; exit 1; }
@@ -59,6 +61,9 @@ if [ "${1:-}" = --kit ]; then
     # The limits a 10,000-member, 1,250-group run from one address needs
     # (tests/load/README.md, "The side-by-side kit"); nothing else differs
     # from codevd's defaults.
+    # "floor" (tests/load/floor.c) is the kit's ws-json workload with no
+    # work but the sends: what the kernel alone charges any server here.
+    PEER_CMD_floor=${PEER_CMD_floor:-$build/tests/load/floor} PEER_DIALECT_floor=ws-json \
     CODEVD=$build/src/codevd PEERS=${PEERS:-ws socketio codev} \
     CODEVD_SET=${CODEVD_SET:-"cards_per_step=10000 commands_per_sec=10000 commands_burst=10000 \
 connections_per_ip=20000 unauth_per_ip=20000 http_anon_per_min=100000 \
